@@ -1,0 +1,1 @@
+"""Codes: the QR code resource, its validation rules and its rendered images."""

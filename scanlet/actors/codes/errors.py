@@ -1,0 +1,47 @@
+"""Errors of the codes layer: a small tree the HTTP layer maps to problem responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ("CodeError", "CodeNotFound", "InvalidField", "SlugTaken")
+
+
+class CodeError(Exception):
+    """Raised when an operation on codes cannot be carried out; base of this tree."""
+
+
+class InvalidField(CodeError):
+    """Raised when a field of a code (or of a QR image request) has an unacceptable value."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.msg = message
+
+    # Exception pickles through `self.args`, which holds the joined text, not (field, message);
+    # rebuild from the parts so the error survives a trip across process boundaries.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.field, self.msg))
+
+
+class SlugTaken(CodeError):
+    """Raised when a slug is, or once was, in use: slugs of deleted codes are never reused."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"slug {slug!r} is already taken")
+        self.slug = slug
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.slug,))
+
+
+class CodeNotFound(CodeError):
+    """Raised when no live code has the given slug."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no code with slug {slug!r}")
+        self.slug = slug
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.slug,))

@@ -1,0 +1,1 @@
+"""Scans: recording who scanned what, with client addresses handled privately."""

@@ -1,0 +1,174 @@
+"""Client addresses handled privately: who the client is, how much of it to keep, and how to
+count unique visitors without keeping anything that identifies them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+import secrets
+import threading
+from collections.abc import Sequence
+from typing import Protocol, TypeAlias, runtime_checkable
+
+__all__ = (
+    "Network",
+    "RandomDailySalts",
+    "SaltSource",
+    "VisitorHasher",
+    "anonymize_ip",
+    "client_address",
+    "parse_networks",
+)
+
+Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# The prefix kept of an IPv6 address: /48 is the usual size of one site's allocation, so what
+# remains names a network operator and region, not a household (a /64 often would).
+_IPV6_KEPT_BITS = 48
+_IPV6_MASK = ((1 << _IPV6_KEPT_BITS) - 1) << (128 - _IPV6_KEPT_BITS)
+_IPV4_MASK = 0xFFFFFF00
+
+
+def _parse_address(text: str) -> _Address | None:
+    """Parse a bare IP address, turning IPv4-mapped IPv6 (::ffff:1.2.3.4) into IPv4."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def anonymize_ip(address: str) -> str:
+    """Return `address` with its host part zeroed, or "" if it is not an IP address.
+
+    IPv4 keeps its first three octets (1.2.3.4 -> 1.2.3.0), IPv6 its first 48 bits
+    (2001:db8:abcd:1234::1 -> 2001:db8:abcd::); IPv4-mapped IPv6 is treated as IPv4
+    (::ffff:1.2.3.4 -> 1.2.3.0). Unparseable input gives "" rather than a placeholder
+    such as "unknown", so it can't be mistaken for an address and is falsy for callers.
+    """
+    parsed = _parse_address(address)
+    if parsed is None:
+        return ""
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(ipaddress.IPv4Address(int(parsed) & _IPV4_MASK))
+    # Rebuilding from the integer also drops any zone id ("%eth0").
+    return str(ipaddress.IPv6Address(int(parsed) & _IPV6_MASK))
+
+
+def _is_trusted(address: _Address, trusted: Sequence[Network]) -> bool:
+    # `in` between an address and a network of the other IP version is simply False.
+    return any(address in network for network in trusted)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """Return the client's address, believing X-Forwarded-For only as far as trusted hops go.
+
+    When the peer is in a trusted network, X-Forwarded-For is read from the right (each proxy
+    appends the address it saw), skipping trusted hops; the first untrusted address is the
+    client. Anything to its left was written by the client and is ignored, so it can't be
+    spoofed. A malformed entry stops the walk at the last address verified so far; a chain of
+    trusted hops only gives its leftmost. Repeated X-Forwarded-For headers must be joined with
+    "," first. Entries are bare addresses (no ports). The result is canonical
+    (IPv4-mapped IPv6 as IPv4), or "" when the peer is missing or not an IP address.
+    """
+    if peer is None:
+        return ""
+    current = _parse_address(peer)
+    if current is None:
+        return ""
+    if not forwarded_for or not _is_trusted(current, trusted):
+        return str(current)
+    for entry in reversed(forwarded_for.split(",")):
+        hop = _parse_address(entry.strip())
+        if hop is None:
+            break
+        current = hop
+        if not _is_trusted(hop, trusted):
+            break
+    return str(current)
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """Parse a comma-separated list of CIDRs ("10.0.0.0/8, ::1") into networks.
+
+    Blank items are skipped, so "" gives (). A bare address is a one-address network.
+    Raises ValueError naming the bad item, including one with host bits set (10.0.0.1/8),
+    which is more likely a typo than a wish to trust all of 10.0.0.0/8.
+    """
+    networks: list[Network] = []
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"invalid network {item!r} in {spec!r}: {exc}") from None
+    return tuple(networks)
+
+
+@runtime_checkable
+class SaltSource(Protocol):
+    """Where VisitorHasher gets the secret salt of each day."""
+
+    def salt_for(self, day: datetime.date) -> bytes:
+        """Return the salt of `day` (at most 64 bytes), the same every time it is asked."""
+        ...
+
+
+class RandomDailySalts:
+    """A SaltSource of random in-memory salts that remembers only the last `keep` days.
+
+    Forgetting is the point: once a day's salt is gone, nobody (the operator included) can
+    recompute that day's visitor hashes or link them to another day's, so stored hashes
+    count unique visitors within a day and reveal nothing more. Two days are kept so requests
+    in flight around midnight still hash consistently. A restart forgets all salts, which
+    only means a visitor may be counted twice on that day. A day older than every kept one
+    gets a throwaway salt that is forgotten at once.
+    """
+
+    def __init__(self, keep: int = 2) -> None:
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, not {keep}")
+        self._keep = keep
+        self._salts: dict[datetime.date, bytes] = {}
+        self._lock = threading.Lock()
+
+    def salt_for(self, day: datetime.date) -> bytes:
+        """Return the salt of `day`, drawing 32 random bytes the first time it is asked."""
+        with self._lock:
+            salt = self._salts.get(day)
+            if salt is None:
+                salt = secrets.token_bytes(32)
+                self._salts[day] = salt
+                for old in sorted(self._salts)[: -self._keep]:
+                    del self._salts[old]
+            return salt
+
+    def days(self) -> tuple[datetime.date, ...]:
+        """Return the days whose salts are still remembered, oldest first."""
+        with self._lock:
+            return tuple(sorted(self._salts))
+
+
+class VisitorHasher:
+    """Turns (day, address, user agent) into an opaque visitor id for counting uniques."""
+
+    def __init__(self, salts: SaltSource) -> None:
+        self._salts = salts
+
+    def visitor_hash(self, day: datetime.date, address: str, user_agent: str) -> str:
+        """Return the hex keyed BLAKE2b-128 of address, NUL, user agent, keyed by the day's salt.
+
+        Equal inputs on one day give equal hashes; another day's salt gives unrelated ones.
+        """
+        # surrogatepass: header text never holds lone surrogates, but hashing must not fail
+        # whatever string it is given.
+        message = f"{address}\0{user_agent}".encode("utf-8", "surrogatepass")
+        digest = hashlib.blake2b(message, key=self._salts.salt_for(day), digest_size=16)
+        return digest.hexdigest()
