@@ -1,0 +1,7 @@
+"""``python -m scanlet``: the same program as the ``scanlet`` command."""
+
+import sys
+
+from scanlet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,232 @@
+"""Settings: one typed struct loaded from ``SCANLET_*`` variables and ``serve`` flags.
+
+Every value is checked when it is loaded, so a bad one stops the start with a one-line
+message naming the variable instead of failing later in the middle of a request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = ("ConfigError", "RateLimit", "Settings", "load_settings")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(Exception):
+    """Raised when a configuration value cannot be used; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"{variable}: {problem}")
+
+
+class RateLimit(msgspec.Struct, frozen=True):
+    """A token-bucket rate: ``count`` requests per ``per_seconds``."""
+
+    count: int
+    per_seconds: float
+
+    def __str__(self) -> str:
+        for unit, seconds in _RATE_UNITS.items():
+            if seconds == self.per_seconds:
+                return f"{self.count}/{unit}"
+        return f"{self.count}/{self.per_seconds:g}s"
+
+
+_RATE_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day|\d+(?:\.\d+)?s)\s*$")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The effective configuration of one Scanlet process."""
+
+    db: Path = Path("scanlet.db")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""
+    synchronous: Literal["normal", "full"] = "normal"
+    log_format: Literal["console", "json"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    trusted_proxies: tuple[str, ...] = ()
+    anonymize_ip: bool = True
+    webhook_allow_private: bool = False
+    webhook_retry_base: float = 5.0
+    notfound_limit: RateLimit = RateLimit(60, 60.0)
+    max_body_bytes: int = 1024 * 1024
+    shutdown_timeout: float = 10.0
+    ask_timeout: float = 5.0
+    scan_queue: int = 4096
+
+    @property
+    def public_base_url(self) -> str:
+        """The origin used in short links and QR payloads, without a trailing slash."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        """``trusted_proxies`` parsed as networks (validated at load time)."""
+        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.trusted_proxies)
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as plain values for display; nothing here is secret today."""
+        shown: dict[str, Any] = {}
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Path | RateLimit):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            shown[name] = value
+        shown["public_base_url"] = self.public_base_url
+        return shown
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_port(raw: str) -> int:
+    port = _parse_int(raw)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"expected a port from 1 to 65535, got {raw!r}")
+    return port
+
+
+def _parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected an integer, got {raw!r}") from None
+
+
+def _parse_positive_int(raw: str) -> int:
+    value = _parse_int(raw)
+    if value <= 0:
+        raise ValueError(f"expected a positive integer, got {raw!r}")
+    return value
+
+
+def _parse_seconds(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"expected a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _parse_networks(raw: str) -> tuple[str, ...]:
+    cidrs: list[str] = []
+    for part in raw.split(","):
+        cidr = part.strip()
+        if not cidr:
+            continue
+        try:
+            cidrs.append(str(ipaddress.ip_network(cidr, strict=False)))
+        except ValueError:
+            raise ValueError(f"not an IP network: {cidr!r}") from None
+    return tuple(cidrs)
+
+
+def _parse_rate(raw: str) -> RateLimit:
+    match = _RATE_RE.match(raw)
+    if match is None:
+        raise ValueError(f"expected N/second, N/minute, N/hour or N/day, got {raw!r}")
+    count, unit = int(match.group(1)), match.group(2)
+    per = _RATE_UNITS.get(unit) or float(unit.removesuffix("s"))
+    if count <= 0 or per <= 0:
+        raise ValueError(f"expected a positive rate, got {raw!r}")
+    return RateLimit(count, per)
+
+
+def _parse_base_url(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+        raise ValueError(f"expected an http(s) origin such as https://qr.example.com, got {raw!r}")
+    return value.rstrip("/")
+
+
+def _parse_path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("expected a file path, got an empty value")
+    return Path(raw.strip())
+
+
+# Variable suffix -> (field name, parser). The order is the order `scanlet config` shows.
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "DB": ("db", _parse_path),
+    "HOST": ("host", str.strip),
+    "PORT": ("port", _parse_port),
+    "BASE_URL": ("base_url", _parse_base_url),
+    "SYNCHRONOUS": ("synchronous", _choice("normal", "full")),
+    "LOG_FORMAT": ("log_format", _choice("console", "json")),
+    "LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),
+    "TRUSTED_PROXIES": ("trusted_proxies", _parse_networks),
+    "ANONYMIZE_IP": ("anonymize_ip", _parse_bool),
+    "WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _parse_bool),
+    "WEBHOOK_RETRY_BASE": ("webhook_retry_base", _parse_seconds),
+    "NOTFOUND_LIMIT": ("notfound_limit", _parse_rate),
+    "MAX_BODY_BYTES": ("max_body_bytes", _parse_positive_int),
+    "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _parse_seconds),
+    "ASK_TIMEOUT": ("ask_timeout", _parse_seconds),
+    "SCAN_QUEUE": ("scan_queue", _parse_positive_int),
+}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str | None] | None = None,
+    *,
+    isatty: bool | None = None,
+) -> Settings:
+    """Build settings from ``SCANLET_*`` variables, then flag ``overrides`` (same suffixes).
+
+    ``overrides`` maps a variable suffix such as ``"PORT"`` to a raw string; ``None`` values
+    are ignored so argparse defaults can be passed straight through.
+    """
+    env = os.environ if environ is None else environ
+    tty = sys.stderr.isatty() if isatty is None else isatty
+    values: dict[str, Any] = {"log_format": "console" if tty else "json"}
+    raw_values: dict[str, tuple[str, str]] = {}
+    for suffix in _PARSERS:
+        variable = f"SCANLET_{suffix}"
+        if variable in env:
+            raw_values[suffix] = (variable, env[variable])
+    for suffix, raw in (overrides or {}).items():
+        if raw is not None:
+            raw_values[suffix] = (f"--{suffix.lower().replace('_', '-')}", raw)
+    for suffix, (source, raw) in raw_values.items():
+        field, parse = _PARSERS[suffix]
+        try:
+            values[field] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(source, str(exc)) from None
+    return Settings(**values)
