@@ -1,0 +1,223 @@
+"""The ``scanlet`` command line: serve, config, migrate and keys.
+
+Exit codes: 0 success, 1 the command failed (a one-line message on stderr), 2 bad usage or a
+bad configuration value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NoReturn
+
+import anyio
+import msgspec
+
+from scanlet import __version__
+from scanlet.clock import SystemClock
+from scanlet.config import ConfigError, Settings, load_settings
+from scanlet.storage.database import open_database
+from scanlet.storage.errors import StorageError
+from scanlet.storage.keys import ApiKeyStore, Scope
+
+__all__ = ("main",)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandFailed(Exception):
+    """Raised by a sub-command to stop with a one-line message and exit code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse's default prints the whole usage block; one line is easier to read in logs.
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
+def _db_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH", help="SQLite database file (SCANLET_DB)")
+
+
+def _settings(args: argparse.Namespace, **flags: str | None) -> Settings:
+    return load_settings(overrides={"DB": getattr(args, "db", None), **flags})
+
+
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    return anyio.run(coro_fn)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP server and the actor system until SIGINT or SIGTERM."""
+    from scanlet.server import serve  # imported late: the server pulls in uvicorn
+
+    settings = _settings(
+        args,
+        HOST=args.host,
+        PORT=None if args.port is None else str(args.port),
+        BASE_URL=args.base_url,
+        LOG_FORMAT=args.log_format,
+        LOG_LEVEL=args.log_level,
+    )
+    return serve(settings)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the effective configuration."""
+    settings = _settings(args)
+    shown = settings.masked()
+    if args.format == "json":
+        print(msgspec.json.encode(shown).decode())
+    else:
+        width = max(map(len, shown))
+        for name, value in shown.items():
+            print(f"{name.ljust(width)}  {value}")
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the schema up to date (opening the database applies pending migrations)."""
+    settings = _settings(args)
+
+    async def run() -> int:
+        async with (
+            open_database(settings.db, synchronous=settings.synchronous) as db,
+            db.reader() as conn,
+            conn.execute("SELECT MAX(version) FROM schema_version") as cur,
+        ):
+            row = await cur.fetchone()
+        print(f"schema version {row[0] if row else 0} at {settings.db}")
+        return EXIT_OK
+
+    return _run(run)
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    """Create an API key; its secret is printed once, alone on the last line."""
+    settings = _settings(args)
+    if not args.name.strip():
+        raise CommandFailed("--name must not be empty")
+    if args.expires_days is not None and args.expires_days <= 0:
+        raise CommandFailed("--expires-days must be a positive number of days")
+    scope = Scope.parse(args.scope)
+
+    async def run() -> int:
+        async with open_database(settings.db, synchronous=settings.synchronous) as db:
+            created = await ApiKeyStore(db).create(
+                args.name.strip(), scope, now=SystemClock().now(), expires_days=args.expires_days
+            )
+        key = created.key
+        expiry = f", expires {key.expires_at}" if key.expires_at else ""
+        print(
+            f"created key {key.id} ({key.name}, scope {key.scope}{expiry}); "
+            "the secret below is shown only once:"
+        )
+        print(created.token)
+        return EXIT_OK
+
+    return _run(run)
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    """List keys without their secrets."""
+    settings = _settings(args)
+
+    async def run() -> int:
+        async with open_database(settings.db, synchronous=settings.synchronous) as db:
+            keys = await ApiKeyStore(db).list()
+        if args.format == "json":
+            print(msgspec.json.encode(keys).decode())
+            return EXIT_OK
+        header = ("id", "name", "scope", "created_at", "expires_at", "revoked")
+        rows = [header] + [
+            (k.id, k.name, k.scope, k.created_at, k.expires_at or "-", "yes" if k.revoked else "no")
+            for k in keys
+        ]
+        widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+        for row in rows:
+            print(
+                "  ".join(
+                    str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
+        return EXIT_OK
+
+    return _run(run)
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    """Revoke a key by id; effective at once, also on a running server."""
+    settings = _settings(args)
+
+    async def run() -> int:
+        async with open_database(settings.db, synchronous=settings.synchronous) as db:
+            found = await ApiKeyStore(db).revoke(args.id, now=SystemClock().now())
+        if not found:
+            raise CommandFailed(f"no key with id {args.id!r}")
+        print(f"revoked key {args.id}")
+        return EXIT_OK
+
+    return _run(run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every sub-command."""
+    parser = _Parser(prog="scanlet", description="Self-hosted dynamic QR codes.")
+    parser.add_argument("--version", action="version", version=f"scanlet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="run the server until SIGINT/SIGTERM")
+    serve.add_argument("--host", help="address to listen on (SCANLET_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (SCANLET_PORT)")
+    serve.add_argument("--base-url", help="public origin for short links (SCANLET_BASE_URL)")
+    serve.add_argument("--log-format", choices=["console", "json"], help="SCANLET_LOG_FORMAT")
+    serve.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="SCANLET_LOG_LEVEL"
+    )
+    _db_flag(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    config = sub.add_parser("config", help="print the effective configuration")
+    config.add_argument("--format", choices=["table", "json"], default="table")
+    _db_flag(config)
+    config.set_defaults(func=cmd_config)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    _db_flag(migrate)
+    migrate.set_defaults(func=cmd_migrate)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    create = keys_sub.add_parser("create", help="create a key and print its secret once")
+    create.add_argument("--name", required=True, help="what the key is for")
+    create.add_argument("--scope", choices=["read", "write", "admin"], default="read")
+    create.add_argument("--expires-days", type=int, metavar="N", help="expire after N days")
+    _db_flag(create)
+    create.set_defaults(func=cmd_keys_create)
+    listing = keys_sub.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--format", choices=["table", "json"], default="table")
+    _db_flag(listing)
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id", help="the key's id, as `keys list` shows it")
+    _db_flag(revoke)
+    revoke.set_defaults(func=cmd_keys_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"scanlet: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (CommandFailed, StorageError, ValueError) as exc:
+        print(f"scanlet: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED

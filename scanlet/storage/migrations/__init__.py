@@ -1,0 +1,89 @@
+"""Numbered SQL migrations, applied in order, each in its own transaction.
+
+Files are named ``NNNN_description.sql``; ``schema_version`` records what has been applied,
+so ``scanlet migrate`` and ``scanlet serve`` can both run them safely on any database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import aiosqlite
+
+__all__ = ("Migration", "apply_migrations", "available_migrations")
+
+_NAME_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One numbered schema change."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """Every migration shipped with the package, in version order."""
+    found: list[Migration] = []
+    for entry in resources.files(__name__).iterdir():
+        match = _NAME_RE.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migration numbers must run 1..N without gaps, found {versions}")
+    return found
+
+
+async def current_version(conn: aiosqlite.Connection) -> int:
+    """The highest applied migration version (0 for an empty database)."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def apply_migrations(conn: aiosqlite.Connection) -> list[Migration]:
+    """Apply every migration newer than the database's version; return those applied."""
+    applied: list[Migration] = []
+    await current_version(conn)
+    for migration in available_migrations():
+        # executescript would COMMIT on its own; run statements one by one inside our
+        # transaction so a failing migration leaves nothing half-applied. The version is read
+        # again under the write lock, so two processes migrating at once apply each step once.
+        await conn.execute("BEGIN IMMEDIATE")
+        if await current_version(conn) >= migration.version:
+            await conn.execute("COMMIT")
+            continue
+        try:
+            for statement in _statements(migration.sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_version (version, name, applied_at)"
+                " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                (migration.version, migration.name),
+            )
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        applied.append(migration)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration on ``;`` at line ends (our migrations keep triggers out of it)."""
+    parts = re.split(r";\s*(?:\n|$)", sql)
+    return [part.strip() for part in parts if part.strip() and not _only_comments(part)]
+
+
+def _only_comments(part: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in part.splitlines())

@@ -1,0 +1,53 @@
+"""The database opens in WAL mode, migrates once, and serialises write transactions."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from scanlet.storage.database import open_database
+from scanlet.storage.migrations import available_migrations, current_version
+
+
+async def test_opening_creates_the_file_in_wal_mode_and_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "scanlet.db"
+    async with open_database(path) as db:
+        assert path.exists()
+        async with db.reader() as conn, conn.execute("PRAGMA journal_mode") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        assert row[0] == "wal"
+        assert await current_version(db.writer) == len(available_migrations())
+
+
+async def test_migrations_apply_once(tmp_path: Path) -> None:
+    path = tmp_path / "scanlet.db"
+    async with open_database(path):
+        pass
+    async with open_database(path) as db:
+        async with db.reader() as conn, conn.execute("SELECT COUNT(*) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        assert row[0] == len(available_migrations())
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "scanlet.db") as db:
+        insert = "INSERT INTO server_secrets (name, value, created_at) VALUES ('a', x'00', 't')"
+
+        async def insert_twice() -> None:
+            async with db.transaction() as conn:
+                await conn.execute(insert)
+                await conn.execute(insert)
+
+        with pytest.raises(sqlite3.IntegrityError):
+            await insert_twice()
+        async with db.reader() as conn, conn.execute("SELECT COUNT(*) FROM server_secrets") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        assert row[0] == 0
+
+
+def test_migration_files_are_numbered_without_gaps() -> None:
+    versions = [m.version for m in available_migrations()]
+    assert versions == list(range(1, len(versions) + 1))

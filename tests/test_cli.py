@@ -1,0 +1,103 @@
+"""The command line: keys, config and migrate, with one-line errors and documented exit codes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scanlet.cli import main
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m scanlet`` as a user would, in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "scanlet", *args], cwd=cwd, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", **(env or {})}, timeout=60, check=False,
+    )
+
+
+def test_keys_create_prints_the_secret_alone_on_the_last_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "k.db")
+    assert main(["keys", "create", "--name", "ci", "--scope", "write", "--db", db]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("slk_")
+    assert " " not in out[-1]
+    assert main(["keys", "list", "--format", "json", "--db", db]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 1
+    assert set(listed[0]) == {"id", "name", "scope", "created_at", "expires_at", "revoked"}
+    assert listed[0]["scope"] == "write"
+    assert out[-1] not in json.dumps(listed)
+
+
+def test_keys_revoke_marks_the_key_and_unknown_ids_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "k.db")
+    main(["keys", "create", "--name", "x", "--db", db])
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    key_id = token.split("_")[1]
+    assert main(["keys", "revoke", key_id, "--db", db]) == 0
+    main(["keys", "list", "--db", db])
+    table = capsys.readouterr().out
+    assert key_id in table
+    assert "yes" in table
+    assert main(["keys", "revoke", "nope", "--db", db]) == 1
+    assert capsys.readouterr().err.strip() == "scanlet: no key with id 'nope'"
+
+
+def test_a_bad_configuration_value_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = run("config", cwd=tmp_path, env={"SCANLET_PORT": "eighty"})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "SCANLET_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_prints_effective_values_as_json(tmp_path: Path) -> None:
+    result = run("config", "--format", "json", cwd=tmp_path, env={"SCANLET_PORT": "9001"})
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["port"] == 9001
+    assert shown["public_base_url"] == "http://127.0.0.1:9001"
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    result = run("migrate", "--db", "x.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "schema version" in result.stdout
+    assert (tmp_path / "x.db").exists()
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    result = run("keys", "create", cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--name" in result.stderr
+
+
+def test_an_unopenable_database_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()
+    result = run("keys", "list", "--db", "dir.db", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("scanlet: cannot open dir.db")
+    assert "Traceback" not in result.stderr
+
+
+def test_every_subcommand_has_help(tmp_path: Path) -> None:
+    for args in (["--help"], ["serve", "--help"], ["config", "--help"], ["migrate", "--help"],
+                 ["keys", "create", "--help"], ["keys", "list", "--help"],
+                 ["keys", "revoke", "--help"]):
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 0, args
+        assert "usage:" in result.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("scanlet ")
