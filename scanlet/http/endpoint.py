@@ -1,0 +1,114 @@
+"""Endpoints declared once: the same declaration builds the route and its OpenAPI entry.
+
+Declaring the request body, parameters, responses and required scope next to the handler
+means the schema cannot drift from what the server does, and auth cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from scanlet.http.auth import authorize
+from scanlet.storage.keys import Scope
+
+__all__ = ("Endpoint", "Param", "Reply", "build_routes")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A query, path or header parameter as the OpenAPI document describes it."""
+
+    name: str
+    where: Literal["query", "path", "header"]
+    schema: dict[str, Any]
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One documented response: status, description, and the body's type or media type."""
+
+    status: int
+    description: str
+    type: Any = None
+    media_type: str = "application/json"
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A route with everything the schema and the auth check need to know about it."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    scope: Scope | None = None
+    body: Any = None
+    params: Sequence[Param] = ()
+    replies: Sequence[Reply] = ()
+    description: str = ""
+    operation_id: str = ""
+    include_in_schema: bool = True
+    extra_problems: Sequence[int] = field(default=())
+
+    def problem_statuses(self) -> list[int]:
+        """Every error status this endpoint can answer, for the schema."""
+        statuses = set(self.extra_problems) | {500}
+        if self.scope is not None:
+            statuses |= {401, 403}
+        if self.body is not None:
+            statuses |= {400, 413, 415, 422}
+        if any(p.where == "query" for p in self.params):
+            statuses.add(422)
+        return sorted(statuses)
+
+
+def _wrap(endpoint: Endpoint) -> Handler:
+    handler, scope, template = endpoint.handler, endpoint.scope, endpoint.path
+
+    async def run(request: Request) -> Response:
+        request.scope["scanlet.route"] = template
+        if scope is not None:
+            request.state.api_key = await authorize(request, scope)
+        return await handler(request)
+
+    run.__name__ = getattr(handler, "__name__", "endpoint")
+    return run
+
+
+def build_routes(endpoints: Sequence[Endpoint]) -> list[Route]:
+    """One Starlette route per path, dispatching on method to the declared handlers."""
+    by_path: dict[str, dict[str, Handler]] = {}
+    for endpoint in endpoints:
+        methods = by_path.setdefault(endpoint.path, {})
+        if endpoint.method in methods:
+            raise ValueError(f"{endpoint.method} {endpoint.path} is declared twice")
+        methods[endpoint.method] = _wrap(endpoint)
+    routes: list[Route] = []
+    for path, methods in by_path.items():
+        if len(methods) == 1:
+            ((method, handler),) = methods.items()
+            routes.append(Route(path, handler, methods=[method]))
+        else:
+            routes.append(Route(path, _dispatch(methods), methods=list(methods)))
+    return routes
+
+
+def _dispatch(methods: dict[str, Handler]) -> Handler:
+    # Starlette answers 405 itself for methods not listed on the route; HEAD maps to GET.
+    async def run(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" and "HEAD" not in methods else request.method
+        return await methods[method](request)
+
+    return run

@@ -1,0 +1,140 @@
+"""Pure ASGI middleware: request context (ids, trace, metrics) and the body size limit.
+
+Written against raw ASGI rather than ``BaseHTTPMiddleware`` because these wrap every request,
+including the redirect hot path, and the raw form adds no extra task or buffering.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+import structlog
+from prometheus_client import CollectorRegistry, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scanlet.http.problems import Problem
+from scanlet.observability.tracing import Tracing
+from scanlet.runtime import TraceContext, current_trace
+
+__all__ = ("BodyLimitMiddleware", "BodyTooLarge", "HttpMetrics", "RequestContextMiddleware")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class HttpMetrics:
+    """The HTTP request histogram, labelled by route template, never by a concrete path."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.duration = Histogram(
+            "scanlet_http_request_duration_seconds",
+            "Time from request start to the end of the response body.",
+            ["route", "method", "status"],
+            registry=registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+
+class RequestContextMiddleware:
+    """Binds a request id and W3C trace context, returns them, and times the request."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, tracing: Tracing) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.tracing = tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming_id = traceparent = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming_id = value.decode("latin-1")
+            elif name == b"traceparent":
+                traceparent = value.decode("latin-1")
+        request_id = (
+            incoming_id
+            if incoming_id and _REQUEST_ID_RE.match(incoming_id)
+            else secrets.token_hex(8)
+        )
+        parent = TraceContext.parse(traceparent)
+        trace = parent.child() if parent else TraceContext.new()
+        status = 500
+        extra_headers = [
+            (b"x-request-id", request_id.encode()),
+            (b"traceparent", trace.traceparent().encode()),
+            *SECURITY_HEADERS,
+        ]
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *extra_headers]
+            await send(message)
+
+        token = current_trace.set(trace)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            with self.tracing.http_span(scope):
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+            current_trace.reset(token)
+            route = scope.get("scanlet.route", "unmatched")
+            self.metrics.duration.labels(route, scope["method"], str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+class BodyTooLarge(Problem):
+    """Raised while reading a request body that exceeds the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than the limit of {limit} bytes.")
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over ``limit`` bytes, by header up front or by counting as they arrive."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > limit:
+                    scope["scanlet.body_too_large"] = True
+                break
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if scope.get("scanlet.body_too_large"):
+                raise BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,137 @@
+"""The OpenAPI 3.1 document, generated from the endpoint declarations and msgspec types."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from scanlet import __version__
+from scanlet.http.endpoint import Endpoint
+from scanlet.http.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
+from scanlet.http.problems import ProblemBody
+
+__all__ = ("build_openapi",)
+
+_REF = "#/components/schemas/{name}"
+_PATH_PARAM_RE = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+
+_HEADER_DOCS = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    },
+    "ETag": {"description": "Entity tag of the representation.", "schema": {"type": "string"}},
+    "Location": {"description": "Where the client is sent.", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "Caching rules.", "schema": {"type": "string"}},
+}
+
+
+def _openapi_path(path: str) -> str:
+    """``/api/v1/codes/{slug:str}`` -> ``/api/v1/codes/{slug}``."""
+    return _PATH_PARAM_RE.sub(lambda m: "{" + m.group(1) + "}", path)
+
+
+def build_openapi(endpoints: Sequence[Endpoint], *, server_url: str) -> dict[str, Any]:
+    """The whole document for ``endpoints``; types are collected into ``components``."""
+    types: list[Any] = [ProblemBody]
+    for endpoint in endpoints:
+        if endpoint.body is not None:
+            types.append(endpoint.body)
+        types.extend(r.type for r in endpoint.replies if r.type is not None)
+    unique = list(dict.fromkeys(types))
+    schemas, components = msgspec.json.schema_components(unique, ref_template=_REF)
+    schema_of = dict(zip(unique, schemas, strict=True))
+
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        if not endpoint.include_in_schema:
+            continue
+        operations = paths.setdefault(_openapi_path(endpoint.path), {})
+        operations[endpoint.method.lower()] = _operation(endpoint, schema_of)
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Scanlet API",
+            "version": __version__,
+            "description": "Dynamic QR codes with durable scan recording, analytics, "
+            "webhooks and a live event stream.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key from `scanlet keys create`.",
+                }
+            },
+        },
+    }
+
+
+def _operation(endpoint: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "operationId": endpoint.operation_id or _operation_id(endpoint),
+        "tags": [endpoint.tag],
+    }
+    if endpoint.description:
+        operation["description"] = endpoint.description
+    if endpoint.scope is not None:
+        operation["security"] = [{"bearer": []}]
+        operation["description"] = (
+            operation.get("description", "")
+            + f"\n\nNeeds a key with scope `{endpoint.scope.label}`."
+        ).strip()
+    parameters = [
+        {
+            "name": p.name,
+            "in": p.where,
+            "required": p.required or p.where == "path",
+            "description": p.description,
+            "schema": p.schema,
+        }
+        for p in endpoint.params
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema_of[endpoint.body]}},
+        }
+    responses: dict[str, Any] = {}
+    for reply in endpoint.replies:
+        entry: dict[str, Any] = {"description": reply.description}
+        if reply.type is not None:
+            entry["content"] = {reply.media_type: {"schema": schema_of[reply.type]}}
+        elif reply.media_type and reply.status not in (204, 304) and reply.status < 300:
+            entry["content"] = {reply.media_type: {"schema": {"type": "string"}}}
+        if reply.headers:
+            entry["headers"] = {
+                h: _HEADER_DOCS.get(h, {"schema": {"type": "string"}}) for h in reply.headers
+            }
+        responses[str(reply.status)] = entry
+    for status in endpoint.problem_statuses():
+        if str(status) in responses:
+            continue
+        entry = {
+            "description": f"Problem details ({status}).",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema_of[ProblemBody]}},
+        }
+        if status in (429, 503):
+            entry["headers"] = {"Retry-After": _HEADER_DOCS["Retry-After"]}
+        responses[str(status)] = entry
+    operation["responses"] = responses
+    return operation
+
+
+def _operation_id(endpoint: Endpoint) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", endpoint.path.replace("api/v1", ""))
+    return endpoint.method.lower() + "_" + "_".join(words or ["root"])

@@ -1,0 +1,129 @@
+"""Operational endpoints: liveness, readiness, metrics, the OpenAPI document and its page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from scanlet.http.docs_page import render_docs
+from scanlet.http.endpoint import Endpoint, Reply
+from scanlet.http.services import services
+from scanlet.storage.errors import StorageUnavailable
+
+__all__ = ("Health", "ops_endpoints")
+
+_encoder = msgspec.json.Encoder()
+
+
+class Health(msgspec.Struct, frozen=True):
+    """Readiness: overall status, and a reason for each part that is not ready."""
+
+    status: str
+    database: str
+    actors: dict[str, str]
+    reasons: list[str]
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
+
+
+async def livez(request: Request) -> Response:
+    """Alive as long as the process answers."""
+    return _json({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the database answers and every actor is running."""
+    svc = services(request)
+    reasons: list[str] = []
+    try:
+        await svc.db.ping()
+        database = "ok"
+    except StorageUnavailable as exc:
+        database = "unavailable"
+        reasons.append(f"database: {exc}")
+    actors = svc.system.health()
+    reasons.extend(
+        f"actor {name} is {state}" for name, state in actors.items() if state != "running"
+    )
+    for check in svc.extras.get("readiness_checks", []):
+        problem = check()
+        if problem:
+            reasons.append(problem)
+    ready = not reasons
+    body = Health("ready" if ready else "unavailable", database, actors, reasons)
+    return _json(body, 200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition of every ``scanlet_`` metric."""
+    return Response(generate_latest(services(request).registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def ops_endpoints(openapi: Callable[[], dict[str, Any]]) -> list[Endpoint]:
+    """The ops routes; ``openapi`` builds the document (once, lazily)."""
+    cache: dict[str, bytes] = {}
+
+    def document() -> bytes:
+        if "doc" not in cache:
+            cache["doc"] = _encoder.encode(openapi())
+        return cache["doc"]
+
+    async def openapi_json(request: Request) -> Response:
+        """The OpenAPI 3.1 document."""
+        return Response(document(), media_type="application/json")
+
+    async def docs(request: Request) -> Response:
+        """A readable page for the API, with no external assets."""
+        if "page" not in cache:
+            cache["page"] = render_docs(msgspec.json.decode(document())).encode()
+        return HTMLResponse(cache["page"])
+
+    return [
+        Endpoint(
+            "GET",
+            "/livez",
+            livez,
+            "Liveness",
+            "ops",
+            replies=[Reply(200, "The process is running.")],
+        ),
+        Endpoint(
+            "GET",
+            "/readyz",
+            readyz,
+            "Readiness",
+            "ops",
+            replies=[Reply(200, "Ready.", Health), Reply(503, "Not ready.", Health)],
+        ),
+        Endpoint(
+            "GET",
+            "/metrics",
+            metrics,
+            "Prometheus metrics",
+            "ops",
+            replies=[Reply(200, "Metrics in Prometheus text format.", media_type="text/plain")],
+        ),
+        Endpoint(
+            "GET",
+            "/openapi.json",
+            openapi_json,
+            "This OpenAPI document",
+            "ops",
+            replies=[Reply(200, "The OpenAPI 3.1 document.")],
+        ),
+        Endpoint(
+            "GET",
+            "/docs",
+            docs,
+            "API documentation page",
+            "ops",
+            replies=[Reply(200, "An HTML page.", media_type="text/html")],
+        ),
+    ]

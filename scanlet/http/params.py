@@ -1,0 +1,76 @@
+"""Query parameters: parsed strictly, refused with 422 problems that name the parameter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from starlette.requests import Request
+
+from scanlet.http.problems import FieldError, Problem
+
+__all__ = ("query_bool", "query_choice", "query_int", "query_str", "query_time")
+
+
+def invalid(name: str, msg: str) -> Problem:
+    """A 422 problem about query parameter ``name``."""
+    return Problem(
+        422, f"Query parameter {name}: {msg}.", errors=[FieldError(["query", name], msg)]
+    )
+
+
+def query_str(request: Request, name: str, *, max_length: int = 256) -> str | None:
+    """A text parameter, or None when absent."""
+    value = request.query_params.get(name)
+    if value is not None and len(value) > max_length:
+        raise invalid(name, f"at most {max_length} characters")
+    return value
+
+
+def query_int(request: Request, name: str, *, default: int, low: int, high: int) -> int:
+    """An integer parameter within [low, high]."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise invalid(name, f"expected an integer from {low} to {high}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise invalid(name, f"expected an integer from {low} to {high}")
+    return value
+
+
+def query_choice(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices``."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw not in choices:
+        raise invalid(name, f"expected one of {', '.join(choices)}")
+    return raw
+
+
+def query_bool(request: Request, name: str, *, default: bool) -> bool:
+    """``true``/``false`` (also 1/0)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise invalid(name, "expected true or false")
+
+
+def query_time(request: Request, name: str) -> datetime | None:
+    """An RFC 3339 time with an offset, or None when absent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise invalid(name, "expected an RFC 3339 time such as 2026-01-01T00:00:00Z") from None
+    if value.tzinfo is None:
+        raise invalid(name, "the time needs an offset such as Z or +01:00")
+    return value

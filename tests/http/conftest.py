@@ -1,0 +1,46 @@
+"""An app on a temporary database, served in-process by Starlette's TestClient."""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from scanlet.config import load_settings
+from scanlet.http.app import create_app
+from scanlet.storage.keys import Scope
+
+MintKey = Callable[[Scope], str]
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Starlette:
+    settings = load_settings(
+        {"SCANLET_DB": str(tmp_path / "scanlet.db"), "SCANLET_BASE_URL": "http://qr.test"},
+        isatty=False,
+    )
+    return create_app(settings, registry=CollectorRegistry())
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://qr.test") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def mint_key(app: Starlette, client: TestClient) -> MintKey:
+    """Create a key on the running app's database and return its token."""
+
+    def mint(scope: Scope = Scope.ADMIN) -> str:
+        store = app.state.services.keys
+        created = client.portal.call(  # type: ignore[union-attr]
+            partial(store.create, f"test-{scope.label}", scope, now=datetime.now(UTC))
+        )
+        return str(created.token)
+
+    return mint

@@ -1,0 +1,97 @@
+"""Ops endpoints, problem+json errors everywhere, request ids and trace context."""
+
+import re
+
+from openapi_spec_validator import validate
+from starlette.testclient import TestClient
+
+PROBLEM = "application/problem+json"
+
+
+def test_livez_answers_ok(client: TestClient) -> None:
+    response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_database_and_actors(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["database"] == "ok"
+    assert body["reasons"] == []
+
+
+def test_metrics_are_prometheus_text_and_all_prefixed(client: TestClient) -> None:
+    client.get("/livez")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    names = {
+        line.split("{")[0].split(" ")[0]
+        for line in response.text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert names, "no samples exposed"
+    assert all(name.startswith("scanlet_") for name in names), names
+    assert (
+        'scanlet_http_request_duration_seconds_count{method="GET",route="/livez",status="200"}'
+        in response.text
+    )
+    assert "scanlet_build_info" in response.text
+
+
+def test_unknown_api_paths_and_wrong_methods_are_problems(client: TestClient) -> None:
+    missing = client.get("/api/v1/nothing-here/at/all")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
+    assert missing.json()["status"] == 404
+    wrong = client.post("/livez")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"] == PROBLEM
+    assert set(wrong.json()) >= {"type", "title", "status", "detail"}
+
+
+def test_unmatched_routes_are_labelled_unmatched_in_metrics(client: TestClient) -> None:
+    client.get("/api/v1/secret-slug-like-path/deeper")
+    text = client.get("/metrics").text
+    assert 'route="unmatched"' in text
+    assert "secret-slug-like-path" not in text
+
+
+def test_every_response_carries_a_request_id_and_traceparent(client: TestClient) -> None:
+    response = client.get("/livez")
+    assert re.fullmatch(r"[0-9a-f]{16}", response.headers["x-request-id"])
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]", response.headers["traceparent"])
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_incoming_traceparent_continues_the_same_trace(client: TestClient) -> None:
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = client.get("/livez", headers={"traceparent": parent, "x-request-id": "abc-123"})
+    trace_id = response.headers["traceparent"].split("-")[1]
+    assert trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert response.headers["traceparent"].split("-")[2] != "00f067aa0ba902b7"
+    assert response.headers["x-request-id"] == "abc-123"
+
+
+def test_openapi_is_version_3_1_and_lists_every_route(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert doc["openapi"] == "3.1.0"
+    for path in ("/livez", "/readyz", "/metrics", "/openapi.json", "/docs"):
+        assert path in doc["paths"], path
+    assert "ProblemBody" in doc["components"]["schemas"]
+
+
+def test_openapi_document_passes_a_validator(client: TestClient) -> None:
+    validate(client.get("/openapi.json").json())
+
+
+def test_docs_page_is_self_contained_html(client: TestClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/readyz" in response.text
+    assert "http://" not in response.text.replace("http://qr.test", "")
+    assert "<script src" not in response.text

@@ -1,0 +1,84 @@
+"""``scanlet serve`` as a real process: serves in an empty folder, drains and exits 0."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], deadline: float = 30.0) -> None:
+    """Poll /readyz until it answers 200 (start-up, not a timed assertion)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("server did not become ready")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    port = free_port()
+    env = {**os.environ, "SCANLET_PORT": str(port), "SCANLET_LOG_FORMAT": "json"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanlet", "serve"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        yield base, proc, tmp_path
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+
+
+def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(
+    server: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    base, _, folder = server
+    assert (folder / "scanlet.db").exists()
+    assert httpx.get(f"{base}/livez").status_code == 200
+    metrics = httpx.get(f"{base}/metrics").text
+    assert "scanlet_build_info" in metrics
+    assert "scanlet_actor_" in metrics
+    validate(httpx.get(f"{base}/openapi.json").json())
+    assert httpx.get(f"{base}/docs").status_code == 200
+    unauthorised = httpx.get(f"{base}/api/v1/codes")
+    assert unauthorised.status_code == 401
+    assert unauthorised.headers["content-type"] == "application/problem+json"
+
+
+def test_sigterm_drains_and_exits_zero(server: tuple[str, subprocess.Popen[bytes], Path]) -> None:
+    _, proc, _ = server
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert "Traceback" not in stderr
+
+
+def test_sigint_also_exits_zero(server: tuple[str, subprocess.Popen[bytes], Path]) -> None:
+    _, proc, _ = server
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
