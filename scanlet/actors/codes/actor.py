@@ -1,0 +1,212 @@
+"""The codes actor: owns the catalogue, its rules, its events and the in-memory index.
+
+Domain refusals (a taken slug, a bad target) are *returned* as ``CodeError`` values rather
+than raised: a raised exception is a crash to the supervisor, and a user's typo is not one.
+``CodesClient`` turns them back into exceptions for the caller.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+import structlog
+
+from scanlet.actors.codes.errors import CodeError, CodeNotFound, SlugTaken
+from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.codes.messages import CodeChanges, CreateCode, DeleteCode, UpdateCode
+from scanlet.actors.codes.rules import check_code
+from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
+from scanlet.actors.events import (
+    CodeCreated,
+    CodeDeleted,
+    CodeState,
+    CodeUpdated,
+    DomainEvent,
+    encode_event,
+)
+from scanlet.clock import Clock
+from scanlet.runtime import Actor, ActorRef
+from scanlet.storage.codes import CodeRow, CodeStore
+from scanlet.storage.database import Database
+from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.timefmt import format_time
+
+__all__ = ("CodesActor", "CodesClient", "route_of")
+
+log = structlog.get_logger("scanlet.codes")
+
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+CodesMessage = CreateCode | UpdateCode | DeleteCode
+
+
+def route_of(row: CodeRow) -> Route:
+    """The index entry for a stored code."""
+    return Route(
+        target=row.target,
+        # Location headers are ASCII: non-ASCII targets are percent-encoded once, here.
+        location=quote(row.target, safe=_URL_SAFE),
+        enabled=row.enabled,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        max_scans=row.max_scans,
+        redirect_status=row.redirect_status,
+    )
+
+
+def _state(row: CodeRow) -> CodeState:
+    return CodeState(
+        slug=row.slug,
+        target=row.target,
+        title=row.title,
+        tags=row.tags,
+        enabled=row.enabled,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        max_scans=row.max_scans,
+        redirect_status=row.redirect_status,  # type: ignore[arg-type]
+    )
+
+
+def _new_event(event: DomainEvent, slug: str) -> NewEvent:
+    tag = type(event).__struct_config__.tag
+    assert isinstance(tag, str)
+    return NewEvent(event.id, tag, slug, format_time(event.occurred_at), encode_event(event))
+
+
+class CodesActor(Actor[CodesMessage]):
+    """Creates, changes and deletes codes; keeps ``index`` current after each commit."""
+
+    def __init__(self, db: Database, index: CodeIndex, clock: Clock) -> None:
+        self._db = db
+        self._store = CodeStore(db)
+        self._index = index
+        self._clock = clock
+        self._rows: dict[str, CodeRow] = {}
+
+    async def on_start(self) -> None:
+        """Rebuild the index from storage, so a restart serves exactly what was committed."""
+        self._index.clear()
+        self._rows.clear()
+        for row in await self._store.all_rows():
+            if row.deleted:
+                self._index.reserve(row.slug)
+            else:
+                self._rows[row.slug] = row
+                self._index.put(row.slug, route_of(row))
+        log.info("codes index loaded", codes=len(self._index))
+
+    async def on_message(self, message: CodesMessage) -> CodeRow | CodeError | None:
+        """Apply one command; refusals come back as values."""
+        try:
+            if isinstance(message, CreateCode):
+                return await self._create(message)
+            if isinstance(message, UpdateCode):
+                return await self._update(message.slug, message.changes)
+            await self._delete(message.slug)
+            return None
+        except CodeError as refusal:
+            return refusal
+
+    async def _create(self, command: CreateCode) -> CodeRow:
+        now = self._clock.now()
+        if command.slug is None:
+            slug = generate_slug()
+            while self._index.is_taken(slug):
+                slug = generate_slug()
+        else:
+            slug = validate_slug(command.slug, RESERVED_SLUGS)
+            if self._index.is_taken(slug):
+                raise SlugTaken(slug)
+        row = check_code(
+            CodeRow(
+                slug=slug,
+                target=command.target,
+                title=command.title,
+                tags=tuple(command.tags),
+                enabled=True,
+                valid_from=command.valid_from,
+                valid_until=command.valid_until,
+                max_scans=command.max_scans,
+                redirect_status=command.redirect_status,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        event = CodeCreated(id=str(uuid.uuid4()), occurred_at=now, code=_state(row))
+        async with self._db.transaction() as conn:
+            await EventLog.append(conn, [_new_event(event, slug)], format_time(now))
+            await CodeStore.insert(conn, row)
+        self._rows[slug] = row
+        self._index.put(slug, route_of(row))
+        await self.system.bus.publish(event)
+        return row
+
+    async def _update(self, slug: str, changes: CodeChanges) -> CodeRow:
+        current = self._rows.get(slug)
+        if current is None:
+            raise CodeNotFound(slug)
+        now = self._clock.now()
+        fields: dict[str, Any] = {
+            name: getattr(changes, name)
+            for name in changes.__struct_fields__
+            if getattr(changes, name) is not msgspec.UNSET
+        }
+        if "tags" in fields:
+            fields["tags"] = tuple(fields["tags"])
+        changed = tuple(name for name, value in fields.items() if getattr(current, name) != value)
+        if not changed:
+            return current
+        row = check_code(msgspec.structs.replace(current, **fields, updated_at=now))
+        event = CodeUpdated(
+            id=str(uuid.uuid4()), occurred_at=now, code=_state(row), changed=changed
+        )
+        async with self._db.transaction() as conn:
+            await EventLog.append(conn, [_new_event(event, slug)], format_time(now))
+            await CodeStore.update(conn, row)
+        self._rows[slug] = row
+        self._index.put(slug, route_of(row))
+        await self.system.bus.publish(event)
+        return row
+
+    async def _delete(self, slug: str) -> None:
+        if slug not in self._rows:
+            raise CodeNotFound(slug)
+        now = self._clock.now()
+        event = CodeDeleted(id=str(uuid.uuid4()), occurred_at=now, slug=slug)
+        async with self._db.transaction() as conn:
+            await EventLog.append(conn, [_new_event(event, slug)], format_time(now))
+            await CodeStore.mark_deleted(conn, slug, now)
+        del self._rows[slug]
+        self._index.remove(slug)
+        await self.system.bus.publish(event)
+
+
+class CodesClient:
+    """Typed requests to the codes actor; refusals are raised as ``CodeError``."""
+
+    def __init__(self, ref: ActorRef[CodesMessage]) -> None:
+        self._ref = ref
+
+    async def _ask(self, message: CodesMessage) -> Any:
+        reply = await self._ref.ask(message, wait=False)
+        if isinstance(reply, CodeError):
+            raise reply
+        return reply
+
+    async def create(self, command: CreateCode) -> CodeRow:
+        """Create a code (InvalidField, SlugTaken on refusal)."""
+        row: CodeRow = await self._ask(command)
+        return row
+
+    async def update(self, slug: str, changes: CodeChanges) -> CodeRow:
+        """Change a code (CodeNotFound, InvalidField on refusal)."""
+        row: CodeRow = await self._ask(UpdateCode(slug, changes))
+        return row
+
+    async def delete(self, slug: str) -> None:
+        """Delete a code (CodeNotFound if there is none)."""
+        await self._ask(DeleteCode(slug))

@@ -1,0 +1,122 @@
+"""Domain events: the facts every context publishes, as one tagged msgspec union.
+
+Events record facts only (when, which slug, where from, the anonymised address, the visitor
+hash, the raw user agent and referrer). What can be derived from them later (device type,
+browser, bot or not, referrer domain) belongs to read models, so a better parser means a
+rebuild, not a migration of history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = (
+    "CodeCreated",
+    "CodeDeleted",
+    "CodeState",
+    "CodeUpdated",
+    "DomainEvent",
+    "ScanOrphaned",
+    "ScanRecorded",
+    "Source",
+    "decode_event",
+    "encode_event",
+    "event_data",
+)
+
+Source = Literal["qr", "link", "device"]
+RedirectStatus = Literal[301, 302, 307, 308]
+
+
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every event: a unique ``id`` and when it happened."""
+
+    id: str
+    occurred_at: datetime
+
+
+class CodeState(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a code's owner decides about it."""
+
+    slug: str
+    target: str
+    title: str | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    max_scans: int | None = None
+    redirect_status: RedirectStatus = 302
+
+
+class CodeCreated(DomainEvent, frozen=True, kw_only=True, tag="code.created"):
+    """A code was created."""
+
+    code: CodeState
+
+
+class CodeUpdated(DomainEvent, frozen=True, kw_only=True, tag="code.updated"):
+    """A code changed; ``code`` is its whole state afterwards, ``changed`` names the fields."""
+
+    code: CodeState
+    changed: tuple[str, ...]
+
+
+class CodeDeleted(DomainEvent, frozen=True, kw_only=True, tag="code.deleted"):
+    """A code was deleted; its slug is never given out again."""
+
+    slug: str
+
+
+class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag="scan.recorded"):
+    """Somebody (or some device) scanned a known code."""
+
+    slug: str
+    source: Source
+    ip: str | None = None
+    visitor: str | None = None
+    user_agent: str | None = None
+    referrer: str | None = None
+    device_id: str | None = None
+    country: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):
+    """A request asked for a slug that does not exist."""
+
+    slug: str
+    source: Source
+    ip: str | None = None
+    visitor: str | None = None
+    user_agent: str | None = None
+    referrer: str | None = None
+    country: str | None = None
+
+
+AnyEvent = CodeCreated | CodeUpdated | CodeDeleted | ScanRecorded | ScanOrphaned
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(AnyEvent)
+_COMMON = frozenset({"id", "type", "occurred_at"})
+
+
+def encode_event(event: DomainEvent) -> bytes:
+    """The event as stored in the log (JSON, tagged by ``type``)."""
+    return _encoder.encode(event)
+
+
+def decode_event(payload: bytes) -> AnyEvent:
+    """The typed event for a stored payload."""
+    event: AnyEvent = _decoder.decode(payload)
+    return event
+
+
+def event_data(event: DomainEvent) -> dict[str, Any]:
+    """The event's own fields, without the envelope ones (``data`` of webhooks and streams)."""
+    raw = msgspec.to_builtins(event)
+    assert isinstance(raw, dict)
+    return {name: value for name, value in raw.items() if name not in _COMMON}

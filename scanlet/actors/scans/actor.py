@@ -1,0 +1,187 @@
+"""The scans actor: appends scans to the event log in group commits.
+
+Each redirect waits for its scan to be durable. Committing once per scan would cap the
+server at the disk's fsync rate; instead the actor takes every scan already queued behind the
+current one (up to ``max_batch``) and commits them in one transaction, then answers each.
+Under light load a batch is one scan and latency is one commit; under heavy load batches grow
+by themselves, which is the adaptive group commit the redirect path relies on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import structlog
+
+from scanlet.actors.events import DomainEvent, ScanOrphaned, ScanRecorded, encode_event
+from scanlet.actors.scans.messages import (
+    DeviceScan,
+    IngestEvents,
+    IngestResult,
+    RecordOrphan,
+    RecordScan,
+)
+from scanlet.actors.scans.privacy import VisitorHasher, anonymize_ip
+from scanlet.clock import Clock
+from scanlet.runtime import Actor
+from scanlet.storage.database import Database
+from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.scans import ScanStore
+from scanlet.storage.timefmt import format_time
+
+__all__ = ("ScansActor",)
+
+log = structlog.get_logger("scanlet.scans")
+
+ScansMessage = RecordScan | RecordOrphan | IngestEvents
+
+
+class _KnownSalts:
+    """The salts the actor has loaded, as the hasher's synchronous ``SaltSource``."""
+
+    def __init__(self) -> None:
+        self.by_day: dict[date, bytes] = {}
+
+    def salt_for(self, day: date) -> bytes:
+        return self.by_day[day]
+
+
+class _Batch:
+    """What one group commit will write, and the reply owed to each message."""
+
+    def __init__(self, size: int) -> None:
+        self.events: list[NewEvent] = []
+        self.published: list[DomainEvent] = []
+        self.counts: Counter[str] = Counter()
+        self.replies: list[Any] = [None] * size
+
+
+class ScansActor(Actor[ScansMessage]):
+    """Records redirect scans, orphan scans and device scans, durably and in batches."""
+
+    def __init__(
+        self, db: Database, clock: Clock, *, anonymize: bool = True, max_batch: int = 1024
+    ) -> None:
+        self._db = db
+        self._store = ScanStore(db)
+        self._clock = clock
+        self._anonymize = anonymize
+        self._max_batch = max_batch
+        self._counts: dict[str, int] = {}
+        self._salts = _KnownSalts()
+        self._hasher = VisitorHasher(self._salts)
+        self.batches = 0
+
+    async def on_start(self) -> None:
+        """Load the counters that enforce ``max_scans``."""
+        self._counts = await self._store.load_counters()
+
+    async def on_message(self, message: ScansMessage) -> Any:
+        """Commit this message together with every message queued behind it."""
+        taken = self.take_queued(self._max_batch - 1)
+        messages: list[ScansMessage] = [message, *(envelope.message for envelope in taken)]
+        try:
+            replies = await self._commit(messages)
+        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
+            # A storage fault is not the actor's bug: answer every waiting request with it
+            # (the HTTP layer says 503) instead of crashing into a restart storm.
+            log.error("scan batch not stored", error=str(exc), messages=len(messages))
+            failure = StorageUnavailable(f"scans could not be stored: {exc}")
+            for envelope in taken:
+                envelope.fail(failure)
+            return failure
+        for envelope, reply in zip(taken, replies[1:], strict=True):
+            envelope.reply(reply)
+        return replies[0]
+
+    async def _commit(self, messages: Sequence[ScansMessage]) -> list[Any]:
+        now = self._clock.now()
+        today = now.date()
+        if today not in self._salts.by_day:
+            self._salts.by_day = {today: await self._store.salt_for(today)}
+        batch = _Batch(len(messages))
+        ingest_ids = [scan.id for m in messages if isinstance(m, IngestEvents) for scan in m.scans]
+        async with self._db.transaction() as conn:
+            known = await EventLog.existing_ids(conn, ingest_ids) if ingest_ids else set()
+            for index, message in enumerate(messages):
+                if isinstance(message, RecordScan):
+                    batch.replies[index] = self._add_scan(batch, message, today)
+                elif isinstance(message, RecordOrphan):
+                    self._add_orphan(batch, message, today)
+                else:
+                    batch.replies[index] = self._add_device_scans(batch, message.scans, known)
+            if batch.events:
+                await EventLog.append(conn, batch.events, format_time(now))
+                await ScanStore.add_to_counters(conn, batch.counts)
+        for slug, added in batch.counts.items():
+            self._counts[slug] = self._counts.get(slug, 0) + added
+        self.batches += 1
+        bus = self.system.bus
+        for event in batch.published:
+            bus.publish_nowait(event)
+        return batch.replies
+
+    def _fact(self, message: RecordScan | RecordOrphan, day: date) -> dict[str, Any]:
+        address = message.address
+        return {
+            "id": str(uuid.uuid4()),
+            "occurred_at": message.at,
+            "slug": message.slug,
+            "source": message.source,
+            "ip": (anonymize_ip(address) if self._anonymize else address) or None,
+            "visitor": self._hasher.visitor_hash(day, address, message.user_agent or "")
+            if address
+            else None,
+            "user_agent": message.user_agent,
+            "referrer": message.referrer,
+        }
+
+    def _add_scan(self, batch: _Batch, message: RecordScan, day: date) -> bool:
+        slug = message.slug
+        if message.max_scans is not None:
+            used = self._counts.get(slug, 0) + batch.counts[slug]
+            if used >= message.max_scans:
+                return False
+        event = ScanRecorded(**self._fact(message, day))
+        self._append(batch, event, "scan.recorded", slug)
+        batch.counts[slug] += 1
+        return True
+
+    def _add_orphan(self, batch: _Batch, message: RecordOrphan, day: date) -> None:
+        event = ScanOrphaned(**self._fact(message, day))
+        self._append(batch, event, "scan.orphaned", message.slug)
+
+    def _add_device_scans(
+        self, batch: _Batch, scans: Sequence[DeviceScan], known: set[str]
+    ) -> list[IngestResult]:
+        results: list[IngestResult] = []
+        for scan in scans:
+            if scan.id in known:
+                results.append(IngestResult(scan.id, "duplicate"))
+                continue
+            known.add(scan.id)
+            event = ScanRecorded(
+                id=scan.id,
+                occurred_at=scan.occurred_at,
+                slug=scan.slug,
+                source="device",
+                device_id=scan.device_id,
+                data=scan.data,
+            )
+            self._append(batch, event, "scan.recorded", scan.slug)
+            batch.counts[scan.slug] += 1
+            results.append(IngestResult(scan.id, "accepted"))
+        return results
+
+    @staticmethod
+    def _append(batch: _Batch, event: DomainEvent, type_: str, slug: str) -> None:
+        batch.events.append(
+            NewEvent(event.id, type_, slug, format_time(event.occurred_at), encode_event(event))
+        )
+        batch.published.append(event)

@@ -1,0 +1,239 @@
+"""The app factory: builds the dependencies, starts the actor system, wires the routes.
+
+This is the composition root: the only place that knows every concrete adapter. Routes and
+actors get what they need handed to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import structlog
+from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet import __version__
+from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
+from scanlet.actors.codes.index import CodeIndex
+from scanlet.actors.codes.qr import QrRenderer
+from scanlet.actors.scans.actor import ScansActor
+from scanlet.clock import Clock, SystemClock
+from scanlet.config import Settings
+from scanlet.http.codes_api import code_endpoints
+from scanlet.http.endpoint import Endpoint, build_routes
+from scanlet.http.ingest_api import ingest_endpoints
+from scanlet.http.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
+from scanlet.http.openapi import build_openapi
+from scanlet.http.ops import ops_endpoints
+from scanlet.http.problems import FieldError, Problem, problem_response
+from scanlet.http.qr_api import qr_endpoints
+from scanlet.http.redirect import redirect_endpoints
+from scanlet.http.services import Services
+from scanlet.observability.tracing import Tracing
+from scanlet.runtime import (
+    ActorCrashed,
+    ActorStopped,
+    ActorSystem,
+    AskTimeout,
+    ChildSpec,
+    MailboxFull,
+)
+from scanlet.storage.codes import CodeStore, InvalidCursor
+from scanlet.storage.database import open_database
+from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.keys import ApiKeyStore
+from scanlet.storage.scans import ScanStore
+
+__all__ = ("create_app",)
+
+log = structlog.get_logger("scanlet.http")
+
+
+def _build_info(registry: CollectorRegistry) -> None:
+    info = Gauge(
+        "scanlet_build_info",
+        "Always 1; labels say which build runs.",
+        ["version"],
+        registry=registry,
+    )
+    info.labels(__version__).set(1)
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return problem_response(exc)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = {
+        404: f"Nothing is served at {request.url.path}.",
+        405: f"{request.method} is not allowed on {request.url.path}.",
+    }.get(exc.status_code, str(exc.detail))
+    return problem_response(Problem(exc.status_code, detail, headers=exc.headers))
+
+
+async def _invalid_field(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidField)
+    return problem_response(
+        Problem(422, f"{exc.field}: {exc.msg}", errors=[FieldError(["body", exc.field], exc.msg)])
+    )
+
+
+async def _invalid_cursor(request: Request, exc: Exception) -> Response:
+    return problem_response(
+        Problem(422, str(exc), errors=[FieldError(["query", "cursor"], str(exc))])
+    )
+
+
+async def _slug_taken(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SlugTaken)
+    return problem_response(
+        Problem(
+            409,
+            f"The slug {exc.slug!r} is taken; choose another.",
+            errors=[FieldError(["body", "slug"], "already taken")],
+        )
+    )
+
+
+async def _code_not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CodeNotFound)
+    return problem_response(Problem(404, f"There is no code with slug {exc.slug!r}."))
+
+
+async def _overloaded(request: Request, exc: Exception) -> Response:
+    retry = getattr(exc, "retry_after", 1.0)
+    log.warning("overloaded", error=str(exc), path=request.url.path)
+    return problem_response(
+        Problem(
+            503,
+            "The server is busy; try again shortly.",
+            headers={"Retry-After": str(max(1, round(retry)))},
+        )
+    )
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    log.error("unavailable", error=str(exc), error_type=type(exc).__name__, path=request.url.path)
+    return problem_response(
+        Problem(503, "The service is temporarily unavailable.", headers={"Retry-After": "1"})
+    )
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", path=request.url.path)
+    return problem_response(Problem(500, "An unexpected error occurred; it has been logged."))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
+    extra_endpoints: list[Endpoint] | None = None,
+) -> Starlette:
+    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors."""
+    clock = clock or SystemClock()
+    registry = registry or CollectorRegistry()
+    tracing = tracing or Tracing()
+    ProcessCollector(namespace="scanlet", registry=registry)
+    _build_info(registry)
+    http_metrics = HttpMetrics(registry)
+
+    endpoints: list[Endpoint] = []
+
+    def openapi() -> dict[str, object]:
+        return build_openapi(endpoints, server_url=settings.public_base_url)
+
+    endpoints.extend(ops_endpoints(openapi))
+    endpoints.extend(code_endpoints())
+    endpoints.extend(qr_endpoints())
+    endpoints.extend(ingest_endpoints())
+    endpoints.extend(extra_endpoints or [])
+    # Last: /{slug} matches any single path segment.
+    endpoints.extend(redirect_endpoints())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            db = await stack.enter_async_context(
+                open_database(settings.db, synchronous=settings.synchronous)
+            )
+            system = await stack.enter_async_context(
+                ActorSystem(
+                    name="scanlet",
+                    ask_timeout=settings.ask_timeout,
+                    registry=registry,
+                    tracer_provider=tracing.provider if tracing.enabled else None,
+                )
+            )
+            index = CodeIndex()
+            codes_ref = await system.spawn(
+                ChildSpec(
+                    name="codes",
+                    factory=lambda: CodesActor(db, index, clock),
+                    mailbox_capacity=256,
+                )
+            )
+            scans_ref = await system.spawn(
+                ChildSpec(
+                    name="scans",
+                    factory=lambda: ScansActor(db, clock, anonymize=settings.anonymize_ip),
+                    mailbox_capacity=settings.scan_queue,
+                    # A failed batch is answered with the error, never retried behind the
+                    # clients' backs: they may already have been told to try again.
+                    max_attempts=1,
+                )
+            )
+            app.state.services = Services(
+                settings=settings,
+                clock=clock,
+                registry=registry,
+                db=db,
+                keys=ApiKeyStore(db),
+                system=system,
+                index=index,
+                codes=CodesClient(codes_ref),
+                scans=scans_ref,
+                code_store=CodeStore(db),
+                scan_store=ScanStore(db),
+                qr=QrRenderer(),
+                trusted_networks=settings.trusted_networks,
+            )
+            log.info("started", db=str(settings.db), base_url=settings.public_base_url)
+            yield
+            log.info("stopping")
+            await system.shutdown(settings.shutdown_timeout)
+
+    app = Starlette(
+        routes=build_routes(endpoints),
+        middleware=[
+            Middleware(RequestContextMiddleware, metrics=http_metrics, tracing=tracing),
+            Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
+        ],
+        exception_handlers={
+            Problem: _problem,
+            InvalidField: _invalid_field,
+            InvalidCursor: _invalid_cursor,
+            SlugTaken: _slug_taken,
+            CodeNotFound: _code_not_found,
+            HTTPException: _http_exception,
+            MailboxFull: _overloaded,
+            ActorStopped: _unavailable,
+            ActorCrashed: _unavailable,
+            AskTimeout: _unavailable,
+            StorageUnavailable: _unavailable,
+            Exception: _internal,
+        },
+        lifespan=lifespan,
+    )
+    app.state.endpoints = endpoints
+    return app

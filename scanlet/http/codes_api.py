@@ -1,0 +1,169 @@
+"""``/api/v1/codes``: create, list, read, change and delete codes."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.actors.codes.messages import CodeChanges, CreateCode
+from scanlet.http.body import decode_body
+from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.params import query_int, query_str
+from scanlet.http.problems import Problem
+from scanlet.http.resources import CodeList, CodeResource, code_resource
+from scanlet.http.services import Services, services
+from scanlet.storage.codes import CodeRow
+from scanlet.storage.keys import Scope
+
+__all__ = ("code_endpoints", "load_code")
+
+_encoder = msgspec.json.Encoder()
+SLUG_PARAM = Param(
+    "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
+)
+
+
+def json_response(
+    value: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response encoded by msgspec."""
+    return Response(
+        _encoder.encode(value), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+async def _resource(svc: Services, row: CodeRow) -> CodeResource:
+    counts = await svc.scan_store.counts_for([row.slug])
+    return code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+
+
+async def load_code(svc: Services, slug: str) -> CodeRow:
+    """The live code ``slug`` or a 404 problem."""
+    row = await svc.code_store.get(slug)
+    if row is None:
+        raise Problem(404, f"There is no code with slug {slug!r}.")
+    return row
+
+
+async def create_code(request: Request) -> Response:
+    """Create a code."""
+    svc = services(request)
+    command = await decode_body(request, CreateCode)
+    row = await svc.codes.create(command)
+    resource = await _resource(svc, row)
+    return json_response(resource, 201, {"Location": f"/api/v1/codes/{row.slug}"})
+
+
+async def list_codes(request: Request) -> Response:
+    """List codes, newest first."""
+    svc = services(request)
+    limit = query_int(request, "limit", default=50, low=1, high=1000)
+    page = await svc.code_store.page(
+        limit=limit,
+        cursor=query_str(request, "cursor", max_length=512),
+        tag=query_str(request, "tag", max_length=64),
+        q=query_str(request, "q", max_length=256),
+    )
+    counts = await svc.scan_store.counts_for(row.slug for row in page.items)
+    base = svc.settings.public_base_url
+    items = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
+    return json_response(CodeList(items, page.next_cursor))
+
+
+async def get_code(request: Request) -> Response:
+    """One code."""
+    svc = services(request)
+    row = await load_code(svc, request.path_params["slug"])
+    return json_response(await _resource(svc, row))
+
+
+async def update_code(request: Request) -> Response:
+    """Change a code; fields left out stay as they are."""
+    svc = services(request)
+    changes = await decode_body(request, CodeChanges)
+    row = await svc.codes.update(request.path_params["slug"], changes)
+    return json_response(await _resource(svc, row))
+
+
+async def delete_code(request: Request) -> Response:
+    """Delete a code; its scans stay in the log and its slug is never reused."""
+    await services(request).codes.delete(request.path_params["slug"])
+    return Response(status_code=204)
+
+
+def code_endpoints() -> list[Endpoint]:
+    """The codes routes."""
+    one = [SLUG_PARAM]
+    return [
+        Endpoint(
+            "POST",
+            "/api/v1/codes",
+            create_code,
+            "Create a code",
+            "codes",
+            scope=Scope.WRITE,
+            body=CreateCode,
+            extra_problems=[409, 503],
+            replies=[Reply(201, "The new code.", CodeResource, headers=("Location",))],
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/codes",
+            list_codes,
+            "List codes",
+            "codes",
+            scope=Scope.READ,
+            params=[
+                Param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                    "Page size.",
+                ),
+                Param("cursor", "query", {"type": "string"}, "The previous page's next_cursor."),
+                Param("tag", "query", {"type": "string"}, "Only codes with this tag."),
+                Param(
+                    "q",
+                    "query",
+                    {"type": "string"},
+                    "Only codes whose slug, title or target contains this text.",
+                ),
+            ],
+            replies=[Reply(200, "A page of codes.", CodeList)],
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/codes/{slug}",
+            get_code,
+            "Get a code",
+            "codes",
+            scope=Scope.READ,
+            params=one,
+            extra_problems=[404],
+            replies=[Reply(200, "The code.", CodeResource)],
+        ),
+        Endpoint(
+            "PATCH",
+            "/api/v1/codes/{slug}",
+            update_code,
+            "Change a code",
+            "codes",
+            scope=Scope.WRITE,
+            params=one,
+            body=CodeChanges,
+            extra_problems=[404, 503],
+            replies=[Reply(200, "The code after the change.", CodeResource)],
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/v1/codes/{slug}",
+            delete_code,
+            "Delete a code",
+            "codes",
+            scope=Scope.WRITE,
+            params=one,
+            extra_problems=[404, 503],
+            replies=[Reply(204, "Deleted.", media_type="")],
+        ),
+    ]

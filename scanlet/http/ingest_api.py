@@ -1,0 +1,125 @@
+"""``POST /api/v1/events``: batches of scans from scanner devices, idempotent by event id.
+
+Each event is validated on its own, so one bad event is ``rejected`` with its reason while
+the rest of the batch goes on; the accepted ones are committed in one transaction before the
+response, and an id seen before (in this batch or ever) is a ``duplicate``, never a second scan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.actors.scans.messages import DeviceScan, IngestEvents, IngestResult
+from scanlet.http.body import decode_body
+from scanlet.http.codes_api import json_response
+from scanlet.http.endpoint import Endpoint, Reply
+from scanlet.http.problems import FieldError, Problem
+from scanlet.http.services import services
+from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.keys import Scope
+
+__all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")
+
+MAX_BATCH = 1000
+# Devices replay offline scans later, so old times are fine; a time far in the future is a
+# broken clock, and storing it would put a scan in a bucket that has not happened yet.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+
+
+class IngestRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A batch of at most 1000 device events."""
+
+    events: list[DeviceScan]
+
+
+class _RawBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # Decoded loosely first, so that each event can be validated (and rejected) on its own.
+    events: list[msgspec.Raw]
+
+
+class IngestResponse(msgspec.Struct, frozen=True):
+    """One result per posted event, in the order posted."""
+
+    results: list[IngestResult]
+
+
+class _Peek(msgspec.Struct):
+    id: object = None
+
+
+_scan_decoder = msgspec.json.Decoder(DeviceScan)
+_peek_decoder = msgspec.json.Decoder(_Peek)
+
+
+def _reject(raw: msgspec.Raw, error: str) -> IngestResult:
+    try:
+        found = _peek_decoder.decode(raw).id
+    except msgspec.DecodeError:
+        found = None
+    return IngestResult(found if isinstance(found, str) else "", "rejected", error)
+
+
+async def ingest(request: Request) -> Response:
+    """Validate each event, store the good ones durably, answer per event."""
+    svc = services(request)
+    body = await decode_body(request, _RawBatch)
+    if len(body.events) > MAX_BATCH:
+        raise Problem(
+            422,
+            f"A batch holds at most {MAX_BATCH} events; send the rest in another.",
+            errors=[FieldError(["body", "events"], f"at most {MAX_BATCH} items")],
+        )
+    latest = svc.clock.now() + MAX_CLOCK_SKEW
+    results: list[IngestResult | None] = []
+    valid: list[DeviceScan] = []
+    for raw in body.events:
+        try:
+            scan = _scan_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            results.append(_reject(raw, str(exc)))
+            continue
+        try:
+            canonical = str(uuid.UUID(scan.id))
+        except ValueError:
+            results.append(IngestResult(scan.id, "rejected", "id must be a UUID"))
+            continue
+        if scan.occurred_at.tzinfo is None:
+            results.append(IngestResult(scan.id, "rejected", "occurred_at needs an offset"))
+        elif scan.occurred_at > latest:
+            results.append(IngestResult(scan.id, "rejected", "occurred_at is in the future"))
+        elif not svc.index.is_taken(scan.slug):
+            results.append(IngestResult(scan.id, "rejected", f"unknown slug {scan.slug!r}"))
+        else:
+            valid.append(msgspec.structs.replace(scan, id=canonical))
+            results.append(None)
+    if valid:
+        reply = await svc.scans.ask(IngestEvents(valid), wait=False)
+        if isinstance(reply, StorageUnavailable):
+            raise reply
+        stored = iter(reply)
+        results = [r if r is not None else next(stored) for r in results]
+    return json_response(IngestResponse([r for r in results if r is not None]))
+
+
+def ingest_endpoints() -> list[Endpoint]:
+    """The device ingest route."""
+    return [
+        Endpoint(
+            "POST",
+            "/api/v1/events",
+            ingest,
+            "Ingest scans from devices",
+            "events",
+            scope=Scope.WRITE,
+            body=IngestRequest,
+            extra_problems=[503],
+            description="Each item of `events` is a scan: "
+            '`{"type": "scan", "id": "<uuid>", "slug", "occurred_at", "device_id"?, "data"?}`.',
+            replies=[Reply(200, "One result per event.", IngestResponse)],
+        )
+    ]

@@ -1,0 +1,153 @@
+"""``GET /{slug}`` and ``GET /q/{slug}``: the scan path.
+
+Resolve from the in-memory index, hand the scan to the scans actor, wait until its group
+commit is durable, then send the redirect. ``HEAD`` answers the same way and records nothing
+(link checkers and chat previews are not scans).
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from scanlet.actors.events import Source
+from scanlet.actors.scans.messages import RecordOrphan, RecordScan
+from scanlet.actors.scans.privacy import client_address
+from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.problems import Problem, problem_response
+from scanlet.http.services import Services, services
+from scanlet.storage.errors import StorageUnavailable
+
+__all__ = ("redirect_endpoints",)
+
+_SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NO_STORE = "private, max-age=0"
+
+_PAGE = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8>"
+    '<meta name=viewport content="width=device-width,initial-scale=1"><title>{title}</title>'
+    "<style>body{{font:16px system-ui,sans-serif;margin:20vh auto;max-width:30rem;"
+    "text-align:center;color:#333}}</style></head><body><h1>{title}</h1><p>{detail}</p>"
+    "</body></html>"
+)
+
+
+def _refusal(request: Request, status: int, detail: str) -> Response:
+    """An HTML page for a browser, problem+json for everything else."""
+    headers = {"Cache-Control": _NO_STORE}
+    if "text/html" in request.headers.get("accept", ""):
+        title = "Code not found" if status == 404 else "Code no longer active"
+        page = _PAGE.format(title=title, detail=escape(detail))
+        return HTMLResponse(page, status_code=status, headers=headers)
+    return problem_response(Problem(status, detail, headers=headers))
+
+
+async def _record(svc: Services, message: RecordScan | RecordOrphan) -> object:
+    reply = await svc.scans.ask(message, wait=False)
+    if isinstance(reply, StorageUnavailable):
+        raise reply
+    return reply
+
+
+async def _scan(request: Request, source: Source) -> Response:
+    svc = services(request)
+    slug: str = request.path_params["slug"]
+    record = request.method != "HEAD"
+    route = svc.index.resolve(slug)
+    headers = request.headers
+    if route is None:
+        if not _SLUG_RE.match(slug):
+            return _refusal(request, 404, "There is no code here.")
+        if record:
+            peer = request.client.host if request.client else None
+            address = client_address(peer, headers.get("x-forwarded-for"), svc.trusted_networks)
+            await _record(
+                svc,
+                RecordOrphan(
+                    slug,
+                    source,
+                    svc.clock.now(),
+                    address,
+                    headers.get("user-agent"),
+                    headers.get("referer"),
+                ),
+            )
+        if svc.index.is_taken(slug):
+            return _refusal(request, 410, "This code was deleted.")
+        return _refusal(request, 404, "There is no code with this address.")
+    now = svc.clock.now()
+    gone = route.gone_reason(now)
+    if gone is not None:
+        return _refusal(request, 410, gone)
+    if record:
+        peer = request.client.host if request.client else None
+        address = client_address(peer, headers.get("x-forwarded-for"), svc.trusted_networks)
+        recorded = await _record(
+            svc,
+            RecordScan(
+                slug,
+                source,
+                now,
+                address,
+                headers.get("user-agent"),
+                headers.get("referer"),
+                route.max_scans,
+            ),
+        )
+        if recorded is False:
+            return _refusal(request, 410, "This code has reached its scan limit.")
+    return Response(
+        status_code=route.redirect_status,
+        headers={"Location": route.location, "Cache-Control": _NO_STORE},
+    )
+
+
+async def link_scan(request: Request) -> Response:
+    """A visit through the short link: source ``link``."""
+    return await _scan(request, "link")
+
+
+async def qr_scan(request: Request) -> Response:
+    """A visit through the QR payload: source ``qr``."""
+    return await _scan(request, "qr")
+
+
+def redirect_endpoints() -> list[Endpoint]:
+    """The scan routes; they must come after every other top-level route."""
+    slug = Param("slug", "path", {"type": "string"}, "The code's slug.")
+    replies = [
+        Reply(301, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
+        Reply(
+            302,
+            "Redirect to the target; the scan is stored.",
+            media_type="",
+            headers=("Location", "Cache-Control"),
+        ),
+        Reply(307, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
+        Reply(308, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
+    ]
+    return [
+        Endpoint(
+            "GET",
+            "/q/{slug}",
+            qr_scan,
+            "Scan through the QR image",
+            "scan",
+            params=[slug],
+            replies=replies,
+            extra_problems=[404, 410, 503],
+        ),
+        Endpoint(
+            "GET",
+            "/{slug}",
+            link_scan,
+            "Scan through the short link",
+            "scan",
+            params=[slug],
+            replies=replies,
+            extra_problems=[404, 410, 503],
+        ),
+    ]

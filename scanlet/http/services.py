@@ -1,0 +1,49 @@
+"""What the routes reach through ``request.app.state``: built once by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from starlette.requests import Request
+
+from scanlet.actors.codes.actor import CodesClient
+from scanlet.actors.codes.index import CodeIndex
+from scanlet.actors.codes.qr import QrRenderer
+from scanlet.actors.scans.privacy import Network
+from scanlet.clock import Clock
+from scanlet.config import Settings
+from scanlet.runtime import ActorRef, ActorSystem
+from scanlet.storage.codes import CodeStore
+from scanlet.storage.database import Database
+from scanlet.storage.keys import ApiKeyStore
+from scanlet.storage.scans import ScanStore
+
+__all__ = ("Services", "services")
+
+
+@dataclass
+class Services:
+    """The running process's dependencies, handed to routes (constructor injection)."""
+
+    settings: Settings
+    clock: Clock
+    registry: CollectorRegistry
+    db: Database
+    keys: ApiKeyStore
+    system: ActorSystem
+    index: CodeIndex
+    codes: CodesClient
+    scans: ActorRef[Any]
+    code_store: CodeStore
+    scan_store: ScanStore
+    qr: QrRenderer
+    trusted_networks: tuple[Network, ...]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def services(request: Request) -> Services:
+    """The services of the app serving ``request``."""
+    svc: Services = request.app.state.services
+    return svc

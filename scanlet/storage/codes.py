@@ -1,0 +1,223 @@
+"""The codes catalogue table: written by the codes context, read by the API's list and get."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+import aiosqlite
+import msgspec
+
+from scanlet.storage.database import Database
+from scanlet.storage.timefmt import format_time, parse_time
+
+__all__ = ("CodePage", "CodeRow", "CodeStore", "InvalidCursor")
+
+
+class InvalidCursor(ValueError):
+    """Raised when a pagination cursor was not made by this server."""
+
+    def __init__(self) -> None:
+        super().__init__("the cursor is not valid; start again without one")
+
+
+class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One code as stored."""
+
+    slug: str
+    target: str
+    title: str | None
+    tags: tuple[str, ...]
+    enabled: bool
+    valid_from: datetime | None
+    valid_until: datetime | None
+    max_scans: int | None
+    redirect_status: int
+    created_at: datetime
+    updated_at: datetime
+    deleted: bool = False
+
+
+class CodePage(msgspec.Struct, frozen=True):
+    """One page of a listing and the cursor for the next (None at the end)."""
+
+    items: list[CodeRow]
+    next_cursor: str | None
+
+
+_COLUMNS = (
+    "slug, target, title, tags, enabled, valid_from, valid_until, max_scans, redirect_status,"
+    " created_at, updated_at, deleted_at"
+)
+_tags_decoder = msgspec.json.Decoder(tuple[str, ...])
+
+
+def _opt_time(value: str | None) -> datetime | None:
+    return parse_time(value) if value is not None else None
+
+
+def _fmt_opt(value: datetime | None) -> str | None:
+    return format_time(value) if value is not None else None
+
+
+def _row(row: aiosqlite.Row) -> CodeRow:
+    return CodeRow(
+        slug=row[0],
+        target=row[1],
+        title=row[2],
+        tags=_tags_decoder.decode(row[3]),
+        enabled=bool(row[4]),
+        valid_from=_opt_time(row[5]),
+        valid_until=_opt_time(row[6]),
+        max_scans=row[7],
+        redirect_status=row[8],
+        created_at=parse_time(row[9]),
+        updated_at=parse_time(row[10]),
+        deleted=row[11] is not None,
+    )
+
+
+def encode_cursor(created_at: str, slug: str) -> str:
+    """An opaque cursor pointing just after (created_at, slug)."""
+    return base64.urlsafe_b64encode(f"{created_at}|{slug}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The (created_at, slug) a cursor points after; InvalidCursor if it is not ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor() from None
+    created_at, sep, slug = raw.partition("|")
+    if not sep or not slug:
+        raise InvalidCursor()
+    try:
+        parse_time(created_at)
+    except ValueError:
+        raise InvalidCursor() from None
+    return created_at, slug
+
+
+class CodeStore:
+    """The ``codes`` and ``code_tags`` tables."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def all_rows(self) -> list[CodeRow]:
+        """Every code, deleted ones included (to rebuild the in-memory index on start)."""
+        async with self._db.reader() as conn, conn.execute(f"SELECT {_COLUMNS} FROM codes") as cur:
+            return [_row(row) for row in await cur.fetchall()]
+
+    async def get(self, slug: str) -> CodeRow | None:
+        """One live code, or None (also for deleted ones)."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute(
+                f"SELECT {_COLUMNS} FROM codes WHERE slug = ? AND deleted_at IS NULL", (slug,)
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return _row(row) if row else None
+
+    async def page(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+    ) -> CodePage:
+        """Live codes, newest first, filtered by tag and by a substring of slug/title/target."""
+        where = ["c.deleted_at IS NULL"]
+        params: list[object] = []
+        if tag is not None:
+            where.append("c.slug IN (SELECT slug FROM code_tags WHERE tag = ?)")
+            params.append(tag)
+        if q:
+            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "(c.slug LIKE ? ESCAPE '\\' OR c.title LIKE ? ESCAPE '\\'"
+                " OR c.target LIKE ? ESCAPE '\\')"
+            )
+            params.extend([pattern] * 3)
+        if cursor is not None:
+            after_created, after_slug = decode_cursor(cursor)
+            where.append("(c.created_at, c.slug) < (?, ?)")
+            params.extend([after_created, after_slug])
+        columns = ", ".join(f"c.{name.strip()}" for name in _COLUMNS.split(","))
+        sql = (
+            f"SELECT {columns} FROM codes c WHERE {' AND '.join(where)}"
+            " ORDER BY c.created_at DESC, c.slug DESC LIMIT ?"
+        )
+        params.append(limit + 1)
+        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
+            rows = [_row(row) for row in await cur.fetchall()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = (
+            encode_cursor(format_time(rows[-1].created_at), rows[-1].slug) if more else None
+        )
+        return CodePage(rows, next_cursor)
+
+    @staticmethod
+    async def insert(conn: aiosqlite.Connection, row: CodeRow) -> None:
+        """Store a new code within the caller's transaction."""
+        await conn.execute(
+            f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (
+                row.slug,
+                row.target,
+                row.title,
+                msgspec.json.encode(row.tags).decode(),
+                int(row.enabled),
+                _fmt_opt(row.valid_from),
+                _fmt_opt(row.valid_until),
+                row.max_scans,
+                row.redirect_status,
+                format_time(row.created_at),
+                format_time(row.updated_at),
+            ),
+        )
+        await CodeStore._write_tags(conn, row)
+
+    @staticmethod
+    async def update(conn: aiosqlite.Connection, row: CodeRow) -> None:
+        """Overwrite a code's editable fields within the caller's transaction."""
+        await conn.execute(
+            "UPDATE codes SET target = ?, title = ?, tags = ?, enabled = ?, valid_from = ?,"
+            " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?"
+            " WHERE slug = ?",
+            (
+                row.target,
+                row.title,
+                msgspec.json.encode(row.tags).decode(),
+                int(row.enabled),
+                _fmt_opt(row.valid_from),
+                _fmt_opt(row.valid_until),
+                row.max_scans,
+                row.redirect_status,
+                format_time(row.updated_at),
+                row.slug,
+            ),
+        )
+        await conn.execute("DELETE FROM code_tags WHERE slug = ?", (row.slug,))
+        await CodeStore._write_tags(conn, row)
+
+    @staticmethod
+    async def mark_deleted(conn: aiosqlite.Connection, slug: str, at: datetime) -> None:
+        """Turn a code into a tombstone within the caller's transaction."""
+        await conn.execute(
+            "UPDATE codes SET deleted_at = ?, updated_at = ? WHERE slug = ?",
+            (format_time(at), format_time(at), slug),
+        )
+        await conn.execute("DELETE FROM code_tags WHERE slug = ?", (slug,))
+
+    @staticmethod
+    async def _write_tags(conn: aiosqlite.Connection, row: CodeRow) -> None:
+        if row.tags:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO code_tags (tag, slug) VALUES (?, ?)",
+                [(tag, row.slug) for tag in row.tags],
+            )

@@ -1,0 +1,97 @@
+"""The event log: append domain events inside a write transaction, read them back by seq.
+
+Storage knows events only as (id, type, slug, times, payload bytes); typing them is the
+business of the contexts that publish and follow them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+import msgspec
+
+from scanlet.storage.database import Database
+
+__all__ = ("EventLog", "NewEvent", "StoredEvent")
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """An event about to be appended."""
+
+    id: str
+    type: str
+    slug: str | None
+    occurred_at: str
+    payload: bytes
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    """An event as committed, with its position in the log."""
+
+    seq: int
+    id: str
+    type: str
+    slug: str | None
+    occurred_at: str
+    recorded_at: str
+    payload: bytes
+
+
+_SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM events"
+
+
+def _stored(row: aiosqlite.Row) -> StoredEvent:
+    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6]))
+
+
+class EventLog:
+    """The ``events`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @staticmethod
+    async def append(
+        conn: aiosqlite.Connection, events: Sequence[NewEvent], recorded_at: str
+    ) -> None:
+        """Append ``events`` within the caller's transaction (ids must be new)."""
+        await conn.executemany(
+            "INSERT INTO events (id, type, slug, occurred_at, recorded_at, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.id, e.type, e.slug, e.occurred_at, recorded_at, e.payload) for e in events],
+        )
+
+    @staticmethod
+    async def existing_ids(conn: aiosqlite.Connection, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are already in the log (for idempotent ingest)."""
+        found: set[str] = set()
+        # SQLite caps bound parameters per statement; 500 stays well below every default.
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            async with conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk) as cur:
+                found.update(row[0] for row in await cur.fetchall())
+        return found
+
+    async def read_after(
+        self, seq: int, limit: int, *, types: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        """Up to ``limit`` events with a seq greater than ``seq``, in log order."""
+        sql, params = f"{_SELECT} WHERE seq > ?", [seq]
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)  # type: ignore[arg-type]
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
+            return [_stored(row) for row in await cur.fetchall()]
+
+    async def last_seq(self) -> int:
+        """The seq of the newest event (0 for an empty log)."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events") as cur,
+        ):
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

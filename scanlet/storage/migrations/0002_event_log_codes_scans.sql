@@ -1,0 +1,43 @@
+-- The event log: every domain event, in the order it was committed. AUTOINCREMENT keeps
+-- seq strictly increasing and never reused, so followers can resume from "last seq seen".
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    type        TEXT NOT NULL,
+    slug        TEXT,
+    occurred_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    payload     BLOB NOT NULL
+);
+CREATE INDEX events_slug_seq ON events (slug, seq);
+
+-- The codes context's catalogue. A deleted code keeps its row (a tombstone) so that its
+-- slug can never be given to somebody else.
+CREATE TABLE codes (
+    slug            TEXT PRIMARY KEY,
+    target          TEXT NOT NULL,
+    title           TEXT,
+    tags            TEXT NOT NULL DEFAULT '[]',
+    enabled         INTEGER NOT NULL DEFAULT 1,
+    valid_from      TEXT,
+    valid_until     TEXT,
+    max_scans       INTEGER,
+    redirect_status INTEGER NOT NULL DEFAULT 302,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    deleted_at      TEXT
+);
+CREATE INDEX codes_listing ON codes (created_at DESC, slug DESC) WHERE deleted_at IS NULL;
+
+CREATE TABLE code_tags (
+    tag  TEXT NOT NULL,
+    slug TEXT NOT NULL REFERENCES codes (slug),
+    PRIMARY KEY (tag, slug)
+) WITHOUT ROWID;
+
+-- The scans context's running count per code, updated in the same transaction as the
+-- scans it counts (never a COUNT(*) over the log).
+CREATE TABLE scan_counters (
+    slug  TEXT PRIMARY KEY,
+    scans INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,77 @@
+"""The scans context's tables: running scan counts per code and the daily visitor salts."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+import aiosqlite
+
+from scanlet.storage.database import Database
+
+__all__ = ("ScanStore",)
+
+_SALT_PREFIX = "visitor-salt:"
+
+
+class ScanStore:
+    """``scan_counters`` and the visitor-hash salts kept in ``server_secrets``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load_counters(self) -> dict[str, int]:
+        """Every code's scan count."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute("SELECT slug, scans FROM scan_counters") as cur,
+        ):
+            return {row[0]: int(row[1]) for row in await cur.fetchall()}
+
+    async def counts_for(self, slugs: Iterable[str]) -> dict[str, int]:
+        """Scan counts for ``slugs`` (missing ones have no scans yet)."""
+        wanted = list(dict.fromkeys(slugs))
+        counts: dict[str, int] = {}
+        async with self._db.reader() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                async with conn.execute(
+                    f"SELECT slug, scans FROM scan_counters WHERE slug IN ({marks})", chunk
+                ) as cur:
+                    counts.update({row[0]: int(row[1]) for row in await cur.fetchall()})
+        return counts
+
+    @staticmethod
+    async def add_to_counters(conn: aiosqlite.Connection, increments: Mapping[str, int]) -> None:
+        """Add to the counts within the caller's transaction."""
+        if increments:
+            await conn.executemany(
+                "INSERT INTO scan_counters (slug, scans) VALUES (?, ?)"
+                " ON CONFLICT (slug) DO UPDATE SET scans = scans + excluded.scans",
+                list(increments.items()),
+            )
+
+    async def salt_for(self, day: date, *, keep_days: int = 2) -> bytes:
+        """The visitor salt of ``day``, created on first use; salts older than ``keep_days``
+        are deleted, which is what makes old visitor hashes impossible to link again."""
+        name = f"{_SALT_PREFIX}{day.isoformat()}"
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT value FROM server_secrets WHERE name = ?", (name,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                return bytes(row[0])
+            salt = secrets.token_bytes(32)
+            await conn.execute(
+                "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?)",
+                (name, salt, day.isoformat()),
+            )
+            oldest = date.fromordinal(day.toordinal() - keep_days + 1).isoformat()
+            await conn.execute(
+                "DELETE FROM server_secrets WHERE name LIKE ? AND name < ?",
+                (f"{_SALT_PREFIX}%", f"{_SALT_PREFIX}{oldest}"),
+            )
+            return salt

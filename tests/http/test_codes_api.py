@@ -1,0 +1,269 @@
+"""The codes resource: create, list, read, change, delete, with 4xx problems for bad input."""
+
+from collections.abc import Callable
+
+import pytest
+from starlette.testclient import TestClient
+
+from scanlet.storage.keys import Scope
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def writer(client: TestClient, mint_key: Callable[[Scope], str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_key(Scope.WRITE)}"}
+
+
+def test_creating_a_code_returns_the_whole_resource(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    response = client.post(
+        "/api/v1/codes",
+        json={"target": "https://example.com/menu", "title": "Menu", "tags": ["food", "food"]},
+        headers=writer,
+    )
+    assert response.status_code == 201, response.text
+    code = response.json()
+    slug = code["slug"]
+    assert response.headers["location"] == f"/api/v1/codes/{slug}"
+    assert len(slug) == 8
+    assert code["target"] == "https://example.com/menu"
+    assert code["title"] == "Menu"
+    assert code["tags"] == ["food"]
+    assert code["enabled"] is True
+    assert code["redirect_status"] == 302
+    assert code["short_url"] == f"http://qr.test/{slug}"
+    assert code["qr_payload"] == f"http://qr.test/q/{slug}"
+    assert code["scans"] == 0
+    assert code["created_at"].endswith("Z")
+    assert set(code) == {
+        "slug",
+        "target",
+        "title",
+        "tags",
+        "enabled",
+        "created_at",
+        "updated_at",
+        "valid_from",
+        "valid_until",
+        "max_scans",
+        "redirect_status",
+        "short_url",
+        "qr_payload",
+        "scans",
+    }
+    assert client.get(f"/api/v1/codes/{slug}", headers=writer).json() == code
+
+
+def test_generated_slugs_are_distinct_and_not_sequential(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    slugs = [
+        client.post("/api/v1/codes", json={"target": "https://e.com"}, headers=writer).json()[
+            "slug"
+        ]
+        for _ in range(20)
+    ]
+    assert len(set(slugs)) == 20
+    assert slugs != sorted(slugs)
+
+
+def test_a_custom_slug_is_used_and_cannot_be_taken_twice(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    first = client.post(
+        "/api/v1/codes", json={"target": "https://e.com", "slug": "summer-26"}, headers=writer
+    )
+    assert first.status_code == 201
+    assert first.json()["slug"] == "summer-26"
+    again = client.post(
+        "/api/v1/codes", json={"target": "https://e.com", "slug": "summer-26"}, headers=writer
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == PROBLEM
+    assert again.json()["errors"] == [{"loc": ["body", "slug"], "msg": "already taken"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"target": "javascript:alert(1)"}, "target"),
+        ({"target": "data:text/html,hi"}, "target"),
+        ({"target": "https://exa mple.com"}, "target"),
+        ({"target": "https://e.com/\x00"}, "target"),
+        ({"target": "/relative"}, "target"),
+        ({"target": "https://e.com/" + "a" * 2048}, "target"),
+        ({"target": "https://e.com", "slug": "has space"}, "slug"),
+        ({"target": "https://e.com", "slug": "a" * 65}, "slug"),
+        ({"target": "https://e.com", "slug": "api"}, "slug"),
+        ({"target": "https://e.com", "slug": "Dashboard"}, "slug"),
+        ({"target": "https://e.com", "max_scans": 0}, "max_scans"),
+        (
+            {
+                "target": "https://e.com",
+                "valid_from": "2026-02-01T00:00:00Z",
+                "valid_until": "2026-01-01T00:00:00Z",
+            },
+            "valid_until",
+        ),
+        ({"target": "https://e.com", "valid_from": "2026-02-01T00:00:00"}, "valid_from"),
+    ],
+)
+def test_invalid_codes_are_refused_with_422_naming_the_field(
+    client: TestClient, writer: dict[str, str], body: dict[str, object], field: str
+) -> None:
+    response = client.post("/api/v1/codes", json=body, headers=writer)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == 422
+    assert problem["errors"][0]["loc"] == ["body", field]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"target": 5}, ["body", "target"]),
+        ({"target": "https://e.com", "redirect_status": 303}, ["body", "redirect_status"]),
+        ({"target": "https://e.com", "bogus": 1}, ["body"]),
+        ({}, ["body"]),
+        ({"target": "https://e.com", "tags": [1]}, ["body", "tags", 0]),
+    ],
+)
+def test_schema_violations_are_422_with_a_location(
+    client: TestClient, writer: dict[str, str], body: dict[str, object], loc: list[object]
+) -> None:
+    response = client.post("/api/v1/codes", json=body, headers=writer)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == loc
+
+
+def test_malformed_json_is_400_and_other_media_types_are_415(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    bad = client.post(
+        "/api/v1/codes", content=b"{nope", headers={**writer, "content-type": "application/json"}
+    )
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == PROBLEM
+    form = client.post(
+        "/api/v1/codes",
+        content=b"target=x",
+        headers={**writer, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 415
+
+
+def test_a_body_over_the_limit_is_413(client: TestClient, writer: dict[str, str]) -> None:
+    huge = b'{"target": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    response = client.post(
+        "/api/v1/codes", content=huge, headers={**writer, "content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_a_read_key_cannot_create(client: TestClient, mint_key: Callable[[Scope], str]) -> None:
+    reader = {"Authorization": f"Bearer {mint_key(Scope.READ)}"}
+    response = client.post("/api/v1/codes", json={"target": "https://e.com"}, headers=reader)
+    assert response.status_code == 403
+
+
+def test_patch_changes_only_the_given_fields(client: TestClient, writer: dict[str, str]) -> None:
+    client.post(
+        "/api/v1/codes",
+        json={"target": "https://e.com", "slug": "p1", "title": "T"},
+        headers=writer,
+    )
+    response = client.patch(
+        "/api/v1/codes/p1",
+        json={"target": "https://new.example/", "enabled": False},
+        headers=writer,
+    )
+    assert response.status_code == 200, response.text
+    code = response.json()
+    assert code["target"] == "https://new.example/"
+    assert code["enabled"] is False
+    assert code["title"] == "T"
+    cleared = client.patch("/api/v1/codes/p1", json={"title": None}, headers=writer).json()
+    assert cleared["title"] is None
+    assert (
+        client.patch("/api/v1/codes/p1", json={"target": "ftp://x"}, headers=writer).status_code
+        == 422
+    )
+    assert (
+        client.patch("/api/v1/codes/nope", json={"title": "x"}, headers=writer).status_code == 404
+    )
+
+
+def test_valid_times_are_served_in_utc(client: TestClient, writer: dict[str, str]) -> None:
+    code = client.post(
+        "/api/v1/codes",
+        json={"target": "https://e.com", "valid_until": "2030-01-01T01:00:00+01:00"},
+        headers=writer,
+    ).json()
+    assert code["valid_until"] == "2030-01-01T00:00:00Z"
+
+
+def test_a_deleted_slug_is_gone_and_never_reused(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    client.post("/api/v1/codes", json={"target": "https://e.com", "slug": "gone"}, headers=writer)
+    assert client.delete("/api/v1/codes/gone", headers=writer).status_code == 204
+    assert client.get("/api/v1/codes/gone", headers=writer).status_code == 404
+    assert client.delete("/api/v1/codes/gone", headers=writer).status_code == 404
+    again = client.post(
+        "/api/v1/codes", json={"target": "https://e.com", "slug": "gone"}, headers=writer
+    )
+    assert again.status_code == 409
+
+
+def test_listing_filters_by_tag_and_text_and_paginates(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    for i in range(7):
+        client.post(
+            "/api/v1/codes",
+            json={
+                "target": f"https://shop.example/item/{i}",
+                "slug": f"item-{i}",
+                "tags": ["even"] if i % 2 == 0 else ["odd"],
+                "title": f"Item {i}",
+            },
+            headers=writer,
+        )
+    client.post(
+        "/api/v1/codes",
+        json={"target": "https://other.example/", "slug": "x_100%".replace("%", "")},
+        headers=writer,
+    )
+    everything = client.get("/api/v1/codes?limit=1000", headers=writer).json()
+    assert len(everything["items"]) == 8
+    assert everything["next_cursor"] is None
+    evens = client.get("/api/v1/codes?tag=even", headers=writer).json()["items"]
+    assert sorted(c["slug"] for c in evens) == ["item-0", "item-2", "item-4", "item-6"]
+    shop = client.get("/api/v1/codes?q=shop.example", headers=writer).json()["items"]
+    assert len(shop) == 7
+    assert client.get("/api/v1/codes?q=%25", headers=writer).json()["items"] == []
+    seen: list[str] = []
+    cursor = None
+    while True:
+        url = "/api/v1/codes?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=writer).json()
+        seen.extend(c["slug"] for c in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(c["slug"] for c in everything["items"])
+    assert len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=abc", "cursor=%21%21"])
+def test_bad_list_parameters_are_422(
+    client: TestClient, writer: dict[str, str], query: str
+) -> None:
+    response = client.get(f"/api/v1/codes?{query}", headers=writer)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"][0]["loc"][0] == "query"
