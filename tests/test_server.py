@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -41,8 +42,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]
     port = free_port()
     env = {**os.environ, "SCANLET_PORT": str(port), "SCANLET_LOG_FORMAT": "json"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scanlet", "serve"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "scanlet", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -82,3 +86,39 @@ def test_sigint_also_exits_zero(server: tuple[str, subprocess.Popen[bytes], Path
     _, proc, _ = server
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
+
+
+def test_an_answered_redirect_survives_kill_9(
+    server: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    base, proc, folder = server
+    created = subprocess.run(
+        [sys.executable, "-m", "scanlet", "keys", "create", "--name", "t", "--scope", "write"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    response = httpx.post(
+        f"{base}/api/v1/codes",
+        headers=headers,
+        json={"target": "https://example.com/", "slug": "durable"},
+    )
+    assert response.status_code == 201, response.text
+    answered = 0
+    with httpx.Client() as client:
+        for _ in range(20):
+            assert client.get(f"{base}/durable").status_code == 302
+            answered += 1
+    # No grace: the process dies right after the last answer.
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with sqlite3.connect(folder / "scanlet.db") as conn:
+        stored = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = 'durable'"
+        ).fetchone()[0]
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    assert stored == answered
+    assert integrity == "ok"

@@ -23,6 +23,7 @@ from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.qr import QrRenderer
 from scanlet.actors.scans.actor import ScansActor
+from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.http.codes_api import code_endpoints
@@ -147,6 +148,7 @@ def create_app(
     ProcessCollector(namespace="scanlet", registry=registry)
     _build_info(registry)
     http_metrics = HttpMetrics(registry)
+    scan_metrics = ScanMetrics(registry)
 
     endpoints: list[Endpoint] = []
 
@@ -186,7 +188,9 @@ def create_app(
             scans_ref = await system.spawn(
                 ChildSpec(
                     name="scans",
-                    factory=lambda: ScansActor(db, clock, anonymize=settings.anonymize_ip),
+                    factory=lambda: ScansActor(
+                        db, clock, scan_metrics, anonymize=settings.anonymize_ip
+                    ),
                     mailbox_capacity=settings.scan_queue,
                     # A failed batch is answered with the error, never retried behind the
                     # clients' backs: they may already have been told to try again.

@@ -69,17 +69,20 @@ class RequestContextMiddleware:
         parent = TraceContext.parse(traceparent)
         trace = parent.child() if parent else TraceContext.new()
         status = 500
-        extra_headers = [
-            (b"x-request-id", request_id.encode()),
-            (b"traceparent", trace.traceparent().encode()),
-            *SECURITY_HEADERS,
-        ]
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), *extra_headers]
+                # Read the trace now, not before: with OpenTelemetry on, the server span
+                # replaces it with the exported span's ids.
+                current = current_trace.get() or trace
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode()),
+                    (b"traceparent", current.traceparent().encode()),
+                    *SECURITY_HEADERS,
+                ]
             await send(message)
 
         token = current_trace.set(trace)

@@ -143,6 +143,7 @@ class CodesActor(Actor[CodesMessage]):
         self._rows[slug] = row
         self._index.put(slug, route_of(row))
         await self.system.bus.publish(event)
+        log.info("code created", slug=slug)
         return row
 
     async def _update(self, slug: str, changes: CodeChanges) -> CodeRow:
@@ -170,6 +171,7 @@ class CodesActor(Actor[CodesMessage]):
         self._rows[slug] = row
         self._index.put(slug, route_of(row))
         await self.system.bus.publish(event)
+        log.info("code updated", slug=slug, changed=list(changed))
         return row
 
     async def _delete(self, slug: str) -> None:
@@ -183,6 +185,7 @@ class CodesActor(Actor[CodesMessage]):
         del self._rows[slug]
         self._index.remove(slug)
         await self.system.bus.publish(event)
+        log.info("code deleted", slug=slug)
 
 
 class CodesClient:

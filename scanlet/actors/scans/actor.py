@@ -10,6 +10,7 @@ by themselves, which is the adaptive group commit the redirect path relies on.
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from scanlet.actors.scans.messages import (
     RecordOrphan,
     RecordScan,
 )
+from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.actors.scans.privacy import VisitorHasher, anonymize_ip
 from scanlet.clock import Clock
 from scanlet.runtime import Actor
@@ -66,8 +68,15 @@ class ScansActor(Actor[ScansMessage]):
     """Records redirect scans, orphan scans and device scans, durably and in batches."""
 
     def __init__(
-        self, db: Database, clock: Clock, *, anonymize: bool = True, max_batch: int = 1024
+        self,
+        db: Database,
+        clock: Clock,
+        metrics: ScanMetrics,
+        *,
+        anonymize: bool = True,
+        max_batch: int = 1024,
     ) -> None:
+        self._metrics = metrics
         self._db = db
         self._store = ScanStore(db)
         self._clock = clock
@@ -76,7 +85,6 @@ class ScansActor(Actor[ScansMessage]):
         self._counts: dict[str, int] = {}
         self._salts = _KnownSalts()
         self._hasher = VisitorHasher(self._salts)
-        self.batches = 0
 
     async def on_start(self) -> None:
         """Load the counters that enforce ``max_scans``."""
@@ -101,6 +109,7 @@ class ScansActor(Actor[ScansMessage]):
         return replies[0]
 
     async def _commit(self, messages: Sequence[ScansMessage]) -> list[Any]:
+        started = time.perf_counter()
         now = self._clock.now()
         today = now.date()
         if today not in self._salts.by_day:
@@ -121,7 +130,14 @@ class ScansActor(Actor[ScansMessage]):
                 await ScanStore.add_to_counters(conn, batch.counts)
         for slug, added in batch.counts.items():
             self._counts[slug] = self._counts.get(slug, 0) + added
-        self.batches += 1
+        metrics = self._metrics
+        metrics.batch_size.observe(len(messages))
+        metrics.commit_seconds.observe(time.perf_counter() - started)
+        recorded = sum(batch.counts.values())
+        if recorded:
+            metrics.events.labels("recorded").inc(recorded)
+        if len(batch.events) > recorded:
+            metrics.events.labels("orphaned").inc(len(batch.events) - recorded)
         bus = self.system.bus
         for event in batch.published:
             bus.publish_nowait(event)
@@ -147,6 +163,7 @@ class ScansActor(Actor[ScansMessage]):
         if message.max_scans is not None:
             used = self._counts.get(slug, 0) + batch.counts[slug]
             if used >= message.max_scans:
+                self._metrics.refused.inc()
                 return False
         event = ScanRecorded(**self._fact(message, day))
         self._append(batch, event, "scan.recorded", slug)

@@ -1,0 +1,106 @@
+"""The scans actor on its own: group commits, exact max_scans, storage faults as values."""
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import pytest
+from prometheus_client import CollectorRegistry
+
+from scanlet.actors.events import ScanRecorded
+from scanlet.actors.scans.actor import ScansActor
+from scanlet.actors.scans.messages import RecordScan
+from scanlet.actors.scans.metrics import ScanMetrics
+from scanlet.clock import FixedClock
+from scanlet.runtime import ActorRef, ChildSpec
+from scanlet.runtime.testing import BusProbe, running_system
+from scanlet.storage.database import Database, open_database
+from scanlet.storage.errors import StorageUnavailable
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def scan(slug: str = "s", max_scans: int | None = None) -> RecordScan:
+    return RecordScan(slug, "link", NOW, "203.0.113.5", "UA", None, max_scans)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with open_database(tmp_path / "s.db") as database:
+        yield database
+
+
+def sample_count(registry: CollectorRegistry, name: str) -> float:
+    value = registry.get_sample_value(name)
+    assert value is not None, name
+    return value
+
+
+async def test_concurrent_scans_share_transactions(db: Database) -> None:
+    registry = CollectorRegistry()
+    metrics = ScanMetrics(registry)
+    async with running_system() as system:
+        ref: ActorRef[RecordScan] = await system.spawn(
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), metrics))
+        )
+        with BusProbe(system.bus, ScanRecorded) as published:
+            results: list[object] = []
+
+            async def one() -> None:
+                results.append(await ref.ask(scan()))
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(200):
+                    tg.start_soon(one)
+            assert results == [True] * 200
+            assert len(await published.wait_for(200)) == 200
+    commits = sample_count(registry, "scanlet_scan_batch_messages_count")
+    messages = sample_count(registry, "scanlet_scan_batch_messages_sum")
+    assert messages == 200
+    # Two hundred asks queued at once must not cost two hundred commits.
+    assert commits < 20, commits
+    with sqlite3.connect(db.path) as conn:
+        stored = conn.execute("SELECT COUNT(*) FROM events WHERE type='scan.recorded'").fetchone()
+        counter = conn.execute("SELECT scans FROM scan_counters WHERE slug='s'").fetchone()
+    assert stored == (200,)
+    assert counter == (200,)
+
+
+async def test_max_scans_is_exact_even_within_one_batch(db: Database) -> None:
+    async with running_system() as system:
+        ref: ActorRef[RecordScan] = await system.spawn(
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+        )
+        results: list[object] = []
+
+        async def one() -> None:
+            results.append(await ref.ask(scan("limited", max_scans=5)))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(12):
+                tg.start_soon(one)
+    assert sorted(results, key=bool) == [False] * 7 + [True] * 5
+
+
+async def test_counts_survive_a_restart_of_the_actor(db: Database) -> None:
+    for expected in ([True, True], [True, False]):
+        async with running_system() as system:
+            ref: ActorRef[RecordScan] = await system.spawn(
+                ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+            )
+            got = [await ref.ask(scan("three", max_scans=3)) for _ in range(2)]
+        assert got == expected
+
+
+async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
+    async with running_system() as system:
+        ref: ActorRef[RecordScan] = await system.spawn(
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+        )
+        assert await ref.ask(scan()) is True
+        await db.writer.execute("DROP TABLE scan_counters")
+        reply = await ref.ask(scan())
+        assert isinstance(reply, StorageUnavailable)
+        assert system.health() == {"scans": "running"}
