@@ -1,0 +1,55 @@
+"""The `Actor` base class: lifecycle hooks and the helpers a handler may call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic
+
+from ._types import MsgT
+
+if TYPE_CHECKING:
+    from ._cell import Cell
+    from ._mailbox import Envelope
+    from ._ref import ActorRef
+    from ._system import ActorSystem
+
+__all__ = ("Actor",)
+
+
+class Actor(Generic[MsgT]):
+    """Base class of every actor: subclass it and override `on_message`.
+
+    One instance handles one message at a time in the actor's own task. A restart builds a new
+    instance from the child spec's factory, so state never leaks from a failed instance.
+    `ref` and `system` are set by the runtime before `on_start` runs.
+    """
+
+    ref: ActorRef[MsgT]
+    system: ActorSystem
+    _scanlet_cell: Cell
+
+    async def on_start(self) -> None:
+        """Run in the actor's task before any message; raising counts as a failure to start."""
+
+    async def on_message(self, message: MsgT) -> Any:
+        """Handle one message; the return value is the reply to an ask (ignored for tells).
+
+        Raising is a failure: an asker gets the exception itself, a tell is retried up to the
+        child spec's `max_attempts`, and the supervisor restarts the actor per its strategy.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement on_message")
+
+    async def on_stop(self) -> None:
+        """Run in the actor's task when it stops or before a restart; exceptions are logged."""
+
+    def take_queued(self, limit: int) -> list[Envelope[MsgT]]:
+        """Pop up to `limit` messages already queued, without waiting (group handling).
+
+        The caller answers each with `envelope.reply(value)` or `envelope.fail(exc)` (no-ops for
+        tells); they count as handled. If the current handler then raises, taken asks that were
+        not answered get the exception and taken tells are retried like the current message.
+        """
+        return self._scanlet_cell.take_queued(limit)
+
+    def stop_self(self) -> None:
+        """Finish after the current message: a normal exit, restarted only if PERMANENT."""
+        self._scanlet_cell.request_exit()
