@@ -10,11 +10,18 @@ import pytest
 from scanlet.cli import main
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m scanlet`` as a user would, in ``cwd``."""
     return subprocess.run(
-        [sys.executable, "-m", "scanlet", *args], cwd=cwd, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", **(env or {})}, timeout=60, check=False,
+        [sys.executable, "-m", "scanlet", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+        timeout=60,
+        check=False,
     )
 
 
@@ -89,9 +96,15 @@ def test_an_unopenable_database_fails_with_one_line(tmp_path: Path) -> None:
 
 
 def test_every_subcommand_has_help(tmp_path: Path) -> None:
-    for args in (["--help"], ["serve", "--help"], ["config", "--help"], ["migrate", "--help"],
-                 ["keys", "create", "--help"], ["keys", "list", "--help"],
-                 ["keys", "revoke", "--help"]):
+    for args in (
+        ["--help"],
+        ["serve", "--help"],
+        ["config", "--help"],
+        ["migrate", "--help"],
+        ["keys", "create", "--help"],
+        ["keys", "list", "--help"],
+        ["keys", "revoke", "--help"],
+    ):
         result = run(*args, cwd=tmp_path)
         assert result.returncode == 0, args
         assert "usage:" in result.stdout

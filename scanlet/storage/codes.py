@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sqlite3
 from datetime import datetime
 
 import aiosqlite
@@ -162,9 +163,9 @@ class CodeStore:
         return CodePage(rows, next_cursor)
 
     @staticmethod
-    async def insert(conn: aiosqlite.Connection, row: CodeRow) -> None:
-        """Store a new code within the caller's transaction."""
-        await conn.execute(
+    def insert(conn: sqlite3.Connection, row: CodeRow) -> None:
+        """Store a new code within the caller's write transaction."""
+        conn.execute(
             f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             (
                 row.slug,
@@ -180,12 +181,12 @@ class CodeStore:
                 format_time(row.updated_at),
             ),
         )
-        await CodeStore._write_tags(conn, row)
+        CodeStore._write_tags(conn, row)
 
     @staticmethod
-    async def update(conn: aiosqlite.Connection, row: CodeRow) -> None:
-        """Overwrite a code's editable fields within the caller's transaction."""
-        await conn.execute(
+    def update(conn: sqlite3.Connection, row: CodeRow) -> None:
+        """Overwrite a code's editable fields within the caller's write transaction."""
+        conn.execute(
             "UPDATE codes SET target = ?, title = ?, tags = ?, enabled = ?, valid_from = ?,"
             " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?"
             " WHERE slug = ?",
@@ -202,22 +203,22 @@ class CodeStore:
                 row.slug,
             ),
         )
-        await conn.execute("DELETE FROM code_tags WHERE slug = ?", (row.slug,))
-        await CodeStore._write_tags(conn, row)
+        conn.execute("DELETE FROM code_tags WHERE slug = ?", (row.slug,))
+        CodeStore._write_tags(conn, row)
 
     @staticmethod
-    async def mark_deleted(conn: aiosqlite.Connection, slug: str, at: datetime) -> None:
-        """Turn a code into a tombstone within the caller's transaction."""
-        await conn.execute(
+    def mark_deleted(conn: sqlite3.Connection, slug: str, at: datetime) -> None:
+        """Turn a code into a tombstone within the caller's write transaction."""
+        conn.execute(
             "UPDATE codes SET deleted_at = ?, updated_at = ? WHERE slug = ?",
             (format_time(at), format_time(at), slug),
         )
-        await conn.execute("DELETE FROM code_tags WHERE slug = ?", (slug,))
+        conn.execute("DELETE FROM code_tags WHERE slug = ?", (slug,))
 
     @staticmethod
-    async def _write_tags(conn: aiosqlite.Connection, row: CodeRow) -> None:
+    def _write_tags(conn: sqlite3.Connection, row: CodeRow) -> None:
         if row.tags:
-            await conn.executemany(
+            conn.executemany(
                 "INSERT OR IGNORE INTO code_tags (tag, slug) VALUES (?, ?)",
                 [(tag, row.slug) for tag in row.tags],
             )

@@ -6,6 +6,7 @@ business of the contexts that publish and follow them.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 import aiosqlite
@@ -52,26 +53,24 @@ class EventLog:
         self._db = db
 
     @staticmethod
-    async def append(
-        conn: aiosqlite.Connection, events: Sequence[NewEvent], recorded_at: str
-    ) -> None:
-        """Append ``events`` within the caller's transaction (ids must be new)."""
-        await conn.executemany(
+    def append(conn: sqlite3.Connection, events: Sequence[NewEvent], recorded_at: str) -> None:
+        """Append ``events`` within the caller's write transaction (ids must be new)."""
+        conn.executemany(
             "INSERT INTO events (id, type, slug, occurred_at, recorded_at, payload)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(e.id, e.type, e.slug, e.occurred_at, recorded_at, e.payload) for e in events],
         )
 
     @staticmethod
-    async def existing_ids(conn: aiosqlite.Connection, ids: Sequence[str]) -> set[str]:
+    def existing_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already in the log (for idempotent ingest)."""
         found: set[str] = set()
         # SQLite caps bound parameters per statement; 500 stays well below every default.
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            async with conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk) as cur:
-                found.update(row[0] for row in await cur.fetchall())
+            rows = conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
+            found.update(row[0] for row in rows)
         return found
 
     async def read_after(

@@ -97,12 +97,14 @@ class ApiKeyStore:
             expires_at=format_time(expires) if expires else None,
             revoked=False,
         )
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        values = (row.id, row.name, row.scope, _hash(secret), row.created_at, row.expires_at)
+        await self._db.write(
+            lambda conn: conn.execute(
                 "INSERT INTO api_keys (id, name, scope, secret_hash, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (row.id, row.name, row.scope, _hash(secret), row.created_at, row.expires_at),
+                values,
             )
+        )
         return CreatedKey(key=row, token=f"{TOKEN_PREFIX}{key_id}_{secret}")
 
     async def list(self) -> list[ApiKey]:
@@ -129,12 +131,16 @@ class ApiKeyStore:
 
     async def revoke(self, key_id: str, *, now: datetime) -> bool:
         """Revoke a key; False when there is no such key."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
-                (format_time(now), key_id),
+        revoked_at = format_time(now)
+        changed = await self._db.write(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+                    (revoked_at, key_id),
+                ).rowcount
             )
-        return cur.rowcount > 0
+        )
+        return bool(changed > 0)
 
     async def authenticate(self, token: str, *, now: datetime) -> ApiKey | None:
         """The key a presented token belongs to, if it is valid, unexpired and unrevoked."""

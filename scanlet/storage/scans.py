@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import date
-
-import aiosqlite
 
 from scanlet.storage.database import Database
 
@@ -44,10 +43,10 @@ class ScanStore:
         return counts
 
     @staticmethod
-    async def add_to_counters(conn: aiosqlite.Connection, increments: Mapping[str, int]) -> None:
-        """Add to the counts within the caller's transaction."""
+    def add_to_counters(conn: sqlite3.Connection, increments: Mapping[str, int]) -> None:
+        """Add to the counts within the caller's write transaction."""
         if increments:
-            await conn.executemany(
+            conn.executemany(
                 "INSERT INTO scan_counters (slug, scans) VALUES (?, ?)"
                 " ON CONFLICT (slug) DO UPDATE SET scans = scans + excluded.scans",
                 list(increments.items()),
@@ -57,21 +56,23 @@ class ScanStore:
         """The visitor salt of ``day``, created on first use; salts older than ``keep_days``
         are deleted, which is what makes old visitor hashes impossible to link again."""
         name = f"{_SALT_PREFIX}{day.isoformat()}"
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+        oldest = date.fromordinal(day.toordinal() - keep_days + 1).isoformat()
+
+        def load_or_create(conn: sqlite3.Connection) -> bytes:
+            row = conn.execute(
                 "SELECT value FROM server_secrets WHERE name = ?", (name,)
-            ) as cur:
-                row = await cur.fetchone()
+            ).fetchone()
             if row is not None:
                 return bytes(row[0])
             salt = secrets.token_bytes(32)
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?)",
                 (name, salt, day.isoformat()),
             )
-            oldest = date.fromordinal(day.toordinal() - keep_days + 1).isoformat()
-            await conn.execute(
+            conn.execute(
                 "DELETE FROM server_secrets WHERE name LIKE ? AND name < ?",
                 (f"{_SALT_PREFIX}%", f"{_SALT_PREFIX}{oldest}"),
             )
             return salt
+
+        return await self._db.write(load_or_create)

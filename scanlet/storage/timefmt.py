@@ -12,9 +12,14 @@ def format_time(moment: datetime) -> str:
 
     A fixed width keeps stored times sortable as text.
     """
-    if moment.tzinfo is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise ValueError("naive datetimes are ambiguous; pass an aware one")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if offset:
+        moment = moment.astimezone(UTC)
+    # isoformat is about twice as fast as strftime, and this runs once per stored scan;
+    # [:26] drops the "+00:00" that a UTC time always ends with.
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def parse_time(text: str) -> datetime:

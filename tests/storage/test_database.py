@@ -17,7 +17,8 @@ async def test_opening_creates_the_file_in_wal_mode_and_migrates(tmp_path: Path)
             row = await cur.fetchone()
         assert row is not None
         assert row[0] == "wal"
-        assert await current_version(db.writer) == len(available_migrations())
+        with sqlite3.connect(path) as check:
+            assert current_version(check) == len(available_migrations())
 
 
 async def test_migrations_apply_once(tmp_path: Path) -> None:
@@ -35,13 +36,12 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
     async with open_database(tmp_path / "scanlet.db") as db:
         insert = "INSERT INTO server_secrets (name, value, created_at) VALUES ('a', x'00', 't')"
 
-        async def insert_twice() -> None:
-            async with db.transaction() as conn:
-                await conn.execute(insert)
-                await conn.execute(insert)
+        def insert_twice(conn: sqlite3.Connection) -> None:
+            conn.execute(insert)
+            conn.execute(insert)
 
         with pytest.raises(sqlite3.IntegrityError):
-            await insert_twice()
+            await db.write(insert_twice)
         async with db.reader() as conn, conn.execute("SELECT COUNT(*) FROM server_secrets") as cur:
             row = await cur.fetchone()
         assert row is not None

@@ -7,7 +7,7 @@ than raised: a raised exception is a crash to the supervisor, and a user's typo 
 
 from __future__ import annotations
 
-import uuid
+import sqlite3
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from scanlet.actors.events import (
     encode_event,
 )
 from scanlet.clock import Clock
+from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef
 from scanlet.storage.codes import CodeRow, CodeStore
 from scanlet.storage.database import Database
@@ -136,10 +137,14 @@ class CodesActor(Actor[CodesMessage]):
                 updated_at=now,
             )
         )
-        event = CodeCreated(id=str(uuid.uuid4()), occurred_at=now, code=_state(row))
-        async with self._db.transaction() as conn:
-            await EventLog.append(conn, [_new_event(event, slug)], format_time(now))
-            await CodeStore.insert(conn, row)
+        event = CodeCreated(id=new_event_id(), occurred_at=now, code=_state(row))
+        logged = [_new_event(event, slug)]
+
+        def store(conn: sqlite3.Connection) -> None:
+            EventLog.append(conn, logged, format_time(now))
+            CodeStore.insert(conn, row)
+
+        await self._db.write(store)
         self._rows[slug] = row
         self._index.put(slug, route_of(row))
         await self.system.bus.publish(event)
@@ -162,12 +167,14 @@ class CodesActor(Actor[CodesMessage]):
         if not changed:
             return current
         row = check_code(msgspec.structs.replace(current, **fields, updated_at=now))
-        event = CodeUpdated(
-            id=str(uuid.uuid4()), occurred_at=now, code=_state(row), changed=changed
-        )
-        async with self._db.transaction() as conn:
-            await EventLog.append(conn, [_new_event(event, slug)], format_time(now))
-            await CodeStore.update(conn, row)
+        event = CodeUpdated(id=new_event_id(), occurred_at=now, code=_state(row), changed=changed)
+        logged = [_new_event(event, slug)]
+
+        def store(conn: sqlite3.Connection) -> None:
+            EventLog.append(conn, logged, format_time(now))
+            CodeStore.update(conn, row)
+
+        await self._db.write(store)
         self._rows[slug] = row
         self._index.put(slug, route_of(row))
         await self.system.bus.publish(event)
@@ -178,10 +185,14 @@ class CodesActor(Actor[CodesMessage]):
         if slug not in self._rows:
             raise CodeNotFound(slug)
         now = self._clock.now()
-        event = CodeDeleted(id=str(uuid.uuid4()), occurred_at=now, slug=slug)
-        async with self._db.transaction() as conn:
-            await EventLog.append(conn, [_new_event(event, slug)], format_time(now))
-            await CodeStore.mark_deleted(conn, slug, now)
+        event = CodeDeleted(id=new_event_id(), occurred_at=now, slug=slug)
+        logged = [_new_event(event, slug)]
+
+        def store(conn: sqlite3.Connection) -> None:
+            EventLog.append(conn, logged, format_time(now))
+            CodeStore.mark_deleted(conn, slug, now)
+
+        await self._db.write(store)
         del self._rows[slug]
         self._index.remove(slug)
         await self.system.bus.publish(event)

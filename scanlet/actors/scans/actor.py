@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -30,6 +29,7 @@ from scanlet.actors.scans.messages import (
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.actors.scans.privacy import VisitorHasher, anonymize_ip
 from scanlet.clock import Clock
+from scanlet.ids import new_event_id
 from scanlet.runtime import Actor
 from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
@@ -115,9 +115,11 @@ class ScansActor(Actor[ScansMessage]):
         if today not in self._salts.by_day:
             self._salts.by_day = {today: await self._store.salt_for(today)}
         batch = _Batch(len(messages))
-        ingest_ids = [scan.id for m in messages if isinstance(m, IngestEvents) for scan in m.scans]
-        async with self._db.transaction() as conn:
-            known = await EventLog.existing_ids(conn, ingest_ids) if ingest_ids else set()
+        recorded_at = format_time(now)
+
+        def store(conn: sqlite3.Connection) -> None:
+            ingest_ids = [s.id for m in messages if isinstance(m, IngestEvents) for s in m.scans]
+            known = EventLog.existing_ids(conn, ingest_ids) if ingest_ids else set()
             for index, message in enumerate(messages):
                 if isinstance(message, RecordScan):
                     batch.replies[index] = self._add_scan(batch, message, today)
@@ -126,8 +128,10 @@ class ScansActor(Actor[ScansMessage]):
                 else:
                     batch.replies[index] = self._add_device_scans(batch, message.scans, known)
             if batch.events:
-                await EventLog.append(conn, batch.events, format_time(now))
-                await ScanStore.add_to_counters(conn, batch.counts)
+                EventLog.append(conn, batch.events, recorded_at)
+                ScanStore.add_to_counters(conn, batch.counts)
+
+        await self._db.write(store)
         for slug, added in batch.counts.items():
             self._counts[slug] = self._counts.get(slug, 0) + added
         metrics = self._metrics
@@ -143,20 +147,13 @@ class ScansActor(Actor[ScansMessage]):
             bus.publish_nowait(event)
         return batch.replies
 
-    def _fact(self, message: RecordScan | RecordOrphan, day: date) -> dict[str, Any]:
+    def _who(self, message: RecordScan | RecordOrphan, day: date) -> tuple[str | None, str | None]:
+        """The stored address (anonymised unless configured otherwise) and the visitor hash."""
         address = message.address
-        return {
-            "id": str(uuid.uuid4()),
-            "occurred_at": message.at,
-            "slug": message.slug,
-            "source": message.source,
-            "ip": (anonymize_ip(address) if self._anonymize else address) or None,
-            "visitor": self._hasher.visitor_hash(day, address, message.user_agent or "")
-            if address
-            else None,
-            "user_agent": message.user_agent,
-            "referrer": message.referrer,
-        }
+        if not address:
+            return None, None
+        ip = anonymize_ip(address) if self._anonymize else address
+        return ip or None, self._hasher.visitor_hash(day, address, message.user_agent or "")
 
     def _add_scan(self, batch: _Batch, message: RecordScan, day: date) -> bool:
         slug = message.slug
@@ -165,13 +162,33 @@ class ScansActor(Actor[ScansMessage]):
             if used >= message.max_scans:
                 self._metrics.refused.inc()
                 return False
-        event = ScanRecorded(**self._fact(message, day))
+        ip, visitor = self._who(message, day)
+        event = ScanRecorded(
+            id=new_event_id(),
+            occurred_at=message.at,
+            slug=slug,
+            source=message.source,
+            ip=ip,
+            visitor=visitor,
+            user_agent=message.user_agent,
+            referrer=message.referrer,
+        )
         self._append(batch, event, "scan.recorded", slug)
         batch.counts[slug] += 1
         return True
 
     def _add_orphan(self, batch: _Batch, message: RecordOrphan, day: date) -> None:
-        event = ScanOrphaned(**self._fact(message, day))
+        ip, visitor = self._who(message, day)
+        event = ScanOrphaned(
+            id=new_event_id(),
+            occurred_at=message.at,
+            slug=message.slug,
+            source=message.source,
+            ip=ip,
+            visitor=visitor,
+            user_agent=message.user_agent,
+            referrer=message.referrer,
+        )
         self._append(batch, event, "scan.orphaned", message.slug)
 
     def _add_device_scans(

@@ -43,6 +43,20 @@ def _parse_address(text: str) -> _Address | None:
     return address
 
 
+def _is_plain_ipv4(text: str) -> bool:
+    """Whether ``text`` is a dotted-quad IPv4 address in canonical form (the common case,
+    checked without building an ``ipaddress`` object: this runs on every scan)."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return False
+    for part in parts:
+        if not (part.isascii() and part.isdigit()) or len(part) > 3:
+            return False
+        if (part[0] == "0" and len(part) > 1) or int(part) > 255:
+            return False
+    return True
+
+
 def anonymize_ip(address: str) -> str:
     """Return `address` with its host part zeroed, or "" if it is not an IP address.
 
@@ -51,6 +65,8 @@ def anonymize_ip(address: str) -> str:
     (::ffff:1.2.3.4 -> 1.2.3.0). Unparseable input gives "" rather than a placeholder
     such as "unknown", so it can't be mistaken for an address and is falsy for callers.
     """
+    if _is_plain_ipv4(address):
+        return address[: address.rindex(".")] + ".0"
     parsed = _parse_address(address)
     if parsed is None:
         return ""
@@ -78,6 +94,8 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequenc
     """
     if peer is None:
         return ""
+    if (not forwarded_for or not trusted) and _is_plain_ipv4(peer):
+        return peer
     current = _parse_address(peer)
     if current is None:
         return ""

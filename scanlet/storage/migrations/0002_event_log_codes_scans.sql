@@ -1,5 +1,7 @@
 -- The event log: every domain event, in the order it was committed. AUTOINCREMENT keeps
 -- seq strictly increasing and never reused, so followers can resume from "last seq seen".
+-- Server-made ids are time-ordered (UUIDv7), so the unique index grows at its right edge;
+-- the log has no other index because every append on the scan path pays for each one.
 CREATE TABLE events (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT NOT NULL UNIQUE,
@@ -9,7 +11,6 @@ CREATE TABLE events (
     recorded_at TEXT NOT NULL,
     payload     BLOB NOT NULL
 );
-CREATE INDEX events_slug_seq ON events (slug, seq);
 
 -- The codes context's catalogue. A deleted code keeps its row (a tombstone) so that its
 -- slug can never be given to somebody else.

@@ -7,10 +7,9 @@ so ``scanlet migrate`` and ``scanlet serve`` can both run them safely on any dat
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
-
-import aiosqlite
 
 __all__ = ("Migration", "apply_migrations", "available_migrations")
 
@@ -40,41 +39,40 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-async def current_version(conn: aiosqlite.Connection) -> int:
+def current_version(conn: sqlite3.Connection) -> int:
     """The highest applied migration version (0 for an empty database)."""
-    await conn.execute(
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
-        row = await cur.fetchone()
+    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
     return int(row[0]) if row else 0
 
 
-async def apply_migrations(conn: aiosqlite.Connection) -> list[Migration]:
+def apply_migrations(conn: sqlite3.Connection) -> list[Migration]:
     """Apply every migration newer than the database's version; return those applied."""
     applied: list[Migration] = []
-    await current_version(conn)
+    current_version(conn)
     for migration in available_migrations():
         # executescript would COMMIT on its own; run statements one by one inside our
         # transaction so a failing migration leaves nothing half-applied. The version is read
         # again under the write lock, so two processes migrating at once apply each step once.
-        await conn.execute("BEGIN IMMEDIATE")
-        if await current_version(conn) >= migration.version:
-            await conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        if current_version(conn) >= migration.version:
+            conn.execute("COMMIT")
             continue
         try:
             for statement in _statements(migration.sql):
-                await conn.execute(statement)
-            await conn.execute(
+                conn.execute(statement)
+            conn.execute(
                 "INSERT INTO schema_version (version, name, applied_at)"
                 " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
                 (migration.version, migration.name),
             )
         except BaseException:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
         applied.append(migration)
     return applied
 

@@ -100,7 +100,7 @@ async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
             ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
         )
         assert await ref.ask(scan()) is True
-        await db.writer.execute("DROP TABLE scan_counters")
+        await db.write(lambda conn: conn.execute("DROP TABLE scan_counters"))
         reply = await ref.ask(scan())
         assert isinstance(reply, StorageUnavailable)
         assert system.health() == {"scans": "running"}
