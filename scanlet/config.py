@@ -66,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_timeout: float = 10.0
     ask_timeout: float = 5.0
     scan_queue: int = 4096
+    server: Literal["granian", "uvicorn"] = "granian"
 
     @property
     def public_base_url(self) -> str:
@@ -198,6 +199,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _parse_seconds),
     "ASK_TIMEOUT": ("ask_timeout", _parse_seconds),
     "SCAN_QUEUE": ("scan_queue", _parse_positive_int),
+    "SERVER": ("server", _choice("granian", "uvicorn")),
 }
 
 

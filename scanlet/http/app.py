@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import anyio
 import structlog
 from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
 from starlette.applications import Starlette
@@ -28,6 +29,7 @@ from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.http.codes_api import code_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
+from scanlet.http.fastpath import ScanFastPath, ServicesBox
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from scanlet.http.openapi import build_openapi
@@ -151,6 +153,7 @@ def create_app(
     scan_metrics = ScanMetrics(registry)
 
     endpoints: list[Endpoint] = []
+    box = ServicesBox()
 
     def openapi() -> dict[str, object]:
         return build_openapi(endpoints, server_url=settings.public_base_url)
@@ -197,7 +200,7 @@ def create_app(
                     max_attempts=1,
                 )
             )
-            app.state.services = Services(
+            box.services = app.state.services = Services(
                 settings=settings,
                 clock=clock,
                 registry=registry,
@@ -212,14 +215,19 @@ def create_app(
                 qr=QrRenderer(),
                 trusted_networks=settings.trusted_networks,
             )
+            background = await stack.enter_async_context(anyio.create_task_group())
+            background.start_soon(db.run_checkpoints)
             log.info("started", db=str(settings.db), base_url=settings.public_base_url)
             yield
             log.info("stopping")
             await system.shutdown(settings.shutdown_timeout)
+            background.cancel_scope.cancel()
 
     app = Starlette(
         routes=build_routes(endpoints),
         middleware=[
+            # Outermost: live-code scans skip the rest of the stack.
+            Middleware(ScanFastPath, state=box, metrics=http_metrics, tracing=tracing),
             Middleware(RequestContextMiddleware, metrics=http_metrics, tracing=tracing),
             Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
         ],
