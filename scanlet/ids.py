@@ -3,18 +3,22 @@
 A random UUIDv4 lands anywhere in the index and costs a random B-tree page per insert; a
 v7 id starts with the Unix time in milliseconds, so appends stay local (measured here: about
 5 us per appended event against 9 us with v4, on a small log; the gap grows with the log).
+
+Event ids identify, they do not authenticate: nobody gains by guessing one, so the random
+bits come from ``random`` (no system call) rather than ``os.urandom``, which cost more than
+the rest of the id on the scan path (profiled at 1.5 us of 2 us).
 """
 
 from __future__ import annotations
 
-import os
+import random
 import time
-import uuid
 
 __all__ = ("new_event_id",)
 
 _last_ms = 0
 _counter = 0
+_bits = random.Random().getrandbits
 
 
 def new_event_id() -> str:
@@ -32,6 +36,8 @@ def new_event_id() -> str:
     else:
         _last_ms = now_ms
         _counter = 0
-    rand_b = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
-    value = (now_ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | rand_b
-    return str(uuid.UUID(int=value))
+    tail = _bits(62) | (0b10 << 62)
+    return (
+        f"{now_ms >> 16:08x}-{now_ms & 0xFFFF:04x}-{0x7000 | _counter:04x}-"
+        f"{tail >> 48:04x}-{tail & 0xFFFFFFFFFFFF:012x}"
+    )

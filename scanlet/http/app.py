@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from scanlet import __version__
 from scanlet.actors.codes.actor import CodesActor, CodesClient
@@ -223,11 +224,9 @@ def create_app(
             await system.shutdown(settings.shutdown_timeout)
             background.cancel_scope.cancel()
 
-    app = Starlette(
+    app = ScanletApp(
         routes=build_routes(endpoints),
         middleware=[
-            # Outermost: live-code scans skip the rest of the stack.
-            Middleware(ScanFastPath, state=box, metrics=http_metrics, tracing=tracing),
             Middleware(RequestContextMiddleware, metrics=http_metrics, tracing=tracing),
             Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
         ],
@@ -248,4 +247,24 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.endpoints = endpoints
+    # In front of everything, even Starlette's error middleware: live-code scans skip the
+    # whole stack (the front catches its own errors).
+    app.fast_path = ScanFastPath(app.full_stack, box, http_metrics, tracing)
     return app
+
+
+class ScanletApp(Starlette):
+    """Starlette, with the scan fast path consulted before the middleware stack."""
+
+    fast_path: ScanFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Offer the request to the fast path, which hands it on when it is not its case."""
+        if self.fast_path is not None:
+            await self.fast_path(scope, receive, send)
+        else:
+            await self.full_stack(scope, receive, send)
+
+    async def full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ordinary Starlette application."""
+        await super().__call__(scope, receive, send)

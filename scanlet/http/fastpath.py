@@ -13,10 +13,13 @@ ceremony, never how a scan is judged.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
+import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scanlet.actors.codes.index import Route
 from scanlet.actors.events import Source
 from scanlet.actors.scans.messages import RecordScan
 from scanlet.actors.scans.privacy import client_address
@@ -27,6 +30,8 @@ from scanlet.runtime import ActorError, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 
 __all__ = ("ScanFastPath", "ServicesBox")
+
+log = structlog.get_logger("scanlet.http")
 
 
 class ServicesBox:
@@ -91,6 +96,43 @@ class ScanFastPath:
                 # The caller wants this request traced: the full path does that.
                 await self.app(scope, receive, send)
                 return
+        try:
+            await self._scan(
+                scope,
+                receive,
+                send,
+                svc,
+                slug,
+                template,
+                route,
+                now,
+                started,
+                user_agent,
+                referrer,
+                forwarded,
+            )
+        except Exception:
+            # The full app's error middleware is not in front of this path: answer the same
+            # problem it would, once, and keep the traceback in the log.
+            log.exception("unhandled error on the scan path", path=path)
+            failure = Problem(500, "An unexpected error occurred; it has been logged.")
+            await problem_response(failure)(scope, receive, send)
+
+    async def _scan(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        svc: Any,
+        slug: str,
+        template: str,
+        route: Route,
+        now: datetime,
+        started: float,
+        user_agent: str | None,
+        referrer: str | None,
+        forwarded: str | None,
+    ) -> None:
         client = scope.get("client")
         peer = client[0] if client else None
         trusted = svc.trusted_networks

@@ -62,16 +62,11 @@ class EventLog:
         )
 
     @staticmethod
-    def existing_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are already in the log (for idempotent ingest)."""
-        found: set[str] = set()
-        # SQLite caps bound parameters per statement; 500 stays well below every default.
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
-            found.update(row[0] for row in rows)
-        return found
+    def claim_device_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[bool]:
+        """Record device event ids within the caller's write transaction: for each id, True
+        if it is new, False if it was seen before (earlier in ``ids`` or in any batch)."""
+        insert = "INSERT INTO device_event_ids (id) VALUES (?) ON CONFLICT DO NOTHING"
+        return [conn.execute(insert, (event_id,)).rowcount == 1 for event_id in ids]
 
     async def read_after(
         self, seq: int, limit: int, *, types: Sequence[str] | None = None

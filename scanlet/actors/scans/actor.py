@@ -118,15 +118,14 @@ class ScansActor(Actor[ScansMessage]):
         recorded_at = format_time(now)
 
         def store(conn: sqlite3.Connection) -> None:
-            ingest_ids = [s.id for m in messages if isinstance(m, IngestEvents) for s in m.scans]
-            known = EventLog.existing_ids(conn, ingest_ids) if ingest_ids else set()
             for index, message in enumerate(messages):
                 if isinstance(message, RecordScan):
                     batch.replies[index] = self._add_scan(batch, message, today)
                 elif isinstance(message, RecordOrphan):
                     self._add_orphan(batch, message, today)
                 else:
-                    batch.replies[index] = self._add_device_scans(batch, message.scans, known)
+                    fresh = EventLog.claim_device_ids(conn, [s.id for s in message.scans])
+                    batch.replies[index] = self._add_device_scans(batch, message.scans, fresh)
             if batch.events:
                 EventLog.append(conn, batch.events, recorded_at)
                 ScanStore.add_to_counters(conn, batch.counts)
@@ -192,14 +191,13 @@ class ScansActor(Actor[ScansMessage]):
         self._append(batch, event, "scan.orphaned", message.slug)
 
     def _add_device_scans(
-        self, batch: _Batch, scans: Sequence[DeviceScan], known: set[str]
+        self, batch: _Batch, scans: Sequence[DeviceScan], fresh: Sequence[bool]
     ) -> list[IngestResult]:
         results: list[IngestResult] = []
-        for scan in scans:
-            if scan.id in known:
+        for scan, new in zip(scans, fresh, strict=True):
+            if not new:
                 results.append(IngestResult(scan.id, "duplicate"))
                 continue
-            known.add(scan.id)
             event = ScanRecorded(
                 id=scan.id,
                 occurred_at=scan.occurred_at,
