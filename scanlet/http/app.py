@@ -6,7 +6,7 @@ actors get what they need handed to them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -31,6 +31,7 @@ from scanlet.config import Settings
 from scanlet.http.codes_api import code_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
 from scanlet.http.fastpath import ScanFastPath, ServicesBox
+from scanlet.http.features import Feature
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from scanlet.http.openapi import build_openapi
@@ -136,6 +137,11 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return problem_response(Problem(500, "An unexpected error occurred; it has been logged."))
 
 
+def default_features() -> list[Feature]:
+    """The features every server runs (tests may pass their own list)."""
+    return []
+
+
 def create_app(
     settings: Settings,
     *,
@@ -143,6 +149,7 @@ def create_app(
     registry: CollectorRegistry | None = None,
     tracing: Tracing | None = None,
     extra_endpoints: list[Endpoint] | None = None,
+    features: Sequence[Feature] | None = None,
 ) -> Starlette:
     """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors."""
     clock = clock or SystemClock()
@@ -163,6 +170,9 @@ def create_app(
     endpoints.extend(code_endpoints())
     endpoints.extend(qr_endpoints())
     endpoints.extend(ingest_endpoints())
+    installed = list(default_features() if features is None else features)
+    for feature in installed:
+        endpoints.extend(feature.endpoints())
     endpoints.extend(extra_endpoints or [])
     # Last: /{slug} matches any single path segment.
     endpoints.extend(redirect_endpoints())
@@ -218,6 +228,8 @@ def create_app(
             )
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(db.run_checkpoints)
+            for feature in installed:
+                await feature.start(box.services, stack, background)
             log.info("started", db=str(settings.db), base_url=settings.public_base_url)
             yield
             log.info("stopping")

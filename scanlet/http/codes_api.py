@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,25 +11,16 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import query_int, query_str
 from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource
+from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
 from scanlet.storage.codes import CodeRow
 from scanlet.storage.keys import Scope
 
 __all__ = ("code_endpoints", "load_code")
 
-_encoder = msgspec.json.Encoder()
 SLUG_PARAM = Param(
     "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
 )
-
-
-def json_response(
-    value: object, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """A JSON response encoded by msgspec."""
-    return Response(
-        _encoder.encode(value), status_code=status, headers=headers, media_type="application/json"
-    )
 
 
 async def _resource(svc: Services, row: CodeRow) -> CodeResource:

@@ -16,9 +16,9 @@ from starlette.responses import Response
 
 from scanlet.actors.scans.messages import DeviceScan, IngestEvents, IngestResult
 from scanlet.http.body import decode_body
-from scanlet.http.codes_api import json_response
 from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.problems import FieldError, Problem
+from scanlet.http.responses import json_response
 from scanlet.http.services import services
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.keys import Scope

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 
 from scanlet.http.docs_page import render_docs
 from scanlet.http.endpoint import Endpoint, Reply
+from scanlet.http.responses import json_response
 from scanlet.http.services import services
 from scanlet.storage.errors import StorageUnavailable
 
@@ -29,13 +30,9 @@ class Health(msgspec.Struct, frozen=True):
     reasons: list[str]
 
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
-
-
 async def livez(request: Request) -> Response:
     """Alive as long as the process answers."""
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
@@ -58,7 +55,7 @@ async def readyz(request: Request) -> Response:
             reasons.append(problem)
     ready = not reasons
     body = Health("ready" if ready else "unavailable", database, actors, reasons)
-    return _json(body, 200 if ready else 503)
+    return json_response(body, 200 if ready else 503)
 
 
 async def metrics(request: Request) -> Response:
