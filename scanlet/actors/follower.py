@@ -1,0 +1,127 @@
+"""Following the event log: apply committed events in order, exactly once, resumable.
+
+A follower (a read model, the webhook outbox) reads the log from its stored position in
+batches and applies each batch in one write transaction together with the new position, so
+after a crash it resumes exactly where its last commit left it. It is woken by the bus when
+contexts publish events (the log is the truth; the bus is only the doorbell) and by a slow
+timer, which also covers events written by another process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+
+from scanlet.actors.events import DomainEvent
+from scanlet.runtime import Actor, ActorRef, ActorStopped, EventBus, MailboxFull, SlowPolicy
+from scanlet.storage.database import Database
+from scanlet.storage.eventlog import EventLog, StoredEvent
+from scanlet.storage.positions import PositionStore
+
+__all__ = ("CATCH_UP", "CatchUp", "LogFollower", "start_doorbell")
+
+log = structlog.get_logger("scanlet.follower")
+
+
+class CatchUp:
+    """Tell a follower to apply everything committed since its position."""
+
+    __slots__ = ()
+
+
+CATCH_UP = CatchUp()
+
+
+class LogFollower(Actor[CatchUp]):
+    """Base of log followers: subclasses implement ``apply`` (and may narrow ``types``)."""
+
+    #: The key of this follower's position; also its name in logs.
+    position_name: str = "follower"
+    #: Event types this follower needs (None: every type). The position still advances past
+    #: the others, so a follower never re-reads what it skipped.
+    types: Sequence[str] | None = None
+    batch_size: int = 500
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.log_reader = EventLog(db)
+        self.positions = PositionStore(db)
+        self.position = 0
+
+    async def on_start(self) -> None:
+        """Load the stored position and catch up."""
+        self.position = await self.positions.load(self.position_name)
+        self.ref.tell_nowait(CATCH_UP)
+
+    async def on_message(self, message: CatchUp) -> int:
+        """Apply every committed event past the position; returns the new position."""
+        while True:
+            events = await self.log_reader.read_after(self.position, self.batch_size)
+            if not events:
+                return self.position
+            last = events[-1].seq
+            wanted = [e for e in events if self.types is None or e.type in self.types]
+
+            def commit(
+                conn: sqlite3.Connection,
+                wanted: list[StoredEvent] = wanted,
+                last: int = last,
+                name: str = self.position_name,
+            ) -> None:
+                if wanted:
+                    self.apply(conn, wanted)
+                PositionStore.save(conn, name, last)
+
+            await self.db.write(commit)
+            self.position = last
+            await self.applied(wanted)
+            if len(events) < self.batch_size:
+                return self.position
+
+    def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
+        """Apply ``events`` (in seq order) inside the write transaction that also stores the
+        position. Must not await: it runs as one synchronous transaction."""
+        raise NotImplementedError
+
+    async def applied(self, events: list[StoredEvent]) -> None:
+        """Called after a batch is committed (e.g. to wake delivery workers); default: no-op."""
+
+
+def start_doorbell(
+    tasks: TaskGroup, ref: ActorRef[CatchUp], bus: EventBus, interval: float = 1.0
+) -> None:
+    """Wake ``ref`` whenever a domain event is published, and every ``interval`` seconds.
+
+    Give the follower a small mailbox (2 is plenty): a full one means a catch-up is queued.
+    """
+    subscription = bus.subscribe(
+        DomainEvent, capacity=1, policy=SlowPolicy.DROP, name=f"doorbell-{ref.name}"
+    )
+
+    def ring() -> bool:
+        try:
+            ref.tell_nowait(CATCH_UP)
+        except MailboxFull:
+            pass  # a catch-up is already queued: it will see this event too
+        except ActorStopped:
+            return False
+        return True
+
+    async def on_publish() -> None:
+        async for _ in subscription:
+            if not ring():
+                return
+
+    async def on_timer() -> None:
+        # Also catches events committed by another process (they are never published here).
+        while True:
+            await anyio.sleep(interval)
+            if not ring():
+                return
+
+    tasks.start_soon(on_publish)
+    tasks.start_soon(on_timer)

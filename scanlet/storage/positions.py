@@ -1,0 +1,39 @@
+"""Follower positions: the last event-log seq each follower has applied."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from scanlet.storage.database import Database
+
+__all__ = ("PositionStore",)
+
+
+class PositionStore:
+    """The ``follower_positions`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load(self, name: str) -> int:
+        """The last applied seq of follower ``name`` (0 when it has never run)."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute("SELECT seq FROM follower_positions WHERE name = ?", (name,)) as cur,
+        ):
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def save(conn: sqlite3.Connection, name: str, seq: int) -> None:
+        """Record ``seq`` within the caller's write transaction (with the work it covers)."""
+        conn.execute(
+            "INSERT INTO follower_positions (name, seq) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+            (name, seq),
+        )
+
+    @staticmethod
+    def reset(conn: sqlite3.Connection, name: str) -> None:
+        """Forget a follower's position (before a rebuild), within the caller's transaction."""
+        conn.execute("DELETE FROM follower_positions WHERE name = ?", (name,))
