@@ -1,0 +1,152 @@
+"""Device ingest throughput: events per second through POST /api/v1/events.
+
+The baseline is raw sqlite3 ``executemany`` of the same rows into the same two tables (the
+event log and the device id table), measured in the same run on the same disk, so the ratio
+shows what HTTP, validation, dedupe, the actor hop and the counters cost on top of SQLite.
+The server is pinned to one core and the client to the other.
+Run: python bench/ingest.py [--events 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import msgspec
+from harness import LOAD_CORE, free_port, pinned_server
+
+SLUG = "gate"
+CLIENTS = 4
+
+
+def make_events(count: int) -> list[dict[str, object]]:
+    """Distinct device scans of one code, a second apart."""
+    return [
+        {
+            "type": "scan",
+            "id": str(uuid.uuid4()),
+            "slug": SLUG,
+            "occurred_at": f"2026-11-01T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+            "device_id": f"door-{i % 7}",
+        }
+        for i in range(count)
+    ]
+
+
+def raw_sqlite(folder: Path, events: list[dict[str, object]], batch: int) -> float:
+    """Events per second for executemany of the same rows, one transaction per batch."""
+    db = folder / f"raw-{batch}.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
+        " type TEXT NOT NULL, slug TEXT, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+        " payload BLOB NOT NULL)"
+    )
+    conn.execute("CREATE TABLE device_event_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    encode = msgspec.json.encode
+    started = time.perf_counter()
+    for start in range(0, len(events), batch):
+        chunk = events[start : start + batch]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO device_event_ids (id) VALUES (?)", [(e["id"],) for e in chunk]
+        )
+        conn.executemany(
+            "INSERT INTO events (id, type, slug, occurred_at, recorded_at, payload)"
+            " VALUES (?, 'scan.recorded', ?, ?, ?, ?)",
+            [(e["id"], SLUG, e["occurred_at"], e["occurred_at"], encode(e)) for e in chunk],
+        )
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return len(events) / elapsed
+
+
+def through_api(base: str, token: str, events: list[dict[str, object]], batch: int) -> float:
+    """Events per second through the API, one batch per request, bodies encoded up front."""
+    bodies = [
+        msgspec.json.encode({"events": events[start : start + batch]})
+        for start in range(0, len(events), batch)
+    ]
+    headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+
+        def send(body: bytes) -> None:
+            client.post("/api/v1/events", content=body).raise_for_status()
+
+        # A few requests in flight, so the server never waits for the client to encode or
+        # read: the figure is the server's, not the client's.
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            list(pool.map(send, bodies))
+        elapsed = time.perf_counter() - started
+        check = client.post("/api/v1/events", content=bodies[0]).json()["results"]
+    if any(result["status"] != "duplicate" for result in check):
+        sys.exit("a replayed batch was not reported as duplicates")
+    return len(events) / elapsed
+
+
+def main() -> None:
+    """Measure raw SQLite and the API for batches of 100 and 1000; print the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(LOAD_CORE)})
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = {"SCANLET_DB": str(folder / "bench.db"), "SCANLET_LOG_LEVEL": "warning"}
+        token = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "scanlet",
+                    "keys",
+                    "create",
+                    "--name",
+                    "b",
+                    "--scope",
+                    "write",
+                ],
+                env={**env, "PATH": "/usr/bin:/bin"},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(port)]
+        with pinned_server(argv, env=env, cwd=folder, ready_url=f"{base}/livez"):
+            httpx.post(
+                f"{base}/api/v1/codes",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"target": "https://example.com/", "slug": SLUG},
+            ).raise_for_status()
+            for batch in (100, 1000):
+                events = make_events(args.events)
+                raw = raw_sqlite(folder, events, batch)
+                api = through_api(base, token, events, batch)
+                print(
+                    f"batch {batch:5}: raw sqlite3 {raw:10.0f} events/s   API {api:9.0f} "
+                    f"events/s   ratio {api / raw:.2f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
