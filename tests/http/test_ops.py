@@ -3,6 +3,7 @@
 import re
 
 from openapi_spec_validator import validate
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 PROBLEM = "application/problem+json"
@@ -95,3 +96,30 @@ def test_docs_page_is_self_contained_html(client: TestClient) -> None:
     assert "/readyz" in response.text
     assert "http://" not in response.text.replace("http://qr.test", "")
     assert "<script src" not in response.text
+
+
+def test_readyz_is_503_with_a_reason_when_an_actor_is_down(
+    app: Starlette, client: TestClient
+) -> None:
+    scans = app.state.services.scans
+    client.portal.call(scans.stop)  # type: ignore[union-attr]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["actors"]["scans"] != "running"
+    assert any("scans" in reason for reason in body["reasons"])
+
+
+def test_a_scan_while_the_scans_actor_is_down_is_503_with_retry_after(
+    app: Starlette, client: TestClient
+) -> None:
+    svc = app.state.services
+    from scanlet.actors.codes.messages import CreateCode
+
+    client.portal.call(svc.codes.create, CreateCode(target="https://e.com", slug="down"))  # type: ignore[union-attr]
+    client.portal.call(svc.scans.stop)  # type: ignore[union-attr]
+    response = client.get("/down", follow_redirects=False)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
