@@ -19,6 +19,7 @@ __all__ = (
     "CodeState",
     "CodeUpdated",
     "DomainEvent",
+    "LogAppended",
     "ScanOrphaned",
     "ScanRecorded",
     "Source",
@@ -95,6 +96,13 @@ class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):
     user_agent: str | None = None
     referrer: str | None = None
     country: str | None = None
+
+
+class LogAppended(msgspec.Struct, frozen=True):
+    """Published once per commit that appended to the event log: a doorbell for followers
+    (read models, webhooks, streams), which then read the log itself. Not a domain event."""
+
+    last_seq: int
 
 
 AnyEvent = CodeCreated | CodeUpdated | CodeDeleted | ScanRecorded | ScanOrphaned

@@ -2,8 +2,9 @@
 
 A follower (a read model, the webhook outbox) reads the log from its stored position in
 batches and applies each batch in one write transaction together with the new position, so
-after a crash it resumes exactly where its last commit left it. It is woken by the bus when
-contexts publish events (the log is the truth; the bus is only the doorbell) and by a slow
+after a crash it resumes exactly where its last commit left it. It is woken by the
+``LogAppended`` doorbell that writers publish after each commit (the log is the truth; the
+bus only rings) and by a slow
 timer, which also covers events written by another process.
 """
 
@@ -16,7 +17,7 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
-from scanlet.actors.events import DomainEvent
+from scanlet.actors.events import LogAppended
 from scanlet.runtime import Actor, ActorRef, ActorStopped, EventBus, MailboxFull, SlowPolicy
 from scanlet.storage.database import Database
 from scanlet.storage.eventlog import EventLog, StoredEvent
@@ -99,7 +100,7 @@ def start_doorbell(
     Give the follower a small mailbox (2 is plenty): a full one means a catch-up is queued.
     """
     subscription = bus.subscribe(
-        DomainEvent, capacity=1, policy=SlowPolicy.DROP, name=f"doorbell-{ref.name}"
+        LogAppended, capacity=1, policy=SlowPolicy.DROP, name=f"doorbell-{ref.name}"
     )
 
     def ring() -> bool:

@@ -53,13 +53,15 @@ class EventLog:
         self._db = db
 
     @staticmethod
-    def append(conn: sqlite3.Connection, events: Sequence[NewEvent], recorded_at: str) -> None:
-        """Append ``events`` within the caller's write transaction (ids must be new)."""
+    def append(conn: sqlite3.Connection, events: Sequence[NewEvent], recorded_at: str) -> int:
+        """Append ``events`` within the caller's write transaction; returns the last seq."""
         conn.executemany(
             "INSERT INTO events (id, type, slug, occurred_at, recorded_at, payload)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(e.id, e.type, e.slug, e.occurred_at, recorded_at, e.payload) for e in events],
         )
+        row = conn.execute("SELECT last_insert_rowid()").fetchone()
+        return int(row[0])
 
     @staticmethod
     def claim_device_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[bool]:

@@ -9,7 +9,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from scanlet.actors.events import ScanRecorded, encode_event
+from scanlet.actors.events import LogAppended, ScanRecorded, encode_event
 from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower, start_doorbell
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
@@ -86,9 +86,7 @@ async def test_the_doorbell_wakes_the_follower_when_events_are_published(db: Dat
         await ref.ask(CATCH_UP)
         start_doorbell(tasks, ref, system.bus, interval=3600)
         await append(db, "late")
-        system.bus.publish_nowait(
-            ScanRecorded(id="late-0", occurred_at=NOW, slug="late", source="link")
-        )
+        system.bus.publish_nowait(LogAppended(last_seq=1))
         with anyio.fail_after(5):
             while tally(db).get("late") != 1:
                 await system.wait_idle()

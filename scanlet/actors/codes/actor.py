@@ -8,6 +8,7 @@ than raised: a raised exception is a crash to the supervisor, and a user's typo 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from scanlet.actors.events import (
     CodeState,
     CodeUpdated,
     DomainEvent,
+    LogAppended,
     encode_event,
 )
 from scanlet.clock import Clock
@@ -138,16 +140,9 @@ class CodesActor(Actor[CodesMessage]):
             )
         )
         event = CodeCreated(id=new_event_id(), occurred_at=now, code=_state(row))
-        logged = [_new_event(event, slug)]
-
-        def store(conn: sqlite3.Connection) -> None:
-            EventLog.append(conn, logged, format_time(now))
-            CodeStore.insert(conn, row)
-
-        await self._db.write(store)
+        await self._commit(event, slug, lambda conn: CodeStore.insert(conn, row))
         self._rows[slug] = row
         self._index.put(slug, route_of(row))
-        await self.system.bus.publish(event)
         log.info("code created", slug=slug)
         return row
 
@@ -168,16 +163,9 @@ class CodesActor(Actor[CodesMessage]):
             return current
         row = check_code(msgspec.structs.replace(current, **fields, updated_at=now))
         event = CodeUpdated(id=new_event_id(), occurred_at=now, code=_state(row), changed=changed)
-        logged = [_new_event(event, slug)]
-
-        def store(conn: sqlite3.Connection) -> None:
-            EventLog.append(conn, logged, format_time(now))
-            CodeStore.update(conn, row)
-
-        await self._db.write(store)
+        await self._commit(event, slug, lambda conn: CodeStore.update(conn, row))
         self._rows[slug] = row
         self._index.put(slug, route_of(row))
-        await self.system.bus.publish(event)
         log.info("code updated", slug=slug, changed=list(changed))
         return row
 
@@ -186,17 +174,27 @@ class CodesActor(Actor[CodesMessage]):
             raise CodeNotFound(slug)
         now = self._clock.now()
         event = CodeDeleted(id=new_event_id(), occurred_at=now, slug=slug)
-        logged = [_new_event(event, slug)]
-
-        def store(conn: sqlite3.Connection) -> None:
-            EventLog.append(conn, logged, format_time(now))
-            CodeStore.mark_deleted(conn, slug, now)
-
-        await self._db.write(store)
+        await self._commit(event, slug, lambda conn: CodeStore.mark_deleted(conn, slug, now))
         del self._rows[slug]
         self._index.remove(slug)
-        await self.system.bus.publish(event)
         log.info("code deleted", slug=slug)
+
+    async def _commit(
+        self, event: DomainEvent, slug: str, change: Callable[[sqlite3.Connection], None]
+    ) -> None:
+        """Append ``event`` and apply ``change`` to the catalogue in one transaction, then
+        publish the event and ring the followers' doorbell."""
+        logged = [_new_event(event, slug)]
+        recorded_at = format_time(self._clock.now())
+
+        def store(conn: sqlite3.Connection) -> int:
+            last_seq = EventLog.append(conn, logged, recorded_at)
+            change(conn)
+            return last_seq
+
+        last_seq = await self._db.write(store)
+        await self.system.bus.publish(event)
+        self.system.bus.publish_nowait(LogAppended(last_seq))
 
 
 class CodesClient:

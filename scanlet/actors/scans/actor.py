@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from scanlet.actors.events import DomainEvent, ScanOrphaned, ScanRecorded, encode_event
+from scanlet.actors.events import DomainEvent, LogAppended, ScanOrphaned, ScanRecorded, encode_event
 from scanlet.actors.scans.messages import (
     DeviceScan,
     IngestEvents,
@@ -117,7 +117,7 @@ class ScansActor(Actor[ScansMessage]):
         batch = _Batch(len(messages))
         recorded_at = format_time(now)
 
-        def store(conn: sqlite3.Connection) -> None:
+        def store(conn: sqlite3.Connection) -> int | None:
             for index, message in enumerate(messages):
                 if isinstance(message, RecordScan):
                     batch.replies[index] = self._add_scan(batch, message, today)
@@ -126,11 +126,13 @@ class ScansActor(Actor[ScansMessage]):
                 else:
                     fresh = EventLog.claim_device_ids(conn, [s.id for s in message.scans])
                     batch.replies[index] = self._add_device_scans(batch, message.scans, fresh)
-            if batch.events:
-                EventLog.append(conn, batch.events, recorded_at)
-                ScanStore.add_to_counters(conn, batch.counts)
+            if not batch.events:
+                return None
+            last_seq = EventLog.append(conn, batch.events, recorded_at)
+            ScanStore.add_to_counters(conn, batch.counts)
+            return last_seq
 
-        await self._db.write(store)
+        last_seq = await self._db.write(store)
         for slug, added in batch.counts.items():
             self._counts[slug] = self._counts.get(slug, 0) + added
         metrics = self._metrics
@@ -144,6 +146,8 @@ class ScansActor(Actor[ScansMessage]):
         bus = self.system.bus
         for event in batch.published:
             bus.publish_nowait(event)
+        if last_seq is not None:
+            bus.publish_nowait(LogAppended(last_seq))
         return batch.replies
 
     def _who(self, message: RecordScan | RecordOrphan, day: date) -> tuple[str | None, str | None]:

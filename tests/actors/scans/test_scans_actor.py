@@ -9,7 +9,7 @@ import anyio
 import pytest
 from prometheus_client import CollectorRegistry
 
-from scanlet.actors.events import ScanRecorded
+from scanlet.actors.events import LogAppended, ScanRecorded
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.messages import RecordScan
 from scanlet.actors.scans.metrics import ScanMetrics
@@ -104,3 +104,14 @@ async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
         reply = await ref.ask(scan())
         assert isinstance(reply, StorageUnavailable)
         assert system.health() == {"scans": "running"}
+
+
+async def test_each_commit_rings_the_log_doorbell_with_its_last_seq(db: Database) -> None:
+    async with running_system() as system:
+        ref: ActorRef[RecordScan] = await system.spawn(
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+        )
+        with BusProbe(system.bus, LogAppended) as rings:
+            for _ in range(3):
+                assert await ref.ask(scan()) is True
+            assert [ring.last_seq for ring in await rings.wait_for(3)] == [1, 2, 3]
