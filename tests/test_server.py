@@ -37,10 +37,17 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], deadline: float = 30.0)
     raise AssertionError("server did not become ready")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+@pytest.fixture(params=["granian", "uvicorn"])
+def server(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     port = free_port()
-    env = {**os.environ, "SCANLET_PORT": str(port), "SCANLET_LOG_FORMAT": "json"}
+    env = {
+        **os.environ,
+        "SCANLET_PORT": str(port),
+        "SCANLET_LOG_FORMAT": "json",
+        "SCANLET_SERVER": request.param,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "scanlet", "serve"],
         cwd=tmp_path,
