@@ -23,6 +23,7 @@ __all__ = (
     "ScanOrphaned",
     "ScanRecorded",
     "Source",
+    "WebhookDisabled",
     "decode_event",
     "encode_event",
     "event_data",
@@ -105,7 +106,15 @@ class LogAppended(msgspec.Struct, frozen=True):
     last_seq: int
 
 
-AnyEvent = CodeCreated | CodeUpdated | CodeDeleted | ScanRecorded | ScanOrphaned
+class WebhookDisabled(DomainEvent, frozen=True, kw_only=True, tag="webhook.disabled"):
+    """A webhook endpoint was disabled (it answered 410 Gone, or failed too many times)."""
+
+    endpoint_id: str
+    url: str
+    reason: str
+
+
+AnyEvent = CodeCreated | CodeUpdated | CodeDeleted | ScanRecorded | ScanOrphaned | WebhookDisabled
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyEvent)

@@ -1,0 +1,199 @@
+"""The endpoint registry: creates and removes endpoints and runs a delivery worker for each.
+
+Creating an endpoint records, in its transaction, the log's last seq: the endpoint receives
+the events committed after it. Its secret is returned once, at creation. Refusals (a bad URL,
+an unknown event type) are returned as values and raised again by ``WebhooksClient``, since a
+user's mistake is not an actor crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import structlog
+
+from scanlet.actors.webhooks.signing import EVENT_TYPES, new_secret
+from scanlet.actors.webhooks.ssrf import Resolver, UnsafeUrl, vet_url
+from scanlet.actors.webhooks.wakeup import worker_name
+from scanlet.actors.webhooks.worker import DeliveryDeps, DeliveryWorker
+from scanlet.runtime import (
+    Actor,
+    ActorNameTaken,
+    ActorNotFound,
+    ActorRef,
+    ChildSpec,
+    Restart,
+    SupervisorRef,
+)
+from scanlet.storage.webhooks import AttemptPage, EndpointRow, WebhookStore
+
+__all__ = (
+    "CreateEndpoint",
+    "DeleteEndpoint",
+    "InvalidWebhook",
+    "WebhooksActor",
+    "WebhooksClient",
+    "check_event_types",
+)
+
+log = structlog.get_logger("scanlet.webhooks")
+
+MAX_EVENT_TYPES = 32
+
+
+class InvalidWebhook(ValueError):
+    """Raised when an endpoint's URL or event types cannot be accepted."""
+
+    def __init__(self, field: str, msg: str) -> None:
+        self.field = field
+        self.msg = msg
+        super().__init__(f"{field}: {msg}")
+
+
+class CreateEndpoint(msgspec.Struct, frozen=True):
+    """Register an endpoint (URL already vetted by the client)."""
+
+    url: str
+    event_types: tuple[str, ...]
+
+
+class DeleteEndpoint(msgspec.Struct, frozen=True):
+    """Remove an endpoint, its pending deliveries and its attempts."""
+
+    endpoint_id: str
+
+
+RegistryMessage = CreateEndpoint | DeleteEndpoint
+
+
+def check_event_types(types: Sequence[str]) -> tuple[str, ...]:
+    """Known event types or ``*``, deduplicated in order; InvalidWebhook otherwise."""
+    if not types:
+        raise InvalidWebhook("events", "name at least one event type, or * for all")
+    if len(types) > MAX_EVENT_TYPES:
+        raise InvalidWebhook("events", f"at most {MAX_EVENT_TYPES} event types")
+    unknown = [t for t in types if t != "*" and t not in EVENT_TYPES]
+    if unknown:
+        raise InvalidWebhook(
+            "events",
+            f"unknown event type {unknown[0]!r}; known: * or {', '.join(EVENT_TYPES)}",
+        )
+    return tuple(dict.fromkeys(types))
+
+
+class WebhooksActor(Actor[RegistryMessage]):
+    """Owns the endpoint list and the delivery workers under ``workers``."""
+
+    def __init__(self, deps: DeliveryDeps, workers: SupervisorRef) -> None:
+        self._deps = deps
+        self._workers = workers
+
+    async def on_start(self) -> None:
+        """Run a worker for every enabled endpoint (pending deliveries resume)."""
+        endpoints = await self._deps.store.endpoints()
+        for row in endpoints:
+            if row.enabled:
+                await self._ensure_worker(row.id)
+        log.info("webhook endpoints loaded", endpoints=len(endpoints))
+
+    async def on_message(self, message: RegistryMessage) -> EndpointRow | bool:
+        """Create (returns the row, with its secret) or delete (returns whether it existed)."""
+        if isinstance(message, CreateEndpoint):
+            return await self._create(message)
+        return await self._delete(message.endpoint_id)
+
+    async def _create(self, command: CreateEndpoint) -> EndpointRow:
+        now = self._deps.clock.now()
+        endpoint_id = "wh_" + secrets.token_hex(8)
+        secret = new_secret()
+
+        def store(conn: sqlite3.Connection) -> EndpointRow:
+            row = EndpointRow(
+                id=endpoint_id,
+                url=command.url,
+                event_types=command.event_types,
+                secret=secret,
+                created_at=now,
+                after_seq=WebhookStore.last_seq(conn),
+            )
+            WebhookStore.insert_endpoint(conn, row)
+            return row
+
+        row = await self._deps.db.write(store)
+        await self._ensure_worker(row.id)
+        log.info("webhook endpoint created", endpoint=row.id, events=list(row.event_types))
+        return row
+
+    async def _delete(self, endpoint_id: str) -> bool:
+        try:
+            worker: ActorRef[Any] | None = self.system.lookup(worker_name(endpoint_id))
+        except ActorNotFound:
+            worker = None
+        if worker is not None:
+            await worker.stop()
+        existed = await self._deps.db.write(
+            lambda conn: WebhookStore.delete_endpoint(conn, endpoint_id)
+        )
+        if existed:
+            self._deps.metrics.outbox_depth.set(await self._deps.store.outbox_depth())
+            log.info("webhook endpoint deleted", endpoint=endpoint_id)
+        return existed
+
+    async def _ensure_worker(self, endpoint_id: str) -> None:
+        deps = self._deps
+        spec = ChildSpec(
+            worker_name(endpoint_id),
+            lambda: DeliveryWorker(endpoint_id, deps),
+            # Restarted after a crash (a database error), not after it stopped itself
+            # because its endpoint was disabled or deleted.
+            restart=Restart.TRANSIENT,
+            mailbox_capacity=2,
+            # A stop cancels an attempt in flight after this: it is simply retried later.
+            stop_timeout=2.0,
+        )
+        # Already running when the registry restarted and its workers did not.
+        with contextlib.suppress(ActorNameTaken):
+            await self._workers.spawn(spec)
+
+
+class WebhooksClient:
+    """What the HTTP layer calls: vets the URL, asks the registry, reads the tables."""
+
+    def __init__(
+        self,
+        ref: ActorRef[RegistryMessage],
+        store: WebhookStore,
+        *,
+        allow_private: bool,
+        resolver: Resolver,
+    ) -> None:
+        self._ref = ref
+        self.store = store
+        self._allow_private = allow_private
+        self._resolver = resolver
+
+    async def create(self, url: str, event_types: Sequence[str]) -> EndpointRow:
+        """Create an endpoint (InvalidWebhook on a refused URL or unknown event types)."""
+        types = check_event_types(event_types)
+        try:
+            await vet_url(url, allow_private=self._allow_private, resolver=self._resolver)
+        except UnsafeUrl as exc:
+            raise InvalidWebhook("url", exc.reason) from None
+        row: EndpointRow = await self._ref.ask(CreateEndpoint(url, types), wait=False)
+        return row
+
+    async def delete(self, endpoint_id: str) -> bool:
+        """Remove an endpoint; False if there was none."""
+        existed: bool = await self._ref.ask(DeleteEndpoint(endpoint_id), wait=False)
+        return existed
+
+    async def attempts(
+        self, endpoint_id: str, *, limit: int, cursor: str | None = None
+    ) -> AttemptPage:
+        """Recorded delivery attempts, newest first."""
+        return await self.store.attempts(endpoint_id, limit=limit, cursor=cursor)

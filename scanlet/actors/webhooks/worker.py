@@ -1,0 +1,219 @@
+"""Delivery workers: one actor per endpoint, sending its outbox in order, one attempt a message.
+
+Each endpoint has its own worker under the ``webhook-delivery`` supervisor, so a slow or
+failing endpoint only ever holds up its own deliveries. A worker tries the oldest pending
+delivery of its endpoint (strict order: later events wait behind a retried one), records the
+attempt and its consequence in one transaction, and wakes itself for the next one; when the
+next one is not due yet it asks the timer to wake it later and returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from scanlet.actors.events import LogAppended, WebhookDisabled, encode_event
+from scanlet.actors.webhooks.metrics import WebhookMetrics
+from scanlet.actors.webhooks.policy import (
+    DISABLE_AFTER,
+    RETRY_CAP,
+    RETRY_WINDOW,
+    Verdict,
+    judge,
+    retry_delay,
+)
+from scanlet.actors.webhooks.sender import Outgoing, SendResult, WebhookSender
+from scanlet.actors.webhooks.signing import signed_headers
+from scanlet.actors.webhooks.wakeup import WAKE, Wake, WakeTimer
+from scanlet.clock import Clock
+from scanlet.ids import new_event_id
+from scanlet.runtime import Actor, MailboxFull
+from scanlet.storage.database import Database
+from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.timefmt import format_time
+from scanlet.storage.webhooks import DeliveryRow, EndpointRow, NewAttempt, WebhookStore
+
+__all__ = ("DeliveryDeps", "DeliveryWorker")
+
+log = structlog.get_logger("scanlet.webhooks")
+
+
+@dataclass(frozen=True)
+class DeliveryDeps:
+    """What every delivery worker needs (handed in by the feature)."""
+
+    db: Database
+    store: WebhookStore
+    clock: Clock
+    sender: WebhookSender
+    timer: WakeTimer
+    metrics: WebhookMetrics
+    retry_base: float
+    rand: Callable[[], float]
+    retry_cap: float = RETRY_CAP
+
+
+@dataclass(frozen=True)
+class _Decision:
+    outcome: str  # delivered | retrying | given_up | gone | disabled
+    failures: int
+    due: datetime | None = None
+    disable_reason: str | None = None
+
+
+class DeliveryWorker(Actor[Wake]):
+    """Delivers one endpoint's outbox; stops itself when the endpoint is gone or disabled."""
+
+    def __init__(self, endpoint_id: str, deps: DeliveryDeps) -> None:
+        self.endpoint_id = endpoint_id
+        self.deps = deps
+
+    async def on_start(self) -> None:
+        """Resume whatever is pending (after a restart or at boot)."""
+        self._wake_self()
+
+    def _wake_self(self) -> None:
+        with contextlib.suppress(MailboxFull):  # a wake-up is already queued
+            self.ref.tell_nowait(WAKE)
+
+    async def on_message(self, message: Wake) -> None:
+        """Make at most one attempt, then wake again or ask the timer to."""
+        if self.system.shutting_down:
+            return  # pending deliveries stay in the outbox for the next start
+        deps = self.deps
+        endpoint = await deps.store.endpoint(self.endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            self.stop_self()
+            return
+        head = await deps.store.next_delivery(self.endpoint_id)
+        if head is None:
+            return
+        wait = (head.next_attempt_at - deps.clock.now()).total_seconds()
+        if wait > 0:
+            deps.timer.wake_in(self.ref.name, wait)
+            return
+        if await self._attempt(endpoint, head):
+            self._wake_self()
+        else:
+            self.stop_self()
+
+    async def _attempt(self, endpoint: EndpointRow, head: DeliveryRow) -> bool:
+        """One attempt; False when it disabled the endpoint."""
+        deps = self.deps
+        sent_at = deps.clock.now()
+        headers = signed_headers(endpoint.secret, head.event_id, sent_at, head.body)
+        result = await deps.sender.send(Outgoing(endpoint.url, headers, head.body))
+        finished = deps.clock.now()
+        decision = self._decide(endpoint, head, result, finished)
+        attempt = NewAttempt(
+            endpoint_id=endpoint.id,
+            delivery_id=head.id,
+            event_id=head.event_id,
+            event_type=head.event_type,
+            attempt=head.attempts + 1,
+            attempted_at=sent_at,
+            status_code=result.status_code,
+            error=result.error,
+            duration_ms=round(result.duration * 1000.0, 3),
+            outcome=decision.outcome,
+        )
+        disabled_event = (
+            WebhookDisabled(
+                id=new_event_id(),
+                occurred_at=finished,
+                endpoint_id=endpoint.id,
+                url=endpoint.url,
+                reason=decision.disable_reason,
+            )
+            if decision.disable_reason is not None
+            else None
+        )
+
+        def record(conn: sqlite3.Connection) -> tuple[int, int | None]:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM webhook_endpoints WHERE id = ?", (endpoint.id,)
+                ).fetchone()
+                is None
+            ):
+                return 0, None  # deleted meanwhile: nothing left to record against
+            WebhookStore.record_attempt(conn, attempt)
+            WebhookStore.set_failures(conn, endpoint.id, decision.failures)
+            if disabled_event is not None:
+                dropped = WebhookStore.disable_endpoint(
+                    conn, endpoint.id, finished, disabled_event.reason
+                )
+                logged = NewEvent(
+                    disabled_event.id,
+                    "webhook.disabled",
+                    None,
+                    format_time(finished),
+                    encode_event(disabled_event),
+                )
+                return dropped, EventLog.append(conn, [logged], format_time(finished))
+            if decision.due is None:
+                WebhookStore.remove_delivery(conn, head.id)
+                return 1, None
+            WebhookStore.reschedule(conn, head.id, head.attempts + 1, decision.due)
+            return 0, None
+
+        removed, last_seq = await deps.db.write(record)
+        self._count(decision, result, removed)
+        if disabled_event is not None:
+            log.warning("webhook.disabled", endpoint=endpoint.id, reason=disabled_event.reason)
+            await self.system.bus.publish(disabled_event)
+            if last_seq is not None:
+                self.system.bus.publish_nowait(LogAppended(last_seq))
+            return False
+        if decision.due is not None:
+            log.info(
+                "webhook attempt failed",
+                endpoint=endpoint.id,
+                event_id=head.event_id,
+                attempt=head.attempts + 1,
+                status=result.status_code,
+                error=result.error,
+                retry_at=format_time(decision.due),
+            )
+        return True
+
+    def _decide(
+        self, endpoint: EndpointRow, head: DeliveryRow, result: SendResult, now: datetime
+    ) -> _Decision:
+        verdict = judge(result.status_code)
+        if verdict is Verdict.DELIVERED:
+            return _Decision("delivered", 0)
+        if verdict is Verdict.GONE:
+            return _Decision(
+                "gone", endpoint.failures + 1, disable_reason="the endpoint answered 410 Gone"
+            )
+        failures = endpoint.failures + 1
+        if failures >= DISABLE_AFTER:
+            return _Decision(
+                "disabled",
+                failures,
+                disable_reason=f"{failures} consecutive failed delivery attempts",
+            )
+        if now - head.created_at >= RETRY_WINDOW:
+            return _Decision("given_up", failures)
+        deps = self.deps
+        delay = retry_delay(head.attempts + 1, deps.retry_base, deps.rand, deps.retry_cap)
+        return _Decision("retrying", failures, due=now + timedelta(seconds=delay))
+
+    def _count(self, decision: _Decision, result: SendResult, removed: int) -> None:
+        metrics = self.deps.metrics
+        metrics.duration.observe(result.duration)
+        metrics.outbox_depth.dec(removed)
+        if decision.outcome == "delivered":
+            metrics.delivered.inc()
+            return
+        metrics.failures.labels("status" if result.status_code is not None else "error").inc()
+        if decision.outcome == "given_up":
+            metrics.given_up.inc()
+        elif decision.disable_reason is not None:
+            metrics.disabled.labels("gone" if decision.outcome == "gone" else "failing").inc()

@@ -1,0 +1,265 @@
+"""``/api/v1/webhooks``: register, list and remove endpoints, and read their delivery attempts.
+
+Every route needs the admin scope: an endpoint's URL may itself carry a credential (many
+receivers put a token in the path) and creating one sends the server's events elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.actors.webhooks.registry import InvalidWebhook, WebhooksClient
+from scanlet.http.body import decode_body
+from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.params import query_int, query_str
+from scanlet.http.problems import FieldError, Problem
+from scanlet.http.responses import json_response
+from scanlet.http.services import services
+from scanlet.storage.codes import InvalidCursor
+from scanlet.storage.keys import Scope
+from scanlet.storage.webhooks import AttemptRow, EndpointRow
+
+__all__ = ("CreateWebhook", "WebhookResource", "webhook_endpoints", "webhooks_client")
+
+
+class CreateWebhook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The body of ``POST /api/v1/webhooks``."""
+
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    events: Annotated[list[str], msgspec.Meta(min_length=1, max_length=32)]
+
+
+class WebhookResource(msgspec.Struct, frozen=True, kw_only=True):
+    """An endpoint as the API shows it (never with its secret)."""
+
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    created_at: datetime
+    disabled_at: datetime | None
+    disabled_reason: str | None
+
+
+class CreatedWebhook(WebhookResource, frozen=True, kw_only=True):
+    """A new endpoint with its signing secret, shown this once."""
+
+    secret: str
+
+
+class WebhookList(msgspec.Struct, frozen=True):
+    """A page of endpoints."""
+
+    items: list[WebhookResource]
+    next_cursor: str | None
+
+
+class AttemptResource(msgspec.Struct, frozen=True, kw_only=True):
+    """One delivery attempt: when, what came back (status or error) and how long it took."""
+
+    id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    outcome: str
+
+
+class AttemptList(msgspec.Struct, frozen=True):
+    """A page of attempts, newest first."""
+
+    items: list[AttemptResource]
+    next_cursor: str | None
+
+
+def webhooks_client(request: Request) -> WebhooksClient:
+    """The webhooks context's client, installed by the integrations feature."""
+    client: WebhooksClient = services(request).extras["webhooks"]
+    return client
+
+
+def _resource(row: EndpointRow) -> WebhookResource:
+    return WebhookResource(
+        id=row.id,
+        url=row.url,
+        events=list(row.event_types),
+        enabled=row.enabled,
+        created_at=row.created_at,
+        disabled_at=row.disabled_at,
+        disabled_reason=row.disabled_reason,
+    )
+
+
+def _attempt(row: AttemptRow) -> AttemptResource:
+    return AttemptResource(
+        id=row.id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        attempt=row.attempt,
+        attempted_at=row.attempted_at,
+        status_code=row.status_code,
+        error=row.error,
+        duration_ms=row.duration_ms,
+        outcome=row.outcome,
+    )
+
+
+async def _load(client: WebhooksClient, endpoint_id: str) -> EndpointRow:
+    row = await client.store.endpoint(endpoint_id)
+    if row is None:
+        raise Problem(404, f"There is no webhook endpoint with id {endpoint_id!r}.")
+    return row
+
+
+async def create_webhook(request: Request) -> Response:
+    """Register an endpoint; the answer carries its secret, shown only this once."""
+    client = webhooks_client(request)
+    body = await decode_body(request, CreateWebhook)
+    try:
+        row = await client.create(body.url, body.events)
+    except InvalidWebhook as exc:
+        raise Problem(
+            422,
+            f"{exc.field}: {exc.msg}",
+            errors=[FieldError(["body", exc.field], exc.msg)],
+        ) from None
+    created = CreatedWebhook(**msgspec.structs.asdict(_resource(row)), secret=row.secret)
+    return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor() from None
+
+
+async def list_webhooks(request: Request) -> Response:
+    """Every endpoint, oldest first."""
+    client = webhooks_client(request)
+    limit = query_int(request, "limit", default=50, low=1, high=1000)
+    cursor = query_str(request, "cursor", max_length=512)
+    rows = await client.store.endpoints()
+    if cursor is not None:
+        after = _decode_cursor(cursor)
+        ids = [row.id for row in rows]
+        if after not in ids:
+            raise InvalidCursor()
+        rows = rows[ids.index(after) + 1 :]
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = base64.urlsafe_b64encode(page[-1].id.encode()).decode().rstrip("=")
+    return json_response(WebhookList([_resource(row) for row in page], next_cursor))
+
+
+async def get_webhook(request: Request) -> Response:
+    """One endpoint."""
+    client = webhooks_client(request)
+    return json_response(_resource(await _load(client, request.path_params["id"])))
+
+
+async def delete_webhook(request: Request) -> Response:
+    """Remove an endpoint with its pending deliveries and its attempt log."""
+    endpoint_id = request.path_params["id"]
+    if not await webhooks_client(request).delete(endpoint_id):
+        raise Problem(404, f"There is no webhook endpoint with id {endpoint_id!r}.")
+    return Response(status_code=204)
+
+
+async def list_deliveries(request: Request) -> Response:
+    """An endpoint's delivery attempts, newest first."""
+    client = webhooks_client(request)
+    row = await _load(client, request.path_params["id"])
+    limit = query_int(request, "limit", default=50, low=1, high=1000)
+    cursor = query_str(request, "cursor", max_length=512)
+    page = await client.attempts(row.id, limit=limit, cursor=cursor)
+    return json_response(AttemptList([_attempt(a) for a in page.items], page.next_cursor))
+
+
+def webhook_endpoints() -> list[Endpoint]:
+    """The webhook routes."""
+    one = [Param("id", "path", {"type": "string"}, "The endpoint's id.")]
+    paging = [
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+            "Page size.",
+        ),
+        Param("cursor", "query", {"type": "string"}, "The previous page's next_cursor."),
+    ]
+    return [
+        Endpoint(
+            "POST",
+            "/api/v1/webhooks",
+            create_webhook,
+            "Register a webhook endpoint",
+            "webhooks",
+            scope=Scope.ADMIN,
+            body=CreateWebhook,
+            extra_problems=[503],
+            description=(
+                "`events` lists event types or `*`. The URL must be http(s) and, unless "
+                "SCANLET_WEBHOOK_ALLOW_PRIVATE is on, reach only public addresses (422). "
+                "The answer's `secret` signs every delivery (Standard Webhooks) and is "
+                "shown only here."
+            ),
+            replies=[
+                Reply(201, "The endpoint, with its secret.", CreatedWebhook, headers=("Location",))
+            ],
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/webhooks",
+            list_webhooks,
+            "List webhook endpoints",
+            "webhooks",
+            scope=Scope.ADMIN,
+            params=paging,
+            replies=[Reply(200, "A page of endpoints.", WebhookList)],
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/webhooks/{id}",
+            get_webhook,
+            "Get a webhook endpoint",
+            "webhooks",
+            scope=Scope.ADMIN,
+            params=one,
+            extra_problems=[404],
+            replies=[Reply(200, "The endpoint.", WebhookResource)],
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/v1/webhooks/{id}",
+            delete_webhook,
+            "Remove a webhook endpoint",
+            "webhooks",
+            scope=Scope.ADMIN,
+            params=one,
+            extra_problems=[404, 503],
+            replies=[Reply(204, "Removed.", media_type="")],
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/webhooks/{id}/deliveries",
+            list_deliveries,
+            "List delivery attempts",
+            "webhooks",
+            scope=Scope.ADMIN,
+            params=[*one, *paging],
+            extra_problems=[404],
+            replies=[Reply(200, "Attempts, newest first.", AttemptList)],
+        ),
+    ]

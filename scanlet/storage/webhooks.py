@@ -1,0 +1,393 @@
+"""Webhook tables: endpoints, the delivery outbox and the log of delivery attempts.
+
+Written by the webhooks context only: the registry creates and removes endpoints, the log
+follower fills the outbox, the delivery workers record attempts and empty it. Writes are
+static functions run inside the caller's ``Database.write`` transaction; reads go through a
+``WebhookStore``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import msgspec
+
+from scanlet.storage.codes import InvalidCursor
+from scanlet.storage.database import Database
+from scanlet.storage.timefmt import format_time, parse_time
+
+__all__ = (
+    "AttemptPage",
+    "AttemptRow",
+    "DeliveryRow",
+    "EndpointRow",
+    "NewAttempt",
+    "NewDelivery",
+    "WebhookReads",
+    "WebhookStore",
+)
+
+#: Attempts kept per endpoint; older ones are pruned as new ones are recorded.
+ATTEMPTS_KEPT = 1000
+
+_types_decoder = msgspec.json.Decoder(tuple[str, ...])
+
+
+class EndpointRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One webhook endpoint as stored (with its secret: never serve this struct as is)."""
+
+    id: str
+    url: str
+    event_types: tuple[str, ...]
+    secret: str
+    created_at: datetime
+    after_seq: int
+    failures: int = 0
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True until the endpoint was disabled."""
+        return self.disabled_at is None
+
+    def wants(self, event_type: str) -> bool:
+        """True if this endpoint subscribed to ``event_type`` (or to everything, ``*``)."""
+        return "*" in self.event_types or event_type in self.event_types
+
+
+class NewDelivery(msgspec.Struct, frozen=True):
+    """A delivery about to be put in the outbox."""
+
+    endpoint_id: str
+    event_seq: int
+    event_id: str
+    event_type: str
+    body: bytes
+
+
+class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One pending delivery in the outbox."""
+
+    id: int
+    endpoint_id: str
+    event_seq: int
+    event_id: str
+    event_type: str
+    body: bytes
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+
+
+class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    """One delivery attempt about to be recorded."""
+
+    endpoint_id: str
+    delivery_id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    outcome: str
+
+
+class AttemptRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One recorded delivery attempt."""
+
+    id: int
+    delivery_id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    outcome: str
+
+
+class AttemptPage(msgspec.Struct, frozen=True):
+    """A page of attempts, newest first, and the cursor of the next page (None at the end)."""
+
+    items: list[AttemptRow]
+    next_cursor: str | None
+
+
+class WebhookReads(Protocol):
+    """What the webhooks context reads (a port: another engine may implement it)."""
+
+    async def endpoints(self) -> list[EndpointRow]:
+        """Every endpoint, oldest first."""
+        ...
+
+    async def endpoint(self, endpoint_id: str) -> EndpointRow | None:
+        """One endpoint, or None."""
+        ...
+
+    async def next_delivery(self, endpoint_id: str) -> DeliveryRow | None:
+        """The oldest pending delivery of an endpoint, or None."""
+        ...
+
+    async def outbox_depth(self) -> int:
+        """Pending deliveries across all endpoints."""
+        ...
+
+    async def attempts(
+        self, endpoint_id: str, *, limit: int, cursor: str | None = None
+    ) -> AttemptPage:
+        """Recorded attempts of an endpoint, newest first."""
+        ...
+
+
+_ENDPOINT_COLUMNS = (
+    "id, url, event_types, secret, created_at, after_seq, failures, disabled_at, disabled_reason"
+)
+_DELIVERY_COLUMNS = (
+    "id, endpoint_id, event_seq, event_id, event_type, body, created_at, attempts, next_attempt_at"
+)
+_ATTEMPT_COLUMNS = (
+    "id, delivery_id, event_id, event_type, attempt, attempted_at, status_code, error,"
+    " duration_ms, outcome"
+)
+
+
+def _endpoint(row: Any) -> EndpointRow:
+    disabled = row[7]
+    return EndpointRow(
+        id=str(row[0]),
+        url=str(row[1]),
+        event_types=_types_decoder.decode(str(row[2])),
+        secret=str(row[3]),
+        created_at=parse_time(str(row[4])),
+        after_seq=int(row[5]),
+        failures=int(row[6]),
+        disabled_at=parse_time(str(disabled)) if disabled is not None else None,
+        disabled_reason=None if row[8] is None else str(row[8]),
+    )
+
+
+def _delivery(row: Any) -> DeliveryRow:
+    return DeliveryRow(
+        id=int(row[0]),
+        endpoint_id=str(row[1]),
+        event_seq=int(row[2]),
+        event_id=str(row[3]),
+        event_type=str(row[4]),
+        body=bytes(row[5]),
+        created_at=parse_time(str(row[6])),
+        attempts=int(row[7]),
+        next_attempt_at=parse_time(str(row[8])),
+    )
+
+
+def _attempt(row: Any) -> AttemptRow:
+    return AttemptRow(
+        id=int(row[0]),
+        delivery_id=int(row[1]),
+        event_id=str(row[2]),
+        event_type=str(row[3]),
+        attempt=int(row[4]),
+        attempted_at=parse_time(str(row[5])),
+        status_code=None if row[6] is None else int(row[6]),
+        error=None if row[7] is None else str(row[7]),
+        duration_ms=float(row[8]),
+        outcome=str(row[9]),
+    )
+
+
+def _encode_cursor(attempt_id: int) -> str:
+    return base64.urlsafe_b64encode(f"a{attempt_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor() from None
+    if not raw.startswith("a") or not raw[1:].isdigit() or len(raw) > 20:
+        raise InvalidCursor()
+    return int(raw[1:])
+
+
+class WebhookStore:
+    """The webhook tables: reads through the reader pool, writes as transaction helpers."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def endpoints(self) -> list[EndpointRow]:
+        """Every endpoint, oldest first."""
+        sql = f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, id"
+        async with self._db.reader() as conn, conn.execute(sql) as cur:
+            return [_endpoint(row) for row in await cur.fetchall()]
+
+    async def endpoint(self, endpoint_id: str) -> EndpointRow | None:
+        """One endpoint, or None."""
+        sql = f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?"
+        async with self._db.reader() as conn, conn.execute(sql, (endpoint_id,)) as cur:
+            row = await cur.fetchone()
+        return _endpoint(row) if row else None
+
+    async def next_delivery(self, endpoint_id: str) -> DeliveryRow | None:
+        """The oldest pending delivery of an endpoint (its order is the log's), or None."""
+        sql = (
+            f"SELECT {_DELIVERY_COLUMNS} FROM webhook_outbox WHERE endpoint_id = ?"
+            " ORDER BY id LIMIT 1"
+        )
+        async with self._db.reader() as conn, conn.execute(sql, (endpoint_id,)) as cur:
+            row = await cur.fetchone()
+        return _delivery(row) if row else None
+
+    async def outbox_depth(self) -> int:
+        """Pending deliveries across all endpoints."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute("SELECT COUNT(*) FROM webhook_outbox") as cur,
+        ):
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def attempts(
+        self, endpoint_id: str, *, limit: int, cursor: str | None = None
+    ) -> AttemptPage:
+        """Recorded attempts of an endpoint, newest first (InvalidCursor for a bad cursor)."""
+        sql = f"SELECT {_ATTEMPT_COLUMNS} FROM webhook_attempts WHERE endpoint_id = ?"
+        params: list[object] = [endpoint_id]
+        if cursor is not None:
+            sql += " AND id < ?"
+            params.append(_decode_cursor(cursor))
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit + 1)
+        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
+            rows = [_attempt(row) for row in await cur.fetchall()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return AttemptPage(rows, _encode_cursor(rows[-1].id) if more else None)
+
+    # --- writes (inside the caller's transaction) -----------------------------------------
+
+    @staticmethod
+    def last_seq(conn: sqlite3.Connection) -> int:
+        """The log's newest seq, read inside the caller's transaction."""
+        row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def insert_endpoint(conn: sqlite3.Connection, row: EndpointRow) -> None:
+        """Store a new endpoint."""
+        conn.execute(
+            f"INSERT INTO webhook_endpoints ({_ENDPOINT_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, 0, NULL, NULL)",
+            (
+                row.id,
+                row.url,
+                msgspec.json.encode(row.event_types).decode(),
+                row.secret,
+                format_time(row.created_at),
+                row.after_seq,
+            ),
+        )
+
+    @staticmethod
+    def delete_endpoint(conn: sqlite3.Connection, endpoint_id: str) -> bool:
+        """Remove an endpoint with its pending deliveries and attempts; False if none."""
+        gone = conn.execute("DELETE FROM webhook_endpoints WHERE id = ?", (endpoint_id,))
+        conn.execute("DELETE FROM webhook_outbox WHERE endpoint_id = ?", (endpoint_id,))
+        conn.execute("DELETE FROM webhook_attempts WHERE endpoint_id = ?", (endpoint_id,))
+        return gone.rowcount == 1
+
+    @staticmethod
+    def enabled_endpoints(conn: sqlite3.Connection) -> list[EndpointRow]:
+        """Endpoints still enabled, read inside the caller's transaction."""
+        cur = conn.execute(
+            f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE disabled_at IS NULL"
+        )
+        return [_endpoint(row) for row in cur.fetchall()]
+
+    @staticmethod
+    def enqueue(conn: sqlite3.Connection, deliveries: Sequence[NewDelivery], now: datetime) -> None:
+        """Put deliveries in the outbox, due at once."""
+        at = format_time(now)
+        conn.executemany(
+            "INSERT INTO webhook_outbox (endpoint_id, event_seq, event_id, event_type, body,"
+            " created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+            [
+                (d.endpoint_id, d.event_seq, d.event_id, d.event_type, d.body, at, at)
+                for d in deliveries
+            ],
+        )
+
+    @staticmethod
+    def record_attempt(conn: sqlite3.Connection, attempt: NewAttempt) -> None:
+        """Log an attempt and prune the endpoint's oldest beyond ``ATTEMPTS_KEPT``."""
+        cur = conn.execute(
+            "INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_id, event_type,"
+            " attempt, attempted_at, status_code, error, duration_ms, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                attempt.endpoint_id,
+                attempt.delivery_id,
+                attempt.event_id,
+                attempt.event_type,
+                attempt.attempt,
+                format_time(attempt.attempted_at),
+                attempt.status_code,
+                attempt.error,
+                attempt.duration_ms,
+                attempt.outcome,
+            ),
+        )
+        newest = cur.lastrowid or 0
+        if newest > ATTEMPTS_KEPT:
+            conn.execute(
+                "DELETE FROM webhook_attempts WHERE endpoint_id = ? AND id <= ?"
+                " AND id NOT IN (SELECT id FROM webhook_attempts WHERE endpoint_id = ?"
+                " ORDER BY id DESC LIMIT ?)",
+                (attempt.endpoint_id, newest, attempt.endpoint_id, ATTEMPTS_KEPT),
+            )
+
+    @staticmethod
+    def remove_delivery(conn: sqlite3.Connection, delivery_id: int) -> None:
+        """Take a delivered (or given-up) delivery out of the outbox."""
+        conn.execute("DELETE FROM webhook_outbox WHERE id = ?", (delivery_id,))
+
+    @staticmethod
+    def reschedule(
+        conn: sqlite3.Connection, delivery_id: int, attempts: int, due: datetime
+    ) -> None:
+        """Record a failed attempt's count and when to try again."""
+        conn.execute(
+            "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+            (attempts, format_time(due), delivery_id),
+        )
+
+    @staticmethod
+    def set_failures(conn: sqlite3.Connection, endpoint_id: str, failures: int) -> None:
+        """Store an endpoint's count of consecutive failed attempts."""
+        conn.execute(
+            "UPDATE webhook_endpoints SET failures = ? WHERE id = ?", (failures, endpoint_id)
+        )
+
+    @staticmethod
+    def disable_endpoint(
+        conn: sqlite3.Connection, endpoint_id: str, at: datetime, reason: str
+    ) -> int:
+        """Disable an endpoint and drop its pending deliveries; returns how many were dropped."""
+        conn.execute(
+            "UPDATE webhook_endpoints SET disabled_at = ?, disabled_reason = ? WHERE id = ?",
+            (format_time(at), reason, endpoint_id),
+        )
+        return conn.execute(
+            "DELETE FROM webhook_outbox WHERE endpoint_id = ?", (endpoint_id,)
+        ).rowcount
