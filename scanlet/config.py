@@ -67,6 +67,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ask_timeout: float = 5.0
     scan_queue: int = 4096
     server: Literal["granian", "uvicorn"] = "granian"
+    geoip_db: Path | None = None
+    country_header: str = ""
+    raw_retention_days: int | None = None
 
     @property
     def public_base_url(self) -> str:
@@ -181,6 +184,28 @@ def _parse_path(raw: str) -> Path:
     return Path(raw.strip())
 
 
+def _parse_geoip_db(raw: str) -> Path | None:
+    if not raw.strip():
+        return None
+    path = Path(raw.strip())
+    if not path.is_file():
+        raise ValueError(f"no such file: {raw.strip()!r}")
+    return path
+
+
+def _parse_header_name(raw: str) -> str:
+    value = raw.strip().lower()
+    if value and not re.fullmatch(r"[a-z0-9!#$%&'*+.^_`|~-]+", value):
+        raise ValueError(f"not an HTTP header name: {raw!r}")
+    return value
+
+
+def _parse_retention_days(raw: str) -> int | None:
+    if raw.strip().lower() in {"", "forever"}:
+        return None
+    return _parse_positive_int(raw)
+
+
 # Variable suffix -> (field name, parser). The order is the order `scanlet config` shows.
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DB": ("db", _parse_path),
@@ -200,6 +225,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ASK_TIMEOUT": ("ask_timeout", _parse_seconds),
     "SCAN_QUEUE": ("scan_queue", _parse_positive_int),
     "SERVER": ("server", _choice("granian", "uvicorn")),
+    "GEOIP_DB": ("geoip_db", _parse_geoip_db),
+    "COUNTRY_HEADER": ("country_header", _parse_header_name),
+    "RAW_RETENTION_DAYS": ("raw_retention_days", _parse_retention_days),
 }
 
 

@@ -1,0 +1,97 @@
+"""The analytics actor: follows the event log into the rollups and the raw-scan table.
+
+Each batch of events and the new position commit in one transaction (``LogFollower``), so
+the read models see every scan exactly once, resume after a crash and catch up on start. The
+bus doorbell wakes it as soon as scans are committed, so stats reflect a scan within
+milliseconds under normal load; ``scanlet_projection_lag_events`` says how far behind it is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import structlog
+from prometheus_client import CollectorRegistry, Gauge
+
+from scanlet.actors.analytics.projection import SCAN_TYPES, AnalyticsProjection
+from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower
+from scanlet.storage.database import Database
+from scanlet.storage.eventlog import EventLog, StoredEvent
+from scanlet.storage.positions import PositionStore
+
+__all__ = ("POSITION_NAME", "AnalyticsFollower", "PositionMoved", "lag_gauge", "rebuild")
+
+log = structlog.get_logger("scanlet.analytics")
+
+POSITION_NAME = "analytics"
+
+
+class PositionMoved(Exception):
+    """Raised when the stored position is not the one this follower applied up to (a
+    ``scanlet rebuild`` ran meanwhile): the batch is rolled back and the follower reloads."""
+
+
+def lag_gauge(registry: CollectorRegistry | None) -> Gauge:
+    """The ``scanlet_projection_lag_events`` gauge (one per process)."""
+    return Gauge(
+        "scanlet_projection_lag_events",
+        "Events committed to the log that a read model has not applied yet.",
+        ["projection"],
+        registry=registry,
+    )
+
+
+class AnalyticsFollower(LogFollower):
+    """Applies scan events to the analytics read models, in batches, exactly once."""
+
+    position_name = POSITION_NAME
+    types = SCAN_TYPES
+    batch_size = 500
+
+    def __init__(
+        self, db: Database, projection: AnalyticsProjection, lag: Gauge | None = None
+    ) -> None:
+        super().__init__(db)
+        self.projection = projection
+        self._lag = lag.labels(POSITION_NAME) if lag is not None else None
+        self._last_seq = EventLog(db).last_seq
+
+    def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
+        """Check that nobody moved the position, then apply the batch (same transaction)."""
+        row = conn.execute(
+            "SELECT seq FROM follower_positions WHERE name = ?", (POSITION_NAME,)
+        ).fetchone()
+        if (int(row[0]) if row else 0) != self.position:
+            raise PositionMoved()
+        self.projection.apply(conn, events)
+
+    async def on_message(self, message: CatchUp) -> int:
+        """Catch up, then publish the lag; reload the position if a rebuild moved it."""
+        while True:
+            try:
+                position = await super().on_message(message)
+                break
+            except PositionMoved:
+                # Somebody else committed a batch (or reset): carry on from where they are.
+                log.info("position moved by another writer; reloading")
+                self.position = await self.positions.load(POSITION_NAME)
+        if self._lag is not None:
+            self._lag.set(max(0, await self._last_seq() - position))
+        return position
+
+
+async def rebuild(db: Database, projection: AnalyticsProjection) -> int:
+    """Drop every analytics read model and apply the whole log again; returns the position.
+
+    The reset commits first, then the log is applied in batches, each committed with its
+    position: an interrupted rebuild resumes where it stopped on the next start.
+    """
+
+    def reset(conn: sqlite3.Connection) -> None:
+        AnalyticsProjection.reset(conn)
+        PositionStore.reset(conn, POSITION_NAME)
+
+    await db.write(reset)
+    follower = AnalyticsFollower(db, projection)
+    follower.position = 0
+    return await follower.on_message(CATCH_UP)

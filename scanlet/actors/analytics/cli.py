@@ -1,0 +1,66 @@
+"""What ``scanlet rebuild`` and ``scanlet export scans`` do, apart from argument parsing."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AsyncExitStack
+from datetime import datetime
+from typing import TextIO
+
+from scanlet.actors.analytics.actor import rebuild
+from scanlet.actors.analytics.export import encode_batches
+from scanlet.actors.analytics.facts import CountryLookup, MaxMindCountries, NoCountries
+from scanlet.actors.analytics.projection import AnalyticsProjection
+from scanlet.actors.analytics.retention import RetentionPolicy
+from scanlet.clock import SystemClock
+from scanlet.config import Settings
+from scanlet.storage.database import open_database
+from scanlet.storage.raw_scans import RawScanQuery, RawScanStore
+from scanlet.storage.timefmt import format_time
+
+__all__ = ("export_scans", "rebuild_read_models")
+
+
+async def rebuild_read_models(settings: Settings) -> int:
+    """Rebuild the analytics read models of ``settings.db``; returns the last applied seq.
+
+    Safe beside a running server: each batch checks the stored position in its transaction,
+    so the server's follower and this one never apply the same event twice.
+    """
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(
+            open_database(settings.db, synchronous=settings.synchronous)
+        )
+        countries: CountryLookup = NoCountries()
+        if settings.geoip_db is not None:
+            maxmind = MaxMindCountries(settings.geoip_db)
+            stack.callback(maxmind.close)
+            countries = maxmind
+        policy = RetentionPolicy(settings.raw_retention_days, SystemClock().now)
+        return await rebuild(db, AnalyticsProjection(countries, policy.cutoff))
+
+
+async def export_scans(
+    settings: Settings,
+    slug: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    fmt: str,
+    out: TextIO | None = None,
+) -> int:
+    """Write matching raw scans to ``out`` (stdout), oldest first; returns the exit code."""
+    stream = out or sys.stdout
+    query = RawScanQuery(
+        slug=slug,
+        start=format_time(start) if start else None,
+        end=format_time(end) if end else None,
+    )
+    async with open_database(settings.db, synchronous=settings.synchronous) as db:
+        batches = RawScanStore(db).stream(query, newest_first=False)
+        try:
+            async for chunk in encode_batches(batches, fmt):
+                stream.write(chunk)
+            stream.flush()
+        except BrokenPipeError:
+            return 0  # the reader went away (`| head`): nothing more to say
+    return 0

@@ -1,0 +1,104 @@
+"""Stats: bucketed series, totals, breakdowns and top codes, read from the rollups only.
+
+A range is first widened to whole buckets, so ``series`` always adds up to ``total`` and
+``unique_visitors``. The work is one range read of hourly rows (at most one per hour of the
+range) plus breakdown rows per day and value: it grows with the range, never with the scans.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from scanlet.actors.analytics.buckets import Interval, bucket_bounds
+from scanlet.storage.analytics import ALL_CODES, AnalyticsReadModel, CodeTotal
+
+__all__ = ("Bucket", "Stats", "StatsQuery", "compute_stats")
+
+TOP_CODES = 10
+
+
+class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """What to count: one code (or all with ``slug=None``), a range, buckets, bots or not."""
+
+    slug: str | None
+    start: datetime
+    end: datetime
+    interval: Interval
+    tz: str
+    include_bots: bool = False
+
+
+class Bucket(msgspec.Struct, frozen=True):
+    """One bucket of the series; ``start`` is its first instant in UTC."""
+
+    start: datetime
+    scans: int
+    unique_visitors: int
+
+
+class Stats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The stats resource (``slug`` only for one code, ``top_codes`` only across codes)."""
+
+    slug: str | None = None
+    from_: datetime = msgspec.field(name="from")
+    to: datetime
+    interval: str
+    tz: str
+    include_bots: bool
+    total: int
+    unique_visitors: int
+    bots: int
+    series: list[Bucket]
+    by_source: dict[str, int]
+    by_device: dict[str, int]
+    by_os: dict[str, int]
+    by_browser: dict[str, int]
+    by_referrer: dict[str, int]
+    by_country: dict[str, int]
+    top_codes: list[CodeTotal] | None = None
+
+
+def _utc(hour: int) -> datetime:
+    return datetime.fromtimestamp(hour * 3600, UTC)
+
+
+async def compute_stats(model: AnalyticsReadModel, query: StatsQuery) -> Stats:
+    """Answer ``query`` from the rollups (raises TooManyBuckets for an oversized range)."""
+    bounds = bucket_bounds(query.start, query.end, query.interval, ZoneInfo(query.tz))
+    first, last = bounds[0], bounds[-1]
+    slug = query.slug if query.slug is not None else ALL_CODES
+    scans = [0] * (len(bounds) - 1)
+    uniques = [0] * (len(bounds) - 1)
+    bots = 0
+    for row in await model.hours(slug, first, last):
+        index = bisect_right(bounds, row.hour) - 1
+        scans[index] += row.humans + (row.bots if query.include_bots else 0)
+        uniques[index] += row.uniques + (row.bot_uniques if query.include_bots else 0)
+        bots += row.bots
+    parts = await model.breakdowns(slug, first, last, include_bots=query.include_bots)
+    top = None
+    if query.slug is None:
+        top = await model.top_codes(first, last, include_bots=query.include_bots, limit=TOP_CODES)
+    return Stats(
+        slug=query.slug,
+        from_=_utc(first),
+        to=_utc(last),
+        interval=query.interval,
+        tz=query.tz,
+        include_bots=query.include_bots,
+        total=sum(scans),
+        unique_visitors=sum(uniques),
+        bots=bots,
+        series=[Bucket(_utc(bounds[i]), scans[i], uniques[i]) for i in range(len(bounds) - 1)],
+        by_source=parts.get("source", {}),
+        by_device=parts.get("device", {}),
+        by_os=parts.get("os", {}),
+        by_browser=parts.get("browser", {}),
+        by_referrer=parts.get("referrer", {}),
+        by_country=parts.get("country", {}),
+        top_codes=top,
+    )

@@ -1,0 +1,298 @@
+"""Analytics rollups: hourly and daily counters per code, written in batches, read by range.
+
+The write side takes ``ScanFact`` batches (one scan each, derived facts included) inside the
+follower's transaction and adds them up in Python first, so a batch of hundreds of scans
+costs one upsert per (code, hour, counter) rather than one per scan. The read side only ever
+reads rollup rows: a query's cost grows with the hours, days and breakdown values it covers,
+never with the number of scans behind them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Protocol
+
+import aiosqlite
+import msgspec
+
+from scanlet.storage.database import Database
+
+__all__ = (
+    "ALL_CODES",
+    "DIMENSIONS",
+    "VISITOR_WINDOW_DAYS",
+    "AnalyticsReadModel",
+    "AnalyticsStore",
+    "CodeTotal",
+    "HourRow",
+    "ScanFact",
+)
+
+#: The pseudo-slug holding totals across every code ('*' can never be a slug).
+ALL_CODES = "*"
+DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country")
+#: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an
+#: older day cannot recur (its salt is deleted after two days), so nothing is lost.
+VISITOR_WINDOW_DAYS = 3
+_TABLES = (
+    "analytics_hours",
+    "analytics_days",
+    "analytics_breakdown_hours",
+    "analytics_breakdown_days",
+    "analytics_visitors",
+)
+
+
+class ScanFact(msgspec.Struct, frozen=True, kw_only=True):
+    """One scan event with everything the read models derive from it."""
+
+    seq: int
+    id: str
+    slug: str
+    orphan: bool
+    occurred_at: str
+    hour: int
+    source: str
+    ip: str | None
+    visitor: str | None
+    user_agent: str | None
+    referrer: str | None
+    referrer_host: str | None
+    country: str | None
+    device: str
+    os: str
+    browser: str
+    bot: bool
+    device_id: str | None
+    data: str | None
+
+    def dimensions(self) -> tuple[tuple[str, str], ...]:
+        """(dimension, value) pairs for the breakdowns; missing values get a name."""
+        return (
+            ("source", self.source),
+            ("device", self.device),
+            ("os", self.os),
+            ("browser", self.browser),
+            ("referrer", self.referrer_host or "direct"),
+            ("country", self.country or "unknown"),
+        )
+
+
+class HourRow(msgspec.Struct, frozen=True):
+    """One code's counters for one UTC hour."""
+
+    hour: int
+    humans: int
+    bots: int
+    uniques: int
+    bot_uniques: int
+
+
+class CodeTotal(msgspec.Struct, frozen=True):
+    """A code's scans and unique visitors over a range (for ``top_codes``)."""
+
+    slug: str
+    scans: int
+    unique_visitors: int
+
+
+class AnalyticsReadModel(Protocol):
+    """What the stats API needs from a rollup store (another engine implements the same)."""
+
+    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
+        """Rows of ``slug`` for hours in [start, end), ascending (hours without scans absent)."""
+        ...
+
+    async def breakdowns(
+        self, slug: str, start: int, end: int, *, include_bots: bool
+    ) -> dict[str, dict[str, int]]:
+        """Scans per dimension value over hours [start, end)."""
+        ...
+
+    async def top_codes(
+        self, start: int, end: int, *, include_bots: bool, limit: int
+    ) -> list[CodeTotal]:
+        """The codes with the most scans over hours [start, end)."""
+        ...
+
+
+def _split(start: int, end: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """Hours [start, end) as ragged hour ranges plus a run of whole UTC days [d0, d1).
+
+    ``_split(5, 80)`` -> ``([(5, 24), (72, 80)], (1, 3))``.
+    """
+    first_day = -(-start // 24)
+    last_day = end // 24
+    if first_day >= last_day:
+        return [(start, end)], (0, 0)
+    ragged = [(start, first_day * 24), (last_day * 24, end)]
+    return [(a, b) for a, b in ragged if a < b], (first_day, last_day)
+
+
+class AnalyticsStore:
+    """The rollup tables: ``apply`` in the follower's transaction, queries on readers."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- write side -------------------------------------------------------------------------
+
+    @staticmethod
+    def reset(conn: sqlite3.Connection) -> None:
+        """Empty every rollup table (before a rebuild), within the caller's transaction."""
+        for table in _TABLES:
+            conn.execute(f"DELETE FROM {table}")
+
+    @staticmethod
+    def apply(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
+        """Add ``facts`` (in seq order; orphans are skipped) within the caller's transaction."""
+        hours: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        row = conn.execute("SELECT MAX(day) FROM analytics_visitors").fetchone()
+        horizon: int = row[0] if row and row[0] is not None else -(10**9)
+        first_seen = "INSERT INTO analytics_visitors VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        for fact in facts:
+            if fact.orphan:
+                continue
+            day = fact.hour // 24
+            if fact.visitor is not None:
+                horizon = max(horizon, day)  # the newest day in the visitor sets
+            bot = 1 if fact.bot else 0
+            # A visitor counts once per code and UTC day, in the hour of its first scan. A
+            # scan more than the window behind the newest day seen cannot be checked (that
+            # day's set is pruned), so it never counts as a new visitor: the rule depends only
+            # on the order of the log, so a rebuild in any batch size gives the same figures.
+            fresh = fact.visitor is not None and day > horizon - VISITOR_WINDOW_DAYS
+            for slug in (fact.slug, ALL_CODES):
+                counters = hours[(slug, fact.hour)]
+                counters[bot] += 1
+                if fresh and conn.execute(first_seen, (slug, day, fact.visitor)).rowcount == 1:
+                    counters[2 + bot] += 1
+                for dim, value in fact.dimensions():
+                    parts[(slug, fact.hour, dim, value[:128])][bot] += 1
+        AnalyticsStore._upsert(conn, hours, parts)
+        conn.execute(
+            "DELETE FROM analytics_visitors WHERE day <= ?", (horizon - VISITOR_WINDOW_DAYS,)
+        )
+
+    @staticmethod
+    def _upsert(
+        conn: sqlite3.Connection,
+        hours: dict[tuple[str, int], list[int]],
+        parts: dict[tuple[str, int, str, str], list[int]],
+    ) -> None:
+        days: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for (slug, hour), counters in hours.items():
+            total = days[(slug, hour // 24)]
+            for i, n in enumerate(counters):
+                total[i] += n
+        day_parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for (slug, hour, dim, value), (humans, bots) in parts.items():
+            total = day_parts[(slug, hour // 24, dim, value)]
+            total[0] += humans
+            total[1] += bots
+        counters_sql = (
+            "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " humans = humans + excluded.humans, bots = bots + excluded.bots,"
+            " uniques = uniques + excluded.uniques,"
+            " bot_uniques = bot_uniques + excluded.bot_uniques"
+        )
+        parts_sql = (
+            "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " humans = humans + excluded.humans, bots = bots + excluded.bots"
+        )
+        conn.executemany(
+            counters_sql.format(table="analytics_hours"),
+            [(*key, *counters) for key, counters in hours.items()],
+        )
+        conn.executemany(
+            counters_sql.format(table="analytics_days"),
+            [(*key, *counters) for key, counters in days.items()],
+        )
+        conn.executemany(
+            parts_sql.format(table="analytics_breakdown_hours"),
+            [(*key, *counts) for key, counts in parts.items()],
+        )
+        conn.executemany(
+            parts_sql.format(table="analytics_breakdown_days"),
+            [(*key, *counts) for key, counts in day_parts.items()],
+        )
+
+    # -- read side --------------------------------------------------------------------------
+
+    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
+        """Rows of ``slug`` for hours in [start, end), ascending (hours without scans absent)."""
+        sql = (
+            "SELECT hour, humans, bots, uniques, bot_uniques FROM analytics_hours"
+            " WHERE slug = ? AND hour >= ? AND hour < ? ORDER BY hour"
+        )
+        async with self._db.reader() as conn, conn.execute(sql, (slug, start, end)) as cur:
+            return [HourRow(*row) for row in await cur.fetchall()]
+
+    async def breakdowns(
+        self, slug: str, start: int, end: int, *, include_bots: bool
+    ) -> dict[str, dict[str, int]]:
+        """Scans per dimension value over hours [start, end), largest first."""
+        ragged, (d0, d1) = _split(start, end)
+        count = "humans + bots" if include_bots else "humans"
+        selects = [
+            f"SELECT dim, value, {count} AS n FROM analytics_breakdown_days"
+            " WHERE slug = ? AND day >= ? AND day < ?"
+        ]
+        params: list[object] = [slug, d0, d1]
+        for a, b in ragged:
+            selects.append(
+                f"SELECT dim, value, {count} FROM analytics_breakdown_hours"
+                " WHERE slug = ? AND hour >= ? AND hour < ?"
+            )
+            params.extend([slug, a, b])
+        sql = (
+            f"SELECT dim, value, SUM(n) AS total FROM ({' UNION ALL '.join(selects)})"
+            " GROUP BY dim, value HAVING total > 0 ORDER BY dim, total DESC, value"
+        )
+        found: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
+        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
+            for dim, value, total in await cur.fetchall():
+                found.setdefault(dim, {})[value] = int(total)
+        return found
+
+    async def top_codes(
+        self, start: int, end: int, *, include_bots: bool, limit: int
+    ) -> list[CodeTotal]:
+        """The codes with the most scans over hours [start, end), then by slug."""
+        ragged, (d0, d1) = _split(start, end)
+        scans = "humans + bots" if include_bots else "humans"
+        uniques = "uniques + bot_uniques" if include_bots else "uniques"
+        selects = [
+            f"SELECT slug, {scans} AS s, {uniques} AS u FROM analytics_days"
+            " WHERE day >= ? AND day < ? AND slug != ?"
+        ]
+        params: list[object] = [d0, d1, ALL_CODES]
+        for a, b in ragged:
+            selects.append(
+                f"SELECT slug, {scans}, {uniques} FROM analytics_hours"
+                " WHERE hour >= ? AND hour < ? AND slug != ?"
+            )
+            params.extend([a, b, ALL_CODES])
+        sql = (
+            f"SELECT slug, SUM(s) AS total, SUM(u) FROM ({' UNION ALL '.join(selects)})"
+            " GROUP BY slug HAVING total > 0 ORDER BY total DESC, slug LIMIT ?"
+        )
+        params.append(limit)
+        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
+            return [CodeTotal(row[0], int(row[1]), int(row[2])) for row in await cur.fetchall()]
+
+    async def dump(self) -> dict[str, list[tuple[object, ...]]]:
+        """Every rollup row, sorted (for tests comparing a rebuild with the incremental path)."""
+        found: dict[str, list[tuple[object, ...]]] = {}
+        async with self._db.reader() as conn:
+            for table in _TABLES:
+                found[table] = await _all_rows(conn, f"SELECT * FROM {table}")
+        return found
+
+
+async def _all_rows(conn: aiosqlite.Connection, sql: str) -> list[tuple[object, ...]]:
+    async with conn.execute(sql) as cur:
+        return sorted(tuple(row) for row in await cur.fetchall())

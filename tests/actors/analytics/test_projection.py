@@ -1,0 +1,193 @@
+"""The analytics projection: rollups, uniques, bots, breakdowns, and rebuild equality."""
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanlet.actors.analytics.actor import rebuild
+from scanlet.actors.analytics.projection import AnalyticsProjection
+from scanlet.actors.analytics.stats import StatsQuery, compute_stats
+from scanlet.actors.events import DomainEvent
+from scanlet.storage.analytics import AnalyticsStore
+from scanlet.storage.database import Database
+from scanlet.storage.eventlog import StoredEvent
+from scanlet.storage.migrations import apply_migrations
+from scanlet.storage.raw_scans import RawScanStore
+
+from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, scan
+
+DAY = datetime(2026, 3, 10, tzinfo=UTC)
+
+
+def stats_query(
+    slug: str | None, *, include_bots: bool = False, interval: str = "day"
+) -> StatsQuery:
+    return StatsQuery(
+        slug=slug,
+        start=DAY,
+        end=DAY + timedelta(days=2),
+        interval=interval,  # type: ignore[arg-type]
+        tz="UTC",
+        include_bots=include_bots,
+    )
+
+
+async def project(db: Database, events: list[DomainEvent]) -> None:
+    await append(db, events)
+    await rebuild(db, AnalyticsProjection())
+
+
+async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(db: Database) -> None:
+    h10, h11 = DAY + timedelta(hours=10), DAY + timedelta(hours=11)
+    await project(
+        db,
+        [
+            scan("menu", h10, visitor="v1"),
+            scan("menu", h11, visitor="v1"),
+            scan("menu", h11, visitor="v2"),
+            scan("menu", h11 + timedelta(minutes=5), visitor="v1"),
+            scan("menu", DAY + timedelta(days=1, hours=3), visitor="v1"),
+        ],
+    )
+    store = AnalyticsStore(db)
+    rows = await store.hours("menu", 0, 10**7)
+    assert [(r.hour % 24, r.humans, r.uniques) for r in rows] == [(10, 1, 1), (11, 3, 1), (3, 1, 1)]
+    stats = await compute_stats(store, stats_query("menu"))
+    assert [(b.scans, b.unique_visitors) for b in stats.series] == [(4, 2), (1, 1)]
+    assert (stats.total, stats.unique_visitors) == (5, 3)
+    hourly = await compute_stats(store, stats_query("menu", interval="hour"))
+    assert len(hourly.series) == 48
+    assert sum(b.unique_visitors for b in hourly.series) == hourly.unique_visitors == 3
+
+
+async def test_bots_are_left_out_of_every_figure_but_bots_unless_asked(db: Database) -> None:
+    at = DAY + timedelta(hours=1)
+    await project(
+        db,
+        [
+            scan("menu", at, visitor="h", agent=PHONE),
+            scan("menu", at, visitor="b", agent=BOT),
+            scan("menu", at, visitor="b", agent=BOT),
+        ],
+    )
+    store = AnalyticsStore(db)
+    human = await compute_stats(store, stats_query("menu"))
+    assert (human.total, human.unique_visitors, human.bots) == (1, 1, 2)
+    assert human.by_device == {"mobile": 1}
+    everyone = await compute_stats(store, stats_query("menu", include_bots=True))
+    assert (everyone.total, everyone.unique_visitors, everyone.bots) == (3, 2, 2)
+    assert everyone.by_device == {"bot": 2, "mobile": 1}
+
+
+async def test_breakdowns_and_the_all_codes_view(db: Database) -> None:
+    at = DAY + timedelta(hours=20)
+    await project(
+        db,
+        [
+            scan("menu", at, referrer="https://www.google.com/x", country="de"),
+            scan("menu", at, agent=DESKTOP, visitor="v2", source="link"),
+            scan("flyer", at, visitor="v3", source="device", agent=None, ip=None),
+            orphan("nope", at),
+        ],
+    )
+    store = AnalyticsStore(db)
+    menu = await compute_stats(store, stats_query("menu"))
+    assert menu.by_source == {"link": 1, "qr": 1}
+    assert menu.by_device == {"desktop": 1, "mobile": 1}
+    assert menu.by_os == {"Windows": 1, "iOS": 1}
+    assert menu.by_browser == {"Chrome": 1, "Mobile Safari": 1}
+    assert menu.by_referrer == {"direct": 1, "google.com": 1}
+    assert menu.by_country == {"DE": 1, "unknown": 1}
+    everything = await compute_stats(store, stats_query(None))
+    assert everything.total == 3  # orphans are not scans of a code
+    assert everything.by_source == {"device": 1, "link": 1, "qr": 1}
+    assert [(t.slug, t.scans) for t in everything.top_codes or []] == [("menu", 2), ("flyer", 1)]
+    raw = await RawScanStore(db).dump()
+    assert len(raw) == 4
+
+
+async def test_every_bucket_is_in_the_series_even_without_scans(db: Database) -> None:
+    await project(db, [scan("menu", DAY + timedelta(days=1, hours=5))])
+    query = StatsQuery(
+        slug="menu",
+        start=DAY - timedelta(days=3),
+        end=DAY + timedelta(days=3),
+        interval="day",
+        tz="UTC",
+    )
+    stats = await compute_stats(AnalyticsStore(db), query)
+    assert [b.scans for b in stats.series] == [0, 0, 0, 0, 1, 0]
+    assert stats.series[0].start == DAY - timedelta(days=3)
+
+
+# -- incremental == rebuilt --------------------------------------------------------------
+
+SLUGS = st.sampled_from(["a", "b", "c"])
+AGENTS = st.sampled_from([PHONE, DESKTOP, BOT, "", None])
+REFERRERS = st.sampled_from([None, "https://www.google.com/", "https://t.co/x", "junk"])
+
+
+@st.composite
+def scan_events(draw: st.DrawFn) -> DomainEvent:
+    at = DAY + timedelta(minutes=draw(st.integers(0, 60 * 24 * 8)))
+    if draw(st.integers(0, 9)) == 0:
+        return orphan(draw(SLUGS), at)
+    return scan(
+        draw(SLUGS),
+        at,
+        visitor=draw(st.sampled_from([None, "v1", "v2", "v3", "v4"])),
+        agent=draw(AGENTS),
+        referrer=draw(REFERRERS),
+        source=draw(st.sampled_from(["qr", "link", "device"])),
+        country=draw(st.sampled_from([None, "DE", "fr", "XX"])),
+    )
+
+
+def memory_db() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    apply_migrations(conn)
+    return conn
+
+
+def apply_in_chunks(
+    events: list[StoredEvent], cuts: list[int]
+) -> dict[str, list[tuple[object, ...]]]:
+    conn = memory_db()
+    projection = AnalyticsProjection()
+    bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
+    for a, b in pairwise(bounds):
+        conn.execute("BEGIN IMMEDIATE")
+        projection.apply(conn, events[a:b])
+        conn.execute("COMMIT")
+    tables = [
+        "analytics_hours",
+        "analytics_days",
+        "analytics_breakdown_hours",
+        "analytics_breakdown_days",
+        "analytics_visitors",
+        "raw_scans",
+    ]
+    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(scan_events(), max_size=60), st.lists(st.integers(0, 100), max_size=8))
+def test_applying_the_log_in_any_batches_equals_a_rebuild_in_one(
+    events: list[DomainEvent], cuts: list[int]
+) -> None:
+    stored = []
+    for seq, event in enumerate(events, start=1):
+        row = new_event(event)
+        stored.append(
+            StoredEvent(seq, row.id, row.type, row.slug, row.occurred_at, "t", row.payload)
+        )
+    incremental = apply_in_chunks(stored, cuts)
+    rebuilt = apply_in_chunks(stored, [])
+    assert incremental == rebuilt
+    totals = [row for row in rebuilt["analytics_hours"] if row[0] == "*"]
+    humans = sum(int(str(row[2])) for row in totals)
+    bots = sum(int(str(row[3])) for row in totals)
+    assert humans + bots == sum(1 for e in stored if e.type == "scan.recorded")
