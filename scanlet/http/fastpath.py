@@ -25,6 +25,7 @@ from scanlet.actors.scans.messages import RecordScan
 from scanlet.actors.scans.privacy import client_address
 from scanlet.http.middleware import SECURITY_HEADERS, HttpMetrics
 from scanlet.http.problems import Problem, problem_response
+from scanlet.http.redirect import trusted_country
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import ActorError, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
@@ -57,6 +58,8 @@ class ScanFastPath:
         self.tracing_enabled = tracing.enabled
         self._duration = metrics.duration
         self._observers: dict[tuple[str, int], Any] = {}
+        # SCANLET_COUNTRY_HEADER as ASGI spells header names (b"" when unset: never matches).
+        self._country_header: bytes | None = None
 
     def _observe(self, route: str, status: int, seconds: float) -> None:
         observe = self._observers.get((route, status))
@@ -84,7 +87,10 @@ class ScanFastPath:
         if route.gone_reason(now) is not None:
             await self.app(scope, receive, send)
             return
-        user_agent = referrer = forwarded = None
+        user_agent = referrer = forwarded = country = None
+        country_header = self._country_header
+        if country_header is None:
+            country_header = self._country_header = svc.settings.country_header.encode()
         for name, value in scope["headers"]:
             if name == b"user-agent":
                 user_agent = value.decode("latin-1")
@@ -92,6 +98,8 @@ class ScanFastPath:
                 referrer = value.decode("latin-1")
             elif name == b"x-forwarded-for":
                 forwarded = value.decode("latin-1")
+            elif name == country_header:
+                country = value.decode("latin-1")
             elif name == b"traceparent":
                 # The caller wants this request traced: the full path does that.
                 await self.app(scope, receive, send)
@@ -110,6 +118,7 @@ class ScanFastPath:
                 user_agent,
                 referrer,
                 forwarded,
+                country,
             )
         except Exception:
             # The full app's error middleware is not in front of this path: answer the same
@@ -132,6 +141,7 @@ class ScanFastPath:
         user_agent: str | None,
         referrer: str | None,
         forwarded: str | None,
+        country: str | None,
     ) -> None:
         client = scope.get("client")
         peer = client[0] if client else None
@@ -139,7 +149,11 @@ class ScanFastPath:
         # Without trusted proxies the server's peer address is the client, as given.
         address = client_address(peer, forwarded, trusted) if trusted else (peer or "")
         source: Source = "qr" if template is _QR else "link"
-        message = RecordScan(slug, source, now, address, user_agent, referrer, route.max_scans)
+        if country is not None:
+            country = trusted_country(peer, country, trusted)
+        message = RecordScan(
+            slug, source, now, address, user_agent, referrer, route.max_scans, country
+        )
         try:
             recorded = await svc.scans.ask(message, wait=False)
         except MailboxFull as exc:

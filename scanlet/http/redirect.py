@@ -7,7 +7,9 @@ commit is durable, then send the redirect. ``HEAD`` answers the same way and rec
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Sequence
 from html import escape
 
 from starlette.requests import Request
@@ -15,13 +17,13 @@ from starlette.responses import HTMLResponse, Response
 
 from scanlet.actors.events import Source
 from scanlet.actors.scans.messages import RecordOrphan, RecordScan
-from scanlet.actors.scans.privacy import client_address
+from scanlet.actors.scans.privacy import Network, client_address
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.problems import Problem, problem_response
 from scanlet.http.services import Services, services
 from scanlet.storage.errors import StorageUnavailable
 
-__all__ = ("redirect_endpoints",)
+__all__ = ("redirect_endpoints", "trusted_country")
 
 _SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NO_STORE = "private, max-age=0"
@@ -43,6 +45,24 @@ def _refusal(request: Request, status: int, detail: str) -> Response:
         page = _PAGE.format(title=title, detail=escape(detail))
         return HTMLResponse(page, status_code=status, headers=headers)
     return problem_response(Problem(status, detail, headers=headers))
+
+
+def trusted_country(peer: str | None, value: str | None, trusted: Sequence[Network]) -> str | None:
+    """The country header's value when the peer is a trusted proxy (else anybody could
+    claim any country), cut to a sane length; the read models validate it."""
+    if not value or not peer or not trusted:
+        return None
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return None
+    return value[:16] if any(address in network for network in trusted) else None
+
+
+def _country(request: Request, svc: Services, peer: str | None) -> str | None:
+    name = svc.settings.country_header
+    value = request.headers.get(name) if name else None
+    return trusted_country(peer, value, svc.trusted_networks)
 
 
 async def _record(svc: Services, message: RecordScan | RecordOrphan) -> object:
@@ -73,6 +93,7 @@ async def _scan(request: Request, source: Source) -> Response:
                     address,
                     headers.get("user-agent"),
                     headers.get("referer"),
+                    _country(request, svc, peer),
                 ),
             )
         if svc.index.is_taken(slug):
@@ -95,6 +116,7 @@ async def _scan(request: Request, source: Source) -> Response:
                 headers.get("user-agent"),
                 headers.get("referer"),
                 route.max_scans,
+                _country(request, svc, peer),
             ),
         )
         if recorded is False:

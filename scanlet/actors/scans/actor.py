@@ -175,6 +175,7 @@ class ScansActor(Actor[ScansMessage]):
             visitor=visitor,
             user_agent=message.user_agent,
             referrer=message.referrer,
+            country=message.country,
         )
         self._append(batch, event, "scan.recorded", slug)
         batch.counts[slug] += 1
@@ -191,6 +192,7 @@ class ScansActor(Actor[ScansMessage]):
             visitor=visitor,
             user_agent=message.user_agent,
             referrer=message.referrer,
+            country=message.country,
         )
         self._append(batch, event, "scan.orphaned", message.slug)
 

@@ -19,7 +19,16 @@ class RecordScan:
     serialised, and this is the cheapest object Python can make.
     """
 
-    __slots__ = ("address", "at", "max_scans", "referrer", "slug", "source", "user_agent")
+    __slots__ = (
+        "address",
+        "at",
+        "country",
+        "max_scans",
+        "referrer",
+        "slug",
+        "source",
+        "user_agent",
+    )
 
     def __init__(
         self,
@@ -30,6 +39,7 @@ class RecordScan:
         user_agent: str | None,
         referrer: str | None,
         max_scans: int | None,
+        country: str | None = None,
     ) -> None:
         self.slug = slug
         self.source = source
@@ -38,12 +48,14 @@ class RecordScan:
         self.user_agent = user_agent
         self.referrer = referrer
         self.max_scans = max_scans
+        # The country a trusted proxy reported (SCANLET_COUNTRY_HEADER), as it said it.
+        self.country = country
 
 
 class RecordOrphan:
     """Record a request for an unknown slug; answered ``None`` once durable."""
 
-    __slots__ = ("address", "at", "referrer", "slug", "source", "user_agent")
+    __slots__ = ("address", "at", "country", "referrer", "slug", "source", "user_agent")
 
     def __init__(
         self,
@@ -53,6 +65,7 @@ class RecordOrphan:
         address: str,
         user_agent: str | None,
         referrer: str | None,
+        country: str | None = None,
     ) -> None:
         self.slug = slug
         self.source = source
@@ -60,6 +73,7 @@ class RecordOrphan:
         self.address = address
         self.user_agent = user_agent
         self.referrer = referrer
+        self.country = country
 
 
 class DeviceScan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
