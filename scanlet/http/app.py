@@ -139,7 +139,9 @@ async def _internal(request: Request, exc: Exception) -> Response:
 
 def default_features() -> list[Feature]:
     """The features every server runs (tests may pass their own list)."""
-    return []
+    from scanlet.http.analytics_feature import AnalyticsFeature
+
+    return [AnalyticsFeature()]
 
 
 def create_app(

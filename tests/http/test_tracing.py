@@ -27,7 +27,8 @@ def traced(tmp_path: Path) -> Iterator[tuple[TestClient, InMemorySpanExporter, s
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     settings = load_settings({"SCANLET_DB": str(tmp_path / "t.db")}, isatty=False)
-    app = create_app(settings, registry=CollectorRegistry(), tracing=Tracing(provider))
+    # No features: their followers handle doorbell rings in traces of their own.
+    app = create_app(settings, registry=CollectorRegistry(), tracing=Tracing(provider), features=[])
     with TestClient(app) as client:
         store = app.state.services.keys
         created = client.portal.call(  # type: ignore[union-attr]

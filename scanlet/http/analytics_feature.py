@@ -1,0 +1,64 @@
+"""The analytics feature: the follower actor, retention, and the stats and raw-scan routes."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from anyio.abc import TaskGroup
+
+from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
+from scanlet.actors.analytics.facts import CountryLookup, MaxMindCountries, NoCountries
+from scanlet.actors.analytics.projection import AnalyticsProjection
+from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
+from scanlet.actors.follower import start_doorbell
+from scanlet.http.endpoint import Endpoint
+from scanlet.http.scans_api import scan_endpoints
+from scanlet.http.services import Services
+from scanlet.http.stats_api import stats_endpoints
+from scanlet.runtime import ChildSpec
+from scanlet.storage.raw_scans import RawScanStore
+
+__all__ = ("AnalyticsFeature",)
+
+
+def open_countries(services: Services, stack: AsyncExitStack) -> CountryLookup:
+    """The geolocation adapter the settings ask for (closed with the stack)."""
+    path = services.settings.geoip_db
+    if path is None:
+        return NoCountries()
+    countries = MaxMindCountries(path)
+    stack.callback(countries.close)
+    return countries
+
+
+class AnalyticsFeature:
+    """Installs the analytics read side into the app."""
+
+    def __init__(self, *, doorbell_interval: float = 1.0, retention_interval: float = 3600.0):
+        self.doorbell_interval = doorbell_interval
+        self.retention_interval = retention_interval
+
+    def endpoints(self) -> list[Endpoint]:
+        """The stats and raw-scan routes."""
+        return [*stats_endpoints(), *scan_endpoints()]
+
+    async def start(self, services: Services, stack: AsyncExitStack, tasks: TaskGroup) -> None:
+        """Spawn the follower (it catches up at once), ring it on every event, and purge raw
+        scans past their retention in the background."""
+        db = services.db
+        policy = RetentionPolicy(services.settings.raw_retention_days, services.clock.now)
+        projection = AnalyticsProjection(open_countries(services, stack), policy.cutoff)
+        gauge = lag_gauge(services.registry)
+        ref = await services.system.spawn(
+            ChildSpec(
+                "analytics",
+                lambda: AnalyticsFollower(db, projection, gauge),
+                mailbox_capacity=2,
+            )
+        )
+        start_doorbell(tasks, ref, services.system.bus, interval=self.doorbell_interval)
+        if policy.days is not None:
+            tasks.start_soon(
+                lambda: run_retention(RawScanStore(db), policy, interval=self.retention_interval)
+            )
+        services.extras["analytics"] = ref

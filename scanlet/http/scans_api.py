@@ -1,0 +1,106 @@
+"""``/api/v1/codes/{slug}/scans`` and ``/api/v1/orphan-scans``: raw scans, paged or as CSV."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from scanlet.actors.analytics.export import encode_batches
+from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.params import query_choice, query_int, query_str
+from scanlet.http.responses import json_response
+from scanlet.http.services import services
+from scanlet.http.stats_api import known_slug, time_range
+from scanlet.storage.keys import Scope
+from scanlet.storage.raw_scans import RawScanPage, RawScanQuery, RawScanStore
+from scanlet.storage.timefmt import format_time
+
+__all__ = ("scan_endpoints",)
+
+
+async def _answer(request: Request, query: RawScanQuery, filename: str) -> Response:
+    svc = services(request)
+    start, end = time_range(request)
+    query = RawScanQuery(
+        slug=query.slug,
+        orphan=query.orphan,
+        start=format_time(start) if start else None,
+        end=format_time(end) if end else None,
+    )
+    fmt = query_choice(request, "format", ("json", "csv"), "json")
+    limit = query_int(request, "limit", default=50, low=1, high=1000)
+    cursor = query_str(request, "cursor", max_length=512)
+    store = RawScanStore(svc.db)
+    if fmt == "csv":
+        # Streamed a batch at a time: the whole result is never held in memory.
+        return StreamingResponse(
+            encode_batches(store.stream(query), "csv"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    return json_response(await store.page(query, limit=limit, cursor=cursor))
+
+
+async def code_scans(request: Request) -> Response:
+    """Raw scans of one code, newest first."""
+    slug = known_slug(services(request), request.path_params["slug"])
+    return await _answer(request, RawScanQuery(slug=slug), f"scans-{slug}")
+
+
+async def orphan_scans(request: Request) -> Response:
+    """Requests for slugs that did not exist, newest first."""
+    return await _answer(request, RawScanQuery(orphan=True), "orphan-scans")
+
+
+def _params() -> list[Param]:
+    return [
+        Param(
+            "from", "query", {"type": "string", "format": "date-time"}, "Only scans at or after."
+        ),
+        Param("to", "query", {"type": "string", "format": "date-time"}, "Only scans before."),
+        Param(
+            "format",
+            "query",
+            {"type": "string", "enum": ["json", "csv"], "default": "json"},
+            "`csv` streams every matching scan (limit and cursor do not apply).",
+        ),
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+            "Page size.",
+        ),
+        Param("cursor", "query", {"type": "string"}, "The previous page's next_cursor."),
+    ]
+
+
+def scan_endpoints() -> list[Endpoint]:
+    """The raw-scan routes."""
+    slug = Param(
+        "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
+    )
+    # One documented 200 (the schema builder keys replies by status); CSV is described.
+    replies = [Reply(200, "A page of scans, newest first; with format=csv, text/csv.", RawScanPage)]
+    return [
+        Endpoint(
+            "GET",
+            "/api/v1/codes/{slug}/scans",
+            code_scans,
+            "Raw scans of a code",
+            "analytics",
+            scope=Scope.READ,
+            params=[slug, *_params()],
+            replies=replies,
+            extra_problems=[404],
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/orphan-scans",
+            orphan_scans,
+            "Scans of unknown slugs",
+            "analytics",
+            scope=Scope.READ,
+            params=_params(),
+            replies=replies,
+        ),
+    ]

@@ -1,0 +1,162 @@
+"""``/api/v1/codes/{slug}/stats`` and ``/api/v1/stats``: analytics from the rollups."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
+from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
+from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.params import invalid, query_bool, query_choice, query_str, query_time
+from scanlet.http.problems import Problem
+from scanlet.http.responses import json_response
+from scanlet.http.services import Services, services
+from scanlet.storage.analytics import AnalyticsStore
+from scanlet.storage.keys import Scope
+
+__all__ = ("known_slug", "stats_endpoints", "time_range")
+
+DEFAULT_RANGE = timedelta(days=30)
+# Far enough either way for any real query, and clear of datetime's year 1..9999 overflow.
+_EARLIEST = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+_LATEST = datetime.fromisoformat("9000-01-01T00:00:00+00:00")
+
+
+def known_slug(svc: Services, slug: str) -> str:
+    """``slug`` if it belongs (or belonged, before deletion) to a code, else a 404 problem."""
+    if not svc.index.is_taken(slug):
+        raise Problem(404, f"There is no code with slug {slug!r}.")
+    return slug
+
+
+def time_range(request: Request) -> tuple[datetime | None, datetime | None]:
+    """``from`` and ``to`` as given (None when absent); 422 when they are out of order or
+    out of range."""
+    return _checked(query_time(request, "from"), query_time(request, "to"))
+
+
+def _checked(
+    start: datetime | None, end: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not _EARLIEST <= value <= _LATEST:
+            raise invalid(name, "expected a time between 1970 and 9000")
+    if start is not None and end is not None and start >= end:
+        raise invalid("from", "must be before to")
+    return start, end
+
+
+def _zone(request: Request) -> str:
+    name = query_str(request, "tz", max_length=64) or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise invalid("tz", "expected an IANA time zone such as Europe/Berlin") from None
+    return name
+
+
+async def _answer(request: Request, slug: str | None) -> Response:
+    svc = services(request)
+    start, end = time_range(request)
+    end = end or svc.clock.now()
+    start = start or end - DEFAULT_RANGE
+    _checked(start, end)
+    interval = cast(Interval, query_choice(request, "interval", INTERVALS, "day"))
+    query = StatsQuery(
+        slug=slug,
+        start=start,
+        end=end,
+        interval=interval,
+        tz=_zone(request),
+        include_bots=query_bool(request, "include_bots", default=False),
+    )
+    try:
+        stats = await compute_stats(AnalyticsStore(svc.db), query)
+    except TooManyBuckets as exc:
+        raise invalid("interval", str(exc)) from None
+    return json_response(stats)
+
+
+async def code_stats(request: Request) -> Response:
+    """Stats of one code."""
+    slug = known_slug(services(request), request.path_params["slug"])
+    return await _answer(request, slug)
+
+
+async def all_stats(request: Request) -> Response:
+    """Stats across every code, with the top codes."""
+    return await _answer(request, None)
+
+
+def stats_params() -> list[Param]:
+    """The query parameters both stats routes take."""
+    return [
+        Param(
+            "from",
+            "query",
+            {"type": "string", "format": "date-time"},
+            "Start (default: to - 30 days).",
+        ),
+        Param(
+            "to",
+            "query",
+            {"type": "string", "format": "date-time"},
+            "End, exclusive (default: now).",
+        ),
+        Param(
+            "interval",
+            "query",
+            {"type": "string", "enum": list(INTERVALS), "default": "day"},
+            "Bucket size: local calendar hours, days, ISO weeks or months.",
+        ),
+        Param(
+            "tz", "query", {"type": "string", "default": "UTC"}, "IANA time zone of the buckets."
+        ),
+        Param(
+            "include_bots",
+            "query",
+            {"type": "boolean", "default": False},
+            "Count bots in every figure (they are always counted in bots).",
+        ),
+    ]
+
+
+def stats_endpoints() -> list[Endpoint]:
+    """The stats routes."""
+    slug = Param(
+        "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
+    )
+    description = (
+        "The range is widened to whole buckets (`from`/`to` in the answer say which); `series`"
+        " has every bucket, zeros included, and adds up to `total` and `unique_visitors`."
+    )
+    return [
+        Endpoint(
+            "GET",
+            "/api/v1/codes/{slug}/stats",
+            code_stats,
+            "Stats of a code",
+            "analytics",
+            scope=Scope.READ,
+            params=[slug, *stats_params()],
+            replies=[Reply(200, "The code's stats.", Stats)],
+            description=description,
+            extra_problems=[404],
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/stats",
+            all_stats,
+            "Stats across all codes",
+            "analytics",
+            scope=Scope.READ,
+            params=stats_params(),
+            replies=[Reply(200, "Stats of every code together, with top_codes.", Stats)],
+            description=description,
+        ),
+    ]
