@@ -1,4 +1,4 @@
-"""The ``scanlet`` command line: serve, config, migrate and keys.
+"""The ``scanlet`` command line: serve, config, migrate, keys, rebuild and export.
 
 Exit codes: 0 success, 1 the command failed (a one-line message on stderr), 2 bad usage or a
 bad configuration value.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Any, NoReturn
 
 import anyio
@@ -20,6 +21,7 @@ from scanlet.config import ConfigError, Settings, load_settings
 from scanlet.storage.database import open_database
 from scanlet.storage.errors import StorageError
 from scanlet.storage.keys import ApiKeyStore, Scope
+from scanlet.storage.timefmt import parse_time
 
 __all__ = ("main",)
 
@@ -161,6 +163,33 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return _run(run)
 
 
+def _time_arg(raw: str) -> datetime:
+    try:
+        return parse_time(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an RFC 3339 time such as 2026-01-01T00:00:00Z, got {raw!r}"
+        ) from None
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    """Drop every read model and apply the whole event log again."""
+    from scanlet.actors.analytics.cli import rebuild_read_models
+
+    settings = _settings(args)
+    position = _run(lambda: rebuild_read_models(settings))
+    print(f"rebuilt the analytics read models up to event {position}")
+    return EXIT_OK
+
+
+def cmd_export_scans(args: argparse.Namespace) -> int:
+    """Stream raw scans to stdout as CSV or JSON lines, oldest first."""
+    from scanlet.actors.analytics.cli import export_scans
+
+    settings = _settings(args)
+    return _run(lambda: export_scans(settings, args.slug, args.start, args.end, args.format))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = _Parser(prog="scanlet", description="Self-hosted dynamic QR codes.")
@@ -203,6 +232,24 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", help="the key's id, as `keys list` shows it")
     _db_flag(revoke)
     revoke.set_defaults(func=cmd_keys_revoke)
+
+    rebuild = sub.add_parser("rebuild", help="rebuild every read model from the event log")
+    _db_flag(rebuild)
+    rebuild.set_defaults(func=cmd_rebuild)
+
+    export = sub.add_parser("export", help="export data to stdout")
+    export_sub = export.add_subparsers(dest="export_command", required=True, parser_class=_Parser)
+    scans = export_sub.add_parser("scans", help="stream raw scans to stdout, oldest first")
+    scans.add_argument("--slug", help="only this code's scans (default: every scan and orphan)")
+    scans.add_argument(
+        "--from", dest="start", type=_time_arg, metavar="TIME", help="RFC 3339, inclusive"
+    )
+    scans.add_argument(
+        "--to", dest="end", type=_time_arg, metavar="TIME", help="RFC 3339, exclusive"
+    )
+    scans.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    _db_flag(scans)
+    scans.set_defaults(func=cmd_export_scans)
     return parser
 
 
