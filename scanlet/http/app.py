@@ -140,8 +140,9 @@ async def _internal(request: Request, exc: Exception) -> Response:
 def default_features() -> list[Feature]:
     """The features every server runs (tests may pass their own list)."""
     from scanlet.http.analytics_feature import AnalyticsFeature
+    from scanlet.http.integrations_feature import IntegrationsFeature
 
-    return [AnalyticsFeature()]
+    return [AnalyticsFeature(), IntegrationsFeature()]
 
 
 def create_app(

@@ -1,0 +1,305 @@
+"""The live stream: log events as SSE, filtered, with heartbeats, resumable by Last-Event-ID."""
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, MutableMapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import msgspec
+import pytest
+import uvicorn
+from prometheus_client import CollectorRegistry
+from starlette.testclient import TestClient
+
+from scanlet.actors.events import CodeDeleted, LogAppended, ScanRecorded, encode_event
+from scanlet.config import load_settings
+from scanlet.http.app import create_app
+from scanlet.http.integrations_feature import IntegrationsFeature
+from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig
+from scanlet.runtime import EventBus
+from scanlet.storage.database import Database, open_database
+from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.keys import ApiKeyStore, Scope
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+Message = dict[str, Any]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with open_database(tmp_path / "s.db") as database:
+        yield database
+
+
+async def append(db: Database, bus: EventBus, *slugs: str, kind: str = "scan.recorded") -> None:
+    """Commit one event per slug, then ring the doorbell as writers do."""
+    events = []
+    for slug in slugs:
+        event: ScanRecorded | CodeDeleted
+        if kind == "scan.recorded":
+            event = ScanRecorded(
+                id=f"{slug}-{time.monotonic_ns()}", occurred_at=NOW, slug=slug, source="qr"
+            )
+        else:
+            event = CodeDeleted(id=f"{slug}-{time.monotonic_ns()}", occurred_at=NOW, slug=slug)
+        events.append(
+            NewEvent(event.id, kind, slug, "2026-11-27T00:00:00.000000Z", encode_event(event))
+        )
+    last = await db.write(lambda conn: EventLog.append(conn, events, "2026-11-27T00:00:00.000000Z"))
+    bus.publish_nowait(LogAppended(last))
+
+
+def parse(text: str) -> list[Message]:
+    """SSE text -> messages ({id, event, data}) and comments ({comment})."""
+    messages: list[Message] = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        message: Message = {}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                message["comment"] = line[1:].strip()
+            else:
+                name, _, value = line.partition(": ")
+                message[name] = msgspec.json.decode(value) if name == "data" else value
+        messages.append(message)
+    return messages
+
+
+class Reader:
+    """Collects a stream's frames in a task; ``wait_for`` n event messages."""
+
+    def __init__(self, stream: EventStream) -> None:
+        self.stream = stream
+        self.text = ""
+        self._changed = anyio.Event()
+
+    async def run(self) -> None:
+        async for chunk in self.stream.frames():
+            self.text += chunk.decode()
+            self._changed.set()
+            self._changed = anyio.Event()
+
+    def events(self) -> list[Message]:
+        return [m for m in parse(self.text) if "id" in m]
+
+    async def wait_for(self, count: int, *, comment: str | None = None) -> list[Message]:
+        with anyio.fail_after(5):
+            while len(self.events()) < count or (
+                comment is not None
+                and not any(m.get("comment") == comment for m in parse(self.text))
+            ):
+                await self._changed.wait()
+        return self.events()
+
+
+async def test_live_events_arrive_with_seq_type_and_the_webhook_body(db: Database) -> None:
+    bus = EventBus()
+    await append(db, bus, "old")
+    reader = Reader(EventStream(EventLog(db), bus, after=await EventLog(db).last_seq()))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reader.run)
+        await append(db, bus, "a", "b")
+        events = await reader.wait_for(2)
+        bus.close()
+    assert [m["id"] for m in events] == ["2", "3"]
+    assert [m["event"] for m in events] == ["scan.recorded"] * 2
+    data = events[0]["data"]
+    assert list(data) == ["type", "id", "seq", "occurred_at", "data"]
+    assert data["seq"] == 2
+    assert data["data"]["slug"] == "a"
+    assert reader.text.startswith("retry: ")
+
+
+async def test_a_resume_replays_what_was_missed_then_follows_live_without_repeats(
+    db: Database,
+) -> None:
+    bus = EventBus()
+    await append(db, bus, "a", "b", "c", "d")
+    reader = Reader(EventStream(EventLog(db), bus, after=2, config=StreamConfig(batch=1)))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reader.run)
+        await reader.wait_for(2)
+        await append(db, bus, "e")
+        await append(db, bus, "f")
+        events = await reader.wait_for(4)
+        bus.close()
+    assert [m["id"] for m in events] == ["3", "4", "5", "6"]
+
+
+async def test_filters_keep_only_the_asked_types_and_slug(db: Database) -> None:
+    bus = EventBus()
+    stream = EventStream(
+        EventLog(db), bus, after=0, types=frozenset({"scan.recorded"}), slug="menu"
+    )
+    reader = Reader(stream)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reader.run)
+        await append(db, bus, "menu", "other", "menu")
+        await append(db, bus, "menu", kind="code.deleted")
+        await append(db, bus, "menu")
+        events = await reader.wait_for(3)
+        bus.close()
+    assert [m["id"] for m in events] == ["1", "3", "5"]
+    assert stream.position == 5
+
+
+async def test_a_quiet_stream_sends_heartbeat_comments(db: Database) -> None:
+    bus = EventBus()
+    reader = Reader(EventStream(EventLog(db), bus, after=0, config=StreamConfig(heartbeat=0.01)))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reader.run)
+        await reader.wait_for(0, comment="heartbeat")
+        bus.close()
+
+
+async def test_a_client_too_slow_to_take_a_message_is_disconnected(db: Database) -> None:
+    bus = EventBus()
+    await append(db, bus, "a")
+    response = EventStreamResponse(EventStream(EventLog(db), bus, after=0), send_timeout=0.05)
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def stuck_send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            await anyio.sleep_forever()
+
+    with anyio.fail_after(5):
+        await response.stream_response(stuck_send)
+    assert sent[0]["type"] == "http.response.start"
+    assert len(sent) == 2  # the start and the one message it never took
+    assert bus.dropped_by_subscriber() == {}
+
+
+# --- over HTTP -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """The app under a real uvicorn on a free port (streams need a real server)."""
+    db_path = tmp_path / "http.db"
+    async with open_database(db_path) as database:
+        key = await ApiKeyStore(database).create("admin", Scope.ADMIN, now=datetime.now(UTC))
+    settings = load_settings(
+        {"SCANLET_DB": str(db_path), "SCANLET_BASE_URL": "http://qr.test"}, isatty=False
+    )
+    app = create_app(settings, registry=CollectorRegistry(), features=[IntegrationsFeature()])
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            ws="none",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    with anyio.fail_after(10):
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+            await anyio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key.token}"}
+    finally:
+        server.should_exit = True
+        await anyio.to_thread.run_sync(thread.join, 10)
+
+
+class HttpReader:
+    """Reads one streamed response's SSE messages as they come."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._chunks = response.aiter_text()
+        self._text = ""
+
+    async def events(self, count: int) -> list[Message]:
+        with anyio.fail_after(5):
+            while True:
+                events = [m for m in parse(self._text) if "id" in m]
+                if len(events) >= count:
+                    return events
+                self._text += await anext(self._chunks)
+
+
+async def test_over_http_a_reconnect_with_last_event_id_gets_what_was_missed(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    base, auth = served
+    async with httpx.AsyncClient(base_url=base, headers=auth) as client:
+
+        async def create(slug: str) -> None:
+            response = await client.post(
+                "/api/v1/codes", json={"target": "https://example.com/", "slug": slug}
+            )
+            assert response.status_code == 201
+
+        async with client.stream("GET", "/api/v1/stream?types=code.created") as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            await create("first")
+            (first,) = await HttpReader(response).events(1)
+        await create("missed")
+        await client.get("/missed")  # a scan.recorded, filtered out below
+        await create("also-missed")
+        headers = {"Last-Event-ID": first["id"]}
+        async with client.stream(
+            "GET", "/api/v1/stream?types=code.created", headers=headers
+        ) as response:
+            reader = HttpReader(response)
+            replayed = await reader.events(2)
+            await create("live")
+            events = await reader.events(3)
+    assert first["data"]["data"]["code"]["slug"] == "first"
+    assert [m["data"]["data"]["code"]["slug"] for m in replayed] == ["missed", "also-missed"]
+    assert [m["data"]["data"]["code"]["slug"] for m in events][2] == "live"
+    assert [int(m["id"]) for m in events] == sorted({int(m["id"]) for m in events})
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    settings = load_settings({"SCANLET_DB": str(tmp_path / "c.db")}, isatty=False)
+    app = create_app(settings, registry=CollectorRegistry(), features=[IntegrationsFeature()])
+    with TestClient(app) as test_client:
+        store = app.state.services.keys
+        created = test_client.portal.call(  # type: ignore[union-attr]
+            lambda: store.create("r", Scope.READ, now=datetime.now(UTC))
+        )
+        yield test_client, {"Authorization": f"Bearer {created.token}"}
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "loc"),
+    [
+        ("types=scan.teleported", {}, ["query", "types"]),
+        ("types=,", {}, ["query", "types"]),
+        ("slug=" + "x" * 65, {}, ["query", "slug"]),
+        ("", {"Last-Event-ID": "abc"}, ["header", "Last-Event-ID"]),
+        ("", {"Last-Event-ID": "-1"}, ["header", "Last-Event-ID"]),
+    ],
+)
+def test_bad_stream_parameters_are_422(
+    client: tuple[TestClient, dict[str, str]], query: str, headers: dict[str, str], loc: list[str]
+) -> None:
+    test_client, auth = client
+    response = test_client.get(f"/api/v1/stream?{query}", headers={**auth, **headers})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == loc
+
+
+def test_the_stream_needs_a_key(client: tuple[TestClient, dict[str, str]]) -> None:
+    assert client[0].get("/api/v1/stream").status_code == 401
