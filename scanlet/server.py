@@ -13,9 +13,11 @@ one setting away.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import signal
 import sys
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import structlog
 
@@ -87,10 +89,38 @@ def _serve_uvicorn(settings: Settings) -> bool:
     return bool(server.started)
 
 
+def _claim(db: Path) -> IO[bytes] | None:
+    """Hold an exclusive lock beside the database for as long as this process serves it.
+
+    Two servers on one database would each keep their own slug index and scan counters (and
+    granian shares a port with SO_REUSEPORT, so the second would start without complaint):
+    max_scans and the redirect index would silently diverge. None if another server holds it.
+    """
+    db.parent.mkdir(parents=True, exist_ok=True)
+    handle = (db.parent / f"{db.name}.serve.lock").open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
 def serve(settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM; 0 after a clean drain, 1 if start-up failed."""
     configure_logging(settings.log_format, settings.log_level)
     configure_otel_from_env()
+    lock = _claim(settings.db)
+    if lock is None:
+        print(f"scanlet: another scanlet serve is already using {settings.db}", file=sys.stderr)
+        return 1
+    try:
+        return _run(settings)
+    finally:
+        lock.close()
+
+
+def _run(settings: Settings) -> int:
     try:
         if settings.server == "uvicorn":
             started = _serve_uvicorn(settings)

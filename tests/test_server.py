@@ -129,3 +129,21 @@ def test_an_answered_redirect_survives_kill_9(
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
     assert stored == answered
     assert integrity == "ok"
+
+
+def test_a_second_server_on_the_same_database_refuses_to_start(
+    server: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    _, _, folder = server
+    second = subprocess.run(
+        [sys.executable, "-m", "scanlet", "serve", "--port", str(free_port())],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert second.stderr.strip().splitlines()[-1] == (
+        "scanlet: another scanlet serve is already using scanlet.db"
+    )
