@@ -61,7 +61,7 @@ class LogFollower(Actor[CatchUp]):
     async def on_message(self, message: CatchUp) -> int:
         """Apply every committed event past the position; returns the new position."""
         while True:
-            events = await self.log_reader.read_after(self.position, self.batch_size)
+            events = self.log_reader.read_after_now(self.position, self.batch_size)
             if not events:
                 return self.position
             last = events[-1].seq
@@ -93,7 +93,11 @@ class LogFollower(Actor[CatchUp]):
 
 
 def start_doorbell(
-    tasks: TaskGroup, ref: ActorRef[CatchUp], bus: EventBus, interval: float = 1.0
+    tasks: TaskGroup,
+    ref: ActorRef[CatchUp],
+    bus: EventBus,
+    interval: float = 1.0,
+    debounce: float = 0.05,
 ) -> None:
     """Wake ``ref`` whenever a domain event is published, and every ``interval`` seconds.
 
@@ -116,6 +120,11 @@ def start_doorbell(
         async for _ in subscription:
             if not ring():
                 return
+            # At most one catch-up per ``debounce`` seconds: under load the follower then
+            # applies large batches (its per-batch costs amortised) instead of one per scan
+            # commit, and the scan path keeps the loop. A ring that arrives meanwhile waits in
+            # the one-slot subscription and is answered after the pause.
+            await anyio.sleep(debounce)
 
     async def on_timer() -> None:
         # Also catches events committed by another process (they are never published here).

@@ -148,6 +148,20 @@ class Database:
             raise
         return result
 
+    def read_now(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a short synchronous read on the loop, on the writer connection.
+
+        For followers reading the log's newest rows (in SQLite's cache, microseconds): an
+        aiosqlite reader would cost a thread hop that waits for the GIL while the loop is
+        busy, which profiled as a fifth of the server's time under redirect load. Runs
+        outside any write transaction (writes are never left open across an await), so it
+        sees everything committed. Keep it short: the loop waits for it.
+        """
+        conn = self._writer
+        if conn is None:
+            raise StorageUnavailable("the database is not open")
+        return query(conn)
+
     async def checkpoint(self) -> int:
         """Copy committed WAL pages into the database file, from a thread; returns pages."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 import aiosqlite
 import msgspec
@@ -42,7 +43,7 @@ class StoredEvent(msgspec.Struct, frozen=True):
 _SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM events"
 
 
-def _stored(row: aiosqlite.Row) -> StoredEvent:
+def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6]))
 
 
@@ -90,14 +91,29 @@ class EventLog:
         self, seq: int, limit: int, *, types: Sequence[str] | None = None
     ) -> list[StoredEvent]:
         """Up to ``limit`` events with a seq greater than ``seq``, in log order."""
-        sql, params = f"{_SELECT} WHERE seq > ?", [seq]
-        if types:
-            sql += f" AND type IN ({','.join('?' * len(types))})"
-            params.extend(types)  # type: ignore[arg-type]
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
+        sql, params = self._query(seq, limit, types)
         async with self._db.reader() as conn, conn.execute(sql, params) as cur:
             return [_stored(row) for row in await cur.fetchall()]
+
+    def read_after_now(
+        self, seq: int, limit: int, *, types: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        """``read_after`` synchronously on the loop (see ``Database.read_now``)."""
+        sql, params = self._query(seq, limit, types)
+        return self._db.read_now(
+            lambda conn: [_stored(row) for row in conn.execute(sql, params).fetchall()]
+        )
+
+    @staticmethod
+    def _query(seq: int, limit: int, types: Sequence[str] | None) -> tuple[str, list[object]]:
+        sql = f"{_SELECT} WHERE seq > ?"
+        params: list[object] = [seq]
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        return sql, params
 
     async def last_seq(self) -> int:
         """The seq of the newest event (0 for an empty log)."""
