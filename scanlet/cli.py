@@ -7,6 +7,7 @@ bad configuration value.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
@@ -267,4 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scanlet: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader went away (`scanlet export scans | head`): no traceback. Point stdout at
+        # /dev/null so the interpreter's own flush at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED

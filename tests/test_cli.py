@@ -1,6 +1,7 @@
 """The command line: keys, config and migrate, with one-line errors and documented exit codes."""
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,25 @@ def test_version(tmp_path: Path) -> None:
     result = run("--version", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout.startswith("scanlet ")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    run("migrate", "--db", "scanlet.db", cwd=tmp_path)
+    with sqlite3.connect(tmp_path / "scanlet.db") as conn:
+        # Far more output than a pipe buffers, so the writer meets the closed pipe.
+        conn.executemany(
+            "INSERT INTO api_keys (id, name, scope, secret_hash, created_at)"
+            " VALUES (?, ?, 'read', x'00', '2026-01-01T00:00:00.000000Z')",
+            [(f"id{i:06d}", f"key number {i}") for i in range(5000)],
+        )
+    listing = subprocess.run(
+        f"{sys.executable} -m scanlet keys list --format table | head -n 1",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listing.stdout.startswith("id")
+    assert "Traceback" not in listing.stderr
