@@ -90,3 +90,43 @@ def test_masked_shows_every_setting_as_plain_text() -> None:
     assert shown["trusted_proxies"] == "10.0.0.0/8"
     assert shown["notfound_limit"] == "60/minute"
     assert shown["db"] == "scanlet.db"
+
+
+def test_analytics_settings_parse_and_default_to_off(tmp_path: Path) -> None:
+    defaults = load_settings({}, isatty=False)
+    assert defaults.geoip_db is None
+    assert defaults.country_header == ""
+    assert defaults.raw_retention_days is None
+    geo = tmp_path / "country.mmdb"
+    geo.write_bytes(b"")
+    settings = load_settings(
+        {
+            "SCANLET_GEOIP_DB": str(geo),
+            "SCANLET_COUNTRY_HEADER": "CF-IPCountry",
+            "SCANLET_RAW_RETENTION_DAYS": "90",
+        },
+        isatty=False,
+    )
+    assert settings.geoip_db == geo
+    assert settings.country_header == "cf-ipcountry"
+    assert settings.raw_retention_days == 90
+    assert (
+        load_settings({"SCANLET_RAW_RETENTION_DAYS": "forever"}, isatty=False).raw_retention_days
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("SCANLET_GEOIP_DB", "/nonexistent/file.mmdb", "no such file"),
+        ("SCANLET_COUNTRY_HEADER", "bad header", "not an HTTP header name"),
+        ("SCANLET_RAW_RETENTION_DAYS", "0", "positive"),
+        ("SCANLET_SERVER", "gunicorn", "granian, uvicorn"),
+    ],
+)
+def test_bad_feature_settings_name_their_variable(variable: str, value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({variable: value}, isatty=False)
+    assert str(caught.value).startswith(f"{variable}: ")
+    assert fragment in str(caught.value)
