@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ("WrkResult", "free_port", "pinned_server", "run_wrk", "wait_http")
+__all__ = ("WrkResult", "create_key", "free_port", "pinned_server", "run_wrk", "wait_http")
 
 SERVER_CORE = "0"
 LOAD_CORE = "1"
@@ -33,6 +33,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def create_key(env: dict[str, str], scope: str = "write") -> str:
+    """A new API key's token, made with ``scanlet keys create`` against ``env``'s database."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scanlet", "keys", "create", "--name", "bench", "--scope", scope],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

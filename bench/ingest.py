@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import msgspec
-from harness import LOAD_CORE, free_port, pinned_server
+from harness import LOAD_CORE, create_key, free_port, pinned_server
 
 SLUG = "gate"
 CLIENTS = 4
@@ -107,27 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         env = {"SCANLET_DB": str(folder / "bench.db"), "SCANLET_LOG_LEVEL": "warning"}
-        token = (
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "scanlet",
-                    "keys",
-                    "create",
-                    "--name",
-                    "b",
-                    "--scope",
-                    "write",
-                ],
-                env={**env, "PATH": "/usr/bin:/bin"},
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+        token = create_key(env)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(port)]

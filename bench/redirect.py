@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import httpx
-from harness import WrkResult, free_port, pinned_server, run_wrk
+from harness import WrkResult, create_key, free_port, pinned_server, run_wrk
 
 SLUG = "bench"
 
@@ -51,27 +50,7 @@ def main() -> None:
         folder = Path(tmp)
         db = folder / "bench.db"
         env = {"SCANLET_DB": str(db), "SCANLET_LOG_LEVEL": "warning"}
-        token = (
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "scanlet",
-                    "keys",
-                    "create",
-                    "--name",
-                    "bench",
-                    "--scope",
-                    "write",
-                ],
-                env={**env, "PATH": "/usr/bin:/bin"},
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+        token = create_key(env)
         scanlet_port, bare_port = free_port(), free_port()
         scanlet_argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(scanlet_port)]
         bare_argv = [
