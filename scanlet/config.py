@@ -62,8 +62,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_allow_private: bool = False
     webhook_retry_base: float = 5.0
     notfound_limit: RateLimit = RateLimit(60, 60.0)
+    redirect_limit: RateLimit | None = None
     max_body_bytes: int = 1024 * 1024
     shutdown_timeout: float = 10.0
+    idle_timeout: float = 15.0
     ask_timeout: float = 5.0
     scan_queue: int = 4096
     server: Literal["granian", "uvicorn"] = "granian"
@@ -86,7 +88,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         shown: dict[str, Any] = {}
         for name in self.__struct_fields__:
             value = getattr(self, name)
-            if isinstance(value, Path | RateLimit):
+            if value is None and name == "redirect_limit":
+                value = "off"
+            elif isinstance(value, Path | RateLimit):
                 value = str(value)
             elif isinstance(value, tuple):
                 value = ",".join(value)
@@ -169,6 +173,12 @@ def _parse_rate(raw: str) -> RateLimit:
     return RateLimit(count, per)
 
 
+def _parse_optional_rate(raw: str) -> RateLimit | None:
+    if raw.strip().lower() in {"", "off", "none"}:
+        return None
+    return _parse_rate(raw)
+
+
 def _parse_base_url(raw: str) -> str:
     value = raw.strip()
     if not value:
@@ -220,8 +230,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _parse_bool),
     "WEBHOOK_RETRY_BASE": ("webhook_retry_base", _parse_seconds),
     "NOTFOUND_LIMIT": ("notfound_limit", _parse_rate),
+    "REDIRECT_LIMIT": ("redirect_limit", _parse_optional_rate),
     "MAX_BODY_BYTES": ("max_body_bytes", _parse_positive_int),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _parse_seconds),
+    "IDLE_TIMEOUT": ("idle_timeout", _parse_seconds),
     "ASK_TIMEOUT": ("ask_timeout", _parse_seconds),
     "SCAN_QUEUE": ("scan_queue", _parse_positive_int),
     "SERVER": ("server", _choice("granian", "uvicorn")),

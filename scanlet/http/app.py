@@ -33,11 +33,17 @@ from scanlet.http.endpoint import Endpoint, build_routes
 from scanlet.http.fastpath import ScanFastPath, ServicesBox
 from scanlet.http.features import Feature
 from scanlet.http.ingest_api import ingest_endpoints
-from scanlet.http.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
+from scanlet.http.middleware import (
+    BodyLimitMiddleware,
+    HttpMetrics,
+    RequestContextMiddleware,
+    RequestLimitsMiddleware,
+)
 from scanlet.http.openapi import build_openapi
 from scanlet.http.ops import ops_endpoints
 from scanlet.http.problems import FieldError, Problem, problem_response
 from scanlet.http.qr_api import qr_endpoints
+from scanlet.http.ratelimit import ScanLimits
 from scanlet.http.redirect import redirect_endpoints
 from scanlet.http.services import Services
 from scanlet.observability.tracing import Tracing
@@ -162,6 +168,7 @@ def create_app(
     _build_info(registry)
     http_metrics = HttpMetrics(registry)
     scan_metrics = ScanMetrics(registry)
+    limits = ScanLimits.from_settings(settings, registry)
 
     endpoints: list[Endpoint] = []
     box = ServicesBox()
@@ -178,7 +185,7 @@ def create_app(
         endpoints.extend(feature.endpoints())
     endpoints.extend(extra_endpoints or [])
     # Last: /{slug} matches any single path segment.
-    endpoints.extend(redirect_endpoints())
+    endpoints.extend(redirect_endpoints(limits))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -243,6 +250,7 @@ def create_app(
         routes=build_routes(endpoints),
         middleware=[
             Middleware(RequestContextMiddleware, metrics=http_metrics, tracing=tracing),
+            Middleware(RequestLimitsMiddleware),
             Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
         ],
         exception_handlers={
@@ -264,7 +272,7 @@ def create_app(
     app.state.endpoints = endpoints
     # In front of everything, even Starlette's error middleware: live-code scans skip the
     # whole stack (the front catches its own errors).
-    app.fast_path = ScanFastPath(app.full_stack, box, http_metrics, tracing)
+    app.fast_path = ScanFastPath(app.full_stack, box, http_metrics, tracing, limits)
     return app
 
 

@@ -64,7 +64,8 @@ class Endpoint:
 
     def problem_statuses(self) -> list[int]:
         """Every error status this endpoint can answer, for the schema."""
-        statuses = set(self.extra_problems) | {500}
+        # 414 and 431 come from the request limits in front of every route.
+        statuses = set(self.extra_problems) | {414, 431, 500}
         if self.scope is not None:
             statuses |= {401, 403}
         if self.body is not None:

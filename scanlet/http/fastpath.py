@@ -23,8 +23,15 @@ from scanlet.actors.codes.index import Route
 from scanlet.actors.events import Source
 from scanlet.actors.scans.messages import RecordScan
 from scanlet.actors.scans.privacy import client_address
-from scanlet.http.middleware import SECURITY_HEADERS, HttpMetrics
+from scanlet.http.middleware import (
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_URL_BYTES,
+    SECURITY_HEADERS,
+    HttpMetrics,
+)
 from scanlet.http.problems import Problem, problem_response
+from scanlet.http.ratelimit import ScanLimits, limit_key
 from scanlet.http.redirect import trusted_country
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import ActorError, MailboxFull
@@ -51,9 +58,17 @@ class ScanFastPath:
     """Answers live-code scans directly; hands every other request to ``app``."""
 
     def __init__(
-        self, app: ASGIApp, state: ServicesBox, metrics: HttpMetrics, tracing: Tracing
+        self,
+        app: ASGIApp,
+        state: ServicesBox,
+        metrics: HttpMetrics,
+        tracing: Tracing,
+        limits: ScanLimits | None = None,
     ) -> None:
         self.app = app
+        # Only the optional per-address redirect limit is checked here; unknown slugs (and
+        # their limiter) are the full app's business, so a live-code scan never pays for it.
+        self._redirect_limit = limits.redirect if limits is not None else None
         self.state = state
         self.tracing_enabled = tracing.enabled
         self._duration = metrics.duration
@@ -69,7 +84,14 @@ class ScanFastPath:
         observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or self.tracing_enabled:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or self.tracing_enabled
+            # Oversized requests: the full app's limits middleware answers 414/431.
+            or len(scope["query_string"]) > MAX_URL_BYTES
+            or len(scope["headers"]) > MAX_HEADERS
+        ):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -91,7 +113,9 @@ class ScanFastPath:
         country_header = self._country_header
         if country_header is None:
             country_header = self._country_header = svc.settings.country_header.encode()
+        size = 0
         for name, value in scope["headers"]:
+            size += len(name) + len(value)
             if name == b"user-agent":
                 user_agent = value.decode("latin-1")
             elif name == b"referer":
@@ -104,6 +128,9 @@ class ScanFastPath:
                 # The caller wants this request traced: the full path does that.
                 await self.app(scope, receive, send)
                 return
+        if size > MAX_HEADER_BYTES:
+            await self.app(scope, receive, send)
+            return
         try:
             await self._scan(
                 scope,
@@ -148,6 +175,15 @@ class ScanFastPath:
         trusted = svc.trusted_networks
         # Without trusted proxies the server's peer address is the client, as given.
         address = client_address(peer, forwarded, trusted) if trusted else (peer or "")
+        redirect_limit = self._redirect_limit
+        # Keyed exactly as the full path keys it (canonical address), so both share a bucket.
+        if redirect_limit is not None and redirect_limit.take(
+            limit_key(client_address(peer, forwarded, trusted))
+        ):
+            # Over the limit: the full path answers 429 (HTML or problem+json); taking from
+            # an empty bucket again there changes nothing.
+            await self.app(scope, receive, send)
+            return
         source: Source = "qr" if template is _QR else "link"
         if country is not None:
             country = trusted_country(peer, country, trusted)

@@ -14,11 +14,28 @@ import structlog
 from prometheus_client import CollectorRegistry, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scanlet.http.problems import Problem
+from scanlet.http.problems import Problem, problem_response
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import TraceContext, current_trace
 
-__all__ = ("BodyLimitMiddleware", "BodyTooLarge", "HttpMetrics", "RequestContextMiddleware")
+__all__ = (
+    "MAX_HEADERS",
+    "MAX_HEADER_BYTES",
+    "MAX_URL_BYTES",
+    "BodyLimitMiddleware",
+    "BodyTooLarge",
+    "HttpMetrics",
+    "RequestContextMiddleware",
+    "RequestLimitsMiddleware",
+    "oversized_request",
+)
+
+# Request line and header limits, checked here whatever the server's own are (uvicorn with
+# httptools has none for headers). A QR scan's URL is short and a browser sends a few KiB of
+# headers at most; nginx refuses at 8 KiB per line by default, so these leave room above it.
+MAX_URL_BYTES = 8192
+MAX_HEADER_BYTES = 16384
+MAX_HEADERS = 100
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -97,6 +114,45 @@ class RequestContextMiddleware:
             self.metrics.duration.labels(route, scope["method"], str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+def oversized_request(scope: Scope) -> Problem | None:
+    """A 414 when the path and query are too long, a 431 when the headers are; else None."""
+    url = len(scope.get("raw_path") or scope["path"]) + len(scope.get("query_string", b""))
+    if url > MAX_URL_BYTES:
+        return Problem(
+            414,
+            f"The URL is longer than the limit of {MAX_URL_BYTES} bytes.",
+            title="URI too long",
+            type_name="uri-too-long",
+        )
+    headers = scope["headers"]
+    if len(headers) > MAX_HEADERS or (
+        sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES
+    ):
+        return Problem(
+            431,
+            f"The request headers exceed the limit of {MAX_HEADERS} headers or "
+            f"{MAX_HEADER_BYTES} bytes.",
+            title="Request header fields too large",
+            type_name="headers-too-large",
+        )
+    return None
+
+
+class RequestLimitsMiddleware:
+    """Refuses over-long URLs (414) and oversized header sets (431) before any route runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            problem = oversized_request(scope)
+            if problem is not None:
+                await problem_response(problem)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Problem):

@@ -20,6 +20,7 @@ from scanlet.actors.scans.messages import RecordOrphan, RecordScan
 from scanlet.actors.scans.privacy import Network, client_address
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.problems import Problem, problem_response
+from scanlet.http.ratelimit import ScanLimits, limit_key, retry_after
 from scanlet.http.services import Services, services
 from scanlet.storage.errors import StorageUnavailable
 
@@ -37,14 +38,23 @@ _PAGE = (
 )
 
 
-def _refusal(request: Request, status: int, detail: str) -> Response:
+_PAGE_TITLES = {404: "Code not found", 410: "Code no longer active", 429: "Too many requests"}
+_SLOW_DOWN = "Too many requests from your address; try again in a little while."
+
+
+def _refusal(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response:
     """An HTML page for a browser, problem+json for everything else."""
-    headers = {"Cache-Control": _NO_STORE}
+    headers = {"Cache-Control": _NO_STORE, **(headers or {})}
     if "text/html" in request.headers.get("accept", ""):
-        title = "Code not found" if status == 404 else "Code no longer active"
-        page = _PAGE.format(title=title, detail=escape(detail))
+        page = _PAGE.format(title=_PAGE_TITLES[status], detail=escape(detail))
         return HTMLResponse(page, status_code=status, headers=headers)
     return problem_response(Problem(status, detail, headers=headers))
+
+
+def _limited(request: Request, wait: float) -> Response:
+    return _refusal(request, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
 
 
 def trusted_country(peer: str | None, value: str | None, trusted: Sequence[Network]) -> str | None:
@@ -72,18 +82,23 @@ async def _record(svc: Services, message: RecordScan | RecordOrphan) -> object:
     return reply
 
 
-async def _scan(request: Request, source: Source) -> Response:
+async def _scan(request: Request, source: Source, limits: ScanLimits) -> Response:
     svc = services(request)
     slug: str = request.path_params["slug"]
     record = request.method != "HEAD"
     route = svc.index.resolve(slug)
     headers = request.headers
+    peer = request.client.host if request.client else None
     if route is None:
+        address = client_address(peer, headers.get("x-forwarded-for"), svc.trusted_networks)
+        # Checked before anything is recorded: an enumeration costs a dict lookup, not a write.
+        wait = limits.notfound.take(limit_key(address))
+        if wait:
+            limits.refused_notfound.inc()
+            return _limited(request, wait)
         if not _SLUG_RE.match(slug):
             return _refusal(request, 404, "There is no code here.")
         if record:
-            peer = request.client.host if request.client else None
-            address = client_address(peer, headers.get("x-forwarded-for"), svc.trusted_networks)
             await _record(
                 svc,
                 RecordOrphan(
@@ -103,9 +118,13 @@ async def _scan(request: Request, source: Source) -> Response:
     gone = route.gone_reason(now)
     if gone is not None:
         return _refusal(request, 410, gone)
+    address = client_address(peer, headers.get("x-forwarded-for"), svc.trusted_networks)
+    if limits.redirect is not None:
+        wait = limits.redirect.take(limit_key(address))
+        if wait:
+            limits.refused_redirect.inc()
+            return _limited(request, wait)
     if record:
-        peer = request.client.host if request.client else None
-        address = client_address(peer, headers.get("x-forwarded-for"), svc.trusted_networks)
         recorded = await _record(
             svc,
             RecordScan(
@@ -127,18 +146,17 @@ async def _scan(request: Request, source: Source) -> Response:
     )
 
 
-async def link_scan(request: Request) -> Response:
-    """A visit through the short link: source ``link``."""
-    return await _scan(request, "link")
-
-
-async def qr_scan(request: Request) -> Response:
-    """A visit through the QR payload: source ``qr``."""
-    return await _scan(request, "qr")
-
-
-def redirect_endpoints() -> list[Endpoint]:
+def redirect_endpoints(limits: ScanLimits) -> list[Endpoint]:
     """The scan routes; they must come after every other top-level route."""
+
+    async def link_scan(request: Request) -> Response:
+        """A visit through the short link: source ``link``."""
+        return await _scan(request, "link", limits)
+
+    async def qr_scan(request: Request) -> Response:
+        """A visit through the QR payload: source ``qr``."""
+        return await _scan(request, "qr", limits)
+
     slug = Param("slug", "path", {"type": "string"}, "The code's slug.")
     replies = [
         Reply(301, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
@@ -160,7 +178,7 @@ def redirect_endpoints() -> list[Endpoint]:
             "scan",
             params=[slug],
             replies=replies,
-            extra_problems=[404, 410, 503],
+            extra_problems=[404, 410, 429, 503],
         ),
         Endpoint(
             "GET",
@@ -170,6 +188,6 @@ def redirect_endpoints() -> list[Endpoint]:
             "scan",
             params=[slug],
             replies=replies,
-            extra_problems=[404, 410, 503],
+            extra_problems=[404, 410, 429, 503],
         ),
     ]
