@@ -152,30 +152,72 @@ class AnalyticsStore:
         parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
         row = conn.execute("SELECT MAX(day) FROM analytics_visitors").fetchone()
         horizon: int = row[0] if row and row[0] is not None else -(10**9)
-        first_seen = "INSERT INTO analytics_visitors VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        # First pass: which (code, day, visitor) keys could be a first sighting, in log order.
+        candidates: list[tuple[str, int, str] | None] = []
         for fact in facts:
             if fact.orphan:
                 continue
             day = fact.hour // 24
             if fact.visitor is not None:
                 horizon = max(horizon, day)  # the newest day in the visitor sets
-            bot = 1 if fact.bot else 0
             # A visitor counts once per code and UTC day, in the hour of its first scan. A
             # scan more than the window behind the newest day seen cannot be checked (that
             # day's set is pruned), so it never counts as a new visitor: the rule depends only
             # on the order of the log, so a rebuild in any batch size gives the same figures.
-            fresh = fact.visitor is not None and day > horizon - VISITOR_WINDOW_DAYS
+            visitor = fact.visitor if day > horizon - VISITOR_WINDOW_DAYS else None
+            candidates.extend(
+                (slug, day, visitor) if visitor is not None else None
+                for slug in (fact.slug, ALL_CODES)
+            )
+        first = AnalyticsStore._first_sightings(conn, candidates)
+        # Second pass: count, knowing which scans were first sightings.
+        position = 0
+        for fact in facts:
+            if fact.orphan:
+                continue
+            bot = 1 if fact.bot else 0
             for slug in (fact.slug, ALL_CODES):
                 counters = hours[(slug, fact.hour)]
                 counters[bot] += 1
-                if fresh and conn.execute(first_seen, (slug, day, fact.visitor)).rowcount == 1:
+                if first[position]:
                     counters[2 + bot] += 1
+                position += 1
                 for dim, value in fact.dimensions():
                     parts[(slug, fact.hour, dim, value[:128])][bot] += 1
         AnalyticsStore._upsert(conn, hours, parts)
         conn.execute(
             "DELETE FROM analytics_visitors WHERE day <= ?", (horizon - VISITOR_WINDOW_DAYS,)
         )
+
+    @staticmethod
+    def _first_sightings(
+        conn: sqlite3.Connection, candidates: Sequence[tuple[str, int, str] | None]
+    ) -> list[bool]:
+        """For each candidate key, whether it is a first sighting (neither stored nor earlier
+        in ``candidates``); stores the new keys.
+
+        One multi-row INSERT ... RETURNING per 300 keys tells which keys are new: an INSERT
+        per scan and code cost 19 us of the projection's 36 us per scan (measured on 50k
+        scans of distinct visitors), most of it the statement round trip.
+        """
+        wanted = list(dict.fromkeys(key for key in candidates if key is not None))
+        inserted: set[tuple[str, int, str]] = set()
+        for start in range(0, len(wanted), 300):
+            chunk = wanted[start : start + 300]
+            rows = ",".join("(?, ?, ?)" for _ in chunk)
+            query = (
+                f"INSERT INTO analytics_visitors (slug, day, visitor) VALUES {rows}"
+                " ON CONFLICT DO NOTHING RETURNING slug, day, visitor"
+            )
+            inserted.update(conn.execute(query, [part for key in chunk for part in key]))
+        first: list[bool] = []
+        for key in candidates:
+            # Only the first occurrence of a newly inserted key is its first sighting.
+            is_first = key is not None and key in inserted
+            if is_first:
+                inserted.discard(key)
+            first.append(is_first)
+        return first
 
     @staticmethod
     def _upsert(
