@@ -112,7 +112,8 @@ def _operation(endpoint: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
         if reply.type is not None:
             entry["content"] = {reply.media_type: {"schema": schema_of[reply.type]}}
         elif reply.media_type and reply.status not in (204, 304) and reply.status < 300:
-            entry["content"] = {reply.media_type: {"schema": {"type": "string"}}}
+            untyped = {"type": "object"} if reply.media_type == "application/json" else {}
+            entry["content"] = {reply.media_type: {"schema": untyped or {"type": "string"}}}
         if reply.headers:
             entry["headers"] = {
                 h: _HEADER_DOCS.get(h, {"schema": {"type": "string"}}) for h in reply.headers
