@@ -38,6 +38,38 @@ _GRANIAN_LOGGING: dict[str, Any] = {
 }
 
 
+class _InFlight:
+    """Tracks the tasks serving HTTP requests, so a drain that overruns can end them.
+
+    Granian's embedded server waits for every open request before it runs the lifespan
+    shutdown, with no deadline: one client that stops sending its body, or an open event
+    stream, kept SIGTERM from ever finishing (measured: no exit after 20 s). uvicorn cancels
+    what is left after its graceful timeout; this gives granian the same bound.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        task = asyncio.current_task() if scope["type"] == "http" else None
+        if task is None:
+            await self.app(scope, receive, send)
+            return
+        self.tasks.add(task)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.tasks.discard(task)
+
+    def cancel_all(self) -> None:
+        """Cancel every request still open (after the graceful timeout)."""
+        if self.tasks:
+            log.warning("drain timed out; cancelling open requests", requests=len(self.tasks))
+        for task in list(self.tasks):
+            task.cancel()
+
+
 def _ignore(signum: int, frame: Any) -> None:
     """Stand-in handler: uvicorn re-raises the signal it caught after its graceful exit."""
 
@@ -47,8 +79,9 @@ async def _serve_granian(settings: Settings) -> bool:
     from granian.server.embed import Server
 
     app = create_app(settings)
+    in_flight = _InFlight(app)
     server = Server(
-        app,
+        in_flight,
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
@@ -58,17 +91,33 @@ async def _serve_granian(settings: Settings) -> bool:
         log_dictconfig=_GRANIAN_LOGGING,
     )
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        server.stop()  # type: ignore[no-untyped-call]
+        loop.call_later(settings.shutdown_timeout, in_flight.cancel_all)
+
+    app.state.stop_server = stop
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, server.stop)
+        loop.add_signal_handler(signum, stop)
     await server.serve()
+    return _healthy(app)
+
+
+def _healthy(app: Any) -> bool:
+    """False when the app stopped because its actor system failed (exit non-zero)."""
+    fatal = getattr(app.state, "fatal", None)
+    if fatal is not None:
+        log.critical("stopped after the actor system failed", error=repr(fatal))
+        return False
     return True
 
 
 def _serve_uvicorn(settings: Settings) -> bool:
     import uvicorn
 
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -80,13 +129,14 @@ def _serve_uvicorn(settings: Settings) -> bool:
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
     )
     server = uvicorn.Server(config)
+    app.state.stop_server = lambda: setattr(server, "should_exit", True)
     # uvicorn restores the previous handlers and re-raises a caught signal once it has shut
     # down; with the defaults that would kill us with -SIGTERM (or KeyboardInterrupt) after
     # a perfectly clean drain. These stand-ins let the process exit 0 instead.
     signal.signal(signal.SIGTERM, _ignore)
     signal.signal(signal.SIGINT, _ignore)
     server.run()
-    return bool(server.started)
+    return bool(server.started) and _healthy(app)
 
 
 def _claim(db: Path) -> IO[bytes] | None:
@@ -132,7 +182,9 @@ def _run(settings: Settings) -> int:
         print(f"scanlet: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         return 1
     if not started:
-        log.error("server did not start", host=settings.host, port=settings.port)
+        log.error(
+            "server did not start, or stopped on a failure", host=settings.host, port=settings.port
+        )
         return 1
     log.info("stopped")
     return 0

@@ -10,6 +10,7 @@ timer, which also covers events written by another process.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ from anyio.abc import TaskGroup
 from scanlet.actors.events import LogAppended
 from scanlet.runtime import Actor, ActorRef, ActorStopped, EventBus, MailboxFull, SlowPolicy
 from scanlet.storage.database import Database
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.eventlog import EventLog, StoredEvent
 from scanlet.storage.positions import PositionStore
 
@@ -56,7 +58,18 @@ class LogFollower(Actor[CatchUp]):
     async def on_start(self) -> None:
         """Load the stored position and catch up."""
         self.position = await self.positions.load(self.position_name)
-        self.ref.tell_nowait(CATCH_UP)
+        # After a restart the mailbox (it outlives the instance) may already hold the
+        # doorbell's catch-ups: one of them does the job. Raising here failed the start, and
+        # every retry failed alike until the root supervisor gave up.
+        with contextlib.suppress(MailboxFull):
+            self.ref.tell_nowait(CATCH_UP)
+
+    async def on_stop(self) -> None:
+        """On shutdown, apply what the last commits appended (their doorbell may not have
+        rung yet), so a clean stop leaves every read model at the log's end. Bounded by the
+        spec's ``stop_timeout``; whatever is left is applied on the next start."""
+        if self.system.shutting_down:
+            await self.on_message(CATCH_UP)
 
     async def on_message(self, message: CatchUp) -> int:
         """Apply every committed event past the position; returns the new position."""
@@ -77,7 +90,12 @@ class LogFollower(Actor[CatchUp]):
                     self.apply(conn, wanted)
                 PositionStore.save(conn, name, last)
 
-            await self.db.write(commit)
+            try:
+                await self.db.write(commit)
+            except StorageUnavailable:
+                # Nothing was applied (the transaction rolled back) and restarting would not
+                # help: stay at the position and try again at the next doorbell or tick.
+                return self.position
             self.position = last
             await self.applied(wanted)
             if len(events) < self.batch_size:

@@ -143,6 +143,21 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return problem_response(Problem(500, "An unexpected error occurred; it has been logged."))
 
 
+async def _stop_on_failure(system: ActorSystem, app: Starlette) -> None:
+    """When the root supervisor gives up, stop serving rather than limp on half-dead.
+
+    Readiness turns 503 at once; the embedding server (scanlet.server) sets
+    ``app.state.stop_server`` and exits non-zero so a process manager restarts the whole
+    process from a clean state.
+    """
+    failure = await system.wait_failed()
+    app.state.fatal = failure
+    log.critical("actor system failed; stopping the server", error=repr(failure))
+    stop = getattr(app.state, "stop_server", None)
+    if stop is not None:
+        stop()
+
+
 def default_features() -> list[Feature]:
     """The features every server runs (tests may pass their own list)."""
     from scanlet.http.analytics_feature import AnalyticsFeature
@@ -238,6 +253,7 @@ def create_app(
             )
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(db.run_checkpoints)
+            background.start_soon(_stop_on_failure, system, app)
             for feature in installed:
                 await feature.start(box.services, stack, background)
             log.info("started", db=str(settings.db), base_url=settings.public_base_url)

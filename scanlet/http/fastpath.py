@@ -200,6 +200,11 @@ class ScanFastPath:
             return
         except ActorError:
             recorded = _UNAVAILABLE
+        except Exception:
+            # The scans actor crashed on this batch (its supervisor restarts it): a fault of
+            # the service, not of the request, so 503 like any unavailable actor.
+            log.exception("scan not recorded: the scans actor failed", path=scope["path"])
+            recorded = _UNAVAILABLE
         if isinstance(recorded, StorageUnavailable):
             down = Problem(
                 503, "The service is temporarily unavailable.", headers={"Retry-After": "1"}

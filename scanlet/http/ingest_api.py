@@ -20,6 +20,7 @@ from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
+from scanlet.runtime import ActorCrashed, ActorError
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.keys import Scope
 
@@ -98,7 +99,13 @@ async def ingest(request: Request) -> Response:
             valid.append(msgspec.structs.replace(scan, id=canonical))
             results.append(None)
     if valid:
-        reply = await svc.scans.ask(IngestEvents(valid), wait=False)
+        try:
+            reply = await svc.scans.ask(IngestEvents(valid), wait=False)
+        except (ActorError, StorageUnavailable):
+            raise
+        except Exception as exc:
+            # The scans actor crashed on this batch (nothing of it was committed): 503.
+            raise ActorCrashed(svc.scans.name, f"failed on the batch: {exc!r}") from exc
         if isinstance(reply, StorageUnavailable):
             raise reply
         stored = iter(reply)

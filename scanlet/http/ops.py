@@ -45,7 +45,17 @@ async def readyz(request: Request) -> Response:
     except StorageUnavailable as exc:
         database = "unavailable"
         reasons.append(f"database: {exc}")
+    if database == "ok" and svc.db.write_error is not None:
+        # The last write failed (full disk, lock, read-only): see whether writes work again
+        # rather than wait for a client's write to find out.
+        try:
+            await svc.db.probe_write()
+        except StorageUnavailable as exc:
+            database = "unwritable"
+            reasons.append(f"database: writes are failing: {exc}")
     actors = svc.system.health()
+    if svc.system.failure is not None:
+        reasons.append(f"actor system failed: {svc.system.failure}")
     reasons.extend(
         f"actor {name} is {state}" for name, state in actors.items() if state != "running"
     )

@@ -22,6 +22,7 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.problems import Problem, problem_response
 from scanlet.http.ratelimit import ScanLimits, limit_key, retry_after
 from scanlet.http.services import Services, services
+from scanlet.runtime import ActorCrashed, ActorError
 from scanlet.storage.errors import StorageUnavailable
 
 __all__ = ("redirect_endpoints", "trusted_country")
@@ -76,7 +77,13 @@ def _country(request: Request, svc: Services, peer: str | None) -> str | None:
 
 
 async def _record(svc: Services, message: RecordScan | RecordOrphan) -> object:
-    reply = await svc.scans.ask(message, wait=False)
+    try:
+        reply = await svc.scans.ask(message, wait=False)
+    except (ActorError, StorageUnavailable):
+        raise
+    except Exception as exc:
+        # The scans actor crashed on this batch and is being restarted: 503, not a 500.
+        raise ActorCrashed(svc.scans.name, f"failed on the scan: {exc!r}") from exc
     if isinstance(reply, StorageUnavailable):
         raise reply
     return reply

@@ -41,6 +41,15 @@ READ_BUSY_TIMEOUT_MS = 5000
 INLINE_WRITE_BUSY_TIMEOUT_MS = 250
 THREAD_WRITE_BUSY_TIMEOUT_MS = 5000
 CHECKPOINT_PAGES = 4000
+# Primary SQLite result codes that mean "the database cannot be written right now" (busy or
+# locked by another process, read-only, full, an I/O error), as opposed to a bug in a
+# statement: these become StorageUnavailable (503 upstream) and mark writes unhealthy.
+_UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+def _unavailable(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _UNAVAILABLE_CODES
 
 
 def _writer_connection(path: Path, synchronous: str, busy_ms: int) -> sqlite3.Connection:
@@ -80,6 +89,8 @@ class Database:
         self._free_readers: list[aiosqlite.Connection] = []
         self._reader_slots = anyio.Semaphore(readers)
         self._write_lock = anyio.Lock()
+        #: Why the last write failed (None after a successful one): readiness reports it.
+        self.write_error: str | None = None
 
     async def open(self) -> None:
         """Open the connections and bring the schema up to date."""
@@ -123,12 +134,37 @@ class Database:
         """Run ``transaction(conn)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``, one at a time.
 
         Raises whatever the function raises (after a rollback); ``StorageUnavailable`` when
-        the database is closed.
+        the database is closed or cannot be written (locked, read-only, full, I/O error),
+        which also sets ``write_error`` until a later write succeeds.
         """
         async with self._write_lock:
-            if self.inline_writes:
-                return self._run(transaction)
-            return await anyio.to_thread.run_sync(self._run, transaction)
+            try:
+                if self.inline_writes:
+                    result = self._run(transaction)
+                else:
+                    result = await anyio.to_thread.run_sync(self._run, transaction)
+            except sqlite3.Error as exc:
+                if not _unavailable(exc):
+                    raise
+                if self.write_error is None:
+                    log.error("database write failed", db=str(self.path), error=str(exc))
+                self.write_error = str(exc)
+                raise StorageUnavailable(f"cannot write {self.path.name}: {exc}") from exc
+            if self.write_error is not None:
+                log.info("database writes resumed", db=str(self.path))
+                self.write_error = None
+            return result
+
+    async def probe_write(self) -> None:
+        """Commit one tiny row (readiness, while writes fail): StorageUnavailable if it fails."""
+
+        def touch(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO write_probe (id, n) VALUES (1, 1)"
+                " ON CONFLICT (id) DO UPDATE SET n = n + 1"
+            )
+
+        await self.write(touch)
 
     def _run(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._writer
@@ -138,7 +174,9 @@ class Database:
         try:
             result = transaction(conn)
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite rolls back by itself after some errors (a full disk, an I/O error).
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         try:
             conn.execute("COMMIT")

@@ -31,9 +31,10 @@ from scanlet.actors.events import (
 )
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
-from scanlet.runtime import Actor, ActorRef
+from scanlet.runtime import Actor, ActorCrashed, ActorError, ActorRef
 from scanlet.storage.codes import CodeRow, CodeStore
 from scanlet.storage.database import Database
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.eventlog import EventLog, NewEvent
 from scanlet.storage.timefmt import format_time
 
@@ -92,9 +93,12 @@ class CodesActor(Actor[CodesMessage]):
 
     async def on_start(self) -> None:
         """Rebuild the index from storage, so a restart serves exactly what was committed."""
+        rows = await self._store.all_rows()
+        # Swapped without an await in between: during a restart the redirect path keeps
+        # resolving from the old index instead of answering 404 while the rows load.
         self._index.clear()
         self._rows.clear()
-        for row in await self._store.all_rows():
+        for row in rows:
             if row.deleted:
                 self._index.reserve(row.slug)
             else:
@@ -102,8 +106,10 @@ class CodesActor(Actor[CodesMessage]):
                 self._index.put(row.slug, route_of(row))
         log.info("codes index loaded", codes=len(self._index))
 
-    async def on_message(self, message: CodesMessage) -> CodeRow | CodeError | None:
-        """Apply one command; refusals come back as values."""
+    async def on_message(
+        self, message: CodesMessage
+    ) -> CodeRow | CodeError | StorageUnavailable | None:
+        """Apply one command; refusals and storage faults come back as values."""
         try:
             if isinstance(message, CreateCode):
                 return await self._create(message)
@@ -113,6 +119,11 @@ class CodesActor(Actor[CodesMessage]):
             return None
         except CodeError as refusal:
             return refusal
+        except StorageUnavailable as fault:
+            # A full disk or a locked file is not this actor's bug: restarting it would not
+            # help, and a storm of restarts would take the whole system down. Nothing changed
+            # in memory (state moves only after a commit); the caller answers 503.
+            return fault
 
     async def _create(self, command: CreateCode) -> CodeRow:
         now = self._clock.now()
@@ -204,8 +215,15 @@ class CodesClient:
         self._ref = ref
 
     async def _ask(self, message: CodesMessage) -> Any:
-        reply = await self._ref.ask(message, wait=False)
-        if isinstance(reply, CodeError):
+        try:
+            reply = await self._ref.ask(message, wait=False)
+        except ActorError:
+            raise
+        except Exception as exc:
+            # The actor crashed on this command (nothing was committed) and is restarting:
+            # a fault of the service, which callers report as 503, not the caller's error.
+            raise ActorCrashed(self._ref.name, f"failed on the command: {exc!r}") from exc
+        if isinstance(reply, (CodeError, StorageUnavailable)):
             raise reply
         return reply
 

@@ -23,6 +23,8 @@ from scanlet.actors.webhooks.wakeup import worker_name
 from scanlet.actors.webhooks.worker import DeliveryDeps, DeliveryWorker
 from scanlet.runtime import (
     Actor,
+    ActorCrashed,
+    ActorError,
     ActorNameTaken,
     ActorNotFound,
     ActorRef,
@@ -30,6 +32,7 @@ from scanlet.runtime import (
     Restart,
     SupervisorRef,
 )
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.webhooks import AttemptPage, EndpointRow, WebhookStore
 
 __all__ = (
@@ -101,11 +104,15 @@ class WebhooksActor(Actor[RegistryMessage]):
                 await self._ensure_worker(row.id)
         log.info("webhook endpoints loaded", endpoints=len(endpoints))
 
-    async def on_message(self, message: RegistryMessage) -> EndpointRow | bool:
+    async def on_message(self, message: RegistryMessage) -> EndpointRow | bool | StorageUnavailable:
         """Create (returns the row, with its secret) or delete (returns whether it existed)."""
-        if isinstance(message, CreateEndpoint):
-            return await self._create(message)
-        return await self._delete(message.endpoint_id)
+        try:
+            if isinstance(message, CreateEndpoint):
+                return await self._create(message)
+            return await self._delete(message.endpoint_id)
+        except StorageUnavailable as fault:
+            # A storage fault is no bug of this actor: answered (503), not a restart.
+            return fault
 
     async def _create(self, command: CreateEndpoint) -> EndpointRow:
         now = self._deps.clock.now()
@@ -184,13 +191,25 @@ class WebhooksClient:
             await vet_url(url, allow_private=self._allow_private, resolver=self._resolver)
         except UnsafeUrl as exc:
             raise InvalidWebhook("url", exc.reason) from None
-        row: EndpointRow = await self._ref.ask(CreateEndpoint(url, types), wait=False)
+        row: EndpointRow = await self._ask(CreateEndpoint(url, types))
         return row
 
     async def delete(self, endpoint_id: str) -> bool:
         """Remove an endpoint; False if there was none."""
-        existed: bool = await self._ref.ask(DeleteEndpoint(endpoint_id), wait=False)
+        existed: bool = await self._ask(DeleteEndpoint(endpoint_id))
         return existed
+
+    async def _ask(self, message: RegistryMessage) -> Any:
+        try:
+            reply = await self._ref.ask(message, wait=False)
+        except ActorError:
+            raise
+        except Exception as exc:
+            # The registry crashed on this command and is restarting: 503 for the caller.
+            raise ActorCrashed(self._ref.name, f"failed on the command: {exc!r}") from exc
+        if isinstance(reply, StorageUnavailable):
+            raise reply
+        return reply
 
     async def attempts(
         self, endpoint_id: str, *, limit: int, cursor: str | None = None
