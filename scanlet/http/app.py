@@ -161,9 +161,10 @@ async def _stop_on_failure(system: ActorSystem, app: Starlette) -> None:
 def default_features() -> list[Feature]:
     """The features every server runs (tests may pass their own list)."""
     from scanlet.http.analytics_feature import AnalyticsFeature
+    from scanlet.http.dashboard import DashboardFeature
     from scanlet.http.integrations_feature import IntegrationsFeature
 
-    return [AnalyticsFeature(), IntegrationsFeature()]
+    return [AnalyticsFeature(), IntegrationsFeature(), DashboardFeature()]
 
 
 def create_app(

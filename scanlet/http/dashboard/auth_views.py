@@ -1,0 +1,108 @@
+"""Signing in with an API key and signing out.
+
+The key is typed into a form and sent in a POST body, never in a URL; what the browser keeps
+is only the signed session cookie (HttpOnly, SameSite=Strict). The sign-in form has its own
+CSRF token, bound to a nonce cookie, so another site cannot sign a browser in to its key.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.http.dashboard.pages import read_form, redirect, render, same_origin
+from scanlet.http.dashboard.session import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    User,
+    clear_cookie,
+    current_user,
+    set_cookie,
+    signer,
+)
+from scanlet.http.services import services
+
+__all__ = ("safe_next", "sign_in", "sign_in_form", "sign_out")
+
+_LOGIN_MAX_AGE = 3600
+_NOTICES = {"signed-out": "You are signed out."}
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a dashboard path of this site, else the overview."""
+    if (
+        value
+        and value.startswith("/dashboard")
+        and not value.startswith("//")
+        and "\\" not in value
+        and value.isprintable()
+    ):
+        return value
+    return "/dashboard"
+
+
+def _form(request: Request, nonce: str, *, status: int = 200, error: str | None = None) -> Response:
+    response = render(
+        request,
+        "sign_in.html",
+        status,
+        title="Sign in",
+        csrf=signer(request).csrf_token(nonce, "login"),
+        next=safe_next(request.query_params.get("next")),
+        error=error,
+        notice=_NOTICES.get(request.query_params.get("done", "")),
+    )
+    set_cookie(request, response, LOGIN_COOKIE, nonce, _LOGIN_MAX_AGE)
+    return response
+
+
+async def sign_in_form(request: Request) -> Response:
+    """The sign-in form (or the overview, when already signed in)."""
+    if await current_user(request) is not None:
+        return redirect(safe_next(request.query_params.get("next")))
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
+    if len(nonce) > 64:
+        nonce = secrets.token_urlsafe(16)
+    return _form(request, nonce)
+
+
+async def sign_in(request: Request) -> Response:
+    """Check the key; set the session cookie and go on, or show the form with the error."""
+    form = await read_form(request)
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    sign = signer(request)
+    if (
+        not nonce
+        or not same_origin(request)
+        or not sign.check_csrf(nonce, form.get("csrf"), "login")
+    ):
+        return _form(
+            request,
+            secrets.token_urlsafe(16),
+            status=403,
+            error="The form has expired; please try again.",
+        )
+    svc = services(request)
+    token = form.get("key", "").strip()
+    key = await svc.keys.authenticate(token, now=svc.clock.now()) if token else None
+    if key is None:
+        return _form(
+            request,
+            nonce,
+            status=401,
+            error="That key is not valid, has expired or was revoked.",
+        )
+    cookie, _ = sign.issue(key.id)
+    response = redirect(safe_next(form.get("next")))
+    set_cookie(request, response, SESSION_COOKIE, cookie, sign.max_age)
+    clear_cookie(request, response, LOGIN_COOKIE)
+    return response
+
+
+async def sign_out(request: Request, user: User) -> Response:
+    """Forget the session cookie."""
+    response = redirect("/dashboard/sign-in?done=signed-out")
+    clear_cookie(request, response, SESSION_COOKIE)
+    return response

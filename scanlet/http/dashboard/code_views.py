@@ -1,0 +1,237 @@
+"""Code pages: the list, one code's page, and the forms that create, change and delete.
+
+Reads go through the read models the API uses (``code_store``, ``scan_store``, the raw-scan
+store, ``compute_stats``); changes go to the codes actor through ``services.codes``, so the
+dashboard and the API can never disagree about the rules.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.actors.codes.errors import CodeError, InvalidField
+from scanlet.actors.codes.messages import CodeChanges
+from scanlet.actors.codes.qr import QrOptions
+from scanlet.http.codes_api import load_code
+from scanlet.http.dashboard.charts import series_chart
+from scanlet.http.dashboard.code_forms import (
+    changes_from,
+    create_from,
+    field_errors,
+    values_from,
+)
+from scanlet.http.dashboard.figures import (
+    BREAKDOWNS,
+    INTERVAL_LABELS,
+    RANGES,
+    breakdown_rows,
+    load_stats,
+    selection,
+)
+from scanlet.http.dashboard.pages import redirect, render
+from scanlet.http.dashboard.session import User
+from scanlet.http.params import query_str
+from scanlet.http.resources import code_resource
+from scanlet.http.services import services
+from scanlet.storage.raw_scans import RawScanQuery, RawScanStore
+
+__all__ = (
+    "code_page",
+    "codes_list",
+    "create_code",
+    "delete_code",
+    "delete_form",
+    "edit_code",
+    "edit_form",
+    "new_code_form",
+    "set_enabled",
+)
+
+PAGE_SIZE = 25
+LATEST_SCANS = 10
+NOTICES = {
+    "created": "The code was created.",
+    "updated": "The code was saved.",
+    "deleted": "The code was deleted.",
+    "enabled": "The code is enabled: scans redirect again.",
+    "disabled": "The code is disabled: scans answer 410 Gone.",
+}
+
+
+def _notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("done", ""))
+
+
+async def codes_list(request: Request, user: User) -> Response:
+    """Codes, newest first, with search, a tag filter and pages."""
+    svc = services(request)
+    q = query_str(request, "q", max_length=256) or None
+    tag = query_str(request, "tag", max_length=64) or None
+    cursor = query_str(request, "cursor", max_length=512) or None
+    page = await svc.code_store.page(limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q)
+    counts = await svc.scan_store.counts_for(row.slug for row in page.items)
+    base = svc.settings.public_base_url
+    codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
+    filters = {k: v for k, v in (("q", q), ("tag", tag)) if v}
+    next_url = (
+        f"/dashboard/codes?{urlencode({**filters, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else None
+    )
+    return render(
+        request,
+        "codes.html",
+        user=user,
+        title="Codes",
+        codes=codes,
+        q=q or "",
+        tag=tag or "",
+        next_url=next_url,
+        first_url=f"/dashboard/codes?{urlencode(filters)}" if cursor else None,
+        notice=_notice(request),
+    )
+
+
+def _form_page(
+    request: Request,
+    user: User,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    slug: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "code_form.html",
+        422 if errors else 200,
+        user=user,
+        title=f"Edit {slug}" if slug else "New code",
+        values=values,
+        errors=errors or {},
+        slug=slug,
+    )
+
+
+async def new_code_form(request: Request, user: User) -> Response:
+    """The empty new-code form."""
+    return _form_page(request, user, values=values_from({}))
+
+
+async def create_code(request: Request, user: User) -> Response:
+    """Create a code from the form, or show the form again with the errors by its fields."""
+    values = values_from(request.state.form)
+    try:
+        row = await services(request).codes.create(create_from(values))
+    except CodeError as refusal:
+        return _form_page(request, user, values=values, errors=field_errors(refusal))
+    return redirect(f"/dashboard/codes/{row.slug}?done=created")
+
+
+def _qr_options(request: Request) -> tuple[dict[str, str], str | None]:
+    """The preview's options as query values, and an error when they are not drawable."""
+    wanted = {
+        "scale": request.query_params.get("scale", "8"),
+        "border": request.query_params.get("border", "4"),
+        "ecc": request.query_params.get("ecc", "M"),
+        "dark": request.query_params.get("dark", "#000000"),
+        "light": request.query_params.get("light", "#ffffff"),
+    }
+    try:
+        options = QrOptions.parse(wanted)
+    except InvalidField as exc:
+        return {"scale": "8", "border": "4", "ecc": "M", "dark": "#000000", "light": "#ffffff"}, (
+            f"{exc.field}: {exc.msg}"
+        )
+    light = options.light if options.light != "transparent" else "#ffffff"
+    return {
+        "scale": str(options.scale),
+        "border": str(options.border),
+        "ecc": options.ecc,
+        "dark": options.dark,
+        "light": light,
+    }, None
+
+
+async def code_page(request: Request, user: User) -> Response:
+    """One code: QR image and downloads, short link, chart, breakdowns, latest scans."""
+    svc = services(request)
+    row = await load_code(svc, request.path_params["slug"])
+    chosen = selection(request)
+    counts = await svc.scan_store.counts_for([row.slug])
+    code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+    stats = await load_stats(svc, row.slug, chosen)
+    latest = await RawScanStore(svc.db).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
+    qr, qr_error = _qr_options(request)
+    qr_base = f"/dashboard/codes/{row.slug}/qr"
+    return render(
+        request,
+        "code.html",
+        user=user,
+        title=row.title or row.slug,
+        code=code,
+        stats=stats,
+        chart=series_chart(
+            stats.series,
+            interval=chosen.interval,
+            tz=chosen.tz,
+            title=f"Scans of {row.slug} over time",
+            chart_id="code-chart",
+        ),
+        breakdowns=[(label, breakdown_rows(getattr(stats, name))) for name, label in BREAKDOWNS],
+        latest=latest.items,
+        chosen=chosen,
+        ranges=RANGES,
+        intervals=INTERVAL_LABELS,
+        qr=qr,
+        qr_error=qr_error,
+        qr_preview=f"{qr_base}?{urlencode({**qr, 'format': 'svg'})}",
+        qr_svg=f"{qr_base}?{urlencode({**qr, 'format': 'svg'})}",
+        qr_png=f"{qr_base}?{urlencode({**qr, 'format': 'png'})}",
+        notice=_notice(request),
+    )
+
+
+async def edit_form(request: Request, user: User) -> Response:
+    """The edit form, filled with the code's current target, title and tags."""
+    row = await load_code(services(request), request.path_params["slug"])
+    values = {
+        "target": row.target,
+        "title": row.title or "",
+        "tags": ", ".join(row.tags),
+        "slug": row.slug,
+    }
+    return _form_page(request, user, values=values, slug=row.slug)
+
+
+async def edit_code(request: Request, user: User) -> Response:
+    """Save target, title and tags, or show the form again with the errors."""
+    slug = request.path_params["slug"]
+    values = {**values_from(request.state.form), "slug": slug}
+    try:
+        await services(request).codes.update(slug, changes_from(values))
+    except InvalidField as refusal:
+        return _form_page(request, user, values=values, errors=field_errors(refusal), slug=slug)
+    return redirect(f"/dashboard/codes/{slug}?done=updated")
+
+
+async def set_enabled(request: Request, user: User) -> Response:
+    """Enable or disable a code (``enabled`` = ``true`` or ``false``)."""
+    slug = request.path_params["slug"]
+    enabled = request.state.form.get("enabled") == "true"
+    await services(request).codes.update(slug, CodeChanges(enabled=enabled))
+    return redirect(f"/dashboard/codes/{slug}?done={'enabled' if enabled else 'disabled'}")
+
+
+async def delete_form(request: Request, user: User) -> Response:
+    """Ask before deleting."""
+    row = await load_code(services(request), request.path_params["slug"])
+    return render(request, "confirm_delete.html", user=user, title=f"Delete {row.slug}", code=row)
+
+
+async def delete_code(request: Request, user: User) -> Response:
+    """Delete the code (its scans stay in the log; its slug is never reused)."""
+    await services(request).codes.delete(request.path_params["slug"])
+    return redirect("/dashboard/codes?done=deleted")

@@ -1,0 +1,69 @@
+"""The dashboard feature: its routes, and the session key loaded (or made) at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+
+from anyio.abc import TaskGroup
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.http.dashboard import auth_views, code_views, live, overview
+from scanlet.http.dashboard.pages import Page, guarded, public
+from scanlet.http.dashboard.session import SESSION_SECRET_NAME, SessionSigner
+from scanlet.http.endpoint import Endpoint
+from scanlet.http.services import Services
+from scanlet.storage.server_secrets import ServerSecrets
+
+__all__ = ("DashboardFeature",)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _page(method: str, path: str, handler: Handler, summary: str) -> Endpoint:
+    # Pages are HTML for people, not part of the API's description; they check the session
+    # themselves (Endpoint's scope is the API's bearer-key check).
+    return Endpoint(method, path, handler, summary, "dashboard", include_in_schema=False)
+
+
+class DashboardFeature:
+    """The web dashboard under ``/dashboard``."""
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every dashboard route; the catch-all for unknown paths comes last."""
+        g = guarded
+
+        def w(page: Page) -> Handler:
+            return guarded(page, write=True)
+
+        one = "/dashboard/codes/{slug}"
+        return [
+            _page("GET", "/dashboard", g(overview.overview), "Overview"),
+            _page("GET", "/dashboard/sign-in", public(auth_views.sign_in_form), "Sign-in form"),
+            _page("POST", "/dashboard/sign-in", public(auth_views.sign_in), "Sign in"),
+            _page("POST", "/dashboard/sign-out", g(auth_views.sign_out), "Sign out"),
+            _page("GET", "/dashboard/codes", g(code_views.codes_list), "Codes"),
+            _page("GET", "/dashboard/new", w(code_views.new_code_form), "New-code form"),
+            _page("POST", "/dashboard/new", w(code_views.create_code), "Create a code"),
+            _page("GET", one, g(code_views.code_page), "A code's page"),
+            _page("GET", f"{one}/edit", w(code_views.edit_form), "Edit form"),
+            _page("POST", f"{one}/edit", w(code_views.edit_code), "Save a code"),
+            _page("POST", f"{one}/enabled", w(code_views.set_enabled), "Enable or disable"),
+            _page("GET", f"{one}/delete", w(code_views.delete_form), "Confirm deletion"),
+            _page("POST", f"{one}/delete", w(code_views.delete_code), "Delete a code"),
+            _page("GET", f"{one}/qr", guarded(live.dashboard_qr, resource=True), "QR image"),
+            _page(
+                "GET", "/dashboard/stream", guarded(live.dashboard_stream, resource=True), "Live"
+            ),
+            _page("GET", "/dashboard/static/{name}", public(live.static), "Static file"),
+            _page("GET", "/dashboard/{rest:path}", public(live.not_found), "Not found"),
+            _page("POST", "/dashboard/{rest:path}", public(live.not_found), "Not found"),
+        ]
+
+    async def start(self, services: Services, stack: AsyncExitStack, tasks: TaskGroup) -> None:
+        """Load the session signing key from ``server_secrets`` (made on first start)."""
+        secret = await ServerSecrets(services.db).get_or_create(
+            SESSION_SECRET_NAME, now=services.clock.now()
+        )
+        services.extras["dashboard"] = SessionSigner(secret)

@@ -1,0 +1,48 @@
+"""The overview page: totals, a chart across all codes, top codes and orphan scans."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scanlet.http.dashboard.charts import series_chart
+from scanlet.http.dashboard.figures import INTERVAL_LABELS, RANGES, load_stats, selection
+from scanlet.http.dashboard.pages import render
+from scanlet.http.dashboard.session import User
+from scanlet.http.services import services
+from scanlet.storage.raw_scans import RawScanQuery, RawScanStore
+
+__all__ = ("overview",)
+
+ORPHANS_SHOWN = 10
+
+
+async def overview(request: Request, user: User) -> Response:
+    """Everything at a glance over the chosen range (bots excluded)."""
+    svc = services(request)
+    chosen = selection(request)
+    stats = await load_stats(svc, None, chosen)
+    orphans = await RawScanStore(svc.db).page(RawScanQuery(orphan=True), limit=ORPHANS_SHOWN)
+    top = stats.top_codes or []
+    counts = await svc.scan_store.counts_for(code.slug for code in top)
+    return render(
+        request,
+        "overview.html",
+        user=user,
+        title="Overview",
+        live_codes=len(svc.index),
+        stats=stats,
+        chart=series_chart(
+            stats.series,
+            interval=chosen.interval,
+            tz=chosen.tz,
+            title="Scans of all codes over time",
+            chart_id="overview-chart",
+        ),
+        top=top,
+        all_time=counts,
+        orphans=orphans.items,
+        chosen=chosen,
+        ranges=RANGES,
+        intervals=INTERVAL_LABELS,
+    )
