@@ -1,0 +1,154 @@
+"""The dashboard in headless Chromium against a real server: sign in, codes, live scans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Site
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:selenium.*")
+
+XSS_TITLE = "<script>alert(1)</script>"
+
+
+def _wait(driver: Any, condition: Any, timeout: float = 10.0) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _css(driver: Any, selector: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def _console_errors(driver: Any) -> list[dict[str, Any]]:
+    """Console messages at SEVERE level since the last call (reading empties the log)."""
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def _sign_in(driver: Any, site: Site, key: str) -> None:
+    from selenium.webdriver.support import expected_conditions as ec
+
+    driver.delete_all_cookies()
+    driver.get(f"{site.base}/dashboard/codes")
+    _wait(driver, ec.url_contains("/dashboard/sign-in"))
+    _css(driver, "#key").send_keys(key)
+    _css(driver, "form[action='/dashboard/sign-in'] button[type=submit]").click()
+    _wait(driver, ec.url_to_be(f"{site.base}/dashboard/codes"))
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, site: Site) -> Any:
+    """The shared browser, signed in with the write key."""
+    _sign_in(browser, site, site.key)
+    return browser
+
+
+def test_signing_in_with_a_key_sets_a_strict_http_only_session_cookie(
+    browser: Any, site: Site, screenshots: Path
+) -> None:
+    from selenium.webdriver.support import expected_conditions as ec
+
+    browser.delete_all_cookies()
+    browser.get(f"{site.base}/dashboard")
+    _wait(browser, ec.url_contains("/dashboard/sign-in"))
+    browser.save_screenshot(str(screenshots / "sign-in.png"))
+    _sign_in(browser, site, site.key)
+    cookies = {cookie["name"]: cookie for cookie in browser.get_cookies()}
+    session = cookies["scanlet_session"]
+    assert session["httpOnly"] is True
+    assert session["sameSite"] == "Strict"
+    assert site.key not in session["value"]
+    assert site.key not in browser.current_url
+    assert _console_errors(browser) == []
+
+
+def test_the_codes_list_shows_the_code_with_its_qr_image(
+    signed_in: Any, site: Site, screenshots: Path
+) -> None:
+    signed_in.get(f"{site.base}/dashboard/codes")
+    row = _css(signed_in, "table.codes tbody tr")
+    assert "poster" in row.text
+    assert "Spring menu poster" in row.text
+    image = _css(signed_in, "table.codes img.thumb")
+    _wait(signed_in, lambda d: d.execute_script("return arguments[0].complete", image))
+    assert signed_in.execute_script("return arguments[0].naturalWidth", image) > 0
+    signed_in.save_screenshot(str(screenshots / "codes.png"))
+    assert _console_errors(signed_in) == []
+
+
+def test_a_code_created_from_the_form_opens_its_page_with_the_title_escaped(
+    signed_in: Any, site: Site, screenshots: Path
+) -> None:
+    from selenium.webdriver.support import expected_conditions as ec
+
+    signed_in.get(f"{site.base}/dashboard/new")
+    _css(signed_in, "input[name=target]").send_keys("https://example.com/tickets?row=7&seat=3")
+    _css(signed_in, "input[name=title]").send_keys(XSS_TITLE)
+    _css(signed_in, "input[name=tags]").send_keys("tickets, <b>bold</b>")
+    _css(signed_in, "form[action='/dashboard/new'] button[type=submit]").click()
+    _wait(signed_in, ec.url_contains("?done=created"))
+    assert _css(signed_in, "h1").text == XSS_TITLE
+    assert ec.alert_is_present()(signed_in) is False
+    image = _css(signed_in, "#qr-preview")
+    _wait(signed_in, lambda d: d.execute_script("return arguments[0].complete", image))
+    assert signed_in.execute_script("return arguments[0].naturalWidth", image) > 0
+    signed_in.save_screenshot(str(screenshots / "created.png"))
+    assert _console_errors(signed_in) == []
+
+
+def test_a_scan_arrives_on_the_code_page_live(
+    signed_in: Any, site: Site, screenshots: Path
+) -> None:
+    signed_in.get(f"{site.base}/dashboard/codes/poster")
+    counter = _css(signed_in, "[data-testid='scan-count']")
+    # The stream is open once it has sent the current count (it marks itself "on").
+    _wait(signed_in, lambda d: "on" in _css(d, "#live-state").get_attribute("class"))
+    before = int(counter.text)
+    assert httpx.get(f"{site.base}/poster").status_code == 302
+    _wait(signed_in, lambda d: counter.text == str(before + 1))
+    signed_in.save_screenshot(str(screenshots / "code.png"))
+    assert _console_errors(signed_in) == []
+
+
+def test_the_qr_preview_and_downloads_follow_the_options(signed_in: Any, site: Site) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    signed_in.get(f"{site.base}/dashboard/codes/poster")
+    Select(_css(signed_in, "select[name=ecc]")).select_by_value("H")
+    _wait(signed_in, lambda d: "ecc=H" in _css(d, "#qr-preview").get_attribute("src"))
+    assert "format=png" in _css(signed_in, "#download-png").get_attribute("href")
+    assert "ecc=H" in _css(signed_in, "#download-png").get_attribute("href")
+    png = httpx.get(
+        _css(signed_in, "#download-png").get_attribute("href"),
+        cookies={"scanlet_session": signed_in.get_cookie("scanlet_session")["value"]},
+    )
+    assert png.headers["content-type"] == "image/png"
+    assert _console_errors(signed_in) == []
+
+
+def test_the_overview_shows_totals_chart_top_codes_and_orphans(
+    signed_in: Any, site: Site, screenshots: Path
+) -> None:
+    signed_in.get(f"{site.base}/dashboard")
+    assert int(_css(signed_in, "[data-testid='total-scans']").text) > 0
+    assert _css(signed_in, "svg.chart title").get_attribute("textContent")
+    assert "poster" in _css(signed_in, "main").text
+    assert "no-such-code" in _css(signed_in, "main").text
+    signed_in.save_screenshot(str(screenshots / "overview.png"))
+    assert _console_errors(signed_in) == []
+
+
+def test_a_read_key_sees_codes_but_no_way_to_change_them(browser: Any, site: Site) -> None:
+    _sign_in(browser, site, site.read_key)
+    browser.get(f"{site.base}/dashboard/codes/poster")
+    assert _css(browser, "[data-testid='scan-count']").text.isdigit()
+    assert "Edit" not in _css(browser, ".page-head").text
+    assert browser.find_elements("css selector", "a[href='/dashboard/new']") == []
+    assert _console_errors(browser) == []
