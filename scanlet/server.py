@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import signal
+import socket
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
 import structlog
 
-from scanlet.config import Settings
+from scanlet.config import ConfigError, Settings
+from scanlet.handover import inherited_socket
 from scanlet.http.app import create_app
 from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
@@ -74,13 +77,32 @@ def _ignore(signum: int, frame: Any) -> None:
     """Stand-in handler: uvicorn re-raises the signal it caught after its graceful exit."""
 
 
-async def _serve_granian(settings: Settings) -> bool:
+# Header bytes granian buffers per request before it refuses with 431 itself (its default is
+# 400 KiB); our own limits (scanlet.http.middleware) answer below this with problem+json.
+_GRANIAN_MAX_BUFFER = 64 * 1024
+
+
+async def _serve_granian(settings: Settings, listener: socket.socket | None) -> bool:
+    from granian._granian import SocketHolder
     from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
     from granian.server.embed import Server
+
+    class InheritedServer(Server):
+        """Granian on a socket handed in (socket activation) instead of one it binds."""
+
+        def _init_shared_socket(self) -> None:
+            assert listener is not None
+            # Private API (granian 2.x pickles its SocketHolder as (fd, is_uds, backlog) to
+            # hand it to workers); pinned by tests/test_handover.py.
+            fd = listener.fileno()
+            self._shd = SocketHolder(fd, False, self.backlog)  # type: ignore[call-arg,assignment]
+            self._sfd = fd  # type: ignore[assignment]
+            self._ssp = None
 
     app = create_app(settings)
     in_flight = _InFlight(app)
-    server = Server(
+    server = (InheritedServer if listener is not None else Server)(
         in_flight,
         address=settings.host,
         port=settings.port,
@@ -89,6 +111,12 @@ async def _serve_granian(settings: Settings) -> bool:
         websockets=False,
         log_enabled=True,
         log_dictconfig=_GRANIAN_LOGGING,
+        # header_read_timeout: how long a connection may take to send a request's headers,
+        # which also ends idle keep-alive connections (SCANLET_IDLE_TIMEOUT).
+        http1_settings=HTTP1Settings(
+            header_read_timeout=int(settings.idle_timeout * 1000),
+            max_buffer_size=_GRANIAN_MAX_BUFFER,
+        ),
     )
     loop = asyncio.get_running_loop()
 
@@ -112,7 +140,7 @@ def _healthy(app: Any) -> bool:
     return True
 
 
-def _serve_uvicorn(settings: Settings) -> bool:
+def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
     import uvicorn
 
     app = create_app(settings)
@@ -120,6 +148,9 @@ def _serve_uvicorn(settings: Settings) -> bool:
         app,
         host=settings.host,
         port=settings.port,
+        fd=listener.fileno() if listener is not None else None,
+        # uvicorn has no header-read timeout; this closes idle keep-alive connections.
+        timeout_keep_alive=max(1, int(settings.idle_timeout)),
         loop="uvloop",
         http="httptools",
         lifespan="on",
@@ -139,7 +170,7 @@ def _serve_uvicorn(settings: Settings) -> bool:
     return bool(server.started) and _healthy(app)
 
 
-def _claim(db: Path) -> IO[bytes] | None:
+def _claim(db: Path, wait: float = 0.0) -> IO[bytes] | None:
     """Hold an exclusive lock beside the database for as long as this process serves it.
 
     Two servers on one database would each keep their own slug index and scan counters (and
@@ -148,36 +179,50 @@ def _claim(db: Path) -> IO[bytes] | None:
     """
     db.parent.mkdir(parents=True, exist_ok=True)
     handle = (db.parent / f"{db.name}.serve.lock").open("ab")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                return None
+            time.sleep(0.02)
+        else:
+            return handle
 
 
 def serve(settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM; 0 after a clean drain, 1 if start-up failed."""
     configure_logging(settings.log_format, settings.log_level)
     configure_otel_from_env()
-    lock = _claim(settings.db)
+    try:
+        listener = inherited_socket()
+    except ConfigError as exc:
+        print(f"scanlet: configuration error: {exc}", file=sys.stderr)
+        return 2
+    # Handed a socket, we are a restart: the previous server drains and releases the lock.
+    wait = 2 * settings.shutdown_timeout + 30 if listener is not None else 0.0
+    if listener is not None:
+        log.info("serving an inherited socket", address=str(listener.getsockname()))
+    lock = _claim(settings.db, wait)
     if lock is None:
         print(f"scanlet: another scanlet serve is already using {settings.db}", file=sys.stderr)
         return 1
     try:
-        return _run(settings)
+        return _run(settings, listener)
     finally:
         lock.close()
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, listener: socket.socket | None = None) -> int:
     try:
         if settings.server == "uvicorn":
-            started = _serve_uvicorn(settings)
+            started = _serve_uvicorn(settings, listener)
         else:
             import uvloop
 
-            started = uvloop.run(_serve_granian(settings))
+            started = uvloop.run(_serve_granian(settings, listener))
     except OSError as exc:
         print(f"scanlet: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         return 1
