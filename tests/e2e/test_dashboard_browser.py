@@ -32,6 +32,15 @@ def _console_errors(driver: Any) -> list[dict[str, Any]]:
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
+def _full_page_screenshot(driver: Any, path: Path) -> None:
+    """The whole page, not only the window: the window grows to the page for the shot."""
+    width, height = driver.get_window_size().values()
+    full = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, full + 120)
+    driver.save_screenshot(str(path))
+    driver.set_window_size(width, height)
+
+
 def _sign_in(driver: Any, site: Site, key: str) -> None:
     from selenium.webdriver.support import expected_conditions as ec
 
@@ -114,6 +123,7 @@ def test_a_scan_arrives_on_the_code_page_live(
     assert httpx.get(f"{site.base}/poster").status_code == 302
     _wait(signed_in, lambda d: counter.text == str(before + 1))
     signed_in.save_screenshot(str(screenshots / "code.png"))
+    _full_page_screenshot(signed_in, screenshots / "code-full.png")
     assert _console_errors(signed_in) == []
 
 
