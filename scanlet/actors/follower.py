@@ -48,12 +48,18 @@ class LogFollower(Actor[CatchUp]):
     #: the others, so a follower never re-reads what it skipped.
     types: Sequence[str] | None = None
     batch_size: int = 500
+    #: Batches one message applies before the follower re-queues its catch-up: a long
+    #: backlog (a restart behind a million events) then yields to a stop between slices,
+    #: and subclasses can report progress (the lag gauge) as it shrinks.
+    batches_per_message: int = 20
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.log_reader = EventLog(db)
         self.positions = PositionStore(db)
         self.position = 0
+        #: Whether the last message stopped at the end of its slice with more to apply.
+        self.more = False
 
     async def on_start(self) -> None:
         """Load the stored position and catch up."""
@@ -66,14 +72,15 @@ class LogFollower(Actor[CatchUp]):
 
     async def on_stop(self) -> None:
         """On shutdown, apply what the last commits appended (their doorbell may not have
-        rung yet), so a clean stop leaves every read model at the log's end. Bounded by the
-        spec's ``stop_timeout``; whatever is left is applied on the next start."""
+        rung yet), so a clean stop leaves the read model at the log's end. At most one slice
+        (``batches_per_message``): a longer backlog is applied on the next start."""
         if self.system.shutting_down:
             await self.on_message(CATCH_UP)
 
     async def on_message(self, message: CatchUp) -> int:
-        """Apply every committed event past the position; returns the new position."""
-        while True:
+        """Apply committed events past the position, one slice; returns the new position."""
+        self.more = False
+        for _ in range(self.batches_per_message):
             events = self.log_reader.read_after_now(self.position, self.batch_size)
             if not events:
                 return self.position
@@ -100,6 +107,15 @@ class LogFollower(Actor[CatchUp]):
             await self.applied(wanted)
             if len(events) < self.batch_size:
                 return self.position
+        # More to apply: queue the next slice behind whatever else arrived (a stop, during
+        # shutdown, comes first; a full mailbox already holds a catch-up). Used outside a
+        # system (``scanlet rebuild``), the caller loops while ``more`` instead.
+        self.more = True
+        system = getattr(self, "system", None)
+        if system is not None and not system.shutting_down:
+            with contextlib.suppress(MailboxFull, ActorStopped):
+                self.ref.tell_nowait(CATCH_UP)
+        return self.position
 
     def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
         """Apply ``events`` (in seq order) inside the write transaction that also stores the

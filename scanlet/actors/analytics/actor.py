@@ -94,4 +94,7 @@ async def rebuild(db: Database, projection: AnalyticsProjection) -> int:
     await db.write(reset)
     follower = AnalyticsFollower(db, projection)
     follower.position = 0
-    return await follower.on_message(CATCH_UP)
+    position = await follower.on_message(CATCH_UP)
+    while follower.more:  # one slice per message: loop to the end of the log
+        position = await follower.on_message(CATCH_UP)
+    return position
