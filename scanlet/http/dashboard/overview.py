@@ -23,8 +23,6 @@ async def overview(request: Request, user: User) -> Response:
     chosen = selection(request)
     stats = await load_stats(svc, None, chosen)
     orphans = await RawScanStore(svc.db).page(RawScanQuery(orphan=True), limit=ORPHANS_SHOWN)
-    top = stats.top_codes or []
-    counts = await svc.scan_store.counts_for(code.slug for code in top)
     return render(
         request,
         "overview.html",
@@ -39,8 +37,7 @@ async def overview(request: Request, user: User) -> Response:
             title="Scans of all codes over time",
             chart_id="overview-chart",
         ),
-        top=top,
-        all_time=counts,
+        top=stats.top_codes or [],
         orphans=orphans.items,
         chosen=chosen,
         ranges=RANGES,

@@ -236,6 +236,7 @@ def test_pages_carry_a_strict_csp_and_no_inline_script_or_style(
         assert "unsafe-inline" not in csp
         assert "frame-ancestors 'none'" in csp
         assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-frame-options"] == "DENY"  # once, from the app's middleware
         assert not re.search(r"<script(?![^>]*\bsrc=)", answer.text), path
         assert not re.search(r"\sstyle=|<style|\son[a-z]+=", answer.text), path
 
