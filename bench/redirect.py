@@ -1,6 +1,10 @@
 """Redirect throughput: Scanlet (durable scan recording) against a bare redirecting app.
 
-Both servers are pinned to one core and driven alternately by wrk from the other core; the
+Two Scanlet servers are measured: "core" runs only the scan path (SCANLET_FEATURES=none) and
+"full" the whole product, with analytics, webhooks and the dashboard following the log in the
+same process (the default).
+
+All servers are pinned to one core and driven alternately by wrk from the other core; the
 bare app (a dict lookup and a 302, recording nothing) runs on granian, the fastest ASGI
 server measured for it (bench/servers.py). Afterwards every redirect wrk counted as answered
 must be in Scanlet's event log. Run: python bench/redirect.py [--seconds 10] [--rounds 3]
@@ -13,6 +17,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -38,21 +43,23 @@ def line(name: str, result: WrkResult) -> str:
     )
 
 
+# The two Scanlet servers measured: the scan path alone (SCANLET_FEATURES=none: codes, scans,
+# ops), and the whole product with analytics, webhooks and the dashboard following the log in
+# the same process (the default).
+VARIANTS = {"core": "none", "full": "all"}
+
+
 def main() -> None:
-    """Alternate bare and Scanlet, print medians, the ratio, and the durability check."""
+    """Alternate bare, core and full; print medians, ratios, and the durability checks."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
     here = Path(__file__).parent
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
         folder = Path(tmp)
-        db = folder / "bench.db"
-        env = {"SCANLET_DB": str(db), "SCANLET_LOG_LEVEL": "warning"}
-        token = create_key(env)
-        scanlet_port, bare_port = free_port(), free_port()
-        scanlet_argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(scanlet_port)]
+        bare_port = free_port()
         bare_argv = [
             sys.executable,
             "-m",
@@ -70,40 +77,60 @@ def main() -> None:
             "--no-ws",
             "bare_app:app",
         ]
-        scanlet_url = f"http://127.0.0.1:{scanlet_port}"
-        bare_url = f"http://127.0.0.1:{bare_port}"
-        results: dict[str, list[WrkResult]] = {"bare": [], "scanlet": []}
-        with (
-            pinned_server(scanlet_argv, env=env, cwd=folder, ready_url=f"{scanlet_url}/livez"),
-            pinned_server(bare_argv, cwd=here, ready_url=f"{bare_url}/{SLUG}"),
-        ):
-            created = httpx.post(
-                f"{scanlet_url}/api/v1/codes",
+        urls = {"bare": f"http://127.0.0.1:{bare_port}"}
+        dbs: dict[str, Path] = {}
+        servers.enter_context(
+            pinned_server(bare_argv, cwd=here, ready_url=f"{urls['bare']}/{SLUG}")
+        )
+        for name, features in VARIANTS.items():
+            dbs[name] = folder / f"{name}.db"
+            env = {
+                "SCANLET_DB": str(dbs[name]),
+                "SCANLET_LOG_LEVEL": "warning",
+                "SCANLET_FEATURES": features,
+            }
+            token = create_key(env)
+            port = free_port()
+            urls[name] = f"http://127.0.0.1:{port}"
+            argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(port)]
+            servers.enter_context(
+                pinned_server(argv, env=env, cwd=folder, ready_url=f"{urls[name]}/livez")
+            )
+            httpx.post(
+                f"{urls[name]}/api/v1/codes",
                 headers={"Authorization": f"Bearer {token}"},
                 json={"target": "https://example.com/landing", "slug": SLUG},
-            )
-            created.raise_for_status()
-            for _ in range(args.rounds):
-                for name, url in (("bare", bare_url), ("scanlet", scanlet_url)):
-                    result = run_wrk(
-                        f"{url}/{SLUG}", seconds=args.seconds, connections=args.connections
-                    )
-                    results[name].append(result)
-                    print(line(name, result), flush=True)
-        answered = sum(r.requests - r.errors for r in results["scanlet"])
-        stored = stored_scans(db)
+            ).raise_for_status()
+        results: dict[str, list[WrkResult]] = {name: [] for name in urls}
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                result = run_wrk(
+                    f"{url}/{SLUG}", seconds=args.seconds, connections=args.connections
+                )
+                results[name].append(result)
+                print(line(name, result), flush=True)
+        servers.close()
+        durability = {
+            name: (sum(r.requests - r.errors for r in results[name]), stored_scans(dbs[name]))
+            for name in VARIANTS
+        }
     median = {name: statistics.median(r.rps for r in rs) for name, rs in results.items()}
-    p50 = {name: statistics.median(r.p50_ms for r in rs) for name, rs in results.items()}
-    p99 = {name: statistics.median(r.p99_ms for r in rs) for name, rs in results.items()}
-    print(f"median req/s   bare {median['bare']:.0f}   scanlet {median['scanlet']:.0f}")
-    print(f"median p50 ms  bare {p50['bare']:.2f}   scanlet {p50['scanlet']:.2f}")
-    print(f"median p99 ms  bare {p99['bare']:.2f}   scanlet {p99['scanlet']:.2f}")
-    print(f"ratio scanlet/bare: {median['scanlet'] / median['bare']:.2f}")
-    # wrk stops counting at its deadline while a few requests are still in flight, so a few
-    # more scans than counted answers may be stored; fewer would mean a lost scan.
-    verdict = "ok" if stored >= answered else "LOST SCANS"
-    print(f"durability: answered {answered}, stored {stored}: {verdict}")
-    if stored < answered:
+    for label, field in (("req/s ", "rps"), ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms")):
+        figures = "   ".join(
+            f"{name} {statistics.median(getattr(r, field) for r in rs):.2f}".rstrip("0").rstrip(".")
+            for name, rs in results.items()
+        )
+        print(f"median {label}  {figures}")
+    for name in VARIANTS:
+        print(f"ratio {name}/bare: {median[name] / median['bare']:.2f}")
+    lost = False
+    for name, (answered, stored) in durability.items():
+        # wrk stops counting at its deadline while a few requests are still in flight, so a
+        # few more scans than counted answers may be stored; fewer would mean a lost scan.
+        verdict = "ok" if stored >= answered else "LOST SCANS"
+        lost = lost or stored < answered
+        print(f"durability {name}: answered {answered}, stored {stored}: {verdict}")
+    if lost:
         sys.exit(1)
 
 

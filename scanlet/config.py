@@ -72,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     geoip_db: Path | None = None
     country_header: str = ""
     raw_retention_days: int | None = None
+    features: tuple[str, ...] = ("analytics", "integrations", "dashboard")
 
     @property
     def public_base_url(self) -> str:
@@ -210,6 +211,24 @@ def _parse_header_name(raw: str) -> str:
     return value
 
 
+FEATURES = ("analytics", "integrations", "dashboard")
+
+
+def _parse_features(raw: str) -> tuple[str, ...]:
+    value = raw.strip().lower()
+    if value == "all":
+        return FEATURES
+    if value == "none":
+        return ()
+    chosen = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = chosen - set(FEATURES)
+    if unknown or not chosen:
+        raise ValueError(f"expected all, none or a list of {', '.join(FEATURES)}, got {raw!r}")
+    if "dashboard" in chosen and not {"analytics", "integrations"} <= chosen:
+        raise ValueError("the dashboard needs analytics and integrations too")
+    return tuple(name for name in FEATURES if name in chosen)
+
+
 def _parse_retention_days(raw: str) -> int | None:
     if raw.strip().lower() in {"", "forever"}:
         return None
@@ -240,6 +259,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "GEOIP_DB": ("geoip_db", _parse_geoip_db),
     "COUNTRY_HEADER": ("country_header", _parse_header_name),
     "RAW_RETENTION_DAYS": ("raw_retention_days", _parse_retention_days),
+    "FEATURES": ("features", _parse_features),
 }
 
 

@@ -130,3 +130,24 @@ def test_bad_feature_settings_name_their_variable(variable: str, value: str, fra
         load_settings({variable: value}, isatty=False)
     assert str(caught.value).startswith(f"{variable}: ")
     assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "features"),
+    [
+        ("all", ("analytics", "integrations", "dashboard")),
+        ("none", ()),
+        ("integrations, analytics", ("analytics", "integrations")),
+    ],
+)
+def test_features_can_be_chosen(value: str, features: tuple[str, ...]) -> None:
+    assert load_settings({"SCANLET_FEATURES": value}, isatty=False).features == features
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [("charts", "expected all, none"), ("dashboard", "needs analytics and integrations")],
+)
+def test_impossible_feature_sets_are_refused(value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings({"SCANLET_FEATURES": value}, isatty=False)

@@ -6,7 +6,7 @@ actors get what they need handed to them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
@@ -158,13 +158,19 @@ async def _stop_on_failure(system: ActorSystem, app: Starlette) -> None:
         stop()
 
 
-def default_features() -> list[Feature]:
-    """The features every server runs (tests may pass their own list)."""
+def default_features(settings: Settings) -> list[Feature]:
+    """The features ``SCANLET_FEATURES`` switches on (all by default; tests may pass their
+    own list to ``create_app``)."""
     from scanlet.http.analytics_feature import AnalyticsFeature
     from scanlet.http.dashboard import DashboardFeature
     from scanlet.http.integrations_feature import IntegrationsFeature
 
-    return [AnalyticsFeature(), IntegrationsFeature(), DashboardFeature()]
+    known: dict[str, Callable[[], Feature]] = {
+        "analytics": AnalyticsFeature,
+        "integrations": IntegrationsFeature,
+        "dashboard": DashboardFeature,
+    }
+    return [known[name]() for name in settings.features]
 
 
 def create_app(
@@ -196,7 +202,7 @@ def create_app(
     endpoints.extend(code_endpoints())
     endpoints.extend(qr_endpoints())
     endpoints.extend(ingest_endpoints())
-    installed = list(default_features() if features is None else features)
+    installed = list(default_features(settings) if features is None else features)
     for feature in installed:
         endpoints.extend(feature.endpoints())
     endpoints.extend(extra_endpoints or [])

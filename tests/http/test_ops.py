@@ -1,10 +1,15 @@
 """Ops endpoints, problem+json errors everywhere, request ids and trace context."""
 
 import re
+from pathlib import Path
 
 from openapi_spec_validator import validate
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+
+from scanlet.config import load_settings
+from scanlet.http.app import create_app
 
 PROBLEM = "application/problem+json"
 
@@ -123,3 +128,16 @@ def test_a_scan_while_the_scans_actor_is_down_is_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
+
+
+def test_with_features_off_their_routes_are_absent(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"SCANLET_DB": str(tmp_path / "core.db"), "SCANLET_FEATURES": "none"}, isatty=False
+    )
+    app = create_app(settings, registry=CollectorRegistry())
+    with TestClient(app) as core:
+        paths = core.get("/openapi.json").json()["paths"]
+        assert "/api/v1/codes" in paths
+        assert "/api/v1/stats" not in paths
+        assert "/api/v1/webhooks" not in paths
+        assert core.get("/readyz").json()["actors"].keys() == {"codes", "scans"}
