@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import signal
 import socket
 import sys
@@ -101,9 +102,12 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
             self._ssp = None
 
     app = create_app(settings)
-    in_flight = _InFlight(app)
+    # Live-code scans finish within the ask timeout and are answered by the actors' drain;
+    # only the requests that can hang (bodies, streams) need tracking.
+    in_flight = _InFlight(app.full_stack)
+    app.send_slow_requests_through(in_flight)
     server = (InheritedServer if listener is not None else Server)(
-        in_flight,
+        app,
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
@@ -215,7 +219,29 @@ def serve(settings: Settings) -> int:
         lock.close()
 
 
+# Generation 0 collects after 10,000 new objects instead of 700: a request's objects die by
+# reference counting long before that, so far fewer survive into older generations. Measured
+# at 64 connections on the scan path: 2,400 young and 20 full collections in 6 s became 88
+# and 1, p99 latency 9.8 -> 5.0 ms, throughput +7 %.
+_GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def _settle_garbage_collector() -> None:
+    """Move everything alive after start-up out of the collector's reach.
+
+    Measured under redirect load: CPython's full (generation 2) collections walked every
+    object the imports created, 14 of them in 6 s at about 20 ms each, stalling whole group
+    commits and setting the p99 latency. Frozen objects are never scanned again (they are
+    modules, classes and tables that live as long as the process), so a full collection
+    then walks only what the requests made (p99 20.5 -> 9.2 ms).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
+
+
 def _run(settings: Settings, listener: socket.socket | None = None) -> int:
+    _settle_garbage_collector()
     try:
         if settings.server == "uvicorn":
             started = _serve_uvicorn(settings, listener)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scanlet import __version__
 from scanlet.actors.codes.actor import CodesActor, CodesClient
@@ -181,7 +181,7 @@ def create_app(
     tracing: Tracing | None = None,
     extra_endpoints: list[Endpoint] | None = None,
     features: Sequence[Feature] | None = None,
-) -> Starlette:
+) -> ScanletApp:
     """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors."""
     clock = clock or SystemClock()
     registry = registry or CollectorRegistry()
@@ -314,3 +314,9 @@ class ScanletApp(Starlette):
     async def full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ordinary Starlette application."""
         await super().__call__(scope, receive, send)
+
+    def send_slow_requests_through(self, wrapper: ASGIApp) -> None:
+        """Route every request the fast path does not answer through ``wrapper`` (which
+        calls ``full_stack``): drain tracking then costs live-code scans nothing."""
+        if self.fast_path is not None:
+            self.fast_path.app = wrapper

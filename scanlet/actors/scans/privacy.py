@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import re
 import secrets
 import threading
 from collections.abc import Sequence
@@ -43,18 +44,14 @@ def _parse_address(text: str) -> _Address | None:
     return address
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def _is_plain_ipv4(text: str) -> bool:
     """Whether ``text`` is a dotted-quad IPv4 address in canonical form (the common case,
-    checked without building an ``ipaddress`` object: this runs on every scan)."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return False
-    for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 3:
-            return False
-        if (part[0] == "0" and len(part) > 1) or int(part) > 255:
-            return False
-    return True
+    checked with one regex instead of an ``ipaddress`` object: this runs on every scan)."""
+    return _PLAIN_IPV4.fullmatch(text) is not None
 
 
 def anonymize_ip(address: str) -> str:
