@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Sequence
 
 import anyio
+import anyio.lowlevel
 import structlog
 from anyio.abc import TaskGroup
 
@@ -107,6 +108,9 @@ class LogFollower(Actor[CatchUp]):
             await self.applied(wanted)
             if len(events) < self.batch_size:
                 return self.position
+            # Each batch runs inline on the loop: let waiting requests (redirects) in
+            # between batches, so a catch-up stalls them for one batch, not for a slice.
+            await anyio.lowlevel.checkpoint()
         # More to apply: queue the next slice behind whatever else arrived (a stop, during
         # shutdown, comes first; a full mailbox already holds a catch-up). Used outside a
         # system (``scanlet rebuild``), the caller loops while ``more`` instead.
