@@ -3,7 +3,9 @@
 The baseline is raw sqlite3 ``executemany`` of the same rows into the same two tables (the
 event log and the device id table), measured in the same run on the same disk, so the ratio
 shows what HTTP, validation, dedupe, the actor hop and the counters cost on top of SQLite.
-The server is pinned to one core and the client to the other.
+The server is pinned to one core and the client to the other. Two servers are measured:
+"core" (SCANLET_FEATURES=none, the ingest path alone) and "full" (the default, with the
+analytics projection and webhook outbox following the log in the same process).
 Run: python bench/ingest.py [--events 100000]
 """
 
@@ -44,6 +46,8 @@ def make_events(count: int) -> list[dict[str, object]]:
 def raw_sqlite(folder: Path, events: list[dict[str, object]], batch: int) -> float:
     """Events per second for executemany of the same rows, one transaction per batch."""
     db = folder / f"raw-{batch}.db"
+    for leftover in folder.glob(f"raw-{batch}.db*"):
+        leftover.unlink()
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -105,26 +109,33 @@ def main() -> None:
         os.sched_setaffinity(0, {int(LOAD_CORE)})
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        env = {"SCANLET_DB": str(folder / "bench.db"), "SCANLET_LOG_LEVEL": "warning"}
-        token = create_key(env)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(port)]
-        with pinned_server(argv, env=env, cwd=folder, ready_url=f"{base}/livez"):
-            httpx.post(
-                f"{base}/api/v1/codes",
-                headers={"Authorization": f"Bearer {token}"},
-                json={"target": "https://example.com/", "slug": SLUG},
-            ).raise_for_status()
-            for batch in (100, 1000):
-                events = make_events(args.events)
-                raw = raw_sqlite(folder, events, batch)
-                api = through_api(base, token, events, batch)
-                print(
-                    f"batch {batch:5}: raw sqlite3 {raw:10.0f} events/s   API {api:9.0f} "
-                    f"events/s   ratio {api / raw:.2f}",
-                    flush=True,
-                )
+        # "core": the scan path alone (SCANLET_FEATURES=none); "full": with analytics,
+        # webhooks and the dashboard following the log in the same process (the default).
+        for variant, features in (("core", "none"), ("full", "all")):
+            env = {
+                "SCANLET_DB": str(folder / f"{variant}.db"),
+                "SCANLET_LOG_LEVEL": "warning",
+                "SCANLET_FEATURES": features,
+            }
+            token = create_key(env)
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(port)]
+            with pinned_server(argv, env=env, cwd=folder, ready_url=f"{base}/livez"):
+                httpx.post(
+                    f"{base}/api/v1/codes",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"target": "https://example.com/", "slug": SLUG},
+                ).raise_for_status()
+                for batch in (100, 1000):
+                    events = make_events(args.events)
+                    raw = raw_sqlite(folder, events, batch)
+                    api = through_api(base, token, events, batch)
+                    print(
+                        f"{variant} batch {batch:5}: raw sqlite3 {raw:10.0f} events/s   "
+                        f"API {api:9.0f} events/s   ratio {api / raw:.2f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":
