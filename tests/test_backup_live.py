@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.test_server import free_port, wait_ready
+from tests.processes import create_key, free_port, wait_ready
 
 
 def test_a_backup_taken_while_scans_are_recorded_is_consistent_and_serving_goes_on(
@@ -30,15 +30,7 @@ def test_a_backup_taken_while_scans_are_recorded_is_consistent_and_serving_goes_
     statuses: list[int] = []
     try:
         wait_ready(base, proc)
-        key = subprocess.run(
-            [sys.executable, "-m", "scanlet", "keys", "create", "--name", "b", "--scope", "write"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.splitlines()[-1]
+        key = create_key(tmp_path, env=env)
         created = httpx.post(
             f"{base}/api/v1/codes",
             headers={"Authorization": f"Bearer {key}"},

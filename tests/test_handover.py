@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_server import wait_ready
+from tests.processes import create_key, wait_ready
 
 _EXEC_WITH_FD3 = (
     "import os, sys; os.dup2(int(sys.argv[1]), 3); os.environ['LISTEN_FDS'] = '1'; "
@@ -64,14 +64,7 @@ def test_a_restart_under_a_steady_request_loop_fails_no_request(
     failures: list[str] = []
     try:
         wait_ready(base, old)
-        token = subprocess.run(
-            [sys.executable, "-m", "scanlet", "keys", "create", "--name", "h", "--scope", "write"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.splitlines()[-1]
+        token = create_key(tmp_path)
         created = httpx.post(
             f"{base}/api/v1/codes",
             headers={"Authorization": f"Bearer {token}"},

@@ -2,11 +2,9 @@
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,27 +12,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(base: str, proc: subprocess.Popen[bytes], deadline: float = 30.0) -> None:
-    """Poll /readyz until it answers 200 (start-up, not a timed assertion)."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("server did not become ready")
+from tests.processes import create_key, free_port, wait_ready
 
 
 @pytest.fixture(params=["granian", "uvicorn"])
@@ -99,15 +77,7 @@ def test_an_answered_redirect_survives_kill_9(
     server: tuple[str, subprocess.Popen[bytes], Path],
 ) -> None:
     base, proc, folder = server
-    created = subprocess.run(
-        [sys.executable, "-m", "scanlet", "keys", "create", "--name", "t", "--scope", "write"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    headers = {"Authorization": f"Bearer {create_key(folder)}"}
     response = httpx.post(
         f"{base}/api/v1/codes",
         headers=headers,

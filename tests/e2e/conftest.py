@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.processes import create_key, free_port, wait_ready
 
 CHROMIUM = Path(os.environ.get("SCANLET_E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("SCANLET_E2E_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -48,28 +48,6 @@ def _require_browser() -> None:
     pytest.skip(f"browser tests need headless Chromium: {reason}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], deadline: float = 30.0) -> None:
-    """Poll /readyz until it answers 200 (start-up, not a timed assertion)."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("server did not become ready")
-
-
 @dataclass(frozen=True)
 class Site:
     """The running server: its origin, a write-scope key and a read-scope key."""
@@ -83,19 +61,6 @@ class Site:
         """An API call with the write key."""
         headers = {"Authorization": f"Bearer {self.key}"}
         return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=10, **kwargs)
-
-
-def _create_key(folder: Path, scope: str) -> str:
-    command = ["keys", "create", "--name", f"e2e-{scope}", "--scope", scope]
-    created = subprocess.run(
-        [sys.executable, "-m", "scanlet", *command],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return created.stdout.strip().splitlines()[-1]
 
 
 def _seed(site: Site) -> None:
@@ -148,7 +113,7 @@ def site() -> Iterator[Site]:
     """``scanlet serve`` on a free port with a fresh database, a key and a seeded code."""
     _require_browser()
     folder = Path(tempfile.mkdtemp(prefix="scanlet-e2e-"))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SCANLET_PORT": str(port), "SCANLET_LOG_FORMAT": "json"}
     # The server's log goes to a file (a pipe nobody reads could fill up and stall it).
     log = (folder / "server.log").open("wb")
@@ -161,8 +126,8 @@ def site() -> Iterator[Site]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, proc)
-        site = Site(base, _create_key(folder, "write"), _create_key(folder, "read"), folder)
+        wait_ready(base, proc)
+        site = Site(base, create_key(folder, "write"), create_key(folder, "read"), folder)
         _seed(site)
         yield site
     finally:

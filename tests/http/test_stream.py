@@ -1,6 +1,5 @@
 """The live stream: log events as SSE, filtered, with heartbeats, resumable by Last-Event-ID."""
 
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, MutableMapping
@@ -25,6 +24,7 @@ from scanlet.runtime import EventBus
 from scanlet.storage.database import Database, open_database
 from scanlet.storage.eventlog import EventLog, NewEvent
 from scanlet.storage.keys import ApiKeyStore, Scope
+from tests.processes import free_port
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 Message = dict[str, Any]
@@ -177,13 +177,6 @@ async def test_a_client_too_slow_to_take_a_message_is_disconnected(db: Database)
 
 
 # --- over HTTP -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_server import free_port
+from tests.processes import create_key, free_port
 
 SCANS = 5
 
@@ -116,18 +116,7 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30.0) 
 def test_pending_deliveries_survive_kill_9_with_the_same_webhook_id(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    token = (
-        subprocess.run(
-            [sys.executable, "-m", "scanlet", "keys", "create", "--name", "t", "--scope", "admin"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    token = create_key(tmp_path, "admin")
     headers = {"Authorization": f"Bearer {token}"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
