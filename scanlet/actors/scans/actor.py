@@ -25,6 +25,7 @@ from scanlet.actors.scans.messages import (
     IngestResult,
     RecordOrphan,
     RecordScan,
+    ScanRequest,
 )
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.actors.scans.privacy import VisitorHasher, anonymize_ip
@@ -150,7 +151,7 @@ class ScansActor(Actor[ScansMessage]):
             bus.publish_nowait(LogAppended(last_seq))
         return batch.replies
 
-    def _who(self, message: RecordScan | RecordOrphan, day: date) -> tuple[str | None, str | None]:
+    def _who(self, message: ScanRequest, day: date) -> tuple[str | None, str | None]:
         """The stored address (anonymised unless configured otherwise) and the visitor hash."""
         address = message.address
         if not address:

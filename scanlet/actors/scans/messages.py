@@ -9,51 +9,22 @@ import msgspec
 
 from scanlet.actors.events import Source
 
-__all__ = ("DeviceScan", "IngestEvents", "IngestResult", "RecordOrphan", "RecordScan")
+__all__ = (
+    "DeviceScan",
+    "IngestEvents",
+    "IngestResult",
+    "RecordOrphan",
+    "RecordScan",
+    "ScanRequest",
+)
 
 
-class RecordScan:
-    """Record a redirect's scan; answered ``True`` once durable, ``False`` if used up.
+class ScanRequest:
+    """What a request says about a scan before it is judged and stored (the common part).
 
-    A slotted plain class rather than a Struct: it is built once per redirect and never
+    A slotted plain class rather than a Struct: one is built per redirect and never
     serialised, and this is the cheapest object Python can make.
     """
-
-    __slots__ = (
-        "address",
-        "at",
-        "country",
-        "max_scans",
-        "referrer",
-        "slug",
-        "source",
-        "user_agent",
-    )
-
-    def __init__(
-        self,
-        slug: str,
-        source: Source,
-        at: datetime,
-        address: str,
-        user_agent: str | None,
-        referrer: str | None,
-        max_scans: int | None,
-        country: str | None = None,
-    ) -> None:
-        self.slug = slug
-        self.source = source
-        self.at = at
-        self.address = address
-        self.user_agent = user_agent
-        self.referrer = referrer
-        self.max_scans = max_scans
-        # The country a trusted proxy reported (SCANLET_COUNTRY_HEADER), as it said it.
-        self.country = country
-
-
-class RecordOrphan:
-    """Record a request for an unknown slug; answered ``None`` once durable."""
 
     __slots__ = ("address", "at", "country", "referrer", "slug", "source", "user_agent")
 
@@ -73,7 +44,34 @@ class RecordOrphan:
         self.address = address
         self.user_agent = user_agent
         self.referrer = referrer
+        # The country a trusted proxy reported (SCANLET_COUNTRY_HEADER), as it said it.
         self.country = country
+
+
+class RecordScan(ScanRequest):
+    """Record a redirect's scan; answered ``True`` once durable, ``False`` if used up."""
+
+    __slots__ = ("max_scans",)
+
+    def __init__(
+        self,
+        slug: str,
+        source: Source,
+        at: datetime,
+        address: str,
+        user_agent: str | None,
+        referrer: str | None,
+        max_scans: int | None,
+        country: str | None = None,
+    ) -> None:
+        super().__init__(slug, source, at, address, user_agent, referrer, country)
+        self.max_scans = max_scans
+
+
+class RecordOrphan(ScanRequest):
+    """Record a request for an unknown slug; answered ``None`` once durable."""
+
+    __slots__ = ()
 
 
 class DeviceScan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
