@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import msgspec
@@ -28,6 +28,7 @@ from scanlet.storage.timefmt import parse_time
 __all__ = ("main",)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 
 
 class CommandFailed(Exception):
@@ -48,8 +49,18 @@ def _settings(args: argparse.Namespace, **flags: str | None) -> Settings:
     return load_settings(overrides={"DB": getattr(args, "db", None), **flags})
 
 
-def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return anyio.run(coro_fn)
+
+
+def _with_keys(settings: Settings, use: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
+    """Open the database, run ``use`` on its key store, close it; returns what ``use`` did."""
+
+    async def run() -> T:
+        async with open_database(settings.db, synchronous=settings.synchronous) as db:
+            return await use(ApiKeyStore(db))
+
+    return _run(run)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -91,10 +102,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             conn.execute("SELECT MAX(version) FROM schema_version") as cur,
         ):
             row = await cur.fetchone()
-        print(f"schema version {row[0] if row else 0} at {settings.db}")
-        return EXIT_OK
+        return int(row[0]) if row and row[0] is not None else 0
 
-    return _run(run)
+    print(f"schema version {_run(run)} at {settings.db}")
+    return EXIT_OK
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
@@ -106,63 +117,50 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         raise CommandFailed("--expires-days must be a positive number of days")
     scope = Scope.parse(args.scope)
 
-    async def run() -> int:
-        async with open_database(settings.db, synchronous=settings.synchronous) as db:
-            created = await ApiKeyStore(db).create(
-                args.name.strip(), scope, now=SystemClock().now(), expires_days=args.expires_days
-            )
-        key = created.key
-        expiry = f", expires {key.expires_at}" if key.expires_at else ""
-        print(
-            f"created key {key.id} ({key.name}, scope {key.scope}{expiry}); "
-            "the secret below is shown only once:"
-        )
-        print(created.token)
-        return EXIT_OK
-
-    return _run(run)
+    created = _with_keys(
+        settings,
+        lambda keys: keys.create(
+            args.name.strip(), scope, now=SystemClock().now(), expires_days=args.expires_days
+        ),
+    )
+    key = created.key
+    expiry = f", expires {key.expires_at}" if key.expires_at else ""
+    print(
+        f"created key {key.id} ({key.name}, scope {key.scope}{expiry}); "
+        "the secret below is shown only once:"
+    )
+    print(created.token)
+    return EXIT_OK
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     """List keys without their secrets."""
     settings = _settings(args)
 
-    async def run() -> int:
-        async with open_database(settings.db, synchronous=settings.synchronous) as db:
-            keys = await ApiKeyStore(db).list()
-        if args.format == "json":
-            print(msgspec.json.encode(keys).decode())
-            return EXIT_OK
-        header = ("id", "name", "scope", "created_at", "expires_at", "revoked")
-        rows = [header] + [
-            (k.id, k.name, k.scope, k.created_at, k.expires_at or "-", "yes" if k.revoked else "no")
-            for k in keys
-        ]
-        widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-        for row in rows:
-            print(
-                "  ".join(
-                    str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
-                ).rstrip()
-            )
+    keys = _with_keys(settings, lambda store: store.list())
+    if args.format == "json":
+        print(msgspec.json.encode(keys).decode())
         return EXIT_OK
-
-    return _run(run)
+    header = ("id", "name", "scope", "created_at", "expires_at", "revoked")
+    rows = [header] + [
+        (k.id, k.name, k.scope, k.created_at, k.expires_at or "-", "yes" if k.revoked else "no")
+        for k in keys
+    ]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    return EXIT_OK
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     """Revoke a key by id; effective at once, also on a running server."""
     settings = _settings(args)
 
-    async def run() -> int:
-        async with open_database(settings.db, synchronous=settings.synchronous) as db:
-            found = await ApiKeyStore(db).revoke(args.id, now=SystemClock().now())
-        if not found:
-            raise CommandFailed(f"no key with id {args.id!r}")
-        print(f"revoked key {args.id}")
-        return EXIT_OK
-
-    return _run(run)
+    if not _with_keys(settings, lambda keys: keys.revoke(args.id, now=SystemClock().now())):
+        raise CommandFailed(f"no key with id {args.id!r}")
+    print(f"revoked key {args.id}")
+    return EXIT_OK
 
 
 def _time_arg(raw: str) -> datetime:
