@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import aiosqlite
@@ -129,6 +129,21 @@ def _split(start: int, end: int) -> tuple[list[tuple[int, int]], tuple[int, int]
         return [(start, end)], (0, 0)
     ragged = [(start, first_day * 24), (last_day * 24, end)]
     return [(a, b) for a, b in ragged if a < b], (first_day, last_day)
+
+
+def _days_and_ragged_hours(
+    start: int, end: int, select: str, params_for: Callable[[int, int], list[object]]
+) -> tuple[str, list[object]]:
+    """A UNION ALL over hours [start, end): whole UTC days from the daily table, the ragged
+    edges from the hourly one. ``select`` names its table and column with ``{unit}``
+    ("day" or "hour"); ``params_for(lo, hi)`` gives its parameters for one range."""
+    ragged, (first_day, last_day) = _split(start, end)
+    selects = [select.format(unit="day")]
+    params = params_for(first_day, last_day)
+    for lo, hi in ragged:
+        selects.append(select.format(unit="hour"))
+        params.extend(params_for(lo, hi))
+    return " UNION ALL ".join(selects), params
 
 
 class AnalyticsStore:
@@ -277,21 +292,16 @@ class AnalyticsStore:
         self, slug: str, start: int, end: int, *, include_bots: bool
     ) -> dict[str, dict[str, int]]:
         """Scans per dimension value over hours [start, end), largest first."""
-        ragged, (d0, d1) = _split(start, end)
         count = "humans + bots" if include_bots else "humans"
-        selects = [
-            f"SELECT dim, value, {count} AS n FROM analytics_breakdown_days"
-            " WHERE slug = ? AND day >= ? AND day < ?"
-        ]
-        params: list[object] = [slug, d0, d1]
-        for a, b in ragged:
-            selects.append(
-                f"SELECT dim, value, {count} FROM analytics_breakdown_hours"
-                " WHERE slug = ? AND hour >= ? AND hour < ?"
-            )
-            params.extend([slug, a, b])
+        rows, params = _days_and_ragged_hours(
+            start,
+            end,
+            f"SELECT dim, value, {count} AS n FROM analytics_breakdown_{{unit}}s"
+            " WHERE slug = ? AND {unit} >= ? AND {unit} < ?",
+            lambda lo, hi: [slug, lo, hi],
+        )
         sql = (
-            f"SELECT dim, value, SUM(n) AS total FROM ({' UNION ALL '.join(selects)})"
+            f"SELECT dim, value, SUM(n) AS total FROM ({rows})"
             " GROUP BY dim, value HAVING total > 0 ORDER BY dim, total DESC, value"
         )
         found: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
@@ -304,22 +314,17 @@ class AnalyticsStore:
         self, start: int, end: int, *, include_bots: bool, limit: int
     ) -> list[CodeTotal]:
         """The codes with the most scans over hours [start, end), then by slug."""
-        ragged, (d0, d1) = _split(start, end)
         scans = "humans + bots" if include_bots else "humans"
         uniques = "uniques + bot_uniques" if include_bots else "uniques"
-        selects = [
-            f"SELECT slug, {scans} AS s, {uniques} AS u FROM analytics_days"
-            " WHERE day >= ? AND day < ? AND slug != ?"
-        ]
-        params: list[object] = [d0, d1, ALL_CODES]
-        for a, b in ragged:
-            selects.append(
-                f"SELECT slug, {scans}, {uniques} FROM analytics_hours"
-                " WHERE hour >= ? AND hour < ? AND slug != ?"
-            )
-            params.extend([a, b, ALL_CODES])
+        rows, params = _days_and_ragged_hours(
+            start,
+            end,
+            f"SELECT slug, {scans} AS s, {uniques} AS u FROM analytics_{{unit}}s"
+            " WHERE {unit} >= ? AND {unit} < ? AND slug != ?",
+            lambda lo, hi: [lo, hi, ALL_CODES],
+        )
         sql = (
-            f"SELECT slug, SUM(s) AS total, SUM(u) FROM ({' UNION ALL '.join(selects)})"
+            f"SELECT slug, SUM(s) AS total, SUM(u) FROM ({rows})"
             " GROUP BY slug HAVING total > 0 ORDER BY total DESC, slug LIMIT ?"
         )
         params.append(limit)
