@@ -7,28 +7,17 @@ from contextlib import AsyncExitStack
 from anyio.abc import TaskGroup
 
 from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
-from scanlet.actors.analytics.facts import CountryLookup, MaxMindCountries, NoCountries
+from scanlet.actors.analytics.facts import open_countries
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
 from scanlet.actors.follower import start_doorbell
 from scanlet.http.endpoint import Endpoint
-from scanlet.http.scans_api import scan_endpoints
+from scanlet.http.scans_api import RAW_SCANS, scan_endpoints
 from scanlet.http.services import Services
 from scanlet.http.stats_api import stats_endpoints
 from scanlet.runtime import ChildSpec
-from scanlet.storage.raw_scans import RawScanStore
 
 __all__ = ("AnalyticsFeature",)
-
-
-def open_countries(services: Services, stack: AsyncExitStack) -> CountryLookup:
-    """The geolocation adapter the settings ask for (closed with the stack)."""
-    path = services.settings.geoip_db
-    if path is None:
-        return NoCountries()
-    countries = MaxMindCountries(path)
-    stack.callback(countries.close)
-    return countries
 
 
 class AnalyticsFeature:
@@ -47,7 +36,9 @@ class AnalyticsFeature:
         scans past their retention in the background."""
         db = services.db
         policy = RetentionPolicy(services.settings.raw_retention_days, services.clock.now)
-        projection = AnalyticsProjection(open_countries(services, stack), policy.cutoff)
+        countries = open_countries(services.settings.geoip_db, stack)
+        projection = AnalyticsProjection(countries, policy.cutoff)
+        raw_scans = services.extras[RAW_SCANS] = projection.raw_scans(db)
         gauge = lag_gauge(services.registry)
         ref = await services.system.spawn(
             ChildSpec(
@@ -59,6 +50,6 @@ class AnalyticsFeature:
         start_doorbell(tasks, ref, services.system.bus, interval=self.doorbell_interval)
         if policy.days is not None:
             tasks.start_soon(
-                lambda: run_retention(RawScanStore(db), policy, interval=self.retention_interval)
+                lambda: run_retention(raw_scans, policy, interval=self.retention_interval)
             )
         services.extras["analytics"] = ref

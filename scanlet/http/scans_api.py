@@ -9,13 +9,23 @@ from scanlet.actors.analytics.export import encode_batches
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import query_choice, query_int, query_str
 from scanlet.http.responses import json_response
-from scanlet.http.services import services
+from scanlet.http.services import Services, services
 from scanlet.http.stats_api import known_slug, time_range
 from scanlet.storage.keys import Scope
 from scanlet.storage.raw_scans import RawScanPage, RawScanQuery, RawScanStore
 from scanlet.storage.timefmt import format_time
 
-__all__ = ("scan_endpoints",)
+__all__ = ("RAW_SCANS", "raw_scans", "scan_endpoints")
+
+#: Where the analytics feature leaves its raw-scan store in ``Services.extras``.
+RAW_SCANS = "raw_scans"
+
+
+def raw_scans(svc: Services) -> RawScanStore:
+    """The raw-scan store of the running analytics feature."""
+    store = svc.extras[RAW_SCANS]
+    assert isinstance(store, RawScanStore)
+    return store
 
 
 async def _answer(request: Request, query: RawScanQuery, filename: str) -> Response:
@@ -30,7 +40,7 @@ async def _answer(request: Request, query: RawScanQuery, filename: str) -> Respo
     fmt = query_choice(request, "format", ("json", "csv"), "json")
     limit = query_int(request, "limit", default=50, low=1, high=1000)
     cursor = query_str(request, "cursor", max_length=512)
-    store = RawScanStore(svc.db)
+    store = raw_scans(svc)
     if fmt == "csv":
         # Streamed a batch at a time: the whole result is never held in memory.
         return StreamingResponse(

@@ -1,8 +1,14 @@
-"""Raw scans: one row per scan event with its derived facts, for listing, CSV and export.
+"""Raw scans: one row per scan event, for listing, CSV and export.
 
-Filled by the analytics follower next to the rollups. Pages use keyset pagination on
-(occurred_at, seq), so a deep page costs the same as the first; streams fetch a bounded batch
-per reader borrow, so a slow CSV client never holds a database connection while it reads.
+Filled by the analytics follower next to the rollups. A row holds only what listings filter
+and order by (code, orphan or not, time) and the event's position in the log; a listing
+joins the log for the event itself and has the analytics context describe it (derived
+facts are worked out when shown, so a better parser changes listings without a rebuild).
+Copying every event into a wide row here cost the projection more than its rollups.
+
+Pages use keyset pagination on (occurred_at, seq), so a deep page costs the same as the
+first; streams fetch a bounded batch per reader borrow, so a slow CSV client never holds a
+database connection while it reads.
 """
 
 from __future__ import annotations
@@ -10,24 +16,30 @@ from __future__ import annotations
 import base64
 import binascii
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
-import aiosqlite
 import msgspec
 
-from scanlet.storage.analytics import ScanFact
 from scanlet.storage.codes import InvalidCursor
 from scanlet.storage.database import Database
 from scanlet.storage.timefmt import parse_time
 
-__all__ = ("RawScan", "RawScanPage", "RawScanQuery", "RawScanReadModel", "RawScanStore")
-
-_COLUMNS = (
-    "seq, id, slug, orphan, occurred_at, source, ip, visitor, user_agent, referrer,"
-    " referrer_host, country, device, os, browser, bot, device_id, data"
+__all__ = (
+    "RawScan",
+    "RawScanDescriber",
+    "RawScanKey",
+    "RawScanPage",
+    "RawScanQuery",
+    "RawScanReadModel",
+    "RawScanStore",
 )
-_data_decoder = msgspec.json.Decoder(dict[str, Any])
+
+_KEY_COLUMNS = "seq, slug, orphan, occurred_at"
+#: What the projection stores per scan: (seq, slug, orphan 0/1, occurred_at).
+RawScanKey = tuple[int, str, int, str]
+#: Turns a stored scan event (seq, occurred_at, payload) into the scan a listing shows.
+RawScanDescriber = Callable[[int, str, bytes], "RawScan"]
 
 
 class RawScan(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,29 +98,6 @@ class RawScanReadModel(Protocol):
         ...
 
 
-def _row(row: aiosqlite.Row | tuple[Any, ...]) -> RawScan:
-    return RawScan(
-        seq=row[0],
-        id=row[1],
-        slug=row[2],
-        orphan=bool(row[3]),
-        occurred_at=row[4],
-        source=row[5],
-        ip=row[6],
-        visitor=row[7],
-        user_agent=row[8],
-        referrer=row[9],
-        referrer_host=row[10],
-        country=row[11],
-        device=row[12],
-        os=row[13],
-        browser=row[14],
-        bot=bool(row[15]),
-        device_id=row[16],
-        data=_data_decoder.decode(row[17]) if row[17] is not None else None,
-    )
-
-
 def encode_cursor(occurred_at: str, seq: int) -> str:
     """An opaque cursor pointing just past (occurred_at, seq)."""
     return base64.urlsafe_b64encode(f"{occurred_at}|{seq}".encode()).decode().rstrip("=")
@@ -145,40 +134,18 @@ def _where(query: RawScanQuery) -> tuple[list[str], list[object]]:
 
 
 class RawScanStore:
-    """The ``raw_scans`` table."""
+    """The ``raw_scans`` table; ``describe`` turns the events it points at into scans."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, describe: RawScanDescriber) -> None:
         self._db = db
+        self._describe = describe
 
     @staticmethod
-    def insert(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
-        """Store ``facts`` within the caller's write transaction (a replay replaces rows)."""
+    def insert(conn: sqlite3.Connection, keys: Sequence[RawScanKey]) -> None:
+        """Store ``keys`` within the caller's write transaction (a replay replaces rows)."""
         conn.executemany(
-            f"INSERT OR REPLACE INTO raw_scans ({_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    f.seq,
-                    f.id,
-                    f.slug,
-                    int(f.orphan),
-                    f.occurred_at,
-                    f.source,
-                    f.ip,
-                    f.visitor,
-                    f.user_agent,
-                    f.referrer,
-                    f.referrer_host,
-                    f.country,
-                    f.device,
-                    f.os,
-                    f.browser,
-                    int(f.bot),
-                    f.device_id,
-                    f.data,
-                )
-                for f in facts
-            ],
+            f"INSERT OR REPLACE INTO raw_scans ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?)",
+            keys,
         )
 
     @staticmethod
@@ -222,12 +189,18 @@ class RawScanStore:
         self, where: list[str], params: list[object], order: str, limit: int
     ) -> list[RawScan]:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
+        # The page is chosen on raw_scans' own indexes, then each row's event is fetched by
+        # its seq (the log's primary key).
         sql = (
-            f"SELECT {_COLUMNS} FROM raw_scans{clause}"
-            f" ORDER BY occurred_at {order}, seq {order} LIMIT ?"
+            "SELECT r.seq, r.occurred_at, e.payload FROM"
+            f" (SELECT seq, occurred_at FROM raw_scans{clause}"
+            f" ORDER BY occurred_at {order}, seq {order} LIMIT ?) AS r"
+            f" JOIN events AS e ON e.seq = r.seq ORDER BY r.occurred_at {order}, r.seq {order}"
         )
         async with self._db.reader() as conn, conn.execute(sql, [*params, limit]) as cur:
-            return [_row(row) for row in await cur.fetchall()]
+            rows = await cur.fetchall()
+        describe = self._describe
+        return [describe(seq, occurred_at, payload) for seq, occurred_at, payload in rows]
 
     async def delete_before(self, cutoff: str, *, batch: int = 500) -> int:
         """Delete up to ``batch`` rows older than ``cutoff``; returns how many went."""
@@ -245,6 +218,6 @@ class RawScanStore:
         """Every row, by seq (for tests comparing a rebuild with the incremental path)."""
         async with (
             self._db.reader() as conn,
-            conn.execute(f"SELECT {_COLUMNS} FROM raw_scans ORDER BY seq") as cur,
+            conn.execute(f"SELECT {_KEY_COLUMNS} FROM raw_scans ORDER BY seq") as cur,
         ):
             return [tuple(row) for row in await cur.fetchall()]

@@ -9,13 +9,13 @@ from typing import TextIO
 
 from scanlet.actors.analytics.actor import rebuild
 from scanlet.actors.analytics.export import encode_batches
-from scanlet.actors.analytics.facts import CountryLookup, MaxMindCountries, NoCountries
+from scanlet.actors.analytics.facts import open_countries
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
 from scanlet.storage.database import open_database
-from scanlet.storage.raw_scans import RawScanQuery, RawScanStore
+from scanlet.storage.raw_scans import RawScanQuery
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("export_scans", "rebuild_read_models")
@@ -31,11 +31,7 @@ async def rebuild_read_models(settings: Settings) -> int:
         db = await stack.enter_async_context(
             open_database(settings.db, synchronous=settings.synchronous)
         )
-        countries: CountryLookup = NoCountries()
-        if settings.geoip_db is not None:
-            maxmind = MaxMindCountries(settings.geoip_db)
-            stack.callback(maxmind.close)
-            countries = maxmind
+        countries = open_countries(settings.geoip_db, stack)
         policy = RetentionPolicy(settings.raw_retention_days, SystemClock().now)
         return await rebuild(db, AnalyticsProjection(countries, policy.cutoff))
 
@@ -55,8 +51,12 @@ async def export_scans(
         start=format_time(start) if start else None,
         end=format_time(end) if end else None,
     )
-    async with open_database(settings.db, synchronous=settings.synchronous) as db:
-        batches = RawScanStore(db).stream(query, newest_first=False)
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(
+            open_database(settings.db, synchronous=settings.synchronous)
+        )
+        projection = AnalyticsProjection(open_countries(settings.geoip_db, stack))
+        batches = projection.raw_scans(db).stream(query, newest_first=False)
         try:
             async for chunk in encode_batches(batches, fmt):
                 stream.write(chunk)

@@ -10,6 +10,7 @@ about 300 us per agent, ua-parser 17 us with its native ``ua-parser-rs`` resolve
 from __future__ import annotations
 
 import re
+from contextlib import AsyncExitStack, ExitStack
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +27,7 @@ __all__ = (
     "NoCountries",
     "describe_agent",
     "normalize_country",
+    "open_countries",
     "referrer_host",
 )
 
@@ -161,3 +163,12 @@ class MaxMindCountries:
     def close(self) -> None:
         """Release the file."""
         self._reader.close()
+
+
+def open_countries(path: Path | None, stack: ExitStack | AsyncExitStack) -> CountryLookup:
+    """The geolocation adapter for SCANLET_GEOIP_DB (None: none), closed with ``stack``."""
+    if path is None:
+        return NoCountries()
+    countries = MaxMindCountries(path)
+    stack.callback(countries.close)
+    return countries

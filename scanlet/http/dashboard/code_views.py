@@ -35,8 +35,9 @@ from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.session import User
 from scanlet.http.params import query_str
 from scanlet.http.resources import code_resource
+from scanlet.http.scans_api import raw_scans
 from scanlet.http.services import services
-from scanlet.storage.raw_scans import RawScanQuery, RawScanStore
+from scanlet.storage.raw_scans import RawScanQuery
 
 __all__ = (
     "code_page",
@@ -163,7 +164,7 @@ async def code_page(request: Request, user: User) -> Response:
     counts = await svc.scan_store.counts_for([row.slug])
     code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
-    latest = await RawScanStore(svc.db).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
+    latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
     qr, qr_error = _qr_options(request)
     qr_base = f"/dashboard/codes/{row.slug}/qr"
     return render(

@@ -9,8 +9,9 @@ from scanlet.http.dashboard.charts import series_chart
 from scanlet.http.dashboard.figures import INTERVAL_LABELS, RANGES, load_stats, selection
 from scanlet.http.dashboard.pages import render
 from scanlet.http.dashboard.session import User
+from scanlet.http.scans_api import raw_scans
 from scanlet.http.services import services
-from scanlet.storage.raw_scans import RawScanQuery, RawScanStore
+from scanlet.storage.raw_scans import RawScanQuery
 
 __all__ = ("overview",)
 
@@ -22,7 +23,7 @@ async def overview(request: Request, user: User) -> Response:
     svc = services(request)
     chosen = selection(request)
     stats = await load_stats(svc, None, chosen)
-    orphans = await RawScanStore(svc.db).page(RawScanQuery(orphan=True), limit=ORPHANS_SHOWN)
+    orphans = await raw_scans(svc).page(RawScanQuery(orphan=True), limit=ORPHANS_SHOWN)
     return render(
         request,
         "overview.html",

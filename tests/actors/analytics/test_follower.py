@@ -12,7 +12,6 @@ from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
 from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.database import Database
-from scanlet.storage.raw_scans import RawScanStore
 
 from .conftest import append, scan
 
@@ -39,7 +38,7 @@ async def test_the_follower_applies_each_scan_once_and_reports_no_lag(db: Databa
         assert await ref.ask(CATCH_UP) == 4
     rows = await AnalyticsStore(db).hours("menu", 0, 10**7)
     assert [(r.humans, r.uniques) for r in rows] == [(4, 4)]
-    assert len(await RawScanStore(db).dump()) == 4
+    assert len(await AnalyticsProjection().raw_scans(db).dump()) == 4
 
 
 async def test_a_rebuild_beside_a_running_follower_never_applies_an_event_twice(
@@ -69,12 +68,12 @@ async def test_retention_deletes_old_raw_scans_in_batches_and_keeps_the_rollups(
     await append(db, [*old, scan("menu", NOW, visitor=None)])
     policy = RetentionPolicy(30, lambda: NOW)
     await rebuild(db, AnalyticsProjection())
-    assert len(await RawScanStore(db).dump()) == 8
-    assert await purge_once(RawScanStore(db), policy, batch=3) == 7
-    assert [row[0] for row in await RawScanStore(db).dump()] == [8]
+    assert len(await AnalyticsProjection().raw_scans(db).dump()) == 8
+    assert await purge_once(AnalyticsProjection().raw_scans(db), policy, batch=3) == 7
+    assert [row[0] for row in await AnalyticsProjection().raw_scans(db).dump()] == [8]
     rows = await AnalyticsStore(db).hours("menu", 0, 10**7)
     assert sum(r.humans for r in rows) == 8
     # A rebuild keeps to the retention window for raw rows, and rebuilds every rollup.
     await rebuild(db, AnalyticsProjection(raw_cutoff=policy.cutoff))
-    assert [row[0] for row in await RawScanStore(db).dump()] == [8]
+    assert [row[0] for row in await AnalyticsProjection().raw_scans(db).dump()] == [8]
     assert sum(r.humans for r in await AnalyticsStore(db).hours("menu", 0, 10**7)) == 8

@@ -15,7 +15,6 @@ from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.database import Database
 from scanlet.storage.eventlog import StoredEvent
 from scanlet.storage.migrations import apply_migrations
-from scanlet.storage.raw_scans import RawScanStore
 
 from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, scan
 
@@ -105,7 +104,7 @@ async def test_breakdowns_and_the_all_codes_view(db: Database) -> None:
     assert everything.total == 3  # orphans are not scans of a code
     assert everything.by_source == {"device": 1, "link": 1, "qr": 1}
     assert [(t.slug, t.scans) for t in everything.top_codes or []] == [("menu", 2), ("flyer", 1)]
-    raw = await RawScanStore(db).dump()
+    raw = await AnalyticsProjection().raw_scans(db).dump()
     assert len(raw) == 4
 
 

@@ -1,0 +1,40 @@
+"""Migrations that reshape tables keep the rows already stored."""
+
+import sqlite3
+
+from scanlet.storage.migrations import _statements, apply_migrations, available_migrations
+
+
+def migrated_to(version: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL)"
+    )
+    for migration in available_migrations()[:version]:
+        for statement in _statements(migration.sql):
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO schema_version VALUES (?, ?, 'then')", (migration.version, migration.name)
+        )
+    return conn
+
+
+def test_narrowing_raw_scans_keeps_every_row_and_its_listing_keys() -> None:
+    conn = migrated_to(6)
+    conn.execute(
+        "INSERT INTO raw_scans VALUES (7, 'e7', 'menu', 0, '2026-03-10T10:00:00.000000Z', 'qr',"
+        " '1.2.3.0', 'v', 'agent', NULL, NULL, NULL, 'mobile', 'iOS', 'Safari', 0, NULL, NULL)"
+    )
+    conn.execute(
+        "INSERT INTO raw_scans VALUES (9, 'e9', 'nope', 1, '2026-03-10T11:00:00.000000Z', 'link',"
+        " NULL, NULL, NULL, NULL, NULL, NULL, 'bot', 'Other', 'Other', 1, NULL, NULL)"
+    )
+    applied = apply_migrations(conn)
+    assert [m.name for m in applied][:1] == ["narrow_raw_scans"]
+    assert conn.execute("SELECT * FROM raw_scans ORDER BY seq").fetchall() == [
+        (7, "menu", 0, "2026-03-10T10:00:00.000000Z"),
+        (9, "nope", 1, "2026-03-10T11:00:00.000000Z"),
+    ]
+    indexes = {row[1] for row in conn.execute("PRAGMA index_list(raw_scans)")}
+    assert indexes == {"raw_scans_by_code", "raw_scans_orphans", "raw_scans_by_time"}
