@@ -82,13 +82,9 @@ class Profile:
         )
 
 
-class ScanFact(msgspec.Struct, frozen=True):
-    """One scan of a code as the rollups need it (orphan scans have none)."""
-
-    slug: str
-    hour: int
-    visitor: str | None
-    profile: Profile
+#: One scan of a code as the rollups need it: (slug, hour, visitor, profile). A plain tuple:
+#: one is made per scan and unpacked once, and a tuple is the cheapest thing to do that with.
+ScanFact = tuple[str, int, str | None, Profile]
 
 
 class HourRow(msgspec.Struct, frozen=True):
@@ -180,13 +176,12 @@ class AnalyticsStore:
         # The (hour, bot) of the first scan in this batch of each (code, day, visitor) key
         # that could be a first sighting, for the code itself and for all codes.
         firsts: dict[tuple[str, int, str], tuple[int, int]] = {}
-        for fact in facts:
-            key = (fact.slug, fact.hour, fact.profile)
+        for slug, hour, visitor, profile in facts:
+            key = (slug, hour, profile)
             counts[key] = counts.get(key, 0) + 1
-            visitor = fact.visitor
             if visitor is None:
                 continue
-            day = fact.hour // 24
+            day = hour // 24
             if day > horizon:
                 horizon = day  # the newest day in the visitor sets
             # A visitor counts once per code and UTC day, in the hour of its first scan. A
@@ -195,8 +190,8 @@ class AnalyticsStore:
             # on the order of the log, so a rebuild in any batch size gives the same figures.
             if day <= horizon - VISITOR_WINDOW_DAYS:
                 continue
-            first = (fact.hour, fact.profile.bot)
-            firsts.setdefault((fact.slug, day, visitor), first)
+            first = (hour, profile.bot)
+            firsts.setdefault((slug, day, visitor), first)
             firsts.setdefault((ALL_CODES, day, visitor), first)
         hours: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])

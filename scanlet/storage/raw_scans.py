@@ -207,8 +207,8 @@ class RawScanStore:
 
         def delete(conn: sqlite3.Connection) -> int:
             return conn.execute(
-                "DELETE FROM raw_scans WHERE seq IN (SELECT seq FROM raw_scans"
-                " WHERE occurred_at < ? ORDER BY occurred_at LIMIT ?)",
+                "DELETE FROM raw_scans WHERE (occurred_at, seq) IN (SELECT occurred_at, seq"
+                " FROM raw_scans WHERE occurred_at < ? ORDER BY occurred_at, seq LIMIT ?)",
                 (cutoff, batch),
             ).rowcount
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -39,6 +40,23 @@ SCAN_TYPES = ("scan.recorded", "scan.orphaned")
 #: full (cheaper on every hit than an LRU's bookkeeping, and refilled within a batch).
 PROFILE_CACHE_SIZE = 8192
 _scan = msgspec.json.Decoder(ScanRecorded | ScanOrphaned)
+
+
+class _ScanView(msgspec.Struct):
+    """The fields of a scan event the rollups read (decoding only these is cheaper)."""
+
+    type: str
+    slug: str
+    source: str
+    occurred_at: datetime
+    ip: str | None = None
+    visitor: str | None = None
+    user_agent: str | None = None
+    referrer: str | None = None
+    country: str | None = None
+
+
+_view = msgspec.json.Decoder(_ScanView).decode
 _ProfileKey = tuple[str, str | None, str | None, str | None]
 
 
@@ -58,29 +76,33 @@ class AnalyticsProjection:
     ) -> None:
         self.countries = countries or NoCountries()
         self.raw_cutoff = raw_cutoff
+        self._geolocate = not isinstance(self.countries, NoCountries)
         self._profiles: dict[_ProfileKey, Profile] = {}
 
-    def _country(self, event: ScanRecorded | ScanOrphaned) -> str | None:
+    def _country(self, country: str | None, ip: str | None) -> str | None:
         """The proxy's country header if it named one, else the geolocation of the address."""
-        country = normalize_country(event.country)
-        if country is None and event.ip:
-            country = self.countries.country(event.ip)
-        return country
+        found = normalize_country(country)
+        if found is None and ip and self._geolocate:
+            found = self.countries.country(ip)
+        return found
 
-    def profile(self, event: ScanRecorded | ScanOrphaned, country: str | None) -> Profile:
-        """The (cached) profile of a scan from ``event``'s agent, referrer and source."""
-        key = (event.source, event.user_agent, event.referrer, country)
+    def _profile(
+        self, source: str, agent: str | None, referrer: str | None, country: str | None
+    ) -> Profile:
+        """The (cached) profile of a scan; ``country`` as the header gave it or as resolved
+        by ``_country`` (normalising is idempotent)."""
+        key = (source, agent, referrer, country)
         found = self._profiles.get(key)
         if found is None:
-            agent = describe_agent(event.user_agent, expect_agent=event.source != "device")
+            described = describe_agent(agent, expect_agent=source != "device")
             found = Profile.of(
-                bot=agent.bot,
-                source=event.source,
-                device=agent.device,
-                os=agent.os,
-                browser=agent.browser,
-                referrer_host=referrer_host(event.referrer),
-                country=country,
+                bot=described.bot,
+                source=source,
+                device=described.device,
+                os=described.os,
+                browser=described.browser,
+                referrer_host=referrer_host(referrer),
+                country=normalize_country(country),
             )
             if len(self._profiles) >= PROFILE_CACHE_SIZE:
                 self._profiles.clear()
@@ -93,17 +115,27 @@ class AnalyticsProjection:
         facts: list[ScanFact] = []
         keys: list[RawScanKey] = []
         cutoff = self.raw_cutoff()
+        profiles = self._profiles
         for stored in events:
-            if stored.type not in SCAN_TYPES:
+            kind = stored.type
+            if kind != "scan.recorded" and kind != "scan.orphaned":
                 continue
-            event = _scan.decode(stored.payload)
-            recorded = type(event) is ScanRecorded
-            if cutoff is None or stored.occurred_at >= cutoff:
-                keys.append((stored.seq, event.slug, 0 if recorded else 1, stored.occurred_at))
-            if recorded:
-                hour = int(event.occurred_at.timestamp()) // 3600
-                profile = self.profile(event, self._country(event))
-                facts.append(ScanFact(event.slug, hour, event.visitor, profile))
+            event = _view(stored.payload)
+            occurred_at = stored.occurred_at
+            if cutoff is None or occurred_at >= cutoff:
+                keys.append(
+                    (stored.seq, event.slug, 0 if kind == "scan.recorded" else 1, occurred_at)
+                )
+            if kind != "scan.recorded":
+                continue
+            # Without geolocation the country is the header's, so the raw header can key the
+            # cache (it is normalised when the profile is made); with it, resolve it first.
+            country = self._country(event.country, event.ip) if self._geolocate else event.country
+            profile = profiles.get((event.source, event.user_agent, event.referrer, country))
+            if profile is None:
+                profile = self._profile(event.source, event.user_agent, event.referrer, country)
+            hour = int(event.occurred_at.timestamp()) // 3600
+            facts.append((event.slug, hour, event.visitor, profile))
         if facts:
             AnalyticsStore.apply(conn, facts)
         if keys:
@@ -127,7 +159,7 @@ class AnalyticsProjection:
             user_agent=event.user_agent,
             referrer=event.referrer,
             referrer_host=referrer_host(event.referrer),
-            country=self._country(event),
+            country=self._country(event.country, event.ip),
             device=agent.device,
             os=agent.os,
             browser=agent.browser,
