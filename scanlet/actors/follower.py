@@ -81,6 +81,8 @@ class LogFollower(Actor[CatchUp]):
     async def on_message(self, message: CatchUp) -> int:
         """Apply committed events past the position, one slice; returns the new position."""
         self.more = False
+        if self.can_skip_now() and await self._skip_to_end():
+            return self.position
         for _ in range(self.batches_per_message):
             events = self.log_reader.read_after_now(self.position, self.batch_size)
             if not events:
@@ -121,6 +123,37 @@ class LogFollower(Actor[CatchUp]):
                 self.ref.tell_nowait(CATCH_UP)
         return self.position
 
+    async def _skip_to_end(self) -> bool:
+        """Move the position to the log's end without reading the events, if ``can_skip``
+        still holds in the transaction that saves it; False if it does not (read them)."""
+        last = self.db.read_now(_last_seq)
+        if last <= self.position:
+            return True
+
+        def skip(conn: sqlite3.Connection, name: str = self.position_name) -> bool:
+            if not self.can_skip(conn):
+                return False
+            PositionStore.save(conn, name, last)
+            return True
+
+        try:
+            skipped = await self.db.write(skip)
+        except StorageUnavailable:
+            return True  # nothing moved: try again at the next doorbell or tick
+        if skipped:
+            self.position = last
+        return skipped
+
+    def can_skip_now(self) -> bool:
+        """Whether the events past the position may need no work at all (a cheap check
+        before reading them); ``can_skip`` confirms it in the transaction. Default: never."""
+        return False
+
+    def can_skip(self, conn: sqlite3.Connection) -> bool:
+        """Whether applying events committed so far would change nothing but the position,
+        decided inside the write transaction that moves it. Default: never."""
+        return False
+
     def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
         """Apply ``events`` (in seq order) inside the write transaction that also stores the
         position. Must not await: it runs as one synchronous transaction."""
@@ -128,6 +161,11 @@ class LogFollower(Actor[CatchUp]):
 
     async def applied(self, events: list[StoredEvent]) -> None:
         """Called after a batch is committed (e.g. to wake delivery workers); default: no-op."""
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+    return int(row[0])
 
 
 def start_doorbell(

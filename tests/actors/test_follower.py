@@ -92,3 +92,47 @@ async def test_the_doorbell_wakes_the_follower_when_events_are_published(db: Dat
                 await system.wait_idle()
                 await anyio.lowlevel.checkpoint()
         tasks.cancel_scope.cancel()
+
+
+class Skipping(Tally):
+    """A tally that may pass events over: ``now`` before reading, ``then`` in the commit."""
+
+    def __init__(self, db: Database, *, now: bool, then: bool) -> None:
+        super().__init__(db)
+        self.now, self.then = now, then
+
+    def can_skip_now(self) -> bool:
+        return self.now
+
+    def can_skip(self, conn: sqlite3.Connection) -> bool:
+        return self.then
+
+
+async def test_a_follower_with_nothing_to_do_moves_to_the_end_without_reading(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await append(db, "a", "b", "a", "a", "c")
+
+    def unread(*args: object) -> list[StoredEvent]:
+        raise AssertionError("the events were read")
+
+    monkeypatch.setattr(EventLog, "read_after_now", unread)
+    async with running_system() as system:
+        follower = Skipping(db, now=True, then=True)
+        ref: ActorRef[CatchUp] = await system.spawn(ChildSpec("tally", lambda: follower))
+        assert await ref.ask(CATCH_UP) == 5
+    assert tally(db) == {}
+    monkeypatch.undo()
+    async with running_system() as system:
+        ref = await system.spawn(ChildSpec("tally", lambda: Tally(db)))
+        assert await ref.ask(CATCH_UP) == 5  # the skip was stored as the position
+    assert tally(db) == {}
+
+
+async def test_work_that_appears_before_the_skip_commits_is_applied(db: Database) -> None:
+    await append(db, "a", "b", "a", "a", "c")
+    async with running_system() as system:
+        follower = Skipping(db, now=True, then=False)
+        ref: ActorRef[CatchUp] = await system.spawn(ChildSpec("tally", lambda: follower))
+        assert await ref.ask(CATCH_UP) == 5
+    assert tally(db) == {"a": 3, "b": 1, "c": 1}
