@@ -3,6 +3,8 @@
 import sqlite3
 from pathlib import Path
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from scanlet.storage.database import open_database
@@ -51,3 +53,23 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
 def test_migration_files_are_numbered_without_gaps() -> None:
     versions = [m.version for m in available_migrations()]
     assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_checkpoints_amid_constant_writes_let_the_wal_start_over(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "scanlet.db") as db:
+        done = anyio.Event()
+
+        async def keep_writing() -> None:
+            while not done.is_set():
+                await db.probe_write()
+                await anyio.lowlevel.checkpoint()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(keep_writing)
+            for _ in range(5):
+                await anyio.sleep(0.02)
+                await db.checkpoint()
+            done.set()
+        await db.probe_write()
+        # The WAL holds only what came after the last checkpoint, not every write so far.
+        assert await db.checkpoint() <= 4
