@@ -50,6 +50,8 @@ class ServicesBox:
 
 _NO_STORE = (b"cache-control", b"private, max-age=0")
 _EMPTY = (b"content-length", b"0")
+#: Redirect targets whose header lists are kept (emptied when full).
+_HEADER_CACHE_SIZE = 4096
 _LINK, _QR = "/{slug}", "/q/{slug}"
 _UNAVAILABLE = StorageUnavailable("the scans actor is not available")
 
@@ -73,8 +75,17 @@ class ScanFastPath:
         self.tracing_enabled = tracing.enabled
         self._duration = metrics.duration
         self._observers: dict[tuple[str, int], Any] = {}
+        self._headers: dict[str, list[tuple[bytes, bytes]]] = {}
         # SCANLET_COUNTRY_HEADER as ASGI spells header names (b"" when unset: never matches).
         self._country_header: bytes | None = None
+
+    def _redirect_headers(self, location: str) -> list[tuple[bytes, bytes]]:
+        """The response headers of a redirect to ``location``, made once per target."""
+        if len(self._headers) >= _HEADER_CACHE_SIZE:
+            self._headers.clear()
+        headers = [(b"location", location.encode("latin-1")), _NO_STORE, _EMPTY, *SECURITY_HEADERS]
+        self._headers[location] = headers
+        return headers
 
     def _observe(self, route: str, status: int, seconds: float) -> None:
         observe = self._observers.get((route, status))
@@ -193,8 +204,8 @@ class ScanFastPath:
         try:
             recorded = await svc.scans.ask(message, wait=False)
         except MailboxFull as exc:
-            headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
-            busy = Problem(503, "The server is busy; try again shortly.", headers=headers)
+            retry = {"Retry-After": str(max(1, round(exc.retry_after)))}
+            busy = Problem(503, "The server is busy; try again shortly.", headers=retry)
             await problem_response(busy)(scope, receive, send)
             self._observe(template, 503, time.perf_counter() - started)
             return
@@ -217,17 +228,11 @@ class ScanFastPath:
             await self.app(scope, receive, send)
             return
         status = route.redirect_status
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"location", route.location.encode("latin-1")),
-                    _NO_STORE,
-                    _EMPTY,
-                    *SECURITY_HEADERS,
-                ],
-            }
-        )
+        cached = self._headers.get(route.location)
+        if cached is None:
+            cached = self._redirect_headers(route.location)
+        # A copy per response: the cached list must survive a server that edits what it gets.
+        start = {"type": "http.response.start", "status": status, "headers": list(cached)}
+        await send(start)
         await send({"type": "http.response.body", "body": b""})
         self._observe(template, status, time.perf_counter() - started)
