@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -32,6 +31,7 @@ from scanlet.storage.analytics import AnalyticsStore, Profile, ScanFact
 from scanlet.storage.database import Database
 from scanlet.storage.eventlog import StoredEvent
 from scanlet.storage.raw_scans import RawScan, RawScanKey, RawScanStore
+from scanlet.storage.timefmt import parse_time
 
 __all__ = ("PROFILE_CACHE_SIZE", "SCAN_TYPES", "AnalyticsProjection")
 
@@ -48,7 +48,6 @@ class _ScanView(msgspec.Struct):
     type: str
     slug: str
     source: str
-    occurred_at: datetime
     ip: str | None = None
     visitor: str | None = None
     user_agent: str | None = None
@@ -57,6 +56,13 @@ class _ScanView(msgspec.Struct):
 
 
 _view = msgspec.json.Decoder(_ScanView).decode
+
+
+def _hour_of(stored_time: str) -> int:
+    """Hours since the epoch of a stored (UTC) time."""
+    return int(parse_time(stored_time).timestamp()) // 3600
+
+
 _ProfileKey = tuple[str, str | None, str | None, str | None]
 
 
@@ -116,6 +122,7 @@ class AnalyticsProjection:
         keys: list[RawScanKey] = []
         cutoff = self.raw_cutoff()
         profiles = self._profiles
+        hours: dict[str, int] = {}
         for stored in events:
             kind = stored.type
             if kind != "scan.recorded" and kind != "scan.orphaned":
@@ -134,7 +141,10 @@ class AnalyticsProjection:
             profile = profiles.get((event.source, event.user_agent, event.referrer, country))
             if profile is None:
                 profile = self._profile(event.source, event.user_agent, event.referrer, country)
-            hour = int(event.occurred_at.timestamp()) // 3600
+            # The stored time is UTC text, so its first 13 characters name the hour.
+            hour = hours.get(occurred_at[:13])
+            if hour is None:
+                hour = hours[occurred_at[:13]] = _hour_of(occurred_at)
             facts.append((event.slug, hour, event.visitor, profile))
         if facts:
             AnalyticsStore.apply(conn, facts)
