@@ -90,8 +90,9 @@ class ScanFastPath:
     def _observe(self, route: str, status: int, seconds: float) -> None:
         observe = self._observers.get((route, status))
         if observe is None:
-            child = self._duration.labels(route, "GET", str(status))
-            observe = self._observers[(route, status)] = child.observe
+            observe = self._observers[(route, status)] = self._duration.observer(
+                route, "GET", str(status)
+            )
         observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

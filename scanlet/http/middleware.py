@@ -11,10 +11,11 @@ import secrets
 import time
 
 import structlog
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanlet.http.problems import Problem, problem_response
+from scanlet.observability.histogram import LoopHistogram
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import TraceContext, current_trace
 
@@ -50,12 +51,12 @@ class HttpMetrics:
     """The HTTP request histogram, labelled by route template, never by a concrete path."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.duration = Histogram(
+        self.duration = LoopHistogram(
             "scanlet_http_request_duration_seconds",
             "Time from request start to the end of the response body.",
             ["route", "method", "status"],
-            registry=registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=registry,
         )
 
 
@@ -111,8 +112,8 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
             current_trace.reset(token)
             route = scope.get("scanlet.route", "unmatched")
-            self.metrics.duration.labels(route, scope["method"], str(status)).observe(
-                time.perf_counter() - started
+            self.metrics.duration.observe(
+                time.perf_counter() - started, route, scope["method"], str(status)
             )
 
 
