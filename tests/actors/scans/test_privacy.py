@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 import ipaddress
 
 import pytest
@@ -235,3 +236,15 @@ def test_random_salts_keep_as_many_days_as_asked() -> None:
     assert len(salts.days()) == 3
     with pytest.raises(ValueError, match="keep"):
         RandomDailySalts(keep=0)
+
+
+@given(st.lists(st.tuples(st.sampled_from([DAY, NEXT_DAY]), st.text(max_size=20)), max_size=10))
+def test_the_visitor_hash_is_keyed_blake2b_of_address_nul_agent_whatever_the_day_order(
+    scans: list[tuple[datetime.date, str]],
+) -> None:
+    hasher = VisitorHasher(FixedSalts())
+    for day, agent in scans:
+        message = f"198.51.100.1\0{agent}".encode("utf-8", "surrogatepass")
+        salt = FixedSalts().salt_for(day)
+        expected = hashlib.blake2b(message, key=salt, digest_size=16).hexdigest()
+        assert hasher.visitor_hash(day, "198.51.100.1", agent) == expected
