@@ -52,7 +52,7 @@ def raw_sqlite(folder: Path, events: list[dict[str, object]], batch: int) -> flo
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(
-        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL,"
         " type TEXT NOT NULL, slug TEXT, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
         " payload BLOB NOT NULL)"
     )

@@ -1,10 +1,15 @@
--- The event log: every domain event, in the order it was committed. AUTOINCREMENT keeps
--- seq strictly increasing and never reused, so followers can resume from "last seq seen".
+-- The event log: every domain event, in the order it was committed. Events are never
+-- deleted, so a new row's seq (the largest so far plus one) only ever grows and followers
+-- can resume from "last seq seen". Not AUTOINCREMENT: that gives the same here (its only
+-- promise beyond this is for logs whose newest row gets deleted) but rewrites
+-- sqlite_sequence on every row inserted, 0.7-0.8 us of a scan's 4 us append measured here.
+-- (Edited before any release; a database made with the earlier text keeps AUTOINCREMENT,
+-- which only costs that time.)
 -- No secondary index: every append on the scan path would pay for it (a unique index on id
 -- measured 1.5-2 us per append). Ids the server makes are UUIDv7 with a per-millisecond
 -- counter, unique by construction; ids that devices send are made unique by the table below.
 CREATE TABLE events (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY,
     id          TEXT NOT NULL,
     type        TEXT NOT NULL,
     slug        TEXT,
