@@ -33,8 +33,13 @@ Source = Literal["qr", "link", "device"]
 RedirectStatus = Literal[301, 302, 307, 308]
 
 
-class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    """Base of every event: a unique ``id`` and when it happened."""
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
+    """Base of every event: a unique ``id`` and when it happened.
+
+    Stored without the fields left at their defaults (a redirect's scan has five ``null``s,
+    a sixth of its payload): decoding fills them in again, and ``event_data`` shows every
+    field to webhooks and streams.
+    """
 
     id: str
     occurred_at: datetime
@@ -133,7 +138,10 @@ def decode_event(payload: bytes) -> AnyEvent:
 
 
 def event_data(event: DomainEvent) -> dict[str, Any]:
-    """The event's own fields, without the envelope ones (``data`` of webhooks and streams)."""
-    raw = msgspec.to_builtins(event)
-    assert isinstance(raw, dict)
-    return {name: value for name, value in raw.items() if name not in _COMMON}
+    """The event's own fields, without the envelope ones (``data`` of webhooks and streams);
+    every field, defaults included."""
+    return {
+        name: msgspec.to_builtins(getattr(event, name))
+        for name in event.__struct_fields__
+        if name not in _COMMON
+    }

@@ -1,0 +1,51 @@
+"""Domain events: stored lean, decoded whole, shown to integrations with every field."""
+
+from datetime import UTC, datetime
+
+from scanlet.actors.events import (
+    CodeCreated,
+    CodeState,
+    ScanRecorded,
+    decode_event,
+    encode_event,
+    event_data,
+)
+
+AT = datetime(2026, 11, 27, 13, 0, 1, 250000, tzinfo=UTC)
+
+
+def test_a_scan_is_stored_without_its_default_fields_and_decodes_whole() -> None:
+    scan = ScanRecorded(id="e1", occurred_at=AT, slug="menu", source="qr", ip="1.2.3.0")
+    payload = encode_event(scan)
+    assert b"null" not in payload
+    assert b'"type":"scan.recorded"' in payload
+    assert decode_event(payload) == scan
+
+
+def test_event_data_shows_every_field_defaults_included() -> None:
+    scan = ScanRecorded(id="e1", occurred_at=AT, slug="menu", source="qr", ip="1.2.3.0")
+    assert event_data(scan) == {
+        "slug": "menu",
+        "source": "qr",
+        "ip": "1.2.3.0",
+        "visitor": None,
+        "user_agent": None,
+        "referrer": None,
+        "device_id": None,
+        "country": None,
+        "data": None,
+    }
+    created = CodeCreated(id="e2", occurred_at=AT, code=CodeState(slug="menu", target="https://x/"))
+    data = event_data(created)
+    assert data["code"]["tags"] == ()
+    assert data["code"]["valid_until"] is None
+    assert data["code"]["redirect_status"] == 302
+
+
+def test_payloads_stored_with_explicit_nulls_still_decode() -> None:
+    old = (
+        b'{"type":"scan.recorded","id":"e1","occurred_at":"2026-11-27T13:00:01.25Z",'
+        b'"slug":"menu","source":"qr","ip":null,"visitor":null,"user_agent":null,'
+        b'"referrer":null,"device_id":null,"country":null,"data":null}'
+    )
+    assert decode_event(old) == ScanRecorded(id="e1", occurred_at=AT, slug="menu", source="qr")
