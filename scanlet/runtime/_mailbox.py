@@ -132,6 +132,8 @@ class Mailbox:
         self.queue: deque[Envelope[Any]] = deque()
         self.control: deque[Exit] = deque()
         self.getter: asyncio.Future[None] | None = None
+        #: The event loop of the system this mailbox belongs to (set by the first ask).
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.putters: deque[asyncio.Future[None]] = deque()
         # `open` is the single flag the send fast path reads; `lane` holds the detail.
         self.open = True

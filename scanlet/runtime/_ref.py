@@ -75,7 +75,11 @@ class ActorRef(Generic[MsgT]):
         mb = self._mailbox
         if timeout is None:
             timeout = mb.ask_timeout
-        loop = _running_loop()
+        loop = mb.loop
+        if loop is None:
+            # Once per mailbox: asyncio.get_running_loop makes a getpid() system call every
+            # time on Python 3.11, and a mailbox lives on its system's loop.
+            loop = mb.loop = _running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         env = Envelope(message, _trace_get(), future, _perf())
         if mb.otel:
