@@ -244,12 +244,20 @@ class Database:
 
     async def run_checkpoints(self, interval: float = CHECKPOINT_INTERVAL) -> None:
         """Checkpoint every ``interval`` seconds until cancelled (a background task)."""
+        failing: str | None = None
         while True:
             await anyio.sleep(interval)
             try:
                 await self.checkpoint()
             except (sqlite3.Error, StorageUnavailable) as exc:
-                log.warning("checkpoint failed", error=str(exc))
+                # Once per kind of failure, not four times a second while a disk is full.
+                if str(exc) != failing:
+                    log.warning("checkpoint failed", error=str(exc))
+                failing = str(exc)
+            else:
+                if failing is not None:
+                    log.info("checkpoints resumed")
+                failing = None
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:

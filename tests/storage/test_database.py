@@ -4,8 +4,10 @@ import sqlite3
 from pathlib import Path
 
 import anyio
+import anyio.from_thread
 import anyio.lowlevel
 import pytest
+from structlog.testing import capture_logs
 
 from scanlet.storage.database import open_database
 from scanlet.storage.migrations import available_migrations, current_version
@@ -73,3 +75,30 @@ async def test_checkpoints_amid_constant_writes_let_the_wal_start_over(tmp_path:
         await db.probe_write()
         # The WAL holds only what came after the last checkpoint, not every write so far.
         assert await db.checkpoint() <= 4
+
+
+async def test_a_failing_checkpoint_is_logged_once_until_it_works_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_database(tmp_path / "scanlet.db") as db:
+        calls = 0
+        real = db._checkpoint_now
+        enough = anyio.Event()
+
+        def flaky() -> int:
+            nonlocal calls
+            calls += 1
+            if calls == 16:  # this runs in a worker thread
+                anyio.from_thread.run_sync(enough.set)
+            if calls <= 12:
+                raise sqlite3.OperationalError("disk I/O error")
+            return real()
+
+        monkeypatch.setattr(db, "_checkpoint_now", flaky)
+        with capture_logs() as logs:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(db.run_checkpoints, 0.001)
+                await enough.wait()
+                tasks.cancel_scope.cancel()
+        events = [entry["event"] for entry in logs]
+        assert events == ["checkpoint failed", "checkpoints resumed"]
