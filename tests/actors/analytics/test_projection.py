@@ -15,6 +15,7 @@ from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.database import Database
 from scanlet.storage.eventlog import StoredEvent
 from scanlet.storage.migrations import apply_migrations
+from scanlet.storage.raw_scans import RawScanQuery
 
 from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, scan
 
@@ -190,3 +191,27 @@ def test_applying_the_log_in_any_batches_equals_a_rebuild_in_one(
     humans = sum(int(str(row[2])) for row in totals)
     bots = sum(int(str(row[3])) for row in totals)
     assert humans + bots == sum(1 for e in stored if e.type == "scan.recorded")
+
+
+class ByAddress:
+    """A geolocation adapter that knows two networks."""
+
+    def country(self, ip: str) -> str | None:
+        return {"203.0.113.0": "DE", "198.51.100.0": "JP"}.get(ip)
+
+
+async def test_countries_come_from_the_header_else_the_address_per_scan(db: Database) -> None:
+    at = DAY + timedelta(hours=9)
+    events: list[DomainEvent] = [
+        scan("menu", at, ip="203.0.113.0"),
+        scan("menu", at, ip="198.51.100.0"),  # same agent and referrer, another country
+        scan("menu", at, ip="198.51.100.0", country="fr"),  # a trusted header wins
+        scan("menu", at, ip="192.0.2.0"),  # unknown to the database
+    ]
+    await append(db, events)
+    projection = AnalyticsProjection(ByAddress())
+    await rebuild(db, projection)
+    stats = await compute_stats(AnalyticsStore(db), stats_query("menu"))
+    assert stats.by_country == {"DE": 1, "FR": 1, "JP": 1, "unknown": 1}
+    listed = await projection.raw_scans(db).page(RawScanQuery(slug="menu"), limit=10)
+    assert sorted(str(item.country) for item in listed.items) == ["DE", "FR", "JP", "None"]
