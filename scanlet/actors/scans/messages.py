@@ -64,14 +64,7 @@ class RecordScan(ScanRequest):
         max_scans: int | None,
         country: str | None = None,
     ) -> None:
-        # Assigned here rather than through super().__init__: one is made per redirect.
-        self.slug = slug
-        self.source = source
-        self.at = at
-        self.address = address
-        self.user_agent = user_agent
-        self.referrer = referrer
-        self.country = country
+        super().__init__(slug, source, at, address, user_agent, referrer, country)
         self.max_scans = max_scans
 
 
