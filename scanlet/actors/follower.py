@@ -126,7 +126,7 @@ class LogFollower(Actor[CatchUp]):
     async def _skip_to_end(self) -> bool:
         """Move the position to the log's end without reading the events, if ``can_skip``
         still holds in the transaction that saves it; False if it does not (read them)."""
-        last = self.db.read_now(_last_seq)
+        last = self.db.read_now(EventLog.newest_seq)
         if last <= self.position:
             return True
 
@@ -161,11 +161,6 @@ class LogFollower(Actor[CatchUp]):
 
     async def applied(self, events: list[StoredEvent]) -> None:
         """Called after a batch is committed (e.g. to wake delivery workers); default: no-op."""
-
-
-def _last_seq(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-    return int(row[0])
 
 
 def start_doorbell(

@@ -41,6 +41,7 @@ class StoredEvent(msgspec.Struct, frozen=True):
 
 
 _SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM events"
+_NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM events"
 
 
 def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
@@ -117,9 +118,13 @@ class EventLog:
 
     async def last_seq(self) -> int:
         """The seq of the newest event (0 for an empty log)."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events") as cur,
-        ):
+        async with self._db.reader() as conn, conn.execute(_NEWEST) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    @staticmethod
+    def newest_seq(conn: sqlite3.Connection) -> int:
+        """``last_seq`` on a connection of the caller's (inside its transaction, or through
+        ``Database.read_now``)."""
+        row = conn.execute(_NEWEST).fetchone()
+        return int(row[0])

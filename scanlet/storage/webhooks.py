@@ -278,12 +278,6 @@ class WebhookStore:
     # --- writes (inside the caller's transaction) -----------------------------------------
 
     @staticmethod
-    def last_seq(conn: sqlite3.Connection) -> int:
-        """The log's newest seq, read inside the caller's transaction."""
-        row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-        return int(row[0])
-
-    @staticmethod
     def insert_endpoint(conn: sqlite3.Connection, row: EndpointRow) -> None:
         """Store a new endpoint."""
         conn.execute(

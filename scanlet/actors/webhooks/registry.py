@@ -33,6 +33,7 @@ from scanlet.runtime import (
     SupervisorRef,
 )
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.eventlog import EventLog
 from scanlet.storage.webhooks import AttemptPage, EndpointRow, WebhookStore
 
 __all__ = (
@@ -126,7 +127,7 @@ class WebhooksActor(Actor[RegistryMessage]):
                 event_types=command.event_types,
                 secret=secret,
                 created_at=now,
-                after_seq=WebhookStore.last_seq(conn),
+                after_seq=EventLog.newest_seq(conn),
             )
             WebhookStore.insert_endpoint(conn, row)
             return row
