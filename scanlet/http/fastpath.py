@@ -50,8 +50,6 @@ class ServicesBox:
 
 _NO_STORE = (b"cache-control", b"private, max-age=0")
 _EMPTY = (b"content-length", b"0")
-#: Redirect targets whose header lists are kept (emptied when full).
-_HEADER_CACHE_SIZE = 4096
 _LINK, _QR = "/{slug}", "/q/{slug}"
 _UNAVAILABLE = StorageUnavailable("the scans actor is not available")
 
@@ -75,17 +73,8 @@ class ScanFastPath:
         self.tracing_enabled = tracing.enabled
         self._duration = metrics.duration
         self._observers: dict[tuple[str, int], Any] = {}
-        self._headers: dict[str, list[tuple[bytes, bytes]]] = {}
         # SCANLET_COUNTRY_HEADER as ASGI spells header names (b"" when unset: never matches).
         self._country_header: bytes | None = None
-
-    def _redirect_headers(self, location: str) -> list[tuple[bytes, bytes]]:
-        """The response headers of a redirect to ``location``, made once per target."""
-        if len(self._headers) >= _HEADER_CACHE_SIZE:
-            self._headers.clear()
-        headers = [(b"location", location.encode("latin-1")), _NO_STORE, _EMPTY, *SECURITY_HEADERS]
-        self._headers[location] = headers
-        return headers
 
     def _observe(self, route: str, status: int, seconds: float) -> None:
         observe = self._observers.get((route, status))
@@ -229,11 +218,8 @@ class ScanFastPath:
             await self.app(scope, receive, send)
             return
         status = route.redirect_status
-        cached = self._headers.get(route.location)
-        if cached is None:
-            cached = self._redirect_headers(route.location)
-        # A copy per response: the cached list must survive a server that edits what it gets.
-        start = {"type": "http.response.start", "status": status, "headers": list(cached)}
-        await send(start)
+        location = (b"location", route.location.encode("latin-1"))
+        headers = [location, _NO_STORE, _EMPTY, *SECURITY_HEADERS]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         self._observe(template, status, time.perf_counter() - started)
