@@ -88,7 +88,7 @@ class AnalyticsProjection:
     def _country(self, country: str | None, ip: str | None) -> str | None:
         """The proxy's country header if it named one, else the geolocation of the address."""
         found = normalize_country(country)
-        if found is None and ip and self._geolocate:
+        if found is None and ip:
             found = self.countries.country(ip)
         return found
 
@@ -125,7 +125,7 @@ class AnalyticsProjection:
         hours: dict[str, int] = {}
         for stored in events:
             kind = stored.type
-            if kind != "scan.recorded" and kind != "scan.orphaned":
+            if kind not in SCAN_TYPES:
                 continue
             event = _view(stored.payload)
             occurred_at = stored.occurred_at
