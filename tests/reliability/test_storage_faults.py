@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import structlog
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from tests.reliability.conftest import make_app, mint
@@ -44,6 +45,14 @@ def stored_ids(db: Path, ids: list[str]) -> int:
     return found
 
 
+def key_and_menu(app: Starlette, client: TestClient) -> dict[str, str]:
+    """A write key's headers, after creating the code ``menu`` with it."""
+    headers = mint(app, client)
+    made = client.post("/api/v1/codes", headers=headers, json={"target": TARGET, "slug": "menu"})
+    assert made.status_code == 201
+    return headers
+
+
 def integrity(db: Path) -> str:
     with sqlite3.connect(db) as conn:
         result: str = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -57,11 +66,7 @@ def test_a_locked_database_answers_503_then_service_resumes_when_the_lock_goes(
     db = tmp_path / "scanlet.db"
     app = make_app(db)
     with TestClient(app, base_url="http://qr.test", follow_redirects=False) as client:
-        headers = mint(app, client)
-        made = client.post(
-            "/api/v1/codes", headers=headers, json={"target": TARGET, "slug": "menu"}
-        )
-        assert made.status_code == 201
+        headers = key_and_menu(app, client)
         events = batch(5)
         # Another process (a backup, a CLI command) holds the write lock.
         blocker = sqlite3.connect(db, isolation_level=None)
@@ -131,11 +136,7 @@ def test_a_full_disk_answers_503_writes_nothing_half_and_resumes_when_space_retu
     db = small_disk / "scanlet.db"
     app = make_app(db)
     with TestClient(app, base_url="http://qr.test", follow_redirects=False) as client:
-        headers = mint(app, client)
-        made = client.post(
-            "/api/v1/codes", headers=headers, json={"target": TARGET, "slug": "menu"}
-        )
-        assert made.status_code == 201
+        headers = key_and_menu(app, client)
         filler = fill(small_disk)
         refused: list[dict[str, str]] = []
         with structlog.testing.capture_logs() as logs:
