@@ -29,7 +29,7 @@ from ._supervisor import (
 )
 from ._system import ActorSystem
 from ._trace import TraceContext, add_trace_context, current_trace, use_trace
-from ._types import ActorState
+from ._types import ActorState, Asks
 
 __all__ = (
     "LATENCY_BUCKETS",
@@ -43,6 +43,7 @@ __all__ = (
     "ActorStopped",
     "ActorSystem",
     "AskTimeout",
+    "Asks",
     "Backoff",
     "ChildSpec",
     "DeadLetter",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from ._types import MsgT
 
@@ -27,14 +27,22 @@ class Actor(Generic[MsgT]):
     system: ActorSystem
     _scanlet_cell: Cell
 
+    #: Exception types a handler raises to *refuse* one request rather than to fail: the asker
+    #: gets the exception, a refused tell becomes a dead letter, and the actor carries on with
+    #: the next message (no failure counted, no restart). For answers such as "that slug is
+    #: taken" or "storage is unavailable", which are not the actor's bug.
+    refuses: ClassVar[tuple[type[Exception], ...]] = ()
+
     async def on_start(self) -> None:
         """Run in the actor's task before any message; raising counts as a failure to start."""
 
     async def on_message(self, message: MsgT) -> Any:
         """Handle one message; the return value is the reply to an ask (ignored for tells).
 
-        Raising is a failure: an asker gets the exception itself, a tell is retried up to the
-        child spec's `max_attempts`, and the supervisor restarts the actor per its strategy.
+        Raising one of `refuses` answers the asker with it and goes on. Raising anything else
+        is a failure: an asker gets ActorCrashed caused by the exception, a tell is tried up
+        to the child spec's `max_attempts` times (once by default: no retry), and the
+        supervisor restarts the actor per its strategy.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement on_message")
 

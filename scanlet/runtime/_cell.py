@@ -262,6 +262,7 @@ class Cell:
         queue = mb.queue
         control = mb.control
         handle = actor.on_message
+        refusals = actor.refuses
         traced = self._tracer is not None
         wait_counts = mb.wait_counts
         handle_counts = mb.handle_counts
@@ -299,7 +300,10 @@ class Cell:
                 else:
                     result = await self._handle_traced(handle, env)
             except Exception as exc:
-                return Failure(env, exc)
+                if not isinstance(exc, refusals):
+                    return Failure(env, exc)
+                self._refuse(env, exc)
+                continue
             except asyncio.CancelledError:
                 self._interrupted = env
                 raise
@@ -345,11 +349,29 @@ class Cell:
 
     # --- failure bookkeeping --------------------------------------------------------------
 
+    def _refuse(self, env: Envelope[Any], exc: Exception) -> None:
+        """A handler refused its message (one of the actor's ``refuses`` types): the asker,
+        and every taken ask still unanswered, gets the exception; the actor carries on."""
+        mb = self.mailbox
+        mb.handled += 1
+        mb.refusals += 1
+        envs = [env]
+        if self._taken is not None:
+            envs.extend(self._taken)
+            self._taken = None
+        for refused in envs:
+            if refused._future is None:
+                mb.dead_letter(refused.message, "refused", exc)
+            else:
+                refused.fail(exc)
+
     def _handle_failure(self, failure: Failure) -> None:
         """Count and log a handler failure, then answer, retry or dead-letter its messages.
 
-        Asks get the exception at once and are not retried; tells go back to the front of the
-        mailbox for the next instance until `max_attempts`, then become dead letters.
+        Asks get ActorCrashed (caused by the exception) at once and are not retried, so an
+        asker can tell "the actor failed on my request" from a refusal; tells go back to the
+        front of the mailbox for the next instance until `max_attempts`, then become dead
+        letters.
         """
         mb = self.mailbox
         exc = failure.exc
@@ -362,7 +384,9 @@ class Cell:
         retry: list[Envelope[Any]] = []
         for env in envs:
             if env._future is not None:
-                env.fail(exc)
+                crashed = ActorCrashed(self.name, f"failed on the message: {exc!r}")
+                crashed.__cause__ = exc
+                env.fail(crashed)
                 continue
             env._attempts += 1
             if env._attempts >= self.spec.max_attempts or mb.lane is Lane.CLOSED:

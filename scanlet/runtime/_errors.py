@@ -46,9 +46,10 @@ class AskTimeout(ActorError, TimeoutError):
 
 
 class ActorCrashed(ActorError):
-    """Raised to an asker whose message was in flight or queued when the actor crashed for good.
+    """Raised to an asker when the actor failed on its message, or when the message was
+    queued and the actor crashed for good.
 
-    `__cause__` is the failure that brought the actor down, where it is known.
+    `__cause__` is the failure, where it is known.
     """
 
     def __init__(self, actor: str, detail: str = "crashed before replying") -> None:

@@ -88,6 +88,7 @@ class MailboxStatistics:
     waiting_senders: int
     messages_handled: int
     failures: int
+    refusals: int
     restarts: int
     dead_letters: int
     ask_timeouts: int
@@ -141,6 +142,7 @@ class Mailbox:
         self._dead = dead_letters
         self.handled = 0
         self.failures = 0
+        self.refusals = 0
         self.restarts = 0
         self.dead_letters = 0
         self.ask_timeouts = 0
@@ -291,6 +293,7 @@ class Mailbox:
             waiting_senders=sum(1 for p in self.putters if not p.done()),
             messages_handled=self.handled,
             failures=self.failures,
+            refusals=self.refusals,
             restarts=self.restarts,
             dead_letters=self.dead_letters,
             ask_timeouts=self.ask_timeouts,

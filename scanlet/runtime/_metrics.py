@@ -98,6 +98,9 @@ class RuntimeCollector(Collector):
         failures = CounterMetricFamily(
             "scanlet_actor_failures", "Handler and start failures.", labels=labels
         )
+        refusals = CounterMetricFamily(
+            "scanlet_actor_refusals", "Requests a handler refused (not failures).", labels=labels
+        )
         restarts = CounterMetricFamily("scanlet_actor_restarts", "Restarts.", labels=labels)
         dead = CounterMetricFamily(
             "scanlet_actor_dead_letters", "Messages that became dead letters.", labels=labels
@@ -113,6 +116,7 @@ class RuntimeCollector(Collector):
             handled.add_metric(name, _histogram_buckets(mb.handle_counts), mb.handle_sum)
             messages.add_metric(name, mb.handled)
             failures.add_metric(name, mb.failures)
+            refusals.add_metric(name, mb.refusals)
             restarts.add_metric(name, mb.restarts)
             dead.add_metric(name, mb.dead_letters)
             timeouts.add_metric(name, mb.ask_timeouts)
@@ -122,4 +126,4 @@ class RuntimeCollector(Collector):
         for subscriber, count in self._source.bus_dropped().items():
             dropped.add_metric([subscriber], count)
         yield from (depth, capacity, waited, handled, messages, failures, restarts, dead)
-        yield from (timeouts, dropped)
+        yield from (refusals, timeouts, dropped)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, overload
 
 import anyio
 
 from ._errors import AskTimeout
 from ._mailbox import Envelope, Lane, MailboxStatistics, expire_ask
 from ._trace import capture_span_context, current_trace
-from ._types import MsgT
+from ._types import Asks, MsgT, ReplyT
 
 if TYPE_CHECKING:
     from ._cell import Cell
@@ -57,16 +57,36 @@ class ActorRef(Generic[MsgT]):
         else:
             await mb.push_waiting(env)
 
-    # The per-call timeout is the spec's contract (an ask always has a finite deadline), so
-    # it is a parameter rather than the caller's cancel scope.
+    @overload
+    async def ask(
+        self,
+        message: Asks[ReplyT],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+        wait: bool = True,
+    ) -> ReplyT: ...
+
+    @overload
     async def ask(
         self,
         message: MsgT,
         *,
         timeout: float | None = None,  # noqa: ASYNC109
         wait: bool = True,
+    ) -> Any: ...
+
+    # The per-call timeout is the spec's contract (an ask always has a finite deadline), so
+    # it is a parameter rather than the caller's cancel scope.
+    async def ask(
+        self,
+        message: Any,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+        wait: bool = True,
     ) -> Any:
         """Send and wait for the reply (the handler's return value or its exception).
+
+        A message that mixes in `Asks[R]` is typed to reply an `R`.
 
         `timeout` None means the system's default; it covers waiting for room as well.
         `wait=False` raises MailboxFull at once instead of waiting for room. AskTimeout when

@@ -81,15 +81,17 @@ class ChildSpec:
     """How to build and run one actor.
 
     `max_attempts` bounds how many times a tell whose handler raised is tried in total before
-    it becomes a dead letter. `stop_timeout` bounds how long a stop waits for the current
-    handler (and for on_stop) before cancelling it.
+    it becomes a dead letter. The default, 1, never retries: a message that crashed an actor
+    is most likely to crash the next instance too (OTP drops it the same way).
+    `stop_timeout` bounds how long a stop waits for the current handler (and for on_stop)
+    before cancelling it.
     """
 
     name: str
     factory: Callable[[], Actor[Any]]
     restart: Restart = Restart.PERMANENT
     mailbox_capacity: int = 1024
-    max_attempts: int = 3
+    max_attempts: int = 1
     stop_timeout: float = 5.0
 
 

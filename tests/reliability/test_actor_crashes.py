@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.follower import CATCH_UP
+from scanlet.runtime import ActorCrashed
 from tests.reliability.conftest import Crash, mint, settle
 
 TARGET = "https://example.com/menu"
@@ -36,7 +37,7 @@ def catch_up(app: Starlette, client: TestClient, name: str) -> None:
         settle(app, client)
         try:
             client.portal.call(ref.ask, CATCH_UP)  # type: ignore[union-attr]
-        except RuntimeError:
+        except ActorCrashed:
             continue
         return
     raise AssertionError(f"{name} never caught up")

@@ -62,7 +62,9 @@ async def test_a_message_that_succeeds_on_retry_is_handled_by_the_new_instance()
     attempts: list[str] = []
     handled: list[Any] = []
     async with running_system(supervisor=FAST) as system:
-        ref = await system.spawn(ChildSpec("picky", lambda: Picky(attempts, handled)))
+        ref = await system.spawn(
+            ChildSpec("picky", lambda: Picky(attempts, handled), max_attempts=2)
+        )
         await ref.tell("flaky")
         await ref.tell("next")
         await system.wait_idle()
@@ -70,10 +72,10 @@ async def test_a_message_that_succeeds_on_retry_is_handled_by_the_new_instance()
         assert system.dead_letters.count == 0
 
 
-async def test_max_attempts_one_means_no_retry() -> None:
+async def test_by_default_a_failing_tell_is_not_retried() -> None:
     attempts: list[str] = []
     async with running_system(supervisor=FAST) as system:
-        ref = await system.spawn(ChildSpec("picky", lambda: Picky(attempts, []), max_attempts=1))
+        ref = await system.spawn(ChildSpec("picky", lambda: Picky(attempts, [])))
         await ref.tell("poison")
         await system.wait_idle()
         assert attempts == ["poison"]

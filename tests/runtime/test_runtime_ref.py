@@ -9,6 +9,7 @@ import pytest
 
 from scanlet.runtime import (
     Actor,
+    ActorCrashed,
     ActorNameTaken,
     ActorNotFound,
     ActorStopped,
@@ -119,11 +120,12 @@ async def test_expired_ask_is_skipped_by_the_actor() -> None:
         assert ref.statistics().messages_handled == 1
 
 
-async def test_handler_exception_reaches_the_asker_as_itself_and_the_supervisor() -> None:
+async def test_handler_exception_reaches_the_asker_as_a_crash_and_the_supervisor() -> None:
     async with running_system(supervisor=FAST) as system:
         ref = await system.spawn(ChildSpec("faulty", Faulty))
-        with pytest.raises(LookupError, match="no such thing"):
+        with pytest.raises(ActorCrashed, match="no such thing") as caught:
             await ref.ask("boom")
+        assert isinstance(caught.value.__cause__, LookupError)
         # Reported to the supervisor: counted, and the actor restarted with a fresh instance.
         assert await ref.ask("still here") == "still here"
         stats = ref.statistics()
@@ -200,5 +202,6 @@ async def test_stop_from_inside_the_handler_stops_after_the_message() -> None:
 async def test_on_message_must_be_implemented() -> None:
     async with running_system() as system:
         ref = await system.spawn(ChildSpec("bare", Actor[Any]))
-        with pytest.raises(NotImplementedError):
+        with pytest.raises(ActorCrashed) as caught:
             await ref.ask("x")
+        assert isinstance(caught.value.__cause__, NotImplementedError)

@@ -66,7 +66,7 @@ def member(name: str, log: list[str], **kw: Any) -> ChildSpec:
 
 
 async def _fail(ref: Any) -> None:
-    with pytest.raises(RuntimeError, match="exploded"):
+    with pytest.raises(ActorCrashed, match="exploded"):
         await ref.ask("boom")
 
 

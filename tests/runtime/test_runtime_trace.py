@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from scanlet.runtime import (
     Actor,
+    ActorCrashed,
     ChildSpec,
     TraceContext,
     add_trace_context,
@@ -171,7 +172,7 @@ async def test_a_failing_handler_span_records_the_error() -> None:
     provider, exporter = _provider()
     async with running_system(tracer_provider=provider) as system:
         ref = await system.spawn(ChildSpec("boom", Boom))
-        with pytest.raises(KeyError):
+        with pytest.raises(ActorCrashed):
             await ref.ask("x")
     [span] = [s for s in exporter.get_finished_spans() if s.name == "actor.boom"]
     assert span.status.status_code is otel.StatusCode.ERROR
