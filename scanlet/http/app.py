@@ -25,12 +25,14 @@ from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.qr import QrRenderer
 from scanlet.actors.scans.actor import ScansActor
+from scanlet.actors.scans.client import ScansClient
+from scanlet.actors.scans.messages import ScanRejected
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.http.codes_api import code_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
-from scanlet.http.fastpath import ScanFastPath, ServicesBox
+from scanlet.http.fastpath import ScanFastPath
 from scanlet.http.features import Feature
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import (
@@ -45,6 +47,7 @@ from scanlet.http.problems import FieldError, Problem, problem_response
 from scanlet.http.qr_api import qr_endpoints
 from scanlet.http.ratelimit import ScanLimits
 from scanlet.http.redirect import redirect_endpoints
+from scanlet.http.scan_path import ScanPath
 from scanlet.http.services import Services
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import (
@@ -55,7 +58,8 @@ from scanlet.runtime import (
     ChildSpec,
     MailboxFull,
 )
-from scanlet.storage.codes import CodeStore, InvalidCursor
+from scanlet.storage.codes import CodeStore
+from scanlet.storage.cursors import InvalidCursor
 from scanlet.storage.database import open_database
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.keys import ApiKeyStore
@@ -112,6 +116,10 @@ async def _slug_taken(request: Request, exc: Exception) -> Response:
             errors=[FieldError(["body", "slug"], "already taken")],
         )
     )
+
+
+async def _scan_rejected(request: Request, exc: Exception) -> Response:
+    return problem_response(Problem(422, str(exc)))
 
 
 async def _code_not_found(request: Request, exc: Exception) -> Response:
@@ -193,7 +201,7 @@ def create_app(
     limits = ScanLimits.from_settings(settings, registry)
 
     endpoints: list[Endpoint] = []
-    box = ServicesBox()
+    scan_path = ScanPath(limits)
 
     def openapi() -> dict[str, object]:
         return build_openapi(endpoints, server_url=settings.public_base_url)
@@ -207,7 +215,7 @@ def create_app(
         endpoints.extend(feature.endpoints())
     endpoints.extend(extra_endpoints or [])
     # Last: /{slug} matches any single path segment.
-    endpoints.extend(redirect_endpoints(limits))
+    endpoints.extend(redirect_endpoints(scan_path))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -243,7 +251,8 @@ def create_app(
                     max_attempts=1,
                 )
             )
-            box.services = app.state.services = Services(
+            scans = ScansClient(scans_ref)
+            app.state.services = services = Services(
                 settings=settings,
                 clock=clock,
                 registry=registry,
@@ -252,17 +261,24 @@ def create_app(
                 system=system,
                 index=index,
                 codes=CodesClient(codes_ref),
-                scans=scans_ref,
+                scans=scans,
                 code_store=CodeStore(db),
                 scan_store=ScanStore(db),
                 qr=QrRenderer(),
                 trusted_networks=settings.trusted_networks,
             )
+            scan_path.bind(
+                index=index,
+                scans=scans,
+                clock=clock,
+                trusted=services.trusted_networks,
+                country_header=settings.country_header,
+            )
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(db.run_checkpoints)
             background.start_soon(_stop_on_failure, system, app)
             for feature in installed:
-                await feature.start(box.services, stack, background)
+                await feature.start(services, stack, background)
             log.info("started", db=str(settings.db), base_url=settings.public_base_url)
             yield
             log.info("stopping")
@@ -282,6 +298,7 @@ def create_app(
             InvalidCursor: _invalid_cursor,
             SlugTaken: _slug_taken,
             CodeNotFound: _code_not_found,
+            ScanRejected: _scan_rejected,
             HTTPException: _http_exception,
             MailboxFull: _overloaded,
             ActorStopped: _unavailable,
@@ -295,7 +312,7 @@ def create_app(
     app.state.endpoints = endpoints
     # In front of everything, even Starlette's error middleware: live-code scans skip the
     # whole stack (the front catches its own errors).
-    app.fast_path = ScanFastPath(app.full_stack, box, http_metrics, tracing, limits)
+    app.fast_path = ScanFastPath(app.full_stack, scan_path, http_metrics, tracing)
     return app
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
 
 from scanlet.http.problems import FieldError, Problem
+from scanlet.timerange import time_error
 
-__all__ = ("decode_body", "validation_problem")
+__all__ = ("check_times", "decode_body", "validation_problem")
 
 T = TypeVar("T")
 
@@ -42,8 +44,31 @@ def validation_problem(error: msgspec.ValidationError) -> Problem:
     )
 
 
+def check_times(value: Any, loc: list[str | int]) -> None:
+    """A 422 naming the first time inside ``value`` that is out of the accepted range.
+
+    Walks structs, lists and dicts: one check for every time in every request body, so no
+    route can forget it (see ``scanlet.timerange``).
+    """
+    if isinstance(value, datetime):
+        error = time_error(value)
+        if error is not None:
+            field = ".".join(str(part) for part in loc[1:]) or "body"
+            raise Problem(422, f"{field}: {error}", errors=[FieldError(loc, error)])
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            check_times(getattr(value, name), [*loc, name])
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_times(item, [*loc, index])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_times(item, [*loc, str(key)])
+
+
 async def decode_body(request: Request, type_: type[T]) -> T:
-    """Decode a JSON body into ``type_``: 415 if not JSON, 400 if malformed, 422 if invalid.
+    """Decode a JSON body into ``type_``: 415 if not JSON, 400 if malformed or nested too
+    deeply, 422 if invalid (times out of range included).
 
     The body size limit is enforced by the middleware while the body streams in.
     """
@@ -55,8 +80,12 @@ async def decode_body(request: Request, type_: type[T]) -> T:
     if not raw.strip():
         raise Problem(400, "The request body is empty; a JSON object was expected.")
     try:
-        return msgspec.json.decode(raw, type=type_)
+        decoded = msgspec.json.decode(raw, type=type_)
     except msgspec.ValidationError as exc:
         raise validation_problem(exc) from None
     except msgspec.DecodeError as exc:
         raise Problem(400, f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Problem(400, "The request body is nested too deeply.") from None
+    check_times(decoded, ["body"])
+    return decoded

@@ -8,25 +8,30 @@ response, and an id seen before (in this batch or ever) is a ``duplicate``, neve
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scanlet.actors.scans.messages import DeviceScan, IngestEvents, IngestResult
+from scanlet.actors.scans.messages import DeviceScan, IngestResult
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
-from scanlet.runtime import ActorCrashed, ActorError
-from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.keys import Scope
+from scanlet.timerange import time_error
 
 __all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")
 
 MAX_BATCH = 1000
+#: What a device may attach to one scan (``data``), encoded, and how deeply it may nest: a
+#: scan's event is read back by every follower, so it stays small and shallow.
+MAX_DATA_BYTES = 4096
+MAX_DATA_DEPTH = 8
 # Devices replay offline scans later, so old times are fine; a time far in the future is a
 # broken clock, and storing it would put a scan in a bucket that has not happened yet.
 MAX_CLOCK_SKEW = timedelta(hours=1)
@@ -55,6 +60,29 @@ class _Peek(msgspec.Struct):
 
 _scan_decoder = msgspec.json.Decoder(DeviceScan)
 _peek_decoder = msgspec.json.Decoder(_Peek)
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deeply ``value`` nests, counting no further than ``limit + 1``."""
+    if limit < 0:
+        return 1
+    if isinstance(value, dict):
+        children: Iterable[object] = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return 0
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
+def _data_error(data: dict[str, Any] | None) -> str | None:
+    if data is None:
+        return None
+    if len(msgspec.json.encode(data)) > MAX_DATA_BYTES:
+        return f"data is larger than {MAX_DATA_BYTES} bytes encoded"
+    if _depth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH:
+        return f"data nests deeper than {MAX_DATA_DEPTH} levels"
+    return None
 
 
 def _reject(raw: msgspec.Raw, error: str) -> IngestResult:
@@ -89,8 +117,12 @@ async def ingest(request: Request) -> Response:
         except ValueError:
             results.append(IngestResult(scan.id, "rejected", "id must be a UUID"))
             continue
-        if scan.occurred_at.tzinfo is None:
-            results.append(IngestResult(scan.id, "rejected", "occurred_at needs an offset"))
+        time_problem = time_error(scan.occurred_at)
+        data_problem = _data_error(scan.data)
+        if time_problem is not None:
+            results.append(IngestResult(scan.id, "rejected", f"occurred_at {time_problem}"))
+        elif data_problem is not None:
+            results.append(IngestResult(scan.id, "rejected", data_problem))
         elif scan.occurred_at > latest:
             results.append(IngestResult(scan.id, "rejected", "occurred_at is in the future"))
         elif not svc.index.is_taken(scan.slug):
@@ -99,16 +131,7 @@ async def ingest(request: Request) -> Response:
             valid.append(msgspec.structs.replace(scan, id=canonical))
             results.append(None)
     if valid:
-        try:
-            reply = await svc.scans.ask(IngestEvents(valid), wait=False)
-        except (ActorError, StorageUnavailable):
-            raise
-        except Exception as exc:
-            # The scans actor crashed on this batch (nothing of it was committed): 503.
-            raise ActorCrashed(svc.scans.name, f"failed on the batch: {exc!r}") from exc
-        if isinstance(reply, StorageUnavailable):
-            raise reply
-        stored = iter(reply)
+        stored = iter(await svc.scans.ingest(valid))
         results = [r if r is not None else next(stored) for r in results]
     return json_response(IngestResponse([r for r in results if r is not None]))
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from starlette.requests import Request
 
 from scanlet.http.problems import FieldError, Problem
+from scanlet.timerange import time_error
 
 __all__ = ("query_bool", "query_choice", "query_int", "query_str", "query_time")
 
@@ -63,7 +64,7 @@ def query_bool(request: Request, name: str, *, default: bool) -> bool:
 
 
 def query_time(request: Request, name: str) -> datetime | None:
-    """An RFC 3339 time with an offset, or None when absent."""
+    """An RFC 3339 time with an offset within the accepted range, or None when absent."""
     raw = request.query_params.get(name)
     if raw is None:
         return None
@@ -71,6 +72,7 @@ def query_time(request: Request, name: str) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("z", "Z"))
     except ValueError:
         raise invalid(name, "expected an RFC 3339 time such as 2026-01-01T00:00:00Z") from None
-    if value.tzinfo is None:
-        raise invalid(name, "the time needs an offset such as Z or +01:00")
+    error = time_error(value)
+    if error is not None:
+        raise invalid(name, error)
     return value

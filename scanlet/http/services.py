@@ -11,10 +11,11 @@ from starlette.requests import Request
 from scanlet.actors.codes.actor import CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.qr import QrRenderer
+from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.privacy import Network
 from scanlet.clock import Clock
 from scanlet.config import Settings
-from scanlet.runtime import ActorRef, ActorSystem
+from scanlet.runtime import ActorSystem
 from scanlet.storage.codes import CodeStore
 from scanlet.storage.database import Database
 from scanlet.storage.keys import ApiKeyStore
@@ -35,7 +36,7 @@ class Services:
     system: ActorSystem
     index: CodeIndex
     codes: CodesClient
-    scans: ActorRef[Any]
+    scans: ScansClient
     code_store: CodeStore
     scan_store: ScanStore
     qr: QrRenderer

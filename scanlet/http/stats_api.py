@@ -18,13 +18,11 @@ from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
 from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.keys import Scope
+from scanlet.timerange import time_error
 
 __all__ = ("known_slug", "stats_endpoints", "time_range")
 
 DEFAULT_RANGE = timedelta(days=30)
-# Far enough either way for any real query, and clear of datetime's year 1..9999 overflow.
-_EARLIEST = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
-_LATEST = datetime.fromisoformat("9000-01-01T00:00:00+00:00")
 
 
 def known_slug(svc: Services, slug: str) -> str:
@@ -44,8 +42,9 @@ def _checked(
     start: datetime | None, end: datetime | None
 ) -> tuple[datetime | None, datetime | None]:
     for name, value in (("from", start), ("to", end)):
-        if value is not None and not _EARLIEST <= value <= _LATEST:
-            raise invalid(name, "expected a time between 1970 and 9000")
+        error = None if value is None else time_error(value)
+        if error is not None:
+            raise invalid(name, error)
     if start is not None and end is not None and start >= end:
         raise invalid("from", "must be before to")
     return start, end

@@ -6,8 +6,6 @@ receivers put a token in the path) and creating one sends the server's events el
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated
 
@@ -22,7 +20,7 @@ from scanlet.http.params import query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
-from scanlet.storage.codes import InvalidCursor
+from scanlet.storage.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scanlet.storage.keys import Scope
 from scanlet.storage.webhooks import AttemptRow, EndpointRow
 
@@ -137,13 +135,6 @@ async def create_webhook(request: Request) -> Response:
     return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
 
 
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor() from None
-
-
 async def list_webhooks(request: Request) -> Response:
     """Every endpoint, oldest first."""
     client = webhooks_client(request)
@@ -151,7 +142,7 @@ async def list_webhooks(request: Request) -> Response:
     cursor = query_str(request, "cursor", max_length=512)
     rows = await client.store.endpoints()
     if cursor is not None:
-        after = _decode_cursor(cursor)
+        (after,) = decode_cursor(cursor, 1)
         ids = [row.id for row in rows]
         if after not in ids:
             raise InvalidCursor()
@@ -159,7 +150,7 @@ async def list_webhooks(request: Request) -> Response:
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = base64.urlsafe_b64encode(page[-1].id.encode()).decode().rstrip("=")
+        next_cursor = encode_cursor(page[-1].id)
     return json_response(WebhookList([_resource(row) for row in page], next_cursor))
 
 

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import sqlite3
 from datetime import datetime
 
 import aiosqlite
 import msgspec
 
+from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
 from scanlet.storage.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
-__all__ = ("CodePage", "CodeRow", "CodeStore", "InvalidCursor")
-
-
-class InvalidCursor(ValueError):
-    """Raised when a pagination cursor was not made by this server."""
-
-    def __init__(self) -> None:
-        super().__init__("the cursor is not valid; start again without one")
+__all__ = ("CodePage", "CodeRow", "CodeStore")
 
 
 class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,27 +71,6 @@ def _row(row: aiosqlite.Row) -> CodeRow:
     )
 
 
-def encode_cursor(created_at: str, slug: str) -> str:
-    """An opaque cursor pointing just after (created_at, slug)."""
-    return base64.urlsafe_b64encode(f"{created_at}|{slug}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    """The (created_at, slug) a cursor points after; InvalidCursor if it is not ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor() from None
-    created_at, sep, slug = raw.partition("|")
-    if not sep or not slug:
-        raise InvalidCursor()
-    try:
-        parse_time(created_at)
-    except ValueError:
-        raise InvalidCursor() from None
-    return created_at, slug
-
-
 class CodeStore:
     """The ``codes`` and ``code_tags`` tables."""
 
@@ -144,7 +115,8 @@ class CodeStore:
             )
             params.extend([pattern] * 3)
         if cursor is not None:
-            after_created, after_slug = decode_cursor(cursor)
+            after_created, after_slug = decode_cursor(cursor, 2)
+            time_part(after_created)
             where.append("(c.created_at, c.slug) < (?, ?)")
             params.extend([after_created, after_slug])
         columns = ", ".join(f"c.{name.strip()}" for name in _COLUMNS.split(","))

@@ -13,17 +13,14 @@ database connection while it reads.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
 import msgspec
 
-from scanlet.storage.codes import InvalidCursor
+from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
 from scanlet.storage.database import Database
-from scanlet.storage.timefmt import parse_time
 
 __all__ = (
     "RawScan",
@@ -98,24 +95,6 @@ class RawScanReadModel(Protocol):
         ...
 
 
-def encode_cursor(occurred_at: str, seq: int) -> str:
-    """An opaque cursor pointing just past (occurred_at, seq)."""
-    return base64.urlsafe_b64encode(f"{occurred_at}|{seq}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, int]:
-    """The (occurred_at, seq) a cursor points past; InvalidCursor if it is not ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        occurred_at, sep, seq = raw.partition("|")
-        if not sep or not seq.isdigit():
-            raise InvalidCursor()
-        parse_time(occurred_at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor() from None
-    return occurred_at, int(seq)
-
-
 def _where(query: RawScanQuery) -> tuple[list[str], list[object]]:
     where: list[str] = []
     params: list[object] = []
@@ -160,7 +139,8 @@ class RawScanStore:
         where, params = _where(query)
         if cursor is not None:
             where.append("(occurred_at, seq) < (?, ?)")
-            params.extend(decode_cursor(cursor))
+            occurred_at, seq = decode_cursor(cursor, 2)
+            params.extend((time_part(occurred_at), seq_part(seq)))
         rows = await self._select(where, params, "DESC", limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]

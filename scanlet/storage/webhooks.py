@@ -8,8 +8,6 @@ static functions run inside the caller's ``Database.write`` transaction; reads g
 
 from __future__ import annotations
 
-import base64
-import binascii
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,7 +15,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from scanlet.storage.codes import InvalidCursor
+from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
 from scanlet.storage.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
@@ -204,20 +202,6 @@ def _attempt(row: Any) -> AttemptRow:
     )
 
 
-def _encode_cursor(attempt_id: int) -> str:
-    return base64.urlsafe_b64encode(f"a{attempt_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor() from None
-    if not raw.startswith("a") or not raw[1:].isdigit() or len(raw) > 20:
-        raise InvalidCursor()
-    return int(raw[1:])
-
-
 class WebhookStore:
     """The webhook tables: reads through the reader pool, writes as transaction helpers."""
 
@@ -266,14 +250,15 @@ class WebhookStore:
         params: list[object] = [endpoint_id]
         if cursor is not None:
             sql += " AND id < ?"
-            params.append(_decode_cursor(cursor))
+            (attempt,) = decode_cursor(cursor, 1)
+            params.append(seq_part(attempt))
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit + 1)
         async with self._db.reader() as conn, conn.execute(sql, params) as cur:
             rows = [_attempt(row) for row in await cur.fetchall()]
         more = len(rows) > limit
         rows = rows[:limit]
-        return AttemptPage(rows, _encode_cursor(rows[-1].id) if more else None)
+        return AttemptPage(rows, encode_cursor(rows[-1].id) if more else None)
 
     # --- writes (inside the caller's transaction) -----------------------------------------
 

@@ -31,7 +31,7 @@ from scanlet.actors.events import (
 )
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
-from scanlet.runtime import Actor, ActorCrashed, ActorError, ActorRef
+from scanlet.runtime import Actor, ActorRef
 from scanlet.storage.codes import CodeRow, CodeStore
 from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
@@ -52,7 +52,7 @@ def route_of(row: CodeRow) -> Route:
     return Route(
         target=row.target,
         # Location headers are ASCII: non-ASCII targets are percent-encoded once, here.
-        location=quote(row.target, safe=_URL_SAFE),
+        location=quote(row.target, safe=_URL_SAFE).encode("ascii"),
         enabled=row.enabled,
         valid_from=row.valid_from,
         valid_until=row.valid_until,
@@ -106,24 +106,19 @@ class CodesActor(Actor[CodesMessage]):
                 self._index.put(row.slug, route_of(row))
         log.info("codes index loaded", codes=len(self._index))
 
-    async def on_message(
-        self, message: CodesMessage
-    ) -> CodeRow | CodeError | StorageUnavailable | None:
-        """Apply one command; refusals and storage faults come back as values."""
-        try:
-            if isinstance(message, CreateCode):
-                return await self._create(message)
-            if isinstance(message, UpdateCode):
-                return await self._update(message.slug, message.changes)
-            await self._delete(message.slug)
-            return None
-        except CodeError as refusal:
-            return refusal
-        except StorageUnavailable as fault:
-            # A full disk or a locked file is not this actor's bug: restarting it would not
-            # help, and a storm of restarts would take the whole system down. Nothing changed
-            # in memory (state moves only after a commit); the caller answers 503.
-            return fault
+    # A user's typo is not a crash, and neither is a full disk or a locked file: restarting
+    # would not help, and a storm of restarts could take the whole system down. Nothing
+    # changes in memory before a commit, so a refused command leaves no trace.
+    refuses = (CodeError, StorageUnavailable)
+
+    async def on_message(self, message: CodesMessage) -> CodeRow | None:
+        """Apply one command; a refusal raises ``CodeError`` or ``StorageUnavailable``."""
+        if isinstance(message, CreateCode):
+            return await self._create(message)
+        if isinstance(message, UpdateCode):
+            return await self._update(message.slug, message.changes)
+        await self._delete(message.slug)
+        return None
 
     async def _create(self, command: CreateCode) -> CodeRow:
         now = self._clock.now()
@@ -209,34 +204,20 @@ class CodesActor(Actor[CodesMessage]):
 
 
 class CodesClient:
-    """Typed requests to the codes actor; refusals are raised as ``CodeError``."""
+    """Typed requests to the codes actor: refusals raise ``CodeError`` (or
+    ``StorageUnavailable``), a crash ``ActorCrashed``, a full mailbox ``MailboxFull``."""
 
     def __init__(self, ref: ActorRef[CodesMessage]) -> None:
         self._ref = ref
 
-    async def _ask(self, message: CodesMessage) -> Any:
-        try:
-            reply = await self._ref.ask(message, wait=False)
-        except ActorError:
-            raise
-        except Exception as exc:
-            # The actor crashed on this command (nothing was committed) and is restarting:
-            # a fault of the service, which callers report as 503, not the caller's error.
-            raise ActorCrashed(self._ref.name, f"failed on the command: {exc!r}") from exc
-        if isinstance(reply, (CodeError, StorageUnavailable)):
-            raise reply
-        return reply
-
     async def create(self, command: CreateCode) -> CodeRow:
         """Create a code (InvalidField, SlugTaken on refusal)."""
-        row: CodeRow = await self._ask(command)
-        return row
+        return await self._ref.ask(command, wait=False)
 
     async def update(self, slug: str, changes: CodeChanges) -> CodeRow:
         """Change a code (CodeNotFound, InvalidField on refusal)."""
-        row: CodeRow = await self._ask(UpdateCode(slug, changes))
-        return row
+        return await self._ref.ask(UpdateCode(slug, changes), wait=False)
 
     async def delete(self, slug: str) -> None:
         """Delete a code (CodeNotFound if there is none)."""
-        await self._ask(DeleteCode(slug))
+        await self._ref.ask(DeleteCode(slug), wait=False)

@@ -17,7 +17,8 @@ class Route:
     """What the redirect path needs to know about one live code."""
 
     target: str
-    location: str
+    #: The target as a ``Location`` header value: ASCII, percent-encoded once, as bytes.
+    location: bytes
     enabled: bool
     valid_from: datetime | None
     valid_until: datetime | None

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ("CodeChanges", "CreateCode", "DeleteCode", "UpdateCode")
+from scanlet.runtime import Asks
+from scanlet.storage.codes import CodeRow
+
+__all__ = ("MAX_SCANS_LIMIT", "CodeChanges", "CreateCode", "DeleteCode", "UpdateCode")
 
 RedirectStatus = Literal[301, 302, 307, 308]
+#: The most scans a code may be limited to: far beyond any real campaign, and well inside
+#: the 64-bit integers the database stores.
+MAX_SCANS_LIMIT = 10**12
+ScanLimit = Annotated[int, msgspec.Meta(ge=1, le=MAX_SCANS_LIMIT)]
 
 
-class CreateCode(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CreateCode(
+    msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True, forbid_unknown_fields=True
+):
     """Create a code; without ``slug`` one is generated."""
 
     target: str
@@ -21,7 +30,7 @@ class CreateCode(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     tags: list[str] = []
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    max_scans: int | None = None
+    max_scans: ScanLimit | None = None
     redirect_status: RedirectStatus = 302
 
 
@@ -34,18 +43,18 @@ class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     valid_from: datetime | msgspec.UnsetType | None = msgspec.UNSET
     valid_until: datetime | msgspec.UnsetType | None = msgspec.UNSET
-    max_scans: int | msgspec.UnsetType | None = msgspec.UNSET
+    max_scans: ScanLimit | msgspec.UnsetType | None = msgspec.UNSET
     redirect_status: RedirectStatus | msgspec.UnsetType = msgspec.UNSET
 
 
-class UpdateCode(msgspec.Struct, frozen=True):
+class UpdateCode(msgspec.Struct, Asks[CodeRow], frozen=True):
     """Apply ``changes`` to the code ``slug``."""
 
     slug: str
     changes: CodeChanges
 
 
-class DeleteCode(msgspec.Struct, frozen=True):
+class DeleteCode(msgspec.Struct, Asks[None], frozen=True):
     """Delete the code ``slug`` (its slug is never reused)."""
 
     slug: str

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import datetime
 
 from msgspec.structs import replace
 
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.messages import MAX_SCANS_LIMIT
 from scanlet.actors.codes.validation import validate_target
 from scanlet.storage.codes import CodeRow
+from scanlet.timerange import check_time
 
 __all__ = ("MAX_TAGS", "MAX_TAG_LENGTH", "MAX_TITLE_LENGTH", "check_code")
 
@@ -22,11 +24,14 @@ def _printable(text: str) -> bool:
     return not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text)
 
 
-def _aware(field: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidField(
-            field, "must be an RFC 3339 time with an offset, e.g. 2026-01-01T00:00:00Z"
-        )
+def _utc(field: str, value: datetime | None) -> datetime | None:
+    """``value`` in UTC (stored and served so whatever offset the caller wrote)."""
+    if value is None:
+        return None
+    try:
+        return check_time(value)
+    except ValueError as exc:
+        raise InvalidField(field, str(exc)) from None
 
 
 def check_code(row: CodeRow) -> CodeRow:
@@ -40,14 +45,11 @@ def check_code(row: CodeRow) -> CodeRow:
     for tag in tags:
         if not tag or len(tag) > MAX_TAG_LENGTH or not _printable(tag):
             raise InvalidField("tags", f"each tag is 1 to {MAX_TAG_LENGTH} printable characters")
-    _aware("valid_from", row.valid_from)
-    _aware("valid_until", row.valid_until)
-    if row.valid_from and row.valid_until and row.valid_until <= row.valid_from:
+    valid_from = _utc("valid_from", row.valid_from)
+    valid_until = _utc("valid_until", row.valid_until)
+    if valid_from and valid_until and valid_until <= valid_from:
         raise InvalidField("valid_until", "must be later than valid_from")
-    if row.max_scans is not None and row.max_scans < 1:
-        raise InvalidField("max_scans", "must be at least 1 (or null for no limit)")
-    # Stored and served in UTC whatever offset the caller wrote.
-    valid_from = row.valid_from.astimezone(UTC) if row.valid_from else None
-    valid_until = row.valid_until.astimezone(UTC) if row.valid_until else None
+    if row.max_scans is not None and not 1 <= row.max_scans <= MAX_SCANS_LIMIT:
+        raise InvalidField("max_scans", f"must be 1 to {MAX_SCANS_LIMIT} (or null for no limit)")
     # (Aware datetimes compare equal across offsets, so replace unconditionally.)
     return replace(row, tags=tags, valid_from=valid_from, valid_until=valid_until)

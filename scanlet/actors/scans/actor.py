@@ -20,11 +20,12 @@ import structlog
 from scanlet.actors.events import DomainEvent, LogAppended, ScanOrphaned, ScanRecorded, encode_event
 from scanlet.actors.scans.messages import (
     DeviceScan,
-    IngestEvents,
     IngestResult,
     RecordOrphan,
     RecordScan,
+    ScanRejected,
     ScanRequest,
+    ScansMessage,
 )
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.actors.scans.privacy import VisitorHasher, anonymize_ip
@@ -40,8 +41,6 @@ from scanlet.storage.timefmt import format_time
 __all__ = ("ScansActor",)
 
 log = structlog.get_logger("scanlet.scans")
-
-ScansMessage = RecordScan | RecordOrphan | IngestEvents
 
 
 class _KnownSalts:
@@ -90,6 +89,10 @@ class ScansActor(Actor[ScansMessage]):
         """Load the counters that enforce ``max_scans``."""
         self._counts = await self._store.load_counters()
 
+    # A storage fault is not the actor's bug, and a scan that cannot become an event is its
+    # sender's: both are answered to the askers concerned, never a crash and a restart storm.
+    refuses = (StorageUnavailable, ScanRejected)
+
     async def on_message(self, message: ScansMessage) -> Any:
         """Commit this message together with every message queued behind it."""
         taken = self.take_queued(self._max_batch - 1)
@@ -97,16 +100,19 @@ class ScansActor(Actor[ScansMessage]):
         try:
             replies = await self._commit(messages)
         except (sqlite3.Error, OSError, StorageUnavailable) as exc:
-            # A storage fault is not the actor's bug: answer every waiting request with it
-            # (the HTTP layer says 503) instead of crashing into a restart storm.
+            # Raised as a refusal: the runtime answers every asker of the batch with it (the
+            # HTTP layer says 503).
             log.error("scan batch not stored", error=str(exc), messages=len(messages))
-            failure = StorageUnavailable(f"scans could not be stored: {exc}")
-            for envelope in taken:
-                envelope.fail(failure)
-            return failure
+            raise StorageUnavailable(f"scans could not be stored: {exc}") from exc
         for envelope, reply in zip(taken, replies[1:], strict=True):
-            envelope.reply(reply)
-        return replies[0]
+            if isinstance(reply, ScanRejected):
+                envelope.fail(reply)
+            else:
+                envelope.reply(reply)
+        first = replies[0]
+        if isinstance(first, ScanRejected):
+            raise first
+        return first
 
     async def _commit(self, messages: Sequence[ScansMessage]) -> list[Any]:
         started = time.perf_counter()
@@ -119,13 +125,15 @@ class ScansActor(Actor[ScansMessage]):
 
         def store(conn: sqlite3.Connection) -> int | None:
             for index, message in enumerate(messages):
-                if isinstance(message, RecordScan):
-                    batch.replies[index] = self._add_scan(batch, message, today)
-                elif isinstance(message, RecordOrphan):
-                    self._add_orphan(batch, message, today)
-                else:
-                    fresh = EventLog.claim_device_ids(conn, [s.id for s in message.scans])
-                    batch.replies[index] = self._add_device_scans(batch, message.scans, fresh)
+                try:
+                    batch.replies[index] = self._add(conn, batch, message, today)
+                except (sqlite3.Error, OSError):
+                    raise
+                except Exception as exc:
+                    # One message that cannot become an event (a value the edge should have
+                    # refused) is answered with the reason; the rest of the batch commits.
+                    log.exception("scan rejected", message=type(message).__name__)
+                    batch.replies[index] = ScanRejected(f"the scan cannot be recorded: {exc!r}")
             if not batch.events:
                 return None
             last_seq = EventLog.append(conn, batch.events, recorded_at)
@@ -149,6 +157,20 @@ class ScansActor(Actor[ScansMessage]):
         if last_seq is not None:
             bus.publish_nowait(LogAppended(last_seq))
         return batch.replies
+
+    def _add(
+        self, conn: sqlite3.Connection, batch: _Batch, message: ScansMessage, today: date
+    ) -> Any:
+        """Add one message's events to ``batch``; its reply. Every event is built before
+        anything of it is added, so a message that fails leaves nothing behind."""
+        if isinstance(message, RecordScan):
+            return self._add_scan(batch, message, today)
+        if isinstance(message, RecordOrphan):
+            self._add_orphan(batch, message, today)
+            return None
+        events = [self._device_event(scan) for scan in message.scans]
+        fresh = EventLog.claim_device_ids(conn, [scan.id for scan in message.scans])
+        return self._add_device_scans(batch, message.scans, events, fresh)
 
     def _who(self, message: ScanRequest, day: date) -> tuple[str | None, str | None]:
         """The stored address (anonymised unless configured otherwise) and the visitor hash."""
@@ -197,30 +219,41 @@ class ScansActor(Actor[ScansMessage]):
         )
         self._append(batch, event, "scan.orphaned", message.slug)
 
+    @staticmethod
+    def _device_event(scan: DeviceScan) -> tuple[NewEvent, ScanRecorded]:
+        event = ScanRecorded(
+            id=scan.id,
+            occurred_at=scan.occurred_at,
+            slug=scan.slug,
+            source="device",
+            device_id=scan.device_id,
+            data=scan.data,
+        )
+        return _logged(event, "scan.recorded", scan.slug), event
+
+    @staticmethod
     def _add_device_scans(
-        self, batch: _Batch, scans: Sequence[DeviceScan], fresh: Sequence[bool]
+        batch: _Batch,
+        scans: Sequence[DeviceScan],
+        events: Sequence[tuple[NewEvent, ScanRecorded]],
+        fresh: Sequence[bool],
     ) -> list[IngestResult]:
         results: list[IngestResult] = []
-        for scan, new in zip(scans, fresh, strict=True):
+        for scan, (logged, event), new in zip(scans, events, fresh, strict=True):
             if not new:
                 results.append(IngestResult(scan.id, "duplicate"))
                 continue
-            event = ScanRecorded(
-                id=scan.id,
-                occurred_at=scan.occurred_at,
-                slug=scan.slug,
-                source="device",
-                device_id=scan.device_id,
-                data=scan.data,
-            )
-            self._append(batch, event, "scan.recorded", scan.slug)
+            batch.events.append(logged)
+            batch.published.append(event)
             batch.counts[scan.slug] = batch.counts.get(scan.slug, 0) + 1
             results.append(IngestResult(scan.id, "accepted"))
         return results
 
     @staticmethod
     def _append(batch: _Batch, event: DomainEvent, type_: str, slug: str) -> None:
-        batch.events.append(
-            NewEvent(event.id, type_, slug, format_time(event.occurred_at), encode_event(event))
-        )
+        batch.events.append(_logged(event, type_, slug))
         batch.published.append(event)
+
+
+def _logged(event: DomainEvent, type_: str, slug: str) -> NewEvent:
+    return NewEvent(event.id, type_, slug, format_time(event.occurred_at), encode_event(event))

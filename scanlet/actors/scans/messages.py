@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from scanlet.actors.events import Source
+from scanlet.runtime import Asks
 
 __all__ = (
+    "MAX_COUNTRY",
+    "MAX_REFERRER",
+    "MAX_USER_AGENT",
     "DeviceScan",
     "IngestEvents",
     "IngestResult",
     "RecordOrphan",
     "RecordScan",
+    "ScanRejected",
     "ScanRequest",
+    "ScansMessage",
 )
+
+
+class ScanRejected(Exception):
+    """Raised to the asker whose scan could not be turned into an event; the other scans of
+    its batch are stored as usual."""
+
+
+#: What a scan keeps of its client's headers, in characters: real browsers send user agents
+#: of 100-300 characters and referrers of a URL; a client sending kilobytes of either must not
+#: make every stored event (and every follower's read of it) that much bigger.
+MAX_USER_AGENT = 512
+MAX_REFERRER = 1024
+MAX_COUNTRY = 16
 
 
 class ScanRequest:
@@ -42,13 +61,14 @@ class ScanRequest:
         self.source = source
         self.at = at
         self.address = address
-        self.user_agent = user_agent
-        self.referrer = referrer
+        # Cut here, where every entrance builds its scans, so no entrance can store more.
+        self.user_agent = user_agent[:MAX_USER_AGENT] if user_agent else user_agent
+        self.referrer = referrer[:MAX_REFERRER] if referrer else referrer
         # The country a trusted proxy reported (SCANLET_COUNTRY_HEADER), as it said it.
-        self.country = country
+        self.country = country[:MAX_COUNTRY] if country else country
 
 
-class RecordScan(ScanRequest):
+class RecordScan(ScanRequest, Asks[bool]):
     """Record a redirect's scan; answered ``True`` once durable, ``False`` if used up."""
 
     __slots__ = ("max_scans",)
@@ -68,7 +88,7 @@ class RecordScan(ScanRequest):
         self.max_scans = max_scans
 
 
-class RecordOrphan(ScanRequest):
+class RecordOrphan(ScanRequest, Asks[None]):
     """Record a request for an unknown slug; answered ``None`` once durable."""
 
     __slots__ = ()
@@ -78,14 +98,14 @@ class DeviceScan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """One event from a scanner device, as posted to ``/api/v1/events``."""
 
     type: Literal["scan"]
-    id: str
-    slug: str
+    id: Annotated[str, msgspec.Meta(max_length=64)]
+    slug: Annotated[str, msgspec.Meta(max_length=64)]
     occurred_at: datetime
-    device_id: str | None = None
-    data: dict[str, Any] | None = None
+    device_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    data: Annotated[dict[str, Any], msgspec.Meta(max_length=32)] | None = None
 
 
-class IngestEvents(msgspec.Struct, frozen=True):
+class IngestEvents(msgspec.Struct, Asks[list["IngestResult"]], frozen=True):
     """Append already-validated device scans; answered with one result per scan, in order."""
 
     scans: list[DeviceScan]
@@ -97,3 +117,7 @@ class IngestResult(msgspec.Struct, frozen=True, omit_defaults=True):
     id: str
     status: Literal["accepted", "duplicate", "rejected"]
     error: str | None = None
+
+
+#: Everything the scans actor accepts.
+ScansMessage = RecordScan | RecordOrphan | IngestEvents

@@ -22,7 +22,7 @@ from scanlet.actors.codes.errors import CodeNotFound
 from scanlet.http.dashboard.session import User, current_user, signer
 from scanlet.http.problems import Problem
 from scanlet.runtime import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
-from scanlet.storage.codes import InvalidCursor
+from scanlet.storage.cursors import InvalidCursor
 from scanlet.storage.errors import StorageUnavailable
 
 __all__ = (

@@ -1,8 +1,9 @@
-"""The scans actor on its own: group commits, exact max_scans, storage faults as values."""
+"""The scans actor on its own: group commits, exact max_scans, refusals that fail alone."""
 
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import anyio
@@ -11,7 +12,14 @@ from prometheus_client import CollectorRegistry
 
 from scanlet.actors.events import LogAppended, ScanRecorded
 from scanlet.actors.scans.actor import ScansActor
-from scanlet.actors.scans.messages import RecordScan
+from scanlet.actors.scans.messages import (
+    DeviceScan,
+    IngestEvents,
+    IngestResult,
+    RecordScan,
+    ScanRejected,
+    ScansMessage,
+)
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.clock import FixedClock
 from scanlet.runtime import ActorRef, ChildSpec
@@ -101,9 +109,55 @@ async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
         )
         assert await ref.ask(scan()) is True
         await db.write(lambda conn: conn.execute("DROP TABLE scan_counters"))
-        reply = await ref.ask(scan())
-        assert isinstance(reply, StorageUnavailable)
+        with pytest.raises(StorageUnavailable):
+            await ref.ask(scan())
         assert system.health() == {"scans": "running"}
+        stats = ref.statistics()
+        assert (stats.failures, stats.restarts, stats.refusals) == (0, 0, 1)
+
+
+# Before year 1 once converted to UTC: formatting it raises OverflowError. The HTTP edge
+# refuses such times; the actor must still survive one that slips through.
+BEFORE_YEAR_ONE = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
+
+
+async def test_a_scan_that_cannot_become_an_event_fails_alone(db: Database) -> None:
+    async with running_system() as system:
+        ref: ActorRef[ScansMessage] = await system.spawn(
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+        )
+        bad_device = DeviceScan(
+            type="scan", id=str(uuid.uuid4()), slug="s", occurred_at=BEFORE_YEAR_ONE
+        )
+        good_device = DeviceScan(type="scan", id=str(uuid.uuid4()), slug="s", occurred_at=NOW)
+        outcomes: dict[str, object] = {}
+
+        async def ask(name: str, message: ScansMessage) -> None:
+            try:
+                outcomes[name] = await ref.ask(message)
+            except ScanRejected as exc:
+                outcomes[name] = exc
+
+        # Queued together, so one group commit holds the bad messages and the good ones.
+        async with anyio.create_task_group() as tg:
+            for round_ in range(5):
+                tg.start_soon(ask, f"good{round_}", scan())
+                bad = RecordScan("s", "link", BEFORE_YEAR_ONE, "203.0.113.5", "UA", None, None)
+                tg.start_soon(ask, f"bad{round_}", bad)
+            tg.start_soon(ask, "bad-batch", IngestEvents([good_device, bad_device]))
+            tg.start_soon(ask, "good-batch", IngestEvents([good_device]))
+        assert [outcomes[f"good{n}"] for n in range(5)] == [True] * 5
+        assert all(isinstance(outcomes[f"bad{n}"], ScanRejected) for n in range(5))
+        # The batch with one bad event fails as a whole (nothing of it stored, its ids not
+        # claimed), so the good event in it is still new to the next batch.
+        assert isinstance(outcomes["bad-batch"], ScanRejected)
+        assert outcomes["good-batch"] == [IngestResult(good_device.id, "accepted")]
+        stats = ref.statistics()
+        assert (stats.failures, stats.restarts) == (0, 0)
+        assert system.failure is None
+    with sqlite3.connect(db.path) as conn:
+        stored = conn.execute("SELECT COUNT(*) FROM events").fetchone()
+    assert stored == (6,)
 
 
 async def test_each_commit_rings_the_log_doorbell_with_its_last_seq(db: Database) -> None:

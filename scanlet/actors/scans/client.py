@@ -1,0 +1,58 @@
+"""``ScansClient``: the typed way every entrance hands scans to the scans actor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scanlet.actors.scans.messages import (
+    DeviceScan,
+    IngestEvents,
+    IngestResult,
+    RecordOrphan,
+    RecordScan,
+    ScansMessage,
+)
+from scanlet.runtime import ActorRef, MailboxStatistics
+
+__all__ = ("ScansClient",)
+
+
+class ScansClient:
+    """Asks the scans actor without waiting for mailbox room (a full queue is a 503 now,
+    not a slow redirect later).
+
+    Besides each method's answer, every call may raise ``MailboxFull`` (too many scans
+    waiting), ``StorageUnavailable`` (the batch could not be committed), ``ScanRejected``
+    (this scan cannot become an event) or another ``ActorError`` (the actor is restarting,
+    stopped or late).
+    """
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, ref: ActorRef[ScansMessage]) -> None:
+        self._ref = ref
+
+    @property
+    def name(self) -> str:
+        """The actor's name (for logs and errors)."""
+        return self._ref.name
+
+    def statistics(self) -> MailboxStatistics:
+        """The actor's mailbox and counters."""
+        return self._ref.statistics()
+
+    async def record(self, scan: RecordScan) -> bool:
+        """Store a redirect's scan: True once durable, False when the code is used up."""
+        return await self._ref.ask(scan, wait=False)
+
+    async def record_orphan(self, scan: RecordOrphan) -> None:
+        """Store a request for an unknown slug; returns once durable."""
+        await self._ref.ask(scan, wait=False)
+
+    async def ingest(self, scans: Sequence[DeviceScan]) -> list[IngestResult]:
+        """Store device scans in one commit; one result per scan, in order."""
+        return await self._ref.ask(IngestEvents(list(scans)), wait=False)
+
+    async def stop(self) -> None:
+        """Stop the actor for good (tests of what the server does without it)."""
+        await self._ref.stop()

@@ -1,0 +1,292 @@
+"""``GET /{slug}`` and ``GET /q/{slug}``: every scan request, whichever entrance it came by.
+
+Two entrances reach this module: the raw ASGI front (``scanlet.http.fastpath``), which takes
+live-code scans past Starlette for speed, and the Starlette routes at the end of the route
+table, which take everything else (unknown slugs, traced requests). Both call
+``ScanPath.answer``: one place reads the request's facts (``read_request``), one decides the
+outcome and records the scan, so the two cannot drift apart.
+
+The scan is recorded durably before the redirect is sent: the scans actor answers after its
+group commit. ``HEAD`` answers the same way and records nothing (link checkers and chat
+previews are not scans).
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+import msgspec
+import structlog
+from starlette.types import Scope
+
+from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.events import Source
+from scanlet.actors.scans.client import ScansClient
+from scanlet.actors.scans.messages import RecordOrphan, RecordScan, ScanRejected
+from scanlet.actors.scans.privacy import Network, client_address
+from scanlet.clock import Clock
+from scanlet.http.problems import MEDIA_TYPE, Problem
+from scanlet.http.ratelimit import ScanLimits, limit_key, retry_after
+from scanlet.runtime import ActorError, MailboxFull
+from scanlet.storage.errors import StorageUnavailable
+
+__all__ = ("LINK_TEMPLATE", "QR_TEMPLATE", "ScanFacts", "ScanPath", "ScanReply", "read_request")
+
+log = structlog.get_logger("scanlet.http")
+
+LINK_TEMPLATE, QR_TEMPLATE = "/{slug}", "/q/{slug}"
+_SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NO_STORE = (b"cache-control", b"private, max-age=0")
+_EMPTY = (b"content-length", b"0")
+
+_PAGE = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8>"
+    '<meta name=viewport content="width=device-width,initial-scale=1"><title>{title}</title>'
+    "<style>body{{font:16px system-ui,sans-serif;margin:20vh auto;max-width:30rem;"
+    "text-align:center;color:#333}}</style></head><body><h1>{title}</h1><p>{detail}</p>"
+    "</body></html>"
+)
+_PAGE_TITLES = {
+    404: "Code not found",
+    410: "Code no longer active",
+    422: "Scan not recorded",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Try again shortly",
+}
+_SLOW_DOWN = "Too many requests from your address; try again in a little while."
+_encode = msgspec.json.Encoder().encode
+
+
+class ScanFacts:
+    """What a scan request says about its client, read from the ASGI scope once.
+
+    Repeated headers: the first ``User-Agent``, ``Referer`` and country header count (as
+    Starlette's ``headers.get`` reads them); repeated ``X-Forwarded-For`` headers are joined
+    in order, as HTTP defines a repeated list header.
+    """
+
+    __slots__ = ("address", "country", "html", "peer", "referrer", "traced", "user_agent")
+
+    def __init__(
+        self,
+        peer: str | None,
+        address: str,
+        user_agent: str | None,
+        referrer: str | None,
+        country: str | None,
+        html: bool,
+        traced: bool,
+    ) -> None:
+        self.peer = peer
+        self.address = address
+        self.user_agent = user_agent
+        self.referrer = referrer
+        self.country = country
+        self.html = html
+        self.traced = traced
+
+
+def read_request(
+    scope: Scope, trusted: tuple[Network, ...], country_header: bytes | None
+) -> ScanFacts:
+    """The facts of one scan request (the only place that reads a scan's headers)."""
+    user_agent = referrer = forwarded = country = None
+    html = traced = False
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            if user_agent is None:
+                user_agent = value.decode("latin-1")
+        elif name == b"referer":
+            if referrer is None:
+                referrer = value.decode("latin-1")
+        elif name == b"x-forwarded-for":
+            text = value.decode("latin-1")
+            forwarded = text if forwarded is None else f"{forwarded},{text}"
+        elif name == b"accept":
+            html = html or b"text/html" in value
+        elif name == b"traceparent":
+            traced = True
+        elif name == country_header and country is None:
+            country = value.decode("latin-1")
+    client = scope.get("client")
+    peer = client[0] if client else None
+    address = client_address(peer, forwarded, trusted)
+    if country is not None:
+        # Believed only from a trusted proxy; anybody else could claim any country.
+        country = country if trusted and _peer_is_trusted(peer, trusted) else None
+    return ScanFacts(peer, address, user_agent, referrer, country, html, traced)
+
+
+def _peer_is_trusted(peer: str | None, trusted: tuple[Network, ...]) -> bool:
+    # client_address canonicalises the peer (IPv4-mapped IPv6 as IPv4) without X-Forwarded-For.
+    canonical = client_address(peer, None, ())
+    if not canonical:
+        return False
+    from ipaddress import ip_address
+
+    address = ip_address(canonical)
+    return any(address in network for network in trusted)
+
+
+class ScanReply:
+    """A finished scan response: status, headers and body, for either entrance to send.
+
+    The headers leave out ``SECURITY_HEADERS``: each entrance adds them with the rest of its
+    own (the full app's middleware adds them to every response).
+    """
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+def _redirect(route: Route) -> ScanReply:
+    headers = [(b"location", route.location), _NO_STORE, _EMPTY]
+    return ScanReply(route.redirect_status, headers, b"")
+
+
+def _refusal(
+    facts: ScanFacts | None, status: int, detail: str, extra: dict[str, str] | None = None
+) -> ScanReply:
+    """An HTML page for a browser, problem+json for everything else."""
+    if facts is not None and facts.html:
+        media = b"text/html; charset=utf-8"
+        body = _PAGE.format(title=_PAGE_TITLES.get(status, "Error"), detail=escape(detail))
+        raw = body.encode()
+    else:
+        media = MEDIA_TYPE.encode()
+        raw = _encode(Problem(status, detail).body())
+    headers = [
+        (b"content-type", media),
+        (b"content-length", str(len(raw)).encode()),
+        _NO_STORE,
+    ]
+    for name, value in (extra or {}).items():
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    return ScanReply(status, headers, raw)
+
+
+_STORE_FAILURES = (ActorError, StorageUnavailable, ScanRejected)
+
+
+def _not_stored(facts: ScanFacts, exc: Exception) -> ScanReply:
+    """The reply when the scans actor did not store a scan (see ``ScansClient``)."""
+    if isinstance(exc, MailboxFull):
+        busy = "The server is busy; try again shortly."
+        return _refusal(facts, 503, busy, {"Retry-After": retry_after(exc.retry_after)})
+    if isinstance(exc, ScanRejected):
+        return _refusal(facts, 422, str(exc))
+    log.error("scan not recorded", error=str(exc), error_type=type(exc).__name__)
+    return _refusal(facts, 503, "The service is temporarily unavailable.", {"Retry-After": "1"})
+
+
+class ScanPath:
+    """Judges a scan request and records it. Built with the app; ``bind`` hands in what the
+    lifespan builds later, and no request is answered before that."""
+
+    index: CodeIndex
+    scans: ScansClient
+    clock: Clock
+    trusted: tuple[Network, ...] = ()
+    country_header: bytes | None = None
+
+    def __init__(self, limits: ScanLimits) -> None:
+        self.limits = limits
+        self.ready = False
+
+    def bind(
+        self,
+        *,
+        index: CodeIndex,
+        scans: ScansClient,
+        clock: Clock,
+        trusted: tuple[Network, ...],
+        country_header: str,
+    ) -> None:
+        """Hand in the running services (called by the lifespan, before serving)."""
+        self.index = index
+        self.scans = scans
+        self.clock = clock
+        self.trusted = trusted
+        self.country_header = country_header.encode() if country_header else None
+        self.ready = True
+
+    async def answer(
+        self, scope: Scope, slug: str, source: Source, facts: ScanFacts | None = None
+    ) -> ScanReply:
+        """The reply to one scan request; never raises (failures become 5xx replies).
+        ``facts`` when the caller has read them already."""
+        try:
+            if facts is None:
+                facts = read_request(scope, self.trusted, self.country_header)
+            return await self._answer(facts, scope["method"] != "HEAD", slug, source)
+        except Exception:
+            log.exception("unhandled error on the scan path", path=scope.get("path"))
+            return _refusal(None, 500, "An unexpected error occurred; it has been logged.")
+
+    async def _answer(self, facts: ScanFacts, record: bool, slug: str, source: Source) -> ScanReply:
+        route = self.index.resolve(slug)
+        if route is None:
+            return await self._unknown(facts, slug, source, record)
+        now = self.clock.now()
+        gone = route.gone_reason(now)
+        if gone is not None:
+            return _refusal(facts, 410, gone)
+        limits = self.limits
+        if limits.redirect is not None:
+            wait = limits.redirect.take(limit_key(facts.address))
+            if wait:
+                limits.refused_redirect.inc()
+                return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
+        if record:
+            scan = RecordScan(
+                slug,
+                source,
+                now,
+                facts.address,
+                facts.user_agent,
+                facts.referrer,
+                route.max_scans,
+                facts.country,
+            )
+            try:
+                recorded = await self.scans.record(scan)
+            except _STORE_FAILURES as exc:
+                return _not_stored(facts, exc)
+            if not recorded:
+                return _refusal(facts, 410, "This code has reached its scan limit.")
+        return _redirect(route)
+
+    async def _unknown(
+        self, facts: ScanFacts, slug: str, source: Source, record: bool
+    ) -> ScanReply:
+        limits = self.limits
+        # Checked before anything is recorded: an enumeration costs a dict lookup, not a write.
+        wait = limits.notfound.take(limit_key(facts.address))
+        if wait:
+            limits.refused_notfound.inc()
+            return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
+        if not _SLUG_RE.match(slug):
+            return _refusal(facts, 404, "There is no code here.")
+        if record:
+            orphan = RecordOrphan(
+                slug,
+                source,
+                self.clock.now(),
+                facts.address,
+                facts.user_agent,
+                facts.referrer,
+                facts.country,
+            )
+            try:
+                await self.scans.record_orphan(orphan)
+            except _STORE_FAILURES as exc:
+                return _not_stored(facts, exc)
+        if self.index.is_taken(slug):
+            return _refusal(facts, 410, "This code was deleted.")
+        return _refusal(facts, 404, "There is no code with this address.")
