@@ -66,6 +66,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1024 * 1024
     shutdown_timeout: float = 10.0
     idle_timeout: float = 15.0
+    body_timeout: float = 10.0
+    max_connections: int = 4096
+    stream_limit: int = 500
+    stream_limit_per_key: int = 20
     ask_timeout: float = 5.0
     scan_queue: int = 4096
     server: Literal["granian", "uvicorn"] = "granian"
@@ -253,6 +257,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAX_BODY_BYTES": ("max_body_bytes", _parse_positive_int),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _parse_seconds),
     "IDLE_TIMEOUT": ("idle_timeout", _parse_seconds),
+    "BODY_TIMEOUT": ("body_timeout", _parse_seconds),
+    "MAX_CONNECTIONS": ("max_connections", _parse_positive_int),
+    "STREAM_LIMIT": ("stream_limit", _parse_positive_int),
+    "STREAM_LIMIT_PER_KEY": ("stream_limit_per_key", _parse_positive_int),
     "ASK_TIMEOUT": ("ask_timeout", _parse_seconds),
     "SCAN_QUEUE": ("scan_queue", _parse_positive_int),
     "SERVER": ("server", _choice("granian", "uvicorn")),

@@ -78,6 +78,9 @@ def _ignore(signum: int, frame: Any) -> None:
     """Stand-in handler: uvicorn re-raises the signal it caught after its graceful exit."""
 
 
+#: Connections the kernel queues before the server accepts them (both servers).
+_BACKLOG = 2048
+
 # Header bytes granian buffers per request before it refuses with 431 itself (its default is
 # 400 KiB); our own limits (scanlet.http.middleware) answer below this with problem+json.
 _GRANIAN_MAX_BUFFER = 64 * 1024
@@ -113,6 +116,12 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
         interface=Interfaces.ASGI,
         http=HTTPModes.http1,
         websockets=False,
+        # Granian's defaults (a backlog of 128 and as many requests at once) let 128 clients
+        # that never finish a body, or hold an event stream open, stall every redirect
+        # behind them. Requests in flight are cheap tasks on our loop: allow thousands, and
+        # let the deadlines (body, idle, stream caps) bound what each may hold.
+        backlog=_BACKLOG,
+        backpressure=settings.max_connections,
         log_enabled=True,
         log_dictconfig=_GRANIAN_LOGGING,
         # header_read_timeout: how long a connection may take to send a request's headers,
@@ -157,6 +166,13 @@ def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
         timeout_keep_alive=max(1, int(settings.idle_timeout)),
         loop="uvloop",
         http="httptools",
+        backlog=_BACKLOG,
+        # Past this many requests at once uvicorn answers 503 (granian queues instead).
+        limit_concurrency=settings.max_connections,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; Scanlet reads proxy
+        # headers itself, only from SCANLET_TRUSTED_PROXIES, the same under both servers.
+        proxy_headers=False,
+        forwarded_allow_ips="",
         lifespan="on",
         access_log=False,
         server_header=False,

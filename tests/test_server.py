@@ -117,3 +117,30 @@ def test_a_second_server_on_the_same_database_refuses_to_start(
     assert second.stderr.strip().splitlines()[-1] == (
         "scanlet: another scanlet serve is already using scanlet.db"
     )
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies_under_both_servers(
+    server: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    """uvicorn's own proxy-header handling believed X-Forwarded-For from 127.0.0.1 with no
+    trusted proxies set: spoofed addresses were stored and the unknown-slug limit bypassed."""
+    base, _, folder = server
+    headers = {"Authorization": f"Bearer {create_key(folder)}"}
+    response = httpx.post(
+        f"{base}/api/v1/codes",
+        headers=headers,
+        json={"target": "https://example.com/", "slug": "m"},
+    )
+    assert response.status_code == 201
+    spoof = {"X-Forwarded-For": "198.51.100.77"}
+    assert httpx.get(f"{base}/m", headers=spoof).status_code == 302
+    # The unknown-slug limit (60/minute) holds however the spoofed address changes.
+    statuses = [
+        httpx.get(f"{base}/nope{n}", headers={"X-Forwarded-For": f"198.51.{n}.1"}).status_code
+        for n in range(90)
+    ]
+    assert statuses.count(429) >= 20
+    with sqlite3.connect(folder / "scanlet.db") as conn:
+        payloads = [row[0] for row in conn.execute("SELECT payload FROM events")]
+    assert not any(b"198.51." in payload for payload in payloads)
+    assert any(b'"ip":"127.0.0.0"' in payload for payload in payloads)

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -68,6 +68,8 @@ from scanlet.storage.scans import ScanStore
 __all__ = ("create_app",)
 
 log = structlog.get_logger("scanlet.http")
+
+CLIENT_CLOSED_REQUEST = 499
 
 
 def _build_info(registry: CollectorRegistry) -> None:
@@ -144,6 +146,13 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return problem_response(
         Problem(503, "The service is temporarily unavailable.", headers={"Retry-After": "1"})
     )
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up while its body was read: not a server error, and nobody is left to
+    read an answer. 499 (nginx's "client closed request") keeps it out of the 5xx figures."""
+    log.info("client disconnected before its request body arrived", path=request.url.path)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
@@ -290,7 +299,11 @@ def create_app(
         middleware=[
             Middleware(RequestContextMiddleware, metrics=http_metrics, tracing=tracing),
             Middleware(RequestLimitsMiddleware),
-            Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                limit=settings.max_body_bytes,
+                timeout=settings.body_timeout,
+            ),
         ],
         exception_handlers={
             Problem: _problem,
@@ -300,6 +313,7 @@ def create_app(
             CodeNotFound: _code_not_found,
             ScanRejected: _scan_rejected,
             HTTPException: _http_exception,
+            ClientDisconnect: _client_gone,
             MailboxFull: _overloaded,
             ActorStopped: _unavailable,
             ActorCrashed: _unavailable,

@@ -23,10 +23,13 @@ from scanlet.actors.webhooks.ssrf import Resolver, system_resolver
 from scanlet.actors.webhooks.wakeup import WakeTimer
 from scanlet.actors.webhooks.worker import DeliveryDeps
 from scanlet.http.endpoint import Endpoint
+from scanlet.http.log_tail import LogTail
 from scanlet.http.services import Services
-from scanlet.http.stream import StreamConfig, stream_endpoints
+from scanlet.http.stream import StreamConfig, StreamHub, sse_frame, stream_endpoints
+from scanlet.http.stream_limits import StreamLimits
 from scanlet.http.webhooks_api import webhook_endpoints
 from scanlet.runtime import Backoff, ChildSpec, SupervisorSpec
+from scanlet.storage.eventlog import EventLog
 from scanlet.storage.webhooks import WebhookStore
 
 __all__ = ("IntegrationsFeature",)
@@ -103,4 +106,14 @@ class IntegrationsFeature:
             registry, store, allow_private=allow_private, resolver=self._resolver
         )
         services.extras["webhook_timer"] = timer
-        services.extras["stream"] = self._stream
+        event_log = EventLog(db)
+        tail = LogTail(event_log, system.bus, sse_frame)
+        await tasks.start(tail.run)
+        services.extras["stream"] = StreamHub(
+            log=event_log,
+            tail=tail,
+            limits=StreamLimits(
+                settings.stream_limit, settings.stream_limit_per_key, services.registry
+            ),
+            config=self._stream,
+        )

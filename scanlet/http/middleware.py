@@ -10,6 +10,7 @@ import re
 import secrets
 import time
 
+import anyio
 import structlog
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,7 @@ __all__ = (
     "MAX_HEADER_BYTES",
     "MAX_URL_BYTES",
     "BodyLimitMiddleware",
+    "BodyTimeout",
     "BodyTooLarge",
     "HttpMetrics",
     "RequestContextMiddleware",
@@ -163,18 +165,41 @@ class BodyTooLarge(Problem):
         super().__init__(413, f"The request body is larger than the limit of {limit} bytes.")
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies over ``limit`` bytes, by header up front or by counting as they arrive."""
+class BodyTimeout(Problem):
+    """Raised when a request body has not arrived in full within the configured deadline."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408,
+            f"The request body did not arrive within {seconds:g} seconds.",
+            title="Request timeout",
+            type_name="request-timeout",
+            # The rest of a late body may still come: the connection cannot carry another
+            # request after it.
+            headers={"Connection": "close"},
+        )
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over ``limit`` bytes, by header up front or by counting as they arrive,
+    and bodies that take longer than ``timeout`` seconds from the request's start (408).
+
+    Without the deadline a client could send headers announcing a body and then nothing:
+    each such request held its slot for as long as the connection lived.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 10.0) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         limit = self.limit
+        timeout = self.timeout
+        deadline = anyio.current_time() + timeout
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -190,11 +215,13 @@ class BodyLimitMiddleware:
             nonlocal received
             if scope.get("scanlet.body_too_large"):
                 raise BodyTooLarge(limit)
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
+            with anyio.move_on_after(deadline - anyio.current_time()):
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise BodyTooLarge(limit)
+                return message
+            raise BodyTimeout(timeout)
 
         await self.app(scope, limited_receive, send)

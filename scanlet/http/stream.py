@@ -1,52 +1,70 @@
 """``GET /api/v1/stream``: committed events as Server-Sent Events, resumable by seq.
 
-Every message is read from the event log, never taken from the bus: the bus's
-``LogAppended`` is only a doorbell saying "read the log again". A stream keeps the seq of
-the last event it looked at, so replaying after ``Last-Event-ID`` and then following live is
-one loop, and nothing is lost or repeated at the seam. The doorbell subscription is opened
-before the first read, so an event committed between a read and the wait still rings.
+Every message is read from the event log, never taken from the bus: the process's
+``LogTail`` reads what each commit appended once and holds it for every open stream, and a
+stream reads the log itself only to replay what the tail no longer holds. A stream keeps the
+seq of the last event it looked at, so replaying after ``Last-Event-ID`` and then following
+live is one loop, and nothing is lost or repeated at the seam.
 
 Memory stays bounded per client: one batch of events at a time, and a client that does not
 take a message within ``send_timeout`` seconds is disconnected; it reconnects with
-``Last-Event-ID`` and resumes from the log.
+``Last-Event-ID`` and resumes from the log. Open streams are capped (``StreamLimits``), and
+each re-checks its credentials every ``recheck`` seconds, closing when they no longer hold
+(a revoked or expired key, an ended dashboard session).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 import anyio
 import structlog
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Send
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 
-from scanlet.actors.events import LogAppended
 from scanlet.actors.webhooks.signing import EVENT_TYPES, event_body
+from scanlet.http.auth import bearer_token
 from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.log_tail import LogTail, TailEntry
 from scanlet.http.params import invalid, query_str
 from scanlet.http.problems import FieldError, Problem
-from scanlet.http.services import services
-from scanlet.runtime import EventBus, SlowPolicy
+from scanlet.http.services import Services, services
+from scanlet.http.stream_limits import StreamLimits, StreamSlot
 from scanlet.storage.eventlog import EventLog, StoredEvent
-from scanlet.storage.keys import Scope
+from scanlet.storage.keys import ApiKey, Scope
 
-__all__ = ("EventStream", "EventStreamResponse", "StreamConfig", "stream_endpoints")
+__all__ = (
+    "EventStream",
+    "EventStreamResponse",
+    "StillAllowed",
+    "StreamConfig",
+    "StreamHub",
+    "sse_frame",
+    "stream_endpoints",
+    "stream_hub",
+)
 
 log = structlog.get_logger("scanlet.stream")
 
 #: Tells EventSource clients how long to wait before reconnecting (milliseconds).
 RECONNECT_MS = 1000
 
+#: Whether the credentials a stream was opened with still hold.
+StillAllowed = Callable[[], Awaitable[bool]]
+
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """Stream timings (injectable for tests): heartbeat and slow-client limits in seconds."""
+    """Stream timings (injectable for tests): heartbeat, slow-client and re-check limits in
+    seconds, and the replay batch size."""
 
     heartbeat: float = 15.0
     send_timeout: float = 30.0
+    recheck: float = 5.0
     batch: int = 200
 
 
@@ -59,79 +77,119 @@ def sse_frame(event: StoredEvent) -> bytes:
     )
 
 
+def _entry(event: StoredEvent) -> TailEntry:
+    return TailEntry(event.seq, event.type, event.slug, sse_frame(event))
+
+
+@dataclass
+class StreamHub:
+    """What every stream of the process shares: timings, the log's tail and the caps."""
+
+    log: EventLog
+    tail: LogTail
+    limits: StreamLimits
+    config: StreamConfig = field(default_factory=StreamConfig)
+
+
 class EventStream:
-    """The frames of one client's stream: replay after ``after``, then live, with heartbeats."""
+    """The frames of one client's stream: replay after ``after``, then live, with heartbeats.
+
+    ``allowed`` is asked every ``config.recheck`` seconds; the stream ends when it says no.
+    """
 
     def __init__(
         self,
         log: EventLog,
-        bus: EventBus,
+        tail: LogTail,
         *,
         after: int,
         types: frozenset[str] | None = None,
         slug: str | None = None,
         config: StreamConfig = StreamConfig(),  # frozen: one shared default is safe
+        allowed: StillAllowed | None = None,
     ) -> None:
         self._log = log
-        self._bus = bus
+        self._tail = tail
         self.position = after
         self._types = types
         self._slug = slug
         self._config = config
+        self._allowed = allowed
 
-    def _wanted(self, event: StoredEvent) -> bool:
-        if self._types is not None and event.type not in self._types:
+    def _wanted(self, entry: TailEntry) -> bool:
+        if self._types is not None and entry.type not in self._types:
             return False
-        return self._slug is None or event.slug == self._slug
+        return self._slug is None or entry.slug == self._slug
+
+    async def _next(self) -> list[TailEntry]:
+        entries = self._tail.entries_after(self.position)
+        if entries is None:
+            events = await self._log.read_after(self.position, self._config.batch)
+            entries = [_entry(event) for event in events]
+        return entries[: self._config.batch]
 
     async def frames(self) -> AsyncIterator[bytes]:
-        """Yield SSE chunks until the bus closes (shutdown) or the consumer stops."""
+        """Yield SSE chunks until the tail closes (shutdown), the credentials lapse or the
+        consumer stops."""
         config = self._config
-        doorbell = self._bus.subscribe(
-            LogAppended, capacity=1, policy=SlowPolicy.DROP, name="stream"
-        )
+        tail = self._tail
+        tail.followers += 1
         try:
             yield b"retry: %d\n\n" % RECONNECT_MS
-            last_sent = time.monotonic()
+            now = time.monotonic()
+            last_sent, next_check = now, now + config.recheck
             while True:
+                now = time.monotonic()
+                if now >= next_check:
+                    if self._allowed is not None and not await self._allowed():
+                        log.info("stream closed: its credentials no longer hold")
+                        return
+                    next_check = now + config.recheck
                 # The position advances past every event read, wanted or not, so a filter
                 # never makes the stream read the same stretch of the log twice.
-                events = await self._log.read_after(self.position, config.batch)
-                if events:
-                    self.position = events[-1].seq
-                    chunk = b"".join(sse_frame(e) for e in events if self._wanted(e))
+                entries = await self._next()
+                if entries:
+                    self.position = entries[-1].seq
+                    chunk = b"".join(entry.frame for entry in entries if self._wanted(entry))
                     if chunk:
                         yield chunk
                         last_sent = time.monotonic()
                     continue
-                rang = closed = False
-                with anyio.move_on_after(last_sent + config.heartbeat - time.monotonic()):
-                    try:
-                        await doorbell.receive()
-                        rang = True
-                    except anyio.EndOfStream:
-                        closed = True
+                closed = False
+                wake = min(last_sent + config.heartbeat, next_check)
+                with anyio.move_on_after(wake - time.monotonic()):
+                    closed = not await tail.wait_past(self.position)
                 if closed:
                     return
-                if not rang:
-                    # Also re-reads the log afterwards: events other processes commit are
-                    # never rung on this process's bus.
+                if time.monotonic() >= last_sent + config.heartbeat:
                     yield b": heartbeat\n\n"
                     last_sent = time.monotonic()
         finally:
-            doorbell.close()
+            tail.followers -= 1
 
 
 class EventStreamResponse(StreamingResponse):
-    """A ``text/event-stream`` response that drops clients too slow to take a message."""
+    """A ``text/event-stream`` response that drops clients too slow to take a message, and
+    gives its ``slot`` under the stream caps back when it ends, however it ends."""
 
-    def __init__(self, stream: EventStream, send_timeout: float) -> None:
+    def __init__(
+        self, stream: EventStream, send_timeout: float, slot: StreamSlot | None = None
+    ) -> None:
         super().__init__(
             stream.frames(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
         self.send_timeout = send_timeout
+        self.slot = slot
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        """Stream until the end; release the slot whatever happened."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.slot is not None:
+                self.slot.release()
 
     async def stream_response(self, send: Send) -> None:
         """Send each chunk within ``send_timeout`` seconds, else end the response."""
@@ -180,20 +238,48 @@ def _last_event_id(request: Request) -> int | None:
     return int(raw)
 
 
+def stream_hub(svc: Services) -> StreamHub:
+    """The process's stream hub (the integrations feature makes it)."""
+    hub: StreamHub = svc.extras["stream"]
+    return hub
+
+
+def key_still_valid(svc: Services, token: str) -> StillAllowed:
+    """A re-check for a stream opened with ``token``: is the key still valid?"""
+
+    async def check() -> bool:
+        return await svc.keys.authenticate(token, now=svc.clock.now()) is not None
+
+    return check
+
+
 async def stream_events(request: Request) -> Response:
     """Live events as SSE; with ``Last-Event-ID`` the missed ones first."""
     svc = services(request)
-    config: StreamConfig = svc.extras.get("stream", StreamConfig())
+    hub = stream_hub(svc)
     types = _types(request)
     slug = query_str(request, "slug", max_length=64)
-    event_log = EventLog(svc.db)
     after = _last_event_id(request)
-    if after is None:
-        after = await event_log.last_seq()
+    key: ApiKey = request.state.api_key
+    token = bearer_token(request)
+    assert token is not None  # the endpoint's scope check needed it
+    slot = hub.limits.acquire(key.id)
+    try:
+        if after is None:
+            after = await hub.log.last_seq()
+    except BaseException:
+        slot.release()
+        raise
     stream = EventStream(
-        event_log, svc.system.bus, after=after, types=types, slug=slug, config=config
+        hub.log,
+        hub.tail,
+        after=after,
+        types=types,
+        slug=slug,
+        config=hub.config,
+        allowed=key_still_valid(svc, token),
     )
-    return EventStreamResponse(stream, config.send_timeout)
+    return EventStreamResponse(stream, hub.config.send_timeout, slot)
 
 
 def stream_endpoints() -> list[Endpoint]:
@@ -211,7 +297,9 @@ def stream_endpoints() -> list[Endpoint]:
                 "`data:` = `{type, id, seq, occurred_at, data}` (the webhook body). A comment "
                 "heartbeat comes every 15 s of silence. Reconnect with `Last-Event-ID` to "
                 "get, first, every event committed since that one. A client too slow to "
-                "keep up is disconnected (and may resume the same way)."
+                "keep up is disconnected (and may resume the same way); a stream whose key "
+                "is revoked or expires is closed within a few seconds. Open streams are "
+                "capped in total and per key: over a cap, 429 with `Retry-After`."
             ),
             params=[
                 Param(
@@ -229,5 +317,6 @@ def stream_endpoints() -> list[Endpoint]:
                 ),
             ],
             replies=[Reply(200, "An endless event stream.", media_type="text/event-stream")],
+            extra_problems=[429],
         )
     ]

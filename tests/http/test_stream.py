@@ -19,7 +19,8 @@ from scanlet.actors.events import CodeDeleted, LogAppended, ScanRecorded, encode
 from scanlet.config import load_settings
 from scanlet.http.app import create_app
 from scanlet.http.integrations_feature import IntegrationsFeature
-from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig
+from scanlet.http.log_tail import LogTail
+from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig, sse_frame
 from scanlet.runtime import EventBus
 from scanlet.storage.database import Database, open_database
 from scanlet.storage.eventlog import EventLog, NewEvent
@@ -52,6 +53,13 @@ async def append(db: Database, bus: EventBus, *slugs: str, kind: str = "scan.rec
         )
     last = await db.write(lambda conn: EventLog.append(conn, events, "2026-11-27T00:00:00.000000Z"))
     bus.publish_nowait(LogAppended(last))
+
+
+async def tail_of(db: Database, bus: EventBus, tasks: anyio.abc.TaskGroup) -> LogTail:
+    """The log's tail, running in ``tasks`` until the bus closes (as the app runs it)."""
+    tail = LogTail(EventLog(db), bus, sse_frame, debounce=0)
+    await tasks.start(tail.run)
+    return tail
 
 
 def parse(text: str) -> list[Message]:
@@ -101,8 +109,9 @@ class Reader:
 async def test_live_events_arrive_with_seq_type_and_the_webhook_body(db: Database) -> None:
     bus = EventBus()
     await append(db, bus, "old")
-    reader = Reader(EventStream(EventLog(db), bus, after=await EventLog(db).last_seq()))
     async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        reader = Reader(EventStream(EventLog(db), tail, after=await EventLog(db).last_seq()))
         tasks.start_soon(reader.run)
         await append(db, bus, "a", "b")
         events = await reader.wait_for(2)
@@ -121,8 +130,10 @@ async def test_a_resume_replays_what_was_missed_then_follows_live_without_repeat
 ) -> None:
     bus = EventBus()
     await append(db, bus, "a", "b", "c", "d")
-    reader = Reader(EventStream(EventLog(db), bus, after=2, config=StreamConfig(batch=1)))
     async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        stream = EventStream(EventLog(db), tail, after=2, config=StreamConfig(batch=1))
+        reader = Reader(stream)
         tasks.start_soon(reader.run)
         await reader.wait_for(2)
         await append(db, bus, "e")
@@ -134,11 +145,12 @@ async def test_a_resume_replays_what_was_missed_then_follows_live_without_repeat
 
 async def test_filters_keep_only_the_asked_types_and_slug(db: Database) -> None:
     bus = EventBus()
-    stream = EventStream(
-        EventLog(db), bus, after=0, types=frozenset({"scan.recorded"}), slug="menu"
-    )
-    reader = Reader(stream)
     async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        stream = EventStream(
+            EventLog(db), tail, after=0, types=frozenset({"scan.recorded"}), slug="menu"
+        )
+        reader = Reader(stream)
         tasks.start_soon(reader.run)
         await append(db, bus, "menu", "other", "menu")
         await append(db, bus, "menu", kind="code.deleted")
@@ -151,8 +163,10 @@ async def test_filters_keep_only_the_asked_types_and_slug(db: Database) -> None:
 
 async def test_a_quiet_stream_sends_heartbeat_comments(db: Database) -> None:
     bus = EventBus()
-    reader = Reader(EventStream(EventLog(db), bus, after=0, config=StreamConfig(heartbeat=0.01)))
     async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        config = StreamConfig(heartbeat=0.01)
+        reader = Reader(EventStream(EventLog(db), tail, after=0, config=config))
         tasks.start_soon(reader.run)
         await reader.wait_for(0, comment="heartbeat")
         bus.close()
@@ -161,7 +175,8 @@ async def test_a_quiet_stream_sends_heartbeat_comments(db: Database) -> None:
 async def test_a_client_too_slow_to_take_a_message_is_disconnected(db: Database) -> None:
     bus = EventBus()
     await append(db, bus, "a")
-    response = EventStreamResponse(EventStream(EventLog(db), bus, after=0), send_timeout=0.05)
+    tail = LogTail(EventLog(db), bus, sse_frame)
+    response = EventStreamResponse(EventStream(EventLog(db), tail, after=0), send_timeout=0.05)
     sent: list[MutableMapping[str, Any]] = []
 
     async def stuck_send(message: MutableMapping[str, Any]) -> None:

@@ -18,11 +18,17 @@ from starlette.responses import Response
 
 from scanlet.http.dashboard.pages import SECURITY_HEADERS, error_page, static_file
 from scanlet.http.dashboard.session import User, current_user
+from scanlet.http.log_tail import LogTail
 from scanlet.http.params import invalid, query_str
 from scanlet.http.qr_api import qr_image
 from scanlet.http.services import services
-from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig
-from scanlet.runtime import EventBus
+from scanlet.http.stream import (
+    EventStream,
+    EventStreamResponse,
+    StillAllowed,
+    StreamConfig,
+    stream_hub,
+)
 from scanlet.storage.eventlog import EventLog
 
 __all__ = ("CountingStream", "dashboard_qr", "dashboard_stream", "not_found", "static")
@@ -34,15 +40,18 @@ class CountingStream(EventStream):
     def __init__(
         self,
         log: EventLog,
-        bus: EventBus,
+        tail: LogTail,
         *,
         after: int,
         slug: str,
         count: Callable[[], Awaitable[int]],
         config: StreamConfig,
+        allowed: StillAllowed | None = None,
     ) -> None:
         types = frozenset({"scan.recorded"})
-        super().__init__(log, bus, after=after, types=types, slug=slug, config=config)
+        super().__init__(
+            log, tail, after=after, types=types, slug=slug, config=config, allowed=allowed
+        )
         self._count = count
 
     async def frames(self) -> AsyncIterator[bytes]:
@@ -59,27 +68,38 @@ class CountingStream(EventStream):
 
 
 async def dashboard_stream(request: Request, user: User) -> Response:
-    """``scan.recorded`` events of ``slug`` with its running count, as SSE."""
+    """``scan.recorded`` events of ``slug`` with its running count, as SSE.
+
+    Counted under the same stream caps as the API's streams, against the signed-in key; it
+    closes within a few seconds of the session ending (sign-out, revoked key)."""
     svc = services(request)
     slug = query_str(request, "slug", max_length=64)
     if not slug:
         raise invalid("slug", "name the code whose scans to follow")
-    config: StreamConfig = svc.extras.get("stream", StreamConfig())
-    event_log = EventLog(svc.db)
-    after = await event_log.last_seq()
+    hub = stream_hub(svc)
+    slot = hub.limits.acquire(user.key.id)
+    try:
+        after = await hub.log.last_seq()
+    except BaseException:
+        slot.release()
+        raise
 
     async def count() -> int:
         return (await svc.scan_store.counts_for([slug])).get(slug, 0)
 
+    async def signed_in() -> bool:
+        return await current_user(request) is not None
+
     stream = CountingStream(
-        event_log,
-        svc.system.bus,
+        hub.log,
+        hub.tail,
         after=after,
         slug=slug,
         count=count,
-        config=config,
+        config=hub.config,
+        allowed=signed_in,
     )
-    response = EventStreamResponse(stream, config.send_timeout)
+    response = EventStreamResponse(stream, hub.config.send_timeout, slot)
     response.headers.update(SECURITY_HEADERS)
     return response
 

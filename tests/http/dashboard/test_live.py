@@ -15,7 +15,7 @@ from scanlet.http.stream import StreamConfig
 from scanlet.runtime import EventBus
 from scanlet.storage.database import Database, open_database
 from scanlet.storage.eventlog import EventLog, NewEvent
-from tests.http.test_stream import NOW
+from tests.http.test_stream import NOW, tail_of
 
 
 @pytest.fixture
@@ -46,9 +46,16 @@ async def test_the_count_comes_first_then_after_each_batch_of_the_codes_scans(
     async def count() -> int:
         return next(counts)
 
-    stream = CountingStream(
-        EventLog(db), bus, after=0, slug="menu", count=count, config=StreamConfig(heartbeat=60)
-    )
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        stream = CountingStream(
+            EventLog(db), tail, after=0, slug="menu", count=count, config=StreamConfig(heartbeat=60)
+        )
+        await follow_counts(db, bus, stream)
+        bus.close()
+
+
+async def follow_counts(db: Database, bus: EventBus, stream: CountingStream) -> None:
     frames = stream.frames()
 
     async def next_count() -> bytes:

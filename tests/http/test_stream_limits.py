@@ -1,0 +1,126 @@
+"""Open streams are capped (in total and per key, 429 beyond) and re-check their key."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from scanlet.config import load_settings
+from scanlet.http.app import ScanletApp, create_app
+from scanlet.http.integrations_feature import IntegrationsFeature
+from scanlet.http.stream import StreamConfig
+from scanlet.storage.database import open_database
+from scanlet.storage.keys import ApiKeyStore, Scope
+from tests.processes import free_port
+
+FAST = StreamConfig(heartbeat=0.05, recheck=0.05)
+
+
+@dataclass
+class Site:
+    base: str
+    app: ScanletApp
+    tokens: dict[str, str]
+    key_ids: dict[str, str]
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    db_path = tmp_path / "limits.db"
+    tokens, ids = {}, {}
+    async with open_database(db_path) as database:
+        for name in ("a", "b", "c"):
+            made = await ApiKeyStore(database).create(name, Scope.READ, now=datetime.now(UTC))
+            tokens[name], ids[name] = made.token, made.key.id
+    settings = load_settings(
+        {
+            "SCANLET_DB": str(db_path),
+            "SCANLET_STREAM_LIMIT": "3",
+            "SCANLET_STREAM_LIMIT_PER_KEY": "2",
+        },
+        isatty=False,
+    )
+    app = create_app(
+        settings, registry=CollectorRegistry(), features=[IntegrationsFeature(stream=FAST)]
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    server.config.timeout_graceful_shutdown = 1
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    with anyio.fail_after(10):
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+            await anyio.sleep(0.01)
+    try:
+        yield Site(f"http://127.0.0.1:{port}", app, tokens, ids)
+    finally:
+        server.should_exit = True
+        await anyio.to_thread.run_sync(thread.join, 10)
+
+
+async def open_stream(
+    stack: AsyncExitStack, client: httpx.AsyncClient, token: str
+) -> httpx.Response:
+    return await stack.enter_async_context(
+        client.stream("GET", "/api/v1/stream", headers={"Authorization": f"Bearer {token}"})
+    )
+
+
+async def test_streams_over_a_cap_are_429_and_a_closed_one_frees_its_place(site: Site) -> None:
+    async with httpx.AsyncClient(base_url=site.base, timeout=5) as client:
+        async with AsyncExitStack() as stack:
+            first = await open_stream(stack, client, site.tokens["a"])
+            second = await open_stream(stack, client, site.tokens["a"])
+            assert (first.status_code, second.status_code) == (200, 200)
+            per_key = await open_stream(stack, client, site.tokens["a"])
+            assert per_key.status_code == 429
+            assert per_key.headers["retry-after"] == "10"
+            await per_key.aread()
+            assert "This key has 2 event streams open" in per_key.json()["detail"]
+            assert (await open_stream(stack, client, site.tokens["b"])).status_code == 200
+            total = await open_stream(stack, client, site.tokens["c"])
+            assert total.status_code == 429
+            await total.aread()
+            assert "The server has 3 event streams open" in total.json()["detail"]
+        # Every stream above is closed now: their places are free again.
+        with anyio.fail_after(5):
+            while True:
+                async with client.stream(
+                    "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {site.tokens['c']}"}
+                ) as again:
+                    if again.status_code == 200:
+                        break
+                await anyio.sleep(0.05)
+        metrics = (await client.get("/metrics")).text
+    assert 'scanlet_streams_refused_total{cap="per_key"} 1.0' in metrics
+    assert 'scanlet_streams_refused_total{cap="total"} 1.0' in metrics
+
+
+async def test_an_open_stream_closes_soon_after_its_key_is_revoked(site: Site) -> None:
+    async with (
+        httpx.AsyncClient(base_url=site.base, timeout=5) as client,
+        client.stream(
+            "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {site.tokens['a']}"}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        chunks = response.aiter_bytes()
+        await anext(chunks)  # the opening "retry:"
+        # Revoked from another connection, as `scanlet keys revoke` does.
+        async with open_database(site.app.state.services.settings.db) as other:
+            assert await ApiKeyStore(other).revoke(site.key_ids["a"], now=datetime.now(UTC))
+        with anyio.fail_after(5):
+            async for _ in chunks:  # heartbeats until the re-check closes the stream
+                pass
