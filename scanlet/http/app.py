@@ -36,10 +36,13 @@ from scanlet.http.fastpath import ScanFastPath
 from scanlet.http.features import Feature
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import (
+    SECURITY_HEADERS,
     BodyLimitMiddleware,
     HttpMetrics,
     RequestContextMiddleware,
     RequestLimitsMiddleware,
+    security_headers,
+    sending_headers,
 )
 from scanlet.http.openapi import build_openapi
 from scanlet.http.ops import ops_endpoints
@@ -199,6 +202,7 @@ def create_app(
     http_metrics = HttpMetrics(registry)
     scan_metrics = ScanMetrics(registry)
     limits = ScanLimits.from_settings(settings, registry)
+    security = security_headers(settings.public_base_url)
 
     endpoints: list[Endpoint] = []
     scan_path = ScanPath(limits)
@@ -310,9 +314,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.endpoints = endpoints
+    app.security_headers = security
     # In front of everything, even Starlette's error middleware: live-code scans skip the
     # whole stack (the front catches its own errors).
-    app.fast_path = ScanFastPath(app.full_stack, scan_path, http_metrics, tracing)
+    app.fast_path = ScanFastPath(app.full_stack, scan_path, http_metrics, tracing, security)
     return app
 
 
@@ -320,6 +325,8 @@ class ScanletApp(Starlette):
     """Starlette, with the scan fast path consulted before the middleware stack."""
 
     fast_path: ScanFastPath | None = None
+    #: Sent with every response (``security_headers``), the fast path's included.
+    security_headers: list[tuple[bytes, bytes]] = SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Offer the request to the fast path, which hands it on when it is not its case."""
@@ -329,7 +336,13 @@ class ScanletApp(Starlette):
             await self.full_stack(scope, receive, send)
 
     async def full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ordinary Starlette application."""
+        """The ordinary Starlette application, every HTTP answer with the security headers.
+
+        Added here, outside Starlette's outermost error middleware, so that a 500 from an
+        unhandled exception carries them too.
+        """
+        if scope["type"] == "http":
+            send = sending_headers(send, self.security_headers)
         await super().__call__(scope, receive, send)
 
     def send_slow_requests_through(self, wrapper: ASGIApp) -> None:
