@@ -23,6 +23,7 @@ from scanlet import __version__
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex
+from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.qr import QrRenderer
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
@@ -236,10 +237,11 @@ def create_app(
                 )
             )
             index = CodeIndex()
+            own_origins = OwnOrigins(settings.own_origins)
             codes_ref = await system.spawn(
                 ChildSpec(
                     name="codes",
-                    factory=lambda: CodesActor(db, index, clock),
+                    factory=lambda: CodesActor(db, index, clock, own_origins=own_origins),
                     mailbox_capacity=256,
                 )
             )

@@ -83,6 +83,7 @@ def test_a_code_created_from_the_form_gets_its_page(client: TestClient, sign_in:
     [
         ({"target": ""}, "target", "enter the URL"),
         ({"target": "javascript:alert(1)"}, "target", "http"),
+        ({"target": "http://qr.test/menu"}, "target", "must not point at this server"),
         ({"target": "https://example.com/", "slug": "bad slug!"}, "slug", "letters"),
         ({"target": "https://example.com/", "slug": "api"}, "slug", "reserved"),
         ({"target": "https://example.com/", "title": "x" * 201}, "title", "at most 200"),
