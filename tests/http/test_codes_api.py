@@ -59,8 +59,30 @@ def test_creating_a_code_returns_the_whole_resource(
         "short_url",
         "qr_payload",
         "scans",
+        "target_lookalike",
     }
+    assert code["target_lookalike"] is False
     assert client.get(f"/api/v1/codes/{slug}", headers=writer).json() == code
+
+
+@pytest.mark.parametrize(
+    ("target", "lookalike"),
+    [
+        ("https://\u0430pple.com/", True),  # "apple" with a Cyrillic a
+        ("https://xn--80ak6aa92e.com/", True),  # "apple" all in Cyrillic, as punycode
+        ("https://b\u00fccher.de/", False),
+        ("https://\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444/", False),
+    ],
+)
+def test_a_lookalike_target_is_accepted_and_flagged(
+    client: TestClient, writer: dict[str, str], target: str, lookalike: bool
+) -> None:
+    created = client.post("/api/v1/codes", json={"target": target}, headers=writer)
+    assert created.status_code == 201, created.text
+    assert created.json()["target"] == target
+    assert created.json()["target_lookalike"] is lookalike
+    listed = client.get("/api/v1/codes", headers=writer).json()["items"]
+    assert [item["target_lookalike"] for item in listed] == [lookalike]
 
 
 def test_generated_slugs_are_distinct_and_not_sequential(
