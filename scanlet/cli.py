@@ -21,7 +21,7 @@ from scanlet import __version__
 from scanlet.clock import SystemClock
 from scanlet.config import ConfigError, Settings, load_settings
 from scanlet.storage.database import open_database
-from scanlet.storage.errors import StorageError
+from scanlet.storage.errors import DatabaseMissing, StorageError
 from scanlet.storage.keys import ApiKeyStore, Scope
 from scanlet.storage.timefmt import parse_time
 
@@ -53,11 +53,19 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return anyio.run(coro_fn)
 
 
-def _with_keys(settings: Settings, use: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
-    """Open the database, run ``use`` on its key store, close it; returns what ``use`` did."""
+def _with_keys(
+    settings: Settings, use: Callable[[ApiKeyStore], Awaitable[T]], *, create: bool = False
+) -> T:
+    """Open the database, run ``use`` on its key store, close it; returns what ``use`` did.
+
+    Only ``keys create`` may create the database: listing or revoking keys in a mistyped
+    path must say so, not answer from a new, empty database.
+    """
 
     async def run() -> T:
-        async with open_database(settings.db, synchronous=settings.synchronous) as db:
+        async with open_database(
+            settings.db, synchronous=settings.synchronous, create=create
+        ) as db:
             return await use(ApiKeyStore(db))
 
     return _run(run)
@@ -122,6 +130,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         lambda keys: keys.create(
             args.name.strip(), scope, now=SystemClock().now(), expires_days=args.expires_days
         ),
+        create=True,
     )
     key = created.key
     expiry = f", expires {key.expires_at}" if key.expires_at else ""
@@ -283,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"scanlet: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseMissing as exc:
+        print(f"scanlet: {exc} (run scanlet migrate to create one)", file=sys.stderr)
+        return EXIT_FAILED
     except (CommandFailed, StorageError, ValueError) as exc:
         print(f"scanlet: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -84,6 +84,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def own_origins(self) -> tuple[str, ...]:
+        """The origins this server answers on, which code targets must not point at: the
+        public base URL. Not the listening ``http://HOST:PORT`` when a base URL is set:
+        that is where a proxy reaches the server (usually the loopback, which in a
+        visitor's browser is the visitor's own machine) or a wildcard such as 0.0.0.0 that
+        names no origin, and with socket activation it is not even the real address."""
+        return (self.public_base_url,)
+
+    @property
     def trusted_networks(self) -> tuple[Network, ...]:
         """``trusted_proxies`` parsed as networks (validated at load time)."""
         return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.trusted_proxies)

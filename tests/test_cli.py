@@ -137,3 +137,46 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     )
     assert listing.stdout.startswith("id")
     assert "Traceback" not in listing.stderr
+
+
+NO_DATABASE = "scanlet: no database at {db} (run scanlet migrate to create one)"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["keys", "list"],
+        ["keys", "revoke", "abc123"],
+        ["export", "scans"],
+        ["rebuild"],
+        ["backup", "{tmp}/copy.db"],
+    ],
+)
+def test_a_command_that_reads_refuses_a_missing_database_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    db = tmp_path / "typo" / "scanlet.db"
+    args = [part.format(tmp=tmp_path) for part in command]
+    assert main([*args, "--db", str(db)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == NO_DATABASE.format(db=db) + "\n"
+    assert captured.out == ""
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its directory
+
+
+def test_keys_list_on_a_typo_fails_as_a_user_sees_it(tmp_path: Path) -> None:
+    run("migrate", "--db", "scanlet.db", cwd=tmp_path)
+    result = run("keys", "list", "--db", "scanlte.db", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == NO_DATABASE.format(db="scanlte.db") + "\n"
+    assert result.stdout == ""
+    assert not (tmp_path / "scanlte.db").exists()
+
+
+def test_commands_that_may_create_still_create(tmp_path: Path) -> None:
+    result = run("keys", "create", "--name", "first", "--db", "new/k.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new" / "k.db").is_file()
+    listing = run("keys", "list", "--db", "new/k.db", cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert "first" in listing.stdout

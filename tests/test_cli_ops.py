@@ -26,8 +26,8 @@ def test_every_operations_command_has_help(
         (["export", "scans", "--from", "yesterday"], 2, "expected an RFC 3339 time"),
         (["backup"], 2, "required: DEST"),
         (["migrate", "--db", "{missing}/x.db"], 1, "cannot open"),
-        (["rebuild", "--db", "{missing}/x.db"], 1, "cannot open"),
-        (["export", "scans", "--db", "{missing}/x.db"], 1, "cannot open"),
+        (["rebuild", "--db", "{missing}/x.db"], 1, "no database at"),
+        (["export", "scans", "--db", "{missing}/x.db"], 1, "no database at"),
         (["backup", "{tmp}/copy.db", "--db", "{tmp}/none.db"], 1, "no database at"),
     ],
 )

@@ -112,10 +112,15 @@ class LogAppended(msgspec.Struct, frozen=True):
 
 
 class WebhookDisabled(DomainEvent, frozen=True, kw_only=True, tag="webhook.disabled"):
-    """A webhook endpoint was disabled (it answered 410 Gone, or failed too many times)."""
+    """A webhook endpoint was disabled (it answered 410 Gone, or failed too many times).
+
+    The endpoint is named by id only: its URL may hold a credential and is for admin keys,
+    while events reach every read key's stream and every other endpoint. Events stored
+    before this still have a ``url``; decoding ignores it (the union does not forbid unknown
+    fields), so it is never shown again.
+    """
 
     endpoint_id: str
-    url: str
     reason: str
 
 

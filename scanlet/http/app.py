@@ -23,6 +23,7 @@ from scanlet import __version__
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex
+from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.qr import QrRenderer
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
@@ -36,10 +37,13 @@ from scanlet.http.fastpath import ScanFastPath
 from scanlet.http.features import Feature
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import (
+    SECURITY_HEADERS,
     BodyLimitMiddleware,
     HttpMetrics,
     RequestContextMiddleware,
     RequestLimitsMiddleware,
+    security_headers,
+    sending_headers,
 )
 from scanlet.http.openapi import build_openapi
 from scanlet.http.ops import ops_endpoints
@@ -208,6 +212,7 @@ def create_app(
     http_metrics = HttpMetrics(registry)
     scan_metrics = ScanMetrics(registry)
     limits = ScanLimits.from_settings(settings, registry)
+    security = security_headers(settings.public_base_url)
 
     endpoints: list[Endpoint] = []
     scan_path = ScanPath(limits)
@@ -241,10 +246,11 @@ def create_app(
                 )
             )
             index = CodeIndex()
+            own_origins = OwnOrigins(settings.own_origins)
             codes_ref = await system.spawn(
                 ChildSpec(
                     name="codes",
-                    factory=lambda: CodesActor(db, index, clock),
+                    factory=lambda: CodesActor(db, index, clock, own_origins=own_origins),
                     mailbox_capacity=256,
                 )
             )
@@ -324,9 +330,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.endpoints = endpoints
+    app.security_headers = security
     # In front of everything, even Starlette's error middleware: live-code scans skip the
     # whole stack (the front catches its own errors).
-    app.fast_path = ScanFastPath(app.full_stack, scan_path, http_metrics, tracing)
+    app.fast_path = ScanFastPath(app.full_stack, scan_path, http_metrics, tracing, security)
     return app
 
 
@@ -334,6 +341,8 @@ class ScanletApp(Starlette):
     """Starlette, with the scan fast path consulted before the middleware stack."""
 
     fast_path: ScanFastPath | None = None
+    #: Sent with every response (``security_headers``), the fast path's included.
+    security_headers: list[tuple[bytes, bytes]] = SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Offer the request to the fast path, which hands it on when it is not its case."""
@@ -343,7 +352,13 @@ class ScanletApp(Starlette):
             await self.full_stack(scope, receive, send)
 
     async def full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ordinary Starlette application."""
+        """The ordinary Starlette application, every HTTP answer with the security headers.
+
+        Added here, outside Starlette's outermost error middleware, so that a 500 from an
+        unhandled exception carries them too.
+        """
+        if scope["type"] == "http":
+            send = sending_headers(send, self.security_headers)
         await super().__call__(scope, receive, send)
 
     def send_slow_requests_through(self, wrapper: ASGIApp) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scanlet.actors.events import Source
-from scanlet.http.middleware import SECURITY_HEADERS, HttpMetrics, oversized_request
+from scanlet.http.middleware import HttpMetrics, oversized_request
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE, ScanPath, read_request
 from scanlet.observability.tracing import Tracing
 
@@ -28,10 +28,18 @@ class ScanFastPath:
     """Answers live-code scans through ``scan_path``; hands every other request to ``app``."""
 
     def __init__(
-        self, app: ASGIApp, scan_path: ScanPath, metrics: HttpMetrics, tracing: Tracing
+        self,
+        app: ASGIApp,
+        scan_path: ScanPath,
+        metrics: HttpMetrics,
+        tracing: Tracing,
+        security_headers: list[tuple[bytes, bytes]],
     ) -> None:
         self.app = app
         self.scan_path = scan_path
+        # The app's security headers (middleware.security_headers), built once: each answer
+        # only appends them, as the full app does to every response.
+        self._security = security_headers
         self.tracing_enabled = tracing.enabled
         self._duration = metrics.duration
         self._observers: dict[tuple[str, str, int], Any] = {}
@@ -75,7 +83,7 @@ class ScanFastPath:
             {
                 "type": "http.response.start",
                 "status": reply.status,
-                "headers": [*reply.headers, *SECURITY_HEADERS],
+                "headers": [*reply.headers, *self._security],
             }
         )
         await send({"type": "http.response.body", "body": reply.body})

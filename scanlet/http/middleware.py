@@ -31,6 +31,8 @@ __all__ = (
     "RequestContextMiddleware",
     "RequestLimitsMiddleware",
     "oversized_request",
+    "security_headers",
+    "sending_headers",
 )
 
 # Request line and header limits, checked here whatever the server's own are (uvicorn with
@@ -47,6 +49,34 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+# One year, the value RFC 6797's examples and the browsers' preload lists use. Without
+# includeSubDomains: Scanlet's origin is often a name under a domain that serves other
+# sites (qr.example.com), or a domain whose subdomains do (example.com), and forcing HTTPS
+# on all of them for a year is the domain owner's call, made at the proxy if wanted.
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def security_headers(public_base_url: str) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries: ``SECURITY_HEADERS``, plus HSTS when the public
+    base URL is https. Built once at start-up; each response only appends the list.
+
+    HSTS goes out even on requests that reached Scanlet over plain HTTP from a
+    TLS-terminating proxy: browsers ignore it unless it came over HTTPS (RFC 6797, 8.1).
+    """
+    if public_base_url.lower().startswith("https://"):
+        return [*SECURITY_HEADERS, _HSTS]
+    return list(SECURITY_HEADERS)
+
+
+def sending_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+    """``send``, with ``headers`` appended to the response's start message."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *headers]
+        await send(message)
+
+    return send_with_headers
 
 
 class HttpMetrics:
@@ -101,7 +131,6 @@ class RequestContextMiddleware:
                     *message.get("headers", ()),
                     (b"x-request-id", request_id.encode()),
                     (b"traceparent", current.traceparent().encode()),
-                    *SECURITY_HEADERS,
                 ]
             await send(message)
 

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from scanlet.http.docs_page import render_docs
+from scanlet.http.docs_page import DOCS_CSP, render_docs
 from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
@@ -90,7 +90,7 @@ def ops_endpoints(openapi: Callable[[], dict[str, Any]]) -> list[Endpoint]:
         """A readable page for the API, with no external assets."""
         if "page" not in cache:
             cache["page"] = render_docs(msgspec.json.decode(document())).encode()
-        return HTMLResponse(cache["page"])
+        return HTMLResponse(cache["page"], headers={"Content-Security-Policy": DOCS_CSP})
 
     return [
         Endpoint(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
+from scanlet.actors.codes.lookalike import target_is_lookalike
 from scanlet.storage.codes import CodeRow
 
 __all__ = ("CodeList", "CodeResource", "code_resource")
@@ -28,6 +30,14 @@ class CodeResource(msgspec.Struct, frozen=True):
     short_url: str
     qr_payload: str
     scans: int
+    target_lookalike: Annotated[
+        bool,
+        msgspec.Meta(
+            description="The target's host mixes scripts or imitates Latin letters in "
+            "another script (e.g. apple.com with a Cyrillic a): legal, but show it in its "
+            "ASCII (punycode) form, as browsers and the dashboard do."
+        ),
+    ]
 
 
 class CodeList(msgspec.Struct, frozen=True):
@@ -54,4 +64,5 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         short_url=f"{base_url}/{row.slug}",
         qr_payload=f"{base_url}/q/{row.slug}",
         scans=scans,
+        target_lookalike=target_is_lookalike(row.target),
     )

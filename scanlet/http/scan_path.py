@@ -134,7 +134,7 @@ class ScanReply:
     """A finished scan response: status, headers and body, for either entrance to send.
 
     The headers leave out ``SECURITY_HEADERS``: each entrance adds them with the rest of its
-    own (the full app's middleware adds them to every response).
+    own (``ScanletApp.full_stack`` adds them to every response of the full app).
     """
 
     __slots__ = ("body", "headers", "status")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scanlet.storage.database import require_database
 from scanlet.storage.errors import StorageError
 
 __all__ = ("BackupFailed", "BackupResult", "backup_database")
@@ -49,8 +50,7 @@ def _destination(dest: Path, now: datetime) -> Path:
 def backup_database(source: Path, dest: Path, *, now: datetime | None = None) -> BackupResult:
     """Copy the live database ``source`` to ``dest`` (a new file, or a directory to put a
     time-stamped file in) and verify the copy."""
-    if not source.is_file():
-        raise BackupFailed(f"no database at {source}")
+    require_database(source)
     target = _destination(dest, now or datetime.now(UTC))
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)

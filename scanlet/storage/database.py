@@ -29,10 +29,10 @@ import aiosqlite
 import anyio
 import structlog
 
-from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.errors import DatabaseMissing, StorageUnavailable
 from scanlet.storage.migrations import apply_migrations
 
-__all__ = ("Database", "open_database")
+__all__ = ("Database", "open_database", "require_database")
 
 T = TypeVar("T")
 log = structlog.get_logger("scanlet.storage")
@@ -287,11 +287,30 @@ class Database:
             raise StorageUnavailable(str(exc)) from exc
 
 
+def require_database(path: Path) -> None:
+    """Raise DatabaseMissing unless ``path`` exists.
+
+    SQLite creates any file it is asked to open (and ``Database.open`` its directories), so
+    a mistyped path would silently become a new, empty database; whatever only reads or
+    changes existing data checks first. A directory or an unreadable file passes here and
+    fails to open with its own error.
+    """
+    if not path.exists():
+        raise DatabaseMissing(path)
+
+
 @asynccontextmanager
 async def open_database(
-    path: Path, *, synchronous: Literal["normal", "full"] = "normal", readers: int = 2
+    path: Path,
+    *,
+    synchronous: Literal["normal", "full"] = "normal",
+    readers: int = 2,
+    create: bool = True,
 ) -> AsyncIterator[Database]:
-    """Open (creating and migrating if needed) and finally close a database."""
+    """Open (migrating if needed) and finally close a database; with ``create=False`` a
+    missing one raises DatabaseMissing instead of being created."""
+    if not create:
+        require_database(path)
     db = Database(path, synchronous=synchronous, readers=readers)
     await db.open()
     try:

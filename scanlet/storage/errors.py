@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ("StorageError", "StorageUnavailable")
+from pathlib import Path
+
+__all__ = ("DatabaseMissing", "StorageError", "StorageUnavailable")
 
 
 class StorageError(Exception):
@@ -11,3 +13,11 @@ class StorageError(Exception):
 
 class StorageUnavailable(StorageError):
     """Raised when the database cannot be reached or written (missing, locked, full, read-only)."""
+
+
+class DatabaseMissing(StorageError):
+    """Raised when a database that must already exist (to be read, not created) does not."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"no database at {path}")

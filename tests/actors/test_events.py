@@ -6,6 +6,7 @@ from scanlet.actors.events import (
     CodeCreated,
     CodeState,
     ScanRecorded,
+    WebhookDisabled,
     decode_event,
     encode_event,
     event_data,
@@ -49,3 +50,13 @@ def test_payloads_stored_with_explicit_nulls_still_decode() -> None:
         b'"referrer":null,"device_id":null,"country":null,"data":null}'
     )
     assert decode_event(old) == ScanRecorded(id="e1", occurred_at=AT, slug="menu", source="qr")
+
+
+def test_a_webhook_disabled_event_stored_with_the_old_url_field_still_decodes() -> None:
+    old = (
+        b'{"type":"webhook.disabled","id":"e3","occurred_at":"2026-11-27T13:00:01.25Z",'
+        b'"endpoint_id":"wh_1","url":"https://hooks.example/in?token=s3cret","reason":"gone"}'
+    )
+    event = decode_event(old)
+    assert event == WebhookDisabled(id="e3", occurred_at=AT, endpoint_id="wh_1", reason="gone")
+    assert "s3cret" not in repr(event_data(event))

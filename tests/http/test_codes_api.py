@@ -1,10 +1,17 @@
 """The codes resource: create, list, read, change, delete, with 4xx problems for bad input."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.config import load_settings
+from scanlet.http.app import create_app
 from scanlet.storage.keys import Scope
 
 PROBLEM = "application/problem+json"
@@ -52,8 +59,30 @@ def test_creating_a_code_returns_the_whole_resource(
         "short_url",
         "qr_payload",
         "scans",
+        "target_lookalike",
     }
+    assert code["target_lookalike"] is False
     assert client.get(f"/api/v1/codes/{slug}", headers=writer).json() == code
+
+
+@pytest.mark.parametrize(
+    ("target", "lookalike"),
+    [
+        ("https://\u0430pple.com/", True),  # "apple" with a Cyrillic a
+        ("https://xn--80ak6aa92e.com/", True),  # "apple" all in Cyrillic, as punycode
+        ("https://b\u00fccher.de/", False),
+        ("https://\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444/", False),
+    ],
+)
+def test_a_lookalike_target_is_accepted_and_flagged(
+    client: TestClient, writer: dict[str, str], target: str, lookalike: bool
+) -> None:
+    created = client.post("/api/v1/codes", json={"target": target}, headers=writer)
+    assert created.status_code == 201, created.text
+    assert created.json()["target"] == target
+    assert created.json()["target_lookalike"] is lookalike
+    listed = client.get("/api/v1/codes", headers=writer).json()["items"]
+    assert [item["target_lookalike"] for item in listed] == [lookalike]
 
 
 def test_generated_slugs_are_distinct_and_not_sequential(
@@ -119,6 +148,26 @@ def test_invalid_codes_are_refused_with_422_naming_the_field(
     problem = response.json()
     assert problem["status"] == 422
     assert problem["errors"][0]["loc"] == ["body", field]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://qr.test/menu", "http://QR.test./q/menu", "http://qr.test:80/other"],
+)
+def test_a_target_on_the_servers_own_origin_is_refused_on_create_and_on_change(
+    client: TestClient, writer: dict[str, str], target: str
+) -> None:
+    created = client.post("/api/v1/codes", json={"target": target}, headers=writer)
+    assert created.status_code == 422, created.text
+    assert created.headers["content-type"] == PROBLEM
+    assert created.json()["errors"][0]["loc"] == ["body", "target"]
+    assert "http://qr.test" in created.json()["errors"][0]["msg"]
+    ok = client.post("/api/v1/codes", json={"target": "https://e.com/"}, headers=writer)
+    slug = ok.json()["slug"]
+    changed = client.patch(f"/api/v1/codes/{slug}", json={"target": target}, headers=writer)
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["errors"][0]["loc"] == ["body", "target"]
+    assert client.get(f"/api/v1/codes/{slug}", headers=writer).json()["target"] == "https://e.com/"
 
 
 @pytest.mark.parametrize(
@@ -267,3 +316,36 @@ def test_bad_list_parameters_are_422(
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["errors"][0]["loc"][0] == "query"
+
+
+def test_a_code_stored_before_its_target_became_own_can_still_be_changed(tmp_path: Path) -> None:
+    """The operator moves the server to the origin a code already points at: the code must
+    stay manageable (disabled, retitled) while its target is not changed."""
+    db = str(tmp_path / "moved.db")
+
+    def app_at(base_url: str) -> Starlette:
+        settings = load_settings({"SCANLET_DB": db, "SCANLET_BASE_URL": base_url}, isatty=False)
+        return create_app(settings, registry=CollectorRegistry())
+
+    old = app_at("https://old.example")
+    with TestClient(old) as client:
+        store = old.state.services.keys
+        created = client.portal.call(  # type: ignore[union-attr]
+            partial(store.create, "w", Scope.WRITE, now=datetime.now(UTC))
+        )
+        key = created.token
+        headers = {"Authorization": f"Bearer {key}"}
+        body = {"target": "https://new.example/landing", "slug": "landing"}
+        assert client.post("/api/v1/codes", json=body, headers=headers).status_code == 201
+    with TestClient(app_at("https://new.example")) as client:
+        changed = client.patch(
+            "/api/v1/codes/landing", json={"enabled": False, "title": "Loops"}, headers=headers
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["enabled"] is False
+        retargeted = client.patch(
+            "/api/v1/codes/landing",
+            json={"target": "https://new.example/elsewhere"},
+            headers=headers,
+        )
+        assert retargeted.status_code == 422

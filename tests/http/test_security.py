@@ -1,13 +1,24 @@
 """Security headers on every kind of response; no secret and no full address in the logs."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
+from scanlet.actors.scans.actor import ScansActor
+from scanlet.config import load_settings
+from scanlet.http.app import create_app
+from scanlet.http.endpoint import Endpoint
 from scanlet.storage.keys import Scope
+from tests.reliability.conftest import Crash
 
 
 @pytest.fixture
@@ -90,3 +101,67 @@ def test_client_addresses_never_reach_the_logs_in_full(
         for path in ("/menu", "/nothing-here", "/api/v1/codes"):
             client.get(path, headers={"x-forwarded-for": address}, follow_redirects=False)
     assert address not in repr(logs)
+
+
+HSTS = "max-age=31536000"
+
+
+@pytest.fixture
+def https_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Crash]:
+    """An app whose public base URL is https, with a disarmed crash hook in the scans actor
+    (installed before start: a running actor keeps the handler it started with)."""
+    crash = Crash(monkeypatch, ScansActor, "on_message")
+    settings = load_settings(
+        {"SCANLET_DB": str(tmp_path / "s.db"), "SCANLET_BASE_URL": "https://qr.test"},
+        isatty=False,
+    )
+    failing = Endpoint("GET", "/boom", _boom, "fails", "test", include_in_schema=False)
+    return create_app(settings, registry=CollectorRegistry(), extra_endpoints=[failing]), crash
+
+
+async def _boom(request: Request) -> Response:
+    raise RuntimeError("an unhandled error")
+
+
+def test_with_an_https_base_url_every_kind_of_response_carries_hsts(
+    https_app: tuple[Any, Crash],
+) -> None:
+    app, crash = https_app
+    with TestClient(
+        app, base_url="https://qr.test", follow_redirects=False, raise_server_exceptions=False
+    ) as client:
+        store = app.state.services.keys
+        key = client.portal.call(  # type: ignore[union-attr]
+            partial(store.create, "w", Scope.WRITE, now=datetime.now(UTC))
+        ).token
+        auth = {"Authorization": f"Bearer {key}"}
+        created = client.post(
+            "/api/v1/codes", json={"target": "https://example.com/", "slug": "menu"}, headers=auth
+        )
+        answers = [
+            created,
+            client.get("/menu"),  # the fast path
+            client.head("/menu"),  # the full path's redirect
+            client.get("/nothing", headers={"accept": "text/html"}),
+            client.get("/api/v1/codes"),
+            client.get("/api/v1/codes", headers=auth),
+            client.get("/docs"),
+            client.get("/dashboard"),  # a redirect to the sign-in form
+            client.get("/dashboard/sign-in"),
+            client.delete("/livez"),
+            client.get("/boom"),  # a 500 from Starlette's outermost error handler
+        ]
+        crash.arm()
+        answers.append(client.get("/menu"))  # the fast path's own 503
+    expected = [201, 302, 302, 404, 401, 200, 200, 303, 200, 405, 500, 503]
+    assert [a.status_code for a in answers] == expected
+    for answer in answers:
+        assert answer.headers.get_list("strict-transport-security") == [HSTS], answer.url
+        assert_secure(answer)
+
+
+def test_with_an_http_base_url_no_response_carries_hsts(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    for answer in (client.get("/menu", follow_redirects=False), client.get("/docs")):
+        assert "strict-transport-security" not in answer.headers

@@ -29,7 +29,7 @@ async def rebuild_read_models(settings: Settings) -> int:
     """
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(
-            open_database(settings.db, synchronous=settings.synchronous)
+            open_database(settings.db, synchronous=settings.synchronous, create=False)
         )
         countries = open_countries(settings.geoip_db, stack)
         policy = RetentionPolicy(settings.raw_retention_days, SystemClock().now)
@@ -53,7 +53,7 @@ async def export_scans(
     )
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(
-            open_database(settings.db, synchronous=settings.synchronous)
+            open_database(settings.db, synchronous=settings.synchronous, create=False)
         )
         projection = AnalyticsProjection(open_countries(settings.geoip_db, stack))
         batches = projection.raw_scans(db).stream(query, newest_first=False)

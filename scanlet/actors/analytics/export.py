@@ -34,8 +34,14 @@ CSV_COLUMNS = (
 )
 # Spreadsheets run a cell starting with one of these as a formula ("CSV injection"); the
 # user agent, referrer and device fields are written by whoever scans, so such cells get a
-# leading apostrophe, which spreadsheets show as text (OWASP's advice).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# leading apostrophe, which spreadsheets show as text (OWASP's CSV injection advice). Some
+# spreadsheets trim leading whitespace before they look, and some take the fullwidth signs
+# that East Asian input methods type for the ASCII ones, so the first character after any
+# leading whitespace counts, fullwidth forms included.
+_FORMULA_SIGNS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+# A cell that starts with a tab or a line break is neutralised whatever follows: pasted or
+# re-split, its next line or field starts a cell of its own.
+_BREAK_START = ("\t", "\r", "\n")
 _json = msgspec.json.Encoder()
 
 
@@ -47,7 +53,17 @@ def _cell(value: object) -> str:
     if isinstance(value, dict):
         value = _json.encode(value).decode()
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if _runs_as_formula(text) else text
+
+
+def _runs_as_formula(text: str) -> bool:
+    """Whether a spreadsheet might read ``text`` as a formula: its first character after
+    leading whitespace (every Unicode space, the no-break and ideographic ones included,
+    and line breaks) is a formula sign, or it starts with a tab or a line break."""
+    if text.startswith(_BREAK_START):
+        return True
+    stripped = text.lstrip()  # str.lstrip() with no argument strips all Unicode whitespace
+    return bool(stripped) and stripped[0] in _FORMULA_SIGNS
 
 
 def csv_header() -> str:

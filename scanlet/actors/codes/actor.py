@@ -18,6 +18,7 @@ import structlog
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
 from scanlet.actors.codes.messages import CodeChanges, CreateCode, DeleteCode, UpdateCode
+from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
 from scanlet.actors.events import (
@@ -84,11 +85,15 @@ def _new_event(event: DomainEvent, slug: str) -> NewEvent:
 class CodesActor(Actor[CodesMessage]):
     """Creates, changes and deletes codes; keeps ``index`` current after each commit."""
 
-    def __init__(self, db: Database, index: CodeIndex, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, index: CodeIndex, clock: Clock, *, own_origins: OwnOrigins
+    ) -> None:
         self._db = db
         self._store = CodeStore(db)
         self._index = index
         self._clock = clock
+        # Where this server answers: no target may point there (a code would loop).
+        self._own_origins = own_origins
         self._rows: dict[str, CodeRow] = {}
 
     async def on_start(self) -> None:
@@ -143,7 +148,9 @@ class CodesActor(Actor[CodesMessage]):
                 redirect_status=command.redirect_status,
                 created_at=now,
                 updated_at=now,
-            )
+            ),
+            self._own_origins,
+            target_is_new=True,
         )
         event = CodeCreated(id=new_event_id(), occurred_at=now, code=_state(row))
         await self._commit(event, slug, lambda conn: CodeStore.insert(conn, row))
@@ -167,7 +174,11 @@ class CodesActor(Actor[CodesMessage]):
         changed = tuple(name for name, value in fields.items() if getattr(current, name) != value)
         if not changed:
             return current
-        row = check_code(msgspec.structs.replace(current, **fields, updated_at=now))
+        row = check_code(
+            msgspec.structs.replace(current, **fields, updated_at=now),
+            self._own_origins,
+            target_is_new="target" in changed,
+        )
         event = CodeUpdated(id=new_event_id(), occurred_at=now, code=_state(row), changed=changed)
         await self._commit(event, slug, lambda conn: CodeStore.update(conn, row))
         self._rows[slug] = row

@@ -9,6 +9,7 @@ from msgspec.structs import replace
 
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.messages import MAX_SCANS_LIMIT
+from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.validation import validate_target
 from scanlet.storage.codes import CodeRow
 from scanlet.timerange import check_time
@@ -34,9 +35,16 @@ def _utc(field: str, value: datetime | None) -> datetime | None:
         raise InvalidField(field, str(exc)) from None
 
 
-def check_code(row: CodeRow) -> CodeRow:
-    """Return ``row`` with tags normalised if it obeys every rule; raise InvalidField if not."""
+def check_code(row: CodeRow, own_origins: OwnOrigins, *, target_is_new: bool) -> CodeRow:
+    """Return ``row`` with tags normalised if it obeys every rule; raise InvalidField if not.
+
+    A target on the server's own origins is refused only when it is being set
+    (``target_is_new``): a code stored before its target became own (the server moved to
+    that origin) must still be disabled, retitled or given a new target.
+    """
     validate_target(row.target)
+    if target_is_new:
+        own_origins.check_target(row.target)
     if row.title is not None and (len(row.title) > MAX_TITLE_LENGTH or not _printable(row.title)):
         raise InvalidField("title", f"must be at most {MAX_TITLE_LENGTH} printable characters")
     tags = tuple(dict.fromkeys(tag.strip() for tag in row.tags))

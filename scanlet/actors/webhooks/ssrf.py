@@ -7,9 +7,9 @@ URL's host is a literal address or resolves to one), and at every new connection
 makes (``vet_host``), because DNS may answer differently later ("DNS rebinding"). The
 connection then goes to the very address that was vetted, never to a second lookup.
 
-IPv4 literals are read the way ``inet_aton`` and browsers read them, so ``2130706433``,
-``0x7f.1`` and ``0177.0.0.1`` are all 127.0.0.1; IPv6 addresses that embed an IPv4 one
-(IPv4-mapped, NAT64, 6to4) are judged by the embedded address.
+IPv4 literals are read the way ``inet_aton`` and browsers read them (``scanlet.hosts``), so
+``2130706433``, ``0x7f.1`` and ``0177.0.0.1`` are all 127.0.0.1; IPv6 addresses that embed an
+IPv4 one (IPv4-mapped, NAT64, 6to4) are judged by the embedded address.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import anyio
 
+from scanlet.hosts import ends_in_a_number, parse_ipv4
+
 __all__ = (
     "IPAddress",
     "Resolver",
@@ -29,7 +31,6 @@ __all__ = (
     "UnsafeUrl",
     "check_url",
     "forbidden_reason",
-    "parse_ipv4",
     "system_resolver",
     "vet_host",
     "vet_url",
@@ -55,7 +56,6 @@ _METADATA = frozenset(
 )
 _METADATA_NAMES = frozenset({"metadata.google.internal", "metadata", "instance-data"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 
 
@@ -76,36 +76,6 @@ class Target:
         self.scheme = scheme
         self.host = host
         self.port = port
-
-
-def _number(part: str) -> int | None:
-    lowered = part.lower()
-    if lowered.startswith("0x"):
-        return int(lowered[2:] or "0", 16)
-    if len(part) > 1 and part.startswith("0"):
-        return int(part, 8) if all(c in "01234567" for c in part) else None
-    return int(part) if part.isdigit() else None
-
-
-def parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
-    """``host`` read as an IPv4 literal the way ``inet_aton`` does, or None if it is not one.
-
-    ``"127.1"`` -> 127.0.0.1, ``"0x7f000001"`` -> 127.0.0.1, ``"017700000001"`` -> 127.0.0.1.
-    """
-    parts = host.removesuffix(".").split(".")
-    if not 1 <= len(parts) <= 4 or not all(_NUMERIC_LABEL.match(p) for p in parts):
-        return None
-    numbers = [_number(p) for p in parts]
-    if any(n is None for n in numbers):
-        return None
-    values = [n for n in numbers if n is not None]
-    *head, last = values
-    if any(n > 255 for n in head) or last >= 256 ** (4 - len(head)):
-        return None
-    value = last
-    for index, n in enumerate(head):
-        value |= n << (8 * (3 - index))
-    return ipaddress.IPv4Address(value)
 
 
 def _literal(host: str) -> IPAddress | None:
@@ -170,7 +140,7 @@ def check_url(url: str) -> Target:
     host = (parts.hostname or "").removesuffix(".")
     if not host:
         raise UnsafeUrl("the URL has no host")
-    if ":" not in host and _NUMERIC_LABEL.match(host.rsplit(".", 1)[-1]) and not parse_ipv4(host):
+    if ":" not in host and ends_in_a_number(host) and not parse_ipv4(host):
         raise UnsafeUrl(f"{host!r} is not a valid IPv4 address")
     if ":" in host and _literal(host) is None:
         raise UnsafeUrl(f"{host!r} is not a valid IPv6 address")

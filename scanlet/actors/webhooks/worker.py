@@ -127,7 +127,6 @@ class DeliveryWorker(Actor[Wake]):
                 id=new_event_id(),
                 occurred_at=finished,
                 endpoint_id=endpoint.id,
-                url=endpoint.url,
                 reason=decision.disable_reason,
             )
             if decision.disable_reason is not None

@@ -8,6 +8,7 @@ CSRF token, bound to a nonce cookie, so another site cannot sign a browser in to
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,17 +31,45 @@ _LOGIN_MAX_AGE = 3600
 _NOTICES = {"signed-out": "You are signed out."}
 
 
+_OVERVIEW = "/dashboard"
+# Characters a path keeps unencoded when it is written out again (RFC 3986 pchar and "/").
+_PATH_SAFE = "/!$&'()*+,;=:@~"
+
+
 def safe_next(value: str | None) -> str:
-    """Where to go after signing in: a dashboard path of this site, else the overview."""
-    if (
-        value
-        and value.startswith("/dashboard")
-        and not value.startswith("//")
-        and "\\" not in value
-        and value.isprintable()
-    ):
-        return value
-    return "/dashboard"
+    """Where to go after signing in: a dashboard path of this site, else the overview.
+
+    The path is judged in the form the browser will request: percent-decoded, dot segments
+    resolved and repeated slashes collapsed, so ``/dashboard/../menu`` and
+    ``/dashboard/%2e%2e/menu`` (a short link, which redirects anywhere) are refused. What is
+    followed is that normal form, with the query kept and any fragment dropped:
+    ``/dashboard//codes/./x?q=1`` -> ``/dashboard/codes/x?q=1``.
+    """
+    if not value or not value.isprintable() or "\\" in value:
+        return _OVERVIEW
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return _OVERVIEW
+    decoded = unquote(parts.path)
+    if not decoded.isprintable() or "\\" in decoded:
+        return _OVERVIEW
+    path = _normalised(decoded)
+    if path != _OVERVIEW and not path.startswith(_OVERVIEW + "/"):
+        return _OVERVIEW
+    return quote(path, safe=_PATH_SAFE) + (f"?{parts.query}" if parts.query else "")
+
+
+def _normalised(path: str) -> str:
+    """``path`` with "." and ".." resolved and empty segments dropped (RFC 3986 5.2.4; ".."
+    stops at the root): ``/a//b/./c/../d/`` -> ``/a/b/d``."""
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return "/" + "/".join(segments)
 
 
 def _form(request: Request, nonce: str, *, status: int = 200, error: str | None = None) -> Response:

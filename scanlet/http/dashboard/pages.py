@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from scanlet.actors.codes.errors import CodeNotFound
+from scanlet.actors.codes.lookalike import shown_target, target_is_lookalike
 from scanlet.http.dashboard.session import User, current_user, signer
 from scanlet.http.problems import Problem
 from scanlet.runtime import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
@@ -79,6 +80,9 @@ _env = jinja2.Environment(
 )
 _env.globals["static"] = static_url
 _env.filters["urlpart"] = lambda value: quote(str(value), safe="")
+# Targets are shown by the codes context's rule: look-alike hosts in ASCII, with a warning.
+_env.filters["shown_target"] = shown_target
+_env.filters["lookalike"] = target_is_lookalike
 
 
 def render(

@@ -113,6 +113,33 @@ def test_a_410_disables_the_endpoint_and_logs_webhook_disabled(tmp_path: Path) -
     assert msgspec.json.decode(rows[0][0])["endpoint_id"] == hook["id"]
 
 
+def test_the_webhook_disabled_event_names_the_endpoint_by_id_only(tmp_path: Path) -> None:
+    # An endpoint's URL may carry a credential; the event goes to every stream reader and to
+    # other endpoints, which may only know which endpoint it was.
+    secret_url = "https://gone.example/in?token=s3cret"
+    sender = ScriptedSender(lambda outgoing: 410 if outgoing.url == secret_url else 200)
+    with serve(tmp_path / "db", sender) as app:
+        watcher = app.create_webhook(["webhook.disabled"])
+        gone = app.create_webhook(["code.created"], url=secret_url)
+        app.create_code("gone")
+        sent = sender.wait_for(2)
+        told = [o for o in sent if o.url != secret_url]
+        assert len(told) == 1
+        delivered = Webhook(watcher["secret"]).verify(told[0].body, told[0].headers)
+        assert delivered["type"] == "webhook.disabled"
+        assert delivered["data"] == {
+            "endpoint_id": gone["id"],
+            "reason": "the endpoint answered 410 Gone",
+        }
+        assert b"s3cret" not in told[0].body
+    with sqlite3.connect(tmp_path / "db") as conn:
+        (stored,) = conn.execute(
+            "SELECT payload FROM events WHERE type = 'webhook.disabled'"
+        ).fetchone()
+    conn.close()
+    assert b"s3cret" not in stored
+
+
 def test_an_endpoint_failing_again_and_again_is_disabled(tmp_path: Path) -> None:
     sender = ScriptedSender(lambda outgoing: 503)
     with serve(tmp_path / "db", sender, retry_base="0.001", retry_cap=0.002) as app:

@@ -62,3 +62,24 @@ def test_the_body_is_type_id_seq_occurred_at_and_data() -> None:
     assert body["data"]["slug"] == "menu"
     assert body["data"]["source"] == "qr"
     assert "id" not in body["data"]
+
+
+def test_an_old_webhook_disabled_event_stored_with_its_url_is_sent_without_it() -> None:
+    # Events written before endpoints were named by id only still hold the URL: the body
+    # that streams and webhooks carry must not show it again.
+    payload = (
+        b'{"type":"webhook.disabled","id":"0190-off","occurred_at":"2026-01-02T00:00:00Z",'
+        b'"endpoint_id":"wh_1","url":"https://hooks.example/in?token=s3cret",'
+        b'"reason":"the endpoint answered 410 Gone"}'
+    )
+    stored = StoredEvent(
+        9,
+        "0190-off",
+        "webhook.disabled",
+        None,
+        "2026-01-02T00:00:00.000000Z",
+        "2026-01-02T00:00:00.000000Z",
+        payload,
+    )
+    body = msgspec.json.decode(event_body(stored))
+    assert body["data"] == {"endpoint_id": "wh_1", "reason": "the endpoint answered 410 Gone"}

@@ -15,9 +15,9 @@ from scanlet.actors.webhooks.ssrf import (
     UnsafeUrl,
     check_url,
     forbidden_reason,
-    parse_ipv4,
     vet_url,
 )
+from scanlet.hosts import parse_ipv4
 
 
 def fake_dns(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]

@@ -83,6 +83,7 @@ def test_a_code_created_from_the_form_gets_its_page(client: TestClient, sign_in:
     [
         ({"target": ""}, "target", "enter the URL"),
         ({"target": "javascript:alert(1)"}, "target", "http"),
+        ({"target": "http://qr.test/menu"}, "target", "must not point at this server"),
         ({"target": "https://example.com/", "slug": "bad slug!"}, "slug", "letters"),
         ({"target": "https://example.com/", "slug": "api"}, "slug", "reserved"),
         ({"target": "https://example.com/", "title": "x" * 201}, "title", "at most 200"),
@@ -315,3 +316,39 @@ def test_static_files_are_served_from_the_package(client: TestClient) -> None:
         answer = client.get(url.group(1))
         assert answer.headers["content-type"].startswith(media)
         assert "immutable" in answer.headers["cache-control"]
+
+
+LOOKALIKE = "https://\u0430pple.com/login"  # "apple" with a Cyrillic a
+LOOKALIKE_SHOWN = "https://xn--pple-43d.com/login"
+WARNING = "Look-alike host"
+
+
+def test_a_lookalike_target_is_shown_in_ascii_with_a_warning_on_every_page(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    key = sign_in(Scope.WRITE)
+    api_create(client, key, target=LOOKALIKE, slug="spoof")
+    pages = {
+        "list": client.get("/dashboard/codes").text,
+        "code": client.get("/dashboard/codes/spoof").text,
+        "delete": client.get("/dashboard/codes/spoof/delete").text,
+        "edit": client.get("/dashboard/codes/spoof/edit").text,
+    }
+    for name, page in pages.items():
+        assert LOOKALIKE_SHOWN in page, name
+        assert WARNING in page, name
+    for name in ("list", "code", "delete"):
+        assert "\u0430pple" not in pages[name], name
+    # The edit form keeps the stored value in its field, so saving changes nothing unasked.
+    assert f'value="{LOOKALIKE}"' in pages["edit"]
+
+
+def test_an_ordinary_idn_target_is_shown_in_unicode_without_a_warning(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    key = sign_in(Scope.WRITE)
+    api_create(client, key, target="https://b\u00fccher.de/", slug="books")
+    for page in (client.get("/dashboard/codes").text, client.get("/dashboard/codes/books").text):
+        assert "https://b\u00fccher.de/" in page
+        assert "xn--" not in page
+        assert WARNING not in page

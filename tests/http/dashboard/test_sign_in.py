@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import partial
 
+import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.http.dashboard.auth_views import safe_next
 from scanlet.storage.keys import Scope, split_token
 from tests.http.conftest import MintKey
 from tests.http.dashboard.conftest import SignIn, csrf_of, post_form
@@ -89,6 +91,64 @@ def test_after_signing_in_only_dashboard_paths_are_followed(
             follow_redirects=False,
         )
         assert answer.headers["location"] == "/dashboard", target
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/dashboard/../menu",
+        "/dashboard/%2e%2e/menu",
+        "/dashboard/%2E%2E/menu",
+        "/dashboard/.%2e/menu",
+        "/dashboard/codes/../../menu",
+        "/dashboard/..%2fmenu",
+        "/dashboard/%2e%2e%2f%2e%2e%2fmenu",
+        "/dashboard/./../menu?x=1",
+        "/dashboardmenu",
+        "/dashboard/..%5cmenu",
+        "/dashboard/%0d%0aSet-Cookie:x=1",
+        "",
+        "dashboard",
+    ],
+)
+def test_safe_next_refuses_a_path_that_leaves_the_dashboard_once_normalised(
+    target: str,
+) -> None:
+    assert safe_next(target) == "/dashboard"
+
+
+@pytest.mark.parametrize(
+    ("target", "normalised"),
+    [
+        ("/dashboard", "/dashboard"),
+        ("/dashboard/", "/dashboard"),
+        ("/dashboard/codes?q=menu&tag=a%20b", "/dashboard/codes?q=menu&tag=a%20b"),
+        ("/dashboard//codes", "/dashboard/codes"),
+        ("/dashboard/./codes", "/dashboard/codes"),
+        ("/dashboard/codes/../new", "/dashboard/new"),
+        ("/dashboard/codes/%2e%2e/new", "/dashboard/new"),
+        ("/dashboard/codes/caf%C3%A9", "/dashboard/codes/caf%C3%A9"),
+        ("/dashboard/codes#top", "/dashboard/codes"),
+    ],
+)
+def test_safe_next_follows_a_dashboard_path_in_its_normal_form(
+    target: str, normalised: str
+) -> None:
+    assert safe_next(target) == normalised
+
+
+def test_after_signing_in_a_dot_segment_cannot_climb_out_of_the_dashboard(
+    client: TestClient, mint_key: MintKey
+) -> None:
+    key = mint_key(Scope.READ)
+    form = client.get("/dashboard/sign-in?next=%2Fdashboard%2F%252e%252e%2Fmenu")
+    assert 'name="next" value="/dashboard"' in form.text
+    answer = client.post(
+        "/dashboard/sign-in",
+        data={"csrf": csrf_of(form.text), "key": key, "next": "/dashboard/%2e%2e/menu"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/dashboard"
 
 
 def test_a_revoked_key_ends_its_sessions_at_once(
