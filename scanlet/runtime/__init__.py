@@ -1,6 +1,8 @@
 """Generic async actor runtime: actors, refs, bounded mailboxes, supervision, bus, shutdown.
 
-Implementation lives in private modules; this is the public face (see .notes/runtime-spec.md).
+Implementation lives in private modules; this is the public face. The runtime knows nothing
+of the application that uses it (no names, metric prefixes or loggers of its own beyond
+``__package__``), so it could be published on its own; tests/runtime holds its test suite.
 """
 
 from ._actor import Actor
@@ -29,7 +31,7 @@ from ._supervisor import (
 )
 from ._system import ActorSystem
 from ._trace import TraceContext, add_trace_context, current_trace, use_trace
-from ._types import ActorState, Asks
+from ._types import ActorState, Asks, StopReason
 
 __all__ = (
     "LATENCY_BUCKETS",
@@ -55,6 +57,7 @@ __all__ = (
     "Restart",
     "RuntimeCollector",
     "SlowPolicy",
+    "StopReason",
     "Strategy",
     "Subscription",
     "SupervisionFailed",

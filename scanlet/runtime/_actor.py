@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
-from ._types import MsgT
+from ._types import MsgT, StopReason
 
 if TYPE_CHECKING:
     from ._cell import Cell
@@ -25,7 +25,7 @@ class Actor(Generic[MsgT]):
 
     ref: ActorRef[MsgT]
     system: ActorSystem
-    _scanlet_cell: Cell
+    _cell: Cell
 
     #: Exception types a handler raises to *refuse* one request rather than to fail: the asker
     #: gets the exception, a refused tell becomes a dead letter, and the actor carries on with
@@ -46,8 +46,10 @@ class Actor(Generic[MsgT]):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement on_message")
 
-    async def on_stop(self) -> None:
-        """Run in the actor's task when it stops or before a restart; exceptions are logged."""
+    async def on_stop(self, reason: StopReason) -> None:
+        """Run in the actor's task when it stops, ``reason`` saying why (a shutdown, a failure
+        before a possible restart, ...); exceptions are logged, bounded by the spec's
+        ``stop_timeout``."""
 
     def take_queued(self, limit: int) -> list[Envelope[MsgT]]:
         """Pop up to `limit` messages already queued, without waiting (group handling).
@@ -56,8 +58,8 @@ class Actor(Generic[MsgT]):
         tells); they count as handled. If the current handler then raises, taken asks that were
         not answered get the exception and taken tells are retried like the current message.
         """
-        return self._scanlet_cell.take_queued(limit)
+        return self._cell.take_queued(limit)
 
     def stop_self(self) -> None:
         """Finish after the current message: a normal exit, restarted only if PERMANENT."""
-        self._scanlet_cell.request_exit()
+        self._cell.request_exit()

@@ -23,7 +23,7 @@ from ._mailbox import Envelope, Exit, Lane, Mailbox, acting_cell
 from ._metrics import LATENCY_BUCKETS
 from ._ref import ActorRef
 from ._trace import current_trace, parent_context, trace_of_span
-from ._types import ActorState
+from ._types import ActorState, StopReason
 
 if TYPE_CHECKING:
     from ._actor import Actor
@@ -35,7 +35,7 @@ __all__ = ("YIELD_EVERY", "Cell", "Failure")
 #: Messages handled back to back before the receive loop yields to the event loop.
 YIELD_EVERY = 64
 
-_log = structlog.get_logger("scanlet.runtime")
+_log = structlog.get_logger(__package__)
 _perf = time.perf_counter
 
 
@@ -67,7 +67,7 @@ class Cell:
             deadlines=system.deadlines,
         )
         self.ref: ActorRef[Any] = ActorRef(self)
-        self.state = ActorState.RESTARTING
+        self.state = ActorState.STARTING
         # Bumped on every start and halt: an exit report from an older incarnation is stale.
         self.generation = 0
         self._tracer = system.tracer
@@ -80,6 +80,7 @@ class Cell:
         self._pending_exits = 0
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._taken: list[Envelope[Any]] | None = None
+        self._for_good = False
         self._interrupted: Envelope[Any] | None = None
 
     # --- lifecycle driven by the supervisor ---------------------------------------------
@@ -96,11 +97,11 @@ class Cell:
         actor = self.spec.factory()
         actor.ref = self.ref
         actor.system = self.system
-        actor._scanlet_cell = self
+        actor._cell = self
         started: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
         self._done = anyio.Event()
         self._busy = True
-        self.state = ActorState.RESTARTING
+        self.state = ActorState.STARTING
         self.supervisor.task_group.start_soon(
             self._live, actor, self.generation, self._done, started, name=f"actor {self.name}"
         )
@@ -108,16 +109,18 @@ class Cell:
         if error is not None:
             raise error
 
-    async def halt(self) -> None:
+    async def halt(self, *, for_good: bool = False) -> None:
         """Stop the running instance after its current message, keeping the mailbox.
 
-        Waits up to the spec's `stop_timeout`, then cancels the handler.
+        Waits up to the spec's `stop_timeout`, then cancels the handler. ``for_good``: no
+        start follows (``on_stop`` is told ``TERMINATED``).
         """
+        self._for_good = for_good
         self.generation += 1
         done = self._done
         if done is None or done.is_set():
             return
-        self.mailbox.put_control(Exit.HALT)
+        self.mailbox.put_control(Exit.HALTED)
         with anyio.move_on_after(self.spec.stop_timeout):
             await done.wait()
         if not done.is_set():
@@ -135,7 +138,7 @@ class Cell:
     async def terminate(self) -> None:
         """Stop for good; from the actor's own task, after the current message."""
         if acting_cell.get() is self:
-            self.mailbox.put_control(Exit.TERMINATE)
+            self.mailbox.put_control(Exit.TERMINATED)
             return
         await self.supervisor.terminate_child(self)
 
@@ -145,13 +148,18 @@ class Cell:
 
     def request_exit(self) -> None:
         """Ask the current instance to exit normally after the current message."""
-        self.mailbox.put_control(Exit.EXIT)
+        self.mailbox.put_control(Exit.NORMAL)
 
     # --- idleness (ActorSystem.wait_idle) -------------------------------------------------
 
     def is_idle(self) -> bool:
-        """True when nothing is queued, no handler runs and no restart decision is pending."""
-        return not self._busy and not self.mailbox.queue and not self._pending_exits
+        """True when no handler runs, no restart decision is pending, and nothing is queued
+        or nothing can be handled: a halted instance whose supervisor gave up keeps its
+        queue until a start that may be minutes away, and waiting for it would hold up a
+        drain for nothing."""
+        if self._busy or self._pending_exits:
+            return False
+        return not self.mailbox.queue or not self.is_running
 
     async def wait_idle(self) -> None:
         """Wait until the mailbox is empty and no handler runs."""
@@ -208,7 +216,7 @@ class Cell:
                 started.set_result(ActorStopped(self.name, "stopped while starting"))
             done.set()
             # A failure or an exit of its own goes to the supervisor; a halt was its order.
-            report = outcome is not None and outcome is not Exit.HALT
+            report = outcome is not None and outcome is not Exit.HALTED
             if report:
                 self._pending_exits += 1
             else:
@@ -225,7 +233,7 @@ class Cell:
     async def _run(
         self, actor: Actor[Any], started: asyncio.Future[Exception | None]
     ) -> Exception | Exit | None:
-        result: Failure | Exit = Exit.HALT
+        result: Failure | Exit = Exit.HALTED
         running = False
         with anyio.CancelScope() as scope:
             self._scope = scope
@@ -249,12 +257,21 @@ class Cell:
             self._handle_failure(result)
         with anyio.move_on_after(self.spec.stop_timeout):
             try:
-                await actor.on_stop()
+                await actor.on_stop(self._stop_reason(result))
             except Exception as exc:
                 _log.error("actor_stop_failed", actor=self.name, error=repr(exc), exc_info=exc)
         if self.state is ActorState.RUNNING:
-            self.state = ActorState.RESTARTING
+            self.state = ActorState.STARTING
         return result.exc if isinstance(result, Failure) else result
+
+    def _stop_reason(self, result: Failure | Exit) -> StopReason:
+        if isinstance(result, Failure):
+            return StopReason.FAILED
+        if result is Exit.HALTED:
+            if self.system.shutting_down:
+                return StopReason.SHUTDOWN
+            return StopReason.TERMINATED if self._for_good else StopReason.HALTED
+        return StopReason.EXITED if result is Exit.NORMAL else StopReason.TERMINATED
 
     async def _serve(self, actor: Actor[Any]) -> Failure | Exit:
         # Hot loop: locals for everything touched per message (see bench/runtime.py).

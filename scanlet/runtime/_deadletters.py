@@ -13,7 +13,7 @@ from ._types import Clock
 
 __all__ = ("DeadLetter", "DeadLetters")
 
-_log = structlog.get_logger("scanlet.runtime")
+_log = structlog.get_logger(__package__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ __all__ = ("Envelope", "Exit", "Lane", "Mailbox", "MailboxStatistics", "acting_c
 #: The cell whose task is running (None outside actors). During shutdown's drain phase only
 #: actors may still send, so internal traffic can finish while outside intake is closed.
 acting_cell: contextvars.ContextVar[object | None] = contextvars.ContextVar(
-    "scanlet_acting_cell", default=None
+    "acting_cell", default=None
 )
 
 
@@ -97,9 +97,9 @@ class MailboxStatistics:
 class Exit(enum.Enum):
     """Control commands, and how an incarnation ended when it did not fail."""
 
-    HALT = "halt"  # the supervisor stops the instance; the mailbox is kept
-    EXIT = "exit"  # the actor called stop_self(): a normal exit
-    TERMINATE = "terminate"  # ref.stop() from the actor's own handler: stop for good
+    HALTED = "halted"  # its supervisor stopped the instance; the mailbox is kept for a restart
+    NORMAL = "normal"  # the actor called stop_self(): a normal exit, restarted if PERMANENT
+    TERMINATED = "terminated"  # ref.stop() from the actor's own handler: stopped for good
 
 
 class Lane(enum.Enum):

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from ._mailbox import Mailbox
+    from ._supervisor import SupervisorRef
 
 __all__ = ("LATENCY_BUCKETS", "MetricsSource", "RuntimeCollector")
 
@@ -54,6 +55,10 @@ class MetricsSource(Protocol):
         """Events dropped per subscriber name."""
         ...
 
+    def supervisors(self) -> Mapping[str, SupervisorRef]:
+        """Every nested supervisor by name."""
+        ...
+
 
 def _histogram_buckets(counts: Sequence[int]) -> list[tuple[str, float]]:
     # Buckets are stored per bound (bisect index); Prometheus wants cumulative counts.
@@ -68,10 +73,11 @@ def _histogram_buckets(counts: Sequence[int]) -> list[tuple[str, float]]:
 
 
 class RuntimeCollector(Collector):
-    """Custom collector exposing the `scanlet_actor_*` and `scanlet_bus_*` families."""
+    """Custom collector exposing the `<prefix>_actor_*` and `<prefix>_bus_*` families."""
 
-    def __init__(self, source: MetricsSource) -> None:
+    def __init__(self, source: MetricsSource, prefix: str = "") -> None:
         self._source = source
+        self._prefix = f"{prefix}_" if prefix else ""
 
     def describe(self) -> Iterable[Metric]:
         """Nothing to pre-describe: names are fixed but samples appear as actors spawn."""
@@ -80,33 +86,34 @@ class RuntimeCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Build the metric families from the current counters."""
         labels = ["actor"]
+        p = self._prefix
         depth = GaugeMetricFamily(
-            "scanlet_actor_mailbox_depth", "Messages queued in the mailbox.", labels=labels
+            f"{p}actor_mailbox_depth", "Messages queued in the mailbox.", labels=labels
         )
         capacity = GaugeMetricFamily(
-            "scanlet_actor_mailbox_capacity", "Mailbox capacity.", labels=labels
+            f"{p}actor_mailbox_capacity", "Mailbox capacity.", labels=labels
         )
         waited = HistogramMetricFamily(
-            "scanlet_actor_mailbox_wait_seconds",
+            f"{p}actor_mailbox_wait_seconds",
             "Time a message spent in the mailbox before handling.",
             labels=labels,
         )
         handled = HistogramMetricFamily(
-            "scanlet_actor_handle_seconds", "Time spent handling one message.", labels=labels
+            f"{p}actor_handle_seconds", "Time spent handling one message.", labels=labels
         )
-        messages = CounterMetricFamily("scanlet_actor_messages", "Messages handled.", labels=labels)
+        messages = CounterMetricFamily(f"{p}actor_messages", "Messages handled.", labels=labels)
         failures = CounterMetricFamily(
-            "scanlet_actor_failures", "Handler and start failures.", labels=labels
+            f"{p}actor_failures", "Handler and start failures.", labels=labels
         )
         refusals = CounterMetricFamily(
-            "scanlet_actor_refusals", "Requests a handler refused (not failures).", labels=labels
+            f"{p}actor_refusals", "Requests a handler refused (not failures).", labels=labels
         )
-        restarts = CounterMetricFamily("scanlet_actor_restarts", "Restarts.", labels=labels)
+        restarts = CounterMetricFamily(f"{p}actor_restarts", "Restarts.", labels=labels)
         dead = CounterMetricFamily(
-            "scanlet_actor_dead_letters", "Messages that became dead letters.", labels=labels
+            f"{p}actor_dead_letters", "Messages that became dead letters.", labels=labels
         )
         timeouts = CounterMetricFamily(
-            "scanlet_actor_ask_timeouts", "Asks that got no reply in time.", labels=labels
+            f"{p}actor_ask_timeouts", "Asks that got no reply in time.", labels=labels
         )
         for mb in self._source.mailboxes():
             name = [mb.name]
@@ -121,9 +128,22 @@ class RuntimeCollector(Collector):
             dead.add_metric(name, mb.dead_letters)
             timeouts.add_metric(name, mb.ask_timeouts)
         dropped = CounterMetricFamily(
-            "scanlet_bus_dropped", "Events dropped for slow subscribers.", labels=["subscriber"]
+            f"{p}bus_dropped", "Events dropped for slow subscribers.", labels=["subscriber"]
         )
         for subscriber, count in self._source.bus_dropped().items():
             dropped.add_metric([subscriber], count)
+        up = GaugeMetricFamily(
+            f"{p}supervisor_up",
+            "1 while the supervisor runs; 0 after it gave up, until it is restarted.",
+            labels=["supervisor"],
+        )
+        give_ups = CounterMetricFamily(
+            f"{p}supervisor_give_ups",
+            "Times a supervisor exceeded its restart intensity and gave up.",
+            labels=["supervisor"],
+        )
+        for supervisor_name, supervisor in self._source.supervisors().items():
+            up.add_metric([supervisor_name], 1.0 if supervisor.is_running else 0.0)
+            give_ups.add_metric([supervisor_name], supervisor.give_ups)
         yield from (depth, capacity, waited, handled, messages, failures, restarts, dead)
-        yield from (refusals, timeouts, dropped)
+        yield from (refusals, timeouts, dropped, up, give_ups)

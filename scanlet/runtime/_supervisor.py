@@ -38,7 +38,7 @@ __all__ = (
     "SupervisorSpec",
 )
 
-_log = structlog.get_logger("scanlet.runtime")
+_log = structlog.get_logger(__package__)
 
 
 class Strategy(enum.Enum):
@@ -121,8 +121,8 @@ class Child(Protocol):
         """Start (again) from fresh instances; raises when a start fails."""
         ...
 
-    async def halt(self) -> None:
-        """Stop running, keeping mailboxes for a later start."""
+    async def halt(self, *, for_good: bool = False) -> None:
+        """Stop running, keeping mailboxes for a later start (none when ``for_good``)."""
         ...
 
     def close(self, reason: str, error: BaseException | None, state: ActorState) -> None:
@@ -163,6 +163,8 @@ class Supervisor:
         self._running = True
         self._stopping = False
         self._closed = anyio.Event()
+        #: Times this supervisor exceeded its restart intensity and gave up.
+        self.give_ups = 0
 
     async def host(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Own the children's task group until shutdown (runs in the parent's group)."""
@@ -219,7 +221,7 @@ class Supervisor:
         async with self._lock:
             if generation != child.generation or self._stopping or child not in self.children:
                 return  # stale: the child was halted or restarted meanwhile
-            if outcome is Exit.TERMINATE or not self._wants_restart(child, failed):
+            if outcome is Exit.TERMINATED or not self._wants_restart(child, failed):
                 self.children.remove(child)
                 state = ActorState.FAILED if failed else ActorState.STOPPED
                 child.close("crashed" if failed else "stopped", error, state)
@@ -287,9 +289,10 @@ class Supervisor:
     async def _give_up(self, error: Exception | None) -> None:
         failure = SupervisionFailed(self.name, self.spec.max_restarts, self.spec.within)
         failure.__cause__ = error
+        self.give_ups += 1
         _log.error("supervisor_gave_up", supervisor=self.name, error=repr(error))
         async with self._lock:
-            self._abandon_restarts()
+            self.abandon_restarts()
             for child in reversed(self.children):
                 await child.halt()
             self._running = False
@@ -301,7 +304,9 @@ class Supervisor:
         else:
             self.system._fail(failure)
 
-    def _abandon_restarts(self) -> None:
+    def abandon_restarts(self) -> None:
+        """Cut short every restart waiting in its backoff and drop it (a give-up, a halt, a
+        shutdown)."""
         self._epoch += 1
         self._interrupt.set()
         self._interrupt = anyio.Event()
@@ -309,7 +314,7 @@ class Supervisor:
     async def terminate_child(self, child: Child) -> None:
         """Stop one child for good (ActorRef.stop): it is never restarted."""
         async with self._lock:
-            await child.halt()
+            await child.halt(for_good=True)
             child.close("stopped", None, ActorState.STOPPED)
             if child in self.children:
                 self.children.remove(child)
@@ -333,19 +338,19 @@ class Supervisor:
         if failed is not None:
             raise failed[1]
 
-    async def halt(self) -> None:
-        """Stop every child in reverse order, keeping their mailboxes."""
+    async def halt(self, *, for_good: bool = False) -> None:
+        """Stop every child in reverse order, keeping their mailboxes (unless ``for_good``)."""
         self.generation += 1
         async with self._lock:
-            self._abandon_restarts()
+            self.abandon_restarts()
             self._running = False
             for child in reversed(self.children):
-                await child.halt()
+                await child.halt(for_good=for_good)
 
     def close(self, reason: str, error: BaseException | None, state: ActorState) -> None:
         """Close every child for good and end the task group."""
         self._running = False
-        self._abandon_restarts()
+        self.abandon_restarts()
         for child in self.children:
             child.close(reason, error, state)
         self._closed.set()
@@ -360,7 +365,7 @@ class Supervisor:
         from ._cell import Cell
 
         self._stopping = True
-        self._abandon_restarts()
+        self.abandon_restarts()
         async with self._lock:
             for child in reversed(self.children):
                 if isinstance(child, Supervisor):
@@ -396,6 +401,29 @@ class SupervisorRef:
     def children(self) -> list[str]:
         """Names of the current children in start order."""
         return [child.name for child in self._sup.children]
+
+    @property
+    def is_running(self) -> bool:
+        """False from the moment it gave up (or was halted) until its parent restarts it,
+        and for good once it stopped."""
+        return self._sup.is_running
+
+    @property
+    def give_ups(self) -> int:
+        """Times it exceeded its restart intensity and gave up."""
+        return self._sup.give_ups
+
+    def actor_states(self) -> dict[str, str]:
+        """Every actor under it (nested supervisors' too) -> its state."""
+        from ._cell import Cell
+
+        states: dict[str, str] = {}
+        for child in self._sup.children:
+            if isinstance(child, Cell):
+                states[child.name] = child.state.value
+            elif isinstance(child, Supervisor):
+                states.update(SupervisorRef(child).actor_states())
+        return states
 
     def __repr__(self) -> str:
         return f"<SupervisorRef {self.name}>"

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ("ActorSystem",)
 
-_log = structlog.get_logger("scanlet.runtime")
+_log = structlog.get_logger(__package__)
 # Frozen, so one shared default instance is safe.
 _DEFAULT_SUPERVISOR = SupervisorSpec()
 
@@ -39,8 +39,10 @@ class ActorSystem:
     """Runs actors under a root supervisor; use as `async with ActorSystem(...) as system`.
 
     `registry` None means metrics are not exported anywhere (pass the app's registry, or a
-    fresh one in tests). `tracer_provider` None means OpenTelemetry's global provider; spans are
-    made only when it is a real SDK provider. `rng` and `clock` are injectable for tests
+    fresh one in tests); `metric_prefix` names them (``"shop"`` gives
+    ``shop_actor_mailbox_depth``; empty gives ``actor_mailbox_depth``). `tracer_provider`
+    None means OpenTelemetry's global provider; spans are made only when it is a real SDK
+    provider. `rng` and `clock` are injectable for tests
     (backoff jitter, restart-intensity window). Requires the asyncio backend (uvloop is fine):
     the hot path uses asyncio futures directly.
     """
@@ -48,10 +50,11 @@ class ActorSystem:
     def __init__(
         self,
         *,
-        name: str = "scanlet",
+        name: str = "system",
         supervisor: SupervisorSpec = _DEFAULT_SUPERVISOR,
         ask_timeout: float = 5.0,
         registry: CollectorRegistry | None = None,
+        metric_prefix: str = "",
         dead_letter_keep: int = 100,
         tracer_provider: TracerProvider | None = None,
         rng: RandomFn | None = None,
@@ -69,7 +72,7 @@ class ActorSystem:
         self._supervisor_spec = supervisor
         self._registry = registry
         self._tracer_provider = tracer_provider
-        self._collector = RuntimeCollector(self)
+        self._collector = RuntimeCollector(self, metric_prefix)
         self._cells: dict[str, Cell] = {}
         self._supervisors: dict[str, Supervisor] = {}
         self._root: Supervisor | None = None
@@ -125,7 +128,8 @@ class ActorSystem:
     async def shutdown(self, deadline: float = 10.0) -> None:
         """Phased stop; idempotent (a second call waits for the first).
 
-        1. Close intake: sends from outside actors raise ActorStopped (counted dead letters).
+        1. Close intake: sends from outside actors raise ActorStopped (counted dead letters);
+           supervisors that gave up are not started again.
         2. Drain: let actors handle what is queued (and talk to each other) up to `deadline`.
         3. Stop actors in reverse start order (on_stop); leftover asks fail with ActorStopped,
            leftover tells become dead letters. Then close every bus subscription.
@@ -138,6 +142,11 @@ class ActorSystem:
             _log.info("actor_system_stopping", system=self.name)
             for cell in list(self._cells.values()):
                 cell.mailbox.begin_drain()
+            # A supervisor that gave up waits (maybe minutes) for its parent to start it
+            # again; that start is abandoned now instead of holding the drain until its end.
+            for sup in list(self._supervisors.values()):
+                if not sup.is_running and sup.parent is not None:
+                    sup.parent.abandon_restarts()
             with anyio.move_on_after(deadline) as drain:
                 await self.wait_idle()
             if drain.cancelled_caught:
@@ -177,8 +186,12 @@ class ActorSystem:
             raise ActorNotFound(name)
         return cell.ref
 
+    def supervisors(self) -> dict[str, SupervisorRef]:
+        """Every nested supervisor by name (the root is the system itself)."""
+        return {name: SupervisorRef(sup) for name, sup in self._supervisors.items()}
+
     def health(self) -> dict[str, str]:
-        """Actor name -> "running", "restarting", "stopped" or "failed"."""
+        """Actor name -> "running", "starting", "stopped" or "failed"."""
         return {name: cell.state.value for name, cell in self._cells.items()}
 
     async def wait_idle(self) -> None:

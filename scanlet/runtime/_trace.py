@@ -72,7 +72,7 @@ class TraceContext:
 
 #: The trace of the code running now; envelopes capture it at send time.
 current_trace: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar(
-    "scanlet_current_trace", default=None
+    "current_trace", default=None
 )
 
 
@@ -107,7 +107,7 @@ def otel_tracer(provider: otel.TracerProvider | None) -> otel.Tracer | None:
         provider = otel.get_tracer_provider()
     if isinstance(provider, otel.ProxyTracerProvider | otel.NoOpTracerProvider):
         return None
-    return provider.get_tracer("scanlet.runtime")
+    return provider.get_tracer(__package__ or "runtime")
 
 
 def capture_span_context() -> otel.SpanContext:

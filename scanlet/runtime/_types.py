@@ -6,7 +6,7 @@ import enum
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ("ActorState", "Asks", "Clock", "MsgT", "RandomFn", "ReplyT")
+__all__ = ("ActorState", "Asks", "Clock", "MsgT", "RandomFn", "ReplyT", "StopReason")
 
 #: The message type an actor accepts (`Actor[MsgT]`, `ActorRef[MsgT]`, `Envelope[MsgT]`).
 MsgT = TypeVar("MsgT")
@@ -35,10 +35,21 @@ RandomFn = Callable[[], float]
 class ActorState(enum.StrEnum):
     """Lifecycle state of an actor as reported by `ActorSystem.health()`.
 
-    RESTARTING also covers the first start (on_start still running): "not running yet".
+    STARTING: not running yet, whether for the first time (on_start still runs) or again
+    (a restart is pending after a failure or a halt).
     """
 
     RUNNING = "running"
-    RESTARTING = "restarting"
+    STARTING = "starting"
     STOPPED = "stopped"
     FAILED = "failed"
+
+
+class StopReason(enum.StrEnum):
+    """Why an actor instance stops: the argument of `Actor.on_stop`."""
+
+    SHUTDOWN = "shutdown"  # the system is shutting down; no restart follows
+    FAILED = "failed"  # a handler raised; its supervisor decides whether to restart
+    HALTED = "halted"  # its supervisor stopped it (to restart it or a sibling, or gave up)
+    EXITED = "exited"  # it called stop_self(); restarted only if PERMANENT
+    TERMINATED = "terminated"  # stopped for good with ref.stop() or by a temporary exit

@@ -16,6 +16,7 @@ from scanlet.runtime import (
     AskTimeout,
     Backoff,
     ChildSpec,
+    StopReason,
     SupervisorSpec,
 )
 from scanlet.runtime.testing import running_system, spawn_probe
@@ -36,8 +37,8 @@ class Lifecycle(Actor[str]):
         self.log.append(f"message:{message}")
         return message.upper()
 
-    async def on_stop(self) -> None:
-        self.log.append(f"stop:{self.ref.name}")
+    async def on_stop(self, reason: StopReason) -> None:
+        self.log.append(f"stop:{self.ref.name}:{reason}")
 
 
 class Gate(Actor[Any]):
@@ -72,7 +73,13 @@ async def test_hooks_run_in_order_and_ask_returns_the_handler_value() -> None:
         await ref.tell("tell")
         ref.tell_nowait("nowait")
         await system.wait_idle()
-    assert log == ["start:life", "message:hi", "message:tell", "message:nowait", "stop:life"]
+    assert log == [
+        "start:life",
+        "message:hi",
+        "message:tell",
+        "message:nowait",
+        "stop:life:shutdown",
+    ]
 
 
 async def test_tell_is_one_way_and_handled_in_order() -> None:

@@ -1,4 +1,4 @@
-"""Refusals: a handler answers a request with an error without failing, and typed asks."""
+"""Refusals, typed asks, and what an actor is told when it stops."""
 
 from __future__ import annotations
 
@@ -7,8 +7,18 @@ from typing import Any, assert_type
 import msgspec
 import pytest
 
-from scanlet.runtime import Actor, ActorCrashed, Asks, ChildSpec
+from scanlet.runtime import (
+    Actor,
+    ActorCrashed,
+    Asks,
+    Backoff,
+    ChildSpec,
+    StopReason,
+    SupervisorSpec,
+)
 from scanlet.runtime.testing import running_system
+
+FAST = SupervisorSpec(backoff=Backoff(min=0.001, max=0.01, jitter=0))
 
 
 class Unknown(Exception):
@@ -120,3 +130,33 @@ async def test_an_asks_message_types_its_reply() -> None:
         amount = await ref.ask(Lookup("a"))
         assert_type(amount, int)
         assert amount == 1
+
+
+class Stopper(Actor[str]):
+    """Records why each of its instances stopped."""
+
+    def __init__(self, reasons: list[StopReason]) -> None:
+        self.reasons = reasons
+
+    async def on_message(self, message: str) -> None:
+        if message == "boom":
+            raise RuntimeError("boom")
+        if message == "exit":
+            self.stop_self()
+
+    async def on_stop(self, reason: StopReason) -> None:
+        self.reasons.append(reason)
+
+
+async def test_on_stop_is_told_why_the_instance_stops() -> None:
+    reasons: list[StopReason] = []
+    async with running_system(supervisor=FAST) as system:
+        ref = await system.spawn(ChildSpec("stopper", lambda: Stopper(reasons)))
+        await ref.tell("boom")
+        await system.wait_idle()
+        await ref.tell("exit")
+        await system.wait_idle()
+        other = await system.spawn(ChildSpec("other", lambda: Stopper(reasons)))
+        await other.stop()
+        assert reasons == [StopReason.FAILED, StopReason.EXITED, StopReason.TERMINATED]
+    assert reasons[-1] is StopReason.SHUTDOWN

@@ -19,6 +19,7 @@ from scanlet.runtime import (
     Backoff,
     ChildSpec,
     Restart,
+    StopReason,
     Strategy,
     SupervisionFailed,
     SupervisorSpec,
@@ -57,7 +58,7 @@ class Member(Actor[str]):
         self.state.append(message)
         return list(self.state)
 
-    async def on_stop(self) -> None:
+    async def on_stop(self, reason: StopReason) -> None:
         self.log.append(f"stop:{self.name}")
 
 
