@@ -67,6 +67,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_timeout: float = 10.0
     idle_timeout: float = 15.0
     body_timeout: float = 10.0
+    feature_retry: float = 30.0
     max_connections: int = 4096
     stream_limit: int = 500
     stream_limit_per_key: int = 20
@@ -267,6 +268,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _parse_seconds),
     "IDLE_TIMEOUT": ("idle_timeout", _parse_seconds),
     "BODY_TIMEOUT": ("body_timeout", _parse_seconds),
+    "FEATURE_RETRY": ("feature_retry", _parse_seconds),
     "MAX_CONNECTIONS": ("max_connections", _parse_positive_int),
     "STREAM_LIMIT": ("stream_limit", _parse_positive_int),
     "STREAM_LIMIT_PER_KEY": ("stream_limit_per_key", _parse_positive_int),

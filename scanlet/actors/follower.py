@@ -20,7 +20,15 @@ import structlog
 from anyio.abc import TaskGroup
 
 from scanlet.actors.events import LogAppended
-from scanlet.runtime import Actor, ActorRef, ActorStopped, EventBus, MailboxFull, SlowPolicy
+from scanlet.runtime import (
+    Actor,
+    ActorRef,
+    ActorStopped,
+    EventBus,
+    MailboxFull,
+    SlowPolicy,
+    StopReason,
+)
 from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.eventlog import EventLog, StoredEvent
@@ -71,11 +79,11 @@ class LogFollower(Actor[CatchUp]):
         with contextlib.suppress(MailboxFull):
             self.ref.tell_nowait(CATCH_UP)
 
-    async def on_stop(self) -> None:
+    async def on_stop(self, reason: StopReason) -> None:
         """On shutdown, apply what the last commits appended (their doorbell may not have
         rung yet), so a clean stop leaves the read model at the log's end. At most one slice
         (``batches_per_message``): a longer backlog is applied on the next start."""
-        if self.system.shutting_down:
+        if reason is StopReason.SHUTDOWN:
             await self.on_message(CATCH_UP)
 
     async def on_message(self, message: CatchUp) -> int:

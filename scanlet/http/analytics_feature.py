@@ -15,13 +15,15 @@ from scanlet.http.endpoint import Endpoint
 from scanlet.http.scans_api import RAW_SCANS, scan_endpoints
 from scanlet.http.services import Services
 from scanlet.http.stats_api import stats_endpoints
-from scanlet.runtime import ChildSpec
+from scanlet.runtime import ChildSpec, SupervisorRef
 
 __all__ = ("AnalyticsFeature",)
 
 
 class AnalyticsFeature:
     """Installs the analytics read side into the app."""
+
+    name = "analytics"
 
     def __init__(self, *, doorbell_interval: float = 1.0, retention_interval: float = 3600.0):
         self.doorbell_interval = doorbell_interval
@@ -31,7 +33,13 @@ class AnalyticsFeature:
         """The stats and raw-scan routes."""
         return [*stats_endpoints(), *scan_endpoints()]
 
-    async def start(self, services: Services, stack: AsyncExitStack, tasks: TaskGroup) -> None:
+    async def start(
+        self,
+        services: Services,
+        supervisor: SupervisorRef,
+        stack: AsyncExitStack,
+        tasks: TaskGroup,
+    ) -> None:
         """Spawn the follower (it catches up at once), ring it on every event, and purge raw
         scans past their retention in the background."""
         db = services.db
@@ -40,7 +48,7 @@ class AnalyticsFeature:
         projection = AnalyticsProjection(countries, policy.cutoff)
         raw_scans = services.extras[RAW_SCANS] = projection.raw_scans(db)
         gauge = lag_gauge(services.registry)
-        ref = await services.system.spawn(
+        ref = await supervisor.spawn(
             ChildSpec(
                 "analytics",
                 lambda: AnalyticsFollower(db, projection, gauge),

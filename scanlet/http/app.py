@@ -59,8 +59,10 @@ from scanlet.runtime import (
     ActorStopped,
     ActorSystem,
     AskTimeout,
+    Backoff,
     ChildSpec,
     MailboxFull,
+    SupervisorSpec,
 )
 from scanlet.storage.codes import CodeStore
 from scanlet.storage.cursors import InvalidCursor
@@ -179,6 +181,23 @@ async def _stop_on_failure(system: ActorSystem, app: Starlette) -> None:
         stop()
 
 
+#: The core's actors restart quickly; past 5 restarts in 10 s the core gives up, and the
+#: root with it: the process stops, and its process manager starts a fresh one.
+CORE_SUPERVISOR = SupervisorSpec()
+#: Whatever escalates to the root is fatal (the features' supervisor never escalates).
+ROOT_SUPERVISOR = SupervisorSpec(max_restarts=0)
+#: Each feature's own supervisor gives up after the same intensity...
+FEATURE_SUPERVISOR = SupervisorSpec()
+
+
+def features_supervisor(retry: float) -> SupervisorSpec:
+    """...and the supervisor above the features starts it again after ``retry`` seconds,
+    doubling up to ten times that, for as long as the process runs: it never gives up."""
+    return SupervisorSpec(
+        max_restarts=1_000_000, within=3600.0, backoff=Backoff(min=retry, max=10 * retry)
+    )
+
+
 def default_features(settings: Settings) -> list[Feature]:
     """The features ``SCANLET_FEATURES`` switches on (all by default; tests may pass their
     own list to ``create_app``)."""
@@ -240,21 +259,30 @@ def create_app(
             system = await stack.enter_async_context(
                 ActorSystem(
                     name="scanlet",
+                    supervisor=ROOT_SUPERVISOR,
                     ask_timeout=settings.ask_timeout,
                     registry=registry,
+                    metric_prefix="scanlet",
                     tracer_provider=tracing.provider if tracing.enabled else None,
                 )
             )
             index = CodeIndex()
             own_origins = OwnOrigins(settings.own_origins)
-            codes_ref = await system.spawn(
+            # The core (redirects, ingest) and each feature get supervisors of their own: a
+            # feature that gives up waits under "features" for a long pause and is started
+            # again, while the core serves on. Only the core giving up stops the process.
+            core = await system.spawn_supervisor("core", CORE_SUPERVISOR)
+            above_features = await system.spawn_supervisor(
+                "features", features_supervisor(settings.feature_retry)
+            )
+            codes_ref = await core.spawn(
                 ChildSpec(
                     name="codes",
                     factory=lambda: CodesActor(db, index, clock, own_origins=own_origins),
                     mailbox_capacity=256,
                 )
             )
-            scans_ref = await system.spawn(
+            scans_ref = await core.spawn(
                 ChildSpec(
                     name="scans",
                     factory=lambda: ScansActor(
@@ -274,6 +302,9 @@ def create_app(
                 db=db,
                 keys=ApiKeyStore(db),
                 system=system,
+                core=core,
+                core_actors=tuple(core.children),
+                features={},
                 index=index,
                 codes=CodesClient(codes_ref),
                 scans=scans,
@@ -293,7 +324,11 @@ def create_app(
             background.start_soon(db.run_checkpoints)
             background.start_soon(_stop_on_failure, system, app)
             for feature in installed:
-                await feature.start(services, stack, background)
+                own = await above_features.spawn_supervisor(
+                    f"feature-{feature.name}", FEATURE_SUPERVISOR
+                )
+                services.features[feature.name] = own
+                await feature.start(services, own, stack, background)
             log.info("started", db=str(settings.db), base_url=settings.public_base_url)
             yield
             log.info("stopping")

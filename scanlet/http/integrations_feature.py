@@ -28,7 +28,7 @@ from scanlet.http.services import Services
 from scanlet.http.stream import StreamConfig, StreamHub, sse_frame, stream_endpoints
 from scanlet.http.stream_limits import StreamLimits
 from scanlet.http.webhooks_api import webhook_endpoints
-from scanlet.runtime import Backoff, ChildSpec, SupervisorSpec
+from scanlet.runtime import Backoff, ChildSpec, SupervisorRef, SupervisorSpec
 from scanlet.storage.eventlog import EventLog
 from scanlet.storage.webhooks import WebhookStore
 
@@ -46,6 +46,8 @@ class IntegrationsFeature:
     ``sender`` and ``resolver`` replace the real HTTP client and DNS (tests), ``rand`` the
     retry jitter, ``retry_cap`` the longest wait between attempts, ``stream`` the stream's timings.
     """
+
+    name = "integrations"
 
     def __init__(
         self,
@@ -68,7 +70,13 @@ class IntegrationsFeature:
         """The webhook and stream routes."""
         return [*webhook_endpoints(), *stream_endpoints()]
 
-    async def start(self, services: Services, stack: AsyncExitStack, tasks: TaskGroup) -> None:
+    async def start(
+        self,
+        services: Services,
+        supervisor: SupervisorRef,
+        stack: AsyncExitStack,
+        tasks: TaskGroup,
+    ) -> None:
         """Spawn the webhooks actors, the retry timer and the outbox doorbell."""
         settings, system, db = services.settings, services.system, services.db
         allow_private = settings.webhook_allow_private
@@ -90,11 +98,11 @@ class IntegrationsFeature:
             rand=self._rand,
             retry_cap=self._retry_cap,
         )
-        workers = await system.spawn_supervisor("webhook-delivery", _DELIVERY_SUPERVISOR)
-        registry = await system.spawn(
+        workers = await supervisor.spawn_supervisor("webhook-delivery", _DELIVERY_SUPERVISOR)
+        registry = await supervisor.spawn(
             ChildSpec("webhooks", lambda: WebhooksActor(deps, workers), mailbox_capacity=64)
         )
-        follower = await system.spawn(
+        follower = await supervisor.spawn(
             ChildSpec(
                 "webhooks-outbox",
                 lambda: OutboxFollower(db, services.clock, metrics),

@@ -22,12 +22,18 @@ _encoder = msgspec.json.Encoder()
 
 
 class Health(msgspec.Struct, frozen=True):
-    """Readiness: overall status, and a reason for each part that is not ready."""
+    """Readiness: overall status, and a reason for each part that is not ready.
+
+    ``status`` is ``ready``, ``degraded`` (a feature is down; redirects and ingest work, so
+    still 200) or ``unavailable`` (503: the database, the core or the actor system).
+    ``features`` maps each installed feature to ``running`` or ``down``.
+    """
 
     status: str
     database: str
     actors: dict[str, str]
     reasons: list[str]
+    features: dict[str, str] = {}
 
 
 async def livez(request: Request) -> Response:
@@ -36,7 +42,8 @@ async def livez(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready when the database answers and every actor is running."""
+    """Ready when the database answers and the core runs; a feature that is down makes the
+    answer ``degraded`` (still 200: redirects and ingest work without it)."""
     svc = services(request)
     reasons: list[str] = []
     try:
@@ -56,16 +63,26 @@ async def readyz(request: Request) -> Response:
     actors = svc.system.health()
     if svc.system.failure is not None:
         reasons.append(f"actor system failed: {svc.system.failure}")
-    reasons.extend(
-        f"actor {name} is {state}" for name, state in actors.items() if state != "running"
-    )
-    for check in svc.extras.get("readiness_checks", []):
-        problem = check()
-        if problem:
-            reasons.append(problem)
-    ready = not reasons
-    body = Health("ready" if ready else "unavailable", database, actors, reasons)
-    return json_response(body, 200 if ready else 503)
+    for name in svc.core_actors:
+        state = actors.get(name, "stopped")
+        if state != "running":
+            reasons.append(f"actor {name} is {state}")
+    features: dict[str, str] = {}
+    down: list[str] = []
+    for name, feature in svc.features.items():
+        features[name] = "running" if feature.is_running else "down"
+        if feature.is_running:
+            down.extend(
+                f"actor {actor} of {name} is {state}"
+                for actor, state in feature.actor_states().items()
+                if state != "running"
+            )
+        else:
+            down.append(f"feature {name} is down (it gave up; it is retried after a pause)")
+    if reasons:
+        return json_response(Health("unavailable", database, actors, reasons + down, features), 503)
+    status = "degraded" if down else "ready"
+    return json_response(Health(status, database, actors, down, features), 200)
 
 
 async def metrics(request: Request) -> Response:

@@ -15,7 +15,7 @@ from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.privacy import Network
 from scanlet.clock import Clock
 from scanlet.config import Settings
-from scanlet.runtime import ActorSystem
+from scanlet.runtime import ActorSystem, SupervisorRef
 from scanlet.storage.codes import CodeStore
 from scanlet.storage.database import Database
 from scanlet.storage.keys import ApiKeyStore
@@ -34,6 +34,11 @@ class Services:
     db: Database
     keys: ApiKeyStore
     system: ActorSystem
+    #: The supervisor of the codes and scans actors (redirects and ingest), and their names.
+    core: SupervisorRef
+    core_actors: tuple[str, ...]
+    #: Each installed feature's own supervisor, by feature name (filled as they start).
+    features: dict[str, SupervisorRef]
     index: CodeIndex
     codes: CodesClient
     scans: ScansClient

@@ -1,9 +1,9 @@
 """The endpoint registry: creates and removes endpoints and runs a delivery worker for each.
 
 Creating an endpoint records, in its transaction, the log's last seq: the endpoint receives
-the events committed after it. Its secret is returned once, at creation. Refusals (a bad URL,
-an unknown event type) are returned as values and raised again by ``WebhooksClient``, since a
-user's mistake is not an actor crash.
+the events committed after it. Its secret is returned once, at creation. A bad URL or an
+unknown event type is refused by ``WebhooksClient`` before the actor is asked; a storage
+fault is the actor's refusal (503), not a crash.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from scanlet.actors.webhooks.wakeup import worker_name
 from scanlet.actors.webhooks.worker import DeliveryDeps, DeliveryWorker
 from scanlet.runtime import (
     Actor,
-    ActorCrashed,
-    ActorError,
     ActorNameTaken,
     ActorNotFound,
     ActorRef,
+    Asks,
     ChildSpec,
     Restart,
     SupervisorRef,
@@ -59,14 +58,14 @@ class InvalidWebhook(ValueError):
         super().__init__(f"{field}: {msg}")
 
 
-class CreateEndpoint(msgspec.Struct, frozen=True):
+class CreateEndpoint(msgspec.Struct, Asks[EndpointRow], frozen=True):
     """Register an endpoint (URL already vetted by the client)."""
 
     url: str
     event_types: tuple[str, ...]
 
 
-class DeleteEndpoint(msgspec.Struct, frozen=True):
+class DeleteEndpoint(msgspec.Struct, Asks[bool], frozen=True):
     """Remove an endpoint, its pending deliveries and its attempts."""
 
     endpoint_id: str
@@ -105,15 +104,14 @@ class WebhooksActor(Actor[RegistryMessage]):
                 await self._ensure_worker(row.id)
         log.info("webhook endpoints loaded", endpoints=len(endpoints))
 
-    async def on_message(self, message: RegistryMessage) -> EndpointRow | bool | StorageUnavailable:
+    # A storage fault is no bug of this actor: answered (503), not a restart.
+    refuses = (StorageUnavailable,)
+
+    async def on_message(self, message: RegistryMessage) -> EndpointRow | bool:
         """Create (returns the row, with its secret) or delete (returns whether it existed)."""
-        try:
-            if isinstance(message, CreateEndpoint):
-                return await self._create(message)
-            return await self._delete(message.endpoint_id)
-        except StorageUnavailable as fault:
-            # A storage fault is no bug of this actor: answered (503), not a restart.
-            return fault
+        if isinstance(message, CreateEndpoint):
+            return await self._create(message)
+        return await self._delete(message.endpoint_id)
 
     async def _create(self, command: CreateEndpoint) -> EndpointRow:
         now = self._deps.clock.now()
@@ -192,25 +190,11 @@ class WebhooksClient:
             await vet_url(url, allow_private=self._allow_private, resolver=self._resolver)
         except UnsafeUrl as exc:
             raise InvalidWebhook("url", exc.reason) from None
-        row: EndpointRow = await self._ask(CreateEndpoint(url, types))
-        return row
+        return await self._ref.ask(CreateEndpoint(url, types), wait=False)
 
     async def delete(self, endpoint_id: str) -> bool:
         """Remove an endpoint; False if there was none."""
-        existed: bool = await self._ask(DeleteEndpoint(endpoint_id))
-        return existed
-
-    async def _ask(self, message: RegistryMessage) -> Any:
-        try:
-            reply = await self._ref.ask(message, wait=False)
-        except ActorError:
-            raise
-        except Exception as exc:
-            # The registry crashed on this command and is restarting: 503 for the caller.
-            raise ActorCrashed(self._ref.name, f"failed on the command: {exc!r}") from exc
-        if isinstance(reply, StorageUnavailable):
-            raise reply
-        return reply
+        return await self._ref.ask(DeleteEndpoint(endpoint_id), wait=False)
 
     async def attempts(
         self, endpoint_id: str, *, limit: int, cursor: str | None = None

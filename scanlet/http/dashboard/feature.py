@@ -14,6 +14,7 @@ from scanlet.http.dashboard.pages import Page, guarded, public
 from scanlet.http.dashboard.session import SESSION_SECRET_NAME, SessionSigner
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.services import Services
+from scanlet.runtime import SupervisorRef
 from scanlet.storage.server_secrets import ServerSecrets
 
 __all__ = ("DashboardFeature",)
@@ -29,6 +30,8 @@ def _page(method: str, path: str, handler: Handler, summary: str) -> Endpoint:
 
 class DashboardFeature:
     """The web dashboard under ``/dashboard``."""
+
+    name = "dashboard"
 
     def endpoints(self) -> list[Endpoint]:
         """Every dashboard route; the catch-all for unknown paths comes last."""
@@ -61,7 +64,13 @@ class DashboardFeature:
             _page("POST", "/dashboard/{rest:path}", public(live.not_found), "Not found"),
         ]
 
-    async def start(self, services: Services, stack: AsyncExitStack, tasks: TaskGroup) -> None:
+    async def start(
+        self,
+        services: Services,
+        supervisor: SupervisorRef,
+        stack: AsyncExitStack,
+        tasks: TaskGroup,
+    ) -> None:
         """Load the session signing key from ``server_secrets`` (made on first start)."""
         secret = await ServerSecrets(services.db).get_or_create(
             SESSION_SECRET_NAME, now=services.clock.now()
