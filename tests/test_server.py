@@ -73,34 +73,6 @@ def test_sigint_also_exits_zero(server: tuple[str, subprocess.Popen[bytes], Path
     assert proc.wait(timeout=30) == 0
 
 
-def test_an_answered_redirect_survives_kill_9(
-    server: tuple[str, subprocess.Popen[bytes], Path],
-) -> None:
-    base, proc, folder = server
-    headers = {"Authorization": f"Bearer {create_key(folder)}"}
-    response = httpx.post(
-        f"{base}/api/v1/codes",
-        headers=headers,
-        json={"target": "https://example.com/", "slug": "durable"},
-    )
-    assert response.status_code == 201, response.text
-    answered = 0
-    with httpx.Client() as client:
-        for _ in range(20):
-            assert client.get(f"{base}/durable").status_code == 302
-            answered += 1
-    # No grace: the process dies right after the last answer.
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    with sqlite3.connect(folder / "scanlet.db") as conn:
-        stored = conn.execute(
-            "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = 'durable'"
-        ).fetchone()[0]
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    assert stored == answered
-    assert integrity == "ok"
-
-
 def test_a_second_server_on_the_same_database_refuses_to_start(
     server: tuple[str, subprocess.Popen[bytes], Path],
 ) -> None:

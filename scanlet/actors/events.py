@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from scanlet.storage.eventlog import NewEvent
+from scanlet.storage.timefmt import format_time
+
 __all__ = (
     "CodeCreated",
     "CodeDeleted",
@@ -27,6 +30,7 @@ __all__ = (
     "decode_event",
     "encode_event",
     "event_data",
+    "log_entry",
 )
 
 Source = Literal["qr", "link", "device"]
@@ -128,12 +132,24 @@ AnyEvent = CodeCreated | CodeUpdated | CodeDeleted | ScanRecorded | ScanOrphaned
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyEvent)
+#: Each event class's ``type`` tag, looked up once per class rather than per event.
+_TAGS: dict[type, str] = {
+    cls: str(cls.__struct_config__.tag)
+    for cls in (CodeCreated, CodeUpdated, CodeDeleted, ScanRecorded, ScanOrphaned, WebhookDisabled)
+}
 _COMMON = frozenset({"id", "type", "occurred_at"})
 
 
 def encode_event(event: DomainEvent) -> bytes:
     """The event as stored in the log (JSON, tagged by ``type``)."""
     return _encoder.encode(event)
+
+
+def log_entry(event: DomainEvent, slug: str | None = None) -> NewEvent:
+    """The event as the log stores it: the one place a domain event becomes a log entry."""
+    return NewEvent(
+        event.id, _TAGS[type(event)], slug, format_time(event.occurred_at), _encoder.encode(event)
+    )
 
 
 def decode_event(payload: bytes) -> AnyEvent:

@@ -77,6 +77,14 @@ def _checkpoint_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _loop_reader_connection(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Short: it runs on the event loop (a writer holds no lock readers wait for in WAL mode).
+    conn.execute("PRAGMA busy_timeout = 100")
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
 async def _reader_connection(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(str(path), isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -100,6 +108,7 @@ class Database:
         self.inline_writes = synchronous == "normal"
         self._reader_count = readers
         self._writer: sqlite3.Connection | None = None
+        self._loop_reader: sqlite3.Connection | None = None
         self._checkpointer: sqlite3.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
         self._free_readers: list[aiosqlite.Connection] = []
@@ -117,6 +126,7 @@ class Database:
             # Migrations may take a while and wait for other processes: never on the loop.
             await anyio.to_thread.run_sync(self._migrate)
             self._checkpointer = _checkpoint_connection(self.path)
+            self._loop_reader = _loop_reader_connection(self.path)
             for _ in range(self._reader_count):
                 reader = await _reader_connection(self.path)
                 self._readers.append(reader)
@@ -142,6 +152,9 @@ class Database:
             if self._checkpointer is not None:
                 checkpointer, self._checkpointer = self._checkpointer, None
                 checkpointer.close()
+            if self._loop_reader is not None:
+                loop_reader, self._loop_reader = self._loop_reader, None
+                loop_reader.close()
             if self._writer is not None:
                 writer, self._writer = self._writer, None
                 try:
@@ -207,15 +220,18 @@ class Database:
         return result
 
     def read_now(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a short synchronous read on the loop, on the writer connection.
+        """Run a short synchronous read on the loop, on a read-only connection of its own.
 
         For followers reading the log's newest rows (in SQLite's cache, microseconds): an
         aiosqlite reader would cost a thread hop that waits for the GIL while the loop is
-        busy, which profiled as a fifth of the server's time under redirect load. Runs
-        outside any write transaction (writes are never left open across an await), so it
-        sees everything committed. Keep it short: the loop waits for it.
+        busy, which profiled as a fifth of the server's time under redirect load. It used to
+        run on the writer connection; with ``synchronous=full`` a write runs on that
+        connection in a worker thread meanwhile, so a follower could see rows of a
+        transaction that then rolled back. A connection of its own reads committed rows
+        only (each statement outside a transaction sees the latest commit). Keep it short:
+        the loop waits for it.
         """
-        conn = self._writer
+        conn = self._loop_reader
         if conn is None:
             raise StorageUnavailable("the database is not open")
         return query(conn)

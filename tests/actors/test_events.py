@@ -60,3 +60,34 @@ def test_a_webhook_disabled_event_stored_with_the_old_url_field_still_decodes() 
     event = decode_event(old)
     assert event == WebhookDisabled(id="e3", occurred_at=AT, endpoint_id="wh_1", reason="gone")
     assert "s3cret" not in repr(event_data(event))
+
+
+def test_log_entry_is_tagged_by_the_event_class_and_decodes_back() -> None:
+    from datetime import UTC, datetime
+
+    from scanlet.actors.events import (
+        CodeDeleted,
+        ScanOrphaned,
+        ScanRecorded,
+        WebhookDisabled,
+        decode_event,
+        log_entry,
+    )
+
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    events = [
+        CodeDeleted(id="a", occurred_at=at, slug="menu"),
+        ScanRecorded(id="b", occurred_at=at, slug="menu", source="qr"),
+        ScanOrphaned(id="c", occurred_at=at, slug="gone", source="link"),
+        WebhookDisabled(id="d", occurred_at=at, endpoint_id="wh_1", reason="410"),
+    ]
+    entries = [log_entry(event, getattr(event, "slug", None)) for event in events]
+    assert [e.type for e in entries] == [
+        "code.deleted",
+        "scan.recorded",
+        "scan.orphaned",
+        "webhook.disabled",
+    ]
+    assert [e.slug for e in entries] == ["menu", "menu", "gone", None]
+    assert {e.occurred_at for e in entries} == {"2026-12-01T12:00:00.000000Z"}
+    assert [decode_event(e.payload) for e in entries] == events

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import scanlet.runtime as runtime
 import scanlet.runtime.testing as testing
 
@@ -26,11 +24,3 @@ def test_the_spec_names_are_exported() -> None:
     }  # fmt: skip
     assert spec_names <= set(runtime.__all__)
     assert {"running_system", "Probe", "BusProbe"} <= set(testing.__all__)
-
-
-def test_the_runtime_imports_nothing_from_other_layers() -> None:
-    package = Path(runtime.__file__).parent
-    for source in package.glob("*.py"):
-        text = source.read_text(encoding="utf-8")
-        for layer in ("scanlet.actors", "scanlet.storage", "scanlet.http", "from .."):
-            assert layer not in text, f"{source.name} imports {layer}"

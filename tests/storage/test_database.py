@@ -1,6 +1,7 @@
 """The database opens in WAL mode, migrates once, and serialises write transactions."""
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import anyio
@@ -10,6 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from scanlet.storage.database import open_database
+from scanlet.storage.eventlog import EventLog, NewEvent
 from scanlet.storage.migrations import available_migrations, current_version
 
 
@@ -102,3 +104,40 @@ async def test_a_failing_checkpoint_is_logged_once_until_it_works_again(
                 tasks.cancel_scope.cancel()
         events = [entry["event"] for entry in logs]
         assert events == ["checkpoint failed", "checkpoints resumed"]
+
+
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+async def test_read_now_never_sees_a_write_that_has_not_committed(
+    tmp_path: Path, synchronous: str
+) -> None:
+    """Under ``full`` the write runs in a worker thread while the loop goes on: a follower's
+    ``read_now`` in between must not see its rows, which are then rolled back."""
+    async with open_database(tmp_path / "s.db", synchronous=synchronous) as db:  # type: ignore[arg-type]
+        inside = anyio.Event()
+        release = threading.Event()
+        seen: list[int] = []
+
+        def doomed(conn: sqlite3.Connection) -> None:
+            entry = NewEvent("x", "scan.recorded", "s", "2026-01-01T00:00:00.000000Z", b"{}")
+            EventLog.append(conn, [entry], "2026-01-01T00:00:00.000000Z")
+            if db.inline_writes:
+                # Inline writes block the loop: nothing else can read in between. Record
+                # what a second connection sees, as the loop's reader would.
+                seen.append(db.read_now(EventLog.newest_seq))
+            else:
+                anyio.from_thread.run_sync(inside.set)
+                release.wait(5)
+            raise RuntimeError("rolled back")
+
+        async def write() -> None:
+            with pytest.raises(RuntimeError):
+                await db.write(doomed)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(write)
+            if not db.inline_writes:
+                await inside.wait()
+                seen.append(db.read_now(EventLog.newest_seq))
+                release.set()
+        assert seen == [0]
+        assert db.read_now(EventLog.newest_seq) == 0

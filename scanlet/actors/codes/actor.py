@@ -28,7 +28,7 @@ from scanlet.actors.events import (
     CodeUpdated,
     DomainEvent,
     LogAppended,
-    encode_event,
+    log_entry,
 )
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
@@ -36,7 +36,7 @@ from scanlet.runtime import Actor, ActorRef
 from scanlet.storage.codes import CodeRow, CodeStore
 from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodesActor", "CodesClient", "route_of")
@@ -74,12 +74,6 @@ def _state(row: CodeRow) -> CodeState:
         max_scans=row.max_scans,
         redirect_status=row.redirect_status,  # type: ignore[arg-type]
     )
-
-
-def _new_event(event: DomainEvent, slug: str) -> NewEvent:
-    tag = type(event).__struct_config__.tag
-    assert isinstance(tag, str)
-    return NewEvent(event.id, tag, slug, format_time(event.occurred_at), encode_event(event))
 
 
 class CodesActor(Actor[CodesMessage]):
@@ -201,7 +195,7 @@ class CodesActor(Actor[CodesMessage]):
     ) -> None:
         """Append ``event`` and apply ``change`` to the catalogue in one transaction, then
         publish the event and ring the followers' doorbell."""
-        logged = [_new_event(event, slug)]
+        logged = [log_entry(event, slug)]
         recorded_at = format_time(self._clock.now())
 
         def store(conn: sqlite3.Connection) -> int:

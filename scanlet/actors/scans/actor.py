@@ -17,7 +17,13 @@ from typing import Any
 
 import structlog
 
-from scanlet.actors.events import DomainEvent, LogAppended, ScanOrphaned, ScanRecorded, encode_event
+from scanlet.actors.events import (
+    DomainEvent,
+    LogAppended,
+    ScanOrphaned,
+    ScanRecorded,
+    log_entry,
+)
 from scanlet.actors.scans.messages import (
     DeviceScan,
     IngestResult,
@@ -200,7 +206,7 @@ class ScansActor(Actor[ScansMessage]):
             referrer=message.referrer,
             country=message.country,
         )
-        self._append(batch, event, "scan.recorded", slug)
+        self._append(batch, event, slug)
         counts[slug] = counts.get(slug, 0) + 1
         return True
 
@@ -217,7 +223,7 @@ class ScansActor(Actor[ScansMessage]):
             referrer=message.referrer,
             country=message.country,
         )
-        self._append(batch, event, "scan.orphaned", message.slug)
+        self._append(batch, event, message.slug)
 
     @staticmethod
     def _device_event(scan: DeviceScan) -> tuple[NewEvent, ScanRecorded]:
@@ -229,7 +235,7 @@ class ScansActor(Actor[ScansMessage]):
             device_id=scan.device_id,
             data=scan.data,
         )
-        return _logged(event, "scan.recorded", scan.slug), event
+        return log_entry(event, scan.slug), event
 
     @staticmethod
     def _add_device_scans(
@@ -250,10 +256,6 @@ class ScansActor(Actor[ScansMessage]):
         return results
 
     @staticmethod
-    def _append(batch: _Batch, event: DomainEvent, type_: str, slug: str) -> None:
-        batch.events.append(_logged(event, type_, slug))
+    def _append(batch: _Batch, event: DomainEvent, slug: str) -> None:
+        batch.events.append(log_entry(event, slug))
         batch.published.append(event)
-
-
-def _logged(event: DomainEvent, type_: str, slug: str) -> NewEvent:
-    return NewEvent(event.id, type_, slug, format_time(event.occurred_at), encode_event(event))

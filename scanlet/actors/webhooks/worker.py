@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from scanlet.actors.events import LogAppended, WebhookDisabled, encode_event
+from scanlet.actors.events import LogAppended, WebhookDisabled, log_entry
 from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.policy import (
     DISABLE_AFTER,
@@ -34,7 +34,7 @@ from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, MailboxFull
 from scanlet.storage.database import Database
-from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 from scanlet.storage.webhooks import DeliveryRow, EndpointRow, NewAttempt, WebhookStore
 
@@ -147,13 +147,7 @@ class DeliveryWorker(Actor[Wake]):
                 dropped = WebhookStore.disable_endpoint(
                     conn, endpoint.id, finished, disabled_event.reason
                 )
-                logged = NewEvent(
-                    disabled_event.id,
-                    "webhook.disabled",
-                    None,
-                    format_time(finished),
-                    encode_event(disabled_event),
-                )
+                logged = log_entry(disabled_event)
                 return dropped, EventLog.append(conn, [logged], format_time(finished))
             if decision.due is None:
                 WebhookStore.remove_delivery(conn, head.id)

@@ -1,0 +1,83 @@
+"""The layer rules of ARCHITECTURE.md, checked on every module's imports (static, by AST).
+
+runtime/ imports no other part of Scanlet; storage/ never imports actors/ or http/; actors/
+never imports http/; nothing below the entry points imports the composition root.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "scanlet"
+
+# (layer, what it must not import)
+RULES: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "scanlet.runtime",
+        (
+            "scanlet.actors",
+            "scanlet.storage",
+            "scanlet.http",
+            "scanlet.config",
+            "scanlet.observability",
+            "scanlet.cli",
+            "scanlet.server",
+        ),
+    ),
+    ("scanlet.storage", ("scanlet.actors", "scanlet.http", "scanlet.cli", "scanlet.server")),
+    ("scanlet.actors", ("scanlet.http", "scanlet.cli", "scanlet.server")),
+    ("scanlet.observability", ("scanlet.actors", "scanlet.storage", "scanlet.http")),
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, name: str | None = None) -> Iterator[str]:
+    """Every module ``path`` (the module ``name``) imports, relative imports resolved, those
+    under ``if TYPE_CHECKING`` too."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    name = name or module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                yield ".".join([*base, node.module] if node.module else base)
+            elif node.module:
+                yield node.module
+
+
+def sources() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize(("layer", "forbidden"), RULES, ids=[layer for layer, _ in RULES])
+def test_no_import_runs_up_the_layers(layer: str, forbidden: tuple[str, ...]) -> None:
+    found: list[str] = []
+    for path in sources():
+        name = module_name(path)
+        if name != layer and not name.startswith(layer + "."):
+            continue
+        found.extend(
+            f"{name} imports {imported}"
+            for imported in imports(path)
+            if any(imported == bad or imported.startswith(bad + ".") for bad in forbidden)
+        )
+    assert found == []
+
+
+def test_the_checker_resolves_relative_and_absolute_imports(tmp_path: Path) -> None:
+    module = tmp_path / "probe.py"
+    module.write_text("from ._cell import Cell\nfrom . import _types\nimport scanlet.http.app\n")
+    found = set(imports(module, "scanlet.runtime.probe"))
+    assert {"scanlet.runtime._cell", "scanlet.runtime", "scanlet.http.app"} <= found
