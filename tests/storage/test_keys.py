@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scanlet.storage.database import open_database
-from scanlet.storage.keys import ApiKeyStore, Scope
+from scanlet.storage.keys import ApiKeyStore, Scope, split_token
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -19,7 +19,10 @@ async def test_a_created_token_authenticates_and_only_its_hash_is_stored(tmp_pat
         async with db.reader() as conn, conn.execute("SELECT * FROM api_keys") as cur:
             row = await cur.fetchone()
         assert row is not None
-        secret = created.token.rsplit("_", 1)[1]
+        # The secret is everything after the id: it may itself contain "_".
+        parts = split_token(created.token)
+        assert parts is not None
+        secret = parts[1]
         assert secret.encode() not in bytes(row["secret_hash"])
         assert secret not in str(tuple(row))
 
