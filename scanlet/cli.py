@@ -28,6 +28,8 @@ from scanlet.storage.timefmt import parse_time
 __all__ = ("main",)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: No permission for group or others on anything the process creates.
+PRIVATE_UMASK = 0o077
 T = TypeVar("T")
 
 
@@ -287,6 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    # Whatever a command creates (the database, its directory, journals, backups, the key
+    # file) is for this user alone. The files that matter are also created 0600 explicitly;
+    # this covers the rest and any file a library makes on our behalf. Restored on return,
+    # so a caller in the same process (a test) keeps its own.
+    umask = os.umask(PRIVATE_UMASK)
     try:
         return func(args)
     except ConfigError as exc:
@@ -305,3 +312,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         # /dev/null so the interpreter's own flush at exit does not fail a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    finally:
+        os.umask(umask)

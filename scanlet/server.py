@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import gc
+import os
 import signal
 import socket
 import sys
@@ -29,6 +30,7 @@ from scanlet.handover import inherited_socket
 from scanlet.http.app import create_app
 from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
+from scanlet.storage.private_files import PRIVATE_MODE, tighten_modes
 
 __all__ = ("serve",)
 
@@ -190,6 +192,11 @@ def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
     return bool(server.started) and _healthy(app)
 
 
+def _lock_path(db: Path) -> Path:
+    """The file whose lock says a server is using ``db``."""
+    return db.parent / f"{db.name}.serve.lock"
+
+
 def _claim(db: Path, wait: float = 0.0) -> IO[bytes] | None:
     """Hold an exclusive lock beside the database for as long as this process serves it.
 
@@ -198,7 +205,9 @@ def _claim(db: Path, wait: float = 0.0) -> IO[bytes] | None:
     max_scans and the redirect index would silently diverge. None if another server holds it.
     """
     db.parent.mkdir(parents=True, exist_ok=True)
-    handle = (db.parent / f"{db.name}.serve.lock").open("ab")
+    path = _lock_path(db)
+    tighten_modes([path])
+    handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE_MODE), "ab")
     deadline = time.monotonic() + wait
     while True:
         try:

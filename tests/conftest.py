@@ -1,6 +1,7 @@
 """Shared fixtures: every async test runs on asyncio through anyio's pytest plugin."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -25,3 +26,14 @@ settings.load_profile("scanlet-ci" if os.environ.get("CI") == "true" else "scanl
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The common 0022 umask, under which a new file is world-readable unless its creator
+    says otherwise: tests of file modes run under it so a stricter umask cannot hide a gap."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)

@@ -1,7 +1,9 @@
 """The command line: keys, config and migrate, with one-line errors and documented exit codes."""
 
 import json
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +81,18 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "schema version" in result.stdout
     assert (tmp_path / "x.db").exists()
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_commands_create_files_for_their_user_only_and_restore_the_umask(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "--db", str(tmp_path / "new" / "x.db")]) == 0
+    # The directory is made by mkdir, which knows nothing of 0600: the umask decides.
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "new" / "x.db").stat().st_mode) == 0o600
+    previous = os.umask(0o022)
+    assert previous == 0o022
 
 
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from scanlet.server import _claim
 from tests.processes import create_key, free_port, wait_ready
 
 
 @pytest.fixture(params=["granian", "uvicorn"])
 def server(
-    tmp_path: Path, request: pytest.FixtureRequest
+    tmp_path: Path, request: pytest.FixtureRequest, loose_umask: None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     port = free_port()
     env = {
@@ -48,6 +50,10 @@ def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(
 ) -> None:
     base, _, folder = server
     assert (folder / "scanlet.db").exists()
+    # Started under a 0022 umask, it still made every file for its own user alone.
+    made = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()}
+    assert {"scanlet.db", "scanlet.db-wal", "scanlet.db-shm", "scanlet.db.serve.lock"} <= set(made)
+    assert made == dict.fromkeys(made, 0o600)
     assert httpx.get(f"{base}/livez").status_code == 200
     metrics = httpx.get(f"{base}/metrics").text
     assert "scanlet_build_info" in metrics
@@ -116,3 +122,13 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies_under_both_servers(
         payloads = [row[0] for row in conn.execute("SELECT payload FROM events")]
     assert not any(b"198.51." in payload for payload in payloads)
     assert any(b'"ip":"127.0.0.0"' in payload for payload in payloads)
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_the_serve_lock_file_is_private(tmp_path: Path) -> None:
+    lock = _claim(tmp_path / "scanlet.db")
+    assert lock is not None
+    try:
+        assert stat.S_IMODE((tmp_path / "scanlet.db.serve.lock").stat().st_mode) == 0o600
+    finally:
+        lock.close()

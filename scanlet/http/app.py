@@ -69,6 +69,7 @@ from scanlet.storage.cursors import InvalidCursor
 from scanlet.storage.database import open_database
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.keys import ApiKeyStore
+from scanlet.storage.private_files import database_files, tighten_modes
 from scanlet.storage.scans import ScanStore
 
 __all__ = ("create_app",)
@@ -253,6 +254,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            tighten_modes(database_files(settings.db))
             db = await stack.enter_async_context(
                 open_database(settings.db, synchronous=settings.synchronous)
             )

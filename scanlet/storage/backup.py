@@ -7,6 +7,7 @@ holds exactly the transactions committed when it started. It is written beside t
 destination under a temporary name, checked with ``PRAGMA integrity_check``, switched to a
 rollback journal (one self-contained file, no ``-wal`` to forget), fsynced, and only then
 renamed into place: a failed or interrupted backup never leaves a file that looks complete.
+The copy is created 0600 whatever the umask: it holds everything the database does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from scanlet.storage.database import require_database
 from scanlet.storage.errors import StorageError
+from scanlet.storage.private_files import create_private_file
 
 __all__ = ("BackupFailed", "BackupResult", "backup_database")
 
@@ -55,6 +57,8 @@ def backup_database(source: Path, dest: Path, *, now: datetime | None = None) ->
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
+        # 0600 before SQLite writes a byte (its journals copy this mode); the rename keeps it.
+        create_private_file(partial)
         # Opened read-only: a backup must never be able to change what it copies.
         with (
             closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
@@ -73,7 +77,7 @@ def backup_database(source: Path, dest: Path, *, now: datetime | None = None) ->
         _fsync(partial)
         os.replace(partial, target)
         _fsync(target.parent)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         partial.unlink(missing_ok=True)
         raise BackupFailed(f"backup of {source} failed: {exc}") from exc
     except BaseException:

@@ -31,6 +31,7 @@ import structlog
 
 from scanlet.storage.errors import DatabaseMissing, StorageUnavailable
 from scanlet.storage.migrations import apply_migrations
+from scanlet.storage.private_files import create_private_file
 
 __all__ = ("Database", "open_database", "require_database")
 
@@ -122,6 +123,8 @@ class Database:
         busy = INLINE_WRITE_BUSY_TIMEOUT_MS if self.inline_writes else THREAD_WRITE_BUSY_TIMEOUT_MS
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Before SQLite creates it with the umask's mode: its -wal and -shm copy this one.
+            create_private_file(self.path)
             self._writer = _writer_connection(self.path, self.synchronous, busy)
             # Migrations may take a while and wait for other processes: never on the loop.
             await anyio.to_thread.run_sync(self._migrate)

@@ -1,5 +1,9 @@
-"""Security headers on every kind of response; no secret and no full address in the logs."""
+"""Security headers on every kind of response; no secret and no full address in the logs;
+the database files kept from other users."""
 
+import os
+import sqlite3
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -18,6 +22,7 @@ from scanlet.config import load_settings
 from scanlet.http.app import create_app
 from scanlet.http.endpoint import Endpoint
 from scanlet.storage.keys import Scope
+from scanlet.storage.private_files import database_files
 from tests.reliability.conftest import Crash
 
 
@@ -165,3 +170,19 @@ def test_with_an_http_base_url_no_response_carries_hsts(
 ) -> None:
     for answer in (client.get("/menu", follow_redirects=False), client.get("/docs")):
         assert "strict-transport-security" not in answer.headers
+
+
+def test_a_database_left_readable_by_others_is_made_private_at_start(tmp_path: Path) -> None:
+    db = tmp_path / "scanlet.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    # As an older version left them under a 0022 umask.
+    for path in database_files(db):
+        path.touch()
+        os.chmod(path, 0o644)
+    settings = load_settings({"SCANLET_DB": str(db)}, isatty=False)
+    with capture_logs() as logs, TestClient(create_app(settings, registry=CollectorRegistry())):
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in database_files(db)}
+    assert modes == {path.name: 0o600 for path in database_files(db)}
+    tightened = [e["path"] for e in logs if e["event"].endswith("tightened")]
+    assert tightened == [str(path) for path in database_files(db)]

@@ -1,6 +1,7 @@
 """Online backups: a verified, self-contained copy; refusals are one clear error."""
 
 import sqlite3
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,14 @@ def test_a_backup_is_a_verified_copy_without_a_wal(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] >= 1
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_a_backup_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    db = tmp_path / "scanlet.db"
+    make_db(db)
+    result = backup_database(db, tmp_path / "copy.db")
+    assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
 
 
 def test_a_directory_destination_gets_a_time_stamped_file(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The database opens in WAL mode, migrates once, and serialises write transactions."""
 
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from structlog.testing import capture_logs
 from scanlet.storage.database import open_database
 from scanlet.storage.eventlog import EventLog, NewEvent
 from scanlet.storage.migrations import available_migrations, current_version
+from scanlet.storage.private_files import database_files
 
 
 async def test_opening_creates_the_file_in_wal_mode_and_migrates(tmp_path: Path) -> None:
@@ -25,6 +27,20 @@ async def test_opening_creates_the_file_in_wal_mode_and_migrates(tmp_path: Path)
         assert row[0] == "wal"
         with sqlite3.connect(path) as check:
             assert current_version(check) == len(available_migrations())
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_the_database_and_its_wal_and_shm_are_private_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "scanlet.db"
+    async with open_database(path) as db:
+        await db.probe_write()
+        files = database_files(path)
+        assert all(file.exists() for file in files)
+        assert {file.name: stat.S_IMODE(file.stat().st_mode) for file in files} == {
+            file.name: 0o600 for file in files
+        }
 
 
 async def test_migrations_apply_once(tmp_path: Path) -> None:
