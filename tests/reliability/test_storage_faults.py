@@ -118,11 +118,13 @@ def fill(folder: Path) -> Path:
     """Write a filler file until the file system is full; returns it."""
     filler = folder / "filler"
     chunk = b"\0" * 65536
-    with filler.open("wb") as out:
+    # Unbuffered: a chunk the disk takes only part of is a short write, not bytes left in a
+    # buffer for close() to fail on (which depended on the free space being a multiple of
+    # the chunk size, and broke when the server key file took one more page).
+    with filler.open("wb", buffering=0) as out:
         for _ in range(1000):  # bounded: far more than 3 MB
             try:
                 out.write(chunk)
-                out.flush()
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise
