@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The effective configuration of one Scanlet process."""
 
     db: Path = Path("scanlet.db")
+    #: The server key's file; None means ``<db>.key`` (see ``server_key_file``).
+    secret_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = ""
@@ -94,17 +96,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return (self.public_base_url,)
 
     @property
+    def server_key_file(self) -> Path:
+        """Where the server key is kept: ``SCANLET_SECRET_FILE``, else beside the database."""
+        return self.secret_file or self.db.with_name(self.db.name + ".key")
+
+    @property
     def trusted_networks(self) -> tuple[Network, ...]:
         """``trusted_proxies`` parsed as networks (validated at load time)."""
         return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.trusted_proxies)
 
     def masked(self) -> dict[str, Any]:
-        """The settings as plain values for display; nothing here is secret today."""
+        """The settings as plain values for display. No setting is a secret: the server key
+        is named by its file's path and never read here."""
         shown: dict[str, Any] = {}
         for name in self.__struct_fields__:
             value = getattr(self, name)
             if value is None and name == "redirect_limit":
                 value = "off"
+            elif name == "secret_file":
+                value = str(self.server_key_file)
             elif isinstance(value, Path | RateLimit):
                 value = str(value)
             elif isinstance(value, tuple):
@@ -252,6 +262,7 @@ def _parse_retention_days(raw: str) -> int | None:
 # Variable suffix -> (field name, parser). The order is the order `scanlet config` shows.
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DB": ("db", _parse_path),
+    "SECRET_FILE": ("secret_file", _parse_path),
     "HOST": ("host", str.strip),
     "PORT": ("port", _parse_port),
     "BASE_URL": ("base_url", _parse_base_url),

@@ -31,6 +31,7 @@ from scanlet.http.app import create_app
 from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
 from scanlet.storage.private_files import PRIVATE_MODE, tighten_modes
+from scanlet.storage.server_key import read_server_key
 
 __all__ = ("serve",)
 
@@ -230,6 +231,9 @@ def serve(settings: Settings) -> int:
     except ConfigError as exc:
         print(f"scanlet: configuration error: {exc}", file=sys.stderr)
         return 2
+    # A broken key file is the operator's to fix: one line now (the CLI prints a StorageError
+    # so), not a lifespan traceback once the server is up. Missing is fine: start-up makes it.
+    read_server_key(settings.server_key_file)
     # Handed a socket, we are a restart: the previous server drains and releases the lock.
     wait = 2 * settings.shutdown_timeout + 30 if listener is not None else 0.0
     if listener is not None:

@@ -76,6 +76,35 @@ def test_config_prints_effective_values_as_json(tmp_path: Path) -> None:
     assert shown["public_base_url"] == "http://127.0.0.1:9001"
 
 
+def test_config_names_the_key_file_and_no_command_but_serve_creates_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "s.db")
+    assert main(["config", "--format", "json", "--db", db]) == 0
+    assert json.loads(capsys.readouterr().out)["secret_file"] == f"{db}.key"
+    main(["keys", "create", "--name", "x", "--db", db])
+    for args in (
+        ["keys", "list"],
+        ["migrate"],
+        ["rebuild"],
+        ["export", "scans"],
+        ["backup", str(tmp_path / "copy.db")],
+    ):
+        assert main([*args, "--db", db]) == 0, args
+    assert not (tmp_path / "s.db.key").exists()
+    assert not (tmp_path / "copy.db.key").exists()
+
+
+def test_serve_with_a_broken_key_file_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "scanlet.db.key").write_bytes(b"half a key")
+    result = run("serve", "--port", "1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "scanlet: the server key file scanlet.db.key holds 10 bytes, not 32; restore it from"
+        " its backup, or remove it to start with a new key"
+    ]
+
+
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     result = run("migrate", "--db", "x.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -92,6 +92,17 @@ def test_masked_shows_every_setting_as_plain_text() -> None:
     assert shown["db"] == "scanlet.db"
 
 
+def test_the_server_key_file_sits_beside_the_database_unless_set() -> None:
+    beside = load_settings({"SCANLET_DB": "/var/lib/scanlet/s.db"}, isatty=False)
+    assert beside.server_key_file == Path("/var/lib/scanlet/s.db.key")
+    assert beside.masked()["secret_file"] == "/var/lib/scanlet/s.db.key"
+    moved = load_settings({"SCANLET_SECRET_FILE": "/etc/scanlet/key"}, isatty=False)
+    assert moved.server_key_file == Path("/etc/scanlet/key")
+    assert moved.masked()["secret_file"] == "/etc/scanlet/key"
+    with pytest.raises(ConfigError, match="SCANLET_SECRET_FILE"):
+        load_settings({"SCANLET_SECRET_FILE": " "}, isatty=False)
+
+
 def test_analytics_settings_parse_and_default_to_off(tmp_path: Path) -> None:
     defaults = load_settings({}, isatty=False)
     assert defaults.geoip_db is None

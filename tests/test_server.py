@@ -52,7 +52,13 @@ def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(
     assert (folder / "scanlet.db").exists()
     # Started under a 0022 umask, it still made every file for its own user alone.
     made = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()}
-    assert {"scanlet.db", "scanlet.db-wal", "scanlet.db-shm", "scanlet.db.serve.lock"} <= set(made)
+    assert {
+        "scanlet.db",
+        "scanlet.db-wal",
+        "scanlet.db-shm",
+        "scanlet.db.serve.lock",
+        "scanlet.db.key",
+    } <= set(made)
     assert made == dict.fromkeys(made, 0o600)
     assert httpx.get(f"{base}/livez").status_code == 200
     metrics = httpx.get(f"{base}/metrics").text

@@ -71,6 +71,7 @@ from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.keys import ApiKeyStore
 from scanlet.storage.private_files import database_files, tighten_modes
 from scanlet.storage.scans import ScanStore
+from scanlet.storage.server_key import ServerKey, ensure_server_key
 
 __all__ = ("create_app",)
 
@@ -199,6 +200,22 @@ def features_supervisor(retry: float) -> SupervisorSpec:
     )
 
 
+def _server_key(settings: Settings, fresh_database: bool) -> ServerKey:
+    """The server key, made on the first start; a loud line when an existing database
+    starts without one (restored from a backup without its key file, most likely)."""
+    path = settings.server_key_file
+    key, created = ensure_server_key(path)
+    if created and not fresh_database:
+        log.warning(
+            "no server key file: created a new one; today's unique visitors are counted"
+            " afresh and dashboard sessions must sign in again",
+            path=str(path),
+        )
+    elif created:
+        log.info("created the server key file; back it up apart from the database", path=str(path))
+    return key
+
+
 def default_features(settings: Settings) -> list[Feature]:
     """The features ``SCANLET_FEATURES`` switches on (all by default; tests may pass their
     own list to ``create_app``)."""
@@ -254,10 +271,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            tighten_modes(database_files(settings.db))
+            tighten_modes([*database_files(settings.db), settings.server_key_file])
+            fresh_database = not settings.db.exists()
             db = await stack.enter_async_context(
                 open_database(settings.db, synchronous=settings.synchronous)
             )
+            server_key = _server_key(settings, fresh_database)
             system = await stack.enter_async_context(
                 ActorSystem(
                     name="scanlet",
@@ -314,6 +333,7 @@ def create_app(
                 scan_store=ScanStore(db),
                 qr=QrRenderer(),
                 trusted_networks=settings.trusted_networks,
+                server_key=server_key,
             )
             scan_path.bind(
                 index=index,

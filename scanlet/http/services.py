@@ -20,6 +20,7 @@ from scanlet.storage.codes import CodeStore
 from scanlet.storage.database import Database
 from scanlet.storage.keys import ApiKeyStore
 from scanlet.storage.scans import ScanStore
+from scanlet.storage.server_key import ServerKey
 
 __all__ = ("Services", "services")
 
@@ -46,6 +47,8 @@ class Services:
     scan_store: ScanStore
     qr: QrRenderer
     trusted_networks: tuple[Network, ...]
+    #: The secret kept outside the database, for keys that a database copy must not give.
+    server_key: ServerKey
     extras: dict[str, Any] = field(default_factory=dict)
 
 

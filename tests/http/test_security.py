@@ -4,7 +4,7 @@ the database files kept from other users."""
 import os
 import sqlite3
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -23,6 +23,7 @@ from scanlet.http.app import create_app
 from scanlet.http.endpoint import Endpoint
 from scanlet.storage.keys import Scope
 from scanlet.storage.private_files import database_files
+from scanlet.storage.server_key import ServerKeyError
 from tests.reliability.conftest import Crash
 
 
@@ -186,3 +187,39 @@ def test_a_database_left_readable_by_others_is_made_private_at_start(tmp_path: P
     assert modes == {path.name: 0o600 for path in database_files(db)}
     tightened = [e["path"] for e in logs if e["event"].endswith("tightened")]
     assert tightened == [str(path) for path in database_files(db)]
+
+
+def start_and_stop(db: Path) -> list[MutableMapping[str, Any]]:
+    settings = load_settings({"SCANLET_DB": str(db)}, isatty=False)
+    with capture_logs() as logs, TestClient(create_app(settings, registry=CollectorRegistry())):
+        pass
+    return logs
+
+
+def test_the_first_start_creates_the_key_file_and_later_ones_reuse_it(tmp_path: Path) -> None:
+    db = tmp_path / "scanlet.db"
+    first = start_and_stop(db)
+    key = (tmp_path / "scanlet.db.key").read_bytes()
+    assert [e["log_level"] for e in first if "server key" in e["event"]] == ["info"]
+    again = start_and_stop(db)
+    assert (tmp_path / "scanlet.db.key").read_bytes() == key
+    assert not [e for e in again if "server key" in e["event"]]
+
+
+def test_a_database_restored_without_its_key_file_starts_with_a_warning(tmp_path: Path) -> None:
+    db = tmp_path / "scanlet.db"
+    start_and_stop(db)
+    (tmp_path / "scanlet.db.key").unlink()
+    logs = start_and_stop(db)
+    assert [e["log_level"] for e in logs if "server key" in e["event"]] == ["warning"]
+    assert (tmp_path / "scanlet.db.key").exists()
+
+
+def test_a_broken_key_file_stops_the_start(tmp_path: Path) -> None:
+    (tmp_path / "scanlet.db.key").write_bytes(b"not a key")
+    settings = load_settings({"SCANLET_DB": str(tmp_path / "scanlet.db")}, isatty=False)
+    with (
+        pytest.raises(ServerKeyError, match="holds 9 bytes"),
+        TestClient(create_app(settings, registry=CollectorRegistry())),
+    ):
+        pass
