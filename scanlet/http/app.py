@@ -307,7 +307,7 @@ def create_app(
                 ChildSpec(
                     name="scans",
                     factory=lambda: ScansActor(
-                        db, clock, scan_metrics, anonymize=settings.anonymize_ip
+                        db, clock, scan_metrics, server_key, anonymize=settings.anonymize_ip
                     ),
                     mailbox_capacity=settings.scan_queue,
                     # A failed batch is answered with the error, never retried behind the

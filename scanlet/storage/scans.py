@@ -54,7 +54,11 @@ class ScanStore:
 
     async def salt_for(self, day: date, *, keep_days: int = 2) -> bytes:
         """The visitor salt of ``day``, created on first use; salts older than ``keep_days``
-        are deleted, which is what makes old visitor hashes impossible to link again."""
+        are deleted, which is what makes old visitor hashes impossible to link again.
+
+        A salt alone does not make a hash key: that also takes the server key, which is
+        kept outside the database (see ``VisitorHasher``), so this table and the backups
+        holding it cannot recompute a visitor hash."""
         name = f"{_SALT_PREFIX}{day.isoformat()}"
         oldest = date.fromordinal(day.toordinal() - keep_days + 1).isoformat()
 

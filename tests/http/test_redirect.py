@@ -3,7 +3,8 @@
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,15 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.scans.privacy import VisitorHasher
 from scanlet.config import load_settings
 from scanlet.http.app import create_app
+from scanlet.storage.backup import backup_database
 from scanlet.storage.keys import Scope
+from scanlet.storage.server_key import ServerKey, read_server_key
+
+# Any day: the salt source below answers the same salt for every day.
+TODAY = date(2026, 1, 1)
 
 
 @pytest.fixture
@@ -159,6 +166,63 @@ def test_visitor_hashes_are_stable_per_address_and_agent_and_hide_both(tmp_path:
     assert visitors[0] == visitors[1]
     assert visitors[0] != visitors[2]
     assert all(len(v) == 32 and "198.51" not in v for v in visitors)
+
+
+class OneSalt:
+    """A salt source that knows one salt, as someone holding a copy of the database would."""
+
+    def __init__(self, salt: bytes) -> None:
+        self.salt = salt
+
+    def salt_for(self, day: date) -> bytes:
+        return self.salt
+
+
+def stored_blobs(path: Path) -> list[bytes]:
+    """Every secret the file holds: the daily salts and anything else in server_secrets."""
+    with sqlite3.connect(path) as conn:
+        return [bytes(row[0]) for row in conn.execute("SELECT value FROM server_secrets")]
+
+
+def test_a_database_and_its_backup_alone_give_no_address_back(tmp_path: Path) -> None:
+    agent = "Mozilla/5.0 (Android 14; Mobile)"
+    with serve(tmp_path, peer="198.51.100.23") as (app, client, headers):
+        create(client, headers, slug="priv")
+        client.get("/priv", follow_redirects=False, headers={"user-agent": agent})
+        backup = backup_database(tmp_path / "p.db", tmp_path / "backup.db").path
+    (scan,) = stored_scans(app)
+    assert scan["ip"] == "198.51.100.0"
+    assert scan["user_agent"] == agent
+    guesses = [f"198.51.100.{host}" for host in range(256)]
+
+    # What the database or the backup gives: the /24, the user agent, today's salt and
+    # every other stored secret. Keyed by the salt, as before, or under any of those as the
+    # server key, none of the 256 guesses gives the stored hash.
+    blobs = stored_blobs(tmp_path / "p.db") + stored_blobs(backup)
+    assert blobs
+    for salt in blobs:
+        for guess in guesses:
+            message = f"{guess}\0{agent}".encode()
+            assert blake2b(message, key=salt[:64], digest_size=16).hexdigest() != scan["visitor"]
+        for guessed_key in {blob for blob in blobs if len(blob) == 32}:
+            hasher = VisitorHasher(OneSalt(salt), ServerKey(guessed_key))
+            assert scan["visitor"] not in {hasher.visitor_hash(TODAY, g, agent) for g in guesses}
+
+    # With the key file as well, the same 256 guesses find the address: the key file is
+    # what keeps them apart, and it is neither in the database nor in the backup.
+    server_key = read_server_key(tmp_path / "p.db.key")
+    assert server_key is not None
+    found = {
+        guess
+        for salt in blobs
+        for guess in guesses
+        if VisitorHasher(OneSalt(salt), server_key).visitor_hash(TODAY, guess, agent)
+        == scan["visitor"]
+    }
+    assert found == {"198.51.100.23"}
+    raw_key = (tmp_path / "p.db.key").read_bytes()
+    assert raw_key not in backup.read_bytes()
+    assert raw_key not in (tmp_path / "p.db").read_bytes()
 
 
 def test_without_anonymisation_the_full_address_is_kept(tmp_path: Path) -> None:

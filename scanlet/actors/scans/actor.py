@@ -42,6 +42,7 @@ from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.eventlog import EventLog, NewEvent
 from scanlet.storage.scans import ScanStore
+from scanlet.storage.server_key import ServerKey
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("ScansActor",)
@@ -77,6 +78,7 @@ class ScansActor(Actor[ScansMessage]):
         db: Database,
         clock: Clock,
         metrics: ScanMetrics,
+        server_key: ServerKey,
         *,
         anonymize: bool = True,
         max_batch: int = 1024,
@@ -89,7 +91,7 @@ class ScansActor(Actor[ScansMessage]):
         self._max_batch = max_batch
         self._counts: dict[str, int] = {}
         self._salts = _KnownSalts()
-        self._hasher = VisitorHasher(self._salts)
+        self._hasher = VisitorHasher(self._salts, server_key)
 
     async def on_start(self) -> None:
         """Load the counters that enforce ``max_scans``."""

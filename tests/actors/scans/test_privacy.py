@@ -1,5 +1,6 @@
 import datetime
 import hashlib
+import hmac
 import ipaddress
 
 import pytest
@@ -14,10 +15,13 @@ from scanlet.actors.scans.privacy import (
     client_address,
     parse_networks,
 )
+from scanlet.storage.server_key import ServerKey
 
 DAY = datetime.date(2025, 3, 14)
 NEXT_DAY = DAY + datetime.timedelta(days=1)
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"
+KEY_BYTES = bytes(range(32))
+KEY = ServerKey(KEY_BYTES)
 
 
 @pytest.mark.parametrize(
@@ -153,21 +157,21 @@ def test_parse_networks_names_the_bad_item(spec: str, bad: str) -> None:
 
 
 def test_the_visitor_hash_is_stable_within_a_day() -> None:
-    hasher = VisitorHasher(RandomDailySalts())
+    hasher = VisitorHasher(RandomDailySalts(), KEY)
     assert hasher.visitor_hash(DAY, "198.51.100.1", UA) == hasher.visitor_hash(
         DAY, "198.51.100.1", UA
     )
 
 
 def test_the_visitor_hash_differs_across_days() -> None:
-    hasher = VisitorHasher(RandomDailySalts())
+    hasher = VisitorHasher(RandomDailySalts(), KEY)
     assert hasher.visitor_hash(DAY, "198.51.100.1", UA) != hasher.visitor_hash(
         NEXT_DAY, "198.51.100.1", UA
     )
 
 
 def test_the_visitor_hash_differs_across_addresses_and_user_agents() -> None:
-    hasher = VisitorHasher(RandomDailySalts())
+    hasher = VisitorHasher(RandomDailySalts(), KEY)
     hashes = {
         hasher.visitor_hash(DAY, "198.51.100.1", UA),
         hasher.visitor_hash(DAY, "198.51.100.2", UA),
@@ -178,14 +182,14 @@ def test_the_visitor_hash_differs_across_addresses_and_user_agents() -> None:
 
 
 def test_the_visitor_hash_separates_address_from_user_agent() -> None:
-    hasher = VisitorHasher(RandomDailySalts())
+    hasher = VisitorHasher(RandomDailySalts(), KEY)
     assert hasher.visitor_hash(DAY, "1.2.3.4", "5 agent") != hasher.visitor_hash(
         DAY, "1.2.3.45", " agent"
     )
 
 
 def test_the_visitor_hash_is_128_bits_of_hex_and_not_the_address() -> None:
-    digest = VisitorHasher(RandomDailySalts()).visitor_hash(DAY, "198.51.100.1", UA)
+    digest = VisitorHasher(RandomDailySalts(), KEY).visitor_hash(DAY, "198.51.100.1", UA)
     assert len(digest) == 32
     assert int(digest, 16) >= 0
     assert "198.51.100" not in digest
@@ -196,16 +200,16 @@ class FixedSalts:
         return day.isoformat().encode()
 
 
-def test_the_visitor_hash_depends_only_on_the_salt_source() -> None:
-    first = VisitorHasher(FixedSalts()).visitor_hash(DAY, "198.51.100.1", UA)
-    second = VisitorHasher(FixedSalts()).visitor_hash(DAY, "198.51.100.1", UA)
+def test_the_visitor_hash_depends_only_on_the_salts_and_the_server_key() -> None:
+    first = VisitorHasher(FixedSalts(), KEY).visitor_hash(DAY, "198.51.100.1", UA)
+    second = VisitorHasher(FixedSalts(), KEY).visitor_hash(DAY, "198.51.100.1", UA)
     assert first == second
     assert isinstance(FixedSalts(), SaltSource)
 
 
 def test_the_visitor_hash_of_two_random_sources_differs() -> None:
-    first = VisitorHasher(RandomDailySalts()).visitor_hash(DAY, "198.51.100.1", UA)
-    second = VisitorHasher(RandomDailySalts()).visitor_hash(DAY, "198.51.100.1", UA)
+    first = VisitorHasher(RandomDailySalts(), KEY).visitor_hash(DAY, "198.51.100.1", UA)
+    second = VisitorHasher(RandomDailySalts(), KEY).visitor_hash(DAY, "198.51.100.1", UA)
     assert first != second
 
 
@@ -238,13 +242,25 @@ def test_random_salts_keep_as_many_days_as_asked() -> None:
         RandomDailySalts(keep=0)
 
 
+def test_the_salt_without_the_server_key_gives_none_of_the_hashes() -> None:
+    """The salt is in the database and every backup; the server key is not. A copy of the
+    database must not let anyone recompute a hash (and so try the 256 addresses of a /24)."""
+    salted = VisitorHasher(FixedSalts(), KEY).visitor_hash(DAY, "198.51.100.1", UA)
+    message = f"198.51.100.1\0{UA}".encode()
+    salt = FixedSalts().salt_for(DAY)
+    assert salted != hashlib.blake2b(message, key=salt, digest_size=16).hexdigest()
+    other = ServerKey(b"\xff" * 32)
+    assert salted != VisitorHasher(FixedSalts(), other).visitor_hash(DAY, "198.51.100.1", UA)
+
+
 @given(st.lists(st.tuples(st.sampled_from([DAY, NEXT_DAY]), st.text(max_size=20)), max_size=10))
-def test_the_visitor_hash_is_keyed_blake2b_of_address_nul_agent_whatever_the_day_order(
+def test_the_visitor_hash_is_blake2b_keyed_by_the_salt_under_the_server_key(
     scans: list[tuple[datetime.date, str]],
 ) -> None:
-    hasher = VisitorHasher(FixedSalts())
+    hasher = VisitorHasher(FixedSalts(), KEY)
     for day, agent in scans:
         message = f"198.51.100.1\0{agent}".encode("utf-8", "surrogatepass")
         salt = FixedSalts().salt_for(day)
-        expected = hashlib.blake2b(message, key=salt, digest_size=16).hexdigest()
+        day_key = hmac.new(KEY_BYTES, b"visitor-hash\0" + salt, hashlib.sha256).digest()
+        expected = hashlib.blake2b(message, key=day_key, digest_size=16).hexdigest()
         assert hasher.visitor_hash(day, "198.51.100.1", agent) == expected

@@ -26,8 +26,10 @@ from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import BusProbe, running_system
 from scanlet.storage.database import Database, open_database
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.server_key import ServerKey
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+KEY = ServerKey(b"s" * 32)
 
 
 def scan(slug: str = "s", max_scans: int | None = None) -> RecordScan:
@@ -51,7 +53,7 @@ async def test_concurrent_scans_share_transactions(db: Database) -> None:
     metrics = ScanMetrics(registry)
     async with running_system() as system:
         ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), metrics))
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), metrics, KEY))
         )
         with BusProbe(system.bus, ScanRecorded) as published:
             results: list[object] = []
@@ -79,7 +81,7 @@ async def test_concurrent_scans_share_transactions(db: Database) -> None:
 async def test_max_scans_is_exact_even_within_one_batch(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
         )
         results: list[object] = []
 
@@ -96,7 +98,7 @@ async def test_counts_survive_a_restart_of_the_actor(db: Database) -> None:
     for expected in ([True, True], [True, False]):
         async with running_system() as system:
             ref: ActorRef[RecordScan] = await system.spawn(
-                ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+                ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
             )
             got = [await ref.ask(scan("three", max_scans=3)) for _ in range(2)]
         assert got == expected
@@ -105,7 +107,7 @@ async def test_counts_survive_a_restart_of_the_actor(db: Database) -> None:
 async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
         )
         assert await ref.ask(scan()) is True
         await db.write(lambda conn: conn.execute("DROP TABLE scan_counters"))
@@ -124,7 +126,7 @@ BEFORE_YEAR_ONE = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
 async def test_a_scan_that_cannot_become_an_event_fails_alone(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[ScansMessage] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
         )
         bad_device = DeviceScan(
             type="scan", id=str(uuid.uuid4()), slug="s", occurred_at=BEFORE_YEAR_ONE
@@ -163,7 +165,7 @@ async def test_a_scan_that_cannot_become_an_event_fails_alone(db: Database) -> N
 async def test_each_commit_rings_the_log_doorbell_with_its_last_seq(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None)))
+            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
         )
         with BusProbe(system.bus, LogAppended) as rings:
             for _ in range(3):
