@@ -208,7 +208,7 @@ def _server_key(settings: Settings, fresh_database: bool) -> ServerKey:
     if created and not fresh_database:
         log.warning(
             "no server key file: created a new one; today's unique visitors are counted"
-            " afresh and dashboard sessions must sign in again",
+            " afresh and dashboard forms already open must be reloaded",
             path=str(path),
         )
     elif created:

@@ -5,8 +5,9 @@ hashes and dashboard sessions are derived from this one instead, so a copy of th
 or a backup, alone, neither gives back a client address nor lets anyone forge a session.
 The file sits beside the database (``<db>.key``) unless ``SCANLET_SECRET_FILE`` says
 otherwise, is created 0600 on the server's first start, and must be backed up separately.
-Losing it costs only the day's unique-visitor continuity and the open dashboard sessions:
-a new key is made and everything else goes on.
+Losing it costs only the day's unique-visitor continuity (a visitor seen before and after
+counts twice that day) and the dashboard forms open at the time (reload them): a new key is
+made and everything else goes on.
 """
 
 from __future__ import annotations

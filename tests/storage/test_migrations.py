@@ -39,3 +39,16 @@ def test_narrowing_raw_scans_keeps_every_row_and_its_listing_keys() -> None:
     ]
     indexes = {row[1] for row in conn.execute("PRAGMA index_list(raw_scans)")}
     assert {"raw_scans_by_code", "raw_scans_orphans"} <= indexes
+
+
+def test_the_dashboard_signing_key_is_deleted_and_the_salts_kept() -> None:
+    conn = migrated_to(7)
+    conn.executemany(
+        "INSERT INTO server_secrets VALUES (?, ?, 't')",
+        [("dashboard-session-key", b"k" * 32), ("visitor-salt:2026-03-10", b"s" * 32)],
+    )
+    applied = apply_migrations(conn)
+    assert [m.name for m in applied][:1] == ["dashboard_sessions"]
+    names = [row[0] for row in conn.execute("SELECT name FROM server_secrets")]
+    assert names == ["visitor-salt:2026-03-10"]
+    assert conn.execute("SELECT COUNT(*) FROM dashboard_sessions").fetchone() == (0,)

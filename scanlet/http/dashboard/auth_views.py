@@ -1,8 +1,9 @@
 """Signing in with an API key and signing out.
 
 The key is typed into a form and sent in a POST body, never in a URL; what the browser keeps
-is only the signed session cookie (HttpOnly, SameSite=Strict). The sign-in form has its own
-CSRF token, bound to a nonce cookie, so another site cannot sign a browser in to its key.
+is only the session cookie (a random token; HttpOnly, SameSite=Strict). The sign-in form has
+its own CSRF token, bound to a nonce cookie, so another site cannot sign a browser in to its
+key. Signing out deletes the session on the server, so a copy of the cookie stops working.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from scanlet.http.dashboard.session import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     User,
+    auth,
     clear_cookie,
     current_user,
     set_cookie,
-    signer,
 )
 from scanlet.http.services import services
 
@@ -78,7 +79,7 @@ def _form(request: Request, nonce: str, *, status: int = 200, error: str | None 
         "sign_in.html",
         status,
         title="Sign in",
-        csrf=signer(request).csrf_token(nonce, "login"),
+        csrf=auth(request).forms.token(nonce, "login"),
         next=safe_next(request.query_params.get("next")),
         error=error,
         notice=_NOTICES.get(request.query_params.get("done", "")),
@@ -101,11 +102,11 @@ async def sign_in(request: Request) -> Response:
     """Check the key; set the session cookie and go on, or show the form with the error."""
     form = await read_form(request)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
-    sign = signer(request)
+    dashboard = auth(request)
     if (
         not nonce
         or not same_origin(request)
-        or not sign.check_csrf(nonce, form.get("csrf"), "login")
+        or not dashboard.forms.check(nonce, form.get("csrf"), "login")
     ):
         return _form(
             request,
@@ -123,15 +124,20 @@ async def sign_in(request: Request) -> Response:
             status=401,
             error="That key is not valid, has expired or was revoked.",
         )
-    cookie, _ = sign.issue(key.id)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        # Signing in again (another key, say) ends the session the browser had.
+        await dashboard.sessions.end(previous)
+    token, _ = await dashboard.sessions.create(key.id, now=svc.clock.now())
     response = redirect(safe_next(form.get("next")))
-    set_cookie(request, response, SESSION_COOKIE, cookie, sign.max_age)
+    set_cookie(request, response, SESSION_COOKIE, token, dashboard.cookie_max_age)
     clear_cookie(request, response, LOGIN_COOKIE)
     return response
 
 
 async def sign_out(request: Request, user: User) -> Response:
-    """Forget the session cookie."""
+    """End the session on the server, then forget the cookie."""
+    await auth(request).sessions.end(request.cookies.get(SESSION_COOKIE, ""))
     response = redirect("/dashboard/sign-in?done=signed-out")
     clear_cookie(request, response, SESSION_COOKIE)
     return response

@@ -1,4 +1,4 @@
-"""The dashboard feature: its routes, and the session key loaded (or made) at start-up."""
+"""The dashboard feature: its routes, and its sessions and form tokens set up at start-up."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ from starlette.responses import Response
 
 from scanlet.http.dashboard import auth_views, code_views, live, overview
 from scanlet.http.dashboard.pages import Page, guarded, public
-from scanlet.http.dashboard.session import SESSION_SECRET_NAME, SessionSigner
+from scanlet.http.dashboard.session import (
+    SESSION_IDLE,
+    SESSION_MAX_AGE,
+    DashboardAuth,
+    FormTokens,
+)
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.services import Services
 from scanlet.runtime import SupervisorRef
-from scanlet.storage.server_secrets import ServerSecrets
+from scanlet.storage.sessions import SessionStore
 
 __all__ = ("DashboardFeature",)
 
@@ -71,8 +76,7 @@ class DashboardFeature:
         stack: AsyncExitStack,
         tasks: TaskGroup,
     ) -> None:
-        """Load the session signing key from ``server_secrets`` (made on first start)."""
-        secret = await ServerSecrets(services.db).get_or_create(
-            SESSION_SECRET_NAME, now=services.clock.now()
-        )
-        services.extras["dashboard"] = SessionSigner(secret)
+        """Sessions in the database; form tokens keyed from the server key file."""
+        sessions = SessionStore(services.db, max_age=SESSION_MAX_AGE, idle=SESSION_IDLE)
+        forms = FormTokens.from_server_key(services.server_key)
+        services.extras["dashboard"] = DashboardAuth(sessions, forms)

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from scanlet.actors.codes.errors import CodeNotFound
 from scanlet.actors.codes.lookalike import shown_target, target_is_lookalike
-from scanlet.http.dashboard.session import User, current_user, signer
+from scanlet.http.dashboard.session import User, auth, current_user
 from scanlet.http.problems import Problem
 from scanlet.runtime import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
 from scanlet.storage.cursors import InvalidCursor
@@ -203,8 +203,8 @@ def guarded(
             if request.method == "POST":
                 form = await read_form(request)
                 token = form.get("csrf")
-                if not same_origin(request) or not signer(request).check_csrf(
-                    user.session.n, token
+                if not same_origin(request) or not auth(request).forms.check(
+                    user.session.id, token
                 ):
                     return error_page(
                         request,

@@ -1,53 +1,53 @@
-"""Dashboard sessions: a signed cookie naming the API key, re-checked on every request.
+"""Dashboard sessions: a random token in a cookie, its hash on the server, the key re-checked
+on every request.
 
-The cookie holds ``{key id, nonce, issued at}`` signed with HMAC-SHA256 under a secret kept
-in ``server_secrets``; it never holds the key's secret. Each request looks the key up again,
-so revoking or expiring a key ends its dashboard sessions at once, and a key's scope is
-always the current one. CSRF tokens are HMACs of the session's nonce (or, before sign-in, of
-a nonce in a separate cookie), so they need no server-side state either.
+The cookie holds only a random token (never the API key); the database keeps its SHA-256
+(``storage/sessions.py``), so a copy of the database or a backup cannot be turned into a
+cookie, and signing out deletes the row, which ends the session even for a copied cookie.
+Each request looks the key up again, so revoking or expiring a key ends its dashboard
+sessions at once, and a key's scope is always the current one.
+
+CSRF tokens are HMACs of the session's id (or, before sign-in, of a nonce in a separate
+cookie) under a key derived from the server key file, which is not in the database either:
+they need no server-side state, and reading the database does not let anyone make one.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-import secrets
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.http.services import services
 from scanlet.storage.keys import ApiKey, Scope
+from scanlet.storage.server_key import ServerKey
+from scanlet.storage.sessions import SessionStore, StoredSession
 from scanlet.storage.timefmt import parse_time
 
 __all__ = (
+    "CSRF_PURPOSE",
     "LOGIN_COOKIE",
     "SESSION_COOKIE",
-    "SESSION_SECRET_NAME",
-    "Session",
-    "SessionSigner",
+    "DashboardAuth",
+    "FormTokens",
     "User",
+    "auth",
     "current_user",
 )
 
 SESSION_COOKIE = "scanlet_session"
 LOGIN_COOKIE = "scanlet_login"
-SESSION_SECRET_NAME = "dashboard-session-key"
-#: How long a session lasts after sign-in (seconds); the key's own expiry also applies.
-SESSION_MAX_AGE = 12 * 3600
-
-
-class Session(msgspec.Struct, frozen=True):
-    """What a session cookie says: which key signed in, a nonce, and when (Unix seconds)."""
-
-    k: str
-    n: str
-    t: int
+#: How long a session lasts after sign-in; the key's own expiry also applies.
+SESSION_MAX_AGE = timedelta(hours=12)
+#: How long a session may go unused before it ends.
+SESSION_IDLE = timedelta(hours=2)
+#: The server key's purpose label for the form-token key derived from it.
+CSRF_PURPOSE = "dashboard-csrf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ class User:
     """The signed-in key as the dashboard sees it on this request."""
 
     key: ApiKey
-    session: Session
+    session: StoredSession
     csrf: str
 
     @property
@@ -68,79 +68,66 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+class FormTokens:
+    """CSRF tokens: HMACs of a nonce under a key that is not stored in the database."""
 
+    def __init__(self, key: bytes) -> None:
+        self._key = key
 
-class SessionSigner:
-    """Signs and checks session cookies and CSRF tokens with one server secret."""
+    @classmethod
+    def from_server_key(cls, server_key: ServerKey) -> FormTokens:
+        """Tokens keyed by the server key's ``dashboard-csrf`` subkey."""
+        return cls(server_key.derive(CSRF_PURPOSE))
 
-    def __init__(self, secret: bytes, *, max_age: int = SESSION_MAX_AGE) -> None:
-        self._secret = secret
-        self.max_age = max_age
+    def token(self, nonce: str, purpose: str = "csrf") -> str:
+        """The form token bound to a session id (or login nonce) and a purpose."""
+        # The purpose prefix keeps a login token from passing for a session's, and back.
+        message = purpose.encode() + b"|" + nonce.encode()
+        return _b64(hmac.new(self._key, message, hashlib.sha256).digest())
 
-    def _mac(self, purpose: str, message: bytes) -> bytes:
-        # A purpose prefix keeps a signature made for one use from being valid for another.
-        return hmac.new(self._secret, purpose.encode() + b"|" + message, hashlib.sha256).digest()
-
-    def issue(self, key_id: str, *, now: float | None = None) -> tuple[str, Session]:
-        """A fresh cookie value for ``key_id`` and the session it encodes."""
-        session = Session(k=key_id, n=secrets.token_urlsafe(16), t=int(now or time.time()))
-        payload = msgspec.json.encode(session)
-        return f"{_b64(payload)}.{_b64(self._mac('session', payload))}", session
-
-    def verify(self, cookie: str, *, now: float | None = None) -> Session | None:
-        """The session of a cookie this server signed and that has not expired, else None."""
-        body, sep, mac = cookie.partition(".")
-        if not sep or len(cookie) > 512:
-            return None
-        try:
-            payload, given = _unb64(body), _unb64(mac)
-        except (binascii.Error, ValueError):
-            return None
-        if not hmac.compare_digest(given, self._mac("session", payload)):
-            return None
-        try:
-            session = msgspec.json.decode(payload, type=Session)
-        except msgspec.DecodeError:
-            return None
-        age = (now or time.time()) - session.t
-        return session if 0 <= age <= self.max_age else None
-
-    def csrf_token(self, nonce: str, purpose: str = "csrf") -> str:
-        """The form token bound to a session (or login) nonce."""
-        return _b64(self._mac(purpose, nonce.encode()))
-
-    def check_csrf(self, nonce: str, token: str | None, purpose: str = "csrf") -> bool:
+    def check(self, nonce: str, token: str | None, purpose: str = "csrf") -> bool:
         """Whether ``token`` is the form token of ``nonce``."""
-        return token is not None and hmac.compare_digest(token, self.csrf_token(nonce, purpose))
+        return token is not None and hmac.compare_digest(token, self.token(nonce, purpose))
 
 
-def signer(request: Request) -> SessionSigner:
-    """The signer the dashboard feature created at start-up."""
-    value: SessionSigner = services(request).extras["dashboard"]
+@dataclass(frozen=True, slots=True)
+class DashboardAuth:
+    """What the dashboard feature builds at start-up: sessions and form tokens."""
+
+    sessions: SessionStore
+    forms: FormTokens
+
+    @property
+    def cookie_max_age(self) -> int:
+        """The session cookie's Max-Age in seconds (the server ends it by then anyway)."""
+        return int(self.sessions.max_age.total_seconds())
+
+
+def auth(request: Request) -> DashboardAuth:
+    """The dashboard's sessions and form tokens, made by the feature at start-up."""
+    value: DashboardAuth = services(request).extras["dashboard"]
     return value
 
 
 async def current_user(request: Request) -> User | None:
-    """The signed-in user of ``request``, if its session is valid and its key still is."""
+    """The signed-in user of ``request``, if its session is live and its key still valid."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    sign = signer(request)
-    session = sign.verify(cookie)
-    if session is None:
-        return None
     svc = services(request)
     now = svc.clock.now()
+    dashboard = auth(request)
+    session = await dashboard.sessions.find(cookie, now=now)
+    if session is None:
+        return None
     # Looked up on every request so that a revocation, an expiry or a scope change in the
     # keys table applies to open sessions at once. Keys are few; the list is small.
     for key in await svc.keys.list():
-        if key.id != session.k:
+        if key.id != session.key_id:
             continue
         if key.revoked or (key.expires_at is not None and parse_time(key.expires_at) <= now):
             return None
-        return User(key=key, session=session, csrf=sign.csrf_token(session.n))
+        return User(key=key, session=session, csrf=dashboard.forms.token(session.id))
     return None
 
 

@@ -183,3 +183,40 @@ def test_signing_out_clears_the_cookie(client: TestClient, sign_in: SignIn) -> N
     assert 'scanlet_session=""' in answer.headers["set-cookie"]
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
     assert "You are signed out." in client.get("/dashboard/sign-in?done=signed-out").text
+
+
+def test_signing_out_ends_the_session_for_a_copied_cookie_too(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    sign_in(Scope.ADMIN)
+    copied = client.cookies["scanlet_session"]
+    assert post_form(client, "/dashboard/sign-out", "/dashboard").status_code == 303
+    client.cookies.clear()
+    client.cookies.set("scanlet_session", copied)
+    answer = client.get("/dashboard/codes", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/dashboard/sign-in")
+    assert client.get("/dashboard/stream?slug=x").status_code == 401
+
+
+def test_signing_in_again_ends_the_session_the_browser_had(
+    client: TestClient, mint_key: MintKey
+) -> None:
+    # Two tabs opened the form; the first signs in, then the second with another key.
+    form = client.get("/dashboard/sign-in")
+    nonce, csrf = client.cookies["scanlet_login"], csrf_of(form.text)
+    for scope in (Scope.READ, Scope.WRITE):
+        client.cookies.set("scanlet_login", nonce)
+        answer = client.post(
+            "/dashboard/sign-in",
+            data={"csrf": csrf, "key": mint_key(scope)},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+        if scope is Scope.READ:
+            first = client.cookies["scanlet_session"]
+    assert client.cookies["scanlet_session"] != first
+    assert client.get("/dashboard/new", follow_redirects=False).status_code == 200
+    client.cookies.clear()
+    client.cookies.set("scanlet_session", first)
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
