@@ -35,13 +35,18 @@ class Param:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One documented response: status, description, and the body's type or media type."""
+    """One documented response: status, description, and the body's type or media type.
+
+    ``alternatives`` are further media types the same status may carry instead (a query
+    parameter chooses: ``format=png``, ``format=csv``); each is documented as text or bytes.
+    """
 
     status: int
     description: str
     type: Any = None
     media_type: str = "application/json"
     headers: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

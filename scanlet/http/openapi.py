@@ -109,11 +109,16 @@ def _operation(endpoint: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for reply in endpoint.replies:
         entry: dict[str, Any] = {"description": reply.description}
+        content: dict[str, Any] = {}
         if reply.type is not None:
-            entry["content"] = {reply.media_type: {"schema": schema_of[reply.type]}}
+            content[reply.media_type] = {"schema": schema_of[reply.type]}
         elif reply.media_type and reply.status not in (204, 304) and reply.status < 300:
             untyped = {"type": "object"} if reply.media_type == "application/json" else {}
-            entry["content"] = {reply.media_type: {"schema": untyped or {"type": "string"}}}
+            content[reply.media_type] = {"schema": untyped or {"type": "string"}}
+        for media_type in reply.alternatives:
+            content[media_type] = {"schema": {"type": "string"}}
+        if content:
+            entry["content"] = content
         if reply.headers:
             entry["headers"] = {
                 h: _HEADER_DOCS.get(h, {"schema": {"type": "string"}}) for h in reply.headers

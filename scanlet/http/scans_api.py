@@ -89,8 +89,14 @@ def scan_endpoints() -> list[Endpoint]:
     slug = Param(
         "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
     )
-    # One documented 200 (the schema builder keys replies by status); CSV is described.
-    replies = [Reply(200, "A page of scans, newest first; with format=csv, text/csv.", RawScanPage)]
+    replies = [
+        Reply(
+            200,
+            "A page of scans, newest first; with format=csv, every matching scan as CSV.",
+            RawScanPage,
+            alternatives=("text/csv",),
+        )
+    ]
     return [
         Endpoint(
             "GET",

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from openapi_spec_validator import validate
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 
 from scanlet.config import load_settings
 from scanlet.http.app import create_app
+from scanlet.storage.keys import Scope
 
 PROBLEM = "application/problem+json"
 
@@ -172,3 +174,26 @@ def test_with_features_off_their_routes_are_absent(tmp_path: Path) -> None:
         assert "/api/v1/stats" not in paths
         assert "/api/v1/webhooks" not in paths
         assert core.get("/readyz").json()["actors"].keys() == {"codes", "scans"}
+
+
+def test_every_format_a_route_serves_is_a_documented_media_type(
+    client: TestClient, mint_key: Callable[[Scope], str]
+) -> None:
+    # The QR image is SVG or PNG, raw scans JSON or CSV: a client generated from the
+    # document (or a conformance checker) must find the media type it is answered with.
+    headers = {"Authorization": f"Bearer {mint_key(Scope.ADMIN)}"}
+    created = client.post("/api/v1/codes", json={"target": "https://e.com/"}, headers=headers)
+    slug = created.json()["slug"]
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, template, query in [
+        (f"/api/v1/codes/{slug}/qr", "/api/v1/codes/{slug}/qr", "format=svg"),
+        (f"/api/v1/codes/{slug}/qr", "/api/v1/codes/{slug}/qr", "format=png"),
+        (f"/api/v1/codes/{slug}/scans", "/api/v1/codes/{slug}/scans", "format=json"),
+        (f"/api/v1/codes/{slug}/scans", "/api/v1/codes/{slug}/scans", "format=csv"),
+        ("/api/v1/orphan-scans", "/api/v1/orphan-scans", "format=csv"),
+    ]:
+        response = client.get(f"{path}?{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        served = response.headers["content-type"].split(";")[0]
+        documented = paths[template]["get"]["responses"]["200"]["content"]
+        assert served in documented, (path, query, served, list(documented))
