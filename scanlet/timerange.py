@@ -11,12 +11,41 @@ and for the end of a month-long bucket.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-__all__ = ("EARLIEST", "LATEST", "RANGE_TEXT", "check_time", "time_error")
+import msgspec
+
+__all__ = (
+    "EARLIEST",
+    "LATEST",
+    "RANGE_TEXT",
+    "TIME_SCHEMA",
+    "ClientTime",
+    "check_time",
+    "time_error",
+)
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 RANGE_TEXT = "between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z"
+
+#: The accepted span as the OpenAPI document shows it: an RFC 3339 time with an offset whose
+#: year is 1970 to 8999 (the pattern reads the year as written; ``time_error`` decides, in
+#: UTC, at the edges). Checked against EARLIEST and LATEST in tests/test_timerange.py.
+TIME_SCHEMA: dict[str, str] = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": "^(?:19[7-9][0-9]|[2-8][0-9]{3})-",
+    "description": f"An RFC 3339 time with an offset, {RANGE_TEXT}.",
+}
+#: A time in a request body, documented with ``TIME_SCHEMA`` (``check_times`` enforces it).
+ClientTime = Annotated[
+    datetime,
+    msgspec.Meta(
+        extra_json_schema={"pattern": TIME_SCHEMA["pattern"]},
+        description=TIME_SCHEMA["description"],
+    ),
+]
 
 
 def time_error(value: datetime) -> str | None:

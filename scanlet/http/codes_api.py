@@ -6,9 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
+from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
+from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import query_int, query_str
+from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
 from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource
 from scanlet.http.responses import json_response
@@ -16,11 +18,17 @@ from scanlet.http.services import Services, services
 from scanlet.storage.codes import CodeRow
 from scanlet.storage.keys import Scope
 
-__all__ = ("code_endpoints", "load_code")
+__all__ = ("SLUG_PARAM", "SLUG_SCHEMA", "code_endpoints", "load_code")
 
-SLUG_PARAM = Param(
-    "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
-)
+#: What a slug can be (``validate_slug``): a path with anything else names no code.
+SLUG_SCHEMA = {
+    "type": "string",
+    "pattern": SLUG_PATTERN,
+    "not": {"pattern": RESERVED_SLUG_PATTERN},
+}
+SLUG_PARAM = Param("slug", "path", SLUG_SCHEMA, "The code's slug.")
+#: Longest ``q`` a code search takes.
+MAX_QUERY_LENGTH = 256
 
 
 async def _resource(svc: Services, row: CodeRow) -> CodeResource:
@@ -51,9 +59,9 @@ async def list_codes(request: Request) -> Response:
     limit = query_int(request, "limit", default=50, low=1, high=1000)
     page = await svc.code_store.page(
         limit=limit,
-        cursor=query_str(request, "cursor", max_length=512),
-        tag=query_str(request, "tag", max_length=64),
-        q=query_str(request, "q", max_length=256),
+        cursor=query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH),
+        tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
+        q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
     )
     counts = await svc.scan_store.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
@@ -111,12 +119,17 @@ def code_endpoints() -> list[Endpoint]:
                     {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
                     "Page size.",
                 ),
-                Param("cursor", "query", {"type": "string"}, "The previous page's next_cursor."),
-                Param("tag", "query", {"type": "string"}, "Only codes with this tag."),
+                Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
+                Param(
+                    "tag",
+                    "query",
+                    {"type": "string", "maxLength": MAX_TAG_LENGTH},
+                    "Only codes with this tag.",
+                ),
                 Param(
                     "q",
                     "query",
-                    {"type": "string"},
+                    {"type": "string", "maxLength": MAX_QUERY_LENGTH},
                     "Only codes whose slug, title or target contains this text.",
                 ),
             ],

@@ -24,13 +24,18 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """A query, path or header parameter as the OpenAPI document describes it."""
+    """A query, path or header parameter as the OpenAPI document describes it.
+
+    With ``component``, the schema is listed once under that name in the document's
+    components and the parameter refers to it (for long schemas that several routes share).
+    """
 
     name: str
     where: Literal["query", "path", "header"]
     schema: dict[str, Any]
     description: str
     required: bool = False
+    component: str = ""
 
 
 @dataclass(frozen=True, slots=True)

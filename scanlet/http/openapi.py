@@ -51,6 +51,11 @@ def build_openapi(endpoints: Sequence[Endpoint], *, server_url: str) -> dict[str
             continue
         operations = paths.setdefault(_openapi_path(endpoint.path), {})
         operations[endpoint.method.lower()] = _operation(endpoint, schema_of)
+        for param in endpoint.params:
+            if param.component:
+                known = components.setdefault(param.component, param.schema)
+                if known != param.schema:
+                    raise ValueError(f"two schemas are named {param.component}")
 
     return {
         "openapi": "3.1.0",
@@ -95,7 +100,7 @@ def _operation(endpoint: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
             "in": p.where,
             "required": p.required or p.where == "path",
             "description": p.description,
-            "schema": p.schema,
+            "schema": {"$ref": _REF.format(name=p.component)} if p.component else p.schema,
         }
         for p in endpoint.params
     ]

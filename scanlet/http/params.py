@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from zoneinfo import available_timezones
 
 from starlette.requests import Request
 
 from scanlet.http.problems import FieldError, Problem
-from scanlet.timerange import time_error
+from scanlet.timerange import TIME_SCHEMA, time_error
 
-__all__ = ("query_bool", "query_choice", "query_int", "query_str", "query_time")
+__all__ = (
+    "CURSOR_SCHEMA",
+    "MAX_CURSOR_LENGTH",
+    "TIME_PARAM_SCHEMA",
+    "query_bool",
+    "query_choice",
+    "query_int",
+    "query_str",
+    "query_time",
+    "query_zone",
+    "time_zones",
+)
+
+#: Cursors are opaque: only their length is documented (whether one is ours is decided by
+#: ``scanlet.storage.cursors``, 422 if not).
+MAX_CURSOR_LENGTH = 512
+CURSOR_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH}
+#: A time query parameter (``query_time``), as the schema shows it.
+TIME_PARAM_SCHEMA = {k: v for k, v in TIME_SCHEMA.items() if k != "description"}
 
 
 def invalid(name: str, msg: str) -> Problem:
@@ -76,3 +96,20 @@ def query_time(request: Request, name: str) -> datetime | None:
     if error is not None:
         raise invalid(name, error)
     return value
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names in this server's tz database: what ``tz`` accepts, and what
+    the OpenAPI document lists."""
+    return frozenset({"UTC", *available_timezones()})
+
+
+def query_zone(request: Request) -> str:
+    """The ``tz`` parameter: one of ``time_zones()``, UTC when absent."""
+    name = request.query_params.get("tz")
+    if name is None:
+        return "UTC"
+    if name not in time_zones():
+        raise invalid("tz", "expected an IANA time zone such as Europe/Berlin")
+    return name

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
 from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
+from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import invalid, query_bool, query_choice, query_str, query_time
+from scanlet.http.params import (
+    TIME_PARAM_SCHEMA,
+    invalid,
+    query_bool,
+    query_choice,
+    query_time,
+    query_zone,
+    time_zones,
+)
 from scanlet.http.problems import Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
@@ -50,15 +58,6 @@ def _checked(
     return start, end
 
 
-def _zone(request: Request) -> str:
-    name = query_str(request, "tz", max_length=64) or "UTC"
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("tz", "expected an IANA time zone such as Europe/Berlin") from None
-    return name
-
-
 async def _answer(request: Request, slug: str | None) -> Response:
     svc = services(request)
     start, end = time_range(request)
@@ -71,7 +70,7 @@ async def _answer(request: Request, slug: str | None) -> Response:
         start=start,
         end=end,
         interval=interval,
-        tz=_zone(request),
+        tz=query_zone(request),
         include_bots=query_bool(request, "include_bots", default=False),
     )
     try:
@@ -95,18 +94,8 @@ async def all_stats(request: Request) -> Response:
 def stats_params() -> list[Param]:
     """The query parameters both stats routes take."""
     return [
-        Param(
-            "from",
-            "query",
-            {"type": "string", "format": "date-time"},
-            "Start (default: to - 30 days).",
-        ),
-        Param(
-            "to",
-            "query",
-            {"type": "string", "format": "date-time"},
-            "End, exclusive (default: now).",
-        ),
+        Param("from", "query", TIME_PARAM_SCHEMA, "Start (default: to - 30 days)."),
+        Param("to", "query", TIME_PARAM_SCHEMA, "End, exclusive (default: now)."),
         Param(
             "interval",
             "query",
@@ -114,7 +103,11 @@ def stats_params() -> list[Param]:
             "Bucket size: local calendar hours, days, ISO weeks or months.",
         ),
         Param(
-            "tz", "query", {"type": "string", "default": "UTC"}, "IANA time zone of the buckets."
+            "tz",
+            "query",
+            {"type": "string", "enum": sorted(time_zones()), "default": "UTC"},
+            "IANA time zone of the buckets.",
+            component="TimeZone",
         ),
         Param(
             "include_bots",
@@ -127,9 +120,6 @@ def stats_params() -> list[Param]:
 
 def stats_endpoints() -> list[Endpoint]:
     """The stats routes."""
-    slug = Param(
-        "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
-    )
     description = (
         "The range is widened to whole buckets (`from`/`to` in the answer say which); `series`"
         " has every bucket, zeros included, and adds up to `total` and `unique_visitors`."
@@ -142,7 +132,7 @@ def stats_endpoints() -> list[Endpoint]:
             "Stats of a code",
             "analytics",
             scope=Scope.READ,
-            params=[slug, *stats_params()],
+            params=[SLUG_PARAM, *stats_params()],
             replies=[Reply(200, "The code's stats.", Stats)],
             description=description,
             extra_problems=[404],
