@@ -9,11 +9,12 @@ from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
-from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.endpoint import Endpoint, Link, Param, Reply
 from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
 from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource
 from scanlet.http.responses import json_response
+from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
 from scanlet.http.services import Services, services
 from scanlet.storage.codes import CodeRow
 from scanlet.storage.keys import Scope
@@ -29,6 +30,23 @@ SLUG_SCHEMA = {
 SLUG_PARAM = Param("slug", "path", SLUG_SCHEMA, "The code's slug.")
 #: Longest ``q`` a code search takes.
 MAX_QUERY_LENGTH = 256
+
+_SLUG_OF_CODE = {"slug": "$response.body#/slug"}
+#: Where a new code's slug leads: the code itself, its image, figures and scans, and the
+#: two scan entrances.
+CODE_LINKS = tuple(
+    Link(name, method, path, _SLUG_OF_CODE, description)
+    for name, method, path, description in [
+        ("GetCode", "GET", "/api/v1/codes/{slug}", "The code."),
+        ("ChangeCode", "PATCH", "/api/v1/codes/{slug}", "Change the code."),
+        ("DeleteCode", "DELETE", "/api/v1/codes/{slug}", "Delete the code."),
+        ("QrImage", "GET", "/api/v1/codes/{slug}/qr", "Its QR image."),
+        ("Stats", "GET", "/api/v1/codes/{slug}/stats", "Its stats."),
+        ("Scans", "GET", "/api/v1/codes/{slug}/scans", "Its raw scans."),
+        ("ScanByLink", "GET", LINK_TEMPLATE, "Follow its short_url."),
+        ("ScanByQr", "GET", QR_TEMPLATE, "Follow its qr_payload."),
+    ]
+)
 
 
 async def _resource(svc: Services, row: CodeRow) -> CodeResource:
@@ -103,7 +121,9 @@ def code_endpoints() -> list[Endpoint]:
             scope=Scope.WRITE,
             body=CreateCode,
             extra_problems=[409, 503],
-            replies=[Reply(201, "The new code.", CodeResource, headers=("Location",))],
+            replies=[
+                Reply(201, "The new code.", CodeResource, headers=("Location",), links=CODE_LINKS)
+            ],
         ),
         Endpoint(
             "GET",

@@ -17,7 +17,7 @@ from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, We
 from scanlet.actors.webhooks.signing import EVENT_TYPES
 from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
 from scanlet.http.body import decode_body
-from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.endpoint import Endpoint, Link, Param, Reply
 from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
@@ -204,6 +204,21 @@ async def list_deliveries(request: Request) -> Response:
     return json_response(AttemptList([_attempt(a) for a in page.items], page.next_cursor))
 
 
+_ID_OF_ENDPOINT = {"id": "$response.body#/id"}
+#: Where a new endpoint's id leads.
+WEBHOOK_LINKS = (
+    Link("GetWebhook", "GET", "/api/v1/webhooks/{id}", _ID_OF_ENDPOINT, "The endpoint."),
+    Link("DeleteWebhook", "DELETE", "/api/v1/webhooks/{id}", _ID_OF_ENDPOINT, "Remove it."),
+    Link(
+        "Deliveries",
+        "GET",
+        "/api/v1/webhooks/{id}/deliveries",
+        _ID_OF_ENDPOINT,
+        "Its delivery attempts.",
+    ),
+)
+
+
 def webhook_endpoints() -> list[Endpoint]:
     """The webhook routes."""
     one = [Param("id", "path", {"type": "string"}, "The endpoint's id.")]
@@ -233,7 +248,13 @@ def webhook_endpoints() -> list[Endpoint]:
                 "shown only here."
             ),
             replies=[
-                Reply(201, "The endpoint, with its secret.", CreatedWebhook, headers=("Location",))
+                Reply(
+                    201,
+                    "The endpoint, with its secret.",
+                    CreatedWebhook,
+                    headers=("Location",),
+                    links=WEBHOOK_LINKS,
+                )
             ],
         ),
         Endpoint(

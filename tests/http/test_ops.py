@@ -197,3 +197,74 @@ def test_every_format_a_route_serves_is_a_documented_media_type(
         served = response.headers["content-type"].split(";")[0]
         documented = paths[template]["get"]["responses"]["200"]["content"]
         assert served in documented, (path, query, served, list(documented))
+
+
+def test_every_link_names_an_operation_of_the_document_and_its_parameters(
+    client: TestClient,
+) -> None:
+    doc = client.get("/openapi.json").json()
+    operations = {
+        op["operationId"]: {p["name"] for p in op.get("parameters", [])}
+        for methods in doc["paths"].values()
+        for op in methods.values()
+    }
+    links = {
+        (path, method, name): link
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+        for response in op["responses"].values()
+        for name, link in response.get("links", {}).items()
+    }
+    for key, link in links.items():
+        assert link["operationId"] in operations, key
+        assert set(link["parameters"]) <= operations[link["operationId"]], key
+    code_links = {
+        link["operationId"] for (path, _, _), link in links.items() if path == "/api/v1/codes"
+    }
+    assert {
+        "get_codes_slug",
+        "patch_codes_slug",
+        "delete_codes_slug",
+        "get_codes_slug_qr",
+        "get_codes_slug_stats",
+        "get_codes_slug_scans",
+    } <= code_links
+    hook_links = {
+        link["operationId"] for (path, _, _), link in links.items() if path == "/api/v1/webhooks"
+    }
+    assert {"delete_webhooks_id", "get_webhooks_id_deliveries"} <= hook_links
+
+
+def test_following_the_links_of_a_new_code_and_a_new_webhook_reaches_them(
+    client: TestClient, mint_key: Callable[[Scope], str]
+) -> None:
+    headers = {"Authorization": f"Bearer {mint_key(Scope.ADMIN)}"}
+    doc = client.get("/openapi.json").json()
+    by_id = {
+        op["operationId"]: (method.upper(), path)
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+    }
+    created = {
+        "/api/v1/codes": client.post(
+            "/api/v1/codes", json={"target": "https://e.com/"}, headers=headers
+        ),
+        "/api/v1/webhooks": client.post(
+            "/api/v1/webhooks",
+            # Only deletions, and nothing is deleted here: no delivery is ever attempted.
+            json={"url": "https://93.184.215.14/hook", "events": ["code.deleted"]},
+            headers=headers,
+        ),
+    }
+    for source, response in created.items():
+        assert response.status_code == 201, response.text
+        links = doc["paths"][source]["post"]["responses"]["201"]["links"]
+        for name, link in sorted(links.items(), key=lambda item: item[1]["operationId"]):
+            method, path = by_id[link["operationId"]]
+            if method != "GET":
+                continue
+            for param, expression in link["parameters"].items():
+                pointer = expression.removeprefix("$response.body#/")
+                path = path.replace("{" + param + "}", str(response.json()[pointer]))
+            answer = client.request(method, path, headers=headers, follow_redirects=False)
+            assert answer.status_code in (200, 302), (name, path, answer.status_code)
