@@ -26,7 +26,7 @@ from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
 from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.keys import Scope
-from scanlet.timerange import time_error
+from scanlet.timerange import EARLIEST, time_error
 
 __all__ = ("known_slug", "stats_endpoints", "time_range")
 
@@ -62,8 +62,12 @@ async def _answer(request: Request, slug: str | None) -> Response:
     svc = services(request)
     start, end = time_range(request)
     end = end or svc.clock.now()
-    start = start or end - DEFAULT_RANGE
-    _checked(start, end)
+    if start is None:
+        # 30 days up to the end, but never before the earliest time there is: a client asking
+        # about early 1970 gets what there is, not a refusal of a from it never sent.
+        start = max(end - DEFAULT_RANGE, EARLIEST)
+    else:
+        _checked(start, end)
     interval = cast(Interval, query_choice(request, "interval", INTERVALS, "day"))
     query = StatsQuery(
         slug=slug,
