@@ -13,8 +13,9 @@ from scanlet.timerange import TIME_SCHEMA, time_error
 
 __all__ = (
     "CURSOR_SCHEMA",
+    "FROM_SCHEMA",
     "MAX_CURSOR_LENGTH",
-    "TIME_PARAM_SCHEMA",
+    "TO_SCHEMA",
     "query_bool",
     "query_choice",
     "query_int",
@@ -28,8 +29,16 @@ __all__ = (
 #: ``scanlet.storage.cursors``, 422 if not).
 MAX_CURSOR_LENGTH = 512
 CURSOR_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH}
-#: A time query parameter (``query_time``), as the schema shows it.
-TIME_PARAM_SCHEMA = {k: v for k, v in TIME_SCHEMA.items() if k != "description"}
+
+
+def _time_param(example: str) -> dict[str, object]:
+    return {**{k: v for k, v in TIME_SCHEMA.items() if k != "description"}, "examples": [example]}
+
+
+#: ``from`` and ``to`` (``query_time``) as the schema shows them; their examples make a range
+#: (and give generated requests one that is in order).
+FROM_SCHEMA = _time_param("2026-01-01T00:00:00Z")
+TO_SCHEMA = _time_param("2026-02-01T00:00:00Z")
 
 
 def invalid(name: str, msg: str) -> Problem:

@@ -10,8 +10,9 @@ from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import (
     CURSOR_SCHEMA,
+    FROM_SCHEMA,
     MAX_CURSOR_LENGTH,
-    TIME_PARAM_SCHEMA,
+    TO_SCHEMA,
     query_choice,
     query_int,
     query_str,
@@ -72,8 +73,8 @@ async def orphan_scans(request: Request) -> Response:
 
 def _params() -> list[Param]:
     return [
-        Param("from", "query", TIME_PARAM_SCHEMA, "Only scans at or after."),
-        Param("to", "query", TIME_PARAM_SCHEMA, "Only scans before (after from)."),
+        Param("from", "query", FROM_SCHEMA, "Only scans at or after."),
+        Param("to", "query", TO_SCHEMA, "Only scans before (after from)."),
         Param(
             "format",
             "query",

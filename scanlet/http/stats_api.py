@@ -13,7 +13,8 @@ from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import (
-    TIME_PARAM_SCHEMA,
+    FROM_SCHEMA,
+    TO_SCHEMA,
     invalid,
     query_bool,
     query_choice,
@@ -98,8 +99,8 @@ async def all_stats(request: Request) -> Response:
 def stats_params() -> list[Param]:
     """The query parameters both stats routes take."""
     return [
-        Param("from", "query", TIME_PARAM_SCHEMA, "Start (default: to - 30 days)."),
-        Param("to", "query", TIME_PARAM_SCHEMA, "End, exclusive (default: now)."),
+        Param("from", "query", FROM_SCHEMA, "Start (default: to - 30 days)."),
+        Param("to", "query", TO_SCHEMA, "End, exclusive (default: now)."),
         Param(
             "interval",
             "query",

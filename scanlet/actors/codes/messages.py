@@ -65,6 +65,9 @@ Tag = Annotated[
     ),
 ]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)]
+# Examples that make a window (and give generated requests one in the right order).
+ValidFrom = Annotated[ClientTime, msgspec.Meta(examples=["2026-06-01T00:00:00Z"])]
+ValidUntil = Annotated[ClientTime, msgspec.Meta(examples=["2026-09-01T00:00:00Z"])]
 
 
 class CreateCode(
@@ -76,8 +79,8 @@ class CreateCode(
     slug: Slug | None = None
     title: Title | None = None
     tags: Tags = []
-    valid_from: ClientTime | None = None
-    valid_until: ClientTime | None = None
+    valid_from: ValidFrom | None = None
+    valid_until: ValidUntil | None = None
     max_scans: ScanLimit | None = None
     redirect_status: RedirectStatus = 302
 
@@ -89,8 +92,8 @@ class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     title: Title | msgspec.UnsetType | None = msgspec.UNSET
     tags: Tags | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
-    valid_from: ClientTime | msgspec.UnsetType | None = msgspec.UNSET
-    valid_until: ClientTime | msgspec.UnsetType | None = msgspec.UNSET
+    valid_from: ValidFrom | msgspec.UnsetType | None = msgspec.UNSET
+    valid_until: ValidUntil | msgspec.UnsetType | None = msgspec.UNSET
     max_scans: ScanLimit | msgspec.UnsetType | None = msgspec.UNSET
     redirect_status: RedirectStatus | msgspec.UnsetType = msgspec.UNSET
 
