@@ -20,15 +20,57 @@ import re
 import idna
 
 __all__ = (
+    "HOST_PATTERN",
     "HostLabel",
     "canonical_host",
     "ends_in_a_number",
     "host_labels",
+    "http_url_pattern",
+    "is_valid_host",
     "parse_ipv4",
 )
 
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 _ACE_PREFIX = "xn--"
+
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+#: Host names as the OpenAPI document shows them (a regex fragment, valid in ECMA-262, Python
+#: and Rust dialects): ASCII labels of letters, digits, ``-`` and ``_`` whose last one starts
+#: with a non-digit (so it never reads as a number), or a dotted-quad IPv4 address; a trailing
+#: dot is allowed. Every host it matches passes ``is_valid_host``. Names in other scripts and
+#: bracketed IPv6 literals are accepted too but left out, to keep the pattern readable.
+HOST_PATTERN = rf"(?:(?:[A-Za-z0-9_-]+\.)*[A-Za-z_-][A-Za-z0-9_-]*|{_OCTET}(?:\.{_OCTET}){{3}})\.?"
+#: An optional port, as ``urlsplit(...).port`` reads one: ASCII digits (leading zeros too),
+#: at most 65535; an empty port is no port.
+_PORT_PATTERN = (
+    "(?::0*(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})?)?"
+)
+
+
+def http_url_pattern(refused: str) -> str:
+    """The documented pattern of an absolute http(s) URL whose host is ``HOST_PATTERN`` and
+    whose path, query and fragment contain none of the characters in ``refused`` (the inside
+    of a regex character class)."""
+    return f"^[Hh][Tt][Tt][Pp][Ss]?://{HOST_PATTERN}{_PORT_PATTERN}(?:[/?#][^{refused}]*)?$"
+
+
+def is_valid_host(host: str) -> bool:
+    """Whether ``host`` (as ``urlsplit`` gives it: lower case, IPv6 without brackets) can be a
+    host: an IPv6 literal without a zone id, or dot-separated labels of letters or digits of
+    any script, ``-`` and ``_`` (browsers accept ``_`` in the names some services really use),
+    with an optional trailing dot."""
+    if ":" in host:
+        # Only bracketed IPv6 literals contain colons; zone ids ("%eth0") name an interface of
+        # one machine, which means nothing to anyone else.
+        if "%" in host:
+            return False
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    labels = host.removesuffix(".").split(".")
+    return all(label and all(c.isalnum() or c in "-_" for c in label) for label in labels)
 
 
 def _number(part: str) -> int | None:

@@ -1,8 +1,17 @@
 """Host names read one way everywhere: IPv4 spellings, IDNA forms, one canonical spelling."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from scanlet.hosts import canonical_host, ends_in_a_number, host_labels
+from scanlet.hosts import (
+    HOST_PATTERN,
+    canonical_host,
+    ends_in_a_number,
+    host_labels,
+    is_valid_host,
+    parse_ipv4,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +58,25 @@ def test_an_invalid_a_label_is_kept_as_it_is() -> None:
 )
 def test_a_host_ends_in_a_number_when_its_last_label_is_numeric(host: str, numeric: bool) -> None:
     assert ends_in_a_number(host) is numeric
+
+
+@given(st.from_regex(f"^{HOST_PATTERN}$", fullmatch=True))
+def test_every_host_the_documented_pattern_matches_is_valid_and_never_a_bad_number(
+    host: str,
+) -> None:
+    assert is_valid_host(host.lower())
+    assert not ends_in_a_number(host) or parse_ipv4(host) is not None
+
+
+@pytest.mark.parametrize(
+    "host", ["", ".", "a..b", "a b", "a!b", "a/b", "fe80::1%eth0", "::zz", "ex\u00e4mple\u0301.de"]
+)
+def test_hosts_that_cannot_be_are_refused(host: str) -> None:
+    assert not is_valid_host(host)
+
+
+@pytest.mark.parametrize(
+    "host", ["example.com", "example.com.", "bücher.de", "my_host.example", "::1", "127.0.0.1"]
+)
+def test_names_in_any_script_addresses_and_a_trailing_dot_are_valid_hosts(host: str) -> None:
+    assert is_valid_host(host)

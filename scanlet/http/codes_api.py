@@ -6,20 +6,46 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
+from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
+from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
-from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import query_int, query_str
+from scanlet.http.endpoint import Endpoint, Link, Param, Reply
+from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
 from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource
 from scanlet.http.responses import json_response
+from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
 from scanlet.http.services import Services, services
 from scanlet.storage.codes import CodeRow
 from scanlet.storage.keys import Scope
 
-__all__ = ("code_endpoints", "load_code")
+__all__ = ("SLUG_PARAM", "SLUG_SCHEMA", "code_endpoints", "load_code")
 
-SLUG_PARAM = Param(
-    "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
+#: What a slug can be (``validate_slug``): a path with anything else names no code.
+SLUG_SCHEMA = {
+    "type": "string",
+    "pattern": SLUG_PATTERN,
+    "not": {"pattern": RESERVED_SLUG_PATTERN},
+}
+SLUG_PARAM = Param("slug", "path", SLUG_SCHEMA, "The code's slug.")
+#: Longest ``q`` a code search takes.
+MAX_QUERY_LENGTH = 256
+
+_SLUG_OF_CODE = {"slug": "$response.body#/slug"}
+#: Where a new code's slug leads: the code itself, its image, figures and scans, and the
+#: two scan entrances.
+CODE_LINKS = tuple(
+    Link(name, method, path, _SLUG_OF_CODE, description)
+    for name, method, path, description in [
+        ("GetCode", "GET", "/api/v1/codes/{slug}", "The code."),
+        ("ChangeCode", "PATCH", "/api/v1/codes/{slug}", "Change the code."),
+        ("DeleteCode", "DELETE", "/api/v1/codes/{slug}", "Delete the code."),
+        ("QrImage", "GET", "/api/v1/codes/{slug}/qr", "Its QR image."),
+        ("Stats", "GET", "/api/v1/codes/{slug}/stats", "Its stats."),
+        ("Scans", "GET", "/api/v1/codes/{slug}/scans", "Its raw scans."),
+        ("ScanByLink", "GET", LINK_TEMPLATE, "Follow its short_url."),
+        ("ScanByQr", "GET", QR_TEMPLATE, "Follow its qr_payload."),
+    ]
 )
 
 
@@ -51,9 +77,9 @@ async def list_codes(request: Request) -> Response:
     limit = query_int(request, "limit", default=50, low=1, high=1000)
     page = await svc.code_store.page(
         limit=limit,
-        cursor=query_str(request, "cursor", max_length=512),
-        tag=query_str(request, "tag", max_length=64),
-        q=query_str(request, "q", max_length=256),
+        cursor=query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH),
+        tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
+        q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
     )
     counts = await svc.scan_store.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
@@ -95,7 +121,9 @@ def code_endpoints() -> list[Endpoint]:
             scope=Scope.WRITE,
             body=CreateCode,
             extra_problems=[409, 503],
-            replies=[Reply(201, "The new code.", CodeResource, headers=("Location",))],
+            replies=[
+                Reply(201, "The new code.", CodeResource, headers=("Location",), links=CODE_LINKS)
+            ],
         ),
         Endpoint(
             "GET",
@@ -111,12 +139,17 @@ def code_endpoints() -> list[Endpoint]:
                     {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
                     "Page size.",
                 ),
-                Param("cursor", "query", {"type": "string"}, "The previous page's next_cursor."),
-                Param("tag", "query", {"type": "string"}, "Only codes with this tag."),
+                Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
+                Param(
+                    "tag",
+                    "query",
+                    {"type": "string", "maxLength": MAX_TAG_LENGTH},
+                    "Only codes with this tag.",
+                ),
                 Param(
                     "q",
                     "query",
-                    {"type": "string"},
+                    {"type": "string", "maxLength": MAX_QUERY_LENGTH},
                     "Only codes whose slug, title or target contains this text.",
                 ),
             ],

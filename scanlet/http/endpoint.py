@@ -6,7 +6,7 @@ means the schema cannot drift from what the server does, and auth cannot be forg
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,31 +17,59 @@ from starlette.routing import Route
 from scanlet.http.auth import authorize
 from scanlet.storage.keys import Scope
 
-__all__ = ("Endpoint", "Param", "Reply", "build_routes")
+__all__ = ("Endpoint", "Link", "Param", "Reply", "build_routes")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """A query, path or header parameter as the OpenAPI document describes it."""
+    """A query, path or header parameter as the OpenAPI document describes it.
+
+    With ``component``, the schema is listed once under that name in the document's
+    components and the parameter refers to it (for long schemas that several routes share).
+    """
 
     name: str
     where: Literal["query", "path", "header"]
     schema: dict[str, Any]
     description: str
     required: bool = False
+    component: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An OpenAPI link: how a response's values feed another operation (``method path``).
+
+    ``parameters`` maps that operation's parameter names to runtime expressions such as
+    ``$response.body#/slug``. Clients (and schemathesis' stateful phase) follow links to chain
+    calls; a link to an operation the app does not serve (a feature switched off) is left out.
+    """
+
+    name: str
+    method: str
+    path: str
+    parameters: Mapping[str, str]
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One documented response: status, description, and the body's type or media type."""
+    """One documented response: status, description, and the body's type or media type.
+
+    ``alternatives`` are further media types the same status may carry instead (a query
+    parameter chooses: ``format=png``, ``format=csv``); each is documented as text or bytes.
+    ``links`` lead from this response to the operations its values can be used with.
+    """
 
     status: int
     description: str
     type: Any = None
     media_type: str = "application/json"
     headers: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from starlette.requests import Request
@@ -40,7 +40,7 @@ MAX_CLOCK_SKEW = timedelta(hours=1)
 class IngestRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A batch of at most 1000 device events."""
 
-    events: list[DeviceScan]
+    events: Annotated[list[DeviceScan], msgspec.Meta(max_length=MAX_BATCH)]
 
 
 class _RawBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -35,8 +35,10 @@ from scanlet.storage.webhooks import WebhookStore
 __all__ = ("IntegrationsFeature",)
 
 # Workers crash only on database errors; restart them patiently rather than give up fast.
+# A worker ends with its endpoint (deleted, or disabled after failing deliveries): it is then
+# forgotten, so a finished worker never counts as a stopped actor against readiness.
 _DELIVERY_SUPERVISOR = SupervisorSpec(
-    max_restarts=20, within=60.0, backoff=Backoff(min=0.5, max=30.0)
+    max_restarts=20, within=60.0, backoff=Backoff(min=0.5, max=30.0), forget_stopped=True
 )
 
 

@@ -45,12 +45,17 @@ def build_openapi(endpoints: Sequence[Endpoint], *, server_url: str) -> dict[str
     schemas, components = msgspec.json.schema_components(unique, ref_template=_REF)
     schema_of = dict(zip(unique, schemas, strict=True))
 
+    shown = [endpoint for endpoint in endpoints if endpoint.include_in_schema]
+    operation_ids = {(e.method, e.path): e.operation_id or _operation_id(e) for e in shown}
     paths: dict[str, dict[str, Any]] = {}
-    for endpoint in endpoints:
-        if not endpoint.include_in_schema:
-            continue
+    for endpoint in shown:
         operations = paths.setdefault(_openapi_path(endpoint.path), {})
-        operations[endpoint.method.lower()] = _operation(endpoint, schema_of)
+        operations[endpoint.method.lower()] = _operation(endpoint, schema_of, operation_ids)
+        for param in endpoint.params:
+            if param.component:
+                known = components.setdefault(param.component, param.schema)
+                if known != param.schema:
+                    raise ValueError(f"two schemas are named {param.component}")
 
     return {
         "openapi": "3.1.0",
@@ -75,10 +80,12 @@ def build_openapi(endpoints: Sequence[Endpoint], *, server_url: str) -> dict[str
     }
 
 
-def _operation(endpoint: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
+def _operation(
+    endpoint: Endpoint, schema_of: dict[Any, Any], operation_ids: dict[tuple[str, str], str]
+) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
-        "operationId": endpoint.operation_id or _operation_id(endpoint),
+        "operationId": operation_ids[(endpoint.method, endpoint.path)],
         "tags": [endpoint.tag],
     }
     if endpoint.description:
@@ -95,7 +102,7 @@ def _operation(endpoint: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
             "in": p.where,
             "required": p.required or p.where == "path",
             "description": p.description,
-            "schema": p.schema,
+            "schema": {"$ref": _REF.format(name=p.component)} if p.component else p.schema,
         }
         for p in endpoint.params
     ]
@@ -109,15 +116,31 @@ def _operation(endpoint: Endpoint, schema_of: dict[Any, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for reply in endpoint.replies:
         entry: dict[str, Any] = {"description": reply.description}
+        content: dict[str, Any] = {}
         if reply.type is not None:
-            entry["content"] = {reply.media_type: {"schema": schema_of[reply.type]}}
+            content[reply.media_type] = {"schema": schema_of[reply.type]}
         elif reply.media_type and reply.status not in (204, 304) and reply.status < 300:
             untyped = {"type": "object"} if reply.media_type == "application/json" else {}
-            entry["content"] = {reply.media_type: {"schema": untyped or {"type": "string"}}}
+            content[reply.media_type] = {"schema": untyped or {"type": "string"}}
+        for media_type in reply.alternatives:
+            content[media_type] = {"schema": {"type": "string"}}
+        if content:
+            entry["content"] = content
         if reply.headers:
             entry["headers"] = {
                 h: _HEADER_DOCS.get(h, {"schema": {"type": "string"}}) for h in reply.headers
             }
+        links = {
+            link.name: {
+                "operationId": operation_ids[(link.method, link.path)],
+                "parameters": dict(link.parameters),
+                **({"description": link.description} if link.description else {}),
+            }
+            for link in reply.links
+            if (link.method, link.path) in operation_ids
+        }
+        if links:
+            entry["links"] = links
         responses[str(reply.status)] = entry
     for status in endpoint.problem_statuses():
         if str(status) in responses:

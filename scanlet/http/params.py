@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from zoneinfo import available_timezones
 
 from starlette.requests import Request
 
 from scanlet.http.problems import FieldError, Problem
-from scanlet.timerange import time_error
+from scanlet.timerange import TIME_SCHEMA, time_error
 
-__all__ = ("query_bool", "query_choice", "query_int", "query_str", "query_time")
+__all__ = (
+    "CURSOR_SCHEMA",
+    "FROM_SCHEMA",
+    "MAX_CURSOR_LENGTH",
+    "TO_SCHEMA",
+    "query_bool",
+    "query_choice",
+    "query_int",
+    "query_str",
+    "query_time",
+    "query_zone",
+    "time_zones",
+)
+
+#: Cursors are opaque: only their length is documented (whether one is ours is decided by
+#: ``scanlet.storage.cursors``, 422 if not).
+MAX_CURSOR_LENGTH = 512
+CURSOR_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH}
+
+
+def _time_param(example: str) -> dict[str, object]:
+    return {**{k: v for k, v in TIME_SCHEMA.items() if k != "description"}, "examples": [example]}
+
+
+#: ``from`` and ``to`` (``query_time``) as the schema shows them; their examples make a range
+#: (and give generated requests one that is in order).
+FROM_SCHEMA = _time_param("2026-01-01T00:00:00Z")
+TO_SCHEMA = _time_param("2026-02-01T00:00:00Z")
 
 
 def invalid(name: str, msg: str) -> Problem:
@@ -76,3 +105,20 @@ def query_time(request: Request, name: str) -> datetime | None:
     if error is not None:
         raise invalid(name, error)
     return value
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names in this server's tz database: what ``tz`` accepts, and what
+    the OpenAPI document lists."""
+    return frozenset({"UTC", *available_timezones()})
+
+
+def query_zone(request: Request) -> str:
+    """The ``tz`` parameter: one of ``time_zones()``, UTC when absent."""
+    name = request.query_params.get("tz")
+    if name is None:
+        return "UTC"
+    if name not in time_zones():
+        raise invalid("tz", "expected an IANA time zone such as Europe/Berlin")
+    return name

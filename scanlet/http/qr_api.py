@@ -98,9 +98,10 @@ def qr_endpoints() -> list[Endpoint]:
             replies=[
                 Reply(
                     200,
-                    "The image (image/svg+xml or image/png).",
+                    "The image: SVG, or PNG with format=png.",
                     media_type="image/svg+xml",
                     headers=("ETag", "Cache-Control"),
+                    alternatives=("image/png",),
                 ),
                 Reply(304, "The client's copy is current.", media_type="", headers=("ETag",)),
             ],

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.events import Source
+from scanlet.http.codes_api import SLUG_SCHEMA
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE, ScanPath
 
@@ -32,7 +33,7 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
         """A visit through the QR payload: source ``qr``."""
         return await scan(request, "qr")
 
-    slug = Param("slug", "path", {"type": "string"}, "The code's slug.")
+    slug = Param("slug", "path", SLUG_SCHEMA, "The code's slug.")
     replies = [
         Reply(301, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
         Reply(

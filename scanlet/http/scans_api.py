@@ -6,8 +6,17 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from scanlet.actors.analytics.export import encode_batches
+from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import query_choice, query_int, query_str
+from scanlet.http.params import (
+    CURSOR_SCHEMA,
+    FROM_SCHEMA,
+    MAX_CURSOR_LENGTH,
+    TO_SCHEMA,
+    query_choice,
+    query_int,
+    query_str,
+)
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
 from scanlet.http.stats_api import known_slug, time_range
@@ -39,7 +48,7 @@ async def _answer(request: Request, query: RawScanQuery, filename: str) -> Respo
     )
     fmt = query_choice(request, "format", ("json", "csv"), "json")
     limit = query_int(request, "limit", default=50, low=1, high=1000)
-    cursor = query_str(request, "cursor", max_length=512)
+    cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     store = raw_scans(svc)
     if fmt == "csv":
         # Streamed a batch at a time: the whole result is never held in memory.
@@ -64,10 +73,8 @@ async def orphan_scans(request: Request) -> Response:
 
 def _params() -> list[Param]:
     return [
-        Param(
-            "from", "query", {"type": "string", "format": "date-time"}, "Only scans at or after."
-        ),
-        Param("to", "query", {"type": "string", "format": "date-time"}, "Only scans before."),
+        Param("from", "query", FROM_SCHEMA, "Only scans at or after."),
+        Param("to", "query", TO_SCHEMA, "Only scans before (after from)."),
         Param(
             "format",
             "query",
@@ -80,17 +87,20 @@ def _params() -> list[Param]:
             {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
             "Page size.",
         ),
-        Param("cursor", "query", {"type": "string"}, "The previous page's next_cursor."),
+        Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
     ]
 
 
 def scan_endpoints() -> list[Endpoint]:
     """The raw-scan routes."""
-    slug = Param(
-        "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
-    )
-    # One documented 200 (the schema builder keys replies by status); CSV is described.
-    replies = [Reply(200, "A page of scans, newest first; with format=csv, text/csv.", RawScanPage)]
+    replies = [
+        Reply(
+            200,
+            "A page of scans, newest first; with format=csv, every matching scan as CSV.",
+            RawScanPage,
+            alternatives=("text/csv",),
+        )
+    ]
     return [
         Endpoint(
             "GET",
@@ -99,7 +109,7 @@ def scan_endpoints() -> list[Endpoint]:
             "Raw scans of a code",
             "analytics",
             scope=Scope.READ,
-            params=[slug, *_params()],
+            params=[SLUG_PARAM, *_params()],
             replies=replies,
             extra_problems=[404],
         ),

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
 from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
+from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import invalid, query_bool, query_choice, query_str, query_time
+from scanlet.http.params import (
+    FROM_SCHEMA,
+    TO_SCHEMA,
+    invalid,
+    query_bool,
+    query_choice,
+    query_time,
+    query_zone,
+    time_zones,
+)
 from scanlet.http.problems import Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
 from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.keys import Scope
-from scanlet.timerange import time_error
+from scanlet.timerange import EARLIEST, time_error
 
 __all__ = ("known_slug", "stats_endpoints", "time_range")
 
@@ -50,28 +59,23 @@ def _checked(
     return start, end
 
 
-def _zone(request: Request) -> str:
-    name = query_str(request, "tz", max_length=64) or "UTC"
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("tz", "expected an IANA time zone such as Europe/Berlin") from None
-    return name
-
-
 async def _answer(request: Request, slug: str | None) -> Response:
     svc = services(request)
     start, end = time_range(request)
     end = end or svc.clock.now()
-    start = start or end - DEFAULT_RANGE
-    _checked(start, end)
+    if start is None:
+        # 30 days up to the end, but never before the earliest time there is: a client asking
+        # about early 1970 gets what there is, not a refusal of a from it never sent.
+        start = max(end - DEFAULT_RANGE, EARLIEST)
+    else:
+        _checked(start, end)
     interval = cast(Interval, query_choice(request, "interval", INTERVALS, "day"))
     query = StatsQuery(
         slug=slug,
         start=start,
         end=end,
         interval=interval,
-        tz=_zone(request),
+        tz=query_zone(request),
         include_bots=query_bool(request, "include_bots", default=False),
     )
     try:
@@ -95,18 +99,8 @@ async def all_stats(request: Request) -> Response:
 def stats_params() -> list[Param]:
     """The query parameters both stats routes take."""
     return [
-        Param(
-            "from",
-            "query",
-            {"type": "string", "format": "date-time"},
-            "Start (default: to - 30 days).",
-        ),
-        Param(
-            "to",
-            "query",
-            {"type": "string", "format": "date-time"},
-            "End, exclusive (default: now).",
-        ),
+        Param("from", "query", FROM_SCHEMA, "Start (default: to - 30 days)."),
+        Param("to", "query", TO_SCHEMA, "End, exclusive (default: now)."),
         Param(
             "interval",
             "query",
@@ -114,7 +108,11 @@ def stats_params() -> list[Param]:
             "Bucket size: local calendar hours, days, ISO weeks or months.",
         ),
         Param(
-            "tz", "query", {"type": "string", "default": "UTC"}, "IANA time zone of the buckets."
+            "tz",
+            "query",
+            {"type": "string", "enum": sorted(time_zones()), "default": "UTC"},
+            "IANA time zone of the buckets.",
+            component="TimeZone",
         ),
         Param(
             "include_bots",
@@ -127,9 +125,6 @@ def stats_params() -> list[Param]:
 
 def stats_endpoints() -> list[Endpoint]:
     """The stats routes."""
-    slug = Param(
-        "slug", "path", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "The code's slug."
-    )
     description = (
         "The range is widened to whole buckets (`from`/`to` in the answer say which); `series`"
         " has every bucket, zeros included, and adds up to `total` and `unique_visitors`."
@@ -142,7 +137,7 @@ def stats_endpoints() -> list[Endpoint]:
             "Stats of a code",
             "analytics",
             scope=Scope.READ,
-            params=[slug, *stats_params()],
+            params=[SLUG_PARAM, *stats_params()],
             replies=[Reply(200, "The code's stats.", Stats)],
             description=description,
             extra_problems=[404],

@@ -15,6 +15,7 @@ each re-checks its credentials every ``recheck`` seconds, closing when they no l
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
+from scanlet.actors.codes.validation import MAX_SLUG_LENGTH
 from scanlet.actors.webhooks.signing import EVENT_TYPES, event_body
 from scanlet.http.auth import bearer_token
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -55,6 +57,14 @@ RECONNECT_MS = 1000
 
 #: Whether the credentials a stream was opened with still hold.
 StillAllowed = Callable[[], Awaitable[bool]]
+
+_NAME = "(?:" + "|".join(re.escape(name) for name in EVENT_TYPES) + ")"
+#: ``types`` as ``_types`` reads it: comma-separated event types, spaces and empty items
+#: ignored, at least one type.
+TYPES_PATTERN = rf"^[\s,]*{_NAME}(?:\s*,[\s,]*{_NAME})*[\s,]*$"
+MAX_TYPES_LENGTH = 1024
+#: ``Last-Event-ID`` as ``_last_event_id`` reads it: a seq of at most 18 digits, or nothing.
+LAST_EVENT_ID_PATTERN = r"^[ \t]*(?:[0-9]{1,18}[ \t]*)?$"
 
 
 @dataclass(frozen=True)
@@ -214,7 +224,7 @@ class EventStreamResponse(StreamingResponse):
 
 
 def _types(request: Request) -> frozenset[str] | None:
-    raw = query_str(request, "types", max_length=1024)
+    raw = query_str(request, "types", max_length=MAX_TYPES_LENGTH)
     if raw is None:
         return None
     names = frozenset(name.strip() for name in raw.split(",") if name.strip())
@@ -227,9 +237,10 @@ def _types(request: Request) -> frozenset[str] | None:
 
 def _last_event_id(request: Request) -> int | None:
     raw = request.headers.get("last-event-id")
-    if raw is None or not raw.strip():
+    # HTTP's optional whitespace around a field value is spaces and tabs, nothing else.
+    raw = None if raw is None else raw.strip(" \t")
+    if not raw:
         return None
-    raw = raw.strip()
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         msg = "expected the id of an event this stream sent (a non-negative integer)"
         raise Problem(
@@ -258,7 +269,7 @@ async def stream_events(request: Request) -> Response:
     svc = services(request)
     hub = stream_hub(svc)
     types = _types(request)
-    slug = query_str(request, "slug", max_length=64)
+    slug = query_str(request, "slug", max_length=MAX_SLUG_LENGTH)
     after = _last_event_id(request)
     key: ApiKey = request.state.api_key
     token = bearer_token(request)
@@ -305,15 +316,24 @@ def stream_endpoints() -> list[Endpoint]:
                 Param(
                     "types",
                     "query",
-                    {"type": "string"},
+                    {
+                        "type": "string",
+                        "pattern": TYPES_PATTERN,
+                        "maxLength": MAX_TYPES_LENGTH,
+                    },
                     "Comma-separated event types to receive (default: all).",
                 ),
-                Param("slug", "query", {"type": "string"}, "Only events about this slug."),
+                Param(
+                    "slug",
+                    "query",
+                    {"type": "string", "maxLength": MAX_SLUG_LENGTH},
+                    "Only events about this slug.",
+                ),
                 Param(
                     "Last-Event-ID",
                     "header",
-                    {"type": "string", "pattern": "^[0-9]+$"},
-                    "Resume after this event (its seq).",
+                    {"type": "string", "pattern": LAST_EVENT_ID_PATTERN},
+                    "Resume after this event (its seq); empty means from now.",
                 ),
             ],
             replies=[Reply(200, "An endless event stream.", media_type="text/event-stream")],

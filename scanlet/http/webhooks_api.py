@@ -13,10 +13,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scanlet.actors.webhooks.registry import InvalidWebhook, WebhooksClient
+from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, WebhooksClient
+from scanlet.actors.webhooks.signing import EVENT_TYPES
+from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
 from scanlet.http.body import decode_body
-from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import query_int, query_str
+from scanlet.http.endpoint import Endpoint, Link, Param, Reply
+from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
@@ -27,11 +29,35 @@ from scanlet.storage.webhooks import AttemptRow, EndpointRow
 __all__ = ("CreateWebhook", "WebhookResource", "webhook_endpoints", "webhooks_client")
 
 
-class CreateWebhook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The body of ``POST /api/v1/webhooks``."""
+EventName = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={"enum": ["*", *EVENT_TYPES]},
+        description="An event type, or * for every type.",
+    ),
+]
 
-    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
-    events: Annotated[list[str], msgspec.Meta(min_length=1, max_length=32)]
+
+class CreateWebhook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The body of ``POST /api/v1/webhooks``.
+
+    The URL's syntax and the event names are only described here and checked by the
+    webhooks context (``check_url``, ``check_event_types``), whose refusals say why.
+    """
+
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_URL_LENGTH,
+            extra_json_schema={"pattern": URL_PATTERN},
+            description="An absolute http(s) URL without user info, whitespace or control "
+            "characters; host names in other scripts and bracketed IPv6 addresses are accepted "
+            "too. Unless SCANLET_WEBHOOK_ALLOW_PRIVATE is on, it must reach only public "
+            "addresses (422).",
+        ),
+    ]
+    events: Annotated[list[EventName], msgspec.Meta(min_length=1, max_length=MAX_EVENT_TYPES)]
 
 
 class WebhookResource(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,7 +165,7 @@ async def list_webhooks(request: Request) -> Response:
     """Every endpoint, oldest first."""
     client = webhooks_client(request)
     limit = query_int(request, "limit", default=50, low=1, high=1000)
-    cursor = query_str(request, "cursor", max_length=512)
+    cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     rows = await client.store.endpoints()
     if cursor is not None:
         (after,) = decode_cursor(cursor, 1)
@@ -173,9 +199,24 @@ async def list_deliveries(request: Request) -> Response:
     client = webhooks_client(request)
     row = await _load(client, request.path_params["id"])
     limit = query_int(request, "limit", default=50, low=1, high=1000)
-    cursor = query_str(request, "cursor", max_length=512)
+    cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     page = await client.attempts(row.id, limit=limit, cursor=cursor)
     return json_response(AttemptList([_attempt(a) for a in page.items], page.next_cursor))
+
+
+_ID_OF_ENDPOINT = {"id": "$response.body#/id"}
+#: Where a new endpoint's id leads.
+WEBHOOK_LINKS = (
+    Link("GetWebhook", "GET", "/api/v1/webhooks/{id}", _ID_OF_ENDPOINT, "The endpoint."),
+    Link("DeleteWebhook", "DELETE", "/api/v1/webhooks/{id}", _ID_OF_ENDPOINT, "Remove it."),
+    Link(
+        "Deliveries",
+        "GET",
+        "/api/v1/webhooks/{id}/deliveries",
+        _ID_OF_ENDPOINT,
+        "Its delivery attempts.",
+    ),
+)
 
 
 def webhook_endpoints() -> list[Endpoint]:
@@ -188,7 +229,7 @@ def webhook_endpoints() -> list[Endpoint]:
             {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
             "Page size.",
         ),
-        Param("cursor", "query", {"type": "string"}, "The previous page's next_cursor."),
+        Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
     ]
     return [
         Endpoint(
@@ -207,7 +248,13 @@ def webhook_endpoints() -> list[Endpoint]:
                 "shown only here."
             ),
             replies=[
-                Reply(201, "The endpoint, with its secret.", CreatedWebhook, headers=("Location",))
+                Reply(
+                    201,
+                    "The endpoint, with its secret.",
+                    CreatedWebhook,
+                    headers=("Location",),
+                    links=WEBHOOK_LINKS,
+                )
             ],
         ),
         Endpoint(

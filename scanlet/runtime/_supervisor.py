@@ -97,12 +97,19 @@ class ChildSpec:
 
 @dataclass(frozen=True)
 class SupervisorSpec:
-    """Strategy, restart intensity (`max_restarts` within `within` seconds) and backoff."""
+    """Strategy, restart intensity (`max_restarts` within `within` seconds) and backoff.
+
+    `forget_stopped` is for supervisors of dynamic children (one per resource): a child that
+    stops for good without failing (through its ref, or exiting when not to be restarted)
+    leaves the system's registry, so it no longer shows in `health()` or in the metrics and
+    its name is free. Children of other supervisors stay listed as "stopped".
+    """
 
     strategy: Strategy = Strategy.ONE_FOR_ONE
     max_restarts: int = 5
     within: float = 10.0
     backoff: Backoff = Backoff()
+    forget_stopped: bool = False
 
 
 class Child(Protocol):
@@ -225,6 +232,8 @@ class Supervisor:
                 self.children.remove(child)
                 state = ActorState.FAILED if failed else ActorState.STOPPED
                 child.close("crashed" if failed else "stopped", error, state)
+                if not failed:
+                    self._forget(child)
                 return
             now = self.system.clock()
             while self._restarts and now - self._restarts[0] > self.spec.within:
@@ -318,6 +327,14 @@ class Supervisor:
             child.close("stopped", None, ActorState.STOPPED)
             if child in self.children:
                 self.children.remove(child)
+            self._forget(child)
+
+    def _forget(self, child: Child) -> None:
+        """Drop a child that stopped for good from the registry, if this supervisor forgets."""
+        from ._cell import Cell
+
+        if self.spec.forget_stopped and isinstance(child, Cell):
+            self.system._unregister(child)
 
     # --- the Child protocol, for nesting ------------------------------------------------
 

@@ -160,6 +160,24 @@ def test_bad_stats_parameters_are_422_problems(
     assert reply.json()["errors"][0]["loc"] == ["query", field]
 
 
+@pytest.mark.parametrize(
+    ("to", "start"),
+    [
+        ("1970-01-10T00:00:00Z", "1970-01-01T00:00:00Z"),
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z"),
+        ("2026-03-31T00:00:00Z", "2026-03-01T00:00:00Z"),
+    ],
+)
+def test_the_default_from_is_30_days_before_to_but_never_before_1970(
+    api: Api, to: str, start: str
+) -> None:
+    # It once went back 30 days past 1970 and refused the request for a "from" the client
+    # never sent (schemathesis: a schema-valid request rejected).
+    reply = api.get("/api/v1/stats", to=to)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["from"] == start
+
+
 def test_unknown_codes_have_no_stats_or_scans(api: Api) -> None:
     assert api.get("/api/v1/codes/nope/stats").status_code == 404
     assert api.get("/api/v1/codes/nope/scans").status_code == 404

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.storage.keys import Scope
+from tests.serving import still_serving
 
 BEFORE_YEAR_ONE = "0001-01-01T00:30:00+01:00"
 AFTER_YEAR_9999 = "9999-12-31T23:30:00-01:00"
@@ -24,15 +25,6 @@ AFTER_YEAR_9999 = "9999-12-31T23:30:00-01:00"
 @pytest.fixture
 def writer(client: TestClient, mint_key: Callable[[Scope], str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_key(Scope.ADMIN)}"}
-
-
-def still_serving(app: Starlette, client: TestClient) -> None:
-    assert getattr(app.state, "fatal", None) is None
-    assert app.state.services.system.failure is None
-    assert client.get("/readyz").status_code == 200
-    assert all(state == "running" for state in app.state.services.system.health().values()), (
-        app.state.services.system.health()
-    )
 
 
 def field_of(response: Any) -> list[Any]:

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from openapi_spec_validator import validate
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 
 from scanlet.config import load_settings
 from scanlet.http.app import create_app
+from scanlet.storage.keys import Scope
 
 PROBLEM = "application/problem+json"
 
@@ -172,3 +174,97 @@ def test_with_features_off_their_routes_are_absent(tmp_path: Path) -> None:
         assert "/api/v1/stats" not in paths
         assert "/api/v1/webhooks" not in paths
         assert core.get("/readyz").json()["actors"].keys() == {"codes", "scans"}
+
+
+def test_every_format_a_route_serves_is_a_documented_media_type(
+    client: TestClient, mint_key: Callable[[Scope], str]
+) -> None:
+    # The QR image is SVG or PNG, raw scans JSON or CSV: a client generated from the
+    # document (or a conformance checker) must find the media type it is answered with.
+    headers = {"Authorization": f"Bearer {mint_key(Scope.ADMIN)}"}
+    created = client.post("/api/v1/codes", json={"target": "https://e.com/"}, headers=headers)
+    slug = created.json()["slug"]
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, template, query in [
+        (f"/api/v1/codes/{slug}/qr", "/api/v1/codes/{slug}/qr", "format=svg"),
+        (f"/api/v1/codes/{slug}/qr", "/api/v1/codes/{slug}/qr", "format=png"),
+        (f"/api/v1/codes/{slug}/scans", "/api/v1/codes/{slug}/scans", "format=json"),
+        (f"/api/v1/codes/{slug}/scans", "/api/v1/codes/{slug}/scans", "format=csv"),
+        ("/api/v1/orphan-scans", "/api/v1/orphan-scans", "format=csv"),
+    ]:
+        response = client.get(f"{path}?{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        served = response.headers["content-type"].split(";")[0]
+        documented = paths[template]["get"]["responses"]["200"]["content"]
+        assert served in documented, (path, query, served, list(documented))
+
+
+def test_every_link_names_an_operation_of_the_document_and_its_parameters(
+    client: TestClient,
+) -> None:
+    doc = client.get("/openapi.json").json()
+    operations = {
+        op["operationId"]: {p["name"] for p in op.get("parameters", [])}
+        for methods in doc["paths"].values()
+        for op in methods.values()
+    }
+    links = {
+        (path, method, name): link
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+        for response in op["responses"].values()
+        for name, link in response.get("links", {}).items()
+    }
+    for key, link in links.items():
+        assert link["operationId"] in operations, key
+        assert set(link["parameters"]) <= operations[link["operationId"]], key
+    code_links = {
+        link["operationId"] for (path, _, _), link in links.items() if path == "/api/v1/codes"
+    }
+    assert {
+        "get_codes_slug",
+        "patch_codes_slug",
+        "delete_codes_slug",
+        "get_codes_slug_qr",
+        "get_codes_slug_stats",
+        "get_codes_slug_scans",
+    } <= code_links
+    hook_links = {
+        link["operationId"] for (path, _, _), link in links.items() if path == "/api/v1/webhooks"
+    }
+    assert {"delete_webhooks_id", "get_webhooks_id_deliveries"} <= hook_links
+
+
+def test_following_the_links_of_a_new_code_and_a_new_webhook_reaches_them(
+    client: TestClient, mint_key: Callable[[Scope], str]
+) -> None:
+    headers = {"Authorization": f"Bearer {mint_key(Scope.ADMIN)}"}
+    doc = client.get("/openapi.json").json()
+    by_id = {
+        op["operationId"]: (method.upper(), path)
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+    }
+    created = {
+        "/api/v1/codes": client.post(
+            "/api/v1/codes", json={"target": "https://e.com/"}, headers=headers
+        ),
+        "/api/v1/webhooks": client.post(
+            "/api/v1/webhooks",
+            # Only deletions, and nothing is deleted here: no delivery is ever attempted.
+            json={"url": "https://93.184.215.14/hook", "events": ["code.deleted"]},
+            headers=headers,
+        ),
+    }
+    for source, response in created.items():
+        assert response.status_code == 201, response.text
+        links = doc["paths"][source]["post"]["responses"]["201"]["links"]
+        for name, link in sorted(links.items(), key=lambda item: item[1]["operationId"]):
+            method, path = by_id[link["operationId"]]
+            if method != "GET":
+                continue
+            for param, expression in link["parameters"].items():
+                pointer = expression.removeprefix("$response.body#/")
+                path = path.replace("{" + param + "}", str(response.json()[pointer]))
+            answer = client.request(method, path, headers=headers, follow_redirects=False)
+            assert answer.status_code in (200, 302), (name, path, answer.status_code)

@@ -1,5 +1,6 @@
 """Property tests: no query string makes a parser raise anything but a 422 problem."""
 
+import re
 from datetime import datetime, timedelta
 from typing import cast
 from urllib.parse import urlencode
@@ -10,9 +11,20 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 
 from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets, bucket_bounds
-from scanlet.http.params import query_bool, query_choice, query_int, query_str, query_time
+from scanlet.actors.webhooks.signing import EVENT_TYPES
+from scanlet.http.params import (
+    query_bool,
+    query_choice,
+    query_int,
+    query_str,
+    query_time,
+    query_zone,
+)
 from scanlet.http.problems import Problem
-from scanlet.http.stats_api import _zone, time_range
+from scanlet.http.stats_api import time_range
+from scanlet.http.stream import LAST_EVENT_ID_PATTERN, MAX_TYPES_LENGTH, TYPES_PATTERN
+from scanlet.http.stream import _last_event_id as last_event_id
+from scanlet.http.stream import _types as stream_types
 
 # Any text a URL can carry, including surrogate-free unicode, controls and digits of all
 # scripts ("١٢" is a digit to str.isdigit but no integer here).
@@ -96,7 +108,7 @@ def test_a_stats_range_is_in_order_and_in_bounds_or_a_422(start: str, end: str) 
 @example(".")
 def test_a_time_zone_name_is_known_or_a_422(raw: str) -> None:
     try:
-        name = _zone(request(tz=raw))
+        name = query_zone(request(tz=raw))
     except Problem as problem:
         assert_422(problem, "tz")
     else:
@@ -122,3 +134,34 @@ def test_buckets_are_bounded_or_refused_with_too_many_buckets(
         return
     assert 2 <= len(bounds) <= 10_001
     assert bounds == sorted(bounds)
+
+
+type_lists = st.lists(
+    st.sampled_from([*EVENT_TYPES, "", " ", "\t", "code", "scan.recorded ", "*"]), max_size=5
+).map(",".join)
+
+
+@given(st.one_of(type_lists, values))
+@example("code.created,,scan.recorded")
+@example(" , ")
+def test_the_stream_types_pattern_matches_exactly_what_the_stream_accepts(raw: str) -> None:
+    try:
+        stream_types(request(types=raw))
+    except Problem as problem:
+        assert_422(problem, "types")
+        assert not re.search(TYPES_PATTERN, raw) or len(raw) > MAX_TYPES_LENGTH
+    else:
+        assert re.search(TYPES_PATTERN, raw)
+
+
+@given(st.one_of(st.from_regex(r"[ \t]*[0-9]{0,20}[ \t]*", fullmatch=True), values))
+def test_the_last_event_id_pattern_matches_exactly_what_the_stream_accepts(raw: str) -> None:
+    headers = [(b"last-event-id", raw.encode("latin-1", "replace"))]
+    scope = {"type": "http", "method": "GET", "query_string": b"", "headers": headers}
+    sent = headers[0][1].decode("latin-1")
+    try:
+        last_event_id(Request(scope))
+    except Problem:
+        assert not re.search(LAST_EVENT_ID_PATTERN, sent)
+    else:
+        assert re.search(LAST_EVENT_ID_PATTERN, sent)

@@ -12,6 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from starlette.testclient import TestClient
 
 from tests.reliability.conftest import make_app, mint
+from tests.serving import still_serving
 
 SLUGS = st.sampled_from(["menu", "door", "promo"])
 TARGETS = st.sampled_from(["https://example.com/a", "https://example.org/b?x=1"])
@@ -33,8 +34,11 @@ class CodesAndScans(RuleBasedStateMachine):
         self.sent_ids: list[str] = []
 
     def teardown(self) -> None:
-        self.client.__exit__(None, None, None)
-        self.folder.cleanup()
+        try:
+            still_serving(self.app, self.client)
+        finally:
+            self.client.__exit__(None, None, None)
+            self.folder.cleanup()
 
     @rule(slug=SLUGS, url=TARGETS)
     def create(self, slug: str, url: str) -> None:

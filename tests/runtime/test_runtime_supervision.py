@@ -306,3 +306,32 @@ async def test_the_backoff_delays_the_restart() -> None:
         await _fail(ref)
         await ref.ask("ping")
         assert time.monotonic() - failed_at >= 0.03
+
+
+async def test_a_forgetting_supervisor_drops_children_that_stop_and_keeps_failed_ones() -> None:
+    log: list[str] = []
+    async with running_system() as system:
+        workers = await system.spawn_supervisor("workers", spec(forget_stopped=True))
+        stopped = await workers.spawn(member("stopped", log, restart=Restart.TRANSIENT))
+        exited = await workers.spawn(member("exited", log, restart=Restart.TRANSIENT))
+        failed = await workers.spawn(member("failed", log, restart=Restart.TEMPORARY))
+        kept = await workers.spawn(member("kept", log, restart=Restart.TRANSIENT))
+        await stopped.stop()
+        await exited.tell("exit")
+        await _fail(failed)
+        await system.wait_idle()
+        # Stopped for good on purpose: gone from health and metrics, the name free again.
+        assert system.health() == {"failed": "failed", "kept": "running"}
+        assert {box.name for box in system.mailboxes()} == {"failed", "kept"}
+        again = await workers.spawn(member("stopped", log))
+        assert await again.ask("hi") == ["hi"]
+        assert await kept.ask("still") == ["still"]
+
+
+async def test_other_supervisors_keep_children_that_stopped_listed() -> None:
+    log: list[str] = []
+    async with running_system(supervisor=spec()) as system:
+        ref = await system.spawn(member("w", log, restart=Restart.TRANSIENT))
+        await ref.tell("exit")
+        await system.wait_idle()
+        assert system.health() == {"w": "stopped"}

@@ -2,21 +2,72 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
+from scanlet.actors.codes.patterns import (
+    RESERVED_SLUG_PATTERN,
+    TAG_PATTERN,
+    TARGET_PATTERN,
+    TITLE_PATTERN,
+)
+from scanlet.actors.codes.validation import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_TARGET_LENGTH,
+    MAX_TITLE_LENGTH,
+    SLUG_PATTERN,
+)
 from scanlet.runtime import Asks
 from scanlet.storage.codes import CodeRow
+from scanlet.timerange import ClientTime
 
 __all__ = ("MAX_SCANS_LIMIT", "CodeChanges", "CreateCode", "DeleteCode", "UpdateCode")
 
+# Every rule a field obeys is declared on its type, so the OpenAPI document (generated from
+# these types) says what the server accepts. msgspec checks lengths, counts and ranges while
+# decoding; the rules that need code (URL syntax, reserved names, printable text) are only
+# described here (extra_json_schema) and enforced by the codes actor (``rules.check_code``),
+# whose refusals say what is wrong in words.
 RedirectStatus = Literal[301, 302, 307, 308]
 #: The most scans a code may be limited to: far beyond any real campaign, and well inside
 #: the 64-bit integers the database stores.
 MAX_SCANS_LIMIT = 10**12
 ScanLimit = Annotated[int, msgspec.Meta(ge=1, le=MAX_SCANS_LIMIT)]
+Target = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_TARGET_LENGTH,
+        extra_json_schema={"pattern": TARGET_PATTERN},
+        description="An absolute http(s) URL: no user name or password, whitespace, control "
+        "characters or backslashes. Host names in other scripts and bracketed IPv6 addresses "
+        "are accepted too; a URL on this server's own origin is not (422).",
+    ),
+]
+Slug = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={"pattern": SLUG_PATTERN, "not": {"pattern": RESERVED_SLUG_PATTERN}},
+        description="1 to 64 letters, digits, '-' or '_', not the name of a top-level route.",
+    ),
+]
+Title = Annotated[
+    str, msgspec.Meta(max_length=MAX_TITLE_LENGTH, extra_json_schema={"pattern": TITLE_PATTERN})
+]
+Tag = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_TAG_LENGTH,
+        extra_json_schema={"pattern": TAG_PATTERN},
+        description="Printable text, trimmed of surrounding spaces.",
+    ),
+]
+Tags = Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)]
+# Examples that make a window (and give generated requests one in the right order).
+ValidFrom = Annotated[ClientTime, msgspec.Meta(examples=["2026-06-01T00:00:00Z"])]
+ValidUntil = Annotated[ClientTime, msgspec.Meta(examples=["2026-09-01T00:00:00Z"])]
 
 
 class CreateCode(
@@ -24,12 +75,12 @@ class CreateCode(
 ):
     """Create a code; without ``slug`` one is generated."""
 
-    target: str
-    slug: str | None = None
-    title: str | None = None
-    tags: list[str] = []
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    target: Target
+    slug: Slug | None = None
+    title: Title | None = None
+    tags: Tags = []
+    valid_from: ValidFrom | None = None
+    valid_until: ValidUntil | None = None
     max_scans: ScanLimit | None = None
     redirect_status: RedirectStatus = 302
 
@@ -37,12 +88,12 @@ class CreateCode(
 class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A partial update: fields left out stay as they are; ``null`` clears optional ones."""
 
-    target: str | msgspec.UnsetType = msgspec.UNSET
-    title: str | msgspec.UnsetType | None = msgspec.UNSET
-    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+    target: Target | msgspec.UnsetType = msgspec.UNSET
+    title: Title | msgspec.UnsetType | None = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
-    valid_from: datetime | msgspec.UnsetType | None = msgspec.UNSET
-    valid_until: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    valid_from: ValidFrom | msgspec.UnsetType | None = msgspec.UNSET
+    valid_until: ValidUntil | msgspec.UnsetType | None = msgspec.UNSET
     max_scans: ScanLimit | msgspec.UnsetType | None = msgspec.UNSET
     redirect_status: RedirectStatus | msgspec.UnsetType = msgspec.UNSET
 

@@ -10,19 +10,21 @@ from msgspec.structs import replace
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.messages import MAX_SCANS_LIMIT
 from scanlet.actors.codes.origins import OwnOrigins
-from scanlet.actors.codes.validation import validate_target
+from scanlet.actors.codes.validation import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_TITLE_LENGTH,
+    UNPRINTABLE,
+    validate_target,
+)
 from scanlet.storage.codes import CodeRow
 from scanlet.timerange import check_time
 
-__all__ = ("MAX_TAGS", "MAX_TAG_LENGTH", "MAX_TITLE_LENGTH", "check_code")
-
-MAX_TITLE_LENGTH = 200
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 64
+__all__ = ("check_code",)
 
 
 def _printable(text: str) -> bool:
-    return not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text)
+    return not any(unicodedata.category(ch) in UNPRINTABLE for ch in text)
 
 
 def _utc(field: str, value: datetime | None) -> datetime | None:

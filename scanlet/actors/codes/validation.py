@@ -6,24 +6,34 @@ Each validator returns its input unchanged when it is acceptable and raises
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 import unicodedata
 from urllib.parse import urlsplit
 
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.hosts import is_valid_host
 
 __all__ = (
+    "MAX_SLUG_LENGTH",
+    "MAX_TAGS",
+    "MAX_TAG_LENGTH",
     "MAX_TARGET_LENGTH",
+    "MAX_TITLE_LENGTH",
+    "REFUSED_IN_TARGET",
     "RESERVED_SLUGS",
     "SLUG_ALPHABET",
+    "SLUG_PATTERN",
+    "UNPRINTABLE",
     "generate_slug",
     "validate_slug",
     "validate_target",
 )
 
 MAX_TARGET_LENGTH = 2048
+MAX_TITLE_LENGTH = 200
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 64
 
 # Names of the top-level routes (CONTRACT.md, "HTTP"), which `GET /{slug}` would otherwise
 # shadow, plus a few that people expect a server to own. `openapi.json`, `favicon.ico` and
@@ -52,13 +62,16 @@ SLUG_ALPHABET = "".join(
     c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" if c not in "0O1lI"
 )
 
-_SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_MAX_SLUG_LENGTH = 64
+SLUG_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+_SLUG = re.compile(SLUG_PATTERN)
+MAX_SLUG_LENGTH = 64
 
 # Unicode categories refused anywhere in a target: controls (C0, DEL, C1), invisible format
 # characters (bidi overrides and zero-width joiners make a link read differently than it
 # goes), lone surrogates (not encodable as UTF-8), and every kind of separator.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Zs"})
+REFUSED_IN_TARGET = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Zs"})
+#: Categories a title or a tag may not contain: the same but for spaces, which words need.
+UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
 
 
@@ -76,7 +89,7 @@ def validate_target(value: str) -> str:
     if len(value) > MAX_TARGET_LENGTH:
         raise InvalidField("target", f"must be at most {MAX_TARGET_LENGTH} characters")
     for char in value:
-        if char.isspace() or unicodedata.category(char) in _REFUSED_CATEGORIES:
+        if char.isspace() or unicodedata.category(char) in REFUSED_IN_TARGET:
             raise InvalidField(
                 "target", f"must not contain whitespace or control characters ({char!r})"
             )
@@ -95,27 +108,9 @@ def validate_target(value: str) -> str:
     host = parts.hostname
     if not host:
         raise InvalidField("target", "must have a host")
-    if not _is_valid_host(host):
+    if not is_valid_host(host):
         raise InvalidField("target", f"has an invalid host ({host!r})")
     return value
-
-
-def _is_valid_host(host: str) -> bool:
-    """Tell whether `host` (as urlsplit gives it: lower-case, no brackets) can be a host."""
-    if ":" in host:
-        # Only bracketed IPv6 literals contain colons; zone ids ("%eth0") mean nothing to
-        # the browser that follows the redirect.
-        if "%" in host:
-            return False
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            return False
-        return True
-    labels = host.removesuffix(".").split(".")
-    # Letters of any script are allowed so internationalised domain names work unencoded, and
-    # "_" because browsers accept it in the names some services really use.
-    return all(label and all(c.isalnum() or c in "-_" for c in label) for label in labels)
 
 
 def validate_slug(value: str, reserved: frozenset[str]) -> str:
@@ -136,8 +131,8 @@ def generate_slug(length: int = 8) -> str:
 
     Drawn from `secrets` (a CSPRNG), so slugs can't be guessed or enumerated in order.
     """
-    if not 1 <= length <= _MAX_SLUG_LENGTH:
-        raise ValueError(f"slug length must be between 1 and {_MAX_SLUG_LENGTH}, not {length}")
+    if not 1 <= length <= MAX_SLUG_LENGTH:
+        raise ValueError(f"slug length must be between 1 and {MAX_SLUG_LENGTH}, not {length}")
     reserved = {name.lower() for name in RESERVED_SLUGS}
     while True:
         slug = "".join(secrets.choice(SLUG_ALPHABET) for _ in range(length))

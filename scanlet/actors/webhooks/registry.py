@@ -36,6 +36,7 @@ from scanlet.storage.eventlog import EventLog
 from scanlet.storage.webhooks import AttemptPage, EndpointRow, WebhookStore
 
 __all__ = (
+    "MAX_EVENT_TYPES",
     "CreateEndpoint",
     "DeleteEndpoint",
     "InvalidWebhook",

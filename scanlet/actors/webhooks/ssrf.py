@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from scanlet.hosts import ends_in_a_number, parse_ipv4
+from scanlet.hosts import ends_in_a_number, http_url_pattern, is_valid_host, parse_ipv4
 
 __all__ = (
+    "MAX_URL_LENGTH",
+    "URL_PATTERN",
     "IPAddress",
     "Resolver",
     "Target",
@@ -57,6 +59,8 @@ _METADATA = frozenset(
 _METADATA_NAMES = frozenset({"metadata.google.internal", "metadata", "instance-data"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
+#: What ``check_url`` accepts, as the OpenAPI document shows it (see ``http_url_pattern``).
+URL_PATTERN = http_url_pattern("\\u0000-\\u0020\\u007f\\\\")
 
 
 class UnsafeUrl(ValueError):
@@ -140,6 +144,8 @@ def check_url(url: str) -> Target:
     host = (parts.hostname or "").removesuffix(".")
     if not host:
         raise UnsafeUrl("the URL has no host")
+    if ":" not in host and not is_valid_host(host):
+        raise UnsafeUrl(f"{host!r} is not a valid host name")
     if ":" not in host and ends_in_a_number(host) and not parse_ipv4(host):
         raise UnsafeUrl(f"{host!r} is not a valid IPv4 address")
     if ":" in host and _literal(host) is None:

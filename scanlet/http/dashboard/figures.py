@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
 
 from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
 from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
-from scanlet.http.params import invalid, query_choice, query_str
+from scanlet.http.params import invalid, query_choice, query_zone
 from scanlet.http.services import Services
 from scanlet.storage.analytics import AnalyticsStore
 
@@ -62,12 +61,7 @@ def selection(request: Request) -> Selection:
     chosen = query_choice(request, "range", tuple(RANGES), "30d")
     default_interval = "hour" if chosen in ("24h", "7d") else "day"
     interval = cast(Interval, query_choice(request, "interval", INTERVALS, default_interval))
-    tz = query_str(request, "tz", max_length=64) or "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("tz", "expected an IANA time zone such as Europe/Berlin") from None
-    return Selection(chosen, interval, tz)
+    return Selection(chosen, interval, query_zone(request))
 
 
 async def load_stats(svc: Services, slug: str | None, chosen: Selection) -> Stats:

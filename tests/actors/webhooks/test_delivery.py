@@ -3,6 +3,7 @@
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 import msgspec
@@ -11,7 +12,7 @@ from standardwebhooks import Webhook
 from scanlet.actors.webhooks.policy import DISABLE_AFTER
 from scanlet.actors.webhooks.sender import Outgoing, SendResult
 
-from .harness import ScriptedSender, serve, wait_until
+from .harness import ScriptedSender, Served, serve, wait_until
 
 
 def body(outgoing: Outgoing) -> dict[str, object]:
@@ -201,3 +202,26 @@ def test_deleting_an_endpoint_stops_its_deliveries(tmp_path: Path) -> None:
             app.client.get(f"/api/v1/webhooks/{hook['id']}", headers=app.headers).status_code == 404
         )
         assert "scanlet_webhook_outbox_depth 0.0" in app.client.get("/metrics").text
+
+
+def test_an_endpoint_that_ends_leaves_the_server_ready(tmp_path: Path) -> None:
+    # A worker stops with its endpoint (disabled here by a 410, deleted below). It once stayed
+    # listed as a stopped actor, and /readyz answered 503 for good: one receiver going away
+    # took the whole instance out of its load balancer.
+    sender = ScriptedSender(lambda outgoing: 410)
+    with serve(tmp_path / "db", sender) as app:
+        gone = app.create_webhook(["code.created"])
+        kept = app.create_webhook(["code.deleted"])
+        app.create_code("gone")
+        wait_until(lambda: app.webhook(gone["id"])["enabled"] is False)
+        wait_until(lambda: f"webhook-{gone['id']}" not in ready(app)["actors"])
+        assert app.client.get("/readyz").status_code == 200, ready(app)
+        deleted = app.client.delete(f"/api/v1/webhooks/{kept['id']}", headers=app.headers)
+        assert deleted.status_code == 204
+        readiness = app.client.get("/readyz")
+        assert readiness.status_code == 200, readiness.text
+        assert not any(name.startswith("webhook-wh_") for name in readiness.json()["actors"])
+
+
+def ready(app: Served) -> Any:
+    return app.client.get("/readyz").json()

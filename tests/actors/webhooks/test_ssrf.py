@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from scanlet.actors.webhooks.sender import GuardedBackend, HttpxSender, Outgoing
 from scanlet.actors.webhooks.ssrf import (
+    MAX_URL_LENGTH,
+    URL_PATTERN,
     IPAddress,
     UnsafeUrl,
     check_url,
@@ -110,6 +112,21 @@ async def test_private_targets_are_accepted_when_allowed() -> None:
 async def test_a_malformed_or_unresolvable_url_is_refused(url: str) -> None:
     with pytest.raises(UnsafeUrl):
         await vet_url(url, allow_private=False, resolver=DNS)
+
+
+@pytest.mark.parametrize("url", ["http://a..b/", "http://hooks!.example/", "http://ho%6fks.ex/"])
+async def test_a_name_that_cannot_be_a_host_is_refused_even_when_private_targets_are_allowed(
+    url: str,
+) -> None:
+    # With SCANLET_WEBHOOK_ALLOW_PRIVATE nothing is resolved at registration: the name's
+    # syntax is all that stands between a typo and an endpoint that can never be reached.
+    with pytest.raises(UnsafeUrl):
+        await vet_url(url, allow_private=True, resolver=DNS)
+
+
+@given(st.from_regex(URL_PATTERN, fullmatch=True).filter(lambda u: len(u) <= MAX_URL_LENGTH))
+def test_every_url_the_documented_pattern_matches_passes_the_form_check(url: str) -> None:
+    check_url(url)
 
 
 def test_check_url_reads_scheme_host_and_default_port() -> None:
