@@ -17,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scanlet.actors.events import Source
-from scanlet.http.middleware import HttpMetrics, oversized_request
+from scanlet.http.middleware import HttpMetrics, too_large, url_bytes
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE, ScanPath, read_request
 from scanlet.observability.tracing import Tracing
 
@@ -67,15 +67,14 @@ class ScanFastPath:
             (method != "GET" and method != "HEAD")
             or not slug
             or scan_path.index.resolve(slug) is None
-            # Oversized requests: the full app's limits middleware answers 414/431.
-            or oversized_request(scope) is not None
         ):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         facts = read_request(scope, scan_path.trusted, scan_path.country_header)
-        if facts.traced:
-            # The caller wants this request traced: the full stack does that.
+        if facts.traced or too_large(url_bytes(scope), len(scope["headers"]), facts.header_bytes):
+            # Traced requests, and oversized ones (414/431 from the limits middleware): the
+            # full stack answers them.
             await self.app(scope, receive, send)
             return
         reply = await scan_path.answer(scope, slug, source, facts)

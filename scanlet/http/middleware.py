@@ -33,6 +33,8 @@ __all__ = (
     "oversized_request",
     "security_headers",
     "sending_headers",
+    "too_large",
+    "url_bytes",
 )
 
 # Request line and header limits, checked here whatever the server's own are (uvicorn with
@@ -148,9 +150,21 @@ class RequestContextMiddleware:
             )
 
 
+def url_bytes(scope: Scope) -> int:
+    """The length of the request's path and query, as the limits count it."""
+    return len(scope.get("raw_path") or scope["path"]) + len(scope.get("query_string", b""))
+
+
 def oversized_request(scope: Scope) -> Problem | None:
     """A 414 when the path and query are too long, a 431 when the headers are; else None."""
-    url = len(scope.get("raw_path") or scope["path"]) + len(scope.get("query_string", b""))
+    headers = scope["headers"]
+    header_bytes = sum(len(name) + len(value) for name, value in headers)
+    return too_large(url_bytes(scope), len(headers), header_bytes)
+
+
+def too_large(url: int, header_count: int, header_bytes: int) -> Problem | None:
+    """The request-size rule itself, for callers that have counted already (the scan front
+    counts header bytes while it reads the headers): 414, 431 or None."""
     if url > MAX_URL_BYTES:
         return Problem(
             414,
@@ -158,10 +172,7 @@ def oversized_request(scope: Scope) -> Problem | None:
             title="URI too long",
             type_name="uri-too-long",
         )
-    headers = scope["headers"]
-    if len(headers) > MAX_HEADERS or (
-        sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES
-    ):
+    if header_count > MAX_HEADERS or header_bytes > MAX_HEADER_BYTES:
         return Problem(
             431,
             f"The request headers exceed the limit of {MAX_HEADERS} headers or "

@@ -67,7 +67,16 @@ class ScanFacts:
     in order, as HTTP defines a repeated list header.
     """
 
-    __slots__ = ("address", "country", "html", "peer", "referrer", "traced", "user_agent")
+    __slots__ = (
+        "address",
+        "country",
+        "header_bytes",
+        "html",
+        "peer",
+        "referrer",
+        "traced",
+        "user_agent",
+    )
 
     def __init__(
         self,
@@ -78,6 +87,7 @@ class ScanFacts:
         country: str | None,
         html: bool,
         traced: bool,
+        header_bytes: int = 0,
     ) -> None:
         self.peer = peer
         self.address = address
@@ -86,6 +96,8 @@ class ScanFacts:
         self.country = country
         self.html = html
         self.traced = traced
+        #: The size of every header name and value, as the request limits count it.
+        self.header_bytes = header_bytes
 
 
 def read_request(
@@ -94,7 +106,9 @@ def read_request(
     """The facts of one scan request (the only place that reads a scan's headers)."""
     user_agent = referrer = forwarded = country = None
     html = traced = False
+    size = 0
     for name, value in scope["headers"]:
+        size += len(name) + len(value)
         if name == b"user-agent":
             if user_agent is None:
                 user_agent = value.decode("latin-1")
@@ -116,7 +130,7 @@ def read_request(
     if country is not None:
         # Believed only from a trusted proxy; anybody else could claim any country.
         country = country if trusted and _peer_is_trusted(peer, trusted) else None
-    return ScanFacts(peer, address, user_agent, referrer, country, html, traced)
+    return ScanFacts(peer, address, user_agent, referrer, country, html, traced, size)
 
 
 def _peer_is_trusted(peer: str | None, trusted: tuple[Network, ...]) -> bool:

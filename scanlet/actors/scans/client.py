@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from scanlet.actors.scans.messages import (
     DeviceScan,
@@ -41,9 +41,11 @@ class ScansClient:
         """The actor's mailbox and counters."""
         return self._ref.statistics()
 
-    async def record(self, scan: RecordScan) -> bool:
+    # Returns the ask itself rather than awaiting it in a coroutine of its own: one frame
+    # less on every redirect.
+    def record(self, scan: RecordScan) -> Awaitable[bool]:
         """Store a redirect's scan: True once durable, False when the code is used up."""
-        return await self._ref.ask(scan, wait=False)
+        return self._ref.ask(scan, wait=False)
 
     async def record_orphan(self, scan: RecordOrphan) -> None:
         """Store a request for an unknown slug; returns once durable."""
