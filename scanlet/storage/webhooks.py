@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
@@ -26,7 +26,6 @@ __all__ = (
     "EndpointRow",
     "NewAttempt",
     "NewDelivery",
-    "WebhookReads",
     "WebhookStore",
 )
 
@@ -118,32 +117,6 @@ class AttemptPage(msgspec.Struct, frozen=True):
 
     items: list[AttemptRow]
     next_cursor: str | None
-
-
-class WebhookReads(Protocol):
-    """What the webhooks context reads (a port: another engine may implement it)."""
-
-    async def endpoints(self) -> list[EndpointRow]:
-        """Every endpoint, oldest first."""
-        ...
-
-    async def endpoint(self, endpoint_id: str) -> EndpointRow | None:
-        """One endpoint, or None."""
-        ...
-
-    async def next_delivery(self, endpoint_id: str) -> DeliveryRow | None:
-        """The oldest pending delivery of an endpoint, or None."""
-        ...
-
-    async def outbox_depth(self) -> int:
-        """Pending deliveries across all endpoints."""
-        ...
-
-    async def attempts(
-        self, endpoint_id: str, *, limit: int, cursor: str | None = None
-    ) -> AttemptPage:
-        """Recorded attempts of an endpoint, newest first."""
-        ...
 
 
 _ENDPOINT_COLUMNS = (

@@ -194,7 +194,7 @@ class CodesActor(Actor[CodesMessage]):
         self, event: DomainEvent, slug: str, change: Callable[[sqlite3.Connection], None]
     ) -> None:
         """Append ``event`` and apply ``change`` to the catalogue in one transaction, then
-        publish the event and ring the followers' doorbell."""
+        ring the followers' doorbell (they read the event from the log)."""
         logged = [log_entry(event, slug)]
         recorded_at = format_time(self._clock.now())
 
@@ -204,7 +204,6 @@ class CodesActor(Actor[CodesMessage]):
             return last_seq
 
         last_seq = await self._db.write(store)
-        await self.system.bus.publish(event)
         self.system.bus.publish_nowait(LogAppended(last_seq))
 
 

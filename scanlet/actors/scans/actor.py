@@ -65,7 +65,6 @@ class _Batch:
 
     def __init__(self, size: int) -> None:
         self.events: list[NewEvent] = []
-        self.published: list[DomainEvent] = []
         self.counts: dict[str, int] = {}
         self.replies: list[Any] = [None] * size
 
@@ -159,11 +158,8 @@ class ScansActor(Actor[ScansMessage]):
             metrics.events.labels("recorded").inc(recorded)
         if len(batch.events) > recorded:
             metrics.events.labels("orphaned").inc(len(batch.events) - recorded)
-        bus = self.system.bus
-        for event in batch.published:
-            bus.publish_nowait(event)
         if last_seq is not None:
-            bus.publish_nowait(LogAppended(last_seq))
+            self.system.bus.publish_nowait(LogAppended(last_seq))
         return batch.replies
 
     def _add(
@@ -228,7 +224,7 @@ class ScansActor(Actor[ScansMessage]):
         self._append(batch, event, message.slug)
 
     @staticmethod
-    def _device_event(scan: DeviceScan) -> tuple[NewEvent, ScanRecorded]:
+    def _device_event(scan: DeviceScan) -> NewEvent:
         event = ScanRecorded(
             id=scan.id,
             occurred_at=scan.occurred_at,
@@ -237,22 +233,21 @@ class ScansActor(Actor[ScansMessage]):
             device_id=scan.device_id,
             data=scan.data,
         )
-        return log_entry(event, scan.slug), event
+        return log_entry(event, scan.slug)
 
     @staticmethod
     def _add_device_scans(
         batch: _Batch,
         scans: Sequence[DeviceScan],
-        events: Sequence[tuple[NewEvent, ScanRecorded]],
+        events: Sequence[NewEvent],
         fresh: Sequence[bool],
     ) -> list[IngestResult]:
         results: list[IngestResult] = []
-        for scan, (logged, event), new in zip(scans, events, fresh, strict=True):
+        for scan, logged, new in zip(scans, events, fresh, strict=True):
             if not new:
                 results.append(IngestResult(scan.id, "duplicate"))
                 continue
             batch.events.append(logged)
-            batch.published.append(event)
             batch.counts[scan.slug] = batch.counts.get(scan.slug, 0) + 1
             results.append(IngestResult(scan.id, "accepted"))
         return results
@@ -260,4 +255,3 @@ class ScansActor(Actor[ScansMessage]):
     @staticmethod
     def _append(batch: _Batch, event: DomainEvent, slug: str) -> None:
         batch.events.append(log_entry(event, slug))
-        batch.published.append(event)

@@ -8,8 +8,6 @@ import datetime
 import hashlib
 import ipaddress
 import re
-import secrets
-import threading
 from collections.abc import Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
@@ -18,12 +16,10 @@ from scanlet.storage.server_key import ServerKey
 __all__ = (
     "VISITOR_HASH_PURPOSE",
     "Network",
-    "RandomDailySalts",
     "SaltSource",
     "VisitorHasher",
     "anonymize_ip",
     "client_address",
-    "parse_networks",
 )
 
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -111,25 +107,6 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequenc
     return str(current)
 
 
-def parse_networks(spec: str) -> tuple[Network, ...]:
-    """Parse a comma-separated list of CIDRs ("10.0.0.0/8, ::1") into networks.
-
-    Blank items are skipped, so "" gives (). A bare address is a one-address network.
-    Raises ValueError naming the bad item, including one with host bits set (10.0.0.1/8),
-    which is more likely a typo than a wish to trust all of 10.0.0.0/8.
-    """
-    networks: list[Network] = []
-    for raw in spec.split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=True))
-        except ValueError as exc:
-            raise ValueError(f"invalid network {item!r} in {spec!r}: {exc}") from None
-    return tuple(networks)
-
-
 @runtime_checkable
 class SaltSource(Protocol):
     """Where VisitorHasher gets the secret salt of each day."""
@@ -137,41 +114,6 @@ class SaltSource(Protocol):
     def salt_for(self, day: datetime.date) -> bytes:
         """Return the salt of `day`, the same every time it is asked."""
         ...
-
-
-class RandomDailySalts:
-    """A SaltSource of random in-memory salts that remembers only the last `keep` days.
-
-    Forgetting is the point: once a day's salt is gone, nobody (the operator included) can
-    recompute that day's visitor hashes or link them to another day's, so stored hashes
-    count unique visitors within a day and reveal nothing more. Two days are kept so requests
-    in flight around midnight still hash consistently. A restart forgets all salts, which
-    only means a visitor may be counted twice on that day. A day older than every kept one
-    gets a throwaway salt that is forgotten at once.
-    """
-
-    def __init__(self, keep: int = 2) -> None:
-        if keep < 1:
-            raise ValueError(f"keep must be at least 1, not {keep}")
-        self._keep = keep
-        self._salts: dict[datetime.date, bytes] = {}
-        self._lock = threading.Lock()
-
-    def salt_for(self, day: datetime.date) -> bytes:
-        """Return the salt of `day`, drawing 32 random bytes the first time it is asked."""
-        with self._lock:
-            salt = self._salts.get(day)
-            if salt is None:
-                salt = secrets.token_bytes(32)
-                self._salts[day] = salt
-                for old in sorted(self._salts)[: -self._keep]:
-                    del self._salts[old]
-            return salt
-
-    def days(self) -> tuple[datetime.date, ...]:
-        """Return the days whose salts are still remembered, oldest first."""
-        with self._lock:
-            return tuple(sorted(self._salts))
 
 
 #: The server key's purpose label for the visitor-hash keys derived from it.

@@ -159,7 +159,6 @@ class DeliveryWorker(Actor[Wake]):
         self._count(decision, result, removed)
         if disabled_event is not None:
             log.warning("webhook.disabled", endpoint=endpoint.id, reason=disabled_event.reason)
-            await self.system.bus.publish(disabled_event)
             if last_seq is not None:
                 self.system.bus.publish_nowait(LogAppended(last_seq))
             return False
