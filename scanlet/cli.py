@@ -75,7 +75,7 @@ def _with_keys(
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP server and the actor system until SIGINT or SIGTERM."""
-    from scanlet.server import serve  # imported late: the server pulls in uvicorn
+    from scanlet.serving import serve  # imported late: the server pulls in uvicorn
 
     settings = _settings(
         args,

@@ -1,7 +1,8 @@
 """The layer rules of ARCHITECTURE.md, checked on every module's imports (static, by AST).
 
 runtime/ imports no other part of Scanlet; storage/ never imports actors/ or http/; actors/
-never imports http/; nothing below the entry points imports the composition root.
+never imports http/; http/ never imports the composition root (assembly/), and only the
+entry points (cli, serving) do.
 """
 
 from __future__ import annotations
@@ -24,12 +25,18 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
             "scanlet.http",
             "scanlet.config",
             "scanlet.observability",
+            "scanlet.assembly",
             "scanlet.cli",
-            "scanlet.server",
+            "scanlet.serving",
         ),
     ),
-    ("scanlet.storage", ("scanlet.actors", "scanlet.http", "scanlet.cli", "scanlet.server")),
-    ("scanlet.actors", ("scanlet.http", "scanlet.cli", "scanlet.server")),
+    (
+        "scanlet.storage",
+        ("scanlet.actors", "scanlet.http", "scanlet.assembly", "scanlet.cli", "scanlet.serving"),
+    ),
+    ("scanlet.actors", ("scanlet.http", "scanlet.assembly", "scanlet.cli", "scanlet.serving")),
+    ("scanlet.http", ("scanlet.assembly", "scanlet.cli", "scanlet.serving")),
+    ("scanlet.assembly", ("scanlet.cli", "scanlet.serving")),
     ("scanlet.observability", ("scanlet.actors", "scanlet.storage", "scanlet.http")),
 ]
 

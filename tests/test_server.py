@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from scanlet.server import _claim
+from scanlet.serving.server import _claim
 from tests.processes import create_key, free_port, wait_ready
 
 

@@ -18,21 +18,18 @@ from scanlet.http.params import (
     query_str,
 )
 from scanlet.http.responses import json_response
-from scanlet.http.services import Services, services
+from scanlet.http.services import Services, installed, services
 from scanlet.http.stats_api import known_slug, time_range
 from scanlet.storage.keys import Scope
 from scanlet.storage.raw_scans import RawScanPage, RawScanQuery, RawScanStore
 from scanlet.storage.timefmt import format_time
 
-__all__ = ("RAW_SCANS", "raw_scans", "scan_endpoints")
-
-#: Where the analytics feature leaves its raw-scan store in ``Services.extras``.
-RAW_SCANS = "raw_scans"
+__all__ = ("raw_scans", "scan_endpoints")
 
 
 def raw_scans(svc: Services) -> RawScanStore:
     """The raw-scan store of the running analytics feature."""
-    store = svc.extras[RAW_SCANS]
+    store = installed(svc.raw_scans, "analytics")
     assert isinstance(store, RawScanStore)
     return store
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
@@ -22,7 +22,15 @@ from scanlet.storage.keys import ApiKeyStore
 from scanlet.storage.scans import ScanStore
 from scanlet.storage.server_key import ServerKey
 
-__all__ = ("Services", "services")
+if TYPE_CHECKING:
+    from scanlet.actors.webhooks.registry import WebhooksClient
+    from scanlet.http.dashboard.session import DashboardAuth
+    from scanlet.http.stream import StreamHub
+    from scanlet.storage.raw_scans import RawScanStore
+
+__all__ = ("Services", "installed", "services")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,7 +57,23 @@ class Services:
     trusted_networks: tuple[Network, ...]
     #: The secret kept outside the database, for keys that a database copy must not give.
     server_key: ServerKey
-    extras: dict[str, Any] = field(default_factory=dict)
+    # What each feature hands its routes when it starts (None when it is not installed; its
+    # routes are not either).
+    #: analytics: raw scans, for listings and exports.
+    raw_scans: RawScanStore | None = None
+    #: integrations: the webhook registry's client, and the live streams' hub.
+    webhooks: WebhooksClient | None = None
+    stream: StreamHub | None = None
+    #: dashboard: sessions and form tokens.
+    dashboard: DashboardAuth | None = None
+
+
+def installed(handle: T | None, feature: str) -> T:
+    """``handle``, which ``feature`` made when it started; a route of a feature that did not
+    start is a bug, not a client's error."""
+    if handle is None:
+        raise RuntimeError(f"the {feature} feature has not started")
+    return handle
 
 
 def services(request: Request) -> Services:

@@ -34,7 +34,7 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.log_tail import LogTail, TailEntry
 from scanlet.http.params import invalid, query_str
 from scanlet.http.problems import FieldError, Problem
-from scanlet.http.services import Services, services
+from scanlet.http.services import Services, installed, services
 from scanlet.http.stream_limits import StreamLimits, StreamSlot
 from scanlet.storage.eventlog import EventLog, StoredEvent
 from scanlet.storage.keys import ApiKey, Scope
@@ -251,8 +251,7 @@ def _last_event_id(request: Request) -> int | None:
 
 def stream_hub(svc: Services) -> StreamHub:
     """The process's stream hub (the integrations feature makes it)."""
-    hub: StreamHub = svc.extras["stream"]
-    return hub
+    return installed(svc.stream, "integrations")
 
 
 def key_still_valid(svc: Services, token: str) -> StillAllowed:

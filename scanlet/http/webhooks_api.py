@@ -21,7 +21,7 @@ from scanlet.http.endpoint import Endpoint, Link, Param, Reply
 from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
-from scanlet.http.services import services
+from scanlet.http.services import installed, services
 from scanlet.storage.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scanlet.storage.keys import Scope
 from scanlet.storage.webhooks import AttemptRow, EndpointRow
@@ -108,8 +108,7 @@ class AttemptList(msgspec.Struct, frozen=True):
 
 def webhooks_client(request: Request) -> WebhooksClient:
     """The webhooks context's client, installed by the integrations feature."""
-    client: WebhooksClient = services(request).extras["webhooks"]
-    return client
+    return installed(services(request).webhooks, "integrations")
 
 
 def _resource(row: EndpointRow) -> WebhookResource:

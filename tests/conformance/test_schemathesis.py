@@ -35,12 +35,12 @@ from schemathesis.python import asgi
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
+from scanlet.assembly import create_app
+from scanlet.assembly.analytics import AnalyticsFeature
+from scanlet.assembly.dashboard import DashboardFeature
+from scanlet.assembly.features import Feature
+from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
-from scanlet.http.analytics_feature import AnalyticsFeature
-from scanlet.http.app import create_app
-from scanlet.http.dashboard import DashboardFeature
-from scanlet.http.features import Feature
-from scanlet.http.integrations_feature import IntegrationsFeature
 from scanlet.storage.database import open_database
 from scanlet.storage.keys import ApiKeyStore
 from scanlet.storage.keys import Scope as KeyScope

@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.follower import CATCH_UP
+from scanlet.assembly import create_app
+from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.config import load_settings
-from scanlet.http.analytics_feature import AnalyticsFeature
-from scanlet.http.app import create_app
 from scanlet.storage.keys import Scope
 
 PHONE = (
@@ -51,7 +51,7 @@ class Api:
         assert statuses == {"accepted"}, reply.text
 
     def caught_up(self) -> None:
-        ref = self.app.state.services.extras["analytics"]
+        ref = self.app.state.services.system.lookup("analytics")
         self.client.portal.call(ref.ask, CATCH_UP)  # type: ignore[union-attr]
 
 

@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.assembly import create_app
 from scanlet.config import RateLimit, load_settings
-from scanlet.http.app import create_app
 from scanlet.http.ratelimit import RateLimiter, limit_key, retry_after
 from scanlet.storage.keys import Scope
 

@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.scans.privacy import VisitorHasher
+from scanlet.assembly import create_app
 from scanlet.config import load_settings
-from scanlet.http.app import create_app
 from scanlet.storage.backup import backup_database
 from scanlet.storage.keys import Scope
 from scanlet.storage.server_key import ServerKey, read_server_key

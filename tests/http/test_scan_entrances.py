@@ -14,9 +14,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
+from scanlet.assembly import create_app
 from scanlet.clock import FixedClock
 from scanlet.config import load_settings
-from scanlet.http.app import ScanletApp, create_app
+from scanlet.http.app import ScanletApp
 from scanlet.storage.keys import Scope
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

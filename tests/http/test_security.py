@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
 from scanlet.actors.scans.actor import ScansActor
+from scanlet.assembly import create_app
 from scanlet.config import load_settings
-from scanlet.http.app import create_app
 from scanlet.http.endpoint import Endpoint
 from scanlet.storage.keys import Scope
 from scanlet.storage.private_files import database_files

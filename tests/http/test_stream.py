@@ -16,9 +16,9 @@ from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
 from scanlet.actors.events import CodeDeleted, LogAppended, ScanRecorded, encode_event
+from scanlet.assembly import create_app
+from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
-from scanlet.http.app import create_app
-from scanlet.http.integrations_feature import IntegrationsFeature
 from scanlet.http.log_tail import LogTail
 from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig, sse_frame
 from scanlet.runtime import EventBus

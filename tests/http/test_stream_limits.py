@@ -15,9 +15,10 @@ import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
 
+from scanlet.assembly import create_app
+from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
-from scanlet.http.app import ScanletApp, create_app
-from scanlet.http.integrations_feature import IntegrationsFeature
+from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
 from scanlet.storage.database import open_database
 from scanlet.storage.keys import ApiKeyStore, Scope

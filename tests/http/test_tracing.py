@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
+from scanlet.assembly import create_app
 from scanlet.config import load_settings
-from scanlet.http.app import create_app
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import add_trace_context
 from scanlet.storage.keys import Scope

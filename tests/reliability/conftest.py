@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.assembly import create_app
 from scanlet.config import load_settings
-from scanlet.http.app import create_app
 from scanlet.storage.keys import Scope
 
 

@@ -23,7 +23,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scanlet.http.services import services
+from scanlet.http.services import installed, services
 from scanlet.storage.keys import ApiKey, Scope
 from scanlet.storage.server_key import ServerKey
 from scanlet.storage.sessions import SessionStore, StoredSession
@@ -105,8 +105,7 @@ class DashboardAuth:
 
 def auth(request: Request) -> DashboardAuth:
     """The dashboard's sessions and form tokens, made by the feature at start-up."""
-    value: DashboardAuth = services(request).extras["dashboard"]
-    return value
+    return installed(services(request).dashboard, "dashboard")
 
 
 async def current_user(request: Request) -> User | None:

@@ -16,9 +16,9 @@ from starlette.testclient import TestClient
 
 from scanlet.actors.webhooks.sender import Outgoing, SendResult
 from scanlet.actors.webhooks.ssrf import IPAddress
+from scanlet.assembly import create_app
+from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
-from scanlet.http.app import create_app
-from scanlet.http.integrations_feature import IntegrationsFeature
 from scanlet.storage.keys import Scope
 
 PUBLIC = "93.184.215.14"

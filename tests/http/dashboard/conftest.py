@@ -57,5 +57,5 @@ def api_create(client: TestClient, key: str, **body: Any) -> Any:
 
 def caught_up(client: TestClient) -> None:
     """Wait until the analytics follower has applied every committed scan."""
-    ref = client.app.state.services.extras["analytics"]  # type: ignore[attr-defined]
+    ref = client.app.state.services.system.lookup("analytics")  # type: ignore[attr-defined]
     client.portal.call(ref.ask, CATCH_UP)  # type: ignore[union-attr]

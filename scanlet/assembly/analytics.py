@@ -12,7 +12,7 @@ from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
 from scanlet.actors.follower import start_doorbell
 from scanlet.http.endpoint import Endpoint
-from scanlet.http.scans_api import RAW_SCANS, scan_endpoints
+from scanlet.http.scans_api import scan_endpoints
 from scanlet.http.services import Services
 from scanlet.http.stats_api import stats_endpoints
 from scanlet.runtime import ChildSpec, SupervisorRef
@@ -46,7 +46,7 @@ class AnalyticsFeature:
         policy = RetentionPolicy(services.settings.raw_retention_days, services.clock.now)
         countries = open_countries(services.settings.geoip_db, stack)
         projection = AnalyticsProjection(countries, policy.cutoff)
-        raw_scans = services.extras[RAW_SCANS] = projection.raw_scans(db)
+        raw_scans = services.raw_scans = projection.raw_scans(db)
         gauge = lag_gauge(services.registry)
         ref = await supervisor.spawn(
             ChildSpec(
@@ -60,4 +60,3 @@ class AnalyticsFeature:
             tasks.start_soon(
                 lambda: run_retention(raw_scans, policy, interval=self.retention_interval)
             )
-        services.extras["analytics"] = ref

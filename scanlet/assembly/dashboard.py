@@ -79,4 +79,4 @@ class DashboardFeature:
         """Sessions in the database; form tokens keyed from the server key file."""
         sessions = SessionStore(services.db, max_age=SESSION_MAX_AGE, idle=SESSION_IDLE)
         forms = FormTokens.from_server_key(services.server_key)
-        services.extras["dashboard"] = DashboardAuth(sessions, forms)
+        services.dashboard = DashboardAuth(sessions, forms)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import gc
 import os
 import signal
 import socket
@@ -25,17 +24,18 @@ from typing import IO, Any
 
 import structlog
 
+from scanlet.assembly import create_app
 from scanlet.config import ConfigError, Settings
-from scanlet.handover import inherited_socket
-from scanlet.http.app import create_app
 from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
+from scanlet.serving.gc import settle_garbage_collector
+from scanlet.serving.handover import inherited_socket
 from scanlet.storage.private_files import PRIVATE_MODE, tighten_modes
 from scanlet.storage.server_key import read_server_key
 
 __all__ = ("serve",)
 
-log = structlog.get_logger("scanlet.server")
+log = structlog.get_logger("scanlet.serving")
 
 _GRANIAN_LOGGING: dict[str, Any] = {
     "version": 1,
@@ -267,29 +267,8 @@ def serve(settings: Settings) -> int:
         lock.close()
 
 
-# Generation 0 collects after 10,000 new objects instead of 700: a request's objects die by
-# reference counting long before that, so far fewer survive into older generations. Measured
-# at 64 connections on the scan path: 2,400 young and 20 full collections in 6 s became 88
-# and 1, p99 latency 9.8 -> 5.0 ms, throughput +7 %.
-_GC_THRESHOLDS = (10_000, 10, 10)
-
-
-def _settle_garbage_collector() -> None:
-    """Move everything alive after start-up out of the collector's reach.
-
-    Measured under redirect load: CPython's full (generation 2) collections walked every
-    object the imports created, 14 of them in 6 s at about 20 ms each, stalling whole group
-    commits and setting the p99 latency. Frozen objects are never scanned again (they are
-    modules, classes and tables that live as long as the process), so a full collection
-    then walks only what the requests made (p99 20.5 -> 9.2 ms).
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLDS)
-
-
 def _run(settings: Settings, listener: socket.socket | None = None) -> int:
-    _settle_garbage_collector()
+    settle_garbage_collector()
     try:
         if settings.server == "uvicorn":
             started = _serve_uvicorn(settings, listener)

@@ -6,7 +6,7 @@ process stops and the next starts. Nothing is refused during an upgrade; request
 arrive in between wait in the kernel until the new process accepts them.
 
 The new process may even be started before the old one is told to stop: it finds the
-database lock (``scanlet.server``) held and waits for it instead of exiting, so the old one
+database lock (``scanlet.serving.server``) held and waits for it instead of exiting, so the old one
 drains and exits on SIGTERM while the new one is already loaded and takes over at once.
 This follows the ``sd_listen_fds`` protocol: ``LISTEN_FDS`` sockets from fd 3, meant for the
 process whose pid is ``LISTEN_PID``.

@@ -112,14 +112,13 @@ class IntegrationsFeature:
             )
         )
         start_doorbell(tasks, follower, system.bus, interval=self._doorbell_interval)
-        services.extras["webhooks"] = WebhooksClient(
+        services.webhooks = WebhooksClient(
             registry, store, allow_private=allow_private, resolver=self._resolver
         )
-        services.extras["webhook_timer"] = timer
         event_log = EventLog(db)
         tail = LogTail(event_log, system.bus, sse_frame)
         await tasks.start(tail.run)
-        services.extras["stream"] = StreamHub(
+        services.stream = StreamHub(
             log=event_log,
             tail=tail,
             limits=StreamLimits(

@@ -1,0 +1,285 @@
+"""The composition root: builds the dependencies, the supervision tree and the app.
+
+The only place that knows every concrete adapter and every feature. Routes and actors get
+what they need handed to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import anyio
+import structlog
+from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from scanlet import __version__
+from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.index import CodeIndex
+from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.codes.qr import QrRenderer
+from scanlet.actors.scans.actor import ScansActor
+from scanlet.actors.scans.client import ScansClient
+from scanlet.actors.scans.metrics import ScanMetrics
+from scanlet.assembly.analytics import AnalyticsFeature
+from scanlet.assembly.dashboard import DashboardFeature
+from scanlet.assembly.features import Feature
+from scanlet.assembly.integrations import IntegrationsFeature
+from scanlet.clock import Clock, SystemClock
+from scanlet.config import Settings
+from scanlet.http.app import ScanletApp
+from scanlet.http.codes_api import code_endpoints
+from scanlet.http.endpoint import Endpoint, build_routes
+from scanlet.http.errors import exception_handlers
+from scanlet.http.fastpath import ScanFastPath
+from scanlet.http.ingest_api import ingest_endpoints
+from scanlet.http.middleware import (
+    BodyLimitMiddleware,
+    HttpMetrics,
+    RequestContextMiddleware,
+    RequestLimitsMiddleware,
+    security_headers,
+)
+from scanlet.http.openapi import build_openapi
+from scanlet.http.ops import ops_endpoints
+from scanlet.http.qr_api import qr_endpoints
+from scanlet.http.ratelimit import ScanLimits
+from scanlet.http.redirect import redirect_endpoints
+from scanlet.http.scan_path import ScanPath
+from scanlet.http.services import Services
+from scanlet.observability.tracing import Tracing
+from scanlet.runtime import (
+    ActorSystem,
+    Backoff,
+    ChildSpec,
+    SupervisorSpec,
+)
+from scanlet.storage.codes import CodeStore
+from scanlet.storage.database import open_database
+from scanlet.storage.keys import ApiKeyStore
+from scanlet.storage.private_files import database_files, tighten_modes
+from scanlet.storage.scans import ScanStore
+from scanlet.storage.server_key import ServerKey, ensure_server_key
+
+__all__ = ("create_app",)
+
+log = structlog.get_logger("scanlet.assembly")
+
+
+def _build_info(registry: CollectorRegistry) -> None:
+    info = Gauge(
+        "scanlet_build_info",
+        "Always 1; labels say which build runs.",
+        ["version"],
+        registry=registry,
+    )
+    info.labels(__version__).set(1)
+
+
+async def _stop_on_failure(system: ActorSystem, app: Starlette) -> None:
+    """When the root supervisor gives up, stop serving rather than limp on half-dead.
+
+    Readiness turns 503 at once; the embedding server (scanlet.serving) sets
+    ``app.state.stop_server`` and exits non-zero so a process manager restarts the whole
+    process from a clean state.
+    """
+    failure = await system.wait_failed()
+    app.state.fatal = failure
+    log.critical("actor system failed; stopping the server", error=repr(failure))
+    stop = getattr(app.state, "stop_server", None)
+    if stop is not None:
+        stop()
+
+
+#: The core's actors restart quickly; past 5 restarts in 10 s the core gives up, and the
+#: root with it: the process stops, and its process manager starts a fresh one.
+CORE_SUPERVISOR = SupervisorSpec()
+#: Whatever escalates to the root is fatal (the features' supervisor never escalates).
+ROOT_SUPERVISOR = SupervisorSpec(max_restarts=0)
+#: Each feature's own supervisor gives up after the same intensity...
+FEATURE_SUPERVISOR = SupervisorSpec()
+
+
+def features_supervisor(retry: float) -> SupervisorSpec:
+    """...and the supervisor above the features starts it again after ``retry`` seconds,
+    doubling up to ten times that, for as long as the process runs: it never gives up."""
+    return SupervisorSpec(
+        max_restarts=1_000_000, within=3600.0, backoff=Backoff(min=retry, max=10 * retry)
+    )
+
+
+def _server_key(settings: Settings, fresh_database: bool) -> ServerKey:
+    """The server key, made on the first start; a loud line when an existing database
+    starts without one (restored from a backup without its key file, most likely)."""
+    path = settings.server_key_file
+    key, created = ensure_server_key(path)
+    if created and not fresh_database:
+        log.warning(
+            "no server key file: created a new one; today's unique visitors are counted"
+            " afresh and dashboard forms already open must be reloaded",
+            path=str(path),
+        )
+    elif created:
+        log.info("created the server key file; back it up apart from the database", path=str(path))
+    return key
+
+
+def default_features(settings: Settings) -> list[Feature]:
+    """The features ``SCANLET_FEATURES`` switches on (all by default; tests may pass their
+    own list to ``create_app``)."""
+    known: dict[str, Callable[[], Feature]] = {
+        "analytics": AnalyticsFeature,
+        "integrations": IntegrationsFeature,
+        "dashboard": DashboardFeature,
+    }
+    return [known[name]() for name in settings.features]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
+    tracing: Tracing | None = None,
+    extra_endpoints: list[Endpoint] | None = None,
+    features: Sequence[Feature] | None = None,
+) -> ScanletApp:
+    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors."""
+    clock = clock or SystemClock()
+    registry = registry or CollectorRegistry()
+    tracing = tracing or Tracing()
+    ProcessCollector(namespace="scanlet", registry=registry)
+    _build_info(registry)
+    http_metrics = HttpMetrics(registry)
+    scan_metrics = ScanMetrics(registry)
+    limits = ScanLimits.from_settings(settings, registry)
+    security = security_headers(settings.public_base_url)
+
+    endpoints: list[Endpoint] = []
+    scan_path = ScanPath(limits)
+
+    def openapi() -> dict[str, object]:
+        return build_openapi(endpoints, server_url=settings.public_base_url)
+
+    endpoints.extend(ops_endpoints(openapi))
+    endpoints.extend(code_endpoints())
+    endpoints.extend(qr_endpoints())
+    endpoints.extend(ingest_endpoints())
+    installed = list(default_features(settings) if features is None else features)
+    for feature in installed:
+        endpoints.extend(feature.endpoints())
+    endpoints.extend(extra_endpoints or [])
+    # Last: /{slug} matches any single path segment.
+    endpoints.extend(redirect_endpoints(scan_path))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            tighten_modes([*database_files(settings.db), settings.server_key_file])
+            fresh_database = not settings.db.exists()
+            db = await stack.enter_async_context(
+                open_database(settings.db, synchronous=settings.synchronous)
+            )
+            server_key = _server_key(settings, fresh_database)
+            system = await stack.enter_async_context(
+                ActorSystem(
+                    name="scanlet",
+                    supervisor=ROOT_SUPERVISOR,
+                    ask_timeout=settings.ask_timeout,
+                    registry=registry,
+                    metric_prefix="scanlet",
+                    tracer_provider=tracing.provider if tracing.enabled else None,
+                )
+            )
+            index = CodeIndex()
+            own_origins = OwnOrigins(settings.own_origins)
+            # The core (redirects, ingest) and each feature get supervisors of their own: a
+            # feature that gives up waits under "features" for a long pause and is started
+            # again, while the core serves on. Only the core giving up stops the process.
+            core = await system.spawn_supervisor("core", CORE_SUPERVISOR)
+            above_features = await system.spawn_supervisor(
+                "features", features_supervisor(settings.feature_retry)
+            )
+            codes_ref = await core.spawn(
+                ChildSpec(
+                    name="codes",
+                    factory=lambda: CodesActor(db, index, clock, own_origins=own_origins),
+                    mailbox_capacity=256,
+                )
+            )
+            scans_ref = await core.spawn(
+                ChildSpec(
+                    name="scans",
+                    factory=lambda: ScansActor(
+                        db, clock, scan_metrics, server_key, anonymize=settings.anonymize_ip
+                    ),
+                    mailbox_capacity=settings.scan_queue,
+                    # A failed batch is answered with the error, never retried behind the
+                    # clients' backs: they may already have been told to try again.
+                    max_attempts=1,
+                )
+            )
+            scans = ScansClient(scans_ref)
+            app.state.services = services = Services(
+                settings=settings,
+                clock=clock,
+                registry=registry,
+                db=db,
+                keys=ApiKeyStore(db),
+                system=system,
+                core=core,
+                core_actors=tuple(core.children),
+                features={},
+                index=index,
+                codes=CodesClient(codes_ref),
+                scans=scans,
+                code_store=CodeStore(db),
+                scan_store=ScanStore(db),
+                qr=QrRenderer(),
+                trusted_networks=settings.trusted_networks,
+                server_key=server_key,
+            )
+            scan_path.bind(
+                index=index,
+                scans=scans,
+                clock=clock,
+                trusted=services.trusted_networks,
+                country_header=settings.country_header,
+            )
+            background = await stack.enter_async_context(anyio.create_task_group())
+            background.start_soon(db.run_checkpoints)
+            background.start_soon(_stop_on_failure, system, app)
+            for feature in installed:
+                own = await above_features.spawn_supervisor(
+                    f"feature-{feature.name}", FEATURE_SUPERVISOR
+                )
+                services.features[feature.name] = own
+                await feature.start(services, own, stack, background)
+            log.info("started", db=str(settings.db), base_url=settings.public_base_url)
+            yield
+            log.info("stopping")
+            await system.shutdown(settings.shutdown_timeout)
+            background.cancel_scope.cancel()
+
+    app = ScanletApp(
+        routes=build_routes(endpoints),
+        middleware=[
+            Middleware(RequestContextMiddleware, metrics=http_metrics, tracing=tracing),
+            Middleware(RequestLimitsMiddleware),
+            Middleware(
+                BodyLimitMiddleware,
+                limit=settings.max_body_bytes,
+                timeout=settings.body_timeout,
+            ),
+        ],
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+    )
+    app.state.endpoints = endpoints
+    app.security_headers = security
+    # In front of everything, even Starlette's error middleware: live-code scans skip the
+    # whole stack (the front catches its own errors).
+    app.fast_path = ScanFastPath(app.full_stack, scan_path, http_metrics, tracing, security)
+    return app
