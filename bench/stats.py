@@ -33,6 +33,7 @@ import anyio
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import ScanRecorded, encode_event
+from scanlet.adapters.user_agents import describe_agent
 from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.database import Database, open_database
 from scanlet.storage.eventlog import EventLog, NewEvent, StoredEvent
@@ -99,7 +100,7 @@ async def load(db: Database, count: int) -> None:
         # The server checkpoints from a background task; without one the WAL here would
         # grow by every page ever written (tens of GB at 10M scans).
         await db.checkpoint()
-    projection = AnalyticsProjection()
+    projection = AnalyticsProjection(describe_agent)
     log = EventLog(db)
     position = 0
     while batch := log.read_after_now(position, BATCH):

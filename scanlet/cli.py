@@ -185,7 +185,7 @@ def _time_arg(raw: str) -> datetime:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Drop every read model and apply the whole event log again."""
-    from scanlet.actors.analytics.cli import rebuild_read_models
+    from scanlet.assembly.read_models import rebuild_read_models
 
     settings = _settings(args)
     position = _run(lambda: rebuild_read_models(settings))
@@ -195,7 +195,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_export_scans(args: argparse.Namespace) -> int:
     """Stream raw scans to stdout as CSV or JSON lines, oldest first."""
-    from scanlet.actors.analytics.cli import export_scans
+    from scanlet.assembly.read_models import export_scans
 
     settings = _settings(args)
     return _run(lambda: export_scans(settings, args.slug, args.start, args.end, args.format))

@@ -1,8 +1,9 @@
 """The layer rules of ARCHITECTURE.md, checked on every module's imports (static, by AST).
 
 runtime/ imports no other part of Scanlet; storage/ never imports actors/ or http/; actors/
-never imports http/; http/ never imports the composition root (assembly/), and only the
-entry points (cli, serving) do.
+never imports http/ or adapters/ (it is handed adapters through ports); adapters/ never
+import http/; http/ never imports the composition root (assembly/), and only the entry
+points (cli, serving) do.
 """
 
 from __future__ import annotations
@@ -32,9 +33,20 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "scanlet.storage",
-        ("scanlet.actors", "scanlet.http", "scanlet.assembly", "scanlet.cli", "scanlet.serving"),
+        (
+            "scanlet.actors",
+            "scanlet.http",
+            "scanlet.adapters",
+            "scanlet.assembly",
+            "scanlet.cli",
+            "scanlet.serving",
+        ),
     ),
-    ("scanlet.actors", ("scanlet.http", "scanlet.assembly", "scanlet.cli", "scanlet.serving")),
+    (
+        "scanlet.actors",
+        ("scanlet.http", "scanlet.adapters", "scanlet.assembly", "scanlet.cli", "scanlet.serving"),
+    ),
+    ("scanlet.adapters", ("scanlet.http", "scanlet.assembly", "scanlet.cli", "scanlet.serving")),
     ("scanlet.http", ("scanlet.assembly", "scanlet.cli", "scanlet.serving")),
     ("scanlet.assembly", ("scanlet.cli", "scanlet.serving")),
     ("scanlet.observability", ("scanlet.actors", "scanlet.storage", "scanlet.http")),

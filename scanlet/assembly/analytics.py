@@ -7,10 +7,11 @@ from contextlib import AsyncExitStack
 from anyio.abc import TaskGroup
 
 from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
-from scanlet.actors.analytics.facts import open_countries
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
 from scanlet.actors.follower import start_doorbell
+from scanlet.adapters.geoip import open_countries
+from scanlet.adapters.user_agents import describe_agent
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.scans_api import scan_endpoints
 from scanlet.http.services import Services
@@ -45,7 +46,7 @@ class AnalyticsFeature:
         db = services.db
         policy = RetentionPolicy(services.settings.raw_retention_days, services.clock.now)
         countries = open_countries(services.settings.geoip_db, stack)
-        projection = AnalyticsProjection(countries, policy.cutoff)
+        projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
         raw_scans = services.raw_scans = projection.raw_scans(db)
         gauge = lag_gauge(services.registry)
         ref = await supervisor.spawn(

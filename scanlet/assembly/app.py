@@ -19,10 +19,10 @@ from scanlet import __version__
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
-from scanlet.actors.codes.qr import QrRenderer
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
+from scanlet.adapters.qr_images import QrRenderer
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.assembly.dashboard import DashboardFeature
 from scanlet.assembly.features import Feature

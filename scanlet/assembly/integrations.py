@@ -18,10 +18,11 @@ from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.outbox import OutboxFollower
 from scanlet.actors.webhooks.policy import RETRY_CAP
 from scanlet.actors.webhooks.registry import WebhooksActor, WebhooksClient
-from scanlet.actors.webhooks.sender import HttpxSender, WebhookSender
+from scanlet.actors.webhooks.sender import WebhookSender
 from scanlet.actors.webhooks.ssrf import Resolver, system_resolver
 from scanlet.actors.webhooks.wakeup import WakeTimer
 from scanlet.actors.webhooks.worker import DeliveryDeps
+from scanlet.adapters.webhook_http import HttpxSender
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.log_tail import LogTail
 from scanlet.http.services import Services

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.codes.errors import InvalidField
-from scanlet.actors.codes.qr import QrOptions, etag_for
+from scanlet.adapters.qr_images import QrOptions, etag_for
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid

@@ -10,9 +10,9 @@ from starlette.requests import Request
 
 from scanlet.actors.codes.actor import CodesClient
 from scanlet.actors.codes.index import CodeIndex
-from scanlet.actors.codes.qr import QrRenderer
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.privacy import Network
+from scanlet.adapters.qr_images import QrRenderer
 from scanlet.clock import Clock
 from scanlet.config import Settings
 from scanlet.runtime import ActorSystem, SupervisorRef

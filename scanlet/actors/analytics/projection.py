@@ -20,9 +20,9 @@ from typing import Any
 import msgspec
 
 from scanlet.actors.analytics.facts import (
+    AgentDescriber,
     CountryLookup,
     NoCountries,
-    describe_agent,
     normalize_country,
     referrer_host,
 )
@@ -77,9 +77,11 @@ class AnalyticsProjection:
 
     def __init__(
         self,
+        agents: AgentDescriber,
         countries: CountryLookup | None = None,
         raw_cutoff: Callable[[], str | None] = lambda: None,
     ) -> None:
+        self.agents = agents
         self.countries = countries or NoCountries()
         self.raw_cutoff = raw_cutoff
         self._geolocate = not isinstance(self.countries, NoCountries)
@@ -100,7 +102,7 @@ class AnalyticsProjection:
         key = (source, agent, referrer, country)
         found = self._profiles.get(key)
         if found is None:
-            described = describe_agent(agent, expect_agent=source != "device")
+            described = self.agents(agent, expect_agent=source != "device")
             found = Profile.of(
                 bot=described.bot,
                 source=source,
@@ -154,7 +156,7 @@ class AnalyticsProjection:
     def raw_scan(self, seq: int, occurred_at: str, payload: bytes) -> RawScan:
         """A stored scan event as the raw-scan listing shows it, derived facts included."""
         event = _scan.decode(payload)
-        agent = describe_agent(event.user_agent, expect_agent=event.source != "device")
+        agent = self.agents(event.user_agent, expect_agent=event.source != "device")
         recorded = isinstance(event, ScanRecorded)
         data: dict[str, Any] | None = event.data if isinstance(event, ScanRecorded) else None
         return RawScan(

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from scanlet.actors.codes.errors import CodeError, InvalidField
 from scanlet.actors.codes.messages import CodeChanges
-from scanlet.actors.codes.qr import QrOptions
+from scanlet.adapters.qr_images import QrOptions
 from scanlet.http.codes_api import load_code
 from scanlet.http.dashboard.charts import series_chart
 from scanlet.http.dashboard.code_forms import (

@@ -1,4 +1,4 @@
-"""Derived facts: user agents, bots, referrer hosts and countries."""
+"""Derived facts: user agents and bots, referrer hosts, countries (the rules and adapters)."""
 
 from pathlib import Path
 
@@ -6,12 +6,9 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from scanlet.actors.analytics.facts import (
-    MaxMindCountries,
-    describe_agent,
-    normalize_country,
-    referrer_host,
-)
+from scanlet.actors.analytics.facts import normalize_country, referrer_host
+from scanlet.adapters.geoip import MaxMindCountries
+from scanlet.adapters.user_agents import describe_agent
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 "

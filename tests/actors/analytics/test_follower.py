@@ -8,6 +8,7 @@ from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge, rebuild
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, purge_once
 from scanlet.actors.follower import CATCH_UP, CatchUp
+from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
 from scanlet.storage.analytics import AnalyticsStore
@@ -24,7 +25,10 @@ async def test_the_follower_applies_each_scan_once_and_reports_no_lag(db: Databa
     await append(db, [scan("menu", NOW, visitor=f"v{i}") for i in range(3)])
     async with running_system() as system:
         ref: ActorRef[CatchUp] = await system.spawn(
-            ChildSpec("analytics", lambda: AnalyticsFollower(db, AnalyticsProjection(), gauge))
+            ChildSpec(
+                "analytics",
+                lambda: AnalyticsFollower(db, AnalyticsProjection(describe_agent), gauge),
+            )
         )
         assert await ref.ask(CATCH_UP) == 3
         assert await ref.ask(CATCH_UP) == 3
@@ -33,12 +37,15 @@ async def test_the_follower_applies_each_scan_once_and_reports_no_lag(db: Databa
     assert lag == 0
     async with running_system() as system:
         ref = await system.spawn(
-            ChildSpec("analytics", lambda: AnalyticsFollower(db, AnalyticsProjection(), gauge))
+            ChildSpec(
+                "analytics",
+                lambda: AnalyticsFollower(db, AnalyticsProjection(describe_agent), gauge),
+            )
         )
         assert await ref.ask(CATCH_UP) == 4
     rows = await AnalyticsStore(db).hours("menu", 0, 10**7)
     assert [(r.humans, r.uniques) for r in rows] == [(4, 4)]
-    assert len(await AnalyticsProjection().raw_scans(db).dump()) == 4
+    assert len(await AnalyticsProjection(describe_agent).raw_scans(db).dump()) == 4
 
 
 async def test_a_rebuild_beside_a_running_follower_never_applies_an_event_twice(
@@ -47,13 +54,15 @@ async def test_a_rebuild_beside_a_running_follower_never_applies_an_event_twice(
     await append(db, [scan("menu", NOW, visitor=None) for _ in range(3)])
     async with running_system() as system:
         ref: ActorRef[CatchUp] = await system.spawn(
-            ChildSpec("analytics", lambda: AnalyticsFollower(db, AnalyticsProjection()))
+            ChildSpec(
+                "analytics", lambda: AnalyticsFollower(db, AnalyticsProjection(describe_agent))
+            )
         )
         await ref.ask(CATCH_UP)
         await append(db, [scan("menu", NOW, visitor=None)])
         # The rebuild applies event 4 while the follower still believes it is at 3: its own
         # attempt sees the moved position, rolls back and carries on from 4.
-        assert await rebuild(db, AnalyticsProjection()) == 4
+        assert await rebuild(db, AnalyticsProjection(describe_agent)) == 4
         assert await ref.ask(CATCH_UP) == 4
         await append(db, [scan("menu", NOW, visitor=None)])
         assert await ref.ask(CATCH_UP) == 5
@@ -67,13 +76,13 @@ async def test_retention_deletes_old_raw_scans_in_batches_and_keeps_the_rollups(
     old = [scan("menu", NOW - timedelta(days=40), visitor=None) for _ in range(7)]
     await append(db, [*old, scan("menu", NOW, visitor=None)])
     policy = RetentionPolicy(30, lambda: NOW)
-    await rebuild(db, AnalyticsProjection())
-    assert len(await AnalyticsProjection().raw_scans(db).dump()) == 8
-    assert await purge_once(AnalyticsProjection().raw_scans(db), policy, batch=3) == 7
-    assert [row[0] for row in await AnalyticsProjection().raw_scans(db).dump()] == [8]
+    await rebuild(db, AnalyticsProjection(describe_agent))
+    assert len(await AnalyticsProjection(describe_agent).raw_scans(db).dump()) == 8
+    assert await purge_once(AnalyticsProjection(describe_agent).raw_scans(db), policy, batch=3) == 7
+    assert [row[0] for row in await AnalyticsProjection(describe_agent).raw_scans(db).dump()] == [8]
     rows = await AnalyticsStore(db).hours("menu", 0, 10**7)
     assert sum(r.humans for r in rows) == 8
     # A rebuild keeps to the retention window for raw rows, and rebuilds every rollup.
-    await rebuild(db, AnalyticsProjection(raw_cutoff=policy.cutoff))
-    assert [row[0] for row in await AnalyticsProjection().raw_scans(db).dump()] == [8]
+    await rebuild(db, AnalyticsProjection(describe_agent, raw_cutoff=policy.cutoff))
+    assert [row[0] for row in await AnalyticsProjection(describe_agent).raw_scans(db).dump()] == [8]
     assert sum(r.humans for r in await AnalyticsStore(db).hours("menu", 0, 10**7)) == 8

@@ -11,6 +11,7 @@ from scanlet.actors.analytics.actor import rebuild
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import DomainEvent
+from scanlet.adapters.user_agents import describe_agent
 from scanlet.storage.analytics import AnalyticsStore
 from scanlet.storage.database import Database
 from scanlet.storage.eventlog import StoredEvent
@@ -37,7 +38,7 @@ def stats_query(
 
 async def project(db: Database, events: list[DomainEvent]) -> None:
     await append(db, events)
-    await rebuild(db, AnalyticsProjection())
+    await rebuild(db, AnalyticsProjection(describe_agent))
 
 
 async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(db: Database) -> None:
@@ -105,7 +106,7 @@ async def test_breakdowns_and_the_all_codes_view(db: Database) -> None:
     assert everything.total == 3  # orphans are not scans of a code
     assert everything.by_source == {"device": 1, "link": 1, "qr": 1}
     assert [(t.slug, t.scans) for t in everything.top_codes or []] == [("menu", 2), ("flyer", 1)]
-    raw = await AnalyticsProjection().raw_scans(db).dump()
+    raw = await AnalyticsProjection(describe_agent).raw_scans(db).dump()
     assert len(raw) == 4
 
 
@@ -156,7 +157,7 @@ def apply_in_chunks(
     events: list[StoredEvent], cuts: list[int]
 ) -> dict[str, list[tuple[object, ...]]]:
     conn = memory_db()
-    projection = AnalyticsProjection()
+    projection = AnalyticsProjection(describe_agent)
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
     for a, b in pairwise(bounds):
         conn.execute("BEGIN IMMEDIATE")
@@ -209,7 +210,7 @@ async def test_countries_come_from_the_header_else_the_address_per_scan(db: Data
         scan("menu", at, ip="192.0.2.0"),  # unknown to the database
     ]
     await append(db, events)
-    projection = AnalyticsProjection(ByAddress())
+    projection = AnalyticsProjection(describe_agent, ByAddress())
     await rebuild(db, projection)
     stats = await compute_stats(AnalyticsStore(db), stats_query("menu"))
     assert stats.by_country == {"DE": 1, "FR": 1, "JP": 1, "unknown": 1}

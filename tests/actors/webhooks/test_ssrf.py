@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanlet.actors.webhooks.sender import GuardedBackend, HttpxSender, Outgoing
+from scanlet.actors.webhooks.sender import Outgoing
 from scanlet.actors.webhooks.ssrf import (
     MAX_URL_LENGTH,
     URL_PATTERN,
@@ -19,6 +19,7 @@ from scanlet.actors.webhooks.ssrf import (
     forbidden_reason,
     vet_url,
 )
+from scanlet.adapters.webhook_http import GuardedBackend, HttpxSender
 from scanlet.hosts import parse_ipv4
 
 

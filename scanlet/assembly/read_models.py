@@ -1,4 +1,5 @@
-"""What ``scanlet rebuild`` and ``scanlet export scans`` do, apart from argument parsing."""
+"""What ``scanlet rebuild`` and ``scanlet export scans`` do, apart from argument parsing: the
+analytics read models assembled with their adapters, outside a running server."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import TextIO
 
 from scanlet.actors.analytics.actor import rebuild
 from scanlet.actors.analytics.export import encode_batches
-from scanlet.actors.analytics.facts import open_countries
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy
+from scanlet.adapters.geoip import open_countries
+from scanlet.adapters.user_agents import describe_agent
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
 from scanlet.storage.database import open_database
@@ -33,7 +35,7 @@ async def rebuild_read_models(settings: Settings) -> int:
         )
         countries = open_countries(settings.geoip_db, stack)
         policy = RetentionPolicy(settings.raw_retention_days, SystemClock().now)
-        return await rebuild(db, AnalyticsProjection(countries, policy.cutoff))
+        return await rebuild(db, AnalyticsProjection(describe_agent, countries, policy.cutoff))
 
 
 async def export_scans(
@@ -55,7 +57,7 @@ async def export_scans(
         db = await stack.enter_async_context(
             open_database(settings.db, synchronous=settings.synchronous, create=False)
         )
-        projection = AnalyticsProjection(open_countries(settings.geoip_db, stack))
+        projection = AnalyticsProjection(describe_agent, open_countries(settings.geoip_db, stack))
         batches = projection.raw_scans(db).stream(query, newest_first=False)
         try:
             async for chunk in encode_batches(batches, fmt):

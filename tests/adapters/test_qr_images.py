@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from scanlet.actors.codes.errors import InvalidField
-from scanlet.actors.codes.qr import QrOptions, QrRenderer, etag_for
+from scanlet.adapters.qr_images import QrOptions, QrRenderer, etag_for
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -110,7 +110,7 @@ def test_etag_is_a_quoted_strong_validator() -> None:
 def test_etag_is_the_same_in_another_process() -> None:
     options = QrOptions(format="png", scale=3, ecc="H", dark="#abc", light="transparent")
     script = (
-        "from scanlet.actors.codes.qr import QrOptions, etag_for\n"
+        "from scanlet.adapters.qr_images import QrOptions, etag_for\n"
         "print(etag_for('https://e.example/q/x', QrOptions(format='png', scale=3, ecc='H',"
         " dark='#abc', light='transparent')))"
     )
