@@ -20,9 +20,9 @@ import msgspec
 from scanlet import __version__
 from scanlet.clock import SystemClock
 from scanlet.config import ConfigError, Settings, load_settings
-from scanlet.storage.database import open_database
 from scanlet.storage.errors import DatabaseMissing, StorageError
-from scanlet.storage.keys import ApiKeyStore, Scope
+from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
 from scanlet.storage.timefmt import parse_time
 
 __all__ = ("main",)
@@ -203,7 +203,7 @@ def cmd_export_scans(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy the database online (safe while a server runs) and verify the copy."""
-    from scanlet.storage.backup import backup_database
+    from scanlet.storage.sqlite.backup import backup_database
 
     settings = _settings(args)
     result = backup_database(settings.db, Path(args.dest))

@@ -29,10 +29,10 @@ from scanlet.runtime import (
     SlowPolicy,
     StopReason,
 )
-from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.eventlog import EventLog, StoredEvent
-from scanlet.storage.positions import PositionStore
+from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.eventlog import EventLog, StoredEvent
+from scanlet.storage.sqlite.positions import PositionStore
 
 __all__ = ("CATCH_UP", "CatchUp", "LogFollower", "start_doorbell")
 

@@ -56,12 +56,12 @@ from scanlet.runtime import (
     ChildSpec,
     SupervisorSpec,
 )
-from scanlet.storage.codes import CodeStore
-from scanlet.storage.database import open_database
-from scanlet.storage.keys import ApiKeyStore
 from scanlet.storage.private_files import database_files, tighten_modes
-from scanlet.storage.scans import ScanStore
 from scanlet.storage.server_key import ServerKey, ensure_server_key
+from scanlet.storage.sqlite.codes import CodeStore
+from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.keys import ApiKeyStore
+from scanlet.storage.sqlite.scans import ScanStore
 
 __all__ = ("create_app",)
 

@@ -20,7 +20,7 @@ from scanlet.http.dashboard.session import (
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.services import Services
 from scanlet.runtime import SupervisorRef
-from scanlet.storage.sessions import SessionStore
+from scanlet.storage.sqlite.sessions import SessionStore
 
 __all__ = ("DashboardFeature",)
 

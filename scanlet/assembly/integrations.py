@@ -30,8 +30,8 @@ from scanlet.http.stream import StreamConfig, StreamHub, sse_frame, stream_endpo
 from scanlet.http.stream_limits import StreamLimits
 from scanlet.http.webhooks_api import webhook_endpoints
 from scanlet.runtime import Backoff, ChildSpec, SupervisorRef, SupervisorSpec
-from scanlet.storage.eventlog import EventLog
-from scanlet.storage.webhooks import WebhookStore
+from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = ("IntegrationsFeature",)
 

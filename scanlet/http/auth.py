@@ -6,7 +6,7 @@ from starlette.requests import Request
 
 from scanlet.http.problems import Problem
 from scanlet.http.services import services
-from scanlet.storage.keys import ApiKey, Scope
+from scanlet.storage.sqlite.keys import ApiKey, Scope
 
 __all__ = ("authorize",)
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scanlet.http.auth import authorize
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("Endpoint", "Link", "Param", "Reply", "build_routes")
 

@@ -22,7 +22,7 @@ from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 from scanlet.timerange import time_error
 
 __all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")

@@ -21,7 +21,7 @@ from anyio.abc import TaskStatus
 
 from scanlet.actors.events import LogAppended
 from scanlet.runtime import EventBus, SlowPolicy
-from scanlet.storage.eventlog import EventLog, StoredEvent
+from scanlet.storage.sqlite.eventlog import EventLog, StoredEvent
 
 __all__ = ("LogTail", "TailEntry")
 

@@ -13,7 +13,7 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid
 from scanlet.http.problems import Problem
 from scanlet.http.services import services
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("qr_endpoints",)
 

@@ -16,17 +16,17 @@ from scanlet.adapters.qr_images import QrRenderer
 from scanlet.clock import Clock
 from scanlet.config import Settings
 from scanlet.runtime import ActorSystem, SupervisorRef
-from scanlet.storage.codes import CodeStore
-from scanlet.storage.database import Database
-from scanlet.storage.keys import ApiKeyStore
-from scanlet.storage.scans import ScanStore
 from scanlet.storage.server_key import ServerKey
+from scanlet.storage.sqlite.codes import CodeStore
+from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.keys import ApiKeyStore
+from scanlet.storage.sqlite.scans import ScanStore
 
 if TYPE_CHECKING:
     from scanlet.actors.webhooks.registry import WebhooksClient
     from scanlet.http.dashboard.session import DashboardAuth
     from scanlet.http.stream import StreamHub
-    from scanlet.storage.raw_scans import RawScanStore
+    from scanlet.storage.sqlite.raw_scans import RawScanStore
 
 __all__ = ("Services", "installed", "services")
 

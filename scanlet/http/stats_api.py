@@ -25,8 +25,8 @@ from scanlet.http.params import (
 from scanlet.http.problems import Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
-from scanlet.storage.analytics import AnalyticsStore
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.analytics import AnalyticsStore
+from scanlet.storage.sqlite.keys import Scope
 from scanlet.timerange import EARLIEST, time_error
 
 __all__ = ("known_slug", "stats_endpoints", "time_range")

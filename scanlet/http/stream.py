@@ -36,8 +36,8 @@ from scanlet.http.params import invalid, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stream_limits import StreamLimits, StreamSlot
-from scanlet.storage.eventlog import EventLog, StoredEvent
-from scanlet.storage.keys import ApiKey, Scope
+from scanlet.storage.sqlite.eventlog import EventLog, StoredEvent
+from scanlet.storage.sqlite.keys import ApiKey, Scope
 
 __all__ = (
     "EventStream",

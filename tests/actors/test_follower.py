@@ -13,8 +13,8 @@ from scanlet.actors.events import LogAppended, ScanRecorded, encode_event
 from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower, start_doorbell
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
-from scanlet.storage.database import Database, open_database
-from scanlet.storage.eventlog import EventLog, NewEvent, StoredEvent
+from scanlet.storage.sqlite.database import Database, open_database
+from scanlet.storage.sqlite.eventlog import EventLog, NewEvent, StoredEvent
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

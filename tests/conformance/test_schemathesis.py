@@ -41,9 +41,9 @@ from scanlet.assembly.dashboard import DashboardFeature
 from scanlet.assembly.features import Feature
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
-from scanlet.storage.database import open_database
-from scanlet.storage.keys import ApiKeyStore
-from scanlet.storage.keys import Scope as KeyScope
+from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.keys import ApiKeyStore
+from scanlet.storage.sqlite.keys import Scope as KeyScope
 from tests.actors.webhooks.harness import ScriptedSender
 
 SEED = 20260101

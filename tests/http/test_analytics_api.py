@@ -20,7 +20,7 @@ from scanlet.actors.follower import CATCH_UP
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.config import load_settings
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 "

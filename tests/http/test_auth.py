@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.testclient import TestClient
 
 from scanlet.http.endpoint import Endpoint, Reply
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 PROBLEM = "application/problem+json"
 

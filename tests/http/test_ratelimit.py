@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from scanlet.assembly import create_app
 from scanlet.config import RateLimit, load_settings
 from scanlet.http.ratelimit import RateLimiter, limit_key, retry_after
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 
 class FakeClock:

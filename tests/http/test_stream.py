@@ -22,9 +22,9 @@ from scanlet.config import load_settings
 from scanlet.http.log_tail import LogTail
 from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig, sse_frame
 from scanlet.runtime import EventBus
-from scanlet.storage.database import Database, open_database
-from scanlet.storage.eventlog import EventLog, NewEvent
-from scanlet.storage.keys import ApiKeyStore, Scope
+from scanlet.storage.sqlite.database import Database, open_database
+from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
 from tests.processes import free_port
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)

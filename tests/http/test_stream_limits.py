@@ -20,8 +20,8 @@ from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
-from scanlet.storage.database import open_database
-from scanlet.storage.keys import ApiKeyStore, Scope
+from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
 from tests.processes import free_port
 
 FAST = StreamConfig(heartbeat=0.05, recheck=0.05)

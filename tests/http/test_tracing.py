@@ -18,7 +18,7 @@ from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import add_trace_context
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.events import LogAppended
-from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
 from scanlet.storage.timefmt import format_time
 from tests.reliability.conftest import make_app, mint
 

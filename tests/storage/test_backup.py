@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from scanlet.cli import main
-from scanlet.storage.backup import BackupFailed, backup_database
-from scanlet.storage.database import open_database
+from scanlet.storage.sqlite.backup import BackupFailed, backup_database
+from scanlet.storage.sqlite.database import open_database
 
 
 def make_db(path: Path) -> None:

@@ -11,10 +11,10 @@ import anyio.lowlevel
 import pytest
 from structlog.testing import capture_logs
 
-from scanlet.storage.database import open_database
-from scanlet.storage.eventlog import EventLog, NewEvent
-from scanlet.storage.migrations import available_migrations, current_version
 from scanlet.storage.private_files import database_files
+from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.migrations import available_migrations, current_version
 
 
 async def test_opening_creates_the_file_in_wal_mode_and_migrates(tmp_path: Path) -> None:

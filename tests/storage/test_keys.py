@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scanlet.storage.database import open_database
-from scanlet.storage.keys import ApiKeyStore, Scope, split_token
+from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.keys import ApiKeyStore, Scope, split_token
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

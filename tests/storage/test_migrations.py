@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from scanlet.storage.migrations import _statements, apply_migrations, available_migrations
+from scanlet.storage.sqlite.migrations import _statements, apply_migrations, available_migrations
 
 
 def migrated_to(version: int) -> sqlite3.Connection:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanlet.storage.database import Database, open_database
-from scanlet.storage.keys import ApiKeyStore, Scope
-from scanlet.storage.sessions import SessionStore
+from scanlet.storage.sqlite.database import Database, open_database
+from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
+from scanlet.storage.sqlite.sessions import SessionStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 MAX_AGE = timedelta(hours=12)

@@ -13,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import structlog
 
-from scanlet.storage.raw_scans import RawScanStore
+from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("RetentionPolicy", "purge_once", "run_retention")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from scanlet.actors.analytics.buckets import Interval, bucket_bounds
-from scanlet.storage.analytics import ALL_CODES, AnalyticsReadModel, CodeTotal
+from scanlet.storage.sqlite.analytics import ALL_CODES, AnalyticsReadModel, CodeTotal
 
 __all__ = ("Bucket", "Stats", "StatsQuery", "compute_stats")
 

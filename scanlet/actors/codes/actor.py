@@ -33,10 +33,10 @@ from scanlet.actors.events import (
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef
-from scanlet.storage.codes import CodeRow, CodeStore
-from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.eventlog import EventLog
+from scanlet.storage.sqlite.codes import CodeRow, CodeStore
+from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodesActor", "CodesClient", "route_of")

@@ -38,11 +38,11 @@ from scanlet.actors.scans.privacy import VisitorHasher, anonymize_ip
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor
-from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.eventlog import EventLog, NewEvent
-from scanlet.storage.scans import ScanStore
 from scanlet.storage.server_key import ServerKey
+from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.scans import ScanStore
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("ScansActor",)

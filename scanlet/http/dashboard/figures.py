@@ -16,7 +16,7 @@ from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
 from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
 from scanlet.http.params import invalid, query_choice, query_zone
 from scanlet.http.services import Services
-from scanlet.storage.analytics import AnalyticsStore
+from scanlet.storage.sqlite.analytics import AnalyticsStore
 
 __all__ = (
     "BREAKDOWNS",

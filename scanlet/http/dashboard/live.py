@@ -29,7 +29,7 @@ from scanlet.http.stream import (
     StreamConfig,
     stream_hub,
 )
-from scanlet.storage.eventlog import EventLog
+from scanlet.storage.sqlite.eventlog import EventLog
 
 __all__ = ("CountingStream", "dashboard_qr", "dashboard_stream", "not_found", "static")
 

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from scanlet.cli import main
-from scanlet.storage.database import open_database
+from scanlet.storage.sqlite.database import open_database
 
 from .conftest import BOT, append, orphan, scan
 

@@ -11,8 +11,8 @@ from scanlet.actors.follower import CATCH_UP, CatchUp
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
-from scanlet.storage.analytics import AnalyticsStore
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.analytics import AnalyticsStore
+from scanlet.storage.sqlite.database import Database
 
 from .conftest import append, scan
 

@@ -24,9 +24,9 @@ from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.clock import FixedClock
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import BusProbe, running_system
-from scanlet.storage.database import Database, open_database
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.server_key import ServerKey
+from scanlet.storage.sqlite.database import Database, open_database
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KEY = ServerKey(b"s" * 32)

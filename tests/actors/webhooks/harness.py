@@ -19,7 +19,7 @@ from scanlet.actors.webhooks.ssrf import IPAddress
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 PUBLIC = "93.184.215.14"
 

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from scanlet.actors.follower import CATCH_UP
-from scanlet.storage.keys import Scope
+from scanlet.storage.sqlite.keys import Scope
 
 SignIn = Callable[[Scope], str]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -13,8 +13,8 @@ from scanlet.actors.events import LogAppended, ScanRecorded, encode_event
 from scanlet.http.dashboard.live import CountingStream
 from scanlet.http.stream import StreamConfig
 from scanlet.runtime import EventBus
-from scanlet.storage.database import Database, open_database
-from scanlet.storage.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.database import Database, open_database
+from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
 from tests.http.test_stream import NOW, tail_of
 
 

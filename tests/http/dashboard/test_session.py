@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.http.dashboard.session import FormTokens
-from scanlet.storage.keys import Scope, split_token
 from scanlet.storage.server_key import ServerKey
+from scanlet.storage.sqlite.keys import Scope, split_token
 from tests.http.dashboard.conftest import SignIn, csrf_of, post_form
 
 FORMS = FormTokens(b"k" * 32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 
 __all__ = ("PositionStore",)
 

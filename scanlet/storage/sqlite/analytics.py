@@ -17,7 +17,7 @@ from typing import Protocol
 import aiosqlite
 import msgspec
 
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 
 __all__ = (
     "ALL_CODES",

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from scanlet.storage.database import Database
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = ("SessionStore", "StoredSession")

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 
 __all__ = (
     "RawScan",

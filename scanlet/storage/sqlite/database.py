@@ -30,8 +30,8 @@ import anyio
 import structlog
 
 from scanlet.storage.errors import DatabaseMissing, StorageUnavailable
-from scanlet.storage.migrations import apply_migrations
 from scanlet.storage.private_files import create_private_file
+from scanlet.storage.sqlite.migrations import apply_migrations
 
 __all__ = ("Database", "open_database", "require_database")
 

@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 
 __all__ = ("EventLog", "NewEvent", "StoredEvent")
 

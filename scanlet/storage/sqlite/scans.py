@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 
 __all__ = ("ScanStore",)
 

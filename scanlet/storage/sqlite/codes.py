@@ -9,7 +9,7 @@ import aiosqlite
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = ("CodePage", "CodeRow", "CodeStore")

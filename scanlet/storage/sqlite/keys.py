@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = ("ApiKey", "ApiKeyStore", "CreatedKey", "Scope")

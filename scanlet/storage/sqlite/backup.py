@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scanlet.storage.database import require_database
 from scanlet.storage.errors import StorageError
 from scanlet.storage.private_files import create_private_file
+from scanlet.storage.sqlite.database import require_database
 
 __all__ = ("BackupFailed", "BackupResult", "backup_database")
 

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
-from scanlet.storage.database import Database
+from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = (
