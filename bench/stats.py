@@ -34,9 +34,10 @@ from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import ScanRecorded, encode_event
 from scanlet.adapters.user_agents import describe_agent
+from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent, StoredEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 
 NOW = datetime(2026, 6, 30, tzinfo=UTC)

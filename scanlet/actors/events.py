@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from scanlet.storage.sqlite.eventlog import NewEvent
+from scanlet.storage.records import NewEvent
 from scanlet.storage.timefmt import format_time
 
 __all__ = (

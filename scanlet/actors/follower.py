@@ -30,8 +30,9 @@ from scanlet.runtime import (
     StopReason,
 )
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.records import StoredEvent
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog, StoredEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.positions import PositionStore
 
 __all__ = ("CATCH_UP", "CatchUp", "LogFollower", "start_doorbell")

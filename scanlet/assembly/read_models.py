@@ -16,8 +16,8 @@ from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
+from scanlet.storage.records import RawScanQuery
 from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.raw_scans import RawScanQuery
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("export_scans", "rebuild_read_models")

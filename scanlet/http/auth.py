@@ -6,7 +6,8 @@ from starlette.requests import Request
 
 from scanlet.http.problems import Problem
 from scanlet.http.services import services
-from scanlet.storage.sqlite.keys import ApiKey, Scope
+from scanlet.storage.records import ApiKey
+from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("authorize",)
 

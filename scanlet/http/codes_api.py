@@ -16,7 +16,7 @@ from scanlet.http.resources import CodeList, CodeResource, code_resource
 from scanlet.http.responses import json_response
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
 from scanlet.http.services import Services, services
-from scanlet.storage.sqlite.codes import CodeRow
+from scanlet.storage.records import CodeRow
 from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("SLUG_PARAM", "SLUG_SCHEMA", "code_endpoints", "load_code")

@@ -21,7 +21,8 @@ from anyio.abc import TaskStatus
 
 from scanlet.actors.events import LogAppended
 from scanlet.runtime import EventBus, SlowPolicy
-from scanlet.storage.sqlite.eventlog import EventLog, StoredEvent
+from scanlet.storage.records import StoredEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 
 __all__ = ("LogTail", "TailEntry")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 
 from scanlet.actors.codes.lookalike import target_is_lookalike
-from scanlet.storage.sqlite.codes import CodeRow
+from scanlet.storage.records import CodeRow
 
 __all__ = ("CodeList", "CodeResource", "code_resource")
 

@@ -20,8 +20,9 @@ from scanlet.http.params import (
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stats_api import known_slug, time_range
+from scanlet.storage.records import RawScanPage, RawScanQuery
 from scanlet.storage.sqlite.keys import Scope
-from scanlet.storage.sqlite.raw_scans import RawScanPage, RawScanQuery, RawScanStore
+from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("raw_scans", "scan_endpoints")

@@ -36,8 +36,9 @@ from scanlet.http.params import invalid, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stream_limits import StreamLimits, StreamSlot
-from scanlet.storage.sqlite.eventlog import EventLog, StoredEvent
-from scanlet.storage.sqlite.keys import ApiKey, Scope
+from scanlet.storage.records import ApiKey, StoredEvent
+from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.keys import Scope
 
 __all__ = (
     "EventStream",

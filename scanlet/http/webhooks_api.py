@@ -23,8 +23,8 @@ from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import installed, services
 from scanlet.storage.cursors import InvalidCursor, decode_cursor, encode_cursor
+from scanlet.storage.records import AttemptRow, EndpointRow
 from scanlet.storage.sqlite.keys import Scope
-from scanlet.storage.sqlite.webhooks import AttemptRow, EndpointRow
 
 __all__ = ("CreateWebhook", "WebhookResource", "webhook_endpoints", "webhooks_client")
 

@@ -13,8 +13,9 @@ from scanlet.actors.events import LogAppended, ScanRecorded, encode_event
 from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower, start_doorbell
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
+from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent, StoredEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

@@ -22,8 +22,9 @@ from scanlet.config import load_settings
 from scanlet.http.log_tail import LogTail
 from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig, sse_frame
 from scanlet.runtime import EventBus
+from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
 from tests.processes import free_port
 

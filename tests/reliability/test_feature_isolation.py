@@ -20,7 +20,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.events import LogAppended
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.records import NewEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 from tests.reliability.conftest import make_app, mint
 

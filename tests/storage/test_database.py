@@ -12,8 +12,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from scanlet.storage.private_files import database_files
+from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.migrations import available_migrations, current_version
 
 

@@ -15,8 +15,9 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from scanlet.actors.analytics.projection import SCAN_TYPES, AnalyticsProjection
 from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower
+from scanlet.storage.records import StoredEvent
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog, StoredEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.positions import PositionStore
 
 __all__ = ("POSITION_NAME", "AnalyticsFollower", "PositionMoved", "lag_gauge", "rebuild")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import msgspec
 
-from scanlet.storage.sqlite.raw_scans import RawScan
+from scanlet.storage.records import RawScan
 
 __all__ = ("CSV_COLUMNS", "csv_header", "csv_rows", "encode_batches", "jsonl_rows")
 

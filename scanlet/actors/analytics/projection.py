@@ -27,10 +27,10 @@ from scanlet.actors.analytics.facts import (
     referrer_host,
 )
 from scanlet.actors.events import ScanOrphaned, ScanRecorded
-from scanlet.storage.sqlite.analytics import AnalyticsStore, Profile, ScanFact
+from scanlet.storage.records import Profile, RawScan, RawScanKey, ScanFact, StoredEvent
+from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import StoredEvent
-from scanlet.storage.sqlite.raw_scans import RawScan, RawScanKey, RawScanStore
+from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.timefmt import parse_time
 
 __all__ = ("PROFILE_CACHE_SIZE", "SCAN_TYPES", "AnalyticsProjection")

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from scanlet.actors.analytics.buckets import Interval, bucket_bounds
-from scanlet.storage.sqlite.analytics import ALL_CODES, AnalyticsReadModel, CodeTotal
+from scanlet.storage.records import CodeTotal
+from scanlet.storage.sqlite.analytics import ALL_CODES, AnalyticsReadModel
 
 __all__ = ("Bucket", "Stats", "StatsQuery", "compute_stats")
 

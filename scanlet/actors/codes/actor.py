@@ -34,7 +34,8 @@ from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef
 from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.sqlite.codes import CodeRow, CodeStore
+from scanlet.storage.records import CodeRow
+from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time

@@ -20,7 +20,7 @@ from scanlet.actors.codes.validation import (
     SLUG_PATTERN,
 )
 from scanlet.runtime import Asks
-from scanlet.storage.sqlite.codes import CodeRow
+from scanlet.storage.records import CodeRow
 from scanlet.timerange import ClientTime
 
 __all__ = ("MAX_SCANS_LIMIT", "CodeChanges", "CreateCode", "DeleteCode", "UpdateCode")

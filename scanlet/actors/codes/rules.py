@@ -17,7 +17,7 @@ from scanlet.actors.codes.validation import (
     UNPRINTABLE,
     validate_target,
 )
-from scanlet.storage.sqlite.codes import CodeRow
+from scanlet.storage.records import CodeRow
 from scanlet.timerange import check_time
 
 __all__ = ("check_code",)

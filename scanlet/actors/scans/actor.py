@@ -39,9 +39,10 @@ from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.records import NewEvent
 from scanlet.storage.server_key import ServerKey
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.scans import ScanStore
 from scanlet.storage.timefmt import format_time
 

@@ -15,9 +15,9 @@ from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.signing import event_body
 from scanlet.actors.webhooks.wakeup import ring, worker_name
 from scanlet.clock import Clock
+from scanlet.storage.records import NewDelivery, StoredEvent
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import StoredEvent
-from scanlet.storage.sqlite.webhooks import NewDelivery, WebhookStore
+from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = ("OutboxFollower",)
 

@@ -32,8 +32,9 @@ from scanlet.runtime import (
     SupervisorRef,
 )
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.records import AttemptPage, EndpointRow
 from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.webhooks import AttemptPage, EndpointRow, WebhookStore
+from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = (
     "MAX_EVENT_TYPES",

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from scanlet.actors.events import AnyEvent, decode_event, event_data
-from scanlet.storage.sqlite.eventlog import StoredEvent
+from scanlet.storage.records import StoredEvent
 
 __all__ = (
     "EVENT_TYPES",

@@ -33,9 +33,10 @@ from scanlet.actors.webhooks.wakeup import WAKE, Wake, WakeTimer
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, MailboxFull
+from scanlet.storage.records import DeliveryRow, EndpointRow, NewAttempt
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.webhooks import DeliveryRow, EndpointRow, NewAttempt, WebhookStore
+from scanlet.storage.sqlite.webhooks import WebhookStore
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("DeliveryDeps", "DeliveryWorker")

@@ -37,7 +37,7 @@ from scanlet.http.params import query_str
 from scanlet.http.resources import code_resource
 from scanlet.http.scans_api import raw_scans
 from scanlet.http.services import services
-from scanlet.storage.sqlite.raw_scans import RawScanQuery
+from scanlet.storage.records import RawScanQuery
 
 __all__ = (
     "code_page",

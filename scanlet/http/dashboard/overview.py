@@ -11,7 +11,7 @@ from scanlet.http.dashboard.pages import render
 from scanlet.http.dashboard.session import User
 from scanlet.http.scans_api import raw_scans
 from scanlet.http.services import services
-from scanlet.storage.sqlite.raw_scans import RawScanQuery
+from scanlet.storage.records import RawScanQuery
 
 __all__ = ("overview",)
 

@@ -24,9 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.http.services import installed, services
+from scanlet.storage.records import ApiKey, StoredSession
 from scanlet.storage.server_key import ServerKey
-from scanlet.storage.sqlite.keys import ApiKey, Scope
-from scanlet.storage.sqlite.sessions import SessionStore, StoredSession
+from scanlet.storage.sqlite.keys import Scope
+from scanlet.storage.sqlite.sessions import SessionStore
 from scanlet.storage.timefmt import parse_time
 
 __all__ = (

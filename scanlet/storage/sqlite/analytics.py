@@ -15,25 +15,14 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import aiosqlite
-import msgspec
 
+from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, Profile, ScanFact
 from scanlet.storage.sqlite.database import Database
 
-__all__ = (
-    "ALL_CODES",
-    "DIMENSIONS",
-    "VISITOR_WINDOW_DAYS",
-    "AnalyticsReadModel",
-    "AnalyticsStore",
-    "CodeTotal",
-    "HourRow",
-    "Profile",
-    "ScanFact",
-)
+__all__ = ("ALL_CODES", "VISITOR_WINDOW_DAYS", "AnalyticsReadModel", "AnalyticsStore")
 
 #: The pseudo-slug holding totals across every code ('*' can never be a slug).
 ALL_CODES = "*"
-DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country")
 #: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an
 #: older day cannot recur (its salt is deleted after two days), so nothing is lost.
 VISITOR_WINDOW_DAYS = 3
@@ -44,65 +33,6 @@ _TABLES = (
     "analytics_breakdown_days",
     "analytics_visitors",
 )
-
-
-class Profile:
-    """How the rollups count one kind of scan: human or bot, and its breakdown values.
-
-    Scans from the same agent, referrer, source and country share one profile object (the
-    projection caches them), so a batch is counted per (code, hour, profile) and expanded
-    into breakdown rows once per distinct key rather than once per scan. Hashed by
-    identity: two equal profiles that are different objects are only two counter keys whose
-    sums land in the same rows.
-    """
-
-    __slots__ = ("bot", "dimensions")
-
-    def __init__(self, bot: bool, dimensions: tuple[tuple[str, str], ...]) -> None:
-        self.bot = int(bot)
-        #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters.
-        self.dimensions = dimensions
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        bot: bool,
-        source: str,
-        device: str,
-        os: str,
-        browser: str,
-        referrer_host: str | None,
-        country: str | None,
-    ) -> Profile:
-        """A profile from derived facts; missing referrers and countries get a name."""
-        values = (source, device, os, browser, referrer_host or "direct", country or "unknown")
-        return cls(
-            bot, tuple((dim, value[:128]) for dim, value in zip(DIMENSIONS, values, strict=True))
-        )
-
-
-#: One scan of a code as the rollups need it: (slug, hour, visitor, profile). A plain tuple:
-#: one is made per scan and unpacked once, and a tuple is the cheapest thing to do that with.
-ScanFact = tuple[str, int, str | None, Profile]
-
-
-class HourRow(msgspec.Struct, frozen=True):
-    """One code's counters for one UTC hour."""
-
-    hour: int
-    humans: int
-    bots: int
-    uniques: int
-    bot_uniques: int
-
-
-class CodeTotal(msgspec.Struct, frozen=True):
-    """A code's scans and unique visitors over a range (for ``top_codes``)."""
-
-    slug: str
-    scans: int
-    unique_visitors: int
 
 
 class AnalyticsReadModel(Protocol):

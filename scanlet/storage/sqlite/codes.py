@@ -9,34 +9,11 @@ import aiosqlite
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
+from scanlet.storage.records import CodePage, CodeRow
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
-__all__ = ("CodePage", "CodeRow", "CodeStore")
-
-
-class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One code as stored."""
-
-    slug: str
-    target: str
-    title: str | None
-    tags: tuple[str, ...]
-    enabled: bool
-    valid_from: datetime | None
-    valid_until: datetime | None
-    max_scans: int | None
-    redirect_status: int
-    created_at: datetime
-    updated_at: datetime
-    deleted: bool = False
-
-
-class CodePage(msgspec.Struct, frozen=True):
-    """One page of a listing and the cursor for the next (None at the end)."""
-
-    items: list[CodeRow]
-    next_cursor: str | None
+__all__ = ("CodeStore",)
 
 
 _COLUMNS = (

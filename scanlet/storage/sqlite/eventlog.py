@@ -11,33 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
-import msgspec
 
+from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.database import Database
 
-__all__ = ("EventLog", "NewEvent", "StoredEvent")
-
-
-class NewEvent(msgspec.Struct, frozen=True):
-    """An event about to be appended."""
-
-    id: str
-    type: str
-    slug: str | None
-    occurred_at: str
-    payload: bytes
-
-
-class StoredEvent(msgspec.Struct, frozen=True):
-    """An event as committed, with its position in the log."""
-
-    seq: int
-    id: str
-    type: str
-    slug: str | None
-    occurred_at: str
-    recorded_at: str
-    payload: bytes
+__all__ = ("EventLog",)
 
 
 _SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM events"

@@ -13,12 +13,11 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-import msgspec
-
+from scanlet.storage.records import ApiKey, CreatedKey
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
-__all__ = ("ApiKey", "ApiKeyStore", "CreatedKey", "Scope")
+__all__ = ("ApiKeyStore", "Scope")
 
 TOKEN_PREFIX = "slk_"
 
@@ -42,24 +41,6 @@ class Scope(enum.IntEnum):
     def label(self) -> str:
         """The lower-case name used in the CLI, the API and the database."""
         return self.name.lower()
-
-
-class ApiKey(msgspec.Struct, frozen=True):
-    """A key as listed: never its secret."""
-
-    id: str
-    name: str
-    scope: str
-    created_at: str
-    expires_at: str | None
-    revoked: bool
-
-
-class CreatedKey(msgspec.Struct, frozen=True):
-    """A newly created key together with its token, which is shown only this once."""
-
-    key: ApiKey
-    token: str
 
 
 def _hash(secret: str) -> bytes:

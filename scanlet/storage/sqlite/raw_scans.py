@@ -14,69 +14,16 @@ database connection while it reads.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Protocol
-
-import msgspec
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
+from scanlet.storage.records import RawScan, RawScanDescriber, RawScanKey, RawScanPage, RawScanQuery
 from scanlet.storage.sqlite.database import Database
 
-__all__ = (
-    "RawScan",
-    "RawScanDescriber",
-    "RawScanKey",
-    "RawScanPage",
-    "RawScanQuery",
-    "RawScanReadModel",
-    "RawScanStore",
-)
+__all__ = ("RawScanReadModel", "RawScanStore")
 
 _KEY_COLUMNS = "seq, slug, orphan, occurred_at"
-#: What the projection stores per scan: (seq, slug, orphan 0/1, occurred_at).
-RawScanKey = tuple[int, str, int, str]
-#: Turns a stored scan event (seq, occurred_at, payload) into the scan a listing shows.
-RawScanDescriber = Callable[[int, str, bytes], "RawScan"]
-
-
-class RawScan(msgspec.Struct, frozen=True, kw_only=True):
-    """One stored scan as the API and the export show it."""
-
-    seq: int
-    id: str
-    slug: str
-    orphan: bool
-    occurred_at: str
-    source: str
-    ip: str | None
-    visitor: str | None
-    user_agent: str | None
-    referrer: str | None
-    referrer_host: str | None
-    country: str | None
-    device: str
-    os: str
-    browser: str
-    bot: bool
-    device_id: str | None
-    data: dict[str, Any] | None
-
-
-class RawScanPage(msgspec.Struct, frozen=True):
-    """A page of scans, newest first, and the cursor of the next page (None at the end)."""
-
-    items: list[RawScan]
-    next_cursor: str | None
-
-
-class RawScanQuery(msgspec.Struct, frozen=True, kw_only=True):
-    """Which scans: one code's (``slug``), orphans (``orphan``), or all (neither); a time
-    range [start, end) as stored time text."""
-
-    slug: str | None = None
-    orphan: bool = False
-    start: str | None = None
-    end: str | None = None
 
 
 class RawScanReadModel(Protocol):

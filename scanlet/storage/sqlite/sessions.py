@@ -17,13 +17,12 @@ import secrets
 import sqlite3
 from datetime import datetime, timedelta
 
-import msgspec
-
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.records import StoredSession
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
-__all__ = ("SessionStore", "StoredSession")
+__all__ = ("SessionStore",)
 
 #: Random bytes in a token; ``token_urlsafe`` writes them as 43 characters.
 TOKEN_BYTES = 32
@@ -31,15 +30,6 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 #: How stale ``last_seen_at`` may get before a request writes it again: idle expiry needs
 #: minutes, not a write on every page, image and stream a signed-in browser asks for.
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-class StoredSession(msgspec.Struct, frozen=True):
-    """A live session: ``id`` is the hex SHA-256 of its token (the token is never stored)."""
-
-    id: str
-    key_id: str
-    created_at: str
-    expires_at: str
 
 
 def _hash(token: str) -> bytes:

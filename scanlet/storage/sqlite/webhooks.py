@@ -16,107 +16,23 @@ from typing import Any
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
+from scanlet.storage.records import (
+    AttemptPage,
+    AttemptRow,
+    DeliveryRow,
+    EndpointRow,
+    NewAttempt,
+    NewDelivery,
+)
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time, parse_time
 
-__all__ = (
-    "AttemptPage",
-    "AttemptRow",
-    "DeliveryRow",
-    "EndpointRow",
-    "NewAttempt",
-    "NewDelivery",
-    "WebhookStore",
-)
+__all__ = ("WebhookStore",)
 
 #: Attempts kept per endpoint; older ones are pruned as new ones are recorded.
 ATTEMPTS_KEPT = 1000
 
 _types_decoder = msgspec.json.Decoder(tuple[str, ...])
-
-
-class EndpointRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One webhook endpoint as stored (with its secret: never serve this struct as is)."""
-
-    id: str
-    url: str
-    event_types: tuple[str, ...]
-    secret: str
-    created_at: datetime
-    after_seq: int
-    failures: int = 0
-    disabled_at: datetime | None = None
-    disabled_reason: str | None = None
-
-    @property
-    def enabled(self) -> bool:
-        """True until the endpoint was disabled."""
-        return self.disabled_at is None
-
-    def wants(self, event_type: str) -> bool:
-        """True if this endpoint subscribed to ``event_type`` (or to everything, ``*``)."""
-        return "*" in self.event_types or event_type in self.event_types
-
-
-class NewDelivery(msgspec.Struct, frozen=True):
-    """A delivery about to be put in the outbox."""
-
-    endpoint_id: str
-    event_seq: int
-    event_id: str
-    event_type: str
-    body: bytes
-
-
-class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One pending delivery in the outbox."""
-
-    id: int
-    endpoint_id: str
-    event_seq: int
-    event_id: str
-    event_type: str
-    body: bytes
-    created_at: datetime
-    attempts: int
-    next_attempt_at: datetime
-
-
-class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
-    """One delivery attempt about to be recorded."""
-
-    endpoint_id: str
-    delivery_id: int
-    event_id: str
-    event_type: str
-    attempt: int
-    attempted_at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: float
-    outcome: str
-
-
-class AttemptRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One recorded delivery attempt."""
-
-    id: int
-    delivery_id: int
-    event_id: str
-    event_type: str
-    attempt: int
-    attempted_at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: float
-    outcome: str
-
-
-class AttemptPage(msgspec.Struct, frozen=True):
-    """A page of attempts, newest first, and the cursor of the next page (None at the end)."""
-
-    items: list[AttemptRow]
-    next_cursor: str | None
 
 
 _ENDPOINT_COLUMNS = (

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from scanlet.actors.events import DomainEvent, ScanOrphaned, ScanRecorded, encode_event
+from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 
 PHONE = (

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from scanlet.actors.analytics.export import csv_rows
-from scanlet.storage.sqlite.raw_scans import RawScan
+from scanlet.storage.records import RawScan
 
 
 def user_agent_cell(user_agent: str) -> str:

@@ -12,11 +12,10 @@ from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import DomainEvent
 from scanlet.adapters.user_agents import describe_agent
+from scanlet.storage.records import RawScanQuery, StoredEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import StoredEvent
 from scanlet.storage.sqlite.migrations import apply_migrations
-from scanlet.storage.sqlite.raw_scans import RawScanQuery
 
 from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, scan
 

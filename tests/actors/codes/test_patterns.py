@@ -32,7 +32,7 @@ from scanlet.actors.codes.validation import (
     validate_slug,
     validate_target,
 )
-from scanlet.storage.sqlite.codes import CodeRow
+from scanlet.storage.records import CodeRow
 
 BMP = st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"])
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from scanlet.actors.events import ScanRecorded, encode_event
 from scanlet.actors.webhooks.signing import event_body, new_secret, signed_headers
-from scanlet.storage.sqlite.eventlog import StoredEvent
+from scanlet.storage.records import StoredEvent
 
 
 def stored_scan(seq: int = 7) -> StoredEvent:

@@ -13,8 +13,9 @@ from scanlet.actors.events import LogAppended, ScanRecorded, encode_event
 from scanlet.http.dashboard.live import CountingStream
 from scanlet.http.stream import StreamConfig
 from scanlet.runtime import EventBus
+from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog, NewEvent
+from scanlet.storage.sqlite.eventlog import EventLog
 from tests.http.test_stream import NOW, tail_of
 
 

@@ -1,0 +1,325 @@
+"""The records every storage adapter reads and writes: what crosses the storage ports.
+
+Plain data (msgspec structs and a few tuples), the same for SQLite and PostgreSQL. Typing an
+event or deciding a domain rule is the business of the contexts; these are rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+__all__ = (
+    "DIMENSIONS",
+    "ApiKey",
+    "AttemptPage",
+    "AttemptRow",
+    "CodePage",
+    "CodeRow",
+    "CodeTotal",
+    "CreatedKey",
+    "DeliveryRow",
+    "EndpointRow",
+    "HourRow",
+    "NewAttempt",
+    "NewDelivery",
+    "NewEvent",
+    "Profile",
+    "RawScan",
+    "RawScanDescriber",
+    "RawScanKey",
+    "RawScanPage",
+    "RawScanQuery",
+    "ScanFact",
+    "StoredEvent",
+    "StoredSession",
+)
+
+
+# --- The event log -------------------------------------------------------------------------
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """An event about to be appended."""
+
+    id: str
+    type: str
+    slug: str | None
+    occurred_at: str
+    payload: bytes
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    """An event as committed, with its position in the log."""
+
+    seq: int
+    id: str
+    type: str
+    slug: str | None
+    occurred_at: str
+    recorded_at: str
+    payload: bytes
+
+
+# --- Codes ---------------------------------------------------------------------------------
+
+
+class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One code as stored."""
+
+    slug: str
+    target: str
+    title: str | None
+    tags: tuple[str, ...]
+    enabled: bool
+    valid_from: datetime | None
+    valid_until: datetime | None
+    max_scans: int | None
+    redirect_status: int
+    created_at: datetime
+    updated_at: datetime
+    deleted: bool = False
+
+
+class CodePage(msgspec.Struct, frozen=True):
+    """One page of a listing and the cursor for the next (None at the end)."""
+
+    items: list[CodeRow]
+    next_cursor: str | None
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+class ApiKey(msgspec.Struct, frozen=True):
+    """A key as listed: never its secret."""
+
+    id: str
+    name: str
+    scope: str
+    created_at: str
+    expires_at: str | None
+    revoked: bool
+
+
+class CreatedKey(msgspec.Struct, frozen=True):
+    """A newly created key together with its token, which is shown only this once."""
+
+    key: ApiKey
+    token: str
+
+
+# --- Dashboard sessions --------------------------------------------------------------------
+
+
+class StoredSession(msgspec.Struct, frozen=True):
+    """A live session: ``id`` is the hex SHA-256 of its token (the token is never stored)."""
+
+    id: str
+    key_id: str
+    created_at: str
+    expires_at: str
+
+
+# --- Analytics rollups ---------------------------------------------------------------------
+
+DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country")
+
+
+class Profile:
+    """How the rollups count one kind of scan: human or bot, and its breakdown values.
+
+    Scans from the same agent, referrer, source and country share one profile object (the
+    projection caches them), so a batch is counted per (code, hour, profile) and expanded
+    into breakdown rows once per distinct key rather than once per scan. Hashed by
+    identity: two equal profiles that are different objects are only two counter keys whose
+    sums land in the same rows.
+    """
+
+    __slots__ = ("bot", "dimensions")
+
+    def __init__(self, bot: bool, dimensions: tuple[tuple[str, str], ...]) -> None:
+        self.bot = int(bot)
+        #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters.
+        self.dimensions = dimensions
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        bot: bool,
+        source: str,
+        device: str,
+        os: str,
+        browser: str,
+        referrer_host: str | None,
+        country: str | None,
+    ) -> Profile:
+        """A profile from derived facts; missing referrers and countries get a name."""
+        values = (source, device, os, browser, referrer_host or "direct", country or "unknown")
+        return cls(
+            bot, tuple((dim, value[:128]) for dim, value in zip(DIMENSIONS, values, strict=True))
+        )
+
+
+#: One scan of a code as the rollups need it: (slug, hour, visitor, profile). A plain tuple:
+#: one is made per scan and unpacked once, and a tuple is the cheapest thing to do that with.
+ScanFact = tuple[str, int, str | None, Profile]
+
+
+class HourRow(msgspec.Struct, frozen=True):
+    """One code's counters for one UTC hour."""
+
+    hour: int
+    humans: int
+    bots: int
+    uniques: int
+    bot_uniques: int
+
+
+class CodeTotal(msgspec.Struct, frozen=True):
+    """A code's scans and unique visitors over a range (for ``top_codes``)."""
+
+    slug: str
+    scans: int
+    unique_visitors: int
+
+
+# --- Raw scans -----------------------------------------------------------------------------
+
+#: What the projection stores per scan: (seq, slug, orphan 0/1, occurred_at).
+RawScanKey = tuple[int, str, int, str]
+
+
+#: Turns a stored scan event (seq, occurred_at, payload) into the scan a listing shows.
+RawScanDescriber = Callable[[int, str, bytes], "RawScan"]
+
+
+class RawScan(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored scan as the API and the export show it."""
+
+    seq: int
+    id: str
+    slug: str
+    orphan: bool
+    occurred_at: str
+    source: str
+    ip: str | None
+    visitor: str | None
+    user_agent: str | None
+    referrer: str | None
+    referrer_host: str | None
+    country: str | None
+    device: str
+    os: str
+    browser: str
+    bot: bool
+    device_id: str | None
+    data: dict[str, Any] | None
+
+
+class RawScanPage(msgspec.Struct, frozen=True):
+    """A page of scans, newest first, and the cursor of the next page (None at the end)."""
+
+    items: list[RawScan]
+    next_cursor: str | None
+
+
+class RawScanQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which scans: one code's (``slug``), orphans (``orphan``), or all (neither); a time
+    range [start, end) as stored time text."""
+
+    slug: str | None = None
+    orphan: bool = False
+    start: str | None = None
+    end: str | None = None
+
+
+# --- Webhooks ------------------------------------------------------------------------------
+
+
+class EndpointRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One webhook endpoint as stored (with its secret: never serve this struct as is)."""
+
+    id: str
+    url: str
+    event_types: tuple[str, ...]
+    secret: str
+    created_at: datetime
+    after_seq: int
+    failures: int = 0
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True until the endpoint was disabled."""
+        return self.disabled_at is None
+
+    def wants(self, event_type: str) -> bool:
+        """True if this endpoint subscribed to ``event_type`` (or to everything, ``*``)."""
+        return "*" in self.event_types or event_type in self.event_types
+
+
+class NewDelivery(msgspec.Struct, frozen=True):
+    """A delivery about to be put in the outbox."""
+
+    endpoint_id: str
+    event_seq: int
+    event_id: str
+    event_type: str
+    body: bytes
+
+
+class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One pending delivery in the outbox."""
+
+    id: int
+    endpoint_id: str
+    event_seq: int
+    event_id: str
+    event_type: str
+    body: bytes
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+
+
+class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    """One delivery attempt about to be recorded."""
+
+    endpoint_id: str
+    delivery_id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    outcome: str
+
+
+class AttemptRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One recorded delivery attempt."""
+
+    id: int
+    delivery_id: int
+    event_id: str
+    event_type: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    outcome: str
+
+
+class AttemptPage(msgspec.Struct, frozen=True):
+    """A page of attempts, newest first, and the cursor of the next page (None at the end)."""
+
+    items: list[AttemptRow]
+    next_cursor: str | None
