@@ -23,6 +23,7 @@ __all__ = (
     "CodeUpdated",
     "DomainEvent",
     "LogAppended",
+    "RedirectStatus",
     "ScanOrphaned",
     "ScanRecorded",
     "Source",

@@ -205,7 +205,9 @@ def create_app(
             codes_ref = await core.spawn(
                 ChildSpec(
                     name="codes",
-                    factory=lambda: CodesActor(db, index, clock, own_origins=own_origins),
+                    factory=lambda: CodesActor(
+                        CodeStore(db), index, clock, own_origins=own_origins
+                    ),
                     mailbox_capacity=256,
                 )
             )

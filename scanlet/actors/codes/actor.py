@@ -1,44 +1,33 @@
 """The codes actor: owns the catalogue, its rules, its events and the in-memory index.
 
-Domain refusals (a taken slug, a bad target) are *returned* as ``CodeError`` values rather
-than raised: a raised exception is a crash to the supervisor, and a user's typo is not one.
-``CodesClient`` turns them back into exceptions for the caller.
+Domain refusals (a taken slug, a bad target) are refusals (``refuses``): the asker gets the
+``CodeError``, the actor carries on. It reaches its table and the log through the
+``CodeRepository`` port only.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 import structlog
 
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
 from scanlet.actors.codes.messages import CodeChanges, CreateCode, DeleteCode, UpdateCode
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
-from scanlet.actors.events import (
-    CodeCreated,
-    CodeDeleted,
-    CodeState,
-    CodeUpdated,
-    DomainEvent,
-    LogAppended,
-    log_entry,
-)
+from scanlet.actors.events import CodeCreated, CodeDeleted, CodeUpdated, LogAppended, log_entry
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.ports import CodeRepository
 from scanlet.storage.records import CodeRow
-from scanlet.storage.sqlite.codes import CodeStore
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodesActor", "CodesClient", "route_of")
 
@@ -49,31 +38,17 @@ _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 CodesMessage = CreateCode | UpdateCode | DeleteCode
 
 
-def route_of(row: CodeRow) -> Route:
-    """The index entry for a stored code."""
+def route_of(code: Code) -> Route:
+    """The index entry for a code."""
     return Route(
-        target=row.target,
+        target=code.target,
         # Location headers are ASCII: non-ASCII targets are percent-encoded once, here.
-        location=quote(row.target, safe=_URL_SAFE).encode("ascii"),
-        enabled=row.enabled,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        max_scans=row.max_scans,
-        redirect_status=row.redirect_status,
-    )
-
-
-def _state(row: CodeRow) -> CodeState:
-    return CodeState(
-        slug=row.slug,
-        target=row.target,
-        title=row.title,
-        tags=row.tags,
-        enabled=row.enabled,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        max_scans=row.max_scans,
-        redirect_status=row.redirect_status,  # type: ignore[arg-type]
+        location=quote(code.target, safe=_URL_SAFE).encode("ascii"),
+        enabled=code.enabled,
+        valid_from=code.valid_from,
+        valid_until=code.valid_until,
+        max_scans=code.max_scans,
+        redirect_status=code.redirect_status,
     )
 
 
@@ -81,29 +56,28 @@ class CodesActor(Actor[CodesMessage]):
     """Creates, changes and deletes codes; keeps ``index`` current after each commit."""
 
     def __init__(
-        self, db: Database, index: CodeIndex, clock: Clock, *, own_origins: OwnOrigins
+        self, codes: CodeRepository, index: CodeIndex, clock: Clock, *, own_origins: OwnOrigins
     ) -> None:
-        self._db = db
-        self._store = CodeStore(db)
+        self._store = codes
         self._index = index
         self._clock = clock
         # Where this server answers: no target may point there (a code would loop).
         self._own_origins = own_origins
-        self._rows: dict[str, CodeRow] = {}
+        self._codes: dict[str, Code] = {}
 
     async def on_start(self) -> None:
         """Rebuild the index from storage, so a restart serves exactly what was committed."""
-        rows = await self._store.all_rows()
+        rows = await self._store.all()
         # Swapped without an await in between: during a restart the redirect path keeps
         # resolving from the old index instead of answering 404 while the rows load.
         self._index.clear()
-        self._rows.clear()
+        self._codes.clear()
         for row in rows:
             if row.deleted:
                 self._index.reserve(row.slug)
             else:
-                self._rows[row.slug] = row
-                self._index.put(row.slug, route_of(row))
+                code = self._codes[row.slug] = Code.from_row(row)
+                self._index.put(row.slug, route_of(code))
         log.info("codes index loaded", codes=len(self._index))
 
     # A user's typo is not a crash, and neither is a full disk or a locked file: restarting
@@ -130,8 +104,8 @@ class CodesActor(Actor[CodesMessage]):
             slug = validate_slug(command.slug, RESERVED_SLUGS)
             if self._index.is_taken(slug):
                 raise SlugTaken(slug)
-        row = check_code(
-            CodeRow(
+        code = check_code(
+            Code(
                 slug=slug,
                 target=command.target,
                 title=command.title,
@@ -147,15 +121,16 @@ class CodesActor(Actor[CodesMessage]):
             self._own_origins,
             target_is_new=True,
         )
-        event = CodeCreated(id=new_event_id(), occurred_at=now, code=_state(row))
-        await self._commit(event, slug, lambda conn: CodeStore.insert(conn, row))
-        self._rows[slug] = row
-        self._index.put(slug, route_of(row))
+        event = CodeCreated(id=new_event_id(), occurred_at=now, code=code.state())
+        row = code.row()
+        await self._stored(self._store.create(row, log_entry(event, slug), self._clock.now()))
+        self._codes[slug] = code
+        self._index.put(slug, route_of(code))
         log.info("code created", slug=slug)
         return row
 
     async def _update(self, slug: str, changes: CodeChanges) -> CodeRow:
-        current = self._rows.get(slug)
+        current = self._codes.get(slug)
         if current is None:
             raise CodeNotFound(slug)
         now = self._clock.now()
@@ -168,43 +143,34 @@ class CodesActor(Actor[CodesMessage]):
             fields["tags"] = tuple(fields["tags"])
         changed = tuple(name for name, value in fields.items() if getattr(current, name) != value)
         if not changed:
-            return current
-        row = check_code(
+            return current.row()
+        code = check_code(
             msgspec.structs.replace(current, **fields, updated_at=now),
             self._own_origins,
             target_is_new="target" in changed,
         )
-        event = CodeUpdated(id=new_event_id(), occurred_at=now, code=_state(row), changed=changed)
-        await self._commit(event, slug, lambda conn: CodeStore.update(conn, row))
-        self._rows[slug] = row
-        self._index.put(slug, route_of(row))
+        event = CodeUpdated(id=new_event_id(), occurred_at=now, code=code.state(), changed=changed)
+        row = code.row()
+        await self._stored(self._store.update(row, log_entry(event, slug), self._clock.now()))
+        self._codes[slug] = code
+        self._index.put(slug, route_of(code))
         log.info("code updated", slug=slug, changed=list(changed))
         return row
 
     async def _delete(self, slug: str) -> None:
-        if slug not in self._rows:
+        if slug not in self._codes:
             raise CodeNotFound(slug)
         now = self._clock.now()
         event = CodeDeleted(id=new_event_id(), occurred_at=now, slug=slug)
-        await self._commit(event, slug, lambda conn: CodeStore.mark_deleted(conn, slug, now))
-        del self._rows[slug]
+        await self._stored(self._store.delete(slug, now, log_entry(event, slug), self._clock.now()))
+        del self._codes[slug]
         self._index.remove(slug)
         log.info("code deleted", slug=slug)
 
-    async def _commit(
-        self, event: DomainEvent, slug: str, change: Callable[[sqlite3.Connection], None]
-    ) -> None:
-        """Append ``event`` and apply ``change`` to the catalogue in one transaction, then
-        ring the followers' doorbell (they read the event from the log)."""
-        logged = [log_entry(event, slug)]
-        recorded_at = format_time(self._clock.now())
-
-        def store(conn: sqlite3.Connection) -> int:
-            last_seq = EventLog.append(conn, logged, recorded_at)
-            change(conn)
-            return last_seq
-
-        last_seq = await self._db.write(store)
+    async def _stored(self, commit: Awaitable[int]) -> None:
+        """Wait for a change and its event to commit, then ring the followers' doorbell
+        (they read the event from the log)."""
+        last_seq = await commit
         self.system.bus.publish_nowait(LogAppended(last_seq))
 
 

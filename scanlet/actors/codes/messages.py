@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -19,6 +19,7 @@ from scanlet.actors.codes.validation import (
     MAX_TITLE_LENGTH,
     SLUG_PATTERN,
 )
+from scanlet.actors.events import RedirectStatus
 from scanlet.runtime import Asks
 from scanlet.storage.records import CodeRow
 from scanlet.timerange import ClientTime
@@ -30,7 +31,6 @@ __all__ = ("MAX_SCANS_LIMIT", "CodeChanges", "CreateCode", "DeleteCode", "Update
 # decoding; the rules that need code (URL syntax, reserved names, printable text) are only
 # described here (extra_json_schema) and enforced by the codes actor (``rules.check_code``),
 # whose refusals say what is wrong in words.
-RedirectStatus = Literal[301, 302, 307, 308]
 #: The most scans a code may be limited to: far beyond any real campaign, and well inside
 #: the 64-bit integers the database stores.
 MAX_SCANS_LIMIT = 10**12

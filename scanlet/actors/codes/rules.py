@@ -7,6 +7,7 @@ from datetime import datetime
 
 from msgspec.structs import replace
 
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.messages import MAX_SCANS_LIMIT
 from scanlet.actors.codes.origins import OwnOrigins
@@ -17,7 +18,6 @@ from scanlet.actors.codes.validation import (
     UNPRINTABLE,
     validate_target,
 )
-from scanlet.storage.records import CodeRow
 from scanlet.timerange import check_time
 
 __all__ = ("check_code",)
@@ -37,29 +37,31 @@ def _utc(field: str, value: datetime | None) -> datetime | None:
         raise InvalidField(field, str(exc)) from None
 
 
-def check_code(row: CodeRow, own_origins: OwnOrigins, *, target_is_new: bool) -> CodeRow:
-    """Return ``row`` with tags normalised if it obeys every rule; raise InvalidField if not.
+def check_code(code: Code, own_origins: OwnOrigins, *, target_is_new: bool) -> Code:
+    """Return ``code`` with tags normalised if it obeys every rule; raise InvalidField if not.
 
     A target on the server's own origins is refused only when it is being set
     (``target_is_new``): a code stored before its target became own (the server moved to
     that origin) must still be disabled, retitled or given a new target.
     """
-    validate_target(row.target)
+    validate_target(code.target)
     if target_is_new:
-        own_origins.check_target(row.target)
-    if row.title is not None and (len(row.title) > MAX_TITLE_LENGTH or not _printable(row.title)):
+        own_origins.check_target(code.target)
+    if code.title is not None and (
+        len(code.title) > MAX_TITLE_LENGTH or not _printable(code.title)
+    ):
         raise InvalidField("title", f"must be at most {MAX_TITLE_LENGTH} printable characters")
-    tags = tuple(dict.fromkeys(tag.strip() for tag in row.tags))
+    tags = tuple(dict.fromkeys(tag.strip() for tag in code.tags))
     if len(tags) > MAX_TAGS:
         raise InvalidField("tags", f"at most {MAX_TAGS} tags")
     for tag in tags:
         if not tag or len(tag) > MAX_TAG_LENGTH or not _printable(tag):
             raise InvalidField("tags", f"each tag is 1 to {MAX_TAG_LENGTH} printable characters")
-    valid_from = _utc("valid_from", row.valid_from)
-    valid_until = _utc("valid_until", row.valid_until)
+    valid_from = _utc("valid_from", code.valid_from)
+    valid_until = _utc("valid_until", code.valid_until)
     if valid_from and valid_until and valid_until <= valid_from:
         raise InvalidField("valid_until", "must be later than valid_from")
-    if row.max_scans is not None and not 1 <= row.max_scans <= MAX_SCANS_LIMIT:
+    if code.max_scans is not None and not 1 <= code.max_scans <= MAX_SCANS_LIMIT:
         raise InvalidField("max_scans", f"must be 1 to {MAX_SCANS_LIMIT} (or null for no limit)")
     # (Aware datetimes compare equal across offsets, so replace unconditionally.)
-    return replace(row, tags=tags, valid_from=valid_from, valid_until=valid_until)
+    return replace(code, tags=tags, valid_from=valid_from, valid_until=valid_until)

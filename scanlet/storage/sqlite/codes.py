@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 
 import aiosqlite
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
-from scanlet.storage.records import CodePage, CodeRow
+from scanlet.storage.records import CodePage, CodeRow, NewEvent
 from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = ("CodeStore",)
@@ -54,7 +56,7 @@ class CodeStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def all_rows(self) -> list[CodeRow]:
+    async def all(self) -> list[CodeRow]:
         """Every code, deleted ones included (to rebuild the in-memory index on start)."""
         async with self._db.reader() as conn, conn.execute(f"SELECT {_COLUMNS} FROM codes") as cur:
             return [_row(row) for row in await cur.fetchall()]
@@ -111,8 +113,34 @@ class CodeStore:
         )
         return CodePage(rows, next_cursor)
 
+    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Store a new code and its event in one transaction; the event's seq."""
+        return await self._with_event(entry, recorded_at, lambda conn: self._insert(conn, row))
+
+    async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Overwrite a code's fields and append its event; the event's seq."""
+        return await self._with_event(entry, recorded_at, lambda conn: self._update(conn, row))
+
+    async def delete(self, slug: str, at: datetime, entry: NewEvent, recorded_at: datetime) -> int:
+        """Turn a code into a tombstone and append its event; the event's seq."""
+        return await self._with_event(
+            entry, recorded_at, lambda conn: self._mark_deleted(conn, slug, at)
+        )
+
+    async def _with_event(
+        self, entry: NewEvent, recorded_at: datetime, change: Callable[[sqlite3.Connection], None]
+    ) -> int:
+        stamp = format_time(recorded_at)
+
+        def store(conn: sqlite3.Connection) -> int:
+            seq = EventLog.append(conn, [entry], stamp)
+            change(conn)
+            return seq
+
+        return await self._db.write(store)
+
     @staticmethod
-    def insert(conn: sqlite3.Connection, row: CodeRow) -> None:
+    def _insert(conn: sqlite3.Connection, row: CodeRow) -> None:
         """Store a new code within the caller's write transaction."""
         conn.execute(
             f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
@@ -133,7 +161,7 @@ class CodeStore:
         CodeStore._write_tags(conn, row)
 
     @staticmethod
-    def update(conn: sqlite3.Connection, row: CodeRow) -> None:
+    def _update(conn: sqlite3.Connection, row: CodeRow) -> None:
         """Overwrite a code's editable fields within the caller's write transaction."""
         conn.execute(
             "UPDATE codes SET target = ?, title = ?, tags = ?, enabled = ?, valid_from = ?,"
@@ -156,7 +184,7 @@ class CodeStore:
         CodeStore._write_tags(conn, row)
 
     @staticmethod
-    def mark_deleted(conn: sqlite3.Connection, slug: str, at: datetime) -> None:
+    def _mark_deleted(conn: sqlite3.Connection, slug: str, at: datetime) -> None:
         """Turn a code into a tombstone within the caller's write transaction."""
         conn.execute(
             "UPDATE codes SET deleted_at = ?, updated_at = ? WHERE slug = ?",

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.patterns import (
@@ -32,7 +33,6 @@ from scanlet.actors.codes.validation import (
     validate_slug,
     validate_target,
 )
-from scanlet.storage.records import CodeRow
 
 BMP = st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"])
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,7 +43,7 @@ def matching(pattern: str) -> st.SearchStrategy[str]:
     return st.from_regex(pattern, fullmatch=True, alphabet=BMP)
 
 
-def code(**fields: object) -> CodeRow:
+def code(**fields: object) -> Code:
     values: dict[str, object] = {
         "slug": "menu",
         "target": "https://example.com/",
@@ -58,7 +58,7 @@ def code(**fields: object) -> CodeRow:
         "updated_at": NOW,
     }
     values.update(fields)
-    return CodeRow(**values)  # type: ignore[arg-type]
+    return Code(**values)  # type: ignore[arg-type]
 
 
 def in_table(categories: frozenset[str]) -> set[int]:

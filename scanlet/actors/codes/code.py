@@ -1,0 +1,85 @@
+"""``Code``: one code as the codes context reasons about it (the domain type).
+
+Storage keeps ``CodeRow`` (plain columns); the context turns rows into codes when it loads
+them and codes into rows when it stores them, so its rules are checked on a type that says
+what is allowed (a redirect status is one of four) rather than on what a column can hold.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast, get_args
+
+import msgspec
+
+from scanlet.actors.events import CodeState, RedirectStatus
+from scanlet.storage.records import CodeRow
+
+__all__ = ("REDIRECT_STATUSES", "Code")
+
+REDIRECT_STATUSES: tuple[int, ...] = get_args(RedirectStatus)
+
+
+class Code(msgspec.Struct, frozen=True, kw_only=True):
+    """A live code: where it sends scans, and when it may."""
+
+    slug: str
+    target: str
+    title: str | None
+    tags: tuple[str, ...]
+    enabled: bool
+    valid_from: datetime | None
+    valid_until: datetime | None
+    max_scans: int | None
+    redirect_status: RedirectStatus
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: CodeRow) -> Code:
+        """The code a stored row holds (its redirect status was checked when it was stored;
+        an unknown one, from a hand-edited database, serves as the default 302)."""
+        status = row.redirect_status if row.redirect_status in REDIRECT_STATUSES else 302
+        return cls(
+            slug=row.slug,
+            target=row.target,
+            title=row.title,
+            tags=row.tags,
+            enabled=row.enabled,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            max_scans=row.max_scans,
+            redirect_status=cast(RedirectStatus, status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    def row(self) -> CodeRow:
+        """The row that stores this code."""
+        return CodeRow(
+            slug=self.slug,
+            target=self.target,
+            title=self.title,
+            tags=self.tags,
+            enabled=self.enabled,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            max_scans=self.max_scans,
+            redirect_status=self.redirect_status,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
+
+    def state(self) -> CodeState:
+        """What a ``code.created`` or ``code.updated`` event records of it."""
+        return CodeState(
+            slug=self.slug,
+            target=self.target,
+            title=self.title,
+            tags=self.tags,
+            enabled=self.enabled,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            max_scans=self.max_scans,
+            redirect_status=self.redirect_status,
+        )
