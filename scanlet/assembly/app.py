@@ -215,7 +215,11 @@ def create_app(
                 ChildSpec(
                     name="scans",
                     factory=lambda: ScansActor(
-                        db, clock, scan_metrics, server_key, anonymize=settings.anonymize_ip
+                        ScanStore(db),
+                        clock,
+                        scan_metrics,
+                        server_key,
+                        anonymize=settings.anonymize_ip,
                     ),
                     mailbox_capacity=settings.scan_queue,
                     # A failed batch is answered with the error, never retried behind the

@@ -8,12 +8,13 @@ and the log entries it made, and the adapter decides how to commit them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Protocol
 
-from scanlet.storage.records import CodePage, CodeRow, NewEvent
+from scanlet.storage.records import CodePage, CodeRow, NewEvent, ScanBatch, ScanCommit
 
-__all__ = ("CodeRepository",)
+__all__ = ("CodeRepository", "ScanRepository")
 
 
 class CodeRepository(Protocol):
@@ -43,4 +44,26 @@ class CodeRepository(Protocol):
 
     async def delete(self, slug: str, at: datetime, entry: NewEvent, recorded_at: datetime) -> int:
         """Turn a code into a tombstone and append its event; the event's seq."""
+        ...
+
+
+class ScanRepository(Protocol):
+    """The scans context's tables: scan counters, device event ids, the daily salts."""
+
+    async def load_counters(self) -> dict[str, int]:
+        """Every code's scan count."""
+        ...
+
+    async def counts_for(self, slugs: Iterable[str]) -> dict[str, int]:
+        """Scan counts for ``slugs`` (missing ones have no scans yet)."""
+        ...
+
+    async def salt_for(self, day: date) -> bytes:
+        """The visitor salt of ``day``, created on first use; older days' salts are
+        forgotten after two days."""
+        ...
+
+    async def record(self, batch: ScanBatch, recorded_at: datetime) -> ScanCommit:
+        """One group commit: claim the device ids, append every new event, add to the
+        counters, all in one transaction."""
         ...

@@ -22,6 +22,7 @@ __all__ = (
     "CodeTotal",
     "CreatedKey",
     "DeliveryRow",
+    "DeviceEntry",
     "EndpointRow",
     "HourRow",
     "NewAttempt",
@@ -33,6 +34,8 @@ __all__ = (
     "RawScanKey",
     "RawScanPage",
     "RawScanQuery",
+    "ScanBatch",
+    "ScanCommit",
     "ScanFact",
     "StoredEvent",
     "StoredSession",
@@ -62,6 +65,51 @@ class StoredEvent(msgspec.Struct, frozen=True):
     occurred_at: str
     recorded_at: str
     payload: bytes
+
+
+# --- Scans ---------------------------------------------------------------------------------
+
+
+class DeviceEntry:
+    """One event of a device batch: its id (claimed once, ever) and its log entry."""
+
+    __slots__ = ("entry", "id", "slug")
+
+    def __init__(self, event_id: str, slug: str, entry: NewEvent) -> None:
+        self.id = event_id
+        self.slug = slug
+        self.entry = entry
+
+
+class ScanBatch:
+    """What one group commit of the scans context writes.
+
+    ``entries`` are redirect and orphan scans, ``counts`` the recorded scans among them per
+    code; each of ``devices`` is one posted batch, whose events are stored only if their ids
+    were never seen (and then counted). A slotted plain class: one is made per commit.
+    """
+
+    __slots__ = ("counts", "devices", "entries")
+
+    def __init__(self) -> None:
+        self.entries: list[NewEvent] = []
+        self.counts: dict[str, int] = {}
+        self.devices: list[list[DeviceEntry]] = []
+
+
+class ScanCommit:
+    """What a group commit did: the last seq it appended (None: nothing), for each device
+    batch whether each event was new (True) or a duplicate (False), and what it added to each
+    code's counter (new device events included)."""
+
+    __slots__ = ("counts", "fresh", "last_seq")
+
+    def __init__(
+        self, last_seq: int | None, fresh: list[list[bool]], counts: dict[str, int]
+    ) -> None:
+        self.last_seq = last_seq
+        self.fresh = fresh
+        self.counts = counts
 
 
 # --- Codes ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import anyio.lowlevel
 import pytest
 from structlog.testing import capture_logs
 
+from scanlet.storage.errors import StorageError
 from scanlet.storage.private_files import database_files
 from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite.database import open_database
@@ -63,8 +64,9 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
             conn.execute(insert)
             conn.execute(insert)
 
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(StorageError) as failed:
             await db.write(insert_twice)
+        assert isinstance(failed.value.__cause__, sqlite3.IntegrityError)
         async with db.reader() as conn, conn.execute("SELECT COUNT(*) FROM server_secrets") as cur:
             row = await cur.fetchone()
         assert row is not None

@@ -9,7 +9,6 @@ by themselves, which is the adaptive group commit the redirect path relies on.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -26,6 +25,7 @@ from scanlet.actors.events import (
 )
 from scanlet.actors.scans.messages import (
     DeviceScan,
+    IngestEvents,
     IngestResult,
     RecordOrphan,
     RecordScan,
@@ -38,13 +38,10 @@ from scanlet.actors.scans.privacy import VisitorHasher, anonymize_ip
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor
-from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.records import NewEvent
+from scanlet.storage.errors import StorageError, StorageUnavailable
+from scanlet.storage.ports import ScanRepository
+from scanlet.storage.records import DeviceEntry, ScanBatch
 from scanlet.storage.server_key import ServerKey
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.scans import ScanStore
-from scanlet.storage.timefmt import format_time
 
 __all__ = ("ScansActor",)
 
@@ -61,21 +58,12 @@ class _KnownSalts:
         return self.by_day[day]
 
 
-class _Batch:
-    """What one group commit will write, and the reply owed to each message."""
-
-    def __init__(self, size: int) -> None:
-        self.events: list[NewEvent] = []
-        self.counts: dict[str, int] = {}
-        self.replies: list[Any] = [None] * size
-
-
 class ScansActor(Actor[ScansMessage]):
     """Records redirect scans, orphan scans and device scans, durably and in batches."""
 
     def __init__(
         self,
-        db: Database,
+        scans: ScanRepository,
         clock: Clock,
         metrics: ScanMetrics,
         server_key: ServerKey,
@@ -84,8 +72,7 @@ class ScansActor(Actor[ScansMessage]):
         max_batch: int = 1024,
     ) -> None:
         self._metrics = metrics
-        self._db = db
-        self._store = ScanStore(db)
+        self._store = scans
         self._clock = clock
         self._anonymize = anonymize
         self._max_batch = max_batch
@@ -107,7 +94,7 @@ class ScansActor(Actor[ScansMessage]):
         messages: list[ScansMessage] = [message, *(envelope.message for envelope in taken)]
         try:
             replies = await self._commit(messages)
-        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
+        except (OSError, StorageError) as exc:
             # Raised as a refusal: the runtime answers every asker of the batch with it (the
             # HTTP layer says 503).
             log.error("scan batch not stored", error=str(exc), messages=len(messages))
@@ -128,54 +115,48 @@ class ScansActor(Actor[ScansMessage]):
         today = now.date()
         if today not in self._salts.by_day:
             self._salts.by_day = {today: await self._store.salt_for(today)}
-        batch = _Batch(len(messages))
-        recorded_at = format_time(now)
-
-        def store(conn: sqlite3.Connection) -> int | None:
-            for index, message in enumerate(messages):
-                try:
-                    batch.replies[index] = self._add(conn, batch, message, today)
-                except (sqlite3.Error, OSError):
-                    raise
-                except Exception as exc:
-                    # One message that cannot become an event (a value the edge should have
-                    # refused) is answered with the reason; the rest of the batch commits.
-                    log.exception("scan rejected", message=type(message).__name__)
-                    batch.replies[index] = ScanRejected(f"the scan cannot be recorded: {exc!r}")
-            if not batch.events:
-                return None
-            last_seq = EventLog.append(conn, batch.events, recorded_at)
-            ScanStore.add_to_counters(conn, batch.counts)
-            return last_seq
-
-        last_seq = await self._db.write(store)
-        for slug, added in batch.counts.items():
-            self._counts[slug] = self._counts.get(slug, 0) + added
+        batch = ScanBatch()
+        replies: list[Any] = [None] * len(messages)
+        devices: list[tuple[int, IngestEvents]] = []
+        for index, message in enumerate(messages):
+            try:
+                if isinstance(message, RecordScan):
+                    replies[index] = self._add_scan(batch, message, today)
+                elif isinstance(message, RecordOrphan):
+                    self._add_orphan(batch, message, today)
+                else:
+                    # Built whole before it joins the batch: a message that fails leaves
+                    # nothing behind (its ids unclaimed, so a retry is not a duplicate).
+                    batch.devices.append([self._device_entry(scan) for scan in message.scans])
+                    devices.append((index, message))
+            except Exception as exc:
+                # One message that cannot become an event (a value the edge should have
+                # refused) is answered with the reason; the rest of the batch commits.
+                log.exception("scan rejected", message=type(message).__name__)
+                replies[index] = ScanRejected(f"the scan cannot be recorded: {exc!r}")
+        commit = await self._store.record(batch, now)
+        for (index, message), fresh in zip(devices, commit.fresh, strict=True):
+            replies[index] = [
+                IngestResult(scan.id, "accepted" if new else "duplicate")
+                for scan, new in zip(message.scans, fresh, strict=True)
+            ]
+        # Device scans count towards max_scans from the next commit on (whether they are
+        # new is known only inside this one).
+        counts = self._counts
+        for slug, added in commit.counts.items():
+            counts[slug] = counts.get(slug, 0) + added
         metrics = self._metrics
         metrics.batch_size.observe(len(messages))
         metrics.commit_seconds.observe(time.perf_counter() - started)
-        recorded = sum(batch.counts.values())
+        recorded = sum(commit.counts.values())
         if recorded:
             metrics.events.labels("recorded").inc(recorded)
-        if len(batch.events) > recorded:
-            metrics.events.labels("orphaned").inc(len(batch.events) - recorded)
-        if last_seq is not None:
-            self.system.bus.publish_nowait(LogAppended(last_seq))
-        return batch.replies
-
-    def _add(
-        self, conn: sqlite3.Connection, batch: _Batch, message: ScansMessage, today: date
-    ) -> Any:
-        """Add one message's events to ``batch``; its reply. Every event is built before
-        anything of it is added, so a message that fails leaves nothing behind."""
-        if isinstance(message, RecordScan):
-            return self._add_scan(batch, message, today)
-        if isinstance(message, RecordOrphan):
-            self._add_orphan(batch, message, today)
-            return None
-        events = [self._device_event(scan) for scan in message.scans]
-        fresh = EventLog.claim_device_ids(conn, [scan.id for scan in message.scans])
-        return self._add_device_scans(batch, message.scans, events, fresh)
+        orphaned = len(batch.entries) - sum(batch.counts.values())
+        if orphaned:
+            metrics.events.labels("orphaned").inc(orphaned)
+        if commit.last_seq is not None:
+            self.system.bus.publish_nowait(LogAppended(commit.last_seq))
+        return replies
 
     def _who(self, message: ScanRequest, day: date) -> tuple[str | None, str | None]:
         """The stored address (anonymised unless configured otherwise) and the visitor hash."""
@@ -185,7 +166,7 @@ class ScansActor(Actor[ScansMessage]):
         ip = anonymize_ip(address) if self._anonymize else address
         return ip or None, self._hasher.visitor_hash(day, address, message.user_agent or "")
 
-    def _add_scan(self, batch: _Batch, message: RecordScan, day: date) -> bool:
+    def _add_scan(self, batch: ScanBatch, message: RecordScan, day: date) -> bool:
         slug = message.slug
         counts = batch.counts
         if message.max_scans is not None:
@@ -209,7 +190,7 @@ class ScansActor(Actor[ScansMessage]):
         counts[slug] = counts.get(slug, 0) + 1
         return True
 
-    def _add_orphan(self, batch: _Batch, message: RecordOrphan, day: date) -> None:
+    def _add_orphan(self, batch: ScanBatch, message: RecordOrphan, day: date) -> None:
         ip, visitor = self._who(message, day)
         event = ScanOrphaned(
             id=new_event_id(),
@@ -225,7 +206,7 @@ class ScansActor(Actor[ScansMessage]):
         self._append(batch, event, message.slug)
 
     @staticmethod
-    def _device_event(scan: DeviceScan) -> NewEvent:
+    def _device_entry(scan: DeviceScan) -> DeviceEntry:
         event = ScanRecorded(
             id=scan.id,
             occurred_at=scan.occurred_at,
@@ -234,25 +215,8 @@ class ScansActor(Actor[ScansMessage]):
             device_id=scan.device_id,
             data=scan.data,
         )
-        return log_entry(event, scan.slug)
+        return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug))
 
     @staticmethod
-    def _add_device_scans(
-        batch: _Batch,
-        scans: Sequence[DeviceScan],
-        events: Sequence[NewEvent],
-        fresh: Sequence[bool],
-    ) -> list[IngestResult]:
-        results: list[IngestResult] = []
-        for scan, logged, new in zip(scans, events, fresh, strict=True):
-            if not new:
-                results.append(IngestResult(scan.id, "duplicate"))
-                continue
-            batch.events.append(logged)
-            batch.counts[scan.slug] = batch.counts.get(scan.slug, 0) + 1
-            results.append(IngestResult(scan.id, "accepted"))
-        return results
-
-    @staticmethod
-    def _append(batch: _Batch, event: DomainEvent, slug: str) -> None:
-        batch.events.append(log_entry(event, slug))
+    def _append(batch: ScanBatch, event: DomainEvent, slug: str) -> None:
+        batch.entries.append(log_entry(event, slug))

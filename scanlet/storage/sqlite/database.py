@@ -29,7 +29,7 @@ import aiosqlite
 import anyio
 import structlog
 
-from scanlet.storage.errors import DatabaseMissing, StorageUnavailable
+from scanlet.storage.errors import DatabaseMissing, StorageError, StorageUnavailable
 from scanlet.storage.private_files import create_private_file
 from scanlet.storage.sqlite.migrations import apply_migrations
 
@@ -169,9 +169,10 @@ class Database:
     async def write(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``transaction(conn)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``, one at a time.
 
-        Raises whatever the function raises (after a rollback); ``StorageUnavailable`` when
-        the database is closed or cannot be written (locked, read-only, full, I/O error),
-        which also sets ``write_error`` until a later write succeeds.
+        Raises whatever the function raises (after a rollback), but a ``sqlite3.Error``
+        becomes ``StorageUnavailable`` when the database is closed or cannot be written
+        (locked, read-only, full, I/O error), which also sets ``write_error`` until a later
+        write succeeds, and ``StorageError`` otherwise.
         """
         async with self._write_lock:
             try:
@@ -181,7 +182,9 @@ class Database:
                     result = await anyio.to_thread.run_sync(self._run, transaction)
             except sqlite3.Error as exc:
                 if not _unavailable(exc):
-                    raise
+                    # No driver exception leaves the adapter: the contexts above know
+                    # storage errors only (a missing table, a violated constraint).
+                    raise StorageError(f"{self.path.name}: {exc}") from exc
                 if self.write_error is None:
                     log.error("database write failed", db=str(self.path), error=str(exc))
                 self.write_error = str(exc)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 
+from scanlet.storage.records import ScanBatch, ScanCommit
 from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.timefmt import format_time
 
 __all__ = ("ScanStore",)
 
@@ -42,9 +45,33 @@ class ScanStore:
                     counts.update({row[0]: int(row[1]) for row in await cur.fetchall()})
         return counts
 
+    async def record(self, batch: ScanBatch, recorded_at: datetime) -> ScanCommit:
+        """One group commit: claim the device ids, append every new event, add to the
+        counters, in one transaction."""
+        stamp = format_time(recorded_at)
+
+        def store(conn: sqlite3.Connection) -> ScanCommit:
+            # Copies: the batch is the caller's, and a failed transaction must leave it as it was.
+            events = list(batch.entries)
+            counts = dict(batch.counts)
+            fresh: list[list[bool]] = []
+            for device in batch.devices:
+                new = EventLog.claim_device_ids(conn, [item.id for item in device])
+                fresh.append(new)
+                for item, is_new in zip(device, new, strict=True):
+                    if is_new:
+                        events.append(item.entry)
+                        counts[item.slug] = counts.get(item.slug, 0) + 1
+            if not events:
+                return ScanCommit(None, fresh, counts)
+            last_seq = EventLog.append(conn, events, stamp)
+            ScanStore._add_to_counters(conn, counts)
+            return ScanCommit(last_seq, fresh, counts)
+
+        return await self._db.write(store)
+
     @staticmethod
-    def add_to_counters(conn: sqlite3.Connection, increments: Mapping[str, int]) -> None:
-        """Add to the counts within the caller's write transaction."""
+    def _add_to_counters(conn: sqlite3.Connection, increments: Mapping[str, int]) -> None:
         if increments:
             conn.executemany(
                 "INSERT INTO scan_counters (slug, scans) VALUES (?, ?)"

@@ -27,6 +27,7 @@ from scanlet.runtime.testing import BusProbe, running_system
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.server_key import ServerKey
 from scanlet.storage.sqlite.database import Database, open_database
+from scanlet.storage.sqlite.scans import ScanStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KEY = ServerKey(b"s" * 32)
@@ -34,6 +35,14 @@ KEY = ServerKey(b"s" * 32)
 
 def scan(slug: str = "s", max_scans: int | None = None) -> RecordScan:
     return RecordScan(slug, "link", NOW, "203.0.113.5", "UA", None, max_scans)
+
+
+def scans_spec(db: Database, metrics: ScanMetrics | None = None) -> ChildSpec:
+    """The scans actor on ``db`` with a fixed clock (and its own metrics unless given)."""
+    return ChildSpec(
+        "scans",
+        lambda: ScansActor(ScanStore(db), FixedClock(NOW), metrics or ScanMetrics(None), KEY),
+    )
 
 
 @pytest.fixture
@@ -52,9 +61,7 @@ async def test_concurrent_scans_share_transactions(db: Database) -> None:
     registry = CollectorRegistry()
     metrics = ScanMetrics(registry)
     async with running_system() as system:
-        ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), metrics, KEY))
-        )
+        ref: ActorRef[RecordScan] = await system.spawn(scans_spec(db, metrics))
         with BusProbe(system.bus, LogAppended) as rings:
             results: list[object] = []
 
@@ -85,7 +92,9 @@ async def test_concurrent_scans_share_transactions(db: Database) -> None:
 async def test_max_scans_is_exact_even_within_one_batch(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
+            ChildSpec(
+                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
+            )
         )
         results: list[object] = []
 
@@ -102,7 +111,10 @@ async def test_counts_survive_a_restart_of_the_actor(db: Database) -> None:
     for expected in ([True, True], [True, False]):
         async with running_system() as system:
             ref: ActorRef[RecordScan] = await system.spawn(
-                ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
+                ChildSpec(
+                    "scans",
+                    lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY),
+                )
             )
             got = [await ref.ask(scan("three", max_scans=3)) for _ in range(2)]
         assert got == expected
@@ -111,7 +123,9 @@ async def test_counts_survive_a_restart_of_the_actor(db: Database) -> None:
 async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
+            ChildSpec(
+                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
+            )
         )
         assert await ref.ask(scan()) is True
         await db.write(lambda conn: conn.execute("DROP TABLE scan_counters"))
@@ -130,7 +144,9 @@ BEFORE_YEAR_ONE = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
 async def test_a_scan_that_cannot_become_an_event_fails_alone(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[ScansMessage] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
+            ChildSpec(
+                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
+            )
         )
         bad_device = DeviceScan(
             type="scan", id=str(uuid.uuid4()), slug="s", occurred_at=BEFORE_YEAR_ONE
@@ -169,7 +185,9 @@ async def test_a_scan_that_cannot_become_an_event_fails_alone(db: Database) -> N
 async def test_each_commit_rings_the_log_doorbell_with_its_last_seq(db: Database) -> None:
     async with running_system() as system:
         ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec("scans", lambda: ScansActor(db, FixedClock(NOW), ScanMetrics(None), KEY))
+            ChildSpec(
+                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
+            )
         )
         with BusProbe(system.bus, LogAppended) as rings:
             for _ in range(3):
