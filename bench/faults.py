@@ -34,7 +34,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from harness import LOAD_CORE, SERVER_CORE, free_port, run_wrk
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.processes import free_port
+from tests.wrk import LOAD_CORE, SERVER_CORE, run_wrk
 
 SLUG = "poster"
 MAX_REQUESTS_PER_CLIENT = 200_000  # a bound on every client loop, besides its deadline
