@@ -23,7 +23,11 @@ from pathlib import Path
 
 import httpx
 import msgspec
-from harness import LOAD_CORE, create_key, free_port, pinned_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.processes import served
+from tests.wrk import LOAD_CORE, SERVER_CORE
 
 SLUG = "gate"
 CLIENTS = 4
@@ -112,16 +116,10 @@ def main() -> None:
         # "core": the scan path alone (SCANLET_FEATURES=none); "full": with analytics,
         # webhooks and the dashboard following the log in the same process (the default).
         for variant, features in (("core", "none"), ("full", "all")):
-            env = {
-                "SCANLET_DB": str(folder / f"{variant}.db"),
-                "SCANLET_LOG_LEVEL": "warning",
-                "SCANLET_FEATURES": features,
-            }
-            token = create_key(env)
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(port)]
-            with pinned_server(argv, env=env, cwd=folder, ready_url=f"{base}/livez"):
+            (folder / variant).mkdir()
+            env = {"SCANLET_LOG_LEVEL": "warning", "SCANLET_FEATURES": features}
+            with served(folder / variant, env=env, core=SERVER_CORE) as running:
+                base, token = running.base, running.key(name="bench")
                 httpx.post(
                     f"{base}/api/v1/codes",
                     headers={"Authorization": f"Bearer {token}"},

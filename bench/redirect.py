@@ -21,7 +21,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from harness import WrkResult, create_key, free_port, pinned_server, run_wrk
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import pinned_server, require_wrk
+
+from tests.processes import free_port, served
+from tests.wrk import SERVER_CORE, WrkResult, run_wrk
 
 SLUG = "bench"
 
@@ -56,6 +62,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
+    require_wrk()
     here = Path(__file__).parent
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
         folder = Path(tmp)
@@ -83,22 +90,14 @@ def main() -> None:
             pinned_server(bare_argv, cwd=here, ready_url=f"{urls['bare']}/{SLUG}")
         )
         for name, features in VARIANTS.items():
-            dbs[name] = folder / f"{name}.db"
-            env = {
-                "SCANLET_DB": str(dbs[name]),
-                "SCANLET_LOG_LEVEL": "warning",
-                "SCANLET_FEATURES": features,
-            }
-            token = create_key(env)
-            port = free_port()
-            urls[name] = f"http://127.0.0.1:{port}"
-            argv = [sys.executable, "-m", "scanlet", "serve", "--port", str(port)]
-            servers.enter_context(
-                pinned_server(argv, env=env, cwd=folder, ready_url=f"{urls[name]}/livez")
-            )
+            (folder / name).mkdir()
+            dbs[name] = folder / name / "scanlet.db"
+            env = {"SCANLET_LOG_LEVEL": "warning", "SCANLET_FEATURES": features}
+            running = servers.enter_context(served(folder / name, env=env, core=SERVER_CORE))
+            urls[name] = running.base
             httpx.post(
                 f"{urls[name]}/api/v1/codes",
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {running.key(name='bench')}"},
                 json={"target": "https://example.com/landing", "slug": SLUG},
             ).raise_for_status()
         results: dict[str, list[WrkResult]] = {name: [] for name in urls}

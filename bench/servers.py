@@ -12,7 +12,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import free_port, pinned_server, run_wrk
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import pinned_server, require_wrk
+
+from tests.processes import free_port
+from tests.wrk import run_wrk
 
 SERVERS: dict[str, Callable[[int], list[str]]] = {
     "uvicorn": lambda port: [
@@ -56,6 +61,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    require_wrk()
     here = Path(__file__).parent
     rps: dict[str, list[float]] = {name: [] for name in SERVERS}
     for _ in range(args.rounds):

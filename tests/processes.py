@@ -22,6 +22,15 @@ import httpx
 
 __all__ = ("Served", "create_key", "free_port", "served", "wait_ready")
 
+# Plays systemd's part for socket activation: the listening socket, inherited under its own
+# number, becomes fd 3 with LISTEN_FDS=1 and LISTEN_PID the pid that then runs ``scanlet
+# serve`` (execv keeps the pid, so only a process already started can name it).
+_EXEC_WITH_FD3 = (
+    "import os, sys; os.dup2(int(sys.argv[1]), 3); os.environ['LISTEN_FDS'] = '1'; "
+    "os.environ['LISTEN_PID'] = str(os.getpid()); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'scanlet', 'serve'])"
+)
+
 
 def free_port() -> int:
     """An unused TCP port on 127.0.0.1."""
@@ -32,7 +41,9 @@ def free_port() -> int:
 
 
 def wait_ready(base: str, proc: subprocess.Popen[bytes], deadline: float = 30.0) -> None:
-    """Poll ``/readyz`` until it answers 200 (start-up, not a timed assertion)."""
+    """Poll ``/readyz`` until it answers 200 (start-up, not a timed assertion).
+
+    Every 20 ms: the fault scenarios report how long a restart took to get ready."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if proc.poll() is not None:
@@ -42,7 +53,7 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], deadline: float = 30.0)
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise AssertionError("server did not become ready")
 
 
@@ -64,12 +75,18 @@ def create_key(
 
 @dataclass(frozen=True)
 class Served:
-    """A running ``scanlet serve``: its base URL, process, folder and environment."""
+    """A running ``scanlet serve``: its base URL, process, folder, environment and log file."""
 
     base: str
     proc: subprocess.Popen[bytes]
     folder: Path
     env: dict[str, str]
+    log_path: Path
+
+    @property
+    def port(self) -> int:
+        """The port it serves on, on 127.0.0.1."""
+        return int(self.base.rsplit(":", 1)[1])
 
     def key(self, scope: str = "write", name: str = "test") -> str:
         """A new API key on the served database."""
@@ -77,8 +94,22 @@ class Served:
 
     @property
     def log(self) -> str:
-        """What the server wrote to stderr so far."""
-        return (self.folder / "server.log").read_text(errors="replace")
+        """What the server wrote to stdout and stderr so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> int:
+        """SIGKILL, no grace; returns the exit code (``-9``)."""
+        self.proc.kill()
+        return self.proc.wait(timeout=30)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait for the exit code; SIGKILL after ``timeout`` seconds (and then
+        the code is ``-9``, which no caller takes for a clean drain)."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return self.kill()
 
 
 @contextmanager
@@ -89,37 +120,54 @@ def served(
     env: Mapping[str, str] | None = None,
     core: str | None = None,
     stop_timeout: float = 30.0,
+    port: int | None = None,
+    listener: socket.socket | None = None,
+    log: Path | None = None,
+    ready: bool = True,
 ) -> Iterator[Served]:
-    """Run ``scanlet serve`` in ``folder`` on a free port until the block ends, then SIGTERM
-    it (SIGKILL after ``stop_timeout``). ``core`` pins it to one CPU (benchmarks). Its log
-    goes to ``folder/server.log``: a pipe nobody reads could fill up and stall it."""
-    port = free_port()
+    """Run ``scanlet serve`` in ``folder`` until the block ends, then SIGTERM it if it still
+    runs (SIGKILL after ``stop_timeout``).
+
+    It listens on ``port`` (a free one by default: a restart may pass the previous one), or
+    serves ``listener``, a listening socket it inherits as systemd passes one (fd 3,
+    ``LISTEN_FDS``). ``core`` pins it to one CPU (benchmarks). Its stdout and stderr go to
+    ``log`` (``folder/server.log`` by default), appended: a pipe nobody reads could fill up
+    and stall it. The block starts once ``/readyz`` answers 200, or at once with
+    ``ready=False`` (a server that waits for the database lock another one holds).
+    """
+    if listener is not None and port is not None:
+        raise ValueError("a served process listens on a port or an inherited socket, not both")
     full_env = {
         **os.environ,
-        "SCANLET_PORT": str(port),
         "SCANLET_LOG_FORMAT": "json",
         "SCANLET_SERVER": server,
         **(env or {}),
     }
     pin = ["taskset", "-c", core] if core is not None and shutil.which("taskset") else []
-    log = (folder / "server.log").open("ab")
-    proc = subprocess.Popen(
-        [*pin, sys.executable, "-m", "scanlet", "serve"],
-        cwd=folder,
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
+    if listener is None:
+        port = free_port() if port is None else port
+        full_env["SCANLET_PORT"] = str(port)
+        argv = [*pin, sys.executable, "-m", "scanlet", "serve"]
+        inherited: tuple[int, ...] = ()
+    else:
+        port = listener.getsockname()[1]
+        argv = [*pin, sys.executable, "-c", _EXEC_WITH_FD3, str(listener.fileno())]
+        inherited = (listener.fileno(),)
+    log_path = folder / "server.log" if log is None else log
+    with log_path.open("ab") as output:
+        proc = subprocess.Popen(
+            argv,
+            cwd=folder,
+            env=full_env,
+            pass_fds=inherited,
+            stdout=output,
+            stderr=output,
+        )
+    running = Served(f"http://127.0.0.1:{port}", proc, folder, full_env, log_path)
     try:
-        wait_ready(base, proc)
-        yield Served(base, proc, folder, full_env)
+        if ready:
+            wait_ready(running.base, proc)
+        yield running
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=stop_timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+            running.terminate(stop_timeout)

@@ -1,7 +1,6 @@
 """``scanlet backup`` against a running server while scans are being recorded."""
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -10,68 +9,54 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import create_key, free_port, wait_ready
+from tests.processes import served
 
 
 def test_a_backup_taken_while_scans_are_recorded_is_consistent_and_serving_goes_on(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    env = {**os.environ, "SCANLET_PORT": str(port), "SCANLET_LOG_FORMAT": "json"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanlet", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     statuses: list[int] = []
-    try:
-        wait_ready(base, proc)
-        key = create_key(tmp_path, env=env)
-        created = httpx.post(
-            f"{base}/api/v1/codes",
-            headers={"Authorization": f"Bearer {key}"},
-            json={"target": "https://example.com/", "slug": "live"},
-        )
-        assert created.status_code == 201
-        first_scan = threading.Event()
+    with served(tmp_path) as running:
+        base = running.base
+        try:
+            created = httpx.post(
+                f"{base}/api/v1/codes",
+                headers={"Authorization": f"Bearer {running.key()}"},
+                json={"target": "https://example.com/", "slug": "live"},
+            )
+            assert created.status_code == 201
+            first_scan = threading.Event()
 
-        def scan() -> None:
-            with httpx.Client() as client:
-                while not stop.is_set():
-                    statuses.append(client.get(f"{base}/live").status_code)
-                    first_scan.set()
+            def scan() -> None:
+                with httpx.Client() as client:
+                    while not stop.is_set():
+                        statuses.append(client.get(f"{base}/live").status_code)
+                        first_scan.set()
 
-        scanner = threading.Thread(target=scan)
-        scanner.start()
-        assert first_scan.wait(30)
-        backup = subprocess.run(
-            [sys.executable, "-m", "scanlet", "backup", str(tmp_path / "copy.db")],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        answered_during = len(statuses)
-        stop.set()
-        scanner.join(30)
-        assert backup.returncode == 0, backup.stderr
-        assert "integrity_check ok" in backup.stdout
-        # The server kept answering through the backup, every scan durably recorded.
-        assert set(statuses) == {302}
-        assert answered_during > 0
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        stop.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
+            scanner = threading.Thread(target=scan)
+            scanner.start()
+            assert first_scan.wait(30)
+            backup = subprocess.run(
+                [sys.executable, "-m", "scanlet", "backup", str(tmp_path / "copy.db")],
+                cwd=tmp_path,
+                env=running.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            answered_during = len(statuses)
+            stop.set()
+            scanner.join(30)
+            assert backup.returncode == 0, backup.stderr
+            assert "integrity_check ok" in backup.stdout
+            # The server kept answering through the backup, every scan durably recorded.
+            assert set(statuses) == {302}
+            assert answered_during > 0
+            assert running.terminate() == 0
+        finally:
+            stop.set()
 
     with sqlite3.connect(tmp_path / "copy.db") as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,6 +1,5 @@
 """``scanlet serve`` as a real process: serves in an empty folder, drains and exits 0."""
 
-import os
 import signal
 import sqlite3
 import stat
@@ -14,41 +13,20 @@ import pytest
 from openapi_spec_validator import validate
 
 from scanlet.serving.server import _claim
-from tests.processes import create_key, free_port, wait_ready
+from tests.processes import Served, free_port, served
 
 
 @pytest.fixture(params=["granian", "uvicorn"])
-def server(
-    tmp_path: Path, request: pytest.FixtureRequest, loose_umask: None
-) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "SCANLET_PORT": str(port),
-        "SCANLET_LOG_FORMAT": "json",
-        "SCANLET_SERVER": request.param,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanlet", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, proc)
-        yield base, proc, tmp_path
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=30)
+def server(tmp_path: Path, request: pytest.FixtureRequest, loose_umask: None) -> Iterator[Served]:
+    # The log lies beside the folder, not in it: the folder holds only what the server made.
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with served(folder, server=request.param, log=tmp_path / "server.log") as running:
+        yield running
 
 
-def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(
-    server: tuple[str, subprocess.Popen[bytes], Path],
-) -> None:
-    base, _, folder = server
+def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(server: Served) -> None:
+    base, folder = server.base, server.folder
     assert (folder / "scanlet.db").exists()
     # Started under a 0022 umask, it still made every file for its own user alone.
     made = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()}
@@ -71,27 +49,21 @@ def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(
     assert unauthorised.headers["content-type"] == "application/problem+json"
 
 
-def test_sigterm_drains_and_exits_zero(server: tuple[str, subprocess.Popen[bytes], Path]) -> None:
-    _, proc, _ = server
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 0
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    assert "Traceback" not in stderr
+def test_sigterm_drains_and_exits_zero(server: Served) -> None:
+    assert server.terminate() == 0
+    assert "Traceback" not in server.log
 
 
-def test_sigint_also_exits_zero(server: tuple[str, subprocess.Popen[bytes], Path]) -> None:
-    _, proc, _ = server
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 0
+def test_sigint_also_exits_zero(server: Served) -> None:
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=30) == 0
 
 
-def test_a_second_server_on_the_same_database_refuses_to_start(
-    server: tuple[str, subprocess.Popen[bytes], Path],
-) -> None:
-    _, _, folder = server
+def test_a_second_server_on_the_same_database_refuses_to_start(server: Served) -> None:
+    # Not through ``served``: this one must exit at once, and its last line is the point.
     second = subprocess.run(
         [sys.executable, "-m", "scanlet", "serve", "--port", str(free_port())],
-        cwd=folder,
+        cwd=server.folder,
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,12 +76,12 @@ def test_a_second_server_on_the_same_database_refuses_to_start(
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies_under_both_servers(
-    server: tuple[str, subprocess.Popen[bytes], Path],
+    server: Served,
 ) -> None:
     """uvicorn's own proxy-header handling believed X-Forwarded-For from 127.0.0.1 with no
     trusted proxies set: spoofed addresses were stored and the unknown-slug limit bypassed."""
-    base, _, folder = server
-    headers = {"Authorization": f"Bearer {create_key(folder)}"}
+    base, folder = server.base, server.folder
+    headers = {"Authorization": f"Bearer {server.key()}"}
     response = httpx.post(
         f"{base}/api/v1/codes",
         headers=headers,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.processes import create_key, free_port, wait_ready
+from tests.processes import served
 
 CHROMIUM = Path(os.environ.get("SCANLET_E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("SCANLET_E2E_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -113,31 +111,12 @@ def site() -> Iterator[Site]:
     """``scanlet serve`` on a free port with a fresh database, a key and a seeded code."""
     _require_browser()
     folder = Path(tempfile.mkdtemp(prefix="scanlet-e2e-"))
-    port = free_port()
-    env = {**os.environ, "SCANLET_PORT": str(port), "SCANLET_LOG_FORMAT": "json"}
-    # The server's log goes to a file (a pipe nobody reads could fill up and stall it).
-    log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanlet", "serve"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base, proc)
-        site = Site(base, create_key(folder, "write"), create_key(folder, "read"), folder)
-        _seed(site)
-        yield site
+        with served(folder, stop_timeout=15) as running:
+            site = Site(running.base, running.key("write"), running.key("read"), folder)
+            _seed(site)
+            yield site
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate(timeout=15)
-        log.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -8,11 +8,7 @@ carried before the kill.
 """
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import create_key, free_port
+from tests.processes import create_key, served
 
 SCANS = 5
 
@@ -77,30 +73,12 @@ def receiver() -> Iterator[Receiver]:
         rec.server.server_close()
 
 
-def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SCANLET_PORT": str(port),
-        "SCANLET_WEBHOOK_ALLOW_PRIVATE": "true",
-        "SCANLET_WEBHOOK_RETRY_BASE": "0.2",
-        "SCANLET_LOG_LEVEL": "warning",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scanlet", "serve"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not become ready")
+# Quick retries, and a loopback receiver allowed (it is a private address).
+ENV = {
+    "SCANLET_WEBHOOK_ALLOW_PRIVATE": "true",
+    "SCANLET_WEBHOOK_RETRY_BASE": "0.2",
+    "SCANLET_LOG_LEVEL": "warning",
+}
 
 
 def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
@@ -118,10 +96,8 @@ def test_pending_deliveries_survive_kill_9_with_the_same_webhook_id(
 ) -> None:
     token = create_key(tmp_path, "admin")
     headers = {"Authorization": f"Bearer {token}"}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = start_server(tmp_path, port)
-    try:
+    with served(tmp_path, env=ENV) as running:
+        base = running.base
         hook = httpx.post(
             f"{base}/api/v1/webhooks",
             headers=headers,
@@ -137,12 +113,7 @@ def test_pending_deliveries_survive_kill_9_with_the_same_webhook_id(
         for _ in range(SCANS):
             assert httpx.get(f"{base}/hooked").status_code == 302
         wait_until(lambda: len(receiver.failures()) >= 2, "a failed attempt and its retry")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        running.kill()
     with sqlite3.connect(tmp_path / "scanlet.db") as conn:
         scan_ids = [
             row[0]
@@ -154,12 +125,10 @@ def test_pending_deliveries_survive_kill_9_with_the_same_webhook_id(
     failed_before_kill = receiver.failures()
     assert set(failed_before_kill) == {scan_ids[0]}, "retries keep the webhook-id"
     receiver.accepting = True
-    proc = start_server(tmp_path, port)
-    try:
+    # Restarted on the same port, as a service would be.
+    with served(tmp_path, env=ENV, port=running.port) as restarted:
         wait_until(lambda: len(receiver.accepted) == SCANS, "redelivery after restart")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert restarted.terminate() == 0
     assert receiver.accepted_in_order() == scan_ids
     assert all(body["type"] == "scan.recorded" for body in receiver.accepted.values())
     assert [receiver.accepted[i]["id"] for i in scan_ids] == scan_ids
