@@ -34,7 +34,7 @@ from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import ScanRecorded, encode_event
 from scanlet.adapters.user_agents import describe_agent
-from scanlet.storage.records import NewEvent, StoredEvent
+from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
@@ -95,7 +95,7 @@ async def load(db: Database, count: int) -> None:
     for chunk in events(count, seed=42):
 
         def append(conn: sqlite3.Connection, chunk: list[NewEvent] = chunk) -> None:
-            EventLog.append(conn, chunk, "2026-06-30T00:00:00.000000Z")
+            EventLog.add(conn, chunk, "2026-06-30T00:00:00.000000Z")
 
         await db.write(append)
         # The server checkpoints from a background task; without one the WAL here would
@@ -104,12 +104,10 @@ async def load(db: Database, count: int) -> None:
     projection = AnalyticsProjection(describe_agent)
     log = EventLog(db)
     position = 0
-    while batch := log.read_after_now(position, BATCH):
-
-        def project(conn: sqlite3.Connection, batch: list[StoredEvent] = batch) -> None:
-            projection.apply(conn, batch)
-
-        await db.write(project)
+    analytics = AnalyticsStore(db)
+    while batch := await log.read_after(position, BATCH):
+        facts, keys = projection.fold(batch)
+        await analytics.apply("bench", position, batch[-1].seq, facts, keys)
         position = batch[-1].seq
         if position % CHUNK < BATCH:
             await db.checkpoint()

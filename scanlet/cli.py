@@ -18,11 +18,11 @@ import anyio
 import msgspec
 
 from scanlet import __version__
+from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.clock import SystemClock
 from scanlet.config import ConfigError, Settings, load_settings
 from scanlet.storage.errors import DatabaseMissing, StorageError
-from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
+from scanlet.storage.opening import open_storage
 from scanlet.storage.timefmt import parse_time
 
 __all__ = ("main",)
@@ -56,7 +56,7 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _with_keys(
-    settings: Settings, use: Callable[[ApiKeyStore], Awaitable[T]], *, create: bool = False
+    settings: Settings, use: Callable[[ApiKeys], Awaitable[T]], *, create: bool = False
 ) -> T:
     """Open the database, run ``use`` on its key store, close it; returns what ``use`` did.
 
@@ -65,10 +65,8 @@ def _with_keys(
     """
 
     async def run() -> T:
-        async with open_database(
-            settings.db, synchronous=settings.synchronous, create=create
-        ) as db:
-            return await use(ApiKeyStore(db))
+        async with open_storage(settings, create=create) as storage:
+            return await use(ApiKeys(storage.keys))
 
     return _run(run)
 
@@ -106,13 +104,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> int:
-        async with (
-            open_database(settings.db, synchronous=settings.synchronous) as db,
-            db.reader() as conn,
-            conn.execute("SELECT MAX(version) FROM schema_version") as cur,
-        ):
-            row = await cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        async with open_storage(settings) as storage:
+            return await storage.schema_version()
 
     print(f"schema version {_run(run)} at {settings.db}")
     return EXIT_OK

@@ -53,6 +53,13 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+#: Database drivers: only the storage adapters use them.
+DRIVERS = ("sqlite3", "aiosqlite", "asyncpg", "psycopg")
+#: Who may reach past the storage ports to an adapter: storage itself (which picks one)
+#: and the command line (``scanlet backup`` copies the SQLite file).
+ADAPTER_USERS = ("scanlet.storage", "scanlet.cli")
+
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -100,3 +107,25 @@ def test_the_checker_resolves_relative_and_absolute_imports(tmp_path: Path) -> N
     module.write_text("from ._cell import Cell\nfrom . import _types\nimport scanlet.http.app\n")
     found = set(imports(module, "scanlet.runtime.probe"))
     assert {"scanlet.runtime._cell", "scanlet.runtime", "scanlet.http.app"} <= found
+
+
+def test_no_database_driver_outside_the_storage_adapters() -> None:
+    found = [
+        f"{module_name(path)} imports {imported}"
+        for path in sources()
+        if not module_name(path).startswith("scanlet.storage.")
+        for imported in imports(path)
+        if imported.split(".")[0] in DRIVERS
+    ]
+    assert found == []
+
+
+def test_only_storage_and_the_command_line_reach_an_adapter_past_the_ports() -> None:
+    found = [
+        f"{module_name(path)} imports {imported}"
+        for path in sources()
+        if not module_name(path).startswith(ADAPTER_USERS)
+        for imported in imports(path)
+        if imported.startswith(("scanlet.storage.sqlite", "scanlet.storage.postgres"))
+    ]
+    assert found == []

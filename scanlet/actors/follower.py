@@ -11,7 +11,6 @@ timer, which also covers events written by another process.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Sequence
 
 import anyio
@@ -30,10 +29,8 @@ from scanlet.runtime import (
     StopReason,
 )
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.ports import EventLogReader, FollowerPositions
 from scanlet.storage.records import StoredEvent
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.positions import PositionStore
 
 __all__ = ("CATCH_UP", "CatchUp", "LogFollower", "start_doorbell")
 
@@ -50,7 +47,7 @@ CATCH_UP = CatchUp()
 
 
 class LogFollower(Actor[CatchUp]):
-    """Base of log followers: subclasses implement ``apply`` (and may narrow ``types``)."""
+    """Base of log followers: subclasses implement ``commit`` (and may narrow ``types``)."""
 
     #: The key of this follower's position; also its name in logs.
     position_name: str = "follower"
@@ -63,10 +60,9 @@ class LogFollower(Actor[CatchUp]):
     #: and subclasses can report progress (the lag gauge) as it shrinks.
     batches_per_message: int = 20
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.log_reader = EventLog(db)
-        self.positions = PositionStore(db)
+    def __init__(self, log: EventLogReader, positions: FollowerPositions) -> None:
+        self.log_reader = log
+        self.positions = positions
         self.position = 0
         #: Whether the last message stopped at the end of its slice with more to apply.
         self.more = False
@@ -90,27 +86,16 @@ class LogFollower(Actor[CatchUp]):
     async def on_message(self, message: CatchUp) -> int:
         """Apply committed events past the position, one slice; returns the new position."""
         self.more = False
-        if self.can_skip_now() and await self._skip_to_end():
+        if await self.may_skip() and await self._skip_to_end():
             return self.position
         for _ in range(self.batches_per_message):
-            events = self.log_reader.read_after_now(self.position, self.batch_size)
+            events = await self.log_reader.read_after(self.position, self.batch_size)
             if not events:
                 return self.position
             last = events[-1].seq
             wanted = [e for e in events if self.types is None or e.type in self.types]
-
-            def commit(
-                conn: sqlite3.Connection,
-                wanted: list[StoredEvent] = wanted,
-                last: int = last,
-                name: str = self.position_name,
-            ) -> None:
-                if wanted:
-                    self.apply(conn, wanted)
-                PositionStore.save(conn, name, last)
-
             try:
-                await self.db.write(commit)
+                await self.commit(wanted, last)
             except StorageUnavailable:
                 # Nothing was applied (the transaction rolled back) and restarting would not
                 # help: stay at the position and try again at the next doorbell or tick.
@@ -133,39 +118,33 @@ class LogFollower(Actor[CatchUp]):
         return self.position
 
     async def _skip_to_end(self) -> bool:
-        """Move the position to the log's end without reading the events, if ``can_skip``
-        still holds in the transaction that saves it; False if it does not (read them)."""
-        last = self.db.read_now(EventLog.newest_seq)
+        """Move the position to the log's end without reading the events, if ``skip``
+        agrees in the transaction that saves it; False if it does not (read them)."""
+        last = await self.log_reader.last_seq()
         if last <= self.position:
             return True
-
-        def skip(conn: sqlite3.Connection, name: str = self.position_name) -> bool:
-            if not self.can_skip(conn):
-                return False
-            PositionStore.save(conn, name, last)
-            return True
-
         try:
-            skipped = await self.db.write(skip)
+            skipped = await self.skip(last)
         except StorageUnavailable:
             return True  # nothing moved: try again at the next doorbell or tick
         if skipped:
             self.position = last
         return skipped
 
-    def can_skip_now(self) -> bool:
+    async def may_skip(self) -> bool:
         """Whether the events past the position may need no work at all (a cheap check
-        before reading them); ``can_skip`` confirms it in the transaction. Default: never."""
+        before reading them); ``skip`` confirms it in the transaction that moves the
+        position. Default: never."""
         return False
 
-    def can_skip(self, conn: sqlite3.Connection) -> bool:
-        """Whether applying events committed so far would change nothing but the position,
-        decided inside the write transaction that moves it. Default: never."""
+    async def skip(self, last: int) -> bool:
+        """Move the stored position to ``last`` if applying the events up to it would change
+        nothing else, decided in the same transaction; whether it did. Default: never."""
         return False
 
-    def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
-        """Apply ``events`` (in seq order) inside the write transaction that also stores the
-        position. Must not await: it runs as one synchronous transaction."""
+    async def commit(self, events: list[StoredEvent], last: int) -> None:
+        """Apply ``events`` (in seq order, maybe none) and store ``last`` as the position, in
+        one transaction, through the follower's own storage port."""
         raise NotImplementedError
 
     async def applied(self, events: list[StoredEvent]) -> None:

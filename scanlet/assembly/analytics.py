@@ -43,16 +43,18 @@ class AnalyticsFeature:
     ) -> None:
         """Spawn the follower (it catches up at once), ring it on every event, and purge raw
         scans past their retention in the background."""
-        db = services.db
+        storage = services.storage
         policy = RetentionPolicy(services.settings.raw_retention_days, services.clock.now)
         countries = open_countries(services.settings.geoip_db, stack)
         projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
-        raw_scans = services.raw_scans = projection.raw_scans(db)
+        raw_scans = services.raw_scans = storage.raw_scans(projection.raw_scan)
         gauge = lag_gauge(services.registry)
         ref = await supervisor.spawn(
             ChildSpec(
                 "analytics",
-                lambda: AnalyticsFollower(db, projection, gauge),
+                lambda: AnalyticsFollower(
+                    storage.events, storage.positions, storage.analytics, projection, gauge
+                ),
                 mailbox_capacity=2,
             )
         )

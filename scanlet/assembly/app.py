@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from scanlet import __version__
+from scanlet.actors.access.keys import ApiKeys
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
@@ -56,12 +57,9 @@ from scanlet.runtime import (
     ChildSpec,
     SupervisorSpec,
 )
+from scanlet.storage.opening import open_storage
 from scanlet.storage.private_files import database_files, tighten_modes
 from scanlet.storage.server_key import ServerKey, ensure_server_key
-from scanlet.storage.sqlite.codes import CodeStore
-from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import ApiKeyStore
-from scanlet.storage.sqlite.scans import ScanStore
 
 __all__ = ("create_app",)
 
@@ -179,9 +177,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             tighten_modes([*database_files(settings.db), settings.server_key_file])
             fresh_database = not settings.db.exists()
-            db = await stack.enter_async_context(
-                open_database(settings.db, synchronous=settings.synchronous)
-            )
+            storage = await stack.enter_async_context(open_storage(settings))
             server_key = _server_key(settings, fresh_database)
             system = await stack.enter_async_context(
                 ActorSystem(
@@ -206,7 +202,7 @@ def create_app(
                 ChildSpec(
                     name="codes",
                     factory=lambda: CodesActor(
-                        CodeStore(db), index, clock, own_origins=own_origins
+                        storage.codes, index, clock, own_origins=own_origins
                     ),
                     mailbox_capacity=256,
                 )
@@ -215,7 +211,7 @@ def create_app(
                 ChildSpec(
                     name="scans",
                     factory=lambda: ScansActor(
-                        ScanStore(db),
+                        storage.scans,
                         clock,
                         scan_metrics,
                         server_key,
@@ -232,8 +228,8 @@ def create_app(
                 settings=settings,
                 clock=clock,
                 registry=registry,
-                db=db,
-                keys=ApiKeyStore(db),
+                storage=storage,
+                keys=ApiKeys(storage.keys),
                 system=system,
                 core=core,
                 core_actors=tuple(core.children),
@@ -241,8 +237,6 @@ def create_app(
                 index=index,
                 codes=CodesClient(codes_ref),
                 scans=scans,
-                code_store=CodeStore(db),
-                scan_store=ScanStore(db),
                 qr=QrRenderer(),
                 trusted_networks=settings.trusted_networks,
                 server_key=server_key,
@@ -255,7 +249,7 @@ def create_app(
                 country_header=settings.country_header,
             )
             background = await stack.enter_async_context(anyio.create_task_group())
-            background.start_soon(db.run_checkpoints)
+            background.start_soon(storage.run_maintenance)
             background.start_soon(_stop_on_failure, system, app)
             for feature in installed:
                 own = await above_features.spawn_supervisor(

@@ -20,7 +20,6 @@ from scanlet.http.dashboard.session import (
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.services import Services
 from scanlet.runtime import SupervisorRef
-from scanlet.storage.sqlite.sessions import SessionStore
 
 __all__ = ("DashboardFeature",)
 
@@ -77,6 +76,6 @@ class DashboardFeature:
         tasks: TaskGroup,
     ) -> None:
         """Sessions in the database; form tokens keyed from the server key file."""
-        sessions = SessionStore(services.db, max_age=SESSION_MAX_AGE, idle=SESSION_IDLE)
+        sessions = services.storage.sessions(max_age=SESSION_MAX_AGE, idle=SESSION_IDLE)
         forms = FormTokens.from_server_key(services.server_key)
         services.dashboard = DashboardAuth(sessions, forms)

@@ -30,8 +30,6 @@ from scanlet.http.stream import StreamConfig, StreamHub, sse_frame, stream_endpo
 from scanlet.http.stream_limits import StreamLimits
 from scanlet.http.webhooks_api import webhook_endpoints
 from scanlet.runtime import Backoff, ChildSpec, SupervisorRef, SupervisorSpec
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = ("IntegrationsFeature",)
 
@@ -81,17 +79,16 @@ class IntegrationsFeature:
         tasks: TaskGroup,
     ) -> None:
         """Spawn the webhooks actors, the retry timer and the outbox doorbell."""
-        settings, system, db = services.settings, services.system, services.db
+        settings, system, storage = services.settings, services.system, services.storage
         allow_private = settings.webhook_allow_private
         sender = self._sender or HttpxSender(allow_private=allow_private, resolver=self._resolver)
         stack.push_async_callback(sender.aclose)
-        store = WebhookStore(db)
+        store = storage.webhooks
         metrics = WebhookMetrics(services.registry)
         metrics.outbox_depth.set(await store.outbox_depth())
         timer = WakeTimer(system)
         tasks.start_soon(timer.run)
         deps = DeliveryDeps(
-            db=db,
             store=store,
             clock=services.clock,
             sender=sender,
@@ -108,7 +105,9 @@ class IntegrationsFeature:
         follower = await supervisor.spawn(
             ChildSpec(
                 "webhooks-outbox",
-                lambda: OutboxFollower(db, services.clock, metrics),
+                lambda: OutboxFollower(
+                    storage.events, storage.positions, store, services.clock, metrics
+                ),
                 mailbox_capacity=2,
             )
         )
@@ -116,7 +115,7 @@ class IntegrationsFeature:
         services.webhooks = WebhooksClient(
             registry, store, allow_private=allow_private, resolver=self._resolver
         )
-        event_log = EventLog(db)
+        event_log = storage.events
         tail = LogTail(event_log, system.bus, sse_frame)
         await tasks.start(tail.run)
         services.stream = StreamHub(

@@ -16,8 +16,8 @@ from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
+from scanlet.storage.opening import open_storage
 from scanlet.storage.records import RawScanQuery
-from scanlet.storage.sqlite.database import open_database
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("export_scans", "rebuild_read_models")
@@ -30,12 +30,11 @@ async def rebuild_read_models(settings: Settings) -> int:
     so the server's follower and this one never apply the same event twice.
     """
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(
-            open_database(settings.db, synchronous=settings.synchronous, create=False)
-        )
+        storage = await stack.enter_async_context(open_storage(settings, create=False))
         countries = open_countries(settings.geoip_db, stack)
         policy = RetentionPolicy(settings.raw_retention_days, SystemClock().now)
-        return await rebuild(db, AnalyticsProjection(describe_agent, countries, policy.cutoff))
+        projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
+        return await rebuild(storage.events, storage.positions, storage.analytics, projection)
 
 
 async def export_scans(
@@ -54,11 +53,9 @@ async def export_scans(
         end=format_time(end) if end else None,
     )
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(
-            open_database(settings.db, synchronous=settings.synchronous, create=False)
-        )
+        storage = await stack.enter_async_context(open_storage(settings, create=False))
         projection = AnalyticsProjection(describe_agent, open_countries(settings.geoip_db, stack))
-        batches = projection.raw_scans(db).stream(query, newest_first=False)
+        batches = storage.raw_scans(projection.raw_scan).stream(query, newest_first=False)
         try:
             async for chunk in encode_batches(batches, fmt):
                 stream.write(chunk)

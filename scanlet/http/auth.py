@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from scanlet.actors.access.keys import Scope
 from scanlet.http.problems import Problem
 from scanlet.http.services import services
 from scanlet.storage.records import ApiKey
-from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("authorize",)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
@@ -17,7 +18,6 @@ from scanlet.http.responses import json_response
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
 from scanlet.http.services import Services, services
 from scanlet.storage.records import CodeRow
-from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("SLUG_PARAM", "SLUG_SCHEMA", "code_endpoints", "load_code")
 
@@ -50,13 +50,13 @@ CODE_LINKS = tuple(
 
 
 async def _resource(svc: Services, row: CodeRow) -> CodeResource:
-    counts = await svc.scan_store.counts_for([row.slug])
+    counts = await svc.storage.scans.counts_for([row.slug])
     return code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
 
 
 async def load_code(svc: Services, slug: str) -> CodeRow:
     """The live code ``slug`` or a 404 problem."""
-    row = await svc.code_store.get(slug)
+    row = await svc.storage.codes.get(slug)
     if row is None:
         raise Problem(404, f"There is no code with slug {slug!r}.")
     return row
@@ -75,13 +75,13 @@ async def list_codes(request: Request) -> Response:
     """List codes, newest first."""
     svc = services(request)
     limit = query_int(request, "limit", default=50, low=1, high=1000)
-    page = await svc.code_store.page(
+    page = await svc.storage.codes.page(
         limit=limit,
         cursor=query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH),
         tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
         q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
     )
-    counts = await svc.scan_store.counts_for(row.slug for row in page.items)
+    counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
     items = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
     return json_response(CodeList(items, page.next_cursor))

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from scanlet.actors.access.keys import Scope
 from scanlet.http.auth import authorize
-from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("Endpoint", "Link", "Param", "Reply", "build_routes")
 

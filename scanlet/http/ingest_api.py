@@ -16,13 +16,13 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.scans.messages import DeviceScan, IngestResult
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
-from scanlet.storage.sqlite.keys import Scope
 from scanlet.timerange import time_error
 
 __all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")

@@ -21,8 +21,8 @@ from anyio.abc import TaskStatus
 
 from scanlet.actors.events import LogAppended
 from scanlet.runtime import EventBus, SlowPolicy
+from scanlet.storage.ports import EventLogReader
 from scanlet.storage.records import StoredEvent
-from scanlet.storage.sqlite.eventlog import EventLog
 
 __all__ = ("LogTail", "TailEntry")
 
@@ -48,7 +48,7 @@ class LogTail:
 
     def __init__(
         self,
-        log: EventLog,
+        log: EventLogReader,
         bus: EventBus,
         frame: Callable[[StoredEvent], bytes],
         *,

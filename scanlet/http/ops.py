@@ -47,16 +47,16 @@ async def readyz(request: Request) -> Response:
     svc = services(request)
     reasons: list[str] = []
     try:
-        await svc.db.ping()
+        await svc.storage.ping()
         database = "ok"
     except StorageUnavailable as exc:
         database = "unavailable"
         reasons.append(f"database: {exc}")
-    if database == "ok" and svc.db.write_error is not None:
+    if database == "ok" and svc.storage.write_error is not None:
         # The last write failed (full disk, lock, read-only): see whether writes work again
         # rather than wait for a client's write to find out.
         try:
-            await svc.db.probe_write()
+            await svc.storage.probe_write()
         except StorageUnavailable as exc:
             database = "unwritable"
             reasons.append(f"database: writes are failing: {exc}")

@@ -6,6 +6,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.adapters.qr_images import QrOptions, etag_for
 from scanlet.http.codes_api import SLUG_PARAM
@@ -13,7 +14,6 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid
 from scanlet.http.problems import Problem
 from scanlet.http.services import services
-from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("qr_endpoints",)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.analytics.export import encode_batches
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -20,19 +21,16 @@ from scanlet.http.params import (
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stats_api import known_slug, time_range
+from scanlet.storage.ports import RawScanReader
 from scanlet.storage.records import RawScanPage, RawScanQuery
-from scanlet.storage.sqlite.keys import Scope
-from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("raw_scans", "scan_endpoints")
 
 
-def raw_scans(svc: Services) -> RawScanStore:
+def raw_scans(svc: Services) -> RawScanReader:
     """The raw-scan store of the running analytics feature."""
-    store = installed(svc.raw_scans, "analytics")
-    assert isinstance(store, RawScanStore)
-    return store
+    return installed(svc.raw_scans, "analytics")
 
 
 async def _answer(request: Request, query: RawScanQuery, filename: str) -> Response:

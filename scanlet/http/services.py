@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 
+from scanlet.actors.access.keys import ApiKeys
 from scanlet.actors.codes.actor import CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.scans.client import ScansClient
@@ -16,17 +17,13 @@ from scanlet.adapters.qr_images import QrRenderer
 from scanlet.clock import Clock
 from scanlet.config import Settings
 from scanlet.runtime import ActorSystem, SupervisorRef
+from scanlet.storage.ports import RawScanReader, Storage
 from scanlet.storage.server_key import ServerKey
-from scanlet.storage.sqlite.codes import CodeStore
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.keys import ApiKeyStore
-from scanlet.storage.sqlite.scans import ScanStore
 
 if TYPE_CHECKING:
     from scanlet.actors.webhooks.registry import WebhooksClient
     from scanlet.http.dashboard.session import DashboardAuth
     from scanlet.http.stream import StreamHub
-    from scanlet.storage.sqlite.raw_scans import RawScanStore
 
 __all__ = ("Services", "installed", "services")
 
@@ -40,8 +37,9 @@ class Services:
     settings: Settings
     clock: Clock
     registry: CollectorRegistry
-    db: Database
-    keys: ApiKeyStore
+    #: The database behind every repository (SQLite or PostgreSQL).
+    storage: Storage
+    keys: ApiKeys
     system: ActorSystem
     #: The supervisor of the codes and scans actors (redirects and ingest), and their names.
     core: SupervisorRef
@@ -51,8 +49,6 @@ class Services:
     index: CodeIndex
     codes: CodesClient
     scans: ScansClient
-    code_store: CodeStore
-    scan_store: ScanStore
     qr: QrRenderer
     trusted_networks: tuple[Network, ...]
     #: The secret kept outside the database, for keys that a database copy must not give.
@@ -60,7 +56,7 @@ class Services:
     # What each feature hands its routes when it starts (None when it is not installed; its
     # routes are not either).
     #: analytics: raw scans, for listings and exports.
-    raw_scans: RawScanStore | None = None
+    raw_scans: RawScanReader | None = None
     #: integrations: the webhook registry's client, and the live streams' hub.
     webhooks: WebhooksClient | None = None
     stream: StreamHub | None = None

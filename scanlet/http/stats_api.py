@@ -8,6 +8,7 @@ from typing import cast
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
 from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
 from scanlet.http.codes_api import SLUG_PARAM
@@ -25,8 +26,6 @@ from scanlet.http.params import (
 from scanlet.http.problems import Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
-from scanlet.storage.sqlite.analytics import AnalyticsStore
-from scanlet.storage.sqlite.keys import Scope
 from scanlet.timerange import EARLIEST, time_error
 
 __all__ = ("known_slug", "stats_endpoints", "time_range")
@@ -79,7 +78,7 @@ async def _answer(request: Request, slug: str | None) -> Response:
         include_bots=query_bool(request, "include_bots", default=False),
     )
     try:
-        stats = await compute_stats(AnalyticsStore(svc.db), query)
+        stats = await compute_stats(svc.storage.analytics, query)
     except TooManyBuckets as exc:
         raise invalid("interval", str(exc)) from None
     return json_response(stats)

@@ -27,6 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH
 from scanlet.actors.webhooks.signing import EVENT_TYPES, event_body
 from scanlet.http.auth import bearer_token
@@ -36,9 +37,8 @@ from scanlet.http.params import invalid, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stream_limits import StreamLimits, StreamSlot
+from scanlet.storage.ports import EventLogReader
 from scanlet.storage.records import ApiKey, StoredEvent
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.keys import Scope
 
 __all__ = (
     "EventStream",
@@ -96,7 +96,7 @@ def _entry(event: StoredEvent) -> TailEntry:
 class StreamHub:
     """What every stream of the process shares: timings, the log's tail and the caps."""
 
-    log: EventLog
+    log: EventLogReader
     tail: LogTail
     limits: StreamLimits
     config: StreamConfig = field(default_factory=StreamConfig)
@@ -110,7 +110,7 @@ class EventStream:
 
     def __init__(
         self,
-        log: EventLog,
+        log: EventLogReader,
         tail: LogTail,
         *,
         after: int,

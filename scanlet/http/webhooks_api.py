@@ -13,6 +13,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, WebhooksClient
 from scanlet.actors.webhooks.signing import EVENT_TYPES
 from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
@@ -24,7 +25,6 @@ from scanlet.http.responses import json_response
 from scanlet.http.services import installed, services
 from scanlet.storage.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scanlet.storage.records import AttemptRow, EndpointRow
-from scanlet.storage.sqlite.keys import Scope
 
 __all__ = ("CreateWebhook", "WebhookResource", "webhook_endpoints", "webhooks_client")
 

@@ -8,13 +8,63 @@ and the log entries it made, and the adapter decides how to commit them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from scanlet.storage.records import CodePage, CodeRow, NewEvent, ScanBatch, ScanCommit
+from scanlet.storage.records import (
+    ApiKey,
+    AttemptOutcome,
+    AttemptPage,
+    AttemptResult,
+    CodePage,
+    CodeRow,
+    CodeTotal,
+    DeliveryRow,
+    EndpointRow,
+    HourRow,
+    NewAttempt,
+    NewDelivery,
+    NewEvent,
+    RawScan,
+    RawScanDescriber,
+    RawScanKey,
+    RawScanPage,
+    RawScanQuery,
+    ScanBatch,
+    ScanCommit,
+    ScanFact,
+    StoredEvent,
+    StoredSession,
+)
 
-__all__ = ("CodeRepository", "ScanRepository")
+__all__ = (
+    "ALL_CODES",
+    "AnalyticsReader",
+    "AnalyticsStorage",
+    "AnalyticsWriter",
+    "CodeRepository",
+    "EventLogReader",
+    "EventLogStore",
+    "EventLogWriter",
+    "FollowerPositions",
+    "KeyRepository",
+    "PositionMoved",
+    "RawScanReader",
+    "ScanRepository",
+    "SessionRepository",
+    "Storage",
+    "WebhookRepository",
+)
+
+
+#: The rollups' name for every code together.
+ALL_CODES = "*"
+
+
+class PositionMoved(Exception):
+    """Raised when a follower's stored position is not the one it applied up to (a
+    ``scanlet rebuild`` ran meanwhile): nothing was applied, and the follower reloads it."""
 
 
 class CodeRepository(Protocol):
@@ -67,3 +117,271 @@ class ScanRepository(Protocol):
         """One group commit: claim the device ids, append every new event, add to the
         counters, all in one transaction."""
         ...
+
+
+class EventLogReader(Protocol):
+    """The event log as followers and streams read it, oldest first by ``seq``."""
+
+    async def read_after(
+        self, seq: int, limit: int, *, types: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        """Up to ``limit`` committed events after ``seq``, in log order."""
+        ...
+
+    async def last_seq(self) -> int:
+        """The seq of the newest committed event (0 for an empty log)."""
+        ...
+
+
+class EventLogWriter(Protocol):
+    """Appending to the log events that change no table of their own (imports, tests)."""
+
+    async def append(self, entries: Sequence[NewEvent], recorded_at: datetime) -> int:
+        """Append ``entries`` in one transaction; the last one's seq."""
+        ...
+
+
+class EventLogStore(EventLogReader, EventLogWriter, Protocol):
+    """The event log, read and appended to."""
+
+
+class FollowerPositions(Protocol):
+    """Where each log follower keeps how far it applied the log."""
+
+    async def load(self, name: str) -> int:
+        """The follower's stored position (0 before its first batch)."""
+        ...
+
+
+class AnalyticsWriter(Protocol):
+    """The analytics read models as the projection writes them."""
+
+    async def apply(
+        self,
+        name: str,
+        expected: int,
+        position: int,
+        facts: Sequence[ScanFact],
+        keys: Sequence[RawScanKey],
+    ) -> None:
+        """Add ``facts`` to the rollups and ``keys`` to the raw scans, and move the follower
+        ``name`` from ``expected`` to ``position``, in one transaction; ``PositionMoved``
+        (nothing applied) when the stored position is not ``expected``."""
+        ...
+
+    async def reset(self, name: str) -> None:
+        """Empty every analytics read model and the follower's position (a rebuild)."""
+        ...
+
+
+class AnalyticsReader(Protocol):
+    """The rollups as the stats queries read them."""
+
+    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
+        """Rows of ``slug`` (``ALL_CODES`` for all) for hours in [start, end), ascending
+        (hours without scans absent)."""
+        ...
+
+    async def breakdowns(
+        self, slug: str, start: int, end: int, *, include_bots: bool
+    ) -> dict[str, dict[str, int]]:
+        """Scans per dimension value over hours [start, end)."""
+        ...
+
+    async def top_codes(
+        self, start: int, end: int, *, include_bots: bool, limit: int
+    ) -> list[CodeTotal]:
+        """The codes with the most scans over hours [start, end)."""
+        ...
+
+
+class RawScanReader(Protocol):
+    """Raw scans as the scans API, the export and retention use them."""
+
+    async def page(
+        self, query: RawScanQuery, *, limit: int, cursor: str | None = None
+    ) -> RawScanPage:
+        """One page, newest first."""
+        ...
+
+    def stream(
+        self, query: RawScanQuery, *, newest_first: bool = True, batch: int = 1000
+    ) -> AsyncIterator[list[RawScan]]:
+        """Every matching scan, in batches."""
+        ...
+
+    async def delete_before(self, cutoff: str, *, batch: int = 500) -> int:
+        """Delete up to ``batch`` scans stored before ``cutoff``; how many."""
+        ...
+
+
+class WebhookRepository(Protocol):
+    """Webhook endpoints, their outbox and their delivery attempts."""
+
+    async def endpoints(self) -> list[EndpointRow]:
+        """Every endpoint, oldest first."""
+        ...
+
+    async def endpoint(self, endpoint_id: str) -> EndpointRow | None:
+        """One endpoint, or None."""
+        ...
+
+    async def next_delivery(self, endpoint_id: str) -> DeliveryRow | None:
+        """The oldest pending delivery of an endpoint, or None."""
+        ...
+
+    async def outbox_depth(self) -> int:
+        """Pending deliveries across all endpoints."""
+        ...
+
+    async def attempts(
+        self, endpoint_id: str, *, limit: int, cursor: str | None = None
+    ) -> AttemptPage:
+        """Recorded attempts of an endpoint, newest first."""
+        ...
+
+    async def has_enabled_endpoints(self) -> bool:
+        """Whether any endpoint is enabled (cheap: asked before each outbox batch)."""
+        ...
+
+    async def create_endpoint(self, row: EndpointRow) -> EndpointRow:
+        """Store a new endpoint that receives the events committed after this moment; the
+        row as stored (its ``after_seq`` set)."""
+        ...
+
+    async def delete_endpoint(self, endpoint_id: str) -> bool:
+        """Remove an endpoint with its deliveries and attempts; False if there was none."""
+        ...
+
+    async def enqueue(
+        self,
+        name: str,
+        position: int,
+        plan: Callable[[list[EndpointRow]], list[NewDelivery]],
+        now: datetime,
+    ) -> int:
+        """In one transaction: read the enabled endpoints, put what ``plan`` makes of them in
+        the outbox, and move the follower ``name`` to ``position``; how many were added."""
+        ...
+
+    async def skip_unless_endpoints(self, name: str, position: int) -> bool:
+        """Move the follower ``name`` to ``position`` if, in that same transaction, no
+        endpoint is enabled; whether it did."""
+        ...
+
+    async def record_attempt(
+        self, attempt: NewAttempt, failures: int, outcome: AttemptOutcome
+    ) -> AttemptResult:
+        """Record an attempt and its consequence in one transaction (nothing if the endpoint
+        was deleted meanwhile)."""
+        ...
+
+
+class KeyRepository(Protocol):
+    """API keys as stored (their secrets only as hashes)."""
+
+    async def insert(self, row: ApiKey, secret_hash: bytes) -> None:
+        """Store a new key."""
+        ...
+
+    async def list(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        ...
+
+    async def revoke(self, key_id: str, *, now: datetime) -> bool:
+        """Revoke a key; False when there is no such key."""
+        ...
+
+    async def find(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        """A key and its secret's hash, or None."""
+        ...
+
+
+class SessionRepository(Protocol):
+    """Dashboard sessions: the token goes to the browser, only its hash is stored."""
+
+    max_age: timedelta
+
+    async def create(self, key_id: str, *, now: datetime) -> tuple[str, StoredSession]:
+        """Start a session for ``key_id``: its token (for the cookie) and what is stored."""
+        ...
+
+    async def find(self, token: str, *, now: datetime) -> StoredSession | None:
+        """The live session of ``token``, or None (unknown, ended, expired or idle)."""
+        ...
+
+    async def end(self, token: str) -> bool:
+        """End the session of ``token``; False if there was none."""
+        ...
+
+
+class Storage(Protocol):
+    """One backend's repositories over one database, and the database's own operations."""
+
+    @property
+    def events(self) -> EventLogStore:
+        """The event log."""
+        ...
+
+    @property
+    def positions(self) -> FollowerPositions:
+        """The log followers' positions."""
+        ...
+
+    @property
+    def codes(self) -> CodeRepository:
+        """The codes catalogue."""
+        ...
+
+    @property
+    def scans(self) -> ScanRepository:
+        """The scans context's tables."""
+        ...
+
+    @property
+    def analytics(self) -> AnalyticsStorage:
+        """The analytics read models."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookRepository:
+        """Webhook endpoints, outbox and attempts."""
+        ...
+
+    @property
+    def keys(self) -> KeyRepository:
+        """API keys."""
+        ...
+
+    def raw_scans(self, describe: RawScanDescriber) -> RawScanReader:
+        """Raw scans listed as ``describe`` derives them from the stored events."""
+        ...
+
+    def sessions(self, *, max_age: timedelta, idle: timedelta) -> SessionRepository:
+        """Dashboard sessions lasting ``max_age`` at most and ``idle`` unused."""
+        ...
+
+    @property
+    def write_error(self) -> str | None:
+        """Why the last write failed (None after a successful one)."""
+        ...
+
+    async def ping(self) -> None:
+        """Check that the database answers (StorageUnavailable if not)."""
+        ...
+
+    async def probe_write(self) -> None:
+        """Commit a tiny write (readiness, while writes fail): StorageUnavailable if not."""
+        ...
+
+    async def run_maintenance(self) -> None:
+        """Background upkeep until cancelled (SQLite: WAL checkpoints)."""
+        ...
+
+    async def schema_version(self) -> int:
+        """The number of the newest migration applied."""
+        ...
+
+
+class AnalyticsStorage(AnalyticsReader, AnalyticsWriter, Protocol):
+    """The analytics read models, read and written."""

@@ -15,7 +15,9 @@ import msgspec
 __all__ = (
     "DIMENSIONS",
     "ApiKey",
+    "AttemptOutcome",
     "AttemptPage",
+    "AttemptResult",
     "AttemptRow",
     "CodePage",
     "CodeRow",
@@ -23,6 +25,7 @@ __all__ = (
     "CreatedKey",
     "DeliveryRow",
     "DeviceEntry",
+    "EndpointDisable",
     "EndpointRow",
     "HourRow",
     "NewAttempt",
@@ -371,3 +374,27 @@ class AttemptPage(msgspec.Struct, frozen=True):
 
     items: list[AttemptRow]
     next_cursor: str | None
+
+
+class EndpointDisable(msgspec.Struct, frozen=True):
+    """An endpoint to disable with an attempt: when, why, and the event that says so."""
+
+    at: datetime
+    reason: str
+    entry: NewEvent
+
+
+class AttemptOutcome(msgspec.Struct, frozen=True):
+    """What an attempt leads to: retried at ``due``, the endpoint disabled, or (neither)
+    the delivery done with (delivered or given up)."""
+
+    due: datetime | None = None
+    disable: EndpointDisable | None = None
+
+
+class AttemptResult(msgspec.Struct, frozen=True):
+    """What recording an attempt changed: deliveries taken out of the outbox, and the seq of
+    the ``webhook.disabled`` event if one was appended."""
+
+    removed: int
+    last_seq: int | None = None

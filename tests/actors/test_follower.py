@@ -16,23 +16,32 @@ from scanlet.runtime.testing import running_system
 from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.positions import PositionStore
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
 
 class Tally(LogFollower):
-    """Counts scans per slug in a table of its own."""
+    """Counts scans per slug in a table of its own (a test double that writes SQL itself)."""
 
     position_name = "tally"
     types = ("scan.recorded",)
     batch_size = 3
 
-    def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
-        conn.execute("CREATE TABLE IF NOT EXISTS tally (slug TEXT PRIMARY KEY, n INT)")
-        conn.executemany(
-            "INSERT INTO tally VALUES (?, 1) ON CONFLICT (slug) DO UPDATE SET n = n + 1",
-            [(e.slug,) for e in events],
-        )
+    def __init__(self, db: Database) -> None:
+        super().__init__(EventLog(db), PositionStore(db))
+        self.db = db
+
+    async def commit(self, events: list[StoredEvent], last: int) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("CREATE TABLE IF NOT EXISTS tally (slug TEXT PRIMARY KEY, n INT)")
+            conn.executemany(
+                "INSERT INTO tally VALUES (?, 1) ON CONFLICT (slug) DO UPDATE SET n = n + 1",
+                [(e.slug,) for e in events],
+            )
+            PositionStore.save(conn, self.position_name, last)
+
+        await self.db.write(work)
 
 
 @pytest.fixture
@@ -46,7 +55,7 @@ async def append(db: Database, *slugs: str, kind: str = "scan.recorded") -> None
     for i, slug in enumerate(slugs):
         event = ScanRecorded(id=f"{slug}-{i}-{kind}", occurred_at=NOW, slug=slug, source="link")
         events.append(NewEvent(event.id, kind, slug, "t", encode_event(event)))
-    await db.write(lambda conn: EventLog.append(conn, events, "t"))
+    await db.write(lambda conn: EventLog.add(conn, events, "t"))
 
 
 def tally(db: Database) -> dict[str, int]:
@@ -102,10 +111,12 @@ class Skipping(Tally):
         super().__init__(db)
         self.now, self.then = now, then
 
-    def can_skip_now(self) -> bool:
+    async def may_skip(self) -> bool:
         return self.now
 
-    def can_skip(self, conn: sqlite3.Connection) -> bool:
+    async def skip(self, last: int) -> bool:
+        if self.then:
+            await self.db.write(lambda conn: PositionStore.save(conn, self.position_name, last))
         return self.then
 
 
@@ -117,7 +128,7 @@ async def test_a_follower_with_nothing_to_do_moves_to_the_end_without_reading(
     def unread(*args: object) -> list[StoredEvent]:
         raise AssertionError("the events were read")
 
-    monkeypatch.setattr(EventLog, "read_after_now", unread)
+    monkeypatch.setattr(EventLog, "read_after", unread)
     async with running_system() as system:
         follower = Skipping(db, now=True, then=True)
         ref: ActorRef[CatchUp] = await system.spawn(ChildSpec("tally", lambda: follower))

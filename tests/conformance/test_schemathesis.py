@@ -35,6 +35,8 @@ from schemathesis.python import asgi
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
+from scanlet.actors.access.keys import ApiKeys
+from scanlet.actors.access.keys import Scope as KeyScope
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.assembly.dashboard import DashboardFeature
@@ -42,8 +44,7 @@ from scanlet.assembly.features import Feature
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
 from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import ApiKeyStore
-from scanlet.storage.sqlite.keys import Scope as KeyScope
+from scanlet.storage.sqlite.keys import KeyStore
 from tests.actors.webhooks.harness import ScriptedSender
 
 SEED = 20260101
@@ -128,7 +129,7 @@ class OneLifespan:
 
 async def _mint(db: Path) -> str:
     async with open_database(db) as database:
-        created = await ApiKeyStore(database).create(
+        created = await ApiKeys(KeyStore(database)).create(
             "schemathesis", KeyScope.ADMIN, now=datetime.now(UTC)
         )
     return str(created.token)

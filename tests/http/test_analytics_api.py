@@ -16,11 +16,11 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.follower import CATCH_UP
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.config import load_settings
-from scanlet.storage.sqlite.keys import Scope
 
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 "

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.http.endpoint import Endpoint, Reply
-from scanlet.storage.sqlite.keys import Scope
 
 PROBLEM = "application/problem+json"
 

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
-from scanlet.storage.sqlite.keys import Scope
+from scanlet.actors.access.keys import Scope
 
 
 def test_a_disconnect_during_the_body_is_499_without_a_traceback(

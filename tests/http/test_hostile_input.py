@@ -15,7 +15,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from scanlet.storage.sqlite.keys import Scope
+from scanlet.actors.access.keys import Scope
 from tests.serving import still_serving
 
 BEFORE_YEAR_ONE = "0001-01-01T00:30:00+01:00"

@@ -7,8 +7,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.http.middleware import MAX_HEADER_BYTES, MAX_HEADERS, MAX_URL_BYTES
-from scanlet.storage.sqlite.keys import Scope
 
 
 @pytest.fixture

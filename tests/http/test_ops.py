@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
-from scanlet.storage.sqlite.keys import Scope
 
 PROBLEM = "application/problem+json"
 

@@ -8,7 +8,7 @@ import zxingcpp
 from PIL import Image
 from starlette.testclient import TestClient
 
-from scanlet.storage.sqlite.keys import Scope
+from scanlet.actors.access.keys import Scope
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.assembly import create_app
 from scanlet.config import RateLimit, load_settings
 from scanlet.http.ratelimit import RateLimiter, limit_key, retry_after
-from scanlet.storage.sqlite.keys import Scope
 
 
 class FakeClock:

@@ -14,12 +14,12 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.scans.privacy import VisitorHasher
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.storage.server_key import ServerKey, read_server_key
 from scanlet.storage.sqlite.backup import backup_database
-from scanlet.storage.sqlite.keys import Scope
 
 # Any day: the salt source below answers the same salt for every day.
 TODAY = date(2026, 1, 1)

@@ -14,11 +14,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.assembly import create_app
 from scanlet.clock import FixedClock
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
-from scanlet.storage.sqlite.keys import Scope
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TRACEPARENT = (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")

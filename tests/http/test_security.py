@@ -17,13 +17,13 @@ from starlette.responses import Response
 from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.http.endpoint import Endpoint
 from scanlet.storage.private_files import database_files
 from scanlet.storage.server_key import ServerKeyError
-from scanlet.storage.sqlite.keys import Scope
 from tests.reliability.conftest import Crash
 
 

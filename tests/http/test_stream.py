@@ -15,6 +15,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.actors.events import CodeDeleted, LogAppended, ScanRecorded, encode_event
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
@@ -25,7 +26,7 @@ from scanlet.runtime import EventBus
 from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
+from scanlet.storage.sqlite.keys import KeyStore
 from tests.processes import free_port
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -52,7 +53,7 @@ async def append(db: Database, bus: EventBus, *slugs: str, kind: str = "scan.rec
         events.append(
             NewEvent(event.id, kind, slug, "2026-11-27T00:00:00.000000Z", encode_event(event))
         )
-    last = await db.write(lambda conn: EventLog.append(conn, events, "2026-11-27T00:00:00.000000Z"))
+    last = await db.write(lambda conn: EventLog.add(conn, events, "2026-11-27T00:00:00.000000Z"))
     bus.publish_nowait(LogAppended(last))
 
 
@@ -200,7 +201,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
     """The app under a real uvicorn on a free port (streams need a real server)."""
     db_path = tmp_path / "http.db"
     async with open_database(db_path) as database:
-        key = await ApiKeyStore(database).create("admin", Scope.ADMIN, now=datetime.now(UTC))
+        key = await ApiKeys(KeyStore(database)).create("admin", Scope.ADMIN, now=datetime.now(UTC))
     settings = load_settings(
         {"SCANLET_DB": str(db_path), "SCANLET_BASE_URL": "http://qr.test"}, isatty=False
     )

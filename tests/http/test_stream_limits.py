@@ -15,13 +15,14 @@ import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
 
+from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
 from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
+from scanlet.storage.sqlite.keys import KeyStore
 from tests.processes import free_port
 
 FAST = StreamConfig(heartbeat=0.05, recheck=0.05)
@@ -41,7 +42,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     tokens, ids = {}, {}
     async with open_database(db_path) as database:
         for name in ("a", "b", "c"):
-            made = await ApiKeyStore(database).create(name, Scope.READ, now=datetime.now(UTC))
+            made = await ApiKeys(KeyStore(database)).create(name, Scope.READ, now=datetime.now(UTC))
             tokens[name], ids[name] = made.token, made.key.id
     settings = load_settings(
         {
@@ -121,7 +122,7 @@ async def test_an_open_stream_closes_soon_after_its_key_is_revoked(site: Site) -
         await anext(chunks)  # the opening "retry:"
         # Revoked from another connection, as `scanlet keys revoke` does.
         async with open_database(site.app.state.services.settings.db) as other:
-            assert await ApiKeyStore(other).revoke(site.key_ids["a"], now=datetime.now(UTC))
+            assert await ApiKeys(KeyStore(other)).revoke(site.key_ids["a"], now=datetime.now(UTC))
         with anyio.fail_after(5):
             async for _ in chunks:  # heartbeats until the re-check closes the stream
                 pass

@@ -14,11 +14,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import add_trace_context
-from scanlet.storage.sqlite.keys import Scope
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scanlet.storage.sqlite.keys import Scope
+from scanlet.actors.access.keys import Scope
 from tests.actors.webhooks.harness import ScriptedSender, Served, serve, wait_until
 
 PROBLEM = "application/problem+json"

@@ -21,7 +21,6 @@ from starlette.testclient import TestClient
 
 from scanlet.actors.events import LogAppended
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 from tests.reliability.conftest import make_app, mint
 
@@ -35,11 +34,13 @@ def app(tmp_path: Path) -> Starlette:
 def poison(app: Starlette, client: TestClient) -> None:
     """Commit an event the projection cannot decode, and ring the followers' doorbell."""
     services = app.state.services
-    now = format_time(datetime.now(UTC))
-    bad = NewEvent(str(uuid.uuid4()), "scan.recorded", "menu", now, b"{this is not json")
+    now = datetime.now(UTC)
+    bad = NewEvent(
+        str(uuid.uuid4()), "scan.recorded", "menu", format_time(now), b"{this is not json"
+    )
 
     async def commit() -> None:
-        last = await services.db.write(lambda conn: EventLog.append(conn, [bad], now))
+        last = await services.storage.events.append([bad], now)
         services.system.bus.publish_nowait(LogAppended(last))
 
     client.portal.call(commit)  # type: ignore[union-attr]

@@ -138,7 +138,7 @@ async def test_read_now_never_sees_a_write_that_has_not_committed(
 
         def doomed(conn: sqlite3.Connection) -> None:
             entry = NewEvent("x", "scan.recorded", "s", "2026-01-01T00:00:00.000000Z", b"{}")
-            EventLog.append(conn, [entry], "2026-01-01T00:00:00.000000Z")
+            EventLog.add(conn, [entry], "2026-01-01T00:00:00.000000Z")
             if db.inline_writes:
                 # Inline writes block the loop: nothing else can read in between. Record
                 # what a second connection sees, as the loop's reader would.

@@ -3,15 +3,16 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scanlet.actors.access.keys import ApiKeys, Scope, split_token
 from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import ApiKeyStore, Scope, split_token
+from scanlet.storage.sqlite.keys import KeyStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 async def test_a_created_token_authenticates_and_only_its_hash_is_stored(tmp_path: Path) -> None:
     async with open_database(tmp_path / "k.db") as db:
-        store = ApiKeyStore(db)
+        store = ApiKeys(KeyStore(db))
         created = await store.create("ci", Scope.WRITE, now=NOW)
         key = await store.authenticate(created.token, now=NOW)
         assert key is not None
@@ -29,7 +30,7 @@ async def test_a_created_token_authenticates_and_only_its_hash_is_stored(tmp_pat
 
 async def test_wrong_malformed_and_unknown_tokens_are_refused(tmp_path: Path) -> None:
     async with open_database(tmp_path / "k.db") as db:
-        store = ApiKeyStore(db)
+        store = ApiKeys(KeyStore(db))
         created = await store.create("ci", Scope.READ, now=NOW)
         assert await store.authenticate(created.token + "x", now=NOW) is None
         assert await store.authenticate("not-a-token", now=NOW) is None
@@ -39,7 +40,7 @@ async def test_wrong_malformed_and_unknown_tokens_are_refused(tmp_path: Path) ->
 
 async def test_expired_keys_stop_working(tmp_path: Path) -> None:
     async with open_database(tmp_path / "k.db") as db:
-        store = ApiKeyStore(db)
+        store = ApiKeys(KeyStore(db))
         created = await store.create("temp", Scope.READ, now=NOW, expires_days=1)
         assert await store.authenticate(created.token, now=NOW + timedelta(hours=23)) is not None
         assert await store.authenticate(created.token, now=NOW + timedelta(days=1)) is None
@@ -47,7 +48,7 @@ async def test_expired_keys_stop_working(tmp_path: Path) -> None:
 
 async def test_revoked_keys_stop_working_and_are_listed_as_revoked(tmp_path: Path) -> None:
     async with open_database(tmp_path / "k.db") as db:
-        store = ApiKeyStore(db)
+        store = ApiKeys(KeyStore(db))
         created = await store.create("old", Scope.ADMIN, now=NOW)
         assert await store.revoke(created.key.id, now=NOW) is True
         assert await store.authenticate(created.token, now=NOW) is None

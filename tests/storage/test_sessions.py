@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.keys import ApiKeyStore, Scope
+from scanlet.storage.sqlite.keys import KeyStore
 from scanlet.storage.sqlite.sessions import SessionStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -28,7 +29,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def key_id(db: Database) -> str:
-    created = await ApiKeyStore(db).create("dash", Scope.READ, now=NOW)
+    created = await ApiKeys(KeyStore(db)).create("dash", Scope.READ, now=NOW)
     return created.key.id
 
 

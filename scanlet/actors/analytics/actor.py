@@ -8,28 +8,24 @@ milliseconds under normal load; ``scanlet_projection_lag_events`` says how far b
 
 from __future__ import annotations
 
-import sqlite3
-
 import structlog
 from prometheus_client import CollectorRegistry, Gauge
 
 from scanlet.actors.analytics.projection import SCAN_TYPES, AnalyticsProjection
 from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower
+from scanlet.storage.ports import (
+    AnalyticsWriter,
+    EventLogReader,
+    FollowerPositions,
+    PositionMoved,
+)
 from scanlet.storage.records import StoredEvent
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.positions import PositionStore
 
-__all__ = ("POSITION_NAME", "AnalyticsFollower", "PositionMoved", "lag_gauge", "rebuild")
+__all__ = ("POSITION_NAME", "AnalyticsFollower", "lag_gauge", "rebuild")
 
 log = structlog.get_logger("scanlet.analytics")
 
 POSITION_NAME = "analytics"
-
-
-class PositionMoved(Exception):
-    """Raised when the stored position is not the one this follower applied up to (a
-    ``scanlet rebuild`` ran meanwhile): the batch is rolled back and the follower reloads."""
 
 
 def lag_gauge(registry: CollectorRegistry | None) -> Gauge:
@@ -52,21 +48,23 @@ class AnalyticsFollower(LogFollower):
     batch_size = 256
 
     def __init__(
-        self, db: Database, projection: AnalyticsProjection, lag: Gauge | None = None
+        self,
+        log: EventLogReader,
+        positions: FollowerPositions,
+        writer: AnalyticsWriter,
+        projection: AnalyticsProjection,
+        lag: Gauge | None = None,
     ) -> None:
-        super().__init__(db)
+        super().__init__(log, positions)
+        self.writer = writer
         self.projection = projection
         self._lag = lag.labels(POSITION_NAME) if lag is not None else None
-        self._last_seq = EventLog(db).last_seq
 
-    def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
-        """Check that nobody moved the position, then apply the batch (same transaction)."""
-        row = conn.execute(
-            "SELECT seq FROM follower_positions WHERE name = ?", (POSITION_NAME,)
-        ).fetchone()
-        if (int(row[0]) if row else 0) != self.position:
-            raise PositionMoved()
-        self.projection.apply(conn, events)
+    async def commit(self, events: list[StoredEvent], last: int) -> None:
+        """Fold the batch into rollup facts and raw-scan keys; the writer stores them with
+        the position, unless somebody else moved it (``PositionMoved``)."""
+        facts, keys = self.projection.fold(events)
+        await self.writer.apply(POSITION_NAME, self.position, last, facts, keys)
 
     async def on_message(self, message: CatchUp) -> int:
         """Catch up, then publish the lag; reload the position if a rebuild moved it."""
@@ -79,23 +77,23 @@ class AnalyticsFollower(LogFollower):
                 log.info("position moved by another writer; reloading")
                 self.position = await self.positions.load(POSITION_NAME)
         if self._lag is not None:
-            self._lag.set(max(0, await self._last_seq() - position))
+            self._lag.set(max(0, await self.log_reader.last_seq() - position))
         return position
 
 
-async def rebuild(db: Database, projection: AnalyticsProjection) -> int:
+async def rebuild(
+    log: EventLogReader,
+    positions: FollowerPositions,
+    writer: AnalyticsWriter,
+    projection: AnalyticsProjection,
+) -> int:
     """Drop every analytics read model and apply the whole log again; returns the position.
 
     The reset commits first, then the log is applied in batches, each committed with its
     position: an interrupted rebuild resumes where it stopped on the next start.
     """
-
-    def reset(conn: sqlite3.Connection) -> None:
-        AnalyticsProjection.reset(conn)
-        PositionStore.reset(conn, POSITION_NAME)
-
-    await db.write(reset)
-    follower = AnalyticsFollower(db, projection)
+    await writer.reset(POSITION_NAME)
+    follower = AnalyticsFollower(log, positions, writer, projection)
     follower.position = 0
     position = await follower.on_message(CATCH_UP)
     while follower.more:  # one slice per message: loop to the end of the log

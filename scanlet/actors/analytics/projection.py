@@ -13,7 +13,6 @@ its facts then (``raw_scan``), so the log is not copied row by row into a second
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,9 +27,6 @@ from scanlet.actors.analytics.facts import (
 )
 from scanlet.actors.events import ScanOrphaned, ScanRecorded
 from scanlet.storage.records import Profile, RawScan, RawScanKey, ScanFact, StoredEvent
-from scanlet.storage.sqlite.analytics import AnalyticsStore
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.timefmt import parse_time
 
 __all__ = ("PROFILE_CACHE_SIZE", "SCAN_TYPES", "AnalyticsProjection")
@@ -117,9 +113,9 @@ class AnalyticsProjection:
             self._profiles[key] = found
         return found
 
-    def apply(self, conn: sqlite3.Connection, events: Sequence[StoredEvent]) -> None:
-        """Apply ``events`` (scans among them; others are skipped) within the caller's write
-        transaction."""
+    def fold(self, events: Sequence[StoredEvent]) -> tuple[list[ScanFact], list[RawScanKey]]:
+        """What ``events`` (scans among them; others are skipped) add to the read models:
+        one fact per recorded scan for the rollups, one key per scan kept raw."""
         facts: list[ScanFact] = []
         keys: list[RawScanKey] = []
         cutoff = self.raw_cutoff()
@@ -148,10 +144,7 @@ class AnalyticsProjection:
             if hour is None:
                 hour = hours[occurred_at[:13]] = _hour_of(occurred_at)
             facts.append((event.slug, hour, event.visitor, profile))
-        if facts:
-            AnalyticsStore.apply(conn, facts)
-        if keys:
-            RawScanStore.insert(conn, keys)
+        return facts, keys
 
     def raw_scan(self, seq: int, occurred_at: str, payload: bytes) -> RawScan:
         """A stored scan event as the raw-scan listing shows it, derived facts included."""
@@ -179,13 +172,3 @@ class AnalyticsProjection:
             device_id=event.device_id if isinstance(event, ScanRecorded) else None,
             data=data,
         )
-
-    def raw_scans(self, db: Database) -> RawScanStore:
-        """A raw-scan store whose listings this projection describes."""
-        return RawScanStore(db, self.raw_scan)
-
-    @staticmethod
-    def reset(conn: sqlite3.Connection) -> None:
-        """Empty every analytics read model, within the caller's transaction."""
-        AnalyticsStore.reset(conn)
-        RawScanStore.reset(conn)

@@ -13,7 +13,7 @@ import anyio
 import anyio.lowlevel
 import structlog
 
-from scanlet.storage.sqlite.raw_scans import RawScanStore
+from scanlet.storage.ports import RawScanReader
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("RetentionPolicy", "purge_once", "run_retention")
@@ -35,7 +35,7 @@ class RetentionPolicy:
         return format_time(self._now() - timedelta(days=self.days))
 
 
-async def purge_once(store: RawScanStore, policy: RetentionPolicy, *, batch: int = 500) -> int:
+async def purge_once(store: RawScanReader, policy: RetentionPolicy, *, batch: int = 500) -> int:
     """Delete every raw scan older than the policy's cutoff, ``batch`` rows per transaction."""
     cutoff = policy.cutoff()
     if cutoff is None:
@@ -50,7 +50,7 @@ async def purge_once(store: RawScanStore, policy: RetentionPolicy, *, batch: int
 
 
 async def run_retention(
-    store: RawScanStore, policy: RetentionPolicy, *, interval: float = 3600.0
+    store: RawScanReader, policy: RetentionPolicy, *, interval: float = 3600.0
 ) -> None:
     """Purge now and then every ``interval`` seconds until cancelled (a background task)."""
     while True:

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from scanlet.actors.analytics.buckets import Interval, bucket_bounds
+from scanlet.storage.ports import ALL_CODES, AnalyticsReader
 from scanlet.storage.records import CodeTotal
-from scanlet.storage.sqlite.analytics import ALL_CODES, AnalyticsReadModel
 
 __all__ = ("Bucket", "Stats", "StatsQuery", "compute_stats")
 
@@ -67,7 +67,7 @@ def _utc(hour: int) -> datetime:
     return datetime.fromtimestamp(hour * 3600, UTC)
 
 
-async def compute_stats(model: AnalyticsReadModel, query: StatsQuery) -> Stats:
+async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
     """Answer ``query`` from the rollups (raises TooManyBuckets for an oversized range)."""
     bounds = bucket_bounds(query.start, query.end, query.interval, ZoneInfo(query.tz))
     first, last = bounds[0], bounds[-1]

@@ -8,60 +8,67 @@ least once. An endpoint only receives events committed after it was created.
 
 from __future__ import annotations
 
-import sqlite3
-
 from scanlet.actors.follower import LogFollower
 from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.signing import event_body
 from scanlet.actors.webhooks.wakeup import ring, worker_name
 from scanlet.clock import Clock
-from scanlet.storage.records import NewDelivery, StoredEvent
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.webhooks import WebhookStore
+from scanlet.storage.ports import EventLogReader, FollowerPositions, WebhookRepository
+from scanlet.storage.records import EndpointRow, NewDelivery, StoredEvent
 
 __all__ = ("OutboxFollower",)
 
 
 class OutboxFollower(LogFollower):
-    """Fills ``webhook_outbox`` from the event log and wakes the workers concerned."""
+    """Fills the webhook outbox from the event log and wakes the workers concerned."""
 
     position_name = "webhooks"
 
-    def __init__(self, db: Database, clock: Clock, metrics: WebhookMetrics) -> None:
-        super().__init__(db)
+    def __init__(
+        self,
+        log: EventLogReader,
+        positions: FollowerPositions,
+        store: WebhookRepository,
+        clock: Clock,
+        metrics: WebhookMetrics,
+    ) -> None:
+        super().__init__(log, positions)
+        self._store = store
         self._clock = clock
         self._metrics = metrics
         self._added = 0
         self._woken: set[str] = set()
 
-    def can_skip_now(self) -> bool:
+    async def may_skip(self) -> bool:
         """No endpoint is enabled: the log can be passed over without reading payloads
         (most installations have no webhooks; reading every scan cost 1.5 us a scan)."""
-        return not self.db.read_now(WebhookStore.enabled_endpoints)
+        return not await self._store.has_enabled_endpoints()
 
-    def can_skip(self, conn: sqlite3.Connection) -> bool:
-        """Still none in the transaction that moves the position. An endpoint created later
-        starts after the log's end at its creation (``after_seq``), so it misses nothing."""
-        return not WebhookStore.enabled_endpoints(conn)
+    async def skip(self, last: int) -> bool:
+        """Still none in the transaction that moves the position."""
+        return await self._store.skip_unless_endpoints(self.position_name, last)
 
-    def apply(self, conn: sqlite3.Connection, events: list[StoredEvent]) -> None:
-        """Enqueue a delivery per interested endpoint (read in this same transaction)."""
-        self._added, self._woken = 0, set()
-        endpoints = WebhookStore.enabled_endpoints(conn)
-        if not endpoints:
-            return
-        deliveries: list[NewDelivery] = []
-        for event in events:
-            wanting = [e for e in endpoints if event.seq > e.after_seq and e.wants(event.type)]
-            if not wanting:
-                continue
-            body = event_body(event)
-            deliveries.extend(
-                NewDelivery(e.id, event.seq, event.id, event.type, body) for e in wanting
-            )
-        WebhookStore.enqueue(conn, deliveries, self._clock.now())
-        self._added = len(deliveries)
-        self._woken = {d.endpoint_id for d in deliveries}
+    async def commit(self, events: list[StoredEvent], last: int) -> None:
+        """Enqueue a delivery per interested endpoint (the endpoints as the transaction that
+        stores the position reads them)."""
+        woken: set[str] = set()
+
+        def plan(endpoints: list[EndpointRow]) -> list[NewDelivery]:
+            deliveries: list[NewDelivery] = []
+            for event in events:
+                wanting = [e for e in endpoints if event.seq > e.after_seq and e.wants(event.type)]
+                if not wanting:
+                    continue
+                body = event_body(event)
+                deliveries.extend(
+                    NewDelivery(e.id, event.seq, event.id, event.type, body) for e in wanting
+                )
+            woken.clear()
+            woken.update(d.endpoint_id for d in deliveries)
+            return deliveries
+
+        self._added = await self._store.enqueue(self.position_name, last, plan, self._clock.now())
+        self._woken = woken
 
     async def applied(self, events: list[StoredEvent]) -> None:
         """After the commit: count the new rows and wake their endpoints' workers."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,9 +31,8 @@ from scanlet.runtime import (
     SupervisorRef,
 )
 from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.ports import WebhookRepository
 from scanlet.storage.records import AttemptPage, EndpointRow
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = (
     "MAX_EVENT_TYPES",
@@ -120,19 +118,17 @@ class WebhooksActor(Actor[RegistryMessage]):
         endpoint_id = "wh_" + secrets.token_hex(8)
         secret = new_secret()
 
-        def store(conn: sqlite3.Connection) -> EndpointRow:
-            row = EndpointRow(
+        row = await self._deps.store.create_endpoint(
+            EndpointRow(
                 id=endpoint_id,
                 url=command.url,
                 event_types=command.event_types,
                 secret=secret,
                 created_at=now,
-                after_seq=EventLog.newest_seq(conn),
+                # Set by the store to the log's end in the transaction that stores it.
+                after_seq=0,
             )
-            WebhookStore.insert_endpoint(conn, row)
-            return row
-
-        row = await self._deps.db.write(store)
+        )
         await self._ensure_worker(row.id)
         log.info("webhook endpoint created", endpoint=row.id, events=list(row.event_types))
         return row
@@ -144,9 +140,7 @@ class WebhooksActor(Actor[RegistryMessage]):
             worker = None
         if worker is not None:
             await worker.stop()
-        existed = await self._deps.db.write(
-            lambda conn: WebhookStore.delete_endpoint(conn, endpoint_id)
-        )
+        existed = await self._deps.store.delete_endpoint(endpoint_id)
         if existed:
             self._deps.metrics.outbox_depth.set(await self._deps.store.outbox_depth())
             log.info("webhook endpoint deleted", endpoint=endpoint_id)
@@ -175,7 +169,7 @@ class WebhooksClient:
     def __init__(
         self,
         ref: ActorRef[RegistryMessage],
-        store: WebhookStore,
+        store: WebhookRepository,
         *,
         allow_private: bool,
         resolver: Resolver,

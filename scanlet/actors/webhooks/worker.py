@@ -10,7 +10,6 @@ next one is not due yet it asks the timer to wake it later and returns.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,10 +32,14 @@ from scanlet.actors.webhooks.wakeup import WAKE, Wake, WakeTimer
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, MailboxFull
-from scanlet.storage.records import DeliveryRow, EndpointRow, NewAttempt
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.webhooks import WebhookStore
+from scanlet.storage.ports import WebhookRepository
+from scanlet.storage.records import (
+    AttemptOutcome,
+    DeliveryRow,
+    EndpointDisable,
+    EndpointRow,
+    NewAttempt,
+)
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("DeliveryDeps", "DeliveryWorker")
@@ -48,8 +51,7 @@ log = structlog.get_logger("scanlet.webhooks")
 class DeliveryDeps:
     """What every delivery worker needs (handed in by the feature)."""
 
-    db: Database
-    store: WebhookStore
+    store: WebhookRepository
     clock: Clock
     sender: WebhookSender
     timer: WakeTimer
@@ -123,43 +125,22 @@ class DeliveryWorker(Actor[Wake]):
             duration_ms=round(result.duration * 1000.0, 3),
             outcome=decision.outcome,
         )
-        disabled_event = (
-            WebhookDisabled(
+        disable = None
+        if decision.disable_reason is not None:
+            disabled_event = WebhookDisabled(
                 id=new_event_id(),
                 occurred_at=finished,
                 endpoint_id=endpoint.id,
                 reason=decision.disable_reason,
             )
-            if decision.disable_reason is not None
-            else None
+            disable = EndpointDisable(finished, decision.disable_reason, log_entry(disabled_event))
+        recorded = await deps.store.record_attempt(
+            attempt, decision.failures, AttemptOutcome(due=decision.due, disable=disable)
         )
-
-        def record(conn: sqlite3.Connection) -> tuple[int, int | None]:
-            if (
-                conn.execute(
-                    "SELECT 1 FROM webhook_endpoints WHERE id = ?", (endpoint.id,)
-                ).fetchone()
-                is None
-            ):
-                return 0, None  # deleted meanwhile: nothing left to record against
-            WebhookStore.record_attempt(conn, attempt)
-            WebhookStore.set_failures(conn, endpoint.id, decision.failures)
-            if disabled_event is not None:
-                dropped = WebhookStore.disable_endpoint(
-                    conn, endpoint.id, finished, disabled_event.reason
-                )
-                logged = log_entry(disabled_event)
-                return dropped, EventLog.append(conn, [logged], format_time(finished))
-            if decision.due is None:
-                WebhookStore.remove_delivery(conn, head.id)
-                return 1, None
-            WebhookStore.reschedule(conn, head.id, head.attempts + 1, decision.due)
-            return 0, None
-
-        removed, last_seq = await deps.db.write(record)
+        removed, last_seq = recorded.removed, recorded.last_seq
         self._count(decision, result, removed)
-        if disabled_event is not None:
-            log.warning("webhook.disabled", endpoint=endpoint.id, reason=disabled_event.reason)
+        if disable is not None:
+            log.warning("webhook.disabled", endpoint=endpoint.id, reason=disable.reason)
             if last_seq is not None:
                 self.system.bus.publish_nowait(LogAppended(last_seq))
             return False

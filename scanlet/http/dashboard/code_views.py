@@ -1,6 +1,6 @@
 """Code pages: the list, one code's page, and the forms that create, change and delete.
 
-Reads go through the read models the API uses (``code_store``, ``scan_store``, the raw-scan
+Reads go through the read models the API uses (``storage.codes``, ``storage.scans``, the raw-scan
 store, ``compute_stats``); changes go to the codes actor through ``services.codes``, so the
 dashboard and the API can never disagree about the rules.
 """
@@ -72,8 +72,8 @@ async def codes_list(request: Request, user: User) -> Response:
     q = query_str(request, "q", max_length=256) or None
     tag = query_str(request, "tag", max_length=64) or None
     cursor = query_str(request, "cursor", max_length=512) or None
-    page = await svc.code_store.page(limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q)
-    counts = await svc.scan_store.counts_for(row.slug for row in page.items)
+    page = await svc.storage.codes.page(limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q)
+    counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
     codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
     filters = {k: v for k, v in (("q", q), ("tag", tag)) if v}
@@ -161,7 +161,7 @@ async def code_page(request: Request, user: User) -> Response:
     svc = services(request)
     row = await load_code(svc, request.path_params["slug"])
     chosen = selection(request)
-    counts = await svc.scan_store.counts_for([row.slug])
+    counts = await svc.storage.scans.counts_for([row.slug])
     code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)

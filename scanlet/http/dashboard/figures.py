@@ -16,7 +16,6 @@ from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
 from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
 from scanlet.http.params import invalid, query_choice, query_zone
 from scanlet.http.services import Services
-from scanlet.storage.sqlite.analytics import AnalyticsStore
 
 __all__ = (
     "BREAKDOWNS",
@@ -75,7 +74,7 @@ async def load_stats(svc: Services, slug: str | None, chosen: Selection) -> Stat
         tz=chosen.tz,
     )
     try:
-        return await compute_stats(AnalyticsStore(svc.db), query)
+        return await compute_stats(svc.storage.analytics, query)
     except TooManyBuckets as exc:
         raise invalid("interval", str(exc)) from None
 

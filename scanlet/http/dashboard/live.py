@@ -29,7 +29,7 @@ from scanlet.http.stream import (
     StreamConfig,
     stream_hub,
 )
-from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.ports import EventLogReader
 
 __all__ = ("CountingStream", "dashboard_qr", "dashboard_stream", "not_found", "static")
 
@@ -39,7 +39,7 @@ class CountingStream(EventStream):
 
     def __init__(
         self,
-        log: EventLog,
+        log: EventLogReader,
         tail: LogTail,
         *,
         after: int,
@@ -85,7 +85,7 @@ async def dashboard_stream(request: Request, user: User) -> Response:
         raise
 
     async def count() -> int:
-        return (await svc.scan_store.counts_for([slug])).get(slug, 0)
+        return (await svc.storage.scans.counts_for([slug])).get(slug, 0)
 
     async def signed_in() -> bool:
         return await current_user(request) is not None

@@ -23,11 +23,11 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.keys import Scope
 from scanlet.http.services import installed, services
+from scanlet.storage.ports import SessionRepository
 from scanlet.storage.records import ApiKey, StoredSession
 from scanlet.storage.server_key import ServerKey
-from scanlet.storage.sqlite.keys import Scope
-from scanlet.storage.sqlite.sessions import SessionStore
 from scanlet.storage.timefmt import parse_time
 
 __all__ = (
@@ -95,7 +95,7 @@ class FormTokens:
 class DashboardAuth:
     """What the dashboard feature builds at start-up: sessions and form tokens."""
 
-    sessions: SessionStore
+    sessions: SessionRepository
     forms: FormTokens
 
     @property

@@ -12,17 +12,18 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 import aiosqlite
 
-from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, Profile, ScanFact
+from scanlet.storage.ports import ALL_CODES, PositionMoved
+from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, Profile, RawScanKey, ScanFact
 from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.positions import PositionStore
+from scanlet.storage.sqlite.raw_scans import RawScanStore
 
-__all__ = ("ALL_CODES", "VISITOR_WINDOW_DAYS", "AnalyticsReadModel", "AnalyticsStore")
+__all__ = ("VISITOR_WINDOW_DAYS", "AnalyticsStore")
 
 #: The pseudo-slug holding totals across every code ('*' can never be a slug).
-ALL_CODES = "*"
 #: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an
 #: older day cannot recur (its salt is deleted after two days), so nothing is lost.
 VISITOR_WINDOW_DAYS = 3
@@ -33,26 +34,6 @@ _TABLES = (
     "analytics_breakdown_days",
     "analytics_visitors",
 )
-
-
-class AnalyticsReadModel(Protocol):
-    """What the stats API needs from a rollup store (another engine implements the same)."""
-
-    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
-        """Rows of ``slug`` for hours in [start, end), ascending (hours without scans absent)."""
-        ...
-
-    async def breakdowns(
-        self, slug: str, start: int, end: int, *, include_bots: bool
-    ) -> dict[str, dict[str, int]]:
-        """Scans per dimension value over hours [start, end)."""
-        ...
-
-    async def top_codes(
-        self, start: int, end: int, *, include_bots: bool, limit: int
-    ) -> list[CodeTotal]:
-        """The codes with the most scans over hours [start, end)."""
-        ...
 
 
 def _split(start: int, end: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
@@ -92,13 +73,46 @@ class AnalyticsStore:
     # -- write side -------------------------------------------------------------------------
 
     @staticmethod
-    def reset(conn: sqlite3.Connection) -> None:
+    def _reset(conn: sqlite3.Connection) -> None:
         """Empty every rollup table (before a rebuild), within the caller's transaction."""
         for table in _TABLES:
             conn.execute(f"DELETE FROM {table}")
 
+    async def apply(
+        self,
+        name: str,
+        expected: int,
+        position: int,
+        facts: Sequence[ScanFact],
+        keys: Sequence[RawScanKey],
+    ) -> None:
+        """Add ``facts`` to the rollups and ``keys`` to the raw scans, and move the follower
+        ``name`` from ``expected`` to ``position``, in one transaction; ``PositionMoved``
+        (nothing applied) when the stored position is not ``expected``."""
+
+        def commit(conn: sqlite3.Connection) -> None:
+            if PositionStore.stored(conn, name) != expected:
+                raise PositionMoved()
+            if facts:
+                AnalyticsStore.add(conn, facts)
+            if keys:
+                RawScanStore.insert(conn, keys)
+            PositionStore.save(conn, name, position)
+
+        await self._db.write(commit)
+
+    async def reset(self, name: str) -> None:
+        """Empty every analytics read model and the follower's position (a rebuild)."""
+
+        def reset(conn: sqlite3.Connection) -> None:
+            AnalyticsStore._reset(conn)
+            RawScanStore.reset(conn)
+            PositionStore.reset(conn, name)
+
+        await self._db.write(reset)
+
     @staticmethod
-    def apply(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
+    def add(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
         """Add ``facts`` (in seq order) within the caller's transaction."""
         row = conn.execute("SELECT MAX(day) FROM analytics_visitors").fetchone()
         horizon: int = row[0] if row and row[0] is not None else -(10**9)

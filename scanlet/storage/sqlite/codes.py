@@ -133,7 +133,7 @@ class CodeStore:
         stamp = format_time(recorded_at)
 
         def store(conn: sqlite3.Connection) -> int:
-            seq = EventLog.append(conn, [entry], stamp)
+            seq = EventLog.add(conn, [entry], stamp)
             change(conn)
             return seq
 

@@ -25,6 +25,12 @@ class PositionStore:
         return int(row[0]) if row else 0
 
     @staticmethod
+    def stored(conn: sqlite3.Connection, name: str) -> int:
+        """The position of ``name`` as the caller's transaction sees it."""
+        row = conn.execute("SELECT seq FROM follower_positions WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
     def save(conn: sqlite3.Connection, name: str, seq: int) -> None:
         """Record ``seq`` within the caller's write transaction (with the work it covers)."""
         conn.execute(

@@ -15,31 +15,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
 from scanlet.storage.records import RawScan, RawScanDescriber, RawScanKey, RawScanPage, RawScanQuery
 from scanlet.storage.sqlite.database import Database
 
-__all__ = ("RawScanReadModel", "RawScanStore")
+__all__ = "RawScanStore"
 
 _KEY_COLUMNS = "seq, slug, orphan, occurred_at"
-
-
-class RawScanReadModel(Protocol):
-    """What the scans API and the export need from a raw-scan store."""
-
-    async def page(
-        self, query: RawScanQuery, *, limit: int, cursor: str | None = None
-    ) -> RawScanPage:
-        """One page, newest first."""
-        ...
-
-    def stream(
-        self, query: RawScanQuery, *, newest_first: bool = True, batch: int = 1000
-    ) -> AsyncIterator[list[RawScan]]:
-        """Every matching scan, in batches."""
-        ...
 
 
 def _where(query: RawScanQuery) -> tuple[list[str], list[object]]:

@@ -64,7 +64,7 @@ class ScanStore:
                         counts[item.slug] = counts.get(item.slug, 0) + 1
             if not events:
                 return ScanCommit(None, fresh, counts)
-            last_seq = EventLog.append(conn, events, stamp)
+            last_seq = EventLog.add(conn, events, stamp)
             ScanStore._add_to_counters(conn, counts)
             return ScanCommit(last_seq, fresh, counts)
 

@@ -9,7 +9,7 @@ static functions run inside the caller's ``Database.write`` transaction; reads g
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,9 @@ import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
 from scanlet.storage.records import (
+    AttemptOutcome,
     AttemptPage,
+    AttemptResult,
     AttemptRow,
     DeliveryRow,
     EndpointRow,
@@ -25,6 +27,8 @@ from scanlet.storage.records import (
     NewDelivery,
 )
 from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = ("WebhookStore",)
@@ -149,10 +153,101 @@ class WebhookStore:
         rows = rows[:limit]
         return AttemptPage(rows, encode_cursor(rows[-1].id) if more else None)
 
-    # --- writes (inside the caller's transaction) -----------------------------------------
+    async def has_enabled_endpoints(self) -> bool:
+        """Whether any endpoint is enabled (read on the loop: asked before every batch the
+        outbox follower reads, and most installations have none)."""
+        return bool(self._db.read_now(WebhookStore._enabled_endpoints))
+
+    # --- writes ---------------------------------------------------------------------------
+
+    async def create_endpoint(self, row: EndpointRow) -> EndpointRow:
+        """Store a new endpoint that receives the events committed after this moment; the
+        row as stored (its ``after_seq`` is the log's last seq in the same transaction)."""
+
+        def store(conn: sqlite3.Connection) -> EndpointRow:
+            stored = msgspec.structs.replace(row, after_seq=EventLog.newest_seq(conn))
+            WebhookStore._insert_endpoint(conn, stored)
+            return stored
+
+        return await self._db.write(store)
+
+    async def delete_endpoint(self, endpoint_id: str) -> bool:
+        """Remove an endpoint with its deliveries and attempts; False if there was none."""
+        return await self._db.write(lambda conn: WebhookStore._delete_endpoint(conn, endpoint_id))
+
+    async def enqueue(
+        self,
+        name: str,
+        position: int,
+        plan: Callable[[list[EndpointRow]], list[NewDelivery]],
+        now: datetime,
+    ) -> int:
+        """In one transaction: read the enabled endpoints, put what ``plan`` makes of them in
+        the outbox, and move the follower ``name`` to ``position``; how many were added."""
+
+        def commit(conn: sqlite3.Connection) -> int:
+            endpoints = WebhookStore._enabled_endpoints(conn)
+            deliveries = plan(endpoints) if endpoints else []
+            if deliveries:
+                WebhookStore._enqueue(conn, deliveries, now)
+            PositionStore.save(conn, name, position)
+            return len(deliveries)
+
+        return await self._db.write(commit)
+
+    async def skip_unless_endpoints(self, name: str, position: int) -> bool:
+        """Move the follower ``name`` to ``position`` if, in that same transaction, no
+        endpoint is enabled; whether it did. (An endpoint created later starts after the
+        log's end at its creation, so it misses nothing.)"""
+
+        def skip(conn: sqlite3.Connection) -> bool:
+            if WebhookStore._enabled_endpoints(conn):
+                return False
+            PositionStore.save(conn, name, position)
+            return True
+
+        return await self._db.write(skip)
+
+    async def record_attempt(
+        self, attempt: NewAttempt, failures: int, outcome: AttemptOutcome
+    ) -> AttemptResult:
+        """Record an attempt and its consequence in one transaction (nothing if the endpoint
+        was deleted meanwhile): the endpoint disabled with its event, or the delivery
+        rescheduled, or taken out of the outbox."""
+        endpoint_id, delivery_id = attempt.endpoint_id, attempt.delivery_id
+
+        def record(conn: sqlite3.Connection) -> AttemptResult:
+            found = conn.execute(
+                "SELECT 1 FROM webhook_endpoints WHERE id = ?", (endpoint_id,)
+            ).fetchone()
+            if found is None:
+                return AttemptResult(0)  # deleted meanwhile: nothing to record against
+            WebhookStore._record_attempt(conn, attempt)
+            conn.execute(
+                "UPDATE webhook_endpoints SET failures = ? WHERE id = ?", (failures, endpoint_id)
+            )
+            disable = outcome.disable
+            if disable is not None:
+                dropped = WebhookStore._disable_endpoint(
+                    conn, endpoint_id, disable.at, disable.reason
+                )
+                seq = EventLog.add(conn, [disable.entry], format_time(disable.at))
+                return AttemptResult(dropped, seq)
+            if outcome.due is None:
+                conn.execute("DELETE FROM webhook_outbox WHERE id = ?", (delivery_id,))
+                return AttemptResult(1)
+            conn.execute(
+                "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+                (attempt.attempt, format_time(outcome.due), delivery_id),
+            )
+            return AttemptResult(0)
+
+        return await self._db.write(record)
+
+    # --- the transactions' parts -----------------------------------------------------------
 
     @staticmethod
-    def insert_endpoint(conn: sqlite3.Connection, row: EndpointRow) -> None:
+    def _insert_endpoint(conn: sqlite3.Connection, row: EndpointRow) -> None:
         """Store a new endpoint."""
         conn.execute(
             f"INSERT INTO webhook_endpoints ({_ENDPOINT_COLUMNS})"
@@ -168,7 +263,7 @@ class WebhookStore:
         )
 
     @staticmethod
-    def delete_endpoint(conn: sqlite3.Connection, endpoint_id: str) -> bool:
+    def _delete_endpoint(conn: sqlite3.Connection, endpoint_id: str) -> bool:
         """Remove an endpoint with its pending deliveries and attempts; False if none."""
         gone = conn.execute("DELETE FROM webhook_endpoints WHERE id = ?", (endpoint_id,))
         conn.execute("DELETE FROM webhook_outbox WHERE endpoint_id = ?", (endpoint_id,))
@@ -176,7 +271,7 @@ class WebhookStore:
         return gone.rowcount == 1
 
     @staticmethod
-    def enabled_endpoints(conn: sqlite3.Connection) -> list[EndpointRow]:
+    def _enabled_endpoints(conn: sqlite3.Connection) -> list[EndpointRow]:
         """Endpoints still enabled, read inside the caller's transaction."""
         cur = conn.execute(
             f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE disabled_at IS NULL"
@@ -184,7 +279,9 @@ class WebhookStore:
         return [_endpoint(row) for row in cur.fetchall()]
 
     @staticmethod
-    def enqueue(conn: sqlite3.Connection, deliveries: Sequence[NewDelivery], now: datetime) -> None:
+    def _enqueue(
+        conn: sqlite3.Connection, deliveries: Sequence[NewDelivery], now: datetime
+    ) -> None:
         """Put deliveries in the outbox, due at once."""
         at = format_time(now)
         conn.executemany(
@@ -197,7 +294,7 @@ class WebhookStore:
         )
 
     @staticmethod
-    def record_attempt(conn: sqlite3.Connection, attempt: NewAttempt) -> None:
+    def _record_attempt(conn: sqlite3.Connection, attempt: NewAttempt) -> None:
         """Log an attempt and prune the endpoint's oldest beyond ``ATTEMPTS_KEPT``."""
         cur = conn.execute(
             "INSERT INTO webhook_attempts (endpoint_id, delivery_id, event_id, event_type,"
@@ -226,29 +323,7 @@ class WebhookStore:
             )
 
     @staticmethod
-    def remove_delivery(conn: sqlite3.Connection, delivery_id: int) -> None:
-        """Take a delivered (or given-up) delivery out of the outbox."""
-        conn.execute("DELETE FROM webhook_outbox WHERE id = ?", (delivery_id,))
-
-    @staticmethod
-    def reschedule(
-        conn: sqlite3.Connection, delivery_id: int, attempts: int, due: datetime
-    ) -> None:
-        """Record a failed attempt's count and when to try again."""
-        conn.execute(
-            "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?",
-            (attempts, format_time(due), delivery_id),
-        )
-
-    @staticmethod
-    def set_failures(conn: sqlite3.Connection, endpoint_id: str, failures: int) -> None:
-        """Store an endpoint's count of consecutive failed attempts."""
-        conn.execute(
-            "UPDATE webhook_endpoints SET failures = ? WHERE id = ?", (failures, endpoint_id)
-        )
-
-    @staticmethod
-    def disable_endpoint(
+    def _disable_endpoint(
         conn: sqlite3.Connection, endpoint_id: str, at: datetime, reason: str
     ) -> int:
         """Disable an endpoint and drop its pending deliveries; returns how many were dropped."""

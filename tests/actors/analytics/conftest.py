@@ -1,15 +1,19 @@
 """A temporary database and helpers to put scan events into its log."""
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prometheus_client import Gauge
 
+from scanlet.actors.analytics.actor import AnalyticsFollower, rebuild
+from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.events import DomainEvent, ScanOrphaned, ScanRecorded, encode_event
+from scanlet.storage.ports import Storage
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.storage import SqliteStorage, open_sqlite
 from scanlet.storage.timefmt import format_time
 
 PHONE = (
@@ -24,9 +28,27 @@ BOT = "curl/8.4.0"
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path / "a.db") as database:
-        yield database
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    async with open_sqlite(tmp_path / "a.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def db(storage: SqliteStorage) -> Database:
+    """The SQLite database under ``storage`` (for tests of the SQLite adapter itself)."""
+    return storage.db
+
+
+def follower(
+    storage: Storage, projection: AnalyticsProjection, lag: Gauge | None = None
+) -> AnalyticsFollower:
+    """The analytics follower on ``storage``'s ports."""
+    return AnalyticsFollower(storage.events, storage.positions, storage.analytics, projection, lag)
+
+
+async def rebuild_all(storage: Storage, projection: AnalyticsProjection) -> int:
+    """``rebuild`` on ``storage``'s ports."""
+    return await rebuild(storage.events, storage.positions, storage.analytics, projection)
 
 
 _counter = [0]
@@ -70,6 +92,5 @@ def new_event(event: DomainEvent) -> NewEvent:
     return NewEvent(event.id, kind, slug, format_time(event.occurred_at), encode_event(event))
 
 
-async def append(db: Database, events: Sequence[DomainEvent]) -> None:
-    rows = [new_event(e) for e in events]
-    await db.write(lambda conn: EventLog.append(conn, rows, "2026-01-01T00:00:00.000000Z"))
+async def append(storage: Storage, events: Sequence[DomainEvent]) -> None:
+    await storage.events.append([new_event(e) for e in events], datetime(2026, 1, 1, tzinfo=UTC))

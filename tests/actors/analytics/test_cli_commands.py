@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from scanlet.cli import main
-from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.storage import open_sqlite
 
 from .conftest import BOT, append, orphan, scan
 
@@ -17,9 +17,9 @@ def seeded(tmp_path: Path) -> str:
     path = tmp_path / "c.db"
 
     async def seed() -> None:
-        async with open_database(path) as db:
+        async with open_sqlite(path) as storage:
             await append(
-                db,
+                storage,
                 [
                     scan("menu", datetime(2026, 1, 1, 10, tzinfo=UTC)),
                     scan("menu", datetime(2026, 1, 2, 10, tzinfo=UTC), agent=BOT),

@@ -4,85 +4,95 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 
-from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge, rebuild
+from scanlet.actors.analytics.actor import lag_gauge
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, purge_once
 from scanlet.actors.follower import CATCH_UP, CatchUp
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
-from scanlet.storage.sqlite.analytics import AnalyticsStore
-from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.storage import SqliteStorage
 
-from .conftest import append, scan
+from .conftest import append, follower, rebuild_all, scan
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
 
-async def test_the_follower_applies_each_scan_once_and_reports_no_lag(db: Database) -> None:
+async def test_the_follower_applies_each_scan_once_and_reports_no_lag(
+    storage: SqliteStorage,
+) -> None:
     registry = CollectorRegistry()
     gauge = lag_gauge(registry)
-    await append(db, [scan("menu", NOW, visitor=f"v{i}") for i in range(3)])
+    await append(storage, [scan("menu", NOW, visitor=f"v{i}") for i in range(3)])
     async with running_system() as system:
         ref: ActorRef[CatchUp] = await system.spawn(
             ChildSpec(
                 "analytics",
-                lambda: AnalyticsFollower(db, AnalyticsProjection(describe_agent), gauge),
+                lambda: follower(storage, AnalyticsProjection(describe_agent), gauge),
             )
         )
         assert await ref.ask(CATCH_UP) == 3
         assert await ref.ask(CATCH_UP) == 3
-    await append(db, [scan("menu", NOW, visitor="v9")])
+    await append(storage, [scan("menu", NOW, visitor="v9")])
     lag = registry.get_sample_value("scanlet_projection_lag_events", {"projection": "analytics"})
     assert lag == 0
     async with running_system() as system:
         ref = await system.spawn(
             ChildSpec(
                 "analytics",
-                lambda: AnalyticsFollower(db, AnalyticsProjection(describe_agent), gauge),
+                lambda: follower(storage, AnalyticsProjection(describe_agent), gauge),
             )
         )
         assert await ref.ask(CATCH_UP) == 4
-    rows = await AnalyticsStore(db).hours("menu", 0, 10**7)
+    rows = await storage.analytics.hours("menu", 0, 10**7)
     assert [(r.humans, r.uniques) for r in rows] == [(4, 4)]
-    assert len(await AnalyticsProjection(describe_agent).raw_scans(db).dump()) == 4
+    assert len(await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()) == 4
 
 
 async def test_a_rebuild_beside_a_running_follower_never_applies_an_event_twice(
-    db: Database,
+    storage: SqliteStorage,
 ) -> None:
-    await append(db, [scan("menu", NOW, visitor=None) for _ in range(3)])
+    await append(storage, [scan("menu", NOW, visitor=None) for _ in range(3)])
     async with running_system() as system:
         ref: ActorRef[CatchUp] = await system.spawn(
-            ChildSpec(
-                "analytics", lambda: AnalyticsFollower(db, AnalyticsProjection(describe_agent))
-            )
+            ChildSpec("analytics", lambda: follower(storage, AnalyticsProjection(describe_agent)))
         )
         await ref.ask(CATCH_UP)
-        await append(db, [scan("menu", NOW, visitor=None)])
+        await append(storage, [scan("menu", NOW, visitor=None)])
         # The rebuild applies event 4 while the follower still believes it is at 3: its own
         # attempt sees the moved position, rolls back and carries on from 4.
-        assert await rebuild(db, AnalyticsProjection(describe_agent)) == 4
+        assert await rebuild_all(storage, AnalyticsProjection(describe_agent)) == 4
         assert await ref.ask(CATCH_UP) == 4
-        await append(db, [scan("menu", NOW, visitor=None)])
+        await append(storage, [scan("menu", NOW, visitor=None)])
         assert await ref.ask(CATCH_UP) == 5
-    after = await AnalyticsStore(db).dump()
+    after = await storage.analytics.dump()
     assert [r[2] for r in after["analytics_hours"]] == [5, 5]
 
 
 async def test_retention_deletes_old_raw_scans_in_batches_and_keeps_the_rollups(
-    db: Database,
+    storage: SqliteStorage,
 ) -> None:
     old = [scan("menu", NOW - timedelta(days=40), visitor=None) for _ in range(7)]
-    await append(db, [*old, scan("menu", NOW, visitor=None)])
+    await append(storage, [*old, scan("menu", NOW, visitor=None)])
     policy = RetentionPolicy(30, lambda: NOW)
-    await rebuild(db, AnalyticsProjection(describe_agent))
-    assert len(await AnalyticsProjection(describe_agent).raw_scans(db).dump()) == 8
-    assert await purge_once(AnalyticsProjection(describe_agent).raw_scans(db), policy, batch=3) == 7
-    assert [row[0] for row in await AnalyticsProjection(describe_agent).raw_scans(db).dump()] == [8]
-    rows = await AnalyticsStore(db).hours("menu", 0, 10**7)
+    await rebuild_all(storage, AnalyticsProjection(describe_agent))
+    assert len(await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()) == 8
+    assert (
+        await purge_once(
+            storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan), policy, batch=3
+        )
+        == 7
+    )
+    assert [
+        row[0]
+        for row in await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()
+    ] == [8]
+    rows = await storage.analytics.hours("menu", 0, 10**7)
     assert sum(r.humans for r in rows) == 8
     # A rebuild keeps to the retention window for raw rows, and rebuilds every rollup.
-    await rebuild(db, AnalyticsProjection(describe_agent, raw_cutoff=policy.cutoff))
-    assert [row[0] for row in await AnalyticsProjection(describe_agent).raw_scans(db).dump()] == [8]
-    assert sum(r.humans for r in await AnalyticsStore(db).hours("menu", 0, 10**7)) == 8
+    await rebuild_all(storage, AnalyticsProjection(describe_agent, raw_cutoff=policy.cutoff))
+    assert [
+        row[0]
+        for row in await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()
+    ] == [8]
+    assert sum(r.humans for r in await storage.analytics.hours("menu", 0, 10**7)) == 8

@@ -7,17 +7,17 @@ from itertools import pairwise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanlet.actors.analytics.actor import rebuild
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import DomainEvent
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.storage.records import RawScanQuery, StoredEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
-from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.migrations import apply_migrations
+from scanlet.storage.sqlite.raw_scans import RawScanStore
+from scanlet.storage.sqlite.storage import SqliteStorage
 
-from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, scan
+from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, rebuild_all, scan
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
 
@@ -35,15 +35,17 @@ def stats_query(
     )
 
 
-async def project(db: Database, events: list[DomainEvent]) -> None:
-    await append(db, events)
-    await rebuild(db, AnalyticsProjection(describe_agent))
+async def project(storage: SqliteStorage, events: list[DomainEvent]) -> None:
+    await append(storage, events)
+    await rebuild_all(storage, AnalyticsProjection(describe_agent))
 
 
-async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(db: Database) -> None:
+async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(
+    storage: SqliteStorage,
+) -> None:
     h10, h11 = DAY + timedelta(hours=10), DAY + timedelta(hours=11)
     await project(
-        db,
+        storage,
         [
             scan("menu", h10, visitor="v1"),
             scan("menu", h11, visitor="v1"),
@@ -52,7 +54,7 @@ async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(db: D
             scan("menu", DAY + timedelta(days=1, hours=3), visitor="v1"),
         ],
     )
-    store = AnalyticsStore(db)
+    store = storage.analytics
     rows = await store.hours("menu", 0, 10**7)
     assert [(r.hour % 24, r.humans, r.uniques) for r in rows] == [(10, 1, 1), (11, 3, 1), (3, 1, 1)]
     stats = await compute_stats(store, stats_query("menu"))
@@ -63,17 +65,19 @@ async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(db: D
     assert sum(b.unique_visitors for b in hourly.series) == hourly.unique_visitors == 3
 
 
-async def test_bots_are_left_out_of_every_figure_but_bots_unless_asked(db: Database) -> None:
+async def test_bots_are_left_out_of_every_figure_but_bots_unless_asked(
+    storage: SqliteStorage,
+) -> None:
     at = DAY + timedelta(hours=1)
     await project(
-        db,
+        storage,
         [
             scan("menu", at, visitor="h", agent=PHONE),
             scan("menu", at, visitor="b", agent=BOT),
             scan("menu", at, visitor="b", agent=BOT),
         ],
     )
-    store = AnalyticsStore(db)
+    store = storage.analytics
     human = await compute_stats(store, stats_query("menu"))
     assert (human.total, human.unique_visitors, human.bots) == (1, 1, 2)
     assert human.by_device == {"mobile": 1}
@@ -82,10 +86,10 @@ async def test_bots_are_left_out_of_every_figure_but_bots_unless_asked(db: Datab
     assert everyone.by_device == {"bot": 2, "mobile": 1}
 
 
-async def test_breakdowns_and_the_all_codes_view(db: Database) -> None:
+async def test_breakdowns_and_the_all_codes_view(storage: SqliteStorage) -> None:
     at = DAY + timedelta(hours=20)
     await project(
-        db,
+        storage,
         [
             scan("menu", at, referrer="https://www.google.com/x", country="de"),
             scan("menu", at, agent=DESKTOP, visitor="v2", source="link"),
@@ -93,7 +97,7 @@ async def test_breakdowns_and_the_all_codes_view(db: Database) -> None:
             orphan("nope", at),
         ],
     )
-    store = AnalyticsStore(db)
+    store = storage.analytics
     menu = await compute_stats(store, stats_query("menu"))
     assert menu.by_source == {"link": 1, "qr": 1}
     assert menu.by_device == {"desktop": 1, "mobile": 1}
@@ -105,12 +109,12 @@ async def test_breakdowns_and_the_all_codes_view(db: Database) -> None:
     assert everything.total == 3  # orphans are not scans of a code
     assert everything.by_source == {"device": 1, "link": 1, "qr": 1}
     assert [(t.slug, t.scans) for t in everything.top_codes or []] == [("menu", 2), ("flyer", 1)]
-    raw = await AnalyticsProjection(describe_agent).raw_scans(db).dump()
+    raw = await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()
     assert len(raw) == 4
 
 
-async def test_every_bucket_is_in_the_series_even_without_scans(db: Database) -> None:
-    await project(db, [scan("menu", DAY + timedelta(days=1, hours=5))])
+async def test_every_bucket_is_in_the_series_even_without_scans(storage: SqliteStorage) -> None:
+    await project(storage, [scan("menu", DAY + timedelta(days=1, hours=5))])
     query = StatsQuery(
         slug="menu",
         start=DAY - timedelta(days=3),
@@ -118,7 +122,7 @@ async def test_every_bucket_is_in_the_series_even_without_scans(db: Database) ->
         interval="day",
         tz="UTC",
     )
-    stats = await compute_stats(AnalyticsStore(db), query)
+    stats = await compute_stats(storage.analytics, query)
     assert [b.scans for b in stats.series] == [0, 0, 0, 0, 1, 0]
     assert stats.series[0].start == DAY - timedelta(days=3)
 
@@ -159,8 +163,10 @@ def apply_in_chunks(
     projection = AnalyticsProjection(describe_agent)
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
     for a, b in pairwise(bounds):
+        facts, keys = projection.fold(events[a:b])
         conn.execute("BEGIN IMMEDIATE")
-        projection.apply(conn, events[a:b])
+        AnalyticsStore.add(conn, facts)
+        RawScanStore.insert(conn, keys)
         conn.execute("COMMIT")
     tables = [
         "analytics_hours",
@@ -200,7 +206,9 @@ class ByAddress:
         return {"203.0.113.0": "DE", "198.51.100.0": "JP"}.get(ip)
 
 
-async def test_countries_come_from_the_header_else_the_address_per_scan(db: Database) -> None:
+async def test_countries_come_from_the_header_else_the_address_per_scan(
+    storage: SqliteStorage,
+) -> None:
     at = DAY + timedelta(hours=9)
     events: list[DomainEvent] = [
         scan("menu", at, ip="203.0.113.0"),
@@ -208,10 +216,10 @@ async def test_countries_come_from_the_header_else_the_address_per_scan(db: Data
         scan("menu", at, ip="198.51.100.0", country="fr"),  # a trusted header wins
         scan("menu", at, ip="192.0.2.0"),  # unknown to the database
     ]
-    await append(db, events)
+    await append(storage, events)
     projection = AnalyticsProjection(describe_agent, ByAddress())
-    await rebuild(db, projection)
-    stats = await compute_stats(AnalyticsStore(db), stats_query("menu"))
+    await rebuild_all(storage, projection)
+    stats = await compute_stats(storage.analytics, stats_query("menu"))
     assert stats.by_country == {"DE": 1, "FR": 1, "JP": 1, "unknown": 1}
-    listed = await projection.raw_scans(db).page(RawScanQuery(slug="menu"), limit=10)
+    listed = await storage.raw_scans(projection.raw_scan).page(RawScanQuery(slug="menu"), limit=10)
     assert sorted(str(item.country) for item in listed.items) == ["DE", "FR", "JP", "None"]

@@ -14,12 +14,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.webhooks.sender import Outgoing, SendResult
 from scanlet.actors.webhooks.ssrf import IPAddress
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
-from scanlet.storage.sqlite.keys import Scope
 
 PUBLIC = "93.184.215.14"
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope
 from scanlet.actors.follower import CATCH_UP
-from scanlet.storage.sqlite.keys import Scope
 
 SignIn = Callable[[Scope], str]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

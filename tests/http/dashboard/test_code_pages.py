@@ -7,7 +7,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from scanlet.storage.sqlite.keys import Scope
+from scanlet.actors.access.keys import Scope
 from tests.http.dashboard.conftest import SignIn, api_create, caught_up, csrf_of, post_form
 
 XSS = "<script>alert(1)</script>"

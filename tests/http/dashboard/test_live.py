@@ -32,9 +32,7 @@ async def scan(db: Database, bus: EventBus, slug: str) -> None:
     stored = NewEvent(
         event.id, "scan.recorded", slug, "2026-11-27T00:00:00.000000Z", encode_event(event)
     )
-    last = await db.write(
-        lambda conn: EventLog.append(conn, [stored], "2026-11-27T00:00:00.000000Z")
-    )
+    last = await db.write(lambda conn: EventLog.add(conn, [stored], "2026-11-27T00:00:00.000000Z"))
     bus.publish_nowait(LogAppended(last))
 
 

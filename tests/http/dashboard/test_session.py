@@ -16,11 +16,11 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope, split_token
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.http.dashboard.session import FormTokens
 from scanlet.storage.server_key import ServerKey
-from scanlet.storage.sqlite.keys import Scope, split_token
 from tests.http.dashboard.conftest import SignIn, csrf_of, post_form
 
 FORMS = FormTokens(b"k" * 32)

@@ -9,8 +9,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.actors.access.keys import Scope, split_token
 from scanlet.http.dashboard.auth_views import safe_next
-from scanlet.storage.sqlite.keys import Scope, split_token
 from tests.http.conftest import MintKey
 from tests.http.dashboard.conftest import SignIn, csrf_of, post_form
 

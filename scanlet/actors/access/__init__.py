@@ -1,0 +1,1 @@
+"""The access context: who may use the API (keys and their scopes)."""
