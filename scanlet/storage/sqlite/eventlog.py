@@ -50,29 +50,6 @@ class EventLog:
         row = conn.execute("SELECT last_insert_rowid()").fetchone()
         return int(row[0])
 
-    @staticmethod
-    def claim_device_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[bool]:
-        """Record device event ids within the caller's write transaction: for each id, True
-        if it is new, False if it was seen before (earlier in ``ids`` or in any batch)."""
-        seen: set[str] = set()
-        # One lookup per 500 ids and one executemany, rather than a statement per id: this
-        # is most of what a 1000-event batch costs the database.
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT id FROM device_event_ids WHERE id IN ({marks})"
-            seen.update(row[0] for row in conn.execute(query, chunk))
-        fresh: list[bool] = []
-        new_ids: list[tuple[str]] = []
-        for event_id in ids:
-            is_new = event_id not in seen
-            fresh.append(is_new)
-            if is_new:
-                seen.add(event_id)
-                new_ids.append((event_id,))
-        conn.executemany("INSERT INTO device_event_ids (id) VALUES (?)", new_ids)
-        return fresh
-
     async def read_after(
         self, seq: int, limit: int, *, types: Sequence[str] | None = None
     ) -> list[StoredEvent]:
