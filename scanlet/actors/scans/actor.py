@@ -174,25 +174,19 @@ class ScansActor(Actor[ScansMessage]):
             if used >= message.max_scans:
                 self._metrics.refused.inc()
                 return False
-        ip, visitor = self._who(message, day)
-        event = ScanRecorded(
-            id=new_event_id(),
-            occurred_at=message.at,
-            slug=slug,
-            source=message.source,
-            ip=ip,
-            visitor=visitor,
-            user_agent=message.user_agent,
-            referrer=message.referrer,
-            country=message.country,
-        )
-        self._append(batch, event, slug)
+        self._append(batch, self._event(ScanRecorded, message, day), slug)
         counts[slug] = counts.get(slug, 0) + 1
         return True
 
     def _add_orphan(self, batch: ScanBatch, message: RecordOrphan, day: date) -> None:
+        self._append(batch, self._event(ScanOrphaned, message, day), message.slug)
+
+    def _event(
+        self, kind: type[ScanRecorded] | type[ScanOrphaned], message: ScanRequest, day: date
+    ) -> ScanRecorded | ScanOrphaned:
+        """The event a request's scan becomes: the same facts whether its code exists."""
         ip, visitor = self._who(message, day)
-        event = ScanOrphaned(
+        return kind(
             id=new_event_id(),
             occurred_at=message.at,
             slug=message.slug,
@@ -203,7 +197,6 @@ class ScansActor(Actor[ScansMessage]):
             referrer=message.referrer,
             country=message.country,
         )
-        self._append(batch, event, message.slug)
 
     @staticmethod
     def _device_entry(scan: DeviceScan) -> DeviceEntry:
