@@ -1,0 +1,32 @@
+"""Where the QR route gets a code's logo: a port, and the default that has none.
+
+The logo store (uploads, per-code logos) implements ``LogoSource`` and is handed to the app
+in place of ``NO_LOGOS``; until then ``logo=true`` is refused with "this code has no logo".
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from scanlet.adapters.qr_images._logo import Logo
+
+__all__ = ("NO_LOGOS", "LogoSource", "NoLogos")
+
+
+class LogoSource(Protocol):
+    """Finds the logo to draw in a code's QR image."""
+
+    async def logo_for(self, slug: str) -> Logo | None:
+        """The logo of the code ``slug`` (already checked by ``load_logo``), or None."""
+        ...
+
+
+class NoLogos:
+    """A LogoSource with no logos at all."""
+
+    async def logo_for(self, slug: str) -> Logo | None:
+        """Always None."""
+        return None
+
+
+NO_LOGOS: LogoSource = NoLogos()
