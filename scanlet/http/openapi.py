@@ -26,6 +26,10 @@ _HEADER_DOCS = {
     "ETag": {"description": "Entity tag of the representation.", "schema": {"type": "string"}},
     "Location": {"description": "Where the client is sent.", "schema": {"type": "string"}},
     "Cache-Control": {"description": "Caching rules.", "schema": {"type": "string"}},
+    "Content-Disposition": {
+        "description": "inline or attachment, with a file name (SLUG.FORMAT).",
+        "schema": {"type": "string"},
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""``/api/v1/codes/{slug}/qr``: the code's QR image as SVG or PNG, cacheable by ETag."""
+"""``/api/v1/codes/{slug}/qr``: the code's QR image (SVG, PNG, PDF, EPS), checked by decoding
+before it is sent, cacheable by ETag."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.errors import InvalidField
-from scanlet.adapters.qr_images import QrOptions, etag_for
+from scanlet.adapters.qr_images import FORMATS, MAX_LABEL, MEDIA_TYPES, QrOptions, etag_for
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import invalid
+from scanlet.http.params import invalid, query_bool
 from scanlet.http.problems import Problem
 from scanlet.http.services import services
 
 __all__ = ("qr_endpoints",)
+
+_SIZE_PATTERN = r"^[0-9]{1,4}(\.[0-9]{1,3})?([mM][mM]|[cC][mM]|[iI][nN]|[pP][xX])$"
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -35,16 +38,31 @@ async def qr_image(request: Request) -> Response:
         options = QrOptions.parse(request.query_params)
     except InvalidField as exc:
         raise invalid(exc.field, exc.msg) from None
+    download = query_bool(request, "download", default=False)
+    logo = None
+    if options.logo:
+        logo = await svc.logos.logo_for(slug)
+        if logo is None:
+            raise invalid("logo", "this code has no logo")
     payload = f"{svc.settings.public_base_url}/q/{slug}"
-    etag = etag_for(payload, options)
+    etag = etag_for(payload, options, logo)
     # The image of a slug never changes (the payload is the slug's URL, not its target), so
     # clients may keep it; "private" because the API needs a key.
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400"}
+    disposition = "attachment" if download else "inline"
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, max-age=86400",
+        # Slugs are [A-Za-z0-9_-]: safe in a quoted filename as they are.
+        "Content-Disposition": f'{disposition}; filename="{slug}.{options.format}"',
+    }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     try:
-        # Drawing a large PNG takes milliseconds: off the event loop, so redirects don't wait.
-        image = await anyio.to_thread.run_sync(svc.qr.render, payload, options)
+        # Drawing and decoding take milliseconds: off the event loop, so redirects don't
+        # wait. A refused combination is remembered by its ETag, like an image.
+        image = await anyio.to_thread.run_sync(svc.qr.render, payload, options, logo)
+    except InvalidField as exc:  # Unscannable, or what cannot be drawn
+        raise invalid(exc.field, exc.msg) from None
     except ValueError as exc:  # segno's DataOverflowError: too much data for this ecc level
         detail = f"The payload does not fit a QR code at ecc={options.ecc}: {exc}"
         raise Problem(422, detail) from None
@@ -54,6 +72,7 @@ async def qr_image(request: Request) -> Response:
 def qr_endpoints() -> list[Endpoint]:
     """The QR image route."""
     colour = {"type": "string", "pattern": "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"}
+    formats = list(FORMATS)
     return [
         Endpoint(
             "GET",
@@ -62,16 +81,38 @@ def qr_endpoints() -> list[Endpoint]:
             "The code's QR image",
             "codes",
             scope=Scope.READ,
+            description=(
+                "Every image is decoded by the server before it is sent (for SVG, PDF and EPS, "
+                "a raster of the same drawing): a combination that would not scan (too little "
+                "contrast, a logo too large, a label longer than the code is wide) is a 422 "
+                "naming the parameter to blame. Results are cached by ETag."
+            ),
             params=[
                 SLUG_PARAM,
                 Param(
-                    "format", "query", {"enum": ["svg", "png"], "default": "svg"}, "Image format."
+                    "format",
+                    "query",
+                    {"enum": formats, "default": "svg"},
+                    "Image format: svg, png, pdf (one page) or eps.",
+                ),
+                Param(
+                    "size",
+                    "query",
+                    {"type": "string", "pattern": _SIZE_PATTERN, "examples": ["30mm"]},
+                    "Width of the code with its quiet zone: mm, cm, in or px (5 mm to 2 m; "
+                    "32 to 4096 px). SVG and PDF carry it exactly. Not with scale.",
+                ),
+                Param(
+                    "dpi",
+                    "query",
+                    {"type": "integer", "minimum": 72, "maximum": 1200},
+                    "PNG resolution for a size in mm, cm or in (default 300).",
                 ),
                 Param(
                     "scale",
                     "query",
                     {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
-                    "Pixels per module.",
+                    "Pixels per module, when no size is given.",
                 ),
                 Param(
                     "border",
@@ -83,7 +124,13 @@ def qr_endpoints() -> list[Endpoint]:
                     "ecc",
                     "query",
                     {"enum": ["L", "M", "Q", "H"], "default": "M"},
-                    "Error correction level.",
+                    "Error correction level (H with a logo).",
+                ),
+                Param(
+                    "shape",
+                    "query",
+                    {"enum": ["square", "rounded", "dots"], "default": "square"},
+                    "Shape of the data modules.",
                 ),
                 Param("dark", "query", colour, "Colour of dark modules (hex)."),
                 Param(
@@ -92,16 +139,41 @@ def qr_endpoints() -> list[Endpoint]:
                     {"anyOf": [colour, {"const": "transparent"}]},
                     "Background colour (hex) or transparent.",
                 ),
+                Param("finder", "query", colour, "Colour of the three finder patterns (hex)."),
+                Param(
+                    "frame",
+                    "query",
+                    {"enum": ["none", "label"], "default": "none"},
+                    "label: the label under the code (implied by label).",
+                ),
+                Param(
+                    "label",
+                    "query",
+                    {"type": "string", "maxLength": MAX_LABEL},
+                    f"Text under the code, at most {MAX_LABEL} characters, set in DejaVu Sans.",
+                ),
+                Param(
+                    "logo",
+                    "query",
+                    {"type": "boolean", "default": False},
+                    "Put the code's logo in the middle (error correction H).",
+                ),
+                Param(
+                    "download",
+                    "query",
+                    {"type": "boolean", "default": False},
+                    "Content-Disposition: attachment (SLUG.FORMAT) rather than inline.",
+                ),
                 Param("If-None-Match", "header", {"type": "string"}, "A previous ETag."),
             ],
             extra_problems=[404],
             replies=[
                 Reply(
                     200,
-                    "The image: SVG, or PNG with format=png.",
-                    media_type="image/svg+xml",
-                    headers=("ETag", "Cache-Control"),
-                    alternatives=("image/png",),
+                    "The image, of the media type that format asks for.",
+                    media_type=MEDIA_TYPES["svg"],
+                    headers=("ETag", "Cache-Control", "Content-Disposition"),
+                    alternatives=tuple(MEDIA_TYPES[f] for f in FORMATS if f != "svg"),
                 ),
                 Reply(304, "The client's copy is current.", media_type="", headers=("ETag",)),
             ],

@@ -13,7 +13,7 @@ from scanlet.actors.codes.actor import CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.privacy import Network
-from scanlet.adapters.qr_images import QrRenderer
+from scanlet.adapters.qr_images import NO_LOGOS, LogoSource, QrRenderer
 from scanlet.clock import Clock
 from scanlet.config import Settings
 from scanlet.runtime import ActorSystem, SupervisorRef
@@ -62,6 +62,8 @@ class Services:
     stream: StreamHub | None = None
     #: dashboard: sessions and form tokens.
     dashboard: DashboardAuth | None = None
+    #: Where the QR route finds a code's logo (``logo=true``); none until logos are stored.
+    logos: LogoSource = NO_LOGOS
 
 
 def installed(handle: T | None, feature: str) -> T:
