@@ -26,6 +26,9 @@ FONT_PATH = Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf"
 #: The font's ascent and descent as fractions of its em (hhea: 1901 and 483 of 2048 units).
 ASCENT = 1901 / 2048
 DESCENT = 483 / 2048
+#: Held while Pillow draws with a font from ``pillow_font``: the fonts are shared between
+#: threads, and a FreeType face is not safe to use from two at once.
+FREETYPE_LOCK = threading.Lock()
 # Scripts that need right-to-left ordering or shaping, which glyph-by-glyph setting lacks.
 _RTL = frozenset({"R", "AL", "AN"})
 

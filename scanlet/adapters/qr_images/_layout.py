@@ -156,7 +156,9 @@ def _fit(
 
 def _set_label(text: str, width: float, border: int, modules: int) -> Label:
     advance = label_advance(text)
-    em = min(_LABEL_EM_MAX * width, _LABEL_SPAN * width / advance)
+    em = _LABEL_EM_MAX * width
+    if advance > 0:
+        em = min(em, _LABEL_SPAN * width / advance)
     if em < _LABEL_EM_MIN * width:
         raise InvalidField(
             "label",

@@ -11,7 +11,7 @@ import io
 
 from PIL import Image, ImageDraw
 
-from scanlet.adapters.qr_images._font import pillow_font
+from scanlet.adapters.qr_images._font import FREETYPE_LOCK, pillow_font
 from scanlet.adapters.qr_images._geometry import Contour, polygon
 from scanlet.adapters.qr_images._layout import MAX_PIXELS, Layout
 from scanlet.adapters.qr_images._options import TRANSPARENT, rgb
@@ -59,14 +59,14 @@ def raster(layout: Layout, per_module: float) -> Image.Image:
             image.paste(logo, (box[0], box[1]), mask=logo)
     if layout.label is not None:
         label = layout.label
-        font = pillow_font(max(1, round(label.em * per_module)))
-        ImageDraw.Draw(image).text(
-            ((label.left + label.advance / 2) * per_module, label.baseline * per_module),
-            label.text,
-            fill=dark + ((255,) if image.mode == "RGBA" else ()),
-            font=font,
-            anchor="ms",
-        )
+        with FREETYPE_LOCK:
+            ImageDraw.Draw(image).text(
+                ((label.left + label.advance / 2) * per_module, label.baseline * per_module),
+                label.text,
+                fill=dark + ((255,) if image.mode == "RGBA" else ()),
+                font=pillow_font(max(1, round(label.em * per_module))),
+                anchor="ms",
+            )
     return image
 
 
