@@ -15,6 +15,7 @@ SSRF guard has its own tests), and deliveries go to a recording sender, never th
 import asyncio
 import atexit
 import contextlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from starlette.types import Receive, Scope, Send
 
 from scanlet.actors.access.keys import ApiKeys
 from scanlet.actors.access.keys import Scope as KeyScope
+from scanlet.actors.codes.validation import SLUG_PATTERN
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.assembly.dashboard import DashboardFeature
@@ -65,6 +67,30 @@ INEXPRESSIBLE = [
     (("query", "interval"), "the range needs more than"),
     # A QR code's dark and light colours differ, or it cannot be read.
     (("query", "dark"), "must differ from light"),
+    # The QR print options relate to each other and to the drawing (README, "QR images"):
+    # scale or size, not both; physical limits per unit; a PNG at most 4096 pixels wide.
+    (("query", "scale"), "give either scale or size"),
+    (("query", "size"), "must be from"),
+    (("query", "size"), "the PNG would be"),
+    (("query", "scale"), "the PNG would be"),
+    # The finder differs from light; a label frame needs a label; labels are set in the
+    # bundled font, left to right, and must fit the code's width.
+    (("query", "finder"), "must differ from light"),
+    (("query", "label"), "is required with frame=label"),
+    (("query", "label"), "must not contain"),
+    (("query", "label"), "has a character the label font"),
+    (("query", "label"), "is longer than the code is wide"),
+    # Every image is decoded before it is sent: too little contrast, light-on-dark, or a
+    # drawing that did not scan is refused, naming the option to blame.
+    (("query", "dark"), "has too little contrast"),
+    (("query", "dark"), "is not darker than light"),
+    (("query", "finder"), "has too little contrast"),
+    (("query", "finder"), "is not darker than light"),
+    (("query", "shape"), "did not scan"),
+    (("query", "scale"), "did not scan"),
+    (("query", "size"), "did not scan"),
+    # A logo is drawn only for a code that has one (logo storage comes with #16's next part).
+    (("query", "logo"), "this code has no logo"),
     # valid_until comes after valid_from (on a PATCH, also after the stored one).
     (("body", "valid_until"), "must be later than valid_from"),
     # No code may redirect to this server's own origin (configuration; hosts compared as
@@ -209,12 +235,44 @@ def _load() -> Any:
     loaded = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
     loaded.hook("filter_failure")(_refused_for_an_inexpressible_rule)
     loaded.hook("after_call")(_note_success)
+    # before_call hooks are global in schemathesis; this module is its only user.
+    schemathesis.hook("before_call")(_aim_at_live_resources)
     return loaded
 
 
 def _note_success(context: Any, case: Any, response: Any) -> None:
+    operation = f"{case.method.upper()} {case.operation.path}"
     if response.status_code < 400:
-        _succeeded.add(f"{case.method.upper()} {case.operation.path}")
+        _succeeded.add(operation)
+    if response.status_code == 201 and operation in CREATED:
+        kind, field = CREATED[operation]
+        _live[kind].append(msgspec.json.decode(response.content)[field])
+    elif response.status_code == 204 and operation in DELETED:
+        kind, param = DELETED[operation]
+        with contextlib.suppress(ValueError):
+            _live[kind].remove(case.path_parameters[param])
+
+
+def _aim_at_live_resources(context: Any, case: Any, **kwargs: Any) -> None:
+    """Send every fourth call of the scan entrances, the QR image and a webhook's deliveries
+    whose generated id is well-formed to a code or webhook the run created (and has not
+    deleted).
+
+    Otherwise a generated id names a live resource only when the stateful phase happens to
+    follow the right link right after a successful create, a few times in 300 steps, and
+    whether those routes ever answered with success hung on the seed's luck: a change to
+    any other operation's parameters moved it.
+    """
+    aim = AIMED.get(case.operation.path)
+    if aim is None:
+        return
+    kind, param, valid = aim
+    current = case.path_parameters.get(param) if case.path_parameters else None
+    if not _live[kind] or not isinstance(current, str) or not valid.fullmatch(current):
+        return  # a negative case stays negative
+    _aimed[kind] += 1
+    if _aimed[kind] % 4 == 0:
+        case.path_parameters = {**case.path_parameters, param: _live[kind][-1]}
 
 
 def _refused_for_an_inexpressible_rule(
@@ -247,6 +305,23 @@ _apps: list[OneLifespan] = []
 _succeeded: set[str] = set()
 #: Every failure of a check that the run kept (each fails its test).
 _kept_failures: list[str] = []
+#: Codes and webhooks created by the run and not deleted since (see _aim_at_live_resources).
+_live: dict[str, list[str]] = {"code": [], "webhook": []}
+_aimed: dict[str, int] = {"code": 0, "webhook": 0}
+CREATED = {"POST /api/v1/codes": ("code", "slug"), "POST /api/v1/webhooks": ("webhook", "id")}
+DELETED = {
+    "DELETE /api/v1/codes/{slug}": ("code", "slug"),
+    "DELETE /api/v1/webhooks/{id}": ("webhook", "id"),
+}
+_SLUG = re.compile(SLUG_PATTERN)
+AIMED = {
+    "/{slug}": ("code", "slug", _SLUG),
+    "/q/{slug}": ("code", "slug", _SLUG),
+    # The QR image has many parameters whose combinations the server may refuse (contrast,
+    # label font, size or scale): it needs a real slug on the few requests that pass.
+    "/api/v1/codes/{slug}/qr": ("code", "slug", _SLUG),
+    "/api/v1/webhooks/{id}/deliveries": ("webhook", "id", re.compile(r"[^/]+")),
+}
 schema = _load()
 
 
