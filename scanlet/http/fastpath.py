@@ -63,11 +63,8 @@ class ScanFastPath:
         else:
             slug, template, source = path[1:], LINK_TEMPLATE, "link"
         scan_path = self.scan_path
-        if (
-            (method != "GET" and method != "HEAD")
-            or not slug
-            or scan_path.index.resolve(slug) is None
-        ):
+        route = scan_path.index.resolve(slug) if slug else None
+        if route is None or (method != "GET" and method != "HEAD"):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -77,7 +74,7 @@ class ScanFastPath:
             # full stack answers them.
             await self.app(scope, receive, send)
             return
-        reply = await scan_path.answer(scope, slug, source, facts)
+        reply = await scan_path.answer(scope, slug, source, facts, route)
         await send(
             {
                 "type": "http.response.start",

@@ -126,7 +126,12 @@ def read_request(
             country = value.decode("latin-1")
     client = scope.get("client")
     peer = client[0] if client else None
-    address = client_address(peer, forwarded, trusted)
+    if peer is not None and not trusted and "." in peer and ":" not in peer:
+        # A server names an IPv4 peer in dotted-quad form already: the common case needs
+        # no parsing (client_address would say the same, after a regex).
+        address = peer
+    else:
+        address = client_address(peer, forwarded, trusted)
     if country is not None:
         # Believed only from a trusted proxy; anybody else could claim any country.
         country = country if trusted and _peer_is_trusted(peer, trusted) else None
@@ -159,7 +164,7 @@ class ScanReply:
         self.body = body
 
 
-def _redirect(route: Route) -> ScanReply:
+def _redirect_reply(route: Route) -> ScanReply:
     headers = [(b"location", route.location), _NO_STORE, _EMPTY]
     return ScanReply(route.redirect_status, headers, b"")
 
@@ -231,22 +236,31 @@ class ScanPath:
         self.ready = True
 
     async def answer(
-        self, scope: Scope, slug: str, source: Source, facts: ScanFacts | None = None
+        self,
+        scope: Scope,
+        slug: str,
+        source: Source,
+        facts: ScanFacts | None = None,
+        route: Route | None = None,
     ) -> ScanReply:
         """The reply to one scan request; never raises (failures become 5xx replies).
-        ``facts`` when the caller has read them already."""
+        ``facts`` and ``route`` when the caller has them already (the front has looked the
+        slug up to choose its entrance)."""
         try:
             if facts is None:
                 facts = read_request(scope, self.trusted, self.country_header)
-            return await self._answer(facts, scope["method"] != "HEAD", slug, source)
+            if route is None:
+                route = self.index.resolve(slug)
+                if route is None:
+                    return await self._unknown(facts, slug, source, scope["method"] != "HEAD")
+            return await self._redirect(facts, route, scope["method"] != "HEAD", slug, source)
         except Exception:
             log.exception("unhandled error on the scan path", path=scope.get("path"))
             return _refusal(None, 500, "An unexpected error occurred; it has been logged.")
 
-    async def _answer(self, facts: ScanFacts, record: bool, slug: str, source: Source) -> ScanReply:
-        route = self.index.resolve(slug)
-        if route is None:
-            return await self._unknown(facts, slug, source, record)
+    async def _redirect(
+        self, facts: ScanFacts, route: Route, record: bool, slug: str, source: Source
+    ) -> ScanReply:
         now = self.clock.now()
         gone = route.gone_reason(now)
         if gone is not None:
@@ -274,7 +288,7 @@ class ScanPath:
                 return _not_stored(facts, exc)
             if not recorded:
                 return _refusal(facts, 410, "This code has reached its scan limit.")
-        return _redirect(route)
+        return _redirect_reply(route)
 
     async def _unknown(
         self, facts: ScanFacts, slug: str, source: Source, record: bool
