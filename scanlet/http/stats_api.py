@@ -10,7 +10,13 @@ from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.analytics.buckets import INTERVALS, Interval, TooManyBuckets
-from scanlet.actors.analytics.stats import Stats, StatsQuery, compute_stats
+from scanlet.actors.analytics.stats import (
+    MAX_TOP_VALUES,
+    TOP_VALUES,
+    Stats,
+    StatsQuery,
+    compute_stats,
+)
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import (
@@ -19,6 +25,7 @@ from scanlet.http.params import (
     invalid,
     query_bool,
     query_choice,
+    query_int,
     query_time,
     query_zone,
     time_zones,
@@ -76,6 +83,7 @@ async def _answer(request: Request, slug: str | None) -> Response:
         interval=interval,
         tz=query_zone(request),
         include_bots=query_bool(request, "include_bots", default=False),
+        top=query_int(request, "top", default=TOP_VALUES, low=1, high=MAX_TOP_VALUES),
     )
     try:
         stats = await compute_stats(svc.storage.analytics, query)
@@ -118,6 +126,12 @@ def stats_params() -> list[Param]:
             "query",
             {"type": "boolean", "default": False},
             "Count bots in every figure (they are always counted in bots).",
+        ),
+        Param(
+            "top",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": MAX_TOP_VALUES, "default": TOP_VALUES},
+            "Values each breakdown lists, most frequent first; the rest are summed as `other`.",
         ),
     ]
 

@@ -246,3 +246,35 @@ def test_the_lag_gauge_is_exported(api: Api) -> None:
         'scanlet_projection_lag_events{projection="analytics"} 0.0'
         in api.client.get("/metrics").text
     )
+
+
+def test_a_breakdown_lists_the_top_values_and_sums_the_rest_as_other() -> None:
+    from scanlet.actors.analytics.stats import top_values
+
+    counts = {f"site{n}.example": n + 1 for n in range(500)}
+    kept = top_values(counts, 20)
+    assert len(kept) == 21
+    assert kept["site499.example"] == 500
+    assert "site0.example" not in kept
+    assert sum(kept.values()) == sum(counts.values())
+    assert top_values({"a": 1}, 20) == {"a": 1}
+    # Ties are broken by name, so an answer does not change between two identical queries.
+    assert top_values({"b": 2, "a": 2, "c": 2}, 2) == {"a": 2, "b": 2, "other": 2}
+
+
+def test_many_referrer_hosts_give_the_top_ones_and_other(api: Api) -> None:
+    api.create("menu")
+    for n in range(30):
+        api.client.get(
+            "/menu",
+            headers={"user-agent": PHONE, "referer": f"https://site{n}.example/"},
+            follow_redirects=False,
+        )
+    api.caught_up()
+    default = api.get("/api/v1/codes/menu/stats").json()["by_referrer"]
+    assert len(default) == 21
+    assert default["other"] == 10
+    narrow = api.get("/api/v1/codes/menu/stats", top=5).json()["by_referrer"]
+    assert len(narrow) == 6
+    assert sum(narrow.values()) == 30
+    assert api.get("/api/v1/codes/menu/stats", top=0).status_code == 422

@@ -20,6 +20,10 @@ from scanlet.storage.records import CodeTotal
 __all__ = ("Bucket", "Stats", "StatsQuery", "compute_stats")
 
 TOP_CODES = 10
+#: Values a breakdown lists by default (the most frequent); the rest are summed as "other".
+TOP_VALUES = 20
+MAX_TOP_VALUES = 100
+OTHER = "other"
 
 
 class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +35,8 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
     interval: Interval
     tz: str
     include_bots: bool = False
+    #: How many values each breakdown lists before the rest become ``"other"``.
+    top: int = TOP_VALUES
 
 
 class Bucket(msgspec.Struct, frozen=True):
@@ -61,6 +67,20 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     by_referrer: dict[str, int]
     by_country: dict[str, int]
     top_codes: list[CodeTotal] | None = None
+
+
+def top_values(counts: dict[str, int], top: int) -> dict[str, int]:
+    """The ``top`` most frequent values of a breakdown (ties by name), the rest summed as
+    ``"other"``: 500 referrer hosts must not make an answer 500 entries long.
+
+    ``{"a": 5, "b": 3, "c": 1}`` with ``top=1`` -> ``{"a": 5, "other": 4}``.
+    """
+    if len(counts) <= top:
+        return counts
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    kept = dict(ranked[:top])
+    kept[OTHER] = kept.get(OTHER, 0) + sum(count for _, count in ranked[top:])
+    return kept
 
 
 def _utc(hour: int) -> datetime:
@@ -95,11 +115,11 @@ async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
         unique_visitors=sum(uniques),
         bots=bots,
         series=[Bucket(_utc(bounds[i]), scans[i], uniques[i]) for i in range(len(bounds) - 1)],
-        by_source=parts.get("source", {}),
-        by_device=parts.get("device", {}),
-        by_os=parts.get("os", {}),
-        by_browser=parts.get("browser", {}),
-        by_referrer=parts.get("referrer", {}),
-        by_country=parts.get("country", {}),
+        by_source=top_values(parts.get("source", {}), query.top),
+        by_device=top_values(parts.get("device", {}), query.top),
+        by_os=top_values(parts.get("os", {}), query.top),
+        by_browser=top_values(parts.get("browser", {}), query.top),
+        by_referrer=top_values(parts.get("referrer", {}), query.top),
+        by_country=top_values(parts.get("country", {}), query.top),
         top_codes=top,
     )
