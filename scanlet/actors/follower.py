@@ -92,7 +92,7 @@ class LogFollower(Actor[CatchUp]):
             events = await self.log_reader.read_after(self.position, self.batch_size)
             if not events:
                 return self.position
-            last = events[-1].seq
+            last = events[-1].position
             wanted = [e for e in events if self.types is None or e.type in self.types]
             try:
                 await self.commit(wanted, last)
@@ -120,7 +120,7 @@ class LogFollower(Actor[CatchUp]):
     async def _skip_to_end(self) -> bool:
         """Move the position to the log's end without reading the events, if ``skip``
         agrees in the transaction that saves it; False if it does not (read them)."""
-        last = await self.log_reader.last_seq()
+        last = await self.log_reader.last_position()
         if last <= self.position:
             return True
         try:

@@ -30,10 +30,10 @@ __all__ = ("LogTail", "TailEntry")
 class TailEntry:
     """One committed event as streams need it: where it is, what it is, its frame."""
 
-    __slots__ = ("frame", "seq", "slug", "type")
+    __slots__ = ("frame", "position", "slug", "type")
 
-    def __init__(self, seq: int, type_: str, slug: str | None, frame: bytes) -> None:
-        self.seq = seq
+    def __init__(self, position: int, type_: str, slug: str | None, frame: bytes) -> None:
+        self.position = position
         self.type = type_
         self.slug = slug
         self.frame = frame
@@ -65,8 +65,8 @@ class LogTail:
         self._poll = poll
         self._debounce = debounce
         self._entries: list[TailEntry] = []
-        self._seqs: list[int] = []
-        #: Every event past this seq, up to ``head``, is in ``_entries`` (while not stale).
+        self._positions: list[int] = []
+        #: Every event past this position, up to ``head``, is in ``_entries`` (unless stale).
         self._covered_from = 0
         self.head = 0
         self._stale = True
@@ -75,17 +75,17 @@ class LogTail:
         #: Streams currently following the tail; none means nothing to read.
         self.followers = 0
 
-    def entries_after(self, seq: int) -> list[TailEntry] | None:
-        """The held events past ``seq`` (maybe none yet); None when the tail cannot tell
-        (``seq`` is older than what it holds): read the log instead."""
-        if self._stale or seq < self._covered_from:
+    def entries_after(self, position: int) -> list[TailEntry] | None:
+        """The held events past ``position`` (maybe none yet); None when the tail cannot
+        tell (``position`` is older than what it holds): read the log instead."""
+        if self._stale or position < self._covered_from:
             return None
-        return self._entries[bisect_right(self._seqs, seq) :]
+        return self._entries[bisect_right(self._positions, position) :]
 
-    async def wait_past(self, seq: int) -> bool:
-        """Wait until the head passes ``seq`` (True) or the tail closes (False)."""
+    async def wait_past(self, position: int) -> bool:
+        """Wait until the head passes ``position`` (True) or the tail closes (False)."""
         while not self._closed:
-            if not self._stale and self.head > seq:
+            if not self._stale and self.head > position:
                 return True
             await self._changed.wait()
         return False
@@ -121,23 +121,23 @@ class LogTail:
 
     async def _read(self) -> None:
         if self._stale:
-            self.head = self._covered_from = await self._log.last_seq()
+            self.head = self._covered_from = await self._log.last_position()
             self._entries.clear()
-            self._seqs.clear()
+            self._positions.clear()
             self._stale = False
         while True:
             events = await self._log.read_after(self.head, self._batch)
             for event in events:
                 self._entries.append(
-                    TailEntry(event.seq, event.type, event.slug, self._frame(event))
+                    TailEntry(event.position, event.type, event.slug, self._frame(event))
                 )
-                self._seqs.append(event.seq)
+                self._positions.append(event.position)
             if events:
-                self.head = events[-1].seq
+                self.head = events[-1].position
             overflow = len(self._entries) - self._keep
             if overflow > 0:
-                self._covered_from = self._seqs[overflow - 1]
+                self._covered_from = self._positions[overflow - 1]
                 del self._entries[:overflow]
-                del self._seqs[:overflow]
+                del self._positions[:overflow]
             if len(events) < self._batch:
                 return

@@ -89,7 +89,7 @@ def sse_frame(event: StoredEvent) -> bytes:
 
 
 def _entry(event: StoredEvent) -> TailEntry:
-    return TailEntry(event.seq, event.type, event.slug, sse_frame(event))
+    return TailEntry(event.position, event.type, event.slug, sse_frame(event))
 
 
 @dataclass
@@ -160,7 +160,7 @@ class EventStream:
                 # never makes the stream read the same stretch of the log twice.
                 entries = await self._next()
                 if entries:
-                    self.position = entries[-1].seq
+                    self.position = entries[-1].position
                     chunk = b"".join(entry.frame for entry in entries if self._wanted(entry))
                     if chunk:
                         yield chunk
@@ -270,14 +270,16 @@ async def stream_events(request: Request) -> Response:
     hub = stream_hub(svc)
     types = _types(request)
     slug = query_str(request, "slug", max_length=MAX_SLUG_LENGTH)
-    after = _last_event_id(request)
+    last_event_id = _last_event_id(request)
     key: ApiKey = request.state.api_key
     token = bearer_token(request)
     assert token is not None  # the endpoint's scope check needed it
     slot = hub.limits.acquire(key.id)
     try:
+        after = None if last_event_id is None else await hub.log.position_of(last_event_id)
         if after is None:
-            after = await hub.log.last_seq()
+            # No Last-Event-ID, or one the log does not know: from now on.
+            after = await hub.log.last_position()
     except BaseException:
         slot.release()
         raise

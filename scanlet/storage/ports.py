@@ -120,16 +120,34 @@ class ScanRepository(Protocol):
 
 
 class EventLogReader(Protocol):
-    """The event log as followers and streams read it, oldest first by ``seq``."""
+    """The event log as followers and streams read it, in order of ``position``.
+
+    A reader at position P sees, past P, every committed event exactly once, and never an
+    event that would later turn out to come before one it has seen (on PostgreSQL it waits
+    for transactions still in flight that could commit such an event).
+    """
 
     async def read_after(
-        self, seq: int, limit: int, *, types: Sequence[str] | None = None
+        self, position: int, limit: int, *, types: Sequence[str] | None = None
     ) -> list[StoredEvent]:
-        """Up to ``limit`` committed events after ``seq``, in log order."""
+        """Up to ``limit`` committed events past ``position``, in log order."""
         ...
 
     async def last_seq(self) -> int:
-        """The seq of the newest committed event (0 for an empty log)."""
+        """The highest seq committed (0 for an empty log): for lags and doorbells."""
+        ...
+
+    async def last_position(self) -> int:
+        """The position a reader that has seen every committed event is at."""
+        ...
+
+    async def position_of(self, seq: int) -> int | None:
+        """The position of the event ``seq`` (a stream's ``Last-Event-ID``), or None when
+        the log cannot place it."""
+        ...
+
+    async def lag(self, position: int) -> int:
+        """About how many committed events lie past ``position`` (for the lag gauge)."""
         ...
 
 
@@ -246,7 +264,7 @@ class WebhookRepository(Protocol):
 
     async def create_endpoint(self, row: EndpointRow) -> EndpointRow:
         """Store a new endpoint that receives the events committed after this moment; the
-        row as stored (its ``after_seq`` set)."""
+        row as stored (its ``after_position`` set)."""
         ...
 
     async def delete_endpoint(self, endpoint_id: str) -> bool:

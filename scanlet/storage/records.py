@@ -28,6 +28,7 @@ __all__ = (
     "EndpointDisable",
     "EndpointRow",
     "HourRow",
+    "LogPosition",
     "NewAttempt",
     "NewDelivery",
     "NewEvent",
@@ -59,7 +60,13 @@ class NewEvent(msgspec.Struct, frozen=True):
 
 
 class StoredEvent(msgspec.Struct, frozen=True):
-    """An event as committed, with its position in the log."""
+    """An event as committed: its ``seq`` (unique, what streams and webhooks call it) and
+    its ``position``, the key the log is read in order by.
+
+    On SQLite, with one writer, the two are the same number. On PostgreSQL, where several
+    instances commit at once, a lower seq can commit after a higher one; the position there
+    orders events by the transaction that committed them (see ``LogPosition``).
+    """
 
     seq: int
     id: str
@@ -68,6 +75,12 @@ class StoredEvent(msgspec.Struct, frozen=True):
     occurred_at: str
     recorded_at: str
     payload: bytes
+    position: int
+
+
+#: Where a reader of the log has got to: an opaque integer that only grows in the order the
+#: log is read. 0 is before the first event. Followers store it with their work.
+LogPosition = int
 
 
 # --- Scans ---------------------------------------------------------------------------------
@@ -300,7 +313,8 @@ class EndpointRow(msgspec.Struct, frozen=True, kw_only=True):
     event_types: tuple[str, ...]
     secret: str
     created_at: datetime
-    after_seq: int
+    #: The log's position when the endpoint was created: it receives the events after it.
+    after_position: int
     failures: int = 0
     disabled_at: datetime | None = None
     disabled_reason: str | None = None

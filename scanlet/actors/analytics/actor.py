@@ -77,7 +77,7 @@ class AnalyticsFollower(LogFollower):
                 log.info("position moved by another writer; reloading")
                 self.position = await self.positions.load(POSITION_NAME)
         if self._lag is not None:
-            self._lag.set(max(0, await self.log_reader.last_seq() - position))
+            self._lag.set(await self.log_reader.lag(position))
         return position
 
 

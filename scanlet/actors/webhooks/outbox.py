@@ -56,7 +56,11 @@ class OutboxFollower(LogFollower):
         def plan(endpoints: list[EndpointRow]) -> list[NewDelivery]:
             deliveries: list[NewDelivery] = []
             for event in events:
-                wanting = [e for e in endpoints if event.seq > e.after_seq and e.wants(event.type)]
+                wanting = [
+                    e
+                    for e in endpoints
+                    if event.position > e.after_position and e.wants(event.type)
+                ]
                 if not wanting:
                     continue
                 body = event_body(event)

@@ -126,7 +126,7 @@ class WebhooksActor(Actor[RegistryMessage]):
                 secret=secret,
                 created_at=now,
                 # Set by the store to the log's end in the transaction that stores it.
-                after_seq=0,
+                after_position=0,
             )
         )
         await self._ensure_worker(row.id)

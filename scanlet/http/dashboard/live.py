@@ -79,7 +79,7 @@ async def dashboard_stream(request: Request, user: User) -> Response:
     hub = stream_hub(svc)
     slot = hub.limits.acquire(user.key.id)
     try:
-        after = await hub.log.last_seq()
+        after = await hub.log.last_position()
     except BaseException:
         slot.release()
         raise

@@ -25,7 +25,8 @@ _NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM events"
 
 
 def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
-    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6]))
+    # One writer commits in seq order, so a seq is also the event's position in the log.
+    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6]), row[0])
 
 
 class EventLog:
@@ -51,15 +52,15 @@ class EventLog:
         return int(row[0])
 
     async def read_after(
-        self, seq: int, limit: int, *, types: Sequence[str] | None = None
+        self, position: int, limit: int, *, types: Sequence[str] | None = None
     ) -> list[StoredEvent]:
-        """Up to ``limit`` events with a seq greater than ``seq``, in log order.
+        """Up to ``limit`` events past ``position`` (here, a seq), in log order.
 
         Read on the event loop (``Database.read_now``): the newest rows are in SQLite's
         cache, so this takes microseconds, while a reader thread would cost a hop that waits
         for the GIL whenever the loop is busy (a fifth of the server's time under redirect
         load, when the followers read that way)."""
-        sql, params = self._query(seq, limit, types)
+        sql, params = self._query(position, limit, types)
         return self._db.read_now(
             lambda conn: [_stored(row) for row in conn.execute(sql, params).fetchall()]
         )
@@ -78,6 +79,19 @@ class EventLog:
     async def last_seq(self) -> int:
         """The seq of the newest event (0 for an empty log), read on the loop."""
         return self._db.read_now(EventLog.newest_seq)
+
+    async def last_position(self) -> int:
+        """The position of the newest event (its seq, here)."""
+        return self._db.read_now(EventLog.newest_seq)
+
+    async def lag(self, position: int) -> int:
+        """Committed events past ``position`` (seqs are dense but for rolled-back gaps)."""
+        return max(0, self._db.read_now(EventLog.newest_seq) - position)
+
+    async def position_of(self, seq: int) -> int | None:
+        """The position just after the event ``seq``: the seq itself, here, whether or not
+        an event has it (a rolled-back write can leave a gap)."""
+        return seq
 
     @staticmethod
     def newest_seq(conn: sqlite3.Connection) -> int:

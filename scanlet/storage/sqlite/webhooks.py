@@ -59,7 +59,7 @@ def _endpoint(row: Any) -> EndpointRow:
         event_types=_types_decoder.decode(str(row[2])),
         secret=str(row[3]),
         created_at=parse_time(str(row[4])),
-        after_seq=int(row[5]),
+        after_position=int(row[5]),
         failures=int(row[6]),
         disabled_at=parse_time(str(disabled)) if disabled is not None else None,
         disabled_reason=None if row[8] is None else str(row[8]),
@@ -162,10 +162,10 @@ class WebhookStore:
 
     async def create_endpoint(self, row: EndpointRow) -> EndpointRow:
         """Store a new endpoint that receives the events committed after this moment; the
-        row as stored (its ``after_seq`` is the log's last seq in the same transaction)."""
+        row as stored (its ``after_position`` is the log's end in the same transaction)."""
 
         def store(conn: sqlite3.Connection) -> EndpointRow:
-            stored = msgspec.structs.replace(row, after_seq=EventLog.newest_seq(conn))
+            stored = msgspec.structs.replace(row, after_position=EventLog.newest_seq(conn))
             WebhookStore._insert_endpoint(conn, stored)
             return stored
 
@@ -258,7 +258,7 @@ class WebhookStore:
                 msgspec.json.encode(row.event_types).decode(),
                 row.secret,
                 format_time(row.created_at),
-                row.after_seq,
+                row.after_position,
             ),
         )
 

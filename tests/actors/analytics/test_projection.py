@@ -188,7 +188,7 @@ def test_applying_the_log_in_any_batches_equals_a_rebuild_in_one(
     for seq, event in enumerate(events, start=1):
         row = new_event(event)
         stored.append(
-            StoredEvent(seq, row.id, row.type, row.slug, row.occurred_at, "t", row.payload)
+            StoredEvent(seq, row.id, row.type, row.slug, row.occurred_at, "t", row.payload, seq)
         )
     incremental = apply_in_chunks(stored, cuts)
     rebuilt = apply_in_chunks(stored, [])

@@ -24,6 +24,7 @@ def stored_scan(seq: int = 7) -> StoredEvent:
         "2026-01-02T00:00:00.000000Z",
         "2026-01-02T00:00:00.000000Z",
         encode_event(event),
+        seq,
     )
 
 
@@ -80,6 +81,7 @@ def test_an_old_webhook_disabled_event_stored_with_its_url_is_sent_without_it() 
         "2026-01-02T00:00:00.000000Z",
         "2026-01-02T00:00:00.000000Z",
         payload,
+        9,
     )
     body = msgspec.json.decode(event_body(stored))
     assert body["data"] == {"endpoint_id": "wh_1", "reason": "the endpoint answered 410 Gone"}
