@@ -10,23 +10,19 @@ never with the number of scans behind them.
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import aiosqlite
 
 from scanlet.storage.ports import ALL_CODES, PositionMoved
-from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, Profile, RawScanKey, ScanFact
+from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
+from scanlet.storage.rollups import Increments, add_up
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
 
-__all__ = ("VISITOR_WINDOW_DAYS", "AnalyticsStore")
+__all__ = ("AnalyticsStore",)
 
-#: The pseudo-slug holding totals across every code ('*' can never be a slug).
-#: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an
-#: older day cannot recur (its salt is deleted after two days), so nothing is lost.
-VISITOR_WINDOW_DAYS = 3
 _TABLES = (
     "analytics_hours",
     "analytics_days",
@@ -115,43 +111,10 @@ class AnalyticsStore:
     def add(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
         """Add ``facts`` (in seq order) within the caller's transaction."""
         row = conn.execute("SELECT MAX(day) FROM analytics_visitors").fetchone()
-        horizon: int = row[0] if row and row[0] is not None else -(10**9)
-        counts: dict[tuple[str, int, Profile], int] = {}
-        # The (hour, bot) of the first scan in this batch of each (code, day, visitor) key
-        # that could be a first sighting, for the code itself and for all codes.
-        firsts: dict[tuple[str, int, str], tuple[int, int]] = {}
-        for slug, hour, visitor, profile in facts:
-            key = (slug, hour, profile)
-            counts[key] = counts.get(key, 0) + 1
-            if visitor is None:
-                continue
-            day = hour // 24
-            if day > horizon:
-                horizon = day  # the newest day in the visitor sets
-            # A visitor counts once per code and UTC day, in the hour of its first scan. A
-            # scan more than the window behind the newest day seen cannot be checked (that
-            # day's set is pruned), so it never counts as a new visitor: the rule depends only
-            # on the order of the log, so a rebuild in any batch size gives the same figures.
-            if day <= horizon - VISITOR_WINDOW_DAYS:
-                continue
-            first = (hour, profile.bot)
-            firsts.setdefault((slug, day, visitor), first)
-            firsts.setdefault((ALL_CODES, day, visitor), first)
-        hours: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for (slug, hour, profile), n in counts.items():
-            bot = profile.bot
-            for code in (slug, ALL_CODES):
-                hours[(code, hour)][bot] += n
-                for dim, value in profile.dimensions:
-                    parts[(code, hour, dim, value)][bot] += n
-        for slug, day, visitor in AnalyticsStore._store_new_visitors(conn, list(firsts)):
-            hour, bot = firsts[(slug, day, visitor)]
-            hours[(slug, hour)][2 + bot] += 1
-        AnalyticsStore._upsert(conn, hours, parts)
-        conn.execute(
-            "DELETE FROM analytics_visitors WHERE day <= ?", (horizon - VISITOR_WINDOW_DAYS,)
-        )
+        rollup = add_up(facts, row[0] if row else None)
+        first_sightings = AnalyticsStore._store_new_visitors(conn, rollup.visitor_keys)
+        AnalyticsStore._upsert(conn, rollup.increments(first_sightings))
+        conn.execute("DELETE FROM analytics_visitors WHERE day <= ?", (rollup.prune_before,))
 
     @staticmethod
     def _store_new_visitors(
@@ -176,21 +139,7 @@ class AnalyticsStore:
         return inserted
 
     @staticmethod
-    def _upsert(
-        conn: sqlite3.Connection,
-        hours: dict[tuple[str, int], list[int]],
-        parts: dict[tuple[str, int, str, str], list[int]],
-    ) -> None:
-        days: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        for (slug, hour), counters in hours.items():
-            total = days[(slug, hour // 24)]
-            for i, n in enumerate(counters):
-                total[i] += n
-        day_parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for (slug, hour, dim, value), (humans, bots) in parts.items():
-            total = day_parts[(slug, hour // 24, dim, value)]
-            total[0] += humans
-            total[1] += bots
+    def _upsert(conn: sqlite3.Connection, added: Increments) -> None:
         counters_sql = (
             "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
             " humans = humans + excluded.humans, bots = bots + excluded.bots,"
@@ -203,19 +152,19 @@ class AnalyticsStore:
         )
         conn.executemany(
             counters_sql.format(table="analytics_hours"),
-            [(*key, *counters) for key, counters in hours.items()],
+            [(*key, *counters) for key, counters in added.hours.items()],
         )
         conn.executemany(
             counters_sql.format(table="analytics_days"),
-            [(*key, *counters) for key, counters in days.items()],
+            [(*key, *counters) for key, counters in added.days.items()],
         )
         conn.executemany(
             parts_sql.format(table="analytics_breakdown_hours"),
-            [(*key, *counts) for key, counts in parts.items()],
+            [(*key, *counts) for key, counts in added.parts.items()],
         )
         conn.executemany(
             parts_sql.format(table="analytics_breakdown_days"),
-            [(*key, *counts) for key, counts in day_parts.items()],
+            [(*key, *counts) for key, counts in added.day_parts.items()],
         )
 
     # -- read side --------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+"""The rollup arithmetic both storage adapters share: a batch of scan facts, added up.
+
+A batch of hundreds of scans becomes one increment per (code, hour) counter and per (code,
+hour, dimension, value) breakdown, and a set of (code, day, visitor) keys that may be first
+sightings. The adapter stores the keys, learns which were new, and ``Rollup.increments``
+turns that into the counters to add: the same figures whatever the engine, since only the
+engine's own statements differ.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from scanlet.storage.ports import ALL_CODES
+from scanlet.storage.records import Profile, ScanFact
+
+__all__ = ("VISITOR_WINDOW_DAYS", "Increments", "Rollup", "add_up")
+
+#: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an
+#: older day cannot recur (its salt is deleted after two days), so nothing is lost.
+VISITOR_WINDOW_DAYS = 3
+
+VisitorKey = tuple[str, int, str]
+
+
+class Increments:
+    """What one batch adds: ``hours``/``days`` map (code, hour|day) to [humans, bots,
+    uniques, bot uniques]; ``parts``/``day_parts`` map (code, hour|day, dimension, value) to
+    [humans, bots]."""
+
+    __slots__ = ("day_parts", "days", "hours", "parts")
+
+    def __init__(
+        self,
+        hours: dict[tuple[str, int], list[int]],
+        parts: dict[tuple[str, int, str, str], list[int]],
+    ) -> None:
+        self.hours = hours
+        self.parts = parts
+        days: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for (slug, hour), counters in hours.items():
+            total = days[(slug, hour // 24)]
+            for i, n in enumerate(counters):
+                total[i] += n
+        day_parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for (slug, hour, dim, value), (humans, bots) in parts.items():
+            total = day_parts[(slug, hour // 24, dim, value)]
+            total[0] += humans
+            total[1] += bots
+        self.days = dict(days)
+        self.day_parts = dict(day_parts)
+
+
+class Rollup:
+    """A batch added up, waiting for the first sightings among its visitor keys."""
+
+    __slots__ = ("_counts", "_firsts", "horizon")
+
+    def __init__(
+        self,
+        counts: dict[tuple[str, int, Profile], int],
+        firsts: dict[VisitorKey, tuple[int, int]],
+        horizon: int,
+    ) -> None:
+        self._counts = counts
+        self._firsts = firsts
+        #: The newest day in the visitor sets after this batch.
+        self.horizon = horizon
+
+    @property
+    def visitor_keys(self) -> list[VisitorKey]:
+        """The (code, day, visitor) keys to store; those not stored before are first
+        sightings."""
+        return list(self._firsts)
+
+    @property
+    def prune_before(self) -> int:
+        """Visitor sets of this day and older are no longer needed."""
+        return self.horizon - VISITOR_WINDOW_DAYS
+
+    def increments(self, first_sightings: Iterable[VisitorKey]) -> Increments:
+        """The counters to add, given which visitor keys were new."""
+        hours: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for (slug, hour, profile), n in self._counts.items():
+            bot = profile.bot
+            for code in (slug, ALL_CODES):
+                hours[(code, hour)][bot] += n
+                for dim, value in profile.dimensions:
+                    parts[(code, hour, dim, value)][bot] += n
+        for key in first_sightings:
+            hour, bot = self._firsts[key]
+            hours[(key[0], hour)][2 + bot] += 1
+        return Increments(dict(hours), dict(parts))
+
+
+def add_up(facts: Sequence[ScanFact], horizon: int | None) -> Rollup:
+    """Add up ``facts`` (in log order); ``horizon`` is the newest day in the stored visitor
+    sets (None when they are empty)."""
+    newest = horizon if horizon is not None else -(10**9)
+    counts: dict[tuple[str, int, Profile], int] = {}
+    # The (hour, bot) of the first scan in this batch of each (code, day, visitor) key that
+    # could be a first sighting, for the code itself and for all codes.
+    firsts: dict[VisitorKey, tuple[int, int]] = {}
+    for slug, hour, visitor, profile in facts:
+        key = (slug, hour, profile)
+        counts[key] = counts.get(key, 0) + 1
+        if visitor is None:
+            continue
+        day = hour // 24
+        if day > newest:
+            newest = day
+        # A visitor counts once per code and UTC day, in the hour of its first scan. A scan
+        # more than the window behind the newest day seen cannot be checked (that day's set
+        # is pruned), so it never counts as a new visitor: the rule depends only on the order
+        # of the log, so a rebuild in any batch size gives the same figures.
+        if day <= newest - VISITOR_WINDOW_DAYS:
+            continue
+        first = (hour, profile.bot)
+        firsts.setdefault((slug, day, visitor), first)
+        firsts.setdefault((ALL_CODES, day, visitor), first)
+    return Rollup(counts, firsts, newest)
