@@ -9,10 +9,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -51,8 +53,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The effective configuration of one Scanlet process."""
 
     db: Path = Path("scanlet.db")
-    #: The server key's file; None means ``<db>.key`` (see ``server_key_file``).
+    #: A ``postgresql://`` URL given as ``SCANLET_DB``: then PostgreSQL, not ``db``, holds
+    #: the data (and several instances may share it).
+    postgres_url: str | None = None
+    #: The server key's file; None means ``<db>.key``, or ``scanlet.key`` on PostgreSQL
+    #: (see ``server_key_file``).
     secret_file: Path | None = None
+    #: Connections each instance may open to PostgreSQL (besides two of its own for
+    #: leadership and notices).
+    pool_size: int = 10
+    #: This instance's name among several on one database (default ``host:port``).
+    instance: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = ""
@@ -96,9 +107,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return (self.public_base_url,)
 
     @property
+    def backend(self) -> Literal["sqlite", "postgresql"]:
+        """Which storage adapter holds the data."""
+        return "postgresql" if self.postgres_url else "sqlite"
+
+    @property
+    def database(self) -> str:
+        """Where the data is, for messages: the SQLite file, or the URL without password."""
+        if self.postgres_url:
+            return mask_password(self.postgres_url)
+        return str(self.db)
+
+    @property
+    def instance_name(self) -> str:
+        """``instance``, or ``host:port`` by default."""
+        return self.instance or f"{socket.gethostname()}:{self.port}"
+
+    @property
     def server_key_file(self) -> Path:
-        """Where the server key is kept: ``SCANLET_SECRET_FILE``, else beside the database."""
-        return self.secret_file or self.db.with_name(self.db.name + ".key")
+        """Where the server key is kept: ``SCANLET_SECRET_FILE``, else beside the SQLite
+        database, else (PostgreSQL) ``scanlet.key`` in the working directory. Instances
+        sharing a PostgreSQL database must share the key too (visitor hashes and dashboard
+        links depend on it)."""
+        if self.secret_file is not None:
+            return self.secret_file
+        if self.postgres_url:
+            return Path("scanlet.key")
+        return self.db.with_name(self.db.name + ".key")
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:
@@ -115,6 +150,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 value = "off"
             elif name == "secret_file":
                 value = str(self.server_key_file)
+            elif name == "postgres_url":
+                value = mask_password(value) if value else ""
+            elif name == "instance":
+                value = self.instance_name
             elif isinstance(value, Path | RateLimit):
                 value = str(value)
             elif isinstance(value, tuple):
@@ -213,6 +252,36 @@ def _parse_base_url(raw: str) -> str:
     return value.rstrip("/")
 
 
+class DatabaseUrl(str):
+    """A ``postgresql://`` URL given where a database is named."""
+
+    __slots__ = ()
+
+
+def mask_password(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``."""
+    return re.sub(r"^([a-z]+://[^/:@]*):[^@/]*@", r"\1:***@", url)
+
+
+def _parse_db(raw: str) -> Path | DatabaseUrl:
+    value = raw.strip()
+    if re.match(r"^postgres(ql)?://", value, re.IGNORECASE):
+        parts = urlsplit(value)
+        if not parts.path.strip("/") and "dbname=" not in parts.query:
+            raise ValueError("name the database in the URL: postgresql://user@host:5432/dbname")
+        return DatabaseUrl(value)
+    if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
+        raise ValueError(f"expected a SQLite file path or a postgresql:// URL, got {raw.strip()!r}")
+    return _parse_path(raw)
+
+
+def _parse_instance(raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9._:@-]{1,50}", value):
+        raise ValueError("expected 1-50 letters, digits or . _ : @ -")
+    return value
+
+
 def _parse_path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("expected a file path, got an empty value")
@@ -261,7 +330,7 @@ def _parse_retention_days(raw: str) -> int | None:
 
 # Variable suffix -> (field name, parser). The order is the order `scanlet config` shows.
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "DB": ("db", _parse_path),
+    "DB": ("db", _parse_db),
     "SECRET_FILE": ("secret_file", _parse_path),
     "HOST": ("host", str.strip),
     "PORT": ("port", _parse_port),
@@ -290,6 +359,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COUNTRY_HEADER": ("country_header", _parse_header_name),
     "RAW_RETENTION_DAYS": ("raw_retention_days", _parse_retention_days),
     "FEATURES": ("features", _parse_features),
+    "POOL_SIZE": ("pool_size", _parse_positive_int),
+    "INSTANCE": ("instance", _parse_instance),
 }
 
 
@@ -321,4 +392,7 @@ def load_settings(
             values[field] = parse(raw)
         except ValueError as exc:
             raise ConfigError(source, str(exc)) from None
+    db = values.get("db")
+    if isinstance(db, DatabaseUrl):
+        values["postgres_url"] = str(values.pop("db"))
     return Settings(**values)

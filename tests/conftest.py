@@ -1,10 +1,22 @@
 """Shared fixtures: every async test runs on asyncio through anyio's pytest plugin."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from scanlet.config import load_settings
+from scanlet.storage.opening import open_storage
+from scanlet.storage.postgres.storage import PostgresStorage
+from scanlet.storage.sqlite.storage import SqliteStorage
+from tests.pg import PgDatabases
+
+#: A storage of either adapter, with their test helpers (``dump``) beside the ports.
+AnyStorage = SqliteStorage | PostgresStorage
+
+BACKENDS = ("sqlite", "postgresql")
 
 # Property tests check behaviour, not speed: hypothesis's default 200 ms deadline per
 # example and its "too slow" health check are timing assertions, and on a shared 2-core
@@ -37,3 +49,64 @@ def loose_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        # PostgreSQL joins the default once the whole app runs on it (issue #14).
+        default=os.environ.get("SCANLET_TEST_BACKENDS", "sqlite"),
+        help="storage backends the backend-parametrised tests run on (comma-separated)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that use ``backend`` (directly or through ``scanlet_db``, ``storage``, the HTTP
+    ``app``...) run once per backend chosen with ``--backends``."""
+    if "backend" in metafunc.fixturenames:
+        chosen = [b.strip() for b in metafunc.config.getoption("backends").split(",") if b.strip()]
+        unknown = set(chosen) - set(BACKENDS)
+        if unknown:
+            raise pytest.UsageError(f"unknown backends {sorted(unknown)}; known: {BACKENDS}")
+        metafunc.parametrize("backend", chosen, scope="function")
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    """This run's PostgreSQL databases, all dropped at the end."""
+    databases = PgDatabases()
+    try:
+        yield databases
+    finally:
+        databases.drop_all()
+
+
+@pytest.fixture
+def scanlet_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty database of the test's backend, as ``SCANLET_DB`` names it: a SQLite
+    file path, or the URL of a PostgreSQL database made for this test (dropped after it)."""
+    if backend == "sqlite":
+        yield str(tmp_path / "scanlet.db")
+        return
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    url = databases.create()
+    try:
+        yield url
+    finally:
+        databases.drop(url)
+
+
+@pytest.fixture
+async def storage(scanlet_db: str) -> AsyncIterator[AnyStorage]:
+    """The storage of ``scanlet_db``, open for the test."""
+    async with open_storage(load_settings({"SCANLET_DB": scanlet_db}, isatty=False)) as opened:
+        assert isinstance(opened, SqliteStorage | PostgresStorage)
+        yield opened
+
+
+async def nth_position(storage: AnyStorage, n: int) -> int:
+    """The log position just after the ``n``-th event (1-based, in log order): where a
+    follower that applied the first ``n`` events stands, on either backend."""
+    events = await storage.events.read_after(0, n)
+    assert len(events) == n, f"the log holds {len(events)} events, not {n}"
+    return events[-1].position

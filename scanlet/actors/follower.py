@@ -29,7 +29,7 @@ from scanlet.runtime import (
     StopReason,
 )
 from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.ports import EventLogReader, FollowerPositions
+from scanlet.storage.ports import EventLogReader, FollowerPositions, PositionMoved
 from scanlet.storage.records import StoredEvent
 
 __all__ = ("CATCH_UP", "CatchUp", "LogFollower", "start_doorbell")
@@ -84,7 +84,19 @@ class LogFollower(Actor[CatchUp]):
             await self.on_message(CATCH_UP)
 
     async def on_message(self, message: CatchUp) -> int:
-        """Apply committed events past the position, one slice; returns the new position."""
+        """Apply committed events past the position, one slice; returns the new position.
+
+        When another follower of the same name moved the stored position meanwhile (a
+        ``scanlet rebuild``, or another instance during a hand-over of leadership), nothing
+        was committed: carry on from where it is."""
+        while True:
+            try:
+                return await self._apply_slice()
+            except PositionMoved:
+                log.info("position moved by another writer; reloading", name=self.position_name)
+                self.position = await self.positions.load(self.position_name)
+
+    async def _apply_slice(self) -> int:
         self.more = False
         if await self.may_skip() and await self._skip_to_end():
             return self.position
@@ -138,13 +150,17 @@ class LogFollower(Actor[CatchUp]):
         return False
 
     async def skip(self, last: int) -> bool:
-        """Move the stored position to ``last`` if applying the events up to it would change
-        nothing else, decided in the same transaction; whether it did. Default: never."""
+        """Move the stored position from ``self.position`` to ``last`` if applying the
+        events up to it would change nothing else, decided in the same transaction; whether
+        it did (``PositionMoved`` if the stored position was not ``self.position``).
+        Default: never."""
         return False
 
     async def commit(self, events: list[StoredEvent], last: int) -> None:
-        """Apply ``events`` (in seq order, maybe none) and store ``last`` as the position, in
-        one transaction, through the follower's own storage port."""
+        """Apply ``events`` (in log order, maybe none) and move the stored position from
+        ``self.position`` to ``last``, in one transaction, through the follower's own
+        storage port (``PositionMoved``, nothing applied, if it was not at
+        ``self.position``)."""
         raise NotImplementedError
 
     async def applied(self, events: list[StoredEvent]) -> None:

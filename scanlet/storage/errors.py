@@ -18,6 +18,6 @@ class StorageUnavailable(StorageError):
 class DatabaseMissing(StorageError):
     """Raised when a database that must already exist (to be read, not created) does not."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         super().__init__(f"no database at {path}")

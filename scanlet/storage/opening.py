@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from scanlet.config import Settings
 from scanlet.storage.ports import Storage
+from scanlet.storage.postgres.storage import open_postgres
 from scanlet.storage.sqlite.storage import open_sqlite
 
 __all__ = ("open_storage",)
@@ -16,5 +17,11 @@ __all__ = ("open_storage",)
 async def open_storage(settings: Settings, *, create: bool = True) -> AsyncIterator[Storage]:
     """The storage ``settings`` name, migrated and open for the block; with
     ``create=False`` a missing database is refused (``DatabaseMissing``) instead of made."""
+    if settings.postgres_url:
+        async with open_postgres(
+            settings.postgres_url, pool_size=settings.pool_size, create=create
+        ) as pg:
+            yield pg
+        return
     async with open_sqlite(settings.db, synchronous=settings.synchronous, create=create) as storage:
         yield storage

@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+import anyio
+from anyio.abc import TaskStatus
+
 from scanlet.storage.records import (
     ApiKey,
     AttemptOutcome,
@@ -43,12 +46,14 @@ __all__ = (
     "AnalyticsReader",
     "AnalyticsStorage",
     "AnalyticsWriter",
+    "ChangeFeed",
     "CodeRepository",
     "EventLogReader",
     "EventLogStore",
     "EventLogWriter",
     "FollowerPositions",
     "KeyRepository",
+    "Leadership",
     "PositionMoved",
     "RawScanReader",
     "ScanRepository",
@@ -76,6 +81,10 @@ class CodeRepository(Protocol):
 
     async def get(self, slug: str) -> CodeRow | None:
         """The live code ``slug``, or None."""
+        ...
+
+    async def find(self, slug: str) -> CodeRow | None:
+        """The code ``slug`` as stored, a deleted one too (its tombstone), or None."""
         ...
 
     async def page(
@@ -274,17 +283,19 @@ class WebhookRepository(Protocol):
     async def enqueue(
         self,
         name: str,
+        expected: int,
         position: int,
         plan: Callable[[list[EndpointRow]], list[NewDelivery]],
         now: datetime,
     ) -> int:
         """In one transaction: read the enabled endpoints, put what ``plan`` makes of them in
-        the outbox, and move the follower ``name`` to ``position``; how many were added."""
+        the outbox, and move the follower ``name`` from ``expected`` to ``position``; how
+        many were added. ``PositionMoved`` (nothing done) if it was not at ``expected``."""
         ...
 
-    async def skip_unless_endpoints(self, name: str, position: int) -> bool:
-        """Move the follower ``name`` to ``position`` if, in that same transaction, no
-        endpoint is enabled; whether it did."""
+    async def skip_unless_endpoints(self, name: str, expected: int, position: int) -> bool:
+        """Move the follower ``name`` from ``expected`` to ``position`` if, in that same
+        transaction, no endpoint is enabled; whether it did (``PositionMoved`` as above)."""
         ...
 
     async def record_attempt(
@@ -333,8 +344,77 @@ class SessionRepository(Protocol):
         ...
 
 
+class Leadership(Protocol):
+    """Which instance runs the log followers (exactly one at a time per database)."""
+
+    #: This instance's name.
+    instance: str
+    #: Whether this instance leads now.
+    leading: bool
+    #: How many times this instance took the lead.
+    terms: int
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Contend for the lead (and hold it) until cancelled."""
+        ...
+
+    async def wait_leading(self) -> None:
+        """Return once this instance leads."""
+        ...
+
+    async def wait_lost(self) -> None:
+        """Return once this instance, leading, has stopped leading."""
+        ...
+
+    async def leader(self) -> str | None:
+        """The name of the leading instance, as the database knows it (None: nobody)."""
+        ...
+
+
+class ChangeFeed(Protocol):
+    """Notices between the instances sharing a database (none for a single instance)."""
+
+    async def run(
+        self,
+        on_codes: Callable[[Sequence[str]], None],
+        on_log: Callable[[], None],
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Until cancelled: ``on_codes(slugs)`` when another instance changed codes (an
+        empty list: some notices may have been missed), ``on_log()`` when another instance
+        appended to the log."""
+        ...
+
+    async def ring(self) -> None:
+        """Tell the other instances that this one appended to the log."""
+        ...
+
+
 class Storage(Protocol):
     """One backend's repositories over one database, and the database's own operations."""
+
+    @property
+    def location(self) -> str:
+        """Where the database is, for logs and messages (no password)."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether several instances may use this database at once."""
+        ...
+
+    def leadership(self, instance: str) -> Leadership:
+        """The follower leadership as ``instance`` takes part in it."""
+        ...
+
+    def change_feed(self, instance: str) -> ChangeFeed:
+        """The notices ``instance`` exchanges with the others."""
+        ...
+
+    def pool_state(self) -> dict[str, int]:
+        """Database connections: ``open``, ``idle`` and ``max`` (for ``/metrics``)."""
+        ...
 
     @property
     def events(self) -> EventLogStore:

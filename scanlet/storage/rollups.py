@@ -10,12 +10,19 @@ engine's own statements differ.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from scanlet.storage.ports import ALL_CODES
 from scanlet.storage.records import Profile, ScanFact
 
-__all__ = ("VISITOR_WINDOW_DAYS", "Increments", "Rollup", "add_up")
+__all__ = (
+    "VISITOR_WINDOW_DAYS",
+    "Increments",
+    "Rollup",
+    "add_up",
+    "days_and_ragged_hours",
+    "split_hours",
+)
 
 #: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an
 #: older day cannot recur (its salt is deleted after two days), so nothing is lost.
@@ -121,3 +128,31 @@ def add_up(facts: Sequence[ScanFact], horizon: int | None) -> Rollup:
         firsts.setdefault((slug, day, visitor), first)
         firsts.setdefault((ALL_CODES, day, visitor), first)
     return Rollup(counts, firsts, newest)
+
+
+def split_hours(start: int, end: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """Hours [start, end) as ragged hour ranges plus a run of whole UTC days [d0, d1).
+
+    ``split_hours(5, 80)`` -> ``([(5, 24), (72, 80)], (1, 3))``.
+    """
+    first_day = -(-start // 24)
+    last_day = end // 24
+    if first_day >= last_day:
+        return [(start, end)], (0, 0)
+    ragged = [(start, first_day * 24), (last_day * 24, end)]
+    return [(a, b) for a, b in ragged if a < b], (first_day, last_day)
+
+
+def days_and_ragged_hours(
+    start: int, end: int, select: str, params_for: Callable[[int, int], list[object]]
+) -> tuple[str, list[object]]:
+    """A UNION ALL over hours [start, end): whole UTC days from the daily table, the ragged
+    edges from the hourly one. ``select`` names its table and column with ``{unit}``
+    ("day" or "hour"); ``params_for(lo, hi)`` gives its parameters for one range."""
+    ragged, (first_day, last_day) = split_hours(start, end)
+    selects = [select.format(unit="day")]
+    params = params_for(first_day, last_day)
+    for lo, hi in ragged:
+        selects.append(select.format(unit="hour"))
+        params.extend(params_for(lo, hi))
+    return " UNION ALL ".join(selects), params

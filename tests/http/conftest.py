@@ -18,9 +18,13 @@ MintKey = Callable[[Scope], str]
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Starlette:
+def app(scanlet_db: str, tmp_path: Path) -> Starlette:
     settings = load_settings(
-        {"SCANLET_DB": str(tmp_path / "scanlet.db"), "SCANLET_BASE_URL": "http://qr.test"},
+        {
+            "SCANLET_DB": scanlet_db,
+            "SCANLET_BASE_URL": "http://qr.test",
+            "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
+        },
         isatty=False,
     )
     return create_app(settings, registry=CollectorRegistry())

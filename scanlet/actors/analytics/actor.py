@@ -17,7 +17,6 @@ from scanlet.storage.ports import (
     AnalyticsWriter,
     EventLogReader,
     FollowerPositions,
-    PositionMoved,
 )
 from scanlet.storage.records import StoredEvent
 
@@ -67,15 +66,8 @@ class AnalyticsFollower(LogFollower):
         await self.writer.apply(POSITION_NAME, self.position, last, facts, keys)
 
     async def on_message(self, message: CatchUp) -> int:
-        """Catch up, then publish the lag; reload the position if a rebuild moved it."""
-        while True:
-            try:
-                position = await super().on_message(message)
-                break
-            except PositionMoved:
-                # Somebody else committed a batch (or reset): carry on from where they are.
-                log.info("position moved by another writer; reloading")
-                self.position = await self.positions.load(POSITION_NAME)
+        """Catch up, then publish the lag."""
+        position = await super().on_message(message)
         if self._lag is not None:
             self._lag.set(await self.log_reader.lag(position))
         return position

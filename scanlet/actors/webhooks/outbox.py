@@ -46,7 +46,7 @@ class OutboxFollower(LogFollower):
 
     async def skip(self, last: int) -> bool:
         """Still none in the transaction that moves the position."""
-        return await self._store.skip_unless_endpoints(self.position_name, last)
+        return await self._store.skip_unless_endpoints(self.position_name, self.position, last)
 
     async def commit(self, events: list[StoredEvent], last: int) -> None:
         """Enqueue a delivery per interested endpoint (the endpoints as the transaction that
@@ -71,7 +71,9 @@ class OutboxFollower(LogFollower):
             woken.update(d.endpoint_id for d in deliveries)
             return deliveries
 
-        self._added = await self._store.enqueue(self.position_name, last, plan, self._clock.now())
+        self._added = await self._store.enqueue(
+            self.position_name, self.position, last, plan, self._clock.now()
+        )
         self._woken = woken
 
     async def applied(self, events: list[StoredEvent]) -> None:

@@ -10,13 +10,13 @@ never with the number of scans behind them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import aiosqlite
 
 from scanlet.storage.ports import ALL_CODES, PositionMoved
 from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
-from scanlet.storage.rollups import Increments, add_up
+from scanlet.storage.rollups import Increments, add_up, days_and_ragged_hours
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
@@ -30,34 +30,6 @@ _TABLES = (
     "analytics_breakdown_days",
     "analytics_visitors",
 )
-
-
-def _split(start: int, end: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    """Hours [start, end) as ragged hour ranges plus a run of whole UTC days [d0, d1).
-
-    ``_split(5, 80)`` -> ``([(5, 24), (72, 80)], (1, 3))``.
-    """
-    first_day = -(-start // 24)
-    last_day = end // 24
-    if first_day >= last_day:
-        return [(start, end)], (0, 0)
-    ragged = [(start, first_day * 24), (last_day * 24, end)]
-    return [(a, b) for a, b in ragged if a < b], (first_day, last_day)
-
-
-def _days_and_ragged_hours(
-    start: int, end: int, select: str, params_for: Callable[[int, int], list[object]]
-) -> tuple[str, list[object]]:
-    """A UNION ALL over hours [start, end): whole UTC days from the daily table, the ragged
-    edges from the hourly one. ``select`` names its table and column with ``{unit}``
-    ("day" or "hour"); ``params_for(lo, hi)`` gives its parameters for one range."""
-    ragged, (first_day, last_day) = _split(start, end)
-    selects = [select.format(unit="day")]
-    params = params_for(first_day, last_day)
-    for lo, hi in ragged:
-        selects.append(select.format(unit="hour"))
-        params.extend(params_for(lo, hi))
-    return " UNION ALL ".join(selects), params
 
 
 class AnalyticsStore:
@@ -183,7 +155,7 @@ class AnalyticsStore:
     ) -> dict[str, dict[str, int]]:
         """Scans per dimension value over hours [start, end), largest first."""
         count = "humans + bots" if include_bots else "humans"
-        rows, params = _days_and_ragged_hours(
+        rows, params = days_and_ragged_hours(
             start,
             end,
             f"SELECT dim, value, {count} AS n FROM analytics_breakdown_{{unit}}s"
@@ -206,7 +178,7 @@ class AnalyticsStore:
         """The codes with the most scans over hours [start, end), then by slug."""
         scans = "humans + bots" if include_bots else "humans"
         uniques = "uniques + bot_uniques" if include_bots else "uniques"
-        rows, params = _days_and_ragged_hours(
+        rows, params = days_and_ragged_hours(
             start,
             end,
             f"SELECT slug, {scans} AS s, {uniques} AS u FROM analytics_{{unit}}s"

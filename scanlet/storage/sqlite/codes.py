@@ -6,48 +6,17 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-import aiosqlite
-import msgspec
-
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
 from scanlet.storage.records import CodePage, CodeRow, NewEvent
+from scanlet.storage.rows import CODE_COLUMNS as _COLUMNS
+from scanlet.storage.rows import code_row as _row
+from scanlet.storage.rows import encode_list
+from scanlet.storage.rows import format_optional as _fmt_opt
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.timefmt import format_time, parse_time
+from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodeStore",)
-
-
-_COLUMNS = (
-    "slug, target, title, tags, enabled, valid_from, valid_until, max_scans, redirect_status,"
-    " created_at, updated_at, deleted_at"
-)
-_tags_decoder = msgspec.json.Decoder(tuple[str, ...])
-
-
-def _opt_time(value: str | None) -> datetime | None:
-    return parse_time(value) if value is not None else None
-
-
-def _fmt_opt(value: datetime | None) -> str | None:
-    return format_time(value) if value is not None else None
-
-
-def _row(row: aiosqlite.Row) -> CodeRow:
-    return CodeRow(
-        slug=row[0],
-        target=row[1],
-        title=row[2],
-        tags=_tags_decoder.decode(row[3]),
-        enabled=bool(row[4]),
-        valid_from=_opt_time(row[5]),
-        valid_until=_opt_time(row[6]),
-        max_scans=row[7],
-        redirect_status=row[8],
-        created_at=parse_time(row[9]),
-        updated_at=parse_time(row[10]),
-        deleted=row[11] is not None,
-    )
 
 
 class CodeStore:
@@ -68,6 +37,15 @@ class CodeStore:
             conn.execute(
                 f"SELECT {_COLUMNS} FROM codes WHERE slug = ? AND deleted_at IS NULL", (slug,)
             ) as cur,
+        ):
+            row = await cur.fetchone()
+        return _row(row) if row else None
+
+    async def find(self, slug: str) -> CodeRow | None:
+        """The code ``slug`` as stored, a deleted one too (its tombstone), or None."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute(f"SELECT {_COLUMNS} FROM codes WHERE slug = ?", (slug,)) as cur,
         ):
             row = await cur.fetchone()
         return _row(row) if row else None
@@ -148,7 +126,7 @@ class CodeStore:
                 row.slug,
                 row.target,
                 row.title,
-                msgspec.json.encode(row.tags).decode(),
+                encode_list(row.tags),
                 int(row.enabled),
                 _fmt_opt(row.valid_from),
                 _fmt_opt(row.valid_until),
@@ -170,7 +148,7 @@ class CodeStore:
             (
                 row.target,
                 row.title,
-                msgspec.json.encode(row.tags).decode(),
+                encode_list(row.tags),
                 int(row.enabled),
                 _fmt_opt(row.valid_from),
                 _fmt_opt(row.valid_until),

@@ -288,6 +288,14 @@ class Database:
                     log.info("checkpoints resumed")
                 failing = None
 
+    def pool_state(self) -> dict[str, int]:
+        """Reader connections open, idle and allowed (for ``/metrics``)."""
+        return {
+            "open": len(self._readers),
+            "idle": len(self._free_readers),
+            "max": self._reader_count,
+        }
+
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
         """Borrow a reader connection for the duration of a query."""

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from scanlet.storage.records import ApiKey
+from scanlet.storage.rows import KEY_COLUMNS as _COLUMNS
+from scanlet.storage.rows import key_row as _key
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("KeyStore",)
-
-_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at"
 
 
 class KeyStore:
@@ -63,15 +61,4 @@ class KeyStore:
             ) as cur,
         ):
             row = await cur.fetchone()
-        return None if row is None else (_key(row), bytes(row["secret_hash"]))
-
-
-def _key(row: aiosqlite.Row) -> ApiKey:
-    return ApiKey(
-        row["id"],
-        row["name"],
-        row["scope"],
-        row["created_at"],
-        row["expires_at"],
-        row["revoked_at"] is not None,
-    )
+        return None if row is None else (_key(row), bytes(row[6]))

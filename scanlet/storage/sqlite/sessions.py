@@ -1,90 +1,39 @@
-"""Dashboard sessions on the server: the browser holds a random token, the database only its
-SHA-256, in ``dashboard_sessions``.
-
-A copy of the database (or a backup) therefore holds nothing that works as a cookie, and
-deleting a row ends that session at once, wherever its cookie was copied to. The token is
-32 random bytes, so a fast hash is enough to store it (as for API keys). A session ends at
-its absolute expiry, or once unused for the idle time; the rows of ended sessions are
-deleted whenever somebody signs in, which keeps the table to the sessions of the last hours.
-"""
+"""Dashboard sessions in SQLite's ``dashboard_sessions`` (the rules: ``storage.sessions``)."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import re
-import secrets
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.records import StoredSession
+from scanlet.storage.sessions import SessionRow, SessionRules
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = ("SessionStore",)
 
-#: Random bytes in a token; ``token_urlsafe`` writes them as 43 characters.
-TOKEN_BYTES = 32
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
-#: How stale ``last_seen_at`` may get before a request writes it again: idle expiry needs
-#: minutes, not a write on every page, image and stream a signed-in browser asks for.
-TOUCH_EVERY = timedelta(minutes=1)
 
-
-def _hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def _shaped(token: str) -> bool:
-    # Anything else (an old signed cookie, junk) cannot be a token: no query for it.
-    return _TOKEN_SHAPE.fullmatch(token) is not None
-
-
-class SessionStore:
+class SessionStore(SessionRules):
     """Sessions in ``dashboard_sessions``, lasting ``max_age`` at most and ``idle`` unused."""
 
     def __init__(self, db: Database, *, max_age: timedelta, idle: timedelta) -> None:
+        super().__init__(max_age=max_age, idle=idle)
         self._db = db
-        self.max_age = max_age
-        self.idle = idle
 
-    async def create(self, key_id: str, *, now: datetime) -> tuple[str, StoredSession]:
-        """Start a session for ``key_id``: its token (for the cookie) and what is stored.
-
-        Deletes the rows of sessions that have ended in the same transaction."""
-        token = secrets.token_urlsafe(TOKEN_BYTES)
-        digest = _hash(token)
-        stored = StoredSession(
-            id=digest.hex(),
-            key_id=key_id,
-            created_at=format_time(now),
-            expires_at=format_time(now + self.max_age),
-        )
-        idle_since = format_time(now - self.idle)
-
+    async def _insert(self, digest: bytes, row: SessionRow, *, idle_since: str) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "DELETE FROM dashboard_sessions WHERE expires_at <= ? OR last_seen_at <= ?",
-                (stored.created_at, idle_since),
+                (row.created_at, idle_since),
             )
             conn.execute(
                 "INSERT INTO dashboard_sessions"
                 " (token_hash, key_id, created_at, last_seen_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (digest, key_id, stored.created_at, stored.created_at, stored.expires_at),
+                (digest, *row),
             )
 
         await self._db.write(insert)
-        return token, stored
 
-    async def find(self, token: str, *, now: datetime) -> StoredSession | None:
-        """The live session of ``token``, or None (unknown, ended, expired or idle too long).
-
-        Notes the use, at most once per ``TOUCH_EVERY``, for the idle expiry."""
-        if not _shaped(token):
-            return None
-        digest = _hash(token)
+    async def _select(self, digest: bytes) -> SessionRow | None:
         async with (
             self._db.reader() as conn,
             conn.execute(
@@ -94,29 +43,17 @@ class SessionStore:
             ) as cur,
         ):
             row = await cur.fetchone()
-        if row is None or parse_time(row["expires_at"]) <= now:
-            return None
-        last_seen = parse_time(row["last_seen_at"])
-        if last_seen + self.idle <= now:
-            return None
-        if now - last_seen >= TOUCH_EVERY:
-            seen = format_time(now)
-            # Best effort: while writes fail (a full disk) the session still works for
-            # reading; the next request notes the use instead.
-            with contextlib.suppress(StorageUnavailable):
-                await self._db.write(
-                    lambda conn: conn.execute(
-                        "UPDATE dashboard_sessions SET last_seen_at = ? WHERE token_hash = ?",
-                        (seen, digest),
-                    )
-                )
-        return StoredSession(digest.hex(), row["key_id"], row["created_at"], row["expires_at"])
+        return None if row is None else SessionRow(*row)
 
-    async def end(self, token: str) -> bool:
-        """End the session of ``token`` (signing out); False if there was none."""
-        if not _shaped(token):
-            return False
-        digest = _hash(token)
+    async def _touch(self, digest: bytes, seen: str) -> None:
+        await self._db.write(
+            lambda conn: conn.execute(
+                "UPDATE dashboard_sessions SET last_seen_at = ? WHERE token_hash = ?",
+                (seen, digest),
+            )
+        )
+
+    async def _delete(self, digest: bytes) -> bool:
         deleted = await self._db.write(
             lambda conn: (
                 conn.execute(

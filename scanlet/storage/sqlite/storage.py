@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from scanlet.storage.records import RawScanDescriber
+from scanlet.storage.sole import QuietFeed, SoleLeadership
 from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database, open_database
@@ -35,6 +36,28 @@ class SqliteStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+
+    @property
+    def location(self) -> str:
+        """The database file."""
+        return str(self.db.path)
+
+    @property
+    def shared(self) -> bool:
+        """One instance per file (``scanlet serve`` holds a lock on it)."""
+        return False
+
+    def leadership(self, instance: str) -> SoleLeadership:
+        """The only instance leads."""
+        return SoleLeadership(instance)
+
+    def change_feed(self, instance: str) -> QuietFeed:
+        """Nobody else to hear from."""
+        return QuietFeed()
+
+    def pool_state(self) -> dict[str, int]:
+        """Reader connections (the writer is one more, always open)."""
+        return self.db.pool_state()
 
     def raw_scans(self, describe: RawScanDescriber) -> RawScanStore:
         """Raw scans listed as ``describe`` derives them from the stored events."""

@@ -16,83 +16,35 @@ from typing import Any
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
+from scanlet.storage.ports import PositionMoved
 from scanlet.storage.records import (
     AttemptOutcome,
     AttemptPage,
     AttemptResult,
-    AttemptRow,
     DeliveryRow,
     EndpointRow,
     NewAttempt,
     NewDelivery,
 )
+from scanlet.storage.rows import ATTEMPT_COLUMNS as _ATTEMPT_COLUMNS
+from scanlet.storage.rows import ATTEMPTS_KEPT, encode_list, webhook_endpoint
+from scanlet.storage.rows import DELIVERY_COLUMNS as _DELIVERY_COLUMNS
+from scanlet.storage.rows import attempt_row as _attempt
+from scanlet.storage.rows import delivery_row as _delivery
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.positions import PositionStore
-from scanlet.storage.timefmt import format_time, parse_time
+from scanlet.storage.timefmt import format_time
 
 __all__ = ("WebhookStore",)
 
-#: Attempts kept per endpoint; older ones are pruned as new ones are recorded.
-ATTEMPTS_KEPT = 1000
-
-_types_decoder = msgspec.json.Decoder(tuple[str, ...])
-
-
 _ENDPOINT_COLUMNS = (
-    "id, url, event_types, secret, created_at, after_seq, failures, disabled_at, disabled_reason"
-)
-_DELIVERY_COLUMNS = (
-    "id, endpoint_id, event_seq, event_id, event_type, body, created_at, attempts, next_attempt_at"
-)
-_ATTEMPT_COLUMNS = (
-    "id, delivery_id, event_id, event_type, attempt, attempted_at, status_code, error,"
-    " duration_ms, outcome"
+    "id, url, event_types, secret, created_at, failures, disabled_at, disabled_reason, after_seq"
 )
 
 
 def _endpoint(row: Any) -> EndpointRow:
-    disabled = row[7]
-    return EndpointRow(
-        id=str(row[0]),
-        url=str(row[1]),
-        event_types=_types_decoder.decode(str(row[2])),
-        secret=str(row[3]),
-        created_at=parse_time(str(row[4])),
-        after_position=int(row[5]),
-        failures=int(row[6]),
-        disabled_at=parse_time(str(disabled)) if disabled is not None else None,
-        disabled_reason=None if row[8] is None else str(row[8]),
-    )
-
-
-def _delivery(row: Any) -> DeliveryRow:
-    return DeliveryRow(
-        id=int(row[0]),
-        endpoint_id=str(row[1]),
-        event_seq=int(row[2]),
-        event_id=str(row[3]),
-        event_type=str(row[4]),
-        body=bytes(row[5]),
-        created_at=parse_time(str(row[6])),
-        attempts=int(row[7]),
-        next_attempt_at=parse_time(str(row[8])),
-    )
-
-
-def _attempt(row: Any) -> AttemptRow:
-    return AttemptRow(
-        id=int(row[0]),
-        delivery_id=int(row[1]),
-        event_id=str(row[2]),
-        event_type=str(row[3]),
-        attempt=int(row[4]),
-        attempted_at=parse_time(str(row[5])),
-        status_code=None if row[6] is None else int(row[6]),
-        error=None if row[7] is None else str(row[7]),
-        duration_ms=float(row[8]),
-        outcome=str(row[9]),
-    )
+    return webhook_endpoint(row, int(row[8]))
 
 
 class WebhookStore:
@@ -178,14 +130,18 @@ class WebhookStore:
     async def enqueue(
         self,
         name: str,
+        expected: int,
         position: int,
         plan: Callable[[list[EndpointRow]], list[NewDelivery]],
         now: datetime,
     ) -> int:
         """In one transaction: read the enabled endpoints, put what ``plan`` makes of them in
-        the outbox, and move the follower ``name`` to ``position``; how many were added."""
+        the outbox, and move the follower ``name`` from ``expected`` to ``position``; how
+        many were added (``PositionMoved``, nothing done, if it was not at ``expected``)."""
 
         def commit(conn: sqlite3.Connection) -> int:
+            if PositionStore.stored(conn, name) != expected:
+                raise PositionMoved()
             endpoints = WebhookStore._enabled_endpoints(conn)
             deliveries = plan(endpoints) if endpoints else []
             if deliveries:
@@ -195,12 +151,14 @@ class WebhookStore:
 
         return await self._db.write(commit)
 
-    async def skip_unless_endpoints(self, name: str, position: int) -> bool:
-        """Move the follower ``name`` to ``position`` if, in that same transaction, no
-        endpoint is enabled; whether it did. (An endpoint created later starts after the
-        log's end at its creation, so it misses nothing.)"""
+    async def skip_unless_endpoints(self, name: str, expected: int, position: int) -> bool:
+        """Move the follower ``name`` from ``expected`` to ``position`` if, in that same
+        transaction, no endpoint is enabled; whether it did. (An endpoint created later
+        starts after the log's end at its creation, so it misses nothing.)"""
 
         def skip(conn: sqlite3.Connection) -> bool:
+            if PositionStore.stored(conn, name) != expected:
+                raise PositionMoved()
             if WebhookStore._enabled_endpoints(conn):
                 return False
             PositionStore.save(conn, name, position)
@@ -250,12 +208,12 @@ class WebhookStore:
     def _insert_endpoint(conn: sqlite3.Connection, row: EndpointRow) -> None:
         """Store a new endpoint."""
         conn.execute(
-            f"INSERT INTO webhook_endpoints ({_ENDPOINT_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, 0, NULL, NULL)",
+            "INSERT INTO webhook_endpoints (id, url, event_types, secret, created_at, after_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (
                 row.id,
                 row.url,
-                msgspec.json.encode(row.event_types).decode(),
+                encode_list(row.event_types),
                 row.secret,
                 format_time(row.created_at),
                 row.after_position,

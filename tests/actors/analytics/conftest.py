@@ -1,10 +1,8 @@
 """A temporary database and helpers to put scan events into its log."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from prometheus_client import Gauge
 
 from scanlet.actors.analytics.actor import AnalyticsFollower, rebuild
@@ -12,8 +10,6 @@ from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.events import DomainEvent, ScanOrphaned, ScanRecorded, encode_event
 from scanlet.storage.ports import Storage
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.storage import SqliteStorage, open_sqlite
 from scanlet.storage.timefmt import format_time
 
 PHONE = (
@@ -25,18 +21,6 @@ DESKTOP = (
     "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 )
 BOT = "curl/8.4.0"
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    async with open_sqlite(tmp_path / "a.db") as opened:
-        yield opened
-
-
-@pytest.fixture
-def db(storage: SqliteStorage) -> Database:
-    """The SQLite database under ``storage`` (for tests of the SQLite adapter itself)."""
-    return storage.db
 
 
 def follower(

@@ -15,7 +15,7 @@ from scanlet.storage.records import RawScanQuery, StoredEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.migrations import apply_migrations
 from scanlet.storage.sqlite.raw_scans import RawScanStore
-from scanlet.storage.sqlite.storage import SqliteStorage
+from tests.conftest import AnyStorage
 
 from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, rebuild_all, scan
 
@@ -35,13 +35,13 @@ def stats_query(
     )
 
 
-async def project(storage: SqliteStorage, events: list[DomainEvent]) -> None:
+async def project(storage: AnyStorage, events: list[DomainEvent]) -> None:
     await append(storage, events)
     await rebuild_all(storage, AnalyticsProjection(describe_agent))
 
 
 async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(
-    storage: SqliteStorage,
+    storage: AnyStorage,
 ) -> None:
     h10, h11 = DAY + timedelta(hours=10), DAY + timedelta(hours=11)
     await project(
@@ -66,7 +66,7 @@ async def test_a_visitor_counts_once_per_day_in_the_hour_of_its_first_scan(
 
 
 async def test_bots_are_left_out_of_every_figure_but_bots_unless_asked(
-    storage: SqliteStorage,
+    storage: AnyStorage,
 ) -> None:
     at = DAY + timedelta(hours=1)
     await project(
@@ -86,7 +86,7 @@ async def test_bots_are_left_out_of_every_figure_but_bots_unless_asked(
     assert everyone.by_device == {"bot": 2, "mobile": 1}
 
 
-async def test_breakdowns_and_the_all_codes_view(storage: SqliteStorage) -> None:
+async def test_breakdowns_and_the_all_codes_view(storage: AnyStorage) -> None:
     at = DAY + timedelta(hours=20)
     await project(
         storage,
@@ -113,7 +113,7 @@ async def test_breakdowns_and_the_all_codes_view(storage: SqliteStorage) -> None
     assert len(raw) == 4
 
 
-async def test_every_bucket_is_in_the_series_even_without_scans(storage: SqliteStorage) -> None:
+async def test_every_bucket_is_in_the_series_even_without_scans(storage: AnyStorage) -> None:
     await project(storage, [scan("menu", DAY + timedelta(days=1, hours=5))])
     query = StatsQuery(
         slug="menu",
@@ -207,7 +207,7 @@ class ByAddress:
 
 
 async def test_countries_come_from_the_header_else_the_address_per_scan(
-    storage: SqliteStorage,
+    storage: AnyStorage,
 ) -> None:
     at = DAY + timedelta(hours=9)
     events: list[DomainEvent] = [

@@ -8,35 +8,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
-from importlib import resources
+
+from scanlet.storage.migration_files import Migration, migrations_in
 
 __all__ = ("Migration", "apply_migrations", "available_migrations")
 
-_NAME_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One numbered schema change."""
-
-    version: int
-    name: str
-    sql: str
-
 
 def available_migrations() -> list[Migration]:
-    """Every migration shipped with the package, in version order."""
-    found: list[Migration] = []
-    for entry in resources.files(__name__).iterdir():
-        match = _NAME_RE.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migration numbers must run 1..N without gaps, found {versions}")
-    return found
+    """Every SQLite migration shipped with the package, in version order."""
+    return migrations_in(__name__)
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -1,0 +1,177 @@
+"""Analytics rollups on PostgreSQL: the same tables and arithmetic as SQLite's.
+
+The batch is added up in Python (``storage.rollups``), then each table gets one upsert
+statement whose rows arrive as arrays. Only the instance leading the followers (and a
+``scanlet rebuild``) writes here, each batch under the position's row lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scanlet.storage.ports import ALL_CODES
+from scanlet.storage.postgres.database import Connection, PgDatabase, numbered
+from scanlet.storage.postgres.positions import PositionStore
+from scanlet.storage.postgres.raw_scans import RawScanStore
+from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
+from scanlet.storage.rollups import Increments, add_up, days_and_ragged_hours
+
+__all__ = ("AnalyticsStore",)
+
+_TABLES = (
+    "analytics_hours",
+    "analytics_days",
+    "analytics_breakdown_hours",
+    "analytics_breakdown_days",
+    "analytics_visitors",
+)
+_COUNTERS = (
+    "INSERT INTO {table} SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[],"
+    " $4::bigint[], $5::bigint[], $6::bigint[]) ON CONFLICT (slug, {unit}) DO UPDATE SET"
+    " humans = {table}.humans + excluded.humans, bots = {table}.bots + excluded.bots,"
+    " uniques = {table}.uniques + excluded.uniques,"
+    " bot_uniques = {table}.bot_uniques + excluded.bot_uniques"
+)
+_PARTS = (
+    "INSERT INTO {table} SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[],"
+    " $5::bigint[], $6::bigint[]) ON CONFLICT (slug, {unit}, dim, value) DO UPDATE SET"
+    " humans = {table}.humans + excluded.humans, bots = {table}.bots + excluded.bots"
+)
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+class AnalyticsStore:
+    """The rollup tables: ``apply`` under the follower's position lock, queries on the pool."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+
+    async def apply(
+        self,
+        name: str,
+        expected: int,
+        position: int,
+        facts: Sequence[ScanFact],
+        keys: Sequence[RawScanKey],
+    ) -> None:
+        """Add ``facts`` and ``keys`` and move the follower ``name`` from ``expected`` to
+        ``position`` in one transaction; ``PositionMoved`` (nothing applied) otherwise."""
+
+        async def commit(conn: Connection) -> None:
+            await PositionStore.claim(conn, name, expected)
+            if facts:
+                await _add(conn, facts)
+            if keys:
+                await RawScanStore.insert(conn, keys)
+            await PositionStore.save(conn, name, position)
+
+        await self._db.write(commit)
+
+    async def reset(self, name: str) -> None:
+        """Empty every analytics read model and the follower's position (a rebuild)."""
+
+        async def reset(conn: Connection) -> None:
+            await conn.execute(f"TRUNCATE {', '.join(_TABLES)}, raw_scans")
+            await PositionStore.reset(conn, name)
+
+        await self._db.write(reset)
+
+    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
+        """Rows of ``slug`` for hours in [start, end), ascending."""
+        rows = await self._db.fetch(
+            "SELECT hour, humans, bots, uniques, bot_uniques FROM analytics_hours"
+            " WHERE slug = $1 AND hour >= $2 AND hour < $3 ORDER BY hour",
+            slug,
+            start,
+            end,
+        )
+        return [HourRow(*(int(v) for v in row)) for row in rows]
+
+    async def breakdowns(
+        self, slug: str, start: int, end: int, *, include_bots: bool
+    ) -> dict[str, dict[str, int]]:
+        """Scans per dimension value over hours [start, end), largest first."""
+        count = "humans + bots" if include_bots else "humans"
+        rows, params = days_and_ragged_hours(
+            start,
+            end,
+            f"SELECT dim, value, {count} AS n FROM analytics_breakdown_{{unit}}s"
+            " WHERE slug = ? AND {unit} >= ? AND {unit} < ?",
+            lambda lo, hi: [slug, lo, hi],
+        )
+        sql = (
+            f"SELECT dim, value, SUM(n) AS total FROM ({rows}) AS parts"
+            " GROUP BY dim, value HAVING SUM(n) > 0 ORDER BY dim, total DESC, value"
+        )
+        found: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
+        for dim, value, total in await self._db.fetch(numbered(sql), *params):
+            found.setdefault(dim, {})[value] = int(total)
+        return found
+
+    async def top_codes(
+        self, start: int, end: int, *, include_bots: bool, limit: int
+    ) -> list[CodeTotal]:
+        """The codes with the most scans over hours [start, end), then by slug."""
+        scans = "humans + bots" if include_bots else "humans"
+        uniques = "uniques + bot_uniques" if include_bots else "uniques"
+        rows, params = days_and_ragged_hours(
+            start,
+            end,
+            f"SELECT slug, {scans} AS s, {uniques} AS u FROM analytics_{{unit}}s"
+            " WHERE {unit} >= ? AND {unit} < ? AND slug != ?",
+            lambda lo, hi: [lo, hi, ALL_CODES],
+        )
+        sql = (
+            f"SELECT slug, SUM(s) AS total, SUM(u) FROM ({rows}) AS counts"
+            " GROUP BY slug HAVING SUM(s) > 0 ORDER BY total DESC, slug LIMIT ?"
+        )
+        params.append(limit)
+        return [
+            CodeTotal(row[0], int(row[1]), int(row[2]))
+            for row in await self._db.fetch(numbered(sql), *params)
+        ]
+
+    async def dump(self) -> dict[str, list[tuple[object, ...]]]:
+        """Every rollup row, sorted (tests compare a rebuild with the incremental path)."""
+        found: dict[str, list[tuple[object, ...]]] = {}
+        for table in _TABLES:
+            rows = await self._db.fetch(f"SELECT * FROM {table}")
+            found[table] = sorted(tuple(row.values()) for row in rows)
+        return found
+
+
+async def _add(conn: Connection, facts: Sequence[ScanFact]) -> None:
+    """Add ``facts`` (in log order) within the caller's transaction."""
+    horizon = await conn.fetchval("SELECT MAX(day) FROM analytics_visitors")
+    rollup = add_up(facts, horizon)
+    keys = rollup.visitor_keys
+    new = await conn.fetch(
+        "INSERT INTO analytics_visitors (slug, day, visitor)"
+        " SELECT * FROM unnest($1::text[], $2::int[], $3::text[])"
+        " ON CONFLICT DO NOTHING RETURNING slug, day, visitor",
+        *_columns(keys, 3),
+    )
+    await _upsert(conn, rollup.increments([(r[0], r[1], r[2]) for r in new]))
+    await conn.execute("DELETE FROM analytics_visitors WHERE day <= $1", rollup.prune_before)
+
+
+async def _upsert(conn: Connection, added: Increments) -> None:
+    for table, unit, values in (
+        ("analytics_hours", "hour", added.hours),
+        ("analytics_days", "day", added.days),
+    ):
+        if values:
+            rows = [(*key, *counters) for key, counters in sorted(values.items())]
+            await conn.execute(_COUNTERS.format(table=table, unit=unit), *_columns(rows, 6))
+    for table, unit, parts in (
+        ("analytics_breakdown_hours", "hour", added.parts),
+        ("analytics_breakdown_days", "day", added.day_parts),
+    ):
+        if parts:
+            rows = [(*key, *counts) for key, counts in sorted(parts.items())]
+            await conn.execute(_PARTS.format(table=table, unit=unit), *_columns(rows, 6))

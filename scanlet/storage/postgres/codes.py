@@ -1,0 +1,169 @@
+"""The codes catalogue on PostgreSQL: ``codes`` and ``code_tags``.
+
+Every change also notifies the channel ``scanlet_codes`` with the slug, in its transaction
+(so the notice goes out at commit, or never): the other instances reload that code into
+their redirect index at once, without waiting for the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
+from scanlet.storage.postgres.database import Connection, PgDatabase
+from scanlet.storage.postgres.eventlog import EventLog
+from scanlet.storage.records import CodePage, CodeRow, NewEvent
+from scanlet.storage.rows import CODE_COLUMNS, code_row, encode_list, format_optional
+from scanlet.storage.timefmt import format_time
+
+__all__ = ("CODES_CHANNEL", "CodeStore")
+
+#: Notified with a slug whenever that code changes.
+CODES_CHANNEL = "scanlet_codes"
+
+
+class CodeStore:
+    """The ``codes`` and ``code_tags`` tables."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+
+    async def all(self) -> list[CodeRow]:
+        """Every code, deleted ones included."""
+        return [code_row(row) for row in await self._db.fetch(f"SELECT {CODE_COLUMNS} FROM codes")]
+
+    async def get(self, slug: str) -> CodeRow | None:
+        """One live code, or None."""
+        row = await self._db.fetchrow(
+            f"SELECT {CODE_COLUMNS} FROM codes WHERE slug = $1 AND deleted_at IS NULL", slug
+        )
+        return code_row(row) if row else None
+
+    async def find(self, slug: str) -> CodeRow | None:
+        """The code ``slug`` as stored, a deleted one too (its tombstone), or None."""
+        row = await self._db.fetchrow(f"SELECT {CODE_COLUMNS} FROM codes WHERE slug = $1", slug)
+        return code_row(row) if row else None
+
+    async def page(
+        self,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+    ) -> CodePage:
+        """Live codes, newest first, filtered by tag and by a substring of slug/title/target
+        (ASCII letters in either case, as SQLite's LIKE matches them)."""
+        where = ["c.deleted_at IS NULL"]
+        args: list[object] = []
+        if tag is not None:
+            args.append(tag)
+            where.append(f"c.slug IN (SELECT slug FROM code_tags WHERE tag = ${len(args)})")
+        if q:
+            args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            n = len(args)
+            where.append(f"(c.slug ILIKE ${n} OR c.title ILIKE ${n} OR c.target ILIKE ${n})")
+        if cursor is not None:
+            after_created, after_slug = decode_cursor(cursor, 2)
+            time_part(after_created)
+            args.extend([after_created, after_slug])
+            where.append(f"(c.created_at, c.slug) < (${len(args) - 1}, ${len(args)})")
+        columns = ", ".join(f"c.{name.strip()}" for name in CODE_COLUMNS.split(","))
+        args.append(limit + 1)
+        sql = (
+            f"SELECT {columns} FROM codes c WHERE {' AND '.join(where)}"
+            f" ORDER BY c.created_at DESC, c.slug DESC LIMIT ${len(args)}"
+        )
+        rows = [code_row(row) for row in await self._db.fetch(sql, *args)]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = (
+            encode_cursor(format_time(rows[-1].created_at), rows[-1].slug) if more else None
+        )
+        return CodePage(rows, next_cursor)
+
+    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Store a new code and its event in one transaction; the event's seq."""
+        return await self._with_event(row.slug, entry, recorded_at, lambda c: _insert(c, row))
+
+    async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Overwrite a code's fields and append its event; the event's seq."""
+        return await self._with_event(row.slug, entry, recorded_at, lambda c: _update(c, row))
+
+    async def delete(self, slug: str, at: datetime, entry: NewEvent, recorded_at: datetime) -> int:
+        """Turn a code into a tombstone and append its event; the event's seq."""
+        return await self._with_event(slug, entry, recorded_at, lambda c: _delete(c, slug, at))
+
+    async def _with_event(
+        self,
+        slug: str,
+        entry: NewEvent,
+        recorded_at: datetime,
+        change: Callable[[Connection], Awaitable[None]],
+    ) -> int:
+        stamp = format_time(recorded_at)
+
+        async def store(conn: Connection) -> int:
+            await change(conn)
+            seq = await EventLog.add(conn, [entry], stamp)
+            await conn.execute("SELECT pg_notify($1, $2)", CODES_CHANNEL, slug)
+            return seq
+
+        return await self._db.write(store)
+
+
+async def _insert(conn: Connection, row: CodeRow) -> None:
+    await conn.execute(
+        f"INSERT INTO codes ({CODE_COLUMNS})"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+        row.slug,
+        row.target,
+        row.title,
+        encode_list(row.tags),
+        row.enabled,
+        format_optional(row.valid_from),
+        format_optional(row.valid_until),
+        row.max_scans,
+        row.redirect_status,
+        format_time(row.created_at),
+        format_time(row.updated_at),
+    )
+    await _write_tags(conn, row)
+
+
+async def _update(conn: Connection, row: CodeRow) -> None:
+    await conn.execute(
+        "UPDATE codes SET target = $2, title = $3, tags = $4, enabled = $5, valid_from = $6,"
+        " valid_until = $7, max_scans = $8, redirect_status = $9, updated_at = $10"
+        " WHERE slug = $1",
+        row.slug,
+        row.target,
+        row.title,
+        encode_list(row.tags),
+        row.enabled,
+        format_optional(row.valid_from),
+        format_optional(row.valid_until),
+        row.max_scans,
+        row.redirect_status,
+        format_time(row.updated_at),
+    )
+    await conn.execute("DELETE FROM code_tags WHERE slug = $1", row.slug)
+    await _write_tags(conn, row)
+
+
+async def _delete(conn: Connection, slug: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE codes SET deleted_at = $2, updated_at = $2 WHERE slug = $1", slug, format_time(at)
+    )
+    await conn.execute("DELETE FROM code_tags WHERE slug = $1", slug)
+
+
+async def _write_tags(conn: Connection, row: CodeRow) -> None:
+    if row.tags:
+        await conn.execute(
+            "INSERT INTO code_tags (tag, slug) SELECT t, $2 FROM unnest($1::text[]) AS t"
+            " ON CONFLICT DO NOTHING",
+            list(row.tags),
+            row.slug,
+        )
