@@ -19,14 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-__all__ = ("ADMIN_URL", "PgDatabases")
+__all__ = ("ADMIN_URL", "PgDatabases", "run_async")
 
 T = TypeVar("T")
 
 ADMIN_URL = os.environ.get("SCANLET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on a loop of its own in a thread of its own (callers may be inside a
     running loop, or in a sync fixture between an async test's loop runs)."""
     result: list[T] = []
@@ -77,7 +77,7 @@ class PgDatabases:
             async with open_postgres(url_of(self.template)):
                 pass
 
-        _run(make())
+        run_async(make())
         self._made.append(self.template)
         self._ready = True
 
@@ -94,7 +94,7 @@ class PgDatabases:
             finally:
                 await admin.close()
 
-        _run(make())
+        run_async(make())
         self._made.append(name)
         return url_of(name)
 
@@ -110,7 +110,7 @@ class PgDatabases:
             finally:
                 await admin.close()
 
-        _run(make())
+        run_async(make())
         self._made.append(name)
         return url_of(name)
 
@@ -119,13 +119,13 @@ class PgDatabases:
         name = urlsplit(url).path.lstrip("/")
         if name in self._made:
             self._made.remove(name)
-            _run(_drop([name]))
+            run_async(_drop([name]))
 
     def drop_all(self) -> None:
         """Drop every database of this run."""
         made, self._made = self._made, []
         if made:
-            _run(_drop(made))
+            run_async(_drop(made))
 
 
 async def _drop(names: list[str]) -> None:

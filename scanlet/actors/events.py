@@ -17,6 +17,7 @@ from scanlet.storage.records import NewEvent
 from scanlet.storage.timefmt import format_time
 
 __all__ = (
+    "CODE_EVENT_TYPES",
     "CodeCreated",
     "CodeDeleted",
     "CodeState",
@@ -107,6 +108,10 @@ class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):
     user_agent: str | None = None
     referrer: str | None = None
     country: str | None = None
+
+
+#: The events of the codes catalogue (what other instances reload a code on).
+CODE_EVENT_TYPES = ("code.created", "code.updated", "code.deleted")
 
 
 class LogAppended(msgspec.Struct, frozen=True):

@@ -12,6 +12,7 @@ from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
 from scanlet.actors.follower import start_doorbell
 from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.user_agents import describe_agent
+from scanlet.assembly.cluster import lead
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.scans_api import scan_endpoints
 from scanlet.http.services import Services
@@ -41,25 +42,29 @@ class AnalyticsFeature:
         stack: AsyncExitStack,
         tasks: TaskGroup,
     ) -> None:
-        """Spawn the follower (it catches up at once), ring it on every event, and purge raw
-        scans past their retention in the background."""
+        """Serve the read side; while this instance leads, run the follower (it catches up
+        at once, rung on every event) and purge raw scans past their retention."""
         storage = services.storage
         policy = RetentionPolicy(services.settings.raw_retention_days, services.clock.now)
         countries = open_countries(services.settings.geoip_db, stack)
         projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
         raw_scans = services.raw_scans = storage.raw_scans(projection.raw_scan)
         gauge = lag_gauge(services.registry)
-        ref = await supervisor.spawn(
-            ChildSpec(
-                "analytics",
-                lambda: AnalyticsFollower(
-                    storage.events, storage.positions, storage.analytics, projection, gauge
-                ),
-                mailbox_capacity=2,
+
+        async def duty(leading: SupervisorRef, duty_tasks: TaskGroup) -> None:
+            ref = await leading.spawn(
+                ChildSpec(
+                    "analytics",
+                    lambda: AnalyticsFollower(
+                        storage.events, storage.positions, storage.analytics, projection, gauge
+                    ),
+                    mailbox_capacity=2,
+                )
             )
-        )
-        start_doorbell(tasks, ref, services.system.bus, interval=self.doorbell_interval)
-        if policy.days is not None:
-            tasks.start_soon(
-                lambda: run_retention(raw_scans, policy, interval=self.retention_interval)
-            )
+            start_doorbell(duty_tasks, ref, services.system.bus, interval=self.doorbell_interval)
+            if policy.days is not None:
+                duty_tasks.start_soon(
+                    lambda: run_retention(raw_scans, policy, interval=self.retention_interval)
+                )
+
+        await tasks.start(lead, services.leadership, supervisor, "analytics-leader", duty)

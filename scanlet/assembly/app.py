@@ -25,6 +25,7 @@ from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.adapters.qr_images import QrRenderer
 from scanlet.assembly.analytics import AnalyticsFeature
+from scanlet.assembly.cluster import ClusterCollector, hear_others, resync_codes
 from scanlet.assembly.dashboard import DashboardFeature
 from scanlet.assembly.features import Feature
 from scanlet.assembly.integrations import IntegrationsFeature
@@ -175,10 +176,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            tighten_modes([*database_files(settings.db), settings.server_key_file])
-            fresh_database = not settings.db.exists()
+            if settings.backend == "sqlite":
+                tighten_modes([*database_files(settings.db)])
+            tighten_modes([settings.server_key_file])
             storage = await stack.enter_async_context(open_storage(settings))
-            server_key = _server_key(settings, fresh_database)
+            server_key = _server_key(settings, storage.created)
+            leadership = storage.leadership(settings.instance_name)
+            # Taken before the codes load: the resync looks at code events from here on.
+            codes_position = await storage.events.last_position()
             system = await stack.enter_async_context(
                 ActorSystem(
                     name="scanlet",
@@ -240,6 +245,7 @@ def create_app(
                 qr=QrRenderer(),
                 trusted_networks=settings.trusted_networks,
                 server_key=server_key,
+                leadership=leadership,
             )
             scan_path.bind(
                 index=index,
@@ -251,13 +257,30 @@ def create_app(
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(storage.run_maintenance)
             background.start_soon(_stop_on_failure, system, app)
+            collector = ClusterCollector(leadership, storage)
+            registry.register(collector)
+            stack.callback(registry.unregister, collector)
+            # Before the features: an instance that can lead starts its followers with them.
+            await background.start(leadership.run)
+            if storage.shared:
+                feed = storage.change_feed(settings.instance_name)
+                await background.start(hear_others, feed, system.bus, services.codes.refresh)
+                background.start_soon(
+                    resync_codes, storage.events, codes_position, services.codes.refresh
+                )
             for feature in installed:
                 own = await above_features.spawn_supervisor(
                     f"feature-{feature.name}", FEATURE_SUPERVISOR
                 )
                 services.features[feature.name] = own
                 await feature.start(services, own, stack, background)
-            log.info("started", db=str(settings.db), base_url=settings.public_base_url)
+            log.info(
+                "started",
+                db=storage.location,
+                instance=settings.instance_name,
+                leading=leadership.leading,
+                base_url=settings.public_base_url,
+            )
             yield
             log.info("stopping")
             await system.shutdown(settings.shutdown_timeout)

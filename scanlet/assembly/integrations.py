@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 
+import structlog
 from anyio.abc import TaskGroup
 
 from scanlet.actors.follower import start_doorbell
@@ -22,7 +23,9 @@ from scanlet.actors.webhooks.sender import WebhookSender
 from scanlet.actors.webhooks.ssrf import Resolver, system_resolver
 from scanlet.actors.webhooks.wakeup import WakeTimer
 from scanlet.actors.webhooks.worker import DeliveryDeps
+from scanlet.actors.webhooks.workers import DeliveryWorkers
 from scanlet.adapters.webhook_http import HttpxSender
+from scanlet.assembly.cluster import lead
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.log_tail import LogTail
 from scanlet.http.services import Services
@@ -32,6 +35,8 @@ from scanlet.http.webhooks_api import webhook_endpoints
 from scanlet.runtime import Backoff, ChildSpec, SupervisorRef, SupervisorSpec
 
 __all__ = ("IntegrationsFeature",)
+
+log = structlog.get_logger("scanlet.webhooks")
 
 # Workers crash only on database errors; restart them patiently rather than give up fast.
 # A worker ends with its endpoint (deleted, or disabled after failing deliveries): it is then
@@ -98,20 +103,27 @@ class IntegrationsFeature:
             rand=self._rand,
             retry_cap=self._retry_cap,
         )
-        workers = await supervisor.spawn_supervisor("webhook-delivery", _DELIVERY_SUPERVISOR)
         registry = await supervisor.spawn(
-            ChildSpec("webhooks", lambda: WebhooksActor(deps, workers), mailbox_capacity=64)
+            ChildSpec("webhooks", lambda: WebhooksActor(deps), mailbox_capacity=64)
         )
-        follower = await supervisor.spawn(
-            ChildSpec(
-                "webhooks-outbox",
-                lambda: OutboxFollower(
-                    storage.events, storage.positions, store, services.clock, metrics
-                ),
-                mailbox_capacity=2,
+
+        async def duty(leading: SupervisorRef, duty_tasks: TaskGroup) -> None:
+            supervised = await leading.spawn_supervisor("webhook-delivery", _DELIVERY_SUPERVISOR)
+            workers = DeliveryWorkers(deps, system, supervised)
+            started = await workers.start_enabled()
+            log.info("webhook deliveries resumed", endpoints=started)
+            follower = await leading.spawn(
+                ChildSpec(
+                    "webhooks-outbox",
+                    lambda: OutboxFollower(
+                        storage.events, storage.positions, store, services.clock, metrics, workers
+                    ),
+                    mailbox_capacity=2,
+                )
             )
-        )
-        start_doorbell(tasks, follower, system.bus, interval=self._doorbell_interval)
+            start_doorbell(duty_tasks, follower, system.bus, interval=self._doorbell_interval)
+
+        await tasks.start(lead, services.leadership, supervisor, "webhooks-leader", duty)
         services.webhooks = WebhooksClient(
             registry, store, allow_private=allow_private, resolver=self._resolver
         )

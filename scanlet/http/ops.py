@@ -26,7 +26,9 @@ class Health(msgspec.Struct, frozen=True):
 
     ``status`` is ``ready``, ``degraded`` (a feature is down; redirects and ingest work, so
     still 200) or ``unavailable`` (503: the database, the core or the actor system).
-    ``features`` maps each installed feature to ``running`` or ``down``.
+    ``features`` maps each installed feature to ``running`` or ``down``. ``instance`` names
+    this instance, ``leader`` the one running the log followers (analytics, webhooks,
+    retention): the same on SQLite, where there is one; None while nobody leads.
     """
 
     status: str
@@ -34,6 +36,8 @@ class Health(msgspec.Struct, frozen=True):
     actors: dict[str, str]
     reasons: list[str]
     features: dict[str, str] = {}
+    instance: str = ""
+    leader: str | None = None
 
 
 async def livez(request: Request) -> Response:
@@ -79,10 +83,16 @@ async def readyz(request: Request) -> Response:
             )
         else:
             down.append(f"feature {name} is down (it gave up; it is retried after a pause)")
+    leadership = svc.leadership
+    leader = await leadership.leader() if database == "ok" else None
     if reasons:
-        return json_response(Health("unavailable", database, actors, reasons + down, features), 503)
+        health = Health(
+            "unavailable", database, actors, reasons + down, features, leadership.instance, leader
+        )
+        return json_response(health, 503)
     status = "degraded" if down else "ready"
-    return json_response(Health(status, database, actors, down, features), 200)
+    health = Health(status, database, actors, down, features, leadership.instance, leader)
+    return json_response(health, 200)
 
 
 async def metrics(request: Request) -> Response:

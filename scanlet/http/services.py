@@ -17,7 +17,7 @@ from scanlet.adapters.qr_images import NO_LOGOS, LogoSource, QrRenderer
 from scanlet.clock import Clock
 from scanlet.config import Settings
 from scanlet.runtime import ActorSystem, SupervisorRef
-from scanlet.storage.ports import RawScanReader, Storage
+from scanlet.storage.ports import Leadership, RawScanReader, Storage
 from scanlet.storage.server_key import ServerKey
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class Services:
     trusted_networks: tuple[Network, ...]
     #: The secret kept outside the database, for keys that a database copy must not give.
     server_key: ServerKey
+    #: Whether this instance runs the log followers (always, on SQLite).
+    leadership: Leadership
     # What each feature hands its routes when it starts (None when it is not installed; its
     # routes are not either).
     #: analytics: raw scans, for listings and exports.

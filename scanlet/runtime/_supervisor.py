@@ -330,11 +330,22 @@ class Supervisor:
             self._forget(child)
 
     def _forget(self, child: Child) -> None:
-        """Drop a child that stopped for good from the registry, if this supervisor forgets."""
+        """Drop a child that stopped for good from the registry, if this supervisor forgets;
+        a nested supervisor always goes (with the supervisors under it), so that its name
+        can be used again."""
         from ._cell import Cell
 
         if self.spec.forget_stopped and isinstance(child, Cell):
             self.system._unregister(child)
+        if isinstance(child, Supervisor):
+            child.unregister()
+
+    def unregister(self) -> None:
+        """Leave the system's registry with every supervisor under it (stopped for good)."""
+        self.system._unregister_supervisor(self)
+        for child in self.children:
+            if isinstance(child, Supervisor):
+                child.unregister()
 
     # --- the Child protocol, for nesting ------------------------------------------------
 
@@ -418,6 +429,15 @@ class SupervisorRef:
     def children(self) -> list[str]:
         """Names of the current children in start order."""
         return [child.name for child in self._sup.children]
+
+    async def stop(self) -> None:
+        """Stop this supervisor and everything under it for good (never restarted); its
+        name and its children's names can be used again afterwards. Does nothing once
+        the system shuts down (shutdown stops it anyway) or for the root."""
+        parent = self._sup.parent
+        if parent is None or self._sup.system.shutting_down:
+            return
+        await parent.terminate_child(self._sup)
 
     @property
     def is_running(self) -> bool:

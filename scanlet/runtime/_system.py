@@ -230,6 +230,10 @@ class ActorSystem:
         if self._cells.get(cell.name) is cell:
             del self._cells[cell.name]
 
+    def _unregister_supervisor(self, sup: Supervisor) -> None:
+        if self._supervisors.get(sup.name) is sup:
+            del self._supervisors[sup.name]
+
     def _register_supervisor(self, sup: Supervisor) -> None:
         if sup.name in self._supervisors or sup.name in self._cells or sup.name == self.name:
             raise ActorNameTaken(sup.name)

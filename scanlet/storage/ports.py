@@ -383,11 +383,8 @@ class ChangeFeed(Protocol):
     ) -> None:
         """Until cancelled: ``on_codes(slugs)`` when another instance changed codes (an
         empty list: some notices may have been missed), ``on_log()`` when another instance
-        appended to the log."""
-        ...
-
-    async def ring(self) -> None:
-        """Tell the other instances that this one appended to the log."""
+        appended to the log. Commits of this instance that append to the log are announced
+        to the others by the adapter itself while this runs."""
         ...
 
 
@@ -402,6 +399,11 @@ class Storage(Protocol):
     @property
     def shared(self) -> bool:
         """Whether several instances may use this database at once."""
+        ...
+
+    @property
+    def created(self) -> bool:
+        """Whether opening it created the database's schema (a new database)."""
         ...
 
     def leadership(self, instance: str) -> Leadership:

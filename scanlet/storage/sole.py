@@ -47,6 +47,3 @@ class QuietFeed:
     ) -> None:
         """Nothing to listen to."""
         task_status.started()
-
-    async def ring(self) -> None:
-        """Nobody to ring."""

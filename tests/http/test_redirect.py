@@ -20,6 +20,7 @@ from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.storage.server_key import ServerKey, read_server_key
 from scanlet.storage.sqlite.backup import backup_database
+from tests.dbquery import query
 
 # Any day: the salt source below answers the same salt for every day.
 TODAY = date(2026, 1, 1)
@@ -31,12 +32,10 @@ def writer(client: TestClient, mint_key: Callable[[Scope], str]) -> dict[str, st
 
 
 def stored_scans(app: Starlette, kind: str = "scan.recorded") -> list[dict[str, Any]]:
-    """Scans as committed to the database file, read through a separate connection."""
-    path: Path = app.state.services.settings.db
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            "SELECT payload FROM events WHERE type = ? ORDER BY seq", (kind,)
-        ).fetchall()
+    """Scans as committed to the database, read through a separate connection."""
+    rows = query(
+        app.state.services.settings, "SELECT payload FROM events WHERE type = ? ORDER BY seq", kind
+    )
     return [msgspec.json.decode(row[0]) for row in rows]
 
 

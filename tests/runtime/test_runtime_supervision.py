@@ -335,3 +335,24 @@ async def test_other_supervisors_keep_children_that_stopped_listed() -> None:
         await ref.tell("exit")
         await system.wait_idle()
         assert system.health() == {"w": "stopped"}
+
+
+async def test_a_stopped_nested_supervisor_stops_its_children_and_frees_the_names() -> None:
+    log: list[str] = []
+    async with running_system() as system:
+        group = await system.spawn_supervisor("group", spec())
+        duty = await group.spawn_supervisor("duty", spec())
+        worker = await duty.spawn(member("worker", log))
+        inner = await duty.spawn_supervisor("inner", spec())
+        await inner.spawn(member("deep", log))
+        await duty.stop()
+        assert log == ["start:worker", "start:deep", "stop:deep", "stop:worker"]
+        assert not worker.is_alive
+        assert not duty.is_running
+        assert group.children == []
+        # Both supervisors' names and both actors' names can be used again.
+        again = await group.spawn_supervisor("duty", spec())
+        await again.spawn_supervisor("inner", spec())
+        fresh = await again.spawn(member("worker", log))
+        assert await fresh.ask("hi") == ["hi"]
+        assert group.is_running

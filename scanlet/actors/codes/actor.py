@@ -7,7 +7,8 @@ Domain refusals (a taken slug, a bad target) are refusals (``refuses``): the ask
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import Awaitable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -17,14 +18,20 @@ import structlog
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
-from scanlet.actors.codes.messages import CodeChanges, CreateCode, DeleteCode, UpdateCode
+from scanlet.actors.codes.messages import (
+    CodeChanges,
+    CreateCode,
+    DeleteCode,
+    RefreshCodes,
+    UpdateCode,
+)
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
 from scanlet.actors.events import CodeCreated, CodeDeleted, CodeUpdated, LogAppended, log_entry
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
-from scanlet.runtime import Actor, ActorRef
+from scanlet.runtime import Actor, ActorRef, ActorStopped, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.ports import CodeRepository
 from scanlet.storage.records import CodeRow
@@ -35,7 +42,7 @@ log = structlog.get_logger("scanlet.codes")
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
-CodesMessage = CreateCode | UpdateCode | DeleteCode
+CodesMessage = CreateCode | UpdateCode | DeleteCode | RefreshCodes
 
 
 def route_of(code: Code) -> Route:
@@ -67,6 +74,9 @@ class CodesActor(Actor[CodesMessage]):
 
     async def on_start(self) -> None:
         """Rebuild the index from storage, so a restart serves exactly what was committed."""
+        await self._load_all()
+
+    async def _load_all(self) -> None:
         rows = await self._store.all()
         # Swapped without an await in between: during a restart the redirect path keeps
         # resolving from the old index instead of answering 404 while the rows load.
@@ -91,8 +101,27 @@ class CodesActor(Actor[CodesMessage]):
             return await self._create(message)
         if isinstance(message, UpdateCode):
             return await self._update(message.slug, message.changes)
+        if isinstance(message, RefreshCodes):
+            await self._refresh(message.slugs)
+            return None
         await self._delete(message.slug)
         return None
+
+    async def _refresh(self, slugs: tuple[str, ...]) -> None:
+        """Serve ``slugs`` as storage has them now (another instance changed them)."""
+        if not slugs:
+            await self._load_all()
+            return
+        for slug in dict.fromkeys(slugs):
+            row = await self._store.find(slug)
+            if row is None:
+                continue
+            if row.deleted:
+                self._codes.pop(slug, None)
+                self._index.remove(slug)
+            else:
+                code = self._codes[slug] = Code.from_row(row)
+                self._index.put(slug, route_of(code))
 
     async def _create(self, command: CreateCode) -> CodeRow:
         now = self._clock.now()
@@ -188,6 +217,13 @@ class CodesClient:
     async def update(self, slug: str, changes: CodeChanges) -> CodeRow:
         """Change a code (CodeNotFound, InvalidField on refusal)."""
         return await self._ref.ask(UpdateCode(slug, changes), wait=False)
+
+    def refresh(self, slugs: Sequence[str]) -> None:
+        """Have the codes ``slugs`` (all of them, if none) loaded again, without waiting;
+        a full mailbox already holds work that reads the catalogue (dropped: counted as a
+        dead letter, and the periodic resync picks the change up)."""
+        with contextlib.suppress(MailboxFull, ActorStopped):
+            self._ref.tell_nowait(RefreshCodes(tuple(slugs)))
 
     async def delete(self, slug: str) -> None:
         """Delete a code (CodeNotFound if there is none)."""

@@ -24,7 +24,14 @@ from scanlet.runtime import Asks
 from scanlet.storage.records import CodeRow
 from scanlet.timerange import ClientTime
 
-__all__ = ("MAX_SCANS_LIMIT", "CodeChanges", "CreateCode", "DeleteCode", "UpdateCode")
+__all__ = (
+    "MAX_SCANS_LIMIT",
+    "CodeChanges",
+    "CreateCode",
+    "DeleteCode",
+    "RefreshCodes",
+    "UpdateCode",
+)
 
 # Every rule a field obeys is declared on its type, so the OpenAPI document (generated from
 # these types) says what the server accepts. msgspec checks lengths, counts and ranges while
@@ -109,3 +116,10 @@ class DeleteCode(msgspec.Struct, Asks[None], frozen=True):
     """Delete the code ``slug`` (its slug is never reused)."""
 
     slug: str
+
+
+class RefreshCodes(msgspec.Struct, frozen=True):
+    """Another instance changed these codes: load them again from storage (none named:
+    load every code again, some changes may have gone unheard)."""
+
+    slugs: tuple[str, ...] = ()

@@ -1,5 +1,8 @@
 """The outbox follower: turns committed events into deliveries, in the log's transaction.
 
+It runs on the leading instance only, with the delivery workers: after each batch it starts
+the worker of any endpoint it queued for that has none yet, and wakes it.
+
 It follows the event log like a read model: for each batch it writes one outbox row per
 (enabled endpoint that wants the event) in the same transaction that stores its position, so
 an event is put in the outbox exactly once even across a kill -9, and delivery is then at
@@ -12,6 +15,7 @@ from scanlet.actors.follower import LogFollower
 from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.signing import event_body
 from scanlet.actors.webhooks.wakeup import ring, worker_name
+from scanlet.actors.webhooks.workers import DeliveryWorkers
 from scanlet.clock import Clock
 from scanlet.storage.ports import EventLogReader, FollowerPositions, WebhookRepository
 from scanlet.storage.records import EndpointRow, NewDelivery, StoredEvent
@@ -31,8 +35,10 @@ class OutboxFollower(LogFollower):
         store: WebhookRepository,
         clock: Clock,
         metrics: WebhookMetrics,
+        workers: DeliveryWorkers,
     ) -> None:
         super().__init__(log, positions)
+        self._workers = workers
         self._store = store
         self._clock = clock
         self._metrics = metrics
@@ -77,8 +83,9 @@ class OutboxFollower(LogFollower):
         self._woken = woken
 
     async def applied(self, events: list[StoredEvent]) -> None:
-        """After the commit: count the new rows and wake their endpoints' workers."""
+        """After the commit: count the new rows, and start or wake their endpoints' workers."""
         self._metrics.outbox_depth.inc(self._added)
         for endpoint_id in sorted(self._woken):
+            await self._workers.ensure(endpoint_id)
             ring(self.system, worker_name(endpoint_id))
         self._added, self._woken = 0, set()

@@ -1,4 +1,4 @@
-"""The endpoint registry: creates and removes endpoints and runs a delivery worker for each.
+"""The endpoint registry: creates and removes endpoints (on any instance).
 
 Creating an endpoint records, in its transaction, the log's last seq: the endpoint receives
 the events committed after it. Its secret is returned once, at creation. A bad URL or an
@@ -8,7 +8,6 @@ fault is the actor's refusal (503), not a crash.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -19,16 +18,12 @@ import structlog
 from scanlet.actors.webhooks.signing import EVENT_TYPES, new_secret
 from scanlet.actors.webhooks.ssrf import Resolver, UnsafeUrl, vet_url
 from scanlet.actors.webhooks.wakeup import worker_name
-from scanlet.actors.webhooks.worker import DeliveryDeps, DeliveryWorker
+from scanlet.actors.webhooks.worker import DeliveryDeps
 from scanlet.runtime import (
     Actor,
-    ActorNameTaken,
     ActorNotFound,
     ActorRef,
     Asks,
-    ChildSpec,
-    Restart,
-    SupervisorRef,
 )
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.ports import WebhookRepository
@@ -90,19 +85,11 @@ def check_event_types(types: Sequence[str]) -> tuple[str, ...]:
 
 
 class WebhooksActor(Actor[RegistryMessage]):
-    """Owns the endpoint list and the delivery workers under ``workers``."""
+    """Creates and deletes endpoints. Their deliveries are the leading instance's work: its
+    outbox follower starts a worker for an endpoint once it has queued something for it."""
 
-    def __init__(self, deps: DeliveryDeps, workers: SupervisorRef) -> None:
+    def __init__(self, deps: DeliveryDeps) -> None:
         self._deps = deps
-        self._workers = workers
-
-    async def on_start(self) -> None:
-        """Run a worker for every enabled endpoint (pending deliveries resume)."""
-        endpoints = await self._deps.store.endpoints()
-        for row in endpoints:
-            if row.enabled:
-                await self._ensure_worker(row.id)
-        log.info("webhook endpoints loaded", endpoints=len(endpoints))
 
     # A storage fault is no bug of this actor: answered (503), not a restart.
     refuses = (StorageUnavailable,)
@@ -129,7 +116,6 @@ class WebhooksActor(Actor[RegistryMessage]):
                 after_position=0,
             )
         )
-        await self._ensure_worker(row.id)
         log.info("webhook endpoint created", endpoint=row.id, events=list(row.event_types))
         return row
 
@@ -145,22 +131,6 @@ class WebhooksActor(Actor[RegistryMessage]):
             self._deps.metrics.outbox_depth.set(await self._deps.store.outbox_depth())
             log.info("webhook endpoint deleted", endpoint=endpoint_id)
         return existed
-
-    async def _ensure_worker(self, endpoint_id: str) -> None:
-        deps = self._deps
-        spec = ChildSpec(
-            worker_name(endpoint_id),
-            lambda: DeliveryWorker(endpoint_id, deps),
-            # Restarted after a crash (a database error), not after it stopped itself
-            # because its endpoint was disabled or deleted.
-            restart=Restart.TRANSIENT,
-            mailbox_capacity=2,
-            # A stop cancels an attempt in flight after this: it is simply retried later.
-            stop_timeout=2.0,
-        )
-        # Already running when the registry restarted and its workers did not.
-        with contextlib.suppress(ActorNameTaken):
-            await self._workers.spawn(spec)
 
 
 class WebhooksClient:

@@ -75,6 +75,18 @@ async def _connect(url: str, instance: str, settings: dict[str, str] | None = No
     )
 
 
+class _Once:
+    """A task status reported started on the first call only."""
+
+    def __init__(self, status: TaskStatus[None]) -> None:
+        self._status: TaskStatus[None] | None = status
+
+    def started(self) -> None:
+        if self._status is not None:
+            status, self._status = self._status, None
+            status.started()
+
+
 class PgLeadership:
     """Leadership of the followers among the instances on one database."""
 
@@ -131,26 +143,27 @@ class PgLeadership:
             log.warning("no longer leading the followers", instance=self.instance)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Contend for the lead until cancelled."""
-        task_status.started()
+        """Contend for the lead until cancelled; started once the first try is made (so an
+        instance that can lead at start-up starts its followers right away)."""
+        status = _Once(task_status)
         while True:
             try:
                 conn = await _connect(self._url, self.instance, _KEEPALIVE)
             except _CONNECTION_ERRORS as exc:
                 log.warning("leadership connection failed", error=str(exc))
-                await anyio.sleep(RECONNECT_DELAY)
-                continue
-            try:
-                await self._hold(conn)
-            except _CONNECTION_ERRORS as exc:
-                log.warning("leadership connection lost", error=str(exc))
-            finally:
-                self._set(False)
-                with anyio.CancelScope(shield=True), contextlib.suppress(*_CONNECTION_ERRORS):
-                    await conn.close(timeout=2.0)
+            else:
+                try:
+                    await self._hold(conn, status)
+                except _CONNECTION_ERRORS as exc:
+                    log.warning("leadership connection lost", error=str(exc))
+                finally:
+                    self._set(False)
+                    with anyio.CancelScope(shield=True), contextlib.suppress(*_CONNECTION_ERRORS):
+                        await conn.close(timeout=2.0)
+            status.started()
             await anyio.sleep(RECONNECT_DELAY)
 
-    async def _hold(self, conn: Session) -> None:
+    async def _hold(self, conn: Session, status: _Once) -> None:
         while True:
             if not self.leading:
                 taken = await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK)
@@ -159,18 +172,26 @@ class PgLeadership:
             else:
                 # The lock lives as long as the session: a broken connection raises here.
                 await conn.fetchval("SELECT 1", timeout=LEADER_POLL * 3)
+            status.started()
             await anyio.sleep(LEADER_POLL)
 
 
 class PgChangeFeed:
-    """Notices between the instances on one database."""
+    """Notices between the instances on one database.
+
+    ``note_append`` (called by the database after each commit that appended events) asks
+    for a ring; the ringer sends at most one notice per ``RING_GAP``, so a burst of group
+    commits costs a handful of notices, not one each."""
 
     def __init__(self, url: str, instance: str) -> None:
         self._url = url
         self.instance = instance
         self._conn: Session | None = None
-        self._ring_wanted = False
-        self._ringing = False
+        self._wanted = anyio.Event()
+
+    def note_append(self) -> None:
+        """This instance committed events: ring the others soon."""
+        self._wanted.set()
 
     async def run(
         self,
@@ -179,35 +200,38 @@ class PgChangeFeed:
         *,
         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Listen until cancelled: ``on_codes(slugs)`` when codes changed on any instance,
-        ``on_log()`` when another instance appended to the log. After (re)connecting both
-        are called once, for whatever was missed meanwhile."""
-        started = False
-        while True:
-            try:
-                conn = await _connect(self._url, self.instance, {"synchronous_commit": "off"})
-            except _CONNECTION_ERRORS as exc:
-                log.warning("change feed connection failed", error=str(exc))
-            else:
+        """Listen and ring until cancelled: ``on_codes(slugs)`` when codes changed on any
+        instance, ``on_log()`` when another instance appended to the log. After each
+        (re)connection both are called once, for whatever was missed meanwhile."""
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._ring_when_wanted)
+            status = _Once(task_status)
+            while True:
                 try:
-                    await self._listen(conn, on_codes, on_log, task_status if not started else None)
+                    conn = await _connect(self._url, self.instance, {"synchronous_commit": "off"})
                 except _CONNECTION_ERRORS as exc:
-                    log.warning("change feed lost", error=str(exc))
-                finally:
-                    self._conn = None
-                    with anyio.CancelScope(shield=True), contextlib.suppress(*_CONNECTION_ERRORS):
-                        await conn.close(timeout=2.0)
-            if not started:
-                started = True
-                task_status.started()
-            await anyio.sleep(RECONNECT_DELAY)
+                    log.warning("change feed connection failed", error=str(exc))
+                else:
+                    try:
+                        await self._listen(conn, on_codes, on_log, status)
+                    except _CONNECTION_ERRORS as exc:
+                        log.warning("change feed lost", error=str(exc))
+                    finally:
+                        self._conn = None
+                        with (
+                            anyio.CancelScope(shield=True),
+                            contextlib.suppress(*_CONNECTION_ERRORS),
+                        ):
+                            await conn.close(timeout=2.0)
+                status.started()
+                await anyio.sleep(RECONNECT_DELAY)
 
     async def _listen(
         self,
         conn: Session,
         on_codes: Callable[[Sequence[str]], None],
         on_log: Callable[[], None],
-        task_status: TaskStatus[None] | None,
+        status: _Once,
     ) -> None:
         """Deliver the notices of ``conn`` until it breaks."""
         lost = anyio.Event()
@@ -223,30 +247,22 @@ class PgChangeFeed:
         await conn.add_listener(LOG_CHANNEL, log_rung)
         conn.add_termination_listener(lambda _conn: lost.set())
         self._conn = conn
-        on_codes(())  # none named: catch up from the log on whatever was missed
+        on_codes(())  # none named: catch up on whatever was missed
         on_log()
-        if task_status is not None:
-            task_status.started()
+        status.started()
         await lost.wait()
         log.warning("change feed connection closed")
 
-    async def ring(self) -> None:
-        """Tell the other instances the log grew. While a notice is on its way, further
-        rings fold into one more notice after it."""
-        self._ring_wanted = True
-        if self._ringing:
-            return
-        self._ringing = True
-        try:
-            while self._ring_wanted and self._conn is not None:
-                self._ring_wanted = False
-                started = time.monotonic()
-                try:
-                    await self._conn.execute("SELECT pg_notify($1, $2)", LOG_CHANNEL, self.instance)
-                except _CONNECTION_ERRORS:
-                    return  # the listener reconnects; the others' timers cover the gap
-                # At most one notice per RING_GAP: a few milliseconds on a live stream of
-                # another instance, and the notices stay cheap beside the commits.
-                await anyio.sleep(max(0.0, RING_GAP - (time.monotonic() - started)))
-        finally:
-            self._ringing = False
+    async def _ring_when_wanted(self) -> None:
+        while True:
+            await self._wanted.wait()
+            self._wanted = anyio.Event()
+            started = time.monotonic()
+            conn = self._conn
+            if conn is not None:
+                # Best effort: a lost notice delays the others' streams until their poll.
+                with contextlib.suppress(*_CONNECTION_ERRORS):
+                    await conn.execute("SELECT pg_notify($1, $2)", LOG_CHANNEL, self.instance)
+            # A few milliseconds on another instance's live stream; the notices stay cheap
+            # beside the commits that ask for them.
+            await anyio.sleep(max(0.0, RING_GAP - (time.monotonic() - started)))

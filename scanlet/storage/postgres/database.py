@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -80,6 +81,16 @@ def storage_error(exc: BaseException, where: str) -> StorageError:
 
 
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# Set by ``note_append`` inside a write transaction that appended to the event log.
+_appended: ContextVar[list[bool] | None] = ContextVar("scanlet_pg_appended", default=None)
+
+
+def note_append() -> None:
+    """Mark the current write transaction as one that appended to the event log: after its
+    commit the database calls its ``on_append`` hook (the change feed's ring)."""
+    flag = _appended.get()
+    if flag is not None:
+        flag[0] = True
 
 
 class PgDatabase:
@@ -92,6 +103,10 @@ class PgDatabase:
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         #: Why the last write failed (None after a successful one): readiness reports it.
         self.write_error: str | None = None
+        #: Called after each commit that appended to the event log.
+        self.on_append: Callable[[], None] | None = None
+        #: Whether ``open`` created Scanlet's schema (a new database).
+        self.created = False
 
     async def open(self, *, create: bool = True) -> None:
         """Connect and bring the schema up to date (``create=False``: a database without
@@ -113,7 +128,8 @@ class PgDatabase:
         except _DRIVER_ERRORS as exc:
             raise StorageUnavailable(f"cannot connect to {self.shown_url}: {exc}") from exc
         try:
-            if not create and await self._schema_missing():
+            self.created = await self._schema_missing()
+            if self.created and not create:
                 raise DatabaseMissing(self.shown_url)
             await self._migrate()
         except BaseException:
@@ -193,6 +209,8 @@ class PgDatabase:
         """
         attempt = 1
         while True:
+            appended = [False]
+            token = _appended.set(appended)
             try:
                 async with (
                     self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn,
@@ -209,6 +227,10 @@ class PgDatabase:
                         log.error("database write failed", db=self.shown_url, error=str(exc))
                     self.write_error = str(exc)
                 raise error from exc
+            finally:
+                _appended.reset(token)
+            if appended[0] and self.on_append is not None:
+                self.on_append()
             if self.write_error is not None:
                 log.info("database writes resumed", db=self.shown_url)
                 self.write_error = None

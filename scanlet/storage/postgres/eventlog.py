@@ -20,19 +20,17 @@ from datetime import datetime
 
 import asyncpg
 
-from scanlet.storage.postgres.database import Connection, PgDatabase
+from scanlet.storage.postgres.database import Connection, PgDatabase, note_append
 from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.timefmt import format_time
 
-__all__ = ("CODE_CHANGES", "EventLog", "join_position", "split_position")
+__all__ = ("EventLog", "join_position", "split_position")
 
 _SEQ_BITS = 64
 _SEQ_MASK = (1 << _SEQ_BITS) - 1
 #: The fence: transactions older than this have all ended.
 _XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 _COLUMNS = "seq, id, type, slug, occurred_at, recorded_at, payload, xid"
-#: Code events, read through an index of their own (instances follow each other's changes).
-CODE_CHANGES = ("code.created", "code.updated", "code.deleted")
 
 
 def join_position(xid: int, seq: int) -> int:
@@ -85,6 +83,7 @@ class EventLog:
             recorded_at,
             [e.payload for e in events],
         )
+        note_append()
         return int(seq)
 
     async def read_after(
@@ -95,7 +94,7 @@ class EventLog:
         sql = f"SELECT {_COLUMNS} FROM events WHERE (xid, seq) > ($1, $2) AND xid < {_XMIN}"
         args: list[object] = [xid, seq]
         if types is not None:
-            if set(types) <= set(CODE_CHANGES):
+            if all(t.startswith("code.") for t in types):
                 sql += " AND type LIKE 'code.%'"  # lets the planner use the partial index
             sql += " AND type = ANY($3::text[])"
             args.append(list(types))

@@ -45,13 +45,21 @@ class PostgresStorage:
         """Any number of instances may use the database at once."""
         return True
 
+    @property
+    def created(self) -> bool:
+        """Whether opening it created the database's schema."""
+        return self.db.created
+
     def leadership(self, instance: str) -> PgLeadership:
         """Leadership by a session advisory lock."""
         return PgLeadership(self.db, instance)
 
     def change_feed(self, instance: str) -> PgChangeFeed:
-        """LISTEN/NOTIFY between the instances."""
-        return PgChangeFeed(self.db.url, instance)
+        """LISTEN/NOTIFY between the instances; it rings the others after each commit of
+        this instance that appended to the log."""
+        feed = PgChangeFeed(self.db.url, instance)
+        self.db.on_append = feed.note_append
+        return feed
 
     def pool_state(self) -> dict[str, int]:
         """The connection pool's state."""

@@ -117,11 +117,14 @@ class Database:
         self._write_lock = anyio.Lock()
         #: Why the last write failed (None after a successful one): readiness reports it.
         self.write_error: str | None = None
+        #: Whether ``open`` made the file (a new database).
+        self.created = False
 
     async def open(self) -> None:
         """Open the connections and bring the schema up to date."""
         busy = INLINE_WRITE_BUSY_TIMEOUT_MS if self.inline_writes else THREAD_WRITE_BUSY_TIMEOUT_MS
         try:
+            self.created = not self.path.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Before SQLite creates it with the umask's mode: its -wal and -shm copy this one.
             create_private_file(self.path)

@@ -47,6 +47,11 @@ class SqliteStorage:
         """One instance per file (``scanlet serve`` holds a lock on it)."""
         return False
 
+    @property
+    def created(self) -> bool:
+        """Whether opening it created the database's schema."""
+        return self.db.created
+
     def leadership(self, instance: str) -> SoleLeadership:
         """The only instance leads."""
         return SoleLeadership(instance)

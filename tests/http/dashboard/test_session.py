@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from scanlet.assembly import create_app
 from scanlet.config import load_settings
 from scanlet.http.dashboard.session import FormTokens
 from scanlet.storage.server_key import ServerKey
+from tests.dbquery import query
 from tests.http.dashboard.conftest import SignIn, csrf_of, post_form
 
 FORMS = FormTokens(b"k" * 32)
@@ -53,9 +53,9 @@ def old_style_cookie(secret: bytes, key_id: str, issued: int) -> str:
 
 def database_contents(app: Starlette) -> tuple[list[bytes], list[bytes]]:
     """What reading the database gives: stored session hashes and every stored secret."""
-    with sqlite3.connect(app.state.services.settings.db) as conn:
-        hashes = [bytes(r[0]) for r in conn.execute("SELECT token_hash FROM dashboard_sessions")]
-        secrets = [bytes(r[0]) for r in conn.execute("SELECT value FROM server_secrets")]
+    settings = app.state.services.settings
+    hashes = [bytes(r[0]) for r in query(settings, "SELECT token_hash FROM dashboard_sessions")]
+    secrets = [bytes(r[0]) for r in query(settings, "SELECT value FROM server_secrets")]
     return hashes, secrets
 
 
