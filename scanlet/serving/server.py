@@ -257,6 +257,9 @@ def serve(settings: Settings) -> int:
     wait = 2 * settings.shutdown_timeout + 30 if listener is not None else 0.0
     if listener is not None:
         log.info("serving an inherited socket", address=str(listener.getsockname()))
+    if settings.backend == "postgresql":
+        # Any number of instances share a PostgreSQL database (they lead and listen there).
+        return _run(settings, listener)
     lock = _claim(settings.db, wait)
     if lock is None:
         print(f"scanlet: another scanlet serve is already using {settings.db}", file=sys.stderr)

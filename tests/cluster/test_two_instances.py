@@ -1,0 +1,214 @@
+"""Two ``scanlet serve`` processes on one PostgreSQL database behave as one service.
+
+Waits here are bounded polls (the server gets there on its own), not timing assertions:
+how fast a change or a hand-over travels is measured by ``bench/cluster.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from scanlet.config import load_settings
+from scanlet.storage.postgres.storage import open_postgres
+from tests.dbquery import query
+from tests.faults._clients import SLUG, Tally, clients, create_code
+from tests.pg import PgDatabases, run_async
+from tests.processes import Served, served
+
+Cluster = tuple[Served, Served, str]
+
+
+def wait_for(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+@pytest.fixture
+def cluster(pg_databases: PgDatabases, tmp_path: Path) -> Iterator[Cluster]:
+    url = pg_databases.create()
+    shared = {"SCANLET_DB": url, "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key")}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    with (
+        served(tmp_path / "a", env={**shared, "SCANLET_INSTANCE": "a"}) as a,
+        served(tmp_path / "b", env={**shared, "SCANLET_INSTANCE": "b"}) as b,
+    ):
+        yield a, b, url
+
+
+def readiness(instance: Served) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(f"{instance.base}/readyz", timeout=5).json()
+    return answer
+
+
+def location(instance: Served, slug: str) -> str:
+    """Where ``/slug`` redirects to, or its status and problem detail."""
+    answer = httpx.get(f"{instance.base}/{slug}", timeout=5)
+    if answer.status_code in (301, 302, 307, 308):
+        return str(answer.headers["location"])
+    return f"{answer.status_code} {answer.json().get('detail')}"
+
+
+def test_a_change_on_one_instance_is_served_by_the_other(cluster: Cluster) -> None:
+    a, b, _ = cluster
+    headers = {"Authorization": f"Bearer {a.key('write')}"}
+    created = httpx.post(
+        f"{a.base}/api/v1/codes",
+        headers=headers,
+        json={"target": "https://example.com/first", "slug": "menu"},
+        timeout=5,
+    )
+    assert created.status_code == 201
+    wait_for(lambda: location(b, "menu") == "https://example.com/first", "B serves the new code")
+    changed = httpx.patch(
+        f"{a.base}/api/v1/codes/menu",
+        headers=headers,
+        json={"target": "https://example.com/second"},
+        timeout=5,
+    )
+    assert changed.status_code == 200
+    wait_for(lambda: location(b, "menu") == "https://example.com/second", "B follows the change")
+    # Changed on B now: A follows, and a slug taken on one is taken on the other.
+    headers_b = {"Authorization": f"Bearer {b.key('write')}"}
+    assert (
+        httpx.patch(
+            f"{b.base}/api/v1/codes/menu", headers=headers_b, json={"enabled": False}, timeout=5
+        ).status_code
+        == 200
+    )
+    wait_for(lambda: location(a, "menu").startswith("410"), "A serves the disabled code as gone")
+    taken = httpx.post(
+        f"{b.base}/api/v1/codes",
+        headers=headers_b,
+        json={"target": "https://example.com/", "slug": "menu"},
+        timeout=5,
+    )
+    assert taken.status_code == 409
+    deleted = httpx.delete(f"{a.base}/api/v1/codes/menu", headers=headers, timeout=5)
+    assert deleted.status_code == 204
+    wait_for(lambda: location(b, "menu") == "410 This code was deleted.", "B knows it was deleted")
+    # Both agree on which of them runs the followers.
+    leaders = {readiness(a)["leader"], readiness(b)["leader"]}
+    assert len(leaders) == 1
+    assert leaders <= {"a", "b"}
+
+
+def test_a_stream_on_one_instance_carries_scans_made_on_the_other(cluster: Cluster) -> None:
+    a, b, _ = cluster
+    token = a.key("write")
+    create_code(a.base, token)
+    wait_for(lambda: location(b, SLUG).startswith("https:"), "B knows the code")
+    seen: list[dict[str, Any]] = []
+    opened = threading.Event()
+    done = threading.Event()
+
+    def listen() -> None:
+        with (
+            httpx.Client(timeout=30) as client,
+            client.stream(
+                "GET", f"{b.base}/api/v1/stream", headers={"Authorization": f"Bearer {token}"}
+            ) as stream,
+        ):
+            opened.set()
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    event = json.loads(line[5:])
+                    agent = event["data"].get("user_agent") or ""
+                    if event.get("type") == "scan.recorded" and agent.startswith("from-a-"):
+                        seen.append(event)
+                if len(seen) >= 3 or done.is_set():
+                    return
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    assert opened.wait(10)
+    time.sleep(0.2)  # the stream starts at the log's end: scans from now on
+    for n in range(3):
+        made = httpx.get(f"{a.base}/{SLUG}", headers={"user-agent": f"from-a-{n}"}, timeout=5)
+        assert made.status_code == 302
+    reader.join(timeout=15)
+    done.set()
+    assert [event["data"]["user_agent"] for event in seen] == ["from-a-0", "from-a-1", "from-a-2"]
+
+
+def stored_agents_and_ids(url: str) -> tuple[set[str], set[str]]:
+    settings = load_settings({"SCANLET_DB": url}, isatty=False)
+    agents = {
+        row[0]
+        for row in query(
+            settings,
+            "SELECT convert_from(payload, 'UTF8')::json->>'user_agent' FROM events"
+            " WHERE type = 'scan.recorded'",
+        )
+        if row[0]
+    }
+    ids = {row[0] for row in query(settings, "SELECT id FROM device_event_ids")}
+    return agents, ids
+
+
+def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
+    cluster: Cluster,
+) -> None:
+    a, b, url = cluster
+    by_name = {"a": a, "b": b}
+    leader_name = readiness(a)["leader"]
+    leader, survivor = by_name[leader_name], by_name["b" if leader_name == "a" else "a"]
+    token = survivor.key("write")
+    create_code(survivor.base, token)
+    wait_for(lambda: location(leader, SLUG).startswith("https:"), "the leader knows the code")
+    tally = Tally()
+    with (
+        clients(survivor.base, token, "survivor", tally, 3, 8.0),
+        clients(leader.base, token, "leader", tally, 3, 8.0),
+    ):
+        time.sleep(3.0)
+        assert leader.kill() == -9
+        wait_for(
+            lambda: readiness(survivor)["leader"] == survivor_name(survivor, by_name),
+            "the survivor leads",
+        )
+    agents, ids = stored_agents_and_ids(url)
+    assert tally.acked_scans
+    assert tally.acked_events
+    assert tally.acked_scans <= agents, f"lost {len(tally.acked_scans - agents)} scans"
+    assert tally.acked_events <= ids, f"lost {len(tally.acked_events - ids)} events"
+    # The survivor's followers reach the log's end, and what they made equals a rebuild.
+    settings = load_settings({"SCANLET_DB": url}, isatty=False)
+
+    def caught_up() -> bool:
+        last = query(settings, "SELECT max(seq) FROM events WHERE type LIKE 'scan.%'")[0][0]
+        applied = query(settings, "SELECT count(*) FROM raw_scans")[0][0]
+        scans = query(settings, "SELECT count(*) FROM events WHERE type LIKE 'scan.%'")[0][0]
+        return bool(last) and applied == scans
+
+    wait_for(caught_up, "the survivor's analytics follower applies every scan", limit=60)
+    before = run_async(_dump(url))
+    run_async(_rebuild(url))
+    assert run_async(_dump(url)) == before
+
+
+def survivor_name(instance: Served, by_name: dict[str, Served]) -> str:
+    return next(name for name, served_ in by_name.items() if served_ is instance)
+
+
+async def _dump(url: str) -> dict[str, list[tuple[object, ...]]]:
+    async with open_postgres(url) as storage:
+        return await storage.analytics.dump()
+
+
+async def _rebuild(url: str) -> None:
+    from scanlet.assembly.read_models import rebuild_read_models
+
+    await rebuild_read_models(load_settings({"SCANLET_DB": url}, isatty=False))
