@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,12 @@ def wait_for(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
 @pytest.fixture
 def cluster(pg_databases: PgDatabases, tmp_path: Path) -> Iterator[Cluster]:
     url = pg_databases.create()
-    shared = {"SCANLET_DB": url, "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key")}
+    shared = {
+        "SCANLET_DB": url,
+        "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
+        # Webhooks to a receiver on the loopback (the kill test's).
+        "SCANLET_WEBHOOK_ALLOW_PRIVATE": "true",
+    }
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     with (
@@ -158,14 +164,57 @@ def stored_agents_and_ids(url: str) -> tuple[set[str], set[str]]:
     return agents, ids
 
 
+class Receiver:
+    """A webhook receiver on the loopback: the ``webhook-id`` of every delivery, in order."""
+
+    def __init__(self) -> None:
+        received = self.ids = []  # type: list[str]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                received.append(self.headers["webhook-id"])
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
 def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
-    cluster: Cluster,
+    cluster: Cluster, receiver: Receiver
 ) -> None:
     a, b, url = cluster
     by_name = {"a": a, "b": b}
     leader_name = readiness(a)["leader"]
     leader, survivor = by_name[leader_name], by_name["b" if leader_name == "a" else "a"]
-    token = survivor.key("write")
+    token = survivor.key("admin")
+    # Created on the instance that does not deliver: the leader picks it up from the outbox.
+    hook = httpx.post(
+        f"{survivor.base}/api/v1/webhooks",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"url": receiver.url, "events": ["scan.recorded"]},
+        timeout=10,
+    )
+    assert hook.status_code == 201, hook.text
     create_code(survivor.base, token)
     wait_for(lambda: location(leader, SLUG).startswith("https:"), "the leader knows the code")
     tally = Tally()
@@ -174,6 +223,7 @@ def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
         clients(leader.base, token, "leader", tally, 3, 8.0),
     ):
         time.sleep(3.0)
+        delivered_by_the_leader = len(receiver.ids)
         assert leader.kill() == -9
         wait_for(
             lambda: readiness(survivor)["leader"] == survivor_name(survivor, by_name),
@@ -197,6 +247,14 @@ def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
     before = run_async(_dump(url))
     run_async(_rebuild(url))
     assert run_async(_dump(url)) == before
+    # Every scan reached the webhook at least once (some twice, across the kill), under the
+    # event's own id; deliveries started on the leader and went on from the survivor.
+    scans = {
+        row[0] for row in query(settings, "SELECT id FROM events WHERE type = 'scan.recorded'")
+    }
+    wait_for(lambda: scans <= set(receiver.ids), "every scan delivered", limit=120)
+    assert set(receiver.ids) == scans
+    assert 0 < delivered_by_the_leader < len(scans)
 
 
 def survivor_name(instance: Served, by_name: dict[str, Served]) -> str:
