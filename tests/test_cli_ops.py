@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from scanlet.cli import main
+from tests.pg import PgDatabases
 
 
 @pytest.mark.parametrize(
@@ -50,3 +51,19 @@ def test_failures_are_one_line_with_their_exit_code(
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert message in err
+
+
+def test_operations_on_postgresql_name_the_database_and_backup_points_to_pg_dump(
+    pg_databases: PgDatabases, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = pg_databases.create()
+    assert main(["migrate", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("schema version ")
+    assert out.rstrip().endswith(url.split("/")[-1])
+    assert main(["rebuild", "--db", url]) == 0
+    assert main(["backup", "/tmp/copy.dump", "--db", url]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "pg_dump --format=custom --file=/tmp/copy.dump" in err[0]
+    assert not Path("/tmp/copy.dump").exists()

@@ -1,0 +1,33 @@
+"""``scanlet export``: data out to stdout."""
+
+from __future__ import annotations
+
+import argparse
+
+from scanlet.cli.common import Parser, Subcommands, db_flag, run, settings_from, time_arg
+
+__all__ = ("register",)
+
+
+def cmd_export_scans(args: argparse.Namespace) -> int:
+    """Stream raw scans to stdout as CSV or JSON lines, oldest first."""
+    from scanlet.assembly.read_models import export_scans
+
+    settings = settings_from(args)
+    return run(lambda: export_scans(settings, args.slug, args.start, args.end, args.format))
+
+
+def register(sub: Subcommands) -> None:
+    export = sub.add_parser("export", help="export data to stdout")
+    export_sub = export.add_subparsers(dest="export_command", required=True, parser_class=Parser)
+    scans = export_sub.add_parser("scans", help="stream raw scans to stdout, oldest first")
+    scans.add_argument("--slug", help="only this code's scans (default: every scan and orphan)")
+    scans.add_argument(
+        "--from", dest="start", type=time_arg, metavar="TIME", help="RFC 3339, inclusive"
+    )
+    scans.add_argument(
+        "--to", dest="end", type=time_arg, metavar="TIME", help="RFC 3339, exclusive"
+    )
+    scans.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    db_flag(scans)
+    scans.set_defaults(func=cmd_export_scans)
