@@ -60,7 +60,8 @@ def wal_bytes(url: str, start: str, end: str) -> int:
     async def diff() -> int:
         conn = await asyncpg.connect(url)
         try:
-            return int(await conn.fetchval("SELECT pg_wal_lsn_diff($1::text::pg_lsn, $2::text::pg_lsn)", end, start))
+            sql = "SELECT pg_wal_lsn_diff($1::text::pg_lsn, $2::text::pg_lsn)"
+            return int(await conn.fetchval(sql, end, start))
         finally:
             await conn.close()
 
