@@ -14,6 +14,7 @@ from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_bool
 from scanlet.http.problems import Problem
+from scanlet.http.resources import qr_payload
 from scanlet.http.services import services
 
 __all__ = ("qr_endpoints",)
@@ -44,7 +45,7 @@ async def qr_image(request: Request) -> Response:
         logo = await svc.logos.logo_for(slug)
         if logo is None:
             raise invalid("logo", "this code has no logo")
-    payload = f"{svc.settings.public_base_url}/q/{slug}"
+    payload = qr_payload(svc.settings.public_base_url, slug)
     etag = etag_for(payload, options, logo)
     # The image of a slug never changes (the payload is the slug's URL, not its target), so
     # clients may keep it; "private" because the API needs a key.

@@ -10,7 +10,7 @@ import msgspec
 from scanlet.actors.codes.lookalike import target_is_lookalike
 from scanlet.storage.records import CodeRow
 
-__all__ = ("CodeList", "CodeResource", "code_resource")
+__all__ = ("CodeList", "CodeResource", "code_resource", "qr_payload")
 
 
 class CodeResource(msgspec.Struct, frozen=True):
@@ -47,6 +47,12 @@ class CodeList(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+def qr_payload(base_url: str, slug: str) -> str:
+    """The text a code's QR image encodes: its own URL, never its target, so a printed code
+    stays valid when the target changes."""
+    return f"{base_url}/q/{slug}"
+
+
 def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
     """The API view of a stored code; ``qr_payload`` is the text the QR image encodes."""
     return CodeResource(
@@ -62,7 +68,7 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         max_scans=row.max_scans,
         redirect_status=row.redirect_status,
         short_url=f"{base_url}/{row.slug}",
-        qr_payload=f"{base_url}/q/{row.slug}",
+        qr_payload=qr_payload(base_url, row.slug),
         scans=scans,
         target_lookalike=target_is_lookalike(row.target),
     )
