@@ -8,13 +8,22 @@ SQLite by its twice-a-second look at the log's code events (``assembly.cluster``
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
+
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.webhooks.metrics import WebhookMetrics
+from scanlet.actors.webhooks.registry import WebhooksActor, WebhooksClient
+from scanlet.actors.webhooks.ssrf import system_resolver
+from scanlet.actors.webhooks.wakeup import WakeTimer
+from scanlet.actors.webhooks.worker import DeliveryDeps
+from scanlet.adapters.webhook_http import HttpxSender
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
 from scanlet.http.resources import CodeResource, code_resource
@@ -24,7 +33,13 @@ from scanlet.storage.opening import open_storage
 from scanlet.storage.ports import Storage
 from scanlet.storage.records import CodeRow
 
-__all__ = ("CodesContext", "codes_context", "quiet_logs", "running_system")
+__all__ = (
+    "CodesContext",
+    "codes_context",
+    "quiet_logs",
+    "running_system",
+    "webhooks_context",
+)
 
 
 def quiet_logs(settings: Settings) -> None:
@@ -76,3 +91,34 @@ async def codes_context(settings: Settings) -> AsyncIterator[CodesContext]:
             )
         )
         yield CodesContext(settings, storage, CodesClient(ref))
+
+
+@asynccontextmanager
+async def webhooks_context(settings: Settings) -> AsyncIterator[tuple[Storage, WebhooksClient]]:
+    """The webhook endpoint registry, wired as the integrations feature wires it (the real
+    sender and the system's resolver, so a URL is vetted as the API vets it), for the block.
+    Deliveries stay the server's: its outbox follower reads the endpoints from storage."""
+    async with running_system(settings) as (storage, system):
+        allow_private = settings.webhook_allow_private
+        sender = HttpxSender(allow_private=allow_private, resolver=system_resolver)
+        try:
+            deps = DeliveryDeps(
+                store=storage.webhooks,
+                clock=SystemClock(),
+                sender=sender,
+                timer=WakeTimer(system),
+                metrics=WebhookMetrics(CollectorRegistry()),
+                retry_base=settings.webhook_retry_base,
+                rand=random.random,
+            )
+            ref = await system.spawn(
+                ChildSpec("webhooks", lambda: WebhooksActor(deps), mailbox_capacity=4)
+            )
+            yield (
+                storage,
+                WebhooksClient(
+                    ref, storage.webhooks, allow_private=allow_private, resolver=system_resolver
+                ),
+            )
+        finally:
+            await sender.aclose()
