@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from scanlet import __version__
 from scanlet.actors.codes.errors import CodeError
-from scanlet.cli import codes, export, keys, ops, qr, scans, stats, webhooks
+from scanlet.cli import codes, completion, export, keys, ops, qr, scans, stats, webhooks
 from scanlet.cli.common import EXIT_FAILED, EXIT_USAGE, CommandFailed, Parser, problem_line
 from scanlet.config import ConfigError
 from scanlet.http.problems import Problem
@@ -26,7 +26,7 @@ __all__ = ("build_parser", "main")
 PRIVATE_UMASK = 0o077
 
 #: The command modules, in the order ``--help`` lists their commands.
-COMMANDS = (ops, keys, codes, qr, stats, scans, webhooks, export)
+COMMANDS = (ops, keys, codes, qr, stats, scans, webhooks, export, completion)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in COMMANDS:
         module.register(sub)
+    # The completion scripts are made from the whole parser.
+    parser.set_defaults(root=parser)
     return parser
 
 
