@@ -26,6 +26,7 @@ __all__ = (
     "print_json",
     "print_table",
     "problem_line",
+    "quiet_flag",
     "run",
     "settings_from",
     "time_arg",
@@ -52,6 +53,12 @@ Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
 def db_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="PATH|URL", help="SQLite file or postgresql:// URL (SCANLET_DB)"
+    )
+
+
+def quiet_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (none is drawn in pipes)"
     )
 
 
