@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from scanlet.cli.scans import scan_line, sse_messages
-from tests.clirun import SCANLET, scanlet
+from tests.clirun import SCANLET, create_code, scanlet
 from tests.processes import served
 
 PRIVATE = {"SCANLET_WEBHOOK_ALLOW_PRIVATE": "true"}
@@ -113,11 +113,7 @@ def test_a_running_server_delivers_to_an_endpoint_the_command_line_added(
 
 def test_scans_tail_prints_each_scan_and_ends_with_0_on_ctrl_c(tmp_path: Path) -> None:
     with served(tmp_path) as server:
-        env = {"SCANLET_PORT": str(server.port)}
-        made = scanlet(
-            "codes", "create", "https://example.com", "--slug", "menu", cwd=tmp_path, env=env
-        )
-        assert made.returncode == 0, made.stderr
+        create_code(tmp_path, "menu", "https://example.com", {"SCANLET_PORT": str(server.port)})
         key = server.key("read")
         tail = subprocess.Popen(
             [SCANLET, "scans", "tail", "menu", "--server", server.base],

@@ -2,13 +2,7 @@
 terminal's stderr with counts and rates, nothing in a pipe or under --quiet, and stdout
 untouched either way."""
 
-import fcntl
 import json
-import os
-import pty
-import struct
-import subprocess
-import termios
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.clirun import SCANLET, scanlet
+from tests.clirun import create_code, on_terminal, scanlet
 from tests.processes import served
 
 SCANS = 300
@@ -27,11 +21,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database with a code and ``SCANS`` ingested scans, applied to the read models."""
     folder = tmp_path_factory.mktemp("progress")
     with served(folder) as server:
-        env = {"SCANLET_PORT": str(server.port)}
-        made = scanlet(
-            "codes", "create", "https://example.com", "--slug", "menu", cwd=folder, env=env
-        )
-        assert made.returncode == 0, made.stderr
+        create_code(folder, "menu", "https://example.com", {"SCANLET_PORT": str(server.port)})
         key = server.key("write")
         events = [
             {"type": "scan", "id": str(uuid.uuid4()), "slug": "menu",
@@ -61,29 +51,7 @@ def _exported(folder: Path) -> int:
 
 
 def _with_terminal_stderr(folder: Path, *args: str) -> tuple[int, str, str]:
-    """Run ``scanlet ARGS`` with stderr on a pseudo-terminal: (code, stdout, terminal).
-    Its stdout goes to a file, which never fills up while the terminal is read."""
-    main, side = pty.openpty()
-    # A terminal 120 columns wide (a new pseudo-terminal has none, and tqdm fits the width).
-    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    out_path = folder / f"stdout-{uuid.uuid4().hex}"
-    with out_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [SCANLET, *args], cwd=folder, stdout=out, stderr=side, stdin=subprocess.DEVNULL
-        )
-    os.close(side)
-    drawn = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the other side closed
-            break
-        if not chunk:
-            break
-        drawn.append(chunk)
-    os.close(main)
-    code = proc.wait(timeout=60)
-    return code, out_path.read_text(), b"".join(drawn).decode(errors="replace")
+    return on_terminal(folder, *args, stream="stderr")
 
 
 def test_rebuild_shows_events_done_of_all(folder: Path) -> None:

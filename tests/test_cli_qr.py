@@ -2,8 +2,6 @@
 refusals, and a terminal drawing that scans off the screen."""
 
 import io
-import os
-import pty
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +10,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.clirun import SCANLET, scanlet
+from tests.clirun import SCANLET, on_terminal, scanlet
 
 PAYLOAD = "http://127.0.0.1:8000/q/menu"
 
@@ -73,27 +71,9 @@ def test_what_the_api_refuses_is_one_line(folder: Path, args: list[str], message
     assert not (folder / "x.svg").exists()
 
 
-def _on_a_terminal(folder: Path, *args: str) -> str:
-    """Run ``scanlet ARGS`` with stdout on a pseudo-terminal; what it wrote there."""
-    main, side = pty.openpty()
-    proc = subprocess.Popen([SCANLET, *args], cwd=folder, stdout=side, stderr=subprocess.DEVNULL)
-    os.close(side)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the other side closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main)
-    assert proc.wait(timeout=60) == 0
-    return b"".join(chunks).decode()
-
-
 def test_on_a_terminal_the_code_is_drawn_in_half_blocks_that_scan(folder: Path) -> None:
-    text = _on_a_terminal(folder, "qr", "menu")
+    code, _, text = on_terminal(folder, "qr", "menu")
+    assert code == 0
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\r", "")
     lines = [line for line in plain.split("\n") if line]
     assert lines[-1] == PAYLOAD
