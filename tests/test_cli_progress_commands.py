@@ -78,7 +78,9 @@ def test_export_counts_the_scans_it_wrote(folder: Path) -> None:
     code, out, drawn = _with_terminal_stderr(folder, "export", "scans", "--format", "jsonl")
     assert code == 0
     assert len(out.splitlines()) == SCANS
-    assert f"export: {SCANS}scan" in drawn
+    assert "export: 100%" in drawn
+    assert f"{SCANS}/{SCANS}" in drawn
+    assert "scan/s" in drawn
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 either backend: the table, and with ``--format json`` exactly the API's body."""
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from scanlet.cli.stats import sparkline
-from tests.clirun import scanlet
+from tests.clirun import on_terminal, scanlet
 from tests.processes import served
 
 #: A phone's browser: httpx's own agent counts as a bot, left out of every figure but bots.
@@ -49,6 +50,13 @@ def test_stats_after_scans_are_the_apis_figures(scanlet_db: str, tmp_path: Path)
         assert "█" in fields["series"]
         everything = scanlet("stats", *RANGE, cwd=tmp_path, env=cli_env)
         assert "top_codes        menu 3" in everything.stdout
+    # The export's progress total is the count of matching raw scans, on either backend.
+    code, out, drawn = on_terminal(
+        tmp_path, "export", "scans", "--slug", "menu", "--db", scanlet_db, stream="stderr"
+    )
+    assert code == 0
+    assert len(out.splitlines()) == 3 + 1  # the CSV header first
+    assert re.search(r"100%.* 3(\.00)?/3(\.00)? ", drawn), drawn  # tqdm may show 3.00/3.00
 
 
 def _redirects(url: str) -> bool:

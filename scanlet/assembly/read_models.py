@@ -57,9 +57,11 @@ async def export_scans(
     fmt: str,
     out: TextIO | None = None,
     written: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
 ) -> int:
     """Write matching raw scans to ``out`` (stdout), oldest first; returns the exit code.
-    ``written`` hears the number of scans of each batch once it is written."""
+    ``total`` hears how many scans match, first; ``written`` the number of scans of each
+    batch once it is written (a progress bar)."""
     stream = out or sys.stdout
     query = RawScanQuery(
         slug=slug,
@@ -69,7 +71,10 @@ async def export_scans(
     async with AsyncExitStack() as stack:
         storage = await stack.enter_async_context(open_storage(settings, create=False))
         projection = AnalyticsProjection(describe_agent, open_countries(settings.geoip_db, stack))
-        batches = storage.raw_scans(projection.raw_scan).stream(query, newest_first=False)
+        raw_scans = storage.raw_scans(projection.raw_scan)
+        if total is not None:
+            total(await raw_scans.count(query))
+        batches = raw_scans.stream(query, newest_first=False)
         if written is not None:
             batches = _counted(batches, written)
         try:

@@ -26,7 +26,13 @@ def cmd_export_scans(args: argparse.Namespace) -> int:
     with progress("export", unit="scan", quiet=args.quiet) as bar:
         return run(
             lambda: export_scans(
-                settings, args.slug, args.start, args.end, args.format, written=bar.advance
+                settings,
+                args.slug,
+                args.start,
+                args.end,
+                args.format,
+                written=bar.advance,
+                total=bar.total if bar.shown else None,
             )
         )
 
