@@ -2,13 +2,16 @@
 either backend, and a running server serving what the command line changed."""
 
 import json
+import os
+import pty
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.clirun import scanlet
+from tests.clirun import SCANLET, scanlet
 from tests.processes import served
 
 
@@ -154,3 +157,28 @@ def _status_soon(base: str, status: int, limit: float = 10.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+@pytest.mark.parametrize(("answer", "code", "kept"), [("y\n", 0, False), ("n\n", 1, True)])
+def test_delete_asks_on_a_terminal(tmp_path: Path, answer: str, code: int, kept: bool) -> None:
+    ok("migrate", cwd=tmp_path)
+    ok("codes", "create", "https://example.com", "--slug", "menu", cwd=tmp_path)
+    main, side = pty.openpty()
+    try:
+        os.write(main, answer.encode())  # typed ahead: the terminal holds it for the prompt
+        result = subprocess.run(
+            [SCANLET, "codes", "delete", "menu"],
+            cwd=tmp_path,
+            stdin=side,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(side)
+        os.close(main)
+    assert result.returncode == code
+    assert "Delete code 'menu'? Its slug is never reused; its scans stay. [y/N]" in result.stderr
+    shown = scanlet("codes", "show", "menu", cwd=tmp_path)
+    assert (shown.returncode == 0) is kept

@@ -22,24 +22,26 @@ from tests.processes import served
 PRIVATE = {"SCANLET_WEBHOOK_ALLOW_PRIVATE": "true"}
 
 
-def test_webhooks_add_list_remove(tmp_path: Path) -> None:
-    assert scanlet("migrate", cwd=tmp_path).returncode == 0
+def test_webhooks_add_list_remove(scanlet_db: str, tmp_path: Path) -> None:
+    db = {"SCANLET_DB": scanlet_db}
+    assert scanlet("migrate", cwd=tmp_path, env=db).returncode == 0
     added = scanlet(
         "webhooks", "add", "http://127.0.0.1:9/hook", "--event", "scan.recorded",
-        "--event", "code.created", cwd=tmp_path, env=PRIVATE,
+        "--event", "code.created", cwd=tmp_path, env={**PRIVATE, **db},
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     secret = added.stdout.splitlines()[-1]
     assert secret.startswith("whsec_")
-    listed = scanlet("webhooks", "list", "--format", "json", cwd=tmp_path)
+    listed = scanlet("webhooks", "list", "--format", "json", cwd=tmp_path, env=db)
     [endpoint] = json.loads(listed.stdout)
     assert endpoint["url"] == "http://127.0.0.1:9/hook"
     assert endpoint["events"] == ["scan.recorded", "code.created"]
     assert "secret" not in endpoint
     assert secret not in listed.stdout
-    removed = scanlet("webhooks", "remove", endpoint["id"], cwd=tmp_path)
+    removed = scanlet("webhooks", "remove", endpoint["id"], cwd=tmp_path, env=db)
     assert removed.stdout == f"removed webhook {endpoint['id']}\n"
-    assert json.loads(scanlet("webhooks", "list", "--format", "json", cwd=tmp_path).stdout) == []
+    after = scanlet("webhooks", "list", "--format", "json", cwd=tmp_path, env=db)
+    assert json.loads(after.stdout) == []
 
 
 @pytest.mark.parametrize(

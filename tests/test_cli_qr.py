@@ -90,3 +90,13 @@ def test_on_a_terminal_the_code_is_drawn_in_half_blocks_that_scan(folder: Path) 
                     top = (2 * y + half) * scale
                     image.paste(0, (x * scale, top, (x + 1) * scale, top + scale))
     assert decoded(image) == [PAYLOAD]
+
+
+def test_qr_reads_the_code_from_either_backend(scanlet_db: str, tmp_path: Path) -> None:
+    db = ["--db", scanlet_db]
+    assert scanlet("migrate", *db, cwd=tmp_path).returncode == 0
+    made = scanlet("codes", "create", "https://example.com", "--slug", "menu", *db, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    result = scanlet("qr", "menu", "--format", "png", "-o", "menu.png", *db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert decoded(Image.open(tmp_path / "menu.png")) == [PAYLOAD]
