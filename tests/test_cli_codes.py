@@ -95,6 +95,8 @@ def test_create_list_show_set_delete_on_either_backend(scanlet_db: str, tmp_path
         (["delete", "nope", "--yes"], 1, "no code with slug 'nope'"),
         (["show", "menu", "--db", "{tmp}/typo.db"], 1, "no database at"),
         (["bogus"], 2, "invalid choice"),
+        (["list", "--q", "x" * 300], 1, "q: at most 256 characters"),
+        (["list", "--tag", "x" * 65], 1, "tag: at most 64 characters"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(

@@ -184,3 +184,19 @@ def test_stream_messages_become_scan_lines() -> None:
     [(event, data)] = list(sse_messages(iter(raw)))
     assert event == "scan.orphaned"
     assert scan_line(data) == "2026-12-01T00:00:00Z  typo?  link  -  a b"
+
+
+def test_what_visitors_sent_cannot_drive_the_terminal() -> None:
+    # A user agent (and an unknown slug) is whatever a client sent: escape sequences in it
+    # would clear or rewrite the screen of whoever tails the scans.
+    data = json.dumps(
+        {
+            "type": "scan.orphaned",
+            "occurred_at": "2026-12-01T00:00:00Z",
+            "data": {"slug": "x\x1b]0;owned\x07", "source": "link", "user_agent": "\x1b[2Jbot"},
+        }
+    )
+    line = scan_line(data)
+    assert "\x1b" not in line
+    assert "\x07" not in line
+    assert line == "2026-12-01T00:00:00Z  x?]0;owned??  link  -  ?[2Jbot"

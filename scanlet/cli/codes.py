@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
+from scanlet.actors.codes.validation import MAX_TAG_LENGTH
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -28,6 +29,8 @@ from scanlet.cli.common import (
 )
 from scanlet.cli.contexts import codes_context
 from scanlet.http.body import decode_json
+from scanlet.http.codes_api import MAX_QUERY_LENGTH
+from scanlet.http.params import query_str
 from scanlet.http.resources import CodeResource
 
 __all__ = ("register",)
@@ -71,15 +74,17 @@ def cmd_codes_create(args: argparse.Namespace) -> int:
 def cmd_codes_list(args: argparse.Namespace) -> int:
     """List live codes, newest first, with the API's filters."""
     settings = settings_from(args)
+    # The API's filters, with its limits (a 422 there, one line here).
+    filters = {n: getattr(args, n) for n in ("tag", "q") if getattr(args, n) is not None}
+    tag = query_str(filters, "tag", max_length=MAX_TAG_LENGTH)
+    q = query_str(filters, "q", max_length=MAX_QUERY_LENGTH)
 
     async def listing() -> list[CodeResource]:
         async with codes_context(settings) as ctx:
             found: list[CodeResource] = []
             cursor: str | None = None
             while True:
-                page = await ctx.storage.codes.page(
-                    limit=PAGE, cursor=cursor, tag=args.tag, q=args.q
-                )
+                page = await ctx.storage.codes.page(limit=PAGE, cursor=cursor, tag=tag, q=q)
                 found += await ctx.resources(page.items)
                 cursor = page.next_cursor
                 if cursor is None:

@@ -25,6 +25,7 @@ __all__ = (
     "print_fields",
     "print_json",
     "print_table",
+    "printable",
     "problem_line",
     "quiet_flag",
     "run",
@@ -110,6 +111,14 @@ def problem_line(problem: Problem) -> str:
         field = ".".join(str(part) for part in first.loc[1:]) or str(first.loc[0])
         return f"{field}: {first.msg}"
     return problem.detail
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: what visitors control (a user agent, a referrer,
+    an unknown slug) could otherwise carry escape sequences that rewrite the screen. Control
+    and other unprintable characters become ``?``, runs of white space one space."""
+    folded = " ".join(text.split())
+    return "".join(c if c.isprintable() else "?" for c in folded)
 
 
 def print_json(value: object) -> None:

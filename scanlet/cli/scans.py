@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 
-from scanlet.cli.common import EXIT_OK, CommandFailed, Parser, Subcommands, settings_from
+from scanlet.cli.common import (
+    EXIT_OK,
+    CommandFailed,
+    Parser,
+    Subcommands,
+    printable,
+    settings_from,
+)
 
 __all__ = ("register", "scan_line", "sse_messages")
 
@@ -58,7 +65,8 @@ def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
 
 def scan_line(data: str) -> str:
     """One line for a scan: when, the slug (``?`` marks an unknown one), source, country,
-    and the user agent, tab-free so the columns hold."""
+    and the user agent, each made printable (a visitor chose the agent and an unknown slug)
+    and free of tabs so the columns hold."""
     body = msgspec.json.decode(data, type=_Body)
     scan = body.data
     slug = str(scan.get("slug", "-"))
@@ -71,7 +79,7 @@ def scan_line(data: str) -> str:
         str(scan.get("country") or "-"),
         str(scan.get("user_agent") or "-"),
     ]
-    return "  ".join(" ".join(field.split()) for field in fields)
+    return "  ".join(printable(field) for field in fields)
 
 
 def _server(args: argparse.Namespace) -> str:

@@ -20,6 +20,7 @@ from scanlet.cli.common import (
     db_flag,
     print_fields,
     print_json,
+    printable,
     run,
     settings_from,
 )
@@ -54,7 +55,8 @@ def _rfc3339(moment: datetime) -> str:
 
 
 def _breakdown(counts: dict[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in counts.items()) or "-"
+    # Names come from visitors (referrer hosts, agents): printable before they are printed.
+    return ", ".join(f"{printable(name)} {count}" for name, count in counts.items()) or "-"
 
 
 def _print_table(stats: Stats) -> None:
