@@ -6,6 +6,7 @@ what they need handed to them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -25,7 +26,12 @@ from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.adapters.qr_images import QrRenderer
 from scanlet.assembly.analytics import AnalyticsFeature
-from scanlet.assembly.cluster import ClusterCollector, hear_others, resync_codes
+from scanlet.assembly.cluster import (
+    ClusterCollector,
+    hear_others,
+    resync_codes,
+    resync_interval,
+)
 from scanlet.assembly.dashboard import DashboardFeature
 from scanlet.assembly.features import Feature
 from scanlet.assembly.integrations import IntegrationsFeature
@@ -267,9 +273,17 @@ def create_app(
             if storage.shared:
                 feed = storage.change_feed(settings.instance_name)
                 await background.start(hear_others, feed, system.bus, services.codes.refresh)
-                background.start_soon(
-                    resync_codes, storage.events, codes_position, services.codes.refresh
+            # Codes changed by another process (another instance, or the command line on
+            # the same SQLite file, which has no notices) are served after one resync.
+            background.start_soon(
+                functools.partial(
+                    resync_codes,
+                    storage.events,
+                    codes_position,
+                    services.codes.refresh,
+                    interval=resync_interval(shared=storage.shared),
                 )
+            )
             for feature in installed:
                 own = await above_features.spawn_supervisor(
                     f"feature-{feature.name}", FEATURE_SUPERVISOR

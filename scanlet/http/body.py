@@ -12,7 +12,7 @@ from starlette.requests import Request
 from scanlet.http.problems import FieldError, Problem
 from scanlet.timerange import time_error
 
-__all__ = ("check_times", "decode_body", "validation_problem")
+__all__ = ("check_times", "decode_body", "decode_json", "validation_problem")
 
 T = TypeVar("T")
 
@@ -76,7 +76,16 @@ async def decode_body(request: Request, type_: type[T]) -> T:
     media = content_type.split(";", 1)[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise Problem(415, f"Expected an application/json body, got {media or 'none'}.")
-    raw = await request.body()
+    return decode_json(await request.body(), type_)
+
+
+def decode_json(raw: bytes, type_: type[T]) -> T:
+    """Decode and validate a JSON document into ``type_``, as every request body is: 400 if
+    empty, malformed or nested too deeply, 422 if invalid (times out of range included).
+
+    The command line builds its documents from flags and decodes them here too, so a code
+    made from the shell passes exactly the API's checks.
+    """
     if not raw.strip():
         raise Problem(400, "The request body is empty; a JSON object was expected.")
     try:

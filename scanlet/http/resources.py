@@ -62,7 +62,8 @@ def short_url(base_url: str, slug: str) -> str:
 
 
 def qr_payload(base_url: str, slug: str) -> str:
-    """The text a code's QR image encodes: its own path, so scans are told from clicks."""
+    """The text a code's QR image encodes: its own URL, never its target (so a printed code
+    stays valid when the target changes), on its own path (so scans are told from clicks)."""
     return f"{base_url}/q/{slug}"
 
 

@@ -26,7 +26,15 @@ from scanlet.http.services import installed, services
 from scanlet.storage.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scanlet.storage.records import AttemptRow, EndpointRow
 
-__all__ = ("CreateWebhook", "WebhookResource", "webhook_endpoints", "webhooks_client")
+__all__ = (
+    "CreateWebhook",
+    "CreatedWebhook",
+    "WebhookResource",
+    "created_webhook",
+    "webhook_endpoints",
+    "webhook_resource",
+    "webhooks_client",
+)
 
 
 EventName = Annotated[
@@ -111,7 +119,8 @@ def webhooks_client(request: Request) -> WebhooksClient:
     return installed(services(request).webhooks, "integrations")
 
 
-def _resource(row: EndpointRow) -> WebhookResource:
+def webhook_resource(row: EndpointRow) -> WebhookResource:
+    """The API view of an endpoint: never its secret."""
     return WebhookResource(
         id=row.id,
         url=row.url,
@@ -121,6 +130,11 @@ def _resource(row: EndpointRow) -> WebhookResource:
         disabled_at=row.disabled_at,
         disabled_reason=row.disabled_reason,
     )
+
+
+def created_webhook(row: EndpointRow) -> CreatedWebhook:
+    """A new endpoint with its secret: what creating one answers, once."""
+    return CreatedWebhook(**msgspec.structs.asdict(webhook_resource(row)), secret=row.secret)
 
 
 def _attempt(row: AttemptRow) -> AttemptResource:
@@ -156,7 +170,7 @@ async def create_webhook(request: Request) -> Response:
             f"{exc.field}: {exc.msg}",
             errors=[FieldError(["body", exc.field], exc.msg)],
         ) from None
-    created = CreatedWebhook(**msgspec.structs.asdict(_resource(row)), secret=row.secret)
+    created = created_webhook(row)
     return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
 
 
@@ -176,13 +190,13 @@ async def list_webhooks(request: Request) -> Response:
     next_cursor = None
     if len(rows) > limit:
         next_cursor = encode_cursor(page[-1].id)
-    return json_response(WebhookList([_resource(row) for row in page], next_cursor))
+    return json_response(WebhookList([webhook_resource(row) for row in page], next_cursor))
 
 
 async def get_webhook(request: Request) -> Response:
     """One endpoint."""
     client = webhooks_client(request)
-    return json_response(_resource(await _load(client, request.path_params["id"])))
+    return json_response(webhook_resource(await _load(client, request.path_params["id"])))
 
 
 async def delete_webhook(request: Request) -> Response:

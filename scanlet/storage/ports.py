@@ -231,6 +231,10 @@ class RawScanReader(Protocol):
         """One page, newest first."""
         ...
 
+    async def count(self, query: RawScanQuery) -> int:
+        """How many scans match (an export's progress total; one pass over an index)."""
+        ...
+
     def stream(
         self, query: RawScanQuery, *, newest_first: bool = True, batch: int = 1000
     ) -> AsyncIterator[list[RawScan]]:
