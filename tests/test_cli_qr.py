@@ -4,6 +4,7 @@ refusals, and a terminal drawing that scans off the screen."""
 import io
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,36 @@ def test_qr_reads_the_code_from_either_backend(scanlet_db: str, tmp_path: Path) 
     result = scanlet("qr", "menu", "--format", "png", "-o", "menu.png", *db, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert decoded(Image.open(tmp_path / "menu.png")) == [PAYLOAD]
+
+
+def test_qr_archive_writes_the_zip_the_api_serves(folder: Path) -> None:
+    created = scanlet("codes", "create", "https://example.com/bar", "--slug", "bar", cwd=folder)
+    assert created.returncode == 0
+    result = scanlet("qr-archive", "--format", "png", "--scale", "4", "-o", "codes.zip", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wrote codes.zip: 2 images and index.csv"
+    archive = zipfile.ZipFile(folder / "codes.zip")
+    assert sorted(archive.namelist()) == ["bar.png", "index.csv", "menu.png"]
+    assert decoded(Image.open(io.BytesIO(archive.read("menu.png")))) == [PAYLOAD]
+    index = archive.read("index.csv").decode().splitlines()
+    assert index[0] == "slug,title,target,short_url,file,error"
+    piped = subprocess.run(
+        [SCANLET, "qr-archive", "--tag", "none"], cwd=folder, capture_output=True
+    )
+    assert piped.returncode == 0
+    assert zipfile.ZipFile(io.BytesIO(piped.stdout)).namelist() == ["index.csv"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dark", "fff"], "dark: must differ from light"),
+        (["--format", "gif"], "invalid choice"),
+        (["-o", "/nonexistent/dir/x.zip"], "cannot write /nonexistent/dir/x.zip"),
+    ],
+)
+def test_qr_archive_refusals_are_one_line(folder: Path, args: list[str], message: str) -> None:
+    result = scanlet("qr-archive", *args, cwd=folder)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -25,16 +25,17 @@ from starlette.types import Receive, Scope, Send
 from scanlet.actors.access.keys import Scope as KeyScope
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH
-from scanlet.adapters.qr_images import QrOptions, RenderedQr
+from scanlet.adapters.qr_images import QrOptions, QrRenderer, RenderedQr
 from scanlet.http.codes_api import MAX_QUERY_LENGTH
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_str
 from scanlet.http.qr_api import qr_option_params
 from scanlet.http.resources import qr_payload, short_url
-from scanlet.http.services import Services, services
+from scanlet.http.services import services
+from scanlet.storage.ports import CodeRepository
 from scanlet.storage.records import CodePage, CodeRow
 
-__all__ = ("qr_archive_endpoints",)
+__all__ = ("QrArchive", "qr_archive_endpoints")
 
 #: Codes read from the database at a time.
 PAGE = 200
@@ -88,99 +89,118 @@ class _ArchiveResponse(StreamingResponse):
             self._release()
 
 
-def _render(svc: Services, options: QrOptions, row: CodeRow) -> RenderedQr:
-    return svc.qr.render(
-        qr_payload(svc.settings.public_base_url, row.slug), options, None, remember=False
-    )
+class QrArchive:
+    """A ZIP of codes' QR images with an index, built as it is read: the API streams it,
+    ``scanlet qr-archive`` writes it to stdout."""
 
+    def __init__(
+        self,
+        codes: CodeRepository,
+        renderer: QrRenderer,
+        base_url: str,
+        options: QrOptions,
+        *,
+        tag: str | None = None,
+        q: str | None = None,
+    ) -> None:
+        self._codes = codes
+        self._renderer = renderer
+        self._base = base_url
+        self._options = options
+        self._tag = tag
+        self._q = q
 
-def _refusal(options: QrOptions, exc: Exception) -> tuple[str, str]:
-    """The field to blame and why, for an image that cannot be drawn or would not scan."""
-    if isinstance(exc, InvalidField):
-        return exc.field, exc.msg
-    return "ecc", f"the payload does not fit a QR code at ecc={options.ecc}: {exc}"
+    async def open(self) -> AsyncIterator[bytes]:
+        """The archive's bytes, in chunks. The first code is drawn before this returns, so
+        options that cannot work raise InvalidField (naming the option) here, not midway."""
+        if self._options.logo:
+            raise InvalidField("logo", "archives are drawn without logos")
+        first = await self._page(None)
+        if not first.items:
+            return self._chunks(first, None)
+        drawn = await self._draw(first.items[0])
+        if not isinstance(drawn, RenderedQr):
+            raise drawn
+        return self._chunks(first, drawn)
+
+    async def _page(self, cursor: str | None) -> CodePage:
+        return await self._codes.page(limit=PAGE, cursor=cursor, tag=self._tag, q=self._q)
+
+    async def _draw(self, row: CodeRow) -> RenderedQr | InvalidField:
+        """The code's image (off the event loop), or why it cannot be drawn."""
+        payload = qr_payload(self._base, row.slug)
+        render = partial(self._renderer.render, payload, self._options, None, remember=False)
+        try:
+            return await anyio.to_thread.run_sync(render)
+        except InvalidField as exc:
+            return exc
+        except ValueError as exc:  # segno: the payload cannot fit at this ecc
+            detail = f"the payload does not fit a QR code at ecc={self._options.ecc}: {exc}"
+            return InvalidField("ecc", detail)
+
+    async def _chunks(self, page: CodePage, drawn: RenderedQr | None) -> AsyncIterator[bytes]:
+        sink = _Chunks()
+        fmt = self._options.format
+        compression = zipfile.ZIP_STORED if fmt in _STORED else zipfile.ZIP_DEFLATED
+        with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", newline="") as index:
+            rows = csv.writer(index)
+            rows.writerow(INDEX_HEADER)
+            with zipfile.ZipFile(sink, "w") as archive:
+                while True:
+                    for row in page.items:
+                        image = drawn if drawn is not None else await self._draw(row)
+                        drawn = None
+                        if not isinstance(image, RenderedQr):
+                            rows.writerow(self._index_row(row, "", f"{image.field}: {image.msg}"))
+                            continue
+                        name = f"{row.slug}.{fmt}"
+                        entry = zipfile.ZipInfo(name, _zip_time(row))
+                        entry.compress_type = compression
+                        archive.writestr(entry, image.body)
+                        rows.writerow(self._index_row(row, name, ""))
+                        yield sink.take()
+                    if page.next_cursor is None:
+                        break
+                    page = await self._page(page.next_cursor)
+                index.seek(0)
+                listing = zipfile.ZipInfo("index.csv", _zip_time(None))
+                listing.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(listing, "w") as out:
+                    _copy(index, out)
+            yield sink.take()
+
+    def _index_row(self, row: CodeRow, file: str, error: str) -> tuple[str, ...]:
+        link = short_url(self._base, row.slug)
+        return (row.slug, row.title or "", row.target, link, file, error)
 
 
 async def qr_archive(request: Request) -> StreamingResponse:
     """Every live code (of ``tag``, matching ``q``) as a QR image, zipped."""
     svc = services(request)
-    try:
-        options = QrOptions.parse(request.query_params)
-    except InvalidField as exc:
-        raise invalid(exc.field, exc.msg) from None
-    if options.logo:
-        raise invalid("logo", "archives are drawn without logos")
-    tag = query_str(request, "tag", max_length=MAX_TAG_LENGTH)
-    q = query_str(request, "q", max_length=MAX_QUERY_LENGTH)
-    first = await svc.storage.codes.page(limit=PAGE, cursor=None, tag=tag, q=q)
-    drawn: RenderedQr | None = None
-    if first.items:
-        try:
-            drawn = await anyio.to_thread.run_sync(_render, svc, options, first.items[0])
-        except (InvalidField, ValueError) as exc:
-            raise invalid(*_refusal(options, exc)) from None
     release = svc.qr_archives.take()
     try:
-        body = _build(svc, options, tag, q, first, drawn)
-        return _ArchiveResponse(body, release)
+        options = QrOptions.parse(request.query_params)
+        archive = QrArchive(
+            svc.storage.codes,
+            svc.qr,
+            svc.settings.public_base_url,
+            options,
+            tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
+            q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
+        )
+        body = await archive.open()
+    except InvalidField as exc:
+        release()
+        raise invalid(exc.field, exc.msg) from None
     except BaseException:
         release()
         raise
-
-
-async def _build(
-    svc: Services,
-    options: QrOptions,
-    tag: str | None,
-    q: str | None,
-    page: CodePage,
-    drawn: RenderedQr | None,
-) -> AsyncIterator[bytes]:
-    sink = _Chunks()
-    base = svc.settings.public_base_url
-    compression = zipfile.ZIP_STORED if options.format in _STORED else zipfile.ZIP_DEFLATED
-    with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", newline="") as index:
-        rows = csv.writer(index)
-        rows.writerow(INDEX_HEADER)
-        with zipfile.ZipFile(sink, "w") as archive:
-            while True:
-                for row in page.items:
-                    if drawn is None:
-                        try:
-                            drawn = await anyio.to_thread.run_sync(
-                                partial(_render, svc, options, row)
-                            )
-                        except (InvalidField, ValueError) as exc:
-                            field, why = _refusal(options, exc)
-                            rows.writerow(_index_row(row, base, "", f"{field}: {why}"))
-                            continue
-                    name = f"{row.slug}.{options.format}"
-                    entry = zipfile.ZipInfo(name, _zip_time(row))
-                    entry.compress_type = compression
-                    archive.writestr(entry, drawn.body)
-                    drawn = None
-                    rows.writerow(_index_row(row, base, name, ""))
-                    yield sink.take()
-                if page.next_cursor is None:
-                    break
-                page = await svc.storage.codes.page(
-                    limit=PAGE, cursor=page.next_cursor, tag=tag, q=q
-                )
-            index.seek(0)
-            listing = zipfile.ZipInfo("index.csv", _zip_time(None))
-            listing.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(listing, "w") as out:
-                _copy(index, out)
-        yield sink.take()
+    return _ArchiveResponse(body, release)
 
 
 def _copy(source: IO[str], out: IO[bytes]) -> None:
     while chunk := source.read(1 << 16):
         out.write(chunk.encode())
-
-
-def _index_row(row: CodeRow, base: str, file: str, error: str) -> tuple[str, ...]:
-    return (row.slug, row.title or "", row.target, short_url(base, row.slug), file, error)
 
 
 def _zip_time(row: CodeRow | None) -> tuple[int, int, int, int, int, int]:
