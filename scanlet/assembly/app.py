@@ -17,6 +17,9 @@ from starlette.middleware import Middleware
 
 from scanlet import __version__
 from scanlet.actors.access.keys import ApiKeys
+from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.principals import Access
+from scanlet.actors.access.users import FIRST_OWNER_HINT, Users
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
@@ -144,9 +147,13 @@ def create_app(
     tracing: Tracing | None = None,
     extra_endpoints: list[Endpoint] | None = None,
     features: Sequence[Feature] | None = None,
+    passwords: Passwords | None = None,
 ) -> ScanletApp:
-    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors."""
+    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors.
+
+    ``passwords`` hashes account passwords (argon2id at its default costs unless given)."""
     clock = clock or SystemClock()
+    passwords = passwords or Passwords()
     registry = registry or CollectorRegistry()
     tracing = tracing or Tracing()
     ProcessCollector(namespace="scanlet", registry=registry)
@@ -229,12 +236,15 @@ def create_app(
                 )
             )
             scans = ScansClient(scans_ref)
+            keys = ApiKeys(storage.keys)
             app.state.services = services = Services(
                 settings=settings,
                 clock=clock,
                 registry=registry,
                 storage=storage,
-                keys=ApiKeys(storage.keys),
+                keys=keys,
+                users=Users(storage.users, passwords),
+                access=Access(keys, storage.users),
                 system=system,
                 core=core,
                 core_actors=tuple(core.children),
@@ -274,6 +284,8 @@ def create_app(
                 )
                 services.features[feature.name] = own
                 await feature.start(services, own, stack, background)
+            if not await storage.users.list():
+                log.warning(FIRST_OWNER_HINT)
             log.info(
                 "started",
                 db=storage.location,

@@ -109,7 +109,7 @@ def _wrap(endpoint: Endpoint) -> Handler:
     async def run(request: Request) -> Response:
         request.scope["scanlet.route"] = template
         if scope is not None:
-            request.state.api_key = await authorize(request, scope)
+            request.state.principal = await authorize(request, scope)
         return await handler(request)
 
     run.__name__ = getattr(handler, "__name__", "endpoint")

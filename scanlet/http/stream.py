@@ -28,6 +28,7 @@ from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.roles import Principal
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH
 from scanlet.actors.webhooks.signing import EVENT_TYPES, event_body
 from scanlet.http.auth import bearer_token
@@ -38,7 +39,7 @@ from scanlet.http.problems import FieldError, Problem
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stream_limits import StreamLimits, StreamSlot
 from scanlet.storage.ports import EventLogReader
-from scanlet.storage.records import ApiKey, StoredEvent
+from scanlet.storage.records import StoredEvent
 
 __all__ = (
     "EventStream",
@@ -256,10 +257,10 @@ def stream_hub(svc: Services) -> StreamHub:
 
 
 def key_still_valid(svc: Services, token: str) -> StillAllowed:
-    """A re-check for a stream opened with ``token``: is the key still valid?"""
+    """A re-check for a stream opened with ``token``: are the key and its user still valid?"""
 
     async def check() -> bool:
-        return await svc.keys.authenticate(token, now=svc.clock.now()) is not None
+        return await svc.access.by_token(token, now=svc.clock.now()) is not None
 
     return check
 
@@ -271,10 +272,10 @@ async def stream_events(request: Request) -> Response:
     types = _types(request)
     slug = query_str(request, "slug", max_length=MAX_SLUG_LENGTH)
     last_event_id = _last_event_id(request)
-    key: ApiKey = request.state.api_key
+    principal: Principal = request.state.principal
     token = bearer_token(request)
     assert token is not None  # the endpoint's scope check needed it
-    slot = hub.limits.acquire(key.id)
+    slot = hub.limits.acquire(principal.id)
     try:
         after = None if last_event_id is None else await hub.log.position_of(last_event_id)
         if after is None:

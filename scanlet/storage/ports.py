@@ -39,6 +39,7 @@ from scanlet.storage.records import (
     ScanFact,
     StoredEvent,
     StoredSession,
+    UserRow,
 )
 
 __all__ = (
@@ -326,13 +327,71 @@ class KeyRepository(Protocol):
         ...
 
 
+class LastOwner(Exception):
+    """Raised when a change to the users would leave no enabled owner (nothing is changed)."""
+
+
+class UserRepository(Protocol):
+    """Accounts as stored (their passwords only as argon2id hashes)."""
+
+    async def insert(self, row: UserRow, password_hash: str | None) -> bool:
+        """Store a new user; False when the email is taken."""
+        ...
+
+    async def list(self) -> list[UserRow]:
+        """Every user, oldest first."""
+        ...
+
+    async def get(self, user_id: str) -> UserRow | None:
+        """A user by id, or None."""
+        ...
+
+    async def find_by_email(self, email: str) -> tuple[UserRow, str | None] | None:
+        """A user by (lower-case) email with their password hash, or None."""
+        ...
+
+    async def save(
+        self,
+        row: UserRow,
+        *,
+        now: datetime,
+        password_hash: str | None = None,
+        end_sessions: bool = False,
+    ) -> bool:
+        """Store the user's role, tags and disabled state (and a new password hash, if one is
+        given); with ``end_sessions`` delete every dashboard session of theirs in the same
+        transaction. False when there is no such user; ``LastOwner`` when it would leave no
+        enabled owner."""
+        ...
+
+    async def delete(self, user_id: str, *, now: datetime) -> bool:
+        """Delete a user with their sessions, revoking their keys (kept, for the record);
+        False when there is no such user; ``LastOwner`` as for ``save``."""
+        ...
+
+
+class SignInFailures(Protocol):
+    """Failed password sign-ins, by keyed digests of the account and of the address."""
+
+    async def count(self, account: bytes, address: bytes, since: str) -> tuple[int, int]:
+        """Failures since ``since`` for the account and for the address."""
+        ...
+
+    async def record(self, account: bytes, address: bytes, at: str, *, forget_before: str) -> None:
+        """Note a failure at ``at``; rows older than ``forget_before`` are deleted."""
+        ...
+
+
 class SessionRepository(Protocol):
     """Dashboard sessions: the token goes to the browser, only its hash is stored."""
 
     max_age: timedelta
 
-    async def create(self, key_id: str, *, now: datetime) -> tuple[str, StoredSession]:
-        """Start a session for ``key_id``: its token (for the cookie) and what is stored."""
+    async def create(
+        self, key_id: str | None, *, now: datetime, user_id: str | None = None
+    ) -> tuple[str, StoredSession]:
+        """Start a session for ``key_id`` or ``user_id``: its token (for the cookie) and what
+        is stored."""
         ...
 
     async def find(self, token: str, *, now: datetime) -> StoredSession | None:
@@ -455,6 +514,16 @@ class Storage(Protocol):
 
     def raw_scans(self, describe: RawScanDescriber) -> RawScanReader:
         """Raw scans listed as ``describe`` derives them from the stored events."""
+        ...
+
+    @property
+    def users(self) -> UserRepository:
+        """Accounts."""
+        ...
+
+    @property
+    def sign_in_failures(self) -> SignInFailures:
+        """Failed sign-ins, for the lockout."""
         ...
 
     def sessions(self, *, max_age: timedelta, idle: timedelta) -> SessionRepository:

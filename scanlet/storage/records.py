@@ -167,6 +167,10 @@ class ApiKey(msgspec.Struct, frozen=True):
     created_at: str
     expires_at: str | None
     revoked: bool
+    #: The user the key belongs to (None: a key made before accounts, acting by its scope).
+    user_id: str | None = None
+    #: Only codes with one of these tags (empty: every code the user may see).
+    tags: tuple[str, ...] = ()
 
 
 class CreatedKey(msgspec.Struct, frozen=True):
@@ -183,9 +187,26 @@ class StoredSession(msgspec.Struct, frozen=True):
     """A live session: ``id`` is the hex SHA-256 of its token (the token is never stored)."""
 
     id: str
-    key_id: str
+    #: Who signed in: a key (the API-key sign-in) or a user (email and password).
+    key_id: str | None
     created_at: str
     expires_at: str
+    user_id: str | None = None
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+class UserRow(msgspec.Struct, frozen=True):
+    """An account as listed: never its password or its hash."""
+
+    id: str
+    email: str
+    role: str
+    created_at: str
+    disabled: bool
+    #: Only codes with one of these tags (empty: every code).
+    tags: tuple[str, ...] = ()
 
 
 # --- Analytics rollups ---------------------------------------------------------------------

@@ -77,7 +77,7 @@ async def dashboard_stream(request: Request, user: User) -> Response:
     if not slug:
         raise invalid("slug", "name the code whose scans to follow")
     hub = stream_hub(svc)
-    slot = hub.limits.acquire(user.key.id)
+    slot = hub.limits.acquire(user.principal.id)
     try:
         after = await hub.log.last_position()
     except BaseException:

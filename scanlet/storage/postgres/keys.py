@@ -6,7 +6,7 @@ from datetime import datetime
 
 from scanlet.storage.postgres.database import Connection, PgDatabase
 from scanlet.storage.records import ApiKey
-from scanlet.storage.rows import KEY_COLUMNS, key_row
+from scanlet.storage.rows import KEY_COLUMNS, encode_list, key_row
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("KeyStore",)
@@ -23,14 +23,17 @@ class KeyStore:
 
         async def insert(conn: Connection) -> None:
             await conn.execute(
-                "INSERT INTO api_keys (id, name, scope, secret_hash, created_at, expires_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO api_keys"
+                " (id, name, scope, secret_hash, created_at, expires_at, user_id, tags)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 row.id,
                 row.name,
                 row.scope,
                 secret_hash,
                 row.created_at,
                 row.expires_at,
+                row.user_id,
+                encode_list(row.tags),
             )
 
         await self._db.write(insert)
@@ -58,4 +61,4 @@ class KeyStore:
         row = await self._db.fetchrow(
             f"SELECT {KEY_COLUMNS}, secret_hash FROM api_keys WHERE id = $1", key_id
         )
-        return None if row is None else (key_row(row), bytes(row[6]))
+        return None if row is None else (key_row(row), bytes(row[8]))

@@ -16,6 +16,7 @@ from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
 from scanlet.storage.postgres.scans import ScanStore
 from scanlet.storage.postgres.sessions import SessionStore
+from scanlet.storage.postgres.users import SignInFailureStore, UserStore
 from scanlet.storage.postgres.webhooks import WebhookStore
 from scanlet.storage.records import RawScanDescriber
 
@@ -34,6 +35,8 @@ class PostgresStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.users = UserStore(db)
+        self.sign_in_failures = SignInFailureStore(db)
 
     @property
     def location(self) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from scanlet.storage.records import ApiKey
 from scanlet.storage.rows import KEY_COLUMNS as _COLUMNS
+from scanlet.storage.rows import encode_list
 from scanlet.storage.rows import key_row as _key
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time
@@ -21,11 +22,21 @@ class KeyStore:
 
     async def insert(self, row: ApiKey, secret_hash: bytes) -> None:
         """Store a new key."""
-        values = (row.id, row.name, row.scope, secret_hash, row.created_at, row.expires_at)
+        values = (
+            row.id,
+            row.name,
+            row.scope,
+            secret_hash,
+            row.created_at,
+            row.expires_at,
+            row.user_id,
+            encode_list(row.tags),
+        )
         await self._db.write(
             lambda conn: conn.execute(
-                "INSERT INTO api_keys (id, name, scope, secret_hash, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO api_keys"
+                " (id, name, scope, secret_hash, created_at, expires_at, user_id, tags)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
         )
@@ -61,4 +72,4 @@ class KeyStore:
             ) as cur,
         ):
             row = await cur.fetchone()
-        return None if row is None else (_key(row), bytes(row[6]))
+        return None if row is None else (_key(row), bytes(row[8]))

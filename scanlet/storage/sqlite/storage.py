@@ -19,6 +19,7 @@ from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.sqlite.scans import ScanStore
 from scanlet.storage.sqlite.sessions import SessionStore
+from scanlet.storage.sqlite.users import SignInFailureStore, UserStore
 from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = ("SqliteStorage", "open_sqlite")
@@ -36,6 +37,8 @@ class SqliteStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.users = UserStore(db)
+        self.sign_in_failures = SignInFailureStore(db)
 
     @property
     def location(self) -> str:
