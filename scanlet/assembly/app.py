@@ -54,6 +54,7 @@ from scanlet.http.ratelimit import ScanLimits
 from scanlet.http.redirect import redirect_endpoints
 from scanlet.http.scan_path import ScanPath
 from scanlet.http.services import Services
+from scanlet.http.users_api import user_endpoints
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import (
     ActorSystem,
@@ -173,6 +174,7 @@ def create_app(
     endpoints.extend(code_endpoints())
     endpoints.extend(qr_endpoints())
     endpoints.extend(ingest_endpoints())
+    endpoints.extend(user_endpoints())
     installed = list(default_features(settings) if features is None else features)
     for feature in installed:
         endpoints.extend(feature.endpoints())

@@ -19,11 +19,11 @@ from scanlet.actors.webhooks.signing import EVENT_TYPES
 from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Link, Param, Reply
+from scanlet.http.paging import page_in_memory
 from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import installed, services
-from scanlet.storage.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scanlet.storage.records import AttemptRow, EndpointRow
 
 __all__ = ("CreateWebhook", "WebhookResource", "webhook_endpoints", "webhooks_client")
@@ -163,19 +163,8 @@ async def create_webhook(request: Request) -> Response:
 async def list_webhooks(request: Request) -> Response:
     """Every endpoint, oldest first."""
     client = webhooks_client(request)
-    limit = query_int(request, "limit", default=50, low=1, high=1000)
-    cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     rows = await client.store.endpoints()
-    if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        ids = [row.id for row in rows]
-        if after not in ids:
-            raise InvalidCursor()
-        rows = rows[ids.index(after) + 1 :]
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(page[-1].id)
+    page, next_cursor = page_in_memory(request, rows, lambda row: row.id)
     return json_response(WebhookList([_resource(row) for row in page], next_cursor))
 
 

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.passwords import Passwords
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
 
@@ -27,7 +28,8 @@ def app(scanlet_db: str, tmp_path: Path) -> Starlette:
         },
         isatty=False,
     )
-    return create_app(settings, registry=CollectorRegistry())
+    # Passwords at low argon2id costs: the tests check the rules, not the hash's strength.
+    return create_app(settings, registry=CollectorRegistry(), passwords=Passwords.cheap())
 
 
 @pytest.fixture

@@ -27,21 +27,20 @@ def user_principal(user: UserRow) -> Principal:
 
 def key_principal(key: ApiKey, user: UserRow | None) -> Principal:
     """What a key may do: the lower of its scope and its user's role, within both tag
-    limits (a key made before accounts has no user and acts by its scope alone)."""
-    # A scope is a role under its older name: read = viewer, write = editor, admin = admin.
-    role = Role(min(int(Scope.parse(key.scope)), _ceiling(user)))
+    limits. A scope is a role under its older name (read = viewer, write = editor), and the
+    top scope, admin, is all of its user's role: an owner's admin key manages owners too. A
+    key made before accounts has no user and acts by its scope alone, owners excepted."""
+    scope = Scope.parse(key.scope)
+    reach = Role.OWNER if scope == Scope.ADMIN else Role(int(scope))
+    ceiling = Role.ADMIN if user is None else Role.parse(user.role)
     return Principal(
         kind="key",
         id=key.id,
-        role=role,
+        role=min(reach, ceiling),
         tags=effective_tags(key.tags, user.tags if user is not None else ()),
         user_id=key.user_id,
         name=key.name,
     )
-
-
-def _ceiling(user: UserRow | None) -> int:
-    return int(Role.OWNER) if user is None else int(Role.parse(user.role))
 
 
 class Access:
