@@ -137,10 +137,18 @@ class Users:
 
     async def by_email(self, email: str) -> UserRow:
         """A user by email (any case), or ``AccountNotFound``."""
-        found = await self._users.find_by_email(email.strip().lower())
+        found = await self._find(email)
         if found is None:
             raise AccountNotFound(email)
         return found[0]
+
+    async def _find(self, email: str) -> tuple[UserRow, str | None] | None:
+        """The user of an email as typed: one that could not have been stored (control
+        characters, NULs PostgreSQL refuses, too long) finds nobody without a query."""
+        key = email.strip().lower()
+        if not key or len(key) > MAX_EMAIL_LENGTH or not key.isprintable():
+            return None
+        return await self._users.find_by_email(key)
 
     async def change(
         self,
@@ -198,7 +206,7 @@ class Users:
 
         Unknown emails, users without a password and disabled users cost one argon2
         verification like a wrong password, so the time taken tells nothing."""
-        found = await self._users.find_by_email(email.strip().lower()[:MAX_EMAIL_LENGTH])
+        found = await self._find(email)
         row, stored = found if found is not None else (None, None)
         if len(password) > MAX_PASSWORD_LENGTH:
             # No password this long was ever accepted; hash no more of it than of any other.

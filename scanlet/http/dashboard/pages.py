@@ -197,7 +197,8 @@ def guarded(
                 return error_page(
                     request,
                     403,
-                    "This key has the read scope: it can look but not change.",
+                    f"{user.principal.name} acts as {user.principal.role.label}:"
+                    " it can look but not change.",
                     user=user,
                 )
             if request.method == "POST":

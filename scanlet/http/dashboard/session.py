@@ -23,6 +23,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.lockout import SignInLockout
 from scanlet.actors.access.roles import Principal, Role
 from scanlet.http.services import installed, services
 from scanlet.storage.ports import SessionRepository
@@ -93,10 +94,12 @@ class FormTokens:
 
 @dataclass(frozen=True, slots=True)
 class DashboardAuth:
-    """What the dashboard feature builds at start-up: sessions and form tokens."""
+    """What the dashboard feature builds at start-up: sessions, form tokens and the
+    sign-in lockout."""
 
     sessions: SessionRepository
     forms: FormTokens
+    lockout: SignInLockout
 
     @property
     def cookie_max_age(self) -> int:

@@ -170,3 +170,36 @@ async def test_a_role_change_keeps_the_sessions(users: Users, storage: Storage) 
 
 def _hours(n: int) -> timedelta:
     return timedelta(hours=n)
+
+
+class CountingPasswords(Passwords):
+    """Counts verifications: the work done is the same whatever the account."""
+
+    def __init__(self) -> None:
+        super().__init__(Passwords.cheap()._hasher)
+        self.verified = 0
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        self.verified += 1
+        return super().verify(stored, password)
+
+
+async def test_unknown_disabled_and_wrong_all_cost_one_verification(storage: Storage) -> None:
+    passwords = CountingPasswords()
+    users = Users(storage.users, passwords)
+    row = await users.create("ana@example.com", Role.EDITOR, PASSWORD, by=SYSTEM, now=NOW)
+    await users.create("nopw@example.com", Role.EDITOR, None, by=SYSTEM, now=NOW)
+    attempts = [
+        ("ana@example.com", "wrong password"),
+        ("nobody@example.com", PASSWORD),
+        ("nopw@example.com", PASSWORD),
+        ("ana@example.com", "p" * 5000),
+    ]
+    for email, password in attempts:
+        before = passwords.verified
+        assert await users.check_password(email, password) is None
+        assert passwords.verified == before + 1
+    await users.change(row.id, by=SYSTEM, now=NOW, disabled=True)
+    before = passwords.verified
+    assert await users.check_password("ana@example.com", PASSWORD) is None
+    assert passwords.verified == before + 1
