@@ -16,6 +16,9 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.access.keys import ApiKeys, Scope
+from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.roles import SYSTEM, Role
+from scanlet.actors.access.users import Users
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
@@ -23,9 +26,11 @@ from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
 from scanlet.storage.sqlite.database import open_database
 from scanlet.storage.sqlite.keys import KeyStore
+from scanlet.storage.sqlite.users import UserStore
 from tests.processes import free_port
 
 FAST = StreamConfig(heartbeat=0.05, recheck=0.05)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -123,6 +128,30 @@ async def test_an_open_stream_closes_soon_after_its_key_is_revoked(site: Site) -
         # Revoked from another connection, as `scanlet keys revoke` does.
         async with open_database(site.app.state.services.settings.db) as other:
             assert await ApiKeys(KeyStore(other)).revoke(site.key_ids["a"], now=datetime.now(UTC))
+        with anyio.fail_after(5):
+            async for _ in chunks:  # heartbeats until the re-check closes the stream
+                pass
+
+
+async def test_an_open_stream_closes_soon_after_its_keys_user_is_disabled(site: Site) -> None:
+    db = site.app.state.services.settings.db
+    async with open_database(db) as database:
+        users = Users(UserStore(database), Passwords.cheap())
+        ana = await users.create("ana@example.com", Role.VIEWER, None, by=SYSTEM, now=NOW)
+        made = await ApiKeys(KeyStore(database)).create("ana", Scope.READ, now=NOW, user=ana)
+    async with (
+        httpx.AsyncClient(base_url=site.base, timeout=5) as client,
+        client.stream(
+            "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {made.token}"}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        chunks = response.aiter_bytes()
+        await anext(chunks)
+        # Disabled from another connection, as `scanlet users disable` does.
+        async with open_database(db) as other:
+            users = Users(UserStore(other), Passwords.cheap())
+            await users.change(ana.id, by=SYSTEM, now=NOW, disabled=True)
         with anyio.fail_after(5):
             async for _ in chunks:  # heartbeats until the re-check closes the stream
                 pass
