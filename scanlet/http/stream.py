@@ -36,6 +36,7 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.log_tail import LogTail, TailEntry
 from scanlet.http.params import invalid, query_str
 from scanlet.http.problems import FieldError, Problem
+from scanlet.http.scoping import refuse_if_limited, visible_slug
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stream_limits import StreamLimits, StreamSlot
 from scanlet.storage.ports import EventLogReader
@@ -273,6 +274,12 @@ async def stream_events(request: Request) -> Response:
     slug = query_str(request, "slug", max_length=MAX_SLUG_LENGTH)
     last_event_id = _last_event_id(request)
     principal: Principal = request.state.principal
+    # A tag-limited key follows one code of its own at a time: the stream of every code
+    # would show it the others.
+    if slug is None:
+        refuse_if_limited(principal, "the stream of every code (pass slug)")
+    else:
+        await visible_slug(svc, principal, slug)
     token = bearer_token(request)
     assert token is not None  # the endpoint's scope check needed it
     slot = hub.limits.acquire(principal.id)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from scanlet.actors.access.roles import Principal, Role
-from scanlet.actors.access.users import MAX_EMAIL_LENGTH
+from scanlet.actors.access.users import EMAIL_PATTERN, MAX_EMAIL_LENGTH
 from scanlet.actors.codes.messages import Tags
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -33,8 +33,9 @@ RoleName = Literal["viewer", "editor", "admin", "owner"]
 Email = Annotated[
     str,
     msgspec.Meta(
-        min_length=3,
+        min_length=5,
         max_length=MAX_EMAIL_LENGTH,
+        extra_json_schema={"pattern": EMAIL_PATTERN},
         description="An email address; stored lower-cased, one account per address.",
     ),
 ]
@@ -138,6 +139,8 @@ def user_endpoints() -> list[Endpoint]:
             "Create a user",
             "users",
             scope=Scope.ADMIN,
+            # A tag-limited admin could make an unlimited user: users are for unlimited ones.
+            spans_all_codes=True,
             body=NewUser,
             extra_problems=[409, 503],
             replies=[Reply(201, "The new user.", UserRow, headers=("Location",))],
@@ -149,6 +152,7 @@ def user_endpoints() -> list[Endpoint]:
             "List users",
             "users",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=[
                 Param(
                     "limit",
@@ -167,6 +171,7 @@ def user_endpoints() -> list[Endpoint]:
             "Change a user",
             "users",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=one,
             body=UserChanges,
             extra_problems=[404, 409, 503],
@@ -179,6 +184,7 @@ def user_endpoints() -> list[Endpoint]:
             "Delete a user",
             "users",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=one,
             extra_problems=[404, 409, 503],
             replies=[Reply(204, "Deleted.", media_type="")],

@@ -89,9 +89,16 @@ class CodeRepository(Protocol):
         ...
 
     async def page(
-        self, *, limit: int, cursor: str | None, tag: str | None, q: str | None
+        self,
+        *,
+        limit: int,
+        cursor: str | None,
+        tag: str | None,
+        q: str | None,
+        within: Sequence[str] | None = None,
     ) -> CodePage:
-        """A page of live codes, newest first."""
+        """A page of live codes, newest first (``within``: only codes with one of those
+        tags)."""
         ...
 
     async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:

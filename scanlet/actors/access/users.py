@@ -25,7 +25,10 @@ from scanlet.actors.access.errors import (
 )
 from scanlet.actors.access.passwords import MAX_PASSWORD_LENGTH, Passwords, password_problem
 from scanlet.actors.access.roles import Principal, Role
-from scanlet.actors.codes.validation import MAX_TAG_LENGTH, MAX_TAGS
+from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.patterns import bmp_ranges
+from scanlet.actors.codes.rules import normal_tags as code_tags
+from scanlet.actors.codes.validation import REFUSED_IN_TARGET
 from scanlet.storage.ports import LastOwner, UserRepository
 from scanlet.storage.records import UserRow
 from scanlet.storage.timefmt import format_time
@@ -39,32 +42,33 @@ FIRST_OWNER_HINT = (
 )
 #: RFC 5321's limit on a forward path, which an address must fit in.
 MAX_EMAIL_LENGTH = 254
-# Enough to catch typos (no "@", spaces, two "@"); whether it reaches anybody is not ours to
-# know, and nothing is ever sent to it.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_NOT_IN_EMAIL = "@" + "".join(
+    f"\\u{low:04x}-\\u{high:04x}" for low, high in bmp_ranges(REFUSED_IN_TARGET)
+)
+#: Something, "@", a domain with a dot; no spaces, controls or invisible characters. Enough
+#: to catch typos; whether it reaches anybody is not ours to know (nothing is sent to it).
+#: The OpenAPI document shows the same pattern (ECMA-262, Python and Rust read it alike).
+EMAIL_PATTERN = f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}]+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def normal_email(raw: str) -> str:
-    """The stored form of an email (trimmed, lower case) or ``InvalidAccountField``."""
-    email = raw.strip().lower()
-    if not email or len(email) > MAX_EMAIL_LENGTH:
-        raise InvalidAccountField("email", f"must be 1-{MAX_EMAIL_LENGTH} characters")
-    if not email.isprintable() or _EMAIL.fullmatch(email) is None:
-        raise InvalidAccountField("email", "must be an email address such as ana@example.com")
-    return email
+    """The stored form of an email (lower case) or ``InvalidAccountField``."""
+    if len(raw) > MAX_EMAIL_LENGTH or _EMAIL.fullmatch(raw) is None:
+        raise InvalidAccountField(
+            "email",
+            f"must be an email address such as ana@example.com (at most {MAX_EMAIL_LENGTH}"
+            " characters, no spaces)",
+        )
+    return raw.lower()
 
 
 def normal_tags(raw: Sequence[str], field: str = "tags") -> tuple[str, ...]:
-    """Tags of a limit, trimmed, without repeats, checked as code tags are."""
-    tags = tuple(dict.fromkeys(tag.strip() for tag in raw))
-    if len(tags) > MAX_TAGS:
-        raise InvalidAccountField(field, f"at most {MAX_TAGS} tags")
-    for tag in tags:
-        if not tag or len(tag) > MAX_TAG_LENGTH or not tag.isprintable():
-            raise InvalidAccountField(
-                field, f"each tag must be 1-{MAX_TAG_LENGTH} printable characters"
-            )
-    return tags
+    """Tags of a limit, by the rule of a code's tags (``codes.rules.normal_tags``)."""
+    try:
+        return code_tags(raw)
+    except InvalidField as exc:
+        raise InvalidAccountField(field, exc.msg) from None
 
 
 def _check_password(password: str) -> None:

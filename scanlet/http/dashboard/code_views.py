@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,6 +37,7 @@ from scanlet.http.dashboard.session import User
 from scanlet.http.params import query_str
 from scanlet.http.resources import code_resource
 from scanlet.http.scans_api import raw_scans
+from scanlet.http.scoping import check_code_tags, limited_tags
 from scanlet.http.services import services
 from scanlet.storage.records import RawScanQuery
 
@@ -72,7 +74,9 @@ async def codes_list(request: Request, user: User) -> Response:
     q = query_str(request, "q", max_length=256) or None
     tag = query_str(request, "tag", max_length=64) or None
     cursor = query_str(request, "cursor", max_length=512) or None
-    page = await svc.storage.codes.page(limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q)
+    page = await svc.storage.codes.page(
+        limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q, within=limited_tags(user.principal)
+    )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
     codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
@@ -125,7 +129,9 @@ async def create_code(request: Request, user: User) -> Response:
     """Create a code from the form, or show the form again with the errors by its fields."""
     values = values_from(request.state.form)
     try:
-        row = await services(request).codes.create(create_from(values))
+        command = create_from(values)
+        check_code_tags(user.principal, command.tags)
+        row = await services(request).codes.create(command)
     except CodeError as refusal:
         return _form_page(request, user, values=values, errors=field_errors(refusal))
     return redirect(f"/dashboard/codes/{row.slug}?done=created")
@@ -212,7 +218,10 @@ async def edit_code(request: Request, user: User) -> Response:
     slug = request.path_params["slug"]
     values = {**values_from(request.state.form), "slug": slug}
     try:
-        await services(request).codes.update(slug, changes_from(values))
+        changes = changes_from(values)
+        if not isinstance(changes.tags, msgspec.UnsetType):
+            check_code_tags(user.principal, changes.tags)
+        await services(request).codes.update(slug, changes)
     except InvalidField as refusal:
         return _form_page(request, user, values=values, errors=field_errors(refusal), slug=slug)
     return redirect(f"/dashboard/codes/{slug}?done=updated")

@@ -34,7 +34,7 @@ def as_role(role: Role) -> Principal:
 async def test_a_user_is_created_listed_and_signs_in_with_the_right_password_only(
     users: Users,
 ) -> None:
-    row = await users.create(" Ana@Example.COM ", Role.EDITOR, PASSWORD, by=SYSTEM, now=NOW)
+    row = await users.create("Ana@Example.COM", Role.EDITOR, PASSWORD, by=SYSTEM, now=NOW)
     assert row.email == "ana@example.com"
     assert [u.email for u in await users.list()] == ["ana@example.com"]
     assert await users.check_password("ANA@example.com", PASSWORD) == row
