@@ -35,10 +35,11 @@ from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.http.app import ScanletApp
-from scanlet.http.codes_api import code_endpoints
+from scanlet.http.codes_api import SLUG_PARAM, code_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
 from scanlet.http.errors import exception_handlers
 from scanlet.http.fastpath import ScanFastPath
+from scanlet.http.history_api import history_endpoints
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import (
     BodyLimitMiddleware,
@@ -172,6 +173,7 @@ def create_app(
 
     endpoints.extend(ops_endpoints(openapi))
     endpoints.extend(code_endpoints())
+    endpoints.extend(history_endpoints(SLUG_PARAM))
     endpoints.extend(qr_endpoints())
     endpoints.extend(ingest_endpoints())
     endpoints.extend(user_endpoints())

@@ -69,7 +69,7 @@ async def create_code(request: Request) -> Response:
     svc = services(request)
     command = await decode_body(request, CreateCode)
     check_code_tags(request.state.principal, command.tags)
-    row = await svc.codes.create(command)
+    row = await svc.codes.create(command, request.state.principal.author)
     resource = await _resource(svc, row)
     return json_response(resource, 201, {"Location": f"/api/v1/codes/{row.slug}"})
 
@@ -104,13 +104,17 @@ async def update_code(request: Request) -> Response:
     changes = await decode_body(request, CodeChanges)
     if not isinstance(changes.tags, msgspec.UnsetType):
         check_code_tags(request.state.principal, changes.tags)
-    row = await svc.codes.update(request.path_params["slug"], changes)
+    row = await svc.codes.update(
+        request.path_params["slug"], changes, request.state.principal.author
+    )
     return json_response(await _resource(svc, row))
 
 
 async def delete_code(request: Request) -> Response:
     """Delete a code; its scans stay in the log and its slug is never reused."""
-    await services(request).codes.delete(request.path_params["slug"])
+    await services(request).codes.delete(
+        request.path_params["slug"], request.state.principal.author
+    )
     return Response(status_code=204)
 
 

@@ -158,6 +158,13 @@ class EventLogReader(Protocol):
         """The position a reader that has seen every committed event is at."""
         ...
 
+    async def code_history(
+        self, slug: str, *, limit: int, before: int | None = None
+    ) -> list[StoredEvent]:
+        """The code events (created, updated, deleted) of ``slug``, newest first, with seqs
+        below ``before`` (the previous page's last)."""
+        ...
+
     async def position_of(self, seq: int) -> int | None:
         """The position of the event ``seq`` (a stream's ``Last-Event-ID``), or None when
         the log cannot place it."""

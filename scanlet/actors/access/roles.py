@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from scanlet.actors.events import By
+
 __all__ = ("SYSTEM", "Principal", "Role", "effective_tags")
 
 
@@ -61,6 +63,11 @@ class Principal:
     user_id: str | None = None
     #: How the dashboard names them: an email or a key's name.
     name: str = ""
+
+    @property
+    def author(self) -> By:
+        """How events record this principal as their cause."""
+        return By(self.kind, self.id)
 
     def may(self, needed: Role) -> bool:
         """Whether this principal's role is ``needed`` or above."""

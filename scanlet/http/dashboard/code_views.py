@@ -34,6 +34,7 @@ from scanlet.http.dashboard.figures import (
 )
 from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.session import User
+from scanlet.http.history_api import code_history
 from scanlet.http.params import query_str
 from scanlet.http.resources import code_resource
 from scanlet.http.scans_api import raw_scans
@@ -55,6 +56,8 @@ __all__ = (
 
 PAGE_SIZE = 25
 LATEST_SCANS = 10
+#: Changes shown in a code page's History section (the API pages through all of them).
+HISTORY_SHOWN = 20
 NOTICES = {
     "created": "The code was created.",
     "updated": "The code was saved.",
@@ -131,7 +134,7 @@ async def create_code(request: Request, user: User) -> Response:
     try:
         command = create_from(values)
         check_code_tags(user.principal, command.tags)
-        row = await services(request).codes.create(command)
+        row = await services(request).codes.create(command, user.principal.author)
     except CodeError as refusal:
         return _form_page(request, user, values=values, errors=field_errors(refusal))
     return redirect(f"/dashboard/codes/{row.slug}?done=created")
@@ -171,6 +174,7 @@ async def code_page(request: Request, user: User) -> Response:
     code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
+    history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)
     qr, qr_error = _qr_options(request)
     qr_base = f"/dashboard/codes/{row.slug}/qr"
     return render(
@@ -189,6 +193,8 @@ async def code_page(request: Request, user: User) -> Response:
         ),
         breakdowns=[(label, breakdown_rows(getattr(stats, name))) for name, label in BREAKDOWNS],
         latest=latest.items,
+        history=history.items,
+        more_history=history.next_cursor is not None,
         chosen=chosen,
         ranges=RANGES,
         intervals=INTERVAL_LABELS,
@@ -221,7 +227,7 @@ async def edit_code(request: Request, user: User) -> Response:
         changes = changes_from(values)
         if not isinstance(changes.tags, msgspec.UnsetType):
             check_code_tags(user.principal, changes.tags)
-        await services(request).codes.update(slug, changes)
+        await services(request).codes.update(slug, changes, user.principal.author)
     except InvalidField as refusal:
         return _form_page(request, user, values=values, errors=field_errors(refusal), slug=slug)
     return redirect(f"/dashboard/codes/{slug}?done=updated")
@@ -231,7 +237,7 @@ async def set_enabled(request: Request, user: User) -> Response:
     """Enable or disable a code (``enabled`` = ``true`` or ``false``)."""
     slug = request.path_params["slug"]
     enabled = request.state.form.get("enabled") == "true"
-    await services(request).codes.update(slug, CodeChanges(enabled=enabled))
+    await services(request).codes.update(slug, CodeChanges(enabled=enabled), user.principal.author)
     return redirect(f"/dashboard/codes/{slug}?done={'enabled' if enabled else 'disabled'}")
 
 
@@ -243,5 +249,5 @@ async def delete_form(request: Request, user: User) -> Response:
 
 async def delete_code(request: Request, user: User) -> Response:
     """Delete the code (its scans stay in the log; its slug is never reused)."""
-    await services(request).codes.delete(request.path_params["slug"])
+    await services(request).codes.delete(request.path_params["slug"], user.principal.author)
     return redirect("/dashboard/codes?done=deleted")

@@ -49,3 +49,8 @@ CREATE TABLE sign_in_failures (
 CREATE INDEX sign_in_failures_account ON sign_in_failures (account, at);
 CREATE INDEX sign_in_failures_address ON sign_in_failures (address, at);
 CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
+
+-- A code's history (GET /api/v1/codes/{slug}/history) reads its code events newest first.
+-- Partial: only code events are indexed, so a scan's append pays nothing but the check.
+CREATE INDEX events_code_history ON events (slug, seq)
+    WHERE type IN ('code.created', 'code.updated', 'code.deleted');
