@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.audit import audit_entry
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, WebhooksClient
 from scanlet.actors.webhooks.signing import EVENT_TYPES
@@ -156,6 +158,18 @@ async def create_webhook(request: Request) -> Response:
             f"{exc.field}: {exc.msg}",
             errors=[FieldError(["body", exc.field], exc.msg)],
         ) from None
+    # The host only: a URL's path or query may hold a credential.
+    svc = services(request)
+    await svc.storage.audit.record(
+        audit_entry(
+            request.state.principal.author,
+            svc.clock.now(),
+            "webhook.created",
+            row.id,
+            host=urlsplit(row.url).hostname,
+            events=list(row.event_types),
+        )
+    )
     created = CreatedWebhook(**msgspec.structs.asdict(_resource(row)), secret=row.secret)
     return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
 
@@ -179,6 +193,10 @@ async def delete_webhook(request: Request) -> Response:
     endpoint_id = request.path_params["id"]
     if not await webhooks_client(request).delete(endpoint_id):
         raise Problem(404, f"There is no webhook endpoint with id {endpoint_id!r}.")
+    svc = services(request)
+    await svc.storage.audit.record(
+        audit_entry(request.state.principal.author, svc.clock.now(), "webhook.deleted", endpoint_id)
+    )
     return Response(status_code=204)
 
 

@@ -20,6 +20,7 @@ from scanlet.storage.records import (
     AttemptOutcome,
     AttemptPage,
     AttemptResult,
+    AuditEntry,
     CodePage,
     CodeRow,
     CodeTotal,
@@ -324,16 +325,18 @@ class WebhookRepository(Protocol):
 class KeyRepository(Protocol):
     """API keys as stored (their secrets only as hashes)."""
 
-    async def insert(self, row: ApiKey, secret_hash: bytes) -> None:
-        """Store a new key."""
+    async def insert(
+        self, row: ApiKey, secret_hash: bytes, *, audit: AuditEntry | None = None
+    ) -> None:
+        """Store a new key (and ``audit``, in the same transaction)."""
         ...
 
     async def list(self) -> list[ApiKey]:
         """Every key, oldest first."""
         ...
 
-    async def revoke(self, key_id: str, *, now: datetime) -> bool:
-        """Revoke a key; False when there is no such key."""
+    async def revoke(self, key_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:
+        """Revoke a key (and record ``audit`` with it); False when there is no such key."""
         ...
 
     async def find(self, key_id: str) -> tuple[ApiKey, bytes] | None:
@@ -348,8 +351,11 @@ class LastOwner(Exception):
 class UserRepository(Protocol):
     """Accounts as stored (their passwords only as argon2id hashes)."""
 
-    async def insert(self, row: UserRow, password_hash: str | None) -> bool:
-        """Store a new user; False when the email is taken."""
+    async def insert(
+        self, row: UserRow, password_hash: str | None, *, audit: AuditEntry | None = None
+    ) -> bool:
+        """Store a new user (and ``audit``, in the same transaction); False when the email
+        is taken."""
         ...
 
     async def list(self) -> list[UserRow]:
@@ -371,6 +377,7 @@ class UserRepository(Protocol):
         now: datetime,
         password_hash: str | None = None,
         end_sessions: bool = False,
+        audit: AuditEntry | None = None,
     ) -> bool:
         """Store the user's role, tags and disabled state (and a new password hash, if one is
         given); with ``end_sessions`` delete every dashboard session of theirs in the same
@@ -378,9 +385,21 @@ class UserRepository(Protocol):
         enabled owner."""
         ...
 
-    async def delete(self, user_id: str, *, now: datetime) -> bool:
+    async def delete(self, user_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:
         """Delete a user with their sessions, revoking their keys (kept, for the record);
         False when there is no such user; ``LastOwner`` as for ``save``."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Administrative actions (users, keys, webhooks), oldest first."""
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Append one entry."""
+        ...
+
+    async def entries(self, *, since: str | None = None) -> list[AuditEntry]:
+        """Every entry at or after ``since`` (RFC 3339 text), oldest first."""
         ...
 
 
@@ -533,6 +552,11 @@ class Storage(Protocol):
     @property
     def users(self) -> UserRepository:
         """Accounts."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """Administrative actions."""
         ...
 
     @property

@@ -197,6 +197,20 @@ class StoredSession(msgspec.Struct, frozen=True):
 # --- Accounts ------------------------------------------------------------------------------
 
 
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """An administrative action: when, by whom (``by_kind`` user, key or system, and id),
+    what (``user.created``, ``key.revoked``, ...), on what, and details (never a secret)."""
+
+    at: str
+    by_kind: str
+    by_id: str
+    action: str
+    subject: str
+    detail: dict[str, Any] = {}
+    #: Its place in the audit log (0 before it is stored).
+    seq: int = 0
+
+
 class UserRow(msgspec.Struct, frozen=True):
     """An account as listed: never its password or its hash."""
 

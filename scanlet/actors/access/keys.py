@@ -15,9 +15,11 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from scanlet.actors.access.audit import audit_entry
 from scanlet.actors.access.errors import InvalidAccountField
 from scanlet.actors.access.roles import Role
 from scanlet.actors.access.users import normal_tags
+from scanlet.actors.events import SYSTEM_BY, By
 from scanlet.storage.ports import KeyRepository
 from scanlet.storage.records import ApiKey, CreatedKey, UserRow
 from scanlet.storage.timefmt import format_time, parse_time
@@ -77,6 +79,7 @@ class ApiKeys:
         expires_days: int | None = None,
         user: UserRow | None = None,
         tags: Sequence[str] = (),
+        by: By = SYSTEM_BY,
     ) -> CreatedKey:
         """Create a key (for ``user``, limited to ``tags``) and return it with its one-time
         token. A user's key never exceeds them: its scope is at most their role, and when the
@@ -107,16 +110,28 @@ class ApiKeys:
             user_id=user.id if user is not None else None,
             tags=key_tags,
         )
-        await self._keys.insert(row, _hash(secret))
+        audit = audit_entry(
+            by,
+            now,
+            "key.created",
+            key_id,
+            name=name,
+            scope=scope.label,
+            user=row.user_id,
+            tags=row.tags,
+            expires_at=row.expires_at,
+        )
+        await self._keys.insert(row, _hash(secret), audit=audit)
         return CreatedKey(key=row, token=f"{TOKEN_PREFIX}{key_id}_{secret}")
 
     async def list(self) -> list[ApiKey]:
         """Every key, oldest first."""
         return await self._keys.list()
 
-    async def revoke(self, key_id: str, *, now: datetime) -> bool:
+    async def revoke(self, key_id: str, *, now: datetime, by: By = SYSTEM_BY) -> bool:
         """Revoke a key; False when there is no such key."""
-        return await self._keys.revoke(key_id, now=now)
+        audit = audit_entry(by, now, "key.revoked", key_id)
+        return await self._keys.revoke(key_id, now=now, audit=audit)
 
     async def valid(self, key_id: str, *, now: datetime) -> ApiKey | None:
         """The key ``key_id`` if it is unexpired and unrevoked (a dashboard session's key)."""

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import anyio
 
+from scanlet.actors.access.audit import audit_entry
 from scanlet.actors.access.errors import (
     AccountNotFound,
     EmailTaken,
@@ -124,7 +125,10 @@ class Users:
         if password is not None:
             _check_password(password)
         hashed = await self._hash(password) if password is not None else None
-        if not await self._users.insert(row, hashed):
+        audit = audit_entry(
+            by.author, now, "user.created", row.id, email=row.email, role=row.role, tags=row.tags
+        )
+        if not await self._users.insert(row, hashed, audit=audit):
             raise EmailTaken(row.email)
         return row
 
@@ -181,12 +185,23 @@ class Users:
         if password is not None:
             _check_password(password)
         hashed = await self._hash(password) if password is not None else None
+        changed = [
+            name
+            for name in ("role", "disabled", "tags")
+            if getattr(row, name) != getattr(current, name)
+        ] + (["password"] if hashed is not None else [])
+        # The new values, never the password: only that it changed.
+        after = {name: getattr(row, name) for name in changed if name != "password"}
+        audit = audit_entry(
+            by.author, now, "user.changed", row.id, email=row.email, changed=changed, **after
+        )
         try:
             saved = await self._users.save(
                 row,
                 now=now,
                 password_hash=hashed,
                 end_sessions=hashed is not None or (row.disabled and not current.disabled),
+                audit=audit if changed else None,
             )
         except LastOwner:
             raise LastOwnerLeft() from None
@@ -199,7 +214,8 @@ class Users:
         current = await self.get(user_id)
         _may_manage(by, Role.parse(current.role))
         try:
-            deleted = await self._users.delete(user_id, now=now)
+            audit = audit_entry(by.author, now, "user.deleted", user_id, email=current.email)
+            deleted = await self._users.delete(user_id, now=now, audit=audit)
         except LastOwner:
             raise LastOwnerLeft() from None
         if not deleted:

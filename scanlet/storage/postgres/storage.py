@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from scanlet.storage.postgres.analytics import AnalyticsStore
+from scanlet.storage.postgres.audit import AuditStore
 from scanlet.storage.postgres.cluster import PgChangeFeed, PgLeadership
 from scanlet.storage.postgres.codes import CodeStore
 from scanlet.storage.postgres.database import PgDatabase, open_pg_database
@@ -36,6 +37,7 @@ class PostgresStorage:
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
         self.users = UserStore(db)
+        self.audit = AuditStore(db)
         self.sign_in_failures = SignInFailureStore(db)
 
     @property

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from scanlet.storage.ports import LastOwner
+from scanlet.storage.postgres.audit import write_audit
 from scanlet.storage.postgres.database import Connection, PgDatabase
-from scanlet.storage.records import UserRow
+from scanlet.storage.records import AuditEntry, UserRow
 from scanlet.storage.rows import USER_COLUMNS, encode_list, user_row
 from scanlet.storage.timefmt import format_time
 
@@ -28,8 +29,10 @@ class UserStore:
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
 
-    async def insert(self, row: UserRow, password_hash: str | None) -> bool:
-        """Store a new user; False when the email is taken."""
+    async def insert(
+        self, row: UserRow, password_hash: str | None, *, audit: AuditEntry | None = None
+    ) -> bool:
+        """Store a new user (and ``audit``); False when the email is taken."""
 
         async def insert(conn: Connection) -> bool:
             status = await conn.execute(
@@ -42,7 +45,10 @@ class UserStore:
                 encode_list(row.tags),
                 row.created_at,
             )
-            return bool(status != "INSERT 0 0")
+            if status == "INSERT 0 0":
+                return False
+            await write_audit(conn, audit)
+            return True
 
         return await self._db.write(insert)
 
@@ -70,6 +76,7 @@ class UserStore:
         now: datetime,
         password_hash: str | None = None,
         end_sessions: bool = False,
+        audit: AuditEntry | None = None,
     ) -> bool:
         """Store role, tags, disabled state (and a new hash); see ``UserRepository.save``."""
 
@@ -92,11 +99,12 @@ class UserStore:
                 raise LastOwner(row.id)  # rolls the transaction back
             if end_sessions:
                 await conn.execute("DELETE FROM dashboard_sessions WHERE user_id = $1", row.id)
+            await write_audit(conn, audit)
             return True
 
         return await self._db.write(save)
 
-    async def delete(self, user_id: str, *, now: datetime) -> bool:
+    async def delete(self, user_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:
         """Delete a user and their sessions; their keys are revoked and kept."""
 
         async def delete(conn: Connection) -> bool:
@@ -113,6 +121,7 @@ class UserStore:
                 return False
             if before > 0 and int(await conn.fetchval(_OWNERS)) == 0:
                 raise LastOwner(user_id)
+            await write_audit(conn, audit)
             return True
 
         return await self._db.write(delete)

@@ -11,6 +11,7 @@ from typing import Literal
 from scanlet.storage.records import RawScanDescriber
 from scanlet.storage.sole import QuietFeed, SoleLeadership
 from scanlet.storage.sqlite.analytics import AnalyticsStore
+from scanlet.storage.sqlite.audit import AuditStore
 from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
@@ -38,6 +39,7 @@ class SqliteStorage:
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
         self.users = UserStore(db)
+        self.audit = AuditStore(db)
         self.sign_in_failures = SignInFailureStore(db)
 
     @property

@@ -6,8 +6,9 @@ import sqlite3
 from datetime import datetime
 
 from scanlet.storage.ports import LastOwner
-from scanlet.storage.records import UserRow
+from scanlet.storage.records import AuditEntry, UserRow
 from scanlet.storage.rows import USER_COLUMNS, encode_list, user_row
+from scanlet.storage.sqlite.audit import write_audit
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time
 
@@ -26,8 +27,10 @@ class UserStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, row: UserRow, password_hash: str | None) -> bool:
-        """Store a new user; False when the email is taken."""
+    async def insert(
+        self, row: UserRow, password_hash: str | None, *, audit: AuditEntry | None = None
+    ) -> bool:
+        """Store a new user (and ``audit``); False when the email is taken."""
 
         def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
@@ -35,7 +38,10 @@ class UserStore:
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
                 (row.id, row.email, row.role, password_hash, encode_list(row.tags), row.created_at),
             )
-            return cur.rowcount > 0
+            if cur.rowcount == 0:
+                return False
+            write_audit(conn, audit)
+            return True
 
         return await self._db.write(insert)
 
@@ -75,6 +81,7 @@ class UserStore:
         now: datetime,
         password_hash: str | None = None,
         end_sessions: bool = False,
+        audit: AuditEntry | None = None,
     ) -> bool:
         """Store role, tags, disabled state (and a new hash); see ``UserRepository.save``."""
         disabled_at = format_time(now)
@@ -100,11 +107,12 @@ class UserStore:
                 raise LastOwner(row.id)  # rolls the transaction back
             if end_sessions:
                 conn.execute("DELETE FROM dashboard_sessions WHERE user_id = ?", (row.id,))
+            write_audit(conn, audit)
             return True
 
         return await self._db.write(save)
 
-    async def delete(self, user_id: str, *, now: datetime) -> bool:
+    async def delete(self, user_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:
         """Delete a user and their sessions; their keys are revoked and kept."""
         stamp = format_time(now)
 
@@ -120,6 +128,7 @@ class UserStore:
                 return False
             if before > 0 and _owners(conn) == 0:
                 raise LastOwner(user_id)
+            write_audit(conn, audit)
             return True
 
         return await self._db.write(delete)

@@ -33,3 +33,15 @@ CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
 -- Partial: only code events are indexed, so a scan's append pays nothing but the check.
 CREATE INDEX events_code_history ON events (slug, seq)
     WHERE type IN ('code.created', 'code.updated', 'code.deleted');
+
+-- Administrative actions, for `scanlet audit` (see SQLite's migration 0010).
+CREATE TABLE audit_log (
+    seq     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at      TEXT COLLATE "C" NOT NULL,
+    by_kind TEXT NOT NULL CHECK (by_kind IN ('user', 'key', 'system')),
+    by_id   TEXT COLLATE "C" NOT NULL,
+    action  TEXT COLLATE "C" NOT NULL,
+    subject TEXT COLLATE "C" NOT NULL,
+    detail  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log (at);

@@ -54,3 +54,17 @@ CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
 -- Partial: only code events are indexed, so a scan's append pays nothing but the check.
 CREATE INDEX events_code_history ON events (slug, seq)
     WHERE type IN ('code.created', 'code.updated', 'code.deleted');
+
+-- Administrative actions (users created or changed, keys created or revoked, webhooks added
+-- or removed), for `scanlet audit`. Changes to codes are in the event log instead. ``detail``
+-- is a JSON object; it never holds a password, a key's secret or a webhook's secret.
+CREATE TABLE audit_log (
+    seq     INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    by_kind TEXT NOT NULL CHECK (by_kind IN ('user', 'key', 'system')),
+    by_id   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log (at);
