@@ -25,9 +25,13 @@ def password_problem(password: str) -> str | None:
         return f"must be at least {MIN_PASSWORD_LENGTH} characters"
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"must be at most {MAX_PASSWORD_LENGTH} characters"
-    if "\x00" in password:
-        return "must not contain NUL characters"
     return None
+
+
+def _bytes(password: str) -> bytes:
+    # Any text is a password (NULs and lone surrogates included: JSON can carry them, and
+    # only their hash is stored), so encode what UTF-8 alone would refuse.
+    return password.encode("utf-8", "surrogatepass")
 
 
 class Passwords:
@@ -50,7 +54,7 @@ class Passwords:
 
     def hash(self, password: str) -> str:
         """The PHC string of a new argon2id hash of ``password``."""
-        return self._hasher.hash(password)
+        return self._hasher.hash(_bytes(password))
 
     def verify(self, stored: str | None, password: str) -> bool:
         """Whether ``password`` matches ``stored`` (None: check a dummy and answer False).
@@ -59,6 +63,7 @@ class Passwords:
         if stored is None and self._dummy is None:
             self._dummy = self._hasher.hash("not a password of anybody's")
         try:
-            return self._hasher.verify(stored or self._dummy or "", password) and stored is not None
+            checked = self._hasher.verify(stored or self._dummy or "", _bytes(password))
+            return checked and stored is not None
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
             return False
