@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 import structlog
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -92,6 +93,17 @@ def sse_frame(event: StoredEvent) -> bytes:
 
 def _entry(event: StoredEvent) -> TailEntry:
     return TailEntry(event.position, event.type, event.slug, sse_frame(event))
+
+
+class SseMessage(msgspec.Struct, frozen=True):
+    """One message of the stream as a Server-Sent Events reader sees it (OpenAPI describes a
+    text/event-stream response by its messages): ``id`` is the event's seq, ``event`` its
+    type, ``data`` the webhook body as JSON text; the first message only sets ``retry``."""
+
+    data: str = ""
+    id: str | None = None
+    event: str | None = None
+    retry: int | None = None
 
 
 @dataclass
@@ -346,7 +358,9 @@ def stream_endpoints() -> list[Endpoint]:
                     "Resume after this event (its seq); empty means from now.",
                 ),
             ],
-            replies=[Reply(200, "An endless event stream.", media_type="text/event-stream")],
+            replies=[
+                Reply(200, "An endless event stream.", SseMessage, media_type="text/event-stream")
+            ],
             extra_problems=[429],
         )
     ]
