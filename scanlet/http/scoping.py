@@ -3,20 +3,21 @@ carry one of them. The API's routes and the dashboard's pages both ask here.
 
 A code outside the limit answers exactly as a code that does not exist (404), so a limited
 agency cannot learn which other slugs are in use. What spans every code (the all-codes
-stats, orphan scans, webhook endpoints, a stream of every code) is refused to a limited
-principal (403): those figures and events would include codes it must not see.
+stats, orphan scans, webhook endpoints) is refused to a limited principal (403): those
+figures and deliveries would include codes it must not see. A stream of every code is
+filtered instead, event by event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from scanlet.actors.access.roles import Principal
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.http.problems import Problem
 from scanlet.http.services import Services
 
-__all__ = ("check_code_tags", "limited_tags", "refuse_if_limited", "visible_slug")
+__all__ = ("check_code_tags", "limited_tags", "refuse_if_limited", "sees_slug", "visible_slug")
 
 
 def limited_tags(principal: Principal) -> tuple[str, ...] | None:
@@ -34,13 +35,23 @@ def check_code_tags(principal: Principal, tags: Iterable[str]) -> None:
         raise InvalidField("tags", f"must include one of the tags this key may use ({allowed})")
 
 
+def sees_slug(svc: Services, principal: Principal) -> Callable[[str], Awaitable[bool]]:
+    """Whether ``principal`` may see the code ``slug`` (its tags now; deleted codes by the
+    tags they had), for filtering a stream of events."""
+
+    async def sees(slug: str) -> bool:
+        row = await svc.storage.codes.find(slug)
+        return row is not None and principal.sees(row.tags)
+
+    return sees
+
+
 async def visible_slug(svc: Services, principal: Principal, slug: str) -> None:
     """404 unless the code ``slug`` is within the principal's limit (deleted codes count by
     the tags they had); nothing to check for a principal without a limit."""
     if principal.tags is None:
         return
-    row = await svc.storage.codes.find(slug)
-    if row is None or not principal.sees(row.tags):
+    if not await sees_slug(svc, principal)(slug):
         raise Problem(404, f"There is no code with slug {slug!r}.")
 
 

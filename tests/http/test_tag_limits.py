@@ -111,7 +111,6 @@ def test_a_limited_key_creates_and_retags_codes_only_within_its_tags(
         ("GET", "/api/v1/orphan-scans"),
         ("GET", "/api/v1/webhooks"),
         ("POST", "/api/v1/webhooks"),
-        ("GET", "/api/v1/stream"),
         ("GET", "/api/v1/users"),
         ("POST", "/api/v1/users"),
     ],
