@@ -11,31 +11,30 @@ from datetime import datetime
 
 import msgspec
 
-from scanlet.actors.access.errors import AccountError
 from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.users import Users
 from scanlet.cli.common import (
     EXIT_OK,
-    CommandFailed,
     Subcommands,
     db_flag,
     print_table,
-    run,
     settings_from,
     time_arg,
 )
-from scanlet.storage.opening import open_storage
+from scanlet.cli.users import with_storage
+from scanlet.storage.ports import Storage
 from scanlet.storage.records import AuditEntry
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("register",)
 
 
-async def _entries(
+def _entries(
     args: argparse.Namespace, since: datetime | None
 ) -> tuple[list[AuditEntry], dict[str, str]]:
     """The entries asked for, and a name for each user and key id (emails, key names)."""
-    async with open_storage(settings_from(args)) as storage:
+
+    async def read(storage: Storage) -> tuple[list[AuditEntry], dict[str, str]]:
         entries = await storage.audit.entries(since=format_time(since) if since else None)
         keys = await storage.keys.list()
         names = {key.id: key.name for key in keys}
@@ -49,15 +48,14 @@ async def _entries(
                 if (e.by_kind == "user" and e.by_id == user.id)
                 or (e.by_kind == "key" and e.by_id in own_keys)
             ]
-    return entries, names
+        return entries, names
+
+    return with_storage(settings_from(args), read)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """List administrative actions."""
-    try:
-        entries, names = run(lambda: _entries(args, args.since))
-    except AccountError as exc:
-        raise CommandFailed(str(exc)) from None
+    entries, names = _entries(args, args.since)
     if args.format == "json":
         print(msgspec.json.encode(entries).decode())
         return EXIT_OK

@@ -8,7 +8,6 @@ from typing import TypeVar
 
 import msgspec
 
-from scanlet.actors.access.errors import AccountError
 from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.users import Users
@@ -19,12 +18,11 @@ from scanlet.cli.common import (
     Subcommands,
     db_flag,
     print_table,
-    run,
     settings_from,
 )
+from scanlet.cli.users import tag_flag, with_storage
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
-from scanlet.storage.opening import open_storage
 from scanlet.storage.ports import Storage
 from scanlet.storage.records import CreatedKey
 
@@ -36,27 +34,8 @@ T = TypeVar("T")
 def _with_keys(
     settings: Settings, use: Callable[[ApiKeys], Awaitable[T]], *, create: bool = False
 ) -> T:
-    """``use`` on the database's key store (see ``_with_storage``)."""
-    return _with_storage(settings, lambda storage: use(ApiKeys(storage.keys)), create=create)
-
-
-def _with_storage(
-    settings: Settings, use: Callable[[Storage], Awaitable[T]], *, create: bool = False
-) -> T:
-    """Open the database, run ``use`` on it, close it; returns what ``use`` did.
-
-    Only ``keys create`` may create the database: listing or revoking keys in a mistyped
-    path must say so, not answer from a new, empty database.
-    """
-
-    async def use_storage() -> T:
-        async with open_storage(settings, create=create) as storage:
-            return await use(storage)
-
-    try:
-        return run(use_storage)
-    except AccountError as exc:
-        raise CommandFailed(str(exc)) from None
+    """``use`` on the database's key store (see ``users.with_storage``)."""
+    return with_storage(settings, lambda storage: use(ApiKeys(storage.keys)), create=create)
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
@@ -81,7 +60,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             tags=args.tag or (),
         )
 
-    created = _with_storage(settings, create, create=True)
+    created = with_storage(settings, create, create=True)
     key = created.key
     expiry = f", expires {key.expires_at}" if key.expires_at else ""
     owner = f", user {args.user.strip().lower()}" if args.user else ""
@@ -141,12 +120,7 @@ def register(sub: Subcommands) -> None:
         help="the user the key belongs to: its scope may not exceed their role, and it stops"
         " when they are disabled (without: a key of nobody's, acting by its scope alone)",
     )
-    create.add_argument(
-        "--tag",
-        action="append",
-        metavar="TAG",
-        help="only codes with this tag (several allowed); within the user's own tags",
-    )
+    tag_flag(create, "only codes with this tag (several allowed); within the user's own tags")
     db_flag(create)
     create.set_defaults(func=cmd_keys_create)
     listing = keys_sub.add_parser("list", help="list keys (never their secrets)")

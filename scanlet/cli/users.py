@@ -33,8 +33,9 @@ from scanlet.cli.common import (
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
 from scanlet.storage.opening import open_storage
+from scanlet.storage.ports import Storage
 
-__all__ = ("ROLES", "read_password", "register")
+__all__ = ("ROLES", "read_password", "register", "tag_flag", "with_storage", "with_users")
 
 T = TypeVar("T")
 ROLES = [role.label for role in Role]
@@ -49,20 +50,37 @@ def read_password() -> str:
     return password
 
 
+def with_storage(
+    settings: Settings, use: Callable[[Storage], Awaitable[T]], *, create: bool = False
+) -> T:
+    """Open the database, run ``use`` on it, close it; returns what ``use`` did. A refusal
+    of the accounts layer (``AccountError``) becomes the command's one-line failure.
+
+    Only the commands that make things (``users create``, ``keys create``) may create the
+    database: the others, given a mistyped path, must say so, not answer from a new one."""
+
+    async def use_storage() -> T:
+        async with open_storage(settings, create=create) as storage:
+            return await use(storage)
+
+    try:
+        return run(use_storage)
+    except AccountError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
 def with_users(
     settings: Settings, use: Callable[[Users], Awaitable[T]], *, create: bool = False
 ) -> T:
-    """Open the database, run ``use`` on its users, close it; an ``AccountError`` becomes
-    the command's one-line failure."""
+    """``use`` on the database's users (see ``with_storage``)."""
+    return with_storage(
+        settings, lambda storage: use(Users(storage.users, Passwords())), create=create
+    )
 
-    async def use_users() -> T:
-        async with open_storage(settings, create=create) as storage:
-            return await use(Users(storage.users, Passwords()))
 
-    try:
-        return run(use_users)
-    except AccountError as exc:
-        raise CommandFailed(str(exc)) from None
+def tag_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--tag TAG``, several allowed: a tag limit."""
+    parser.add_argument("--tag", action="append", metavar="TAG", help=help_text)
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
@@ -145,12 +163,7 @@ def register(sub: Subcommands) -> None:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    create.add_argument(
-        "--tag",
-        action="append",
-        metavar="TAG",
-        help="only codes with this tag (several allowed; none: every code)",
-    )
+    tag_flag(create, "only codes with this tag (several allowed; none: every code)")
     db_flag(create)
     create.set_defaults(func=cmd_users_create)
     listing = users_sub.add_parser("list", help="list users (never their passwords)")

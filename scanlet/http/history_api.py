@@ -15,7 +15,7 @@ from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.history import Change, history_entries
 from scanlet.actors.events import By
 from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
+from scanlet.http.params import MAX_CURSOR_LENGTH, page_params, query_int, query_str
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
 from scanlet.http.stats_api import known_slug
@@ -106,16 +106,7 @@ def history_endpoints(slug_param: Param) -> list[Endpoint]:
             "A code's history",
             "codes",
             scope=Scope.READ,
-            params=[
-                slug_param,
-                Param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-                    "Page size.",
-                ),
-                Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
-            ],
+            params=[slug_param, *page_params()],
             extra_problems=[404],
             replies=[Reply(200, "A page of changes, newest first.", History)],
         )

@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 
 from starlette.requests import Request
 
+from scanlet.http.endpoint import Param
 from scanlet.http.problems import FieldError, Problem
 from scanlet.timerange import TIME_SCHEMA, time_error
 
@@ -16,6 +17,7 @@ __all__ = (
     "FROM_SCHEMA",
     "MAX_CURSOR_LENGTH",
     "TO_SCHEMA",
+    "page_params",
     "query_bool",
     "query_choice",
     "query_int",
@@ -122,3 +124,16 @@ def query_zone(request: Request) -> str:
     if name not in time_zones():
         raise invalid("tz", "expected an IANA time zone such as Europe/Berlin")
     return name
+
+
+def page_params() -> list[Param]:
+    """``limit`` and ``cursor``, as every paginated list takes them."""
+    return [
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+            "Page size.",
+        ),
+        Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
+    ]

@@ -21,7 +21,7 @@ from scanlet.actors.codes.messages import Tags
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.paging import page_in_memory
-from scanlet.http.params import CURSOR_SCHEMA
+from scanlet.http.params import page_params
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
 from scanlet.storage.records import UserRow
@@ -153,15 +153,7 @@ def user_endpoints() -> list[Endpoint]:
             "users",
             scope=Scope.ADMIN,
             spans_all_codes=True,
-            params=[
-                Param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-                    "Page size.",
-                ),
-                Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
-            ],
+            params=page_params(),
             replies=[Reply(200, "A page of users.", UserList)],
         ),
         Endpoint(

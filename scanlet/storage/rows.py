@@ -15,6 +15,7 @@ import msgspec
 from scanlet.storage.records import (
     ApiKey,
     AttemptRow,
+    AuditEntry,
     CodeRow,
     DeliveryRow,
     EndpointRow,
@@ -25,11 +26,13 @@ from scanlet.storage.timefmt import format_time, parse_time
 __all__ = (
     "ATTEMPTS_KEPT",
     "ATTEMPT_COLUMNS",
+    "AUDIT_COLUMNS",
     "CODE_COLUMNS",
     "DELIVERY_COLUMNS",
     "KEY_COLUMNS",
     "USER_COLUMNS",
     "attempt_row",
+    "audit_row",
     "code_row",
     "delivery_row",
     "encode_list",
@@ -95,6 +98,23 @@ def key_row(row: Any) -> ApiKey:
     """A row of ``KEY_COLUMNS``."""
     tags = _strings.decode(row[7]) if row[7] else ()
     return ApiKey(row[0], row[1], row[2], row[3], row[4], row[5] is not None, row[6], tags)
+
+
+AUDIT_COLUMNS = "seq, at, by_kind, by_id, action, subject, detail"
+_detail = msgspec.json.Decoder(dict[str, Any])
+
+
+def audit_row(row: Any) -> AuditEntry:
+    """A row of ``AUDIT_COLUMNS``."""
+    return AuditEntry(
+        seq=row[0],
+        at=row[1],
+        by_kind=row[2],
+        by_id=row[3],
+        action=row[4],
+        subject=row[5],
+        detail=_detail.decode(row[6]),
+    )
 
 
 def user_row(row: Any) -> UserRow:

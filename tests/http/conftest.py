@@ -19,12 +19,19 @@ MintKey = Callable[[Scope], str]
 
 
 @pytest.fixture
-def app(scanlet_db: str, tmp_path: Path) -> Starlette:
+def app_env() -> dict[str, str]:
+    """More settings for the test app; a test module overrides this fixture to add some."""
+    return {}
+
+
+@pytest.fixture
+def app(scanlet_db: str, tmp_path: Path, app_env: dict[str, str]) -> Starlette:
     settings = load_settings(
         {
             "SCANLET_DB": scanlet_db,
             "SCANLET_BASE_URL": "http://qr.test",
             "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
+            **app_env,
         },
         isatty=False,
     )

@@ -4,36 +4,22 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
-from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.roles import Role
-from scanlet.assembly import create_app
 from scanlet.cli import main
-from scanlet.config import load_settings
 from tests.http.accounts import PASSWORD, bearer, make_user, user_key
 
 
 @pytest.fixture
-def app(scanlet_db: str, tmp_path: Path) -> Starlette:
-    """The usual test app, but webhooks may point at loopback (nothing is delivered here:
-    no event follows the endpoint's creation)."""
-    settings = load_settings(
-        {
-            "SCANLET_DB": scanlet_db,
-            "SCANLET_BASE_URL": "http://qr.test",
-            "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
-            "SCANLET_WEBHOOK_ALLOW_PRIVATE": "true",
-        },
-        isatty=False,
-    )
-    return create_app(settings, registry=CollectorRegistry(), passwords=Passwords.cheap())
+def app_env() -> dict[str, str]:
+    """Webhooks may point at loopback here (nothing is delivered: no event follows the
+    endpoint's creation)."""
+    return {"SCANLET_WEBHOOK_ALLOW_PRIVATE": "true"}
 
 
 def audit(db: str, capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:

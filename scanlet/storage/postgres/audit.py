@@ -6,10 +6,9 @@ import msgspec
 
 from scanlet.storage.postgres.database import Connection, PgDatabase
 from scanlet.storage.records import AuditEntry
+from scanlet.storage.rows import AUDIT_COLUMNS, audit_row
 
 __all__ = ("AuditStore", "write_audit")
-
-_decode_detail = msgspec.json.Decoder(dict[str, object])
 
 
 async def write_audit(conn: Connection, entry: AuditEntry | None) -> None:
@@ -45,19 +44,7 @@ class AuditStore:
     async def entries(self, *, since: str | None = None) -> list[AuditEntry]:
         """Every entry at or after ``since``, oldest first."""
         rows = await self._db.fetch(
-            "SELECT seq, at, by_kind, by_id, action, subject, detail FROM audit_log"
-            " WHERE at >= $1 ORDER BY seq",
+            f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at >= $1 ORDER BY seq",
             since or "",
         )
-        return [
-            AuditEntry(
-                seq=row[0],
-                at=row[1],
-                by_kind=row[2],
-                by_id=row[3],
-                action=row[4],
-                subject=row[5],
-                detail=_decode_detail.decode(row[6]),
-            )
-            for row in rows
-        ]
+        return [audit_row(row) for row in rows]

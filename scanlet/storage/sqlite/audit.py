@@ -7,11 +7,10 @@ import sqlite3
 import msgspec
 
 from scanlet.storage.records import AuditEntry
+from scanlet.storage.rows import AUDIT_COLUMNS, audit_row
 from scanlet.storage.sqlite.database import Database
 
 __all__ = ("AuditStore", "write_audit")
-
-_decode_detail = msgspec.json.Decoder(dict[str, object])
 
 
 def write_audit(conn: sqlite3.Connection, entry: AuditEntry | None) -> None:
@@ -47,21 +46,9 @@ class AuditStore:
         async with (
             self._db.reader() as conn,
             conn.execute(
-                "SELECT seq, at, by_kind, by_id, action, subject, detail FROM audit_log"
-                " WHERE at >= ? ORDER BY seq",
+                f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at >= ? ORDER BY seq",
                 (since or "",),
             ) as cur,
         ):
             rows = await cur.fetchall()
-        return [
-            AuditEntry(
-                seq=row[0],
-                at=row[1],
-                by_kind=row[2],
-                by_id=row[3],
-                action=row[4],
-                subject=row[5],
-                detail=_decode_detail.decode(row[6]),
-            )
-            for row in rows
-        ]
+        return [audit_row(row) for row in rows]
