@@ -17,7 +17,7 @@ from scanlet.cli.common import (
     EXIT_OK,
     Subcommands,
     db_flag,
-    print_table,
+    print_listing,
     settings_from,
     time_arg,
 )
@@ -56,21 +56,17 @@ def _entries(
 def cmd_audit(args: argparse.Namespace) -> int:
     """List administrative actions."""
     entries, names = _entries(args, args.since)
-    if args.format == "json":
-        print(msgspec.json.encode(entries).decode())
-        return EXIT_OK
-    print_table(
+    print_listing(
+        args.format,
+        entries,
         ("at", "by", "action", "subject", "detail"),
-        [
-            (
-                e.at,
-                f"{e.by_kind} {names.get(e.by_id, e.by_id)}",
-                e.action,
-                names.get(e.subject, e.subject),
-                msgspec.json.encode(e.detail).decode(),
-            )
-            for e in entries
-        ],
+        lambda e: (
+            e.at,
+            f"{e.by_kind} {names.get(e.by_id, e.by_id)}",
+            e.action,
+            names.get(e.subject, e.subject),
+            msgspec.json.encode(e.detail).decode(),
+        ),
     )
     return EXIT_OK
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import anyio
+import msgspec
 
 from scanlet.config import Settings, load_settings
 from scanlet.storage.timefmt import parse_time
@@ -20,6 +21,7 @@ __all__ = (
     "Parser",
     "Subcommands",
     "db_flag",
+    "print_listing",
     "print_table",
     "run",
     "settings_from",
@@ -28,6 +30,7 @@ __all__ = (
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class CommandFailed(Exception):
@@ -75,3 +78,17 @@ def print_table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None
     for row in lines:
         cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
         print("  ".join(cells).rstrip())
+
+
+def print_listing(
+    fmt: str,
+    rows: Sequence[R],
+    header: tuple[str, ...],
+    cells: Callable[[R], tuple[object, ...]],
+) -> None:
+    """``rows`` as a JSON array (``fmt`` "json") or as a table of ``cells`` under
+    ``header``."""
+    if fmt == "json":
+        print(msgspec.json.encode(rows).decode())
+    else:
+        print_table(header, [cells(row) for row in rows])

@@ -6,8 +6,6 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import msgspec
-
 from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.users import Users
@@ -17,7 +15,7 @@ from scanlet.cli.common import (
     Parser,
     Subcommands,
     db_flag,
-    print_table,
+    print_listing,
     settings_from,
 )
 from scanlet.cli.users import tag_flag, with_storage
@@ -76,24 +74,20 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 def cmd_keys_list(args: argparse.Namespace) -> int:
     """List keys without their secrets."""
     keys = _with_keys(settings_from(args), lambda store: store.list())
-    if args.format == "json":
-        print(msgspec.json.encode(keys).decode())
-        return EXIT_OK
-    print_table(
+    print_listing(
+        args.format,
+        keys,
         ("id", "name", "scope", "created_at", "expires_at", "revoked", "user", "tags"),
-        [
-            (
-                k.id,
-                k.name,
-                k.scope,
-                k.created_at,
-                k.expires_at or "-",
-                "yes" if k.revoked else "no",
-                k.user_id or "-",
-                ",".join(k.tags) or "-",
-            )
-            for k in keys
-        ],
+        lambda k: (
+            k.id,
+            k.name,
+            k.scope,
+            k.created_at,
+            k.expires_at or "-",
+            "yes" if k.revoked else "no",
+            k.user_id or "-",
+            ",".join(k.tags) or "-",
+        ),
     )
     return EXIT_OK
 

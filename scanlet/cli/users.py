@@ -14,8 +14,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import msgspec
-
 from scanlet.actors.access.errors import AccountError
 from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.roles import SYSTEM, Role
@@ -26,7 +24,7 @@ from scanlet.cli.common import (
     Parser,
     Subcommands,
     db_flag,
-    print_table,
+    print_listing,
     run,
     settings_from,
 )
@@ -109,15 +107,18 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 def cmd_users_list(args: argparse.Namespace) -> int:
     """List users (never their passwords)."""
     rows = with_users(settings_from(args), lambda users: users.list())
-    if args.format == "json":
-        print(msgspec.json.encode(rows).decode())
-        return EXIT_OK
-    print_table(
+    print_listing(
+        args.format,
+        rows,
         ("id", "email", "role", "created_at", "disabled", "tags"),
-        [
-            (u.id, u.email, u.role, u.created_at, "yes" if u.disabled else "no", ",".join(u.tags))
-            for u in rows
-        ],
+        lambda u: (
+            u.id,
+            u.email,
+            u.role,
+            u.created_at,
+            "yes" if u.disabled else "no",
+            ",".join(u.tags) or "-",
+        ),
     )
     return EXIT_OK
 

@@ -22,7 +22,7 @@ from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Link, Param, Reply
 from scanlet.http.paging import page_in_memory
-from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
+from scanlet.http.params import MAX_CURSOR_LENGTH, page_params, query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import installed, services
@@ -228,15 +228,7 @@ WEBHOOK_LINKS = (
 def webhook_endpoints() -> list[Endpoint]:
     """The webhook routes."""
     one = [Param("id", "path", {"type": "string"}, "The endpoint's id.")]
-    paging = [
-        Param(
-            "limit",
-            "query",
-            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-            "Page size.",
-        ),
-        Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
-    ]
+    paging = page_params()
     return [
         Endpoint(
             "POST",
