@@ -4,11 +4,13 @@ and a user's keys follow the user (disabled: they stop; demoted: they shrink).""
 from __future__ import annotations
 
 import pytest
+import structlog
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.roles import Role
+from scanlet.cli import main
 from tests.http.accounts import PASSWORD, bearer, make_user, user_key
 
 
@@ -160,3 +162,46 @@ def test_a_viewer_changes_nothing_through_the_api(app: Starlette, client: TestCl
     ]:
         answer = client.request(method, path, json=body, headers=bearer(key))
         assert answer.status_code == 403, (method, path)
+
+
+def test_a_server_without_users_says_how_to_create_the_first_owner(app: Starlette) -> None:
+    with structlog.testing.capture_logs() as logs, TestClient(app, base_url="http://qr.test"):
+        pass
+    hints = [entry for entry in logs if "create the first owner" in entry["event"]]
+    assert len(hints) == 1
+    assert "scanlet users create --email you@example.com --role owner" in hints[0]["event"]
+    assert hints[0]["log_level"] == "warning"
+
+
+def test_a_server_with_an_owner_says_nothing_of_it(app: Starlette, scanlet_db: str) -> None:
+    assert main(["users", "create", "--email", "o@example.com", "--role", "owner",
+                 "--db", scanlet_db]) == 0  # fmt: skip
+    with structlog.testing.capture_logs() as logs, TestClient(app, base_url="http://qr.test"):
+        pass
+    assert not [entry for entry in logs if "first owner" in entry["event"]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"role": None},
+        {"disabled": "yes"},
+        {"password": ""},
+        {"tags": "agency-x"},
+        {"email": "new@example.com"},
+    ],
+)
+def test_bad_changes_to_a_user_answer_422_and_change_nothing(
+    app: Starlette, client: TestClient, owner_key: str, body: dict[str, object]
+) -> None:
+    ed = make_user(app, client, "ed@example.com", Role.EDITOR)
+    answer = client.patch(f"/api/v1/users/{ed.id}", json=body, headers=bearer(owner_key))
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    listed = client.get("/api/v1/users", headers=bearer(owner_key)).json()["items"]
+    assert [(u["email"], u["role"], u["disabled"], u["tags"]) for u in listed][1] == (
+        "ed@example.com",
+        "editor",
+        False,
+        [],
+    )
