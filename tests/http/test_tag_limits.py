@@ -3,6 +3,7 @@ lists, single codes, images, stats, scans, streams, webhooks and the dashboard."
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -11,8 +12,12 @@ from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.roles import Role
+from scanlet.actors.events import decode_event
+from tests.dbquery import query
 from tests.http.accounts import PASSWORD, bearer, make_user, user_key
 from tests.http.dashboard.conftest import csrf_of, post_form
+
+SOME_TIME = "2026-01-01T00:00:00Z"
 
 
 @dataclass
@@ -179,3 +184,30 @@ def test_the_dashboard_shows_a_limited_user_only_their_codes(
     )
     assert made.status_code == 303
     assert client.get("/api/v1/codes/theirs", headers=bearer(keys.owner)).status_code == 200
+
+
+def test_a_limited_key_ingests_scans_of_its_codes_only_and_they_record_it(
+    app: Starlette, client: TestClient, keys: Keys
+) -> None:
+    events = [
+        {
+            "type": "scan",
+            "id": str(uuid.uuid4()),
+            "slug": slug,
+            "occurred_at": "2026-01-01T00:00:00Z",
+        }
+        for slug in ("ours", "theirs", "never-was")
+    ]
+    answer = client.post("/api/v1/events", json={"events": events}, headers=bearer(keys.agency))
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected", "rejected"]
+    assert results[1]["error"] == "unknown slug 'theirs'"
+    assert results[2]["error"] == "unknown slug 'never-was'"
+    rows = query(
+        app.state.services.settings, "SELECT payload FROM events WHERE type = 'scan.recorded'"
+    )
+    scans = [decode_event(bytes(row[0])) for row in rows]
+    assert len(scans) == 1
+    assert scans[0].by is not None
+    assert scans[0].by.kind == "key"
