@@ -18,6 +18,9 @@ from starlette.middleware import Middleware
 
 from scanlet import __version__
 from scanlet.actors.access.keys import ApiKeys
+from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.principals import Access
+from scanlet.actors.access.users import FIRST_OWNER_HINT, Users
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
@@ -38,10 +41,11 @@ from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.http.app import ScanletApp
-from scanlet.http.codes_api import code_endpoints
+from scanlet.http.codes_api import SLUG_PARAM, code_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
 from scanlet.http.errors import exception_handlers
 from scanlet.http.fastpath import ScanFastPath
+from scanlet.http.history_api import history_endpoints
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import (
     BodyLimitMiddleware,
@@ -58,6 +62,7 @@ from scanlet.http.ratelimit import ScanLimits
 from scanlet.http.redirect import redirect_endpoints
 from scanlet.http.scan_path import ScanPath
 from scanlet.http.services import Services
+from scanlet.http.users_api import user_endpoints
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import (
     ActorSystem,
@@ -151,9 +156,13 @@ def create_app(
     tracing: Tracing | None = None,
     extra_endpoints: list[Endpoint] | None = None,
     features: Sequence[Feature] | None = None,
+    passwords: Passwords | None = None,
 ) -> ScanletApp:
-    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors."""
+    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors.
+
+    ``passwords`` hashes account passwords (argon2id at its default costs unless given)."""
     clock = clock or SystemClock()
+    passwords = passwords or Passwords()
     registry = registry or CollectorRegistry()
     tracing = tracing or Tracing()
     ProcessCollector(namespace="scanlet", registry=registry)
@@ -171,9 +180,11 @@ def create_app(
 
     endpoints.extend(ops_endpoints(openapi))
     endpoints.extend(code_endpoints())
+    endpoints.extend(history_endpoints(SLUG_PARAM))
     endpoints.extend(qr_endpoints())
     endpoints.extend(qr_archive_endpoints())
     endpoints.extend(ingest_endpoints())
+    endpoints.extend(user_endpoints())
     installed = list(default_features(settings) if features is None else features)
     for feature in installed:
         endpoints.extend(feature.endpoints())
@@ -237,12 +248,15 @@ def create_app(
                 )
             )
             scans = ScansClient(scans_ref)
+            keys = ApiKeys(storage.keys)
             app.state.services = services = Services(
                 settings=settings,
                 clock=clock,
                 registry=registry,
                 storage=storage,
-                keys=ApiKeys(storage.keys),
+                keys=keys,
+                users=Users(storage.users, passwords),
+                access=Access(keys, storage.users),
                 system=system,
                 core=core,
                 core_actors=tuple(core.children),
@@ -290,6 +304,8 @@ def create_app(
                 )
                 services.features[feature.name] = own
                 await feature.start(services, own, stack, background)
+            if not await storage.users.list():
+                log.warning(FIRST_OWNER_HINT)
             log.info(
                 "started",
                 db=storage.location,

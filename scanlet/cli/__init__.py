@@ -14,7 +14,19 @@ from collections.abc import Callable, Sequence
 
 from scanlet import __version__
 from scanlet.actors.codes.errors import CodeError
-from scanlet.cli import codes, completion, export, keys, ops, qr, scans, stats, webhooks
+from scanlet.cli import (
+    audit,
+    codes,
+    completion,
+    export,
+    keys,
+    ops,
+    qr,
+    scans,
+    stats,
+    users,
+    webhooks,
+)
 from scanlet.cli.common import EXIT_FAILED, EXIT_USAGE, CommandFailed, Parser, problem_line
 from scanlet.config import ConfigError
 from scanlet.http.problems import Problem
@@ -26,7 +38,7 @@ __all__ = ("build_parser", "main")
 PRIVATE_UMASK = 0o077
 
 #: The command modules, in the order ``--help`` lists their commands.
-COMMANDS = (ops, keys, codes, qr, stats, scans, webhooks, export, completion)
+COMMANDS = (ops, keys, users, audit, codes, qr, stats, scans, webhooks, export, completion)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, TypeAlias, TypeVar
 
@@ -24,6 +24,7 @@ __all__ = (
     "db_flag",
     "print_fields",
     "print_json",
+    "print_listing",
     "print_table",
     "printable",
     "problem_line",
@@ -35,6 +36,7 @@ __all__ = (
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class CommandFailed(Exception):
@@ -134,3 +136,17 @@ def print_fields(fields: dict[str, object]) -> None:
         if isinstance(shown, list):
             shown = ", ".join(map(str, shown))
         print(f"{name.ljust(width)}  {shown}")
+
+
+def print_listing(
+    fmt: str,
+    rows: Sequence[R],
+    header: tuple[str, ...],
+    cells: Callable[[R], tuple[object, ...]],
+) -> None:
+    """``rows`` as a JSON array (``fmt`` "json") or as a table of ``cells`` under
+    ``header``."""
+    if fmt == "json":
+        print(msgspec.json.encode(rows).decode())
+    else:
+        print_table(header, [cells(row) for row in rows])

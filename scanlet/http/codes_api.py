@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +17,7 @@ from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource
 from scanlet.http.responses import json_response
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
+from scanlet.http.scoping import check_code_tags, limited_tags
 from scanlet.http.services import Services, services
 from scanlet.storage.records import CodeRow
 
@@ -66,7 +68,8 @@ async def create_code(request: Request) -> Response:
     """Create a code."""
     svc = services(request)
     command = await decode_body(request, CreateCode)
-    row = await svc.codes.create(command)
+    check_code_tags(request.state.principal, command.tags)
+    row = await svc.codes.create(command, request.state.principal.author)
     resource = await _resource(svc, row)
     return json_response(resource, 201, {"Location": f"/api/v1/codes/{row.slug}"})
 
@@ -80,6 +83,7 @@ async def list_codes(request: Request) -> Response:
         cursor=query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH),
         tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
         q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
+        within=limited_tags(request.state.principal),
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
@@ -98,13 +102,19 @@ async def update_code(request: Request) -> Response:
     """Change a code; fields left out stay as they are."""
     svc = services(request)
     changes = await decode_body(request, CodeChanges)
-    row = await svc.codes.update(request.path_params["slug"], changes)
+    if not isinstance(changes.tags, msgspec.UnsetType):
+        check_code_tags(request.state.principal, changes.tags)
+    row = await svc.codes.update(
+        request.path_params["slug"], changes, request.state.principal.author
+    )
     return json_response(await _resource(svc, row))
 
 
 async def delete_code(request: Request) -> Response:
     """Delete a code; its scans stay in the log and its slug is never reused."""
-    await services(request).codes.delete(request.path_params["slug"])
+    await services(request).codes.delete(
+        request.path_params["slug"], request.state.principal.author
+    )
     return Response(status_code=204)
 
 

@@ -14,6 +14,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from scanlet.actors.access.errors import (
+    AccountError,
+    AccountNotFound,
+    EmailTaken,
+    InvalidAccountField,
+    LastOwnerLeft,
+    NotAllowed,
+)
 from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.scans.messages import ScanRejected
 from scanlet.http.problems import FieldError, Problem, problem_response
@@ -103,6 +111,25 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
+async def _account_error(request: Request, exc: Exception) -> Response:
+    return problem_response(account_problem(exc))
+
+
+def account_problem(exc: Exception) -> Problem:
+    """The problem for a refusal of the accounts layer (users, keys)."""
+    if isinstance(exc, InvalidAccountField):
+        return Problem(
+            422, f"{exc.field}: {exc.msg}", errors=[FieldError(["body", exc.field], exc.msg)]
+        )
+    if isinstance(exc, AccountNotFound):
+        return Problem(404, f"There is no user {exc.who!r}.")
+    if isinstance(exc, NotAllowed):
+        return Problem(403, f"{exc}.")
+    if isinstance(exc, EmailTaken | LastOwnerLeft):
+        return Problem(409, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    return Problem(422, str(exc))
+
+
 async def _internal(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return problem_response(Problem(500, "An unexpected error occurred; it has been logged."))
@@ -113,6 +140,7 @@ def exception_handlers() -> dict[type[Exception], Handler]:
     return {
         Problem: _problem,
         InvalidField: _invalid_field,
+        AccountError: _account_error,
         InvalidCursor: _invalid_cursor,
         SlugTaken: _slug_taken,
         CodeNotFound: _code_not_found,

@@ -8,7 +8,7 @@ response, and an id seen before (in this batch or ever) is a ``duplicate``, neve
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -17,12 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.roles import Principal
 from scanlet.actors.scans.messages import DeviceScan, IngestResult
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
-from scanlet.http.services import services
+from scanlet.http.scoping import sees_slug
+from scanlet.http.services import Services, services
 from scanlet.timerange import time_error
 
 __all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")
@@ -93,6 +95,24 @@ def _reject(raw: msgspec.Raw, error: str) -> IngestResult:
     return IngestResult(found if isinstance(found, str) else "", "rejected", error)
 
 
+def _known_slugs(svc: Services, principal: Principal) -> Callable[[str], Awaitable[bool]]:
+    """Whether scans of a slug are taken: a code's, or a deleted code's (its slug stays
+    taken); for a tag-limited key only its own codes', the others answered as unknown."""
+    sees = None if principal.tags is None else sees_slug(svc, principal)
+    answers: dict[str, bool] = {}
+
+    async def known(slug: str) -> bool:
+        if not svc.index.is_taken(slug):
+            return False
+        if sees is None:
+            return True
+        if slug not in answers:
+            answers[slug] = await sees(slug)
+        return answers[slug]
+
+    return known
+
+
 async def ingest(request: Request) -> Response:
     """Validate each event, store the good ones durably, answer per event."""
     svc = services(request)
@@ -104,6 +124,7 @@ async def ingest(request: Request) -> Response:
             errors=[FieldError(["body", "events"], f"at most {MAX_BATCH} items")],
         )
     latest = svc.clock.now() + MAX_CLOCK_SKEW
+    known = _known_slugs(svc, request.state.principal)
     results: list[IngestResult | None] = []
     valid: list[DeviceScan] = []
     for raw in body.events:
@@ -125,13 +146,13 @@ async def ingest(request: Request) -> Response:
             results.append(IngestResult(scan.id, "rejected", data_problem))
         elif scan.occurred_at > latest:
             results.append(IngestResult(scan.id, "rejected", "occurred_at is in the future"))
-        elif not svc.index.is_taken(scan.slug):
+        elif not await known(scan.slug):
             results.append(IngestResult(scan.id, "rejected", f"unknown slug {scan.slug!r}"))
         else:
             valid.append(msgspec.structs.replace(scan, id=canonical))
             results.append(None)
     if valid:
-        stored = iter(await svc.scans.ingest(valid))
+        stored = iter(await svc.scans.ingest(valid, request.state.principal.author))
         results = [r if r is not None else next(stored) for r in results]
     return json_response(IngestResponse([r for r in results if r is not None]))
 

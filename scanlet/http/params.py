@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 
 from starlette.requests import Request
 
+from scanlet.http.endpoint import Param
 from scanlet.http.problems import FieldError, Problem
 from scanlet.timerange import TIME_SCHEMA, time_error
 
@@ -18,6 +19,7 @@ __all__ = (
     "MAX_CURSOR_LENGTH",
     "TO_SCHEMA",
     "QuerySource",
+    "page_params",
     "query_bool",
     "query_choice",
     "query_int",
@@ -133,3 +135,16 @@ def query_zone(request: QuerySource) -> str:
     if name not in time_zones():
         raise invalid("tz", "expected an IANA time zone such as Europe/Berlin")
     return name
+
+
+def page_params() -> list[Param]:
+    """``limit`` and ``cursor``, as every paginated list takes them."""
+    return [
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+            "Page size.",
+        ),
+        Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
+    ]

@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 
 from scanlet.actors.access.keys import ApiKeys
+from scanlet.actors.access.principals import Access
+from scanlet.actors.access.users import Users
 from scanlet.actors.codes.actor import CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.scans.client import ScansClient
@@ -41,6 +43,9 @@ class Services:
     #: The database behind every repository (SQLite or PostgreSQL).
     storage: Storage
     keys: ApiKeys
+    #: Accounts, and who presents a key or a session (``access.principals``).
+    users: Users
+    access: Access
     system: ActorSystem
     #: The supervisor of the codes and scans actors (redirects and ingest), and their names.
     core: SupervisorRef

@@ -174,6 +174,7 @@ def stats_endpoints() -> list[Endpoint]:
             "Stats across all codes",
             "analytics",
             scope=Scope.READ,
+            spans_all_codes=True,
             params=stats_params(),
             replies=[Reply(200, "Stats of every code together, with top_codes.", Stats)],
             description=description,

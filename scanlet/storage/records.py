@@ -176,6 +176,10 @@ class ApiKey(msgspec.Struct, frozen=True):
     created_at: str
     expires_at: str | None
     revoked: bool
+    #: The user the key belongs to (None: a key made before accounts, acting by its scope).
+    user_id: str | None = None
+    #: Only codes with one of these tags (empty: every code the user may see).
+    tags: tuple[str, ...] = ()
 
 
 class CreatedKey(msgspec.Struct, frozen=True):
@@ -192,9 +196,40 @@ class StoredSession(msgspec.Struct, frozen=True):
     """A live session: ``id`` is the hex SHA-256 of its token (the token is never stored)."""
 
     id: str
-    key_id: str
+    #: Who signed in: a key (the API-key sign-in) or a user (email and password).
+    key_id: str | None
     created_at: str
     expires_at: str
+    user_id: str | None = None
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """An administrative action: when, by whom (``by_kind`` user, key or system, and id),
+    what (``user.created``, ``key.revoked``, ...), on what, and details (never a secret)."""
+
+    at: str
+    by_kind: str
+    by_id: str
+    action: str
+    subject: str
+    detail: dict[str, Any] = {}
+    #: Its place in the audit log (0 before it is stored).
+    seq: int = 0
+
+
+class UserRow(msgspec.Struct, frozen=True):
+    """An account as listed: never its password or its hash."""
+
+    id: str
+    email: str
+    role: str
+    created_at: str
+    disabled: bool
+    #: Only codes with one of these tags (empty: every code).
+    tags: tuple[str, ...] = ()
 
 
 # --- Analytics rollups ---------------------------------------------------------------------

@@ -313,3 +313,28 @@ def test_bad_stream_parameters_are_422(
 
 def test_the_stream_needs_a_key(client: tuple[TestClient, dict[str, str]]) -> None:
     assert client[0].get("/api/v1/stream").status_code == 401
+
+
+async def test_a_tag_limited_stream_shows_only_the_events_of_visible_codes(db: Database) -> None:
+    bus = EventBus()
+    visible = {"ours": True, "theirs": False}
+    asked: list[str] = []
+
+    async def sees(slug: str) -> bool:
+        asked.append(slug)
+        return visible.get(slug, False)
+
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        stream = EventStream(EventLog(db), tail, after=await EventLog(db).last_seq(), visible=sees)
+        reader = Reader(stream)
+        tasks.start_soon(reader.run)
+        await append(db, bus, "theirs", "ours", "theirs", "ours")
+        await reader.wait_for(2)
+        # A code event may move a code in or out of the limit: the slug is asked again.
+        visible["theirs"] = True
+        await append(db, bus, "theirs", kind="code.deleted")
+        events = await reader.wait_for(3)
+        bus.close()
+    assert [m["data"]["data"]["slug"] for m in events] == ["ours", "ours", "theirs"]
+    assert asked == ["theirs", "ours", "theirs"]

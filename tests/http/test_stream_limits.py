@@ -16,6 +16,9 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.access.keys import ApiKeys, Scope
+from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.roles import SYSTEM, Role
+from scanlet.actors.access.users import Users
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
@@ -23,9 +26,11 @@ from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
 from scanlet.storage.sqlite.database import open_database
 from scanlet.storage.sqlite.keys import KeyStore
+from scanlet.storage.sqlite.users import UserStore
 from tests.processes import free_port
 
 FAST = StreamConfig(heartbeat=0.05, recheck=0.05)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -126,3 +131,66 @@ async def test_an_open_stream_closes_soon_after_its_key_is_revoked(site: Site) -
         with anyio.fail_after(5):
             async for _ in chunks:  # heartbeats until the re-check closes the stream
                 pass
+
+
+async def test_an_open_stream_closes_soon_after_its_keys_user_is_disabled(site: Site) -> None:
+    db = site.app.state.services.settings.db
+    async with open_database(db) as database:
+        users = Users(UserStore(database), Passwords.cheap())
+        ana = await users.create("ana@example.com", Role.VIEWER, None, by=SYSTEM, now=NOW)
+        made = await ApiKeys(KeyStore(database)).create("ana", Scope.READ, now=NOW, user=ana)
+    async with (
+        httpx.AsyncClient(base_url=site.base, timeout=5) as client,
+        client.stream(
+            "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {made.token}"}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        chunks = response.aiter_bytes()
+        await anext(chunks)
+        # Disabled from another connection, as `scanlet users disable` does.
+        async with open_database(db) as other:
+            users = Users(UserStore(other), Passwords.cheap())
+            await users.change(ana.id, by=SYSTEM, now=NOW, disabled=True)
+        with anyio.fail_after(5):
+            async for _ in chunks:  # heartbeats until the re-check closes the stream
+                pass
+
+
+async def test_a_tag_limited_keys_stream_of_every_code_shows_only_its_codes(site: Site) -> None:
+    db = site.app.state.services.settings.db
+    async with open_database(db) as database:
+        users = Users(UserStore(database), Passwords.cheap())
+        agency = await users.create(
+            "ag@example.com", Role.VIEWER, None, by=SYSTEM, now=NOW, tags=["x"]
+        )
+        limited = await ApiKeys(KeyStore(database)).create("ag", Scope.READ, now=NOW, user=agency)
+        admin = await ApiKeys(KeyStore(database)).create("adm", Scope.ADMIN, now=NOW)
+    async with httpx.AsyncClient(base_url=site.base, timeout=5) as client:
+        for slug, tags in (("mine", ["x"]), ("other", ["y"])):
+            made = await client.post(
+                "/api/v1/codes",
+                json={"target": "https://example.com/", "slug": slug, "tags": tags},
+                headers={"Authorization": f"Bearer {admin.token}"},
+            )
+            assert made.status_code == 201
+        async with client.stream(
+            "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {limited.token}"}
+        ) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            assert (await anext(lines)).startswith("retry:")
+            for slug in ("other", "mine"):
+                assert (await client.get(f"/{slug}")).status_code == 302
+            with anyio.fail_after(5):
+                data = [line async for line in _until_event(lines)]
+    assert len(data) == 1
+    assert '"slug":"mine"' in data[0]
+
+
+async def _until_event(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The data lines of a stream up to and including its first event's."""
+    async for line in lines:
+        if line.startswith("data: "):
+            yield line
+            return

@@ -22,13 +22,22 @@ from scanlet.actors.codes.messages import (
     CodeChanges,
     CreateCode,
     DeleteCode,
+    NewCode,
     RefreshCodes,
     UpdateCode,
 )
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
-from scanlet.actors.events import CodeCreated, CodeDeleted, CodeUpdated, LogAppended, log_entry
+from scanlet.actors.events import (
+    SYSTEM_BY,
+    By,
+    CodeCreated,
+    CodeDeleted,
+    CodeUpdated,
+    LogAppended,
+    log_entry,
+)
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef, ActorStopped, MailboxFull
@@ -42,7 +51,7 @@ log = structlog.get_logger("scanlet.codes")
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
-CodesMessage = CreateCode | UpdateCode | DeleteCode | RefreshCodes
+CodesMessage = CreateCode | NewCode | UpdateCode | DeleteCode | RefreshCodes
 
 
 def route_of(code: Code) -> Route:
@@ -98,13 +107,15 @@ class CodesActor(Actor[CodesMessage]):
     async def on_message(self, message: CodesMessage) -> CodeRow | None:
         """Apply one command; a refusal raises ``CodeError`` or ``StorageUnavailable``."""
         if isinstance(message, CreateCode):
-            return await self._create(message)
+            return await self._create(message, SYSTEM_BY)
+        if isinstance(message, NewCode):
+            return await self._create(message.command, message.by)
         if isinstance(message, UpdateCode):
-            return await self._update(message.slug, message.changes)
+            return await self._update(message.slug, message.changes, message.by)
         if isinstance(message, RefreshCodes):
             await self._refresh(message.slugs)
             return None
-        await self._delete(message.slug)
+        await self._delete(message.slug, message.by)
         return None
 
     async def _refresh(self, slugs: tuple[str, ...]) -> None:
@@ -123,7 +134,7 @@ class CodesActor(Actor[CodesMessage]):
                 code = self._codes[slug] = Code.from_row(row)
                 self._index.put(slug, route_of(code))
 
-    async def _create(self, command: CreateCode) -> CodeRow:
+    async def _create(self, command: CreateCode, by: By) -> CodeRow:
         now = self._clock.now()
         if command.slug is None:
             slug = generate_slug()
@@ -150,7 +161,7 @@ class CodesActor(Actor[CodesMessage]):
             self._own_origins,
             target_is_new=True,
         )
-        event = CodeCreated(id=new_event_id(), occurred_at=now, code=code.state())
+        event = CodeCreated(id=new_event_id(), occurred_at=now, by=by, code=code.state())
         row = code.row()
         await self._stored(self._store.create(row, log_entry(event, slug), self._clock.now()))
         self._codes[slug] = code
@@ -158,7 +169,7 @@ class CodesActor(Actor[CodesMessage]):
         log.info("code created", slug=slug)
         return row
 
-    async def _update(self, slug: str, changes: CodeChanges) -> CodeRow:
+    async def _update(self, slug: str, changes: CodeChanges, by: By) -> CodeRow:
         current = self._codes.get(slug)
         if current is None:
             raise CodeNotFound(slug)
@@ -178,7 +189,9 @@ class CodesActor(Actor[CodesMessage]):
             self._own_origins,
             target_is_new="target" in changed,
         )
-        event = CodeUpdated(id=new_event_id(), occurred_at=now, code=code.state(), changed=changed)
+        event = CodeUpdated(
+            id=new_event_id(), occurred_at=now, by=by, code=code.state(), changed=changed
+        )
         row = code.row()
         await self._stored(self._store.update(row, log_entry(event, slug), self._clock.now()))
         self._codes[slug] = code
@@ -186,11 +199,11 @@ class CodesActor(Actor[CodesMessage]):
         log.info("code updated", slug=slug, changed=list(changed))
         return row
 
-    async def _delete(self, slug: str) -> None:
+    async def _delete(self, slug: str, by: By) -> None:
         if slug not in self._codes:
             raise CodeNotFound(slug)
         now = self._clock.now()
-        event = CodeDeleted(id=new_event_id(), occurred_at=now, slug=slug)
+        event = CodeDeleted(id=new_event_id(), occurred_at=now, by=by, slug=slug)
         await self._stored(self._store.delete(slug, now, log_entry(event, slug), self._clock.now()))
         del self._codes[slug]
         self._index.remove(slug)
@@ -210,13 +223,13 @@ class CodesClient:
     def __init__(self, ref: ActorRef[CodesMessage]) -> None:
         self._ref = ref
 
-    async def create(self, command: CreateCode) -> CodeRow:
-        """Create a code (InvalidField, SlugTaken on refusal)."""
-        return await self._ref.ask(command, wait=False)
+    async def create(self, command: CreateCode, by: By = SYSTEM_BY) -> CodeRow:
+        """Create a code on behalf of ``by`` (InvalidField, SlugTaken on refusal)."""
+        return await self._ref.ask(NewCode(command, by), wait=False)
 
-    async def update(self, slug: str, changes: CodeChanges) -> CodeRow:
-        """Change a code (CodeNotFound, InvalidField on refusal)."""
-        return await self._ref.ask(UpdateCode(slug, changes), wait=False)
+    async def update(self, slug: str, changes: CodeChanges, by: By = SYSTEM_BY) -> CodeRow:
+        """Change a code on behalf of ``by`` (CodeNotFound, InvalidField on refusal)."""
+        return await self._ref.ask(UpdateCode(slug, changes, by), wait=False)
 
     def refresh(self, slugs: Sequence[str]) -> None:
         """Have the codes ``slugs`` (all of them, if none) loaded again, without waiting;
@@ -225,6 +238,6 @@ class CodesClient:
         with contextlib.suppress(MailboxFull, ActorStopped):
             self._ref.tell_nowait(RefreshCodes(tuple(slugs)))
 
-    async def delete(self, slug: str) -> None:
-        """Delete a code (CodeNotFound if there is none)."""
-        await self._ref.ask(DeleteCode(slug), wait=False)
+    async def delete(self, slug: str, by: By = SYSTEM_BY) -> None:
+        """Delete a code on behalf of ``by`` (CodeNotFound if there is none)."""
+        await self._ref.ask(DeleteCode(slug, by), wait=False)

@@ -19,7 +19,7 @@ from scanlet.actors.codes.validation import (
     MAX_TITLE_LENGTH,
     SLUG_PATTERN,
 )
-from scanlet.actors.events import RedirectStatus
+from scanlet.actors.events import SYSTEM_BY, By, RedirectStatus
 from scanlet.runtime import Asks
 from scanlet.storage.records import CodeRow
 from scanlet.timerange import ClientTime
@@ -29,6 +29,7 @@ __all__ = (
     "CodeChanges",
     "CreateCode",
     "DeleteCode",
+    "NewCode",
     "RefreshCodes",
     "UpdateCode",
 )
@@ -105,17 +106,27 @@ class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     redirect_status: RedirectStatus | msgspec.UnsetType = msgspec.UNSET
 
 
+class NewCode(msgspec.Struct, Asks[CodeRow], frozen=True):
+    """Create a code as ``command`` says, on behalf of ``by`` (a ``CreateCode`` alone is the
+    system's: the request body never says who it is from, the credentials do)."""
+
+    command: CreateCode
+    by: By
+
+
 class UpdateCode(msgspec.Struct, Asks[CodeRow], frozen=True):
-    """Apply ``changes`` to the code ``slug``."""
+    """Apply ``changes`` to the code ``slug``, on behalf of ``by``."""
 
     slug: str
     changes: CodeChanges
+    by: By = SYSTEM_BY
 
 
 class DeleteCode(msgspec.Struct, Asks[None], frozen=True):
-    """Delete the code ``slug`` (its slug is never reused)."""
+    """Delete the code ``slug`` (its slug is never reused), on behalf of ``by``."""
 
     slug: str
+    by: By = SYSTEM_BY
 
 
 class RefreshCodes(msgspec.Struct, frozen=True):

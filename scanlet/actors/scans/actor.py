@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from scanlet.actors.events import (
+    By,
     DomainEvent,
     LogAppended,
     ScanOrphaned,
@@ -127,7 +128,9 @@ class ScansActor(Actor[ScansMessage]):
                 else:
                     # Built whole before it joins the batch: a message that fails leaves
                     # nothing behind (its ids unclaimed, so a retry is not a duplicate).
-                    batch.devices.append([self._device_entry(scan) for scan in message.scans])
+                    batch.devices.append(
+                        [self._device_entry(scan, message.by) for scan in message.scans]
+                    )
                     devices.append((index, message))
             except Exception as exc:
                 # One message that cannot become an event (a value the edge should have
@@ -204,10 +207,11 @@ class ScansActor(Actor[ScansMessage]):
         )
 
     @staticmethod
-    def _device_entry(scan: DeviceScan) -> DeviceEntry:
+    def _device_entry(scan: DeviceScan, by: By | None) -> DeviceEntry:
         event = ScanRecorded(
             id=scan.id,
             occurred_at=scan.occurred_at,
+            by=by,
             slug=scan.slug,
             source="device",
             device_id=scan.device_id,

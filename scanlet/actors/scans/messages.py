@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from scanlet.actors.events import Source
+from scanlet.actors.events import By, Source
 from scanlet.runtime import Asks
 
 __all__ = (
@@ -106,9 +106,11 @@ class DeviceScan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class IngestEvents(msgspec.Struct, Asks[list["IngestResult"]], frozen=True):
-    """Append already-validated device scans; answered with one result per scan, in order."""
+    """Append already-validated device scans; answered with one result per scan, in order.
+    ``by`` is who posted them (the key), recorded in each event."""
 
     scans: list[DeviceScan]
+    by: By | None = None
 
 
 class IngestResult(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,9 +34,11 @@ from scanlet.http.dashboard.figures import (
 )
 from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.session import User
+from scanlet.http.history_api import code_history
 from scanlet.http.params import query_str
 from scanlet.http.resources import code_resource
 from scanlet.http.scans_api import raw_scans
+from scanlet.http.scoping import check_code_tags, limited_tags
 from scanlet.http.services import services
 from scanlet.storage.records import RawScanQuery
 
@@ -53,6 +56,8 @@ __all__ = (
 
 PAGE_SIZE = 25
 LATEST_SCANS = 10
+#: Changes shown in a code page's History section (the API pages through all of them).
+HISTORY_SHOWN = 20
 NOTICES = {
     "created": "The code was created.",
     "updated": "The code was saved.",
@@ -72,7 +77,9 @@ async def codes_list(request: Request, user: User) -> Response:
     q = query_str(request, "q", max_length=256) or None
     tag = query_str(request, "tag", max_length=64) or None
     cursor = query_str(request, "cursor", max_length=512) or None
-    page = await svc.storage.codes.page(limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q)
+    page = await svc.storage.codes.page(
+        limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q, within=limited_tags(user.principal)
+    )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
     codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
@@ -125,7 +132,9 @@ async def create_code(request: Request, user: User) -> Response:
     """Create a code from the form, or show the form again with the errors by its fields."""
     values = values_from(request.state.form)
     try:
-        row = await services(request).codes.create(create_from(values))
+        command = create_from(values)
+        check_code_tags(user.principal, command.tags)
+        row = await services(request).codes.create(command, user.principal.author)
     except CodeError as refusal:
         return _form_page(request, user, values=values, errors=field_errors(refusal))
     return redirect(f"/dashboard/codes/{row.slug}?done=created")
@@ -165,6 +174,7 @@ async def code_page(request: Request, user: User) -> Response:
     code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
+    history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)
     qr, qr_error = _qr_options(request)
     qr_base = f"/dashboard/codes/{row.slug}/qr"
     return render(
@@ -183,6 +193,8 @@ async def code_page(request: Request, user: User) -> Response:
         ),
         breakdowns=[(label, breakdown_rows(getattr(stats, name))) for name, label in BREAKDOWNS],
         latest=latest.items,
+        history=history.items,
+        more_history=history.next_cursor is not None,
         chosen=chosen,
         ranges=RANGES,
         intervals=INTERVAL_LABELS,
@@ -212,7 +224,10 @@ async def edit_code(request: Request, user: User) -> Response:
     slug = request.path_params["slug"]
     values = {**values_from(request.state.form), "slug": slug}
     try:
-        await services(request).codes.update(slug, changes_from(values))
+        changes = changes_from(values)
+        if not isinstance(changes.tags, msgspec.UnsetType):
+            check_code_tags(user.principal, changes.tags)
+        await services(request).codes.update(slug, changes, user.principal.author)
     except InvalidField as refusal:
         return _form_page(request, user, values=values, errors=field_errors(refusal), slug=slug)
     return redirect(f"/dashboard/codes/{slug}?done=updated")
@@ -222,7 +237,7 @@ async def set_enabled(request: Request, user: User) -> Response:
     """Enable or disable a code (``enabled`` = ``true`` or ``false``)."""
     slug = request.path_params["slug"]
     enabled = request.state.form.get("enabled") == "true"
-    await services(request).codes.update(slug, CodeChanges(enabled=enabled))
+    await services(request).codes.update(slug, CodeChanges(enabled=enabled), user.principal.author)
     return redirect(f"/dashboard/codes/{slug}?done={'enabled' if enabled else 'disabled'}")
 
 
@@ -234,5 +249,5 @@ async def delete_form(request: Request, user: User) -> Response:
 
 async def delete_code(request: Request, user: User) -> Response:
     """Delete the code (its scans stay in the log; its slug is never reused)."""
-    await services(request).codes.delete(request.path_params["slug"])
+    await services(request).codes.delete(request.path_params["slug"], user.principal.author)
     return redirect("/dashboard/codes?done=deleted")

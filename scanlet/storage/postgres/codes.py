@@ -7,7 +7,7 @@ their redirect index at once, without waiting for the log.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
@@ -52,6 +52,7 @@ class CodeStore:
         cursor: str | None = None,
         tag: str | None = None,
         q: str | None = None,
+        within: Sequence[str] | None = None,
     ) -> CodePage:
         """Live codes, newest first, filtered by tag and by a substring of slug/title/target
         (ASCII letters in either case, as SQLite's LIKE matches them)."""
@@ -60,6 +61,12 @@ class CodeStore:
         if tag is not None:
             args.append(tag)
             where.append(f"c.slug IN (SELECT slug FROM code_tags WHERE tag = ${len(args)})")
+        if within is not None:
+            # Only codes with one of these tags (a tag-limited key or user).
+            args.append(list(within))
+            where.append(
+                f"c.slug IN (SELECT slug FROM code_tags WHERE tag = ANY(${len(args)}::text[]))"
+            )
         if q:
             args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
             n = len(args)

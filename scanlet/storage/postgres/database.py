@@ -288,8 +288,8 @@ async def _apply(conn: Connection, migration: Migration) -> None:
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-    if int(current) >= migration.version:
+    # Applied unless recorded (not "unless older than the newest"): see ``migration_files``.
+    if await conn.fetchval("SELECT 1 FROM schema_version WHERE version = $1", migration.version):
         return
     # Simple-query protocol: a script of several statements, in this transaction.
     await conn.execute(migration.sql)

@@ -24,6 +24,9 @@ from scanlet.storage.postgres.database import Connection, PgDatabase, note_appen
 from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.timefmt import format_time
 
+#: The code events' types as the history's partial index names them (migration 0003).
+CODE_TYPES_SQL = "('code.created', 'code.updated', 'code.deleted')"
+
 __all__ = ("EventLog", "join_position", "split_position")
 
 _SEQ_BITS = 64
@@ -123,6 +126,19 @@ class EventLog:
         """The fence as a position: every event before it has been committed (or never
         will be), so a reader placed here has seen the whole log so far."""
         return join_position(int(await self._db.fetchval(f"SELECT {LOG_FENCE}")), 0)
+
+    async def code_history(
+        self, slug: str, *, limit: int, before: int | None = None
+    ) -> list[StoredEvent]:
+        """The code events of ``slug``, newest first, with seqs below ``before``."""
+        rows = await self._db.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE slug = $1 AND type IN {CODE_TYPES_SQL}"
+            " AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            slug,
+            before if before is not None else 2**63 - 1,
+            limit,
+        )
+        return [_stored(row) for row in rows]
 
     async def position_of(self, seq: int) -> int | None:
         """The position of the event ``seq``, or None when there is none."""

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from scanlet.storage.postgres.analytics import AnalyticsStore
+from scanlet.storage.postgres.audit import AuditStore
 from scanlet.storage.postgres.cluster import PgChangeFeed, PgLeadership
 from scanlet.storage.postgres.codes import CodeStore
 from scanlet.storage.postgres.database import PgDatabase, open_pg_database
@@ -16,6 +17,7 @@ from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
 from scanlet.storage.postgres.scans import ScanStore
 from scanlet.storage.postgres.sessions import SessionStore
+from scanlet.storage.postgres.users import SignInFailureStore, UserStore
 from scanlet.storage.postgres.webhooks import WebhookStore
 from scanlet.storage.records import RawScanDescriber
 
@@ -34,6 +36,9 @@ class PostgresStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.users = UserStore(db)
+        self.audit = AuditStore(db)
+        self.sign_in_failures = SignInFailureStore(db)
 
     @property
     def location(self) -> str:

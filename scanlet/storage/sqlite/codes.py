@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
@@ -57,6 +57,7 @@ class CodeStore:
         cursor: str | None = None,
         tag: str | None = None,
         q: str | None = None,
+        within: Sequence[str] | None = None,
     ) -> CodePage:
         """Live codes, newest first, filtered by tag and by a substring of slug/title/target."""
         where = ["c.deleted_at IS NULL"]
@@ -64,6 +65,11 @@ class CodeStore:
         if tag is not None:
             where.append("c.slug IN (SELECT slug FROM code_tags WHERE tag = ?)")
             params.append(tag)
+        if within is not None:
+            # Only codes with one of these tags (a tag-limited key or user).
+            marks = ", ".join("?" * len(within)) or "NULL"
+            where.append(f"c.slug IN (SELECT slug FROM code_tags WHERE tag IN ({marks}))")
+            params.extend(within)
         if q:
             pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(

@@ -11,6 +11,7 @@ from typing import Literal
 from scanlet.storage.records import RawScanDescriber
 from scanlet.storage.sole import QuietFeed, SoleLeadership
 from scanlet.storage.sqlite.analytics import AnalyticsStore
+from scanlet.storage.sqlite.audit import AuditStore
 from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
@@ -19,6 +20,7 @@ from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.sqlite.scans import ScanStore
 from scanlet.storage.sqlite.sessions import SessionStore
+from scanlet.storage.sqlite.users import SignInFailureStore, UserStore
 from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = ("SqliteStorage", "open_sqlite")
@@ -36,6 +38,9 @@ class SqliteStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.users = UserStore(db)
+        self.audit = AuditStore(db)
+        self.sign_in_failures = SignInFailureStore(db)
 
     @property
     def location(self) -> str:
