@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from scanlet import __version__
-from scanlet.cli import export, keys, ops
+from scanlet.cli import export, importing, keys, ops
 from scanlet.cli.common import EXIT_FAILED, EXIT_USAGE, CommandFailed, Parser
 from scanlet.config import ConfigError
 from scanlet.storage.errors import DatabaseMissing, StorageError
@@ -24,7 +24,7 @@ __all__ = ("build_parser", "main")
 PRIVATE_UMASK = 0o077
 
 #: The command modules, in the order ``--help`` lists their commands.
-COMMANDS = (ops, keys, export)
+COMMANDS = (ops, keys, export, importing)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,8 +93,16 @@ class CodeRepository(Protocol):
         """A page of live codes, newest first."""
         ...
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event; the event's seq."""
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event; the event's seq. An imported code names the item
+        it was made of (``origin``), stored with it in the same transaction."""
+        ...
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins`` (those never imported are
+        absent)."""
         ...
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:

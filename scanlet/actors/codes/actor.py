@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from scanlet.actors.codes.messages import (
     CodeChanges,
     CreateCode,
     DeleteCode,
+    ImportCode,
     RefreshCodes,
     UpdateCode,
 )
@@ -42,7 +44,7 @@ log = structlog.get_logger("scanlet.codes")
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
-CodesMessage = CreateCode | UpdateCode | DeleteCode | RefreshCodes
+CodesMessage = CreateCode | ImportCode | UpdateCode | DeleteCode | RefreshCodes
 
 
 def route_of(code: Code) -> Route:
@@ -99,6 +101,13 @@ class CodesActor(Actor[CodesMessage]):
         """Apply one command; a refusal raises ``CodeError`` or ``StorageUnavailable``."""
         if isinstance(message, CreateCode):
             return await self._create(message)
+        if isinstance(message, ImportCode):
+            return await self._create(
+                message.code,
+                origin=message.origin,
+                created_at=message.created_at,
+                dry_run=message.dry_run,
+            )
         if isinstance(message, UpdateCode):
             return await self._update(message.slug, message.changes)
         if isinstance(message, RefreshCodes):
@@ -123,7 +132,14 @@ class CodesActor(Actor[CodesMessage]):
                 code = self._codes[slug] = Code.from_row(row)
                 self._index.put(slug, route_of(code))
 
-    async def _create(self, command: CreateCode) -> CodeRow:
+    async def _create(
+        self,
+        command: CreateCode,
+        *,
+        origin: str | None = None,
+        created_at: datetime | None = None,
+        dry_run: bool = False,
+    ) -> CodeRow:
         now = self._clock.now()
         if command.slug is None:
             slug = generate_slug()
@@ -144,15 +160,18 @@ class CodesActor(Actor[CodesMessage]):
                 valid_until=command.valid_until,
                 max_scans=command.max_scans,
                 redirect_status=command.redirect_status,
-                created_at=now,
-                updated_at=now,
+                created_at=created_at or now,
+                updated_at=created_at or now,
             ),
             self._own_origins,
             target_is_new=True,
         )
-        event = CodeCreated(id=new_event_id(), occurred_at=now, code=code.state())
         row = code.row()
-        await self._stored(self._store.create(row, log_entry(event, slug), self._clock.now()))
+        if dry_run:
+            return row
+        event = CodeCreated(id=new_event_id(), occurred_at=now, code=code.state())
+        entry = log_entry(event, slug)
+        await self._stored(self._store.create(row, entry, self._clock.now(), origin=origin))
         self._codes[slug] = code
         self._index.put(slug, route_of(code))
         log.info("code created", slug=slug)
@@ -224,6 +243,10 @@ class CodesClient:
         dead letter, and the periodic resync picks the change up)."""
         with contextlib.suppress(MailboxFull, ActorStopped):
             self._ref.tell_nowait(RefreshCodes(tuple(slugs)))
+
+    async def import_code(self, command: ImportCode) -> CodeRow:
+        """Create an imported code (InvalidField, SlugTaken on refusal)."""
+        return await self._ref.ask(command, wait=False)
 
     async def delete(self, slug: str) -> None:
         """Delete a code (CodeNotFound if there is none)."""

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Sequence
 
 from scanlet.actors.scans.messages import (
     DeviceScan,
+    ImportedScan,
+    ImportScans,
     IngestEvents,
     IngestResult,
     RecordOrphan,
@@ -54,6 +56,11 @@ class ScansClient:
     async def ingest(self, scans: Sequence[DeviceScan]) -> list[IngestResult]:
         """Store device scans in one commit; one result per scan, in order."""
         return await self._ref.ask(IngestEvents(list(scans)), wait=False)
+
+    async def import_scans(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        """Store imported visits in one commit; per visit whether it is new (False: an
+        earlier import stored it)."""
+        return await self._ref.ask(ImportScans(list(scans)), wait=False)
 
     async def stop(self) -> None:
         """Stop the actor for good (tests of what the server does without it)."""

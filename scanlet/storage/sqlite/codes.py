@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
@@ -91,9 +91,34 @@ class CodeStore:
         )
         return CodePage(rows, next_cursor)
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event in one transaction; the event's seq."""
-        return await self._with_event(entry, recorded_at, lambda conn: self._insert(conn, row))
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event (and the import item it was made of) in one
+        transaction; the event's seq."""
+
+        def insert(conn: sqlite3.Connection) -> None:
+            self._insert(conn, row)
+            if origin is not None:
+                conn.execute(
+                    "INSERT INTO import_origins (origin, slug) VALUES (?, ?)", (origin, row.slug)
+                )
+
+        return await self._with_event(entry, recorded_at, insert)
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins``."""
+        wanted = list(dict.fromkeys(origins))
+        found: dict[str, str] = {}
+        async with self._db.reader() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                async with conn.execute(
+                    f"SELECT origin, slug FROM import_origins WHERE origin IN ({marks})", chunk
+                ) as cur:
+                    found.update({row[0]: row[1] for row in await cur.fetchall()})
+        return found
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
         """Overwrite a code's fields and append its event; the event's seq."""
