@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import AsyncIterable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import structlog
 
@@ -96,6 +97,13 @@ def cmd_import_shlink(args: argparse.Namespace) -> int:
     return run_items(args, lambda: shlink_items(args.url, args.api_key))
 
 
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    """Codes from a CSV file: Scanlet's own format, Shlink's or Bitly's export."""
+    from scanlet.importing.sources.csv_files import csv_items
+
+    return run_items(args, lambda: csv_items(Path(args.file), args.format))
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-conflict",
@@ -118,3 +126,9 @@ def register(sub: Subcommands) -> None:
     shlink.add_argument("--api-key", required=True, help="a Shlink API key")
     _common(shlink)
     shlink.set_defaults(func=cmd_import_shlink)
+
+    csv = imp_sub.add_parser("csv", help="from a CSV file (scanlet, shlink or bitly columns)")
+    csv.add_argument("file", metavar="FILE", help="the CSV file (UTF-8, a header row first)")
+    csv.add_argument("--format", choices=["scanlet", "shlink", "bitly"], default="scanlet")
+    _common(csv)
+    csv.set_defaults(func=cmd_import_csv)

@@ -160,6 +160,10 @@ class Importer:
         except msgspec.ValidationError as exc:
             self._outcome(item, "failed", str(exc))
             return
+        created_problem = time_error(item.created_at) if item.created_at else None
+        if created_problem is not None:
+            self._outcome(item, "failed", f"created_at {created_problem}")
+            return
         wanted = command.slug
         for candidate in self._candidates(wanted):
             if candidate is not None and self._taken(candidate):
