@@ -19,6 +19,7 @@ import structlog
 from scanlet.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    CommandFailed,
     Parser,
     Subcommands,
     db_flag,
@@ -97,6 +98,32 @@ def cmd_import_shlink(args: argparse.Namespace) -> int:
     return run_items(args, lambda: shlink_items(args.url, args.api_key))
 
 
+def cmd_import_yourls(args: argparse.Namespace) -> int:
+    """Links and clicks of a YOURLS with the yourls-shlink-import plugin."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from scanlet.importing.sources.yourls import yourls_items
+
+    if args.signature:
+        credentials = {"signature": args.signature}
+    elif args.username and args.password:
+        credentials = {"username": args.username, "password": args.password}
+    else:
+        raise CommandFailed("give --signature, or --username and --password")
+    try:
+        zone = ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CommandFailed(f"--timezone: unknown time zone {args.timezone!r}") from None
+    return run_items(args, lambda: yourls_items(args.url, credentials, zone))
+
+
+def cmd_import_kutt(args: argparse.Namespace) -> int:
+    """Links of a Kutt server (API v2), with their visit totals (Kutt lists no visits)."""
+    from scanlet.importing.sources.kutt import kutt_items
+
+    return run_items(args, lambda: kutt_items(args.url, args.api_key))
+
+
 def cmd_import_csv(args: argparse.Namespace) -> int:
     """Codes from a CSV file: Scanlet's own format, Shlink's or Bitly's export."""
     from scanlet.importing.sources.csv_files import csv_items
@@ -126,6 +153,25 @@ def register(sub: Subcommands) -> None:
     shlink.add_argument("--api-key", required=True, help="a Shlink API key")
     _common(shlink)
     shlink.set_defaults(func=cmd_import_shlink)
+
+    yourls = imp_sub.add_parser(
+        "yourls", help="from YOURLS (needs its yourls-shlink-import plugin)"
+    )
+    yourls.add_argument("--url", required=True, help="where YOURLS is, e.g. https://y.test")
+    yourls.add_argument("--signature", help="the signature token (Tools page of YOURLS)")
+    yourls.add_argument("--username", help="a YOURLS user, with --password")
+    yourls.add_argument("--password", help="that user's password")
+    yourls.add_argument(
+        "--timezone", default="UTC", help="the zone YOURLS's times are in (default UTC)"
+    )
+    _common(yourls)
+    yourls.set_defaults(func=cmd_import_yourls)
+
+    kutt = imp_sub.add_parser("kutt", help="from a Kutt server (API v2; visit totals only)")
+    kutt.add_argument("--url", required=True, help="the Kutt server, e.g. https://kutt.test")
+    kutt.add_argument("--api-key", required=True, help="a Kutt API key")
+    _common(kutt)
+    kutt.set_defaults(func=cmd_import_kutt)
 
     csv = imp_sub.add_parser("csv", help="from a CSV file (scanlet, shlink or bitly columns)")
     csv.add_argument("file", metavar="FILE", help="the CSV file (UTF-8, a header row first)")

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ("FakeShlink", "serving")
+__all__ = ("FakeKutt", "FakeShlink", "FakeYourls", "serving")
 
 Answer = tuple[int, Any]
 
@@ -129,3 +129,80 @@ class FakeShlink:
                 return 404, {"type": "https://shlink.io/api/error/short-url-not-found"}
             return 200, {"visits": _page(self.visits[parts[4]], query)}
         return 404, {"status": 404}
+
+
+class FakeYourls:
+    """YOURLS's ``yourls-api.php`` with the yourls-shlink-import plugin's two actions."""
+
+    def __init__(self, signature: str = "sig", plugin: bool = True) -> None:
+        self.signature = signature
+        self.plugin = plugin
+        self.links: list[dict[str, Any]] = []
+        self.clicks: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, keyword: str, url: str, clicks: list[dict[str, Any]]) -> None:
+        self.links.append(
+            {
+                "keyword": keyword,
+                "url": url,
+                "title": f"Title of {keyword}",
+                "timestamp": "2019-06-01 12:00:00",
+                "ip": "198.51.100.1",
+                "clicks": len(clicks),
+            }
+        )
+        self.clicks[keyword] = clicks
+
+    def __call__(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
+        if path != "/yourls-api.php":
+            return 404, {}
+        authorised = query.get("signature") == self.signature or (
+            query.get("username") == "admin" and query.get("password") == "pw"
+        )
+        if not authorised:
+            return 403, {"message": "Please log in", "errorCode": 403}
+        action = query.get("action")
+        if not self.plugin or action not in ("shlink-list", "shlink-link-visits"):
+            return 400, {"errorCode": 400, "message": 'Unknown or missing "action" parameter'}
+        if action == "shlink-list":
+            return 200, {"statusCode": 200, "message": "success", "result": self.links}
+        keyword = query.get("shortCode", "")
+        return 200, {"statusCode": 200, "message": "success", "result": self.clicks[keyword]}
+
+
+class FakeKutt:
+    """Kutt's API v2 ``/api/v2/links`` with ``limit``/``skip``."""
+
+    def __init__(self, key: str = "kutt-key") -> None:
+        self.key = key
+        self.links: list[dict[str, Any]] = []
+
+    def add(self, address: str, target: str, visits: int, **extra: Any) -> None:
+        self.links.append(
+            {
+                "id": f"00000000-0000-4000-8000-{len(self.links):012d}",
+                "address": address,
+                "banned": False,
+                "created_at": "2022-02-02T02:02:02.000Z",
+                "link": f"https://kutt.test/{address}",
+                "password": False,
+                "target": target,
+                "description": None,
+                "updated_at": "2022-02-02T02:02:02.000Z",
+                "visit_count": visits,
+                **extra,
+            }
+        )
+
+    def __call__(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
+        if headers.get("x-api-key") != self.key:
+            return 401, {"error": "Unauthorized"}
+        if path != "/api/v2/links":
+            return 404, {"error": "Not found"}
+        limit, skip = int(query.get("limit", "10")), int(query.get("skip", "0"))
+        return 200, {
+            "limit": limit,
+            "skip": skip,
+            "total": len(self.links),
+            "data": self.links[skip : skip + limit],
+        }
