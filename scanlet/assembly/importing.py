@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.index import CodeIndex
-from scanlet.actors.codes.messages import CodeChanges, ImportCode
+from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
@@ -65,9 +65,6 @@ class ContextSink:
 
     async def create(self, command: ImportCode) -> CodeRow:
         return await self._codes.import_code(command)
-
-    async def disable(self, slug: str) -> None:
-        await self._codes.update(slug, CodeChanges(enabled=False))
 
     async def delete(self, slug: str) -> None:
         await self._codes.delete(slug)

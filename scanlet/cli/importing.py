@@ -38,6 +38,8 @@ MAX_LISTED_FAILURES = 100
 def _print_report(report: ImportReport, *, dry_run: bool) -> int:
     for label, outcome, detail in report.items:
         print(f"{outcome:8} {label}  {detail}")
+    for label, text in report.notes:
+        print(f"note     {label}  {text}")
     print(("dry run: " if dry_run else "") + report.summary(dry_run=dry_run))
     for label, reason in report.failures[:MAX_LISTED_FAILURES]:
         print(f"scanlet: failed: {label}: {reason}", file=sys.stderr)
@@ -131,6 +133,13 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return run_items(args, lambda: csv_items(Path(args.file), args.format))
 
 
+def cmd_import_archive(args: argparse.Namespace) -> int:
+    """Everything a ``scanlet export archive`` wrote."""
+    from scanlet.importing.archive import archive_items
+
+    return run_items(args, lambda: archive_items(Path(args.file)))
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-conflict",
@@ -178,3 +187,8 @@ def register(sub: Subcommands) -> None:
     csv.add_argument("--format", choices=["scanlet", "shlink", "bitly"], default="scanlet")
     _common(csv)
     csv.set_defaults(func=cmd_import_csv)
+
+    archive = imp_sub.add_parser("archive", help="from a scanlet export archive file")
+    archive.add_argument("file", metavar="FILE", help="the archive (JSON lines)")
+    _common(archive)
+    archive.set_defaults(func=cmd_import_archive)

@@ -13,6 +13,7 @@ from scanlet.importing.items import (
     SourceError,
     SourceFailure,
     SourceItem,
+    SourceNote,
     SourceVisit,
 )
 from scanlet.importing.report import ImportReport
@@ -26,5 +27,6 @@ __all__ = (
     "SourceError",
     "SourceFailure",
     "SourceItem",
+    "SourceNote",
     "SourceVisit",
 )

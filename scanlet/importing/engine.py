@@ -27,6 +27,7 @@ from scanlet.importing.items import (
     SourceError,
     SourceFailure,
     SourceItem,
+    SourceNote,
     SourceVisit,
 )
 from scanlet.importing.report import ImportReport
@@ -71,10 +72,6 @@ class ImportSink(Protocol):
 
     async def create(self, command: ImportCode) -> CodeRow:
         """Create a code (``CodeError`` when refused); with ``dry_run``, only check it."""
-        ...
-
-    async def disable(self, slug: str) -> None:
-        """Disable a code just imported (an archive's disabled code)."""
         ...
 
     async def delete(self, slug: str) -> None:
@@ -123,6 +120,8 @@ class Importer:
                 elif isinstance(item, SourceCode):
                     await self._flush()
                     await self._code(item)
+                elif isinstance(item, SourceNote):
+                    self.report.notes.append((item.label, item.text))
                 else:
                     self._failed_item(item)
         except (_Stop, SourceError) as stop:
@@ -160,10 +159,11 @@ class Importer:
         except msgspec.ValidationError as exc:
             self._outcome(item, "failed", str(exc))
             return
-        created_problem = time_error(item.created_at) if item.created_at else None
-        if created_problem is not None:
-            self._outcome(item, "failed", f"created_at {created_problem}")
-            return
+        for name, at in (("created_at", item.created_at), ("updated_at", item.updated_at)):
+            problem = time_error(at) if at is not None else None
+            if problem is not None:
+                self._outcome(item, "failed", f"{name} {problem}")
+                return
         wanted = command.slug
         for candidate in self._candidates(wanted):
             if candidate is not None and self._taken(candidate):
@@ -177,6 +177,8 @@ class Importer:
                         code=msgspec.structs.replace(command, slug=candidate),
                         origin=item.origin,
                         created_at=item.created_at,
+                        updated_at=item.updated_at,
+                        enabled=item.enabled,
                         dry_run=self._dry_run,
                     )
                 )
@@ -216,8 +218,6 @@ class Importer:
             return
         if item.deleted:
             await self._sink.delete(slug)
-        elif not item.enabled:
-            await self._sink.disable(slug)
 
     async def _visit(self, visit: SourceVisit) -> None:
         label = f"visit {visit.id}"

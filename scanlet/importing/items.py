@@ -15,6 +15,7 @@ __all__ = (
     "SourceError",
     "SourceFailure",
     "SourceItem",
+    "SourceNote",
     "SourceVisit",
     "visit_id",
 )
@@ -43,6 +44,7 @@ class SourceCode(msgspec.Struct, frozen=True, kw_only=True):
     label: str
     fields: dict[str, Any]
     created_at: datetime | None = None
+    updated_at: datetime | None = None
     enabled: bool = True
     deleted: bool = False
     #: The visits a source counted but cannot list (Kutt keeps totals only).
@@ -81,4 +83,12 @@ class SourceFailure(msgspec.Struct, frozen=True):
     reason: str
 
 
-SourceItem: TypeAlias = SourceCode | SourceVisit | SourceFailure
+class SourceNote(msgspec.Struct, frozen=True):
+    """Something the source had that is not imported (an archive's webhooks and keys, whose
+    secrets it does not hold): listed in the report, not a failure."""
+
+    label: str
+    text: str
+
+
+SourceItem: TypeAlias = SourceCode | SourceVisit | SourceFailure | SourceNote

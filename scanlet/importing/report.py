@@ -26,6 +26,8 @@ class ImportReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     #: Per code: (label, outcome, slug or reason), in the order the source gave them.
     items: list[tuple[str, Outcome, str]] = field(default_factory=list)
+    #: What the source had that was not imported, and why: (label, text).
+    notes: list[tuple[str, str]] = field(default_factory=list)
     stopped: str | None = None
 
     @property

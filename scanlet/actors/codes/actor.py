@@ -106,6 +106,8 @@ class CodesActor(Actor[CodesMessage]):
                 message.code,
                 origin=message.origin,
                 created_at=message.created_at,
+                updated_at=message.updated_at,
+                enabled=message.enabled,
                 dry_run=message.dry_run,
             )
         if isinstance(message, UpdateCode):
@@ -138,6 +140,8 @@ class CodesActor(Actor[CodesMessage]):
         *,
         origin: str | None = None,
         created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+        enabled: bool = True,
         dry_run: bool = False,
     ) -> CodeRow:
         now = self._clock.now()
@@ -155,13 +159,13 @@ class CodesActor(Actor[CodesMessage]):
                 target=command.target,
                 title=command.title,
                 tags=tuple(command.tags),
-                enabled=True,
+                enabled=enabled,
                 valid_from=command.valid_from,
                 valid_until=command.valid_until,
                 max_scans=command.max_scans,
                 redirect_status=command.redirect_status,
                 created_at=created_at or now,
-                updated_at=created_at or now,
+                updated_at=updated_at or created_at or now,
             ),
             self._own_origins,
             target_is_new=True,

@@ -102,6 +102,9 @@ class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
     code: CreateCode
     origin: str
     created_at: datetime | None = None
+    #: An archive's code keeps when it last changed, and may come disabled.
+    updated_at: datetime | None = None
+    enabled: bool = True
     #: Check every rule and answer the code that would be made, storing nothing.
     dry_run: bool = False
 
