@@ -13,10 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from scanlet.actors.analytics.export import runs_as_formula
 from scanlet.storage.records import CodeRow
 from scanlet.storage.timefmt import format_time
 
-__all__ = ("COLUMNS", "REQUIRED", "code_fields", "code_row", "join_tags", "split_tags")
+__all__ = (
+    "COLUMNS",
+    "REQUIRED",
+    "code_fields",
+    "code_row",
+    "escape_cell",
+    "join_tags",
+    "split_tags",
+    "unescape_cell",
+)
 
 COLUMNS = (
     "slug",
@@ -32,6 +42,21 @@ COLUMNS = (
     "scans",
 )
 REQUIRED = ("target",)
+
+
+def escape_cell(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (slugs may start with ``-``, titles
+    and tags with anything): one apostrophe before a text that, past the apostrophes it
+    already starts with, would run as one. ``unescape_cell`` takes exactly that one off,
+    so every text comes back as it was."""
+    return "'" + text if runs_as_formula(text.lstrip("'")) else text
+
+
+def unescape_cell(cell: str) -> str:
+    """The text ``escape_cell`` wrote ``cell`` for."""
+    if cell.startswith("'") and runs_as_formula(cell.lstrip("'")):
+        return cell[1:]
+    return cell
 
 
 def join_tags(tags: Sequence[str]) -> str:
@@ -60,10 +85,10 @@ def split_tags(cell: str) -> list[str]:
 def code_row(row: CodeRow, scans: int) -> list[str]:
     """A code as one CSV row, in ``COLUMNS`` order."""
     return [
-        row.slug,
-        row.target,
-        row.title or "",
-        join_tags(row.tags),
+        escape_cell(row.slug),
+        escape_cell(row.target),
+        escape_cell(row.title or ""),
+        escape_cell(join_tags(row.tags)),
         "true" if row.enabled else "false",
         format_time(row.valid_from) if row.valid_from else "",
         format_time(row.valid_until) if row.valid_until else "",
@@ -77,6 +102,7 @@ def code_row(row: CodeRow, scans: int) -> list[str]:
 def code_fields(cells: dict[str, str]) -> tuple[dict[str, Any], bool, str | None]:
     """The create fields of a row (by column name), whether it is enabled, and its
     ``created_at`` text; ValueError naming the column for a value that cannot be one."""
+    cells = {name: unescape_cell(cell) for name, cell in cells.items()}
     fields: dict[str, Any] = {}
     for name in ("slug", "target", "title", "valid_from", "valid_until"):
         if cells.get(name):

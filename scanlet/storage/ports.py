@@ -26,6 +26,7 @@ from scanlet.storage.records import (
     DeliveryRow,
     EndpointRow,
     HourRow,
+    IdempotentReply,
     NewAttempt,
     NewDelivery,
     NewEvent,
@@ -52,6 +53,7 @@ __all__ = (
     "EventLogStore",
     "EventLogWriter",
     "FollowerPositions",
+    "IdempotencyRepository",
     "KeyRepository",
     "Leadership",
     "PositionMoved",
@@ -352,6 +354,27 @@ class SessionRepository(Protocol):
         ...
 
 
+class IdempotencyRepository(Protocol):
+    """Answers kept by idempotency key, so that a request sent again is answered, not
+    carried out, again."""
+
+    async def begin(
+        self, key: str, fingerprint: str, now: datetime, *, keep: timedelta, stale: timedelta
+    ) -> IdempotentReply | None:
+        """Claim ``key`` for a request (None: go ahead), or what is stored under it. Keys
+        older than ``keep`` are forgotten; one claimed but never answered for ``stale``
+        (its process died) is claimed afresh."""
+        ...
+
+    async def finish(self, key: str, status: int, body: bytes) -> None:
+        """Store the answer of the request that claimed ``key``."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Give up a claim that will not be answered (the request failed as a whole)."""
+        ...
+
+
 class Leadership(Protocol):
     """Which instance runs the log followers (exactly one at a time per database)."""
 
@@ -459,6 +482,11 @@ class Storage(Protocol):
     @property
     def keys(self) -> KeyRepository:
         """API keys."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """Answers kept by idempotency key."""
         ...
 
     def raw_scans(self, describe: RawScanDescriber) -> RawScanReader:

@@ -28,6 +28,7 @@ __all__ = (
     "EndpointDisable",
     "EndpointRow",
     "HourRow",
+    "IdempotentReply",
     "LogPosition",
     "NewAttempt",
     "NewDelivery",
@@ -128,6 +129,18 @@ class ScanCommit:
         self.last_seq = last_seq
         self.fresh = fresh
         self.counts = counts
+
+
+# --- Idempotent requests -------------------------------------------------------------------
+
+
+class IdempotentReply(msgspec.Struct, frozen=True):
+    """What is stored under an idempotency key: the request's fingerprint and, once it was
+    answered, the answer's status and body (both None while it is being handled)."""
+
+    fingerprint: str
+    status: int | None
+    body: bytes | None
 
 
 # --- Codes ---------------------------------------------------------------------------------

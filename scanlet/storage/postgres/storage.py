@@ -11,6 +11,7 @@ from scanlet.storage.postgres.cluster import PgChangeFeed, PgLeadership
 from scanlet.storage.postgres.codes import CodeStore
 from scanlet.storage.postgres.database import PgDatabase, open_pg_database
 from scanlet.storage.postgres.eventlog import EventLog
+from scanlet.storage.postgres.idempotency import IdempotencyStore
 from scanlet.storage.postgres.keys import KeyStore
 from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
@@ -34,6 +35,7 @@ class PostgresStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.idempotency = IdempotencyStore(db)
 
     @property
     def location(self) -> str:

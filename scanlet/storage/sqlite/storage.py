@@ -14,6 +14,7 @@ from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.idempotency import IdempotencyStore
 from scanlet.storage.sqlite.keys import KeyStore
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
@@ -36,6 +37,7 @@ class SqliteStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.idempotency = IdempotencyStore(db)
 
     @property
     def location(self) -> str:
