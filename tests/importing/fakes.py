@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ("FakeKutt", "FakeShlink", "FakeYourls", "serving")
+__all__ = ("Answer", "FakeKutt", "FakeShlink", "FakeYourls", "serving")
 
 Answer = tuple[int, Any]
 

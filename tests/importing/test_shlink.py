@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scanlet.cli import main
-from tests.importing.fakes import FakeShlink, serving
+from tests.importing.fakes import Answer, FakeShlink, serving
 from tests.importing.server import ApiReader
 
 
@@ -132,3 +132,51 @@ def test_bad_items_are_reported_and_the_rest_imported(
     assert "slug" in err
     assert "time is in the future" in err
     assert api.get("/api/v1/codes/ok")["scans"] == 1
+
+
+def test_an_interrupted_import_goes_on_where_it_stopped_when_run_again(
+    scanlet_db: str, api: ApiReader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeShlink()
+    for n in range(3):
+        fake.add(f"r{n}", f"https://example.com/{n}", visits=1500)
+    answer = fake.__call__
+    broken = {"on": True}
+
+    def flaky(path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
+        # The second page of r1's visits fails, once: the run stops half-way through r1.
+        if broken["on"] and path.endswith("/r1/visits") and query.get("page") == "2":
+            broken["on"] = False
+            return 500, {"status": 500}
+        return answer(path, query, headers)
+
+    with serving(flaky) as url:
+        args = ["import", "shlink", "--url", url, "--api-key", "shlink-key", "--db", scanlet_db]
+        assert main(args) == 1
+        first = capsys.readouterr()
+        assert main(args) == 0
+        second = capsys.readouterr().out
+    assert "import stopped: shlink answered 500" in first.err
+    # r0 whole and r1's first page of 1000 visits, then the failure.
+    assert "codes: 2 created; visits: 2500 imported" in first.out
+    assert "codes: 1 created, 2 kept; visits: 2000 imported; 2500 already imported" in second
+    assert [api.get(f"/api/v1/codes/r{n}")["scans"] for n in range(3)] == [1500, 1500, 1500]
+
+
+def test_a_dry_run_stores_nothing(
+    scanlet_db: str, api: ApiReader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeShlink()
+    fake.add("d1", "https://example.com/1", visits=4)
+    fake.add("d1", "https://example.com/dup", visits=4)  # (the fake has one list per code)
+    fake.add("bad", "ftp://example.com/")
+    with serving(fake) as url:
+        args = ["import", "shlink", "--url", url, "--api-key", "shlink-key", "--db", scanlet_db]
+        assert main([*args, "--dry-run", "--on-conflict", "rename"]) == 1
+    out, err = capsys.readouterr()
+    assert "dry run: codes: 1 created, 1 renamed, 1 failed; visits: 8 would import" in out
+    assert "renamed  shlink:" in out
+    assert "d1-2" in out
+    assert "target" in err
+    assert api.get("/api/v1/codes")["items"] == []
+    assert api.get("/api/v1/orphan-scans")["items"] == []
