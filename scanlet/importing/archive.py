@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from scanlet.actors.events import ScanOrphaned, ScanRecorded, Source, Via, decode_event
+from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
     SourceCode,
     SourceError,
@@ -218,22 +219,9 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             f"not imported (its secret is not exported): create a {line.scope} key "
             f"named {line.name!r} again",
         )
-    return SourceVisit(
-        id=line.id,
-        occurred_at=line.occurred_at,
-        origin=None if line.orphan else _origin(line.slug),
-        slug=line.slug if line.orphan else None,
-        source=line.source,
-        via=line.via,
-        address=line.ip,
-        visitor=line.visitor,
-        user_agent=line.user_agent,
-        referrer=line.referrer,
-        country=line.country,
-        bot=line.bot,
-        device_id=line.device_id,
-        data=line.data,
-    )
+    # The line holds every field of an imported scan, by the same names.
+    fields = {name: getattr(line, name) for name in ImportedScan.__struct_fields__}
+    return SourceVisit(None if line.orphan else _origin(line.slug), ImportedScan(**fields))
 
 
 def _lines(path: Path) -> Iterator[bytes]:

@@ -220,43 +220,28 @@ class Importer:
             await self._sink.delete(slug)
 
     async def _visit(self, visit: SourceVisit) -> None:
-        label = f"visit {visit.id}"
+        scan = visit.scan
+        label = f"visit {scan.id}"
         if visit.origin is not None:
             slug = self._slugs.get(visit.origin)
             if slug is None:
                 self.report.visits_skipped += 1
                 return
+            scan = msgspec.structs.replace(scan, slug=slug, orphan=False)
         else:
-            slug = visit.slug or ""
-            if not 1 <= len(slug) <= MAX_SLUG_LENGTH or not slug.isprintable():
+            if not 1 <= len(scan.slug) <= MAX_SLUG_LENGTH or not scan.slug.isprintable():
                 self.report.visits_failed += 1
                 self.report.fail(label, "an orphan visit's path must be 1-64 printable characters")
                 return
-        problem = time_error(visit.occurred_at)
-        if problem is None and visit.occurred_at > self._sink.now() + MAX_CLOCK_SKEW:
+            scan = msgspec.structs.replace(scan, orphan=True)
+        problem = time_error(scan.occurred_at)
+        if problem is None and scan.occurred_at > self._sink.now() + MAX_CLOCK_SKEW:
             problem = "is in the future"
         if problem is not None:
             self.report.visits_failed += 1
             self.report.fail(label, f"time {problem}")
             return
-        self._pending.append(
-            ImportedScan(
-                id=visit.id,
-                slug=slug,
-                occurred_at=visit.occurred_at,
-                orphan=visit.orphan,
-                source=visit.source,
-                via=visit.via,
-                address=visit.address,
-                visitor=visit.visitor,
-                user_agent=visit.user_agent,
-                referrer=visit.referrer,
-                country=visit.country,
-                bot=visit.bot,
-                device_id=visit.device_id,
-                data=visit.data,
-            )
-        )
+        self._pending.append(scan)
         if len(self._pending) >= self._batch:
             await self._flush()
 

@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from scanlet.actors.events import Source, Via
+from scanlet.actors.scans.messages import ImportedScan
 
 __all__ = (
     "SourceCode",
@@ -51,28 +51,13 @@ class SourceCode(msgspec.Struct, frozen=True, kw_only=True):
     total_visits: int | None = None
 
 
-class SourceVisit(msgspec.Struct, frozen=True, kw_only=True):
-    """One visit: of the code ``origin`` names, or an orphan visit of ``slug``. ``id`` is
-    derived from the source and the visit (``visit_id``) or kept from an archive."""
+class SourceVisit(msgspec.Struct, frozen=True):
+    """One visit: of the code ``origin`` names (the engine fills in its slug), or, with no
+    origin, an orphan visit of ``scan.slug``. ``scan.id`` is derived from the source and the
+    visit (``visit_id``) or kept from an archive."""
 
-    id: str
-    occurred_at: datetime
-    origin: str | None = None
-    slug: str | None = None
-    source: Source = "import"
-    via: Via | None = None
-    address: str | None = None
-    visitor: str | None = None
-    user_agent: str | None = None
-    referrer: str | None = None
-    country: str | None = None
-    bot: bool | None = None
-    device_id: str | None = None
-    data: dict[str, Any] | None = None
-
-    @property
-    def orphan(self) -> bool:
-        return self.origin is None
+    origin: str | None
+    scan: ImportedScan
 
 
 class SourceFailure(msgspec.Struct, frozen=True):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import msgspec
 import structlog
 
 from scanlet.actors.events import (
@@ -244,7 +245,7 @@ class ScansActor(Actor[ScansMessage]):
         """An imported visit as its event: the address kept as a live scan's would be (the
         same ``anonymize_ip``), a visitor hash made under salts of this run only when the
         source had the full address but no hash of its own."""
-        address = scan.address or ""
+        address = scan.ip or ""
         ip = (anonymize_ip(address) if self._anonymize else address) or None
         user_agent = scan.user_agent[:MAX_USER_AGENT] if scan.user_agent else scan.user_agent
         visitor = scan.visitor
@@ -252,23 +253,6 @@ class ScansActor(Actor[ScansMessage]):
             visitor = self._import_hasher.visitor_hash(
                 scan.occurred_at.date(), address, user_agent or ""
             )
-        referrer = scan.referrer[:MAX_REFERRER] if scan.referrer else scan.referrer
-        country = scan.country[:MAX_COUNTRY] if scan.country else scan.country
-        if scan.orphan:
-            orphan = ScanOrphaned(
-                id=scan.id,
-                occurred_at=scan.occurred_at,
-                slug=scan.slug,
-                source=scan.source,
-                ip=ip,
-                visitor=visitor,
-                user_agent=user_agent,
-                referrer=referrer,
-                country=country,
-                bot=scan.bot,
-                via=scan.via,
-            )
-            return DeviceEntry(scan.id, scan.slug, log_entry(orphan, scan.slug), counted=False)
         event = ScanRecorded(
             id=scan.id,
             occurred_at=scan.occurred_at,
@@ -277,14 +261,19 @@ class ScansActor(Actor[ScansMessage]):
             ip=ip,
             visitor=visitor,
             user_agent=user_agent,
-            referrer=referrer,
-            country=country,
+            referrer=scan.referrer[:MAX_REFERRER] if scan.referrer else scan.referrer,
+            country=scan.country[:MAX_COUNTRY] if scan.country else scan.country,
             bot=scan.bot,
             via=scan.via,
             device_id=scan.device_id,
             data=scan.data,
         )
-        return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug))
+        if not scan.orphan:
+            return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug))
+        # The same facts, minus what only a known code's scan has (device id and data).
+        facts = msgspec.structs.asdict(event)
+        orphan = ScanOrphaned(**{name: facts[name] for name in ScanOrphaned.__struct_fields__})
+        return DeviceEntry(scan.id, scan.slug, log_entry(orphan, scan.slug), counted=False)
 
     @staticmethod
     def _append(batch: ScanBatch, event: DomainEvent, slug: str) -> None:

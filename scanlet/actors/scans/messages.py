@@ -125,7 +125,8 @@ class ImportedScan(msgspec.Struct, frozen=True, kw_only=True):
     """One visit brought over from elsewhere (another tool, an archive), with the facts its
     source kept. ``id`` is derived from the source and the visit, so importing it again is
     a duplicate, never a second scan. ``address`` may be a full client address: it is
-    stored as a live scan's would be (anonymised unless configured otherwise)."""
+    stored as a live scan's would be (anonymised unless configured otherwise). The engine
+    fills in ``slug`` for a visit of a code (sources name the code by its origin)."""
 
     id: str
     slug: str
@@ -133,7 +134,8 @@ class ImportedScan(msgspec.Struct, frozen=True, kw_only=True):
     orphan: bool = False
     source: Source = "import"
     via: Via | None = None
-    address: str | None = None
+    #: The client's address as the source has it, full or anonymised.
+    ip: str | None = None
     #: A visitor hash the source made already (an archive of Scanlet's own).
     visitor: str | None = None
     user_agent: str | None = None

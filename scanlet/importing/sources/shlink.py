@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import SourceCode, SourceFailure, SourceItem, SourceVisit, visit_id
 from scanlet.importing.sources.web import WebSource, decode_items, without_none
 
@@ -100,14 +101,16 @@ def _visit(
     seen[key] += 1
     location = visit.visitLocation
     return SourceVisit(
-        id=visit_id(f"{origin or 'orphan:' + str(slug)}#{key}#{seen[key]}"),
-        occurred_at=visit.date,
-        origin=origin,
-        slug=slug,
-        user_agent=visit.userAgent or None,
-        referrer=visit.referer or None,
-        country=location.countryCode if location is not None else None,
-        bot=visit.potentialBot,
+        origin,
+        ImportedScan(
+            id=visit_id(f"{origin or 'orphan:' + str(slug)}#{key}#{seen[key]}"),
+            slug=slug or "",
+            occurred_at=visit.date,
+            user_agent=visit.userAgent or None,
+            referrer=visit.referer or None,
+            country=location.countryCode if location is not None else None,
+            bot=visit.potentialBot,
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
     SourceCode,
     SourceError,
@@ -111,13 +112,16 @@ async def yourls_items(
                 seen[key] += 1
                 referrer = click.referrer if click.referrer not in (None, "", "direct") else None
                 yield SourceVisit(
-                    id=visit_id(f"{origin}#{key}#{seen[key]}"),
-                    occurred_at=at,
-                    origin=origin,
-                    address=click.ip_address or None,
-                    user_agent=click.user_agent or None,
-                    referrer=referrer,
-                    country=click.country_code or None,
+                    origin,
+                    ImportedScan(
+                        id=visit_id(f"{origin}#{key}#{seen[key]}"),
+                        slug="",
+                        occurred_at=at,
+                        ip=click.ip_address or None,
+                        user_agent=click.user_agent or None,
+                        referrer=referrer,
+                        country=click.country_code or None,
+                    ),
                 )
     finally:
         await client.aclose()
