@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from scanlet.actors.events import ScanOrphaned, ScanRecorded, Source, Via, decode_event
+from scanlet.actors.events import ScanOrphaned, ScanRecorded, decode_event
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
     SourceCode,
@@ -78,28 +78,17 @@ class Key(_Line, frozen=True, kw_only=True, tag="key"):
     revoked: bool = False
 
 
-class Scan(_Line, frozen=True, kw_only=True, tag="scan"):
-    id: str
-    slug: str
-    occurred_at: datetime
-    orphan: bool = False
-    source: Source
-    via: Via | None = None
-    ip: str | None = None
-    visitor: str | None = None
-    user_agent: str | None = None
-    referrer: str | None = None
-    country: str | None = None
-    bot: bool | None = None
-    device_id: str | None = None
-    data: dict[str, Any] | None = None
+class Scan(
+    ImportedScan, frozen=True, kw_only=True, tag_field="kind", tag="scan", omit_defaults=True
+):
+    """A scan line: every field of an imported scan, by the same names."""
 
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Header | Code | Webhook | Key | Scan)
 
 
-def _line(item: _Line) -> bytes:
+def _line(item: _Line | Scan) -> bytes:
     return _encoder.encode(item) + b"\n"
 
 
@@ -219,9 +208,7 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             f"not imported (its secret is not exported): create a {line.scope} key "
             f"named {line.name!r} again",
         )
-    # The line holds every field of an imported scan, by the same names.
-    fields = {name: getattr(line, name) for name in ImportedScan.__struct_fields__}
-    return SourceVisit(None if line.orphan else _origin(line.slug), ImportedScan(**fields))
+    return SourceVisit(None if line.orphan else _origin(line.slug), line)
 
 
 def _lines(path: Path) -> Iterator[bytes]:
