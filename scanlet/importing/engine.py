@@ -21,6 +21,7 @@ import msgspec
 from scanlet.actors.codes.errors import CodeError, SlugTaken
 from scanlet.actors.codes.messages import CreateCode, ImportCode
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH, RESERVED_SLUGS
+from scanlet.actors.scans.limits import canonical_id, data_error
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
     SourceCode,
@@ -234,16 +235,25 @@ class Importer:
                 self.report.fail(label, "an orphan visit's path must be 1-64 printable characters")
                 return
             scan = msgspec.structs.replace(scan, orphan=True)
+        problem = self._problem(scan)
+        if problem is not None:
+            self.report.visits_failed += 1
+            self.report.fail(label, problem)
+            return
+        self._pending.append(msgspec.structs.replace(scan, id=canonical_id(scan.id) or ""))
+        if len(self._pending) >= self._batch:
+            await self._flush()
+
+    def _problem(self, scan: ImportedScan) -> str | None:
+        """Why a visit cannot be stored (the rules device ingest applies), or None."""
         problem = time_error(scan.occurred_at)
         if problem is None and scan.occurred_at > self._sink.now() + MAX_CLOCK_SKEW:
             problem = "is in the future"
         if problem is not None:
-            self.report.visits_failed += 1
-            self.report.fail(label, f"time {problem}")
-            return
-        self._pending.append(scan)
-        if len(self._pending) >= self._batch:
-            await self._flush()
+            return f"time {problem}"
+        if canonical_id(scan.id) is None:
+            return "id must be a UUID"
+        return data_error(scan.data)
 
     async def _flush(self) -> None:
         pending, self._pending = self._pending, []

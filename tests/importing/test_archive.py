@@ -188,3 +188,48 @@ def test_a_bad_line_is_reported_and_the_rest_imported(
     # A full address in an archive is anonymised like any other.
     assert [(s["source"], s["ip"]) for s in scans] == [("qr", "203.0.113.0")]
     assert api.get("/api/v1/codes/a")["updated_at"] == "2025-01-02T00:00:00Z"
+
+
+def test_scan_lines_obey_the_rules_device_events_do(
+    scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = b'{"kind":"scanlet-archive","version":1,"exported_at":"2026-01-01T00:00:00Z"}\n'
+    code = (
+        b'{"kind":"code","slug":"a","target":"https://e.com/","created_at":"2025-01-01T00:00:00Z",'
+        b'"updated_at":"2025-01-02T00:00:00Z"}\n'
+    )
+
+    def scan(n: int, **extra: Any) -> bytes:
+        line = {
+            "kind": "scan",
+            "id": f"0190c0de-0000-7000-8000-{n:012d}",
+            "slug": "a",
+            "occurred_at": "2025-01-03T00:00:00Z",
+            "source": "device",
+            **extra,
+        }
+        return json.dumps(line).encode() + b"\n"
+
+    deep: Any = 1
+    for _ in range(10):
+        deep = {"d": deep}
+    path = tmp_path / "rules.jsonl"
+    path.write_bytes(
+        header
+        + code
+        + scan(1, data={"door": 3})
+        + scan(2, data={"big": "x" * 5000})
+        + scan(3, data=deep)
+        + scan(4, id="not-a-uuid")
+        + scan(5, occurred_at="2999-01-01T00:00:00Z")
+        + scan(6, slug="", orphan=True)
+    )
+    assert main(["import", "archive", str(path), "--db", scanlet_db]) == 1
+    out, err = capsys.readouterr()
+    assert "visits: 1 imported; 5 failed" in out
+    assert "data is larger than 4096 bytes" in err
+    assert "data nests deeper than 8 levels" in err
+    assert "id must be a UUID" in err
+    assert "time is in the future" in err
+    assert "orphan visit's path must be 1-64 printable characters" in err
+    assert [s["data"] for s in api.get("/api/v1/codes/a/scans")["items"]] == [{"door": 3}]

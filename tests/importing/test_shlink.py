@@ -180,3 +180,18 @@ def test_a_dry_run_stores_nothing(
     assert "target" in err
     assert api.get("/api/v1/codes")["items"] == []
     assert api.get("/api/v1/orphan-scans")["items"] == []
+
+
+def test_a_source_cannot_make_the_import_hold_an_endless_answer(
+    scanlet_db: str,
+    api: ApiReader,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("scanlet.importing.sources.web.MAX_ANSWER", 10_000)
+    fake = FakeShlink()
+    fake.add("big", "https://example.com/" + "x" * 20_000)
+    with serving(fake) as url:
+        args = ["import", "shlink", "--url", url, "--api-key", "shlink-key", "--db", scanlet_db]
+        assert main(args) == 1
+    assert "an answer larger than 10000 bytes" in capsys.readouterr().err

@@ -12,11 +12,14 @@ import msgspec
 
 from scanlet.importing.items import SourceError
 
-__all__ = ("TIMEOUT", "WebSource", "decode_items", "source_host")
+__all__ = ("MAX_ANSWER", "TIMEOUT", "WebSource", "decode_items", "source_host", "without_none")
 
 T = TypeVar("T")
 #: Seconds for each request to a source (a page of visits can be slow to build).
 TIMEOUT = 60.0
+#: The largest answer read (a page of 1000 visits is a few hundred kilobytes; YOURLS lists
+#: a link's every click in one answer): a source cannot make the import hold more.
+MAX_ANSWER = 64 * 1024 * 1024
 
 
 def source_host(url: str) -> str:
@@ -46,16 +49,23 @@ class WebSource:
 
     async def get(self, path: str, params: Mapping[str, str | int], shape: type[T]) -> T:
         try:
-            response = await self._client.get(path, params=dict(params))
+            async with self._client.stream("GET", path, params=dict(params)) as response:
+                if response.status_code != 200:
+                    hint = " (is the key right?)" if response.status_code in (401, 403) else ""
+                    raise SourceError(
+                        f"{self.name} answered {response.status_code} to {path}{hint}"
+                    )
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > MAX_ANSWER:
+                        raise SourceError(
+                            f"{self.name}: {path}: an answer larger than {MAX_ANSWER} bytes"
+                        )
         except httpx.HTTPError as exc:
             raise SourceError(f"{self.name}: {path}: {exc or type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise SourceError(
-                f"{self.name} answered {response.status_code} to {path}"
-                f"{' (is the key right?)' if response.status_code in (401, 403) else ''}"
-            )
         try:
-            return msgspec.json.decode(response.content, type=shape)
+            return msgspec.json.decode(content, type=shape)
         except msgspec.DecodeError as exc:
             raise SourceError(f"{self.name}: {path}: unexpected answer ({exc})") from None
 
