@@ -195,3 +195,40 @@ def test_a_source_cannot_make_the_import_hold_an_endless_answer(
         args = ["import", "shlink", "--url", url, "--api-key", "shlink-key", "--db", scanlet_db]
         assert main(args) == 1
     assert "an answer larger than 10000 bytes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import"], "required: import_command"),
+        (["import", "shlink", "--url", "http://x"], "required: --api-key"),
+        (["import", "csv"], "required: FILE"),
+        (["import", "csv", "f.csv", "--format", "excel"], "invalid choice: 'excel'"),
+        (["import", "kutt", "--url", "u", "--api-key", "k", "--on-conflict", "merge"], "merge"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert message in err
+
+
+@pytest.mark.parametrize("source", ["shlink", "yourls", "kutt", "csv", "archive"])
+def test_every_importer_has_help(source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["import", source, "--help"])
+    assert exited.value.code == 0
+    assert "--on-conflict" in capsys.readouterr().out
+
+
+def test_importing_into_no_database_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "none.db")
+    assert main(["import", "csv", str(tmp_path / "x.csv"), "--db", missing]) == 1
+    assert "no database at" in capsys.readouterr().err

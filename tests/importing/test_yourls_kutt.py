@@ -7,7 +7,7 @@ import pytest
 
 from scanlet.cli import main
 from scanlet.storage.opening import open_storage
-from tests.importing.fakes import FakeKutt, FakeYourls, serving
+from tests.importing.fakes import Answer, FakeKutt, FakeYourls, serving
 from tests.importing.server import ApiReader
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
@@ -105,3 +105,21 @@ def test_kutt_links_come_over_page_by_page_with_totals_reported_not_invented(
     assert (first["title"], first["valid_until"]) == ("First", "2031-01-01T00:00:00Z")
     assert first["created_at"] == "2022-02-02T02:02:02Z"
     assert api.get("/api/v1/codes/k59")["scans"] == 0
+
+
+def test_a_source_that_answers_the_same_page_for_ever_is_stopped(
+    scanlet_db: str, api: ApiReader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeKutt()
+    fake.add("stuck", "https://example.com/", visits=0)
+
+    def stuck(path: str, query: dict[str, str], headers: dict[str, str]) -> Answer:
+        status, body = fake(path, {**query, "skip": "0"}, headers)
+        return status, {**body, "total": 10**9}
+
+    with serving(stuck) as url:
+        args = ["import", "kutt", "--url", url, "--api-key", "kutt-key", "--db", scanlet_db]
+        assert main(args) == 1
+    out, err = capsys.readouterr()
+    assert "the same page came twice; stopping" in err
+    assert "codes: 1 created" in out

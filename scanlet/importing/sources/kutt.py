@@ -13,7 +13,7 @@ from datetime import datetime
 import msgspec
 
 from scanlet.importing.items import SourceCode, SourceFailure, SourceItem
-from scanlet.importing.sources.web import WebSource, decode_items, without_none
+from scanlet.importing.sources.web import Pages, WebSource, decode_items, without_none
 
 __all__ = ("kutt_items",)
 
@@ -40,9 +40,11 @@ async def kutt_items(url: str, api_key: str) -> AsyncIterator[SourceItem]:
     client = WebSource("kutt", url, {"X-API-KEY": api_key})
     try:
         skip = 0
+        guard = Pages(client.name, "/api/v2/links")
         while True:
             query = {"limit": LINKS_PER_PAGE, "skip": skip}
             page = await client.get("/api/v2/links", query, _Page)
+            guard.check(page.data)
             for link in decode_items(page.data, _Link):
                 if isinstance(link, str):
                     yield SourceFailure("a link", link)

@@ -20,7 +20,7 @@ import msgspec
 
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import SourceCode, SourceFailure, SourceItem, SourceVisit, visit_id
-from scanlet.importing.sources.web import WebSource, decode_items, without_none
+from scanlet.importing.sources.web import Pages, WebSource, decode_items, without_none
 
 __all__ = ("shlink_items",)
 
@@ -80,12 +80,14 @@ async def _pages(
     client: WebSource, path: str, params: dict[str, str | int], per_page: int, visits: bool
 ) -> AsyncIterator[list[msgspec.Raw]]:
     page = 1
+    guard = Pages(client.name, path)
     while True:
         query = {**params, "page": page, "itemsPerPage": per_page}
         if visits:
             found = (await client.get(path, query, _VisitsAnswer)).visits
         else:
             found = (await client.get(path, query, _ShortUrlsAnswer)).shortUrls
+        guard.check(found.data)
         yield found.data
         if page >= found.pagination.pagesCount or not found.data:
             return

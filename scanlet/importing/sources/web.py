@@ -12,7 +12,15 @@ import msgspec
 
 from scanlet.importing.items import SourceError
 
-__all__ = ("MAX_ANSWER", "TIMEOUT", "WebSource", "decode_items", "source_host", "without_none")
+__all__ = (
+    "MAX_ANSWER",
+    "TIMEOUT",
+    "Pages",
+    "WebSource",
+    "decode_items",
+    "source_host",
+    "without_none",
+)
 
 T = TypeVar("T")
 #: Seconds for each request to a source (a page of visits can be slow to build).
@@ -68,6 +76,22 @@ class WebSource:
             return msgspec.json.decode(content, type=shape)
         except msgspec.DecodeError as exc:
             raise SourceError(f"{self.name}: {path}: unexpected answer ({exc})") from None
+
+
+class Pages:
+    """Guards a paginated listing against a source that answers the same page again and
+    again (a broken paginator would otherwise keep an import going for ever)."""
+
+    def __init__(self, name: str, path: str) -> None:
+        self._where = f"{name}: {path}"
+        self._last: list[bytes] | None = None
+
+    def check(self, items: list[msgspec.Raw]) -> None:
+        """Raise SourceError when ``items`` is the previous page over again."""
+        page = [bytes(item) for item in items]
+        if page and page == self._last:
+            raise SourceError(f"{self._where}: the same page came twice; stopping")
+        self._last = page
 
 
 def decode_items(raw: list[msgspec.Raw], shape: type[T]) -> list[T | str]:
