@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from scanlet.actors.analytics.export import runs_as_formula
 from scanlet.cli import main
-from scanlet.importing.scanlet_csv import join_tags, split_tags
+from scanlet.importing.scanlet_csv import escape_cell, join_tags, split_tags, unescape_cell
 from tests.importing.server import ApiReader
 
 
@@ -140,3 +143,14 @@ def test_a_missing_file_is_one_line(
 @pytest.mark.parametrize("tags", [[], ["a"], ["a|b", "c\\d", "e\\|f"], ["|", "\\"]])
 def test_tags_survive_the_cell(tags: list[str]) -> None:
     assert split_tags(join_tags(tags)) == [t for t in tags if t.strip()]
+
+
+@given(st.text())
+def test_any_text_survives_the_formula_guard(text: str) -> None:
+    assert unescape_cell(escape_cell(text)) == text
+    assert not runs_as_formula(escape_cell(text))
+
+
+@given(st.lists(st.text().filter(lambda t: t.strip() != "")))
+def test_any_tags_survive_the_cell(tags: list[str]) -> None:
+    assert split_tags(join_tags(tags)) == tags
