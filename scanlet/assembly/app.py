@@ -48,6 +48,7 @@ from scanlet.http.middleware import (
 from scanlet.http.openapi import build_openapi
 from scanlet.http.ops import ops_endpoints
 from scanlet.http.qr_api import qr_endpoints
+from scanlet.http.qr_archive import qr_archive_endpoints
 from scanlet.http.ratelimit import ScanLimits
 from scanlet.http.redirect import redirect_endpoints
 from scanlet.http.scan_path import ScanPath
@@ -169,6 +170,7 @@ def create_app(
     endpoints.extend(batch_endpoints())
     endpoints.extend(code_endpoints())
     endpoints.extend(qr_endpoints())
+    endpoints.extend(qr_archive_endpoints())
     endpoints.extend(ingest_endpoints())
     installed = list(default_features(settings) if features is None else features)
     for feature in installed:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from scanlet.actors.events import CODE_EVENT_TYPES, LogAppended
@@ -148,3 +148,10 @@ class ClusterCollector(Collector):
         for state, count in self._storage.pool_state().items():
             pool.add_metric([state], float(count))
         yield pool
+        statements = self._storage.statements_run()
+        if statements is not None:
+            yield CounterMetricFamily(
+                "scanlet_db_statements",
+                "Statements this instance sent to the database server.",
+                value=float(statements),
+            )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry
@@ -16,6 +16,7 @@ from scanlet.actors.scans.privacy import Network
 from scanlet.adapters.qr_images import NO_LOGOS, LogoSource, QrRenderer
 from scanlet.clock import Clock
 from scanlet.config import Settings
+from scanlet.http.build_slots import BuildSlots
 from scanlet.runtime import ActorSystem, SupervisorRef
 from scanlet.storage.ports import Leadership, RawScanReader, Storage
 from scanlet.storage.server_key import ServerKey
@@ -66,6 +67,8 @@ class Services:
     dashboard: DashboardAuth | None = None
     #: Where the QR route finds a code's logo (``logo=true``); none until logos are stored.
     logos: LogoSource = NO_LOGOS
+    #: QR archives being built (CPU work any read key can start: a few at a time).
+    qr_archives: BuildSlots = field(default_factory=lambda: BuildSlots("QR archives"))
 
 
 def installed(handle: T | None, feature: str) -> T:

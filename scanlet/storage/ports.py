@@ -449,6 +449,10 @@ class Storage(Protocol):
         """Database connections: ``open``, ``idle`` and ``max`` (for ``/metrics``)."""
         ...
 
+    def statements_run(self) -> int | None:
+        """Statements sent to a database server since opening (None: not counted)."""
+        ...
+
     @property
     def events(self) -> EventLogStore:
         """The event log."""

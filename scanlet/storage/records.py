@@ -119,16 +119,25 @@ class ScanBatch:
 class ScanCommit:
     """What a group commit did: the last seq it appended (None: nothing), for each device
     batch whether each event was new (True) or a duplicate (False), and what it added to each
-    code's counter (new device events included)."""
+    code's counter (new device events included).
 
-    __slots__ = ("counts", "fresh", "last_seq")
+    ``totals``: where other instances add to the same counters (a shared database), each
+    counter this commit touched as it stands after it, every instance's scans included;
+    None where this instance is the only writer and its own sums are exact."""
+
+    __slots__ = ("counts", "fresh", "last_seq", "totals")
 
     def __init__(
-        self, last_seq: int | None, fresh: list[list[bool]], counts: dict[str, int]
+        self,
+        last_seq: int | None,
+        fresh: list[list[bool]],
+        counts: dict[str, int],
+        totals: dict[str, int] | None = None,
     ) -> None:
         self.last_seq = last_seq
         self.fresh = fresh
         self.counts = counts
+        self.totals = totals
 
 
 # --- Idempotent requests -------------------------------------------------------------------

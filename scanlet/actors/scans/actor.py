@@ -172,10 +172,15 @@ class ScansActor(Actor[ScansMessage]):
                 for scan, new in zip(message.scans, fresh, strict=True)
             ]
         # Device scans count towards max_scans from the next commit on (whether they are
-        # new is known only inside this one).
+        # new is known only inside this one). On a shared database the commit reports the
+        # totals, other instances' scans included: max_scans holds cluster-wide, overshot
+        # by at most one group commit per instance (the one that learns the new total).
         counts = self._counts
-        for slug, added in commit.counts.items():
-            counts[slug] = counts.get(slug, 0) + added
+        if commit.totals is not None:
+            counts.update(commit.totals)
+        else:
+            for slug, added in commit.counts.items():
+                counts[slug] = counts.get(slug, 0) + added
         metrics = self._metrics
         metrics.batch_size.observe(len(messages))
         metrics.commit_seconds.observe(time.perf_counter() - started)

@@ -67,6 +67,10 @@ class PostgresStorage:
         """The connection pool's state."""
         return self.db.pool_state()
 
+    def statements_run(self) -> int | None:
+        """Statements sent to the database server since opening."""
+        return self.db.statements
+
     def raw_scans(self, describe: RawScanDescriber) -> RawScanStore:
         """Raw scans listed as ``describe`` derives them from the stored events."""
         return RawScanStore(self.db, describe)

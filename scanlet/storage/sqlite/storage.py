@@ -66,6 +66,10 @@ class SqliteStorage:
         """Reader connections (the writer is one more, always open)."""
         return self.db.pool_state()
 
+    def statements_run(self) -> int | None:
+        """Not counted: SQLite runs in the process, a statement costs no round trip."""
+        return None
+
     def raw_scans(self, describe: RawScanDescriber) -> RawScanStore:
         """Raw scans listed as ``describe`` derives them from the stored events."""
         return RawScanStore(self.db, describe)
