@@ -18,6 +18,12 @@ from tests.pg import PgDatabases
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
 SPAN = "from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&include_bots=true"
+#: A header line and one code, for archives written by hand.
+HEADER = b'{"kind":"scanlet-archive","version":1,"exported_at":"2026-01-01T00:00:00Z"}\n'
+CODE = (
+    b'{"kind":"code","slug":"a","target":"https://e.com/","created_at":"2025-01-01T00:00:00Z",'
+    b'"updated_at":"2025-01-02T00:00:00Z"}\n'
+)
 
 
 def _fill(client: TestClient, headers: dict[str, str]) -> None:
@@ -169,17 +175,12 @@ def test_what_is_not_an_archive_is_refused_in_one_line(
 def test_a_bad_line_is_reported_and_the_rest_imported(
     scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    header = b'{"kind":"scanlet-archive","version":1,"exported_at":"2026-01-01T00:00:00Z"}\n'
-    code = (
-        b'{"kind":"code","slug":"a","target":"https://e.com/","created_at":"2025-01-01T00:00:00Z",'
-        b'"updated_at":"2025-01-02T00:00:00Z"}\n'
-    )
     scan = (
         b'{"kind":"scan","id":"0190c0de-0000-7000-8000-000000000001","slug":"a",'
         b'"occurred_at":"2025-01-03T00:00:00Z","source":"qr","ip":"203.0.113.50"}\n'
     )
     path = tmp_path / "a.jsonl"
-    path.write_bytes(header + code + b'{"kind":"scan","slug":1}\n' + scan)
+    path.write_bytes(HEADER + CODE + b'{"kind":"scan","slug":1}\n' + scan)
     assert main(["import", "archive", str(path), "--db", scanlet_db]) == 1
     out, err = capsys.readouterr()
     assert "codes: 1 created, 1 failed; visits: 1 imported" in out
@@ -193,11 +194,6 @@ def test_a_bad_line_is_reported_and_the_rest_imported(
 def test_scan_lines_obey_the_rules_device_events_do(
     scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    header = b'{"kind":"scanlet-archive","version":1,"exported_at":"2026-01-01T00:00:00Z"}\n'
-    code = (
-        b'{"kind":"code","slug":"a","target":"https://e.com/","created_at":"2025-01-01T00:00:00Z",'
-        b'"updated_at":"2025-01-02T00:00:00Z"}\n'
-    )
 
     def scan(n: int, **extra: Any) -> bytes:
         line = {
@@ -215,8 +211,8 @@ def test_scan_lines_obey_the_rules_device_events_do(
         deep = {"d": deep}
     path = tmp_path / "rules.jsonl"
     path.write_bytes(
-        header
-        + code
+        HEADER
+        + CODE
         + scan(1, data={"door": 3})
         + scan(2, data={"big": "x" * 5000})
         + scan(3, data=deep)

@@ -14,6 +14,7 @@ from scanlet.storage.rows import encode_list
 from scanlet.storage.rows import format_optional as _fmt_opt
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.lookups import pairs_for
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodeStore",)
@@ -108,17 +109,8 @@ class CodeStore:
 
     async def origins(self, origins: Sequence[str]) -> dict[str, str]:
         """The slugs of the codes imports made of ``origins``."""
-        wanted = list(dict.fromkeys(origins))
-        found: dict[str, str] = {}
-        async with self._db.reader() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                async with conn.execute(
-                    f"SELECT origin, slug FROM import_origins WHERE origin IN ({marks})", chunk
-                ) as cur:
-                    found.update({row[0]: row[1] for row in await cur.fetchall()})
-        return found
+        found = await pairs_for(self._db, "import_origins", "origin", "slug", origins)
+        return {origin: str(slug) for origin, slug in found.items()}
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
         """Overwrite a code's fields and append its event; the event's seq."""
