@@ -30,6 +30,7 @@ __all__ = (
     "ScanOrphaned",
     "ScanRecorded",
     "Source",
+    "Via",
     "WebhookDisabled",
     "decode_event",
     "encode_event",
@@ -37,7 +38,9 @@ __all__ = (
     "log_entry",
 )
 
-Source = Literal["qr", "link", "device"]
+Source = Literal["qr", "link", "device", "import"]
+#: How an imported visit came, when its source knew: through the QR image or the link.
+Via = Literal["qr", "link"]
 RedirectStatus = Literal[301, 302, 307, 308]
 
 
@@ -114,6 +117,10 @@ class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag="scan.recorded"):
     device_id: str | None = None
     country: str | None = None
     data: dict[str, Any] | None = None
+    # Imported visits only: the source's own verdict on a bot (it saw the request; the
+    # user agent alone may not tell) and whether the visit came by QR or link.
+    bot: bool | None = None
+    via: Via | None = None
 
 
 class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):
@@ -126,6 +133,8 @@ class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):
     user_agent: str | None = None
     referrer: str | None = None
     country: str | None = None
+    bot: bool | None = None
+    via: Via | None = None
 
 
 #: The events of the codes catalogue (what other instances reload a code on).

@@ -42,6 +42,7 @@ from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.http.app import ScanletApp
 from scanlet.http.codes_api import SLUG_PARAM, code_endpoints
+from scanlet.http.codes_bulk_api import batch_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
 from scanlet.http.errors import exception_handlers
 from scanlet.http.fastpath import ScanFastPath
@@ -179,6 +180,9 @@ def create_app(
         return build_openapi(endpoints, server_url=settings.public_base_url)
 
     endpoints.extend(ops_endpoints(openapi))
+    # Before the codes: /api/v1/codes/{slug} would otherwise answer OPTIONS and other
+    # methods on /api/v1/codes/batch with its own Allow header.
+    endpoints.extend(batch_endpoints())
     endpoints.extend(code_endpoints())
     endpoints.extend(history_endpoints(SLUG_PARAM))
     endpoints.extend(qr_endpoints())

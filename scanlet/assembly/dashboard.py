@@ -52,6 +52,7 @@ class DashboardFeature:
             _page("POST", "/dashboard/sign-in", public(auth_views.sign_in), "Sign in"),
             _page("POST", "/dashboard/sign-out", g(auth_views.sign_out), "Sign out"),
             _page("GET", "/dashboard/codes", g(code_views.codes_list), "Codes"),
+            _page("GET", "/dashboard/codes.csv", g(code_views.codes_csv_download), "Codes CSV"),
             _page("GET", "/dashboard/new", w(code_views.new_code_form), "New-code form"),
             _page("POST", "/dashboard/new", w(code_views.create_code), "Create a code"),
             _page("GET", one, g(code_views.code_page), "A code's page"),

@@ -19,6 +19,7 @@ from scanlet.cli import (
     codes,
     completion,
     export,
+    importing,
     keys,
     ops,
     qr,
@@ -38,7 +39,20 @@ __all__ = ("build_parser", "main")
 PRIVATE_UMASK = 0o077
 
 #: The command modules, in the order ``--help`` lists their commands.
-COMMANDS = (ops, keys, users, audit, codes, qr, stats, scans, webhooks, export, completion)
+COMMANDS = (
+    ops,
+    keys,
+    users,
+    audit,
+    codes,
+    qr,
+    stats,
+    scans,
+    webhooks,
+    importing,
+    export,
+    completion,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,6 +37,21 @@ def cmd_export_scans(args: argparse.Namespace) -> int:
         )
 
 
+def cmd_export_archive(args: argparse.Namespace) -> int:
+    """Write everything needed to move this Scanlet (codes, scans, webhooks and keys
+    without secrets) to stdout as JSON lines."""
+    import sys
+
+    from scanlet.assembly.archive import export_archive
+    from scanlet.cli.progress import progress
+
+    settings = settings_from(args)
+    with progress("export", unit="scan", quiet=args.quiet) as bar:
+        scans = run(lambda: export_archive(settings, sys.stdout.buffer, bar.advance))
+    print(f"scanlet: archived {scans} scans", file=sys.stderr)
+    return 0
+
+
 def register(sub: Subcommands) -> None:
     export = sub.add_parser("export", help="export data to stdout")
     export_sub = export.add_subparsers(dest="export_command", required=True, parser_class=Parser)
@@ -52,3 +67,10 @@ def register(sub: Subcommands) -> None:
     quiet_flag(scans)
     db_flag(scans)
     scans.set_defaults(func=cmd_export_scans)
+
+    archive = export_sub.add_parser(
+        "archive", help="everything needed to move this Scanlet, as JSON lines on stdout"
+    )
+    archive.add_argument("--quiet", action="store_true", help="no progress bar")
+    db_flag(archive)
+    archive.set_defaults(func=cmd_export_archive)

@@ -11,8 +11,15 @@ from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
+from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.endpoint import Endpoint, Link, Param, Reply
-from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
+from scanlet.http.params import (
+    CURSOR_SCHEMA,
+    MAX_CURSOR_LENGTH,
+    query_choice,
+    query_int,
+    query_str,
+)
 from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource
 from scanlet.http.responses import json_response
@@ -78,13 +85,13 @@ async def list_codes(request: Request) -> Response:
     """List codes, newest first."""
     svc = services(request)
     limit = query_int(request, "limit", default=50, low=1, high=1000)
-    page = await svc.storage.codes.page(
-        limit=limit,
-        cursor=query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH),
-        tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
-        q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
-        within=limited_tags(request.state.principal),
-    )
+    tag = query_str(request, "tag", max_length=MAX_TAG_LENGTH)
+    q = query_str(request, "q", max_length=MAX_QUERY_LENGTH)
+    cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
+    within = limited_tags(request.state.principal)
+    if query_choice(request, "format", ("json", "csv"), "json") == "csv":
+        return codes_csv(svc, tag, q, within)
+    page = await svc.storage.codes.page(limit=limit, cursor=cursor, tag=tag, q=q, within=within)
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
     items = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
@@ -162,8 +169,22 @@ def code_endpoints() -> list[Endpoint]:
                     {"type": "string", "maxLength": MAX_QUERY_LENGTH},
                     "Only codes whose slug, title or target contains this text.",
                 ),
+                Param(
+                    "format",
+                    "query",
+                    {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                    "`csv` streams every matching code in the `scanlet` CSV format that "
+                    "`scanlet import csv` reads (limit and cursor do not apply).",
+                ),
             ],
-            replies=[Reply(200, "A page of codes.", CodeList)],
+            replies=[
+                Reply(
+                    200,
+                    "A page of codes; with format=csv, every matching code as CSV.",
+                    CodeList,
+                    alternatives=("text/csv",),
+                )
+            ],
         ),
         Endpoint(
             "GET",

@@ -7,10 +7,9 @@ response, and an id seen before (in this batch or ever) is a ``duplicate``, neve
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.roles import Principal
+from scanlet.actors.scans.limits import canonical_id, data_error
 from scanlet.actors.scans.messages import DeviceScan, IngestResult
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Reply
@@ -30,10 +30,6 @@ from scanlet.timerange import time_error
 __all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")
 
 MAX_BATCH = 1000
-#: What a device may attach to one scan (``data``), encoded, and how deeply it may nest: a
-#: scan's event is read back by every follower, so it stays small and shallow.
-MAX_DATA_BYTES = 4096
-MAX_DATA_DEPTH = 8
 # Devices replay offline scans later, so old times are fine; a time far in the future is a
 # broken clock, and storing it would put a scan in a bucket that has not happened yet.
 MAX_CLOCK_SKEW = timedelta(hours=1)
@@ -62,29 +58,6 @@ class _Peek(msgspec.Struct):
 
 _scan_decoder = msgspec.json.Decoder(DeviceScan)
 _peek_decoder = msgspec.json.Decoder(_Peek)
-
-
-def _depth(value: object, limit: int) -> int:
-    """How deeply ``value`` nests, counting no further than ``limit + 1``."""
-    if limit < 0:
-        return 1
-    if isinstance(value, dict):
-        children: Iterable[object] = value.values()
-    elif isinstance(value, list):
-        children = value
-    else:
-        return 0
-    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
-
-
-def _data_error(data: dict[str, Any] | None) -> str | None:
-    if data is None:
-        return None
-    if len(msgspec.json.encode(data)) > MAX_DATA_BYTES:
-        return f"data is larger than {MAX_DATA_BYTES} bytes encoded"
-    if _depth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH:
-        return f"data nests deeper than {MAX_DATA_DEPTH} levels"
-    return None
 
 
 def _reject(raw: msgspec.Raw, error: str) -> IngestResult:
@@ -133,13 +106,12 @@ async def ingest(request: Request) -> Response:
         except msgspec.DecodeError as exc:
             results.append(_reject(raw, str(exc)))
             continue
-        try:
-            canonical = str(uuid.UUID(scan.id))
-        except ValueError:
+        canonical = canonical_id(scan.id)
+        if canonical is None:
             results.append(IngestResult(scan.id, "rejected", "id must be a UUID"))
             continue
         time_problem = time_error(scan.occurred_at)
-        data_problem = _data_error(scan.data)
+        data_problem = data_error(scan.data)
         if time_problem is not None:
             results.append(IngestResult(scan.id, "rejected", f"occurred_at {time_problem}"))
         elif data_problem is not None:

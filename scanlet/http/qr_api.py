@@ -19,7 +19,8 @@ from scanlet.http.services import services
 
 __all__ = ("qr_endpoints", "qr_option_params")
 
-_SIZE_PATTERN = r"^[0-9]{1,4}(\.[0-9]{1,3})?([mM][mM]|[cC][mM]|[iI][nN]|[pP][xX])$"
+# Pixels are whole (the server refuses 30.5px): a fraction only with a physical unit.
+_SIZE_PATTERN = r"^([0-9]{1,4}(\.[0-9]{1,3})?([mM][mM]|[cC][mM]|[iI][nN])|[0-9]{1,4}[pP][xX])$"
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -31,6 +31,7 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_str
 from scanlet.http.qr_api import qr_option_params
 from scanlet.http.resources import qr_payload, short_url
+from scanlet.http.scoping import limited_tags
 from scanlet.http.services import services
 from scanlet.storage.ports import CodeRepository
 from scanlet.storage.records import CodePage, CodeRow
@@ -102,8 +103,10 @@ class QrArchive:
         *,
         tag: str | None = None,
         q: str | None = None,
+        within: tuple[str, ...] | None = None,
     ) -> None:
         self._codes = codes
+        self._within = within
         self._renderer = renderer
         self._base = base_url
         self._options = options
@@ -124,7 +127,9 @@ class QrArchive:
         return self._chunks(first, drawn)
 
     async def _page(self, cursor: str | None) -> CodePage:
-        return await self._codes.page(limit=PAGE, cursor=cursor, tag=self._tag, q=self._q)
+        return await self._codes.page(
+            limit=PAGE, cursor=cursor, tag=self._tag, q=self._q, within=self._within
+        )
 
     async def _draw(self, row: CodeRow) -> RenderedQr | InvalidField:
         """The code's image (off the event loop), or why it cannot be drawn."""
@@ -187,6 +192,8 @@ async def qr_archive(request: Request) -> StreamingResponse:
             options,
             tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
             q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
+            # A key limited to tags gets the archive of its own codes, as its lists show.
+            within=limited_tags(request.state.principal),
         )
         body = await archive.open()
     except InvalidField as exc:

@@ -27,6 +27,7 @@ from scanlet.storage.records import (
     DeliveryRow,
     EndpointRow,
     HourRow,
+    IdempotentReply,
     NewAttempt,
     NewDelivery,
     NewEvent,
@@ -54,6 +55,7 @@ __all__ = (
     "EventLogStore",
     "EventLogWriter",
     "FollowerPositions",
+    "IdempotencyRepository",
     "KeyRepository",
     "Leadership",
     "PositionMoved",
@@ -102,8 +104,16 @@ class CodeRepository(Protocol):
         tags)."""
         ...
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event; the event's seq."""
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event; the event's seq. An imported code names the item
+        it was made of (``origin``), stored with it in the same transaction."""
+        ...
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins`` (those never imported are
+        absent)."""
         ...
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
@@ -440,6 +450,27 @@ class SessionRepository(Protocol):
         ...
 
 
+class IdempotencyRepository(Protocol):
+    """Answers kept by idempotency key, so that a request sent again is answered, not
+    carried out, again."""
+
+    async def begin(
+        self, key: str, fingerprint: str, now: datetime, *, keep: timedelta, stale: timedelta
+    ) -> IdempotentReply | None:
+        """Claim ``key`` for a request (None: go ahead), or what is stored under it. Keys
+        older than ``keep`` are forgotten; one claimed but never answered for ``stale``
+        (its process died) is claimed afresh."""
+        ...
+
+    async def finish(self, key: str, status: int, body: bytes) -> None:
+        """Store the answer of the request that claimed ``key``."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Give up a claim that will not be answered (the request failed as a whole)."""
+        ...
+
+
 class Leadership(Protocol):
     """Which instance runs the log followers (exactly one at a time per database)."""
 
@@ -551,6 +582,11 @@ class Storage(Protocol):
     @property
     def keys(self) -> KeyRepository:
         """API keys."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """Answers kept by idempotency key."""
         ...
 
     def raw_scans(self, describe: RawScanDescriber) -> RawScanReader:

@@ -28,6 +28,7 @@ __all__ = (
     "EndpointDisable",
     "EndpointRow",
     "HourRow",
+    "IdempotentReply",
     "LogPosition",
     "NewAttempt",
     "NewDelivery",
@@ -87,14 +88,16 @@ LogPosition = int
 
 
 class DeviceEntry:
-    """One event of a device batch: its id (claimed once, ever) and its log entry."""
+    """One event of a device batch (or an import's): its id (claimed once, ever), its log
+    entry, and whether it adds to its code's scan counter (an orphan scan does not)."""
 
-    __slots__ = ("entry", "id", "slug")
+    __slots__ = ("counted", "entry", "id", "slug")
 
-    def __init__(self, event_id: str, slug: str, entry: NewEvent) -> None:
+    def __init__(self, event_id: str, slug: str, entry: NewEvent, *, counted: bool = True) -> None:
         self.id = event_id
         self.slug = slug
         self.entry = entry
+        self.counted = counted
 
 
 class ScanBatch:
@@ -135,6 +138,18 @@ class ScanCommit:
         self.fresh = fresh
         self.counts = counts
         self.totals = totals
+
+
+# --- Idempotent requests -------------------------------------------------------------------
+
+
+class IdempotentReply(msgspec.Struct, frozen=True):
+    """What is stored under an idempotency key: the request's fingerprint and, once it was
+    answered, the answer's status and body (both None while it is being handled)."""
+
+    fingerprint: str
+    status: int | None
+    body: bytes | None
 
 
 # --- Codes ---------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ def test_event_data_shows_every_field_defaults_included() -> None:
         "device_id": None,
         "country": None,
         "data": None,
+        # Set on imported visits only (see README, "Importing and moving").
+        "bot": None,
+        "via": None,
     }
     created = CodeCreated(id="e2", occurred_at=AT, code=CodeState(slug="menu", target="https://x/"))
     data = event_data(created)

@@ -3,7 +3,9 @@ lists, single codes, images, stats, scans, streams, webhooks and the dashboard."
 
 from __future__ import annotations
 
+import io
 import uuid
+import zipfile
 from dataclasses import dataclass
 
 import pytest
@@ -211,3 +213,28 @@ def test_a_limited_key_ingests_scans_of_its_codes_only_and_they_record_it(
     assert len(scans) == 1
     assert scans[0].by is not None
     assert scans[0].by.kind == "key"
+
+
+def test_bulk_routes_keep_to_the_limit(client: TestClient, keys: Keys) -> None:
+    """The CSV of codes, the QR archive and batches: the limited key's codes only."""
+    csv_rows = client.get("/api/v1/codes?format=csv", headers=bearer(keys.agency)).text
+    slugs = {line.split(",")[1] for line in csv_rows.splitlines()[1:]}
+    assert "ours" in csv_rows
+    assert not {"theirs", "bare"} & slugs
+    archive = client.get("/api/v1/qr-archive?format=png", headers=bearer(keys.agency))
+    assert archive.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert sorted(names) == ["index.csv", "ours.png"]
+    batch = client.post(
+        "/api/v1/codes/batch",
+        json={
+            "codes": [
+                {"target": "https://example.com/", "tags": ["agency-x"]},
+                {"target": "https://example.com/", "tags": ["agency-y"]},
+            ]
+        },
+        headers=bearer(keys.agency),
+    )
+    assert batch.status_code == 200
+    statuses = [item["status"] for item in batch.json()["results"]]
+    assert statuses == [201, 422]

@@ -49,9 +49,17 @@ class _ScanView(msgspec.Struct):
     user_agent: str | None = None
     referrer: str | None = None
     country: str | None = None
+    bot: bool | None = None
 
 
 _view = msgspec.json.Decoder(_ScanView).decode
+
+
+def _expects_agent(source: str) -> bool:
+    """Whether a scan without a user agent is a bot: a browser always sends one, while
+    devices send none and imported visits may have lost theirs (their source says if
+    they were bots)."""
+    return source not in ("device", "import")
 
 
 def _hour_of(stored_time: str) -> int:
@@ -59,7 +67,7 @@ def _hour_of(stored_time: str) -> int:
     return int(parse_time(stored_time).timestamp()) // 3600
 
 
-_ProfileKey = tuple[str, str | None, str | None, str | None]
+_ProfileKey = tuple[str, str | None, str | None, str | None, bool | None]
 
 
 class AnalyticsProjection:
@@ -91,16 +99,22 @@ class AnalyticsProjection:
         return found
 
     def _profile(
-        self, source: str, agent: str | None, referrer: str | None, country: str | None
+        self,
+        source: str,
+        agent: str | None,
+        referrer: str | None,
+        country: str | None,
+        bot: bool | None = None,
     ) -> Profile:
         """The (cached) profile of a scan; ``country`` as the header gave it or as resolved
-        by ``_country`` (normalising is idempotent)."""
-        key = (source, agent, referrer, country)
+        by ``_country`` (normalising is idempotent); ``bot`` as an import's source judged
+        it, None to judge by the user agent."""
+        key = (source, agent, referrer, country, bot)
         found = self._profiles.get(key)
         if found is None:
-            described = self.agents(agent, expect_agent=source != "device")
+            described = self.agents(agent, expect_agent=_expects_agent(source))
             found = Profile.of(
-                bot=described.bot,
+                bot=described.bot if bot is None else bot,
                 source=source,
                 device=described.device,
                 os=described.os,
@@ -136,9 +150,13 @@ class AnalyticsProjection:
             # Without geolocation the country is the header's, so the raw header can key the
             # cache (it is normalised when the profile is made); with it, resolve it first.
             country = self._country(event.country, event.ip) if self._geolocate else event.country
-            profile = profiles.get((event.source, event.user_agent, event.referrer, country))
+            profile = profiles.get(
+                (event.source, event.user_agent, event.referrer, country, event.bot)
+            )
             if profile is None:
-                profile = self._profile(event.source, event.user_agent, event.referrer, country)
+                profile = self._profile(
+                    event.source, event.user_agent, event.referrer, country, event.bot
+                )
             # The stored time is UTC text, so its first 13 characters name the hour.
             hour = hours.get(occurred_at[:13])
             if hour is None:
@@ -149,7 +167,7 @@ class AnalyticsProjection:
     def raw_scan(self, seq: int, occurred_at: str, payload: bytes) -> RawScan:
         """A stored scan event as the raw-scan listing shows it, derived facts included."""
         event = _scan.decode(payload)
-        agent = self.agents(event.user_agent, expect_agent=event.source != "device")
+        agent = self.agents(event.user_agent, expect_agent=_expects_agent(event.source))
         recorded = isinstance(event, ScanRecorded)
         data: dict[str, Any] | None = event.data if isinstance(event, ScanRecorded) else None
         return RawScan(
@@ -168,7 +186,7 @@ class AnalyticsProjection:
             device=agent.device,
             os=agent.os,
             browser=agent.browser,
-            bot=agent.bot,
+            bot=agent.bot if event.bot is None else event.bot,
             device_id=event.device_id if isinstance(event, ScanRecorded) else None,
             data=data,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from scanlet.actors.codes.messages import (
     CodeChanges,
     CreateCode,
     DeleteCode,
+    ImportCode,
     NewCode,
     RefreshCodes,
     UpdateCode,
@@ -51,7 +53,7 @@ log = structlog.get_logger("scanlet.codes")
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
-CodesMessage = CreateCode | NewCode | UpdateCode | DeleteCode | RefreshCodes
+CodesMessage = CreateCode | NewCode | ImportCode | UpdateCode | DeleteCode | RefreshCodes
 
 
 def route_of(code: Code) -> Route:
@@ -110,6 +112,16 @@ class CodesActor(Actor[CodesMessage]):
             return await self._create(message, SYSTEM_BY)
         if isinstance(message, NewCode):
             return await self._create(message.command, message.by)
+        if isinstance(message, ImportCode):
+            return await self._create(
+                message.code,
+                SYSTEM_BY,
+                origin=message.origin,
+                created_at=message.created_at,
+                updated_at=message.updated_at,
+                enabled=message.enabled,
+                dry_run=message.dry_run,
+            )
         if isinstance(message, UpdateCode):
             return await self._update(message.slug, message.changes, message.by)
         if isinstance(message, RefreshCodes):
@@ -134,7 +146,17 @@ class CodesActor(Actor[CodesMessage]):
                 code = self._codes[slug] = Code.from_row(row)
                 self._index.put(slug, route_of(code))
 
-    async def _create(self, command: CreateCode, by: By) -> CodeRow:
+    async def _create(
+        self,
+        command: CreateCode,
+        by: By,
+        *,
+        origin: str | None = None,
+        created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+        enabled: bool = True,
+        dry_run: bool = False,
+    ) -> CodeRow:
         now = self._clock.now()
         if command.slug is None:
             slug = generate_slug()
@@ -150,20 +172,23 @@ class CodesActor(Actor[CodesMessage]):
                 target=command.target,
                 title=command.title,
                 tags=tuple(command.tags),
-                enabled=True,
+                enabled=enabled,
                 valid_from=command.valid_from,
                 valid_until=command.valid_until,
                 max_scans=command.max_scans,
                 redirect_status=command.redirect_status,
-                created_at=now,
-                updated_at=now,
+                created_at=created_at or now,
+                updated_at=updated_at or created_at or now,
             ),
             self._own_origins,
             target_is_new=True,
         )
-        event = CodeCreated(id=new_event_id(), occurred_at=now, by=by, code=code.state())
         row = code.row()
-        await self._stored(self._store.create(row, log_entry(event, slug), self._clock.now()))
+        if dry_run:
+            return row
+        event = CodeCreated(id=new_event_id(), occurred_at=now, by=by, code=code.state())
+        entry = log_entry(event, slug)
+        await self._stored(self._store.create(row, entry, self._clock.now(), origin=origin))
         self._codes[slug] = code
         self._index.put(slug, route_of(code))
         log.info("code created", slug=slug)
@@ -237,6 +262,10 @@ class CodesClient:
         dead letter, and the periodic resync picks the change up)."""
         with contextlib.suppress(MailboxFull, ActorStopped):
             self._ref.tell_nowait(RefreshCodes(tuple(slugs)))
+
+    async def import_code(self, command: ImportCode) -> CodeRow:
+        """Create an imported code (InvalidField, SlugTaken on refusal)."""
+        return await self._ref.ask(command, wait=False)
 
     async def delete(self, slug: str, by: By = SYSTEM_BY) -> None:
         """Delete a code on behalf of ``by`` (CodeNotFound if there is none)."""

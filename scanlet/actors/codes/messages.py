@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -29,6 +30,7 @@ __all__ = (
     "CodeChanges",
     "CreateCode",
     "DeleteCode",
+    "ImportCode",
     "NewCode",
     "RefreshCodes",
     "UpdateCode",
@@ -91,6 +93,21 @@ class CreateCode(
     valid_until: ValidUntil | None = None
     max_scans: ScanLimit | None = None
     redirect_status: RedirectStatus = 302
+
+
+class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
+    """Create a code an import brought over: ``code`` passes every rule a created code does;
+    ``origin`` names the source item (``shlink:host/domain/code``), stored with the code so a
+    second run knows it; ``created_at`` is when the source made it (now if unknown)."""
+
+    code: CreateCode
+    origin: str
+    created_at: datetime | None = None
+    #: An archive's code keeps when it last changed, and may come disabled.
+    updated_at: datetime | None = None
+    enabled: bool = True
+    #: Check every rule and answer the code that would be made, storing nothing.
+    dry_run: bool = False
 
 
 class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

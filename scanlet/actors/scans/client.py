@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Sequence
 from scanlet.actors.events import By
 from scanlet.actors.scans.messages import (
     DeviceScan,
+    ImportedScan,
+    ImportScans,
     IngestEvents,
     IngestResult,
     RecordOrphan,
@@ -56,6 +58,11 @@ class ScansClient:
         """Store device scans (posted by ``by``) in one commit; one result per scan, in
         order."""
         return await self._ref.ask(IngestEvents(list(scans), by), wait=False)
+
+    async def import_scans(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        """Store imported visits in one commit; per visit whether it is new (False: an
+        earlier import stored it)."""
+        return await self._ref.ask(ImportScans(list(scans)), wait=False)
 
     async def stop(self) -> None:
         """Stop the actor for good (tests of what the server does without it)."""

@@ -17,6 +17,7 @@ from scanlet.actors.codes.errors import CodeError, InvalidField
 from scanlet.actors.codes.messages import CodeChanges
 from scanlet.adapters.qr_images import QrOptions
 from scanlet.http.codes_api import load_code
+from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.dashboard.charts import series_chart
 from scanlet.http.dashboard.code_forms import (
     changes_from,
@@ -44,6 +45,7 @@ from scanlet.storage.records import RawScanQuery
 
 __all__ = (
     "code_page",
+    "codes_csv_download",
     "codes_list",
     "create_code",
     "delete_code",
@@ -99,8 +101,16 @@ async def codes_list(request: Request, user: User) -> Response:
         tag=tag or "",
         next_url=next_url,
         first_url=f"/dashboard/codes?{urlencode(filters)}" if cursor else None,
+        csv_url=f"/dashboard/codes.csv?{urlencode(filters)}" if filters else "/dashboard/codes.csv",
         notice=_notice(request),
     )
+
+
+async def codes_csv_download(request: Request, user: User) -> Response:
+    """Every code the list's filters match, as the API's ``scanlet`` CSV (a download)."""
+    q = query_str(request, "q", max_length=256) or None
+    tag = query_str(request, "tag", max_length=64) or None
+    return codes_csv(services(request), tag, q, limited_tags(user.principal))
 
 
 def _form_page(

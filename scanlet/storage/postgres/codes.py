@@ -90,9 +90,28 @@ class CodeStore:
         )
         return CodePage(rows, next_cursor)
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event in one transaction; the event's seq."""
-        return await self._with_event(row.slug, entry, recorded_at, lambda c: _insert(c, row))
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event (and the import item it was made of) in one
+        transaction; the event's seq."""
+
+        async def insert(conn: Connection) -> None:
+            await _insert(conn, row)
+            if origin is not None:
+                await conn.execute(
+                    "INSERT INTO import_origins (origin, slug) VALUES ($1, $2)", origin, row.slug
+                )
+
+        return await self._with_event(row.slug, entry, recorded_at, insert)
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins``."""
+        rows = await self._db.fetch(
+            "SELECT origin, slug FROM import_origins WHERE origin = ANY($1::text[])",
+            list(dict.fromkeys(origins)),
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
         """Overwrite a code's fields and append its event; the event's seq."""

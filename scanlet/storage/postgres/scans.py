@@ -56,7 +56,8 @@ class ScanStore:
                 for item, is_new in zip(device, new, strict=True):
                     if is_new:
                         events.append(item.entry)
-                        counts[item.slug] = counts.get(item.slug, 0) + 1
+                        if item.counted:
+                            counts[item.slug] = counts.get(item.slug, 0) + 1
             if not events:
                 return ScanCommit(None, fresh, counts)
             last_seq = await EventLog.add(conn, events, stamp)

@@ -12,6 +12,7 @@ from scanlet.storage.postgres.cluster import PgChangeFeed, PgLeadership
 from scanlet.storage.postgres.codes import CodeStore
 from scanlet.storage.postgres.database import PgDatabase, open_pg_database
 from scanlet.storage.postgres.eventlog import EventLog
+from scanlet.storage.postgres.idempotency import IdempotencyStore
 from scanlet.storage.postgres.keys import KeyStore
 from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
@@ -39,6 +40,7 @@ class PostgresStorage:
         self.users = UserStore(db)
         self.audit = AuditStore(db)
         self.sign_in_failures = SignInFailureStore(db)
+        self.idempotency = IdempotencyStore(db)
 
     @property
     def location(self) -> str:

@@ -14,6 +14,7 @@ from scanlet.storage.rows import encode_list
 from scanlet.storage.rows import format_optional as _fmt_opt
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.lookups import pairs_for
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodeStore",)
@@ -97,9 +98,25 @@ class CodeStore:
         )
         return CodePage(rows, next_cursor)
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event in one transaction; the event's seq."""
-        return await self._with_event(entry, recorded_at, lambda conn: self._insert(conn, row))
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event (and the import item it was made of) in one
+        transaction; the event's seq."""
+
+        def insert(conn: sqlite3.Connection) -> None:
+            self._insert(conn, row)
+            if origin is not None:
+                conn.execute(
+                    "INSERT INTO import_origins (origin, slug) VALUES (?, ?)", (origin, row.slug)
+                )
+
+        return await self._with_event(entry, recorded_at, insert)
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins``."""
+        found = await pairs_for(self._db, "import_origins", "origin", "slug", origins)
+        return {origin: str(slug) for origin, slug in found.items()}
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
         """Overwrite a code's fields and append its event; the event's seq."""

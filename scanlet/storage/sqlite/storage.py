@@ -15,6 +15,7 @@ from scanlet.storage.sqlite.audit import AuditStore
 from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.idempotency import IdempotencyStore
 from scanlet.storage.sqlite.keys import KeyStore
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
@@ -41,6 +42,7 @@ class SqliteStorage:
         self.users = UserStore(db)
         self.audit = AuditStore(db)
         self.sign_in_failures = SignInFailureStore(db)
+        self.idempotency = IdempotencyStore(db)
 
     @property
     def location(self) -> str:
