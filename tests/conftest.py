@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from scanlet.config import load_settings
+from scanlet.config import Settings, load_settings
 from scanlet.storage.opening import open_storage
 from scanlet.storage.postgres.storage import PostgresStorage
 from scanlet.storage.sqlite.storage import SqliteStorage
@@ -97,9 +97,16 @@ def scanlet_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 
 
 @pytest.fixture
-async def storage(scanlet_db: str) -> AsyncIterator[AnyStorage]:
+def db_settings(scanlet_db: str) -> Settings:
+    """Settings naming ``scanlet_db`` (and nothing else): what ``tests.dbquery.query`` and
+    ``open_storage`` take."""
+    return load_settings({"SCANLET_DB": scanlet_db}, isatty=False)
+
+
+@pytest.fixture
+async def storage(db_settings: Settings) -> AsyncIterator[AnyStorage]:
     """The storage of ``scanlet_db``, open for the test."""
-    async with open_storage(load_settings({"SCANLET_DB": scanlet_db}, isatty=False)) as opened:
+    async with open_storage(db_settings) as opened:
         assert isinstance(opened, SqliteStorage | PostgresStorage)
         yield opened
 
