@@ -4,6 +4,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -114,6 +115,12 @@ async def storage(db_settings: Settings) -> AsyncIterator[AnyStorage]:
 async def nth_position(storage: AnyStorage, n: int) -> int:
     """The log position just after the ``n``-th event (1-based, in log order): where a
     follower that applied the first ``n`` events stands, on either backend."""
-    events = await storage.events.read_after(0, n)
-    assert len(events) == n, f"the log holds {len(events)} events, not {n}"
+    # On PostgreSQL the log is read up to the fence, the oldest transaction still open on
+    # the whole server: another test run's CREATE DATABASE can hold it back for a moment.
+    with anyio.fail_after(10):
+        events = await storage.events.read_after(0, n)
+        while len(events) < n:  # a transaction elsewhere: nothing to wait on but time
+            await anyio.sleep(0.01)
+            events = await storage.events.read_after(0, n)
+    assert len(events) == n
     return events[-1].position
