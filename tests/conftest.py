@@ -8,7 +8,9 @@ import anyio
 import pytest
 from hypothesis import HealthCheck, settings
 
+from scanlet.actors.follower import CATCH_UP, CatchUp
 from scanlet.config import Settings, load_settings
+from scanlet.runtime import ActorRef
 from scanlet.storage.opening import open_storage
 from scanlet.storage.postgres.storage import PostgresStorage
 from scanlet.storage.sqlite.storage import SqliteStorage
@@ -124,3 +126,16 @@ async def nth_position(storage: AnyStorage, n: int) -> int:
             events = await storage.events.read_after(0, n)
     assert len(events) == n
     return events[-1].position
+
+
+async def caught_up(ref: ActorRef[CatchUp], storage: AnyStorage, n: int) -> int:
+    """Ask the follower ``ref`` to catch up until it stands just after the ``n``-th event;
+    its position then. One ask does it on SQLite; on PostgreSQL a transaction anywhere on the
+    server (another test run's) can hold the fence, and the follower then reads less."""
+    target = await nth_position(storage, n)
+    with anyio.fail_after(10):
+        position: int = await ref.ask(CATCH_UP)
+        while position < target:
+            await anyio.sleep(0.01)
+            position = await ref.ask(CATCH_UP)
+    return position
