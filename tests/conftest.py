@@ -12,6 +12,7 @@ from scanlet.actors.follower import CATCH_UP, CatchUp
 from scanlet.config import Settings, load_settings
 from scanlet.runtime import ActorRef
 from scanlet.storage.opening import open_storage
+from scanlet.storage.ports import Storage
 from scanlet.storage.postgres.storage import PostgresStorage
 from scanlet.storage.sqlite.storage import SqliteStorage
 from tests.pg import PgDatabases
@@ -71,7 +72,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         unknown = set(chosen) - set(BACKENDS)
         if unknown:
             raise pytest.UsageError(f"unknown backends {sorted(unknown)}; known: {BACKENDS}")
+        only = metafunc.definition.get_closest_marker("backends")
+        if only is not None:
+            chosen = [b for b in chosen if b in only.args]
         metafunc.parametrize("backend", chosen, scope="function")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run this backend-parametrised test on these backends only"
+        " (where behaviour really differs; say why beside it)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +126,7 @@ async def storage(db_settings: Settings) -> AsyncIterator[AnyStorage]:
         yield opened
 
 
-async def nth_position(storage: AnyStorage, n: int) -> int:
+async def nth_position(storage: Storage, n: int) -> int:
     """The log position just after the ``n``-th event (1-based, in log order): where a
     follower that applied the first ``n`` events stands, on either backend."""
     # On PostgreSQL the log is read up to the fence, the oldest transaction still open on
@@ -128,11 +140,16 @@ async def nth_position(storage: AnyStorage, n: int) -> int:
     return events[-1].position
 
 
-async def caught_up(ref: ActorRef[CatchUp], storage: AnyStorage, n: int) -> int:
-    """Ask the follower ``ref`` to catch up until it stands just after the ``n``-th event;
-    its position then. One ask does it on SQLite; on PostgreSQL a transaction anywhere on the
-    server (another test run's) can hold the fence, and the follower then reads less."""
-    target = await nth_position(storage, n)
+async def caught_up(ref: ActorRef[CatchUp], storage: Storage, n: int | None = None) -> int:
+    """Ask the follower ``ref`` to catch up until it stands just after the ``n``-th event
+    (default: the last one appended); its position then. One ask does it on SQLite; on
+    PostgreSQL a transaction anywhere on the server (another test run's) can hold the
+    fence, and the follower then reads less."""
+    if n is not None:
+        target = await nth_position(storage, n)
+    else:
+        last = await storage.events.last_seq()
+        target = (await storage.events.position_of(last) or 0) if last else 0
     with anyio.fail_after(10):
         position: int = await ref.ask(CATCH_UP)
         while position < target:
