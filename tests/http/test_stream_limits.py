@@ -21,8 +21,7 @@ from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
-from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import KeyStore
+from scanlet.storage.opening import open_storage
 from tests.processes import free_port
 
 FAST = StreamConfig(heartbeat=0.05, recheck=0.05)
@@ -37,21 +36,21 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    db_path = tmp_path / "limits.db"
+async def site(scanlet_db: str, tmp_path: Path) -> AsyncIterator[Site]:
     tokens, ids = {}, {}
-    async with open_database(db_path) as database:
-        for name in ("a", "b", "c"):
-            made = await ApiKeys(KeyStore(database)).create(name, Scope.READ, now=datetime.now(UTC))
-            tokens[name], ids[name] = made.token, made.key.id
     settings = load_settings(
         {
-            "SCANLET_DB": str(db_path),
+            "SCANLET_DB": scanlet_db,
+            "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
             "SCANLET_STREAM_LIMIT": "3",
             "SCANLET_STREAM_LIMIT_PER_KEY": "2",
         },
         isatty=False,
     )
+    async with open_storage(settings) as storage:
+        for name in ("a", "b", "c"):
+            made = await ApiKeys(storage.keys).create(name, Scope.READ, now=datetime.now(UTC))
+            tokens[name], ids[name] = made.token, made.key.id
     app = create_app(
         settings, registry=CollectorRegistry(), features=[IntegrationsFeature(stream=FAST)]
     )
@@ -121,8 +120,8 @@ async def test_an_open_stream_closes_soon_after_its_key_is_revoked(site: Site) -
         chunks = response.aiter_bytes()
         await anext(chunks)  # the opening "retry:"
         # Revoked from another connection, as `scanlet keys revoke` does.
-        async with open_database(site.app.state.services.settings.db) as other:
-            assert await ApiKeys(KeyStore(other)).revoke(site.key_ids["a"], now=datetime.now(UTC))
+        async with open_storage(site.app.state.services.settings) as other:
+            assert await ApiKeys(other.keys).revoke(site.key_ids["a"], now=datetime.now(UTC))
         with anyio.fail_after(5):
             async for _ in chunks:  # heartbeats until the re-check closes the stream
                 pass
