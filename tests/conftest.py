@@ -58,8 +58,8 @@ def loose_umask() -> Iterator[None]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backends",
-        # PostgreSQL joins the default once the whole app runs on it (issue #14).
-        default=os.environ.get("SCANLET_TEST_BACKENDS", "sqlite"),
+        # Both by default (issue #14): CI and a plain ``pytest`` test every backend.
+        default=os.environ.get("SCANLET_TEST_BACKENDS", "sqlite,postgresql"),
         help="storage backends the backend-parametrised tests run on (comma-separated)",
     )
 
