@@ -140,6 +140,17 @@ async def nth_position(storage: Storage, n: int) -> int:
     return events[-1].position
 
 
+async def readable(storage: Storage) -> None:
+    """Wait until every event appended so far can be read: at once on SQLite; on PostgreSQL
+    once no transaction older than the last append is open anywhere on the server."""
+    last = await storage.events.last_seq()
+    target = (await storage.events.position_of(last) or 0) if last else 0
+    with anyio.fail_after(10):
+        # A transaction elsewhere on the server: nothing to wait on but time.
+        while await storage.events.last_position() < target:  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+
+
 async def caught_up(ref: ActorRef[CatchUp], storage: Storage, n: int | None = None) -> int:
     """Ask the follower ``ref`` to catch up until it stands just after the ``n``-th event
     (default: the last one appended); its position then. One ask does it on SQLite; on
