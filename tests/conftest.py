@@ -140,11 +140,16 @@ async def nth_position(storage: Storage, n: int) -> int:
     return events[-1].position
 
 
+async def last_appended(storage: Storage) -> int:
+    """The position of the event appended last (0 for an empty log), fence or not."""
+    last = await storage.events.last_seq()
+    return (await storage.events.position_of(last) or 0) if last else 0
+
+
 async def readable(storage: Storage) -> None:
     """Wait until every event appended so far can be read: at once on SQLite; on PostgreSQL
     once no transaction older than the last append is open anywhere on the server."""
-    last = await storage.events.last_seq()
-    target = (await storage.events.position_of(last) or 0) if last else 0
+    target = await last_appended(storage)
     with anyio.fail_after(10):
         # A transaction elsewhere on the server: nothing to wait on but time.
         while await storage.events.last_position() < target:  # noqa: ASYNC110
@@ -159,8 +164,7 @@ async def caught_up(ref: ActorRef[CatchUp], storage: Storage, n: int | None = No
     if n is not None:
         target = await nth_position(storage, n)
     else:
-        last = await storage.events.last_seq()
-        target = (await storage.events.position_of(last) or 0) if last else 0
+        target = await last_appended(storage)
     with anyio.fail_after(10):
         position: int = await ref.ask(CATCH_UP)
         while position < target:
