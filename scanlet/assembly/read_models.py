@@ -40,13 +40,14 @@ async def rebuild_read_models(
         countries = open_countries(settings.geoip_db, stack)
         policy = RetentionPolicy(settings.raw_retention_days, SystemClock().now)
         projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
-        return await rebuild(
+        position = await rebuild(
             storage.events,
             storage.positions,
             storage.analytics,
             projection,
             remaining=remaining,
         )
+        return storage.events.seq_at(position)
 
 
 async def export_scans(

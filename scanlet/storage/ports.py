@@ -181,6 +181,11 @@ class EventLogReader(Protocol):
         the log cannot place it."""
         ...
 
+    def seq_at(self, position: int) -> int:
+        """The seq of the event at ``position`` (a position a reader reached by reading
+        events; 0 for the log's start): how people are told where a reader stands."""
+        ...
+
     async def lag(self, position: int) -> int:
         """About how many committed events lie past ``position`` (for the lag gauge)."""
         ...

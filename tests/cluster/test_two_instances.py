@@ -181,6 +181,8 @@ def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
         clients(leader.base, token, "leader", tally, 3, 8.0),
     ):
         time.sleep(3.0)
+        # Under load the outbox may lag: the kill waits until the leader has delivered some.
+        wait_for(lambda: len(receiver.ids) > 0, "the leader delivers", limit=60)
         delivered_by_the_leader = len(receiver.ids)
         assert leader.kill() == -9
         wait_for(

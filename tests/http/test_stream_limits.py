@@ -24,9 +24,7 @@ from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
-from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import KeyStore
-from scanlet.storage.sqlite.users import UserStore
+from scanlet.storage.opening import open_storage
 from tests.processes import free_port
 
 FAST = StreamConfig(heartbeat=0.05, recheck=0.05)
@@ -42,21 +40,21 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    db_path = tmp_path / "limits.db"
+async def site(scanlet_db: str, tmp_path: Path) -> AsyncIterator[Site]:
     tokens, ids = {}, {}
-    async with open_database(db_path) as database:
-        for name in ("a", "b", "c"):
-            made = await ApiKeys(KeyStore(database)).create(name, Scope.READ, now=datetime.now(UTC))
-            tokens[name], ids[name] = made.token, made.key.id
     settings = load_settings(
         {
-            "SCANLET_DB": str(db_path),
+            "SCANLET_DB": scanlet_db,
+            "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
             "SCANLET_STREAM_LIMIT": "3",
             "SCANLET_STREAM_LIMIT_PER_KEY": "2",
         },
         isatty=False,
     )
+    async with open_storage(settings) as storage:
+        for name in ("a", "b", "c"):
+            made = await ApiKeys(storage.keys).create(name, Scope.READ, now=datetime.now(UTC))
+            tokens[name], ids[name] = made.token, made.key.id
     app = create_app(
         settings, registry=CollectorRegistry(), features=[IntegrationsFeature(stream=FAST)]
     )
@@ -126,19 +124,19 @@ async def test_an_open_stream_closes_soon_after_its_key_is_revoked(site: Site) -
         chunks = response.aiter_bytes()
         await anext(chunks)  # the opening "retry:"
         # Revoked from another connection, as `scanlet keys revoke` does.
-        async with open_database(site.app.state.services.settings.db) as other:
-            assert await ApiKeys(KeyStore(other)).revoke(site.key_ids["a"], now=datetime.now(UTC))
+        async with open_storage(site.app.state.services.settings) as other:
+            assert await ApiKeys(other.keys).revoke(site.key_ids["a"], now=datetime.now(UTC))
         with anyio.fail_after(5):
             async for _ in chunks:  # heartbeats until the re-check closes the stream
                 pass
 
 
 async def test_an_open_stream_closes_soon_after_its_keys_user_is_disabled(site: Site) -> None:
-    db = site.app.state.services.settings.db
-    async with open_database(db) as database:
-        users = Users(UserStore(database), Passwords.cheap())
+    settings = site.app.state.services.settings
+    async with open_storage(settings) as storage:
+        users = Users(storage.users, Passwords.cheap())
         ana = await users.create("ana@example.com", Role.VIEWER, None, by=SYSTEM, now=NOW)
-        made = await ApiKeys(KeyStore(database)).create("ana", Scope.READ, now=NOW, user=ana)
+        made = await ApiKeys(storage.keys).create("ana", Scope.READ, now=NOW, user=ana)
     async with (
         httpx.AsyncClient(base_url=site.base, timeout=5) as client,
         client.stream(
@@ -149,8 +147,8 @@ async def test_an_open_stream_closes_soon_after_its_keys_user_is_disabled(site: 
         chunks = response.aiter_bytes()
         await anext(chunks)
         # Disabled from another connection, as `scanlet users disable` does.
-        async with open_database(db) as other:
-            users = Users(UserStore(other), Passwords.cheap())
+        async with open_storage(settings) as other:
+            users = Users(other.users, Passwords.cheap())
             await users.change(ana.id, by=SYSTEM, now=NOW, disabled=True)
         with anyio.fail_after(5):
             async for _ in chunks:  # heartbeats until the re-check closes the stream
@@ -158,14 +156,13 @@ async def test_an_open_stream_closes_soon_after_its_keys_user_is_disabled(site: 
 
 
 async def test_a_tag_limited_keys_stream_of_every_code_shows_only_its_codes(site: Site) -> None:
-    db = site.app.state.services.settings.db
-    async with open_database(db) as database:
-        users = Users(UserStore(database), Passwords.cheap())
+    async with open_storage(site.app.state.services.settings) as storage:
+        users = Users(storage.users, Passwords.cheap())
         agency = await users.create(
             "ag@example.com", Role.VIEWER, None, by=SYSTEM, now=NOW, tags=["x"]
         )
-        limited = await ApiKeys(KeyStore(database)).create("ag", Scope.READ, now=NOW, user=agency)
-        admin = await ApiKeys(KeyStore(database)).create("adm", Scope.ADMIN, now=NOW)
+        limited = await ApiKeys(storage.keys).create("ag", Scope.READ, now=NOW, user=agency)
+        admin = await ApiKeys(storage.keys).create("adm", Scope.ADMIN, now=NOW)
     async with httpx.AsyncClient(base_url=site.base, timeout=5) as client:
         for slug, tags in (("mine", ["x"]), ("other", ["y"])):
             made = await client.post(

@@ -140,6 +140,10 @@ class EventLog:
         )
         return [_stored(row) for row in rows]
 
+    def seq_at(self, position: int) -> int:
+        """The seq half of the (xid, seq) pair."""
+        return split_position(position)[1]
+
     async def position_of(self, seq: int) -> int | None:
         """The position of the event ``seq``, or None when there is none."""
         xid = await self._db.fetchval("SELECT xid FROM events WHERE seq = $1", seq)

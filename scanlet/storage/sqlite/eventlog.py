@@ -109,6 +109,10 @@ class EventLog:
         async with self._db.reader() as conn, conn.execute(sql, params) as cur:
             return [_stored(row) for row in await cur.fetchall()]
 
+    def seq_at(self, position: int) -> int:
+        """The seq itself: positions are seqs here."""
+        return position
+
     async def position_of(self, seq: int) -> int | None:
         """The position just after the event ``seq``: the seq itself, here, whether or not
         an event has it (a rolled-back write can leave a gap)."""
