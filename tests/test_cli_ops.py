@@ -59,7 +59,7 @@ def test_operations_on_postgresql_name_the_database_and_backup_points_to_pg_dump
     url = pg_databases.create()
     assert main(["migrate", "--db", url]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last == f"schema version 1 at {url}"
+    assert last == f"schema version 2 at {url}"
     assert main(["rebuild", "--db", url]) == 0
     assert main(["backup", "/tmp/copy.dump", "--db", url]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.storage.records import NewEvent
 from scanlet.storage.timefmt import format_time
 
@@ -24,6 +25,7 @@ __all__ = (
     "CodeUpdated",
     "DomainEvent",
     "LogAppended",
+    "Outcome",
     "RedirectStatus",
     "ScanOrphaned",
     "ScanRecorded",
@@ -36,6 +38,10 @@ __all__ = (
 )
 
 Source = Literal["qr", "link", "device"]
+#: What a scan led to: ``redirect`` to the code's target, a rule's or a split arm's;
+#: ``fallback`` to the fallback URL of a code that is disabled, expired, not yet valid or
+#: used up.
+Outcome = Literal["redirect", "fallback"]
 RedirectStatus = Literal[301, 302, 307, 308]
 
 
@@ -63,6 +69,10 @@ class CodeState(msgspec.Struct, frozen=True, kw_only=True):
     valid_until: datetime | None = None
     max_scans: int | None = None
     redirect_status: RedirectStatus = 302
+    fallback_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    split: tuple[SplitArm, ...] = ()
+    forward_query: bool = False
 
 
 class CodeCreated(DomainEvent, frozen=True, kw_only=True, tag="code.created"):
@@ -96,6 +106,11 @@ class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag="scan.recorded"):
     device_id: str | None = None
     country: str | None = None
     data: dict[str, Any] | None = None
+    #: The URL the scan was sent to (None: device scans, and scans stored before routing).
+    target: str | None = None
+    #: What chose it: ``rules[i]``, ``split[i]`` or ``fallback_url``; None: the code's target.
+    rule: str | None = None
+    outcome: Outcome = "redirect"
 
 
 class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from scanlet.http.problems import FieldError, Problem
 from scanlet.timerange import time_error
 
-__all__ = ("check_times", "decode_body", "validation_problem")
+__all__ = ("check_times", "decode_body", "field_location", "validation_problem")
 
 T = TypeVar("T")
 
@@ -29,6 +29,12 @@ def _location(path: str) -> list[str | int]:
         elif index is not None:
             loc.append(int(index))
     return loc
+
+
+def field_location(field: str) -> list[str | int]:
+    """A body field's path as a problem's ``loc``: ``"rules[2].target"`` ->
+    ``["body", "rules", 2, "target"]``."""
+    return _location("." + field)
 
 
 def validation_problem(error: msgspec.ValidationError) -> Problem:

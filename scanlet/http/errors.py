@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.scans.messages import ScanRejected
+from scanlet.http.body import field_location
 from scanlet.http.problems import FieldError, Problem, problem_response
 from scanlet.runtime import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
 from scanlet.storage.cursors import InvalidCursor
@@ -47,8 +48,11 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 async def _invalid_field(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InvalidField)
+    # A nested field is named by its path ("rules[2].when.schedule.tz"): the same list
+    # of names and indexes a decoding error gives.
+    loc = field_location(exc.field)
     return problem_response(
-        Problem(422, f"{exc.field}: {exc.msg}", errors=[FieldError(["body", exc.field], exc.msg)])
+        Problem(422, f"{exc.field}: {exc.msg}", errors=[FieldError(loc, exc.msg)])
     )
 
 

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import msgspec
 
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.lookalike import target_is_lookalike
+from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.storage.records import CodeRow
 
 __all__ = ("CodeList", "CodeResource", "code_resource")
@@ -38,6 +40,10 @@ class CodeResource(msgspec.Struct, frozen=True):
             "ASCII (punycode) form, as browsers and the dashboard do."
         ),
     ]
+    fallback_url: str | None
+    rules: list[Rule]
+    split: list[SplitArm]
+    forward_query: bool
 
 
 class CodeList(msgspec.Struct, frozen=True):
@@ -49,6 +55,7 @@ class CodeList(msgspec.Struct, frozen=True):
 
 def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
     """The API view of a stored code; ``qr_payload`` is the text the QR image encodes."""
+    code = Code.from_row(row)
     return CodeResource(
         slug=row.slug,
         target=row.target,
@@ -65,4 +72,8 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         qr_payload=f"{base_url}/q/{row.slug}",
         scans=scans,
         target_lookalike=target_is_lookalike(row.target),
+        fallback_url=code.fallback_url,
+        rules=list(code.rules),
+        split=list(code.split),
+        forward_query=code.forward_query,
     )

@@ -14,12 +14,14 @@ previews are not scans).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from html import escape
 
 import msgspec
 import structlog
 from starlette.types import Scope
 
+from scanlet.actors.codes.decide import FALLBACK_STATUS, TARGET, Choice, decide
 from scanlet.actors.codes.index import CodeIndex, Route
 from scanlet.actors.events import Source
 from scanlet.actors.scans.client import ScansClient
@@ -28,6 +30,7 @@ from scanlet.actors.scans.privacy import Network, client_address
 from scanlet.clock import Clock
 from scanlet.http.problems import MEDIA_TYPE, Problem
 from scanlet.http.ratelimit import ScanLimits, limit_key, retry_after
+from scanlet.http.visit import RequestVisit, VisitContext
 from scanlet.runtime import ActorError, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 
@@ -72,6 +75,7 @@ class ScanFacts:
         "country",
         "header_bytes",
         "html",
+        "languages",
         "peer",
         "referrer",
         "traced",
@@ -88,6 +92,7 @@ class ScanFacts:
         html: bool,
         traced: bool,
         header_bytes: int = 0,
+        languages: str | None = None,
     ) -> None:
         self.peer = peer
         self.address = address
@@ -98,13 +103,15 @@ class ScanFacts:
         self.traced = traced
         #: The size of every header name and value, as the request limits count it.
         self.header_bytes = header_bytes
+        #: Accept-Language as sent (parsed only for a code with a language rule).
+        self.languages = languages
 
 
 def read_request(
     scope: Scope, trusted: tuple[Network, ...], country_header: bytes | None
 ) -> ScanFacts:
     """The facts of one scan request (the only place that reads a scan's headers)."""
-    user_agent = referrer = forwarded = country = None
+    user_agent = referrer = forwarded = country = languages = None
     html = traced = False
     size = 0
     for name, value in scope["headers"]:
@@ -122,6 +129,9 @@ def read_request(
             html = html or b"text/html" in value
         elif name == b"traceparent":
             traced = True
+        elif name == b"accept-language":
+            if languages is None:
+                languages = value.decode("latin-1")
         elif name == country_header and country is None:
             country = value.decode("latin-1")
     client = scope.get("client")
@@ -135,7 +145,7 @@ def read_request(
     if country is not None:
         # Believed only from a trusted proxy; anybody else could claim any country.
         country = country if trusted and _peer_is_trusted(peer, trusted) else None
-    return ScanFacts(peer, address, user_agent, referrer, country, html, traced, size)
+    return ScanFacts(peer, address, user_agent, referrer, country, html, traced, size, languages)
 
 
 def _peer_is_trusted(peer: str | None, trusted: tuple[Network, ...]) -> bool:
@@ -164,9 +174,9 @@ class ScanReply:
         self.body = body
 
 
-def _redirect_reply(route: Route) -> ScanReply:
-    headers = [(b"location", route.location), _NO_STORE, _EMPTY]
-    return ScanReply(route.redirect_status, headers, b"")
+def _redirect_reply(status: int, location: bytes) -> ScanReply:
+    headers = [(b"location", location), _NO_STORE, _EMPTY]
+    return ScanReply(status, headers, b"")
 
 
 def _refusal(
@@ -213,6 +223,7 @@ class ScanPath:
     clock: Clock
     trusted: tuple[Network, ...] = ()
     country_header: bytes | None = None
+    visits: VisitContext
 
     def __init__(self, limits: ScanLimits) -> None:
         self.limits = limits
@@ -226,8 +237,10 @@ class ScanPath:
         clock: Clock,
         trusted: tuple[Network, ...],
         country_header: str,
+        visits: VisitContext,
     ) -> None:
         """Hand in the running services (called by the lifespan, before serving)."""
+        self.visits = visits
         self.index = index
         self.scans = scans
         self.clock = clock
@@ -253,18 +266,50 @@ class ScanPath:
                 route = self.index.resolve(slug)
                 if route is None:
                     return await self._unknown(facts, slug, source, scope["method"] != "HEAD")
-            return await self._redirect(facts, route, scope["method"] != "HEAD", slug, source)
+            return await self._redirect(
+                scope, facts, route, scope["method"] != "HEAD", slug, source
+            )
         except Exception:
             log.exception("unhandled error on the scan path", path=scope.get("path"))
             return _refusal(None, 500, "An unexpected error occurred; it has been logged.")
 
+    def visit(self, scope: Scope, facts: ScanFacts, now: datetime) -> RequestVisit:
+        """The request as the routing decision sees it."""
+        return RequestVisit(
+            self.visits,
+            now,
+            facts.address,
+            facts.user_agent,
+            facts.country,
+            facts.languages,
+            scope.get("query_string", b""),
+        )
+
     async def _redirect(
-        self, facts: ScanFacts, route: Route, record: bool, slug: str, source: Source
+        self,
+        scope: Scope,
+        facts: ScanFacts,
+        route: Route,
+        record: bool,
+        slug: str,
+        source: Source,
     ) -> ScanReply:
         now = self.clock.now()
         gone = route.gone_reason(now)
-        if gone is not None:
-            return _refusal(facts, 410, gone)
+        router = route.router
+        status = route.redirect_status
+        choice: Choice | None = None
+        if router is None:
+            # The plain redirect: nothing to decide, nothing allocated for it.
+            if gone is not None:
+                return _refusal(facts, 410, gone)
+            location = route.location
+        else:
+            decided = decide(router, self.visit(scope, facts, now), slug, gone is not None)
+            if decided is None:
+                return _refusal(facts, 410, gone or "")
+            choice, location = decided
+            status = router.status if gone is None else FALLBACK_STATUS
         limits = self.limits
         if limits.redirect is not None:
             wait = limits.redirect.take(limit_key(facts.address))
@@ -272,6 +317,7 @@ class ScanPath:
                 limits.refused_redirect.inc()
                 return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
         if record:
+            fallback = gone is not None
             scan = RecordScan(
                 slug,
                 source,
@@ -279,16 +325,28 @@ class ScanPath:
                 facts.address,
                 facts.user_agent,
                 facts.referrer,
-                route.max_scans,
+                None if fallback else route.max_scans,
                 facts.country,
+                route.target if choice is None else choice.target,
+                None if choice is None or choice.rule == TARGET else choice.rule,
+                "fallback" if fallback else "redirect",
             )
             try:
                 recorded = await self.scans.record(scan)
+                if not recorded and router is not None and router.fallback is not None:
+                    # Used up (only the scans actor knows): the fallback takes the scan.
+                    decided = decide(router, self.visit(scope, facts, now), slug, True)
+                    assert decided is not None  # a fallback always decides
+                    choice, location = decided
+                    status = FALLBACK_STATUS
+                    scan.max_scans = None
+                    scan.target, scan.rule, scan.outcome = choice.target, choice.rule, "fallback"
+                    recorded = await self.scans.record(scan)
             except _STORE_FAILURES as exc:
                 return _not_stored(facts, exc)
             if not recorded:
                 return _refusal(facts, 410, "This code has reached its scan limit.")
-        return _redirect_reply(route)
+        return _redirect_reply(status, location)
 
     async def _unknown(
         self, facts: ScanFacts, slug: str, source: Source, record: bool

@@ -146,6 +146,8 @@ class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
+    #: The code's routing (fallback, rules, split, query forwarding) as JSON; None: none.
+    routing: str | None = None
 
 
 class CodePage(msgspec.Struct, frozen=True):
@@ -190,7 +192,10 @@ class StoredSession(msgspec.Struct, frozen=True):
 
 # --- Analytics rollups ---------------------------------------------------------------------
 
-DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country")
+DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country", "target", "rule")
+#: How much of a breakdown value is kept: a target URL is kept longer than a browser name,
+#: so two targets that differ late (a campaign parameter) stay apart.
+_KEPT = {"target": 512}
 
 
 class Profile:
@@ -207,7 +212,8 @@ class Profile:
 
     def __init__(self, bot: bool, dimensions: tuple[tuple[str, str], ...]) -> None:
         self.bot = int(bot)
-        #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters.
+        #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters
+        #: (targets to 512); ``target`` and ``rule`` only for scans that were sent somewhere.
         self.dimensions = dimensions
 
     @classmethod
@@ -221,11 +227,21 @@ class Profile:
         browser: str,
         referrer_host: str | None,
         country: str | None,
+        target: str | None = None,
+        rule: str | None = None,
     ) -> Profile:
-        """A profile from derived facts; missing referrers and countries get a name."""
-        values = (source, device, os, browser, referrer_host or "direct", country or "unknown")
+        """A profile from derived facts; missing referrers and countries get a name. A scan
+        with no ``target`` (a device's, or one stored before routing) has no target or rule
+        breakdown."""
+        values = [source, device, os, browser, referrer_host or "direct", country or "unknown"]
+        if target is not None:
+            values += [target, rule or "target"]
         return cls(
-            bot, tuple((dim, value[:128]) for dim, value in zip(DIMENSIONS, values, strict=True))
+            bot,
+            tuple(
+                (dim, value[: _KEPT.get(dim, 128)])
+                for dim, value in zip(DIMENSIONS, values, strict=False)
+            ),
         )
 
 
@@ -283,6 +299,11 @@ class RawScan(msgspec.Struct, frozen=True, kw_only=True):
     bot: bool
     device_id: str | None
     data: dict[str, Any] | None
+    #: Where the scan was sent and what chose it (``rules[i]``, ``split[i]``,
+    #: ``fallback_url``, ``target``); None for orphans, device scans and older scans.
+    target: str | None = None
+    rule: str | None = None
+    outcome: str | None = None
 
 
 class RawScanPage(msgspec.Struct, frozen=True):

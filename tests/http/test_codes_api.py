@@ -60,8 +60,14 @@ def test_creating_a_code_returns_the_whole_resource(
         "qr_payload",
         "scans",
         "target_lookalike",
+        "fallback_url",
+        "rules",
+        "split",
+        "forward_query",
     }
     assert code["target_lookalike"] is False
+    assert (code["fallback_url"], code["rules"], code["split"]) == (None, [], [])
+    assert code["forward_query"] is False
     assert client.get(f"/api/v1/codes/{slug}", headers=writer).json() == code
 
 

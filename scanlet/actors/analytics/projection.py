@@ -49,6 +49,8 @@ class _ScanView(msgspec.Struct):
     user_agent: str | None = None
     referrer: str | None = None
     country: str | None = None
+    target: str | None = None
+    rule: str | None = None
 
 
 _view = msgspec.json.Decoder(_ScanView).decode
@@ -59,7 +61,7 @@ def _hour_of(stored_time: str) -> int:
     return int(parse_time(stored_time).timestamp()) // 3600
 
 
-_ProfileKey = tuple[str, str | None, str | None, str | None]
+_ProfileKey = tuple[str, str | None, str | None, str | None, str | None, str | None]
 
 
 class AnalyticsProjection:
@@ -90,12 +92,11 @@ class AnalyticsProjection:
             found = self.countries.country(ip)
         return found
 
-    def _profile(
-        self, source: str, agent: str | None, referrer: str | None, country: str | None
-    ) -> Profile:
-        """The (cached) profile of a scan; ``country`` as the header gave it or as resolved
-        by ``_country`` (normalising is idempotent)."""
-        key = (source, agent, referrer, country)
+    def _profile(self, key: _ProfileKey) -> Profile:
+        """The (cached) profile of a scan: its source, agent, referrer, country (as the
+        header gave it or as resolved by ``_country``: normalising is idempotent), target
+        and rule."""
+        source, agent, referrer, country, target, rule = key
         found = self._profiles.get(key)
         if found is None:
             described = self.agents(agent, expect_agent=source != "device")
@@ -107,6 +108,8 @@ class AnalyticsProjection:
                 browser=described.browser,
                 referrer_host=referrer_host(referrer),
                 country=normalize_country(country),
+                target=target,
+                rule=rule,
             )
             if len(self._profiles) >= PROFILE_CACHE_SIZE:
                 self._profiles.clear()
@@ -136,9 +139,17 @@ class AnalyticsProjection:
             # Without geolocation the country is the header's, so the raw header can key the
             # cache (it is normalised when the profile is made); with it, resolve it first.
             country = self._country(event.country, event.ip) if self._geolocate else event.country
-            profile = profiles.get((event.source, event.user_agent, event.referrer, country))
+            key = (
+                event.source,
+                event.user_agent,
+                event.referrer,
+                country,
+                event.target,
+                event.rule,
+            )
+            profile = profiles.get(key)
             if profile is None:
-                profile = self._profile(event.source, event.user_agent, event.referrer, country)
+                profile = self._profile(key)
             # The stored time is UTC text, so its first 13 characters name the hour.
             hour = hours.get(occurred_at[:13])
             if hour is None:
@@ -171,4 +182,14 @@ class AnalyticsProjection:
             bot=agent.bot,
             device_id=event.device_id if isinstance(event, ScanRecorded) else None,
             data=data,
+            **_routing_facts(event),
         )
+
+
+def _routing_facts(event: ScanRecorded | ScanOrphaned) -> dict[str, str | None]:
+    """Where a redirect's scan went and why; nothing for orphans and device scans (and only
+    the outcome for scans stored before routing, which did not record their target)."""
+    if not isinstance(event, ScanRecorded) or event.source == "device":
+        return {}
+    rule = (event.rule or "target") if event.target is not None else None
+    return {"target": event.target, "rule": rule, "outcome": event.outcome}

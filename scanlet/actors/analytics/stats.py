@@ -66,6 +66,8 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     by_browser: dict[str, int]
     by_referrer: dict[str, int]
     by_country: dict[str, int]
+    by_target: dict[str, int]
+    by_rule: dict[str, int]
     top_codes: list[CodeTotal] | None = None
 
 
@@ -121,5 +123,7 @@ async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
         by_browser=top_values(parts.get("browser", {}), query.top),
         by_referrer=top_values(parts.get("referrer", {}), query.top),
         by_country=top_values(parts.get("country", {}), query.top),
+        by_target=top_values(parts.get("target", {}), query.top),
+        by_rule=top_values(parts.get("rule", {}), query.top),
         top_codes=top,
     )

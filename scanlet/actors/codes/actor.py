@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 import structlog
 
 from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.decide import compile_router, location_of
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
 from scanlet.actors.codes.messages import (
@@ -40,7 +40,8 @@ __all__ = ("CodesActor", "CodesClient", "route_of")
 
 log = structlog.get_logger("scanlet.codes")
 
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+#: The fields whose URLs are the code's routing (checked against own origins when set).
+_ROUTING_FIELDS = frozenset({"fallback_url", "rules", "split"})
 
 CodesMessage = CreateCode | UpdateCode | DeleteCode | RefreshCodes
 
@@ -50,12 +51,20 @@ def route_of(code: Code) -> Route:
     return Route(
         target=code.target,
         # Location headers are ASCII: non-ASCII targets are percent-encoded once, here.
-        location=quote(code.target, safe=_URL_SAFE).encode("ascii"),
+        location=location_of(code.target),
         enabled=code.enabled,
         valid_from=code.valid_from,
         valid_until=code.valid_until,
         max_scans=code.max_scans,
         redirect_status=code.redirect_status,
+        router=compile_router(
+            code.target,
+            code.redirect_status,
+            code.rules,
+            code.split,
+            code.fallback_url,
+            code.forward_query,
+        ),
     )
 
 
@@ -146,6 +155,10 @@ class CodesActor(Actor[CodesMessage]):
                 redirect_status=command.redirect_status,
                 created_at=now,
                 updated_at=now,
+                fallback_url=command.fallback_url,
+                rules=command.rules,
+                split=command.split,
+                forward_query=command.forward_query,
             ),
             self._own_origins,
             target_is_new=True,
@@ -177,6 +190,7 @@ class CodesActor(Actor[CodesMessage]):
             msgspec.structs.replace(current, **fields, updated_at=now),
             self._own_origins,
             target_is_new="target" in changed,
+            routing_is_new=not _ROUTING_FIELDS.isdisjoint(changed),
         )
         event = CodeUpdated(id=new_event_id(), occurred_at=now, code=code.state(), changed=changed)
         row = code.row()

@@ -12,12 +12,26 @@ from typing import cast, get_args
 
 import msgspec
 
+from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.actors.events import CodeState, RedirectStatus
 from scanlet.storage.records import CodeRow
 
 __all__ = ("REDIRECT_STATUSES", "Code")
 
 REDIRECT_STATUSES: tuple[int, ...] = get_args(RedirectStatus)
+
+
+class _Routing(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The routing fields as the catalogue stores them (one JSON column)."""
+
+    fallback_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    split: tuple[SplitArm, ...] = ()
+    forward_query: bool = False
+
+
+_NO_ROUTING = _Routing()
+_routing_json = msgspec.json.Decoder(_Routing)
 
 
 class Code(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,12 +48,17 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
     redirect_status: RedirectStatus
     created_at: datetime
     updated_at: datetime
+    fallback_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    split: tuple[SplitArm, ...] = ()
+    forward_query: bool = False
 
     @classmethod
     def from_row(cls, row: CodeRow) -> Code:
         """The code a stored row holds (its redirect status was checked when it was stored;
         an unknown one, from a hand-edited database, serves as the default 302)."""
         status = row.redirect_status if row.redirect_status in REDIRECT_STATUSES else 302
+        routing = _routing_json.decode(row.routing) if row.routing else _NO_ROUTING
         return cls(
             slug=row.slug,
             target=row.target,
@@ -52,10 +71,23 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             redirect_status=cast(RedirectStatus, status),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            fallback_url=routing.fallback_url,
+            rules=routing.rules,
+            split=routing.split,
+            forward_query=routing.forward_query,
+        )
+
+    def _routing(self) -> _Routing:
+        return _Routing(
+            fallback_url=self.fallback_url,
+            rules=self.rules,
+            split=self.split,
+            forward_query=self.forward_query,
         )
 
     def row(self) -> CodeRow:
         """The row that stores this code."""
+        routing = self._routing()
         return CodeRow(
             slug=self.slug,
             target=self.target,
@@ -68,6 +100,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             redirect_status=self.redirect_status,
             created_at=self.created_at,
             updated_at=self.updated_at,
+            routing=None if routing == _NO_ROUTING else msgspec.json.encode(routing).decode(),
         )
 
     def state(self) -> CodeState:
@@ -82,4 +115,8 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             valid_until=self.valid_until,
             max_scans=self.max_scans,
             redirect_status=self.redirect_status,
+            fallback_url=self.fallback_url,
+            rules=self.rules,
+            split=self.split,
+            forward_query=self.forward_query,
         )

@@ -12,6 +12,7 @@ from scanlet.actors.codes.patterns import (
     TARGET_PATTERN,
     TITLE_PATTERN,
 )
+from scanlet.actors.codes.routing import Rules, Split, Url
 from scanlet.actors.codes.validation import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -75,6 +76,21 @@ Tags = Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)]
 # Examples that make a window (and give generated requests one in the right order).
 ValidFrom = Annotated[ClientTime, msgspec.Meta(examples=["2026-06-01T00:00:00Z"])]
 ValidUntil = Annotated[ClientTime, msgspec.Meta(examples=["2026-09-01T00:00:00Z"])]
+FallbackUrl = Annotated[
+    Url,
+    msgspec.Meta(
+        description="Where a disabled, expired, not yet valid or used-up code sends a scan "
+        "(302) instead of answering 410.",
+        examples=["https://example.com/campaign-over"],
+    ),
+]
+ForwardQuery = Annotated[
+    bool,
+    msgspec.Meta(
+        description="Merge the scan's query string into the chosen target (the scan's "
+        "parameters replace the target's of the same name)."
+    ),
+]
 
 
 class CreateCode(
@@ -90,6 +106,10 @@ class CreateCode(
     valid_until: ValidUntil | None = None
     max_scans: ScanLimit | None = None
     redirect_status: RedirectStatus = 302
+    fallback_url: FallbackUrl | None = None
+    rules: Rules = ()
+    split: Split = ()
+    forward_query: ForwardQuery = False
 
 
 class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +123,10 @@ class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     valid_until: ValidUntil | msgspec.UnsetType | None = msgspec.UNSET
     max_scans: ScanLimit | msgspec.UnsetType | None = msgspec.UNSET
     redirect_status: RedirectStatus | msgspec.UnsetType = msgspec.UNSET
+    fallback_url: FallbackUrl | msgspec.UnsetType | None = msgspec.UNSET
+    rules: Rules | msgspec.UnsetType = msgspec.UNSET
+    split: Split | msgspec.UnsetType = msgspec.UNSET
+    forward_query: ForwardQuery | msgspec.UnsetType = msgspec.UNSET
 
 
 class UpdateCode(msgspec.Struct, Asks[CodeRow], frozen=True):

@@ -118,12 +118,14 @@ class ScansActor(Actor[ScansMessage]):
         batch = ScanBatch()
         replies: list[Any] = [None] * len(messages)
         devices: list[tuple[int, IngestEvents]] = []
+        orphaned = 0
         for index, message in enumerate(messages):
             try:
                 if isinstance(message, RecordScan):
                     replies[index] = self._add_scan(batch, message, today)
                 elif isinstance(message, RecordOrphan):
                     self._add_orphan(batch, message, today)
+                    orphaned += 1
                 else:
                     # Built whole before it joins the batch: a message that fails leaves
                     # nothing behind (its ids unclaimed, so a retry is not a duplicate).
@@ -148,10 +150,11 @@ class ScansActor(Actor[ScansMessage]):
         metrics = self._metrics
         metrics.batch_size.observe(len(messages))
         metrics.commit_seconds.observe(time.perf_counter() - started)
-        recorded = sum(commit.counts.values())
+        # Fallback scans are recorded without counting towards max_scans.
+        fallbacks = len(batch.entries) - orphaned - sum(batch.counts.values())
+        recorded = sum(commit.counts.values()) + fallbacks
         if recorded:
             metrics.events.labels("recorded").inc(recorded)
-        orphaned = len(batch.entries) - sum(batch.counts.values())
         if orphaned:
             metrics.events.labels("orphaned").inc(orphaned)
         if commit.last_seq is not None:
@@ -174,19 +177,30 @@ class ScansActor(Actor[ScansMessage]):
             if used >= message.max_scans:
                 self._metrics.refused.inc()
                 return False
-        self._append(batch, self._event(ScanRecorded, message, day), slug)
-        counts[slug] = counts.get(slug, 0) + 1
+        ip, visitor = self._who(message, day)
+        event = ScanRecorded(
+            id=new_event_id(),
+            occurred_at=message.at,
+            slug=slug,
+            source=message.source,
+            ip=ip,
+            visitor=visitor,
+            user_agent=message.user_agent,
+            referrer=message.referrer,
+            country=message.country,
+            target=message.target,
+            rule=message.rule,
+            outcome=message.outcome,
+        )
+        self._append(batch, event, slug)
+        # A fallback scan went to no target of the code: it does not use up max_scans.
+        if message.outcome == "redirect":
+            counts[slug] = counts.get(slug, 0) + 1
         return True
 
     def _add_orphan(self, batch: ScanBatch, message: RecordOrphan, day: date) -> None:
-        self._append(batch, self._event(ScanOrphaned, message, day), message.slug)
-
-    def _event(
-        self, kind: type[ScanRecorded] | type[ScanOrphaned], message: ScanRequest, day: date
-    ) -> ScanRecorded | ScanOrphaned:
-        """The event a request's scan becomes: the same facts whether its code exists."""
         ip, visitor = self._who(message, day)
-        return kind(
+        event = ScanOrphaned(
             id=new_event_id(),
             occurred_at=message.at,
             slug=message.slug,
@@ -197,6 +211,7 @@ class ScansActor(Actor[ScansMessage]):
             referrer=message.referrer,
             country=message.country,
         )
+        self._append(batch, event, message.slug)
 
     @staticmethod
     def _device_entry(scan: DeviceScan) -> DeviceEntry:

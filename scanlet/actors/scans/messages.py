@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from scanlet.actors.events import Source
+from scanlet.actors.events import Outcome, Source
 from scanlet.runtime import Asks
 
 __all__ = (
@@ -69,9 +69,13 @@ class ScanRequest:
 
 
 class RecordScan(ScanRequest, Asks[bool]):
-    """Record a redirect's scan; answered ``True`` once durable, ``False`` if used up."""
+    """Record a redirect's scan; answered ``True`` once durable, ``False`` if used up.
 
-    __slots__ = ("max_scans",)
+    ``target`` is the URL the scan is sent to, ``rule`` what chose it (None: the code's
+    target), ``outcome`` whether it is a redirect or a fallback.
+    """
+
+    __slots__ = ("max_scans", "outcome", "rule", "target")
 
     def __init__(
         self,
@@ -83,9 +87,15 @@ class RecordScan(ScanRequest, Asks[bool]):
         referrer: str | None,
         max_scans: int | None,
         country: str | None = None,
+        target: str | None = None,
+        rule: str | None = None,
+        outcome: Outcome = "redirect",
     ) -> None:
         super().__init__(slug, source, at, address, user_agent, referrer, country)
         self.max_scans = max_scans
+        self.target = target
+        self.rule = rule
+        self.outcome = outcome
 
 
 class RecordOrphan(ScanRequest, Asks[None]):
