@@ -99,14 +99,30 @@ class Schedule(
 class Conditions(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
 ):
-    """What a scan must be for a rule to apply; every condition named must hold.
+    """What a scan must be for a rule to apply: every condition named must hold, one left
+    out is no condition (at least one)."""
 
-    A condition left out is no condition (``null`` is refused: it would read as "none").
-    ``UNSET`` is falsy and every set value is truthy, so ``if when.device:`` tests both.
-    """
-
-    device: Device | Unset = UNSET
-    os: OperatingSystem | Unset = UNSET
+    # Left out is UNSET, and null is refused (it would read as "none"): UNSET is falsy and
+    # every value a condition can have is truthy, so ``if when.device:`` tests both.
+    device: (
+        Annotated[
+            Device,
+            msgspec.Meta(
+                description="The device type, as the stats' by_device counts it.",
+                examples=["mobile"],
+            ),
+        ]
+        | Unset
+    ) = UNSET
+    os: (
+        Annotated[
+            OperatingSystem,
+            msgspec.Meta(
+                description="The operating system (ios: iPhone and iPad).", examples=["ios"]
+            ),
+        ]
+        | Unset
+    ) = UNSET
     language: (
         Annotated[
             str,
