@@ -71,6 +71,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["console", "json"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     trusted_proxies: tuple[str, ...] = ()
+    #: CIDRs whose scans are the owner's own: recorded as excluded, left out of figures.
+    exclude_from: tuple[str, ...] = ()
     anonymize_ip: bool = True
     webhook_allow_private: bool = False
     webhook_retry_base: float = 5.0
@@ -139,6 +141,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def trusted_networks(self) -> tuple[Network, ...]:
         """``trusted_proxies`` parsed as networks (validated at load time)."""
         return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.trusted_proxies)
+
+    @property
+    def excluded_networks(self) -> tuple[Network, ...]:
+        """``exclude_from`` parsed as networks (validated at load time)."""
+        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.exclude_from)
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain values for display. No setting is a secret: the server key
@@ -339,6 +346,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOG_FORMAT": ("log_format", _choice("console", "json")),
     "LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),
     "TRUSTED_PROXIES": ("trusted_proxies", _parse_networks),
+    "EXCLUDE_FROM": ("exclude_from", _parse_networks),
     "ANONYMIZE_IP": ("anonymize_ip", _parse_bool),
     "WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _parse_bool),
     "WEBHOOK_RETRY_BASE": ("webhook_retry_base", _parse_seconds),

@@ -111,6 +111,9 @@ class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag="scan.recorded"):
     #: What chose it: ``rules[i]``, ``split[i]`` or ``fallback_url``; None: the code's target.
     rule: str | None = None
     outcome: Outcome = "redirect"
+    #: The owner's own scan (``SCANLET_EXCLUDE_FROM``, the exclude-me cookie): redirected
+    #: as usual, left out of every figure unless asked for.
+    excluded: bool = False
 
 
 class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):

@@ -262,6 +262,7 @@ def create_app(
                     open_countries(settings.geoip_db, stack),
                     server_key.derive(SPLIT_KEY_PURPOSE),
                 ),
+                excluded=settings.excluded_networks,
             )
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(storage.run_maintenance)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html import escape
+from ipaddress import ip_address
 
 import msgspec
 import structlog
@@ -34,11 +35,23 @@ from scanlet.http.visit import RequestVisit, VisitContext
 from scanlet.runtime import ActorError, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 
-__all__ = ("LINK_TEMPLATE", "QR_TEMPLATE", "ScanFacts", "ScanPath", "ScanReply", "read_request")
+__all__ = (
+    "EXCLUDE_COOKIE",
+    "LINK_TEMPLATE",
+    "QR_TEMPLATE",
+    "ScanFacts",
+    "ScanPath",
+    "ScanReply",
+    "in_networks",
+    "read_request",
+)
 
 log = structlog.get_logger("scanlet.http")
 
 LINK_TEMPLATE, QR_TEMPLATE = "/{slug}", "/q/{slug}"
+#: The cookie ``/dashboard/exclude-me`` sets: this browser's scans are the owner's own.
+EXCLUDE_COOKIE = "scanlet_exclude"
+_EXCLUDE_COOKIE = f"{EXCLUDE_COOKIE}=1".encode()
 _SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NO_STORE = (b"cache-control", b"private, max-age=0")
 _EMPTY = (b"content-length", b"0")
@@ -76,6 +89,7 @@ class ScanFacts:
         "header_bytes",
         "html",
         "languages",
+        "own",
         "peer",
         "referrer",
         "traced",
@@ -93,6 +107,7 @@ class ScanFacts:
         traced: bool,
         header_bytes: int = 0,
         languages: str | None = None,
+        own: bool = False,
     ) -> None:
         self.peer = peer
         self.address = address
@@ -105,6 +120,8 @@ class ScanFacts:
         self.header_bytes = header_bytes
         #: Accept-Language as sent (parsed only for a code with a language rule).
         self.languages = languages
+        #: The browser carries the exclude-me cookie.
+        self.own = own
 
 
 def read_request(
@@ -112,7 +129,7 @@ def read_request(
 ) -> ScanFacts:
     """The facts of one scan request (the only place that reads a scan's headers)."""
     user_agent = referrer = forwarded = country = languages = None
-    html = traced = False
+    html = traced = own = False
     size = 0
     for name, value in scope["headers"]:
         size += len(name) + len(value)
@@ -129,6 +146,8 @@ def read_request(
             html = html or b"text/html" in value
         elif name == b"traceparent":
             traced = True
+        elif name == b"cookie":
+            own = own or _EXCLUDE_COOKIE in value
         elif name == b"accept-language":
             if languages is None:
                 languages = value.decode("latin-1")
@@ -144,19 +163,20 @@ def read_request(
         address = client_address(peer, forwarded, trusted)
     if country is not None:
         # Believed only from a trusted proxy; anybody else could claim any country.
-        country = country if trusted and _peer_is_trusted(peer, trusted) else None
-    return ScanFacts(peer, address, user_agent, referrer, country, html, traced, size, languages)
+        country = country if trusted and in_networks(peer, trusted) else None
+    return ScanFacts(
+        peer, address, user_agent, referrer, country, html, traced, size, languages, own
+    )
 
 
-def _peer_is_trusted(peer: str | None, trusted: tuple[Network, ...]) -> bool:
-    # client_address canonicalises the peer (IPv4-mapped IPv6 as IPv4) without X-Forwarded-For.
-    canonical = client_address(peer, None, ())
+def in_networks(address: str | None, networks: tuple[Network, ...]) -> bool:
+    """Whether ``address`` (a peer, a client address) is in one of ``networks``."""
+    # client_address canonicalises it (IPv4-mapped IPv6 as IPv4) without X-Forwarded-For.
+    canonical = client_address(address, None, ()) if address else ""
     if not canonical:
         return False
-    from ipaddress import ip_address
-
-    address = ip_address(canonical)
-    return any(address in network for network in trusted)
+    parsed = ip_address(canonical)
+    return any(parsed in network for network in networks)
 
 
 class ScanReply:
@@ -224,6 +244,7 @@ class ScanPath:
     trusted: tuple[Network, ...] = ()
     country_header: bytes | None = None
     visits: VisitContext
+    excluded: tuple[Network, ...] = ()
 
     def __init__(self, limits: ScanLimits) -> None:
         self.limits = limits
@@ -238,9 +259,11 @@ class ScanPath:
         trusted: tuple[Network, ...],
         country_header: str,
         visits: VisitContext,
+        excluded: tuple[Network, ...] = (),
     ) -> None:
         """Hand in the running services (called by the lifespan, before serving)."""
         self.visits = visits
+        self.excluded = excluded
         self.index = index
         self.scans = scans
         self.clock = clock
@@ -330,6 +353,7 @@ class ScanPath:
                 route.target if choice is None else choice.target,
                 None if choice is None or choice.rule == TARGET else choice.rule,
                 "fallback" if fallback else "redirect",
+                facts.own or (bool(self.excluded) and in_networks(facts.address, self.excluded)),
             )
             try:
                 recorded = await self.scans.record(scan)

@@ -83,6 +83,7 @@ async def _answer(request: Request, slug: str | None) -> Response:
         interval=interval,
         tz=query_zone(request),
         include_bots=query_bool(request, "include_bots", default=False),
+        include_excluded=query_bool(request, "include_excluded", default=False),
         top=query_int(request, "top", default=TOP_VALUES, low=1, high=MAX_TOP_VALUES),
     )
     try:
@@ -126,6 +127,13 @@ def stats_params() -> list[Param]:
             "query",
             {"type": "boolean", "default": False},
             "Count bots in every figure (they are always counted in bots).",
+        ),
+        Param(
+            "include_excluded",
+            "query",
+            {"type": "boolean", "default": False},
+            "Count your own scans (SCANLET_EXCLUDE_FROM, /dashboard/exclude-me) in every "
+            "figure (they are always counted in excluded).",
         ),
         Param(
             "top",

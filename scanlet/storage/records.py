@@ -13,7 +13,10 @@ from typing import Any
 import msgspec
 
 __all__ = (
+    "BOT",
     "DIMENSIONS",
+    "HUMAN",
+    "OWN",
     "ApiKey",
     "AttemptOutcome",
     "AttemptPage",
@@ -198,8 +201,13 @@ DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country", "targe
 _KEPT = {"target": 512}
 
 
+#: The classes a scan is counted in: a person's, a bot's, or the owner's own (excluded).
+HUMAN, BOT, OWN = 0, 1, 2
+
+
 class Profile:
-    """How the rollups count one kind of scan: human or bot, and its breakdown values.
+    """How the rollups count one kind of scan: its class (``HUMAN``, ``BOT`` or ``OWN``,
+    see ``SCANLET_EXCLUDE_FROM``), and its breakdown values.
 
     Scans from the same agent, referrer, source and country share one profile object (the
     projection caches them), so a batch is counted per (code, hour, profile) and expanded
@@ -210,8 +218,11 @@ class Profile:
 
     __slots__ = ("bot", "dimensions")
 
-    def __init__(self, bot: bool, dimensions: tuple[tuple[str, str], ...]) -> None:
-        self.bot = int(bot)
+    def __init__(
+        self, bot: bool, dimensions: tuple[tuple[str, str], ...], own: bool = False
+    ) -> None:
+        #: The class index: an own scan counts as own even when its agent looks like a bot.
+        self.bot = OWN if own else int(bot)
         #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters
         #: (targets to 512); ``target`` and ``rule`` only for scans that were sent somewhere.
         self.dimensions = dimensions
@@ -229,6 +240,7 @@ class Profile:
         country: str | None,
         target: str | None = None,
         rule: str | None = None,
+        own: bool = False,
     ) -> Profile:
         """A profile from derived facts; missing referrers and countries get a name. A scan
         with no ``target`` (a device's, or one stored before routing) has no target or rule
@@ -242,6 +254,7 @@ class Profile:
                 (dim, value[: _KEPT.get(dim, 128)])
                 for dim, value in zip(DIMENSIONS, values, strict=False)
             ),
+            own,
         )
 
 
@@ -251,13 +264,16 @@ ScanFact = tuple[str, int, str | None, Profile]
 
 
 class HourRow(msgspec.Struct, frozen=True):
-    """One code's counters for one UTC hour."""
+    """One code's counters for one UTC hour (``own``: excluded scans, see
+    ``SCANLET_EXCLUDE_FROM``)."""
 
     hour: int
     humans: int
     bots: int
     uniques: int
     bot_uniques: int
+    own: int = 0
+    own_uniques: int = 0
 
 
 class CodeTotal(msgspec.Struct, frozen=True):
@@ -304,6 +320,8 @@ class RawScan(msgspec.Struct, frozen=True, kw_only=True):
     target: str | None = None
     rule: str | None = None
     outcome: str | None = None
+    #: An own scan (``SCANLET_EXCLUDE_FROM`` or the dashboard's exclude-me cookie).
+    excluded: bool = False
 
 
 class RawScanPage(msgspec.Struct, frozen=True):

@@ -38,6 +38,7 @@ def test_event_data_shows_every_field_defaults_included() -> None:
         "target": None,
         "rule": None,
         "outcome": "redirect",
+        "excluded": False,
     }
     created = CodeCreated(id="e2", occurred_at=AT, code=CodeState(slug="menu", target="https://x/"))
     data = event_data(created)

@@ -51,6 +51,7 @@ class _ScanView(msgspec.Struct):
     country: str | None = None
     target: str | None = None
     rule: str | None = None
+    excluded: bool = False
 
 
 _view = msgspec.json.Decoder(_ScanView).decode
@@ -61,7 +62,7 @@ def _hour_of(stored_time: str) -> int:
     return int(parse_time(stored_time).timestamp()) // 3600
 
 
-_ProfileKey = tuple[str, str | None, str | None, str | None, str | None, str | None]
+_ProfileKey = tuple[str, str | None, str | None, str | None, str | None, str | None, bool]
 
 
 class AnalyticsProjection:
@@ -96,7 +97,7 @@ class AnalyticsProjection:
         """The (cached) profile of a scan: its source, agent, referrer, country (as the
         header gave it or as resolved by ``_country``: normalising is idempotent), target
         and rule."""
-        source, agent, referrer, country, target, rule = key
+        source, agent, referrer, country, target, rule, own = key
         found = self._profiles.get(key)
         if found is None:
             described = self.agents(agent, expect_agent=source != "device")
@@ -110,6 +111,7 @@ class AnalyticsProjection:
                 country=normalize_country(country),
                 target=target,
                 rule=rule,
+                own=own,
             )
             if len(self._profiles) >= PROFILE_CACHE_SIZE:
                 self._profiles.clear()
@@ -146,6 +148,7 @@ class AnalyticsProjection:
                 country,
                 event.target,
                 event.rule,
+                event.excluded,
             )
             profile = profiles.get(key)
             if profile is None:
@@ -162,6 +165,8 @@ class AnalyticsProjection:
         event = _scan.decode(payload)
         agent = self.agents(event.user_agent, expect_agent=event.source != "device")
         recorded = isinstance(event, ScanRecorded)
+        # Where a redirect's scan went and why: nothing for orphans and device scans.
+        routed = event if isinstance(event, ScanRecorded) and event.source != "device" else None
         data: dict[str, Any] | None = event.data if isinstance(event, ScanRecorded) else None
         return RawScan(
             seq=seq,
@@ -182,14 +187,9 @@ class AnalyticsProjection:
             bot=agent.bot,
             device_id=event.device_id if isinstance(event, ScanRecorded) else None,
             data=data,
-            **_routing_facts(event),
+            target=routed.target if routed else None,
+            # The code's own target is named "target"; scans stored before routing have none.
+            rule=(routed.rule or "target") if routed and routed.target else None,
+            outcome=routed.outcome if routed else None,
+            excluded=routed.excluded if routed else False,
         )
-
-
-def _routing_facts(event: ScanRecorded | ScanOrphaned) -> dict[str, str | None]:
-    """Where a redirect's scan went and why; nothing for orphans and device scans (and only
-    the outcome for scans stored before routing, which did not record their target)."""
-    if not isinstance(event, ScanRecorded) or event.source == "device":
-        return {}
-    rule = (event.rule or "target") if event.target is not None else None
-    return {"target": event.target, "rule": rule, "outcome": event.outcome}

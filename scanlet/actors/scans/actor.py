@@ -191,6 +191,7 @@ class ScansActor(Actor[ScansMessage]):
             target=message.target,
             rule=message.rule,
             outcome=message.outcome,
+            excluded=message.excluded,
         )
         self._append(batch, event, slug)
         # A fallback scan went to no target of the code: it does not use up max_scans.

@@ -75,7 +75,7 @@ class RecordScan(ScanRequest, Asks[bool]):
     target), ``outcome`` whether it is a redirect or a fallback.
     """
 
-    __slots__ = ("max_scans", "outcome", "rule", "target")
+    __slots__ = ("excluded", "max_scans", "outcome", "rule", "target")
 
     def __init__(
         self,
@@ -90,12 +90,15 @@ class RecordScan(ScanRequest, Asks[bool]):
         target: str | None = None,
         rule: str | None = None,
         outcome: Outcome = "redirect",
+        excluded: bool = False,
     ) -> None:
         super().__init__(slug, source, at, address, user_agent, referrer, country)
         self.max_scans = max_scans
         self.target = target
         self.rule = rule
         self.outcome = outcome
+        #: The owner's own scan, left out of the figures.
+        self.excluded = excluded
 
 
 class RecordOrphan(ScanRequest, Asks[None]):

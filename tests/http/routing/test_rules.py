@@ -152,8 +152,8 @@ def test_every_scan_records_its_target_and_rule_and_the_stats_count_them(api: Ap
     assert stats["by_rule"] == {"rules[0]": 2, "target": 1}
     csv = api.client.get("/api/v1/codes/r/scans?format=csv", headers=api.headers).text
     header, *rows = csv.splitlines()
-    assert header.endswith(",target,rule,outcome")
-    assert rows[0].endswith(f",{T},target,redirect")
+    assert header.endswith(",target,rule,outcome,excluded")
+    assert rows[0].endswith(f",{T},target,redirect,false")
 
 
 def test_a_code_without_routing_records_its_target_too(api: Api) -> None:
