@@ -49,6 +49,10 @@ _RATE_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day|\d+(?:\.\d+)?s)\s*$")
 
 
+#: Password attempts on a protected code allowed per client address (SCANLET_PASSWORD_LIMIT).
+DEFAULT_PASSWORD_LIMIT = RateLimit(10, 60.0)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The effective configuration of one Scanlet process."""
 
@@ -77,6 +81,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_allow_private: bool = False
     webhook_retry_base: float = 5.0
     notfound_limit: RateLimit = RateLimit(60, 60.0)
+    #: Password attempts on protected codes, per client address.
+    password_limit: RateLimit = DEFAULT_PASSWORD_LIMIT
     redirect_limit: RateLimit | None = None
     max_body_bytes: int = 1024 * 1024
     shutdown_timeout: float = 10.0
@@ -351,6 +357,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _parse_bool),
     "WEBHOOK_RETRY_BASE": ("webhook_retry_base", _parse_seconds),
     "NOTFOUND_LIMIT": ("notfound_limit", _parse_rate),
+    "PASSWORD_LIMIT": ("password_limit", _parse_rate),
     "REDIRECT_LIMIT": ("redirect_limit", _parse_optional_rate),
     "MAX_BODY_BYTES": ("max_body_bytes", _parse_positive_int),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _parse_seconds),

@@ -40,8 +40,8 @@ __all__ = (
 Source = Literal["qr", "link", "device"]
 #: What a scan led to: ``redirect`` to the code's target, a rule's or a split arm's;
 #: ``fallback`` to the fallback URL of a code that is disabled, expired, not yet valid or
-#: used up.
-Outcome = Literal["redirect", "fallback"]
+#: used up; ``password`` on to the chosen target after the right password.
+Outcome = Literal["redirect", "fallback", "password"]
 RedirectStatus = Literal[301, 302, 307, 308]
 
 
@@ -73,6 +73,8 @@ class CodeState(msgspec.Struct, frozen=True, kw_only=True):
     rules: tuple[Rule, ...] = ()
     split: tuple[SplitArm, ...] = ()
     forward_query: bool = False
+    #: Whether scans must give a password (never the password or its hash).
+    has_password: bool = False
 
 
 class CodeCreated(DomainEvent, frozen=True, kw_only=True, tag="code.created"):

@@ -4,6 +4,8 @@ front (``scanlet.http.fastpath``) does not take. Both entrances answer through `
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,12 +16,31 @@ from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE, ScanPath
 
 __all__ = ("redirect_endpoints",)
 
+#: The most a password form's body can be (one field of at most 256 characters, encoded).
+MAX_PASSWORD_FORM = 4096
+
+
+async def _posted_password(request: Request) -> str:
+    """The ``password`` field of a posted form ("" when there is none or it is unreadable:
+    a wrong password, answered with the form again)."""
+    body = await request.body()
+    if len(body) > MAX_PASSWORD_FORM:
+        return ""
+    try:
+        fields = dict(parse_qsl(body.decode("utf-8"), max_num_fields=10))
+    except (UnicodeDecodeError, ValueError):
+        return ""
+    return fields.get("password", "")
+
 
 def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
     """The scan routes; they must come after every other top-level route."""
 
     async def scan(request: Request, source: Source) -> Response:
-        reply = await scan_path.answer(request.scope, request.path_params["slug"], source)
+        password = await _posted_password(request) if request.method == "POST" else None
+        reply = await scan_path.answer(
+            request.scope, request.path_params["slug"], source, password=password
+        )
         response = Response(status_code=reply.status)
         response.body = reply.body
         response.raw_headers = list(reply.headers)
@@ -45,7 +66,30 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
         Reply(307, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
         Reply(308, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
     ]
+    form = Reply(200, "A protected code's password form (HTML).", media_type="text/html")
+    posted = [
+        Reply(302, "The right password: redirect, the scan is stored.", media_type=""),
+        Reply(403, "A wrong password: the form again (HTML).", media_type="text/html"),
+    ]
+    unlock = [
+        Endpoint(
+            "POST",
+            path,
+            handler,
+            f"Give a protected code's password ({name})",
+            "scan",
+            params=[slug],
+            replies=posted,
+            extra_problems=[404, 405, 410, 429, 503],
+        )
+        for path, handler, name in (
+            (QR_TEMPLATE, qr_scan, "QR image"),
+            (LINK_TEMPLATE, link_scan, "short link"),
+        )
+    ]
+    replies = [*replies, form]
     return [
+        *unlock,
         Endpoint(
             "GET",
             QR_TEMPLATE,

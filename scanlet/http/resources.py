@@ -44,6 +44,9 @@ class CodeResource(msgspec.Struct, frozen=True):
     rules: list[Rule]
     split: list[SplitArm]
     forward_query: bool
+    has_password: Annotated[
+        bool, msgspec.Meta(description="Scans must give a password (set with password).")
+    ]
 
 
 class CodeList(msgspec.Struct, frozen=True):
@@ -76,4 +79,5 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         rules=list(code.rules),
         split=list(code.split),
         forward_query=code.forward_query,
+        has_password=code.password_hash is not None,
     )

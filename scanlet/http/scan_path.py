@@ -24,6 +24,7 @@ from starlette.types import Scope
 
 from scanlet.actors.codes.decide import FALLBACK_STATUS, TARGET, Choice, decide
 from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.codes.passwords import password_matches
 from scanlet.actors.events import Source
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.messages import RecordOrphan, RecordScan, ScanRejected
@@ -63,6 +64,17 @@ _PAGE = (
     "text-align:center;color:#333}}</style></head><body><h1>{title}</h1><p>{detail}</p>"
     "</body></html>"
 )
+_PASSWORD_PAGE = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8>"
+    '<meta name=viewport content="width=device-width,initial-scale=1"><title>Password</title>'
+    "<style>body{{font:16px system-ui,sans-serif;margin:20vh auto;max-width:22rem;"
+    "text-align:center;color:#333}}input,button{{font:inherit;padding:.5rem;margin:.25rem}}"
+    ".error{{color:#b00020}}</style></head><body><h1>This code is protected</h1>{error}"
+    "<form method=post><label>Password <input type=password name=password required autofocus "
+    "maxlength=256 autocomplete=current-password></label><button type=submit>Open</button>"
+    "</form></body></html>"
+)
+_WRONG = "<p class=error role=alert>That password is not right.</p>"
 _PAGE_TITLES = {
     404: "Code not found",
     410: "Code no longer active",
@@ -194,6 +206,17 @@ class ScanReply:
         self.body = body
 
 
+def _password_form(status: int, error: str) -> ScanReply:
+    """The form a protected code answers with: posted back to the same URL."""
+    body = _PASSWORD_PAGE.format(error=error).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        _NO_STORE,
+    ]
+    return ScanReply(status, headers, body)
+
+
 def _redirect_reply(status: int, location: bytes) -> ScanReply:
     headers = [(b"location", location), _NO_STORE, _EMPTY]
     return ScanReply(status, headers, b"")
@@ -278,19 +301,26 @@ class ScanPath:
         source: Source,
         facts: ScanFacts | None = None,
         route: Route | None = None,
+        password: str | None = None,
     ) -> ScanReply:
         """The reply to one scan request; never raises (failures become 5xx replies).
         ``facts`` and ``route`` when the caller has them already (the front has looked the
-        slug up to choose its entrance)."""
+        slug up to choose its entrance); ``password`` as a protected code's form posted it
+        (POST: answered 405 for a code without one, 404 without recording for no code)."""
         try:
             if facts is None:
                 facts = read_request(scope, self.trusted, self.country_header)
+            method = scope["method"]
             if route is None:
                 route = self.index.resolve(slug)
                 if route is None:
-                    return await self._unknown(facts, slug, source, scope["method"] != "HEAD")
+                    if method == "POST":
+                        return _refusal(facts, 404, "There is no code with this address.")
+                    return await self._unknown(facts, slug, source, method != "HEAD")
+            if method == "POST" and (route.router is None or not route.router.password_hash):
+                return _refusal(facts, 405, "This code takes no password.", {"Allow": "GET, HEAD"})
             return await self._redirect(
-                scope, facts, route, scope["method"] != "HEAD", slug, source
+                scope, facts, route, method != "HEAD", slug, source, password
             )
         except Exception:
             log.exception("unhandled error on the scan path", path=scope.get("path"))
@@ -316,6 +346,7 @@ class ScanPath:
         record: bool,
         slug: str,
         source: Source,
+        password: str | None = None,
     ) -> ScanReply:
         now = self.clock.now()
         gone = route.gone_reason(now)
@@ -333,6 +364,10 @@ class ScanPath:
                 return _refusal(facts, 410, gone or "")
             choice, location = decided
             status = router.status if gone is None else FALLBACK_STATUS
+            if gone is None and router.password_hash is not None:
+                refused = await self._password_refusal(facts, router.password_hash, password)
+                if refused is not None:
+                    return refused
         limits = self.limits
         if limits.redirect is not None:
             wait = limits.redirect.take(limit_key(facts.address))
@@ -352,7 +387,7 @@ class ScanPath:
                 facts.country,
                 route.target if choice is None else choice.target,
                 None if choice is None or choice.rule == TARGET else choice.rule,
-                "fallback" if fallback else "redirect",
+                "fallback" if fallback else ("password" if password is not None else "redirect"),
                 facts.own or (bool(self.excluded) and in_networks(facts.address, self.excluded)),
             )
             try:
@@ -371,6 +406,22 @@ class ScanPath:
             if not recorded:
                 return _refusal(facts, 410, "This code has reached its scan limit.")
         return _redirect_reply(status, location)
+
+    async def _password_refusal(
+        self, facts: ScanFacts, stored: str, attempt: str | None
+    ) -> ScanReply | None:
+        """None when ``attempt`` is the code's password; else the form (again)."""
+        if attempt is None:
+            return _password_form(200, "")
+        limits = self.limits
+        # Before the check: every attempt costs an argon2 run, and a guesser must stay slow.
+        wait = limits.password.take(limit_key(facts.address))
+        if wait:
+            limits.refused_password.inc()
+            return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
+        if await password_matches(stored, attempt):
+            return None
+        return _password_form(403, _WRONG)
 
     async def _unknown(
         self, facts: ScanFacts, slug: str, source: Source, record: bool

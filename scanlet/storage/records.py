@@ -151,6 +151,8 @@ class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
     deleted: bool = False
     #: The code's routing (fallback, rules, split, query forwarding) as JSON; None: none.
     routing: str | None = None
+    #: The argon2id hash of the code's password (never the password); None: none.
+    password_hash: str | None = None
 
 
 class CodePage(msgspec.Struct, frozen=True):

@@ -26,6 +26,7 @@ from scanlet.actors.codes.messages import (
     UpdateCode,
 )
 from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.codes.passwords import hash_password
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
 from scanlet.actors.events import CodeCreated, CodeDeleted, CodeUpdated, LogAppended, log_entry
@@ -64,8 +65,13 @@ def route_of(code: Code) -> Route:
             code.split,
             code.fallback_url,
             code.forward_query,
+            code.password_hash,
         ),
     )
+
+
+async def _hashed(password: str | None) -> str | None:
+    return None if password is None else await hash_password(password)
 
 
 class CodesActor(Actor[CodesMessage]):
@@ -159,6 +165,7 @@ class CodesActor(Actor[CodesMessage]):
                 rules=command.rules,
                 split=command.split,
                 forward_query=command.forward_query,
+                password_hash=await _hashed(command.password),
             ),
             self._own_origins,
             target_is_new=True,
@@ -183,7 +190,13 @@ class CodesActor(Actor[CodesMessage]):
         }
         if "tags" in fields:
             fields["tags"] = tuple(fields["tags"])
+        # Write-only: a password given is a new hash (the same password, a new salt), so
+        # setting it is always a change; null removes it.
+        password = fields.pop("password", msgspec.UNSET)
         changed = tuple(name for name, value in fields.items() if getattr(current, name) != value)
+        if password is not msgspec.UNSET and (password is not None or current.password_hash):
+            fields["password_hash"] = await _hashed(password)
+            changed = (*changed, "password")
         if not changed:
             return current.row()
         code = check_code(

@@ -52,6 +52,8 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
     rules: tuple[Rule, ...] = ()
     split: tuple[SplitArm, ...] = ()
     forward_query: bool = False
+    #: The argon2id hash of the password scans must give; None: no password.
+    password_hash: str | None = None
 
     @classmethod
     def from_row(cls, row: CodeRow) -> Code:
@@ -75,6 +77,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             rules=routing.rules,
             split=routing.split,
             forward_query=routing.forward_query,
+            password_hash=row.password_hash,
         )
 
     def _routing(self) -> _Routing:
@@ -101,6 +104,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             created_at=self.created_at,
             updated_at=self.updated_at,
             routing=None if routing == _NO_ROUTING else msgspec.json.encode(routing).decode(),
+            password_hash=self.password_hash,
         )
 
     def state(self) -> CodeState:
@@ -119,4 +123,5 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             rules=self.rules,
             split=self.split,
             forward_query=self.forward_query,
+            has_password=self.password_hash is not None,
         )

@@ -173,6 +173,7 @@ class Router:
         "fallback",
         "forward",
         "languages",
+        "password_hash",
         "rules",
         "split",
         "split_total",
@@ -188,8 +189,12 @@ class Router:
         split: Sequence[SplitArm],
         fallback_url: str | None,
         forward: bool,
+        password_hash: str | None = None,
     ) -> None:
         self.target = Choice(target, TARGET)
+        #: Scans must give the password whose argon2id hash this is (checked by the scan
+        #: path, off the event loop); a fallback needs none.
+        self.password_hash = password_hash
         #: The status of a redirect it decides (a fallback's is ``FALLBACK_STATUS``).
         self.status = (
             _TEMPORARY.get(redirect_status, redirect_status) if rules or split else redirect_status
@@ -240,11 +245,12 @@ def compile_router(
     split: Sequence[SplitArm],
     fallback_url: str | None,
     forward: bool,
+    password_hash: str | None = None,
 ) -> Router | None:
     """The router of a code, or None when it has no routing (a plain redirect)."""
-    if not rules and not split and fallback_url is None and not forward:
+    if not rules and not split and fallback_url is None and not forward and not password_hash:
         return None
-    return Router(target, redirect_status, rules, split, fallback_url, forward)
+    return Router(target, redirect_status, rules, split, fallback_url, forward, password_hash)
 
 
 def forward_query(location: bytes, query_string: bytes) -> bytes:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 
+from scanlet.actors.codes.passwords import MAX_PASSWORD_LENGTH
 from scanlet.actors.codes.patterns import (
     RESERVED_SLUG_PATTERN,
     TAG_PATTERN,
@@ -84,6 +85,16 @@ FallbackUrl = Annotated[
         examples=["https://example.com/campaign-over"],
     ),
 ]
+Password = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="Write-only: scans get a form asking for it. Stored as an argon2id hash; "
+        "the code shows has_password.",
+        examples=["open sesame"],
+    ),
+]
 ForwardQuery = Annotated[
     bool,
     msgspec.Meta(
@@ -110,6 +121,7 @@ class CreateCode(
     rules: Rules = ()
     split: Split = ()
     forward_query: ForwardQuery = False
+    password: Password | None = None
 
 
 class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -127,6 +139,7 @@ class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     rules: Rules | msgspec.UnsetType = msgspec.UNSET
     split: Split | msgspec.UnsetType = msgspec.UNSET
     forward_query: ForwardQuery | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class UpdateCode(msgspec.Struct, Asks[CodeRow], frozen=True):

@@ -121,7 +121,7 @@ class CodeStore:
     def _insert(conn: sqlite3.Connection, row: CodeRow) -> None:
         """Store a new code within the caller's write transaction."""
         conn.execute(
-            f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+            f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
             (
                 row.slug,
                 row.target,
@@ -135,6 +135,7 @@ class CodeStore:
                 format_time(row.created_at),
                 format_time(row.updated_at),
                 row.routing,
+                row.password_hash,
             ),
         )
         CodeStore._write_tags(conn, row)
@@ -144,8 +145,8 @@ class CodeStore:
         """Overwrite a code's editable fields within the caller's write transaction."""
         conn.execute(
             "UPDATE codes SET target = ?, title = ?, tags = ?, enabled = ?, valid_from = ?,"
-            " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?, routing = ?"
-            " WHERE slug = ?",
+            " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?, routing = ?,"
+            " password_hash = ? WHERE slug = ?",
             (
                 row.target,
                 row.title,
@@ -157,6 +158,7 @@ class CodeStore:
                 row.redirect_status,
                 format_time(row.updated_at),
                 row.routing,
+                row.password_hash,
                 row.slug,
             ),
         )

@@ -11,3 +11,6 @@ ALTER TABLE analytics_days ADD COLUMN own BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE analytics_days ADD COLUMN own_uniques BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE analytics_breakdown_hours ADD COLUMN own BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE analytics_breakdown_days ADD COLUMN own BIGINT NOT NULL DEFAULT 0;
+
+-- A code's password, as its argon2id hash (PHC string with its salt); NULL: none.
+ALTER TABLE codes ADD COLUMN password_hash TEXT;
