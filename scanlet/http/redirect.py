@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.codes.validation import RESERVED_SLUGS
 from scanlet.actors.events import Source
 from scanlet.http.codes_api import SLUG_SCHEMA
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -18,6 +20,7 @@ __all__ = ("redirect_endpoints",)
 
 #: The most a password form's body can be (one field of at most 256 characters, encoded).
 MAX_PASSWORD_FORM = 4096
+_RESERVED = frozenset(name.lower() for name in RESERVED_SLUGS)
 
 
 async def _posted_password(request: Request) -> str:
@@ -37,7 +40,12 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
     """The scan routes; they must come after every other top-level route."""
 
     async def scan(request: Request, source: Source) -> Response:
-        password = await _posted_password(request) if request.method == "POST" else None
+        password = None
+        if request.method == "POST":
+            if request.path_params["slug"].lower() in _RESERVED:
+                # POST /livez and friends: a route of its own, not a code (405 as before).
+                raise HTTPException(405)
+            password = await _posted_password(request)
         reply = await scan_path.answer(
             request.scope, request.path_params["slug"], source, password=password
         )
