@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from scanlet.actors.codes.validation import RESERVED_SLUGS
 from scanlet.actors.events import Source
@@ -36,6 +37,20 @@ async def _posted_password(request: Request) -> str:
     return fields.get("password", "")
 
 
+def _allowed(request: Request) -> str:
+    """The methods the other routes at this path take (the 405's ``Allow``)."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if (
+            isinstance(route, Route)
+            and route.path not in (LINK_TEMPLATE, QR_TEMPLATE)
+            and route.path_regex.match(path)
+        ):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods)) or "GET"
+
+
 def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
     """The scan routes; they must come after every other top-level route."""
 
@@ -44,7 +59,7 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
         if request.method == "POST":
             if request.path_params["slug"].lower() in _RESERVED:
                 # POST /livez and friends: a route of its own, not a code (405 as before).
-                raise HTTPException(405)
+                raise HTTPException(405, headers={"Allow": _allowed(request)})
             password = await _posted_password(request)
         reply = await scan_path.answer(
             request.scope, request.path_params["slug"], source, password=password
