@@ -116,7 +116,7 @@ class RequestVisit:
         self.country_header = country_header
         self.header_languages = languages
         self._raw_query = raw_query
-        self._query: list[tuple[str, str]] | None = None
+        self._query: frozenset[tuple[str, str]] | None = None
 
     def device(self) -> str:
         """The device type analytics gives this user agent."""
@@ -139,11 +139,12 @@ class RequestVisit:
             found = self._context.countries.country(ip) if ip else None
         return found
 
-    def query(self) -> Sequence[tuple[str, str]]:
-        """The URL's query parameters, decoded."""
+    def query(self) -> frozenset[tuple[str, str]]:
+        """The URL's query parameters, decoded, as a set of (name, value) pairs (a rule's
+        pairs are looked up in it, each in one step)."""
         if self._query is None:
             text = self._raw_query.decode("latin-1")
-            self._query = parse_qsl(text, keep_blank_values=True)[:MAX_QUERY_PARAMS]
+            self._query = frozenset(parse_qsl(text, keep_blank_values=True)[:MAX_QUERY_PARAMS])
         return self._query
 
     def query_string(self) -> bytes:

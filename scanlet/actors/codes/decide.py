@@ -68,8 +68,8 @@ class Visit(Protocol):
         """ISO alpha-2 code from the same sources analytics uses, or None."""
         ...
 
-    def query(self) -> Sequence[tuple[str, str]]:
-        """The request's query parameters, decoded."""
+    def query(self) -> frozenset[tuple[str, str]]:
+        """The request's query parameters, decoded, as (name, value) pairs."""
         ...
 
     def query_string(self) -> bytes:
@@ -123,7 +123,7 @@ class _Compiled:
         self.os = when.os or None
         self.language = when.language or None
         self.country = when.country or None
-        self.query = tuple(when.query.items()) if when.query else None
+        self.query = frozenset(when.query.items()) if when.query else None
         schedule = when.schedule or None
         self.zone = ZoneInfo(schedule.tz) if schedule else None
         self.days = (
@@ -145,10 +145,9 @@ class _Compiled:
             return False
         if self.country is not None and visit.country() != self.country:
             return False
-        if self.query is not None:
-            given = visit.query()
-            if not all(pair in given for pair in self.query):
-                return False
+        # Every (name, value) pair among the request's: a subset test, in C.
+        if self.query is not None and not self.query <= visit.query():
+            return False
         if self.zone is not None:
             local = visit.at.astimezone(self.zone)
             if self.days is not None and local.weekday() not in self.days:
