@@ -58,15 +58,7 @@ def route_of(code: Code) -> Route:
         valid_until=code.valid_until,
         max_scans=code.max_scans,
         redirect_status=code.redirect_status,
-        router=compile_router(
-            code.target,
-            code.redirect_status,
-            code.rules,
-            code.split,
-            code.fallback_url,
-            code.forward_query,
-            code.password_hash,
-        ),
+        router=compile_router(code),
     )
 
 

@@ -14,7 +14,8 @@ from typing import Protocol
 from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo
 
-from scanlet.actors.codes.routing import DAYS, Conditions, Rule, SplitArm, minutes_of
+from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.routing import DAYS, Conditions, Rule, minutes_of
 
 __all__ = (
     "FALLBACK",
@@ -180,20 +181,13 @@ class Router:
         "target",
     )
 
-    def __init__(
-        self,
-        target: str,
-        redirect_status: int,
-        rules: Sequence[Rule],
-        split: Sequence[SplitArm],
-        fallback_url: str | None,
-        forward: bool,
-        password_hash: str | None = None,
-    ) -> None:
+    def __init__(self, code: Code) -> None:
+        target, redirect_status = code.target, code.redirect_status
+        rules, split, fallback_url = code.rules, code.split, code.fallback_url
         self.target = Choice(target, TARGET)
         #: Scans must give the password whose argon2id hash this is (checked by the scan
         #: path, off the event loop); a fallback needs none.
-        self.password_hash = password_hash
+        self.password_hash = code.password_hash
         #: The status of a redirect it decides (a fallback's is ``FALLBACK_STATUS``).
         self.status = (
             _TEMPORARY.get(redirect_status, redirect_status) if rules or split else redirect_status
@@ -209,7 +203,7 @@ class Router:
         self.split = tuple(arms)
         self.split_total = total
         self.fallback = Choice(fallback_url, FALLBACK) if fallback_url else None
-        self.forward = forward
+        self.forward = code.forward_query
 
     def _language(self, visit: Visit) -> str | None:
         """The visitor's tag (in q order) that the first rule language matches: with
@@ -237,19 +231,17 @@ class Router:
         return self.target
 
 
-def compile_router(
-    target: str,
-    redirect_status: int,
-    rules: Sequence[Rule],
-    split: Sequence[SplitArm],
-    fallback_url: str | None,
-    forward: bool,
-    password_hash: str | None = None,
-) -> Router | None:
+def compile_router(code: Code) -> Router | None:
     """The router of a code, or None when it has no routing (a plain redirect)."""
-    if not rules and not split and fallback_url is None and not forward and not password_hash:
+    if (
+        not code.rules
+        and not code.split
+        and code.fallback_url is None
+        and not code.forward_query
+        and code.password_hash is None
+    ):
         return None
-    return Router(target, redirect_status, rules, split, fallback_url, forward, password_hash)
+    return Router(code)
 
 
 def forward_query(location: bytes, query_string: bytes) -> bytes:

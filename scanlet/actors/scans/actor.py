@@ -177,17 +177,10 @@ class ScansActor(Actor[ScansMessage]):
             if used >= message.max_scans:
                 self._metrics.refused.inc()
                 return False
-        ip, visitor = self._who(message, day)
-        event = ScanRecorded(
-            id=new_event_id(),
-            occurred_at=message.at,
-            slug=slug,
-            source=message.source,
-            ip=ip,
-            visitor=visitor,
-            user_agent=message.user_agent,
-            referrer=message.referrer,
-            country=message.country,
+        event = self._event(
+            ScanRecorded,
+            message,
+            day,
             target=message.target,
             rule=message.rule,
             outcome=message.outcome,
@@ -195,13 +188,24 @@ class ScansActor(Actor[ScansMessage]):
         )
         self._append(batch, event, slug)
         # A fallback scan went to no target of the code: it does not use up max_scans.
-        if message.outcome == "redirect":
+        if message.outcome != "fallback":
             counts[slug] = counts.get(slug, 0) + 1
         return True
 
     def _add_orphan(self, batch: ScanBatch, message: RecordOrphan, day: date) -> None:
+        self._append(batch, self._event(ScanOrphaned, message, day), message.slug)
+
+    def _event(
+        self,
+        kind: type[ScanRecorded] | type[ScanOrphaned],
+        message: ScanRequest,
+        day: date,
+        **routing: Any,
+    ) -> ScanRecorded | ScanOrphaned:
+        """The event a request's scan becomes: the same facts whether its code exists, and
+        for a recorded scan where it was sent (``routing``)."""
         ip, visitor = self._who(message, day)
-        event = ScanOrphaned(
+        return kind(
             id=new_event_id(),
             occurred_at=message.at,
             slug=message.slug,
@@ -211,8 +215,8 @@ class ScansActor(Actor[ScansMessage]):
             user_agent=message.user_agent,
             referrer=message.referrer,
             country=message.country,
+            **routing,
         )
-        self._append(batch, event, message.slug)
 
     @staticmethod
     def _device_entry(scan: DeviceScan) -> DeviceEntry:

@@ -149,3 +149,10 @@ def test_a_huge_or_garbled_form_is_a_wrong_password(api: Api) -> None:
         "/z", content=b"\xff\xfe", headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert garbled.status_code == 403
+
+
+def test_scans_let_through_by_the_password_use_up_max_scans(api: Api) -> None:
+    api.code(slug="m", target=T, password=SECRET, max_scans=1)
+    assert unlock(api, "/m", SECRET).status_code == 302
+    assert unlock(api, "/m", SECRET).status_code == 410
+    assert api.client.get("/api/v1/codes/m", headers=api.headers).json()["scans"] == 1
