@@ -77,6 +77,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     #: CIDRs whose scans are the owner's own: recorded as excluded, left out of figures.
     exclude_from: tuple[str, ...] = ()
+    #: Where a scan of a slug with no live code goes (``{slug}`` replaced); "": 404/410.
+    not_found_url: str = ""
+    #: Where ``GET /`` goes; "": 404.
+    root_url: str = ""
     anonymize_ip: bool = True
     webhook_allow_private: bool = False
     webhook_retry_base: float = 5.0
@@ -310,6 +314,21 @@ def _parse_geoip_db(raw: str) -> Path | None:
     return path
 
 
+def _parse_redirect_url(raw: str) -> str:
+    """A URL to redirect scans to, with the rules of a code's target (``{slug}`` may stand
+    where the slug goes)."""
+    from scanlet.actors.codes.errors import InvalidField
+    from scanlet.actors.codes.validation import validate_target
+
+    value = raw.strip()
+    if value:
+        try:
+            validate_target(value.replace("{slug}", "slug"))
+        except InvalidField as exc:
+            raise ValueError(f"{exc.msg}: {raw!r}") from None
+    return value
+
+
 def _parse_header_name(raw: str) -> str:
     value = raw.strip().lower()
     if value and not re.fullmatch(r"[a-z0-9!#$%&'*+.^_`|~-]+", value):
@@ -353,6 +372,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),
     "TRUSTED_PROXIES": ("trusted_proxies", _parse_networks),
     "EXCLUDE_FROM": ("exclude_from", _parse_networks),
+    "NOT_FOUND_URL": ("not_found_url", _parse_redirect_url),
+    "ROOT_URL": ("root_url", _parse_redirect_url),
     "ANONYMIZE_IP": ("anonymize_ip", _parse_bool),
     "WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _parse_bool),
     "WEBHOOK_RETRY_BASE": ("webhook_retry_base", _parse_seconds),

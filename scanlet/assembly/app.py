@@ -263,6 +263,8 @@ def create_app(
                     server_key.derive(SPLIT_KEY_PURPOSE),
                 ),
                 excluded=settings.excluded_networks,
+                not_found_url=settings.not_found_url,
+                root_url=settings.root_url,
             )
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(storage.run_maintenance)

@@ -69,6 +69,15 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
         response.raw_headers = list(reply.headers)
         return response
 
+    async def root(request: Request) -> Response:
+        """``GET /``: SCANLET_ROOT_URL's redirect, else 404."""
+        reply = scan_path.root()
+        if reply is None:
+            raise HTTPException(404)
+        response = Response(status_code=reply.status)
+        response.raw_headers = list(reply.headers)
+        return response
+
     async def link_scan(request: Request) -> Response:
         """A visit through the short link: source ``link``."""
         return await scan(request, "link")
@@ -112,6 +121,17 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
     ]
     replies = [*replies, form]
     return [
+        Endpoint(
+            "GET",
+            "/",
+            root,
+            "The server's root: a redirect to SCANLET_ROOT_URL",
+            "scan",
+            replies=[
+                Reply(302, "Redirect to SCANLET_ROOT_URL.", media_type="", headers=("Location",))
+            ],
+            extra_problems=[404],
+        ),
         *unlock,
         Endpoint(
             "GET",

@@ -22,7 +22,7 @@ import msgspec
 import structlog
 from starlette.types import Scope
 
-from scanlet.actors.codes.decide import FALLBACK_STATUS, TARGET, Choice, decide
+from scanlet.actors.codes.decide import FALLBACK_STATUS, TARGET, Choice, decide, location_of
 from scanlet.actors.codes.index import CodeIndex, Route
 from scanlet.actors.codes.passwords import password_matches
 from scanlet.actors.events import Source
@@ -268,6 +268,9 @@ class ScanPath:
     country_header: bytes | None = None
     visits: VisitContext
     excluded: tuple[Network, ...] = ()
+    #: SCANLET_NOT_FOUND_URL and SCANLET_ROOT_URL ("": none).
+    not_found_url: str = ""
+    root_url: str = ""
 
     def __init__(self, limits: ScanLimits) -> None:
         self.limits = limits
@@ -283,10 +286,14 @@ class ScanPath:
         country_header: str,
         visits: VisitContext,
         excluded: tuple[Network, ...] = (),
+        not_found_url: str = "",
+        root_url: str = "",
     ) -> None:
         """Hand in the running services (called by the lifespan, before serving)."""
         self.visits = visits
         self.excluded = excluded
+        self.not_found_url = not_found_url
+        self.root_url = root_url
         self.index = index
         self.scans = scans
         self.clock = clock
@@ -448,6 +455,17 @@ class ScanPath:
                 await self.scans.record_orphan(orphan)
             except _STORE_FAILURES as exc:
                 return _not_stored(facts, exc)
+        if self.not_found_url:
+            # A printed code never dead-ends: unknown and deleted slugs alike (recorded above
+            # as orphans) go where the owner says.
+            location = location_of(self.not_found_url.replace("{slug}", slug))
+            return _redirect_reply(FALLBACK_STATUS, location)
         if self.index.is_taken(slug):
             return _refusal(facts, 410, "This code was deleted.")
         return _refusal(facts, 404, "There is no code with this address.")
+
+    def root(self) -> ScanReply | None:
+        """``GET /``: a redirect to SCANLET_ROOT_URL, or None (then 404)."""
+        if not self.root_url:
+            return None
+        return _redirect_reply(FALLBACK_STATUS, location_of(self.root_url))
