@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import cast, get_args
 
 import msgspec
+import structlog
 
 from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.actors.events import CodeState, RedirectStatus
@@ -32,6 +33,19 @@ class _Routing(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 _NO_ROUTING = _Routing()
 _routing_json = msgspec.json.Decoder(_Routing)
+log = structlog.get_logger("scanlet.codes")
+
+
+def _routing_of(row: CodeRow) -> _Routing:
+    """A row's routing; one that does not decode (a hand-edited database) serves as none,
+    loudly, rather than keep every code from loading."""
+    if not row.routing:
+        return _NO_ROUTING
+    try:
+        return _routing_json.decode(row.routing)
+    except msgspec.MsgspecError as exc:
+        log.error("code routing unreadable, served without it", slug=row.slug, error=str(exc))
+        return _NO_ROUTING
 
 
 class Code(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,7 +74,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
         """The code a stored row holds (its redirect status was checked when it was stored;
         an unknown one, from a hand-edited database, serves as the default 302)."""
         status = row.redirect_status if row.redirect_status in REDIRECT_STATUSES else 302
-        routing = _routing_json.decode(row.routing) if row.routing else _NO_ROUTING
+        routing = _routing_of(row)
         return cls(
             slug=row.slug,
             target=row.target,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import parse_qsl, quote
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.routing import DAYS, Conditions, Rule, minutes_of
@@ -100,6 +100,16 @@ def matches_language(wanted: str, tag: str) -> bool:
     return tag == wanted or tag.startswith(wanted + "-")
 
 
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 class _Compiled:
     """One rule as ``decide`` tests it: conditions in the order they cost."""
 
@@ -126,12 +136,16 @@ class _Compiled:
         self.country = when.country or None
         self.query = frozenset(when.query.items()) if when.query else None
         schedule = when.schedule or None
-        self.zone = ZoneInfo(schedule.tz) if schedule else None
+        self.zone = _zone(schedule.tz) if schedule else None
         self.days = (
             frozenset(DAYS.index(day) for day in schedule.days)
             if schedule and schedule.days
             else None
         )
+        if schedule and self.zone is None:
+            # A zone the tz database no longer has (it was checked when stored): the rule
+            # can no longer tell the local time, so it holds on no day at all.
+            self.zone, self.days = UTC_ZONE, frozenset()
         self.start = minutes_of(schedule.from_) if schedule and schedule.from_ else None
         self.end = minutes_of(schedule.to) if schedule and schedule.to else None
 
