@@ -103,7 +103,11 @@ class Api:
         self.client.portal.call(ref.ask, CATCH_UP)  # type: ignore[union-attr]
 
     def scans(self, slug: str, expect: int | None = None) -> list[dict[str, Any]]:
-        """The code's raw scans, oldest first; with ``expect``, once that many are listed.
+        """The code's raw scans, oldest first; with ``expect``, once that many are listed."""
+        return self.listed(f"/api/v1/codes/{slug}/scans", expect)
+
+    def listed(self, path: str, expect: int | None = None) -> list[dict[str, Any]]:
+        """A raw-scan listing, oldest first; with ``expect``, once that many are listed.
 
         On PostgreSQL the log is read up to the oldest transaction still open in the whole
         cluster (see ``storage/postgres/eventlog.py``), so a catch-up may stop short while
@@ -111,15 +115,13 @@ class Api:
         """
         for _ in range(400):
             self.caught_up()
-            reply = self.client.get(
-                f"/api/v1/codes/{slug}/scans", params={"limit": 1000}, headers=self.headers
-            )
+            reply = self.client.get(path, params={"limit": 1000}, headers=self.headers)
             assert reply.status_code == 200, reply.text
             items = list(reversed(reply.json()["items"]))
             if expect is None or len(items) >= expect:
                 return items
             time.sleep(0.05)
-        raise AssertionError(f"{slug} has {len(items)} scans listed, not {expect}")
+        raise AssertionError(f"{path} lists {len(items)} scans, not {expect}")
 
     def stats(self, slug: str) -> dict[str, Any]:
         self.caught_up()
