@@ -11,6 +11,7 @@ from scanlet.actors.codes.decide import compile_router, decide, forward_query
 from scanlet.actors.codes.routing import Conditions, Rule, Schedule
 from scanlet.http.visit import _languages
 from scanlet.storage.records import CodeRow
+from tests.actors.codes.test_patterns import code
 
 AT = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -38,23 +39,6 @@ class Visit:
 
     def sticky(self, slug: str) -> int:
         return 0
-
-
-def code(**fields: object) -> Code:
-    base = {
-        "slug": "s",
-        "target": "https://example.com/",
-        "title": None,
-        "tags": (),
-        "enabled": True,
-        "valid_from": None,
-        "valid_until": None,
-        "max_scans": None,
-        "redirect_status": 302,
-        "created_at": AT,
-        "updated_at": AT,
-    }
-    return Code(**{**base, **fields})  # type: ignore[arg-type]
 
 
 def test_a_code_without_routing_has_no_router() -> None:
