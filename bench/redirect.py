@@ -9,50 +9,151 @@ All servers are pinned to one core and driven alternately by wrk from the other 
 bare app (a dict lookup and a 302, recording nothing) runs on granian, the fastest ASGI
 server measured for it (bench/servers.py). Afterwards every redirect wrk counted as answered
 must be in Scanlet's event log. Run: python bench/redirect.py [--seconds 10] [--rounds 3]
+
+With ``--db postgresql://user@host/db`` (an admin URL: each Scanlet gets a new database on
+that server, dropped afterwards) the Scanlets run on PostgreSQL, and another one, "full2",
+is two instances of the whole product on one database, both pinned to the same core (the
+same CPU as one instance: what sharing the work costs) and driven by two wrk processes.
+PostgreSQL's own CPU during each run is printed beside it, as a share of one core.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import pinned_server, require_wrk
 
+from tests.pg import run_async
 from tests.processes import free_port, served
 from tests.wrk import SERVER_CORE, WrkResult, run_wrk
 
 SLUG = "bench"
+SCANS_SQL = "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = "
 
 
-def stored_scans(db: Path) -> int:
-    """Scans of the benchmark slug committed to the database file."""
+def stored_scans(db: str) -> int:
+    """Scans of the benchmark slug committed to the database (a file or a URL)."""
+    if db.startswith("postgresql://"):
+
+        async def count() -> int:
+            conn = await asyncpg.connect(db)
+            try:
+                return int(await conn.fetchval(SCANS_SQL + "$1", SLUG))
+            finally:
+                await conn.close()
+
+        return run_async(count())
     with sqlite3.connect(db) as conn:
-        row = conn.execute(
-            "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = ?", (SLUG,)
-        ).fetchone()
-    return int(row[0])
+        return int(conn.execute(SCANS_SQL + "?", (SLUG,)).fetchone()[0])
 
 
-def line(name: str, result: WrkResult) -> str:
-    """One printed row."""
-    return (
-        f"{name:8} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-        f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}"
+class PgServer:
+    """New databases on the PostgreSQL server of an admin URL, dropped at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.names: list[str] = []
+
+    async def _admin(self, sql: str) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def create(self, label: str) -> str:
+        name = f"scanlet_bench_{label}_{secrets.token_hex(3)}"
+        run_async(self._admin(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        return urlunsplit(urlsplit(self.admin_url)._replace(path=f"/{name}"))
+
+    def drop_all(self) -> None:
+        for name in self.names:
+            run_async(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by every process named ``postgres`` on this machine (the
+    server and its backends; it must be local to be measured)."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)
+        except OSError:
+            continue  # ended meanwhile
+        if not fields[0].endswith("(postgres"):
+            continue
+        rest = fields[1].split()
+        ticks += int(rest[11]) + int(rest[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured run: wrk's figures and PostgreSQL's CPU meanwhile (share of a core)."""
+
+    result: WrkResult
+    pg_cpu: float
+
+
+def drive(urls: list[str], seconds: int, connections: int) -> WrkResult:
+    """wrk on each URL at once, the connections split between them; the figures summed
+    (requests, rate, errors) or the worst (latencies)."""
+    if len(urls) == 1:
+        return run_wrk(urls[0], seconds=seconds, connections=connections)
+    results: list[WrkResult] = []
+
+    def one(url: str) -> None:
+        results.append(run_wrk(url, seconds=seconds, connections=connections // len(urls)))
+
+    threads = [threading.Thread(target=one, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if len(results) != len(urls):
+        raise RuntimeError("a wrk run failed")
+    return WrkResult(
+        sum(r.requests for r in results),
+        sum(r.rps for r in results),
+        max(r.p50_ms for r in results),
+        max(r.p99_ms for r in results),
+        sum(r.errors for r in results),
     )
 
 
-# The two Scanlet servers measured: the scan path alone (SCANLET_FEATURES=none: codes, scans,
-# ops), and the whole product with analytics, webhooks and the dashboard following the log in
-# the same process (the default).
+def line(name: str, run: Run, on_postgres: bool) -> str:
+    """One printed row."""
+    result = run.result
+    pg = f"  postgres cpu {run.pg_cpu:4.0%}" if on_postgres else ""
+    return (
+        f"{name:8} {result.rps:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}{pg}"
+    )
+
+
+# The Scanlet servers measured: the scan path alone (SCANLET_FEATURES=none: codes, scans,
+# ops), the whole product with analytics, webhooks and the dashboard following the log in
+# the same process (the default), and the scan path alone serving a routed code.
 VARIANTS = {"core": "none", "full": "all", "rules": "none"}
 #: The routed code: nine rules that miss (each a condition a scan is judged on: the query,
 #: the device and OS from the user agent, the language, a schedule) and a tenth that
@@ -72,8 +173,15 @@ RULES = [
     *({"when": when, "target": f"https://example.com/r{i}"} for i, when in enumerate(_MISSES)),
     {"when": {"query": {"campaign": "bench"}}, "target": "https://example.com/rule"},
 ]
+#: On PostgreSQL: two instances of the whole product sharing one database.
+TWO_INSTANCES = "full2"
 #: What each variant requests, after the base URL.
-PATHS = {"core": f"/{SLUG}", "full": f"/{SLUG}", "rules": f"/{SLUG}?campaign=bench"}
+PATHS = {
+    "core": f"/{SLUG}",
+    "full": f"/{SLUG}",
+    "rules": f"/{SLUG}?campaign=bench",
+    TWO_INSTANCES: f"/{SLUG}",
+}
 
 
 def main() -> None:
@@ -82,8 +190,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--db", metavar="URL", help="a postgresql:// admin URL: run the Scanlets on PostgreSQL"
+    )
     args = parser.parse_args()
     require_wrk()
+    pg = PgServer(args.db) if args.db else None
+    variants = dict(VARIANTS)
+    if pg is not None:
+        variants[TWO_INSTANCES] = "all"
+    try:
+        results, durability = measure(args, variants, pg)
+    finally:
+        if pg is not None:
+            pg.drop_all()
+    report(results, durability, variants, pg is not None)
+
+
+def measure(
+    args: argparse.Namespace, variants: dict[str, str], pg: PgServer | None
+) -> tuple[dict[str, list[Run]], dict[str, tuple[int, int]]]:
+    """Start every server, alternate the wrk runs, stop them; the runs per server and
+    (answered, stored) scans per Scanlet."""
     here = Path(__file__).parent
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
         folder = Path(tmp)
@@ -105,43 +233,76 @@ def main() -> None:
             "--no-ws",
             "bare_app:app",
         ]
-        urls = {"bare": f"http://127.0.0.1:{bare_port}/{SLUG}"}
-        dbs: dict[str, Path] = {}
-        servers.enter_context(pinned_server(bare_argv, cwd=here, ready_url=urls["bare"]))
-        for name, features in VARIANTS.items():
+        urls = {"bare": [f"http://127.0.0.1:{bare_port}"]}
+        dbs: dict[str, str] = {}
+        servers.enter_context(
+            pinned_server(bare_argv, cwd=here, ready_url=f"{urls['bare'][0]}/{SLUG}")
+        )
+        for name, features in variants.items():
             (folder / name).mkdir()
-            dbs[name] = folder / name / "scanlet.db"
-            env = {"SCANLET_LOG_LEVEL": "warning", "SCANLET_FEATURES": features}
-            running = servers.enter_context(served(folder / name, env=env, core=SERVER_CORE))
-            urls[name] = running.base + PATHS[name]
+            dbs[name] = pg.create(name) if pg else str(folder / name / "scanlet.db")
+            env = {
+                "SCANLET_LOG_LEVEL": "warning",
+                "SCANLET_FEATURES": features,
+                "SCANLET_DB": dbs[name],
+                "SCANLET_SECRET_FILE": str(folder / name / "scanlet.key"),
+            }
+            instances = []
+            for index in range(2 if name == TWO_INSTANCES else 1):
+                home = folder / name / str(index)
+                home.mkdir()
+                instances.append(servers.enter_context(served(home, env=env, core=SERVER_CORE)))
+            urls[name] = [running.base + PATHS[name] for running in instances]
             code = {"target": "https://example.com/landing", "slug": SLUG}
             httpx.post(
-                f"{running.base}/api/v1/codes",
-                headers={"Authorization": f"Bearer {running.key(name='bench')}"},
+                f"{instances[0].base}/api/v1/codes",
+                headers={"Authorization": f"Bearer {instances[0].key(name='bench')}"},
                 json={**code, "rules": RULES} if name == "rules" else code,
             ).raise_for_status()
-        results: dict[str, list[WrkResult]] = {name: [] for name in urls}
+        urls["bare"] = [f"{urls['bare'][0]}/{SLUG}"]
+        results: dict[str, list[Run]] = {name: [] for name in urls}
         for _ in range(args.rounds):
-            for name, url in urls.items():
-                result = run_wrk(url, seconds=args.seconds, connections=args.connections)
-                results[name].append(result)
-                print(line(name, result), flush=True)
+            for name, targets in urls.items():
+                cpu_before = postgres_cpu_seconds()
+                result = drive(targets, args.seconds, args.connections)
+                run = Run(result, (postgres_cpu_seconds() - cpu_before) / args.seconds)
+                results[name].append(run)
+                print(line(name, run, pg is not None and name != "bare"), flush=True)
         servers.close()
         durability = {
-            name: (sum(r.requests - r.errors for r in results[name]), stored_scans(dbs[name]))
-            for name in VARIANTS
+            name: (
+                sum(r.result.requests - r.result.errors for r in results[name]),
+                stored_scans(dbs[name]),
+            )
+            for name in variants
         }
-    median = {name: statistics.median(r.rps for r in rs) for name, rs in results.items()}
+    return results, durability
+
+
+def report(
+    results: dict[str, list[Run]],
+    durability: dict[str, tuple[int, int]],
+    variants: dict[str, str],
+    on_postgres: bool,
+) -> None:
+    """Medians, ratios to the bare app, PostgreSQL's CPU, and the durability verdicts."""
+    median = {name: statistics.median(r.result.rps for r in runs) for name, runs in results.items()}
     for label, field in (("req/s ", "rps"), ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms")):
         figures = "   ".join(
-            f"{name} {statistics.median(getattr(r, field) for r in rs):.2f}".rstrip("0").rstrip(".")
-            for name, rs in results.items()
+            f"{name} {statistics.median(getattr(r.result, field) for r in runs):.2f}".rstrip(
+                "0"
+            ).rstrip(".")
+            for name, runs in results.items()
         )
         print(f"median {label}  {figures}")
-    for name in VARIANTS:
+    for name in variants:
         print(f"ratio {name}/bare: {median[name] / median['bare']:.2f}")
     # The issue's goal: 10 rules cost at most 5 % of the plain scan path's throughput.
     print(f"ratio rules/core: {median['rules'] / median['core']:.3f}")
+    if on_postgres:
+        for name in variants:
+            share = statistics.median(r.pg_cpu for r in results[name])
+            print(f"postgres cpu {name}: {share:.0%} of a core")
     lost = False
     for name, (answered, stored) in durability.items():
         # wrk stops counting at its deadline while a few requests are still in flight, so a

@@ -4,11 +4,15 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, settings
 
-from scanlet.config import load_settings
+from scanlet.actors.follower import CATCH_UP, CatchUp
+from scanlet.config import Settings, load_settings
+from scanlet.runtime import ActorRef
 from scanlet.storage.opening import open_storage
+from scanlet.storage.ports import Storage
 from scanlet.storage.postgres.storage import PostgresStorage
 from scanlet.storage.sqlite.storage import SqliteStorage
 from tests.pg import PgDatabases
@@ -54,8 +58,8 @@ def loose_umask() -> Iterator[None]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backends",
-        # PostgreSQL joins the default once the whole app runs on it (issue #14).
-        default=os.environ.get("SCANLET_TEST_BACKENDS", "sqlite"),
+        # Both by default (issue #14): CI and a plain ``pytest`` test every backend.
+        default=os.environ.get("SCANLET_TEST_BACKENDS", "sqlite,postgresql"),
         help="storage backends the backend-parametrised tests run on (comma-separated)",
     )
 
@@ -68,7 +72,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         unknown = set(chosen) - set(BACKENDS)
         if unknown:
             raise pytest.UsageError(f"unknown backends {sorted(unknown)}; known: {BACKENDS}")
+        only = metafunc.definition.get_closest_marker("backends")
+        if only is not None:
+            chosen = [b for b in chosen if b in only.args]
         metafunc.parametrize("backend", chosen, scope="function")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run this backend-parametrised test on these backends only"
+        " (where behaviour really differs; say why beside it)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -97,16 +112,62 @@ def scanlet_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 
 
 @pytest.fixture
-async def storage(scanlet_db: str) -> AsyncIterator[AnyStorage]:
+def db_settings(scanlet_db: str) -> Settings:
+    """Settings naming ``scanlet_db`` (and nothing else): what ``tests.dbquery.query`` and
+    ``open_storage`` take."""
+    return load_settings({"SCANLET_DB": scanlet_db}, isatty=False)
+
+
+@pytest.fixture
+async def storage(db_settings: Settings) -> AsyncIterator[AnyStorage]:
     """The storage of ``scanlet_db``, open for the test."""
-    async with open_storage(load_settings({"SCANLET_DB": scanlet_db}, isatty=False)) as opened:
+    async with open_storage(db_settings) as opened:
         assert isinstance(opened, SqliteStorage | PostgresStorage)
         yield opened
 
 
-async def nth_position(storage: AnyStorage, n: int) -> int:
+async def nth_position(storage: Storage, n: int) -> int:
     """The log position just after the ``n``-th event (1-based, in log order): where a
     follower that applied the first ``n`` events stands, on either backend."""
-    events = await storage.events.read_after(0, n)
-    assert len(events) == n, f"the log holds {len(events)} events, not {n}"
+    # On PostgreSQL the log is read up to the fence, the oldest transaction still open on
+    # the whole server: another test run's CREATE DATABASE can hold it back for a moment.
+    with anyio.fail_after(10):
+        events = await storage.events.read_after(0, n)
+        while len(events) < n:  # a transaction elsewhere: nothing to wait on but time
+            await anyio.sleep(0.01)
+            events = await storage.events.read_after(0, n)
+    assert len(events) == n
     return events[-1].position
+
+
+async def last_appended(storage: Storage) -> int:
+    """The position of the event appended last (0 for an empty log), fence or not."""
+    last = await storage.events.last_seq()
+    return (await storage.events.position_of(last) or 0) if last else 0
+
+
+async def readable(storage: Storage) -> None:
+    """Wait until every event appended so far can be read: at once on SQLite; on PostgreSQL
+    once no transaction older than the last append is open anywhere on the server."""
+    target = await last_appended(storage)
+    with anyio.fail_after(10):
+        # A transaction elsewhere on the server: nothing to wait on but time.
+        while await storage.events.last_position() < target:  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+
+
+async def caught_up(ref: ActorRef[CatchUp], storage: Storage, n: int | None = None) -> int:
+    """Ask the follower ``ref`` to catch up until it stands just after the ``n``-th event
+    (default: the last one appended); its position then. One ask does it on SQLite; on
+    PostgreSQL a transaction anywhere on the server (another test run's) can hold the
+    fence, and the follower then reads less."""
+    if n is not None:
+        target = await nth_position(storage, n)
+    else:
+        target = await last_appended(storage)
+    with anyio.fail_after(10):
+        position: int = await ref.ask(CATCH_UP)
+        while position < target:
+            await anyio.sleep(0.01)
+            position = await ref.ask(CATCH_UP)
+    return position

@@ -39,7 +39,16 @@ def test_keys_create_prints_the_secret_alone_on_the_last_line(
     assert main(["keys", "list", "--format", "json", "--db", db]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert len(listed) == 1
-    assert set(listed[0]) == {"id", "name", "scope", "created_at", "expires_at", "revoked"}
+    assert set(listed[0]) == {
+        "id",
+        "name",
+        "scope",
+        "created_at",
+        "expires_at",
+        "revoked",
+        "user_id",
+        "tags",
+    }
     assert listed[0]["scope"] == "write"
     assert out[-1] not in json.dumps(listed)
 

@@ -49,6 +49,21 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("scanlet.adapters", ("scanlet.http", "scanlet.assembly", "scanlet.cli", "scanlet.serving")),
     ("scanlet.http", ("scanlet.assembly", "scanlet.cli", "scanlet.serving")),
     ("scanlet.assembly", ("scanlet.cli", "scanlet.serving")),
+    # The import engine and its sources: above the contexts (it sends them commands), below
+    # the composition root that wires it to a database.
+    (
+        "scanlet.importing",
+        (
+            "scanlet.http",
+            "scanlet.adapters",
+            "scanlet.assembly",
+            "scanlet.cli",
+            "scanlet.serving",
+            "scanlet.storage.sqlite",
+            "scanlet.storage.postgres",
+            "scanlet.storage.opening",
+        ),
+    ),
     ("scanlet.observability", ("scanlet.actors", "scanlet.storage", "scanlet.http")),
 ]
 

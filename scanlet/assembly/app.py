@@ -6,6 +6,7 @@ what they need handed to them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -17,6 +18,9 @@ from starlette.middleware import Middleware
 
 from scanlet import __version__
 from scanlet.actors.access.keys import ApiKeys
+from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.principals import Access
+from scanlet.actors.access.users import FIRST_OWNER_HINT, Users
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
@@ -27,17 +31,24 @@ from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.qr_images import QrRenderer
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.assembly.analytics import AnalyticsFeature
-from scanlet.assembly.cluster import ClusterCollector, hear_others, resync_codes
+from scanlet.assembly.cluster import (
+    ClusterCollector,
+    hear_others,
+    resync_codes,
+    resync_interval,
+)
 from scanlet.assembly.dashboard import DashboardFeature
 from scanlet.assembly.features import Feature
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.http.app import ScanletApp
-from scanlet.http.codes_api import code_endpoints
+from scanlet.http.codes_api import SLUG_PARAM, code_endpoints
+from scanlet.http.codes_bulk_api import batch_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
 from scanlet.http.errors import exception_handlers
 from scanlet.http.fastpath import ScanFastPath
+from scanlet.http.history_api import history_endpoints
 from scanlet.http.ingest_api import ingest_endpoints
 from scanlet.http.middleware import (
     BodyLimitMiddleware,
@@ -49,10 +60,12 @@ from scanlet.http.middleware import (
 from scanlet.http.openapi import build_openapi
 from scanlet.http.ops import ops_endpoints
 from scanlet.http.qr_api import qr_endpoints
+from scanlet.http.qr_archive import qr_archive_endpoints
 from scanlet.http.ratelimit import ScanLimits
 from scanlet.http.redirect import redirect_endpoints
 from scanlet.http.scan_path import ScanPath
 from scanlet.http.services import Services
+from scanlet.http.users_api import user_endpoints
 from scanlet.http.visit import SPLIT_KEY_PURPOSE, VisitContext
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import (
@@ -147,9 +160,13 @@ def create_app(
     tracing: Tracing | None = None,
     extra_endpoints: list[Endpoint] | None = None,
     features: Sequence[Feature] | None = None,
+    passwords: Passwords | None = None,
 ) -> ScanletApp:
-    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors."""
+    """A Starlette app serving Scanlet with ``settings``; the lifespan runs the actors.
+
+    ``passwords`` hashes account passwords (argon2id at its default costs unless given)."""
     clock = clock or SystemClock()
+    passwords = passwords or Passwords()
     registry = registry or CollectorRegistry()
     tracing = tracing or Tracing()
     ProcessCollector(namespace="scanlet", registry=registry)
@@ -166,9 +183,15 @@ def create_app(
         return build_openapi(endpoints, server_url=settings.public_base_url)
 
     endpoints.extend(ops_endpoints(openapi))
+    # Before the codes: /api/v1/codes/{slug} would otherwise answer OPTIONS and other
+    # methods on /api/v1/codes/batch with its own Allow header.
+    endpoints.extend(batch_endpoints())
     endpoints.extend(code_endpoints())
+    endpoints.extend(history_endpoints(SLUG_PARAM))
     endpoints.extend(qr_endpoints())
+    endpoints.extend(qr_archive_endpoints())
     endpoints.extend(ingest_endpoints())
+    endpoints.extend(user_endpoints())
     installed = list(default_features(settings) if features is None else features)
     for feature in installed:
         endpoints.extend(feature.endpoints())
@@ -232,12 +255,15 @@ def create_app(
                 )
             )
             scans = ScansClient(scans_ref)
+            keys = ApiKeys(storage.keys)
             app.state.services = services = Services(
                 settings=settings,
                 clock=clock,
                 registry=registry,
                 storage=storage,
-                keys=ApiKeys(storage.keys),
+                keys=keys,
+                users=Users(storage.users, passwords),
+                access=Access(keys, storage.users),
                 system=system,
                 core=core,
                 core_actors=tuple(core.children),
@@ -277,15 +303,25 @@ def create_app(
             if storage.shared:
                 feed = storage.change_feed(settings.instance_name)
                 await background.start(hear_others, feed, system.bus, services.codes.refresh)
-                background.start_soon(
-                    resync_codes, storage.events, codes_position, services.codes.refresh
+            # Codes changed by another process (another instance, or the command line on
+            # the same SQLite file, which has no notices) are served after one resync.
+            background.start_soon(
+                functools.partial(
+                    resync_codes,
+                    storage.events,
+                    codes_position,
+                    services.codes.refresh,
+                    interval=resync_interval(shared=storage.shared),
                 )
+            )
             for feature in installed:
                 own = await above_features.spawn_supervisor(
                     f"feature-{feature.name}", FEATURE_SUPERVISOR
                 )
                 services.features[feature.name] = own
                 await feature.start(services, own, stack, background)
+            if not await storage.users.list():
+                log.warning(FIRST_OWNER_HINT)
             log.info(
                 "started",
                 db=storage.location,

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from scanlet.actors.events import CODE_EVENT_TYPES, LogAppended
@@ -25,7 +25,14 @@ from scanlet.runtime import ActorStopped, EventBus, SupervisorRef, SupervisorSpe
 from scanlet.storage.errors import StorageError
 from scanlet.storage.ports import ChangeFeed, EventLogReader, Leadership, Storage
 
-__all__ = ("ClusterCollector", "LeaderDuty", "hear_others", "lead", "resync_codes")
+__all__ = (
+    "ClusterCollector",
+    "LeaderDuty",
+    "hear_others",
+    "lead",
+    "resync_codes",
+    "resync_interval",
+)
 
 log = structlog.get_logger("scanlet.cluster")
 
@@ -90,6 +97,16 @@ async def hear_others(
 
 #: Seconds between reads of the log's code events, in case a notice went unheard.
 RESYNC_INTERVAL = 5.0
+#: The same on SQLite, where nothing sends notices: the resync is how a server learns of a
+#: code changed from the command line, so it looks often. Each look is one probe of the code
+#: events' partial index (SQLite migration 0011), microseconds however busy the log is.
+SOLE_RESYNC_INTERVAL = 0.5
+
+
+def resync_interval(*, shared: bool) -> float:
+    """How often to look for code events: rarely where notices come (a shared database),
+    twice a second where the resync is the only way to hear of a change."""
+    return RESYNC_INTERVAL if shared else SOLE_RESYNC_INTERVAL
 
 
 async def resync_codes(
@@ -101,9 +118,9 @@ async def resync_codes(
 ) -> None:
     """Every ``interval`` seconds until cancelled, hand ``codes_changed`` the codes whose
     events were committed since the last look (from ``start``, a log position taken before
-    the codes were loaded): a notice that went unheard delays a change by this much at
-    most. On PostgreSQL the code events have an index of their own, so a look costs an
-    index probe however many scans lie between."""
+    the codes were loaded): a notice that went unheard (or, on SQLite, a change from another
+    process) waits this long at most. The code events have a partial index of their own on
+    both backends, so a look costs an index probe however many scans lie between."""
     position = start
     while True:
         await anyio.sleep(interval)
@@ -148,3 +165,10 @@ class ClusterCollector(Collector):
         for state, count in self._storage.pool_state().items():
             pool.add_metric([state], float(count))
         yield pool
+        statements = self._storage.statements_run()
+        if statements is not None:
+            yield CounterMetricFamily(
+                "scanlet_db_statements",
+                "Statements this instance sent to the database server.",
+                value=float(statements),
+            )

@@ -9,6 +9,7 @@ from anyio.abc import TaskGroup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.lockout import LOCKOUT_PURPOSE, SignInLockout
 from scanlet.http.dashboard import auth_views, code_views, exclude_views, live, overview
 from scanlet.http.dashboard.pages import Page, guarded, public
 from scanlet.http.dashboard.session import (
@@ -53,6 +54,7 @@ class DashboardFeature:
             _page("GET", "/dashboard/exclude-me", g(exclude_views.exclude_me_form), "Own scans"),
             _page("POST", "/dashboard/exclude-me", g(exclude_views.exclude_me), "Exclude me"),
             _page("GET", "/dashboard/codes", g(code_views.codes_list), "Codes"),
+            _page("GET", "/dashboard/codes.csv", g(code_views.codes_csv_download), "Codes CSV"),
             _page("GET", "/dashboard/new", w(code_views.new_code_form), "New-code form"),
             _page("POST", "/dashboard/new", w(code_views.create_code), "Create a code"),
             _page("GET", one, g(code_views.code_page), "A code's page"),
@@ -77,7 +79,11 @@ class DashboardFeature:
         stack: AsyncExitStack,
         tasks: TaskGroup,
     ) -> None:
-        """Sessions in the database; form tokens keyed from the server key file."""
+        """Sessions and failed sign-ins in the database; form tokens and the lockout's
+        digests keyed from the server key file."""
         sessions = services.storage.sessions(max_age=SESSION_MAX_AGE, idle=SESSION_IDLE)
         forms = FormTokens.from_server_key(services.server_key)
-        services.dashboard = DashboardAuth(sessions, forms)
+        lockout = SignInLockout(
+            services.storage.sign_in_failures, services.server_key.derive(LOCKOUT_PURPOSE)
+        )
+        services.dashboard = DashboardAuth(sessions, forms, lockout)

@@ -4,9 +4,10 @@ analytics read models assembled with their adapters, outside a running server.""
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from scanlet.actors.analytics.actor import rebuild
 from scanlet.actors.analytics.export import encode_batches
@@ -22,9 +23,14 @@ from scanlet.storage.timefmt import format_time
 
 __all__ = ("export_scans", "rebuild_read_models")
 
+T = TypeVar("T")
 
-async def rebuild_read_models(settings: Settings) -> int:
+
+async def rebuild_read_models(
+    settings: Settings, remaining: Callable[[int], None] | None = None
+) -> int:
     """Rebuild the analytics read models of ``settings.db``; returns the last applied seq.
+    ``remaining`` hears how many events are left to apply as it goes (a progress bar).
 
     Safe beside a running server: each batch checks the stored position in its transaction,
     so the server's follower and this one never apply the same event twice.
@@ -34,7 +40,14 @@ async def rebuild_read_models(settings: Settings) -> int:
         countries = open_countries(settings.geoip_db, stack)
         policy = RetentionPolicy(settings.raw_retention_days, SystemClock().now)
         projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
-        return await rebuild(storage.events, storage.positions, storage.analytics, projection)
+        position = await rebuild(
+            storage.events,
+            storage.positions,
+            storage.analytics,
+            projection,
+            remaining=remaining,
+        )
+        return storage.events.seq_at(position)
 
 
 async def export_scans(
@@ -44,8 +57,12 @@ async def export_scans(
     end: datetime | None,
     fmt: str,
     out: TextIO | None = None,
+    written: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
 ) -> int:
-    """Write matching raw scans to ``out`` (stdout), oldest first; returns the exit code."""
+    """Write matching raw scans to ``out`` (stdout), oldest first; returns the exit code.
+    ``total`` hears how many scans match, first; ``written`` the number of scans of each
+    batch once it is written (a progress bar)."""
     stream = out or sys.stdout
     query = RawScanQuery(
         slug=slug,
@@ -55,7 +72,12 @@ async def export_scans(
     async with AsyncExitStack() as stack:
         storage = await stack.enter_async_context(open_storage(settings, create=False))
         projection = AnalyticsProjection(describe_agent, open_countries(settings.geoip_db, stack))
-        batches = storage.raw_scans(projection.raw_scan).stream(query, newest_first=False)
+        raw_scans = storage.raw_scans(projection.raw_scan)
+        if total is not None:
+            total(await raw_scans.count(query))
+        batches = raw_scans.stream(query, newest_first=False)
+        if written is not None:
+            batches = _counted(batches, written)
         try:
             async for chunk in encode_batches(batches, fmt):
                 stream.write(chunk)
@@ -63,3 +85,18 @@ async def export_scans(
         except BrokenPipeError:
             return 0  # the reader went away (`| head`): nothing more to say
     return 0
+
+
+async def _counted(
+    batches: AsyncIterator[list[T]], written: Callable[[int], None]
+) -> AsyncIterator[list[T]]:
+    """``batches`` as they are, each counted once the next is asked for (so once the one
+    before has been written out)."""
+    size = 0
+    async for batch in batches:
+        if size:
+            written(size)
+        size = len(batch)
+        yield batch
+    if size:
+        written(size)

@@ -13,9 +13,24 @@ import sys
 from collections.abc import Callable, Sequence
 
 from scanlet import __version__
-from scanlet.cli import export, keys, ops
-from scanlet.cli.common import EXIT_FAILED, EXIT_USAGE, CommandFailed, Parser
+from scanlet.actors.codes.errors import CodeError
+from scanlet.cli import (
+    audit,
+    codes,
+    completion,
+    export,
+    importing,
+    keys,
+    ops,
+    qr,
+    scans,
+    stats,
+    users,
+    webhooks,
+)
+from scanlet.cli.common import EXIT_FAILED, EXIT_USAGE, CommandFailed, Parser, problem_line
 from scanlet.config import ConfigError
+from scanlet.http.problems import Problem
 from scanlet.storage.errors import DatabaseMissing, StorageError
 
 __all__ = ("build_parser", "main")
@@ -24,7 +39,20 @@ __all__ = ("build_parser", "main")
 PRIVATE_UMASK = 0o077
 
 #: The command modules, in the order ``--help`` lists their commands.
-COMMANDS = (ops, keys, export)
+COMMANDS = (
+    ops,
+    keys,
+    users,
+    audit,
+    codes,
+    qr,
+    stats,
+    scans,
+    webhooks,
+    importing,
+    export,
+    completion,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in COMMANDS:
         module.register(sub)
+    # The completion scripts are made from the whole parser.
+    parser.set_defaults(root=parser)
     return parser
 
 
@@ -55,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseMissing as exc:
         print(f"scanlet: {exc} (run scanlet migrate to create one)", file=sys.stderr)
         return EXIT_FAILED
-    except (CommandFailed, StorageError, ValueError) as exc:
+    except Problem as exc:  # what the API would answer 4xx with: the same reason, one line
+        print(f"scanlet: {problem_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except (CommandFailed, CodeError, StorageError, ValueError) as exc:
         print(f"scanlet: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from scanlet.cli.common import Parser, Subcommands, db_flag, run, settings_from, time_arg
+from scanlet.cli.common import (
+    Parser,
+    Subcommands,
+    db_flag,
+    quiet_flag,
+    run,
+    settings_from,
+    time_arg,
+)
+from scanlet.cli.progress import progress
 
 __all__ = ("register",)
 
@@ -14,7 +23,33 @@ def cmd_export_scans(args: argparse.Namespace) -> int:
     from scanlet.assembly.read_models import export_scans
 
     settings = settings_from(args)
-    return run(lambda: export_scans(settings, args.slug, args.start, args.end, args.format))
+    with progress("export", unit="scan", quiet=args.quiet) as bar:
+        return run(
+            lambda: export_scans(
+                settings,
+                args.slug,
+                args.start,
+                args.end,
+                args.format,
+                written=bar.advance,
+                total=bar.total if bar.shown else None,
+            )
+        )
+
+
+def cmd_export_archive(args: argparse.Namespace) -> int:
+    """Write everything needed to move this Scanlet (codes, scans, webhooks and keys
+    without secrets) to stdout as JSON lines."""
+    import sys
+
+    from scanlet.assembly.archive import export_archive
+    from scanlet.cli.progress import progress
+
+    settings = settings_from(args)
+    with progress("export", unit="scan", quiet=args.quiet) as bar:
+        scans = run(lambda: export_archive(settings, sys.stdout.buffer, bar.advance))
+    print(f"scanlet: archived {scans} scans", file=sys.stderr)
+    return 0
 
 
 def register(sub: Subcommands) -> None:
@@ -29,5 +64,13 @@ def register(sub: Subcommands) -> None:
         "--to", dest="end", type=time_arg, metavar="TIME", help="RFC 3339, exclusive"
     )
     scans.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    quiet_flag(scans)
     db_flag(scans)
     scans.set_defaults(func=cmd_export_scans)
+
+    archive = export_sub.add_parser(
+        "archive", help="everything needed to move this Scanlet, as JSON lines on stdout"
+    )
+    archive.add_argument("--quiet", action="store_true", help="no progress bar")
+    db_flag(archive)
+    archive.set_defaults(func=cmd_export_archive)

@@ -6,22 +6,23 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import msgspec
-
 from scanlet.actors.access.keys import ApiKeys, Scope
+from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.users import Users
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
     Parser,
     Subcommands,
     db_flag,
-    print_table,
-    run,
+    print_listing,
     settings_from,
 )
+from scanlet.cli.users import tag_flag, with_storage
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
-from scanlet.storage.opening import open_storage
+from scanlet.storage.ports import Storage
+from scanlet.storage.records import CreatedKey
 
 __all__ = ("register",)
 
@@ -31,17 +32,8 @@ T = TypeVar("T")
 def _with_keys(
     settings: Settings, use: Callable[[ApiKeys], Awaitable[T]], *, create: bool = False
 ) -> T:
-    """Open the database, run ``use`` on its key store, close it; returns what ``use`` did.
-
-    Only ``keys create`` may create the database: listing or revoking keys in a mistyped
-    path must say so, not answer from a new, empty database.
-    """
-
-    async def use_keys() -> T:
-        async with open_storage(settings, create=create) as storage:
-            return await use(ApiKeys(storage.keys))
-
-    return run(use_keys)
+    """``use`` on the database's key store (see ``users.with_storage``)."""
+    return with_storage(settings, lambda storage: use(ApiKeys(storage.keys)), create=create)
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
@@ -53,17 +45,26 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         raise CommandFailed("--expires-days must be a positive number of days")
     scope = Scope.parse(args.scope)
 
-    created = _with_keys(
-        settings,
-        lambda keys: keys.create(
-            args.name.strip(), scope, now=SystemClock().now(), expires_days=args.expires_days
-        ),
-        create=True,
-    )
+    async def create(storage: Storage) -> CreatedKey:
+        user = None
+        if args.user is not None:
+            user = await Users(storage.users, Passwords()).by_email(args.user)
+        return await ApiKeys(storage.keys).create(
+            args.name.strip(),
+            scope,
+            now=SystemClock().now(),
+            expires_days=args.expires_days,
+            user=user,
+            tags=args.tag or (),
+        )
+
+    created = with_storage(settings, create, create=True)
     key = created.key
     expiry = f", expires {key.expires_at}" if key.expires_at else ""
+    owner = f", user {args.user.strip().lower()}" if args.user else ""
+    limit = f", tags {', '.join(key.tags)}" if key.tags else ""
     print(
-        f"created key {key.id} ({key.name}, scope {key.scope}{expiry}); "
+        f"created key {key.id} ({key.name}, scope {key.scope}{owner}{limit}{expiry}); "
         "the secret below is shown only once:"
     )
     print(created.token)
@@ -73,15 +74,20 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 def cmd_keys_list(args: argparse.Namespace) -> int:
     """List keys without their secrets."""
     keys = _with_keys(settings_from(args), lambda store: store.list())
-    if args.format == "json":
-        print(msgspec.json.encode(keys).decode())
-        return EXIT_OK
-    print_table(
-        ("id", "name", "scope", "created_at", "expires_at", "revoked"),
-        [
-            (k.id, k.name, k.scope, k.created_at, k.expires_at or "-", "yes" if k.revoked else "no")
-            for k in keys
-        ],
+    print_listing(
+        args.format,
+        keys,
+        ("id", "name", "scope", "created_at", "expires_at", "revoked", "user", "tags"),
+        lambda k: (
+            k.id,
+            k.name,
+            k.scope,
+            k.created_at,
+            k.expires_at or "-",
+            "yes" if k.revoked else "no",
+            k.user_id or "-",
+            ",".join(k.tags) or "-",
+        ),
     )
     return EXIT_OK
 
@@ -102,6 +108,13 @@ def register(sub: Subcommands) -> None:
     create.add_argument("--name", required=True, help="what the key is for")
     create.add_argument("--scope", choices=["read", "write", "admin"], default="read")
     create.add_argument("--expires-days", type=int, metavar="N", help="expire after N days")
+    create.add_argument(
+        "--user",
+        metavar="EMAIL",
+        help="the user the key belongs to: its scope may not exceed their role, and it stops"
+        " when they are disabled (without: a key of nobody's, acting by its scope alone)",
+    )
+    tag_flag(create, "only codes with this tag (several allowed); within the user's own tags")
     db_flag(create)
     create.set_defaults(func=cmd_keys_create)
     listing = keys_sub.add_parser("list", help="list keys (never their secrets)")

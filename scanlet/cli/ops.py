@@ -12,13 +12,54 @@ from scanlet.cli.common import (
     CommandFailed,
     Subcommands,
     db_flag,
+    quiet_flag,
     run,
     settings_from,
 )
+from scanlet.cli.progress import Progress, progress
 from scanlet.config import mask_password
 from scanlet.storage.opening import open_storage
 
 __all__ = ("register",)
+
+
+class _Countdown:
+    """Turns "events left" reports into a bar's total and advances; the total grows when
+    a running server appends while the rebuild goes on."""
+
+    def __init__(self, bar: Progress) -> None:
+        self._bar = bar
+        self._done = 0
+        self._total: int | None = None
+
+    def __call__(self, remaining: int) -> None:
+        if self._total is None:
+            self._total = remaining
+            self._bar.total(remaining)
+            return
+        done = max(self._done, self._total - remaining)
+        if done + remaining > self._total:
+            self._total = done + remaining
+            self._bar.total(self._total)
+        self._bar.advance(done - self._done)
+        self._done = done
+
+
+class _Bytes:
+    """Bytes copied so far, of how many, as a bar's total and advances."""
+
+    def __init__(self, bar: Progress) -> None:
+        self._bar = bar
+        self._shown = 0
+        self._total = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total != self._total:
+            self._total = total
+            self._bar.total(total)
+        if done > self._shown:
+            self._bar.advance(done - self._shown)
+            self._shown = done
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -66,7 +107,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from scanlet.assembly.read_models import rebuild_read_models
 
     settings = settings_from(args)
-    position = run(lambda: rebuild_read_models(settings))
+    with progress("rebuild", unit="event", quiet=args.quiet) as bar:
+        position = run(lambda: rebuild_read_models(settings, _Countdown(bar)))
     print(f"rebuilt the analytics read models up to event {position}")
     return EXIT_OK
 
@@ -82,7 +124,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         )
     from scanlet.storage.sqlite.backup import backup_database
 
-    result = backup_database(settings.db, Path(args.dest))
+    with progress("backup", unit="B", quiet=args.quiet) as bar:
+        result = backup_database(settings.db, Path(args.dest), copied=_Bytes(bar))
     print(
         f"backed up {settings.db} to {result.path} ({result.bytes} bytes, up to event "
         f"{result.last_seq}); integrity_check ok"
@@ -112,6 +155,7 @@ def register(sub: Subcommands) -> None:
     migrate.set_defaults(func=cmd_migrate)
 
     rebuild = sub.add_parser("rebuild", help="rebuild every read model from the event log")
+    quiet_flag(rebuild)
     db_flag(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
 
@@ -119,5 +163,6 @@ def register(sub: Subcommands) -> None:
     backup.add_argument(
         "dest", metavar="DEST", help="a new file, or a directory for a time-stamped copy"
     )
+    quiet_flag(backup)
     db_flag(backup)
     backup.set_defaults(func=cmd_backup)

@@ -1,15 +1,17 @@
-"""Bearer API keys: 401 without a valid key, 403 when its scope is too small."""
+"""Bearer API keys: 401 without a valid key, 403 when its scope (or its user's role) is too
+small. Who the key is and what it may do comes from ``access.principals``, the same answer the
+dashboard gets for a session."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.roles import Principal, Role
 from scanlet.http.problems import Problem
 from scanlet.http.services import services
-from scanlet.storage.records import ApiKey
 
-__all__ = ("authorize",)
+__all__ = ("authorize", "bearer_token", "require")
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="scanlet"'}
 
@@ -25,22 +27,31 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def authorize(request: Request, needed: Scope) -> ApiKey:
-    """Check the request's key against ``needed``; the key is looked up on every request so
-    that a revocation takes effect at once on a running server."""
+async def authorize(request: Request, needed: Scope) -> Principal:
+    """Check the request's key against ``needed``; the key and its user are looked up on
+    every request so that a revocation, a disabled user or a lowered role apply at once."""
     token = bearer_token(request)
     if token is None:
         raise Problem(
             401, "This endpoint needs an API key: Authorization: Bearer <key>.", headers=_CHALLENGE
         )
     svc = services(request)
-    key = await svc.keys.authenticate(token, now=svc.clock.now())
-    if key is None:
+    principal = await svc.access.by_token(token, now=svc.clock.now())
+    if principal is None:
         raise Problem(
-            401, "The API key is not valid, has expired or was revoked.", headers=_CHALLENGE
+            401,
+            "The API key is not valid, has expired, was revoked or its user is disabled.",
+            headers=_CHALLENGE,
         )
-    if Scope.parse(key.scope) < needed:
+    require(principal, Role(int(needed)))
+    return principal
+
+
+def require(principal: Principal, needed: Role) -> None:
+    """403 unless ``principal`` has ``needed`` (the API's and the dashboard's one check)."""
+    if not principal.may(needed):
         raise Problem(
-            403, f"This needs a key with the {needed.label} scope; this key has {key.scope}."
+            403,
+            f"This needs the {needed.label} role ({Scope(min(int(needed), 3)).label} scope);"
+            f" this {principal.kind} acts as {principal.role.label}.",
         )
-    return key

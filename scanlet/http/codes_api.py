@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -10,12 +11,20 @@ from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
+from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.endpoint import Endpoint, Link, Param, Reply
-from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
+from scanlet.http.params import (
+    CURSOR_SCHEMA,
+    MAX_CURSOR_LENGTH,
+    query_choice,
+    query_int,
+    query_str,
+)
 from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource
 from scanlet.http.responses import json_response
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
+from scanlet.http.scoping import check_code_tags, limited_tags
 from scanlet.http.services import Services, services
 from scanlet.storage.records import CodeRow
 
@@ -66,7 +75,8 @@ async def create_code(request: Request) -> Response:
     """Create a code."""
     svc = services(request)
     command = await decode_body(request, CreateCode)
-    row = await svc.codes.create(command)
+    check_code_tags(request.state.principal, command.tags)
+    row = await svc.codes.create(command, request.state.principal.author)
     resource = await _resource(svc, row)
     return json_response(resource, 201, {"Location": f"/api/v1/codes/{row.slug}"})
 
@@ -75,12 +85,13 @@ async def list_codes(request: Request) -> Response:
     """List codes, newest first."""
     svc = services(request)
     limit = query_int(request, "limit", default=50, low=1, high=1000)
-    page = await svc.storage.codes.page(
-        limit=limit,
-        cursor=query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH),
-        tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
-        q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
-    )
+    tag = query_str(request, "tag", max_length=MAX_TAG_LENGTH)
+    q = query_str(request, "q", max_length=MAX_QUERY_LENGTH)
+    cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
+    within = limited_tags(request.state.principal)
+    if query_choice(request, "format", ("json", "csv"), "json") == "csv":
+        return codes_csv(svc, tag, q, within)
+    page = await svc.storage.codes.page(limit=limit, cursor=cursor, tag=tag, q=q, within=within)
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
     items = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
@@ -98,13 +109,19 @@ async def update_code(request: Request) -> Response:
     """Change a code; fields left out stay as they are."""
     svc = services(request)
     changes = await decode_body(request, CodeChanges)
-    row = await svc.codes.update(request.path_params["slug"], changes)
+    if not isinstance(changes.tags, msgspec.UnsetType):
+        check_code_tags(request.state.principal, changes.tags)
+    row = await svc.codes.update(
+        request.path_params["slug"], changes, request.state.principal.author
+    )
     return json_response(await _resource(svc, row))
 
 
 async def delete_code(request: Request) -> Response:
     """Delete a code; its scans stay in the log and its slug is never reused."""
-    await services(request).codes.delete(request.path_params["slug"])
+    await services(request).codes.delete(
+        request.path_params["slug"], request.state.principal.author
+    )
     return Response(status_code=204)
 
 
@@ -152,8 +169,22 @@ def code_endpoints() -> list[Endpoint]:
                     {"type": "string", "maxLength": MAX_QUERY_LENGTH},
                     "Only codes whose slug, title or target contains this text.",
                 ),
+                Param(
+                    "format",
+                    "query",
+                    {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                    "`csv` streams every matching code in the `scanlet` CSV format that "
+                    "`scanlet import csv` reads (limit and cursor do not apply).",
+                ),
             ],
-            replies=[Reply(200, "A page of codes.", CodeList)],
+            replies=[
+                Reply(
+                    200,
+                    "A page of codes; with format=csv, every matching code as CSV.",
+                    CodeList,
+                    alternatives=("text/csv",),
+                )
+            ],
         ),
         Endpoint(
             "GET",

@@ -16,6 +16,8 @@ from starlette.routing import Route
 
 from scanlet.actors.access.keys import Scope
 from scanlet.http.auth import authorize
+from scanlet.http.scoping import refuse_if_limited, visible_slug
+from scanlet.http.services import services
 
 __all__ = ("Endpoint", "Link", "Param", "Reply", "build_routes")
 
@@ -89,6 +91,9 @@ class Endpoint:
     operation_id: str = ""
     include_in_schema: bool = True
     extra_problems: Sequence[int] = field(default=())
+    #: What the route shows spans every code (all-codes stats, webhooks): a key or user
+    #: limited to tags is refused (403).
+    spans_all_codes: bool = False
 
     def problem_statuses(self) -> list[int]:
         """Every error status this endpoint can answer, for the schema."""
@@ -105,11 +110,19 @@ class Endpoint:
 
 def _wrap(endpoint: Endpoint) -> Handler:
     handler, scope, template = endpoint.handler, endpoint.scope, endpoint.path
+    spans_all = endpoint.spans_all_codes
 
     async def run(request: Request) -> Response:
         request.scope["scanlet.route"] = template
         if scope is not None:
-            request.state.api_key = await authorize(request, scope)
+            principal = request.state.principal = await authorize(request, scope)
+            # A code outside a tag limit is as absent as a code that never was, on every
+            # route that names one; routes that span every code are refused.
+            if spans_all:
+                refuse_if_limited(principal, "this route")
+            slug = request.path_params.get("slug")
+            if slug is not None:
+                await visible_slug(services(request), principal, slug)
         return await handler(request)
 
     run.__name__ = getattr(handler, "__name__", "endpoint")

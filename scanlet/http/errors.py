@@ -7,14 +7,22 @@ anything else to a logged 500 that shows no traceback.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from scanlet.actors.codes.errors import CodeNotFound, InvalidField, SlugTaken
+from scanlet.actors.access.errors import (
+    AccountError,
+    AccountNotFound,
+    EmailTaken,
+    InvalidAccountField,
+    LastOwnerLeft,
+    NotAllowed,
+)
+from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.scans.messages import ScanRejected
 from scanlet.http.body import field_location
 from scanlet.http.problems import FieldError, Problem, problem_response
@@ -22,7 +30,7 @@ from scanlet.runtime import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
 from scanlet.storage.cursors import InvalidCursor
 from scanlet.storage.errors import StorageUnavailable
 
-__all__ = ("CLIENT_CLOSED_REQUEST", "exception_handlers")
+__all__ = ("CLIENT_CLOSED_REQUEST", "code_problem", "exception_handlers")
 
 log = structlog.get_logger("scanlet.http")
 
@@ -46,14 +54,31 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return problem_response(Problem(exc.status_code, detail, headers=exc.headers))
 
 
-async def _invalid_field(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidField)
-    # A nested field is named by its path ("rules[2].when.schedule.tz"): the same list
-    # of names and indexes a decoding error gives.
-    loc = field_location(exc.field)
-    return problem_response(
-        Problem(422, f"{exc.field}: {exc.msg}", errors=[FieldError(loc, exc.msg)])
-    )
+def code_problem(exc: CodeError, loc: Sequence[str | int] = ("body",)) -> Problem:
+    """The problem a refusal of the codes context answers, fields located under ``loc``
+    (a batch item's ``["body", "codes", 3]``)."""
+    if isinstance(exc, InvalidField):
+        # A nested field is named by its path ("rules[2].when.schedule.tz"): the same list
+        # of names and indexes a decoding error gives.
+        return Problem(
+            422,
+            f"{exc.field}: {exc.msg}",
+            errors=[FieldError(field_location(exc.field, loc), exc.msg)],
+        )
+    if isinstance(exc, SlugTaken):
+        return Problem(
+            409,
+            f"The slug {exc.slug!r} is taken; choose another.",
+            errors=[FieldError([*loc, "slug"], "already taken")],
+        )
+    if isinstance(exc, CodeNotFound):
+        return Problem(404, f"There is no code with slug {exc.slug!r}.")
+    return Problem(422, str(exc))
+
+
+async def _code_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CodeError)
+    return problem_response(code_problem(exc))
 
 
 async def _invalid_cursor(request: Request, exc: Exception) -> Response:
@@ -62,24 +87,8 @@ async def _invalid_cursor(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _slug_taken(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, SlugTaken)
-    return problem_response(
-        Problem(
-            409,
-            f"The slug {exc.slug!r} is taken; choose another.",
-            errors=[FieldError(["body", "slug"], "already taken")],
-        )
-    )
-
-
 async def _scan_rejected(request: Request, exc: Exception) -> Response:
     return problem_response(Problem(422, str(exc)))
-
-
-async def _code_not_found(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, CodeNotFound)
-    return problem_response(Problem(404, f"There is no code with slug {exc.slug!r}."))
 
 
 async def _overloaded(request: Request, exc: Exception) -> Response:
@@ -107,6 +116,25 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
+async def _account_error(request: Request, exc: Exception) -> Response:
+    return problem_response(account_problem(exc))
+
+
+def account_problem(exc: Exception) -> Problem:
+    """The problem for a refusal of the accounts layer (users, keys)."""
+    if isinstance(exc, InvalidAccountField):
+        return Problem(
+            422, f"{exc.field}: {exc.msg}", errors=[FieldError(["body", exc.field], exc.msg)]
+        )
+    if isinstance(exc, AccountNotFound):
+        return Problem(404, f"There is no user {exc.who!r}.")
+    if isinstance(exc, NotAllowed):
+        return Problem(403, f"{exc}.")
+    if isinstance(exc, EmailTaken | LastOwnerLeft):
+        return Problem(409, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    return Problem(422, str(exc))
+
+
 async def _internal(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return problem_response(Problem(500, "An unexpected error occurred; it has been logged."))
@@ -116,10 +144,11 @@ def exception_handlers() -> dict[type[Exception], Handler]:
     """Every handler, for ``Starlette(exception_handlers=...)``."""
     return {
         Problem: _problem,
-        InvalidField: _invalid_field,
+        InvalidField: _code_error,
+        AccountError: _account_error,
         InvalidCursor: _invalid_cursor,
-        SlugTaken: _slug_taken,
-        CodeNotFound: _code_not_found,
+        SlugTaken: _code_error,
+        CodeNotFound: _code_error,
         ScanRejected: _scan_rejected,
         HTTPException: _http_exception,
         ClientDisconnect: _client_gone,

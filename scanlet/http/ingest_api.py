@@ -7,31 +7,29 @@ response, and an id seen before (in this batch or ever) is a ``duplicate``, neve
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.roles import Principal
+from scanlet.actors.scans.limits import canonical_id, data_error
 from scanlet.actors.scans.messages import DeviceScan, IngestResult
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
-from scanlet.http.services import services
+from scanlet.http.scoping import sees_slug
+from scanlet.http.services import Services, services
 from scanlet.timerange import time_error
 
 __all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")
 
 MAX_BATCH = 1000
-#: What a device may attach to one scan (``data``), encoded, and how deeply it may nest: a
-#: scan's event is read back by every follower, so it stays small and shallow.
-MAX_DATA_BYTES = 4096
-MAX_DATA_DEPTH = 8
 # Devices replay offline scans later, so old times are fine; a time far in the future is a
 # broken clock, and storing it would put a scan in a bucket that has not happened yet.
 MAX_CLOCK_SKEW = timedelta(hours=1)
@@ -62,35 +60,30 @@ _scan_decoder = msgspec.json.Decoder(DeviceScan)
 _peek_decoder = msgspec.json.Decoder(_Peek)
 
 
-def _depth(value: object, limit: int) -> int:
-    """How deeply ``value`` nests, counting no further than ``limit + 1``."""
-    if limit < 0:
-        return 1
-    if isinstance(value, dict):
-        children: Iterable[object] = value.values()
-    elif isinstance(value, list):
-        children = value
-    else:
-        return 0
-    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
-
-
-def _data_error(data: dict[str, Any] | None) -> str | None:
-    if data is None:
-        return None
-    if len(msgspec.json.encode(data)) > MAX_DATA_BYTES:
-        return f"data is larger than {MAX_DATA_BYTES} bytes encoded"
-    if _depth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH:
-        return f"data nests deeper than {MAX_DATA_DEPTH} levels"
-    return None
-
-
 def _reject(raw: msgspec.Raw, error: str) -> IngestResult:
     try:
         found = _peek_decoder.decode(raw).id
     except msgspec.DecodeError:
         found = None
     return IngestResult(found if isinstance(found, str) else "", "rejected", error)
+
+
+def _known_slugs(svc: Services, principal: Principal) -> Callable[[str], Awaitable[bool]]:
+    """Whether scans of a slug are taken: a code's, or a deleted code's (its slug stays
+    taken); for a tag-limited key only its own codes', the others answered as unknown."""
+    sees = None if principal.tags is None else sees_slug(svc, principal)
+    answers: dict[str, bool] = {}
+
+    async def known(slug: str) -> bool:
+        if not svc.index.is_taken(slug):
+            return False
+        if sees is None:
+            return True
+        if slug not in answers:
+            answers[slug] = await sees(slug)
+        return answers[slug]
+
+    return known
 
 
 async def ingest(request: Request) -> Response:
@@ -104,6 +97,7 @@ async def ingest(request: Request) -> Response:
             errors=[FieldError(["body", "events"], f"at most {MAX_BATCH} items")],
         )
     latest = svc.clock.now() + MAX_CLOCK_SKEW
+    known = _known_slugs(svc, request.state.principal)
     results: list[IngestResult | None] = []
     valid: list[DeviceScan] = []
     for raw in body.events:
@@ -112,26 +106,25 @@ async def ingest(request: Request) -> Response:
         except msgspec.DecodeError as exc:
             results.append(_reject(raw, str(exc)))
             continue
-        try:
-            canonical = str(uuid.UUID(scan.id))
-        except ValueError:
+        canonical = canonical_id(scan.id)
+        if canonical is None:
             results.append(IngestResult(scan.id, "rejected", "id must be a UUID"))
             continue
         time_problem = time_error(scan.occurred_at)
-        data_problem = _data_error(scan.data)
+        data_problem = data_error(scan.data)
         if time_problem is not None:
             results.append(IngestResult(scan.id, "rejected", f"occurred_at {time_problem}"))
         elif data_problem is not None:
             results.append(IngestResult(scan.id, "rejected", data_problem))
         elif scan.occurred_at > latest:
             results.append(IngestResult(scan.id, "rejected", "occurred_at is in the future"))
-        elif not svc.index.is_taken(scan.slug):
+        elif not await known(scan.slug):
             results.append(IngestResult(scan.id, "rejected", f"unknown slug {scan.slug!r}"))
         else:
             valid.append(msgspec.structs.replace(scan, id=canonical))
             results.append(None)
     if valid:
-        stored = iter(await svc.scans.ingest(valid))
+        stored = iter(await svc.scans.ingest(valid, request.state.principal.author))
         results = [r if r is not None else next(stored) for r in results]
     return json_response(IngestResponse([r for r in results if r is not None]))
 

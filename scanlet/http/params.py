@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from starlette.requests import Request
 
+from scanlet.http.endpoint import Param
 from scanlet.http.problems import FieldError, Problem
 from scanlet.timerange import TIME_SCHEMA, time_error, time_zones
 
@@ -14,6 +16,8 @@ __all__ = (
     "FROM_SCHEMA",
     "MAX_CURSOR_LENGTH",
     "TO_SCHEMA",
+    "QuerySource",
+    "page_params",
     "query_bool",
     "query_choice",
     "query_int",
@@ -39,6 +43,15 @@ FROM_SCHEMA = _time_param("2026-01-01T00:00:00Z")
 TO_SCHEMA = _time_param("2026-02-01T00:00:00Z")
 
 
+#: Where query parameters come from: a request, or a plain mapping (the command line reads
+#: its flags into one, so its values pass the very checks the API's do).
+QuerySource = Request | Mapping[str, str]
+
+
+def _params(source: QuerySource) -> Mapping[str, str]:
+    return source.query_params if isinstance(source, Request) else source
+
+
 def invalid(name: str, msg: str) -> Problem:
     """A 422 problem about query parameter ``name``."""
     return Problem(
@@ -46,17 +59,17 @@ def invalid(name: str, msg: str) -> Problem:
     )
 
 
-def query_str(request: Request, name: str, *, max_length: int = 256) -> str | None:
+def query_str(request: QuerySource, name: str, *, max_length: int = 256) -> str | None:
     """A text parameter, or None when absent."""
-    value = request.query_params.get(name)
+    value = _params(request).get(name)
     if value is not None and len(value) > max_length:
         raise invalid(name, f"at most {max_length} characters")
     return value
 
 
-def query_int(request: Request, name: str, *, default: int, low: int, high: int) -> int:
+def query_int(request: QuerySource, name: str, *, default: int, low: int, high: int) -> int:
     """An integer parameter within [low, high]."""
-    raw = request.query_params.get(name)
+    raw = _params(request).get(name)
     if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit():
@@ -67,9 +80,9 @@ def query_int(request: Request, name: str, *, default: int, low: int, high: int)
     return value
 
 
-def query_choice(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:
+def query_choice(request: QuerySource, name: str, choices: tuple[str, ...], default: str) -> str:
     """One of ``choices``."""
-    raw = request.query_params.get(name)
+    raw = _params(request).get(name)
     if raw is None:
         return default
     if raw not in choices:
@@ -77,9 +90,9 @@ def query_choice(request: Request, name: str, choices: tuple[str, ...], default:
     return raw
 
 
-def query_bool(request: Request, name: str, *, default: bool) -> bool:
+def query_bool(request: QuerySource, name: str, *, default: bool) -> bool:
     """``true``/``false`` (also 1/0)."""
-    raw = request.query_params.get(name)
+    raw = _params(request).get(name)
     if raw is None:
         return default
     lowered = raw.lower()
@@ -90,9 +103,9 @@ def query_bool(request: Request, name: str, *, default: bool) -> bool:
     raise invalid(name, "expected true or false")
 
 
-def query_time(request: Request, name: str) -> datetime | None:
+def query_time(request: QuerySource, name: str) -> datetime | None:
     """An RFC 3339 time with an offset within the accepted range, or None when absent."""
-    raw = request.query_params.get(name)
+    raw = _params(request).get(name)
     if raw is None:
         return None
     try:
@@ -105,11 +118,24 @@ def query_time(request: Request, name: str) -> datetime | None:
     return value
 
 
-def query_zone(request: Request) -> str:
+def query_zone(request: QuerySource) -> str:
     """The ``tz`` parameter: one of ``time_zones()``, UTC when absent."""
-    name = request.query_params.get("tz")
+    name = _params(request).get("tz")
     if name is None:
         return "UTC"
     if name not in time_zones():
         raise invalid("tz", "expected an IANA time zone such as Europe/Berlin")
     return name
+
+
+def page_params() -> list[Param]:
+    """``limit`` and ``cursor``, as every paginated list takes them."""
+    return [
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+            "Page size.",
+        ),
+        Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
+    ]

@@ -14,11 +14,13 @@ from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_bool
 from scanlet.http.problems import Problem
+from scanlet.http.resources import qr_payload
 from scanlet.http.services import services
 
-__all__ = ("qr_endpoints",)
+__all__ = ("qr_endpoints", "qr_option_params")
 
-_SIZE_PATTERN = r"^[0-9]{1,4}(\.[0-9]{1,3})?([mM][mM]|[cC][mM]|[iI][nN]|[pP][xX])$"
+# Pixels are whole (the server refuses 30.5px): a fraction only with a physical unit.
+_SIZE_PATTERN = r"^([0-9]{1,4}(\.[0-9]{1,3})?([mM][mM]|[cC][mM]|[iI][nN])|[0-9]{1,4}[pP][xX])$"
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -44,7 +46,7 @@ async def qr_image(request: Request) -> Response:
         logo = await svc.logos.logo_for(slug)
         if logo is None:
             raise invalid("logo", "this code has no logo")
-    payload = f"{svc.settings.public_base_url}/q/{slug}"
+    payload = qr_payload(svc.settings.public_base_url, slug)
     etag = etag_for(payload, options, logo)
     # The image of a slug never changes (the payload is the slug's URL, not its target), so
     # clients may keep it; "private" because the API needs a key.
@@ -69,10 +71,85 @@ async def qr_image(request: Request) -> Response:
     return Response(image.body, media_type=image.media_type, headers=headers)
 
 
-def qr_endpoints() -> list[Endpoint]:
-    """The QR image route."""
+def qr_option_params() -> list[Param]:
+    """The query parameters of ``QrOptions``: for one image and for archives alike."""
     colour = {"type": "string", "pattern": "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"}
     formats = list(FORMATS)
+    return [
+        Param(
+            "format",
+            "query",
+            {"enum": formats, "default": "svg"},
+            "Image format: svg, png, pdf (one page) or eps.",
+        ),
+        Param(
+            "size",
+            "query",
+            {"type": "string", "pattern": _SIZE_PATTERN, "examples": ["30mm"]},
+            "Width of the code with its quiet zone: mm, cm, in or px (5 mm to 2 m; "
+            "32 to 4096 px). SVG and PDF carry it exactly. Not with scale.",
+        ),
+        Param(
+            "dpi",
+            "query",
+            {"type": "integer", "minimum": 72, "maximum": 1200},
+            "PNG resolution for a size in mm, cm or in (default 300).",
+        ),
+        Param(
+            "scale",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+            "Pixels per module, when no size is given.",
+        ),
+        Param(
+            "border",
+            "query",
+            {"type": "integer", "minimum": 0, "maximum": 20, "default": 4},
+            "Quiet zone in modules.",
+        ),
+        Param(
+            "ecc",
+            "query",
+            {"enum": ["L", "M", "Q", "H"], "default": "M"},
+            "Error correction level (H with a logo).",
+        ),
+        Param(
+            "shape",
+            "query",
+            {"enum": ["square", "rounded", "dots"], "default": "square"},
+            "Shape of the data modules.",
+        ),
+        Param("dark", "query", colour, "Colour of dark modules (hex)."),
+        Param(
+            "light",
+            "query",
+            {"anyOf": [colour, {"const": "transparent"}]},
+            "Background colour (hex) or transparent.",
+        ),
+        Param("finder", "query", colour, "Colour of the three finder patterns (hex)."),
+        Param(
+            "frame",
+            "query",
+            {"enum": ["none", "label"], "default": "none"},
+            "label: the label under the code (implied by label).",
+        ),
+        Param(
+            "label",
+            "query",
+            {"type": "string", "maxLength": MAX_LABEL},
+            f"Text under the code, at most {MAX_LABEL} characters, set in DejaVu Sans.",
+        ),
+        Param(
+            "logo",
+            "query",
+            {"type": "boolean", "default": False},
+            "Put the code's logo in the middle (error correction H).",
+        ),
+    ]
+
+
+def qr_endpoints() -> list[Endpoint]:
+    """The QR image route."""
     return [
         Endpoint(
             "GET",
@@ -89,75 +166,7 @@ def qr_endpoints() -> list[Endpoint]:
             ),
             params=[
                 SLUG_PARAM,
-                Param(
-                    "format",
-                    "query",
-                    {"enum": formats, "default": "svg"},
-                    "Image format: svg, png, pdf (one page) or eps.",
-                ),
-                Param(
-                    "size",
-                    "query",
-                    {"type": "string", "pattern": _SIZE_PATTERN, "examples": ["30mm"]},
-                    "Width of the code with its quiet zone: mm, cm, in or px (5 mm to 2 m; "
-                    "32 to 4096 px). SVG and PDF carry it exactly. Not with scale.",
-                ),
-                Param(
-                    "dpi",
-                    "query",
-                    {"type": "integer", "minimum": 72, "maximum": 1200},
-                    "PNG resolution for a size in mm, cm or in (default 300).",
-                ),
-                Param(
-                    "scale",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
-                    "Pixels per module, when no size is given.",
-                ),
-                Param(
-                    "border",
-                    "query",
-                    {"type": "integer", "minimum": 0, "maximum": 20, "default": 4},
-                    "Quiet zone in modules.",
-                ),
-                Param(
-                    "ecc",
-                    "query",
-                    {"enum": ["L", "M", "Q", "H"], "default": "M"},
-                    "Error correction level (H with a logo).",
-                ),
-                Param(
-                    "shape",
-                    "query",
-                    {"enum": ["square", "rounded", "dots"], "default": "square"},
-                    "Shape of the data modules.",
-                ),
-                Param("dark", "query", colour, "Colour of dark modules (hex)."),
-                Param(
-                    "light",
-                    "query",
-                    {"anyOf": [colour, {"const": "transparent"}]},
-                    "Background colour (hex) or transparent.",
-                ),
-                Param("finder", "query", colour, "Colour of the three finder patterns (hex)."),
-                Param(
-                    "frame",
-                    "query",
-                    {"enum": ["none", "label"], "default": "none"},
-                    "label: the label under the code (implied by label).",
-                ),
-                Param(
-                    "label",
-                    "query",
-                    {"type": "string", "maxLength": MAX_LABEL},
-                    f"Text under the code, at most {MAX_LABEL} characters, set in DejaVu Sans.",
-                ),
-                Param(
-                    "logo",
-                    "query",
-                    {"type": "boolean", "default": False},
-                    "Put the code's logo in the middle (error correction H).",
-                ),
+                *qr_option_params(),
                 Param(
                     "download",
                     "query",

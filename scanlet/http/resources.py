@@ -10,9 +10,10 @@ import msgspec
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.lookalike import target_is_lookalike
 from scanlet.actors.codes.routing import Rule, SplitArm
+from scanlet.adapters.qr_images import qr_facts
 from scanlet.storage.records import CodeRow
 
-__all__ = ("CodeList", "CodeResource", "code_resource")
+__all__ = ("CodeList", "CodeResource", "code_resource", "qr_payload", "short_url")
 
 
 class CodeResource(msgspec.Struct, frozen=True):
@@ -31,6 +32,14 @@ class CodeResource(msgspec.Struct, frozen=True):
     redirect_status: int
     short_url: str
     qr_payload: str
+    qr_version: Annotated[
+        int,
+        msgspec.Meta(
+            description="QR version (1-40) of qr_payload at error correction M: the code has "
+            "17 + 4 x version modules a side. Fewer modules print smaller (see the README)."
+        ),
+    ]
+    qr_modules: int
     scans: int
     target_lookalike: Annotated[
         bool,
@@ -56,9 +65,22 @@ class CodeList(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+def short_url(base_url: str, slug: str) -> str:
+    """The link people follow (and type)."""
+    return f"{base_url}/{slug}"
+
+
+def qr_payload(base_url: str, slug: str) -> str:
+    """The text a code's QR image encodes: its own URL, never its target (so a printed code
+    stays valid when the target changes), on its own path (so scans are told from clicks)."""
+    return f"{base_url}/q/{slug}"
+
+
 def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
     """The API view of a stored code; ``qr_payload`` is the text the QR image encodes."""
     code = Code.from_row(row)
+    payload = qr_payload(base_url, row.slug)
+    version, modules = qr_facts(payload)
     return CodeResource(
         slug=row.slug,
         target=row.target,
@@ -71,8 +93,10 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         valid_until=row.valid_until,
         max_scans=row.max_scans,
         redirect_status=row.redirect_status,
-        short_url=f"{base_url}/{row.slug}",
-        qr_payload=f"{base_url}/q/{row.slug}",
+        short_url=short_url(base_url, row.slug),
+        qr_payload=payload,
+        qr_version=version,
+        qr_modules=modules,
         scans=scans,
         target_lookalike=target_is_lookalike(row.target),
         fallback_url=code.fallback_url,

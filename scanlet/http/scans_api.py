@@ -116,6 +116,7 @@ def scan_endpoints() -> list[Endpoint]:
             "Scans of unknown slugs",
             "analytics",
             scope=Scope.READ,
+            spans_all_codes=True,
             params=_params(),
             replies=replies,
         ),

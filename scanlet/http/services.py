@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 
 from scanlet.actors.access.keys import ApiKeys
+from scanlet.actors.access.principals import Access
+from scanlet.actors.access.users import Users
 from scanlet.actors.codes.actor import CodesClient
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.scans.client import ScansClient
@@ -16,6 +18,7 @@ from scanlet.actors.scans.privacy import Network
 from scanlet.adapters.qr_images import NO_LOGOS, LogoSource, QrRenderer
 from scanlet.clock import Clock
 from scanlet.config import Settings
+from scanlet.http.build_slots import BuildSlots
 from scanlet.runtime import ActorSystem, SupervisorRef
 from scanlet.storage.ports import Leadership, RawScanReader, Storage
 from scanlet.storage.server_key import ServerKey
@@ -40,6 +43,9 @@ class Services:
     #: The database behind every repository (SQLite or PostgreSQL).
     storage: Storage
     keys: ApiKeys
+    #: Accounts, and who presents a key or a session (``access.principals``).
+    users: Users
+    access: Access
     system: ActorSystem
     #: The supervisor of the codes and scans actors (redirects and ingest), and their names.
     core: SupervisorRef
@@ -66,6 +72,8 @@ class Services:
     dashboard: DashboardAuth | None = None
     #: Where the QR route finds a code's logo (``logo=true``); none until logos are stored.
     logos: LogoSource = NO_LOGOS
+    #: QR archives being built (CPU work any read key can start: a few at a time).
+    qr_archives: BuildSlots = field(default_factory=lambda: BuildSlots("QR archives"))
 
 
 def installed(handle: T | None, feature: str) -> T:

@@ -22,6 +22,7 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import (
     FROM_SCHEMA,
     TO_SCHEMA,
+    QuerySource,
     invalid,
     query_bool,
     query_choice,
@@ -33,9 +34,10 @@ from scanlet.http.params import (
 from scanlet.http.problems import Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
+from scanlet.storage.ports import AnalyticsReader
 from scanlet.timerange import EARLIEST, time_error
 
-__all__ = ("known_slug", "stats_endpoints", "time_range")
+__all__ = ("answer_stats", "known_slug", "stats_endpoints", "stats_query", "time_range")
 
 DEFAULT_RANGE = timedelta(days=30)
 
@@ -47,7 +49,7 @@ def known_slug(svc: Services, slug: str) -> str:
     return slug
 
 
-def time_range(request: Request) -> tuple[datetime | None, datetime | None]:
+def time_range(request: QuerySource) -> tuple[datetime | None, datetime | None]:
     """``from`` and ``to`` as given (None when absent); 422 when they are out of order or
     out of range."""
     return _checked(query_time(request, "from"), query_time(request, "to"))
@@ -65,32 +67,42 @@ def _checked(
     return start, end
 
 
-async def _answer(request: Request, slug: str | None) -> Response:
-    svc = services(request)
-    start, end = time_range(request)
-    end = end or svc.clock.now()
+def stats_query(params: QuerySource, slug: str | None, now: datetime) -> StatsQuery:
+    """What the query parameters ask for (422 problems naming the parameter): the API's
+    request, or the command line's flags read into a mapping."""
+    start, end = time_range(params)
+    end = end or now
     if start is None:
         # 30 days up to the end, but never before the earliest time there is: a client asking
         # about early 1970 gets what there is, not a refusal of a from it never sent.
         start = max(end - DEFAULT_RANGE, EARLIEST)
     else:
         _checked(start, end)
-    interval = cast(Interval, query_choice(request, "interval", INTERVALS, "day"))
-    query = StatsQuery(
+    interval = cast(Interval, query_choice(params, "interval", INTERVALS, "day"))
+    return StatsQuery(
         slug=slug,
         start=start,
         end=end,
         interval=interval,
-        tz=query_zone(request),
-        include_bots=query_bool(request, "include_bots", default=False),
-        include_excluded=query_bool(request, "include_excluded", default=False),
-        top=query_int(request, "top", default=TOP_VALUES, low=1, high=MAX_TOP_VALUES),
+        tz=query_zone(params),
+        include_bots=query_bool(params, "include_bots", default=False),
+        include_excluded=query_bool(params, "include_excluded", default=False),
+        top=query_int(params, "top", default=TOP_VALUES, low=1, high=MAX_TOP_VALUES),
     )
+
+
+async def answer_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
+    """The stats resource for ``query``; a range of too many buckets is a 422."""
     try:
-        stats = await compute_stats(svc.storage.analytics, query)
+        return await compute_stats(model, query)
     except TooManyBuckets as exc:
         raise invalid("interval", str(exc)) from None
-    return json_response(stats)
+
+
+async def _answer(request: Request, slug: str | None) -> Response:
+    svc = services(request)
+    query = stats_query(request, slug, svc.clock.now())
+    return json_response(await answer_stats(svc.storage.analytics, query))
 
 
 async def code_stats(request: Request) -> Response:
@@ -170,6 +182,7 @@ def stats_endpoints() -> list[Endpoint]:
             "Stats across all codes",
             "analytics",
             scope=Scope.READ,
+            spans_all_codes=True,
             params=stats_params(),
             replies=[Reply(200, "Stats of every code together, with top_codes.", Stats)],
             description=description,

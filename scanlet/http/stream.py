@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
+import msgspec
 import structlog
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -28,17 +29,20 @@ from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.roles import Principal
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH
+from scanlet.actors.events import CODE_EVENT_TYPES
 from scanlet.actors.webhooks.signing import EVENT_TYPES, event_body
 from scanlet.http.auth import bearer_token
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.log_tail import LogTail, TailEntry
 from scanlet.http.params import invalid, query_str
 from scanlet.http.problems import FieldError, Problem
+from scanlet.http.scoping import sees_slug, visible_slug
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stream_limits import StreamLimits, StreamSlot
 from scanlet.storage.ports import EventLogReader
-from scanlet.storage.records import ApiKey, StoredEvent
+from scanlet.storage.records import StoredEvent
 
 __all__ = (
     "EventStream",
@@ -58,6 +62,8 @@ RECONNECT_MS = 1000
 
 #: Whether the credentials a stream was opened with still hold.
 StillAllowed = Callable[[], Awaitable[bool]]
+#: Whether the events of a slug may be shown (a tag-limited key sees only its codes').
+SlugVisible = Callable[[str], Awaitable[bool]]
 
 _NAME = "(?:" + "|".join(re.escape(name) for name in EVENT_TYPES) + ")"
 #: ``types`` as ``_types`` reads it: comma-separated event types, spaces and empty items
@@ -92,6 +98,17 @@ def _entry(event: StoredEvent) -> TailEntry:
     return TailEntry(event.position, event.type, event.slug, sse_frame(event))
 
 
+class SseMessage(msgspec.Struct, frozen=True):
+    """One message of the stream as a Server-Sent Events reader sees it (OpenAPI describes a
+    text/event-stream response by its messages): ``id`` is the event's seq, ``event`` its
+    type, ``data`` the webhook body as JSON text; the first message only sets ``retry``."""
+
+    data: str = ""
+    id: str | None = None
+    event: str | None = None
+    retry: int | None = None
+
+
 @dataclass
 class StreamHub:
     """What every stream of the process shares: timings, the log's tail and the caps."""
@@ -118,6 +135,7 @@ class EventStream:
         slug: str | None = None,
         config: StreamConfig = StreamConfig(),  # frozen: one shared default is safe
         allowed: StillAllowed | None = None,
+        visible: SlugVisible | None = None,
     ) -> None:
         self._log = log
         self._tail = tail
@@ -126,11 +144,32 @@ class EventStream:
         self._slug = slug
         self._config = config
         self._allowed = allowed
+        self._visible = visible
+        # Each slug's answer, asked once; a code event may change the code's tags, so it
+        # asks again for that slug.
+        self._seen: dict[str, bool] = {}
 
     def _wanted(self, entry: TailEntry) -> bool:
         if self._types is not None and entry.type not in self._types:
             return False
         return self._slug is None or entry.slug == self._slug
+
+    async def _shown(self, entries: list[TailEntry]) -> bytes:
+        """The frames of the entries this stream sends."""
+        if self._visible is None:
+            return b"".join(entry.frame for entry in entries if self._wanted(entry))
+        frames = []
+        for entry in entries:
+            if not self._wanted(entry) or entry.slug is None:
+                continue  # under a tag limit, events of no code (webhook.disabled) are not shown
+            if entry.type in CODE_EVENT_TYPES:
+                self._seen.pop(entry.slug, None)
+            shown = self._seen.get(entry.slug)
+            if shown is None:
+                shown = self._seen[entry.slug] = await self._visible(entry.slug)
+            if shown:
+                frames.append(entry.frame)
+        return b"".join(frames)
 
     async def _next(self) -> list[TailEntry]:
         entries = self._tail.entries_after(self.position)
@@ -161,7 +200,7 @@ class EventStream:
                 entries = await self._next()
                 if entries:
                     self.position = entries[-1].position
-                    chunk = b"".join(entry.frame for entry in entries if self._wanted(entry))
+                    chunk = await self._shown(entries)
                     if chunk:
                         yield chunk
                         last_sent = time.monotonic()
@@ -256,10 +295,10 @@ def stream_hub(svc: Services) -> StreamHub:
 
 
 def key_still_valid(svc: Services, token: str) -> StillAllowed:
-    """A re-check for a stream opened with ``token``: is the key still valid?"""
+    """A re-check for a stream opened with ``token``: are the key and its user still valid?"""
 
     async def check() -> bool:
-        return await svc.keys.authenticate(token, now=svc.clock.now()) is not None
+        return await svc.access.by_token(token, now=svc.clock.now()) is not None
 
     return check
 
@@ -271,10 +310,12 @@ async def stream_events(request: Request) -> Response:
     types = _types(request)
     slug = query_str(request, "slug", max_length=MAX_SLUG_LENGTH)
     last_event_id = _last_event_id(request)
-    key: ApiKey = request.state.api_key
+    principal: Principal = request.state.principal
+    if slug is not None:
+        await visible_slug(svc, principal, slug)
     token = bearer_token(request)
     assert token is not None  # the endpoint's scope check needed it
-    slot = hub.limits.acquire(key.id)
+    slot = hub.limits.acquire(principal.id)
     try:
         after = None if last_event_id is None else await hub.log.position_of(last_event_id)
         if after is None:
@@ -291,6 +332,7 @@ async def stream_events(request: Request) -> Response:
         slug=slug,
         config=hub.config,
         allowed=key_still_valid(svc, token),
+        visible=None if principal.tags is None else sees_slug(svc, principal),
     )
     return EventStreamResponse(stream, hub.config.send_timeout, slot)
 
@@ -338,7 +380,9 @@ def stream_endpoints() -> list[Endpoint]:
                     "Resume after this event (its seq); empty means from now.",
                 ),
             ],
-            replies=[Reply(200, "An endless event stream.", media_type="text/event-stream")],
+            replies=[
+                Reply(200, "An endless event stream.", SseMessage, media_type="text/event-stream")
+            ],
             extra_problems=[429],
         )
     ]

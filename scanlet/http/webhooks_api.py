@@ -8,25 +8,35 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.audit import audit_entry
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, WebhooksClient
 from scanlet.actors.webhooks.signing import EVENT_TYPES
 from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Link, Param, Reply
-from scanlet.http.params import CURSOR_SCHEMA, MAX_CURSOR_LENGTH, query_int, query_str
+from scanlet.http.paging import page_in_memory
+from scanlet.http.params import MAX_CURSOR_LENGTH, page_params, query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import installed, services
-from scanlet.storage.cursors import InvalidCursor, decode_cursor, encode_cursor
 from scanlet.storage.records import AttemptRow, EndpointRow
 
-__all__ = ("CreateWebhook", "WebhookResource", "webhook_endpoints", "webhooks_client")
+__all__ = (
+    "CreateWebhook",
+    "CreatedWebhook",
+    "WebhookResource",
+    "created_webhook",
+    "webhook_endpoints",
+    "webhook_resource",
+    "webhooks_client",
+)
 
 
 EventName = Annotated[
@@ -111,7 +121,8 @@ def webhooks_client(request: Request) -> WebhooksClient:
     return installed(services(request).webhooks, "integrations")
 
 
-def _resource(row: EndpointRow) -> WebhookResource:
+def webhook_resource(row: EndpointRow) -> WebhookResource:
+    """The API view of an endpoint: never its secret."""
     return WebhookResource(
         id=row.id,
         url=row.url,
@@ -121,6 +132,11 @@ def _resource(row: EndpointRow) -> WebhookResource:
         disabled_at=row.disabled_at,
         disabled_reason=row.disabled_reason,
     )
+
+
+def created_webhook(row: EndpointRow) -> CreatedWebhook:
+    """A new endpoint with its secret: what creating one answers, once."""
+    return CreatedWebhook(**msgspec.structs.asdict(webhook_resource(row)), secret=row.secret)
 
 
 def _attempt(row: AttemptRow) -> AttemptResource:
@@ -156,33 +172,34 @@ async def create_webhook(request: Request) -> Response:
             f"{exc.field}: {exc.msg}",
             errors=[FieldError(["body", exc.field], exc.msg)],
         ) from None
-    created = CreatedWebhook(**msgspec.structs.asdict(_resource(row)), secret=row.secret)
+    # The host only: a URL's path or query may hold a credential.
+    svc = services(request)
+    await svc.storage.audit.record(
+        audit_entry(
+            request.state.principal.author,
+            svc.clock.now(),
+            "webhook.created",
+            row.id,
+            host=urlsplit(row.url).hostname,
+            events=list(row.event_types),
+        )
+    )
+    created = created_webhook(row)
     return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
 
 
 async def list_webhooks(request: Request) -> Response:
     """Every endpoint, oldest first."""
     client = webhooks_client(request)
-    limit = query_int(request, "limit", default=50, low=1, high=1000)
-    cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     rows = await client.store.endpoints()
-    if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        ids = [row.id for row in rows]
-        if after not in ids:
-            raise InvalidCursor()
-        rows = rows[ids.index(after) + 1 :]
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(page[-1].id)
-    return json_response(WebhookList([_resource(row) for row in page], next_cursor))
+    page, next_cursor = page_in_memory(request, rows, lambda row: row.id)
+    return json_response(WebhookList([webhook_resource(row) for row in page], next_cursor))
 
 
 async def get_webhook(request: Request) -> Response:
     """One endpoint."""
     client = webhooks_client(request)
-    return json_response(_resource(await _load(client, request.path_params["id"])))
+    return json_response(webhook_resource(await _load(client, request.path_params["id"])))
 
 
 async def delete_webhook(request: Request) -> Response:
@@ -190,6 +207,10 @@ async def delete_webhook(request: Request) -> Response:
     endpoint_id = request.path_params["id"]
     if not await webhooks_client(request).delete(endpoint_id):
         raise Problem(404, f"There is no webhook endpoint with id {endpoint_id!r}.")
+    svc = services(request)
+    await svc.storage.audit.record(
+        audit_entry(request.state.principal.author, svc.clock.now(), "webhook.deleted", endpoint_id)
+    )
     return Response(status_code=204)
 
 
@@ -221,15 +242,7 @@ WEBHOOK_LINKS = (
 def webhook_endpoints() -> list[Endpoint]:
     """The webhook routes."""
     one = [Param("id", "path", {"type": "string"}, "The endpoint's id.")]
-    paging = [
-        Param(
-            "limit",
-            "query",
-            {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-            "Page size.",
-        ),
-        Param("cursor", "query", CURSOR_SCHEMA, "The previous page's next_cursor."),
-    ]
+    paging = page_params()
     return [
         Endpoint(
             "POST",
@@ -238,6 +251,7 @@ def webhook_endpoints() -> list[Endpoint]:
             "Register a webhook endpoint",
             "webhooks",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             body=CreateWebhook,
             extra_problems=[503],
             description=(
@@ -263,6 +277,7 @@ def webhook_endpoints() -> list[Endpoint]:
             "List webhook endpoints",
             "webhooks",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=paging,
             replies=[Reply(200, "A page of endpoints.", WebhookList)],
         ),
@@ -273,6 +288,7 @@ def webhook_endpoints() -> list[Endpoint]:
             "Get a webhook endpoint",
             "webhooks",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=one,
             extra_problems=[404],
             replies=[Reply(200, "The endpoint.", WebhookResource)],
@@ -284,6 +300,7 @@ def webhook_endpoints() -> list[Endpoint]:
             "Remove a webhook endpoint",
             "webhooks",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=one,
             extra_problems=[404, 503],
             replies=[Reply(204, "Removed.", media_type="")],
@@ -295,6 +312,7 @@ def webhook_endpoints() -> list[Endpoint]:
             "List delivery attempts",
             "webhooks",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=[*one, *paging],
             extra_problems=[404],
             replies=[Reply(200, "Attempts, newest first.", AttemptList)],

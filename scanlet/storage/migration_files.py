@@ -1,7 +1,10 @@
 """Numbered SQL migrations shipped as package data, read the same way for every adapter.
 
-Files are named ``NNNN_description.sql`` and must run 1..N without gaps; each adapter
-applies them in its own way and records them in its ``schema_version`` table.
+Files are named ``NNNN_description.sql`` with unique, ascending numbers; each adapter applies
+every one its ``schema_version`` table does not list yet, in number order. Numbers may have
+gaps: work on several branches reserves numbers ahead (0009 on one, 0010 on another), and a
+database migrated on one branch must still get the other's migration once they meet, which
+"apply what is newer than the highest applied" would skip.
 """
 
 from __future__ import annotations
@@ -33,6 +36,6 @@ def migrations_in(package: str) -> list[Migration]:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migration numbers must run 1..N without gaps, found {versions}")
+    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
+        raise RuntimeError(f"migration numbers must be unique and from 1 up, found {versions}")
     return found

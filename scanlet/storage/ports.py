@@ -20,12 +20,14 @@ from scanlet.storage.records import (
     AttemptOutcome,
     AttemptPage,
     AttemptResult,
+    AuditEntry,
     CodePage,
     CodeRow,
     CodeTotal,
     DeliveryRow,
     EndpointRow,
     HourRow,
+    IdempotentReply,
     NewAttempt,
     NewDelivery,
     NewEvent,
@@ -39,6 +41,7 @@ from scanlet.storage.records import (
     ScanFact,
     StoredEvent,
     StoredSession,
+    UserRow,
 )
 
 __all__ = (
@@ -52,6 +55,7 @@ __all__ = (
     "EventLogStore",
     "EventLogWriter",
     "FollowerPositions",
+    "IdempotencyRepository",
     "KeyRepository",
     "Leadership",
     "PositionMoved",
@@ -88,13 +92,28 @@ class CodeRepository(Protocol):
         ...
 
     async def page(
-        self, *, limit: int, cursor: str | None, tag: str | None, q: str | None
+        self,
+        *,
+        limit: int,
+        cursor: str | None,
+        tag: str | None,
+        q: str | None,
+        within: Sequence[str] | None = None,
     ) -> CodePage:
-        """A page of live codes, newest first."""
+        """A page of live codes, newest first (``within``: only codes with one of those
+        tags)."""
         ...
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event; the event's seq."""
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event; the event's seq. An imported code names the item
+        it was made of (``origin``), stored with it in the same transaction."""
+        ...
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins`` (those never imported are
+        absent)."""
         ...
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
@@ -150,9 +169,21 @@ class EventLogReader(Protocol):
         """The position a reader that has seen every committed event is at."""
         ...
 
+    async def code_history(
+        self, slug: str, *, limit: int, before: int | None = None
+    ) -> list[StoredEvent]:
+        """The code events (created, updated, deleted) of ``slug``, newest first, with seqs
+        below ``before`` (the previous page's last)."""
+        ...
+
     async def position_of(self, seq: int) -> int | None:
         """The position of the event ``seq`` (a stream's ``Last-Event-ID``), or None when
         the log cannot place it."""
+        ...
+
+    def seq_at(self, position: int) -> int:
+        """The seq of the event at ``position`` (a position a reader reached by reading
+        events; 0 for the log's start): how people are told where a reader stands."""
         ...
 
     async def lag(self, position: int) -> int:
@@ -238,6 +269,10 @@ class RawScanReader(Protocol):
         """One page, newest first."""
         ...
 
+    async def count(self, query: RawScanQuery) -> int:
+        """How many scans match (an export's progress total; one pass over an index)."""
+        ...
+
     def stream(
         self, query: RawScanQuery, *, newest_first: bool = True, batch: int = 1000
     ) -> AsyncIterator[list[RawScan]]:
@@ -316,20 +351,93 @@ class WebhookRepository(Protocol):
 class KeyRepository(Protocol):
     """API keys as stored (their secrets only as hashes)."""
 
-    async def insert(self, row: ApiKey, secret_hash: bytes) -> None:
-        """Store a new key."""
+    async def insert(
+        self, row: ApiKey, secret_hash: bytes, *, audit: AuditEntry | None = None
+    ) -> None:
+        """Store a new key (and ``audit``, in the same transaction)."""
         ...
 
     async def list(self) -> list[ApiKey]:
         """Every key, oldest first."""
         ...
 
-    async def revoke(self, key_id: str, *, now: datetime) -> bool:
-        """Revoke a key; False when there is no such key."""
+    async def revoke(self, key_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:
+        """Revoke a key (and record ``audit`` with it); False when there is no such key."""
         ...
 
     async def find(self, key_id: str) -> tuple[ApiKey, bytes] | None:
         """A key and its secret's hash, or None."""
+        ...
+
+
+class LastOwner(Exception):
+    """Raised when a change to the users would leave no enabled owner (nothing is changed)."""
+
+
+class UserRepository(Protocol):
+    """Accounts as stored (their passwords only as argon2id hashes)."""
+
+    async def insert(
+        self, row: UserRow, password_hash: str | None, *, audit: AuditEntry | None = None
+    ) -> bool:
+        """Store a new user (and ``audit``, in the same transaction); False when the email
+        is taken."""
+        ...
+
+    async def list(self) -> list[UserRow]:
+        """Every user, oldest first."""
+        ...
+
+    async def get(self, user_id: str) -> UserRow | None:
+        """A user by id, or None."""
+        ...
+
+    async def find_by_email(self, email: str) -> tuple[UserRow, str | None] | None:
+        """A user by (lower-case) email with their password hash, or None."""
+        ...
+
+    async def save(
+        self,
+        row: UserRow,
+        *,
+        now: datetime,
+        password_hash: str | None = None,
+        end_sessions: bool = False,
+        audit: AuditEntry | None = None,
+    ) -> bool:
+        """Store the user's role, tags and disabled state (and a new password hash, if one is
+        given); with ``end_sessions`` delete every dashboard session of theirs in the same
+        transaction. False when there is no such user; ``LastOwner`` when it would leave no
+        enabled owner."""
+        ...
+
+    async def delete(self, user_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:
+        """Delete a user with their sessions, revoking their keys (kept, for the record);
+        False when there is no such user; ``LastOwner`` as for ``save``."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Administrative actions (users, keys, webhooks), oldest first."""
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Append one entry."""
+        ...
+
+    async def entries(self, *, since: str | None = None) -> list[AuditEntry]:
+        """Every entry at or after ``since`` (RFC 3339 text), oldest first."""
+        ...
+
+
+class SignInFailures(Protocol):
+    """Failed password sign-ins, by keyed digests of the account and of the address."""
+
+    async def count(self, account: bytes, address: bytes, since: str) -> tuple[int, int]:
+        """Failures since ``since`` for the account and for the address."""
+        ...
+
+    async def record(self, account: bytes, address: bytes, at: str, *, forget_before: str) -> None:
+        """Note a failure at ``at``; rows older than ``forget_before`` are deleted."""
         ...
 
 
@@ -338,8 +446,11 @@ class SessionRepository(Protocol):
 
     max_age: timedelta
 
-    async def create(self, key_id: str, *, now: datetime) -> tuple[str, StoredSession]:
-        """Start a session for ``key_id``: its token (for the cookie) and what is stored."""
+    async def create(
+        self, key_id: str | None, *, now: datetime, user_id: str | None = None
+    ) -> tuple[str, StoredSession]:
+        """Start a session for ``key_id`` or ``user_id``: its token (for the cookie) and what
+        is stored."""
         ...
 
     async def find(self, token: str, *, now: datetime) -> StoredSession | None:
@@ -348,6 +459,27 @@ class SessionRepository(Protocol):
 
     async def end(self, token: str) -> bool:
         """End the session of ``token``; False if there was none."""
+        ...
+
+
+class IdempotencyRepository(Protocol):
+    """Answers kept by idempotency key, so that a request sent again is answered, not
+    carried out, again."""
+
+    async def begin(
+        self, key: str, fingerprint: str, now: datetime, *, keep: timedelta, stale: timedelta
+    ) -> IdempotentReply | None:
+        """Claim ``key`` for a request (None: go ahead), or what is stored under it. Keys
+        older than ``keep`` are forgotten; one claimed but never answered for ``stale``
+        (its process died) is claimed afresh."""
+        ...
+
+    async def finish(self, key: str, status: int, body: bytes) -> None:
+        """Store the answer of the request that claimed ``key``."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Give up a claim that will not be answered (the request failed as a whole)."""
         ...
 
 
@@ -425,6 +557,10 @@ class Storage(Protocol):
         """Database connections: ``open``, ``idle`` and ``max`` (for ``/metrics``)."""
         ...
 
+    def statements_run(self) -> int | None:
+        """Statements sent to a database server since opening (None: not counted)."""
+        ...
+
     @property
     def events(self) -> EventLogStore:
         """The event log."""
@@ -460,8 +596,28 @@ class Storage(Protocol):
         """API keys."""
         ...
 
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """Answers kept by idempotency key."""
+        ...
+
     def raw_scans(self, describe: RawScanDescriber) -> RawScanReader:
         """Raw scans listed as ``describe`` derives them from the stored events."""
+        ...
+
+    @property
+    def users(self) -> UserRepository:
+        """Accounts."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """Administrative actions."""
+        ...
+
+    @property
+    def sign_in_failures(self) -> SignInFailures:
+        """Failed sign-ins, for the lockout."""
         ...
 
     def sessions(self, *, max_age: timedelta, idle: timedelta) -> SessionRepository:

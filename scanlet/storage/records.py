@@ -31,6 +31,7 @@ __all__ = (
     "EndpointDisable",
     "EndpointRow",
     "HourRow",
+    "IdempotentReply",
     "LogPosition",
     "NewAttempt",
     "NewDelivery",
@@ -90,14 +91,16 @@ LogPosition = int
 
 
 class DeviceEntry:
-    """One event of a device batch: its id (claimed once, ever) and its log entry."""
+    """One event of a device batch (or an import's): its id (claimed once, ever), its log
+    entry, and whether it adds to its code's scan counter (an orphan scan does not)."""
 
-    __slots__ = ("entry", "id", "slug")
+    __slots__ = ("counted", "entry", "id", "slug")
 
-    def __init__(self, event_id: str, slug: str, entry: NewEvent) -> None:
+    def __init__(self, event_id: str, slug: str, entry: NewEvent, *, counted: bool = True) -> None:
         self.id = event_id
         self.slug = slug
         self.entry = entry
+        self.counted = counted
 
 
 class ScanBatch:
@@ -119,16 +122,37 @@ class ScanBatch:
 class ScanCommit:
     """What a group commit did: the last seq it appended (None: nothing), for each device
     batch whether each event was new (True) or a duplicate (False), and what it added to each
-    code's counter (new device events included)."""
+    code's counter (new device events included).
 
-    __slots__ = ("counts", "fresh", "last_seq")
+    ``totals``: where other instances add to the same counters (a shared database), each
+    counter this commit touched as it stands after it, every instance's scans included;
+    None where this instance is the only writer and its own sums are exact."""
+
+    __slots__ = ("counts", "fresh", "last_seq", "totals")
 
     def __init__(
-        self, last_seq: int | None, fresh: list[list[bool]], counts: dict[str, int]
+        self,
+        last_seq: int | None,
+        fresh: list[list[bool]],
+        counts: dict[str, int],
+        totals: dict[str, int] | None = None,
     ) -> None:
         self.last_seq = last_seq
         self.fresh = fresh
         self.counts = counts
+        self.totals = totals
+
+
+# --- Idempotent requests -------------------------------------------------------------------
+
+
+class IdempotentReply(msgspec.Struct, frozen=True):
+    """What is stored under an idempotency key: the request's fingerprint and, once it was
+    answered, the answer's status and body (both None while it is being handled)."""
+
+    fingerprint: str
+    status: int | None
+    body: bytes | None
 
 
 # --- Codes ---------------------------------------------------------------------------------
@@ -174,6 +198,10 @@ class ApiKey(msgspec.Struct, frozen=True):
     created_at: str
     expires_at: str | None
     revoked: bool
+    #: The user the key belongs to (None: a key made before accounts, acting by its scope).
+    user_id: str | None = None
+    #: Only codes with one of these tags (empty: every code the user may see).
+    tags: tuple[str, ...] = ()
 
 
 class CreatedKey(msgspec.Struct, frozen=True):
@@ -190,9 +218,40 @@ class StoredSession(msgspec.Struct, frozen=True):
     """A live session: ``id`` is the hex SHA-256 of its token (the token is never stored)."""
 
     id: str
-    key_id: str
+    #: Who signed in: a key (the API-key sign-in) or a user (email and password).
+    key_id: str | None
     created_at: str
     expires_at: str
+    user_id: str | None = None
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """An administrative action: when, by whom (``by_kind`` user, key or system, and id),
+    what (``user.created``, ``key.revoked``, ...), on what, and details (never a secret)."""
+
+    at: str
+    by_kind: str
+    by_id: str
+    action: str
+    subject: str
+    detail: dict[str, Any] = {}
+    #: Its place in the audit log (0 before it is stored).
+    seq: int = 0
+
+
+class UserRow(msgspec.Struct, frozen=True):
+    """An account as listed: never its password or its hash."""
+
+    id: str
+    email: str
+    role: str
+    created_at: str
+    disabled: bool
+    #: Only codes with one of these tags (empty: every code).
+    tags: tuple[str, ...] = ()
 
 
 # --- Analytics rollups ---------------------------------------------------------------------

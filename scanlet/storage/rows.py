@@ -12,21 +12,33 @@ from typing import Any
 
 import msgspec
 
-from scanlet.storage.records import ApiKey, AttemptRow, CodeRow, DeliveryRow, EndpointRow
+from scanlet.storage.records import (
+    ApiKey,
+    AttemptRow,
+    AuditEntry,
+    CodeRow,
+    DeliveryRow,
+    EndpointRow,
+    UserRow,
+)
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = (
     "ATTEMPTS_KEPT",
     "ATTEMPT_COLUMNS",
+    "AUDIT_COLUMNS",
     "CODE_COLUMNS",
     "DELIVERY_COLUMNS",
     "KEY_COLUMNS",
+    "USER_COLUMNS",
     "attempt_row",
+    "audit_row",
     "code_row",
     "delivery_row",
     "encode_list",
     "format_optional",
     "key_row",
+    "user_row",
     "webhook_endpoint",
 )
 
@@ -37,7 +49,8 @@ CODE_COLUMNS = (
     "slug, target, title, tags, enabled, valid_from, valid_until, max_scans, redirect_status,"
     " created_at, updated_at, deleted_at, routing, password_hash"
 )
-KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at"
+KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags"
+USER_COLUMNS = "id, email, role, created_at, disabled_at, tags"
 DELIVERY_COLUMNS = (
     "id, endpoint_id, event_seq, event_id, event_type, body, created_at, attempts, next_attempt_at"
 )
@@ -85,7 +98,31 @@ def code_row(row: Any) -> CodeRow:
 
 def key_row(row: Any) -> ApiKey:
     """A row of ``KEY_COLUMNS``."""
-    return ApiKey(row[0], row[1], row[2], row[3], row[4], row[5] is not None)
+    tags = _strings.decode(row[7]) if row[7] else ()
+    return ApiKey(row[0], row[1], row[2], row[3], row[4], row[5] is not None, row[6], tags)
+
+
+AUDIT_COLUMNS = "seq, at, by_kind, by_id, action, subject, detail"
+_detail = msgspec.json.Decoder(dict[str, Any])
+
+
+def audit_row(row: Any) -> AuditEntry:
+    """A row of ``AUDIT_COLUMNS``."""
+    return AuditEntry(
+        seq=row[0],
+        at=row[1],
+        by_kind=row[2],
+        by_id=row[3],
+        action=row[4],
+        subject=row[5],
+        detail=_detail.decode(row[6]),
+    )
+
+
+def user_row(row: Any) -> UserRow:
+    """A row of ``USER_COLUMNS``."""
+    tags = _strings.decode(row[5]) if row[5] else ()
+    return UserRow(row[0], row[1], row[2], row[3], row[4] is not None, tags)
 
 
 def webhook_endpoint(row: Any, after_position: int) -> EndpointRow:

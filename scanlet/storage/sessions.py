@@ -34,9 +34,10 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 
 class SessionRow(NamedTuple):
-    """A stored session (times as stored text)."""
+    """A stored session (times as stored text); exactly one of ``key_id`` and ``user_id``."""
 
-    key_id: str
+    key_id: str | None
+    user_id: str | None
     created_at: str
     last_seen_at: str
     expires_at: str
@@ -59,10 +60,15 @@ class SessionRules:
         self.max_age = max_age
         self.idle = idle
 
-    async def create(self, key_id: str, *, now: datetime) -> tuple[str, StoredSession]:
-        """Start a session for ``key_id``: its token (for the cookie) and what is stored.
+    async def create(
+        self, key_id: str | None, *, now: datetime, user_id: str | None = None
+    ) -> tuple[str, StoredSession]:
+        """Start a session for ``key_id`` or ``user_id`` (one of them): its token (for the
+        cookie) and what is stored.
 
         Deletes the rows of sessions that have ended in the same transaction."""
+        if (key_id is None) == (user_id is None):
+            raise ValueError("a session belongs to a key or to a user")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         digest = _hash(token)
         stored = StoredSession(
@@ -70,10 +76,11 @@ class SessionRules:
             key_id=key_id,
             created_at=format_time(now),
             expires_at=format_time(now + self.max_age),
+            user_id=user_id,
         )
         await self._insert(
             digest,
-            SessionRow(key_id, stored.created_at, stored.created_at, stored.expires_at),
+            SessionRow(key_id, user_id, stored.created_at, stored.created_at, stored.expires_at),
             idle_since=format_time(now - self.idle),
         )
         return token, stored
@@ -96,7 +103,7 @@ class SessionRules:
             # reading; the next request notes the use instead.
             with contextlib.suppress(StorageUnavailable):
                 await self._touch(digest, format_time(now))
-        return StoredSession(digest.hex(), row.key_id, row.created_at, row.expires_at)
+        return StoredSession(digest.hex(), row.key_id, row.created_at, row.expires_at, row.user_id)
 
     async def end(self, token: str) -> bool:
         """End the session of ``token`` (signing out); False if there was none."""

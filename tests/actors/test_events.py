@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime
 
+import msgspec
+
 from scanlet.actors.events import (
     CodeCreated,
     CodeState,
@@ -35,6 +37,9 @@ def test_event_data_shows_every_field_defaults_included() -> None:
         "device_id": None,
         "country": None,
         "data": None,
+        # Set on imported visits only (see README, "Importing and moving").
+        "bot": None,
+        "via": None,
         "target": None,
         "rule": None,
         "outcome": "redirect",
@@ -117,3 +122,25 @@ def test_log_entry_is_tagged_by_the_event_class_and_decodes_back() -> None:
     assert [e.slug for e in entries] == ["menu", "menu", "gone", None]
     assert {e.occurred_at for e in entries} == {"2026-12-01T12:00:00.000000Z"}
     assert [decode_event(e.payload) for e in entries] == events
+
+
+def test_who_caused_an_event_rides_in_its_envelope_not_its_data() -> None:
+    from scanlet.actors.events import By, CodeDeleted, ScanRecorded, log_entry
+    from scanlet.actors.webhooks.signing import event_body
+    from scanlet.storage.records import StoredEvent
+
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    deleted = CodeDeleted(id="e1", occurred_at=when, by=By("user", "u1"), slug="menu")
+    scan = ScanRecorded(id="e2", occurred_at=when, slug="menu", source="qr")
+    bodies = []
+    for seq, event in enumerate((deleted, scan), 1):
+        entry = log_entry(event, "menu")
+        stored = StoredEvent(
+            seq, entry.id, entry.type, "menu", entry.occurred_at, "t", entry.payload, seq
+        )
+        bodies.append(msgspec.json.decode(event_body(stored)))
+    assert bodies[0]["by"] == {"kind": "user", "id": "u1"}
+    assert bodies[0]["data"] == {"slug": "menu"}
+    # Scans are caused by whoever scanned: nothing is stored or sent.
+    assert "by" not in bodies[1]
+    assert b'"by"' not in log_entry(scan, "menu").payload

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,52 +18,11 @@ import pytest
 
 from scanlet.config import load_settings
 from scanlet.storage.postgres.storage import open_postgres
+from tests.cluster.instances import Cluster, location, readiness, wait_for
 from tests.dbquery import query
 from tests.faults._clients import SLUG, Tally, clients, create_code
-from tests.pg import PgDatabases, run_async
-from tests.processes import Served, served
-
-Cluster = tuple[Served, Served, str]
-
-
-def wait_for(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
-@pytest.fixture
-def cluster(pg_databases: PgDatabases, tmp_path: Path) -> Iterator[Cluster]:
-    url = pg_databases.create()
-    shared = {
-        "SCANLET_DB": url,
-        "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
-        # Webhooks to a receiver on the loopback (the kill test's).
-        "SCANLET_WEBHOOK_ALLOW_PRIVATE": "true",
-    }
-    for name in ("a", "b"):
-        (tmp_path / name).mkdir()
-    with (
-        served(tmp_path / "a", env={**shared, "SCANLET_INSTANCE": "a"}) as a,
-        served(tmp_path / "b", env={**shared, "SCANLET_INSTANCE": "b"}) as b,
-    ):
-        yield a, b, url
-
-
-def readiness(instance: Served) -> dict[str, Any]:
-    answer: dict[str, Any] = httpx.get(f"{instance.base}/readyz", timeout=5).json()
-    return answer
-
-
-def location(instance: Served, slug: str) -> str:
-    """Where ``/slug`` redirects to, or its status and problem detail."""
-    answer = httpx.get(f"{instance.base}/{slug}", timeout=5)
-    if answer.status_code in (301, 302, 307, 308):
-        return str(answer.headers["location"])
-    return f"{answer.status_code} {answer.json().get('detail')}"
+from tests.pg import run_async
+from tests.processes import Served
 
 
 def test_a_change_on_one_instance_is_served_by_the_other(cluster: Cluster) -> None:
@@ -223,6 +181,8 @@ def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
         clients(leader.base, token, "leader", tally, 3, 8.0),
     ):
         time.sleep(3.0)
+        # Under load the outbox may lag: the kill waits until the leader has delivered some.
+        wait_for(lambda: len(receiver.ids) > 0, "the leader delivers", limit=60)
         delivered_by_the_leader = len(receiver.ids)
         assert leader.kill() == -9
         wait_for(

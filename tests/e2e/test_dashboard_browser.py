@@ -47,8 +47,10 @@ def _sign_in(driver: Any, site: Site, key: str) -> None:
     driver.delete_all_cookies()
     driver.get(f"{site.base}/dashboard/codes")
     _wait(driver, ec.url_contains("/dashboard/sign-in"))
+    # The key sign-in (for automation) is folded under the email and password form.
+    _css(driver, "#key-sign-in summary").click()
     _css(driver, "#key").send_keys(key)
-    _css(driver, "form[action='/dashboard/sign-in'] button[type=submit]").click()
+    _css(driver, "#key-submit").click()
     _wait(driver, ec.url_to_be(f"{site.base}/dashboard/codes"))
 
 

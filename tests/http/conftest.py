@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.passwords import Passwords
 from scanlet.assembly import create_app
 from scanlet.config import load_settings
 
@@ -18,16 +19,24 @@ MintKey = Callable[[Scope], str]
 
 
 @pytest.fixture
-def app(scanlet_db: str, tmp_path: Path) -> Starlette:
+def app_env() -> dict[str, str]:
+    """More settings for the test app; a test module overrides this fixture to add some."""
+    return {}
+
+
+@pytest.fixture
+def app(scanlet_db: str, tmp_path: Path, app_env: dict[str, str]) -> Starlette:
     settings = load_settings(
         {
             "SCANLET_DB": scanlet_db,
             "SCANLET_BASE_URL": "http://qr.test",
             "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
+            **app_env,
         },
         isatty=False,
     )
-    return create_app(settings, registry=CollectorRegistry())
+    # Passwords at low argon2id costs: the tests check the rules, not the hash's strength.
+    return create_app(settings, registry=CollectorRegistry(), passwords=Passwords.cheap())
 
 
 @pytest.fixture

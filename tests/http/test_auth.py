@@ -17,7 +17,7 @@ PROBLEM = "application/problem+json"
 
 
 async def whoami(request: Request) -> Response:
-    return JSONResponse({"key": request.state.api_key.name})
+    return JSONResponse({"key": request.state.principal.name})
 
 
 @pytest.fixture

@@ -42,6 +42,8 @@ def test_creating_a_code_returns_the_whole_resource(
     assert code["redirect_status"] == 302
     assert code["short_url"] == f"http://qr.test/{slug}"
     assert code["qr_payload"] == f"http://qr.test/q/{slug}"
+    # "http://qr.test/q/" and an 8-character slug: 25 bytes, version 2 at M (up to 26).
+    assert (code["qr_version"], code["qr_modules"]) == (2, 25)
     assert code["scans"] == 0
     assert code["created_at"].endswith("Z")
     assert set(code) == {
@@ -58,6 +60,8 @@ def test_creating_a_code_returns_the_whole_resource(
         "redirect_status",
         "short_url",
         "qr_payload",
+        "qr_version",
+        "qr_modules",
         "scans",
         "target_lookalike",
         "fallback_url",

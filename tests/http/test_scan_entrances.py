@@ -3,7 +3,6 @@ facts and answer the same way, because both call ``ScanPath``."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,16 +18,18 @@ from scanlet.assembly import create_app
 from scanlet.clock import FixedClock
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
+from tests.dbquery import query
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TRACEPARENT = (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> ScanletApp:
+def app(scanlet_db: str, tmp_path: Path) -> ScanletApp:
     settings = load_settings(
         {
-            "SCANLET_DB": str(tmp_path / "scanlet.db"),
+            "SCANLET_DB": scanlet_db,
+            "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
             "SCANLET_BASE_URL": "http://qr.test",
             "SCANLET_TRUSTED_PROXIES": "10.0.0.0/8",
             "SCANLET_COUNTRY_HEADER": "cf-ipcountry",
@@ -85,9 +86,10 @@ def call(
 
 
 def stored(app: ScanletApp, kind: str) -> list[dict[str, Any]]:
-    with sqlite3.connect(app.state.services.settings.db) as conn:
-        rows = conn.execute("SELECT payload FROM events WHERE type = ? ORDER BY seq", (kind,))
-        events = [msgspec.json.decode(row[0]) for row in rows]
+    rows = query(
+        app.state.services.settings, "SELECT payload FROM events WHERE type = ? ORDER BY seq", kind
+    )
+    events = [msgspec.json.decode(row[0]) for row in rows]
     for event in events:
         del event["id"]
     return events

@@ -19,27 +19,26 @@ from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.actors.events import CodeDeleted, LogAppended, ScanRecorded, encode_event
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
-from scanlet.config import load_settings
+from scanlet.config import Settings, load_settings
 from scanlet.http.log_tail import LogTail
 from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig, sse_frame
 from scanlet.runtime import EventBus
+from scanlet.storage.opening import open_storage
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog
-from scanlet.storage.sqlite.keys import KeyStore
+from tests.conftest import AnyStorage, nth_position
+from tests.dbquery import query
 from tests.processes import free_port
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 Message = dict[str, Any]
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path / "s.db") as database:
-        yield database
+def seqs(db_settings: Settings) -> list[str]:
+    """Every event's seq (its SSE id), in seq order."""
+    return [str(seq) for (seq,) in query(db_settings, "SELECT seq FROM events ORDER BY seq")]
 
 
-async def append(db: Database, bus: EventBus, *slugs: str, kind: str = "scan.recorded") -> None:
+async def append(db: AnyStorage, bus: EventBus, *slugs: str, kind: str = "scan.recorded") -> None:
     """Commit one event per slug, then ring the doorbell as writers do."""
     events = []
     for slug in slugs:
@@ -53,13 +52,13 @@ async def append(db: Database, bus: EventBus, *slugs: str, kind: str = "scan.rec
         events.append(
             NewEvent(event.id, kind, slug, "2026-11-27T00:00:00.000000Z", encode_event(event))
         )
-    last = await db.write(lambda conn: EventLog.add(conn, events, "2026-11-27T00:00:00.000000Z"))
+    last = await db.events.append(events, NOW)
     bus.publish_nowait(LogAppended(last))
 
 
-async def tail_of(db: Database, bus: EventBus, tasks: anyio.abc.TaskGroup) -> LogTail:
+async def tail_of(db: AnyStorage, bus: EventBus, tasks: anyio.abc.TaskGroup) -> LogTail:
     """The log's tail, running in ``tasks`` until the bus closes (as the app runs it)."""
-    tail = LogTail(EventLog(db), bus, sse_frame, debounce=0)
+    tail = LogTail(db.events, bus, sse_frame, debounce=0)
     await tasks.start(tail.run)
     return tail
 
@@ -108,33 +107,38 @@ class Reader:
         return self.events()
 
 
-async def test_live_events_arrive_with_seq_type_and_the_webhook_body(db: Database) -> None:
+async def test_live_events_arrive_with_seq_type_and_the_webhook_body(
+    storage: AnyStorage, db_settings: Settings
+) -> None:
+    db = storage
     bus = EventBus()
     await append(db, bus, "old")
     async with anyio.create_task_group() as tasks:
         tail = await tail_of(db, bus, tasks)
-        reader = Reader(EventStream(EventLog(db), tail, after=await EventLog(db).last_seq()))
+        reader = Reader(EventStream(db.events, tail, after=await nth_position(db, 1)))
         tasks.start_soon(reader.run)
         await append(db, bus, "a", "b")
         events = await reader.wait_for(2)
         bus.close()
-    assert [m["id"] for m in events] == ["2", "3"]
+    assert [m["id"] for m in events] == seqs(db_settings)[1:]
     assert [m["event"] for m in events] == ["scan.recorded"] * 2
     data = events[0]["data"]
     assert list(data) == ["type", "id", "seq", "occurred_at", "data"]
-    assert data["seq"] == 2
+    assert str(data["seq"]) == events[0]["id"]
     assert data["data"]["slug"] == "a"
     assert reader.text.startswith("retry: ")
 
 
 async def test_a_resume_replays_what_was_missed_then_follows_live_without_repeats(
-    db: Database,
+    storage: AnyStorage, db_settings: Settings
 ) -> None:
+    db = storage
     bus = EventBus()
     await append(db, bus, "a", "b", "c", "d")
     async with anyio.create_task_group() as tasks:
         tail = await tail_of(db, bus, tasks)
-        stream = EventStream(EventLog(db), tail, after=2, config=StreamConfig(batch=1))
+        after = await nth_position(db, 2)
+        stream = EventStream(db.events, tail, after=after, config=StreamConfig(batch=1))
         reader = Reader(stream)
         tasks.start_soon(reader.run)
         await reader.wait_for(2)
@@ -142,15 +146,18 @@ async def test_a_resume_replays_what_was_missed_then_follows_live_without_repeat
         await append(db, bus, "f")
         events = await reader.wait_for(4)
         bus.close()
-    assert [m["id"] for m in events] == ["3", "4", "5", "6"]
+    assert [m["id"] for m in events] == seqs(db_settings)[2:]
 
 
-async def test_filters_keep_only_the_asked_types_and_slug(db: Database) -> None:
+async def test_filters_keep_only_the_asked_types_and_slug(
+    storage: AnyStorage, db_settings: Settings
+) -> None:
+    db = storage
     bus = EventBus()
     async with anyio.create_task_group() as tasks:
         tail = await tail_of(db, bus, tasks)
         stream = EventStream(
-            EventLog(db), tail, after=0, types=frozenset({"scan.recorded"}), slug="menu"
+            db.events, tail, after=0, types=frozenset({"scan.recorded"}), slug="menu"
         )
         reader = Reader(stream)
         tasks.start_soon(reader.run)
@@ -159,26 +166,30 @@ async def test_filters_keep_only_the_asked_types_and_slug(db: Database) -> None:
         await append(db, bus, "menu")
         events = await reader.wait_for(3)
         bus.close()
-    assert [m["id"] for m in events] == ["1", "3", "5"]
-    assert stream.position == 5
+    every = seqs(db_settings)
+    assert [m["id"] for m in events] == [every[0], every[2], every[4]]
+    assert stream.position == await nth_position(db, 5)
 
 
-async def test_a_quiet_stream_sends_heartbeat_comments(db: Database) -> None:
+async def test_a_quiet_stream_sends_heartbeat_comments(storage: AnyStorage) -> None:
+    db = storage
     bus = EventBus()
     async with anyio.create_task_group() as tasks:
         tail = await tail_of(db, bus, tasks)
         config = StreamConfig(heartbeat=0.01)
-        reader = Reader(EventStream(EventLog(db), tail, after=0, config=config))
+        reader = Reader(EventStream(db.events, tail, after=0, config=config))
         tasks.start_soon(reader.run)
         await reader.wait_for(0, comment="heartbeat")
         bus.close()
 
 
-async def test_a_client_too_slow_to_take_a_message_is_disconnected(db: Database) -> None:
+async def test_a_client_too_slow_to_take_a_message_is_disconnected(storage: AnyStorage) -> None:
+    db = storage
     bus = EventBus()
     await append(db, bus, "a")
-    tail = LogTail(EventLog(db), bus, sse_frame)
-    response = EventStreamResponse(EventStream(EventLog(db), tail, after=0), send_timeout=0.05)
+    await nth_position(db, 1)  # past PostgreSQL's fence, so the stream has it to send
+    tail = LogTail(db.events, bus, sse_frame)
+    response = EventStreamResponse(EventStream(db.events, tail, after=0), send_timeout=0.05)
     sent: list[MutableMapping[str, Any]] = []
 
     async def stuck_send(message: MutableMapping[str, Any]) -> None:
@@ -197,14 +208,18 @@ async def test_a_client_too_slow_to_take_a_message_is_disconnected(db: Database)
 
 
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
+async def served(scanlet_db: str, tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
     """The app under a real uvicorn on a free port (streams need a real server)."""
-    db_path = tmp_path / "http.db"
-    async with open_database(db_path) as database:
-        key = await ApiKeys(KeyStore(database)).create("admin", Scope.ADMIN, now=datetime.now(UTC))
     settings = load_settings(
-        {"SCANLET_DB": str(db_path), "SCANLET_BASE_URL": "http://qr.test"}, isatty=False
+        {
+            "SCANLET_DB": scanlet_db,
+            "SCANLET_BASE_URL": "http://qr.test",
+            "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
+        },
+        isatty=False,
     )
+    async with open_storage(settings) as storage:
+        key = await ApiKeys(storage.keys).create("admin", Scope.ADMIN, now=datetime.now(UTC))
     app = create_app(settings, registry=CollectorRegistry(), features=[IntegrationsFeature()])
     port = free_port()
     server = uvicorn.Server(
@@ -281,8 +296,11 @@ async def test_over_http_a_reconnect_with_last_event_id_gets_what_was_missed(
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    settings = load_settings({"SCANLET_DB": str(tmp_path / "c.db")}, isatty=False)
+def client(scanlet_db: str, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    settings = load_settings(
+        {"SCANLET_DB": scanlet_db, "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key")},
+        isatty=False,
+    )
     app = create_app(settings, registry=CollectorRegistry(), features=[IntegrationsFeature()])
     with TestClient(app) as test_client:
         store = app.state.services.keys
@@ -313,3 +331,31 @@ def test_bad_stream_parameters_are_422(
 
 def test_the_stream_needs_a_key(client: tuple[TestClient, dict[str, str]]) -> None:
     assert client[0].get("/api/v1/stream").status_code == 401
+
+
+async def test_a_tag_limited_stream_shows_only_the_events_of_visible_codes(
+    storage: AnyStorage,
+) -> None:
+    db = storage
+    bus = EventBus()
+    visible = {"ours": True, "theirs": False}
+    asked: list[str] = []
+
+    async def sees(slug: str) -> bool:
+        asked.append(slug)
+        return visible.get(slug, False)
+
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        stream = EventStream(db.events, tail, after=await db.events.last_position(), visible=sees)
+        reader = Reader(stream)
+        tasks.start_soon(reader.run)
+        await append(db, bus, "theirs", "ours", "theirs", "ours")
+        await reader.wait_for(2)
+        # A code event may move a code in or out of the limit: the slug is asked again.
+        visible["theirs"] = True
+        await append(db, bus, "theirs", kind="code.deleted")
+        events = await reader.wait_for(3)
+        bus.close()
+    assert [m["data"]["data"]["slug"] for m in events] == ["ours", "ours", "theirs"]
+    assert asked == ["theirs", "ours", "theirs"]

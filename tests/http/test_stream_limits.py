@@ -16,16 +16,19 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.access.keys import ApiKeys, Scope
+from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.roles import SYSTEM, Role
+from scanlet.actors.access.users import Users
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
 from scanlet.http.stream import StreamConfig
-from scanlet.storage.sqlite.database import open_database
-from scanlet.storage.sqlite.keys import KeyStore
+from scanlet.storage.opening import open_storage
 from tests.processes import free_port
 
 FAST = StreamConfig(heartbeat=0.05, recheck=0.05)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -37,21 +40,21 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    db_path = tmp_path / "limits.db"
+async def site(scanlet_db: str, tmp_path: Path) -> AsyncIterator[Site]:
     tokens, ids = {}, {}
-    async with open_database(db_path) as database:
-        for name in ("a", "b", "c"):
-            made = await ApiKeys(KeyStore(database)).create(name, Scope.READ, now=datetime.now(UTC))
-            tokens[name], ids[name] = made.token, made.key.id
     settings = load_settings(
         {
-            "SCANLET_DB": str(db_path),
+            "SCANLET_DB": scanlet_db,
+            "SCANLET_SECRET_FILE": str(tmp_path / "scanlet.key"),
             "SCANLET_STREAM_LIMIT": "3",
             "SCANLET_STREAM_LIMIT_PER_KEY": "2",
         },
         isatty=False,
     )
+    async with open_storage(settings) as storage:
+        for name in ("a", "b", "c"):
+            made = await ApiKeys(storage.keys).create(name, Scope.READ, now=datetime.now(UTC))
+            tokens[name], ids[name] = made.token, made.key.id
     app = create_app(
         settings, registry=CollectorRegistry(), features=[IntegrationsFeature(stream=FAST)]
     )
@@ -121,8 +124,70 @@ async def test_an_open_stream_closes_soon_after_its_key_is_revoked(site: Site) -
         chunks = response.aiter_bytes()
         await anext(chunks)  # the opening "retry:"
         # Revoked from another connection, as `scanlet keys revoke` does.
-        async with open_database(site.app.state.services.settings.db) as other:
-            assert await ApiKeys(KeyStore(other)).revoke(site.key_ids["a"], now=datetime.now(UTC))
+        async with open_storage(site.app.state.services.settings) as other:
+            assert await ApiKeys(other.keys).revoke(site.key_ids["a"], now=datetime.now(UTC))
         with anyio.fail_after(5):
             async for _ in chunks:  # heartbeats until the re-check closes the stream
                 pass
+
+
+async def test_an_open_stream_closes_soon_after_its_keys_user_is_disabled(site: Site) -> None:
+    settings = site.app.state.services.settings
+    async with open_storage(settings) as storage:
+        users = Users(storage.users, Passwords.cheap())
+        ana = await users.create("ana@example.com", Role.VIEWER, None, by=SYSTEM, now=NOW)
+        made = await ApiKeys(storage.keys).create("ana", Scope.READ, now=NOW, user=ana)
+    async with (
+        httpx.AsyncClient(base_url=site.base, timeout=5) as client,
+        client.stream(
+            "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {made.token}"}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        chunks = response.aiter_bytes()
+        await anext(chunks)
+        # Disabled from another connection, as `scanlet users disable` does.
+        async with open_storage(settings) as other:
+            users = Users(other.users, Passwords.cheap())
+            await users.change(ana.id, by=SYSTEM, now=NOW, disabled=True)
+        with anyio.fail_after(5):
+            async for _ in chunks:  # heartbeats until the re-check closes the stream
+                pass
+
+
+async def test_a_tag_limited_keys_stream_of_every_code_shows_only_its_codes(site: Site) -> None:
+    async with open_storage(site.app.state.services.settings) as storage:
+        users = Users(storage.users, Passwords.cheap())
+        agency = await users.create(
+            "ag@example.com", Role.VIEWER, None, by=SYSTEM, now=NOW, tags=["x"]
+        )
+        limited = await ApiKeys(storage.keys).create("ag", Scope.READ, now=NOW, user=agency)
+        admin = await ApiKeys(storage.keys).create("adm", Scope.ADMIN, now=NOW)
+    async with httpx.AsyncClient(base_url=site.base, timeout=5) as client:
+        for slug, tags in (("mine", ["x"]), ("other", ["y"])):
+            made = await client.post(
+                "/api/v1/codes",
+                json={"target": "https://example.com/", "slug": slug, "tags": tags},
+                headers={"Authorization": f"Bearer {admin.token}"},
+            )
+            assert made.status_code == 201
+        async with client.stream(
+            "GET", "/api/v1/stream", headers={"Authorization": f"Bearer {limited.token}"}
+        ) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            assert (await anext(lines)).startswith("retry:")
+            for slug in ("other", "mine"):
+                assert (await client.get(f"/{slug}")).status_code == 302
+            with anyio.fail_after(5):
+                data = [line async for line in _until_event(lines)]
+    assert len(data) == 1
+    assert '"slug":"mine"' in data[0]
+
+
+async def _until_event(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The data lines of a stream up to and including its first event's."""
+    async for line in lines:
+        if line.startswith("data: "):
+            yield line
+            return

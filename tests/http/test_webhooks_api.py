@@ -13,8 +13,8 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[Served]:
-    with serve(tmp_path / "db", ScriptedSender()) as served:
+def app(scanlet_db: str, tmp_path: Path) -> Iterator[Served]:
+    with serve(scanlet_db, tmp_path, ScriptedSender()) as served:
         yield served
 
 
@@ -74,8 +74,8 @@ def test_a_bad_endpoint_is_refused_with_422(
     assert response.json()["errors"][0]["loc"][: len(loc)] == loc
 
 
-def test_private_urls_are_accepted_when_configured(tmp_path: Path) -> None:
-    with serve(tmp_path / "db", ScriptedSender(), allow_private=True) as app:
+def test_private_urls_are_accepted_when_configured(scanlet_db: str, tmp_path: Path) -> None:
+    with serve(scanlet_db, tmp_path, ScriptedSender(), allow_private=True) as app:
         assert app.create_webhook(["*"], url="http://127.0.0.1:9/hook")["url"].startswith(
             "http://127.0.0.1"
         )

@@ -106,10 +106,11 @@ DOCUMENTED = {200, 201, 400, 404, 409, 413, 415, 422}
 
 
 def test_fuzzed_write_bodies_get_documented_answers_and_the_server_stays_up(
+    scanlet_db: str,
     tmp_path: Path,
 ) -> None:
     # Private targets allowed and a recording sender: nothing is resolved or sent anywhere.
-    with serve(tmp_path / "db", ScriptedSender(), allow_private=True) as app:
+    with serve(scanlet_db, tmp_path, ScriptedSender(), allow_private=True) as app:
         app.create_code("menu")
 
         @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

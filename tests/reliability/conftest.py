@@ -16,8 +16,11 @@ from scanlet.assembly import create_app
 from scanlet.config import load_settings
 
 
-def make_app(db: Path, **env: str) -> Starlette:
-    """The production app (default features) on ``db``."""
+def make_app(db: Path | str, key_dir: Path | None = None, **env: str) -> Starlette:
+    """The production app (default features) on ``db`` (a SQLite path or a ``scanlet_db``),
+    its server key in ``key_dir`` (beside a SQLite file by default)."""
+    if key_dir is not None:
+        env = {"SCANLET_SECRET_FILE": str(key_dir / "scanlet.key"), **env}
     settings = load_settings(
         {"SCANLET_DB": str(db), "SCANLET_BASE_URL": "http://qr.test", **env}, isatty=False
     )
@@ -66,8 +69,8 @@ class Crash:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Starlette:
-    return make_app(tmp_path / "scanlet.db")
+def app(scanlet_db: str, tmp_path: Path) -> Starlette:
+    return make_app(scanlet_db, tmp_path)
 
 
 @pytest.fixture

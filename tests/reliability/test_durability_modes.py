@@ -1,26 +1,27 @@
-"""Acknowledged means stored, in every mode the README claims it for: both servers, and
-SQLite's ``synchronous`` at ``normal`` and ``full``. The process dies by SIGKILL right after
-its last answer; what it answered must be in the file."""
+"""Acknowledged means stored, in every mode the README claims it for: both servers, SQLite's
+``synchronous`` at ``normal`` and ``full``, and PostgreSQL (``synchronous_commit`` on). The
+process dies by SIGKILL right after its last answer; what it answered must be stored."""
 
 from __future__ import annotations
 
 import signal
-import sqlite3
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from scanlet.config import Settings
+from tests.dbquery import query
 from tests.processes import served
 
+STORED = "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = 'durable'"
 
-@pytest.mark.parametrize("synchronous", ["normal", "full"])
-@pytest.mark.parametrize("server", ["granian", "uvicorn"])
-def test_answered_scans_and_events_survive_kill_9(
-    tmp_path: Path, server: str, synchronous: str
-) -> None:
-    with served(tmp_path, server=server, env={"SCANLET_SYNCHRONOUS": synchronous}) as running:
+
+def answer_then_die(folder: Path, server: str, env: dict[str, str]) -> tuple[int, int]:
+    """Serve, answer 10 redirects and 50 device events, then SIGKILL at once: the redirects
+    answered and the events accepted."""
+    with served(folder, server=server, env=env) as running:
         headers = {"Authorization": f"Bearer {running.key('write')}"}
         made = httpx.post(
             f"{running.base}/api/v1/codes",
@@ -48,11 +49,28 @@ def test_answered_scans_and_events_survive_kill_9(
         # No grace: the process dies right after the last answer.
         running.proc.send_signal(signal.SIGKILL)
         running.proc.wait(timeout=30)
-    with sqlite3.connect(tmp_path / "scanlet.db") as conn:
-        stored = conn.execute(
-            "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = 'durable'"
-        ).fetchone()[0]
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    return answered, accepted
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_answered_scans_and_events_survive_kill_9_on_sqlite(
+    tmp_path: Path, db_settings: Settings, server: str, synchronous: str
+) -> None:
+    env = {"SCANLET_DB": str(db_settings.db), "SCANLET_SYNCHRONOUS": synchronous}
+    answered, accepted = answer_then_die(tmp_path, server, env)
     assert (answered, accepted) == (10, 50)
-    assert stored == answered + accepted
-    assert integrity == "ok"
+    assert query(db_settings, STORED) == [(answered + accepted,)]
+    assert query(db_settings, "PRAGMA integrity_check") == [("ok",)]
+
+
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_answered_scans_and_events_survive_kill_9_on_postgresql(
+    tmp_path: Path, db_settings: Settings, server: str
+) -> None:
+    assert db_settings.postgres_url is not None
+    answered, accepted = answer_then_die(tmp_path, server, {"SCANLET_DB": db_settings.postgres_url})
+    assert (answered, accepted) == (10, 50)
+    assert query(db_settings, STORED) == [(answered + accepted,)]

@@ -26,9 +26,9 @@ from tests.reliability.conftest import make_app, mint
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Starlette:
+def app(scanlet_db: str, tmp_path: Path) -> Starlette:
     # A retry long enough that the feature stays down for the whole test.
-    return make_app(tmp_path / "scanlet.db", SCANLET_FEATURE_RETRY="600")
+    return make_app(scanlet_db, tmp_path, SCANLET_FEATURE_RETRY="600")
 
 
 def poison(app: Starlette, client: TestClient) -> None:

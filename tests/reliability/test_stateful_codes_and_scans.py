@@ -3,14 +3,24 @@ delete, scan and ingest (with duplicate ids), each checked against the API's ans
 
 import tempfile
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from starlette.testclient import TestClient
 
+from tests.pg import PgDatabases
 from tests.reliability.conftest import make_app, mint
 from tests.serving import still_serving
 
@@ -21,10 +31,11 @@ TARGETS = st.sampled_from(["https://example.com/a", "https://example.org/b?x=1"]
 class CodesAndScans(RuleBasedStateMachine):
     """The model: live codes with target and enabled flag, deleted slugs, scan counts."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: AbstractContextManager[str]) -> None:
         super().__init__()
         self.folder = tempfile.TemporaryDirectory(prefix="scanlet-model-")
-        self.app = make_app(Path(self.folder.name) / "scanlet.db")
+        self.database = database
+        self.app = make_app(database.__enter__(), Path(self.folder.name))
         self.client = TestClient(self.app, base_url="http://qr.test", follow_redirects=False)
         self.client.__enter__()
         self.headers = mint(self.app, self.client)
@@ -38,6 +49,7 @@ class CodesAndScans(RuleBasedStateMachine):
             still_serving(self.app, self.client)
         finally:
             self.client.__exit__(None, None, None)
+            self.database.__exit__(None, None, None)
             self.folder.cleanup()
 
     @rule(slug=SLUGS, url=TARGETS)
@@ -132,10 +144,48 @@ class CodesAndScans(RuleBasedStateMachine):
             assert code["scans"] == self.scans[slug]
 
 
-CodesAndScans.TestCase.settings = settings(
+MODEL_SETTINGS = settings(
     max_examples=15,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_codes_and_scans_follow_the_model = CodesAndScans.TestCase
+
+
+class SqliteFile(AbstractContextManager[str]):
+    """A new SQLite file for one example (in the example's own folder, made on enter)."""
+
+    def __enter__(self) -> str:
+        self.folder = tempfile.TemporaryDirectory(prefix="scanlet-model-db-")
+        return str(Path(self.folder.name) / "scanlet.db")
+
+    def __exit__(self, *exc: object) -> None:
+        self.folder.cleanup()
+
+
+class PgDatabase(AbstractContextManager[str]):
+    """A new PostgreSQL database for one example. It is dropped with the run's others at the
+    end, not after its example: a DROP DATABASE waits for a checkpoint (about a second on a
+    busy 2-core box), most of what an example would cost."""
+
+    def __init__(self, databases: PgDatabases) -> None:
+        self.databases = databases
+
+    def __enter__(self) -> str:
+        return self.databases.create()
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def test_codes_and_scans_follow_the_model(backend: str, request: pytest.FixtureRequest) -> None:
+    # Each example is a new machine on a new, empty database of the backend.
+    database: Callable[[], AbstractContextManager[str]] = SqliteFile
+    if backend == "postgresql":
+        databases: PgDatabases = request.getfixturevalue("pg_databases")
+        database = lambda: PgDatabase(databases)  # noqa: E731 - a factory, read in place
+    # hypothesis takes any factory of machines here; its stub names only the class.
+    run_state_machine_as_test(
+        lambda: CodesAndScans(database()),  # type: ignore[arg-type]
+        settings=MODEL_SETTINGS,
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 
 from scanlet.storage.postgres.eventlog import EventLog, join_position, split_position
@@ -76,3 +77,22 @@ def test_a_position_is_its_xid_and_seq() -> None:
 
 async def test_an_unknown_seq_has_no_position(pg: PostgresStorage) -> None:
     assert await pg.events.position_of(12345) is None
+
+
+async def test_a_transaction_in_another_database_does_not_hold_the_reader(
+    pg: PostgresStorage, pg_databases: PgDatabases
+) -> None:
+    # Another application's long transaction on the same PostgreSQL server: it has an xid
+    # below this log's next events, but it cannot write here.
+    elsewhere = await asyncpg.connect(pg_databases.create())
+    try:
+        await elsewhere.execute("CREATE TABLE t (n int)")
+        stalled = elsewhere.transaction()
+        await stalled.start()
+        await elsewhere.execute("INSERT INTO t VALUES (1)")
+        await pg.events.append([event("here")], datetime.now(UTC))
+        assert [e.id for e in await pg.events.read_after(0, 10)] == ["here"]
+        assert await pg.events.last_position() > (await pg.events.read_after(0, 1))[0].position
+        await stalled.rollback()
+    finally:
+        await elsewhere.close()

@@ -2,8 +2,6 @@
 or when idle, and ended rows are cleared at the next sign-in."""
 
 import hashlib
-import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scanlet.actors.access.keys import ApiKeys, Scope
-from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.keys import KeyStore
+from scanlet.config import Settings
+from scanlet.storage.ports import SessionRepository
+from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.sessions import SessionStore
+from tests.conftest import AnyStorage
+from tests.dbquery import query
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 MAX_AGE = timedelta(hours=12)
@@ -22,35 +23,28 @@ IDLE = timedelta(hours=2)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path / "s.db") as database:
-        yield database
-
-
-@pytest.fixture
-async def key_id(db: Database) -> str:
-    created = await ApiKeys(KeyStore(db)).create("dash", Scope.READ, now=NOW)
+async def key_id(storage: AnyStorage) -> str:
+    created = await ApiKeys(storage.keys).create("dash", Scope.READ, now=NOW)
     return created.key.id
 
 
 @pytest.fixture
-def store(db: Database) -> SessionStore:
-    return SessionStore(db, max_age=MAX_AGE, idle=IDLE)
+def store(storage: AnyStorage) -> SessionRepository:
+    return storage.sessions(max_age=MAX_AGE, idle=IDLE)
 
 
-def rows(db: Database) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db.path) as conn:
-        return conn.execute("SELECT * FROM dashboard_sessions").fetchall()
+def rows(db: Settings) -> list[tuple[object, ...]]:
+    return query(db, "SELECT * FROM dashboard_sessions")
 
 
 async def test_only_the_hash_of_a_token_is_stored(
-    db: Database, store: SessionStore, key_id: str
+    db_settings: Settings, store: SessionRepository, key_id: str
 ) -> None:
     token, stored = await store.create(key_id, now=NOW)
     assert len(token) >= 43
     digest = hashlib.sha256(token.encode()).digest()
     assert stored.id == digest.hex()
-    ((token_hash, *rest),) = rows(db)
+    ((token_hash, *rest),) = rows(db_settings)
     assert token_hash == digest
     assert token not in repr(rest)
     found = await store.find(token, now=NOW)
@@ -59,7 +53,7 @@ async def test_only_the_hash_of_a_token_is_stored(
 
 
 async def test_a_session_ended_is_gone_for_every_copy_of_its_token(
-    store: SessionStore, key_id: str
+    store: SessionRepository, key_id: str
 ) -> None:
     token, _ = await store.create(key_id, now=NOW)
     other, _ = await store.create(key_id, now=NOW)
@@ -70,7 +64,7 @@ async def test_a_session_ended_is_gone_for_every_copy_of_its_token(
 
 
 async def test_a_session_ends_at_its_absolute_expiry_however_busy(
-    store: SessionStore, key_id: str
+    store: SessionRepository, key_id: str
 ) -> None:
     token, _ = await store.create(key_id, now=NOW)
     moment = NOW
@@ -81,7 +75,7 @@ async def test_a_session_ends_at_its_absolute_expiry_however_busy(
 
 
 async def test_a_session_left_unused_for_the_idle_time_ends(
-    store: SessionStore, key_id: str
+    store: SessionRepository, key_id: str
 ) -> None:
     token, _ = await store.create(key_id, now=NOW)
     assert await store.find(token, now=NOW + IDLE - timedelta(seconds=1)) is not None
@@ -92,17 +86,17 @@ async def test_a_session_left_unused_for_the_idle_time_ends(
 
 
 async def test_use_is_written_at_most_once_a_minute(
-    db: Database, store: SessionStore, key_id: str
+    db_settings: Settings, store: SessionRepository, key_id: str
 ) -> None:
     token, _ = await store.create(key_id, now=NOW)
     await store.find(token, now=NOW + timedelta(seconds=30))
-    assert rows(db)[0][3] == "2026-11-27T12:00:00.000000Z"
+    assert rows(db_settings)[0][3] == "2026-11-27T12:00:00.000000Z"
     await store.find(token, now=NOW + timedelta(seconds=61))
-    assert rows(db)[0][3] == "2026-11-27T12:01:01.000000Z"
+    assert rows(db_settings)[0][3] == "2026-11-27T12:01:01.000000Z"
 
 
 async def test_signing_in_clears_the_rows_of_ended_sessions(
-    db: Database, store: SessionStore, key_id: str
+    db_settings: Settings, store: SessionRepository, key_id: str
 ) -> None:
     hour = timedelta(hours=1)
     expired, _ = await store.create(key_id, now=NOW)
@@ -112,9 +106,9 @@ async def test_signing_in_clears_the_rows_of_ended_sessions(
         if hours == 11:
             recent, _ = await store.create(key_id, now=NOW + hours * hour)
         assert await store.find(expired, now=NOW + hours * hour) is not None
-    assert len(rows(db)) == 3
+    assert len(rows(db_settings)) == 3
     latest, _ = await store.create(key_id, now=NOW + MAX_AGE)
-    assert {row[0] for row in rows(db)} == {
+    assert {row[0] for row in rows(db_settings)} == {
         hashlib.sha256(token.encode()).digest() for token in (recent, latest)
     }
     assert await store.find(idle, now=NOW + MAX_AGE) is None

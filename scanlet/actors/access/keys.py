@@ -12,10 +12,16 @@ import enum
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from scanlet.actors.access.audit import audit_entry
+from scanlet.actors.access.errors import InvalidAccountField
+from scanlet.actors.access.roles import Role
+from scanlet.actors.access.users import normal_tags
+from scanlet.actors.events import SYSTEM_BY, By
 from scanlet.storage.ports import KeyRepository
-from scanlet.storage.records import ApiKey, CreatedKey
+from scanlet.storage.records import ApiKey, CreatedKey, UserRow
 from scanlet.storage.timefmt import format_time, parse_time
 
 __all__ = ("TOKEN_PREFIX", "ApiKeys", "Scope", "split_token")
@@ -65,9 +71,32 @@ class ApiKeys:
         self._keys = repository
 
     async def create(
-        self, name: str, scope: Scope, *, now: datetime, expires_days: int | None = None
+        self,
+        name: str,
+        scope: Scope,
+        *,
+        now: datetime,
+        expires_days: int | None = None,
+        user: UserRow | None = None,
+        tags: Sequence[str] = (),
+        by: By = SYSTEM_BY,
     ) -> CreatedKey:
-        """Create a key and return it with its one-time token."""
+        """Create a key (for ``user``, limited to ``tags``) and return it with its one-time
+        token. A user's key never exceeds them: its scope is at most their role, and when the
+        user is limited to some tags the key is limited to some of those."""
+        key_tags = normal_tags(tags, "tag")
+        if user is not None:
+            if user.disabled:
+                raise InvalidAccountField("user", f"{user.email} is disabled")
+            if int(scope) > int(Role.parse(user.role)):
+                raise InvalidAccountField(
+                    "scope", f"{scope.label} is more than {user.email}'s role ({user.role})"
+                )
+            if user.tags and not set(key_tags) <= set(user.tags):
+                raise InvalidAccountField(
+                    "tag", f"{user.email} is limited to the tags {', '.join(user.tags)}"
+                )
+            key_tags = key_tags or user.tags
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         expires = now + timedelta(days=expires_days) if expires_days is not None else None
@@ -78,17 +107,38 @@ class ApiKeys:
             created_at=format_time(now),
             expires_at=format_time(expires) if expires else None,
             revoked=False,
+            user_id=user.id if user is not None else None,
+            tags=key_tags,
         )
-        await self._keys.insert(row, _hash(secret))
+        audit = audit_entry(
+            by,
+            now,
+            "key.created",
+            key_id,
+            name=name,
+            scope=scope.label,
+            user=row.user_id,
+            tags=row.tags,
+            expires_at=row.expires_at,
+        )
+        await self._keys.insert(row, _hash(secret), audit=audit)
         return CreatedKey(key=row, token=f"{TOKEN_PREFIX}{key_id}_{secret}")
 
     async def list(self) -> list[ApiKey]:
         """Every key, oldest first."""
         return await self._keys.list()
 
-    async def revoke(self, key_id: str, *, now: datetime) -> bool:
+    async def revoke(self, key_id: str, *, now: datetime, by: By = SYSTEM_BY) -> bool:
         """Revoke a key; False when there is no such key."""
-        return await self._keys.revoke(key_id, now=now)
+        audit = audit_entry(by, now, "key.revoked", key_id)
+        return await self._keys.revoke(key_id, now=now, audit=audit)
+
+    async def valid(self, key_id: str, *, now: datetime) -> ApiKey | None:
+        """The key ``key_id`` if it is unexpired and unrevoked (a dashboard session's key)."""
+        found = await self._keys.find(key_id)
+        if found is None or not _live(found[0], now):
+            return None
+        return found[0]
 
     async def authenticate(self, token: str, *, now: datetime) -> ApiKey | None:
         """The key a presented token belongs to, if it is valid, unexpired and unrevoked."""
@@ -102,8 +152,8 @@ class ApiKeys:
         key, secret_hash = found
         if not hmac.compare_digest(secret_hash, _hash(secret)):
             return None
-        if key.revoked:
-            return None
-        if key.expires_at is not None and parse_time(key.expires_at) <= now:
-            return None
-        return key
+        return key if _live(key, now) else None
+
+
+def _live(key: ApiKey, now: datetime) -> bool:
+    return not key.revoked and (key.expires_at is None or parse_time(key.expires_at) > now)

@@ -8,6 +8,8 @@ milliseconds under normal load; ``scanlet_projection_lag_events`` says how far b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 from prometheus_client import CollectorRegistry, Gauge
 
@@ -78,16 +80,25 @@ async def rebuild(
     positions: FollowerPositions,
     writer: AnalyticsWriter,
     projection: AnalyticsProjection,
+    *,
+    remaining: Callable[[int], None] | None = None,
 ) -> int:
     """Drop every analytics read model and apply the whole log again; returns the position.
 
     The reset commits first, then the log is applied in batches, each committed with its
-    position: an interrupted rebuild resumes where it stopped on the next start.
+    position: an interrupted rebuild resumes where it stopped on the next start. With
+    ``remaining``, it is told how many events lie ahead, at the start and after each slice
+    (two index probes each time), for a progress bar.
     """
     await writer.reset(POSITION_NAME)
     follower = AnalyticsFollower(log, positions, writer, projection)
     follower.position = 0
+    if remaining is not None:
+        remaining(await log.lag(0))
     position = await follower.on_message(CATCH_UP)
-    while follower.more:  # one slice per message: loop to the end of the log
+    while True:
+        if remaining is not None:
+            remaining(0 if not follower.more else await log.lag(position))
+        if not follower.more:  # one slice per message: loop to the end of the log
+            return position
         position = await follower.on_message(CATCH_UP)
-    return position

@@ -10,7 +10,14 @@ import msgspec
 
 from scanlet.storage.records import RawScan
 
-__all__ = ("CSV_COLUMNS", "csv_header", "csv_rows", "encode_batches", "jsonl_rows")
+__all__ = (
+    "CSV_COLUMNS",
+    "csv_header",
+    "csv_rows",
+    "encode_batches",
+    "jsonl_rows",
+    "runs_as_formula",
+)
 
 CSV_COLUMNS = (
     "seq",
@@ -57,10 +64,10 @@ def _cell(value: object) -> str:
     if isinstance(value, dict):
         value = _json.encode(value).decode()
     text = str(value)
-    return "'" + text if _runs_as_formula(text) else text
+    return "'" + text if runs_as_formula(text) else text
 
 
-def _runs_as_formula(text: str) -> bool:
+def runs_as_formula(text: str) -> bool:
     """Whether a spreadsheet might read ``text`` as a formula: its first character after
     leading whitespace (every Unicode space, the no-break and ideographic ones included,
     and line breaks) is a formula sign, or it starts with a tab or a line break."""

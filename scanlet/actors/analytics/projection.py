@@ -49,6 +49,7 @@ class _ScanView(msgspec.Struct):
     user_agent: str | None = None
     referrer: str | None = None
     country: str | None = None
+    bot: bool | None = None
     target: str | None = None
     rule: str | None = None
     excluded: bool = False
@@ -57,12 +58,23 @@ class _ScanView(msgspec.Struct):
 _view = msgspec.json.Decoder(_ScanView).decode
 
 
+def _expects_agent(source: str) -> bool:
+    """Whether a scan without a user agent is a bot: a browser always sends one, while
+    devices send none and imported visits may have lost theirs (their source says if
+    they were bots)."""
+    return source not in ("device", "import")
+
+
 def _hour_of(stored_time: str) -> int:
     """Hours since the epoch of a stored (UTC) time."""
     return int(parse_time(stored_time).timestamp()) // 3600
 
 
-_ProfileKey = tuple[str, str | None, str | None, str | None, str | None, str | None, bool]
+#: A scan's source, agent, referrer, country, bot verdict (an import's), target, rule and
+#: whether it is the owner's own.
+_ProfileKey = tuple[
+    str, str | None, str | None, str | None, bool | None, str | None, str | None, bool
+]
 
 
 class AnalyticsProjection:
@@ -95,14 +107,15 @@ class AnalyticsProjection:
 
     def _profile(self, key: _ProfileKey) -> Profile:
         """The (cached) profile of a scan: its source, agent, referrer, country (as the
-        header gave it or as resolved by ``_country``: normalising is idempotent), target
-        and rule."""
-        source, agent, referrer, country, target, rule, own = key
+        header gave it or as resolved by ``_country``: normalising is idempotent), ``bot``
+        as an import's source judged it (None to judge by the user agent), target and
+        rule."""
+        source, agent, referrer, country, bot, target, rule, own = key
         found = self._profiles.get(key)
         if found is None:
-            described = self.agents(agent, expect_agent=source != "device")
+            described = self.agents(agent, expect_agent=_expects_agent(source))
             found = Profile.of(
-                bot=described.bot,
+                bot=described.bot if bot is None else bot,
                 source=source,
                 device=described.device,
                 os=described.os,
@@ -146,6 +159,7 @@ class AnalyticsProjection:
                 event.user_agent,
                 event.referrer,
                 country,
+                event.bot,
                 event.target,
                 event.rule,
                 event.excluded,
@@ -163,7 +177,7 @@ class AnalyticsProjection:
     def raw_scan(self, seq: int, occurred_at: str, payload: bytes) -> RawScan:
         """A stored scan event as the raw-scan listing shows it, derived facts included."""
         event = _scan.decode(payload)
-        agent = self.agents(event.user_agent, expect_agent=event.source != "device")
+        agent = self.agents(event.user_agent, expect_agent=_expects_agent(event.source))
         recorded = isinstance(event, ScanRecorded)
         # Where a redirect's scan went and why: nothing for orphans and device scans.
         routed = event if isinstance(event, ScanRecorded) and event.source != "device" else None
@@ -184,7 +198,7 @@ class AnalyticsProjection:
             device=agent.device,
             os=agent.os,
             browser=agent.browser,
-            bot=agent.bot,
+            bot=agent.bot if event.bot is None else event.bot,
             device_id=event.device_id if isinstance(event, ScanRecorded) else None,
             data=data,
             target=routed.target if routed else None,

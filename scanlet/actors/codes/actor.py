@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -22,6 +23,8 @@ from scanlet.actors.codes.messages import (
     CodeChanges,
     CreateCode,
     DeleteCode,
+    ImportCode,
+    NewCode,
     RefreshCodes,
     UpdateCode,
 )
@@ -29,7 +32,15 @@ from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.passwords import hash_password
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
-from scanlet.actors.events import CodeCreated, CodeDeleted, CodeUpdated, LogAppended, log_entry
+from scanlet.actors.events import (
+    SYSTEM_BY,
+    By,
+    CodeCreated,
+    CodeDeleted,
+    CodeUpdated,
+    LogAppended,
+    log_entry,
+)
 from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef, ActorStopped, MailboxFull
@@ -44,7 +55,7 @@ log = structlog.get_logger("scanlet.codes")
 #: The fields whose URLs are the code's routing (checked against own origins when set).
 _ROUTING_FIELDS = frozenset({"fallback_url", "rules", "split"})
 
-CodesMessage = CreateCode | UpdateCode | DeleteCode | RefreshCodes
+CodesMessage = CreateCode | NewCode | ImportCode | UpdateCode | DeleteCode | RefreshCodes
 
 
 def route_of(code: Code) -> Route:
@@ -105,13 +116,25 @@ class CodesActor(Actor[CodesMessage]):
     async def on_message(self, message: CodesMessage) -> CodeRow | None:
         """Apply one command; a refusal raises ``CodeError`` or ``StorageUnavailable``."""
         if isinstance(message, CreateCode):
-            return await self._create(message)
+            return await self._create(message, SYSTEM_BY)
+        if isinstance(message, NewCode):
+            return await self._create(message.command, message.by)
+        if isinstance(message, ImportCode):
+            return await self._create(
+                message.code,
+                SYSTEM_BY,
+                origin=message.origin,
+                created_at=message.created_at,
+                updated_at=message.updated_at,
+                enabled=message.enabled,
+                dry_run=message.dry_run,
+            )
         if isinstance(message, UpdateCode):
-            return await self._update(message.slug, message.changes)
+            return await self._update(message.slug, message.changes, message.by)
         if isinstance(message, RefreshCodes):
             await self._refresh(message.slugs)
             return None
-        await self._delete(message.slug)
+        await self._delete(message.slug, message.by)
         return None
 
     async def _refresh(self, slugs: tuple[str, ...]) -> None:
@@ -130,7 +153,17 @@ class CodesActor(Actor[CodesMessage]):
                 code = self._codes[slug] = Code.from_row(row)
                 self._index.put(slug, route_of(code))
 
-    async def _create(self, command: CreateCode) -> CodeRow:
+    async def _create(
+        self,
+        command: CreateCode,
+        by: By,
+        *,
+        origin: str | None = None,
+        created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+        enabled: bool = True,
+        dry_run: bool = False,
+    ) -> CodeRow:
         now = self._clock.now()
         if command.slug is None:
             slug = generate_slug()
@@ -146,13 +179,13 @@ class CodesActor(Actor[CodesMessage]):
                 target=command.target,
                 title=command.title,
                 tags=tuple(command.tags),
-                enabled=True,
+                enabled=enabled,
                 valid_from=command.valid_from,
                 valid_until=command.valid_until,
                 max_scans=command.max_scans,
                 redirect_status=command.redirect_status,
-                created_at=now,
-                updated_at=now,
+                created_at=created_at or now,
+                updated_at=updated_at or created_at or now,
                 fallback_url=command.fallback_url,
                 rules=command.rules,
                 split=command.split,
@@ -162,15 +195,18 @@ class CodesActor(Actor[CodesMessage]):
             self._own_origins,
             target_is_new=True,
         )
-        event = CodeCreated(id=new_event_id(), occurred_at=now, code=code.state())
         row = code.row()
-        await self._stored(self._store.create(row, log_entry(event, slug), self._clock.now()))
+        if dry_run:
+            return row
+        event = CodeCreated(id=new_event_id(), occurred_at=now, by=by, code=code.state())
+        entry = log_entry(event, slug)
+        await self._stored(self._store.create(row, entry, self._clock.now(), origin=origin))
         self._codes[slug] = code
         self._index.put(slug, route_of(code))
         log.info("code created", slug=slug)
         return row
 
-    async def _update(self, slug: str, changes: CodeChanges) -> CodeRow:
+    async def _update(self, slug: str, changes: CodeChanges, by: By) -> CodeRow:
         current = self._codes.get(slug)
         if current is None:
             raise CodeNotFound(slug)
@@ -197,7 +233,9 @@ class CodesActor(Actor[CodesMessage]):
             target_is_new="target" in changed,
             routing_is_new=not _ROUTING_FIELDS.isdisjoint(changed),
         )
-        event = CodeUpdated(id=new_event_id(), occurred_at=now, code=code.state(), changed=changed)
+        event = CodeUpdated(
+            id=new_event_id(), occurred_at=now, by=by, code=code.state(), changed=changed
+        )
         row = code.row()
         await self._stored(self._store.update(row, log_entry(event, slug), self._clock.now()))
         self._codes[slug] = code
@@ -205,11 +243,11 @@ class CodesActor(Actor[CodesMessage]):
         log.info("code updated", slug=slug, changed=list(changed))
         return row
 
-    async def _delete(self, slug: str) -> None:
+    async def _delete(self, slug: str, by: By) -> None:
         if slug not in self._codes:
             raise CodeNotFound(slug)
         now = self._clock.now()
-        event = CodeDeleted(id=new_event_id(), occurred_at=now, slug=slug)
+        event = CodeDeleted(id=new_event_id(), occurred_at=now, by=by, slug=slug)
         await self._stored(self._store.delete(slug, now, log_entry(event, slug), self._clock.now()))
         del self._codes[slug]
         self._index.remove(slug)
@@ -229,13 +267,13 @@ class CodesClient:
     def __init__(self, ref: ActorRef[CodesMessage]) -> None:
         self._ref = ref
 
-    async def create(self, command: CreateCode) -> CodeRow:
-        """Create a code (InvalidField, SlugTaken on refusal)."""
-        return await self._ref.ask(command, wait=False)
+    async def create(self, command: CreateCode, by: By = SYSTEM_BY) -> CodeRow:
+        """Create a code on behalf of ``by`` (InvalidField, SlugTaken on refusal)."""
+        return await self._ref.ask(NewCode(command, by), wait=False)
 
-    async def update(self, slug: str, changes: CodeChanges) -> CodeRow:
-        """Change a code (CodeNotFound, InvalidField on refusal)."""
-        return await self._ref.ask(UpdateCode(slug, changes), wait=False)
+    async def update(self, slug: str, changes: CodeChanges, by: By = SYSTEM_BY) -> CodeRow:
+        """Change a code on behalf of ``by`` (CodeNotFound, InvalidField on refusal)."""
+        return await self._ref.ask(UpdateCode(slug, changes, by), wait=False)
 
     def refresh(self, slugs: Sequence[str]) -> None:
         """Have the codes ``slugs`` (all of them, if none) loaded again, without waiting;
@@ -244,6 +282,10 @@ class CodesClient:
         with contextlib.suppress(MailboxFull, ActorStopped):
             self._ref.tell_nowait(RefreshCodes(tuple(slugs)))
 
-    async def delete(self, slug: str) -> None:
-        """Delete a code (CodeNotFound if there is none)."""
-        await self._ref.ask(DeleteCode(slug), wait=False)
+    async def import_code(self, command: ImportCode) -> CodeRow:
+        """Create an imported code (InvalidField, SlugTaken on refusal)."""
+        return await self._ref.ask(command, wait=False)
+
+    async def delete(self, slug: str, by: By = SYSTEM_BY) -> None:
+        """Delete a code on behalf of ``by`` (CodeNotFound if there is none)."""
+        await self._ref.ask(DeleteCode(slug, by), wait=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -21,7 +22,7 @@ from scanlet.actors.codes.validation import (
     MAX_TITLE_LENGTH,
     SLUG_PATTERN,
 )
-from scanlet.actors.events import RedirectStatus
+from scanlet.actors.events import SYSTEM_BY, By, RedirectStatus
 from scanlet.runtime import Asks
 from scanlet.storage.records import CodeRow
 from scanlet.timerange import ClientTime
@@ -31,6 +32,8 @@ __all__ = (
     "CodeChanges",
     "CreateCode",
     "DeleteCode",
+    "ImportCode",
+    "NewCode",
     "RefreshCodes",
     "UpdateCode",
 )
@@ -124,6 +127,21 @@ class CreateCode(
     password: Password | None = None
 
 
+class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
+    """Create a code an import brought over: ``code`` passes every rule a created code does;
+    ``origin`` names the source item (``shlink:host/domain/code``), stored with the code so a
+    second run knows it; ``created_at`` is when the source made it (now if unknown)."""
+
+    code: CreateCode
+    origin: str
+    created_at: datetime | None = None
+    #: An archive's code keeps when it last changed, and may come disabled.
+    updated_at: datetime | None = None
+    enabled: bool = True
+    #: Check every rule and answer the code that would be made, storing nothing.
+    dry_run: bool = False
+
+
 class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A partial update: fields left out stay as they are; ``null`` clears optional ones."""
 
@@ -142,17 +160,27 @@ class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     password: Password | msgspec.UnsetType | None = msgspec.UNSET
 
 
+class NewCode(msgspec.Struct, Asks[CodeRow], frozen=True):
+    """Create a code as ``command`` says, on behalf of ``by`` (a ``CreateCode`` alone is the
+    system's: the request body never says who it is from, the credentials do)."""
+
+    command: CreateCode
+    by: By
+
+
 class UpdateCode(msgspec.Struct, Asks[CodeRow], frozen=True):
-    """Apply ``changes`` to the code ``slug``."""
+    """Apply ``changes`` to the code ``slug``, on behalf of ``by``."""
 
     slug: str
     changes: CodeChanges
+    by: By = SYSTEM_BY
 
 
 class DeleteCode(msgspec.Struct, Asks[None], frozen=True):
-    """Delete the code ``slug`` (its slug is never reused)."""
+    """Delete the code ``slug`` (its slug is never reused), on behalf of ``by``."""
 
     slug: str
+    by: By = SYSTEM_BY
 
 
 class RefreshCodes(msgspec.Struct, frozen=True):

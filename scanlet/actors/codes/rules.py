@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 
 from msgspec.structs import replace
@@ -21,7 +22,7 @@ from scanlet.actors.codes.validation import (
 )
 from scanlet.timerange import check_time
 
-__all__ = ("check_code",)
+__all__ = ("check_code", "normal_tags")
 
 
 def _printable(text: str) -> bool:
@@ -36,6 +37,18 @@ def _utc(field: str, value: datetime | None) -> datetime | None:
         return check_time(value)
     except ValueError as exc:
         raise InvalidField(field, str(exc)) from None
+
+
+def normal_tags(raw: Iterable[str]) -> tuple[str, ...]:
+    """Tags trimmed, without repeats, each 1 to 64 printable characters, at most 20; raise
+    InvalidField("tags") if not. The rule of a code's tags and of a key's or user's limit."""
+    tags = tuple(dict.fromkeys(tag.strip() for tag in raw))
+    if len(tags) > MAX_TAGS:
+        raise InvalidField("tags", f"at most {MAX_TAGS} tags")
+    for tag in tags:
+        if not tag or len(tag) > MAX_TAG_LENGTH or not _printable(tag):
+            raise InvalidField("tags", f"each tag is 1 to {MAX_TAG_LENGTH} printable characters")
+    return tags
 
 
 def check_code(
@@ -54,12 +67,7 @@ def check_code(
         len(code.title) > MAX_TITLE_LENGTH or not _printable(code.title)
     ):
         raise InvalidField("title", f"must be at most {MAX_TITLE_LENGTH} printable characters")
-    tags = tuple(dict.fromkeys(tag.strip() for tag in code.tags))
-    if len(tags) > MAX_TAGS:
-        raise InvalidField("tags", f"at most {MAX_TAGS} tags")
-    for tag in tags:
-        if not tag or len(tag) > MAX_TAG_LENGTH or not _printable(tag):
-            raise InvalidField("tags", f"each tag is 1 to {MAX_TAG_LENGTH} printable characters")
+    tags = normal_tags(code.tags)
     valid_from = _utc("valid_from", code.valid_from)
     valid_until = _utc("valid_until", code.valid_until)
     if valid_from and valid_until and valid_until <= valid_from:

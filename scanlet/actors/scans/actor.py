@@ -9,14 +9,17 @@ by themselves, which is the adaptive group commit the redirect path relies on.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import msgspec
 import structlog
 
 from scanlet.actors.events import (
+    By,
     DomainEvent,
     LogAppended,
     ScanOrphaned,
@@ -24,7 +27,12 @@ from scanlet.actors.events import (
     log_entry,
 )
 from scanlet.actors.scans.messages import (
+    MAX_COUNTRY,
+    MAX_REFERRER,
+    MAX_USER_AGENT,
     DeviceScan,
+    ImportedScan,
+    ImportScans,
     IngestEvents,
     IngestResult,
     RecordOrphan,
@@ -58,6 +66,21 @@ class _KnownSalts:
         return self.by_day[day]
 
 
+class _RunSalts:
+    """Visitor-hash salts for imported visits: one random salt per day of visits, kept in
+    memory only, so the hashes an import makes count its visitors but can never be
+    recomputed, by anybody, once the import is over."""
+
+    def __init__(self) -> None:
+        self._by_day: dict[date, bytes] = {}
+
+    def salt_for(self, day: date) -> bytes:
+        found = self._by_day.get(day)
+        if found is None:
+            found = self._by_day[day] = secrets.token_bytes(32)
+        return found
+
+
 class ScansActor(Actor[ScansMessage]):
     """Records redirect scans, orphan scans and device scans, durably and in batches."""
 
@@ -79,6 +102,7 @@ class ScansActor(Actor[ScansMessage]):
         self._counts: dict[str, int] = {}
         self._salts = _KnownSalts()
         self._hasher = VisitorHasher(self._salts, server_key)
+        self._import_hasher = VisitorHasher(_RunSalts(), server_key)
 
     async def on_start(self) -> None:
         """Load the counters that enforce ``max_scans``."""
@@ -117,7 +141,7 @@ class ScansActor(Actor[ScansMessage]):
             self._salts.by_day = {today: await self._store.salt_for(today)}
         batch = ScanBatch()
         replies: list[Any] = [None] * len(messages)
-        devices: list[tuple[int, IngestEvents]] = []
+        devices: list[tuple[int, IngestEvents | ImportScans]] = []
         orphaned = 0
         for index, message in enumerate(messages):
             try:
@@ -126,10 +150,17 @@ class ScansActor(Actor[ScansMessage]):
                 elif isinstance(message, RecordOrphan):
                     self._add_orphan(batch, message, today)
                     orphaned += 1
-                else:
+                elif isinstance(message, IngestEvents):
                     # Built whole before it joins the batch: a message that fails leaves
                     # nothing behind (its ids unclaimed, so a retry is not a duplicate).
-                    batch.devices.append([self._device_entry(scan) for scan in message.scans])
+                    batch.devices.append(
+                        [self._device_entry(scan, message.by) for scan in message.scans]
+                    )
+                    devices.append((index, message))
+                else:
+                    # Imports claim their (derived) ids as devices do: run twice, nothing
+                    # is stored twice.
+                    batch.devices.append([self._import_entry(scan) for scan in message.scans])
                     devices.append((index, message))
             except Exception as exc:
                 # One message that cannot become an event (a value the edge should have
@@ -138,15 +169,23 @@ class ScansActor(Actor[ScansMessage]):
                 replies[index] = ScanRejected(f"the scan cannot be recorded: {exc!r}")
         commit = await self._store.record(batch, now)
         for (index, message), fresh in zip(devices, commit.fresh, strict=True):
+            if isinstance(message, ImportScans):
+                replies[index] = fresh
+                continue
             replies[index] = [
                 IngestResult(scan.id, "accepted" if new else "duplicate")
                 for scan, new in zip(message.scans, fresh, strict=True)
             ]
         # Device scans count towards max_scans from the next commit on (whether they are
-        # new is known only inside this one).
+        # new is known only inside this one). On a shared database the commit reports the
+        # totals, other instances' scans included: max_scans holds cluster-wide, overshot
+        # by at most one group commit per instance (the one that learns the new total).
         counts = self._counts
-        for slug, added in commit.counts.items():
-            counts[slug] = counts.get(slug, 0) + added
+        if commit.totals is not None:
+            counts.update(commit.totals)
+        else:
+            for slug, added in commit.counts.items():
+                counts[slug] = counts.get(slug, 0) + added
         metrics = self._metrics
         metrics.batch_size.observe(len(messages))
         metrics.commit_seconds.observe(time.perf_counter() - started)
@@ -219,16 +258,51 @@ class ScansActor(Actor[ScansMessage]):
         )
 
     @staticmethod
-    def _device_entry(scan: DeviceScan) -> DeviceEntry:
+    def _device_entry(scan: DeviceScan, by: By | None) -> DeviceEntry:
         event = ScanRecorded(
             id=scan.id,
             occurred_at=scan.occurred_at,
+            by=by,
             slug=scan.slug,
             source="device",
             device_id=scan.device_id,
             data=scan.data,
         )
         return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug))
+
+    def _import_entry(self, scan: ImportedScan) -> DeviceEntry:
+        """An imported visit as its event: the address kept as a live scan's would be (the
+        same ``anonymize_ip``), a visitor hash made under salts of this run only when the
+        source had the full address but no hash of its own."""
+        address = scan.ip or ""
+        ip = (anonymize_ip(address) if self._anonymize else address) or None
+        user_agent = scan.user_agent[:MAX_USER_AGENT] if scan.user_agent else scan.user_agent
+        visitor = scan.visitor
+        if visitor is None and address:
+            visitor = self._import_hasher.visitor_hash(
+                scan.occurred_at.date(), address, user_agent or ""
+            )
+        event = ScanRecorded(
+            id=scan.id,
+            occurred_at=scan.occurred_at,
+            slug=scan.slug,
+            source=scan.source,
+            ip=ip,
+            visitor=visitor,
+            user_agent=user_agent,
+            referrer=scan.referrer[:MAX_REFERRER] if scan.referrer else scan.referrer,
+            country=scan.country[:MAX_COUNTRY] if scan.country else scan.country,
+            bot=scan.bot,
+            via=scan.via,
+            device_id=scan.device_id,
+            data=scan.data,
+        )
+        if not scan.orphan:
+            return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug))
+        # The same facts, minus what only a known code's scan has (device id and data).
+        facts = msgspec.structs.asdict(event)
+        orphan = ScanOrphaned(**{name: facts[name] for name in ScanOrphaned.__struct_fields__})
+        return DeviceEntry(scan.id, scan.slug, log_entry(orphan, scan.slug), counted=False)
 
     @staticmethod
     def _append(batch: ScanBatch, event: DomainEvent, slug: str) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 
+from scanlet.actors.events import By
 from scanlet.actors.scans.messages import (
     DeviceScan,
+    ImportedScan,
+    ImportScans,
     IngestEvents,
     IngestResult,
     RecordOrphan,
@@ -51,9 +54,15 @@ class ScansClient:
         """Store a request for an unknown slug; returns once durable."""
         await self._ref.ask(scan, wait=False)
 
-    async def ingest(self, scans: Sequence[DeviceScan]) -> list[IngestResult]:
-        """Store device scans in one commit; one result per scan, in order."""
-        return await self._ref.ask(IngestEvents(list(scans)), wait=False)
+    async def ingest(self, scans: Sequence[DeviceScan], by: By | None = None) -> list[IngestResult]:
+        """Store device scans (posted by ``by``) in one commit; one result per scan, in
+        order."""
+        return await self._ref.ask(IngestEvents(list(scans), by), wait=False)
+
+    async def import_scans(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        """Store imported visits in one commit; per visit whether it is new (False: an
+        earlier import stored it)."""
+        return await self._ref.ask(ImportScans(list(scans)), wait=False)
 
     async def stop(self) -> None:
         """Stop the actor for good (tests of what the server does without it)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from scanlet.actors.events import Outcome, Source
+from scanlet.actors.events import By, Outcome, Source, Via
 from scanlet.runtime import Asks
 
 __all__ = (
@@ -15,6 +15,8 @@ __all__ = (
     "MAX_REFERRER",
     "MAX_USER_AGENT",
     "DeviceScan",
+    "ImportScans",
+    "ImportedScan",
     "IngestEvents",
     "IngestResult",
     "RecordOrphan",
@@ -119,9 +121,11 @@ class DeviceScan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class IngestEvents(msgspec.Struct, Asks[list["IngestResult"]], frozen=True):
-    """Append already-validated device scans; answered with one result per scan, in order."""
+    """Append already-validated device scans; answered with one result per scan, in order.
+    ``by`` is who posted them (the key), recorded in each event."""
 
     scans: list[DeviceScan]
+    by: By | None = None
 
 
 class IngestResult(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -132,5 +136,37 @@ class IngestResult(msgspec.Struct, frozen=True, omit_defaults=True):
     error: str | None = None
 
 
+class ImportedScan(msgspec.Struct, frozen=True, kw_only=True):
+    """One visit brought over from elsewhere (another tool, an archive), with the facts its
+    source kept. ``id`` is derived from the source and the visit, so importing it again is
+    a duplicate, never a second scan. ``address`` may be a full client address: it is
+    stored as a live scan's would be (anonymised unless configured otherwise). The engine
+    fills in ``slug`` for a visit of a code (sources name the code by its origin)."""
+
+    id: str
+    slug: str
+    occurred_at: datetime
+    orphan: bool = False
+    source: Source = "import"
+    via: Via | None = None
+    #: The client's address as the source has it, full or anonymised.
+    ip: str | None = None
+    #: A visitor hash the source made already (an archive of Scanlet's own).
+    visitor: str | None = None
+    user_agent: str | None = None
+    referrer: str | None = None
+    country: str | None = None
+    bot: bool | None = None
+    device_id: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class ImportScans(msgspec.Struct, Asks[list[bool]], frozen=True):
+    """Append imported visits in one commit; answered per visit: True if stored now, False
+    if an earlier import stored it already."""
+
+    scans: list[ImportedScan]
+
+
 #: Everything the scans actor accepts.
-ScansMessage = RecordScan | RecordOrphan | IngestEvents
+ScansMessage = RecordScan | RecordOrphan | IngestEvents | ImportScans

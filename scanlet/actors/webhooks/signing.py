@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from scanlet.actors.events import AnyEvent, decode_event, event_data
+from scanlet.actors.events import AnyEvent, By, decode_event, event_data
 from scanlet.storage.records import StoredEvent
 
 __all__ = (
@@ -40,7 +40,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
 )
 
 
-class EventBody(msgspec.Struct, frozen=True):
+class EventBody(msgspec.Struct, frozen=True, omit_defaults=True):
     """What a webhook delivery and a stream message carry, fields in this order."""
 
     type: str
@@ -48,20 +48,29 @@ class EventBody(msgspec.Struct, frozen=True):
     seq: int
     occurred_at: str
     data: dict[str, Any]
+    #: Who caused it (``{kind, id}``), when the event records it.
+    by: dict[str, str] | None = None
 
 
 _encoder = msgspec.json.Encoder()
+_UNKNOWN_ENVELOPE = ("id", "type", "occurred_at", "by")
+
+
+def _by(by: By | None) -> dict[str, str] | None:
+    return None if by is None else {"kind": by.kind, "id": by.id}
 
 
 def event_body(event: StoredEvent) -> bytes:
-    """The JSON body for a committed event: ``{type, id, seq, occurred_at, data}``."""
+    """The JSON body for a committed event: ``{type, id, seq, occurred_at, data, by}``."""
     try:
-        data = event_data(decode_event(event.payload))
+        decoded = decode_event(event.payload)
+        data, by = event_data(decoded), _by(decoded.by)
     except msgspec.ValidationError:
         # A type this build does not know (written by a newer one): pass its fields on as is.
         raw = msgspec.json.decode(event.payload)
-        data = {k: v for k, v in raw.items() if k not in ("id", "type", "occurred_at")}
-    return _encoder.encode(EventBody(event.type, event.id, event.seq, event.occurred_at, data))
+        data = {k: v for k, v in raw.items() if k not in _UNKNOWN_ENVELOPE}
+        by = raw.get("by")
+    return _encoder.encode(EventBody(event.type, event.id, event.seq, event.occurred_at, data, by))
 
 
 def new_secret() -> str:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from scanlet.actors.events import LogAppended, WebhookDisabled, log_entry
+from scanlet.actors.events import SYSTEM_BY, LogAppended, WebhookDisabled, log_entry
 from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.policy import (
     DISABLE_AFTER,
@@ -130,6 +130,7 @@ class DeliveryWorker(Actor[Wake]):
             disabled_event = WebhookDisabled(
                 id=new_event_id(),
                 occurred_at=finished,
+                by=SYSTEM_BY,
                 endpoint_id=endpoint.id,
                 reason=decision.disable_reason,
             )

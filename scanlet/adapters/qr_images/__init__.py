@@ -6,7 +6,8 @@ The pieces, each in its own module: ``_options`` (what a request may ask), ``_la
 drawing in module units), ``_raster`` and ``_vector`` (the formats), ``_font``, ``_logo``
 (validation and the SVG sanitiser), ``_codewords`` (how big a logo error correction can
 lose), ``_check`` (contrast and decoding), ``_renderer`` (cached, checked rendering) and
-``_facts`` (version and module count; a smaller alphanumeric payload).
+``_facts`` (version and module count; a smaller alphanumeric payload) and ``_text`` (half
+blocks for a terminal).
 """
 
 from scanlet.adapters.qr_images._check import MIN_CONTRAST, Unscannable, contrast_ratio
@@ -42,6 +43,7 @@ from scanlet.adapters.qr_images._renderer import (
     etag_for,
 )
 from scanlet.adapters.qr_images._source import NO_LOGOS, LogoSource, NoLogos
+from scanlet.adapters.qr_images._text import terminal_lines
 
 __all__ = (
     "FORMATS",
@@ -72,5 +74,6 @@ __all__ = (
     "load_logo",
     "qr_facts",
     "sanitize_svg",
+    "terminal_lines",
     "validate_raster",
 )

@@ -71,10 +71,18 @@ class QrRenderer:
         self._checks = 0
 
     def render(
-        self, payload: str, options: QrOptions, logo: Logo | None = None, *, check: bool = True
+        self,
+        payload: str,
+        options: QrOptions,
+        logo: Logo | None = None,
+        *,
+        check: bool = True,
+        remember: bool = True,
     ) -> RenderedQr:
         """The image of ``payload`` drawn as ``options`` say (with ``logo`` when
-        ``options.logo``), decoded before it is returned unless ``check`` is False.
+        ``options.logo``), decoded before it is returned unless ``check`` is False. With
+        ``remember=False`` a new image stays out of the cache (an archive of a thousand
+        codes would push out every image worth keeping).
 
         Raises Unscannable (an InvalidField naming the option to blame) when the image would
         not scan, InvalidField for what cannot be drawn (no logo given for ``logo=True``, a
@@ -103,7 +111,7 @@ class QrRenderer:
             raise
         rendered = RenderedQr(body=body, media_type=options.media_type, etag=etag, checked=checked)
         with self._lock:
-            if self._max_entries:
+            if self._max_entries and remember:
                 self._cache[etag] = rendered
                 self._cache.move_to_end(etag)
                 while len(self._cache) > self._max_entries:

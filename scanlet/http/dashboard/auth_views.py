@@ -1,9 +1,12 @@
-"""Signing in with an API key and signing out.
+"""Signing in with an email and a password (or, for automation, an API key) and signing out.
 
-The key is typed into a form and sent in a POST body, never in a URL; what the browser keeps
-is only the session cookie (a random token; HttpOnly, SameSite=Strict). The sign-in form has
-its own CSRF token, bound to a nonce cookie, so another site cannot sign a browser in to its
-key. Signing out deletes the session on the server, so a copy of the cookie stops working.
+The password or key is typed into a form and sent in a POST body, never in a URL; what the
+browser keeps is only the session cookie (a random token; HttpOnly, SameSite=Strict). The
+sign-in form has its own CSRF token, bound to a nonce cookie, so another site cannot sign a
+browser in to its account. Failed password sign-ins count towards the lockout
+(``actors.access.lockout``) and all get the same answer, whether the account exists, is
+disabled or the password is wrong. Signing out deletes the session on the server, so a copy
+of the cookie stops working.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from urllib.parse import quote, unquote, urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.users import FIRST_OWNER_HINT
+from scanlet.actors.scans.privacy import client_address
 from scanlet.http.dashboard.pages import read_form, redirect, render, same_origin
 from scanlet.http.dashboard.session import (
     LOGIN_COOKIE,
@@ -24,6 +29,7 @@ from scanlet.http.dashboard.session import (
     current_user,
     set_cookie,
 )
+from scanlet.http.ratelimit import limit_key
 from scanlet.http.services import services
 
 __all__ = ("safe_next", "sign_in", "sign_in_form", "sign_out")
@@ -73,19 +79,41 @@ def _normalised(path: str) -> str:
     return "/" + "/".join(segments)
 
 
-def _form(request: Request, nonce: str, *, status: int = 200, error: str | None = None) -> Response:
+async def _form(
+    request: Request,
+    nonce: str,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    key_error: str | None = None,
+    email: str = "",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    first_run = not await services(request).storage.users.list()
     response = render(
         request,
         "sign_in.html",
         status,
+        headers=headers,
         title="Sign in",
         csrf=auth(request).forms.token(nonce, "login"),
         next=safe_next(request.query_params.get("next")),
         error=error,
+        key_error=key_error,
+        email=email,
+        first_owner=FIRST_OWNER_HINT if first_run else None,
         notice=_NOTICES.get(request.query_params.get("done", "")),
     )
     set_cookie(request, response, LOGIN_COOKIE, nonce, _LOGIN_MAX_AGE)
     return response
+
+
+def _address(request: Request) -> str:
+    """What the lockout counts a client as: its address (X-Forwarded-For believed only from
+    trusted proxies, as for scans), an IPv6 client by its /64."""
+    peer = request.client.host if request.client else None
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    return limit_key(client_address(peer, forwarded, services(request).trusted_networks))
 
 
 async def sign_in_form(request: Request) -> Response:
@@ -95,11 +123,12 @@ async def sign_in_form(request: Request) -> Response:
     nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
     if len(nonce) > 64:
         nonce = secrets.token_urlsafe(16)
-    return _form(request, nonce)
+    return await _form(request, nonce)
 
 
 async def sign_in(request: Request) -> Response:
-    """Check the key; set the session cookie and go on, or show the form with the error."""
+    """Check the email and password (or the key); set the session cookie and go on, or show
+    the form with the error."""
     form = await read_form(request)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     dashboard = auth(request)
@@ -108,27 +137,53 @@ async def sign_in(request: Request) -> Response:
         or not same_origin(request)
         or not dashboard.forms.check(nonce, form.get("csrf"), "login")
     ):
-        return _form(
+        return await _form(
             request,
             secrets.token_urlsafe(16),
             status=403,
             error="The form has expired; please try again.",
         )
     svc = services(request)
-    token = form.get("key", "").strip()
-    key = await svc.keys.authenticate(token, now=svc.clock.now()) if token else None
-    if key is None:
-        return _form(
-            request,
-            nonce,
-            status=401,
-            error="That key is not valid, has expired or was revoked.",
-        )
+    now = svc.clock.now()
+    if "key" in form:
+        token = form.get("key", "").strip()
+        principal = await svc.access.by_token(token, now=now) if token else None
+        if principal is None:
+            return await _form(
+                request,
+                nonce,
+                status=401,
+                key_error="That key is not valid, has expired or was revoked.",
+            )
+        key_id, user_id = principal.id, None
+    else:
+        email, password = form.get("email", ""), form.get("password", "")
+        address = _address(request)
+        if await dashboard.lockout.locked(email, address, now=now):
+            return await _form(
+                request,
+                nonce,
+                status=429,
+                email=email,
+                error="Too many failed sign-ins; try again in 15 minutes.",
+                headers={"Retry-After": str(dashboard.lockout.retry_after)},
+            )
+        user = await svc.users.check_password(email, password)
+        if user is None:
+            await dashboard.lockout.failed(email, address, now=now)
+            return await _form(
+                request,
+                nonce,
+                status=401,
+                email=email,
+                error="That email and password do not match an active account.",
+            )
+        key_id, user_id = None, user.id
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:
-        # Signing in again (another key, say) ends the session the browser had.
+        # Signing in again (as somebody else, say) ends the session the browser had.
         await dashboard.sessions.end(previous)
-    token, _ = await dashboard.sessions.create(key.id, now=svc.clock.now())
+    token, _ = await dashboard.sessions.create(key_id, user_id=user_id, now=now)
     response = redirect(safe_next(form.get("next")))
     set_cookie(request, response, SESSION_COOKIE, token, dashboard.cookie_max_age)
     clear_cookie(request, response, LOGIN_COOKIE)

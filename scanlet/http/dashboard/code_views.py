@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from msgspec.structs import replace
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,6 +18,7 @@ from scanlet.actors.codes.errors import CodeError, InvalidField
 from scanlet.actors.codes.messages import CodeChanges
 from scanlet.adapters.qr_images import QrOptions
 from scanlet.http.codes_api import load_code
+from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.dashboard.charts import series_chart
 from scanlet.http.dashboard.code_forms import (
     changes_from,
@@ -36,14 +37,17 @@ from scanlet.http.dashboard.figures import (
 from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.routing_form import CHOICES, form_rows, routing_changes, routing_values
 from scanlet.http.dashboard.session import User
+from scanlet.http.history_api import code_history
 from scanlet.http.params import query_str
 from scanlet.http.resources import code_resource
 from scanlet.http.scans_api import raw_scans
+from scanlet.http.scoping import check_code_tags, limited_tags
 from scanlet.http.services import services
 from scanlet.storage.records import RawScanQuery
 
 __all__ = (
     "code_page",
+    "codes_csv_download",
     "codes_list",
     "create_code",
     "delete_code",
@@ -56,6 +60,8 @@ __all__ = (
 
 PAGE_SIZE = 25
 LATEST_SCANS = 10
+#: Changes shown in a code page's History section (the API pages through all of them).
+HISTORY_SHOWN = 20
 NOTICES = {
     "created": "The code was created.",
     "updated": "The code was saved.",
@@ -75,7 +81,9 @@ async def codes_list(request: Request, user: User) -> Response:
     q = query_str(request, "q", max_length=256) or None
     tag = query_str(request, "tag", max_length=64) or None
     cursor = query_str(request, "cursor", max_length=512) or None
-    page = await svc.storage.codes.page(limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q)
+    page = await svc.storage.codes.page(
+        limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q, within=limited_tags(user.principal)
+    )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     base = svc.settings.public_base_url
     codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
@@ -95,8 +103,16 @@ async def codes_list(request: Request, user: User) -> Response:
         tag=tag or "",
         next_url=next_url,
         first_url=f"/dashboard/codes?{urlencode(filters)}" if cursor else None,
+        csv_url=f"/dashboard/codes.csv?{urlencode(filters)}" if filters else "/dashboard/codes.csv",
         notice=_notice(request),
     )
+
+
+async def codes_csv_download(request: Request, user: User) -> Response:
+    """Every code the list's filters match, as the API's ``scanlet`` CSV (a download)."""
+    q = query_str(request, "q", max_length=256) or None
+    tag = query_str(request, "tag", max_length=64) or None
+    return codes_csv(services(request), tag, q, limited_tags(user.principal))
 
 
 def _form_page(
@@ -134,7 +150,9 @@ async def create_code(request: Request, user: User) -> Response:
     """Create a code from the form, or show the form again with the errors by its fields."""
     values = values_from(request.state.form)
     try:
-        row = await services(request).codes.create(create_from(values))
+        command = create_from(values)
+        check_code_tags(user.principal, command.tags)
+        row = await services(request).codes.create(command, user.principal.author)
     except CodeError as refusal:
         return _form_page(request, user, values=values, errors=field_errors(refusal))
     return redirect(f"/dashboard/codes/{row.slug}?done=created")
@@ -174,6 +192,7 @@ async def code_page(request: Request, user: User) -> Response:
     code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
+    history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)
     qr, qr_error = _qr_options(request)
     qr_base = f"/dashboard/codes/{row.slug}/qr"
     return render(
@@ -192,6 +211,8 @@ async def code_page(request: Request, user: User) -> Response:
         ),
         breakdowns=[(label, breakdown_rows(getattr(stats, name))) for name, label in BREAKDOWNS],
         latest=latest.items,
+        history=history.items,
+        more_history=history.next_cursor is not None,
         chosen=chosen,
         ranges=RANGES,
         intervals=INTERVAL_LABELS,
@@ -231,8 +252,10 @@ async def edit_code(request: Request, user: User) -> Response:
     }
     values = {**values_from(form), "slug": slug, **routing}
     try:
-        changes = replace(changes_from(values), **routing_changes(form))
-        await services(request).codes.update(slug, changes)
+        changes = msgspec.structs.replace(changes_from(values), **routing_changes(form))
+        if not isinstance(changes.tags, msgspec.UnsetType):
+            check_code_tags(user.principal, changes.tags)
+        await services(request).codes.update(slug, changes, user.principal.author)
     except InvalidField as refusal:
         current = await load_code(services(request), slug)
         return _form_page(
@@ -250,7 +273,7 @@ async def set_enabled(request: Request, user: User) -> Response:
     """Enable or disable a code (``enabled`` = ``true`` or ``false``)."""
     slug = request.path_params["slug"]
     enabled = request.state.form.get("enabled") == "true"
-    await services(request).codes.update(slug, CodeChanges(enabled=enabled))
+    await services(request).codes.update(slug, CodeChanges(enabled=enabled), user.principal.author)
     return redirect(f"/dashboard/codes/{slug}?done={'enabled' if enabled else 'disabled'}")
 
 
@@ -262,5 +285,5 @@ async def delete_form(request: Request, user: User) -> Response:
 
 async def delete_code(request: Request, user: User) -> Response:
     """Delete the code (its scans stay in the log; its slug is never reused)."""
-    await services(request).codes.delete(request.path_params["slug"])
+    await services(request).codes.delete(request.path_params["slug"], user.principal.author)
     return redirect("/dashboard/codes?done=deleted")

@@ -21,6 +21,7 @@ from scanlet.http.dashboard.session import User, current_user
 from scanlet.http.log_tail import LogTail
 from scanlet.http.params import invalid, query_str
 from scanlet.http.qr_api import qr_image
+from scanlet.http.scoping import visible_slug
 from scanlet.http.services import services
 from scanlet.http.stream import (
     EventStream,
@@ -76,8 +77,9 @@ async def dashboard_stream(request: Request, user: User) -> Response:
     slug = query_str(request, "slug", max_length=64)
     if not slug:
         raise invalid("slug", "name the code whose scans to follow")
+    await visible_slug(svc, user.principal, slug)
     hub = stream_hub(svc)
-    slot = hub.limits.acquire(user.key.id)
+    slot = hub.limits.acquire(user.principal.id)
     try:
         after = await hub.log.last_position()
     except BaseException:

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from scanlet.http.dashboard.charts import series_chart
 from scanlet.http.dashboard.figures import INTERVAL_LABELS, RANGES, load_stats, selection
-from scanlet.http.dashboard.pages import render
+from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.session import User
 from scanlet.http.scans_api import raw_scans
 from scanlet.http.services import services
@@ -19,6 +19,9 @@ ORPHANS_SHOWN = 10
 
 
 async def overview(request: Request, user: User) -> Response:
+    if user.principal.tags is not None:
+        # The overview's figures span every code; a tag-limited user starts at their codes.
+        return redirect("/dashboard/codes")
     """Everything at a glance over the chosen range (bots excluded)."""
     svc = services(request)
     chosen = selection(request)

@@ -22,6 +22,8 @@ from scanlet.actors.codes.errors import CodeNotFound
 from scanlet.actors.codes.lookalike import shown_target, target_is_lookalike
 from scanlet.http.dashboard.session import User, auth, current_user
 from scanlet.http.problems import Problem
+from scanlet.http.scoping import visible_slug
+from scanlet.http.services import services
 from scanlet.runtime import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
 from scanlet.storage.cursors import InvalidCursor
 from scanlet.storage.errors import StorageUnavailable
@@ -198,9 +200,14 @@ def guarded(
                 return error_page(
                     request,
                     403,
-                    "This key has the read scope: it can look but not change.",
+                    f"{user.principal.name} acts as {user.principal.role.label}:"
+                    " it can look but not change.",
                     user=user,
                 )
+            slug = request.path_params.get("slug")
+            if slug is not None:
+                # Outside a tag limit a code is as absent as one that never was.
+                await visible_slug(services(request), user.principal, slug)
             if request.method == "POST":
                 form = await read_form(request)
                 token = form.get("csrf")

@@ -4,8 +4,8 @@ on every request.
 The cookie holds only a random token (never the API key); the database keeps its SHA-256
 (``storage/sessions.py``), so a copy of the database or a backup cannot be turned into a
 cookie, and signing out deletes the row, which ends the session even for a copied cookie.
-Each request looks the key up again, so revoking or expiring a key ends its dashboard
-sessions at once, and a key's scope is always the current one.
+Each request looks the key or the user up again, so revoking or expiring a key or disabling
+a user ends their dashboard sessions at once, and a role is always the current one.
 
 CSRF tokens are HMACs of the session's id (or, before sign-in, of a nonce in a separate
 cookie) under a key derived from the server key file, which is not in the database either:
@@ -23,12 +23,12 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.lockout import SignInLockout
+from scanlet.actors.access.roles import Principal, Role
 from scanlet.http.services import installed, services
 from scanlet.storage.ports import SessionRepository
-from scanlet.storage.records import ApiKey, StoredSession
+from scanlet.storage.records import StoredSession
 from scanlet.storage.server_key import ServerKey
-from scanlet.storage.timefmt import parse_time
 
 __all__ = (
     "CSRF_PURPOSE",
@@ -53,16 +53,17 @@ CSRF_PURPOSE = "dashboard-csrf"
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """The signed-in key as the dashboard sees it on this request."""
+    """Who is signed in (a user, or a key for automation) as the dashboard sees it on this
+    request."""
 
-    key: ApiKey
+    principal: Principal
     session: StoredSession
     csrf: str
 
     @property
     def can_write(self) -> bool:
-        """Whether the key may change codes (write scope or above)."""
-        return Scope.parse(self.key.scope) >= Scope.WRITE
+        """Whether they may change codes (editor role, write scope, or above)."""
+        return self.principal.may(Role.EDITOR)
 
 
 def _b64(raw: bytes) -> str:
@@ -93,10 +94,12 @@ class FormTokens:
 
 @dataclass(frozen=True, slots=True)
 class DashboardAuth:
-    """What the dashboard feature builds at start-up: sessions and form tokens."""
+    """What the dashboard feature builds at start-up: sessions, form tokens and the
+    sign-in lockout."""
 
     sessions: SessionRepository
     forms: FormTokens
+    lockout: SignInLockout
 
     @property
     def cookie_max_age(self) -> int:
@@ -120,15 +123,12 @@ async def current_user(request: Request) -> User | None:
     session = await dashboard.sessions.find(cookie, now=now)
     if session is None:
         return None
-    # Looked up on every request so that a revocation, an expiry or a scope change in the
-    # keys table applies to open sessions at once. Keys are few; the list is small.
-    for key in await svc.keys.list():
-        if key.id != session.key_id:
-            continue
-        if key.revoked or (key.expires_at is not None and parse_time(key.expires_at) <= now):
-            return None
-        return User(key=key, session=session, csrf=dashboard.forms.token(session.id))
-    return None
+    # Looked up on every request so that a revoked or expired key, a disabled user or a
+    # changed role applies to open sessions at once.
+    principal = await svc.access.by_session(session, now=now)
+    if principal is None:
+        return None
+    return User(principal=principal, session=session, csrf=dashboard.forms.token(session.id))
 
 
 def cookie_secure(request: Request) -> bool:

@@ -7,7 +7,7 @@ their redirect index at once, without waiting for the log.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
@@ -52,6 +52,7 @@ class CodeStore:
         cursor: str | None = None,
         tag: str | None = None,
         q: str | None = None,
+        within: Sequence[str] | None = None,
     ) -> CodePage:
         """Live codes, newest first, filtered by tag and by a substring of slug/title/target
         (ASCII letters in either case, as SQLite's LIKE matches them)."""
@@ -60,6 +61,12 @@ class CodeStore:
         if tag is not None:
             args.append(tag)
             where.append(f"c.slug IN (SELECT slug FROM code_tags WHERE tag = ${len(args)})")
+        if within is not None:
+            # Only codes with one of these tags (a tag-limited key or user).
+            args.append(list(within))
+            where.append(
+                f"c.slug IN (SELECT slug FROM code_tags WHERE tag = ANY(${len(args)}::text[]))"
+            )
         if q:
             args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
             n = len(args)
@@ -83,9 +90,28 @@ class CodeStore:
         )
         return CodePage(rows, next_cursor)
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event in one transaction; the event's seq."""
-        return await self._with_event(row.slug, entry, recorded_at, lambda c: _insert(c, row))
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event (and the import item it was made of) in one
+        transaction; the event's seq."""
+
+        async def insert(conn: Connection) -> None:
+            await _insert(conn, row)
+            if origin is not None:
+                await conn.execute(
+                    "INSERT INTO import_origins (origin, slug) VALUES ($1, $2)", origin, row.slug
+                )
+
+        return await self._with_event(row.slug, entry, recorded_at, insert)
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins``."""
+        rows = await self._db.fetch(
+            "SELECT origin, slug FROM import_origins WHERE origin = ANY($1::text[])",
+            list(dict.fromkeys(origins)),
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
         """Overwrite a code's fields and append its event; the event's seq."""

@@ -24,12 +24,28 @@ from scanlet.storage.postgres.database import Connection, PgDatabase, note_appen
 from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.timefmt import format_time
 
+#: The code events' types as the history's partial index names them (migration 0003).
+CODE_TYPES_SQL = "('code.created', 'code.updated', 'code.deleted')"
+
 __all__ = ("EventLog", "join_position", "split_position")
 
 _SEQ_BITS = 64
 _SEQ_MASK = (1 << _SEQ_BITS) - 1
-#: The fence: transactions older than this have all ended.
-_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+#: The fence, in the reading statement's own snapshot: the oldest transaction of this
+#: database still running, else the snapshot's xmax. Every transaction older than it has
+#: ended. Transactions of other databases in the same PostgreSQL cluster share the xid
+#: space and the snapshot's xip list, but cannot write this log: leaving them out keeps a
+#: long transaction elsewhere (a dump, an idle session, another application) from stalling
+#: every follower here. A transaction is left out only while pg_stat_activity shows it in
+#: another database; one that ended meanwhile stays in, which can only hold the fence back.
+LOG_FENCE = (
+    "(SELECT COALESCE(min(x::text::bigint),"
+    " pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"
+    " FROM pg_snapshot_xip(pg_current_snapshot()) AS x"
+    " WHERE x::text::bigint % 4294967296 NOT IN ("
+    "SELECT backend_xid::text::bigint FROM pg_stat_activity"
+    " WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))"
+)
 _COLUMNS = "seq, id, type, slug, occurred_at, recorded_at, payload, xid"
 
 
@@ -91,7 +107,7 @@ class EventLog:
     ) -> list[StoredEvent]:
         """Up to ``limit`` events past ``position`` in commit order, up to the fence."""
         xid, seq = split_position(position)
-        sql = f"SELECT {_COLUMNS} FROM events WHERE (xid, seq) > ($1, $2) AND xid < {_XMIN}"
+        sql = f"SELECT {_COLUMNS} FROM events WHERE (xid, seq) > ($1, $2) AND xid < {LOG_FENCE}"
         args: list[object] = [xid, seq]
         if types is not None:
             if all(t.startswith("code.") for t in types):
@@ -109,7 +125,24 @@ class EventLog:
     async def last_position(self) -> int:
         """The fence as a position: every event before it has been committed (or never
         will be), so a reader placed here has seen the whole log so far."""
-        return join_position(int(await self._db.fetchval(f"SELECT {_XMIN}")), 0)
+        return join_position(int(await self._db.fetchval(f"SELECT {LOG_FENCE}")), 0)
+
+    async def code_history(
+        self, slug: str, *, limit: int, before: int | None = None
+    ) -> list[StoredEvent]:
+        """The code events of ``slug``, newest first, with seqs below ``before``."""
+        rows = await self._db.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE slug = $1 AND type IN {CODE_TYPES_SQL}"
+            " AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            slug,
+            before if before is not None else 2**63 - 1,
+            limit,
+        )
+        return [_stored(row) for row in rows]
+
+    def seq_at(self, position: int) -> int:
+        """The seq half of the (xid, seq) pair."""
+        return split_position(position)[1]
 
     async def position_of(self, seq: int) -> int | None:
         """The position of the event ``seq``, or None when there is none."""

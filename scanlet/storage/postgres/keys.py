@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from scanlet.storage.postgres.audit import write_audit
 from scanlet.storage.postgres.database import Connection, PgDatabase
-from scanlet.storage.records import ApiKey
-from scanlet.storage.rows import KEY_COLUMNS, key_row
+from scanlet.storage.records import ApiKey, AuditEntry
+from scanlet.storage.rows import KEY_COLUMNS, encode_list, key_row
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("KeyStore",)
@@ -18,20 +19,26 @@ class KeyStore:
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
 
-    async def insert(self, row: ApiKey, secret_hash: bytes) -> None:
-        """Store a new key."""
+    async def insert(
+        self, row: ApiKey, secret_hash: bytes, *, audit: AuditEntry | None = None
+    ) -> None:
+        """Store a new key (and ``audit``)."""
 
         async def insert(conn: Connection) -> None:
             await conn.execute(
-                "INSERT INTO api_keys (id, name, scope, secret_hash, created_at, expires_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO api_keys"
+                " (id, name, scope, secret_hash, created_at, expires_at, user_id, tags)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 row.id,
                 row.name,
                 row.scope,
                 secret_hash,
                 row.created_at,
                 row.expires_at,
+                row.user_id,
+                encode_list(row.tags),
             )
+            await write_audit(conn, audit)
 
         await self._db.write(insert)
 
@@ -40,8 +47,8 @@ class KeyStore:
         rows = await self._db.fetch(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")
         return [key_row(row) for row in rows]
 
-    async def revoke(self, key_id: str, *, now: datetime) -> bool:
-        """Revoke a key; False when there is no such key."""
+    async def revoke(self, key_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:
+        """Revoke a key (and record ``audit``); False when there is no such key."""
 
         async def revoke(conn: Connection) -> bool:
             status = await conn.execute(
@@ -49,7 +56,10 @@ class KeyStore:
                 key_id,
                 format_time(now),
             )
-            return bool(status != "UPDATE 0")
+            if status == "UPDATE 0":
+                return False
+            await write_audit(conn, audit)
+            return True
 
         return await self._db.write(revoke)
 
@@ -58,4 +68,4 @@ class KeyStore:
         row = await self._db.fetchrow(
             f"SELECT {KEY_COLUMNS}, secret_hash FROM api_keys WHERE id = $1", key_id
         )
-        return None if row is None else (key_row(row), bytes(row[6]))
+        return None if row is None else (key_row(row), bytes(row[8]))

@@ -66,6 +66,15 @@ class RawScanStore:
         last = rows[-1] if more else None
         return RawScanPage(rows, encode_cursor(last.occurred_at, last.seq) if last else None)
 
+    async def count(self, query: RawScanQuery) -> int:
+        """How many scans match, counted on raw_scans' own indexes."""
+        where, params = _where(query)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        found = await self._db.fetchval(
+            numbered(f"SELECT count(*) FROM raw_scans{clause}"), *params
+        )
+        return int(found)
+
     async def stream(
         self, query: RawScanQuery, *, newest_first: bool = True, batch: int = 1000
     ) -> AsyncIterator[list[RawScan]]:

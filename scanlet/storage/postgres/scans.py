@@ -56,12 +56,13 @@ class ScanStore:
                 for item, is_new in zip(device, new, strict=True):
                     if is_new:
                         events.append(item.entry)
-                        counts[item.slug] = counts.get(item.slug, 0) + 1
+                        if item.counted:
+                            counts[item.slug] = counts.get(item.slug, 0) + 1
             if not events:
                 return ScanCommit(None, fresh, counts)
             last_seq = await EventLog.add(conn, events, stamp)
-            await _add_to_counters(conn, counts)
-            return ScanCommit(last_seq, fresh, counts)
+            totals = await _add_to_counters(conn, counts)
+            return ScanCommit(last_seq, fresh, counts, totals)
 
         return await self._db.write(store)
 
@@ -109,13 +110,18 @@ async def _claim_device_ids(conn: Connection, ids: Sequence[str]) -> list[bool]:
     return fresh
 
 
-async def _add_to_counters(conn: Connection, increments: Mapping[str, int]) -> None:
-    if increments:
-        slugs = sorted(increments)
-        await conn.execute(
-            "INSERT INTO scan_counters (slug, scans)"
-            " SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(slug, n) ORDER BY slug"
-            " ON CONFLICT (slug) DO UPDATE SET scans = scan_counters.scans + excluded.scans",
-            slugs,
-            [increments[slug] for slug in slugs],
-        )
+async def _add_to_counters(conn: Connection, increments: Mapping[str, int]) -> dict[str, int]:
+    """Add to the counters; each one's total afterwards, other instances' scans included
+    (the same statement: no extra round trip)."""
+    if not increments:
+        return {}
+    slugs = sorted(increments)
+    rows = await conn.fetch(
+        "INSERT INTO scan_counters (slug, scans)"
+        " SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(slug, n) ORDER BY slug"
+        " ON CONFLICT (slug) DO UPDATE SET scans = scan_counters.scans + excluded.scans"
+        " RETURNING slug, scans",
+        slugs,
+        [increments[slug] for slug in slugs],
+    )
+    return {row[0]: int(row[1]) for row in rows}

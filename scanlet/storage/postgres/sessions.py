@@ -26,8 +26,8 @@ class SessionStore(SessionRules):
             )
             await conn.execute(
                 "INSERT INTO dashboard_sessions"
-                " (token_hash, key_id, created_at, last_seen_at, expires_at)"
-                " VALUES ($1, $2, $3, $4, $5)",
+                " (token_hash, key_id, user_id, created_at, last_seen_at, expires_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
                 digest,
                 *row,
             )
@@ -36,7 +36,8 @@ class SessionStore(SessionRules):
 
     async def _select(self, digest: bytes) -> SessionRow | None:
         row = await self._db.fetchrow(
-            "SELECT key_id, created_at, last_seen_at, expires_at FROM dashboard_sessions"
+            "SELECT key_id, user_id, created_at, last_seen_at, expires_at"
+            " FROM dashboard_sessions"
             " WHERE token_hash = $1",
             digest,
         )

@@ -7,15 +7,18 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from scanlet.storage.postgres.analytics import AnalyticsStore
+from scanlet.storage.postgres.audit import AuditStore
 from scanlet.storage.postgres.cluster import PgChangeFeed, PgLeadership
 from scanlet.storage.postgres.codes import CodeStore
 from scanlet.storage.postgres.database import PgDatabase, open_pg_database
 from scanlet.storage.postgres.eventlog import EventLog
+from scanlet.storage.postgres.idempotency import IdempotencyStore
 from scanlet.storage.postgres.keys import KeyStore
 from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
 from scanlet.storage.postgres.scans import ScanStore
 from scanlet.storage.postgres.sessions import SessionStore
+from scanlet.storage.postgres.users import SignInFailureStore, UserStore
 from scanlet.storage.postgres.webhooks import WebhookStore
 from scanlet.storage.records import RawScanDescriber
 
@@ -34,6 +37,10 @@ class PostgresStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.users = UserStore(db)
+        self.audit = AuditStore(db)
+        self.sign_in_failures = SignInFailureStore(db)
+        self.idempotency = IdempotencyStore(db)
 
     @property
     def location(self) -> str:
@@ -64,6 +71,10 @@ class PostgresStorage:
     def pool_state(self) -> dict[str, int]:
         """The connection pool's state."""
         return self.db.pool_state()
+
+    def statements_run(self) -> int | None:
+        """Statements sent to the database server since opening."""
+        return self.db.statements
 
     def raw_scans(self, describe: RawScanDescriber) -> RawScanStore:
         """Raw scans listed as ``describe`` derives them from the stored events."""

@@ -15,7 +15,7 @@ import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
 from scanlet.storage.postgres.database import Connection, PgDatabase
-from scanlet.storage.postgres.eventlog import EventLog, join_position
+from scanlet.storage.postgres.eventlog import LOG_FENCE, EventLog, join_position
 from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.records import (
     AttemptOutcome,
@@ -43,7 +43,6 @@ _ENDPOINT_COLUMNS = (
     "id, url, event_types, secret, created_at, failures, disabled_at, disabled_reason,"
     " after_xid, after_seq"
 )
-_FENCE = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
 def _endpoint(row: Any) -> EndpointRow:
@@ -112,7 +111,7 @@ class WebhookStore:
         """Store a new endpoint that receives the events past the log's fence now."""
 
         async def store(conn: Connection) -> EndpointRow:
-            fence = int(await conn.fetchval(f"SELECT {_FENCE}"))
+            fence = int(await conn.fetchval(f"SELECT {LOG_FENCE}"))
             stored = msgspec.structs.replace(row, after_position=join_position(fence, 0))
             await conn.execute(
                 "INSERT INTO webhook_endpoints"

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,9 +51,45 @@ def _destination(dest: Path, now: datetime) -> Path:
     return dest
 
 
-def backup_database(source: Path, dest: Path, *, now: datetime | None = None) -> BackupResult:
+#: Seconds between looks at the copy's size while it is written (for a progress bar).
+WATCH_INTERVAL = 0.1
+
+
+@contextmanager
+def _watching(path: Path, total: int, copied: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Tell ``copied`` how many bytes ``path`` holds of ``total``, every ``WATCH_INTERVAL``
+    while the block runs (from a thread of its own: the one-step copy releases the GIL but
+    reports nothing until it ends), and ``total`` once it ends without error."""
+    if copied is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(WATCH_INTERVAL):
+            with suppress(OSError):
+                copied(min(path.stat().st_size, total), total)
+
+    watcher = threading.Thread(target=watch, name="backup-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+    copied(total, total)
+
+
+def backup_database(
+    source: Path,
+    dest: Path,
+    *,
+    now: datetime | None = None,
+    copied: Callable[[int, int], None] | None = None,
+) -> BackupResult:
     """Copy the live database ``source`` to ``dest`` (a new file, or a directory to put a
-    time-stamped file in) and verify the copy."""
+    time-stamped file in) and verify the copy; ``copied`` hears the bytes written so far
+    and the database's size as the copy grows."""
     require_database(source)
     target = _destination(dest, now or datetime.now(UTC))
     partial = target.with_name(target.name + ".partial")
@@ -65,9 +103,14 @@ def backup_database(source: Path, dest: Path, *, now: datetime | None = None) ->
             closing(sqlite3.connect(partial, isolation_level=None)) as copy,
         ):
             src.execute("PRAGMA busy_timeout = 5000")
+            pages, page_size = (
+                src.execute("PRAGMA page_count").fetchone()[0],
+                src.execute("PRAGMA page_size").fetchone()[0],
+            )
             # pages=-1: the whole database in one step, so one snapshot (a stepwise copy
             # restarts whenever another connection writes, which a busy server always does).
-            src.backup(copy, pages=-1)
+            with _watching(partial, int(pages) * int(page_size), copied):
+                src.backup(copy, pages=-1)
             verdict = copy.execute("PRAGMA integrity_check").fetchall()
             if verdict != [("ok",)]:
                 problems = "; ".join(str(row[0]) for row in verdict[:3])

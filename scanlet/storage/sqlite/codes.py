@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
@@ -14,6 +14,7 @@ from scanlet.storage.rows import encode_list
 from scanlet.storage.rows import format_optional as _fmt_opt
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.lookups import pairs_for
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodeStore",)
@@ -57,6 +58,7 @@ class CodeStore:
         cursor: str | None = None,
         tag: str | None = None,
         q: str | None = None,
+        within: Sequence[str] | None = None,
     ) -> CodePage:
         """Live codes, newest first, filtered by tag and by a substring of slug/title/target."""
         where = ["c.deleted_at IS NULL"]
@@ -64,6 +66,11 @@ class CodeStore:
         if tag is not None:
             where.append("c.slug IN (SELECT slug FROM code_tags WHERE tag = ?)")
             params.append(tag)
+        if within is not None:
+            # Only codes with one of these tags (a tag-limited key or user).
+            marks = ", ".join("?" * len(within)) or "NULL"
+            where.append(f"c.slug IN (SELECT slug FROM code_tags WHERE tag IN ({marks}))")
+            params.extend(within)
         if q:
             pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(
@@ -91,9 +98,25 @@ class CodeStore:
         )
         return CodePage(rows, next_cursor)
 
-    async def create(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
-        """Store a new code and its event in one transaction; the event's seq."""
-        return await self._with_event(entry, recorded_at, lambda conn: self._insert(conn, row))
+    async def create(
+        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+    ) -> int:
+        """Store a new code and its event (and the import item it was made of) in one
+        transaction; the event's seq."""
+
+        def insert(conn: sqlite3.Connection) -> None:
+            self._insert(conn, row)
+            if origin is not None:
+                conn.execute(
+                    "INSERT INTO import_origins (origin, slug) VALUES (?, ?)", (origin, row.slug)
+                )
+
+        return await self._with_event(entry, recorded_at, insert)
+
+    async def origins(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs of the codes imports made of ``origins``."""
+        found = await pairs_for(self._db, "import_origins", "origin", "slug", origins)
+        return {origin: str(slug) for origin, slug in found.items()}
 
     async def update(self, row: CodeRow, entry: NewEvent, recorded_at: datetime) -> int:
         """Overwrite a code's fields and append its event; the event's seq."""

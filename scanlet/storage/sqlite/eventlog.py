@@ -17,11 +17,16 @@ from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time
 
+#: The code events' types as the history's partial index names them (migration 0010).
+CODE_TYPES_SQL = "('code.created', 'code.updated', 'code.deleted')"
+
 __all__ = ("EventLog",)
 
 
 _SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM events"
 _NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM events"
+_CODE_PREFIX = "code."
+_CODE_EVENTS = " AND type LIKE 'code.%'"
 
 
 def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
@@ -70,6 +75,10 @@ class EventLog:
         sql = f"{_SELECT} WHERE seq > ?"
         params: list[object] = [seq]
         if types:
+            if all(t.startswith(_CODE_PREFIX) for t in types):
+                # The very predicate of the partial index events_code_changes: SQLite uses
+                # it only for a query that says so in literal text, not through parameters.
+                sql += _CODE_EVENTS
             sql += f" AND type IN ({','.join('?' * len(types))})"
             params.extend(types)
         sql += " ORDER BY seq LIMIT ?"
@@ -87,6 +96,22 @@ class EventLog:
     async def lag(self, position: int) -> int:
         """Committed events past ``position`` (seqs are dense but for rolled-back gaps)."""
         return max(0, self._db.read_now(EventLog.newest_seq) - position)
+
+    async def code_history(
+        self, slug: str, *, limit: int, before: int | None = None
+    ) -> list[StoredEvent]:
+        """The code events of ``slug``, newest first, with seqs below ``before``."""
+        sql = (
+            f"{_SELECT} WHERE slug = ? AND type IN {CODE_TYPES_SQL} AND seq < ?"
+            " ORDER BY seq DESC LIMIT ?"
+        )
+        params = (slug, before if before is not None else 2**63 - 1, limit)
+        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
+            return [_stored(row) for row in await cur.fetchall()]
+
+    def seq_at(self, position: int) -> int:
+        """The seq itself: positions are seqs here."""
+        return position
 
     async def position_of(self, seq: int) -> int | None:
         """The position just after the event ``seq``: the seq itself, here, whether or not

@@ -77,6 +77,17 @@ class RawScanStore:
         last = rows[-1] if more else None
         return RawScanPage(rows, encode_cursor(last.occurred_at, last.seq) if last else None)
 
+    async def count(self, query: RawScanQuery) -> int:
+        """How many scans match, counted on raw_scans' own indexes."""
+        where, params = _where(query)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        async with (
+            self._db.reader() as conn,
+            conn.execute(f"SELECT count(*) FROM raw_scans{clause}", params) as cur,
+        ):
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def stream(
         self, query: RawScanQuery, *, newest_first: bool = True, batch: int = 1000
     ) -> AsyncIterator[list[RawScan]]:

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from scanlet.storage.records import ScanBatch, ScanCommit
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.lookups import pairs_for
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("ScanStore",)
@@ -34,17 +35,8 @@ class ScanStore:
 
     async def counts_for(self, slugs: Iterable[str]) -> dict[str, int]:
         """Scan counts for ``slugs`` (missing ones have no scans yet)."""
-        wanted = list(dict.fromkeys(slugs))
-        counts: dict[str, int] = {}
-        async with self._db.reader() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                async with conn.execute(
-                    f"SELECT slug, scans FROM scan_counters WHERE slug IN ({marks})", chunk
-                ) as cur:
-                    counts.update({row[0]: int(row[1]) for row in await cur.fetchall()})
-        return counts
+        found = await pairs_for(self._db, "scan_counters", "slug", "scans", slugs)
+        return {slug: int(scans) for slug, scans in found.items()}
 
     async def record(self, batch: ScanBatch, recorded_at: datetime) -> ScanCommit:
         """One group commit: claim the device ids, append every new event, add to the
@@ -62,7 +54,8 @@ class ScanStore:
                 for item, is_new in zip(device, new, strict=True):
                     if is_new:
                         events.append(item.entry)
-                        counts[item.slug] = counts.get(item.slug, 0) + 1
+                        if item.counted:
+                            counts[item.slug] = counts.get(item.slug, 0) + 1
             if not events:
                 return ScanCommit(None, fresh, counts)
             last_seq = EventLog.add(conn, events, stamp)

@@ -26,8 +26,8 @@ class SessionStore(SessionRules):
             )
             conn.execute(
                 "INSERT INTO dashboard_sessions"
-                " (token_hash, key_id, created_at, last_seen_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " (token_hash, key_id, user_id, created_at, last_seen_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (digest, *row),
             )
 
@@ -37,7 +37,8 @@ class SessionStore(SessionRules):
         async with (
             self._db.reader() as conn,
             conn.execute(
-                "SELECT key_id, created_at, last_seen_at, expires_at FROM dashboard_sessions"
+                "SELECT key_id, user_id, created_at, last_seen_at, expires_at"
+                " FROM dashboard_sessions"
                 " WHERE token_hash = ?",
                 (digest,),
             ) as cur,

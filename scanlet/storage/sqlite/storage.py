@@ -11,14 +11,17 @@ from typing import Literal
 from scanlet.storage.records import RawScanDescriber
 from scanlet.storage.sole import QuietFeed, SoleLeadership
 from scanlet.storage.sqlite.analytics import AnalyticsStore
+from scanlet.storage.sqlite.audit import AuditStore
 from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.idempotency import IdempotencyStore
 from scanlet.storage.sqlite.keys import KeyStore
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.sqlite.scans import ScanStore
 from scanlet.storage.sqlite.sessions import SessionStore
+from scanlet.storage.sqlite.users import SignInFailureStore, UserStore
 from scanlet.storage.sqlite.webhooks import WebhookStore
 
 __all__ = ("SqliteStorage", "open_sqlite")
@@ -36,6 +39,10 @@ class SqliteStorage:
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)
+        self.users = UserStore(db)
+        self.audit = AuditStore(db)
+        self.sign_in_failures = SignInFailureStore(db)
+        self.idempotency = IdempotencyStore(db)
 
     @property
     def location(self) -> str:
@@ -63,6 +70,10 @@ class SqliteStorage:
     def pool_state(self) -> dict[str, int]:
         """Reader connections (the writer is one more, always open)."""
         return self.db.pool_state()
+
+    def statements_run(self) -> int | None:
+        """Not counted: SQLite runs in the process, a statement costs no round trip."""
+        return None
 
     def raw_scans(self, describe: RawScanDescriber) -> RawScanStore:
         """Raw scans listed as ``describe`` derives them from the stored events."""

@@ -9,16 +9,18 @@ import msgspec
 import pytest
 
 from scanlet.cli import main
-from scanlet.storage.sqlite.storage import open_sqlite
+from scanlet.config import Settings
+from scanlet.storage.opening import open_storage
+from tests.conftest import nth_position
 
 from .conftest import BOT, append, orphan, scan
 
 
-def seeded(tmp_path: Path) -> str:
-    path = tmp_path / "c.db"
+def seeded(db_settings: Settings) -> str:
+    """The test's database (SQLite path or PostgreSQL URL) with three scans and an orphan."""
 
     async def seed() -> None:
-        async with open_sqlite(path) as storage:
+        async with open_storage(db_settings) as storage:
             await append(
                 storage,
                 [
@@ -28,17 +30,20 @@ def seeded(tmp_path: Path) -> str:
                     orphan("nope", datetime(2026, 1, 4, 10, tzinfo=UTC)),
                 ],
             )
+            # Past PostgreSQL's fence: a transaction elsewhere on the server, older than
+            # these, would otherwise make the rebuild stop short of them.
+            await nth_position(storage, 4)
 
     anyio.run(seed)
-    return str(path)
+    return db_settings.postgres_url or str(db_settings.db)
 
 
 def test_rebuild_then_export_streams_every_scan_oldest_first(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = seeded(tmp_path)
+    db = seeded(db_settings)
     assert main(["rebuild", "--db", db]) == 0
-    assert "up to event 4" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("rebuilt the analytics read models up to event ")
     assert main(["export", "scans", "--db", db, "--format", "jsonl"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(x["slug"], x["orphan"], x["bot"]) for x in lines] == [
@@ -55,6 +60,14 @@ def test_rebuild_then_export_streams_every_scan_oldest_first(
     assert ",curl/8.4.0," in out[1]
 
 
+def test_rebuild_names_the_last_event_by_its_seq(
+    db_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = seeded(db_settings)
+    assert main(["rebuild", "--db", db]) == 0
+    assert capsys.readouterr().out == "rebuilt the analytics read models up to event 4\n"
+
+
 def test_export_refuses_a_bad_time_with_exit_code_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -67,9 +80,8 @@ def test_export_refuses_a_bad_time_with_exit_code_2(
 
 
 def test_export_shows_where_each_scan_was_sent_and_whether_it_was_excluded(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "r.db"
     at = datetime(2026, 1, 1, 10, tzinfo=UTC)
     routed = msgspec.structs.replace(
         scan("menu", at), target="https://example.com/ios", rule="rules[0]", excluded=True
@@ -79,13 +91,16 @@ def test_export_shows_where_each_scan_was_sent_and_whether_it_was_excluded(
     )
 
     async def seed() -> None:
-        async with open_sqlite(path) as storage:
+        async with open_storage(db_settings) as storage:
             await append(storage, [routed, fallback, scan("menu", at)])
+            # Past PostgreSQL's fence (see ``seeded``).
+            await nth_position(storage, 3)
 
     anyio.run(seed)
-    assert main(["rebuild", "--db", str(path)]) == 0
+    db = db_settings.postgres_url or str(db_settings.db)
+    assert main(["rebuild", "--db", db]) == 0
     capsys.readouterr()
-    assert main(["export", "scans", "--db", str(path), "--format", "jsonl"]) == 0
+    assert main(["export", "scans", "--db", db, "--format", "jsonl"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(x["target"], x["rule"], x["outcome"], x["excluded"]) for x in lines] == [
         ("https://example.com/ios", "rules[0]", "redirect", True),

@@ -7,11 +7,11 @@ from prometheus_client import CollectorRegistry
 from scanlet.actors.analytics.actor import lag_gauge
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, purge_once
-from scanlet.actors.follower import CATCH_UP, CatchUp
+from scanlet.actors.follower import CatchUp
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
-from tests.conftest import AnyStorage, nth_position
+from tests.conftest import AnyStorage, caught_up, nth_position
 
 from .conftest import append, follower, rebuild_all, scan
 
@@ -31,8 +31,8 @@ async def test_the_follower_applies_each_scan_once_and_reports_no_lag(
                 lambda: follower(storage, AnalyticsProjection(describe_agent), gauge),
             )
         )
-        assert await ref.ask(CATCH_UP) == await nth_position(storage, 3)
-        assert await ref.ask(CATCH_UP) == await nth_position(storage, 3)
+        assert await caught_up(ref, storage, 3) == await nth_position(storage, 3)
+        assert await caught_up(ref, storage, 3) == await nth_position(storage, 3)
     await append(storage, [scan("menu", NOW, visitor="v9")])
     lag = registry.get_sample_value("scanlet_projection_lag_events", {"projection": "analytics"})
     assert lag == 0
@@ -43,7 +43,7 @@ async def test_the_follower_applies_each_scan_once_and_reports_no_lag(
                 lambda: follower(storage, AnalyticsProjection(describe_agent), gauge),
             )
         )
-        assert await ref.ask(CATCH_UP) == await nth_position(storage, 4)
+        assert await caught_up(ref, storage, 4) == await nth_position(storage, 4)
     rows = await storage.analytics.hours("menu", 0, 10**7)
     assert [(r.humans, r.uniques) for r in rows] == [(4, 4)]
     assert len(await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()) == 4
@@ -57,16 +57,15 @@ async def test_a_rebuild_beside_a_running_follower_never_applies_an_event_twice(
         ref: ActorRef[CatchUp] = await system.spawn(
             ChildSpec("analytics", lambda: follower(storage, AnalyticsProjection(describe_agent)))
         )
-        await ref.ask(CATCH_UP)
+        await caught_up(ref, storage, 3)
         await append(storage, [scan("menu", NOW, visitor=None)])
         # The rebuild applies event 4 while the follower still believes it is at 3: its own
         # attempt sees the moved position, rolls back and carries on from 4.
-        assert await rebuild_all(
-            storage, AnalyticsProjection(describe_agent)
-        ) == await nth_position(storage, 4)
-        assert await ref.ask(CATCH_UP) == await nth_position(storage, 4)
+        fourth = await nth_position(storage, 4)  # past the fence, so the rebuild sees it
+        assert await rebuild_all(storage, AnalyticsProjection(describe_agent)) == fourth
+        assert await caught_up(ref, storage, 4) == await nth_position(storage, 4)
         await append(storage, [scan("menu", NOW, visitor=None)])
-        assert await ref.ask(CATCH_UP) == await nth_position(storage, 5)
+        assert await caught_up(ref, storage, 5) == await nth_position(storage, 5)
     after = await storage.analytics.dump()
     assert [r[2] for r in after["analytics_hours"]] == [5, 5]
 
@@ -77,6 +76,7 @@ async def test_retention_deletes_old_raw_scans_in_batches_and_keeps_the_rollups(
     old = [scan("menu", NOW - timedelta(days=40), visitor=None) for _ in range(7)]
     await append(storage, [*old, scan("menu", NOW, visitor=None)])
     policy = RetentionPolicy(30, lambda: NOW)
+    await nth_position(storage, 8)  # past the fence, so the rebuild sees them all
     await rebuild_all(storage, AnalyticsProjection(describe_agent))
     assert len(await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()) == 8
     assert (

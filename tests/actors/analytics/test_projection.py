@@ -15,7 +15,7 @@ from scanlet.storage.records import RawScanQuery, StoredEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.migrations import apply_migrations
 from scanlet.storage.sqlite.raw_scans import RawScanStore
-from tests.conftest import AnyStorage
+from tests.conftest import AnyStorage, readable
 
 from .conftest import BOT, DESKTOP, PHONE, append, new_event, orphan, rebuild_all, scan
 
@@ -37,6 +37,7 @@ def stats_query(
 
 async def project(storage: AnyStorage, events: list[DomainEvent]) -> None:
     await append(storage, events)
+    await readable(storage)  # a rebuild reads up to PostgreSQL's server-wide fence
     await rebuild_all(storage, AnalyticsProjection(describe_agent))
 
 
@@ -217,6 +218,7 @@ async def test_countries_come_from_the_header_else_the_address_per_scan(
         scan("menu", at, ip="192.0.2.0"),  # unknown to the database
     ]
     await append(storage, events)
+    await readable(storage)
     projection = AnalyticsProjection(describe_agent, ByAddress())
     await rebuild_all(storage, projection)
     stats = await compute_stats(storage.analytics, stats_query("menu"))

@@ -1,10 +1,7 @@
 """The scans actor on its own: group commits, exact max_scans, refusals that fail alone."""
 
-import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import anyio
 import pytest
@@ -22,12 +19,13 @@ from scanlet.actors.scans.messages import (
 )
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.clock import FixedClock
+from scanlet.config import Settings
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import BusProbe, running_system
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.server_key import ServerKey
-from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.scans import ScanStore
+from tests.conftest import AnyStorage
+from tests.dbquery import query
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KEY = ServerKey(b"s" * 32)
@@ -37,18 +35,12 @@ def scan(slug: str = "s", max_scans: int | None = None) -> RecordScan:
     return RecordScan(slug, "link", NOW, "203.0.113.5", "UA", None, max_scans)
 
 
-def scans_spec(db: Database, metrics: ScanMetrics | None = None) -> ChildSpec:
-    """The scans actor on ``db`` with a fixed clock (and its own metrics unless given)."""
+def scans_spec(storage: AnyStorage, metrics: ScanMetrics | None = None) -> ChildSpec:
+    """The scans actor on ``storage`` with a fixed clock (and its own metrics unless given)."""
     return ChildSpec(
         "scans",
-        lambda: ScansActor(ScanStore(db), FixedClock(NOW), metrics or ScanMetrics(None), KEY),
+        lambda: ScansActor(storage.scans, FixedClock(NOW), metrics or ScanMetrics(None), KEY),
     )
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path / "s.db") as database:
-        yield database
 
 
 def sample_count(registry: CollectorRegistry, name: str) -> float:
@@ -57,11 +49,13 @@ def sample_count(registry: CollectorRegistry, name: str) -> float:
     return value
 
 
-async def test_concurrent_scans_share_transactions(db: Database) -> None:
+async def test_concurrent_scans_share_transactions(
+    storage: AnyStorage, db_settings: Settings
+) -> None:
     registry = CollectorRegistry()
     metrics = ScanMetrics(registry)
     async with running_system() as system:
-        ref: ActorRef[RecordScan] = await system.spawn(scans_spec(db, metrics))
+        ref: ActorRef[RecordScan] = await system.spawn(scans_spec(storage, metrics))
         with BusProbe(system.bus, LogAppended) as rings:
             results: list[object] = []
 
@@ -75,27 +69,22 @@ async def test_concurrent_scans_share_transactions(db: Database) -> None:
             # One doorbell per commit, the last one naming the last event.
             await system.wait_idle()
             doorbells = rings.events
-            assert doorbells[-1].last_seq == 200
+            assert doorbells[-1].last_seq == await storage.events.last_seq()
             assert 1 <= len(doorbells) < 20
     commits = sample_count(registry, "scanlet_scan_batch_messages_count")
     messages = sample_count(registry, "scanlet_scan_batch_messages_sum")
     assert messages == 200
     # Two hundred asks queued at once must not cost two hundred commits.
     assert commits < 20, commits
-    with sqlite3.connect(db.path) as conn:
-        stored = conn.execute("SELECT COUNT(*) FROM events WHERE type='scan.recorded'").fetchone()
-        counter = conn.execute("SELECT scans FROM scan_counters WHERE slug='s'").fetchone()
-    assert stored == (200,)
-    assert counter == (200,)
+    stored = query(db_settings, "SELECT COUNT(*) FROM events WHERE type='scan.recorded'")
+    counter = query(db_settings, "SELECT scans FROM scan_counters WHERE slug='s'")
+    assert stored == [(200,)]
+    assert counter == [(200,)]
 
 
-async def test_max_scans_is_exact_even_within_one_batch(db: Database) -> None:
+async def test_max_scans_is_exact_even_within_one_batch(storage: AnyStorage) -> None:
     async with running_system() as system:
-        ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec(
-                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
-            )
-        )
+        ref: ActorRef[RecordScan] = await system.spawn(scans_spec(storage))
         results: list[object] = []
 
         async def one() -> None:
@@ -107,28 +96,21 @@ async def test_max_scans_is_exact_even_within_one_batch(db: Database) -> None:
     assert sorted(results, key=bool) == [False] * 7 + [True] * 5
 
 
-async def test_counts_survive_a_restart_of_the_actor(db: Database) -> None:
+async def test_counts_survive_a_restart_of_the_actor(storage: AnyStorage) -> None:
     for expected in ([True, True], [True, False]):
         async with running_system() as system:
-            ref: ActorRef[RecordScan] = await system.spawn(
-                ChildSpec(
-                    "scans",
-                    lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY),
-                )
-            )
+            ref: ActorRef[RecordScan] = await system.spawn(scans_spec(storage))
             got = [await ref.ask(scan("three", max_scans=3)) for _ in range(2)]
         assert got == expected
 
 
-async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
+async def test_a_storage_fault_is_answered_not_crashed(
+    storage: AnyStorage, db_settings: Settings
+) -> None:
     async with running_system() as system:
-        ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec(
-                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
-            )
-        )
+        ref: ActorRef[RecordScan] = await system.spawn(scans_spec(storage))
         assert await ref.ask(scan()) is True
-        await db.write(lambda conn: conn.execute("DROP TABLE scan_counters"))
+        query(db_settings, "DROP TABLE scan_counters")
         with pytest.raises(StorageUnavailable):
             await ref.ask(scan())
         assert system.health() == {"scans": "running"}
@@ -141,13 +123,11 @@ async def test_a_storage_fault_is_answered_not_crashed(db: Database) -> None:
 BEFORE_YEAR_ONE = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
 
 
-async def test_a_scan_that_cannot_become_an_event_fails_alone(db: Database) -> None:
+async def test_a_scan_that_cannot_become_an_event_fails_alone(
+    storage: AnyStorage, db_settings: Settings
+) -> None:
     async with running_system() as system:
-        ref: ActorRef[ScansMessage] = await system.spawn(
-            ChildSpec(
-                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
-            )
-        )
+        ref: ActorRef[ScansMessage] = await system.spawn(scans_spec(storage))
         bad_device = DeviceScan(
             type="scan", id=str(uuid.uuid4()), slug="s", occurred_at=BEFORE_YEAR_ONE
         )
@@ -177,19 +157,16 @@ async def test_a_scan_that_cannot_become_an_event_fails_alone(db: Database) -> N
         stats = ref.statistics()
         assert (stats.failures, stats.restarts) == (0, 0)
         assert system.failure is None
-    with sqlite3.connect(db.path) as conn:
-        stored = conn.execute("SELECT COUNT(*) FROM events").fetchone()
-    assert stored == (6,)
+    assert query(db_settings, "SELECT COUNT(*) FROM events") == [(6,)]
 
 
-async def test_each_commit_rings_the_log_doorbell_with_its_last_seq(db: Database) -> None:
+async def test_each_commit_rings_the_log_doorbell_with_its_last_seq(
+    storage: AnyStorage, db_settings: Settings
+) -> None:
     async with running_system() as system:
-        ref: ActorRef[RecordScan] = await system.spawn(
-            ChildSpec(
-                "scans", lambda: ScansActor(ScanStore(db), FixedClock(NOW), ScanMetrics(None), KEY)
-            )
-        )
+        ref: ActorRef[RecordScan] = await system.spawn(scans_spec(storage))
         with BusProbe(system.bus, LogAppended) as rings:
             for _ in range(3):
                 assert await ref.ask(scan()) is True
-            assert [ring.last_seq for ring in await rings.wait_for(3)] == [1, 2, 3]
+            rung = [ring.last_seq for ring in await rings.wait_for(3)]
+    assert rung == [seq for (seq,) in query(db_settings, "SELECT seq FROM events ORDER BY seq")]

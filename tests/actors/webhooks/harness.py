@@ -105,17 +105,20 @@ class Served:
 
 @contextmanager
 def serve(
-    db: Path,
+    db: str,
+    key_dir: Path,
     sender: Any,
     *,
     retry_base: str = "0.01",
     allow_private: bool = False,
     **feature: Any,
 ) -> Iterator[Served]:
-    """Run the app on ``db`` with the integrations feature and ``sender``."""
+    """Run the app on ``db`` (a ``scanlet_db``) with the integrations feature and ``sender``,
+    its server key in ``key_dir``."""
     settings = load_settings(
         {
-            "SCANLET_DB": str(db),
+            "SCANLET_DB": db,
+            "SCANLET_SECRET_FILE": str(key_dir / "scanlet.key"),
             "SCANLET_BASE_URL": "http://qr.test",
             "SCANLET_WEBHOOK_RETRY_BASE": retry_base,
             "SCANLET_WEBHOOK_ALLOW_PRIVATE": "true" if allow_private else "false",

@@ -1,6 +1,5 @@
 """Delivery: signed, in order per endpoint, retried with the same id, durable, disabling."""
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,8 @@ from standardwebhooks import Webhook
 
 from scanlet.actors.webhooks.policy import DISABLE_AFTER
 from scanlet.actors.webhooks.sender import Outgoing, SendResult
+from scanlet.config import Settings
+from tests.dbquery import query
 
 from .harness import ScriptedSender, Served, serve, wait_until
 
@@ -20,9 +21,9 @@ def body(outgoing: Outgoing) -> dict[str, object]:
     return decoded
 
 
-def test_events_are_delivered_signed_in_log_order(tmp_path: Path) -> None:
+def test_events_are_delivered_signed_in_log_order(scanlet_db: str, tmp_path: Path) -> None:
     sender = ScriptedSender()
-    with serve(tmp_path / "db", sender) as app:
+    with serve(scanlet_db, tmp_path, sender) as app:
         hook = app.create_webhook(["*"])
         app.create_code("menu")
         assert app.client.get("/menu", follow_redirects=False).status_code == 302
@@ -42,10 +43,11 @@ def test_events_are_delivered_signed_in_log_order(tmp_path: Path) -> None:
 
 
 def test_an_endpoint_gets_only_the_types_it_asked_for_and_only_new_events(
+    scanlet_db: str,
     tmp_path: Path,
 ) -> None:
     sender = ScriptedSender()
-    with serve(tmp_path / "db", sender) as app:
+    with serve(scanlet_db, tmp_path, sender) as app:
         app.create_code("before")
         app.create_webhook(["scan.recorded"])
         app.create_code("after")
@@ -57,6 +59,7 @@ def test_an_endpoint_gets_only_the_types_it_asked_for_and_only_new_events(
 
 
 def test_a_failed_delivery_is_retried_with_the_same_id_and_holds_back_later_ones(
+    scanlet_db: str,
     tmp_path: Path,
 ) -> None:
     failures = {"left": 2}
@@ -68,7 +71,7 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_holds_back_later_ones
         return 204
 
     sender = ScriptedSender(reply)
-    with serve(tmp_path / "db", sender) as app:
+    with serve(scanlet_db, tmp_path, sender) as app:
         hook = app.create_webhook(["code.created"])
         app.create_code("one")
         app.create_code("two")
@@ -93,9 +96,11 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_holds_back_later_ones
         assert app.webhook(hook["id"])["enabled"] is True
 
 
-def test_a_410_disables_the_endpoint_and_logs_webhook_disabled(tmp_path: Path) -> None:
+def test_a_410_disables_the_endpoint_and_logs_webhook_disabled(
+    scanlet_db: str, tmp_path: Path, db_settings: Settings
+) -> None:
     sender = ScriptedSender(lambda outgoing: 410)
-    with serve(tmp_path / "db", sender) as app:
+    with serve(scanlet_db, tmp_path, sender) as app:
         hook = app.create_webhook(["code.created"])
         app.create_code("gone")
         app.create_code("later")
@@ -107,19 +112,19 @@ def test_a_410_disables_the_endpoint_and_logs_webhook_disabled(tmp_path: Path) -
         metrics = app.client.get("/metrics").text
         assert 'scanlet_webhook_endpoints_disabled_total{reason="gone"} 1.0' in metrics
         assert "scanlet_webhook_outbox_depth 0.0" in metrics
-    with sqlite3.connect(tmp_path / "db") as conn:
-        rows = conn.execute("SELECT payload FROM events WHERE type = 'webhook.disabled'").fetchall()
-    conn.close()
+    rows = query(db_settings, "SELECT payload FROM events WHERE type = 'webhook.disabled'")
     assert len(rows) == 1
     assert msgspec.json.decode(rows[0][0])["endpoint_id"] == hook["id"]
 
 
-def test_the_webhook_disabled_event_names_the_endpoint_by_id_only(tmp_path: Path) -> None:
+def test_the_webhook_disabled_event_names_the_endpoint_by_id_only(
+    scanlet_db: str, tmp_path: Path, db_settings: Settings
+) -> None:
     # An endpoint's URL may carry a credential; the event goes to every stream reader and to
     # other endpoints, which may only know which endpoint it was.
     secret_url = "https://gone.example/in?token=s3cret"
     sender = ScriptedSender(lambda outgoing: 410 if outgoing.url == secret_url else 200)
-    with serve(tmp_path / "db", sender) as app:
+    with serve(scanlet_db, tmp_path, sender) as app:
         watcher = app.create_webhook(["webhook.disabled"])
         gone = app.create_webhook(["code.created"], url=secret_url)
         app.create_code("gone")
@@ -133,17 +138,13 @@ def test_the_webhook_disabled_event_names_the_endpoint_by_id_only(tmp_path: Path
             "reason": "the endpoint answered 410 Gone",
         }
         assert b"s3cret" not in told[0].body
-    with sqlite3.connect(tmp_path / "db") as conn:
-        (stored,) = conn.execute(
-            "SELECT payload FROM events WHERE type = 'webhook.disabled'"
-        ).fetchone()
-    conn.close()
-    assert b"s3cret" not in stored
+    ((stored,),) = query(db_settings, "SELECT payload FROM events WHERE type = 'webhook.disabled'")
+    assert b"s3cret" not in bytes(stored)
 
 
-def test_an_endpoint_failing_again_and_again_is_disabled(tmp_path: Path) -> None:
+def test_an_endpoint_failing_again_and_again_is_disabled(scanlet_db: str, tmp_path: Path) -> None:
     sender = ScriptedSender(lambda outgoing: 503)
-    with serve(tmp_path / "db", sender, retry_base="0.001", retry_cap=0.002) as app:
+    with serve(scanlet_db, tmp_path, sender, retry_base="0.001", retry_cap=0.002) as app:
         hook = app.create_webhook(["code.created"])
         app.create_code("flaky")
         wait_until(lambda: app.webhook(hook["id"])["enabled"] is False)
@@ -153,7 +154,7 @@ def test_an_endpoint_failing_again_and_again_is_disabled(tmp_path: Path) -> None
         assert "scanlet_webhook_failures_total" in app.client.get("/metrics").text
 
 
-def test_a_slow_endpoint_does_not_delay_another(tmp_path: Path) -> None:
+def test_a_slow_endpoint_does_not_delay_another(scanlet_db: str, tmp_path: Path) -> None:
     release = threading.Event()
 
     class Blocking(ScriptedSender):
@@ -163,7 +164,7 @@ def test_a_slow_endpoint_does_not_delay_another(tmp_path: Path) -> None:
             return await super().send(outgoing)
 
     sender = Blocking()
-    with serve(tmp_path / "db", sender) as app:
+    with serve(scanlet_db, tmp_path, sender) as app:
         app.create_webhook(["code.created"], url="https://slow.example/")
         app.create_webhook(["code.created"], url="https://fast.example/")
         app.create_code("a")
@@ -175,14 +176,14 @@ def test_a_slow_endpoint_does_not_delay_another(tmp_path: Path) -> None:
         assert [o.url for o in sent[2:]] == ["https://slow.example/"] * 2
 
 
-def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
+def test_pending_deliveries_survive_a_restart(scanlet_db: str, tmp_path: Path) -> None:
     down = ScriptedSender(lambda outgoing: 502)
-    with serve(tmp_path / "db", down, retry_base="0.05") as app:
+    with serve(scanlet_db, tmp_path, down, retry_base="0.05") as app:
         hook = app.create_webhook(["code.created"])
         app.create_code("kept")
         first = down.wait_for(1)[0]
     up = ScriptedSender()
-    with serve(tmp_path / "db", up) as app:
+    with serve(scanlet_db, tmp_path, up) as app:
         again = up.wait_for(1)[0]
         assert again.headers["webhook-id"] == first.headers["webhook-id"]
         assert again.body == first.body
@@ -190,9 +191,9 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
         wait_until(lambda: app.attempts(hook["id"])[-1]["outcome"] == "delivered")
 
 
-def test_deleting_an_endpoint_stops_its_deliveries(tmp_path: Path) -> None:
+def test_deleting_an_endpoint_stops_its_deliveries(scanlet_db: str, tmp_path: Path) -> None:
     sender = ScriptedSender(lambda outgoing: 500)
-    with serve(tmp_path / "db", sender, retry_base="60") as app:
+    with serve(scanlet_db, tmp_path, sender, retry_base="60") as app:
         hook = app.create_webhook(["code.created"])
         app.create_code("x")
         sender.wait_for(1)
@@ -204,12 +205,12 @@ def test_deleting_an_endpoint_stops_its_deliveries(tmp_path: Path) -> None:
         assert "scanlet_webhook_outbox_depth 0.0" in app.client.get("/metrics").text
 
 
-def test_an_endpoint_that_ends_leaves_the_server_ready(tmp_path: Path) -> None:
+def test_an_endpoint_that_ends_leaves_the_server_ready(scanlet_db: str, tmp_path: Path) -> None:
     # A worker stops with its endpoint (disabled here by a 410, deleted below). It once stayed
     # listed as a stopped actor, and /readyz answered 503 for good: one receiver going away
     # took the whole instance out of its load balancer.
     sender = ScriptedSender(lambda outgoing: 410)
-    with serve(tmp_path / "db", sender) as app:
+    with serve(scanlet_db, tmp_path, sender) as app:
         gone = app.create_webhook(["code.created"])
         kept = app.create_webhook(["code.deleted"])
         app.create_code("gone")

@@ -8,7 +8,7 @@ carried before the kill.
 """
 
 import json
-import sqlite3
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scanlet.config import Settings
+from tests.dbquery import query
 from tests.processes import create_key, served
 
 SCANS = 5
@@ -92,11 +94,12 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30.0) 
 
 
 def test_pending_deliveries_survive_kill_9_with_the_same_webhook_id(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, scanlet_db: str, db_settings: Settings, receiver: Receiver
 ) -> None:
-    token = create_key(tmp_path, "admin")
+    env = {**ENV, "SCANLET_DB": scanlet_db}
+    token = create_key(tmp_path, "admin", {**os.environ, **env})
     headers = {"Authorization": f"Bearer {token}"}
-    with served(tmp_path, env=ENV) as running:
+    with served(tmp_path, env=env) as running:
         base = running.base
         hook = httpx.post(
             f"{base}/api/v1/webhooks",
@@ -114,19 +117,14 @@ def test_pending_deliveries_survive_kill_9_with_the_same_webhook_id(
             assert httpx.get(f"{base}/hooked").status_code == 302
         wait_until(lambda: len(receiver.failures()) >= 2, "a failed attempt and its retry")
         running.kill()
-    with sqlite3.connect(tmp_path / "scanlet.db") as conn:
-        scan_ids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM events WHERE type = 'scan.recorded' ORDER BY seq"
-            )
-        ]
+    rows = query(db_settings, "SELECT id FROM events WHERE type = 'scan.recorded' ORDER BY seq")
+    scan_ids = [row[0] for row in rows]
     assert len(scan_ids) == SCANS
     failed_before_kill = receiver.failures()
     assert set(failed_before_kill) == {scan_ids[0]}, "retries keep the webhook-id"
     receiver.accepting = True
     # Restarted on the same port, as a service would be.
-    with served(tmp_path, env=ENV, port=running.port) as restarted:
+    with served(tmp_path, env=env, port=running.port) as restarted:
         wait_until(lambda: len(receiver.accepted) == SCANS, "redelivery after restart")
         assert restarted.terminate() == 0
     assert receiver.accepted_in_order() == scan_ids

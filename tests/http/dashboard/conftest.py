@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
-from scanlet.actors.follower import CATCH_UP
+from tests.conftest import caught_up as follow_to_end
 
 SignIn = Callable[[Scope], str]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -57,5 +57,6 @@ def api_create(client: TestClient, key: str, **body: Any) -> Any:
 
 def caught_up(client: TestClient) -> None:
     """Wait until the analytics follower has applied every committed scan."""
-    ref = client.app.state.services.system.lookup("analytics")  # type: ignore[attr-defined]
-    client.portal.call(ref.ask, CATCH_UP)  # type: ignore[union-attr]
+    services = client.app.state.services  # type: ignore[attr-defined]
+    ref = services.system.lookup("analytics")
+    client.portal.call(follow_to_end, ref, services.storage)  # type: ignore[union-attr]

@@ -199,7 +199,7 @@ def test_a_read_key_sees_everything_but_cannot_change_anything(
     ]:
         answer = client.post(path, data={"csrf": csrf, **data})
         assert answer.status_code == 403, path
-        assert "read scope" in answer.text
+        assert "acts as viewer: it can look but not change" in answer.text
     assert client.get("/dashboard/new").status_code == 403
     assert client.get("/menu", follow_redirects=False).status_code == 302
 

@@ -3,42 +3,33 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import anyio
-import pytest
 
 from scanlet.actors.events import LogAppended, ScanRecorded, encode_event
 from scanlet.http.dashboard.live import CountingStream
 from scanlet.http.stream import StreamConfig
 from scanlet.runtime import EventBus
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.database import Database, open_database
-from scanlet.storage.sqlite.eventlog import EventLog
+from tests.conftest import AnyStorage
 from tests.http.test_stream import NOW, tail_of
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path / "live.db") as database:
-        yield database
-
-
-async def scan(db: Database, bus: EventBus, slug: str) -> None:
+async def scan(db: AnyStorage, bus: EventBus, slug: str) -> None:
     event = ScanRecorded(
         id=f"{slug}-{time.monotonic_ns()}", occurred_at=NOW, slug=slug, source="qr"
     )
     stored = NewEvent(
         event.id, "scan.recorded", slug, "2026-11-27T00:00:00.000000Z", encode_event(event)
     )
-    last = await db.write(lambda conn: EventLog.add(conn, [stored], "2026-11-27T00:00:00.000000Z"))
+    last = await db.events.append([stored], NOW)
     bus.publish_nowait(LogAppended(last))
 
 
 async def test_the_count_comes_first_then_after_each_batch_of_the_codes_scans(
-    db: Database,
+    storage: AnyStorage,
 ) -> None:
+    db = storage
     bus = EventBus()
     counts = iter(range(41, 100))
 
@@ -48,13 +39,13 @@ async def test_the_count_comes_first_then_after_each_batch_of_the_codes_scans(
     async with anyio.create_task_group() as tasks:
         tail = await tail_of(db, bus, tasks)
         stream = CountingStream(
-            EventLog(db), tail, after=0, slug="menu", count=count, config=StreamConfig(heartbeat=60)
+            db.events, tail, after=0, slug="menu", count=count, config=StreamConfig(heartbeat=60)
         )
         await follow_counts(db, bus, stream)
         bus.close()
 
 
-async def follow_counts(db: Database, bus: EventBus, stream: CountingStream) -> None:
+async def follow_counts(db: AnyStorage, bus: EventBus, stream: CountingStream) -> None:
     frames = stream.frames()
 
     async def next_count() -> bytes:

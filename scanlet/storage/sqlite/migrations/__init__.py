@@ -1,7 +1,8 @@
 """Numbered SQL migrations, applied in order, each in its own transaction.
 
 Files are named ``NNNN_description.sql``; ``schema_version`` records what has been applied,
-so ``scanlet migrate`` and ``scanlet serve`` can both run them safely on any database.
+so ``scanlet migrate`` and ``scanlet serve`` can both run them safely on any database. Each
+migration not recorded there is applied (see ``migration_files`` for why not "newer only").
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def _applied(conn: sqlite3.Connection, version: int) -> bool:
+    row = conn.execute("SELECT 1 FROM schema_version WHERE version = ?", (version,)).fetchone()
+    return row is not None
+
+
 def apply_migrations(conn: sqlite3.Connection) -> list[Migration]:
-    """Apply every migration newer than the database's version; return those applied."""
+    """Apply every migration the database has not recorded; return those applied."""
     applied: list[Migration] = []
     current_version(conn)
     for migration in available_migrations():
@@ -38,7 +44,7 @@ def apply_migrations(conn: sqlite3.Connection) -> list[Migration]:
         # transaction so a failing migration leaves nothing half-applied. The version is read
         # again under the write lock, so two processes migrating at once apply each step once.
         conn.execute("BEGIN IMMEDIATE")
-        if current_version(conn) >= migration.version:
+        if _applied(conn, migration.version):
             conn.execute("COMMIT")
             continue
         try:

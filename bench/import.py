@@ -1,0 +1,232 @@
+"""Import speed: visits per second from a fake Shlink over loopback and from an archive,
+against POST /api/v1/events of the same visits, each while a server takes redirects on the
+same database (their p99 is reported for each phase, and for redirects alone first).
+
+Three ``scanlet serve`` processes, each on its own SQLite database with a live code ``live``
+that a few client threads keep scanning: the Shlink import runs into the first (``scanlet
+import shlink`` as a process, as users run it), the archive exported from it into the
+second, and the same visits as device events into the third, in batches of 1000 over four
+connections (the ingest benchmark's client). The ratios compare each import with the
+ingest of the same visits in the same run.
+Run: python bench/import.py [--visits 100000] [--codes 100] [--import-core load|server]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.importing.fakes import FakeShlink, serving
+from tests.processes import Served, served
+from tests.wrk import LOAD_CORE, SERVER_CORE
+
+REDIRECT_CLIENTS = 4
+INGEST_BATCH = 1000
+INGEST_CLIENTS = 4
+
+
+def fake_shlink(codes: int, visits: int) -> FakeShlink:
+    """``codes`` short URLs sharing ``visits`` visits, a second apart, distinct agents."""
+    fake = FakeShlink()
+    each = visits // codes
+    for n in range(codes):
+        fake.add(f"c{n}", f"https://example.com/{n}")
+        fake.visits[f"c{n}"] = [
+            {
+                **FakeShlink.visit(i),
+                "date": f"2026-10-{1 + (i // 86400) % 28:02d}T{(i // 3600) % 24:02d}:"
+                f"{(i // 60) % 60:02d}:{i % 60:02d}+00:00",
+                "userAgent": f"Mozilla/5.0 (bench {n}-{i})",
+            }
+            for i in range(each)
+        ]
+    return fake
+
+
+class Redirects:
+    """Client threads scanning ``/live`` until stopped; latencies kept per phase."""
+
+    def __init__(self, base: str) -> None:
+        self._base = base
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.errors = 0
+        self._threads = [threading.Thread(target=self._run) for _ in range(REDIRECT_CLIENTS)]
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self._base, timeout=30) as client:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                status = client.get("/live", follow_redirects=False).status_code
+                took = time.perf_counter() - started
+                with self._lock:
+                    self.latencies.append(took)
+                    self.errors += status != 302
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def take(self) -> tuple[float, int, int]:
+        """p99 in ms, count and errors since the last take."""
+        with self._lock:
+            taken, self.latencies = self.latencies, []
+            errors, self.errors = self.errors, 0
+        if len(taken) < 2:
+            return 0.0, len(taken), errors
+        return statistics.quantiles(taken, n=100)[98] * 1000, len(taken), errors
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+@contextmanager
+def server(folder: Path) -> Iterator[tuple[Served, str, Redirects]]:
+    """A server with a live code and redirects running against it."""
+    folder.mkdir()
+    env = {"SCANLET_LOG_LEVEL": "warning"}
+    with served(folder, env=env, core=SERVER_CORE) as running:
+        token = running.key(name="bench")
+        httpx.post(
+            f"{running.base}/api/v1/codes",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"target": "https://example.com/", "slug": "live"},
+        ).raise_for_status()
+        redirects = Redirects(running.base)
+        redirects.start()
+        try:
+            yield running, token, redirects
+        finally:
+            redirects.stop()
+
+
+#: Where the import process runs: beside the redirect clients (``load``, the default: a
+#: second core, as on any machine with two) or on the server's own core (``server``: the
+#: one-core case, where the import and the redirects share one CPU).
+_IMPORT_CORE = {"load": LOAD_CORE, "server": SERVER_CORE}
+_placement = ["load"]
+
+
+def _pin() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(_IMPORT_CORE[_placement[0]])})
+
+
+def scanlet(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``scanlet ARGS`` run in ``folder`` (its database), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "scanlet", *args, "--db", str(folder / "scanlet.db")],
+        cwd=folder,
+        capture_output=True,
+        check=True,
+        timeout=3600,
+        preexec_fn=_pin,
+    )
+
+
+def timed(what: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    what()
+    return time.perf_counter() - started
+
+
+def ingest(base: str, token: str, fake: FakeShlink, codes: list[str]) -> None:
+    """The same visits as device events, to codes of the same slugs."""
+    headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
+    events = [
+        {"type": "scan", "id": str(uuid.uuid4()), "slug": slug, "occurred_at": visit["date"]}
+        for slug in codes
+        for visit in fake.visits[slug]
+    ]
+    bodies = [
+        msgspec.json.encode({"events": events[i : i + INGEST_BATCH]})
+        for i in range(0, len(events), INGEST_BATCH)
+    ]
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+
+        def send(body: bytes) -> None:
+            client.post("/api/v1/events", content=body).raise_for_status()
+
+        with ThreadPoolExecutor(max_workers=INGEST_CLIENTS) as pool:
+            list(pool.map(send, bodies))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--visits", type=int, default=100_000)
+    parser.add_argument("--codes", type=int, default=100)
+    parser.add_argument("--import-core", choices=sorted(_IMPORT_CORE), default="load")
+    args = parser.parse_args()
+    _placement[0] = args.import_core
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(LOAD_CORE)})
+    fake = fake_shlink(args.codes, args.visits)
+    visits = sum(len(v) for v in fake.visits.values())
+    slugs = [item["shortCode"] for item in fake.short_urls]
+    with tempfile.TemporaryDirectory() as tmp, serving(fake) as shlink:
+        folder = Path(tmp)
+        results: list[tuple[str, float, float, int, int]] = []
+        with server(folder / "shlink") as (running, _, redirects):
+            time.sleep(2)
+            alone = redirects.take()
+            print(f"redirects alone: p99 {alone[0]:.1f} ms over {alone[1]} requests", flush=True)
+            took = timed(
+                lambda: scanlet(
+                    running.folder,
+                    "import",
+                    "shlink",
+                    "--url",
+                    shlink,
+                    "--api-key",
+                    fake.key,
+                    "--quiet",
+                )
+            )
+            results.append(("shlink import", visits / took, *redirects.take()))
+            archive = folder / "scanlet.jsonl"
+            archive.write_bytes(scanlet(running.folder, "export", "archive", "--quiet").stdout)
+        with server(folder / "archive") as (running, _, redirects):
+            took = timed(
+                lambda: scanlet(running.folder, "import", "archive", str(archive), "--quiet")
+            )
+            results.append(("archive import", visits / took, *redirects.take()))
+        with server(folder / "ingest") as (running, token, redirects):
+            for slug in slugs:
+                httpx.post(
+                    f"{running.base}/api/v1/codes",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"target": "https://example.com/", "slug": slug},
+                ).raise_for_status()
+            redirects.take()
+            took = timed(lambda: ingest(running.base, token, fake, slugs))
+            results.append(("POST /api/v1/events", visits / took, *redirects.take()))
+    baseline = results[-1][1]
+    for name, rate, p99, count, errors in results:
+        print(
+            f"{name:20} {rate:9.0f} visits/s  x{rate / baseline:.2f} of ingest   "
+            f"redirects meanwhile: p99 {p99:.1f} ms over {count}, {errors} not 302",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

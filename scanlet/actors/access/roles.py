@@ -1,0 +1,95 @@
+"""Who is asking and what they may do: the one place every entrance (API, dashboard, CLI)
+asks before it changes or shows anything.
+
+A role includes the ones below it: ``viewer`` reads; ``editor`` also creates and changes
+codes; ``admin`` also manages webhooks, keys and users; ``owner`` also manages owners. A key's
+scope (``read``, ``write``, ``admin``) is the same ladder under its older names, and a key acts
+with the lower of its scope and its user's current role, so it never exceeds its user.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from scanlet.actors.events import By
+
+__all__ = ("SYSTEM", "Principal", "Role", "effective_tags")
+
+
+class Role(enum.IntEnum):
+    """What an account may do; each role includes the ones below it."""
+
+    VIEWER = 1
+    EDITOR = 2
+    ADMIN = 3
+    OWNER = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        """``"editor"`` -> ``Role.EDITOR``; raises ValueError for anything else."""
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown role {name!r}: expected viewer, editor, admin or owner"
+            ) from None
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in the CLI, the API and the database."""
+        return self.name.lower()
+
+
+#: Who a change is recorded as: a user, a key, or the system (the CLI, the server itself).
+ActorKind = Literal["user", "key", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking, with what they may do right now.
+
+    ``tags`` limits them to codes carrying one of those tags; None means every code.
+    """
+
+    kind: ActorKind
+    id: str
+    role: Role
+    tags: frozenset[str] | None = None
+    #: The account behind a key (the user's own id for a user; None for the system and for
+    #: keys made before accounts).
+    user_id: str | None = None
+    #: How the dashboard names them: an email or a key's name.
+    name: str = ""
+
+    @property
+    def author(self) -> By:
+        """How events record this principal as their cause."""
+        return By(self.kind, self.id)
+
+    def may(self, needed: Role) -> bool:
+        """Whether this principal's role is ``needed`` or above."""
+        return self.role >= needed
+
+    def sees(self, code_tags: Iterable[str]) -> bool:
+        """Whether a code with ``code_tags`` is within this principal's tag limit."""
+        return self.tags is None or not self.tags.isdisjoint(code_tags)
+
+
+#: The server itself and the command line (whoever can run it can open the database).
+SYSTEM = Principal(kind="system", id="system", role=Role.OWNER, name="system")
+
+
+def effective_tags(*limits: Iterable[str]) -> frozenset[str] | None:
+    """The tag limit of several limits that all apply (a user's and their key's): an empty
+    limit is no limit; otherwise only tags in every one. ``(), ("a", "b")`` -> ``{"a", "b"}``;
+    ``("a",), ("b",)`` -> ``set()`` (nothing at all)."""
+    result: frozenset[str] | None = None
+    for limit in limits:
+        tags = frozenset(limit)
+        if not tags:
+            continue
+        result = tags if result is None else result & tags
+    return result

@@ -1,0 +1,129 @@
+"""What ``scanlet import`` runs apart from argument parsing: the codes and scans contexts
+started in this process over the configured database, and the import engine fed through
+them.
+
+The actors are the server's own (the same rules, ids, anonymisation and commits); the
+database is shared with a server that may be running. On PostgreSQL every code created
+notifies the running instances, which serve it at once; on SQLite a running server learns
+of new codes only when it reloads its index (see the README's "Importing").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry
+
+from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.index import CodeIndex
+from scanlet.actors.codes.messages import ImportCode
+from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.scans.actor import ScansActor
+from scanlet.actors.scans.client import ScansClient
+from scanlet.actors.scans.messages import ImportedScan
+from scanlet.actors.scans.metrics import ScanMetrics
+from scanlet.assembly.app import CORE_SUPERVISOR, ROOT_SUPERVISOR
+from scanlet.clock import Clock, SystemClock
+from scanlet.config import Settings
+from scanlet.importing import Conflict, Importer, ImportReport, SourceItem
+from scanlet.runtime import ActorSystem, ChildSpec
+from scanlet.storage.opening import open_storage
+from scanlet.storage.ports import CodeRepository
+from scanlet.storage.records import CodeRow
+from scanlet.storage.server_key import ensure_server_key
+
+__all__ = ("ContextSink", "open_sink", "run_import")
+
+
+class ContextSink:
+    """The ``ImportSink`` on the codes and scans actors of this process."""
+
+    def __init__(
+        self,
+        codes: CodesClient,
+        scans: ScansClient,
+        index: CodeIndex,
+        repository: CodeRepository,
+        clock: Clock,
+    ) -> None:
+        self._codes = codes
+        self._scans = scans
+        self._index = index
+        self._repository = repository
+        self._clock = clock
+
+    def is_taken(self, slug: str) -> bool:
+        return self._index.is_taken(slug)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    async def known(self, origins: Sequence[str]) -> dict[str, str]:
+        return await self._repository.origins(origins)
+
+    async def create(self, command: ImportCode) -> CodeRow:
+        return await self._codes.import_code(command)
+
+    async def delete(self, slug: str) -> None:
+        await self._codes.delete(slug)
+
+    async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        return await self._scans.import_scans(scans)
+
+
+@asynccontextmanager
+async def open_sink(settings: Settings, clock: Clock | None = None) -> AsyncIterator[ContextSink]:
+    """The codes and scans contexts on ``settings``' (existing) database, for the block."""
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        storage = await stack.enter_async_context(open_storage(settings, create=False))
+        # The server's key: the visitor hashes an import makes need it (as live ones do).
+        server_key, _ = ensure_server_key(settings.server_key_file)
+        system = await stack.enter_async_context(
+            ActorSystem(
+                name="scanlet-import",
+                supervisor=ROOT_SUPERVISOR,
+                ask_timeout=max(settings.ask_timeout, 60.0),
+                registry=CollectorRegistry(),
+                metric_prefix="scanlet",
+            )
+        )
+        core = await system.spawn_supervisor("core", CORE_SUPERVISOR)
+        index = CodeIndex()
+        own_origins = OwnOrigins(settings.own_origins)
+        codes_ref = await core.spawn(
+            ChildSpec(
+                name="codes",
+                factory=lambda: CodesActor(storage.codes, index, clock, own_origins=own_origins),
+            )
+        )
+        metrics = ScanMetrics(CollectorRegistry())
+        scans_ref = await core.spawn(
+            ChildSpec(
+                name="scans",
+                factory=lambda: ScansActor(
+                    storage.scans, clock, metrics, server_key, anonymize=settings.anonymize_ip
+                ),
+                max_attempts=1,
+            )
+        )
+        yield ContextSink(
+            CodesClient(codes_ref), ScansClient(scans_ref), index, storage.codes, clock
+        )
+        await system.shutdown(settings.shutdown_timeout)
+
+
+async def run_import(
+    settings: Settings,
+    items: AsyncIterable[SourceItem],
+    *,
+    on_conflict: Conflict,
+    dry_run: bool,
+    progress: Callable[[int, int], None],
+) -> ImportReport:
+    """Import ``items`` into ``settings``' database; the report of what happened."""
+    async with open_sink(settings) as sink:
+        importer = Importer(sink, on_conflict=on_conflict, dry_run=dry_run, progress=progress)
+        return await importer.run(items)

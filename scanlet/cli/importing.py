@@ -1,0 +1,194 @@
+"""``scanlet import``: codes and visits from Shlink, YOURLS, Kutt, CSV files and archives.
+
+Every importer shares the flags and the way it reports: one line per code on stdout
+(``created``, ``renamed``, ``kept``, ``skipped``, ``failed``), a summary line, the
+failures again on stderr, and exit code 1 if any item failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import AsyncIterable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import structlog
+
+from scanlet.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandFailed,
+    Parser,
+    Subcommands,
+    db_flag,
+    run,
+    settings_from,
+)
+from scanlet.cli.progress import progress
+from scanlet.importing import Conflict, ImportReport, SourceItem
+
+__all__ = ("register",)
+
+#: Failures listed on stderr at most (all of them are in the per-item lines on stdout).
+MAX_LISTED_FAILURES = 100
+
+
+def _print_report(report: ImportReport, *, dry_run: bool) -> int:
+    for label, outcome, detail in report.items:
+        print(f"{outcome:8} {label}  {detail}")
+    for label, text in report.notes:
+        print(f"note     {label}  {text}")
+    print(("dry run: " if dry_run else "") + report.summary(dry_run=dry_run))
+    for label, reason in report.failures[:MAX_LISTED_FAILURES]:
+        print(f"scanlet: failed: {label}: {reason}", file=sys.stderr)
+    if len(report.failures) > MAX_LISTED_FAILURES:
+        print(f"scanlet: ... {len(report.failures)} failures in all", file=sys.stderr)
+    if report.stopped is not None:
+        print(f"scanlet: import stopped: {report.stopped}", file=sys.stderr)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+@contextmanager
+def _warnings_only_on_stderr() -> Iterator[None]:
+    """The actors' info lines (one per code created) would drown the report on stdout: for
+    the command's duration, only warnings and errors are logged, on stderr."""
+    saved = structlog.get_config()
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
+def run_items(args: argparse.Namespace, items: Callable[[], AsyncIterable[SourceItem]]) -> int:
+    """Import what ``items`` yields with the flags every importer shares."""
+    from scanlet.assembly.importing import run_import
+
+    settings = settings_from(args)
+    with _warnings_only_on_stderr(), progress("import", unit="code", quiet=args.quiet) as bar:
+        visits = 0
+
+        def advance(codes: int, added: int) -> None:
+            nonlocal visits
+            bar.advance(codes)
+            if added:
+                visits += added
+                bar.note(f"{visits} visits")
+
+        report = run(
+            lambda: run_import(
+                settings,
+                items(),
+                on_conflict=Conflict(args.on_conflict),
+                dry_run=args.dry_run,
+                progress=advance,
+            )
+        )
+    return _print_report(report, dry_run=args.dry_run)
+
+
+def cmd_import_shlink(args: argparse.Namespace) -> int:
+    """Short URLs, their visits and the orphan visits of a Shlink server (REST API v3)."""
+    from scanlet.importing.sources.shlink import shlink_items
+
+    return run_items(args, lambda: shlink_items(args.url, args.api_key))
+
+
+def cmd_import_yourls(args: argparse.Namespace) -> int:
+    """Links and clicks of a YOURLS with the yourls-shlink-import plugin."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from scanlet.importing.sources.yourls import yourls_items
+
+    if args.signature:
+        credentials = {"signature": args.signature}
+    elif args.username and args.password:
+        credentials = {"username": args.username, "password": args.password}
+    else:
+        raise CommandFailed("give --signature, or --username and --password")
+    try:
+        zone = ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CommandFailed(f"--timezone: unknown time zone {args.timezone!r}") from None
+    return run_items(args, lambda: yourls_items(args.url, credentials, zone))
+
+
+def cmd_import_kutt(args: argparse.Namespace) -> int:
+    """Links of a Kutt server (API v2), with their visit totals (Kutt lists no visits)."""
+    from scanlet.importing.sources.kutt import kutt_items
+
+    return run_items(args, lambda: kutt_items(args.url, args.api_key))
+
+
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    """Codes from a CSV file: Scanlet's own format, Shlink's or Bitly's export."""
+    from scanlet.importing.sources.csv_files import csv_items
+
+    return run_items(args, lambda: csv_items(Path(args.file), args.format))
+
+
+def cmd_import_archive(args: argparse.Namespace) -> int:
+    """Everything a ``scanlet export archive`` wrote."""
+    from scanlet.importing.archive import archive_items
+
+    return run_items(args, lambda: archive_items(Path(args.file)))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--on-conflict",
+        choices=[c.value for c in Conflict],
+        default=Conflict.SKIP.value,
+        help="a slug another code has: skip the item, rename it (SLUG-2, ...) or stop "
+        "(default: skip)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="check everything, store nothing")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    db_flag(parser)
+
+
+def register(sub: Subcommands) -> None:
+    imp = sub.add_parser("import", help="import codes and visits from another tool or a file")
+    imp_sub = imp.add_subparsers(dest="import_command", required=True, parser_class=Parser)
+
+    shlink = imp_sub.add_parser("shlink", help="from a Shlink server (REST API v3)")
+    shlink.add_argument("--url", required=True, help="the Shlink server, e.g. https://s.test")
+    shlink.add_argument("--api-key", required=True, help="a Shlink API key")
+    _common(shlink)
+    shlink.set_defaults(func=cmd_import_shlink)
+
+    yourls = imp_sub.add_parser(
+        "yourls", help="from YOURLS (needs its yourls-shlink-import plugin)"
+    )
+    yourls.add_argument("--url", required=True, help="where YOURLS is, e.g. https://y.test")
+    yourls.add_argument("--signature", help="the signature token (Tools page of YOURLS)")
+    yourls.add_argument("--username", help="a YOURLS user, with --password")
+    yourls.add_argument("--password", help="that user's password")
+    yourls.add_argument(
+        "--timezone", default="UTC", help="the zone YOURLS's times are in (default UTC)"
+    )
+    _common(yourls)
+    yourls.set_defaults(func=cmd_import_yourls)
+
+    kutt = imp_sub.add_parser("kutt", help="from a Kutt server (API v2; visit totals only)")
+    kutt.add_argument("--url", required=True, help="the Kutt server, e.g. https://kutt.test")
+    kutt.add_argument("--api-key", required=True, help="a Kutt API key")
+    _common(kutt)
+    kutt.set_defaults(func=cmd_import_kutt)
+
+    csv = imp_sub.add_parser("csv", help="from a CSV file (scanlet, shlink or bitly columns)")
+    csv.add_argument("file", metavar="FILE", help="the CSV file (UTF-8, a header row first)")
+    csv.add_argument("--format", choices=["scanlet", "shlink", "bitly"], default="scanlet")
+    _common(csv)
+    csv.set_defaults(func=cmd_import_csv)
+
+    archive = imp_sub.add_parser("archive", help="from a scanlet export archive file")
+    archive.add_argument("file", metavar="FILE", help="the archive (JSON lines)")
+    _common(archive)
+    archive.set_defaults(func=cmd_import_archive)

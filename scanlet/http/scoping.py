@@ -1,0 +1,61 @@
+"""Tag limits at the edge: a key or user limited to some tags sees and makes only codes that
+carry one of them. The API's routes and the dashboard's pages both ask here.
+
+A code outside the limit answers exactly as a code that does not exist (404), so a limited
+agency cannot learn which other slugs are in use. What spans every code (the all-codes
+stats, orphan scans, webhook endpoints) is refused to a limited principal (403): those
+figures and deliveries would include codes it must not see. A stream of every code is
+filtered instead, event by event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+from scanlet.actors.access.roles import Principal
+from scanlet.actors.codes.errors import InvalidField
+from scanlet.http.problems import Problem
+from scanlet.http.services import Services
+
+__all__ = ("check_code_tags", "limited_tags", "refuse_if_limited", "sees_slug", "visible_slug")
+
+
+def limited_tags(principal: Principal) -> tuple[str, ...] | None:
+    """The tags a list must be limited to (None: no limit), sorted for a stable query."""
+    return None if principal.tags is None else tuple(sorted(principal.tags))
+
+
+def check_code_tags(principal: Principal, tags: Iterable[str]) -> None:
+    """Refuse (422 naming ``tags``) a code that would leave the principal's limit: a limited
+    principal creates codes, and changes their tags, only within it."""
+    if principal.tags is None:
+        return
+    if principal.tags.isdisjoint(tag.strip() for tag in tags):
+        allowed = ", ".join(sorted(principal.tags)) or "none"
+        raise InvalidField("tags", f"must include one of the tags this key may use ({allowed})")
+
+
+def sees_slug(svc: Services, principal: Principal) -> Callable[[str], Awaitable[bool]]:
+    """Whether ``principal`` may see the code ``slug`` (its tags now; deleted codes by the
+    tags they had), for filtering a stream of events."""
+
+    async def sees(slug: str) -> bool:
+        row = await svc.storage.codes.find(slug)
+        return row is not None and principal.sees(row.tags)
+
+    return sees
+
+
+async def visible_slug(svc: Services, principal: Principal, slug: str) -> None:
+    """404 unless the code ``slug`` is within the principal's limit (deleted codes count by
+    the tags they had); nothing to check for a principal without a limit."""
+    if principal.tags is None:
+        return
+    if not await sees_slug(svc, principal)(slug):
+        raise Problem(404, f"There is no code with slug {slug!r}.")
+
+
+def refuse_if_limited(principal: Principal, what: str) -> None:
+    """403 for a limited principal on a route that spans every code."""
+    if principal.tags is not None:
+        raise Problem(403, f"A key or user limited to tags cannot use {what}.")

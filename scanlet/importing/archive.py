@@ -1,0 +1,247 @@
+"""The Scanlet archive: everything needed to move a Scanlet to another machine or backend,
+as JSON lines (``scanlet export archive``, ``scanlet import archive``).
+
+Line by line: a header (``{"kind": "scanlet-archive", "version": 1, ...}``), every code
+with all its settings (deleted ones too, so their slugs stay taken), every webhook endpoint
+and API key without its secret (listed on import, to be made again: a secret that is not
+exported cannot be restored), then every scan and orphan scan in log order, as its event
+recorded it (ids, sources, anonymised addresses and visitor hashes kept), so the read
+models rebuilt from them give the same figures. Written and read one line at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from scanlet.actors.events import ScanOrphaned, ScanRecorded, decode_event
+from scanlet.actors.scans.messages import ImportedScan
+from scanlet.importing.items import (
+    SourceCode,
+    SourceError,
+    SourceFailure,
+    SourceItem,
+    SourceNote,
+    SourceVisit,
+)
+from scanlet.storage.records import ApiKey, CodeRow, EndpointRow, StoredEvent
+
+__all__ = ("FORMAT_VERSION", "archive_items", "code_line", "header_line", "scan_line")
+
+FORMAT_VERSION = 1
+#: Longest line read: a scan event is at most a few kilobytes (its device data 4 KiB).
+MAX_LINE = 64 * 1024
+
+
+class _Line(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", omit_defaults=True):
+    pass
+
+
+class Header(_Line, frozen=True, kw_only=True, tag="scanlet-archive"):
+    version: int
+    exported_at: datetime
+
+
+class Code(_Line, frozen=True, kw_only=True, tag="code"):
+    slug: str
+    target: str
+    title: str | None = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    max_scans: int | None = None
+    redirect_status: int = 302
+    created_at: datetime
+    updated_at: datetime
+    deleted: bool = False
+
+
+class Webhook(_Line, frozen=True, kw_only=True, tag="webhook"):
+    id: str
+    url: str
+    events: tuple[str, ...]
+    created_at: datetime
+    enabled: bool = True
+
+
+class Key(_Line, frozen=True, kw_only=True, tag="key"):
+    id: str
+    name: str
+    scope: str
+    created_at: str
+    expires_at: str | None = None
+    revoked: bool = False
+
+
+class Scan(
+    ImportedScan, frozen=True, kw_only=True, tag_field="kind", tag="scan", omit_defaults=True
+):
+    """A scan line: every field of an imported scan, by the same names."""
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Header | Code | Webhook | Key | Scan)
+
+
+def _line(item: _Line | Scan) -> bytes:
+    return _encoder.encode(item) + b"\n"
+
+
+def header_line(now: datetime) -> bytes:
+    return _line(Header(version=FORMAT_VERSION, exported_at=now))
+
+
+def code_line(row: CodeRow) -> bytes:
+    return _line(
+        Code(
+            slug=row.slug,
+            target=row.target,
+            title=row.title,
+            tags=row.tags,
+            enabled=row.enabled,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            max_scans=row.max_scans,
+            redirect_status=row.redirect_status,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            deleted=row.deleted,
+        )
+    )
+
+
+def webhook_line(row: EndpointRow) -> bytes:
+    """An endpoint without its secret."""
+    return _line(
+        Webhook(
+            id=row.id,
+            url=row.url,
+            events=row.event_types,
+            created_at=row.created_at,
+            enabled=row.enabled,
+        )
+    )
+
+
+def key_line(key: ApiKey) -> bytes:
+    """A key as listed (never its secret or its hash)."""
+    return _line(
+        Key(
+            id=key.id,
+            name=key.name,
+            scope=key.scope,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            revoked=key.revoked,
+        )
+    )
+
+
+def scan_line(stored: StoredEvent) -> bytes | None:
+    """A stored scan event as its line (None for any other event)."""
+    event = decode_event(stored.payload)
+    if not isinstance(event, ScanRecorded | ScanOrphaned):
+        return None
+    recorded = isinstance(event, ScanRecorded)
+    return _line(
+        Scan(
+            id=event.id,
+            slug=event.slug,
+            occurred_at=event.occurred_at,
+            orphan=not recorded,
+            source=event.source,
+            via=event.via,
+            ip=event.ip,
+            visitor=event.visitor,
+            user_agent=event.user_agent,
+            referrer=event.referrer,
+            country=event.country,
+            bot=event.bot,
+            device_id=event.device_id if isinstance(event, ScanRecorded) else None,
+            data=event.data if isinstance(event, ScanRecorded) else None,
+        )
+    )
+
+
+def _origin(slug: str) -> str:
+    return f"archive:{slug}"
+
+
+def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
+    if isinstance(line, Header):
+        if line.version != FORMAT_VERSION:
+            raise SourceError(f"archive format version {line.version}; this Scanlet reads 1")
+        return None
+    if isinstance(line, Code):
+        fields: dict[str, Any] = {
+            "slug": line.slug,
+            "target": line.target,
+            "title": line.title,
+            "tags": list(line.tags),
+            "valid_from": line.valid_from,
+            "valid_until": line.valid_until,
+            "max_scans": line.max_scans,
+            "redirect_status": line.redirect_status,
+        }
+        return SourceCode(
+            origin=_origin(line.slug),
+            label=f"code {line.slug}",
+            fields={k: v for k, v in fields.items() if v is not None},
+            created_at=line.created_at,
+            updated_at=line.updated_at,
+            enabled=line.enabled,
+            deleted=line.deleted,
+        )
+    if isinstance(line, Webhook):
+        return SourceNote(
+            f"webhook {line.id}",
+            f"not imported (its secret is not exported): create it again for {line.url}",
+        )
+    if isinstance(line, Key):
+        return SourceNote(
+            f"key {line.id}",
+            f"not imported (its secret is not exported): create a {line.scope} key "
+            f"named {line.name!r} again",
+        )
+    return SourceVisit(None if line.orphan else _origin(line.slug), line)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as file:
+            while line := file.readline(MAX_LINE + 1):
+                yield line
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+async def archive_items(path: Path) -> AsyncIterator[SourceItem]:
+    """The items of the archive at ``path``, line by line."""
+    number = 0
+    headed = False
+    for raw in _lines(path):
+        number += 1
+        if len(raw) > MAX_LINE:
+            raise SourceError(f"{path.name} line {number} is longer than {MAX_LINE} bytes")
+        if not raw.strip():
+            continue
+        try:
+            line = _decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            if not headed:
+                raise SourceError(f"{path.name} is not a Scanlet archive ({exc})") from None
+            yield SourceFailure(f"{path.name} line {number}", str(exc))
+            continue
+        if not headed and not isinstance(line, Header):
+            raise SourceError(f"{path.name} is not a Scanlet archive (no header line)")
+        headed = True
+        item = _item(line)
+        if item is not None:
+            yield item
+    if not headed:
+        raise SourceError(f"{path.name} is empty")

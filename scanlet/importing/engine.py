@@ -1,0 +1,269 @@
+"""The import engine: one pass over a source's items, idempotent and resumable.
+
+Codes go to the codes context as ``ImportCode`` commands (the rules of ``POST
+/api/v1/codes``, the same ``msgspec`` types first), each naming the source item it was made
+of; a second run finds that item's code by its origin and keeps it. Visits go to the scans
+context as ``ImportedScan`` batches whose ids are derived from the source and the visit, so a
+visit stored once is a duplicate on every later run: an interrupted import is resumed by
+running it again. Batches are small (one short transaction each) so that a server using the
+same database keeps answering redirects meanwhile.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import msgspec
+
+from scanlet.actors.codes.errors import CodeError, SlugTaken
+from scanlet.actors.codes.messages import CreateCode, ImportCode
+from scanlet.actors.codes.validation import MAX_SLUG_LENGTH, RESERVED_SLUGS
+from scanlet.actors.scans.limits import canonical_id, data_error
+from scanlet.actors.scans.messages import ImportedScan
+from scanlet.importing.items import (
+    SourceCode,
+    SourceError,
+    SourceFailure,
+    SourceItem,
+    SourceNote,
+    SourceVisit,
+)
+from scanlet.importing.report import ImportReport
+from scanlet.storage.records import CodeRow
+from scanlet.timerange import time_error
+
+__all__ = ("VISIT_BATCH", "Conflict", "ImportSink", "Importer")
+
+#: Visits per commit: a few milliseconds of a shared writer, so a server on the same
+#: database waits at most that long for its own group commits.
+VISIT_BATCH = 500
+#: Renamed slugs tried (``menu-2`` ... ``menu-100``) before giving up on an item.
+MAX_RENAMES = 99
+# As for device scans: a visit far in the future is a broken clock, not a visit.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+_RESERVED = frozenset(name.lower() for name in RESERVED_SLUGS)
+
+
+class Conflict(enum.StrEnum):
+    """What to do with a code whose slug another code has: leave it out (and its visits),
+    create it under ``SLUG-2`` (``-3``, ...), or stop the import there."""
+
+    SKIP = "skip"
+    RENAME = "rename"
+    FAIL = "fail"
+
+
+class ImportSink(Protocol):
+    """Where an import's codes and visits go (the codes and scans contexts)."""
+
+    def is_taken(self, slug: str) -> bool:
+        """Whether a code has, or once had, ``slug``."""
+        ...
+
+    def now(self) -> datetime:
+        """The current time (visits later than this and the skew are refused)."""
+        ...
+
+    async def known(self, origins: Sequence[str]) -> dict[str, str]:
+        """The slugs earlier imports made of ``origins``."""
+        ...
+
+    async def create(self, command: ImportCode) -> CodeRow:
+        """Create a code (``CodeError`` when refused); with ``dry_run``, only check it."""
+        ...
+
+    async def delete(self, slug: str) -> None:
+        """Delete a code just imported (an archive's tombstone, whose slug stays taken)."""
+        ...
+
+    async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        """Store visits in one commit; per visit, whether it is new."""
+        ...
+
+
+class _Stop(Exception):
+    """Raised inside the engine to stop at a clash under ``--on-conflict fail``."""
+
+
+class Importer:
+    """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes."""
+
+    def __init__(
+        self,
+        sink: ImportSink,
+        *,
+        on_conflict: Conflict = Conflict.SKIP,
+        dry_run: bool = False,
+        batch: int = VISIT_BATCH,
+        progress: Callable[[int, int], None] = lambda codes, visits: None,
+    ) -> None:
+        self._sink = sink
+        self._on_conflict = on_conflict
+        self._dry_run = dry_run
+        self._batch = batch
+        self._progress = progress
+        self.report = ImportReport()
+        # origin -> the slug its visits go to (None: the code was left out, so are they).
+        self._slugs: dict[str, str | None] = {}
+        # Slugs a dry run would have created, so that a later clash is seen as one.
+        self._planned: set[str] = set()
+        self._pending: list[ImportedScan] = []
+
+    async def run(self, items: AsyncIterable[SourceItem]) -> ImportReport:
+        """Import every item; the report says what happened (never raises for an item)."""
+        try:
+            async for item in items:
+                if isinstance(item, SourceVisit):
+                    await self._visit(item)
+                elif isinstance(item, SourceCode):
+                    await self._flush()
+                    await self._code(item)
+                elif isinstance(item, SourceNote):
+                    self.report.notes.append((item.label, item.text))
+                else:
+                    self._failed_item(item)
+        except (_Stop, SourceError) as stop:
+            self.report.stopped = str(stop)
+        await self._flush()
+        return self.report
+
+    def _failed_item(self, item: SourceFailure) -> None:
+        self.report.codes["failed"] += 1
+        self.report.items.append((item.label, "failed", item.reason))
+        self.report.fail(item.label, item.reason)
+        self._progress(1, 0)
+
+    def _outcome(self, item: SourceCode, outcome: str, detail: str) -> None:
+        self.report.codes[outcome] += 1
+        self.report.items.append((item.label, outcome, detail))
+        if outcome == "failed":
+            self.report.fail(item.label, detail)
+        self._progress(1, 0)
+        if item.total_visits:
+            self.report.visits_uncounted += item.total_visits
+
+    def _taken(self, slug: str) -> bool:
+        return slug.lower() in _RESERVED or self._sink.is_taken(slug) or slug in self._planned
+
+    async def _code(self, item: SourceCode) -> None:
+        known = (await self._sink.known([item.origin])).get(item.origin)
+        if known is not None:
+            self._slugs[item.origin] = known
+            self._outcome(item, "kept", known)
+            return
+        self._slugs[item.origin] = None
+        try:
+            command = msgspec.convert(item.fields, CreateCode)
+        except msgspec.ValidationError as exc:
+            self._outcome(item, "failed", str(exc))
+            return
+        for name, at in (("created_at", item.created_at), ("updated_at", item.updated_at)):
+            problem = time_error(at) if at is not None else None
+            if problem is not None:
+                self._outcome(item, "failed", f"{name} {problem}")
+                return
+        wanted = command.slug
+        for candidate in self._candidates(wanted):
+            if candidate is not None and self._taken(candidate):
+                continue
+            if candidate != wanted and self._on_conflict is not Conflict.RENAME:
+                self._clash(item, wanted or "")
+                return
+            try:
+                row = await self._sink.create(
+                    ImportCode(
+                        code=msgspec.structs.replace(command, slug=candidate),
+                        origin=item.origin,
+                        created_at=item.created_at,
+                        updated_at=item.updated_at,
+                        enabled=item.enabled,
+                        dry_run=self._dry_run,
+                    )
+                )
+            except SlugTaken:
+                continue  # taken meanwhile (by a server on the same database): next one
+            except CodeError as exc:
+                self._outcome(item, "failed", str(exc))
+                return
+            await self._settle(item, row.slug)
+            self._outcome(item, "created" if candidate == wanted else "renamed", row.slug)
+            return
+        self._outcome(item, "failed", f"no free slug near {wanted!r}")
+
+    def _clash(self, item: SourceCode, slug: str) -> None:
+        reason = f"slug {slug!r} is taken by another code"
+        if self._on_conflict is Conflict.FAIL:
+            self._outcome(item, "failed", reason)
+            raise _Stop(f"stopped at {item.label}: {reason} (--on-conflict fail)")
+        self._outcome(item, "skipped", reason)
+
+    @staticmethod
+    def _candidates(wanted: str | None) -> list[str | None]:
+        """The slug asked for, then its renamed forms (cut to fit 64 characters)."""
+        if wanted is None:
+            return [None]
+        renamed = []
+        for n in range(2, MAX_RENAMES + 2):
+            suffix = f"-{n}"
+            renamed.append(wanted[: MAX_SLUG_LENGTH - len(suffix)] + suffix)
+        return [wanted, *renamed]
+
+    async def _settle(self, item: SourceCode, slug: str) -> None:
+        """Record where the item's visits go, and bring an archive's state over."""
+        self._slugs[item.origin] = slug
+        if self._dry_run:
+            self._planned.add(slug)
+            return
+        if item.deleted:
+            await self._sink.delete(slug)
+
+    async def _visit(self, visit: SourceVisit) -> None:
+        scan = visit.scan
+        label = f"visit {scan.id}"
+        if visit.origin is not None:
+            slug = self._slugs.get(visit.origin)
+            if slug is None:
+                self.report.visits_skipped += 1
+                return
+            scan = msgspec.structs.replace(scan, slug=slug, orphan=False)
+        else:
+            if not 1 <= len(scan.slug) <= MAX_SLUG_LENGTH or not scan.slug.isprintable():
+                self.report.visits_failed += 1
+                self.report.fail(label, "an orphan visit's path must be 1-64 printable characters")
+                return
+            scan = msgspec.structs.replace(scan, orphan=True)
+        problem = self._problem(scan)
+        if problem is not None:
+            self.report.visits_failed += 1
+            self.report.fail(label, problem)
+            return
+        self._pending.append(msgspec.structs.replace(scan, id=canonical_id(scan.id) or ""))
+        if len(self._pending) >= self._batch:
+            await self._flush()
+
+    def _problem(self, scan: ImportedScan) -> str | None:
+        """Why a visit cannot be stored (the rules device ingest applies), or None."""
+        problem = time_error(scan.occurred_at)
+        if problem is None and scan.occurred_at > self._sink.now() + MAX_CLOCK_SKEW:
+            problem = "is in the future"
+        if problem is not None:
+            return f"time {problem}"
+        if canonical_id(scan.id) is None:
+            return "id must be a UUID"
+        return data_error(scan.data)
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        if self._dry_run:
+            self.report.visits_imported += len(pending)
+        else:
+            fresh = await self._sink.store_visits(pending)
+            new = sum(fresh)
+            self.report.visits_imported += new
+            self.report.visits_duplicate += len(fresh) - new
+        self._progress(0, len(pending))

@@ -1,0 +1,121 @@
+"""The ``scanlet`` CSV format: one code a row, written by ``GET /api/v1/codes?format=csv``
+and read by ``scanlet import csv --format scanlet``. One module, so both sides agree.
+
+Columns (header row first): ``slug, target, title, tags, enabled, valid_from,
+valid_until, max_scans, redirect_status, created_at, scans``. Tags are joined with ``|``
+(a ``|`` or ``\\`` inside a tag is escaped with ``\\``); times are RFC 3339 in UTC; empty
+cells are absent values. ``scans`` is what the code counted: written for reading, ignored
+on import (a count cannot become visits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from scanlet.actors.analytics.export import runs_as_formula
+from scanlet.storage.records import CodeRow
+from scanlet.storage.timefmt import format_time
+
+__all__ = (
+    "COLUMNS",
+    "REQUIRED",
+    "code_fields",
+    "code_row",
+    "escape_cell",
+    "join_tags",
+    "split_tags",
+    "unescape_cell",
+)
+
+COLUMNS = (
+    "slug",
+    "target",
+    "title",
+    "tags",
+    "enabled",
+    "valid_from",
+    "valid_until",
+    "max_scans",
+    "redirect_status",
+    "created_at",
+    "scans",
+)
+REQUIRED = ("target",)
+
+
+def escape_cell(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (slugs may start with ``-``, titles
+    and tags with anything): one apostrophe before a text that, past the apostrophes it
+    already starts with, would run as one. ``unescape_cell`` takes exactly that one off,
+    so every text comes back as it was."""
+    return "'" + text if runs_as_formula(text.lstrip("'")) else text
+
+
+def unescape_cell(cell: str) -> str:
+    """The text ``escape_cell`` wrote ``cell`` for."""
+    if cell.startswith("'") and runs_as_formula(cell.lstrip("'")):
+        return cell[1:]
+    return cell
+
+
+def join_tags(tags: Sequence[str]) -> str:
+    return "|".join(tag.replace("\\", "\\\\").replace("|", "\\|") for tag in tags)
+
+
+def split_tags(cell: str) -> list[str]:
+    """The tags of a cell as ``join_tags`` wrote them."""
+    if not cell:
+        return []
+    parts: list[str] = []
+    current: list[str] = []
+    chars = iter(cell)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == "|":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part for part in parts if part.strip()]
+
+
+def code_row(row: CodeRow, scans: int) -> list[str]:
+    """A code as one CSV row, in ``COLUMNS`` order."""
+    return [
+        escape_cell(row.slug),
+        escape_cell(row.target),
+        escape_cell(row.title or ""),
+        escape_cell(join_tags(row.tags)),
+        "true" if row.enabled else "false",
+        format_time(row.valid_from) if row.valid_from else "",
+        format_time(row.valid_until) if row.valid_until else "",
+        "" if row.max_scans is None else str(row.max_scans),
+        str(row.redirect_status),
+        format_time(row.created_at),
+        str(scans),
+    ]
+
+
+def code_fields(cells: dict[str, str]) -> tuple[dict[str, Any], bool, str | None]:
+    """The create fields of a row (by column name), whether it is enabled, and its
+    ``created_at`` text; ValueError naming the column for a value that cannot be one."""
+    cells = {name: unescape_cell(cell) for name, cell in cells.items()}
+    fields: dict[str, Any] = {}
+    for name in ("slug", "target", "title", "valid_from", "valid_until"):
+        if cells.get(name):
+            fields[name] = cells[name]
+    if cells.get("tags"):
+        fields["tags"] = split_tags(cells["tags"])
+    for name in ("max_scans", "redirect_status"):
+        if cells.get(name):
+            try:
+                fields[name] = int(cells[name])
+            except ValueError:
+                raise ValueError(f"{name}: not a whole number: {cells[name]!r}") from None
+    enabled = (cells.get("enabled") or "true").strip().lower()
+    if enabled not in ("true", "false"):
+        raise ValueError(f"enabled: must be true or false, not {cells['enabled']!r}")
+    return fields, enabled == "true", cells.get("created_at") or None

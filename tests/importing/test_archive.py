@@ -1,0 +1,231 @@
+"""``scanlet export archive`` and ``scanlet import archive``: a round trip into an empty
+database answers the API as the source did (codes, stats, raw scans)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from scanlet.cli import main
+from tests.importing.server import ApiReader, settings_for
+from tests.pg import PgDatabases
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
+SPAN = "from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&include_bots=true"
+#: A header line and one code, for archives written by hand.
+HEADER = b'{"kind":"scanlet-archive","version":1,"exported_at":"2026-01-01T00:00:00Z"}\n'
+CODE = (
+    b'{"kind":"code","slug":"a","target":"https://e.com/","created_at":"2025-01-01T00:00:00Z",'
+    b'"updated_at":"2025-01-02T00:00:00Z"}\n'
+)
+
+
+def _fill(client: TestClient, headers: dict[str, str]) -> None:
+    """Codes of every kind and scans of every source in the source database."""
+    codes: list[dict[str, Any]] = [
+        {"target": "https://example.com/menu", "slug": "menu", "title": "Menu", "tags": ["a"]},
+        {
+            "target": "https://example.com/lim",
+            "slug": "lim",
+            "max_scans": 100,
+            "valid_until": "2029-01-01T00:00:00Z",
+            "redirect_status": 307,
+        },
+        {"target": "https://example.com/off", "slug": "off"},
+        {"target": "https://example.com/gone", "slug": "gone"},
+    ]
+    for body in codes:
+        assert client.post("/api/v1/codes", json=body, headers=headers).status_code == 201
+    for agent, ref in [(PHONE, "https://www.google.com/"), (BOT, None), (PHONE, None)]:
+        extra = {"user-agent": agent, **({"referer": ref} if ref else {})}
+        assert client.get("/menu", headers=extra, follow_redirects=False).status_code == 302
+        assert client.get("/q/lim", headers=extra, follow_redirects=False).status_code == 307
+        assert client.get("/q/gone", headers=extra, follow_redirects=False).status_code == 302
+    client.get("/nothing-here", headers={"accept": "application/json"})
+    events = [
+        {
+            "type": "scan",
+            "id": str(uuid.uuid4()),
+            "slug": "menu",
+            "occurred_at": "2026-11-01T10:00:00Z",
+            "device_id": "gate-1",
+            "data": {"door": 3},
+        }
+    ]
+    assert (
+        client.post("/api/v1/events", json={"events": events}, headers=headers).json()["results"][
+            0
+        ]["status"]
+        == "accepted"
+    )
+    patch = client.patch("/api/v1/codes/off", json={"enabled": False}, headers=headers)
+    assert patch.status_code == 200
+    assert client.delete("/api/v1/codes/gone", headers=headers).status_code == 204
+    hook = {"url": "https://1.1.1.1/in", "events": ["*"]}
+    assert client.post("/api/v1/webhooks", json=hook, headers=headers).status_code == 201
+
+
+def _answers(reader: ApiReader) -> dict[str, Any]:
+    """What the API says about everything, minus log positions (a new log numbers anew)."""
+
+    def unseq(page: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in item.items() if k != "seq"} for item in page["items"]]
+
+    found: dict[str, Any] = {}
+    with reader.session() as (client, headers):
+
+        def get(path: str) -> Any:
+            reply = client.get(path, headers=headers)
+            assert reply.status_code == 200, reply.text
+            return reply.json()
+
+        found["codes"] = get("/api/v1/codes?limit=1000")["items"]
+        found["stats"] = get(f"/api/v1/stats?{SPAN}")
+        found["orphans"] = unseq(get("/api/v1/orphan-scans?limit=1000"))
+        for code in found["codes"]:
+            slug = code["slug"]
+            found[f"{slug}/stats"] = get(f"/api/v1/codes/{slug}/stats?{SPAN}")
+            found[f"{slug}/scans"] = unseq(get(f"/api/v1/codes/{slug}/scans?limit=1000"))
+        found["gone"] = client.post(
+            "/api/v1/codes", json={"target": "https://x.example/", "slug": "gone"}, headers=headers
+        ).status_code
+    return found
+
+
+@pytest.fixture
+def target_db(scanlet_db: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if scanlet_db.startswith("postgresql"):
+        databases: PgDatabases = request.getfixturevalue("pg_databases")
+        return databases.create()
+    return str(tmp_path / "target.db")
+
+
+def test_a_round_trip_into_an_empty_database_gives_the_same_answers(
+    scanlet_db: str,
+    target_db: str,
+    api: ApiReader,
+    tmp_path: Path,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    with api.session() as (client, headers):
+        _fill(client, headers)
+    source = _answers(api)
+    capsysbinary.readouterr()
+    assert main(["export", "archive", "--db", scanlet_db]) == 0
+    archive = capsysbinary.readouterr().out
+    path = tmp_path / "scanlet.jsonl"
+    path.write_bytes(archive)
+    lines = [json.loads(line) for line in archive.splitlines()]
+    assert lines[0]["kind"] == "scanlet-archive"
+    kinds = [line["kind"] for line in lines]
+    assert kinds.count("code") == 4
+    assert kinds.count("scan") == 11
+    assert "whsec_" not in archive.decode()
+    assert all("secret" not in line for line in lines)
+
+    assert main(["migrate", "--db", target_db]) == 0
+    assert main(["import", "archive", str(path), "--db", target_db]) == 0
+    report = capsysbinary.readouterr().out.decode()
+    assert "codes: 4 created; visits: 11 imported" in report
+    assert "note     webhook " in report
+    assert "create it again for https://1.1.1.1/in" in report
+    target = ApiReader(settings_for(target_db, tmp_path))
+    copied = _answers(target)
+    assert copied == source
+    assert copied["gone"] == 409
+    # Imported again: nothing doubles.
+    assert main(["import", "archive", str(path), "--db", target_db]) == 0
+    assert "codes: 4 kept; visits: 0 imported; 11 already imported" in (
+        capsysbinary.readouterr().out.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b'{"kind": "code"}\n', "is not a Scanlet archive"),
+        (b"not json\n", "is not a Scanlet archive"),
+        (
+            b'{"kind": "scanlet-archive", "version": 9, "exported_at": "2026-01-01T00:00:00Z"}\n',
+            "archive format version 9",
+        ),
+    ],
+)
+def test_what_is_not_an_archive_is_refused_in_one_line(
+    scanlet_db: str,
+    api: ApiReader,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    message: str,
+) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(content)
+    assert main(["import", "archive", str(path), "--db", scanlet_db]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_a_bad_line_is_reported_and_the_rest_imported(
+    scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scan = (
+        b'{"kind":"scan","id":"0190c0de-0000-7000-8000-000000000001","slug":"a",'
+        b'"occurred_at":"2025-01-03T00:00:00Z","source":"qr","ip":"203.0.113.50"}\n'
+    )
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(HEADER + CODE + b'{"kind":"scan","slug":1}\n' + scan)
+    assert main(["import", "archive", str(path), "--db", scanlet_db]) == 1
+    out, err = capsys.readouterr()
+    assert "codes: 1 created, 1 failed; visits: 1 imported" in out
+    assert "a.jsonl line 3" in err
+    scans = api.get("/api/v1/codes/a/scans")["items"]
+    # A full address in an archive is anonymised like any other.
+    assert [(s["source"], s["ip"]) for s in scans] == [("qr", "203.0.113.0")]
+    assert api.get("/api/v1/codes/a")["updated_at"] == "2025-01-02T00:00:00Z"
+
+
+def test_scan_lines_obey_the_rules_device_events_do(
+    scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+
+    def scan(n: int, **extra: Any) -> bytes:
+        line = {
+            "kind": "scan",
+            "id": f"0190c0de-0000-7000-8000-{n:012d}",
+            "slug": "a",
+            "occurred_at": "2025-01-03T00:00:00Z",
+            "source": "device",
+            **extra,
+        }
+        return json.dumps(line).encode() + b"\n"
+
+    deep: Any = 1
+    for _ in range(10):
+        deep = {"d": deep}
+    path = tmp_path / "rules.jsonl"
+    path.write_bytes(
+        HEADER
+        + CODE
+        + scan(1, data={"door": 3})
+        + scan(2, data={"big": "x" * 5000})
+        + scan(3, data=deep)
+        + scan(4, id="not-a-uuid")
+        + scan(5, occurred_at="2999-01-01T00:00:00Z")
+        + scan(6, slug="", orphan=True)
+    )
+    assert main(["import", "archive", str(path), "--db", scanlet_db]) == 1
+    out, err = capsys.readouterr()
+    assert "visits: 1 imported; 5 failed" in out
+    assert "data is larger than 4096 bytes" in err
+    assert "data nests deeper than 8 levels" in err
+    assert "id must be a UUID" in err
+    assert "time is in the future" in err
+    assert "orphan visit's path must be 1-64 printable characters" in err
+    assert [s["data"] for s in api.get("/api/v1/codes/a/scans")["items"]] == [{"door": 3}]
