@@ -17,7 +17,7 @@ import structlog
 
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.decide import compile_router, location_of
-from scanlet.actors.codes.errors import CodeError, CodeNotFound, SlugTaken
+from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
 from scanlet.actors.codes.messages import (
     CodeChanges,
@@ -29,7 +29,7 @@ from scanlet.actors.codes.messages import (
     UpdateCode,
 )
 from scanlet.actors.codes.origins import OwnOrigins
-from scanlet.actors.codes.passwords import hash_password
+from scanlet.actors.codes.passwords import hash_password, is_password_hash
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
 from scanlet.actors.events import (
@@ -127,6 +127,7 @@ class CodesActor(Actor[CodesMessage]):
                 created_at=message.created_at,
                 updated_at=message.updated_at,
                 enabled=message.enabled,
+                password_hash=message.password_hash,
                 dry_run=message.dry_run,
             )
         if isinstance(message, UpdateCode):
@@ -162,9 +163,12 @@ class CodesActor(Actor[CodesMessage]):
         created_at: datetime | None = None,
         updated_at: datetime | None = None,
         enabled: bool = True,
+        password_hash: str | None = None,
         dry_run: bool = False,
     ) -> CodeRow:
         now = self._clock.now()
+        if password_hash is not None and not is_password_hash(password_hash):
+            raise InvalidField("password_hash", "must be an argon2id hash (PHC string)")
         if command.slug is None:
             slug = generate_slug()
             while self._index.is_taken(slug):
@@ -190,7 +194,7 @@ class CodesActor(Actor[CodesMessage]):
                 rules=command.rules,
                 split=command.split,
                 forward_query=command.forward_query,
-                password_hash=await _hashed(command.password),
+                password_hash=password_hash or await _hashed(command.password),
             ),
             self._own_origins,
             target_is_new=True,

@@ -138,6 +138,9 @@ class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
     #: An archive's code keeps when it last changed, and may come disabled.
     updated_at: datetime | None = None
     enabled: bool = True
+    #: An archive's code keeps its password as the argon2id hash it was stored as (``code``
+    #: then has no ``password``).
+    password_hash: str | None = None
     #: Check every rule and answer the code that would be made, storing nothing.
     dry_run: bool = False
 

@@ -296,9 +296,15 @@ class ScansActor(Actor[ScansMessage]):
             via=scan.via,
             device_id=scan.device_id,
             data=scan.data,
+            target=scan.target,
+            rule=scan.rule,
+            outcome=scan.outcome,
+            excluded=scan.excluded,
         )
         if not scan.orphan:
-            return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug))
+            # As live: a fallback scan went to no target of the code, so it is not counted.
+            counted = scan.outcome != "fallback"
+            return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug), counted=counted)
         # The same facts, minus what only a known code's scan has (device id and data).
         facts = msgspec.structs.asdict(event)
         orphan = ScanOrphaned(**{name: facts[name] for name in ScanOrphaned.__struct_fields__})

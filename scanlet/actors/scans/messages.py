@@ -159,6 +159,12 @@ class ImportedScan(msgspec.Struct, frozen=True, kw_only=True):
     bot: bool | None = None
     device_id: str | None = None
     data: dict[str, Any] | None = None
+    #: Where the visit was sent and why, and whether it was the owner's own (an archive of
+    #: Scanlet's own keeps them; see ``ScanRecorded``).
+    target: str | None = None
+    rule: str | None = None
+    outcome: Outcome = "redirect"
+    excluded: bool = False
 
 
 class ImportScans(msgspec.Struct, Asks[list[bool]], frozen=True):
