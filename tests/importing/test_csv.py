@@ -133,6 +133,31 @@ def test_each_bad_row_is_reported_with_its_line_and_the_others_imported(
     assert [c["slug"] for c in api.get("/api/v1/codes")["items"]] == ["ok2", "ok"]
 
 
+def test_routing_cells_are_read_and_a_protected_code_is_not_made_open(
+    scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "routing.csv"
+    rules = '"[{""when"":{""device"":""mobile""},""target"":""https://example.com/m""}]"'
+    path.write_text(
+        "slug,target,fallback_url,forward_query,rules,split,has_password\n"
+        f"r,https://example.com/r,https://example.com/over,true,{rules},,false\n"
+        "pw,https://example.com/pw,,,,,true\n"
+        "bad,https://example.com/b,,,[not json,,\n"
+        "fq,https://example.com/f,,perhaps,,,\n",
+        encoding="utf-8",
+    )
+    assert _run(scanlet_db, path, "scanlet") == 1
+    out, err = capsys.readouterr()
+    assert "codes: 1 created, 3 failed" in out
+    assert "routing.csv row 3: has_password: a CSV carries no password" in err
+    assert "routing.csv row 4: rules: not a JSON list" in err
+    assert "routing.csv row 5: forward_query: must be true or false" in err
+    r = api.get("/api/v1/codes/r")
+    assert (r["fallback_url"], r["forward_query"]) == ("https://example.com/over", True)
+    assert r["rules"] == [{"when": {"device": "mobile"}, "target": "https://example.com/m"}]
+    assert [c["slug"] for c in api.get("/api/v1/codes")["items"]] == ["r"]
+
+
 def test_a_missing_file_is_one_line(
     scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
