@@ -87,6 +87,26 @@ def test_the_history_pages_and_keeps_old_values_across_pages(
     assert after["items"][0]["changes"] == []
 
 
+def test_the_history_shows_routing_and_a_password_only_as_having_one(
+    client: TestClient, mint_key: MintKey
+) -> None:
+    key = mint_key(Scope.WRITE)
+    client.post(
+        "/api/v1/codes", json={"target": "https://example.com/", "slug": "r"}, headers=bearer(key)
+    )
+    rules = [{"when": {"os": "ios"}, "target": "https://example.com/ios"}]
+    for body in ({"rules": rules, "password": "open sesame"}, {"password": "another one"}):
+        assert client.patch("/api/v1/codes/r", json=body, headers=bearer(key)).status_code == 200
+    items = client.get("/api/v1/codes/r/history", headers=bearer(key)).json()["items"]
+    assert items[1]["changes"] == [
+        {"field": "rules", "old": [], "new": rules},
+        {"field": "has_password", "old": False, "new": True},
+    ]
+    # A new password: the change is there, the password is not.
+    assert items[0]["changes"] == [{"field": "has_password", "old": True, "new": True}]
+    assert "sesame" not in str(items)
+
+
 def test_history_of_an_unknown_code_or_a_bad_cursor_is_a_problem(
     client: TestClient, mint_key: MintKey
 ) -> None:
