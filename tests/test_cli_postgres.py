@@ -39,7 +39,16 @@ def test_keys_create_list_and_revoke_on_postgresql(
     assert main(["keys", "list", "--format", "json", "--db", url]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(k["name"], k["scope"], k["revoked"]) for k in listed] == [("ci", "write", False)]
-    assert set(listed[0]) == {"id", "name", "scope", "created_at", "expires_at", "revoked"}
+    assert set(listed[0]) == {
+        "id",
+        "name",
+        "scope",
+        "created_at",
+        "expires_at",
+        "revoked",
+        "user_id",
+        "tags",
+    }
     assert token not in json.dumps(listed)
 
     async def authenticated() -> bool:
