@@ -63,13 +63,18 @@ def test_the_history_shows_who_retargeted_a_code_with_old_and_new_values(
     assert "https://example.com/a" in page.text
 
 
+def _code_by_a_write_key(client: TestClient, mint_key: MintKey, slug: str, target: str) -> str:
+    """A new write key, and a code it made; the key."""
+    key = mint_key(Scope.WRITE)
+    made = client.post("/api/v1/codes", json={"target": target, "slug": slug}, headers=bearer(key))
+    assert made.status_code == 201
+    return key
+
+
 def test_the_history_pages_and_keeps_old_values_across_pages(
     client: TestClient, mint_key: MintKey
 ) -> None:
-    key = mint_key(Scope.WRITE)
-    client.post(
-        "/api/v1/codes", json={"target": "https://example.com/0", "slug": "p"}, headers=bearer(key)
-    )
+    key = _code_by_a_write_key(client, mint_key, "p", "https://example.com/0")
     for n in range(1, 4):
         client.patch(
             "/api/v1/codes/p", json={"target": f"https://example.com/{n}"}, headers=bearer(key)
@@ -90,10 +95,7 @@ def test_the_history_pages_and_keeps_old_values_across_pages(
 def test_the_history_shows_routing_and_a_password_only_as_having_one(
     client: TestClient, mint_key: MintKey
 ) -> None:
-    key = mint_key(Scope.WRITE)
-    client.post(
-        "/api/v1/codes", json={"target": "https://example.com/", "slug": "r"}, headers=bearer(key)
-    )
+    key = _code_by_a_write_key(client, mint_key, "r", "https://example.com/")
     rules = [{"when": {"os": "ios"}, "target": "https://example.com/ios"}]
     for body in ({"rules": rules, "password": "open sesame"}, {"password": "another one"}):
         assert client.patch("/api/v1/codes/r", json=body, headers=bearer(key)).status_code == 200
