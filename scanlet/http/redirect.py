@@ -37,8 +37,8 @@ async def _posted_password(request: Request) -> str:
     return fields.get("password", "")
 
 
-def _allowed(request: Request) -> str:
-    """The methods the other routes at this path take (the 405's ``Allow``)."""
+def _taken_by_other_routes(request: Request) -> set[str]:
+    """The methods the other routes at this path take (none: the path is a code's)."""
     path = request.scope["path"]
     methods: set[str] = set()
     for route in request.app.router.routes:
@@ -48,7 +48,7 @@ def _allowed(request: Request) -> str:
             and route.path_regex.match(path)
         ):
             methods |= route.methods or set()
-    return ", ".join(sorted(methods)) or "GET"
+    return methods
 
 
 def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
@@ -57,9 +57,11 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
     async def scan(request: Request, source: Source) -> Response:
         password = None
         if request.method == "POST":
-            if request.path_params["slug"].lower() in _RESERVED:
-                # POST /livez and friends: a route of its own, not a code (405 as before).
-                raise HTTPException(405, headers={"Allow": _allowed(request)})
+            other = _taken_by_other_routes(request)
+            if other or request.path_params["slug"].lower() in _RESERVED:
+                # POST /livez, /openapi.json and friends: a route of its own, not a code
+                # (405 as before).
+                raise HTTPException(405, headers={"Allow": ", ".join(sorted(other)) or "GET"})
             password = await _posted_password(request)
         reply = await scan_path.answer(
             request.scope, request.path_params["slug"], source, password=password

@@ -125,6 +125,10 @@ def test_posts_to_codes_without_a_password_or_to_no_code_are_refused_unrecorded(
     api.code(slug="open", target=T)
     assert unlock(api, "/open", "x").status_code == 405
     assert unlock(api, "/nothing", "x").status_code == 404
+    # A path another route serves is that route's: its methods, not a code's password.
+    for path, allow in (("/openapi.json", "GET, HEAD"), ("/livez", "GET, HEAD"), ("/api", "GET")):
+        refused = unlock(api, path, "x")
+        assert (refused.status_code, refused.headers["allow"]) == (405, allow), path
     orphans = api.client.get("/api/v1/orphan-scans", headers=api.headers).json()["items"]
     assert orphans == []
     assert api.scans("open") == []
