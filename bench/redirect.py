@@ -1,8 +1,9 @@
 """Redirect throughput: Scanlet (durable scan recording) against a bare redirecting app.
 
-Two Scanlet servers are measured: "core" runs only the scan path (SCANLET_FEATURES=none) and
+Three Scanlet servers are measured: "core" runs only the scan path (SCANLET_FEATURES=none),
 "full" the whole product, with analytics, webhooks and the dashboard following the log in the
-same process (the default).
+same process (the default), and "rules" the scan path alone with a code of 10 routing rules
+whose last one matches (issue #15), printed as a ratio to "core" of the same run.
 
 All servers are pinned to one core and driven alternately by wrk from the other core; the
 bare app (a dict lookup and a 302, recording nothing) runs on granian, the fastest ASGI
@@ -10,7 +11,7 @@ server measured for it (bench/servers.py). Afterwards every redirect wrk counted
 must be in Scanlet's event log. Run: python bench/redirect.py [--seconds 10] [--rounds 3]
 
 With ``--db postgresql://user@host/db`` (an admin URL: each Scanlet gets a new database on
-that server, dropped afterwards) the Scanlets run on PostgreSQL, and a third one, "full2",
+that server, dropped afterwards) the Scanlets run on PostgreSQL, and another one, "full2",
 is two instances of the whole product on one database, both pinned to the same core (the
 same CPU as one instance: what sharing the work costs) and driven by two wrk processes.
 PostgreSQL's own CPU during each run is printed beside it, as a share of one core.
@@ -150,12 +151,37 @@ def line(name: str, run: Run, on_postgres: bool) -> str:
     )
 
 
-# The two Scanlet servers measured: the scan path alone (SCANLET_FEATURES=none: codes, scans,
-# ops), and the whole product with analytics, webhooks and the dashboard following the log in
-# the same process (the default).
-VARIANTS = {"core": "none", "full": "all"}
+# The Scanlet servers measured: the scan path alone (SCANLET_FEATURES=none: codes, scans,
+# ops), the whole product with analytics, webhooks and the dashboard following the log in
+# the same process (the default), and the scan path alone serving a routed code.
+VARIANTS = {"core": "none", "full": "all", "rules": "none"}
+#: The routed code: nine rules that miss (each a condition a scan is judged on: the query,
+#: the device and OS from the user agent, the language, a schedule) and a tenth that
+#: matches the benchmark's query string. Domains (a Host per request) are not built yet.
+_MISSES = [
+    {"query": {"campaign": "r0"}},
+    {"device": "tablet"},
+    {"os": "ios"},
+    {"language": "de"},
+    {"query": {"campaign": "r4", "v": "2"}},
+    {"os": "android", "query": {"campaign": "r5"}},
+    {"schedule": {"tz": "Europe/Berlin", "days": ["sun"], "from": "03:00", "to": "03:01"}},
+    {"device": "desktop", "language": "fr"},
+    {"query": {"campaign": "r8"}},
+]
+RULES = [
+    *({"when": when, "target": f"https://example.com/r{i}"} for i, when in enumerate(_MISSES)),
+    {"when": {"query": {"campaign": "bench"}}, "target": "https://example.com/rule"},
+]
 #: On PostgreSQL: two instances of the whole product sharing one database.
 TWO_INSTANCES = "full2"
+#: What each variant requests, after the base URL.
+PATHS = {
+    "core": f"/{SLUG}",
+    "full": f"/{SLUG}",
+    "rules": f"/{SLUG}?campaign=bench",
+    TWO_INSTANCES: f"/{SLUG}",
+}
 
 
 def main() -> None:
@@ -226,11 +252,12 @@ def measure(
                 home = folder / name / str(index)
                 home.mkdir()
                 instances.append(servers.enter_context(served(home, env=env, core=SERVER_CORE)))
-            urls[name] = [f"{running.base}/{SLUG}" for running in instances]
+            urls[name] = [running.base + PATHS[name] for running in instances]
+            code = {"target": "https://example.com/landing", "slug": SLUG}
             httpx.post(
                 f"{instances[0].base}/api/v1/codes",
                 headers={"Authorization": f"Bearer {instances[0].key(name='bench')}"},
-                json={"target": "https://example.com/landing", "slug": SLUG},
+                json={**code, "rules": RULES} if name == "rules" else code,
             ).raise_for_status()
         urls["bare"] = [f"{urls['bare'][0]}/{SLUG}"]
         results: dict[str, list[Run]] = {name: [] for name in urls}
@@ -270,6 +297,8 @@ def report(
         print(f"median {label}  {figures}")
     for name in variants:
         print(f"ratio {name}/bare: {median[name] / median['bare']:.2f}")
+    # The issue's goal: 10 rules cost at most 5 % of the plain scan path's throughput.
+    print(f"ratio rules/core: {median['rules'] / median['core']:.3f}")
     if on_postgres:
         for name in variants:
             share = statistics.median(r.pg_cpu for r in results[name])

@@ -49,6 +49,10 @@ _RATE_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day|\d+(?:\.\d+)?s)\s*$")
 
 
+#: Password attempts on a protected code allowed per client address (SCANLET_PASSWORD_LIMIT).
+DEFAULT_PASSWORD_LIMIT = RateLimit(10, 60.0)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The effective configuration of one Scanlet process."""
 
@@ -71,10 +75,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["console", "json"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     trusted_proxies: tuple[str, ...] = ()
+    #: CIDRs whose scans are the owner's own: recorded as excluded, left out of figures.
+    exclude_from: tuple[str, ...] = ()
+    #: Where a scan of a slug with no live code goes (``{slug}`` replaced); "": 404/410.
+    not_found_url: str = ""
+    #: Where ``GET /`` goes; "": 404.
+    root_url: str = ""
     anonymize_ip: bool = True
     webhook_allow_private: bool = False
     webhook_retry_base: float = 5.0
     notfound_limit: RateLimit = RateLimit(60, 60.0)
+    #: Password attempts on protected codes, per client address.
+    password_limit: RateLimit = DEFAULT_PASSWORD_LIMIT
     redirect_limit: RateLimit | None = None
     max_body_bytes: int = 1024 * 1024
     shutdown_timeout: float = 10.0
@@ -139,6 +151,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def trusted_networks(self) -> tuple[Network, ...]:
         """``trusted_proxies`` parsed as networks (validated at load time)."""
         return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.trusted_proxies)
+
+    @property
+    def excluded_networks(self) -> tuple[Network, ...]:
+        """``exclude_from`` parsed as networks (validated at load time)."""
+        return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.exclude_from)
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain values for display. No setting is a secret: the server key
@@ -297,6 +314,21 @@ def _parse_geoip_db(raw: str) -> Path | None:
     return path
 
 
+def _parse_redirect_url(raw: str) -> str:
+    """A URL to redirect scans to, with the rules of a code's target (``{slug}`` may stand
+    where the slug goes)."""
+    from scanlet.actors.codes.errors import InvalidField
+    from scanlet.actors.codes.validation import validate_target
+
+    value = raw.strip()
+    if value:
+        try:
+            validate_target(value.replace("{slug}", "slug"))
+        except InvalidField as exc:
+            raise ValueError(f"{exc.msg}: {raw!r}") from None
+    return value
+
+
 def _parse_header_name(raw: str) -> str:
     value = raw.strip().lower()
     if value and not re.fullmatch(r"[a-z0-9!#$%&'*+.^_`|~-]+", value):
@@ -339,10 +371,14 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOG_FORMAT": ("log_format", _choice("console", "json")),
     "LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),
     "TRUSTED_PROXIES": ("trusted_proxies", _parse_networks),
+    "EXCLUDE_FROM": ("exclude_from", _parse_networks),
+    "NOT_FOUND_URL": ("not_found_url", _parse_redirect_url),
+    "ROOT_URL": ("root_url", _parse_redirect_url),
     "ANONYMIZE_IP": ("anonymize_ip", _parse_bool),
     "WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _parse_bool),
     "WEBHOOK_RETRY_BASE": ("webhook_retry_base", _parse_seconds),
     "NOTFOUND_LIMIT": ("notfound_limit", _parse_rate),
+    "PASSWORD_LIMIT": ("password_limit", _parse_rate),
     "REDIRECT_LIMIT": ("redirect_limit", _parse_optional_rate),
     "MAX_BODY_BYTES": ("max_body_bytes", _parse_positive_int),
     "SHUTDOWN_TIMEOUT": ("shutdown_timeout", _parse_seconds),

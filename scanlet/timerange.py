@@ -10,8 +10,10 @@ and for the end of a month-long bucket.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import available_timezones
 
 import msgspec
 
@@ -23,6 +25,7 @@ __all__ = (
     "ClientTime",
     "check_time",
     "time_error",
+    "time_zones",
 )
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,3 +86,10 @@ def check_time(value: datetime) -> datetime:
     if error is not None:
         raise ValueError(error)
     return value.astimezone(UTC)
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names in this server's tz database: what a ``tz`` (of stats, of a
+    routing schedule) accepts, and what the OpenAPI document lists."""
+    return frozenset({"UTC", *available_timezones()})

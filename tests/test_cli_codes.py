@@ -97,6 +97,14 @@ def test_create_list_show_set_delete_on_either_backend(scanlet_db: str, tmp_path
         (["bogus"], 2, "invalid choice"),
         (["list", "--q", "x" * 300], 1, "q: at most 256 characters"),
         (["list", "--tag", "x" * 65], 1, "tag: at most 64 characters"),
+        (["set", "menu", "--rules", "[not json"], 2, "--rules: not JSON"),
+        (
+            ["set", "menu", "--rules", '[{"when": {"os": "beos"}, "target": "https://e.com"}]'],
+            1,
+            "rules.0.when.os: Invalid enum value",
+        ),
+        (["set", "menu", "--fallback-url", "javascript:alert(1)"], 1, "fallback_url:"),
+        (["set", "menu", "--password-stdin"], 1, "no password on standard input"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
@@ -105,7 +113,7 @@ def test_bad_input_is_one_line_and_changes_nothing(
     ok("migrate", "--db", "db", cwd=tmp_path)
     ok("codes", "create", "https://example.com/menu", "--slug", "menu", "--db", "db", cwd=tmp_path)
     before = ok("codes", "list", "--format", "json", "--db", "db", cwd=tmp_path)
-    filled = [a.format(tmp=tmp_path) for a in args]
+    filled = [a.replace("{tmp}", str(tmp_path)) for a in args]
     db = [] if "--db" in filled else ["--db", "db"]
     result = scanlet("codes", *filled, *db, cwd=tmp_path)
     assert result.returncode == code, result.stderr
@@ -113,6 +121,47 @@ def test_bad_input_is_one_line_and_changes_nothing(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert ok("codes", "list", "--format", "json", "--db", "db", cwd=tmp_path) == before
+
+
+def test_routing_from_the_command_line(tmp_path: Path) -> None:
+    db = ["--db", "db"]
+    ok("migrate", *db, cwd=tmp_path)
+    rules = '[{"when": {"os": "ios"}, "target": "https://example.com/ios"}]'
+    split = json.dumps(
+        [
+            {"target": "https://example.com/a", "weight": 40},
+            {"target": "https://example.com/b", "weight": 60},
+        ]
+    )
+    made = json.loads(
+        ok(
+            "codes", "create", "https://example.com/", "--slug", "r", "--rules", rules,
+            "--split", split, "--fallback-url", "https://example.com/over", "--forward-query",
+            "--format", "json", *db, cwd=tmp_path,
+        )
+    )  # fmt: skip
+    assert made["rules"] == json.loads(rules)
+    assert [arm["weight"] for arm in made["split"]] == [40, 60]
+    assert (made["fallback_url"], made["forward_query"]) == ("https://example.com/over", True)
+    table = ok("codes", "show", "r", *db, cwd=tmp_path)
+    assert 'rules             [{"when":{"os":"ios"},"target":"https://example.com/ios"}]' in table
+    locked = scanlet(
+        "codes", "set", "r", "--password-stdin", "--no-forward-query", "--clear", "split",
+        "--format", "json", *db, cwd=tmp_path, stdin="open sesame\n",
+    )  # fmt: skip
+    assert locked.returncode == 0, locked.stderr
+    changed = json.loads(locked.stdout)
+    assert (changed["has_password"], changed["forward_query"], changed["split"]) == (
+        True,
+        False,
+        [],
+    )
+    assert "open sesame" not in locked.stdout
+    opened = json.loads(
+        ok("codes", "set", "r", "--clear", "password", "--clear", "rules", "--format", "json",
+           *db, cwd=tmp_path)
+    )  # fmt: skip
+    assert (opened["has_password"], opened["rules"]) == (False, [])
 
 
 def test_codes_commands_refuse_a_missing_database(tmp_path: Path) -> None:

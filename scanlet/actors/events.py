@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.storage.records import NewEvent
 from scanlet.storage.timefmt import format_time
 
@@ -26,6 +27,7 @@ __all__ = (
     "CodeUpdated",
     "DomainEvent",
     "LogAppended",
+    "Outcome",
     "RedirectStatus",
     "ScanOrphaned",
     "ScanRecorded",
@@ -41,6 +43,10 @@ __all__ = (
 Source = Literal["qr", "link", "device", "import"]
 #: How an imported visit came, when its source knew: through the QR image or the link.
 Via = Literal["qr", "link"]
+#: What a scan led to: ``redirect`` to the code's target, a rule's or a split arm's;
+#: ``fallback`` to the fallback URL of a code that is disabled, expired, not yet valid or
+#: used up; ``password`` on to the chosen target after the right password.
+Outcome = Literal["redirect", "fallback", "password"]
 RedirectStatus = Literal[301, 302, 307, 308]
 
 
@@ -84,6 +90,12 @@ class CodeState(msgspec.Struct, frozen=True, kw_only=True):
     valid_until: datetime | None = None
     max_scans: int | None = None
     redirect_status: RedirectStatus = 302
+    fallback_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    split: tuple[SplitArm, ...] = ()
+    forward_query: bool = False
+    #: Whether scans must give a password (never the password or its hash).
+    has_password: bool = False
 
 
 class CodeCreated(DomainEvent, frozen=True, kw_only=True, tag="code.created"):
@@ -121,6 +133,15 @@ class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag="scan.recorded"):
     # user agent alone may not tell) and whether the visit came by QR or link.
     bot: bool | None = None
     via: Via | None = None
+    #: The URL the scan was sent to (None: device and imported scans, and scans stored
+    #: before routing).
+    target: str | None = None
+    #: What chose it: ``rules[i]``, ``split[i]`` or ``fallback_url``; None: the code's target.
+    rule: str | None = None
+    outcome: Outcome = "redirect"
+    #: The owner's own scan (``SCANLET_EXCLUDE_FROM``, the exclude-me cookie): redirected
+    #: as usual, left out of every figure unless asked for.
+    excluded: bool = False
 
 
 class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):

@@ -27,7 +27,9 @@ from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
+from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.qr_images import QrRenderer
+from scanlet.adapters.user_agents import describe_agent
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.assembly.cluster import (
     ClusterCollector,
@@ -64,6 +66,7 @@ from scanlet.http.redirect import redirect_endpoints
 from scanlet.http.scan_path import ScanPath
 from scanlet.http.services import Services
 from scanlet.http.users_api import user_endpoints
+from scanlet.http.visit import SPLIT_KEY_PURPOSE, VisitContext
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import (
     ActorSystem,
@@ -279,6 +282,15 @@ def create_app(
                 clock=clock,
                 trusted=services.trusted_networks,
                 country_header=settings.country_header,
+                # Routing rules judge devices and countries with analytics' own adapters.
+                visits=VisitContext(
+                    describe_agent,
+                    open_countries(settings.geoip_db, stack),
+                    server_key.derive(SPLIT_KEY_PURPOSE),
+                ),
+                excluded=settings.excluded_networks,
+                not_found_url=settings.not_found_url,
+                root_url=settings.root_url,
             )
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(storage.run_maintenance)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.lockout import LOCKOUT_PURPOSE, SignInLockout
-from scanlet.http.dashboard import auth_views, code_views, live, overview
+from scanlet.http.dashboard import auth_views, code_views, exclude_views, live, overview
 from scanlet.http.dashboard.pages import Page, guarded, public
 from scanlet.http.dashboard.session import (
     SESSION_IDLE,
@@ -51,6 +51,8 @@ class DashboardFeature:
             _page("GET", "/dashboard/sign-in", public(auth_views.sign_in_form), "Sign-in form"),
             _page("POST", "/dashboard/sign-in", public(auth_views.sign_in), "Sign in"),
             _page("POST", "/dashboard/sign-out", g(auth_views.sign_out), "Sign out"),
+            _page("GET", "/dashboard/exclude-me", g(exclude_views.exclude_me_form), "Own scans"),
+            _page("POST", "/dashboard/exclude-me", g(exclude_views.exclude_me), "Exclude me"),
             _page("GET", "/dashboard/codes", g(code_views.codes_list), "Codes"),
             _page("GET", "/dashboard/codes.csv", g(code_views.codes_csv_download), "Codes CSV"),
             _page("GET", "/dashboard/new", w(code_views.new_code_form), "New-code form"),

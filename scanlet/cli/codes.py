@@ -8,6 +8,7 @@ rules, the same refusals, the same events.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -28,6 +29,7 @@ from scanlet.cli.common import (
     settings_from,
 )
 from scanlet.cli.contexts import codes_context
+from scanlet.cli.users import read_password
 from scanlet.http.body import decode_json
 from scanlet.http.codes_api import MAX_QUERY_LENGTH
 from scanlet.http.params import query_str
@@ -35,8 +37,21 @@ from scanlet.http.resources import CodeResource
 
 __all__ = ("register",)
 
-#: Fields ``codes set --clear`` may empty (the API's ``null``; tags become an empty list).
-CLEARABLE = ("title", "tags", "valid_from", "valid_until", "max_scans")
+#: Fields ``codes set --clear`` may empty (the API's ``null``; lists become empty ones).
+CLEARABLE = (
+    "title",
+    "tags",
+    "valid_from",
+    "valid_until",
+    "max_scans",
+    "fallback_url",
+    "rules",
+    "split",
+    "password",
+)
+_LISTS = ("tags", "rules", "split")
+#: The fields create and set take as they are, by their flags' names.
+_PLAIN = ("title", "valid_from", "valid_until", "max_scans", "redirect_status", "fallback_url")
 #: The listing's page size: the API's largest.
 PAGE = 1000
 
@@ -48,18 +63,41 @@ def _document(fields: dict[str, Any]) -> bytes:
 def _show(resource: CodeResource, fmt: str) -> None:
     if fmt == "json":
         print_json(resource)
-    else:
-        print_fields(msgspec.structs.asdict(resource))
+        return
+    fields = msgspec.structs.asdict(resource)
+    # Rules and split arms are nested: shown as the JSON --rules and --split take.
+    for name in ("rules", "split"):
+        if fields[name]:
+            fields[name] = msgspec.json.encode(fields[name]).decode()
+    print_fields(fields)
+
+
+def _given(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The code fields the flags give (create and set share them)."""
+    fields: dict[str, Any] = {
+        name: getattr(args, name) for name in _PLAIN if getattr(args, name) is not None
+    }
+    if args.tag is not None:
+        fields["tags"] = args.tag
+    if args.forward_query is not None:
+        fields["forward_query"] = args.forward_query
+    for name in ("rules", "split"):
+        text = getattr(args, name)
+        if text is not None:
+            try:
+                fields[name] = json.loads(text)
+            except ValueError:
+                parser.error(f"--{name}: not JSON (a list, as the API takes it)")
+    if args.password_stdin:
+        fields["password"] = read_password()
+    return fields
 
 
 def cmd_codes_create(args: argparse.Namespace) -> int:
     """Create a code; prints it, its short link and QR payload first."""
-    fields: dict[str, Any] = {"target": args.target}
-    for name in ("slug", "title", "valid_from", "valid_until", "max_scans", "redirect_status"):
-        if getattr(args, name) is not None:
-            fields[name] = getattr(args, name)
-    if args.tag:
-        fields["tags"] = args.tag
+    fields: dict[str, Any] = {"target": args.target, **_given(args, args.parser)}
+    if args.slug is not None:
+        fields["slug"] = args.slug
     command = decode_json(_document(fields), CreateCode)
 
     async def create() -> CodeResource:
@@ -116,18 +154,15 @@ def cmd_codes_show(args: argparse.Namespace) -> int:
 
 
 def _changes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> CodeChanges:
-    fields: dict[str, Any] = {}
-    for name in ("target", "title", "valid_from", "valid_until", "max_scans", "redirect_status"):
-        if getattr(args, name) is not None:
-            fields[name] = getattr(args, name)
-    if args.tag is not None:
-        fields["tags"] = args.tag
+    fields = _given(args, parser)
+    if args.target is not None:
+        fields["target"] = args.target
     if args.enabled is not None:
         fields["enabled"] = args.enabled
     for name in args.clear or ():
         if name in fields:
             parser.error(f"--clear {name} and a new {name} together")
-        fields[name] = [] if name == "tags" else None
+        fields[name] = [] if name in _LISTS else None
     if not fields:
         parser.error("nothing to change: give --target, --enable, --disable or another field")
     return decode_json(_document(fields), CodeChanges)
@@ -190,6 +225,28 @@ def _code_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redirect-status", type=int, choices=[301, 302, 307, 308], help="default 302"
     )
+    # Routing (see the README's "Routing"): the API's fields, the same checks.
+    parser.add_argument(
+        "--fallback-url", metavar="URL", help="where a disabled, expired or used-up code sends"
+    )
+    parser.add_argument(
+        "--forward-query",
+        action=argparse.BooleanOptionalAction,
+        help="merge the scan's query string into the target",
+    )
+    parser.add_argument(
+        "--rules",
+        metavar="JSON",
+        help='e.g. \'[{"when": {"os": "ios"}, "target": "https://..."}]\'',
+    )
+    parser.add_argument(
+        "--split", metavar="JSON", help='e.g. \'[{"target": "https://...", "weight": 50}, ...]\''
+    )
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read a password scans must give from standard input",
+    )
     _format_flag(parser)
     db_flag(parser)
 
@@ -202,7 +259,7 @@ def register(sub: Subcommands) -> None:
     create.add_argument("target", metavar="TARGET", help="the absolute http(s) URL to go to")
     create.add_argument("--slug", help="1-64 of A-Z a-z 0-9 _ - (default: 8 random characters)")
     _code_flags(create)
-    create.set_defaults(func=cmd_codes_create)
+    create.set_defaults(func=cmd_codes_create, parser=create)
 
     listing = codes_sub.add_parser("list", help="list codes, newest first")
     listing.add_argument("--tag", help="only codes with this tag")

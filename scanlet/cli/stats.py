@@ -70,6 +70,7 @@ def _print_table(stats: Stats) -> None:
         "total": stats.total,
         "unique_visitors": stats.unique_visitors,
         "bots": stats.bots,
+        "excluded": stats.excluded,
         "series": f"|{lines[0]}|",
     }
     fields.update({f"series+{n}": f"|{line}|" for n, line in enumerate(lines[1:], 1)})
@@ -81,6 +82,8 @@ def _print_table(stats: Stats) -> None:
             "by_browser": _breakdown(stats.by_browser),
             "by_referrer": _breakdown(stats.by_referrer),
             "by_country": _breakdown(stats.by_country),
+            "by_target": _breakdown(stats.by_target),
+            "by_rule": _breakdown(stats.by_rule),
         }
     )
     if stats.top_codes is not None:
@@ -95,8 +98,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for dest, name in _PARAMS.items()
         if getattr(args, dest) is not None
     }
-    if args.include_bots:
-        params["include_bots"] = "true"
+    for flag in ("include_bots", "include_excluded"):
+        if getattr(args, flag):
+            params[flag] = "true"
     query = stats_query(params, args.slug, SystemClock().now())
     settings = settings_from(args)
 
@@ -129,6 +133,11 @@ def register(sub: Subcommands) -> None:
     stats.add_argument("--tz", metavar="ZONE", help="IANA time zone of the buckets (UTC)")
     stats.add_argument("--top", metavar="N", help="values per breakdown, 1-100 (20)")
     stats.add_argument("--include-bots", action="store_true", help="count bots everywhere")
+    stats.add_argument(
+        "--include-excluded",
+        action="store_true",
+        help="count own scans (SCANLET_EXCLUDE_FROM, exclude-me) everywhere",
+    )
     stats.add_argument("--format", choices=["table", "json"], default="table")
     db_flag(stats)
     stats.set_defaults(func=cmd_stats)

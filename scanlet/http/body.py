@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -12,7 +13,7 @@ from starlette.requests import Request
 from scanlet.http.problems import FieldError, Problem
 from scanlet.timerange import time_error
 
-__all__ = ("check_times", "decode_body", "decode_json", "validation_problem")
+__all__ = ("check_times", "decode_body", "decode_json", "field_location", "validation_problem")
 
 T = TypeVar("T")
 
@@ -20,8 +21,8 @@ _AT_RE = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _PATH_PART_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\.\.\.\]")
 
 
-def _location(path: str) -> list[str | int]:
-    loc: list[str | int] = ["body"]
+def _location(path: str, under: Sequence[str | int] = ("body",)) -> list[str | int]:
+    loc: list[str | int] = list(under)
     for match in _PATH_PART_RE.finditer(path):
         name, index = match.group(1), match.group(2)
         if name is not None:
@@ -29,6 +30,12 @@ def _location(path: str) -> list[str | int]:
         elif index is not None:
             loc.append(int(index))
     return loc
+
+
+def field_location(field: str, under: Sequence[str | int] = ("body",)) -> list[str | int]:
+    """A body field's path as a problem's ``loc``: ``"rules[2].target"`` ->
+    ``["body", "rules", 2, "target"]`` (under ``["body", "codes", 3]``: a batch item's)."""
+    return _location("." + field, under)
 
 
 def validation_problem(error: msgspec.ValidationError) -> Problem:

@@ -24,6 +24,7 @@ from scanlet.actors.access.errors import (
 )
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.scans.messages import ScanRejected
+from scanlet.http.body import field_location
 from scanlet.http.problems import FieldError, Problem, problem_response
 from scanlet.runtime import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
 from scanlet.storage.cursors import InvalidCursor
@@ -57,8 +58,12 @@ def code_problem(exc: CodeError, loc: Sequence[str | int] = ("body",)) -> Proble
     """The problem a refusal of the codes context answers, fields located under ``loc``
     (a batch item's ``["body", "codes", 3]``)."""
     if isinstance(exc, InvalidField):
+        # A nested field is named by its path ("rules[2].when.schedule.tz"): the same list
+        # of names and indexes a decoding error gives.
         return Problem(
-            422, f"{exc.field}: {exc.msg}", errors=[FieldError([*loc, exc.field], exc.msg)]
+            422,
+            f"{exc.field}: {exc.msg}",
+            errors=[FieldError(field_location(exc.field, loc), exc.msg)],
         )
     if isinstance(exc, SlugTaken):
         return Problem(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from datetime import datetime
-from zoneinfo import available_timezones
 
 from starlette.requests import Request
 
 from scanlet.http.endpoint import Param
 from scanlet.http.problems import FieldError, Problem
-from scanlet.timerange import TIME_SCHEMA, time_error
+from scanlet.timerange import TIME_SCHEMA, time_error, time_zones
 
 __all__ = (
     "CURSOR_SCHEMA",
@@ -118,13 +116,6 @@ def query_time(request: QuerySource, name: str) -> datetime | None:
     if error is not None:
         raise invalid(name, error)
     return value
-
-
-@functools.cache
-def time_zones() -> frozenset[str]:
-    """The IANA time zone names in this server's tz database: what ``tz`` accepts, and what
-    the OpenAPI document lists."""
-    return frozenset({"UTC", *available_timezones()})
 
 
 def query_zone(request: QuerySource) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter
 
-from scanlet.config import RateLimit, Settings
+from scanlet.config import DEFAULT_PASSWORD_LIMIT, RateLimit, Settings
 
 __all__ = ("RateLimiter", "ScanLimits", "limit_key", "retry_after")
 
@@ -99,10 +99,13 @@ class ScanLimits:
         redirect: RateLimit | None,
         registry: CollectorRegistry,
         *,
+        password: RateLimit = DEFAULT_PASSWORD_LIMIT,
         max_keys: int = DEFAULT_MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.notfound = RateLimiter(notfound, max_keys=max_keys, clock=clock)
+        #: Password attempts: each costs an argon2 check, and guesses must stay slow.
+        self.password = RateLimiter(password, max_keys=max_keys, clock=clock)
         self.redirect = (
             RateLimiter(redirect, max_keys=max_keys, clock=clock) if redirect is not None else None
         )
@@ -114,8 +117,15 @@ class ScanLimits:
         )
         self.refused_notfound = self._refused.labels("notfound")
         self.refused_redirect = self._refused.labels("redirect")
+        self.refused_password = self._refused.labels("password")
 
     @classmethod
     def from_settings(cls, settings: Settings, registry: CollectorRegistry) -> ScanLimits:
-        """Limits as ``SCANLET_NOTFOUND_LIMIT`` and ``SCANLET_REDIRECT_LIMIT`` say."""
-        return cls(settings.notfound_limit, settings.redirect_limit, registry)
+        """Limits as ``SCANLET_NOTFOUND_LIMIT``, ``SCANLET_REDIRECT_LIMIT`` and
+        ``SCANLET_PASSWORD_LIMIT`` say."""
+        return cls(
+            settings.notfound_limit,
+            settings.redirect_limit,
+            registry,
+            password=settings.password_limit,
+        )

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import msgspec
 
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.lookalike import target_is_lookalike
+from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.adapters.qr_images import qr_facts
 from scanlet.storage.records import CodeRow
 
@@ -47,6 +49,13 @@ class CodeResource(msgspec.Struct, frozen=True):
             "ASCII (punycode) form, as browsers and the dashboard do."
         ),
     ]
+    fallback_url: str | None
+    rules: list[Rule]
+    split: list[SplitArm]
+    forward_query: bool
+    has_password: Annotated[
+        bool, msgspec.Meta(description="Scans must give a password (set with password).")
+    ]
 
 
 class CodeList(msgspec.Struct, frozen=True):
@@ -69,6 +78,7 @@ def qr_payload(base_url: str, slug: str) -> str:
 
 def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
     """The API view of a stored code; ``qr_payload`` is the text the QR image encodes."""
+    code = Code.from_row(row)
     payload = qr_payload(base_url, row.slug)
     version, modules = qr_facts(payload)
     return CodeResource(
@@ -89,4 +99,9 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         qr_modules=modules,
         scans=scans,
         target_lookalike=target_is_lookalike(row.target),
+        fallback_url=code.fallback_url,
+        rules=list(code.rules),
+        split=list(code.split),
+        forward_query=code.forward_query,
+        has_password=code.password_hash is not None,
     )

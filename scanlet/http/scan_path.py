@@ -14,13 +14,17 @@ previews are not scans).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from html import escape
+from ipaddress import ip_address
 
 import msgspec
 import structlog
 from starlette.types import Scope
 
+from scanlet.actors.codes.decide import FALLBACK_STATUS, TARGET, Choice, decide, location_of
 from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.codes.passwords import password_matches
 from scanlet.actors.events import Source
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.messages import RecordOrphan, RecordScan, ScanRejected
@@ -28,14 +32,27 @@ from scanlet.actors.scans.privacy import Network, client_address
 from scanlet.clock import Clock
 from scanlet.http.problems import MEDIA_TYPE, Problem
 from scanlet.http.ratelimit import ScanLimits, limit_key, retry_after
+from scanlet.http.visit import RequestVisit, VisitContext
 from scanlet.runtime import ActorError, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 
-__all__ = ("LINK_TEMPLATE", "QR_TEMPLATE", "ScanFacts", "ScanPath", "ScanReply", "read_request")
+__all__ = (
+    "EXCLUDE_COOKIE",
+    "LINK_TEMPLATE",
+    "QR_TEMPLATE",
+    "ScanFacts",
+    "ScanPath",
+    "ScanReply",
+    "in_networks",
+    "read_request",
+)
 
 log = structlog.get_logger("scanlet.http")
 
 LINK_TEMPLATE, QR_TEMPLATE = "/{slug}", "/q/{slug}"
+#: The cookie ``/dashboard/exclude-me`` sets: this browser's scans are the owner's own.
+EXCLUDE_COOKIE = "scanlet_exclude"
+_EXCLUDE_COOKIE = f"{EXCLUDE_COOKIE}=1".encode()
 _SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NO_STORE = (b"cache-control", b"private, max-age=0")
 _EMPTY = (b"content-length", b"0")
@@ -47,6 +64,17 @@ _PAGE = (
     "text-align:center;color:#333}}</style></head><body><h1>{title}</h1><p>{detail}</p>"
     "</body></html>"
 )
+_PASSWORD_PAGE = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8>"
+    '<meta name=viewport content="width=device-width,initial-scale=1"><title>Password</title>'
+    "<style>body{{font:16px system-ui,sans-serif;margin:20vh auto;max-width:22rem;"
+    "text-align:center;color:#333}}input,button{{font:inherit;padding:.5rem;margin:.25rem}}"
+    ".error{{color:#b00020}}</style></head><body><h1>This code is protected</h1>{error}"
+    "<form method=post><label>Password <input type=password name=password required autofocus "
+    "maxlength=256 autocomplete=current-password></label><button type=submit>Open</button>"
+    "</form></body></html>"
+)
+_WRONG = "<p class=error role=alert>That password is not right.</p>"
 _PAGE_TITLES = {
     404: "Code not found",
     410: "Code no longer active",
@@ -72,6 +100,8 @@ class ScanFacts:
         "country",
         "header_bytes",
         "html",
+        "languages",
+        "own",
         "peer",
         "referrer",
         "traced",
@@ -88,6 +118,8 @@ class ScanFacts:
         html: bool,
         traced: bool,
         header_bytes: int = 0,
+        languages: str | None = None,
+        own: bool = False,
     ) -> None:
         self.peer = peer
         self.address = address
@@ -98,14 +130,18 @@ class ScanFacts:
         self.traced = traced
         #: The size of every header name and value, as the request limits count it.
         self.header_bytes = header_bytes
+        #: Accept-Language as sent (parsed only for a code with a language rule).
+        self.languages = languages
+        #: The browser carries the exclude-me cookie.
+        self.own = own
 
 
 def read_request(
     scope: Scope, trusted: tuple[Network, ...], country_header: bytes | None
 ) -> ScanFacts:
     """The facts of one scan request (the only place that reads a scan's headers)."""
-    user_agent = referrer = forwarded = country = None
-    html = traced = False
+    user_agent = referrer = forwarded = country = languages = None
+    html = traced = own = False
     size = 0
     for name, value in scope["headers"]:
         size += len(name) + len(value)
@@ -122,6 +158,11 @@ def read_request(
             html = html or b"text/html" in value
         elif name == b"traceparent":
             traced = True
+        elif name == b"cookie":
+            own = own or _EXCLUDE_COOKIE in value
+        elif name == b"accept-language":
+            if languages is None:
+                languages = value.decode("latin-1")
         elif name == country_header and country is None:
             country = value.decode("latin-1")
     client = scope.get("client")
@@ -134,19 +175,20 @@ def read_request(
         address = client_address(peer, forwarded, trusted)
     if country is not None:
         # Believed only from a trusted proxy; anybody else could claim any country.
-        country = country if trusted and _peer_is_trusted(peer, trusted) else None
-    return ScanFacts(peer, address, user_agent, referrer, country, html, traced, size)
+        country = country if trusted and in_networks(peer, trusted) else None
+    return ScanFacts(
+        peer, address, user_agent, referrer, country, html, traced, size, languages, own
+    )
 
 
-def _peer_is_trusted(peer: str | None, trusted: tuple[Network, ...]) -> bool:
-    # client_address canonicalises the peer (IPv4-mapped IPv6 as IPv4) without X-Forwarded-For.
-    canonical = client_address(peer, None, ())
+def in_networks(address: str | None, networks: tuple[Network, ...]) -> bool:
+    """Whether ``address`` (a peer, a client address) is in one of ``networks``."""
+    # client_address canonicalises it (IPv4-mapped IPv6 as IPv4) without X-Forwarded-For.
+    canonical = client_address(address, None, ()) if address else ""
     if not canonical:
         return False
-    from ipaddress import ip_address
-
-    address = ip_address(canonical)
-    return any(address in network for network in trusted)
+    parsed = ip_address(canonical)
+    return any(parsed in network for network in networks)
 
 
 class ScanReply:
@@ -164,9 +206,20 @@ class ScanReply:
         self.body = body
 
 
-def _redirect_reply(route: Route) -> ScanReply:
-    headers = [(b"location", route.location), _NO_STORE, _EMPTY]
-    return ScanReply(route.redirect_status, headers, b"")
+def _password_form(status: int, error: str) -> ScanReply:
+    """The form a protected code answers with: posted back to the same URL."""
+    body = _PASSWORD_PAGE.format(error=error).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        _NO_STORE,
+    ]
+    return ScanReply(status, headers, body)
+
+
+def _redirect_reply(status: int, location: bytes) -> ScanReply:
+    headers = [(b"location", location), _NO_STORE, _EMPTY]
+    return ScanReply(status, headers, b"")
 
 
 def _refusal(
@@ -213,6 +266,11 @@ class ScanPath:
     clock: Clock
     trusted: tuple[Network, ...] = ()
     country_header: bytes | None = None
+    visits: VisitContext
+    excluded: tuple[Network, ...] = ()
+    #: SCANLET_NOT_FOUND_URL and SCANLET_ROOT_URL ("": none).
+    not_found_url: str = ""
+    root_url: str = ""
 
     def __init__(self, limits: ScanLimits) -> None:
         self.limits = limits
@@ -226,8 +284,16 @@ class ScanPath:
         clock: Clock,
         trusted: tuple[Network, ...],
         country_header: str,
+        visits: VisitContext,
+        excluded: tuple[Network, ...] = (),
+        not_found_url: str = "",
+        root_url: str = "",
     ) -> None:
         """Hand in the running services (called by the lifespan, before serving)."""
+        self.visits = visits
+        self.excluded = excluded
+        self.not_found_url = not_found_url
+        self.root_url = root_url
         self.index = index
         self.scans = scans
         self.clock = clock
@@ -242,29 +308,73 @@ class ScanPath:
         source: Source,
         facts: ScanFacts | None = None,
         route: Route | None = None,
+        password: str | None = None,
     ) -> ScanReply:
         """The reply to one scan request; never raises (failures become 5xx replies).
         ``facts`` and ``route`` when the caller has them already (the front has looked the
-        slug up to choose its entrance)."""
+        slug up to choose its entrance); ``password`` as a protected code's form posted it
+        (POST: answered 405 for a code without one, 404 without recording for no code)."""
         try:
             if facts is None:
                 facts = read_request(scope, self.trusted, self.country_header)
+            method = scope["method"]
             if route is None:
                 route = self.index.resolve(slug)
                 if route is None:
-                    return await self._unknown(facts, slug, source, scope["method"] != "HEAD")
-            return await self._redirect(facts, route, scope["method"] != "HEAD", slug, source)
+                    if method == "POST":
+                        return _refusal(facts, 404, "There is no code with this address.")
+                    return await self._unknown(facts, slug, source, method != "HEAD")
+            if method == "POST" and (route.router is None or not route.router.password_hash):
+                return _refusal(facts, 405, "This code takes no password.", {"Allow": "GET, HEAD"})
+            return await self._redirect(
+                scope, facts, route, method != "HEAD", slug, source, password
+            )
         except Exception:
             log.exception("unhandled error on the scan path", path=scope.get("path"))
             return _refusal(None, 500, "An unexpected error occurred; it has been logged.")
 
+    def visit(self, scope: Scope, facts: ScanFacts, now: datetime) -> RequestVisit:
+        """The request as the routing decision sees it."""
+        return RequestVisit(
+            self.visits,
+            now,
+            facts.address,
+            facts.user_agent,
+            facts.country,
+            facts.languages,
+            scope.get("query_string", b""),
+        )
+
     async def _redirect(
-        self, facts: ScanFacts, route: Route, record: bool, slug: str, source: Source
+        self,
+        scope: Scope,
+        facts: ScanFacts,
+        route: Route,
+        record: bool,
+        slug: str,
+        source: Source,
+        password: str | None = None,
     ) -> ScanReply:
         now = self.clock.now()
         gone = route.gone_reason(now)
-        if gone is not None:
-            return _refusal(facts, 410, gone)
+        router = route.router
+        status = route.redirect_status
+        choice: Choice | None = None
+        if router is None:
+            # The plain redirect: nothing to decide, nothing allocated for it.
+            if gone is not None:
+                return _refusal(facts, 410, gone)
+            location = route.location
+        else:
+            decided = decide(router, self.visit(scope, facts, now), slug, gone is not None)
+            if decided is None:
+                return _refusal(facts, 410, gone or "")
+            choice, location = decided
+            status = router.status if gone is None else FALLBACK_STATUS
+            if gone is None and router.password_hash is not None:
+                refused = await self._password_refusal(facts, router.password_hash, password)
+                if refused is not None:
+                    return refused
         limits = self.limits
         if limits.redirect is not None:
             wait = limits.redirect.take(limit_key(facts.address))
@@ -272,6 +382,7 @@ class ScanPath:
                 limits.refused_redirect.inc()
                 return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
         if record:
+            fallback = gone is not None
             scan = RecordScan(
                 slug,
                 source,
@@ -279,16 +390,45 @@ class ScanPath:
                 facts.address,
                 facts.user_agent,
                 facts.referrer,
-                route.max_scans,
+                None if fallback else route.max_scans,
                 facts.country,
+                route.target if choice is None else choice.target,
+                None if choice is None or choice.rule == TARGET else choice.rule,
+                "fallback" if fallback else ("password" if password is not None else "redirect"),
+                facts.own or (bool(self.excluded) and in_networks(facts.address, self.excluded)),
             )
             try:
                 recorded = await self.scans.record(scan)
+                if not recorded and router is not None and router.fallback is not None:
+                    # Used up (only the scans actor knows): the fallback takes the scan.
+                    decided = decide(router, self.visit(scope, facts, now), slug, True)
+                    assert decided is not None  # a fallback always decides
+                    choice, location = decided
+                    status = FALLBACK_STATUS
+                    scan.max_scans = None
+                    scan.target, scan.rule, scan.outcome = choice.target, choice.rule, "fallback"
+                    recorded = await self.scans.record(scan)
             except _STORE_FAILURES as exc:
                 return _not_stored(facts, exc)
             if not recorded:
                 return _refusal(facts, 410, "This code has reached its scan limit.")
-        return _redirect_reply(route)
+        return _redirect_reply(status, location)
+
+    async def _password_refusal(
+        self, facts: ScanFacts, stored: str, attempt: str | None
+    ) -> ScanReply | None:
+        """None when ``attempt`` is the code's password; else the form (again)."""
+        if attempt is None:
+            return _password_form(200, "")
+        limits = self.limits
+        # Before the check: every attempt costs an argon2 run, and a guesser must stay slow.
+        wait = limits.password.take(limit_key(facts.address))
+        if wait:
+            limits.refused_password.inc()
+            return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
+        if await password_matches(stored, attempt):
+            return None
+        return _password_form(403, _WRONG)
 
     async def _unknown(
         self, facts: ScanFacts, slug: str, source: Source, record: bool
@@ -315,6 +455,17 @@ class ScanPath:
                 await self.scans.record_orphan(orphan)
             except _STORE_FAILURES as exc:
                 return _not_stored(facts, exc)
+        if self.not_found_url:
+            # A printed code never dead-ends: unknown and deleted slugs alike (recorded above
+            # as orphans) go where the owner says.
+            location = location_of(self.not_found_url.replace("{slug}", slug))
+            return _redirect_reply(FALLBACK_STATUS, location)
         if self.index.is_taken(slug):
             return _refusal(facts, 410, "This code was deleted.")
         return _refusal(facts, 404, "There is no code with this address.")
+
+    def root(self) -> ScanReply | None:
+        """``GET /``: a redirect to SCANLET_ROOT_URL, or None (then 404)."""
+        if not self.root_url:
+            return None
+        return _redirect_reply(FALLBACK_STATUS, location_of(self.root_url))

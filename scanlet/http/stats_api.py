@@ -86,6 +86,7 @@ def stats_query(params: QuerySource, slug: str | None, now: datetime) -> StatsQu
         interval=interval,
         tz=query_zone(params),
         include_bots=query_bool(params, "include_bots", default=False),
+        include_excluded=query_bool(params, "include_excluded", default=False),
         top=query_int(params, "top", default=TOP_VALUES, low=1, high=MAX_TOP_VALUES),
     )
 
@@ -138,6 +139,13 @@ def stats_params() -> list[Param]:
             "query",
             {"type": "boolean", "default": False},
             "Count bots in every figure (they are always counted in bots).",
+        ),
+        Param(
+            "include_excluded",
+            "query",
+            {"type": "boolean", "default": False},
+            "Count your own scans (SCANLET_EXCLUDE_FROM, /dashboard/exclude-me) in every "
+            "figure (they are always counted in excluded).",
         ),
         Param(
             "top",

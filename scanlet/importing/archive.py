@@ -18,6 +18,8 @@ from typing import Any
 
 import msgspec
 
+from scanlet.actors.codes.code import Code as LiveCode
+from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.actors.events import ScanOrphaned, ScanRecorded, decode_event
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
@@ -59,6 +61,14 @@ class Code(_Line, frozen=True, kw_only=True, tag="code"):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
+    # Routing (#15); left out when unset, so archives of codes without any read as before.
+    fallback_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    split: tuple[SplitArm, ...] = ()
+    forward_query: bool = False
+    #: The code's password as its argon2id hash (PHC string, salt and costs included): the
+    #: password itself is never stored, and a code must not arrive unprotected.
+    password_hash: str | None = None
 
 
 class Webhook(_Line, frozen=True, kw_only=True, tag="webhook"):
@@ -97,6 +107,7 @@ def header_line(now: datetime) -> bytes:
 
 
 def code_line(row: CodeRow) -> bytes:
+    code = LiveCode.from_row(row)
     return _line(
         Code(
             slug=row.slug,
@@ -111,6 +122,11 @@ def code_line(row: CodeRow) -> bytes:
             created_at=row.created_at,
             updated_at=row.updated_at,
             deleted=row.deleted,
+            fallback_url=code.fallback_url,
+            rules=code.rules,
+            split=code.split,
+            forward_query=code.forward_query,
+            password_hash=code.password_hash,
         )
     )
 
@@ -147,13 +163,14 @@ def scan_line(stored: StoredEvent) -> bytes | None:
     event = decode_event(stored.payload)
     if not isinstance(event, ScanRecorded | ScanOrphaned):
         return None
-    recorded = isinstance(event, ScanRecorded)
+    # What only a known code's scan has: device facts, and where it was sent and why.
+    recorded = event if isinstance(event, ScanRecorded) else None
     return _line(
         Scan(
             id=event.id,
             slug=event.slug,
             occurred_at=event.occurred_at,
-            orphan=not recorded,
+            orphan=recorded is None,
             source=event.source,
             via=event.via,
             ip=event.ip,
@@ -162,8 +179,12 @@ def scan_line(stored: StoredEvent) -> bytes | None:
             referrer=event.referrer,
             country=event.country,
             bot=event.bot,
-            device_id=event.device_id if isinstance(event, ScanRecorded) else None,
-            data=event.data if isinstance(event, ScanRecorded) else None,
+            device_id=recorded.device_id if recorded else None,
+            data=recorded.data if recorded else None,
+            target=recorded.target if recorded else None,
+            rule=recorded.rule if recorded else None,
+            outcome=recorded.outcome if recorded else "redirect",
+            excluded=recorded.excluded if recorded else False,
         )
     )
 
@@ -187,6 +208,11 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             "valid_until": line.valid_until,
             "max_scans": line.max_scans,
             "redirect_status": line.redirect_status,
+            "fallback_url": line.fallback_url,
+            # As the API takes them, so they pass the very checks a created code's do.
+            "rules": msgspec.to_builtins(line.rules),
+            "split": msgspec.to_builtins(line.split),
+            "forward_query": line.forward_query,
         }
         return SourceCode(
             origin=_origin(line.slug),
@@ -196,6 +222,7 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             updated_at=line.updated_at,
             enabled=line.enabled,
             deleted=line.deleted,
+            password_hash=line.password_hash,
         )
     if isinstance(line, Webhook):
         return SourceNote(

@@ -180,6 +180,7 @@ class Importer:
                         created_at=item.created_at,
                         updated_at=item.updated_at,
                         enabled=item.enabled,
+                        password_hash=item.password_hash,
                         dry_run=self._dry_run,
                     )
                 )

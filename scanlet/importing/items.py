@@ -49,6 +49,9 @@ class SourceCode(msgspec.Struct, frozen=True, kw_only=True):
     deleted: bool = False
     #: The visits a source counted but cannot list (Kutt keeps totals only).
     total_visits: int | None = None
+    #: A password kept as its argon2id hash (an archive's protected code); the plain
+    #: ``password`` field, as the API takes it, would be hashed anew.
+    password_hash: str | None = None
 
 
 class SourceVisit(msgspec.Struct, frozen=True):

@@ -2,18 +2,25 @@
 and read by ``scanlet import csv --format scanlet``. One module, so both sides agree.
 
 Columns (header row first): ``slug, target, title, tags, enabled, valid_from,
-valid_until, max_scans, redirect_status, created_at, scans``. Tags are joined with ``|``
-(a ``|`` or ``\\`` inside a tag is escaped with ``\\``); times are RFC 3339 in UTC; empty
-cells are absent values. ``scans`` is what the code counted: written for reading, ignored
-on import (a count cannot become visits).
+valid_until, max_scans, redirect_status, created_at, scans, fallback_url, forward_query,
+rules, split, has_password``. Tags are joined with ``|`` (a ``|`` or ``\\`` inside a tag is
+escaped with ``\\``); times are RFC 3339 in UTC; ``rules`` and ``split`` are JSON lists as
+the API takes them; empty cells are absent values. ``scans`` is what the code counted:
+written for reading, ignored on import (a count cannot become visits). ``has_password``
+says a code asks for a password; only its hash is kept, and a CSV carries none, so such a
+row is refused on import rather than made into an open code (an archive moves it).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from scanlet.actors.analytics.export import runs_as_formula
+from scanlet.actors.codes.code import Code
 from scanlet.storage.records import CodeRow
 from scanlet.storage.timefmt import format_time
 
@@ -40,6 +47,11 @@ COLUMNS = (
     "redirect_status",
     "created_at",
     "scans",
+    "fallback_url",
+    "forward_query",
+    "rules",
+    "split",
+    "has_password",
 )
 REQUIRED = ("target",)
 
@@ -82,8 +94,21 @@ def split_tags(cell: str) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
+def _json_cell(value: Sequence[msgspec.Struct]) -> str:
+    return msgspec.json.encode(value).decode() if value else ""
+
+
+def _flag(cells: dict[str, str], name: str, *, default: bool = False) -> bool:
+    """A true/false cell; an empty or absent one is ``default``."""
+    text = (cells.get(name) or str(default)).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"{name}: must be true or false, not {cells[name]!r}")
+    return text == "true"
+
+
 def code_row(row: CodeRow, scans: int) -> list[str]:
     """A code as one CSV row, in ``COLUMNS`` order."""
+    code = Code.from_row(row)
     return [
         escape_cell(row.slug),
         escape_cell(row.target),
@@ -96,6 +121,11 @@ def code_row(row: CodeRow, scans: int) -> list[str]:
         str(row.redirect_status),
         format_time(row.created_at),
         str(scans),
+        escape_cell(code.fallback_url or ""),
+        "true" if code.forward_query else "false",
+        _json_cell(code.rules),
+        _json_cell(code.split),
+        "true" if code.password_hash else "false",
     ]
 
 
@@ -104,7 +134,7 @@ def code_fields(cells: dict[str, str]) -> tuple[dict[str, Any], bool, str | None
     ``created_at`` text; ValueError naming the column for a value that cannot be one."""
     cells = {name: unescape_cell(cell) for name, cell in cells.items()}
     fields: dict[str, Any] = {}
-    for name in ("slug", "target", "title", "valid_from", "valid_until"):
+    for name in ("slug", "target", "title", "valid_from", "valid_until", "fallback_url"):
         if cells.get(name):
             fields[name] = cells[name]
     if cells.get("tags"):
@@ -115,7 +145,17 @@ def code_fields(cells: dict[str, str]) -> tuple[dict[str, Any], bool, str | None
                 fields[name] = int(cells[name])
             except ValueError:
                 raise ValueError(f"{name}: not a whole number: {cells[name]!r}") from None
-    enabled = (cells.get("enabled") or "true").strip().lower()
-    if enabled not in ("true", "false"):
-        raise ValueError(f"enabled: must be true or false, not {cells['enabled']!r}")
-    return fields, enabled == "true", cells.get("created_at") or None
+    if _flag(cells, "forward_query"):
+        fields["forward_query"] = True
+    for name in ("rules", "split"):
+        if cells.get(name):
+            try:
+                fields[name] = json.loads(cells[name])
+            except ValueError:
+                raise ValueError(f"{name}: not a JSON list: {cells[name]!r}") from None
+    if _flag(cells, "has_password"):
+        raise ValueError(
+            "has_password: a CSV carries no password (only its hash is kept); import this "
+            "code from an archive, or leave the column false and set a password again"
+        )
+    return fields, _flag(cells, "enabled", default=True), cells.get("created_at") or None

@@ -241,13 +241,20 @@ class AnalyticsReader(Protocol):
         ...
 
     async def breakdowns(
-        self, slug: str, start: int, end: int, *, include_bots: bool
+        self, slug: str, start: int, end: int, *, include_bots: bool, include_excluded: bool = False
     ) -> dict[str, dict[str, int]]:
-        """Scans per dimension value over hours [start, end)."""
+        """Scans per dimension value over hours [start, end) (own scans when
+        ``include_excluded``)."""
         ...
 
     async def top_codes(
-        self, start: int, end: int, *, include_bots: bool, limit: int
+        self,
+        start: int,
+        end: int,
+        *,
+        include_bots: bool,
+        limit: int,
+        include_excluded: bool = False,
     ) -> list[CodeTotal]:
         """The codes with the most scans over hours [start, end)."""
         ...

@@ -13,7 +13,10 @@ from typing import Any
 import msgspec
 
 __all__ = (
+    "BOT",
     "DIMENSIONS",
+    "HUMAN",
+    "OWN",
     "ApiKey",
     "AttemptOutcome",
     "AttemptPage",
@@ -170,6 +173,10 @@ class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted: bool = False
+    #: The code's routing (fallback, rules, split, query forwarding) as JSON; None: none.
+    routing: str | None = None
+    #: The argon2id hash of the code's password (never the password); None: none.
+    password_hash: str | None = None
 
 
 class CodePage(msgspec.Struct, frozen=True):
@@ -249,11 +256,19 @@ class UserRow(msgspec.Struct, frozen=True):
 
 # --- Analytics rollups ---------------------------------------------------------------------
 
-DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country")
+DIMENSIONS = ("source", "device", "os", "browser", "referrer", "country", "target", "rule")
+#: How much of a breakdown value is kept: a target URL is kept longer than a browser name,
+#: so two targets that differ late (a campaign parameter) stay apart.
+_KEPT = {"target": 512}
+
+
+#: The classes a scan is counted in: a person's, a bot's, or the owner's own (excluded).
+HUMAN, BOT, OWN = 0, 1, 2
 
 
 class Profile:
-    """How the rollups count one kind of scan: human or bot, and its breakdown values.
+    """How the rollups count one kind of scan: its class (``HUMAN``, ``BOT`` or ``OWN``,
+    see ``SCANLET_EXCLUDE_FROM``), and its breakdown values.
 
     Scans from the same agent, referrer, source and country share one profile object (the
     projection caches them), so a batch is counted per (code, hour, profile) and expanded
@@ -264,9 +279,13 @@ class Profile:
 
     __slots__ = ("bot", "dimensions")
 
-    def __init__(self, bot: bool, dimensions: tuple[tuple[str, str], ...]) -> None:
-        self.bot = int(bot)
-        #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters.
+    def __init__(
+        self, bot: bool, dimensions: tuple[tuple[str, str], ...], own: bool = False
+    ) -> None:
+        #: The class index: an own scan counts as own even when its agent looks like a bot.
+        self.bot = OWN if own else int(bot)
+        #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters
+        #: (targets to 512); ``target`` and ``rule`` only for scans that were sent somewhere.
         self.dimensions = dimensions
 
     @classmethod
@@ -280,11 +299,23 @@ class Profile:
         browser: str,
         referrer_host: str | None,
         country: str | None,
+        target: str | None = None,
+        rule: str | None = None,
+        own: bool = False,
     ) -> Profile:
-        """A profile from derived facts; missing referrers and countries get a name."""
-        values = (source, device, os, browser, referrer_host or "direct", country or "unknown")
+        """A profile from derived facts; missing referrers and countries get a name. A scan
+        with no ``target`` (a device's, or one stored before routing) has no target or rule
+        breakdown."""
+        values = [source, device, os, browser, referrer_host or "direct", country or "unknown"]
+        if target is not None:
+            values += [target, rule or "target"]
         return cls(
-            bot, tuple((dim, value[:128]) for dim, value in zip(DIMENSIONS, values, strict=True))
+            bot,
+            tuple(
+                (dim, value[: _KEPT.get(dim, 128)])
+                for dim, value in zip(DIMENSIONS, values, strict=False)
+            ),
+            own,
         )
 
 
@@ -294,13 +325,16 @@ ScanFact = tuple[str, int, str | None, Profile]
 
 
 class HourRow(msgspec.Struct, frozen=True):
-    """One code's counters for one UTC hour."""
+    """One code's counters for one UTC hour (``own``: excluded scans, see
+    ``SCANLET_EXCLUDE_FROM``)."""
 
     hour: int
     humans: int
     bots: int
     uniques: int
     bot_uniques: int
+    own: int = 0
+    own_uniques: int = 0
 
 
 class CodeTotal(msgspec.Struct, frozen=True):
@@ -342,6 +376,13 @@ class RawScan(msgspec.Struct, frozen=True, kw_only=True):
     bot: bool
     device_id: str | None
     data: dict[str, Any] | None
+    #: Where the scan was sent and what chose it (``rules[i]``, ``split[i]``,
+    #: ``fallback_url``, ``target``); None for orphans, device scans and older scans.
+    target: str | None = None
+    rule: str | None = None
+    outcome: str | None = None
+    #: An own scan (``SCANLET_EXCLUDE_FROM`` or the dashboard's exclude-me cookie).
+    excluded: bool = False
 
 
 class RawScanPage(msgspec.Struct, frozen=True):

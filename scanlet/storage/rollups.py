@@ -13,13 +13,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 from scanlet.storage.ports import ALL_CODES
-from scanlet.storage.records import Profile, ScanFact
+from scanlet.storage.records import BOT, HUMAN, OWN, Profile, ScanFact
 
 __all__ = (
+    "COUNTERS",
+    "PARTS",
     "VISITOR_WINDOW_DAYS",
     "Increments",
     "Rollup",
     "add_up",
+    "counted",
     "days_and_ragged_hours",
     "split_hours",
 )
@@ -30,11 +33,32 @@ VISITOR_WINDOW_DAYS = 3
 
 VisitorKey = tuple[str, int, str]
 
+# Where each class of scan is counted: hourly and daily rows hold [humans, bots, uniques,
+# bot_uniques, own, own_uniques] (the order of their columns), breakdown rows [humans, bots,
+# own].
+_SCANS = {HUMAN: 0, BOT: 1, OWN: 4}
+_UNIQUES = {HUMAN: 2, BOT: 3, OWN: 5}
+COUNTERS = 6
+PARTS = 3
+
+
+def counted(*, include_bots: bool, include_excluded: bool) -> tuple[str, str]:
+    """The SQL sums of scans and of unique visitors over the rollup columns that a figure
+    counts: people's always, bots' and own scans' when asked."""
+    scans, uniques = ["humans"], ["uniques"]
+    if include_bots:
+        scans.append("bots")
+        uniques.append("bot_uniques")
+    if include_excluded:
+        scans.append("own")
+        uniques.append("own_uniques")
+    return " + ".join(scans), " + ".join(uniques)
+
 
 class Increments:
     """What one batch adds: ``hours``/``days`` map (code, hour|day) to [humans, bots,
-    uniques, bot uniques]; ``parts``/``day_parts`` map (code, hour|day, dimension, value) to
-    [humans, bots]."""
+    uniques, bot uniques, own, own uniques]; ``parts``/``day_parts`` map (code, hour|day,
+    dimension, value) to [humans, bots, own]."""
 
     __slots__ = ("day_parts", "days", "hours", "parts")
 
@@ -45,16 +69,18 @@ class Increments:
     ) -> None:
         self.hours = hours
         self.parts = parts
-        days: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        days: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * COUNTERS)
         for (slug, hour), counters in hours.items():
             total = days[(slug, hour // 24)]
             for i, n in enumerate(counters):
                 total[i] += n
-        day_parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for (slug, hour, dim, value), (humans, bots) in parts.items():
+        day_parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(
+            lambda: [0] * PARTS
+        )
+        for (slug, hour, dim, value), counts in parts.items():
             total = day_parts[(slug, hour // 24, dim, value)]
-            total[0] += humans
-            total[1] += bots
+            for i, n in enumerate(counts):
+                total[i] += n
         self.days = dict(days)
         self.day_parts = dict(day_parts)
 
@@ -88,17 +114,18 @@ class Rollup:
 
     def increments(self, first_sightings: Iterable[VisitorKey]) -> Increments:
         """The counters to add, given which visitor keys were new."""
-        hours: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        hours: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * COUNTERS)
+        parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0] * PARTS)
         for (slug, hour, profile), n in self._counts.items():
-            bot = profile.bot
+            kind = profile.bot
+            scans = _SCANS[kind]
             for code in (slug, ALL_CODES):
-                hours[(code, hour)][bot] += n
+                hours[(code, hour)][scans] += n
                 for dim, value in profile.dimensions:
-                    parts[(code, hour, dim, value)][bot] += n
+                    parts[(code, hour, dim, value)][kind] += n
         for key in first_sightings:
-            hour, bot = self._firsts[key]
-            hours[(key[0], hour)][2 + bot] += 1
+            hour, kind = self._firsts[key]
+            hours[(key[0], hour)][_UNIQUES[kind]] += 1
         return Increments(dict(hours), dict(parts))
 
 

@@ -40,12 +40,38 @@ def test_event_data_shows_every_field_defaults_included() -> None:
         # Set on imported visits only (see README, "Importing and moving").
         "bot": None,
         "via": None,
+        "target": None,
+        "rule": None,
+        "outcome": "redirect",
+        "excluded": False,
     }
     created = CodeCreated(id="e2", occurred_at=AT, code=CodeState(slug="menu", target="https://x/"))
     data = event_data(created)
     assert data["code"]["tags"] == ()
     assert data["code"]["valid_until"] is None
     assert data["code"]["redirect_status"] == 302
+    assert data["code"]["rules"] == ()
+    assert data["code"]["fallback_url"] is None
+
+
+def test_a_routed_scan_keeps_its_target_rule_and_outcome_and_a_plain_one_stays_lean() -> None:
+    routed = ScanRecorded(
+        id="e1",
+        occurred_at=AT,
+        slug="menu",
+        source="qr",
+        target="https://example.com/de",
+        rule="rules[0]",
+    )
+    payload = encode_event(routed)
+    assert b'"rule":"rules[0]"' in payload
+    # The usual outcome is left out of the stored payload, and decodes back.
+    assert b"outcome" not in payload
+    assert decode_event(payload) == routed
+    fallback = ScanRecorded(
+        id="e2", occurred_at=AT, slug="menu", source="qr", rule="fallback_url", outcome="fallback"
+    )
+    assert decode_event(encode_event(fallback)) == fallback
 
 
 def test_payloads_stored_with_explicit_nulls_still_decode() -> None:

@@ -129,6 +129,42 @@ def test_a_scan_arrives_on_the_code_page_live(
     assert _console_errors(signed_in) == []
 
 
+def test_a_rule_made_in_the_edit_form_sends_an_iphone_scan_to_its_target(
+    signed_in: Any, site: Site, screenshots: Path
+) -> None:
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select
+
+    made = site.api(
+        "POST", "/api/v1/codes", json={"target": "https://example.com/", "slug": "ruled"}
+    )
+    assert made.status_code == 201, made.text
+    signed_in.get(f"{site.base}/dashboard/codes/ruled/edit")
+    _css(signed_in, "#f-rule-0-target").send_keys("https://example.com/ios-app")
+    Select(_css(signed_in, "#f-rule-0-os")).select_by_visible_text("ios")
+    _css(signed_in, "form[action='/dashboard/codes/ruled/edit'] button[type=submit]").click()
+    _wait(signed_in, ec.url_contains("?done=updated"))
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+    )
+    scanned = httpx.get(f"{site.base}/ruled", headers={"user-agent": iphone})
+    assert (scanned.status_code, scanned.headers["location"]) == (
+        302,
+        "https://example.com/ios-app",
+    )
+    desktop = httpx.get(f"{site.base}/ruled", headers={"user-agent": "Mozilla/5.0 (X11; Linux)"})
+    assert desktop.headers["location"] == "https://example.com/"
+    # The form shows the stored rule back, with a way to remove it.
+    signed_in.get(f"{site.base}/dashboard/codes/ruled/edit")
+    assert (
+        _css(signed_in, "#f-rule-0-target").get_attribute("value") == "https://example.com/ios-app"
+    )
+    assert Select(_css(signed_in, "#f-rule-0-os")).first_selected_option.text == "ios"
+    signed_in.save_screenshot(str(screenshots / "rule-form.png"))
+    assert _console_errors(signed_in) == []
+
+
 def test_the_qr_preview_and_downloads_follow_the_options(signed_in: Any, site: Site) -> None:
     from selenium.webdriver.support.ui import Select
 

@@ -40,9 +40,27 @@ def test_the_csv_lists_every_code_in_the_format_import_csv_reads(
             "valid_until": "2030-01-01T00:00:00Z",
         },
         {"target": "https://example.com/b", "slug": "plain", "redirect_status": 308},
+        # Routing (#15) goes along: rules and split arms as JSON cells.
+        {
+            "target": "https://example.com/c",
+            "slug": "routed",
+            "fallback_url": "https://example.com/over",
+            "forward_query": True,
+            "rules": [
+                {
+                    "when": {"os": "ios", "query": {"utm": "=1"}},
+                    "target": "https://example.com/ios",
+                }
+            ],
+            "split": [
+                {"target": "https://example.com/a", "weight": 30},
+                {"target": "https://example.com/b", "weight": 70},
+            ],
+        },
     ]
     for body in bodies:
-        assert client.post("/api/v1/codes", json=body, headers=headers).status_code == 201
+        created = client.post("/api/v1/codes", json=body, headers=headers)
+        assert created.status_code == 201, created.text
     assert client.patch("/api/v1/codes/plain", json={"enabled": False}, headers=headers).is_success
     client.get("/-dash", follow_redirects=False)
     reply = client.get("/api/v1/codes?format=csv", headers=_auth(mint_key, Scope.READ))
@@ -52,13 +70,17 @@ def test_the_csv_lists_every_code_in_the_format_import_csv_reads(
     rows = list(csv.reader(io.StringIO(reply.text)))
     assert tuple(rows[0]) == COLUMNS
     by_slug = {unescape_cell(row[0]): dict(zip(COLUMNS, row, strict=True)) for row in rows[1:]}
-    assert set(by_slug) == {"-dash", "plain"}
+    assert set(by_slug) == {"-dash", "plain", "routed"}
     dash = by_slug["-dash"]
     # Nothing a spreadsheet would run: each such cell starts with an apostrophe.
     assert (dash["slug"], dash["title"], dash["tags"]) == ("'-dash", "'=HYPERLINK(1)", "'+x|a\\|b")
     assert (dash["max_scans"], dash["scans"], dash["enabled"]) == ("5", "1", "true")
     assert by_slug["plain"]["enabled"] == "false"
     assert by_slug["plain"]["redirect_status"] == "308"
+    routed = by_slug["routed"]
+    assert (routed["fallback_url"], routed["forward_query"]) == ("https://example.com/over", "true")
+    assert routed["has_password"] == "false"
+    assert '"os":"ios"' in routed["rules"]
 
     # The file goes back in through `scanlet import csv` and gives the same codes.
     path = tmp_path / "codes.csv"
@@ -66,7 +88,7 @@ def test_the_csv_lists_every_code_in_the_format_import_csv_reads(
     target = str(tmp_path / "copy.db")
     assert main(["migrate", "--db", target]) == 0
     assert main(["import", "csv", str(path), "--db", target]) == 0
-    assert "codes: 2 created" in capsys.readouterr().out
+    assert "codes: 3 created" in capsys.readouterr().out
     original = client.get("/api/v1/codes", headers=headers).json()["items"]
     copy = ApiReader(settings_for(target, tmp_path)).get("/api/v1/codes")["items"]
 
@@ -113,12 +135,22 @@ def test_a_batch_answers_each_item_on_its_own(client: TestClient, mint_key: Mint
         {"target": "https://example.com/z", "colour": "red"},
         "not an object",
         {"target": "https://example.com/gen"},
+        # A nested routing field the codes context refuses is located inside its item.
+        {
+            "target": "https://example.com/r",
+            "rules": [
+                {
+                    "when": {"os": "ios", "schedule": {"tz": "Mars/Olympus"}},
+                    "target": "https://e.com/",
+                }
+            ],
+        },
     ]
     reply = client.post("/api/v1/codes/batch", json={"codes": items}, headers=headers)
     assert reply.status_code == 200
     results = reply.json()["results"]
-    assert [r["index"] for r in results] == list(range(8))
-    assert [r["status"] for r in results] == [201, 422, 409, 422, 422, 422, 422, 201]
+    assert [r["index"] for r in results] == list(range(9))
+    assert [r["status"] for r in results] == [201, 422, 409, 422, 422, 422, 422, 201, 422]
     assert results[0]["code"]["slug"] == "ok"
     assert results[0]["code"]["tags"] == ["a"]
     assert results[1]["problem"]["errors"][0]["loc"] == ["body", "codes", 1, "target"]
@@ -126,6 +158,10 @@ def test_a_batch_answers_each_item_on_its_own(client: TestClient, mint_key: Mint
     assert results[3]["problem"]["errors"][0]["loc"] == ["body", "codes", 3, "max_scans"]
     assert results[4]["problem"]["errors"][0]["loc"] == ["body", "codes", 4, "valid_from"]
     assert results[5]["problem"]["errors"][0]["loc"][:3] == ["body", "codes", 5]
+    assert results[8]["problem"]["errors"][0]["loc"] == [
+        *("body", "codes", 8),
+        *("rules", 0, "when", "schedule", "tz"),
+    ]
     generated = results[7]["code"]["slug"]
     assert client.get(f"/api/v1/codes/{generated}", headers=headers).status_code == 200
 

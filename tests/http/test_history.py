@@ -63,13 +63,18 @@ def test_the_history_shows_who_retargeted_a_code_with_old_and_new_values(
     assert "https://example.com/a" in page.text
 
 
+def _code_by_a_write_key(client: TestClient, mint_key: MintKey, slug: str, target: str) -> str:
+    """A new write key, and a code it made; the key."""
+    key = mint_key(Scope.WRITE)
+    made = client.post("/api/v1/codes", json={"target": target, "slug": slug}, headers=bearer(key))
+    assert made.status_code == 201
+    return key
+
+
 def test_the_history_pages_and_keeps_old_values_across_pages(
     client: TestClient, mint_key: MintKey
 ) -> None:
-    key = mint_key(Scope.WRITE)
-    client.post(
-        "/api/v1/codes", json={"target": "https://example.com/0", "slug": "p"}, headers=bearer(key)
-    )
+    key = _code_by_a_write_key(client, mint_key, "p", "https://example.com/0")
     for n in range(1, 4):
         client.patch(
             "/api/v1/codes/p", json={"target": f"https://example.com/{n}"}, headers=bearer(key)
@@ -85,6 +90,23 @@ def test_the_history_pages_and_keeps_old_values_across_pages(
     after = client.get("/api/v1/codes/p/history?limit=1", headers=bearer(key)).json()
     assert after["items"][0]["type"] == "code.deleted"
     assert after["items"][0]["changes"] == []
+
+
+def test_the_history_shows_routing_and_a_password_only_as_having_one(
+    client: TestClient, mint_key: MintKey
+) -> None:
+    key = _code_by_a_write_key(client, mint_key, "r", "https://example.com/")
+    rules = [{"when": {"os": "ios"}, "target": "https://example.com/ios"}]
+    for body in ({"rules": rules, "password": "open sesame"}, {"password": "another one"}):
+        assert client.patch("/api/v1/codes/r", json=body, headers=bearer(key)).status_code == 200
+    items = client.get("/api/v1/codes/r/history", headers=bearer(key)).json()["items"]
+    assert items[1]["changes"] == [
+        {"field": "rules", "old": [], "new": rules},
+        {"field": "has_password", "old": False, "new": True},
+    ]
+    # A new password: the change is there, the password is not.
+    assert items[0]["changes"] == [{"field": "has_password", "old": True, "new": True}]
+    assert "sesame" not in str(items)
 
 
 def test_history_of_an_unknown_code_or_a_bad_cursor_is_a_problem(

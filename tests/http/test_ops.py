@@ -61,6 +61,8 @@ def test_unknown_api_paths_and_wrong_methods_are_problems(client: TestClient) ->
     assert wrong.status_code == 405
     assert wrong.headers["content-type"] == PROBLEM
     assert set(wrong.json()) >= {"type", "title", "status", "detail"}
+    # POST /{slug} (a protected code's password form) must not swallow a route's 405.
+    assert wrong.headers["allow"] == "GET, HEAD"
 
 
 def test_unmatched_routes_are_labelled_unmatched_in_metrics(client: TestClient) -> None:

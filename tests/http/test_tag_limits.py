@@ -49,6 +49,17 @@ def keys(app: Starlette, client: TestClient) -> Keys:
     return keys
 
 
+def _sign_in_the_agency(client: TestClient) -> None:
+    """Sign the agency's user (limited to ``agency-x``) in to the dashboard."""
+    form = client.get("/dashboard/sign-in")
+    signed = client.post(
+        "/dashboard/sign-in",
+        data={"csrf": csrf_of(form.text), "email": "ag@example.com", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+
+
 def test_lists_show_only_the_codes_within_the_limit(client: TestClient, keys: Keys) -> None:
     listed = client.get("/api/v1/codes", headers=bearer(keys.agency)).json()
     assert [code["slug"] for code in listed["items"]] == ["ours"]
@@ -136,6 +147,37 @@ def test_routes_that_span_every_code_are_refused_to_a_limited_key(
     assert "limited to tags" in answer.json()["detail"]
 
 
+def test_routing_changes_keep_to_the_limit_on_the_api_and_the_dashboard(
+    client: TestClient, keys: Keys
+) -> None:
+    routing = {
+        "fallback_url": "https://example.com/over",
+        "rules": [{"when": {"device": "mobile"}, "target": "https://example.com/m"}],
+        "password": "open sesame",
+    }
+    for slug in ("theirs", "bare"):
+        answer = client.patch(f"/api/v1/codes/{slug}", json=routing, headers=bearer(keys.agency))
+        assert answer.status_code == 404, answer.text
+    inside = client.patch("/api/v1/codes/ours", json=routing, headers=bearer(keys.agency))
+    assert inside.status_code == 200, inside.text
+    assert inside.json()["has_password"] is True
+    # Own scans or not, the figures of every code are still every code's.
+    every = client.get("/api/v1/stats?include_excluded=true", headers=bearer(keys.agency_admin))
+    assert every.status_code == 403
+    _sign_in_the_agency(client)
+    edited = post_form(
+        client,
+        "/dashboard/codes/theirs/edit",
+        "/dashboard/codes/ours/edit",
+        target="https://example.com/",
+        fallback_url="https://example.com/over",
+        **{"rule-0-target": "https://example.com/ios", "rule-0-os": "ios"},
+    )
+    assert edited.status_code == 404
+    theirs = client.get("/api/v1/codes/theirs", headers=bearer(keys.owner)).json()
+    assert (theirs["fallback_url"], theirs["rules"], theirs["has_password"]) == (None, [], False)
+
+
 def test_a_limited_key_may_not_follow_another_codes_stream(client: TestClient, keys: Keys) -> None:
     answer = client.get("/api/v1/stream?slug=theirs", headers=bearer(keys.agency))
     assert answer.status_code == 404
@@ -144,13 +186,7 @@ def test_a_limited_key_may_not_follow_another_codes_stream(client: TestClient, k
 def test_the_dashboard_shows_a_limited_user_only_their_codes(
     client: TestClient, keys: Keys
 ) -> None:
-    form = client.get("/dashboard/sign-in")
-    signed = client.post(
-        "/dashboard/sign-in",
-        data={"csrf": csrf_of(form.text), "email": "ag@example.com", "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303
+    _sign_in_the_agency(client)
     listing = client.get("/dashboard/codes")
     assert "/dashboard/codes/ours" in listing.text
     assert "/dashboard/codes/theirs" not in listing.text

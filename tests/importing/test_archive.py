@@ -12,11 +12,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from scanlet.cli import main
+from scanlet.http.scan_path import EXCLUDE_COOKIE
 from tests.importing.server import ApiReader, settings_for
 from tests.pg import PgDatabases
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
+SECRET = "open sesame"
 SPAN = "from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&include_bots=true"
 #: A header line and one code, for archives written by hand.
 HEADER = b'{"kind":"scanlet-archive","version":1,"exported_at":"2026-01-01T00:00:00Z"}\n'
@@ -39,6 +41,19 @@ def _fill(client: TestClient, headers: dict[str, str]) -> None:
         },
         {"target": "https://example.com/off", "slug": "off"},
         {"target": "https://example.com/gone", "slug": "gone"},
+        # Routing (#15): every field, and a password (its hash travels, never the text).
+        {
+            "target": "https://example.com/routed",
+            "slug": "routed",
+            "fallback_url": "https://example.com/over",
+            "rules": [{"when": {"device": "mobile"}, "target": "https://example.com/phone"}],
+            "split": [
+                {"target": "https://example.com/a", "weight": 50},
+                {"target": "https://example.com/b", "weight": 50},
+            ],
+            "forward_query": True,
+        },
+        {"target": "https://example.com/secret", "slug": "secret", "password": SECRET},
     ]
     for body in codes:
         assert client.post("/api/v1/codes", json=body, headers=headers).status_code == 201
@@ -47,6 +62,12 @@ def _fill(client: TestClient, headers: dict[str, str]) -> None:
         assert client.get("/menu", headers=extra, follow_redirects=False).status_code == 302
         assert client.get("/q/lim", headers=extra, follow_redirects=False).status_code == 307
         assert client.get("/q/gone", headers=extra, follow_redirects=False).status_code == 302
+        assert client.get("/routed?c=1", headers=extra, follow_redirects=False).status_code == 302
+    # The owner's own scan (the exclude-me cookie), and one let through by the password.
+    own = {"user-agent": PHONE, "cookie": f"{EXCLUDE_COOKIE}=1"}
+    assert client.get("/q/routed", headers=own, follow_redirects=False).status_code == 302
+    unlocked = client.post("/secret", data={"password": SECRET}, follow_redirects=False)
+    assert unlocked.status_code == 302
     client.get("/nothing-here", headers={"accept": "application/json"})
     events = [
         {
@@ -66,6 +87,12 @@ def _fill(client: TestClient, headers: dict[str, str]) -> None:
     )
     patch = client.patch("/api/v1/codes/off", json={"enabled": False}, headers=headers)
     assert patch.status_code == 200
+    # A disabled code with a fallback: its scans are recorded as fallbacks.
+    patch = client.patch("/api/v1/codes/routed", json={"enabled": False}, headers=headers)
+    assert patch.status_code == 200
+    assert client.get("/routed", follow_redirects=False).headers["location"] == (
+        "https://example.com/over"
+    )
     assert client.delete("/api/v1/codes/gone", headers=headers).status_code == 204
     hook = {"url": "https://1.1.1.1/in", "events": ["*"]}
     assert client.post("/api/v1/webhooks", json=hook, headers=headers).status_code == 201
@@ -124,24 +151,37 @@ def test_a_round_trip_into_an_empty_database_gives_the_same_answers(
     lines = [json.loads(line) for line in archive.splitlines()]
     assert lines[0]["kind"] == "scanlet-archive"
     kinds = [line["kind"] for line in lines]
-    assert kinds.count("code") == 4
-    assert kinds.count("scan") == 11
+    assert kinds.count("code") == 6
+    assert kinds.count("scan") == 17
     assert "whsec_" not in archive.decode()
     assert all("secret" not in line for line in lines)
+    assert SECRET not in archive.decode()
+    [protected] = [x for x in lines if x["kind"] == "code" and x["slug"] == "secret"]
+    assert protected["password_hash"].startswith("$argon2id$")
 
     assert main(["migrate", "--db", target_db]) == 0
     assert main(["import", "archive", str(path), "--db", target_db]) == 0
     report = capsysbinary.readouterr().out.decode()
-    assert "codes: 4 created; visits: 11 imported" in report
+    assert "codes: 6 created; visits: 17 imported" in report
     assert "note     webhook " in report
     assert "create it again for https://1.1.1.1/in" in report
     target = ApiReader(settings_for(target_db, tmp_path))
     copied = _answers(target)
     assert copied == source
     assert copied["gone"] == 409
+    routed = {c["slug"]: c for c in copied["codes"]}["routed"]
+    assert routed["rules"][0]["when"] == {"device": "mobile"}
+    assert [s["outcome"] for s in copied["routed/scans"]].count("fallback") == 1
+    assert [s["excluded"] for s in copied["routed/scans"]].count(True) == 1
+    assert [s["outcome"] for s in copied["secret/scans"]] == ["password"]
+    # The copy still asks for the password, and still knows it.
+    with target.session() as (client, _):
+        assert "type=password" in client.get("/secret").text
+        unlocked = client.post("/secret", data={"password": SECRET}, follow_redirects=False)
+        assert unlocked.headers["location"] == "https://example.com/secret"
     # Imported again: nothing doubles.
     assert main(["import", "archive", str(path), "--db", target_db]) == 0
-    assert "codes: 4 kept; visits: 0 imported; 11 already imported" in (
+    assert "codes: 6 kept; visits: 0 imported; 17 already imported" in (
         capsysbinary.readouterr().out.decode()
     )
 
@@ -229,3 +269,19 @@ def test_scan_lines_obey_the_rules_device_events_do(
     assert "time is in the future" in err
     assert "orphan visit's path must be 1-64 printable characters" in err
     assert [s["data"] for s in api.get("/api/v1/codes/a/scans")["items"]] == [{"door": 3}]
+
+
+def test_a_code_whose_password_hash_is_not_an_affordable_argon2id_one_is_refused(
+    scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def code(slug: str, password_hash: str) -> bytes:
+        line = json.loads(CODE)
+        return json.dumps({**line, "slug": slug, "password_hash": password_hash}).encode() + b"\n"
+
+    costly = "$argon2id$v=19$m=4194304,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+    path = tmp_path / "pw.jsonl"
+    path.write_bytes(HEADER + code("plain", "open sesame") + code("costly", costly))
+    assert main(["import", "archive", str(path), "--db", scanlet_db]) == 1
+    out, err = capsys.readouterr()
+    assert "codes: 2 failed" in out
+    assert err.count("password_hash: must be an argon2id hash") == 2

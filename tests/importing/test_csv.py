@@ -18,6 +18,17 @@ def _run(db: str, path: Path, fmt: str, *extra: str) -> int:
     return main(["import", "csv", str(path), "--format", fmt, "--db", db, *extra])
 
 
+def _import_rows(
+    db: str, path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, list[str]]:
+    """Import ``text`` as a ``scanlet`` CSV file at ``path``: the exit code, the report and
+    the error lines."""
+    path.write_text(text, encoding="utf-8")
+    code = _run(db, path, "scanlet")
+    out, err = capsys.readouterr()
+    return code, out, err.splitlines()
+
+
 def test_scanlet_rows_become_codes_with_every_setting(
     scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -105,8 +116,9 @@ def test_a_file_without_the_columns_its_format_needs_is_refused_whole(
 def test_each_bad_row_is_reported_with_its_line_and_the_others_imported(
     scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "rows.csv"
-    path.write_text(
+    code, out, lines = _import_rows(
+        scanlet_db,
+        tmp_path / "rows.csv",
         "slug,target,max_scans,enabled,created_at\n"
         "ok,https://example.com/ok,,,\n"
         "short,https://example.com/x\n"
@@ -118,12 +130,10 @@ def test_each_bad_row_is_reported_with_its_line_and_the_others_imported(
         "\n"
         "api,https://example.com/reserved,,,\n"
         "ok2,https://example.com/ok2,,,\n",
-        encoding="utf-8",
+        capsys,
     )
-    assert _run(scanlet_db, path, "scanlet") == 1
-    out, err = capsys.readouterr()
+    assert code == 1
     assert "codes: 2 created, 1 skipped, 6 failed" in out
-    lines = err.splitlines()
     assert any(line.startswith("scanlet: failed: rows.csv row 3: 2 cells for 5") for line in lines)
     assert any("rows.csv row 4:" in line and "target" in line for line in lines)
     assert any("rows.csv row 5: max_scans: not a whole number" in line for line in lines)
@@ -131,6 +141,32 @@ def test_each_bad_row_is_reported_with_its_line_and_the_others_imported(
     assert any("rows.csv row 7: enabled: must be true or false" in line for line in lines)
     assert any("rows.csv row 8: created_at" in line for line in lines)
     assert [c["slug"] for c in api.get("/api/v1/codes")["items"]] == ["ok2", "ok"]
+
+
+def test_routing_cells_are_read_and_a_protected_code_is_not_made_open(
+    scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = '"[{""when"":{""device"":""mobile""},""target"":""https://example.com/m""}]"'
+    code, out, lines = _import_rows(
+        scanlet_db,
+        tmp_path / "routing.csv",
+        "slug,target,fallback_url,forward_query,rules,split,has_password\n"
+        f"r,https://example.com/r,https://example.com/over,true,{rules},,false\n"
+        "pw,https://example.com/pw,,,,,true\n"
+        "bad,https://example.com/b,,,[not json,,\n"
+        "fq,https://example.com/f,,perhaps,,,\n",
+        capsys,
+    )
+    assert code == 1
+    assert "codes: 1 created, 3 failed" in out
+    err = "\n".join(lines)
+    assert "routing.csv row 3: has_password: a CSV carries no password" in err
+    assert "routing.csv row 4: rules: not a JSON list" in err
+    assert "routing.csv row 5: forward_query: must be true or false" in err
+    r = api.get("/api/v1/codes/r")
+    assert (r["fallback_url"], r["forward_query"]) == ("https://example.com/over", True)
+    assert r["rules"] == [{"when": {"device": "mobile"}, "target": "https://example.com/m"}]
+    assert [c["slug"] for c in api.get("/api/v1/codes")["items"]] == ["r"]
 
 
 def test_a_missing_file_is_one_line(

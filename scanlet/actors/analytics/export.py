@@ -38,6 +38,10 @@ CSV_COLUMNS = (
     "bot",
     "device_id",
     "data",
+    "target",
+    "rule",
+    "outcome",
+    "excluded",
 )
 # Spreadsheets run a cell starting with one of these as a formula ("CSV injection"); the
 # user agent, referrer and device fields are written by whoever scans, so such cells get a

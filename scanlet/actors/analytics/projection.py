@@ -50,6 +50,9 @@ class _ScanView(msgspec.Struct):
     referrer: str | None = None
     country: str | None = None
     bot: bool | None = None
+    target: str | None = None
+    rule: str | None = None
+    excluded: bool = False
 
 
 _view = msgspec.json.Decoder(_ScanView).decode
@@ -67,7 +70,11 @@ def _hour_of(stored_time: str) -> int:
     return int(parse_time(stored_time).timestamp()) // 3600
 
 
-_ProfileKey = tuple[str, str | None, str | None, str | None, bool | None]
+#: A scan's source, agent, referrer, country, bot verdict (an import's), target, rule and
+#: whether it is the owner's own.
+_ProfileKey = tuple[
+    str, str | None, str | None, str | None, bool | None, str | None, str | None, bool
+]
 
 
 class AnalyticsProjection:
@@ -98,18 +105,12 @@ class AnalyticsProjection:
             found = self.countries.country(ip)
         return found
 
-    def _profile(
-        self,
-        source: str,
-        agent: str | None,
-        referrer: str | None,
-        country: str | None,
-        bot: bool | None = None,
-    ) -> Profile:
-        """The (cached) profile of a scan; ``country`` as the header gave it or as resolved
-        by ``_country`` (normalising is idempotent); ``bot`` as an import's source judged
-        it, None to judge by the user agent."""
-        key = (source, agent, referrer, country, bot)
+    def _profile(self, key: _ProfileKey) -> Profile:
+        """The (cached) profile of a scan: its source, agent, referrer, country (as the
+        header gave it or as resolved by ``_country``: normalising is idempotent), ``bot``
+        as an import's source judged it (None to judge by the user agent), target and
+        rule."""
+        source, agent, referrer, country, bot, target, rule, own = key
         found = self._profiles.get(key)
         if found is None:
             described = self.agents(agent, expect_agent=_expects_agent(source))
@@ -121,6 +122,9 @@ class AnalyticsProjection:
                 browser=described.browser,
                 referrer_host=referrer_host(referrer),
                 country=normalize_country(country),
+                target=target,
+                rule=rule,
+                own=own,
             )
             if len(self._profiles) >= PROFILE_CACHE_SIZE:
                 self._profiles.clear()
@@ -150,13 +154,19 @@ class AnalyticsProjection:
             # Without geolocation the country is the header's, so the raw header can key the
             # cache (it is normalised when the profile is made); with it, resolve it first.
             country = self._country(event.country, event.ip) if self._geolocate else event.country
-            profile = profiles.get(
-                (event.source, event.user_agent, event.referrer, country, event.bot)
+            key = (
+                event.source,
+                event.user_agent,
+                event.referrer,
+                country,
+                event.bot,
+                event.target,
+                event.rule,
+                event.excluded,
             )
+            profile = profiles.get(key)
             if profile is None:
-                profile = self._profile(
-                    event.source, event.user_agent, event.referrer, country, event.bot
-                )
+                profile = self._profile(key)
             # The stored time is UTC text, so its first 13 characters name the hour.
             hour = hours.get(occurred_at[:13])
             if hour is None:
@@ -169,6 +179,8 @@ class AnalyticsProjection:
         event = _scan.decode(payload)
         agent = self.agents(event.user_agent, expect_agent=_expects_agent(event.source))
         recorded = isinstance(event, ScanRecorded)
+        # Where a redirect's scan went and why: nothing for orphans and device scans.
+        routed = event if isinstance(event, ScanRecorded) and event.source != "device" else None
         data: dict[str, Any] | None = event.data if isinstance(event, ScanRecorded) else None
         return RawScan(
             seq=seq,
@@ -189,4 +201,9 @@ class AnalyticsProjection:
             bot=agent.bot if event.bot is None else event.bot,
             device_id=event.device_id if isinstance(event, ScanRecorded) else None,
             data=data,
+            target=routed.target if routed else None,
+            # The code's own target is named "target"; scans stored before routing have none.
+            rule=(routed.rule or "target") if routed and routed.target else None,
+            outcome=routed.outcome if routed else None,
+            excluded=routed.excluded if routed else False,
         )

@@ -35,6 +35,8 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
     interval: Interval
     tz: str
     include_bots: bool = False
+    #: Count own scans (``SCANLET_EXCLUDE_FROM``, exclude-me) in every figure.
+    include_excluded: bool = False
     #: How many values each breakdown lists before the rest become ``"other"``.
     top: int = TOP_VALUES
 
@@ -56,9 +58,11 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     interval: str
     tz: str
     include_bots: bool
+    include_excluded: bool
     total: int
     unique_visitors: int
     bots: int
+    excluded: int
     series: list[Bucket]
     by_source: dict[str, int]
     by_device: dict[str, int]
@@ -66,6 +70,8 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     by_browser: dict[str, int]
     by_referrer: dict[str, int]
     by_country: dict[str, int]
+    by_target: dict[str, int]
+    by_rule: dict[str, int]
     top_codes: list[CodeTotal] | None = None
 
 
@@ -94,16 +100,26 @@ async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
     slug = query.slug if query.slug is not None else ALL_CODES
     scans = [0] * (len(bounds) - 1)
     uniques = [0] * (len(bounds) - 1)
-    bots = 0
+    bots = own = 0
+    with_bots, with_own = query.include_bots, query.include_excluded
     for row in await model.hours(slug, first, last):
         index = bisect_right(bounds, row.hour) - 1
-        scans[index] += row.humans + (row.bots if query.include_bots else 0)
-        uniques[index] += row.uniques + (row.bot_uniques if query.include_bots else 0)
+        scans[index] += row.humans + (row.bots if with_bots else 0) + (row.own if with_own else 0)
+        uniques[index] += (
+            row.uniques
+            + (row.bot_uniques if with_bots else 0)
+            + (row.own_uniques if with_own else 0)
+        )
         bots += row.bots
-    parts = await model.breakdowns(slug, first, last, include_bots=query.include_bots)
+        own += row.own
+    parts = await model.breakdowns(
+        slug, first, last, include_bots=with_bots, include_excluded=with_own
+    )
     top = None
     if query.slug is None:
-        top = await model.top_codes(first, last, include_bots=query.include_bots, limit=TOP_CODES)
+        top = await model.top_codes(
+            first, last, include_bots=with_bots, limit=TOP_CODES, include_excluded=with_own
+        )
     return Stats(
         slug=query.slug,
         from_=_utc(first),
@@ -111,9 +127,11 @@ async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
         interval=query.interval,
         tz=query.tz,
         include_bots=query.include_bots,
+        include_excluded=query.include_excluded,
         total=sum(scans),
         unique_visitors=sum(uniques),
         bots=bots,
+        excluded=own,
         series=[Bucket(_utc(bounds[i]), scans[i], uniques[i]) for i in range(len(bounds) - 1)],
         by_source=top_values(parts.get("source", {}), query.top),
         by_device=top_values(parts.get("device", {}), query.top),
@@ -121,5 +139,7 @@ async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
         by_browser=top_values(parts.get("browser", {}), query.top),
         by_referrer=top_values(parts.get("referrer", {}), query.top),
         by_country=top_values(parts.get("country", {}), query.top),
+        by_target=top_values(parts.get("target", {}), query.top),
+        by_rule=top_values(parts.get("rule", {}), query.top),
         top_codes=top,
     )

@@ -11,13 +11,13 @@ import contextlib
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 import structlog
 
 from scanlet.actors.codes.code import Code
-from scanlet.actors.codes.errors import CodeError, CodeNotFound, SlugTaken
+from scanlet.actors.codes.decide import compile_router, location_of
+from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
 from scanlet.actors.codes.messages import (
     CodeChanges,
@@ -29,6 +29,7 @@ from scanlet.actors.codes.messages import (
     UpdateCode,
 )
 from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.codes.passwords import hash_password, is_password_hash
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
 from scanlet.actors.events import (
@@ -51,7 +52,8 @@ __all__ = ("CodesActor", "CodesClient", "route_of")
 
 log = structlog.get_logger("scanlet.codes")
 
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+#: The fields whose URLs are the code's routing (checked against own origins when set).
+_ROUTING_FIELDS = frozenset({"fallback_url", "rules", "split"})
 
 CodesMessage = CreateCode | NewCode | ImportCode | UpdateCode | DeleteCode | RefreshCodes
 
@@ -61,13 +63,18 @@ def route_of(code: Code) -> Route:
     return Route(
         target=code.target,
         # Location headers are ASCII: non-ASCII targets are percent-encoded once, here.
-        location=quote(code.target, safe=_URL_SAFE).encode("ascii"),
+        location=location_of(code.target),
         enabled=code.enabled,
         valid_from=code.valid_from,
         valid_until=code.valid_until,
         max_scans=code.max_scans,
         redirect_status=code.redirect_status,
+        router=compile_router(code),
     )
+
+
+async def _hashed(password: str | None) -> str | None:
+    return None if password is None else await hash_password(password)
 
 
 class CodesActor(Actor[CodesMessage]):
@@ -120,6 +127,7 @@ class CodesActor(Actor[CodesMessage]):
                 created_at=message.created_at,
                 updated_at=message.updated_at,
                 enabled=message.enabled,
+                password_hash=message.password_hash,
                 dry_run=message.dry_run,
             )
         if isinstance(message, UpdateCode):
@@ -155,9 +163,12 @@ class CodesActor(Actor[CodesMessage]):
         created_at: datetime | None = None,
         updated_at: datetime | None = None,
         enabled: bool = True,
+        password_hash: str | None = None,
         dry_run: bool = False,
     ) -> CodeRow:
         now = self._clock.now()
+        if password_hash is not None and not is_password_hash(password_hash):
+            raise InvalidField("password_hash", "must be an argon2id hash (PHC string)")
         if command.slug is None:
             slug = generate_slug()
             while self._index.is_taken(slug):
@@ -179,6 +190,11 @@ class CodesActor(Actor[CodesMessage]):
                 redirect_status=command.redirect_status,
                 created_at=created_at or now,
                 updated_at=updated_at or created_at or now,
+                fallback_url=command.fallback_url,
+                rules=command.rules,
+                split=command.split,
+                forward_query=command.forward_query,
+                password_hash=password_hash or await _hashed(command.password),
             ),
             self._own_origins,
             target_is_new=True,
@@ -206,13 +222,20 @@ class CodesActor(Actor[CodesMessage]):
         }
         if "tags" in fields:
             fields["tags"] = tuple(fields["tags"])
+        # Write-only: a password given is a new hash (the same password, a new salt), so
+        # setting it is always a change; null removes it.
+        password = fields.pop("password", msgspec.UNSET)
         changed = tuple(name for name, value in fields.items() if getattr(current, name) != value)
+        if password is not msgspec.UNSET and (password is not None or current.password_hash):
+            fields["password_hash"] = await _hashed(password)
+            changed = (*changed, "password")
         if not changed:
             return current.row()
         code = check_code(
             msgspec.structs.replace(current, **fields, updated_at=now),
             self._own_origins,
             target_is_new="target" in changed,
+            routing_is_new=not _ROUTING_FIELDS.isdisjoint(changed),
         )
         event = CodeUpdated(
             id=new_event_id(), occurred_at=now, by=by, code=code.state(), changed=changed

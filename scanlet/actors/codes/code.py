@@ -11,13 +11,41 @@ from datetime import datetime
 from typing import cast, get_args
 
 import msgspec
+import structlog
 
+from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.actors.events import CodeState, RedirectStatus
 from scanlet.storage.records import CodeRow
 
 __all__ = ("REDIRECT_STATUSES", "Code")
 
 REDIRECT_STATUSES: tuple[int, ...] = get_args(RedirectStatus)
+
+
+class _Routing(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The routing fields as the catalogue stores them (one JSON column)."""
+
+    fallback_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    split: tuple[SplitArm, ...] = ()
+    forward_query: bool = False
+
+
+_NO_ROUTING = _Routing()
+_routing_json = msgspec.json.Decoder(_Routing)
+log = structlog.get_logger("scanlet.codes")
+
+
+def _routing_of(row: CodeRow) -> _Routing:
+    """A row's routing; one that does not decode (a hand-edited database) serves as none,
+    loudly, rather than keep every code from loading."""
+    if not row.routing:
+        return _NO_ROUTING
+    try:
+        return _routing_json.decode(row.routing)
+    except msgspec.MsgspecError as exc:
+        log.error("code routing unreadable, served without it", slug=row.slug, error=str(exc))
+        return _NO_ROUTING
 
 
 class Code(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,12 +62,19 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
     redirect_status: RedirectStatus
     created_at: datetime
     updated_at: datetime
+    fallback_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    split: tuple[SplitArm, ...] = ()
+    forward_query: bool = False
+    #: The argon2id hash of the password scans must give; None: no password.
+    password_hash: str | None = None
 
     @classmethod
     def from_row(cls, row: CodeRow) -> Code:
         """The code a stored row holds (its redirect status was checked when it was stored;
         an unknown one, from a hand-edited database, serves as the default 302)."""
         status = row.redirect_status if row.redirect_status in REDIRECT_STATUSES else 302
+        routing = _routing_of(row)
         return cls(
             slug=row.slug,
             target=row.target,
@@ -52,10 +87,24 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             redirect_status=cast(RedirectStatus, status),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            fallback_url=routing.fallback_url,
+            rules=routing.rules,
+            split=routing.split,
+            forward_query=routing.forward_query,
+            password_hash=row.password_hash,
+        )
+
+    def _routing(self) -> _Routing:
+        return _Routing(
+            fallback_url=self.fallback_url,
+            rules=self.rules,
+            split=self.split,
+            forward_query=self.forward_query,
         )
 
     def row(self) -> CodeRow:
         """The row that stores this code."""
+        routing = self._routing()
         return CodeRow(
             slug=self.slug,
             target=self.target,
@@ -68,6 +117,8 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             redirect_status=self.redirect_status,
             created_at=self.created_at,
             updated_at=self.updated_at,
+            routing=None if routing == _NO_ROUTING else msgspec.json.encode(routing).decode(),
+            password_hash=self.password_hash,
         )
 
     def state(self) -> CodeState:
@@ -82,4 +133,9 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             valid_until=self.valid_until,
             max_scans=self.max_scans,
             redirect_status=self.redirect_status,
+            fallback_url=self.fallback_url,
+            rules=self.rules,
+            split=self.split,
+            forward_query=self.forward_query,
+            has_password=self.password_hash is not None,
         )

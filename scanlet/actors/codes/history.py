@@ -37,6 +37,9 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _DEFAULTS = CodeState(slug="", target="")
+#: Changed fields whose value the state shows under another name: a password is write-only,
+#: so its change is shown as whether the code had one before and has one after.
+_SHOWN_AS = {"password": "has_password"}
 
 
 def _value(state: CodeState, field: str) -> Any:
@@ -64,13 +67,14 @@ def history_entries(events: Sequence[StoredEvent], limit: int) -> list[HistoryEn
         if isinstance(event, CodeCreated):
             changes = _created(event.code)
         elif isinstance(event, CodeUpdated):
+            shown = [_SHOWN_AS.get(name, name) for name in event.changed]
             changes = [
                 Change(
                     name,
                     None if previous is None else _value(previous, name),
                     _value(event.code, name),
                 )
-                for name in event.changed
+                for name in shown
             ]
         elif isinstance(event, CodeDeleted):
             changes = []

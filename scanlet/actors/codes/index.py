@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from scanlet.actors.codes.decide import Router
+
 __all__ = ("CodeIndex", "Route")
 
 
@@ -24,6 +26,8 @@ class Route:
     valid_until: datetime | None
     max_scans: int | None
     redirect_status: int
+    #: Rules, split, fallback or query forwarding; None for a plain redirect to ``target``.
+    router: Router | None = None
 
     def gone_reason(self, now: datetime) -> str | None:
         """Why the code cannot redirect at ``now`` (max_scans is checked by the scans actor)."""

@@ -7,12 +7,14 @@ from typing import Annotated
 
 import msgspec
 
+from scanlet.actors.codes.passwords import MAX_PASSWORD_LENGTH
 from scanlet.actors.codes.patterns import (
     RESERVED_SLUG_PATTERN,
     TAG_PATTERN,
     TARGET_PATTERN,
     TITLE_PATTERN,
 )
+from scanlet.actors.codes.routing import Rules, Split, Url
 from scanlet.actors.codes.validation import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -78,6 +80,31 @@ Tags = Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)]
 # Examples that make a window (and give generated requests one in the right order).
 ValidFrom = Annotated[ClientTime, msgspec.Meta(examples=["2026-06-01T00:00:00Z"])]
 ValidUntil = Annotated[ClientTime, msgspec.Meta(examples=["2026-09-01T00:00:00Z"])]
+FallbackUrl = Annotated[
+    Url,
+    msgspec.Meta(
+        description="Where a disabled, expired, not yet valid or used-up code sends a scan "
+        "(302) instead of answering 410.",
+        examples=["https://example.com/campaign-over"],
+    ),
+]
+Password = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="Write-only: scans get a form asking for it. Stored as an argon2id hash; "
+        "the code shows has_password.",
+        examples=["open sesame"],
+    ),
+]
+ForwardQuery = Annotated[
+    bool,
+    msgspec.Meta(
+        description="Merge the scan's query string into the chosen target (the scan's "
+        "parameters replace the target's of the same name)."
+    ),
+]
 
 
 class CreateCode(
@@ -93,6 +120,11 @@ class CreateCode(
     valid_until: ValidUntil | None = None
     max_scans: ScanLimit | None = None
     redirect_status: RedirectStatus = 302
+    fallback_url: FallbackUrl | None = None
+    rules: Rules = ()
+    split: Split = ()
+    forward_query: ForwardQuery = False
+    password: Password | None = None
 
 
 class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
@@ -106,6 +138,9 @@ class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
     #: An archive's code keeps when it last changed, and may come disabled.
     updated_at: datetime | None = None
     enabled: bool = True
+    #: An archive's code keeps its password as the argon2id hash it was stored as (``code``
+    #: then has no ``password``).
+    password_hash: str | None = None
     #: Check every rule and answer the code that would be made, storing nothing.
     dry_run: bool = False
 
@@ -121,6 +156,11 @@ class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     valid_until: ValidUntil | msgspec.UnsetType | None = msgspec.UNSET
     max_scans: ScanLimit | msgspec.UnsetType | None = msgspec.UNSET
     redirect_status: RedirectStatus | msgspec.UnsetType = msgspec.UNSET
+    fallback_url: FallbackUrl | msgspec.UnsetType | None = msgspec.UNSET
+    rules: Rules | msgspec.UnsetType = msgspec.UNSET
+    split: Split | msgspec.UnsetType = msgspec.UNSET
+    forward_query: ForwardQuery | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class NewCode(msgspec.Struct, Asks[CodeRow], frozen=True):

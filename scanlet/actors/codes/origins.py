@@ -60,12 +60,12 @@ class OwnOrigins:
         """Whether ``target`` is a URL on one of the server's own origins."""
         return _origin(target) in self._named
 
-    def check_target(self, target: str) -> None:
-        """Raise InvalidField naming ``target`` when it points at this server itself."""
+    def check_target(self, target: str, field: str = "target") -> None:
+        """Raise InvalidField naming ``field`` when ``target`` points at this server itself."""
         origin = _origin(target)
         if origin is not None and origin in self._named:
             raise InvalidField(
-                "target",
+                field,
                 f"must not point at this server ({self._named[origin]}): "
                 "a code cannot redirect to a short link",
             )

@@ -12,6 +12,7 @@ from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.messages import MAX_SCANS_LIMIT
 from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.codes.routing import check_routing
 from scanlet.actors.codes.validation import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -50,7 +51,9 @@ def normal_tags(raw: Iterable[str]) -> tuple[str, ...]:
     return tags
 
 
-def check_code(code: Code, own_origins: OwnOrigins, *, target_is_new: bool) -> Code:
+def check_code(
+    code: Code, own_origins: OwnOrigins, *, target_is_new: bool, routing_is_new: bool = True
+) -> Code:
     """Return ``code`` with tags normalised if it obeys every rule; raise InvalidField if not.
 
     A target on the server's own origins is refused only when it is being set
@@ -71,5 +74,11 @@ def check_code(code: Code, own_origins: OwnOrigins, *, target_is_new: bool) -> C
         raise InvalidField("valid_until", "must be later than valid_from")
     if code.max_scans is not None and not 1 <= code.max_scans <= MAX_SCANS_LIMIT:
         raise InvalidField("max_scans", f"must be 1 to {MAX_SCANS_LIMIT} (or null for no limit)")
+    rules = check_routing(
+        fallback_url=code.fallback_url,
+        rules=code.rules,
+        split=code.split,
+        own=own_origins if routing_is_new else None,
+    )
     # (Aware datetimes compare equal across offsets, so replace unconditionally.)
-    return replace(code, tags=tags, valid_from=valid_from, valid_until=valid_until)
+    return replace(code, tags=tags, valid_from=valid_from, valid_until=valid_until, rules=rules)

@@ -75,7 +75,7 @@ UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
 
 
-def validate_target(value: str) -> str:
+def validate_target(value: str, field: str = "target") -> str:
     """Return `value` if it is an absolute http(s) URL fit to redirect to; raise InvalidField.
 
     Refused: other schemes (`javascript:`, `data:`, ...), a missing host, whitespace or control
@@ -85,31 +85,31 @@ def validate_target(value: str) -> str:
     public redirect. Non-ASCII text is allowed; the redirect response percent-encodes it.
     """
     if not value:
-        raise InvalidField("target", "must not be empty")
+        raise InvalidField(field, "must not be empty")
     if len(value) > MAX_TARGET_LENGTH:
-        raise InvalidField("target", f"must be at most {MAX_TARGET_LENGTH} characters")
+        raise InvalidField(field, f"must be at most {MAX_TARGET_LENGTH} characters")
     for char in value:
         if char.isspace() or unicodedata.category(char) in REFUSED_IN_TARGET:
             raise InvalidField(
-                "target", f"must not contain whitespace or control characters ({char!r})"
+                field, f"must not contain whitespace or control characters ({char!r})"
             )
     if "\\" in value:
-        raise InvalidField("target", "must not contain backslashes")
+        raise InvalidField(field, "must not contain backslashes")
     try:
         parts = urlsplit(value)
         # `.port` parses lazily and raises ValueError for a non-numeric or out-of-range port.
         parts.port  # noqa: B018
     except ValueError as exc:
-        raise InvalidField("target", f"is not a valid URL ({exc})") from None
+        raise InvalidField(field, f"is not a valid URL ({exc})") from None
     if parts.scheme.lower() not in _ALLOWED_SCHEMES:
-        raise InvalidField("target", "must be an absolute http:// or https:// URL")
+        raise InvalidField(field, "must be an absolute http:// or https:// URL")
     if "@" in parts.netloc:
-        raise InvalidField("target", "must not contain a user name or password")
+        raise InvalidField(field, "must not contain a user name or password")
     host = parts.hostname
     if not host:
-        raise InvalidField("target", "must have a host")
+        raise InvalidField(field, "must have a host")
     if not is_valid_host(host):
-        raise InvalidField("target", f"has an invalid host ({host!r})")
+        raise InvalidField(field, f"has an invalid host ({host!r})")
     return value
 
 

@@ -142,12 +142,14 @@ class ScansActor(Actor[ScansMessage]):
         batch = ScanBatch()
         replies: list[Any] = [None] * len(messages)
         devices: list[tuple[int, IngestEvents | ImportScans]] = []
+        orphaned = 0
         for index, message in enumerate(messages):
             try:
                 if isinstance(message, RecordScan):
                     replies[index] = self._add_scan(batch, message, today)
                 elif isinstance(message, RecordOrphan):
                     self._add_orphan(batch, message, today)
+                    orphaned += 1
                 elif isinstance(message, IngestEvents):
                     # Built whole before it joins the batch: a message that fails leaves
                     # nothing behind (its ids unclaimed, so a retry is not a duplicate).
@@ -187,10 +189,11 @@ class ScansActor(Actor[ScansMessage]):
         metrics = self._metrics
         metrics.batch_size.observe(len(messages))
         metrics.commit_seconds.observe(time.perf_counter() - started)
-        recorded = sum(commit.counts.values())
+        # Fallback scans are recorded without counting towards max_scans.
+        fallbacks = len(batch.entries) - orphaned - sum(batch.counts.values())
+        recorded = sum(commit.counts.values()) + fallbacks
         if recorded:
             metrics.events.labels("recorded").inc(recorded)
-        orphaned = len(batch.entries) - sum(batch.counts.values())
         if orphaned:
             metrics.events.labels("orphaned").inc(orphaned)
         if commit.last_seq is not None:
@@ -213,17 +216,33 @@ class ScansActor(Actor[ScansMessage]):
             if used >= message.max_scans:
                 self._metrics.refused.inc()
                 return False
-        self._append(batch, self._event(ScanRecorded, message, day), slug)
-        counts[slug] = counts.get(slug, 0) + 1
+        event = self._event(
+            ScanRecorded,
+            message,
+            day,
+            target=message.target,
+            rule=message.rule,
+            outcome=message.outcome,
+            excluded=message.excluded,
+        )
+        self._append(batch, event, slug)
+        # A fallback scan went to no target of the code: it does not use up max_scans.
+        if message.outcome != "fallback":
+            counts[slug] = counts.get(slug, 0) + 1
         return True
 
     def _add_orphan(self, batch: ScanBatch, message: RecordOrphan, day: date) -> None:
         self._append(batch, self._event(ScanOrphaned, message, day), message.slug)
 
     def _event(
-        self, kind: type[ScanRecorded] | type[ScanOrphaned], message: ScanRequest, day: date
+        self,
+        kind: type[ScanRecorded] | type[ScanOrphaned],
+        message: ScanRequest,
+        day: date,
+        **routing: Any,
     ) -> ScanRecorded | ScanOrphaned:
-        """The event a request's scan becomes: the same facts whether its code exists."""
+        """The event a request's scan becomes: the same facts whether its code exists, and
+        for a recorded scan where it was sent (``routing``)."""
         ip, visitor = self._who(message, day)
         return kind(
             id=new_event_id(),
@@ -235,6 +254,7 @@ class ScansActor(Actor[ScansMessage]):
             user_agent=message.user_agent,
             referrer=message.referrer,
             country=message.country,
+            **routing,
         )
 
     @staticmethod
@@ -276,9 +296,15 @@ class ScansActor(Actor[ScansMessage]):
             via=scan.via,
             device_id=scan.device_id,
             data=scan.data,
+            target=scan.target,
+            rule=scan.rule,
+            outcome=scan.outcome,
+            excluded=scan.excluded,
         )
         if not scan.orphan:
-            return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug))
+            # As live: a fallback scan went to no target of the code, so it is not counted.
+            counted = scan.outcome != "fallback"
+            return DeviceEntry(scan.id, scan.slug, log_entry(event, scan.slug), counted=counted)
         # The same facts, minus what only a known code's scan has (device id and data).
         facts = msgspec.structs.asdict(event)
         orphan = ScanOrphaned(**{name: facts[name] for name in ScanOrphaned.__struct_fields__})

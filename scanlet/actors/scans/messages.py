@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from scanlet.actors.events import By, Source, Via
+from scanlet.actors.events import By, Outcome, Source, Via
 from scanlet.runtime import Asks
 
 __all__ = (
@@ -71,9 +71,13 @@ class ScanRequest:
 
 
 class RecordScan(ScanRequest, Asks[bool]):
-    """Record a redirect's scan; answered ``True`` once durable, ``False`` if used up."""
+    """Record a redirect's scan; answered ``True`` once durable, ``False`` if used up.
 
-    __slots__ = ("max_scans",)
+    ``target`` is the URL the scan is sent to, ``rule`` what chose it (None: the code's
+    target), ``outcome`` whether it is a redirect or a fallback.
+    """
+
+    __slots__ = ("excluded", "max_scans", "outcome", "rule", "target")
 
     def __init__(
         self,
@@ -85,9 +89,18 @@ class RecordScan(ScanRequest, Asks[bool]):
         referrer: str | None,
         max_scans: int | None,
         country: str | None = None,
+        target: str | None = None,
+        rule: str | None = None,
+        outcome: Outcome = "redirect",
+        excluded: bool = False,
     ) -> None:
         super().__init__(slug, source, at, address, user_agent, referrer, country)
         self.max_scans = max_scans
+        self.target = target
+        self.rule = rule
+        self.outcome = outcome
+        #: The owner's own scan, left out of the figures.
+        self.excluded = excluded
 
 
 class RecordOrphan(ScanRequest, Asks[None]):
@@ -146,6 +159,12 @@ class ImportedScan(msgspec.Struct, frozen=True, kw_only=True):
     bot: bool | None = None
     device_id: str | None = None
     data: dict[str, Any] | None = None
+    #: Where the visit was sent and why, and whether it was the owner's own (an archive of
+    #: Scanlet's own keeps them; see ``ScanRecorded``).
+    target: str | None = None
+    rule: str | None = None
+    outcome: Outcome = "redirect"
+    excluded: bool = False
 
 
 class ImportScans(msgspec.Struct, Asks[list[bool]], frozen=True):

@@ -15,6 +15,8 @@ from scanlet.actors.codes.messages import CodeChanges, CreateCode
 __all__ = ("FIELDS", "changes_from", "create_from", "field_errors", "split_tags")
 
 FIELDS = ("target", "title", "tags", "slug")
+#: Fields a refusal may name that the edit form shows next to their input.
+SHOWN = (*FIELDS, "fallback_url", "password")
 
 
 def split_tags(text: str) -> list[str]:
@@ -57,7 +59,7 @@ def field_errors(refusal: CodeError) -> dict[str, str]:
     if isinstance(refusal, SlugTaken):
         return {"slug": "is taken (slugs of deleted codes stay taken); choose another"}
     if isinstance(refusal, InvalidField):
-        field = refusal.field if refusal.field in FIELDS else "_form"
+        field = refusal.field if refusal.field in SHOWN else "_form"
         message = refusal.msg if field != "_form" else f"{refusal.field}: {refusal.msg}"
         return {field: message}
     return {"_form": str(refusal)}

@@ -13,6 +13,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import CodeError, InvalidField
 from scanlet.actors.codes.messages import CodeChanges
 from scanlet.adapters.qr_images import QrOptions
@@ -34,6 +35,7 @@ from scanlet.http.dashboard.figures import (
     selection,
 )
 from scanlet.http.dashboard.pages import redirect, render
+from scanlet.http.dashboard.routing_form import CHOICES, form_rows, routing_changes, routing_values
 from scanlet.http.dashboard.session import User
 from scanlet.http.history_api import code_history
 from scanlet.http.params import query_str
@@ -120,7 +122,9 @@ def _form_page(
     values: dict[str, str],
     errors: dict[str, str] | None = None,
     slug: str | None = None,
+    has_password: bool = False,
 ) -> Response:
+    rules, arms = form_rows(values)
     return render(
         request,
         "code_form.html",
@@ -130,6 +134,10 @@ def _form_page(
         values=values,
         errors=errors or {},
         slug=slug,
+        rule_rows=range(rules),
+        arm_rows=range(arms),
+        choices=CHOICES,
+        has_password=has_password,
     )
 
 
@@ -225,21 +233,39 @@ async def edit_form(request: Request, user: User) -> Response:
         "title": row.title or "",
         "tags": ", ".join(row.tags),
         "slug": row.slug,
+        **routing_values(Code.from_row(row)),
     }
-    return _form_page(request, user, values=values, slug=row.slug)
+    return _form_page(
+        request, user, values=values, slug=row.slug, has_password=row.password_hash is not None
+    )
 
 
 async def edit_code(request: Request, user: User) -> Response:
-    """Save target, title and tags, or show the form again with the errors."""
+    """Save target, title, tags and routing, or show the form again with the errors."""
     slug = request.path_params["slug"]
-    values = {**values_from(request.state.form), "slug": slug}
+    form: dict[str, str] = request.state.form
+    # The routing rows as posted (shown again on a refusal), never the password.
+    routing = {
+        name: value
+        for name, value in form.items()
+        if name.startswith(("rule-", "arm-")) or name in ("fallback_url", "forward_query")
+    }
+    values = {**values_from(form), "slug": slug, **routing}
     try:
-        changes = changes_from(values)
+        changes = msgspec.structs.replace(changes_from(values), **routing_changes(form))
         if not isinstance(changes.tags, msgspec.UnsetType):
             check_code_tags(user.principal, changes.tags)
         await services(request).codes.update(slug, changes, user.principal.author)
     except InvalidField as refusal:
-        return _form_page(request, user, values=values, errors=field_errors(refusal), slug=slug)
+        current = await load_code(services(request), slug)
+        return _form_page(
+            request,
+            user,
+            values=values,
+            errors=field_errors(refusal),
+            slug=slug,
+            has_password=current.password_hash is not None,
+        )
     return redirect(f"/dashboard/codes/{slug}?done=updated")
 
 

@@ -41,6 +41,9 @@ BREAKDOWNS: tuple[tuple[str, str], ...] = (
     ("by_referrer", "Referrer"),
     ("by_source", "Source"),
     ("by_country", "Country"),
+    # Where the routing sent scans, and which rule (or split arm, or the fallback) chose it.
+    ("by_target", "Target"),
+    ("by_rule", "Rule"),
 )
 #: Values listed per breakdown; the rest are summed into "other".
 TOP_VALUES = 8

@@ -166,7 +166,8 @@ async def read_form(request: Request) -> dict[str, str]:
     if len(body) > MAX_FORM_BYTES:
         raise Problem(413, "The form is larger than any dashboard form can be.")
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
+        # The code form's routing rows: up to 21 rules of 12 fields and 11 split arms.
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=400)
     except (UnicodeDecodeError, ValueError):
         raise Problem(400, "The form could not be read.") from None
     return dict(pairs)

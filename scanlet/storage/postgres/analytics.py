@@ -14,7 +14,14 @@ from scanlet.storage.postgres.database import Connection, PgDatabase, numbered
 from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
 from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
-from scanlet.storage.rollups import Increments, add_up, days_and_ragged_hours
+from scanlet.storage.rollups import (
+    COUNTERS,
+    PARTS,
+    Increments,
+    add_up,
+    counted,
+    days_and_ragged_hours,
+)
 
 __all__ = ("AnalyticsStore",)
 
@@ -26,16 +33,20 @@ _TABLES = (
     "analytics_visitors",
 )
 _COUNTERS = (
-    "INSERT INTO {table} SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[],"
-    " $4::bigint[], $5::bigint[], $6::bigint[]) ON CONFLICT (slug, {unit}) DO UPDATE SET"
+    "INSERT INTO {table} (slug, {unit}, humans, bots, uniques, bot_uniques, own, own_uniques)"
+    " SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[],"
+    " $6::bigint[], $7::bigint[], $8::bigint[]) ON CONFLICT (slug, {unit}) DO UPDATE SET"
     " humans = {table}.humans + excluded.humans, bots = {table}.bots + excluded.bots,"
     " uniques = {table}.uniques + excluded.uniques,"
-    " bot_uniques = {table}.bot_uniques + excluded.bot_uniques"
+    " bot_uniques = {table}.bot_uniques + excluded.bot_uniques,"
+    " own = {table}.own + excluded.own, own_uniques = {table}.own_uniques + excluded.own_uniques"
 )
 _PARTS = (
-    "INSERT INTO {table} SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[],"
-    " $5::bigint[], $6::bigint[]) ON CONFLICT (slug, {unit}, dim, value) DO UPDATE SET"
-    " humans = {table}.humans + excluded.humans, bots = {table}.bots + excluded.bots"
+    "INSERT INTO {table} (slug, {unit}, dim, value, humans, bots, own)"
+    " SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[],"
+    " $5::bigint[], $6::bigint[], $7::bigint[]) ON CONFLICT (slug, {unit}, dim, value)"
+    " DO UPDATE SET humans = {table}.humans + excluded.humans,"
+    " bots = {table}.bots + excluded.bots, own = {table}.own + excluded.own"
 )
 
 
@@ -84,8 +95,8 @@ class AnalyticsStore:
     async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
         """Rows of ``slug`` for hours in [start, end), ascending."""
         rows = await self._db.fetch(
-            "SELECT hour, humans, bots, uniques, bot_uniques FROM analytics_hours"
-            " WHERE slug = $1 AND hour >= $2 AND hour < $3 ORDER BY hour",
+            "SELECT hour, humans, bots, uniques, bot_uniques, own, own_uniques"
+            " FROM analytics_hours WHERE slug = $1 AND hour >= $2 AND hour < $3 ORDER BY hour",
             slug,
             start,
             end,
@@ -93,10 +104,10 @@ class AnalyticsStore:
         return [HourRow(*(int(v) for v in row)) for row in rows]
 
     async def breakdowns(
-        self, slug: str, start: int, end: int, *, include_bots: bool
+        self, slug: str, start: int, end: int, *, include_bots: bool, include_excluded: bool = False
     ) -> dict[str, dict[str, int]]:
         """Scans per dimension value over hours [start, end), largest first."""
-        count = "humans + bots" if include_bots else "humans"
+        count, _ = counted(include_bots=include_bots, include_excluded=include_excluded)
         rows, params = days_and_ragged_hours(
             start,
             end,
@@ -114,11 +125,16 @@ class AnalyticsStore:
         return found
 
     async def top_codes(
-        self, start: int, end: int, *, include_bots: bool, limit: int
+        self,
+        start: int,
+        end: int,
+        *,
+        include_bots: bool,
+        limit: int,
+        include_excluded: bool = False,
     ) -> list[CodeTotal]:
         """The codes with the most scans over hours [start, end), then by slug."""
-        scans = "humans + bots" if include_bots else "humans"
-        uniques = "uniques + bot_uniques" if include_bots else "uniques"
+        scans, uniques = counted(include_bots=include_bots, include_excluded=include_excluded)
         rows, params = days_and_ragged_hours(
             start,
             end,
@@ -167,11 +183,13 @@ async def _upsert(conn: Connection, added: Increments) -> None:
     ):
         if values:
             rows = [(*key, *counters) for key, counters in sorted(values.items())]
-            await conn.execute(_COUNTERS.format(table=table, unit=unit), *_columns(rows, 6))
+            await conn.execute(
+                _COUNTERS.format(table=table, unit=unit), *_columns(rows, 2 + COUNTERS)
+            )
     for table, unit, parts in (
         ("analytics_breakdown_hours", "hour", added.parts),
         ("analytics_breakdown_days", "day", added.day_parts),
     ):
         if parts:
             rows = [(*key, *counts) for key, counts in sorted(parts.items())]
-            await conn.execute(_PARTS.format(table=table, unit=unit), *_columns(rows, 6))
+            await conn.execute(_PARTS.format(table=table, unit=unit), *_columns(rows, 4 + PARTS))

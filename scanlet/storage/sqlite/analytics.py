@@ -16,7 +16,7 @@ import aiosqlite
 
 from scanlet.storage.ports import ALL_CODES, PositionMoved
 from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
-from scanlet.storage.rollups import Increments, add_up, days_and_ragged_hours
+from scanlet.storage.rollups import Increments, add_up, counted, days_and_ragged_hours
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
@@ -113,14 +113,16 @@ class AnalyticsStore:
     @staticmethod
     def _upsert(conn: sqlite3.Connection, added: Increments) -> None:
         counters_sql = (
-            "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
             " humans = humans + excluded.humans, bots = bots + excluded.bots,"
             " uniques = uniques + excluded.uniques,"
-            " bot_uniques = bot_uniques + excluded.bot_uniques"
+            " bot_uniques = bot_uniques + excluded.bot_uniques,"
+            " own = own + excluded.own, own_uniques = own_uniques + excluded.own_uniques"
         )
         parts_sql = (
-            "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-            " humans = humans + excluded.humans, bots = bots + excluded.bots"
+            "INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " humans = humans + excluded.humans, bots = bots + excluded.bots,"
+            " own = own + excluded.own"
         )
         conn.executemany(
             counters_sql.format(table="analytics_hours"),
@@ -144,17 +146,17 @@ class AnalyticsStore:
     async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
         """Rows of ``slug`` for hours in [start, end), ascending (hours without scans absent)."""
         sql = (
-            "SELECT hour, humans, bots, uniques, bot_uniques FROM analytics_hours"
-            " WHERE slug = ? AND hour >= ? AND hour < ? ORDER BY hour"
+            "SELECT hour, humans, bots, uniques, bot_uniques, own, own_uniques"
+            " FROM analytics_hours WHERE slug = ? AND hour >= ? AND hour < ? ORDER BY hour"
         )
         async with self._db.reader() as conn, conn.execute(sql, (slug, start, end)) as cur:
             return [HourRow(*row) for row in await cur.fetchall()]
 
     async def breakdowns(
-        self, slug: str, start: int, end: int, *, include_bots: bool
+        self, slug: str, start: int, end: int, *, include_bots: bool, include_excluded: bool = False
     ) -> dict[str, dict[str, int]]:
         """Scans per dimension value over hours [start, end), largest first."""
-        count = "humans + bots" if include_bots else "humans"
+        count, _ = counted(include_bots=include_bots, include_excluded=include_excluded)
         rows, params = days_and_ragged_hours(
             start,
             end,
@@ -173,11 +175,16 @@ class AnalyticsStore:
         return found
 
     async def top_codes(
-        self, start: int, end: int, *, include_bots: bool, limit: int
+        self,
+        start: int,
+        end: int,
+        *,
+        include_bots: bool,
+        limit: int,
+        include_excluded: bool = False,
     ) -> list[CodeTotal]:
         """The codes with the most scans over hours [start, end), then by slug."""
-        scans = "humans + bots" if include_bots else "humans"
-        uniques = "uniques + bot_uniques" if include_bots else "uniques"
+        scans, uniques = counted(include_bots=include_bots, include_excluded=include_excluded)
         rows, params = days_and_ragged_hours(
             start,
             end,

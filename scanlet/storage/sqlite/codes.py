@@ -144,7 +144,7 @@ class CodeStore:
     def _insert(conn: sqlite3.Connection, row: CodeRow) -> None:
         """Store a new code within the caller's write transaction."""
         conn.execute(
-            f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
             (
                 row.slug,
                 row.target,
@@ -157,6 +157,8 @@ class CodeStore:
                 row.redirect_status,
                 format_time(row.created_at),
                 format_time(row.updated_at),
+                row.routing,
+                row.password_hash,
             ),
         )
         CodeStore._write_tags(conn, row)
@@ -166,8 +168,8 @@ class CodeStore:
         """Overwrite a code's editable fields within the caller's write transaction."""
         conn.execute(
             "UPDATE codes SET target = ?, title = ?, tags = ?, enabled = ?, valid_from = ?,"
-            " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?"
-            " WHERE slug = ?",
+            " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?, routing = ?,"
+            " password_hash = ? WHERE slug = ?",
             (
                 row.target,
                 row.title,
@@ -178,6 +180,8 @@ class CodeStore:
                 row.max_scans,
                 row.redirect_status,
                 format_time(row.updated_at),
+                row.routing,
+                row.password_hash,
                 row.slug,
             ),
         )

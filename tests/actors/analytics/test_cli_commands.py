@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
 from scanlet.cli import main
@@ -76,3 +77,34 @@ def test_export_refuses_a_bad_time_with_exit_code_2(
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "RFC 3339" in err
+
+
+def test_export_shows_where_each_scan_was_sent_and_whether_it_was_excluded(
+    db_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    routed = msgspec.structs.replace(
+        scan("menu", at), target="https://example.com/ios", rule="rules[0]", excluded=True
+    )
+    fallback = msgspec.structs.replace(
+        scan("menu", at), target="https://example.com/over", rule="fallback_url", outcome="fallback"
+    )
+
+    async def seed() -> None:
+        async with open_storage(db_settings) as storage:
+            await append(storage, [routed, fallback, scan("menu", at)])
+            # Past PostgreSQL's fence (see ``seeded``).
+            await nth_position(storage, 3)
+
+    anyio.run(seed)
+    db = db_settings.postgres_url or str(db_settings.db)
+    assert main(["rebuild", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["export", "scans", "--db", db, "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["target"], x["rule"], x["outcome"], x["excluded"]) for x in lines] == [
+        ("https://example.com/ios", "rules[0]", "redirect", True),
+        ("https://example.com/over", "fallback_url", "fallback", False),
+        # Stored before routing: no target, so no rule either.
+        (None, None, "redirect", False),
+    ]

@@ -267,7 +267,8 @@ def test_the_code_page_has_qr_downloads_short_link_chart_breakdowns_and_latest_s
     assert 'data-copy="#short-url"' in page
     assert 'role="img"' in page
     assert "Scans (bots excluded)" in page
-    for heading in ("Device", "Operating system", "Browser", "Referrer", "Source", "Country"):
+    headings = ("Device", "Operating system", "Browser", "Referrer", "Source", "Country")
+    for heading in (*headings, "Target", "Rule"):
         assert f"<h3>{heading}</h3>" in page
     assert "news.example" in page
     assert "iOS" in page
@@ -352,3 +353,22 @@ def test_an_ordinary_idn_target_is_shown_in_unicode_without_a_warning(
         assert "https://b\u00fccher.de/" in page
         assert "xn--" not in page
         assert WARNING not in page
+
+
+def test_the_code_page_shows_scans_by_target_and_by_rule(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    key = sign_in(Scope.WRITE)
+    rule = {"when": {"os": "ios"}, "target": "https://example.com/ios-only"}
+    api_create(client, key, target="https://example.com/", slug="routed", rules=[rule])
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+    )
+    client.get("/routed", follow_redirects=False, headers={"user-agent": iphone})
+    caught_up(client)
+    page = client.get("/dashboard/codes/routed").text
+    by_rule = page.split("<h3>Rule</h3>", 1)[1]
+    assert "rules[0]" in by_rule
+    by_target = page.split("<h3>Target</h3>", 1)[1].split("<h3>", 1)[0]
+    assert "https://example.com/ios-only" in by_target
