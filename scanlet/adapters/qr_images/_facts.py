@@ -24,8 +24,28 @@ _ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _UPPER_CASE_SAFE_SLUG = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
-@functools.lru_cache(maxsize=4096)
+#: How many bytes a byte-mode QR code of each version (1-40) holds at error correction M
+#: (ISO/IEC 18004 table 7; a test checks every length against segno).
+_BYTE_CAPACITY_M = (
+    14, 26, 42, 62, 84, 106, 122, 152, 180, 213, 251, 287, 331, 362, 412, 450, 504, 560, 624,
+    666, 711, 779, 857, 911, 997, 1059, 1125, 1190, 1264, 1370, 1452, 1538, 1628, 1722, 1809,
+    1911, 1989, 2099, 2213, 2331,
+)  # fmt: skip
+
+
 def qr_facts(payload: str, ecc: Ecc = "M") -> tuple[int, int]:
+    """(version, modules) of the QR code drawn for ``payload`` at ``ecc``. A code resource
+    asks this of every code it lists, on the event loop: the usual case (an ASCII link with a
+    lower-case letter, so byte mode, at M) is a table lookup; anything else asks segno."""
+    if ecc == "M" and payload.isascii() and not set(payload) <= _ALPHANUMERIC:
+        for version, capacity in enumerate(_BYTE_CAPACITY_M, start=1):
+            if len(payload) <= capacity:
+                return version, 17 + 4 * version
+    return _segno_facts(payload, ecc)
+
+
+@functools.lru_cache(maxsize=4096)
+def _segno_facts(payload: str, ecc: Ecc) -> tuple[int, int]:
     """(version, modules) of the QR code drawn for ``payload`` at ``ecc``: modules is the
     symbol's side without the quiet zone (17 + 4 x version), e.g. a 33-character URL ->
     (3, 29). Cheap enough for every code of a listing: the mask, which does not change the

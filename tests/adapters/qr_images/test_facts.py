@@ -64,3 +64,13 @@ def test_the_compact_payload_saves_a_version() -> None:
     assert compact.versions_saved == 1
     assert segno.make_qr(compact.payload, error="M").mode == "alphanumeric"
     assert segno.make_qr("https://qr.example.com/q/Ab3xYz9k", error="M").mode == "byte"
+
+
+def test_the_byte_mode_table_agrees_with_segno_at_every_length() -> None:
+    from scanlet.adapters.qr_images import _facts
+
+    for length in range(1, 2332):
+        payload = "https://q.example/" + "a" * max(0, length - 18)
+        payload = payload[:length]
+        expected = _facts._segno_facts(payload, "M")
+        assert _facts.qr_facts(payload, "M") == expected, length
