@@ -16,13 +16,14 @@ from tests.processes import Served, served
 Cluster = tuple[Served, Served, str]
 
 
-def wait_for(check: Callable[[], bool], what: str, limit: float = 15.0) -> None:
+def wait_for(check: Callable[[], bool], what: str | Callable[[], str], limit: float = 15.0) -> None:
+    """Wait until ``check()``; ``what`` names it (or tells, when called, how far it got)."""
     end = time.monotonic() + limit
     while time.monotonic() < end:
         if check():
             return
         time.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
+    raise AssertionError(f"never happened: {what() if callable(what) else what}")
 
 
 @pytest.fixture

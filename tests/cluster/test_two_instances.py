@@ -20,7 +20,7 @@ from scanlet.config import load_settings
 from scanlet.storage.postgres.storage import open_postgres
 from tests.cluster.instances import Cluster, location, readiness, wait_for
 from tests.dbquery import query
-from tests.faults._clients import SLUG, Tally, clients, create_code
+from tests.faults._clients import SLUG, Pace, Tally, clients, create_code
 from tests.pg import run_async
 from tests.processes import Served
 
@@ -176,9 +176,12 @@ def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
     create_code(survivor.base, token)
     wait_for(lambda: location(leader, SLUG).startswith("https:"), "the leader knows the code")
     tally = Tally()
+    # Every scan must then be delivered one by one to the receiver: paced clients keep that
+    # to a few thousand (unpaced, tens of thousands took minutes on a loaded machine).
+    pace = Pace(batch=4, pause=0.01)
     with (
-        clients(survivor.base, token, "survivor", tally, 3, 8.0),
-        clients(leader.base, token, "leader", tally, 3, 8.0),
+        clients(survivor.base, token, "survivor", tally, 3, 8.0, pace),
+        clients(leader.base, token, "leader", tally, 3, 8.0, pace),
     ):
         time.sleep(3.0)
         # Under load the outbox may lag: the kill waits until the leader has delivered some.
@@ -212,7 +215,11 @@ def test_killing_the_leader_under_load_loses_nothing_and_the_other_takes_over(
     scans = {
         row[0] for row in query(settings, "SELECT id FROM events WHERE type = 'scan.recorded'")
     }
-    wait_for(lambda: scans <= set(receiver.ids), "every scan delivered", limit=120)
+    wait_for(
+        lambda: scans <= set(receiver.ids),
+        lambda: f"every scan delivered: {len(scans - set(receiver.ids))} of {len(scans)} missing",
+        limit=120,
+    )
     assert set(receiver.ids) == scans
     assert 0 < delivered_by_the_leader < len(scans)
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-__all__ = ("SLUG", "Tally", "clients", "create_code", "resend_duplicates")
+__all__ = ("SLUG", "Pace", "Tally", "clients", "create_code", "resend_duplicates")
 
 SLUG = "poster"
 MAX_REQUESTS_PER_CLIENT = 200_000  # a bound on every client loop, besides its deadline
@@ -58,8 +58,23 @@ def _events(count: int) -> list[dict[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How hard one client drives: device events per batch, and a pause after each request
+    (a test that waits for every scan to be delivered elsewhere keeps the volume bounded)."""
+
+    batch: int = BATCH
+    pause: float = 0.0
+
+
 def _drive(
-    base: str, token: str, tag: str, tally: Tally, stop: threading.Event, deadline: float
+    base: str,
+    token: str,
+    tag: str,
+    tally: Tally,
+    stop: threading.Event,
+    deadline: float,
+    pace: Pace,
 ) -> None:
     """One client: redirects (unique User-Agent) and, every fourth request, an event batch.
 
@@ -73,7 +88,9 @@ def _drive(
             if stop.is_set() or time.monotonic() > deadline:
                 return
             agent = f"{tag}-{n}"
-            batch = _events(BATCH) if n % 4 == 3 else []
+            if pace.pause:
+                time.sleep(pace.pause)
+            batch = _events(pace.batch) if n % 4 == 3 and pace.batch else []
             try:
                 if batch:
                     answer = client.post("/api/v1/events", headers=headers, json={"events": batch})
@@ -103,14 +120,23 @@ def _drive(
 
 @contextmanager
 def clients(
-    base: str, token: str, tag: str, tally: Tally, count: int, seconds: float
+    base: str,
+    token: str,
+    tag: str,
+    tally: Tally,
+    count: int,
+    seconds: float,
+    pace: Pace = Pace(),  # frozen: one shared default is safe
 ) -> Iterator[threading.Event]:
     """Run ``count`` clients in threads for at most ``seconds``; the block may stop them by
     setting the event it gets, and its end stops and joins them."""
     stop = threading.Event()
     deadline = time.monotonic() + seconds
     threads = [
-        threading.Thread(target=_drive, args=(base, token, f"{tag}-c{i}", tally, stop, deadline))
+        threading.Thread(
+            target=_drive,
+            args=(base, token, f"{tag}-c{i}", tally, stop, deadline, pace),
+        )
         for i in range(count)
     ]
     for thread in threads:
