@@ -5,17 +5,25 @@ Codes go to the codes context as ``ImportCode`` commands (the rules of ``POST
 of; a second run finds that item's code by its origin and keeps it. Visits go to the scans
 context as ``ImportedScan`` batches whose ids are derived from the source and the visit, so a
 visit stored once is a duplicate on every later run: an interrupted import is resumed by
-running it again. Batches are small (one short transaction each) so that a server using the
-same database keeps answering redirects meanwhile.
+running it again.
+
+A server on the same database must keep answering redirects meanwhile. On SQLite its group
+commits wait for the write lock an import's commit holds, and they wait on the event loop
+(SQLite's busy handler sleeps 1, 2, 5, 10 ms ... between tries), so every commit is kept
+short by rows and by time (``VISIT_BATCH`` visits, fewer when one commit took longer than
+``COMMIT_SECONDS``) and followed by a pause as long as it took: the import holds the lock
+at most half the time, and a waiting writer gets it at its next try.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import AsyncIterable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import anyio
 import msgspec
 
 from scanlet.actors.codes.errors import CodeError, SlugTaken
@@ -35,11 +43,15 @@ from scanlet.importing.report import ImportReport
 from scanlet.storage.records import CodeRow
 from scanlet.timerange import time_error
 
-__all__ = ("VISIT_BATCH", "Conflict", "ImportSink", "Importer")
+__all__ = ("COMMIT_SECONDS", "VISIT_BATCH", "Conflict", "ImportSink", "Importer")
 
-#: Visits per commit: a few milliseconds of a shared writer, so a server on the same
-#: database waits at most that long for its own group commits.
-VISIT_BATCH = 500
+#: Visits per commit at most: about a millisecond of the shared writer (500 took 8-11 ms
+#: here, and a server's redirects waited behind each).
+VISIT_BATCH = 50
+#: The longest an import's commit should hold the write lock: a commit that took longer
+#: makes the next one smaller in proportion (never below ``MIN_VISIT_BATCH``).
+COMMIT_SECONDS = 0.005
+MIN_VISIT_BATCH = 5
 #: Renamed slugs tried (``menu-2`` ... ``menu-100``) before giving up on an item.
 MAX_RENAMES = 99
 # As for device scans: a visit far in the future is a broken clock, not a visit.
@@ -111,6 +123,8 @@ class Importer:
         # Slugs a dry run would have created, so that a later clash is seen as one.
         self._planned: set[str] = set()
         self._pending: list[ImportedScan] = []
+        # Visits the next commit takes: ``batch`` at most, fewer after a slow commit.
+        self._commit_size = batch
 
     async def run(self, items: AsyncIterable[SourceItem]) -> ImportReport:
         """Import every item; the report says what happened (never raises for an item)."""
@@ -242,7 +256,7 @@ class Importer:
             self.report.fail(label, problem)
             return
         self._pending.append(msgspec.structs.replace(scan, id=canonical_id(scan.id) or ""))
-        if len(self._pending) >= self._batch:
+        if len(self._pending) >= self._commit_size:
             await self._flush()
 
     def _problem(self, scan: ImportedScan) -> str | None:
@@ -263,8 +277,19 @@ class Importer:
         if self._dry_run:
             self.report.visits_imported += len(pending)
         else:
-            fresh = await self._sink.store_visits(pending)
-            new = sum(fresh)
-            self.report.visits_imported += new
-            self.report.visits_duplicate += len(fresh) - new
+            for start in range(0, len(pending), self._commit_size):
+                await self._commit(pending[start : start + self._commit_size])
         self._progress(0, len(pending))
+
+    async def _commit(self, visits: list[ImportedScan]) -> None:
+        """Store ``visits`` in one commit, then pause as long as it took (see above)."""
+        started = time.perf_counter()
+        fresh = await self._sink.store_visits(visits)
+        took = time.perf_counter() - started
+        new = sum(fresh)
+        self.report.visits_imported += new
+        self.report.visits_duplicate += len(fresh) - new
+        # As many as fit in COMMIT_SECONDS at this commit's pace, growing at most twofold.
+        fitting = int(len(visits) * COMMIT_SECONDS / took) if took > 0 else self._batch
+        self._commit_size = max(MIN_VISIT_BATCH, min(self._batch, 2 * self._commit_size, fitting))
+        await anyio.sleep(took)
