@@ -18,15 +18,16 @@ at most half the time, and a waiting writer gets it at its next try.
 from __future__ import annotations
 
 import enum
+import re
 import time
 from collections.abc import AsyncIterable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import msgspec
 
-from scanlet.actors.codes.errors import CodeError, SlugTaken
+from scanlet.actors.codes.errors import CodeError, InvalidField, SlugTaken
 from scanlet.actors.codes.messages import CreateCode, ImportCode
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH, RESERVED_SLUGS
 from scanlet.actors.scans.limits import canonical_id, data_error
@@ -37,6 +38,7 @@ from scanlet.importing.items import (
     SourceFailure,
     SourceItem,
     SourceNote,
+    SourceTotal,
     SourceVisit,
 )
 from scanlet.importing.report import ImportReport
@@ -57,6 +59,9 @@ MAX_RENAMES = 99
 # As for device scans: a visit far in the future is a broken clock, not a visit.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 _RESERVED = frozenset(name.lower() for name in RESERVED_SLUGS)
+#: Where an error names a rule: the codes context's ``rules[2].target``, msgspec's
+#: ``- at `$.rules[2].when.language```.
+_RULE_AT = re.compile(r"(?:^|\$\.)rules\[(\d+)\]")
 
 
 class Conflict(enum.StrEnum):
@@ -101,7 +106,8 @@ class _Stop(Exception):
 
 
 class Importer:
-    """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes."""
+    """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes,
+    ``total(codes)`` when the source says how many codes it holds."""
 
     def __init__(
         self,
@@ -111,12 +117,14 @@ class Importer:
         dry_run: bool = False,
         batch: int = VISIT_BATCH,
         progress: Callable[[int, int], None] = lambda codes, visits: None,
+        total: Callable[[int], None] = lambda codes: None,
     ) -> None:
         self._sink = sink
         self._on_conflict = on_conflict
         self._dry_run = dry_run
         self._batch = batch
         self._progress = progress
+        self._total = total
         self.report = ImportReport()
         # origin -> the slug its visits go to (None: the code was left out, so are they).
         self._slugs: dict[str, str | None] = {}
@@ -137,6 +145,8 @@ class Importer:
                     await self._code(item)
                 elif isinstance(item, SourceNote):
                     self.report.notes.append((item.label, item.text))
+                elif isinstance(item, SourceTotal):
+                    self._total(item.codes)
                 else:
                     self._failed_item(item)
         except (_Stop, SourceError) as stop:
@@ -169,10 +179,9 @@ class Importer:
             self._outcome(item, "kept", known)
             return
         self._slugs[item.origin] = None
-        try:
-            command = msgspec.convert(item.fields, CreateCode)
-        except msgspec.ValidationError as exc:
-            self._outcome(item, "failed", str(exc))
+        fields = dict(item.fields)
+        command = self._command(item, fields)
+        if command is None:
             return
         for name, at in (("created_at", item.created_at), ("updated_at", item.updated_at)):
             problem = time_error(at) if at is not None else None
@@ -187,17 +196,7 @@ class Importer:
                 self._clash(item, wanted or "")
                 return
             try:
-                row = await self._sink.create(
-                    ImportCode(
-                        code=msgspec.structs.replace(command, slug=candidate),
-                        origin=item.origin,
-                        created_at=item.created_at,
-                        updated_at=item.updated_at,
-                        enabled=item.enabled,
-                        password_hash=item.password_hash,
-                        dry_run=self._dry_run,
-                    )
-                )
+                row = await self._create(item, fields, candidate)
             except SlugTaken:
                 continue  # taken meanwhile (by a server on the same database): next one
             except CodeError as exc:
@@ -207,6 +206,57 @@ class Importer:
             self._outcome(item, "created" if candidate == wanted else "renamed", row.slug)
             return
         self._outcome(item, "failed", f"no free slug near {wanted!r}")
+
+    def _command(self, item: SourceCode, fields: dict[str, Any]) -> CreateCode | None:
+        """The item's ``fields`` as a create command (the API's types), or None after
+        reporting the item failed. A rule they refuse is left out (see ``_without_rule``)."""
+        while True:
+            try:
+                return msgspec.convert(fields, CreateCode)
+            except msgspec.ValidationError as exc:
+                if not self._without_rule(item, fields, str(exc)):
+                    self._outcome(item, "failed", str(exc))
+                    return None
+
+    async def _create(self, item: SourceCode, fields: dict[str, Any], slug: str | None) -> CodeRow:
+        """Create the code of ``fields`` (checked by ``_command``) under ``slug``; a rule
+        the codes context refuses is left out."""
+        while True:
+            command = msgspec.convert(fields, CreateCode)
+            try:
+                return await self._sink.create(
+                    ImportCode(
+                        code=msgspec.structs.replace(command, slug=slug),
+                        origin=item.origin,
+                        created_at=item.created_at,
+                        updated_at=item.updated_at,
+                        enabled=item.enabled,
+                        password_hash=item.password_hash,
+                        dry_run=self._dry_run,
+                    )
+                )
+            except InvalidField as exc:
+                if not self._without_rule(item, fields, exc.field, str(exc)):
+                    raise
+
+    def _without_rule(
+        self, item: SourceCode, fields: dict[str, Any], where: str, reason: str | None = None
+    ) -> bool:
+        """Leave out of ``fields`` the rule that ``where`` (an error's field or message)
+        names, with a note; False if it names none. One redirect rule Scanlet refuses (a
+        target on this server, a language it cannot read) should not cost the code and its
+        visits: the code comes over without it, as a rule with no Scanlet equivalent does."""
+        found = _RULE_AT.search(where)
+        rules = fields.get("rules")
+        if found is None or not isinstance(rules, list | tuple) or int(found[1]) >= len(rules):
+            return False
+        index = int(found[1])
+        rule = rules[index]
+        target = rule.get("target") if isinstance(rule, dict) else getattr(rule, "target", None)
+        fields["rules"] = [*rules[:index], *rules[index + 1 :]]
+        text = f"a redirect rule to {target} not carried over: {reason or where}"
+        self.report.notes.append((item.label, text))
+        return True
 
     def _clash(self, item: SourceCode, slug: str) -> None:
         reason = f"slug {slug!r} is taken by another code"
