@@ -20,9 +20,10 @@ from __future__ import annotations
 import enum
 import re
 import time
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import msgspec
@@ -42,6 +43,7 @@ from scanlet.importing.items import (
     SourceVisit,
 )
 from scanlet.importing.report import ImportReport
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.records import CodeRow
 from scanlet.timerange import time_error
 
@@ -54,6 +56,10 @@ VISIT_BATCH = 50
 #: makes the next one smaller in proportion (never below ``MIN_VISIT_BATCH``).
 COMMIT_SECONDS = 0.005
 MIN_VISIT_BATCH = 5
+#: Pauses before trying a write again that the database refused as busy (a server's
+#: transaction held the lock longer than the writer waits, as on a starved machine).
+BUSY_RETRIES = (0.05, 0.2, 0.5, 1.0, 2.0)
+T = TypeVar("T")
 #: Renamed slugs tried (``menu-2`` ... ``menu-100``) before giving up on an item.
 MAX_RENAMES = 99
 # As for device scans: a visit far in the future is a broken clock, not a visit.
@@ -99,6 +105,19 @@ class ImportSink(Protocol):
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
         """Store visits in one commit; per visit, whether it is new."""
         ...
+
+
+async def _retrying_when_busy(write: Callable[[], Awaitable[T]]) -> T:
+    """``write()``, tried again after each of ``BUSY_RETRIES`` while the database refuses it
+    as unavailable; then the refusal is raised. Safe for an import's writes: a busy
+    database refuses a transaction before it begins, any other refused one rolled back
+    whole, and visit ids are claimed, so a retry never stores anything twice."""
+    for pause in BUSY_RETRIES:
+        try:
+            return await write()
+        except StorageUnavailable:
+            await anyio.sleep(pause)
+    return await write()
 
 
 class _Stop(Exception):
@@ -149,10 +168,21 @@ class Importer:
                     self._total(item.codes)
                 else:
                     self._failed_item(item)
+            await self._flush()
         except (_Stop, SourceError) as stop:
             self.report.stopped = str(stop)
-        await self._flush()
+            await self._flush_after_stop()
+        except StorageUnavailable as exc:
+            # What was committed stays (and is reported); running it again goes on.
+            self.report.stopped = f"the database refused writes: {exc}"
         return self.report
+
+    async def _flush_after_stop(self) -> None:
+        """Store what the source gave before it stopped."""
+        try:
+            await self._flush()
+        except StorageUnavailable as exc:
+            self.report.stopped = f"{self.report.stopped}; the database refused writes: {exc}"
 
     def _failed_item(self, item: SourceFailure) -> None:
         self.report.codes["failed"] += 1
@@ -224,17 +254,16 @@ class Importer:
         while True:
             command = msgspec.convert(fields, CreateCode)
             try:
-                return await self._sink.create(
-                    ImportCode(
-                        code=msgspec.structs.replace(command, slug=slug),
-                        origin=item.origin,
-                        created_at=item.created_at,
-                        updated_at=item.updated_at,
-                        enabled=item.enabled,
-                        password_hash=item.password_hash,
-                        dry_run=self._dry_run,
-                    )
+                order = ImportCode(
+                    code=msgspec.structs.replace(command, slug=slug),
+                    origin=item.origin,
+                    created_at=item.created_at,
+                    updated_at=item.updated_at,
+                    enabled=item.enabled,
+                    password_hash=item.password_hash,
+                    dry_run=self._dry_run,
                 )
+                return await _retrying_when_busy(partial(self._sink.create, order))
             except InvalidField as exc:
                 if not self._without_rule(item, fields, exc.field, str(exc)):
                     raise
@@ -334,7 +363,7 @@ class Importer:
     async def _commit(self, visits: list[ImportedScan]) -> None:
         """Store ``visits`` in one commit, then pause as long as it took (see above)."""
         started = time.perf_counter()
-        fresh = await self._sink.store_visits(visits)
+        fresh = await _retrying_when_busy(partial(self._sink.store_visits, visits))
         took = time.perf_counter() - started
         new = sum(fresh)
         self.report.visits_imported += new

@@ -7,11 +7,14 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
+import pytest
+
 from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing import Importer, SourceCode, SourceItem, SourceVisit
 from scanlet.importing.engine import COMMIT_SECONDS, MIN_VISIT_BATCH, VISIT_BATCH
 from scanlet.importing.items import visit_id
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.records import CodeRow
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -96,3 +99,45 @@ async def test_slow_commits_shrink_to_the_time_limit_and_each_is_followed_by_a_p
     # Run again: every visit is a duplicate, nothing stored twice.
     again = await Importer(sink).run(items(200))
     assert (again.visits_imported, again.visits_duplicate) == (0, 200)
+
+
+class BusySink(TimedSink):
+    """Refuses the first ``busy`` commits as a locked database does."""
+
+    def __init__(self, busy: int) -> None:
+        super().__init__(seconds_per_visit=0.0)
+        self.busy = busy
+
+    async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        if self.busy:
+            self.busy -= 1
+            raise StorageUnavailable("cannot write scanlet.db: database is locked")
+        return await super().store_visits(scans)
+
+
+async def test_a_commit_refused_as_busy_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("scanlet.importing.engine.BUSY_RETRIES", (0.001, 0.001, 0.001))
+    sink = BusySink(busy=2)
+    report = await Importer(sink).run(items(120))
+    assert (report.visits_imported, report.stopped) == (120, None)
+    assert sum(size for size, _, _ in sink.commits) == 120
+
+
+async def test_a_database_that_stays_busy_stops_the_import_with_what_was_stored_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("scanlet.importing.engine.BUSY_RETRIES", (0.001, 0.001))
+    sink = BusySink(busy=0)
+    report = await Importer(sink).run(items(120))
+    assert report.visits_imported == 120
+    sink.busy = 10
+    again = await Importer(sink).run(items(130))
+    assert again.stopped == (
+        "the database refused writes: cannot write scanlet.db: database is locked"
+    )
+    assert again.failed
+    assert (again.visits_imported, again.visits_duplicate) == (0, 0)
+    # Once the database is free again, a rerun goes on where it stopped.
+    sink.busy = 0
+    last = await Importer(sink).run(items(130))
+    assert (last.visits_imported, last.visits_duplicate, last.stopped) == (10, 120, None)
