@@ -138,6 +138,6 @@ async def test_a_batch_of_costly_scans_lets_other_tasks_run_while_it_is_folded(
     rows = await storage.analytics.hours("menu", 0, 10**7)
     assert [(r.humans, r.uniques) for r in rows] == [(192, 192)]
     assert len(seen) == 192
-    # One batch (192 < batch_size), folded in slices of 32 scans (each over 5 ms here),
+    # One batch (192 < batch_size), folded in steps of FOLD_STEP scans (each at least 8 ms here),
     # with the ticker let in between them.
     assert len(set(seen)) >= 192 // FOLD_STEP - 1, seen
