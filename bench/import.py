@@ -132,15 +132,20 @@ def _pin() -> None:
 
 
 def scanlet(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """``scanlet ARGS`` run in ``folder`` (its database), output captured."""
-    return subprocess.run(
+    """``scanlet ARGS`` run in ``folder`` (its database), output captured; a failure stops
+    the benchmark with what the command said."""
+    done = subprocess.run(
         [sys.executable, "-m", "scanlet", *args, "--db", str(folder / "scanlet.db")],
         cwd=folder,
         capture_output=True,
-        check=True,
+        check=False,
         timeout=3600,
         preexec_fn=_pin,
     )
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()[-5:]
+        raise SystemExit(f"scanlet {args[0]} {args[1]} exited {done.returncode}: {said}")
+    return done
 
 
 def timed(what: Callable[[], object]) -> float:

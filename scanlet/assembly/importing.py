@@ -122,8 +122,11 @@ async def run_import(
     on_conflict: Conflict,
     dry_run: bool,
     progress: Callable[[int, int], None],
+    total: Callable[[int], None] = lambda codes: None,
 ) -> ImportReport:
     """Import ``items`` into ``settings``' database; the report of what happened."""
     async with open_sink(settings) as sink:
-        importer = Importer(sink, on_conflict=on_conflict, dry_run=dry_run, progress=progress)
+        importer = Importer(
+            sink, on_conflict=on_conflict, dry_run=dry_run, progress=progress, total=total
+        )
         return await importer.run(items)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import AsyncIterable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,13 +74,15 @@ def run_items(args: argparse.Namespace, items: Callable[[], AsyncIterable[Source
     settings = settings_from(args)
     with _warnings_only_on_stderr(), progress("import", unit="code", quiet=args.quiet) as bar:
         visits = 0
+        started = time.monotonic()
 
         def advance(codes: int, added: int) -> None:
             nonlocal visits
             bar.advance(codes)
             if added:
                 visits += added
-                bar.note(f"{visits} visits")
+                rate = visits / max(time.monotonic() - started, 1e-3)
+                bar.note(f"{visits} visits, {rate:.0f} visits/s")
 
         report = run(
             lambda: run_import(
@@ -88,6 +91,7 @@ def run_items(args: argparse.Namespace, items: Callable[[], AsyncIterable[Source
                 on_conflict=Conflict(args.on_conflict),
                 dry_run=args.dry_run,
                 progress=advance,
+                total=bar.total,
             )
         )
     return _print_report(report, dry_run=args.dry_run)

@@ -14,6 +14,7 @@ from scanlet.importing.items import (
     SourceFailure,
     SourceItem,
     SourceNote,
+    SourceTotal,
     SourceVisit,
 )
 from scanlet.importing.report import ImportReport
@@ -28,5 +29,6 @@ __all__ = (
     "SourceFailure",
     "SourceItem",
     "SourceNote",
+    "SourceTotal",
     "SourceVisit",
 )

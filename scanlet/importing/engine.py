@@ -5,20 +5,30 @@ Codes go to the codes context as ``ImportCode`` commands (the rules of ``POST
 of; a second run finds that item's code by its origin and keeps it. Visits go to the scans
 context as ``ImportedScan`` batches whose ids are derived from the source and the visit, so a
 visit stored once is a duplicate on every later run: an interrupted import is resumed by
-running it again. Batches are small (one short transaction each) so that a server using the
-same database keeps answering redirects meanwhile.
+running it again.
+
+A server on the same database must keep answering redirects meanwhile. On SQLite its group
+commits wait for the write lock an import's commit holds, and they wait on the event loop
+(SQLite's busy handler sleeps 1, 2, 5, 10 ms ... between tries), so every commit is kept
+short by rows and by time (``VISIT_BATCH`` visits, fewer when one commit took longer than
+``COMMIT_SECONDS``) and followed by a pause as long as it took: the import holds the lock
+at most half the time, and a waiting writer gets it at its next try.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterable, Callable, Sequence
+import re
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
+import anyio
 import msgspec
 
-from scanlet.actors.codes.errors import CodeError, SlugTaken
+from scanlet.actors.codes.errors import CodeError, InvalidField, SlugTaken
 from scanlet.actors.codes.messages import CreateCode, ImportCode
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH, RESERVED_SLUGS
 from scanlet.actors.scans.limits import canonical_id, data_error
@@ -29,22 +39,35 @@ from scanlet.importing.items import (
     SourceFailure,
     SourceItem,
     SourceNote,
+    SourceTotal,
     SourceVisit,
 )
 from scanlet.importing.report import ImportReport
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.records import CodeRow
 from scanlet.timerange import time_error
 
-__all__ = ("VISIT_BATCH", "Conflict", "ImportSink", "Importer")
+__all__ = ("COMMIT_SECONDS", "VISIT_BATCH", "Conflict", "ImportSink", "Importer")
 
-#: Visits per commit: a few milliseconds of a shared writer, so a server on the same
-#: database waits at most that long for its own group commits.
-VISIT_BATCH = 500
+#: Visits per commit at most: about a millisecond of the shared writer (500 took 8-11 ms
+#: here, and a server's redirects waited behind each).
+VISIT_BATCH = 50
+#: The longest an import's commit should hold the write lock: a commit that took longer
+#: makes the next one smaller in proportion (never below ``MIN_VISIT_BATCH``).
+COMMIT_SECONDS = 0.005
+MIN_VISIT_BATCH = 5
+#: Pauses before trying a write again that the database refused as busy (a server's
+#: transaction held the lock longer than the writer waits, as on a starved machine).
+BUSY_RETRIES = (0.05, 0.2, 0.5, 1.0, 2.0)
+T = TypeVar("T")
 #: Renamed slugs tried (``menu-2`` ... ``menu-100``) before giving up on an item.
 MAX_RENAMES = 99
 # As for device scans: a visit far in the future is a broken clock, not a visit.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 _RESERVED = frozenset(name.lower() for name in RESERVED_SLUGS)
+#: Where an error names a rule: the codes context's ``rules[2].target``, msgspec's
+#: ``- at `$.rules[2].when.language```.
+_RULE_AT = re.compile(r"(?:^|\$\.)rules\[(\d+)\]")
 
 
 class Conflict(enum.StrEnum):
@@ -84,12 +107,26 @@ class ImportSink(Protocol):
         ...
 
 
+async def _retrying_when_busy(write: Callable[[], Awaitable[T]]) -> T:
+    """``write()``, tried again after each of ``BUSY_RETRIES`` while the database refuses it
+    as unavailable; then the refusal is raised. Safe for an import's writes: a busy
+    database refuses a transaction before it begins, any other refused one rolled back
+    whole, and visit ids are claimed, so a retry never stores anything twice."""
+    for pause in BUSY_RETRIES:
+        try:
+            return await write()
+        except StorageUnavailable:
+            await anyio.sleep(pause)
+    return await write()
+
+
 class _Stop(Exception):
     """Raised inside the engine to stop at a clash under ``--on-conflict fail``."""
 
 
 class Importer:
-    """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes."""
+    """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes,
+    ``total(codes)`` when the source says how many codes it holds."""
 
     def __init__(
         self,
@@ -99,18 +136,22 @@ class Importer:
         dry_run: bool = False,
         batch: int = VISIT_BATCH,
         progress: Callable[[int, int], None] = lambda codes, visits: None,
+        total: Callable[[int], None] = lambda codes: None,
     ) -> None:
         self._sink = sink
         self._on_conflict = on_conflict
         self._dry_run = dry_run
         self._batch = batch
         self._progress = progress
+        self._total = total
         self.report = ImportReport()
         # origin -> the slug its visits go to (None: the code was left out, so are they).
         self._slugs: dict[str, str | None] = {}
         # Slugs a dry run would have created, so that a later clash is seen as one.
         self._planned: set[str] = set()
         self._pending: list[ImportedScan] = []
+        # Visits the next commit takes: ``batch`` at most, fewer after a slow commit.
+        self._commit_size = batch
 
     async def run(self, items: AsyncIterable[SourceItem]) -> ImportReport:
         """Import every item; the report says what happened (never raises for an item)."""
@@ -123,12 +164,25 @@ class Importer:
                     await self._code(item)
                 elif isinstance(item, SourceNote):
                     self.report.notes.append((item.label, item.text))
+                elif isinstance(item, SourceTotal):
+                    self._total(item.codes)
                 else:
                     self._failed_item(item)
+            await self._flush()
         except (_Stop, SourceError) as stop:
             self.report.stopped = str(stop)
-        await self._flush()
+            await self._flush_after_stop()
+        except StorageUnavailable as exc:
+            # What was committed stays (and is reported); running it again goes on.
+            self.report.stopped = f"the database refused writes: {exc}"
         return self.report
+
+    async def _flush_after_stop(self) -> None:
+        """Store what the source gave before it stopped."""
+        try:
+            await self._flush()
+        except StorageUnavailable as exc:
+            self.report.stopped = f"{self.report.stopped}; the database refused writes: {exc}"
 
     def _failed_item(self, item: SourceFailure) -> None:
         self.report.codes["failed"] += 1
@@ -155,10 +209,9 @@ class Importer:
             self._outcome(item, "kept", known)
             return
         self._slugs[item.origin] = None
-        try:
-            command = msgspec.convert(item.fields, CreateCode)
-        except msgspec.ValidationError as exc:
-            self._outcome(item, "failed", str(exc))
+        fields = dict(item.fields)
+        command = self._command(item, fields)
+        if command is None:
             return
         for name, at in (("created_at", item.created_at), ("updated_at", item.updated_at)):
             problem = time_error(at) if at is not None else None
@@ -173,17 +226,7 @@ class Importer:
                 self._clash(item, wanted or "")
                 return
             try:
-                row = await self._sink.create(
-                    ImportCode(
-                        code=msgspec.structs.replace(command, slug=candidate),
-                        origin=item.origin,
-                        created_at=item.created_at,
-                        updated_at=item.updated_at,
-                        enabled=item.enabled,
-                        password_hash=item.password_hash,
-                        dry_run=self._dry_run,
-                    )
-                )
+                row = await self._create(item, fields, candidate)
             except SlugTaken:
                 continue  # taken meanwhile (by a server on the same database): next one
             except CodeError as exc:
@@ -193,6 +236,56 @@ class Importer:
             self._outcome(item, "created" if candidate == wanted else "renamed", row.slug)
             return
         self._outcome(item, "failed", f"no free slug near {wanted!r}")
+
+    def _command(self, item: SourceCode, fields: dict[str, Any]) -> CreateCode | None:
+        """The item's ``fields`` as a create command (the API's types), or None after
+        reporting the item failed. A rule they refuse is left out (see ``_without_rule``)."""
+        while True:
+            try:
+                return msgspec.convert(fields, CreateCode)
+            except msgspec.ValidationError as exc:
+                if not self._without_rule(item, fields, str(exc)):
+                    self._outcome(item, "failed", str(exc))
+                    return None
+
+    async def _create(self, item: SourceCode, fields: dict[str, Any], slug: str | None) -> CodeRow:
+        """Create the code of ``fields`` (checked by ``_command``) under ``slug``; a rule
+        the codes context refuses is left out."""
+        while True:
+            command = msgspec.convert(fields, CreateCode)
+            try:
+                order = ImportCode(
+                    code=msgspec.structs.replace(command, slug=slug),
+                    origin=item.origin,
+                    created_at=item.created_at,
+                    updated_at=item.updated_at,
+                    enabled=item.enabled,
+                    password_hash=item.password_hash,
+                    dry_run=self._dry_run,
+                )
+                return await _retrying_when_busy(partial(self._sink.create, order))
+            except InvalidField as exc:
+                if not self._without_rule(item, fields, exc.field, str(exc)):
+                    raise
+
+    def _without_rule(
+        self, item: SourceCode, fields: dict[str, Any], where: str, reason: str | None = None
+    ) -> bool:
+        """Leave out of ``fields`` the rule that ``where`` (an error's field or message)
+        names, with a note; False if it names none. One redirect rule Scanlet refuses (a
+        target on this server, a language it cannot read) should not cost the code and its
+        visits: the code comes over without it, as a rule with no Scanlet equivalent does."""
+        found = _RULE_AT.search(where)
+        rules = fields.get("rules")
+        if found is None or not isinstance(rules, list | tuple) or int(found[1]) >= len(rules):
+            return False
+        index = int(found[1])
+        rule = rules[index]
+        target = rule.get("target") if isinstance(rule, dict) else getattr(rule, "target", None)
+        fields["rules"] = [*rules[:index], *rules[index + 1 :]]
+        text = f"a redirect rule to {target} not carried over: {reason or where}"
+        self.report.notes.append((item.label, text))
+        return True
 
     def _clash(self, item: SourceCode, slug: str) -> None:
         reason = f"slug {slug!r} is taken by another code"
@@ -242,7 +335,7 @@ class Importer:
             self.report.fail(label, problem)
             return
         self._pending.append(msgspec.structs.replace(scan, id=canonical_id(scan.id) or ""))
-        if len(self._pending) >= self._batch:
+        if len(self._pending) >= self._commit_size:
             await self._flush()
 
     def _problem(self, scan: ImportedScan) -> str | None:
@@ -263,8 +356,19 @@ class Importer:
         if self._dry_run:
             self.report.visits_imported += len(pending)
         else:
-            fresh = await self._sink.store_visits(pending)
-            new = sum(fresh)
-            self.report.visits_imported += new
-            self.report.visits_duplicate += len(fresh) - new
+            for start in range(0, len(pending), self._commit_size):
+                await self._commit(pending[start : start + self._commit_size])
         self._progress(0, len(pending))
+
+    async def _commit(self, visits: list[ImportedScan]) -> None:
+        """Store ``visits`` in one commit, then pause as long as it took (see above)."""
+        started = time.perf_counter()
+        fresh = await _retrying_when_busy(partial(self._sink.store_visits, visits))
+        took = time.perf_counter() - started
+        new = sum(fresh)
+        self.report.visits_imported += new
+        self.report.visits_duplicate += len(fresh) - new
+        # As many as fit in COMMIT_SECONDS at this commit's pace, growing at most twofold.
+        fitting = int(len(visits) * COMMIT_SECONDS / took) if took > 0 else self._batch
+        self._commit_size = max(MIN_VISIT_BATCH, min(self._batch, 2 * self._commit_size, fitting))
+        await anyio.sleep(took)

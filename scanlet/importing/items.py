@@ -16,6 +16,7 @@ __all__ = (
     "SourceFailure",
     "SourceItem",
     "SourceNote",
+    "SourceTotal",
     "SourceVisit",
     "visit_id",
 )
@@ -79,4 +80,10 @@ class SourceNote(msgspec.Struct, frozen=True):
     text: str
 
 
-SourceItem: TypeAlias = SourceCode | SourceVisit | SourceFailure | SourceNote
+class SourceTotal(msgspec.Struct, frozen=True):
+    """How many codes the source holds, once it knows: the progress bar's ETA."""
+
+    codes: int
+
+
+SourceItem: TypeAlias = SourceCode | SourceVisit | SourceFailure | SourceNote | SourceTotal

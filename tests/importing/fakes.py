@@ -66,14 +66,33 @@ def _page(items: list[Any], query: dict[str, str], per_page_default: int = 10) -
 
 
 class FakeShlink:
-    """Shlink v3: ``/rest/v3/short-urls``, ``.../{shortCode}/visits``, ``/visits/orphan``."""
+    """Shlink v3: ``/rest/v3/short-urls``, ``.../{shortCode}/visits``,
+    ``.../{shortCode}/redirect-rules`` (Shlink 4), ``/visits/orphan``. ``rules=False`` is a
+    Shlink 3, which has no redirect-rules route (404)."""
 
-    def __init__(self, key: str = "shlink-key") -> None:
+    def __init__(self, key: str = "shlink-key", *, rules: bool = True) -> None:
         self.key = key
         self.short_urls: list[dict[str, Any]] = []
         self.visits: dict[str, list[dict[str, Any]]] = {}
+        #: Each short code's ``redirectRules``, as Shlink lists them.
+        self.rules: dict[str, list[dict[str, Any]]] = {}
+        self.has_rules_route = rules
         self.orphans: list[dict[str, Any]] = []
         self.requests: list[str] = []
+
+    @staticmethod
+    def rule(
+        long_url: str, priority: int, *conditions: tuple[str, str | None, str | None]
+    ) -> dict[str, Any]:
+        """A redirect rule of (type, matchKey, matchValue) conditions."""
+        return {
+            "longUrl": long_url,
+            "priority": priority,
+            "conditions": [
+                {"type": kind, "matchKey": key, "matchValue": value}
+                for kind, key, value in conditions
+            ],
+        }
 
     def add(self, code: str, long_url: str, visits: int = 0, **extra: Any) -> dict[str, Any]:
         item = {
@@ -88,6 +107,7 @@ class FakeShlink:
             "title": None,
             "crawlable": False,
             "forwardQuery": True,
+            **({"hasRedirectRules": False} if self.has_rules_route else {}),
             **extra,
         }
         self.short_urls.append(item)
@@ -124,6 +144,11 @@ class FakeShlink:
         if path == "/rest/v3/visits/orphan":
             return 200, {"visits": _page(self.orphans, query)}
         parts = path.split("/")
+        if len(parts) == 6 and parts[3] == "short-urls" and parts[5] == "redirect-rules":
+            if not self.has_rules_route or parts[4] not in self.visits:
+                return 404, {"type": "https://shlink.io/api/error/not-found", "status": 404}
+            long_url = next(s["longUrl"] for s in self.short_urls if s["shortCode"] == parts[4])
+            return 200, {"defaultLongUrl": long_url, "redirectRules": self.rules.get(parts[4], [])}
         if len(parts) == 6 and parts[3] == "short-urls" and parts[5] == "visits":
             if parts[4] not in self.visits:
                 return 404, {"type": "https://shlink.io/api/error/short-url-not-found"}

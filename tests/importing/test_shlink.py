@@ -232,3 +232,95 @@ def test_importing_into_no_database_says_so(
     missing = str(tmp_path / "none.db")
     assert main(["import", "csv", str(tmp_path / "x.csv"), "--db", missing]) == 1
     assert "no database at" in capsys.readouterr().err
+
+
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+
+
+def test_redirect_rules_come_over_and_each_one_left_out_is_noted(
+    scanlet_db: str, api: ApiReader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeShlink()
+    fake.add("app", "https://example.com/app", hasRedirectRules=True, forwardQuery=False)
+    fake.rules["app"] = [
+        FakeShlink.rule("https://example.com/lan", 1, ("ip-address", None, "10.0.0.0/8")),
+        FakeShlink.rule("https://play.example/app", 2, ("device", None, "android")),
+        FakeShlink.rule(
+            "https://apps.example/en", 3, ("device", None, "ios"), ("language", None, "en_US")
+        ),
+        FakeShlink.rule(
+            "https://example.com/poster-es",
+            4,
+            ("query-param", "utm", "poster"),
+            ("geolocation-country-code", None, "es"),
+        ),
+        # A target on the server itself: Scanlet refuses it, the code comes over without it.
+        FakeShlink.rule("http://qr.test/loop", 5, ("language", None, "fr")),
+        FakeShlink.rule("https://example.com/chrome", 6, ("browser", None, "chrome")),
+        # Not a language tag Scanlet reads (the API's types refuse it): left out too.
+        FakeShlink.rule("https://example.com/any", 7, ("language", None, "*")),
+    ]
+    fake.add("plain", "https://example.com/plain")
+    with serving(fake) as url:
+        args = ["import", "shlink", "--url", url, "--api-key", "shlink-key", "--db", scanlet_db]
+        assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "codes: 2 created" in out
+    app = api.get("/api/v1/codes/app")
+    assert app["rules"] == [
+        {"when": {"os": "android"}, "target": "https://play.example/app"},
+        {"when": {"os": "ios", "language": "en-us"}, "target": "https://apps.example/en"},
+        {
+            "when": {"country": "ES", "query": {"utm": "poster"}},
+            "target": "https://example.com/poster-es",
+        },
+    ]
+    assert app["forward_query"] is False
+    plain = api.get("/api/v1/codes/plain")
+    assert (plain["rules"], plain["forward_query"]) == ([], True)
+    # Shlink 4.3+ says when a short URL has no rules: nothing asked for them.
+    assert "/rest/v3/short-urls/plain/redirect-rules" not in fake.requests
+    notes = sorted(line for line in out.splitlines() if line.startswith("note"))
+    origin = f"shlink:{url.removeprefix('http://')}//app"
+    assert notes.pop(1).startswith(
+        f"note     {origin}  a redirect rule to https://example.com/any not carried over: "
+        "Expected `str` matching regex"
+    )
+    assert notes == [
+        f"note     {origin}  a redirect rule to http://qr.test/loop not carried over: "
+        "rules[3].target: must not point at this server (http://qr.test): a code cannot "
+        "redirect to a short link",
+        f"note     {origin}  redirect rule 1 (to https://example.com/lan) not carried over: "
+        "Scanlet has no equivalent of the condition 'ip-address 10.0.0.0/8'",
+        f"note     {origin}  redirect rule 6 (to https://example.com/chrome) not carried over: "
+        "Scanlet has no equivalent of the condition 'browser chrome'",
+    ]
+    # And they decide as they did in Shlink.
+    with api.session() as (client, _):
+        iphone = {"user-agent": IPHONE, "accept-language": "en-US,en;q=0.8"}
+        ios = client.get("/app", headers=iphone, follow_redirects=False)
+        assert ios.headers["location"] == "https://apps.example/en"
+        poster = client.get("/app?utm=poster", follow_redirects=False)
+        assert poster.headers["location"] == "https://example.com/app"  # no country known
+
+
+def test_device_long_urls_of_shlink_3_become_rules(
+    scanlet_db: str, api: ApiReader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeShlink(rules=False)
+    fake.add(
+        "old",
+        "https://example.com/old",
+        deviceLongUrls={"android": "https://play.example/old", "ios": None, "desktop": None},
+    )
+    fake.add("older", "https://example.com/older")  # no deviceLongUrls, no rules route: none
+    with serving(fake) as url:
+        args = ["import", "shlink", "--url", url, "--api-key", "shlink-key", "--db", scanlet_db]
+        assert main(args) == 0
+    assert "codes: 2 created" in capsys.readouterr().out
+    assert api.get("/api/v1/codes/old")["rules"] == [
+        {"when": {"os": "android"}, "target": "https://play.example/old"}
+    ]
+    assert api.get("/api/v1/codes/older")["rules"] == []
+    assert "/rest/v3/short-urls/old/redirect-rules" not in fake.requests
+    assert "/rest/v3/short-urls/older/redirect-rules" in fake.requests

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import msgspec
 
-from scanlet.importing.items import SourceCode, SourceFailure, SourceItem
+from scanlet.importing.items import SourceCode, SourceFailure, SourceItem, SourceTotal
 from scanlet.importing.sources.web import Pages, WebSource, decode_items, without_none
 
 __all__ = ("kutt_items",)
@@ -45,6 +45,8 @@ async def kutt_items(url: str, api_key: str) -> AsyncIterator[SourceItem]:
             query = {"limit": LINKS_PER_PAGE, "skip": skip}
             page = await client.get("/api/v2/links", query, _Page)
             guard.check(page.data)
+            if skip == 0:
+                yield SourceTotal(max(0, page.total))
             for link in decode_items(page.data, _Link):
                 if isinstance(link, str):
                     yield SourceFailure("a link", link)

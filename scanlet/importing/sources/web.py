@@ -56,8 +56,22 @@ class WebSource:
         await self._client.aclose()
 
     async def get(self, path: str, params: Mapping[str, str | int], shape: type[T]) -> T:
+        found = await self._get(path, params, shape, missing_ok=False)
+        assert found is not None
+        return found
+
+    async def find(self, path: str, params: Mapping[str, str | int], shape: type[T]) -> T | None:
+        """As ``get``, but None when the source answers 404 (a route an older version of
+        it does not have)."""
+        return await self._get(path, params, shape, missing_ok=True)
+
+    async def _get(
+        self, path: str, params: Mapping[str, str | int], shape: type[T], *, missing_ok: bool
+    ) -> T | None:
         try:
             async with self._client.stream("GET", path, params=dict(params)) as response:
+                if response.status_code == 404 and missing_ok:
+                    return None
                 if response.status_code != 200:
                     hint = " (is the key right?)" if response.status_code in (401, 403) else ""
                     raise SourceError(

@@ -23,6 +23,7 @@ from scanlet.importing.items import (
     SourceError,
     SourceFailure,
     SourceItem,
+    SourceTotal,
     SourceVisit,
     visit_id,
 )
@@ -76,7 +77,9 @@ async def yourls_items(
             raise
 
     try:
-        for link in decode_items(await call("shlink-list"), _Link):
+        links = await call("shlink-list")
+        yield SourceTotal(len(links))
+        for link in decode_items(links, _Link):
             if isinstance(link, str):
                 yield SourceFailure("a link", link)
                 continue

@@ -1,0 +1,143 @@
+"""An import shares the write lock with a running server: its commits stay small by rows and
+by time, and each is followed by a pause as long as it took."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from scanlet.actors.codes.messages import ImportCode
+from scanlet.actors.scans.messages import ImportedScan
+from scanlet.importing import Importer, SourceCode, SourceItem, SourceVisit
+from scanlet.importing.engine import COMMIT_SECONDS, MIN_VISIT_BATCH, VISIT_BATCH
+from scanlet.importing.items import visit_id
+from scanlet.storage.errors import StorageUnavailable
+from scanlet.storage.records import CodeRow
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class TimedSink:
+    """Takes ``seconds_per_visit`` (busy, as a held lock is) to store each visit; records
+    every commit's size and when it started and ended."""
+
+    def __init__(self, seconds_per_visit: float) -> None:
+        self.seconds_per_visit = seconds_per_visit
+        self.commits: list[tuple[int, float, float]] = []
+        self.stored: set[str] = set()
+
+    def is_taken(self, slug: str) -> bool:
+        return False
+
+    def now(self) -> datetime:
+        return NOW
+
+    async def known(self, origins: Sequence[str]) -> dict[str, str]:
+        return {}
+
+    async def create(self, command: ImportCode) -> CodeRow:
+        code = command.code
+        return CodeRow(
+            slug=code.slug or "generated",
+            target=code.target,
+            title=None,
+            tags=(),
+            enabled=True,
+            valid_from=None,
+            valid_until=None,
+            max_scans=None,
+            redirect_status=302,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+
+    async def delete(self, slug: str) -> None:
+        raise AssertionError("nothing is deleted here")
+
+    async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        started = time.perf_counter()
+        while time.perf_counter() - started < self.seconds_per_visit * len(scans):
+            pass
+        fresh = [scan.id not in self.stored for scan in scans]
+        self.stored.update(scan.id for scan in scans)
+        self.commits.append((len(scans), started, time.perf_counter()))
+        return fresh
+
+
+async def items(visits: int) -> AsyncIterator[SourceItem]:
+    yield SourceCode(origin="t:menu", label="menu", fields={"target": "https://e.x/", "slug": "m"})
+    for n in range(visits):
+        yield SourceVisit(
+            "t:menu", ImportedScan(id=visit_id(f"t:menu#{n}"), slug="", occurred_at=NOW)
+        )
+
+
+async def test_cheap_commits_take_at_most_the_row_limit() -> None:
+    sink = TimedSink(seconds_per_visit=0.0)
+    report = await Importer(sink).run(items(3 * VISIT_BATCH + 7))
+    assert report.visits_imported == 3 * VISIT_BATCH + 7
+    assert [size for size, _, _ in sink.commits] == [VISIT_BATCH] * 3 + [7]
+
+
+async def test_slow_commits_shrink_to_the_time_limit_and_each_is_followed_by_a_pause() -> None:
+    # 0.5 ms a visit: 50 visits would hold the lock 25 ms; about 10 fit in 5 ms.
+    sink = TimedSink(seconds_per_visit=0.0005)
+    report = await Importer(sink).run(items(200))
+    assert report.visits_imported == 200
+    sizes = [size for size, _, _ in sink.commits]
+    assert sizes[0] == VISIT_BATCH
+    fitting = int(COMMIT_SECONDS / 0.0005)
+    assert all(MIN_VISIT_BATCH <= size <= fitting for size in sizes[1:-1]), sizes
+    for (_, started, ended), (_, next_started, _) in zip(
+        sink.commits, sink.commits[1:], strict=False
+    ):
+        # The writer was left alone at least as long as it was held.
+        assert next_started - ended >= (ended - started) * 0.9
+    # Run again: every visit is a duplicate, nothing stored twice.
+    again = await Importer(sink).run(items(200))
+    assert (again.visits_imported, again.visits_duplicate) == (0, 200)
+
+
+class BusySink(TimedSink):
+    """Refuses the first ``busy`` commits as a locked database does."""
+
+    def __init__(self, busy: int) -> None:
+        super().__init__(seconds_per_visit=0.0)
+        self.busy = busy
+
+    async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        if self.busy:
+            self.busy -= 1
+            raise StorageUnavailable("cannot write scanlet.db: database is locked")
+        return await super().store_visits(scans)
+
+
+async def test_a_commit_refused_as_busy_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("scanlet.importing.engine.BUSY_RETRIES", (0.001, 0.001, 0.001))
+    sink = BusySink(busy=2)
+    report = await Importer(sink).run(items(120))
+    assert (report.visits_imported, report.stopped) == (120, None)
+    assert sum(size for size, _, _ in sink.commits) == 120
+
+
+async def test_a_database_that_stays_busy_stops_the_import_with_what_was_stored_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("scanlet.importing.engine.BUSY_RETRIES", (0.001, 0.001))
+    sink = BusySink(busy=0)
+    report = await Importer(sink).run(items(120))
+    assert report.visits_imported == 120
+    sink.busy = 10
+    again = await Importer(sink).run(items(130))
+    assert again.stopped == (
+        "the database refused writes: cannot write scanlet.db: database is locked"
+    )
+    assert again.failed
+    assert (again.visits_imported, again.visits_duplicate) == (0, 0)
+    # Once the database is free again, a rerun goes on where it stopped.
+    sink.busy = 0
+    last = await Importer(sink).run(items(130))
+    assert (last.visits_imported, last.visits_duplicate, last.stopped) == (10, 120, None)
