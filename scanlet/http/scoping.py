@@ -17,6 +17,7 @@ from scanlet.actors.access.roles import Principal
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.http.problems import Problem
 from scanlet.http.services import Services
+from scanlet.storage.ports import CodeRepository
 from scanlet.storage.records import EndpointRow
 
 __all__ = (
@@ -26,6 +27,7 @@ __all__ = (
     "owns_webhook",
     "refuse_if_limited",
     "sees_slug",
+    "visible_code",
     "visible_slug",
     "webhook_limit",
 )
@@ -57,9 +59,12 @@ def check_code_tags(principal: Principal, tags: Iterable[str]) -> None:
 def sees_slug(svc: Services, principal: Principal) -> Callable[[str], Awaitable[bool]]:
     """Whether ``principal`` may see the code ``slug`` (its tags now; deleted codes by the
     tags they had), for filtering a stream of events."""
+    return _sees_code(svc.storage.codes, principal)
 
+
+def _sees_code(codes: CodeRepository, principal: Principal) -> Callable[[str], Awaitable[bool]]:
     async def sees(slug: str) -> bool:
-        row = await svc.storage.codes.find(slug)
+        row = await codes.find(slug)
         return row is not None and principal.sees(row.tags)
 
     return sees
@@ -68,9 +73,14 @@ def sees_slug(svc: Services, principal: Principal) -> Callable[[str], Awaitable[
 async def visible_slug(svc: Services, principal: Principal, slug: str) -> None:
     """404 unless the code ``slug`` is within the principal's limit (deleted codes count by
     the tags they had); nothing to check for a principal without a limit."""
+    await visible_code(svc.storage.codes, principal, slug)
+
+
+async def visible_code(codes: CodeRepository, principal: Principal, slug: str) -> None:
+    """``visible_slug`` on the codes catalogue itself (the command line has no services)."""
     if principal.tags is None:
         return
-    if not await sees_slug(svc, principal)(slug):
+    if not await _sees_code(codes, principal)(slug):
         raise Problem(404, f"There is no code with slug {slug!r}.")
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from scanlet.actors.access.audit import audit_entry
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.events import By
 from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, WebhooksClient
 from scanlet.actors.webhooks.signing import EVENT_TYPES
 from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
@@ -29,13 +30,15 @@ from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.scoping import owns_webhook, webhook_limit
 from scanlet.http.services import installed, services
-from scanlet.storage.records import AttemptRow, EndpointRow
+from scanlet.storage.records import AttemptRow, AuditEntry, EndpointRow
 
 __all__ = (
     "CreateWebhook",
     "CreatedWebhook",
     "WebhookResource",
     "created_webhook",
+    "webhook_created_entry",
+    "webhook_deleted_entry",
     "webhook_endpoints",
     "webhook_resource",
     "webhooks_client",
@@ -145,6 +148,23 @@ def created_webhook(row: EndpointRow) -> CreatedWebhook:
     return CreatedWebhook(**msgspec.structs.asdict(webhook_resource(row)), secret=row.secret)
 
 
+def webhook_created_entry(by: By, now: datetime, row: EndpointRow) -> AuditEntry:
+    """The audit trail's line for a new endpoint (the API's and the command line's)."""
+    # The host only: a URL's path or query may hold a credential.
+    detail: dict[str, object] = {
+        "host": urlsplit(row.url).hostname,
+        "events": list(row.event_types),
+    }
+    if row.tags is not None:
+        detail["tags"] = list(row.tags)
+    return audit_entry(by, now, "webhook.created", row.id, **detail)
+
+
+def webhook_deleted_entry(by: By, now: datetime, endpoint_id: str) -> AuditEntry:
+    """The audit trail's line for a removed endpoint."""
+    return audit_entry(by, now, "webhook.deleted", endpoint_id)
+
+
 def _attempt(row: AttemptRow) -> AttemptResource:
     return AttemptResource(
         id=row.id,
@@ -181,17 +201,9 @@ async def create_webhook(request: Request) -> Response:
             f"{exc.field}: {exc.msg}",
             errors=[FieldError(["body", exc.field], exc.msg)],
         ) from None
-    # The host only: a URL's path or query may hold a credential.
     svc = services(request)
     await svc.storage.audit.record(
-        audit_entry(
-            request.state.principal.author,
-            svc.clock.now(),
-            "webhook.created",
-            row.id,
-            host=urlsplit(row.url).hostname,
-            events=list(row.event_types),
-        )
+        webhook_created_entry(request.state.principal.author, svc.clock.now(), row)
     )
     created = created_webhook(row)
     return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
@@ -218,7 +230,7 @@ async def delete_webhook(request: Request) -> Response:
         raise Problem(404, f"There is no webhook endpoint with id {endpoint_id!r}.")
     svc = services(request)
     await svc.storage.audit.record(
-        audit_entry(request.state.principal.author, svc.clock.now(), "webhook.deleted", endpoint_id)
+        webhook_deleted_entry(request.state.principal.author, svc.clock.now(), endpoint_id)
     )
     return Response(status_code=204)
 
