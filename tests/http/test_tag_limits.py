@@ -75,6 +75,7 @@ def test_lists_show_only_the_codes_within_the_limit(client: TestClient, keys: Ke
         ("PATCH", "/api/v1/codes/{slug}"),
         ("DELETE", "/api/v1/codes/{slug}"),
         ("GET", "/api/v1/codes/{slug}/qr"),
+        ("GET", "/api/v1/codes/{slug}/history"),
         ("GET", "/api/v1/codes/{slug}/stats"),
         ("GET", "/api/v1/codes/{slug}/scans"),
         ("GET", "/api/v1/codes/{slug}/scans?format=csv"),
@@ -342,3 +343,42 @@ def test_orphan_scans_are_of_no_code_so_a_limited_key_gets_none(
     # Its parameters are still checked.
     bad = client.get("/api/v1/orphan-scans?limit=0", headers=bearer(keys.agency))
     assert bad.status_code == 422
+
+
+#: How a tag limit applies to each API route that names no code, each tested in this module
+#: or beside the route: a new route must say how here before this test passes.
+NO_CODE_ROUTES = {
+    "GET /api/v1/codes": "listed within the limit",
+    "POST /api/v1/codes": "created within the limit (422 otherwise)",
+    "POST /api/v1/codes/batch": "each item within the limit (422 per item otherwise)",
+    "GET /api/v1/qr-archive": "the limit's codes only",
+    "POST /api/v1/events": "scans of the limit's codes only (rejected as unknown otherwise)",
+    "GET /api/v1/stats": "summed over the limit's codes",
+    "GET /api/v1/orphan-scans": "none: they are of no code",
+    "GET /api/v1/stream": "the events of the limit's codes only",
+    "POST /api/v1/webhooks": "an endpoint carrying the limit",
+    "GET /api/v1/webhooks": "the principal's own endpoints",
+    "GET /api/v1/webhooks/{id}": "the principal's own endpoints (404 otherwise)",
+    "DELETE /api/v1/webhooks/{id}": "the principal's own endpoints (404 otherwise)",
+    "GET /api/v1/webhooks/{id}/deliveries": "the principal's own endpoints (404 otherwise)",
+    "GET /api/v1/users": "refused (403)",
+    "POST /api/v1/users": "refused (403)",
+    "PATCH /api/v1/users/{id}": "refused (403)",
+    "DELETE /api/v1/users/{id}": "refused (403)",
+}
+
+
+def test_every_api_route_that_names_no_code_says_how_a_tag_limit_applies(
+    client: TestClient,
+) -> None:
+    """Routes with ``{slug}`` answer 404 outside the limit (``endpoint._wrap``); any other
+    API route must be one of ``NO_CODE_ROUTES``."""
+    document = client.get("/openapi.json").json()
+    routes = {
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        if path.startswith("/api/") and "{slug}" not in path
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    assert routes - NO_CODE_ROUTES.keys() == set(), "say how a tag limit applies to these"
