@@ -192,9 +192,6 @@ def test_the_dashboard_shows_a_limited_user_only_their_codes(
     assert "/dashboard/codes/ours" in listing.text
     assert "/dashboard/codes/theirs" not in listing.text
     assert "/dashboard/codes/bare" not in listing.text
-    assert (
-        client.get("/dashboard", follow_redirects=False).headers["location"] == "/dashboard/codes"
-    )
     for path in (
         "/dashboard/codes/theirs",
         "/dashboard/codes/theirs/edit",
@@ -382,3 +379,20 @@ def test_every_api_route_that_names_no_code_says_how_a_tag_limit_applies(
         if method in ("get", "post", "put", "patch", "delete")
     }
     assert routes - NO_CODE_ROUTES.keys() == set(), "say how a tag limit applies to these"
+
+
+def test_the_dashboard_overview_shows_a_limited_user_the_figures_of_their_codes(
+    app: Starlette, client: TestClient, keys: Keys
+) -> None:
+    for path in ("/ours", "/theirs", "/theirs", "/bare", "/never-was"):
+        client.get(path, follow_redirects=False)
+    _analytics_caught_up(app, client)
+    _sign_in_the_agency(client)
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    html = page.text
+    assert '<dd data-testid="live-codes">1</dd>' in html
+    assert '<dd data-testid="total-scans">1</dd>' in html
+    assert 'href="/dashboard/codes/ours"' in html
+    for other in ("theirs", "bare", "never-was"):
+        assert other not in html, other
