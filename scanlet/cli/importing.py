@@ -73,7 +73,7 @@ def _warnings_only_on_stderr() -> Iterator[None]:
 
 async def importer(storage: Storage, args: argparse.Namespace) -> Principal:
     """Who may import, under ``--as``: an admin without a tag limit. An import brings codes
-    of any tags (an archive, webhooks too); what it makes is recorded as the import's."""
+    of any tags and writes past visits into the history, all recorded as the import's."""
     principal = await acting(storage, args, Role.ADMIN)
     refuse_if_limited(principal, "imports")
     return principal
