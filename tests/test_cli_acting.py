@@ -193,6 +193,9 @@ def test_a_limited_admin_adds_limited_webhooks_and_removes_only_its_own(
     assert code == 0, err
     added = json.loads(out)
     assert added["tags"] == ["agency-x"]
+    code, out, _ = run(capsys, team, "webhooks", "list")
+    rows = {line.split()[0]: line.split()[3] for line in out.splitlines()[1:]}
+    assert rows == {system_hook: "-", added["id"]: "agency-x"}
     code, _, err = run(capsys, team, "webhooks", "remove", system_hook, "--as", AGENCY)
     assert (code, err) == (1, f"scanlet: no webhook endpoint with id {system_hook!r}\n")
     code, _, err = run(capsys, team, "webhooks", "remove", added["id"], "--as", AGENCY)

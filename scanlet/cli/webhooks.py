@@ -57,10 +57,20 @@ def cmd_webhooks_list(args: argparse.Namespace) -> int:
         print_json(endpoints)
         return EXIT_OK
     print_table(
-        ("id", "enabled", "events", "url"),
-        [(e.id, "yes" if e.enabled else "no", ",".join(e.events), e.url) for e in endpoints],
+        ("id", "enabled", "events", "tags", "url"),
+        [
+            (e.id, "yes" if e.enabled else "no", ",".join(e.events), _limit(e.tags), e.url)
+            for e in endpoints
+        ],
     )
     return EXIT_OK
+
+
+def _limit(tags: list[str] | None) -> str:
+    """An endpoint's tag limit as the table shows it: ``-`` for none (every code)."""
+    if tags is None:
+        return "-"
+    return ",".join(tags) or "(no code)"
 
 
 def cmd_webhooks_add(args: argparse.Namespace) -> int:
