@@ -259,6 +259,14 @@ def test_bulk_routes_keep_to_the_limit(client: TestClient, keys: Keys) -> None:
     assert archive.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
     assert sorted(names) == ["index.csv", "ours.png"]
+    # Asking for another tag by name finds nothing of it either.
+    for path in ("/api/v1/codes?tag=agency-y", "/api/v1/codes?q=theirs"):
+        assert client.get(path, headers=bearer(keys.agency)).json()["items"] == []
+    by_tag = client.get("/api/v1/codes?format=csv&tag=agency-y", headers=bearer(keys.agency))
+    assert "theirs" not in by_tag.text
+    other = client.get("/api/v1/qr-archive?format=png&tag=agency-y", headers=bearer(keys.agency))
+    assert other.status_code == 200, other.text
+    assert zipfile.ZipFile(io.BytesIO(other.content)).namelist() == ["index.csv"]
     batch = client.post(
         "/api/v1/codes/batch",
         json={
