@@ -5,11 +5,15 @@ entries name the user. Without it the command line is the machine's operator (th
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from scanlet.cli import main
 from scanlet.config import Settings
@@ -23,6 +27,24 @@ VIEWER, EDITOR, ADMIN, AGENCY = (
     "admin@example.com",
     "agency@example.com",
 )
+
+
+@pytest.fixture(autouse=True)
+def _logs_on_the_current_stderr(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The commands run in this process quiet their logs as ``quiet_logs`` does, but
+    without caching loggers bound to pytest's captured stderr: it is closed after the test,
+    and later tests log through the same module-level loggers."""
+    saved = structlog.get_config()
+    monkeypatch.setattr(
+        "scanlet.cli.contexts.quiet_logs",
+        lambda settings: structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+            logger_factory=lambda *args: structlog.PrintLogger(sys.stderr),
+            cache_logger_on_first_use=False,
+        ),
+    )
+    yield
+    structlog.configure(**saved)
 
 
 def run(
