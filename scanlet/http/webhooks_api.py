@@ -86,8 +86,13 @@ class WebhookResource(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     disabled_at: datetime | None
     disabled_reason: str | None
-    #: Made by a key or user limited to these tags: only their codes' events are sent.
-    tags: list[str] | None = None
+    tags: Annotated[
+        list[str] | None,
+        msgspec.Meta(
+            description="Made by a key or user limited to these tags: only the events of codes "
+            "with one of them are sent, and only its maker's account sees it. null: every event."
+        ),
+    ] = None
 
 
 class CreatedWebhook(WebhookResource, frozen=True, kw_only=True):
