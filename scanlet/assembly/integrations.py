@@ -116,7 +116,13 @@ class IntegrationsFeature:
                 ChildSpec(
                     "webhooks-outbox",
                     lambda: OutboxFollower(
-                        storage.events, storage.positions, store, services.clock, metrics, workers
+                        storage.events,
+                        storage.positions,
+                        store,
+                        services.clock,
+                        metrics,
+                        workers,
+                        storage.codes.tags_of,
                     ),
                     mailbox_capacity=2,
                 )

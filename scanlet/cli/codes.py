@@ -2,7 +2,8 @@
 
 Every change goes through the codes actor (``contexts.codes_context``) and every document
 the flags make is decoded as the API decodes a request body (``decode_json``): the same
-rules, the same refusals, the same events.
+rules, the same refusals, the same events. With ``--as EMAIL`` a change is that user's: it
+needs the editor role, keeps to their tags and is recorded as theirs (``acting``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any
 
 import msgspec
 
+from scanlet.actors.access.roles import Role
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH
+from scanlet.cli.acting import acting, as_flag
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -34,6 +37,7 @@ from scanlet.http.body import decode_json
 from scanlet.http.codes_api import MAX_QUERY_LENGTH
 from scanlet.http.params import query_str
 from scanlet.http.resources import CodeResource
+from scanlet.http.scoping import check_code_tags, visible_code
 
 __all__ = ("register",)
 
@@ -102,7 +106,9 @@ def cmd_codes_create(args: argparse.Namespace) -> int:
 
     async def create() -> CodeResource:
         async with codes_context(settings_from(args)) as ctx:
-            row = await ctx.codes.create(command)
+            principal = await acting(ctx.storage, args, Role.EDITOR)
+            check_code_tags(principal, command.tags)
+            row = await ctx.codes.create(command, principal.author)
             return (await ctx.resources([row]))[0]
 
     _show(run(create), args.format)
@@ -174,7 +180,11 @@ def cmd_codes_set(args: argparse.Namespace) -> int:
 
     async def change() -> CodeResource:
         async with codes_context(settings_from(args)) as ctx:
-            row = await ctx.codes.update(args.slug, changes)
+            principal = await acting(ctx.storage, args, Role.EDITOR)
+            await visible_code(ctx.storage.codes, principal, args.slug)
+            if not isinstance(changes.tags, msgspec.UnsetType):
+                check_code_tags(principal, changes.tags)
+            row = await ctx.codes.update(args.slug, changes, principal.author)
             return (await ctx.resources([row]))[0]
 
     _show(run(change), args.format)
@@ -202,7 +212,9 @@ def cmd_codes_delete(args: argparse.Namespace) -> int:
 
     async def delete() -> None:
         async with codes_context(settings) as ctx:
-            await ctx.codes.delete(args.slug)
+            principal = await acting(ctx.storage, args, Role.EDITOR)
+            await visible_code(ctx.storage.codes, principal, args.slug)
+            await ctx.codes.delete(args.slug, principal.author)
 
     run(delete)
     print(f"deleted code {args.slug}")
@@ -248,6 +260,7 @@ def _code_flags(parser: argparse.ArgumentParser) -> None:
         help="read a password scans must give from standard input",
     )
     _format_flag(parser)
+    as_flag(parser)
     db_flag(parser)
 
 
@@ -291,5 +304,6 @@ def register(sub: Subcommands) -> None:
     delete = codes_sub.add_parser("delete", help="delete a code (asks first unless --yes)")
     delete.add_argument("slug", metavar="SLUG")
     delete.add_argument("--yes", action="store_true", help="do not ask")
+    as_flag(delete)
     db_flag(delete)
     delete.set_defaults(func=cmd_codes_delete)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import structlog
 
+from scanlet.actors.access.roles import Principal, Role
+from scanlet.cli.acting import acting, acting_email, as_flag
 from scanlet.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -28,7 +30,10 @@ from scanlet.cli.common import (
     settings_from,
 )
 from scanlet.cli.progress import progress
+from scanlet.cli.users import with_storage
+from scanlet.http.scoping import refuse_if_limited
 from scanlet.importing import Conflict, ImportReport, SourceItem
+from scanlet.storage.ports import Storage
 
 __all__ = ("register",)
 
@@ -67,11 +72,21 @@ def _warnings_only_on_stderr() -> Iterator[None]:
         structlog.configure(**saved)
 
 
+async def importer(storage: Storage, args: argparse.Namespace) -> Principal:
+    """Who may import, under ``--as``: an admin without a tag limit. An import brings codes
+    of any tags and writes past visits into the history, all recorded as the import's."""
+    principal = await acting(storage, args, Role.ADMIN)
+    refuse_if_limited(principal, "imports")
+    return principal
+
+
 def run_items(args: argparse.Namespace, items: Callable[[], AsyncIterable[SourceItem]]) -> int:
     """Import what ``items`` yields with the flags every importer shares."""
     from scanlet.assembly.importing import run_import
 
     settings = settings_from(args)
+    if acting_email(args) is not None:
+        with_storage(settings, lambda storage: importer(storage, args))
     with _warnings_only_on_stderr(), progress("import", unit="code", quiet=args.quiet) as bar:
         visits = 0
         started = time.monotonic()
@@ -154,6 +169,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="check everything, store nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    as_flag(parser)
     db_flag(parser)
 
 

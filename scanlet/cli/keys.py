@@ -1,4 +1,9 @@
-"""``scanlet keys``: create, list and revoke API keys."""
+"""``scanlet keys``: create, list and revoke API keys.
+
+With ``--as EMAIL`` creating and revoking are that user's: they need the admin role and no
+tag limit (as users do on the API), keys of a user above them are not theirs to make or
+revoke, and the audit trail names them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from typing import TypeVar
 
 from scanlet.actors.access.keys import ApiKeys, Scope
 from scanlet.actors.access.passwords import Passwords
+from scanlet.actors.access.roles import Principal, Role
 from scanlet.actors.access.users import Users
+from scanlet.cli.acting import acting, as_flag
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -21,8 +28,9 @@ from scanlet.cli.common import (
 from scanlet.cli.users import tag_flag, with_storage
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
+from scanlet.http.scoping import refuse_if_limited
 from scanlet.storage.ports import Storage
-from scanlet.storage.records import CreatedKey
+from scanlet.storage.records import CreatedKey, UserRow
 
 __all__ = ("register",)
 
@@ -36,6 +44,22 @@ def _with_keys(
     return with_storage(settings, lambda storage: use(ApiKeys(storage.keys)), create=create)
 
 
+async def _key_manager(storage: Storage, args: argparse.Namespace) -> Principal:
+    """Who makes or revokes a key: the system, or an admin without a tag limit."""
+    principal = await acting(storage, args, Role.ADMIN)
+    refuse_if_limited(principal, "keys")
+    return principal
+
+
+def _may_act_for(principal: Principal, user: UserRow) -> None:
+    """Keys of a user with a role above the acting one's are not theirs to touch (an admin
+    would otherwise hand themselves an owner's key)."""
+    if not principal.may(Role.parse(user.role)):
+        raise CommandFailed(
+            f"a {principal.role.label} cannot manage the keys of {user.email} ({user.role})"
+        )
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create an API key; its secret is printed once, alone on the last line."""
     settings = settings_from(args)
@@ -46,9 +70,11 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     scope = Scope.parse(args.scope)
 
     async def create(storage: Storage) -> CreatedKey:
+        principal = await _key_manager(storage, args)
         user = None
         if args.user is not None:
             user = await Users(storage.users, Passwords()).by_email(args.user)
+            _may_act_for(principal, user)
         return await ApiKeys(storage.keys).create(
             args.name.strip(),
             scope,
@@ -56,6 +82,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             expires_days=args.expires_days,
             user=user,
             tags=args.tag or (),
+            by=principal.author,
         )
 
     created = with_storage(settings, create, create=True)
@@ -95,7 +122,20 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     """Revoke a key by id; effective at once, also on a running server."""
     settings = settings_from(args)
-    if not _with_keys(settings, lambda keys: keys.revoke(args.id, now=SystemClock().now())):
+
+    async def revoke(storage: Storage) -> bool:
+        principal = await _key_manager(storage, args)
+        found = await storage.keys.find(args.id)
+        if found is None:
+            return False
+        owner_id = found[0].user_id
+        owner = None if owner_id is None else await storage.users.get(owner_id)
+        if owner is not None:
+            _may_act_for(principal, owner)
+        keys = ApiKeys(storage.keys)
+        return await keys.revoke(args.id, now=SystemClock().now(), by=principal.author)
+
+    if not with_storage(settings, revoke):
         raise CommandFailed(f"no key with id {args.id!r}")
     print(f"revoked key {args.id}")
     return EXIT_OK
@@ -115,6 +155,7 @@ def register(sub: Subcommands) -> None:
         " when they are disabled (without: a key of nobody's, acting by its scope alone)",
     )
     tag_flag(create, "only codes with this tag (several allowed); within the user's own tags")
+    as_flag(create)
     db_flag(create)
     create.set_defaults(func=cmd_keys_create)
     listing = keys_sub.add_parser("list", help="list keys (never their secrets)")
@@ -123,5 +164,6 @@ def register(sub: Subcommands) -> None:
     listing.set_defaults(func=cmd_keys_list)
     revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id", help="the key's id, as `keys list` shows it")
+    as_flag(revoke)
     db_flag(revoke)
     revoke.set_defaults(func=cmd_keys_revoke)

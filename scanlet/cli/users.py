@@ -3,6 +3,8 @@
 The command line acts as the system: whoever can run it can open the database, so it may
 manage owners too; the rules that protect the data (the last owner stays, passwords of at
 least 10 characters, one account per email) are those of the API, checked in ``Users``.
+With ``--as EMAIL`` it acts as that user instead, under the API's rules for who manages
+whom (admins manage users, only owners manage owners, nobody limited to tags).
 Passwords are read from standard input (``--password-stdin``), never from an argument,
 which other users of the machine could read in the process list.
 """
@@ -16,8 +18,9 @@ from typing import TypeVar
 
 from scanlet.actors.access.errors import AccountError
 from scanlet.actors.access.passwords import Passwords
-from scanlet.actors.access.roles import SYSTEM, Role
+from scanlet.actors.access.roles import Principal, Role
 from scanlet.actors.access.users import Users
+from scanlet.cli.acting import acting, as_flag
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -30,6 +33,7 @@ from scanlet.cli.common import (
 )
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
+from scanlet.http.scoping import refuse_if_limited
 from scanlet.storage.opening import open_storage
 from scanlet.storage.ports import Storage
 
@@ -76,6 +80,23 @@ def with_users(
     )
 
 
+def managing_users(
+    args: argparse.Namespace,
+    use: Callable[[Users, Principal], Awaitable[T]],
+    *,
+    create: bool = False,
+) -> T:
+    """``use`` on the database's users, by whom the command acts as (``acting``): the
+    system, or an admin without a tag limit (as on the API)."""
+
+    async def manage(storage: Storage) -> T:
+        principal = await acting(storage, args, Role.ADMIN)
+        refuse_if_limited(principal, "users")
+        return await use(Users(storage.users, Passwords()), principal)
+
+    return with_storage(settings_from(args), manage, create=create)
+
+
 def tag_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
     """``--tag TAG``, several allowed: a tag limit."""
     parser.add_argument("--tag", action="append", metavar="TAG", help=help_text)
@@ -83,15 +104,14 @@ def tag_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def cmd_users_create(args: argparse.Namespace) -> int:
     """Create a user (without --password-stdin they cannot sign in until one is set)."""
-    settings = settings_from(args)
     password = read_password() if args.password_stdin else None
-    row = with_users(
-        settings,
-        lambda users: users.create(
+    row = managing_users(
+        args,
+        lambda users, by: users.create(
             args.email,
             Role.parse(args.role),
             password,
-            by=SYSTEM,
+            by=by,
             now=SystemClock().now(),
             tags=args.tag or (),
         ),
@@ -124,14 +144,12 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace, done: str, **change: object) -> int:
-    settings = settings_from(args)
-
-    async def apply(users: Users) -> str:
+    async def apply(users: Users, by: Principal) -> str:
         row = await users.by_email(args.email)
-        changed = await users.change(row.id, by=SYSTEM, now=SystemClock().now(), **change)  # type: ignore[arg-type]
+        changed = await users.change(row.id, by=by, now=SystemClock().now(), **change)  # type: ignore[arg-type]
         return changed.email
 
-    print(f"{done} {with_users(settings, apply)}")
+    print(f"{done} {managing_users(args, apply)}")
     return EXIT_OK
 
 
@@ -165,6 +183,7 @@ def register(sub: Subcommands) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     tag_flag(create, "only codes with this tag (several allowed; none: every code)")
+    as_flag(create)
     db_flag(create)
     create.set_defaults(func=cmd_users_create)
     listing = users_sub.add_parser("list", help="list users (never their passwords)")
@@ -177,6 +196,7 @@ def register(sub: Subcommands) -> None:
     ]:
         command = users_sub.add_parser(name, help=what)
         command.add_argument("email")
+        as_flag(command)
         db_flag(command)
         command.set_defaults(func=func)
     password = users_sub.add_parser(
@@ -184,10 +204,12 @@ def register(sub: Subcommands) -> None:
     )
     password.add_argument("email")
     password.add_argument("--password-stdin", action="store_true", required=True)
+    as_flag(password)
     db_flag(password)
     password.set_defaults(func=cmd_users_set_password)
     role = users_sub.add_parser("set-role", help="change a user's role")
     role.add_argument("email")
     role.add_argument("role", choices=ROLES)
+    as_flag(role)
     db_flag(role)
     role.set_defaults(func=cmd_users_set_role)

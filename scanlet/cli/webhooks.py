@@ -3,7 +3,9 @@
 Through the same registry context as ``/api/v1/webhooks`` (``contexts.webhooks_context``):
 the URL is vetted as the API vets it (http(s), public addresses unless
 ``SCANLET_WEBHOOK_ALLOW_PRIVATE``), event types are checked by the same code, and the body
-the flags make is decoded as the API decodes ``POST /api/v1/webhooks``.
+the flags make is decoded as the API decodes ``POST /api/v1/webhooks``. Adding and removing
+are recorded in the audit trail, as the system's or, with ``--as EMAIL``, as that admin's
+(who, limited to tags, adds endpoints that carry the limit and removes only their own).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import argparse
 
 import msgspec
 
+from scanlet.actors.access.roles import Role
 from scanlet.actors.webhooks.signing import EVENT_TYPES
+from scanlet.cli.acting import acting, as_flag
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -25,12 +29,16 @@ from scanlet.cli.common import (
     settings_from,
 )
 from scanlet.cli.contexts import webhooks_context
+from scanlet.clock import SystemClock
 from scanlet.http.body import decode_json
+from scanlet.http.scoping import owns_webhook, webhook_limit
 from scanlet.http.webhooks_api import (
     CreatedWebhook,
     CreateWebhook,
     WebhookResource,
     created_webhook,
+    webhook_created_entry,
+    webhook_deleted_entry,
     webhook_resource,
 )
 
@@ -49,10 +57,20 @@ def cmd_webhooks_list(args: argparse.Namespace) -> int:
         print_json(endpoints)
         return EXIT_OK
     print_table(
-        ("id", "enabled", "events", "url"),
-        [(e.id, "yes" if e.enabled else "no", ",".join(e.events), e.url) for e in endpoints],
+        ("id", "enabled", "events", "tags", "url"),
+        [
+            (e.id, "yes" if e.enabled else "no", ",".join(e.events), _limit(e.tags), e.url)
+            for e in endpoints
+        ],
     )
     return EXIT_OK
+
+
+def _limit(tags: list[str] | None) -> str:
+    """An endpoint's tag limit as the table shows it: ``-`` for none (every code)."""
+    if tags is None:
+        return "-"
+    return ",".join(tags) or "(no code)"
 
 
 def cmd_webhooks_add(args: argparse.Namespace) -> int:
@@ -62,8 +80,13 @@ def cmd_webhooks_add(args: argparse.Namespace) -> int:
     )
 
     async def add() -> CreatedWebhook:
-        async with webhooks_context(settings_from(args)) as (_, client):
-            return created_webhook(await client.create(body.url, body.events))
+        async with webhooks_context(settings_from(args)) as (storage, client):
+            principal = await acting(storage, args, Role.ADMIN)
+            owner, tags = webhook_limit(principal)
+            row = await client.create(body.url, body.events, owner=owner, tags=tags)
+            now = SystemClock().now()
+            await storage.audit.record(webhook_created_entry(principal.author, now, row))
+            return created_webhook(row)
 
     created = run(add)
     if args.format == "json":
@@ -81,8 +104,16 @@ def cmd_webhooks_remove(args: argparse.Namespace) -> int:
     """Remove an endpoint with its pending deliveries and attempts."""
 
     async def remove() -> bool:
-        async with webhooks_context(settings_from(args)) as (_, client):
-            return await client.delete(args.id)
+        async with webhooks_context(settings_from(args)) as (storage, client):
+            principal = await acting(storage, args, Role.ADMIN)
+            row = await client.store.endpoint(args.id)
+            if row is None or not owns_webhook(principal, row):
+                return False
+            if not await client.delete(row.id):
+                return False
+            now = SystemClock().now()
+            await storage.audit.record(webhook_deleted_entry(principal.author, now, row.id))
+            return True
 
     if not run(remove):
         raise CommandFailed(f"no webhook endpoint with id {args.id!r}")
@@ -109,10 +140,12 @@ def register(sub: Subcommands) -> None:
         help=f"an event type to send, repeatable: * (the default) or {', '.join(EVENT_TYPES)}",
     )
     add.add_argument("--format", choices=["table", "json"], default="table")
+    as_flag(add)
     db_flag(add)
     add.set_defaults(func=cmd_webhooks_add)
 
     remove = webhooks_sub.add_parser("remove", help="remove an endpoint by id")
     remove.add_argument("id", metavar="ID", help="the endpoint's id, as `webhooks list` shows it")
+    as_flag(remove)
     db_flag(remove)
     remove.set_defaults(func=cmd_webhooks_remove)

@@ -91,8 +91,8 @@ class Endpoint:
     operation_id: str = ""
     include_in_schema: bool = True
     extra_problems: Sequence[int] = field(default=())
-    #: What the route shows spans every code (all-codes stats, webhooks): a key or user
-    #: limited to tags is refused (403).
+    #: The route is about more than codes (users) and has no view narrowed to some tags: a
+    #: key or user limited to tags is refused (403).
     spans_all_codes: bool = False
 
     def problem_statuses(self) -> list[int]:
@@ -117,7 +117,7 @@ def _wrap(endpoint: Endpoint) -> Handler:
         if scope is not None:
             principal = request.state.principal = await authorize(request, scope)
             # A code outside a tag limit is as absent as a code that never was, on every
-            # route that names one; routes that span every code are refused.
+            # route that names one; routes of no view narrowed to tags are refused.
             if spans_all:
                 refuse_if_limited(principal, "this route")
             slug = request.path_params.get("slug")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -22,7 +24,7 @@ from scanlet.http.responses import json_response
 from scanlet.http.services import Services, installed, services
 from scanlet.http.stats_api import known_slug, time_range
 from scanlet.storage.ports import RawScanReader
-from scanlet.storage.records import RawScanPage, RawScanQuery
+from scanlet.storage.records import RawScan, RawScanPage, RawScanQuery
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("raw_scans", "scan_endpoints")
@@ -33,7 +35,11 @@ def raw_scans(svc: Services) -> RawScanReader:
     return installed(svc.raw_scans, "analytics")
 
 
-async def _answer(request: Request, query: RawScanQuery, filename: str) -> Response:
+async def _answer(
+    request: Request, query: RawScanQuery, filename: str, *, nothing: bool = False
+) -> Response:
+    """The scans ``query`` asks for, as a page or CSV; with ``nothing``, none (its
+    parameters are still checked)."""
     svc = services(request)
     start, end = time_range(request)
     query = RawScanQuery(
@@ -48,12 +54,20 @@ async def _answer(request: Request, query: RawScanQuery, filename: str) -> Respo
     store = raw_scans(svc)
     if fmt == "csv":
         # Streamed a batch at a time: the whole result is never held in memory.
+        batches = _no_batches() if nothing else store.stream(query)
         return StreamingResponse(
-            encode_batches(store.stream(query), "csv"),
+            encode_batches(batches, "csv"),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
         )
+    if nothing:
+        return json_response(RawScanPage([], None))
     return json_response(await store.page(query, limit=limit, cursor=cursor))
+
+
+async def _no_batches() -> AsyncIterator[list[RawScan]]:
+    return
+    yield  # an async generator that yields nothing
 
 
 async def code_scans(request: Request) -> Response:
@@ -63,8 +77,10 @@ async def code_scans(request: Request) -> Response:
 
 
 async def orphan_scans(request: Request) -> Response:
-    """Requests for slugs that did not exist, newest first."""
-    return await _answer(request, RawScanQuery(orphan=True), "orphan-scans")
+    """Requests for slugs that did not exist, newest first; none for a key or user limited
+    to tags (an orphan scan is of no code, so of none of theirs)."""
+    limited = request.state.principal.tags is not None
+    return await _answer(request, RawScanQuery(orphan=True), "orphan-scans", nothing=limited)
 
 
 def _params() -> list[Param]:
@@ -116,8 +132,8 @@ def scan_endpoints() -> list[Endpoint]:
             "Scans of unknown slugs",
             "analytics",
             scope=Scope.READ,
-            spans_all_codes=True,
             params=_params(),
             replies=replies,
+            description="A key or user limited to tags gets none: these scans are of no code.",
         ),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,6 +34,7 @@ from scanlet.http.params import (
 )
 from scanlet.http.problems import Problem
 from scanlet.http.responses import json_response
+from scanlet.http.scoping import limited_codes
 from scanlet.http.services import Services, services
 from scanlet.storage.ports import AnalyticsReader
 from scanlet.timerange import EARLIEST, time_error
@@ -40,6 +42,12 @@ from scanlet.timerange import EARLIEST, time_error
 __all__ = ("answer_stats", "known_slug", "stats_endpoints", "stats_query", "time_range")
 
 DEFAULT_RANGE = timedelta(days=30)
+#: How the all-codes stats answer a key or user limited to tags.
+_LIMITED = (
+    " For a key or user limited to tags, every code is every code with one of those tags"
+    " (deleted ones too): the figures are summed over them, so a visitor of two of them"
+    " counts once for each in `unique_visitors`."
+)
 
 
 def known_slug(svc: Services, slug: str) -> str:
@@ -102,6 +110,10 @@ async def answer_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
 async def _answer(request: Request, slug: str | None) -> Response:
     svc = services(request)
     query = stats_query(request, slug, svc.clock.now())
+    if slug is None:
+        # A tag-limited key's "every code" is its own codes, summed.
+        codes = await limited_codes(svc, request.state.principal)
+        query = msgspec.structs.replace(query, codes=codes)
     return json_response(await answer_stats(svc.storage.analytics, query))
 
 
@@ -182,9 +194,8 @@ def stats_endpoints() -> list[Endpoint]:
             "Stats across all codes",
             "analytics",
             scope=Scope.READ,
-            spans_all_codes=True,
             params=stats_params(),
             replies=[Reply(200, "Stats of every code together, with top_codes.", Stats)],
-            description=description,
+            description=description + _LIMITED,
         ),
     ]

@@ -2,6 +2,8 @@
 
 Every route needs the admin scope: an endpoint's URL may itself carry a credential (many
 receivers put a token in the path) and creating one sends the server's events elsewhere.
+An admin limited to tags sees and removes only its own endpoints, and those it makes
+receive only the events of codes with one of its tags (``scoping.webhook_limit``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.responses import Response
 
 from scanlet.actors.access.audit import audit_entry
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.events import By
 from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, WebhooksClient
 from scanlet.actors.webhooks.signing import EVENT_TYPES
 from scanlet.actors.webhooks.ssrf import MAX_URL_LENGTH, URL_PATTERN
@@ -25,14 +28,17 @@ from scanlet.http.paging import page_in_memory
 from scanlet.http.params import MAX_CURSOR_LENGTH, page_params, query_int, query_str
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
+from scanlet.http.scoping import owns_webhook, webhook_limit
 from scanlet.http.services import installed, services
-from scanlet.storage.records import AttemptRow, EndpointRow
+from scanlet.storage.records import AttemptRow, AuditEntry, EndpointRow
 
 __all__ = (
     "CreateWebhook",
     "CreatedWebhook",
     "WebhookResource",
     "created_webhook",
+    "webhook_created_entry",
+    "webhook_deleted_entry",
     "webhook_endpoints",
     "webhook_resource",
     "webhooks_client",
@@ -80,6 +86,13 @@ class WebhookResource(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     disabled_at: datetime | None
     disabled_reason: str | None
+    tags: Annotated[
+        list[str] | None,
+        msgspec.Meta(
+            description="Made by a key or user limited to these tags: only the events of codes "
+            "with one of them are sent, and only its maker's account sees it. null: every event."
+        ),
+    ] = None
 
 
 class CreatedWebhook(WebhookResource, frozen=True, kw_only=True):
@@ -131,12 +144,30 @@ def webhook_resource(row: EndpointRow) -> WebhookResource:
         created_at=row.created_at,
         disabled_at=row.disabled_at,
         disabled_reason=row.disabled_reason,
+        tags=None if row.tags is None else list(row.tags),
     )
 
 
 def created_webhook(row: EndpointRow) -> CreatedWebhook:
     """A new endpoint with its secret: what creating one answers, once."""
     return CreatedWebhook(**msgspec.structs.asdict(webhook_resource(row)), secret=row.secret)
+
+
+def webhook_created_entry(by: By, now: datetime, row: EndpointRow) -> AuditEntry:
+    """The audit trail's line for a new endpoint (the API's and the command line's)."""
+    # The host only: a URL's path or query may hold a credential.
+    detail: dict[str, object] = {
+        "host": urlsplit(row.url).hostname,
+        "events": list(row.event_types),
+    }
+    if row.tags is not None:
+        detail["tags"] = list(row.tags)
+    return audit_entry(by, now, "webhook.created", row.id, **detail)
+
+
+def webhook_deleted_entry(by: By, now: datetime, endpoint_id: str) -> AuditEntry:
+    """The audit trail's line for a removed endpoint."""
+    return audit_entry(by, now, "webhook.deleted", endpoint_id)
 
 
 def _attempt(row: AttemptRow) -> AttemptResource:
@@ -153,9 +184,11 @@ def _attempt(row: AttemptRow) -> AttemptResource:
     )
 
 
-async def _load(client: WebhooksClient, endpoint_id: str) -> EndpointRow:
-    row = await client.store.endpoint(endpoint_id)
-    if row is None:
+async def _load(request: Request, endpoint_id: str) -> EndpointRow:
+    """The endpoint ``endpoint_id``, or 404: also for another's endpoint, to a principal
+    limited to tags (as absent as one that never was)."""
+    row = await webhooks_client(request).store.endpoint(endpoint_id)
+    if row is None or not owns_webhook(request.state.principal, row):
         raise Problem(404, f"There is no webhook endpoint with id {endpoint_id!r}.")
     return row
 
@@ -164,25 +197,18 @@ async def create_webhook(request: Request) -> Response:
     """Register an endpoint; the answer carries its secret, shown only this once."""
     client = webhooks_client(request)
     body = await decode_body(request, CreateWebhook)
+    owner, tags = webhook_limit(request.state.principal)
     try:
-        row = await client.create(body.url, body.events)
+        row = await client.create(body.url, body.events, owner=owner, tags=tags)
     except InvalidWebhook as exc:
         raise Problem(
             422,
             f"{exc.field}: {exc.msg}",
             errors=[FieldError(["body", exc.field], exc.msg)],
         ) from None
-    # The host only: a URL's path or query may hold a credential.
     svc = services(request)
     await svc.storage.audit.record(
-        audit_entry(
-            request.state.principal.author,
-            svc.clock.now(),
-            "webhook.created",
-            row.id,
-            host=urlsplit(row.url).hostname,
-            events=list(row.event_types),
-        )
+        webhook_created_entry(request.state.principal.author, svc.clock.now(), row)
     )
     created = created_webhook(row)
     return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
@@ -191,25 +217,25 @@ async def create_webhook(request: Request) -> Response:
 async def list_webhooks(request: Request) -> Response:
     """Every endpoint, oldest first."""
     client = webhooks_client(request)
-    rows = await client.store.endpoints()
+    principal = request.state.principal
+    rows = [row for row in await client.store.endpoints() if owns_webhook(principal, row)]
     page, next_cursor = page_in_memory(request, rows, lambda row: row.id)
     return json_response(WebhookList([webhook_resource(row) for row in page], next_cursor))
 
 
 async def get_webhook(request: Request) -> Response:
     """One endpoint."""
-    client = webhooks_client(request)
-    return json_response(webhook_resource(await _load(client, request.path_params["id"])))
+    return json_response(webhook_resource(await _load(request, request.path_params["id"])))
 
 
 async def delete_webhook(request: Request) -> Response:
     """Remove an endpoint with its pending deliveries and its attempt log."""
-    endpoint_id = request.path_params["id"]
+    endpoint_id = (await _load(request, request.path_params["id"])).id
     if not await webhooks_client(request).delete(endpoint_id):
         raise Problem(404, f"There is no webhook endpoint with id {endpoint_id!r}.")
     svc = services(request)
     await svc.storage.audit.record(
-        audit_entry(request.state.principal.author, svc.clock.now(), "webhook.deleted", endpoint_id)
+        webhook_deleted_entry(request.state.principal.author, svc.clock.now(), endpoint_id)
     )
     return Response(status_code=204)
 
@@ -217,7 +243,7 @@ async def delete_webhook(request: Request) -> Response:
 async def list_deliveries(request: Request) -> Response:
     """An endpoint's delivery attempts, newest first."""
     client = webhooks_client(request)
-    row = await _load(client, request.path_params["id"])
+    row = await _load(request, request.path_params["id"])
     limit = query_int(request, "limit", default=50, low=1, high=1000)
     cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     page = await client.attempts(row.id, limit=limit, cursor=cursor)
@@ -251,14 +277,15 @@ def webhook_endpoints() -> list[Endpoint]:
             "Register a webhook endpoint",
             "webhooks",
             scope=Scope.ADMIN,
-            spans_all_codes=True,
             body=CreateWebhook,
             extra_problems=[503],
             description=(
                 "`events` lists event types or `*`. The URL must be http(s) and, unless "
                 "SCANLET_WEBHOOK_ALLOW_PRIVATE is on, reach only public addresses (422). "
                 "The answer's `secret` signs every delivery (Standard Webhooks) and is "
-                "shown only here."
+                "shown only here. Made by a key or user limited to tags, the endpoint "
+                "carries that limit (`tags`): it receives only the events of codes with one "
+                "of those tags, and only its maker's account sees it."
             ),
             replies=[
                 Reply(
@@ -277,7 +304,6 @@ def webhook_endpoints() -> list[Endpoint]:
             "List webhook endpoints",
             "webhooks",
             scope=Scope.ADMIN,
-            spans_all_codes=True,
             params=paging,
             replies=[Reply(200, "A page of endpoints.", WebhookList)],
         ),
@@ -288,7 +314,6 @@ def webhook_endpoints() -> list[Endpoint]:
             "Get a webhook endpoint",
             "webhooks",
             scope=Scope.ADMIN,
-            spans_all_codes=True,
             params=one,
             extra_problems=[404],
             replies=[Reply(200, "The endpoint.", WebhookResource)],
@@ -300,7 +325,6 @@ def webhook_endpoints() -> list[Endpoint]:
             "Remove a webhook endpoint",
             "webhooks",
             scope=Scope.ADMIN,
-            spans_all_codes=True,
             params=one,
             extra_problems=[404, 503],
             replies=[Reply(204, "Removed.", media_type="")],
@@ -312,7 +336,6 @@ def webhook_endpoints() -> list[Endpoint]:
             "List delivery attempts",
             "webhooks",
             scope=Scope.ADMIN,
-            spans_all_codes=True,
             params=[*one, *paging],
             extra_problems=[404],
             replies=[Reply(200, "Attempts, newest first.", AttemptList)],

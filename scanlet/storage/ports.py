@@ -8,7 +8,7 @@ and the log entries it made, and the adapter decides how to commit them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -51,6 +51,7 @@ __all__ = (
     "AnalyticsWriter",
     "ChangeFeed",
     "CodeRepository",
+    "Codes",
     "EventLogReader",
     "EventLogStore",
     "EventLogWriter",
@@ -69,6 +70,10 @@ __all__ = (
 
 #: The rollups' name for every code together.
 ALL_CODES = "*"
+
+#: Which codes a stats read covers: one slug, ``ALL_CODES``, or several slugs summed (a
+#: tag-limited view: each code's unique visitors added up, as ``top_codes`` does).
+Codes = str | tuple[str, ...]
 
 
 class PositionMoved(Exception):
@@ -102,6 +107,16 @@ class CodeRepository(Protocol):
     ) -> CodePage:
         """A page of live codes, newest first (``within``: only codes with one of those
         tags)."""
+        ...
+
+    async def tags_of(self, slugs: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """The tags of the codes ``slugs`` (deleted ones: the tags they had); slugs of no
+        code are absent."""
+        ...
+
+    async def slugs_within(self, tags: Collection[str]) -> list[str]:
+        """Every code carrying one of ``tags``, deleted ones by the tags they had, sorted:
+        what a tag-limited view spans."""
         ...
 
     async def create(
@@ -235,13 +250,19 @@ class AnalyticsWriter(Protocol):
 class AnalyticsReader(Protocol):
     """The rollups as the stats queries read them."""
 
-    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
-        """Rows of ``slug`` (``ALL_CODES`` for all) for hours in [start, end), ascending
-        (hours without scans absent)."""
+    async def hours(self, slug: Codes, start: int, end: int) -> list[HourRow]:
+        """Rows of ``slug`` (``ALL_CODES`` for all, a tuple for those codes summed) for hours
+        in [start, end), ascending (hours without scans absent)."""
         ...
 
     async def breakdowns(
-        self, slug: str, start: int, end: int, *, include_bots: bool, include_excluded: bool = False
+        self,
+        slug: Codes,
+        start: int,
+        end: int,
+        *,
+        include_bots: bool,
+        include_excluded: bool = False,
     ) -> dict[str, dict[str, int]]:
         """Scans per dimension value over hours [start, end) (own scans when
         ``include_excluded``)."""
@@ -255,8 +276,10 @@ class AnalyticsReader(Protocol):
         include_bots: bool,
         limit: int,
         include_excluded: bool = False,
+        within: tuple[str, ...] | None = None,
     ) -> list[CodeTotal]:
-        """The codes with the most scans over hours [start, end)."""
+        """The codes (of ``within`` only, when given) with the most scans over hours
+        [start, end)."""
         ...
 
 

@@ -418,6 +418,12 @@ class EndpointRow(msgspec.Struct, frozen=True, kw_only=True):
     failures: int = 0
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    #: The account that made it (a user's id, or a key's for a key of nobody); None for
+    #: endpoints of every code, which only unlimited admins see.
+    owner: str | None = None
+    #: Only events of codes carrying one of these tags are delivered (its maker's tag limit);
+    #: None: every event it subscribed to.
+    tags: tuple[str, ...] | None = None
 
     @property
     def enabled(self) -> bool:

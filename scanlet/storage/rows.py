@@ -34,6 +34,7 @@ __all__ = (
     "attempt_row",
     "audit_row",
     "code_row",
+    "decode_list",
     "delivery_row",
     "encode_list",
     "format_optional",
@@ -65,6 +66,11 @@ _strings = msgspec.json.Decoder(tuple[str, ...])
 def encode_list(values: tuple[str, ...]) -> str:
     """A tuple of strings as the JSON text it is stored as."""
     return msgspec.json.encode(values).decode()
+
+
+def decode_list(text: object) -> tuple[str, ...]:
+    """The tuple of strings stored as JSON text (``encode_list``'s inverse)."""
+    return _strings.decode(str(text))
 
 
 def _optional_time(value: str | None) -> datetime | None:
@@ -125,9 +131,12 @@ def user_row(row: Any) -> UserRow:
     return UserRow(row[0], row[1], row[2], row[3], row[4] is not None, tags)
 
 
-def webhook_endpoint(row: Any, after_position: int) -> EndpointRow:
+def webhook_endpoint(
+    row: Any, after_position: int, owner: object = None, tags: object = None
+) -> EndpointRow:
     """A row of ``id, url, event_types, secret, created_at, failures, disabled_at,
-    disabled_reason``, and where in the log the endpoint starts (stored per adapter)."""
+    disabled_reason``, where in the log the endpoint starts (stored per adapter), and the
+    ``owner`` and ``tags`` (a JSON array, or NULL) of an endpoint limited to tags."""
     disabled = row[6]
     return EndpointRow(
         id=str(row[0]),
@@ -139,6 +148,8 @@ def webhook_endpoint(row: Any, after_position: int) -> EndpointRow:
         failures=int(row[5]),
         disabled_at=parse_time(str(disabled)) if disabled is not None else None,
         disabled_reason=None if row[7] is None else str(row[7]),
+        owner=None if owner is None else str(owner),
+        tags=None if tags is None else _strings.decode(str(tags)),
     )
 
 

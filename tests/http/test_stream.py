@@ -209,7 +209,8 @@ async def test_a_client_too_slow_to_take_a_message_is_disconnected(storage: AnyS
 
 @pytest.fixture
 async def served(scanlet_db: str, tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """The app under a real uvicorn on a free port (streams need a real server)."""
+    """The app under a real uvicorn on a free port (streams need a real server), with an
+    admin key; a key limited to the tag ``agency-x`` is in ``LIMITED`` of the headers."""
     settings = load_settings(
         {
             "SCANLET_DB": scanlet_db,
@@ -220,6 +221,9 @@ async def served(scanlet_db: str, tmp_path: Path) -> AsyncIterator[tuple[str, di
     )
     async with open_storage(settings) as storage:
         key = await ApiKeys(storage.keys).create("admin", Scope.ADMIN, now=datetime.now(UTC))
+        agency = await ApiKeys(storage.keys).create(
+            "agency", Scope.READ, now=datetime.now(UTC), tags=["agency-x"]
+        )
     app = create_app(settings, registry=CollectorRegistry(), features=[IntegrationsFeature()])
     port = free_port()
     server = uvicorn.Server(
@@ -239,10 +243,17 @@ async def served(scanlet_db: str, tmp_path: Path) -> AsyncIterator[tuple[str, di
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
             await anyio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key.token}"}
+        yield (
+            f"http://127.0.0.1:{port}",
+            {"Authorization": f"Bearer {key.token}", LIMITED: f"Bearer {agency.token}"},
+        )
     finally:
         server.should_exit = True
         await anyio.to_thread.run_sync(thread.join, 10)
+
+
+#: Where ``served`` puts the Authorization header of its key limited to ``agency-x``.
+LIMITED = "x-test-limited-authorization"
 
 
 class HttpReader:
@@ -293,6 +304,40 @@ async def test_over_http_a_reconnect_with_last_event_id_gets_what_was_missed(
     assert [m["data"]["data"]["code"]["slug"] for m in replayed] == ["missed", "also-missed"]
     assert [m["data"]["data"]["code"]["slug"] for m in events][2] == "live"
     assert [int(m["id"]) for m in events] == sorted({int(m["id"]) for m in events})
+
+
+async def test_over_http_a_limited_keys_stream_of_every_code_shows_only_its_codes(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    base, headers = served
+    auth = {"Authorization": headers["Authorization"]}
+    limited = {"Authorization": headers[LIMITED]}
+    async with (
+        httpx.AsyncClient(base_url=base, headers=auth) as admin,
+        httpx.AsyncClient(base_url=base, headers=limited) as agency,
+        agency.stream("GET", "/api/v1/stream") as response,
+    ):
+        assert response.status_code == 200
+        for slug, tags in [("theirs", ["agency-y"]), ("ours", ["agency-x"]), ("bare", [])]:
+            made = await admin.post(
+                "/api/v1/codes",
+                json={"target": "https://example.com/", "slug": slug, "tags": tags},
+            )
+            assert made.status_code == 201
+        for path in ("/theirs", "/nope", "/bare", "/ours"):
+            await admin.get(path)  # scans of each (an orphan for /nope)
+        await admin.patch("/api/v1/codes/theirs", json={"title": "not for the agency"})
+        await admin.patch("/api/v1/codes/ours", json={"title": "the last one"})
+        events = await HttpReader(response).events(3)
+    shown = [
+        (m["event"], m["data"]["data"].get("slug") or m["data"]["data"]["code"]["slug"])
+        for m in events
+    ]
+    assert shown == [
+        ("code.created", "ours"),
+        ("scan.recorded", "ours"),
+        ("code.updated", "ours"),
+    ]
 
 
 @pytest.fixture

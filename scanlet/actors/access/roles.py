@@ -16,7 +16,7 @@ from typing import Literal
 
 from scanlet.actors.events import By
 
-__all__ = ("SYSTEM", "Principal", "Role", "effective_tags")
+__all__ = ("SYSTEM", "Principal", "Role", "effective_tags", "within_limit")
 
 
 class Role(enum.IntEnum):
@@ -75,7 +75,19 @@ class Principal:
 
     def sees(self, code_tags: Iterable[str]) -> bool:
         """Whether a code with ``code_tags`` is within this principal's tag limit."""
-        return self.tags is None or not self.tags.isdisjoint(code_tags)
+        return within_limit(self.tags, code_tags)
+
+
+def within_limit(limit: frozenset[str] | None, code_tags: Iterable[str] | None) -> bool:
+    """Whether a code with ``code_tags`` (or what is about it: its stats, scans, events) is
+    within a tag ``limit`` (None: no limit). ``code_tags`` None is no code at all (an orphan
+    scan, a webhook's event) or one unknown: only an unlimited view shows those.
+
+    ``{"a"}, ("a", "b")`` -> True; ``{"a"}, ()`` -> False; ``None, None`` -> True.
+    """
+    if limit is None:
+        return True
+    return code_tags is not None and not limit.isdisjoint(code_tags)
 
 
 #: The server itself and the command line (whoever can run it can open the database).

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from scanlet.actors.analytics.buckets import Interval, bucket_bounds
-from scanlet.storage.ports import ALL_CODES, AnalyticsReader
+from scanlet.storage.ports import ALL_CODES, AnalyticsReader, Codes
 from scanlet.storage.records import CodeTotal
 
 __all__ = ("Bucket", "Stats", "StatsQuery", "compute_stats")
@@ -39,6 +39,10 @@ class StatsQuery(msgspec.Struct, frozen=True, kw_only=True):
     include_excluded: bool = False
     #: How many values each breakdown lists before the rest become ``"other"``.
     top: int = TOP_VALUES
+    #: Across codes (``slug=None``), only these, summed: a tag-limited view of every code.
+    #: Unique visitors are then each code's added up (one visitor of two codes counts
+    #: twice), as ``top_codes`` adds them: the rollups keep visitors per code and for all.
+    codes: tuple[str, ...] | None = None
 
 
 class Bucket(msgspec.Struct, frozen=True):
@@ -97,7 +101,11 @@ async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
     """Answer ``query`` from the rollups (raises TooManyBuckets for an oversized range)."""
     bounds = bucket_bounds(query.start, query.end, query.interval, ZoneInfo(query.tz))
     first, last = bounds[0], bounds[-1]
-    slug = query.slug if query.slug is not None else ALL_CODES
+    slug: Codes = ALL_CODES
+    if query.slug is not None:
+        slug = query.slug
+    elif query.codes is not None:
+        slug = query.codes
     scans = [0] * (len(bounds) - 1)
     uniques = [0] * (len(bounds) - 1)
     bots = own = 0
@@ -118,7 +126,12 @@ async def compute_stats(model: AnalyticsReader, query: StatsQuery) -> Stats:
     top = None
     if query.slug is None:
         top = await model.top_codes(
-            first, last, include_bots=with_bots, limit=TOP_CODES, include_excluded=with_own
+            first,
+            last,
+            include_bots=with_bots,
+            limit=TOP_CODES,
+            include_excluded=with_own,
+            within=query.codes,
         )
     return Stats(
         slug=query.slug,

@@ -7,10 +7,18 @@ It follows the event log like a read model: for each batch it writes one outbox 
 (enabled endpoint that wants the event) in the same transaction that stores its position, so
 an event is put in the outbox exactly once even across a kill -9, and delivery is then at
 least once. An endpoint only receives events committed after it was created.
+
+An endpoint made by a key or user limited to tags carries that limit: it receives only the
+events of codes carrying one of its tags, by the code's tags as the codes catalogue has them
+when the batch is planned (a deleted code's: those it had), never the events of no code
+(orphan scans, ``webhook.disabled``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
+
+from scanlet.actors.access.roles import within_limit
 from scanlet.actors.follower import LogFollower
 from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.signing import event_body
@@ -20,7 +28,11 @@ from scanlet.clock import Clock
 from scanlet.storage.ports import EventLogReader, FollowerPositions, WebhookRepository
 from scanlet.storage.records import EndpointRow, NewDelivery, StoredEvent
 
-__all__ = ("OutboxFollower",)
+__all__ = ("CodeTags", "OutboxFollower")
+
+#: The tags of some codes by slug (deleted ones': those they had; unknown slugs absent): the
+#: codes context's catalogue, handed in by the assembly.
+CodeTags = Callable[[Collection[str]], Awaitable[dict[str, tuple[str, ...]]]]
 
 
 class OutboxFollower(LogFollower):
@@ -36,9 +48,11 @@ class OutboxFollower(LogFollower):
         clock: Clock,
         metrics: WebhookMetrics,
         workers: DeliveryWorkers,
+        code_tags: CodeTags,
     ) -> None:
         super().__init__(log, positions)
         self._workers = workers
+        self._code_tags = code_tags
         self._store = store
         self._clock = clock
         self._metrics = metrics
@@ -58,14 +72,19 @@ class OutboxFollower(LogFollower):
         """Enqueue a delivery per interested endpoint (the endpoints as the transaction that
         stores the position reads them)."""
         woken: set[str] = set()
+        tags = await self._tags_for_limits(events)
 
         def plan(endpoints: list[EndpointRow]) -> list[NewDelivery]:
             deliveries: list[NewDelivery] = []
+            limits = {e.id: None if e.tags is None else frozenset(e.tags) for e in endpoints}
             for event in events:
+                code = None if event.slug is None else tags.get(event.slug)
                 wanting = [
                     e
                     for e in endpoints
-                    if event.position > e.after_position and e.wants(event.type)
+                    if event.position > e.after_position
+                    and e.wants(event.type)
+                    and within_limit(limits[e.id], code)
                 ]
                 if not wanting:
                     continue
@@ -81,6 +100,16 @@ class OutboxFollower(LogFollower):
             self.position_name, self.position, last, plan, self._clock.now()
         )
         self._woken = woken
+
+    async def _tags_for_limits(self, events: list[StoredEvent]) -> dict[str, tuple[str, ...]]:
+        """The tags of the codes ``events`` are about, if an endpoint limited to tags is
+        enabled (else none are needed: one read of the endpoints, not of the catalogue).
+        An endpoint created after this read cannot want these events: they were committed
+        before it, and it receives only those committed after it."""
+        endpoints = await self._store.endpoints()
+        if all(e.tags is None or not e.enabled for e in endpoints):
+            return {}
+        return await self._code_tags({e.slug for e in events if e.slug is not None})
 
     async def applied(self, events: list[StoredEvent]) -> None:
         """After the commit: count the new rows, and start or wake their endpoints' workers."""

@@ -9,7 +9,7 @@ fault is the actor's refusal (503), not a crash.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -54,10 +54,13 @@ class InvalidWebhook(ValueError):
 
 
 class CreateEndpoint(msgspec.Struct, Asks[EndpointRow], frozen=True):
-    """Register an endpoint (URL already vetted by the client)."""
+    """Register an endpoint (URL already vetted by the client); ``owner`` and ``tags`` for
+    one made by a principal limited to tags (see ``EndpointRow``)."""
 
     url: str
     event_types: tuple[str, ...]
+    owner: str | None = None
+    tags: tuple[str, ...] | None = None
 
 
 class DeleteEndpoint(msgspec.Struct, Asks[bool], frozen=True):
@@ -114,6 +117,8 @@ class WebhooksActor(Actor[RegistryMessage]):
                 created_at=now,
                 # Set by the store to the log's end in the transaction that stores it.
                 after_position=0,
+                owner=command.owner,
+                tags=command.tags,
             )
         )
         log.info("webhook endpoint created", endpoint=row.id, events=list(row.event_types))
@@ -149,14 +154,24 @@ class WebhooksClient:
         self._allow_private = allow_private
         self._resolver = resolver
 
-    async def create(self, url: str, event_types: Sequence[str]) -> EndpointRow:
-        """Create an endpoint (InvalidWebhook on a refused URL or unknown event types)."""
+    async def create(
+        self,
+        url: str,
+        event_types: Sequence[str],
+        *,
+        owner: str | None = None,
+        tags: Iterable[str] | None = None,
+    ) -> EndpointRow:
+        """Create an endpoint (InvalidWebhook on a refused URL or unknown event types);
+        with ``tags``, one that receives only events of codes carrying one of them, made by
+        ``owner``."""
         types = check_event_types(event_types)
         try:
             await vet_url(url, allow_private=self._allow_private, resolver=self._resolver)
         except UnsafeUrl as exc:
             raise InvalidWebhook("url", exc.reason) from None
-        return await self._ref.ask(CreateEndpoint(url, types), wait=False)
+        limit = None if tags is None else tuple(sorted(tags))
+        return await self._ref.ask(CreateEndpoint(url, types, owner, limit), wait=False)
 
     async def delete(self, endpoint_id: str) -> bool:
         """Remove an endpoint; False if there was none."""

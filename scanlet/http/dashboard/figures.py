@@ -66,8 +66,11 @@ def selection(request: Request) -> Selection:
     return Selection(chosen, interval, query_zone(request))
 
 
-async def load_stats(svc: Services, slug: str | None, chosen: Selection) -> Stats:
-    """Stats of one code (or all, for None) over the selection, bots excluded."""
+async def load_stats(
+    svc: Services, slug: str | None, chosen: Selection, codes: tuple[str, ...] | None = None
+) -> Stats:
+    """Stats of one code (or all, for None: only ``codes``, if given) over the selection,
+    bots excluded."""
     end = svc.clock.now()
     query = StatsQuery(
         slug=slug,
@@ -75,6 +78,7 @@ async def load_stats(svc: Services, slug: str | None, chosen: Selection) -> Stat
         end=end,
         interval=chosen.interval,
         tz=chosen.tz,
+        codes=codes,
     )
     try:
         return await compute_stats(svc.storage.analytics, query)

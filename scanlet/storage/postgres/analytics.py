@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scanlet.storage.ports import ALL_CODES
+from scanlet.storage.ports import ALL_CODES, Codes
 from scanlet.storage.postgres.database import Connection, PgDatabase, numbered
 from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
@@ -92,28 +92,39 @@ class AnalyticsStore:
 
         await self._db.write(reset)
 
-    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
-        """Rows of ``slug`` for hours in [start, end), ascending."""
+    async def hours(self, slug: Codes, start: int, end: int) -> list[HourRow]:
+        """Rows of ``slug`` (several codes': summed) for hours in [start, end), ascending."""
+        which, code = _which(slug)
         rows = await self._db.fetch(
-            "SELECT hour, humans, bots, uniques, bot_uniques, own, own_uniques"
-            " FROM analytics_hours WHERE slug = $1 AND hour >= $2 AND hour < $3 ORDER BY hour",
-            slug,
+            numbered(
+                "SELECT hour, SUM(humans), SUM(bots), SUM(uniques), SUM(bot_uniques), SUM(own),"
+                f" SUM(own_uniques) FROM analytics_hours WHERE {which} AND hour >= ?"
+                " AND hour < ? GROUP BY hour ORDER BY hour"
+            ),
+            code,
             start,
             end,
         )
         return [HourRow(*(int(v) for v in row)) for row in rows]
 
     async def breakdowns(
-        self, slug: str, start: int, end: int, *, include_bots: bool, include_excluded: bool = False
+        self,
+        slug: Codes,
+        start: int,
+        end: int,
+        *,
+        include_bots: bool,
+        include_excluded: bool = False,
     ) -> dict[str, dict[str, int]]:
         """Scans per dimension value over hours [start, end), largest first."""
         count, _ = counted(include_bots=include_bots, include_excluded=include_excluded)
+        which, code = _which(slug)
         rows, params = days_and_ragged_hours(
             start,
             end,
             f"SELECT dim, value, {count} AS n FROM analytics_breakdown_{{unit}}s"
-            " WHERE slug = ? AND {unit} >= ? AND {unit} < ?",
-            lambda lo, hi: [slug, lo, hi],
+            f" WHERE {which} AND {{unit}} >= ? AND {{unit}} < ?",
+            lambda lo, hi: [code, lo, hi],
         )
         sql = (
             f"SELECT dim, value, SUM(n) AS total FROM ({rows}) AS parts"
@@ -132,15 +143,18 @@ class AnalyticsStore:
         include_bots: bool,
         limit: int,
         include_excluded: bool = False,
+        within: tuple[str, ...] | None = None,
     ) -> list[CodeTotal]:
-        """The codes with the most scans over hours [start, end), then by slug."""
+        """The codes (of ``within`` only, when given) with the most scans over hours
+        [start, end), then by slug."""
         scans, uniques = counted(include_bots=include_bots, include_excluded=include_excluded)
+        which, code = _which(within) if within is not None else ("slug != ?", ALL_CODES)
         rows, params = days_and_ragged_hours(
             start,
             end,
             f"SELECT slug, {scans} AS s, {uniques} AS u FROM analytics_{{unit}}s"
-            " WHERE {unit} >= ? AND {unit} < ? AND slug != ?",
-            lambda lo, hi: [lo, hi, ALL_CODES],
+            f" WHERE {{unit}} >= ? AND {{unit}} < ? AND {which}",
+            lambda lo, hi: [lo, hi, code],
         )
         sql = (
             f"SELECT slug, SUM(s) AS total, SUM(u) FROM ({rows}) AS counts"
@@ -159,6 +173,13 @@ class AnalyticsStore:
             rows = await self._db.fetch(f"SELECT * FROM {table}")
             found[table] = sorted(tuple(row.values()) for row in rows)
         return found
+
+
+def _which(codes: Codes) -> tuple[str, object]:
+    """The condition on ``slug`` that picks ``codes``, and its one parameter."""
+    if isinstance(codes, str):
+        return "slug = ?", codes
+    return "slug = ANY(?::text[])", list(codes)
 
 
 async def _add(conn: Connection, facts: Sequence[ScanFact]) -> None:

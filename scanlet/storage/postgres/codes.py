@@ -7,14 +7,14 @@ their redirect index at once, without waiting for the log.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
 from scanlet.storage.postgres.database import Connection, PgDatabase
 from scanlet.storage.postgres.eventlog import EventLog
 from scanlet.storage.records import CodePage, CodeRow, NewEvent
-from scanlet.storage.rows import CODE_COLUMNS, code_row, encode_list, format_optional
+from scanlet.storage.rows import CODE_COLUMNS, code_row, decode_list, encode_list, format_optional
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("CODES_CHANNEL", "CodeStore")
@@ -44,6 +44,24 @@ class CodeStore:
         """The code ``slug`` as stored, a deleted one too (its tombstone), or None."""
         row = await self._db.fetchrow(f"SELECT {CODE_COLUMNS} FROM codes WHERE slug = $1", slug)
         return code_row(row) if row else None
+
+    async def tags_of(self, slugs: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """The tags of the codes ``slugs`` (deleted ones: the tags they had)."""
+        rows = await self._db.fetch(
+            "SELECT slug, tags FROM codes WHERE slug = ANY($1::text[])", list(slugs)
+        )
+        return {str(row[0]): decode_list(row[1]) for row in rows}
+
+    async def slugs_within(self, tags: Collection[str]) -> list[str]:
+        """Every code carrying one of ``tags``, deleted ones by the tags they had, sorted."""
+        # Live codes through the tag index; tombstones keep their tags in the row only.
+        rows = await self._db.fetch(
+            "SELECT slug FROM code_tags WHERE tag = ANY($1::text[])"
+            " UNION SELECT slug FROM codes"
+            " WHERE deleted_at IS NOT NULL AND tags::jsonb ?| $1::text[] ORDER BY 1",
+            list(tags),
+        )
+        return [str(row[0]) for row in rows]
 
     async def page(
         self,

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from scanlet.storage.ports import ALL_CODES, PositionMoved
+from scanlet.storage.ports import ALL_CODES, Codes, PositionMoved
 from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
 from scanlet.storage.rollups import Increments, add_up, counted, days_and_ragged_hours
+from scanlet.storage.rows import encode_list
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
@@ -143,26 +144,36 @@ class AnalyticsStore:
 
     # -- read side --------------------------------------------------------------------------
 
-    async def hours(self, slug: str, start: int, end: int) -> list[HourRow]:
-        """Rows of ``slug`` for hours in [start, end), ascending (hours without scans absent)."""
+    async def hours(self, slug: Codes, start: int, end: int) -> list[HourRow]:
+        """Rows of ``slug`` (several codes': summed) for hours in [start, end), ascending
+        (hours without scans absent)."""
+        which, code = _which(slug)
         sql = (
-            "SELECT hour, humans, bots, uniques, bot_uniques, own, own_uniques"
-            " FROM analytics_hours WHERE slug = ? AND hour >= ? AND hour < ? ORDER BY hour"
+            "SELECT hour, SUM(humans), SUM(bots), SUM(uniques), SUM(bot_uniques), SUM(own),"
+            f" SUM(own_uniques) FROM analytics_hours WHERE {which} AND hour >= ? AND hour < ?"
+            " GROUP BY hour ORDER BY hour"
         )
-        async with self._db.reader() as conn, conn.execute(sql, (slug, start, end)) as cur:
+        async with self._db.reader() as conn, conn.execute(sql, (code, start, end)) as cur:
             return [HourRow(*row) for row in await cur.fetchall()]
 
     async def breakdowns(
-        self, slug: str, start: int, end: int, *, include_bots: bool, include_excluded: bool = False
+        self,
+        slug: Codes,
+        start: int,
+        end: int,
+        *,
+        include_bots: bool,
+        include_excluded: bool = False,
     ) -> dict[str, dict[str, int]]:
         """Scans per dimension value over hours [start, end), largest first."""
         count, _ = counted(include_bots=include_bots, include_excluded=include_excluded)
+        which, code = _which(slug)
         rows, params = days_and_ragged_hours(
             start,
             end,
             f"SELECT dim, value, {count} AS n FROM analytics_breakdown_{{unit}}s"
-            " WHERE slug = ? AND {unit} >= ? AND {unit} < ?",
-            lambda lo, hi: [slug, lo, hi],
+            f" WHERE {which} AND {{unit}} >= ? AND {{unit}} < ?",
+            lambda lo, hi: [code, lo, hi],
         )
         sql = (
             f"SELECT dim, value, SUM(n) AS total FROM ({rows})"
@@ -182,15 +193,18 @@ class AnalyticsStore:
         include_bots: bool,
         limit: int,
         include_excluded: bool = False,
+        within: tuple[str, ...] | None = None,
     ) -> list[CodeTotal]:
-        """The codes with the most scans over hours [start, end), then by slug."""
+        """The codes (of ``within`` only, when given) with the most scans over hours
+        [start, end), then by slug."""
         scans, uniques = counted(include_bots=include_bots, include_excluded=include_excluded)
+        which, code = _which(within) if within is not None else ("slug != ?", ALL_CODES)
         rows, params = days_and_ragged_hours(
             start,
             end,
             f"SELECT slug, {scans} AS s, {uniques} AS u FROM analytics_{{unit}}s"
-            " WHERE {unit} >= ? AND {unit} < ? AND slug != ?",
-            lambda lo, hi: [lo, hi, ALL_CODES],
+            f" WHERE {{unit}} >= ? AND {{unit}} < ? AND {which}",
+            lambda lo, hi: [lo, hi, code],
         )
         sql = (
             f"SELECT slug, SUM(s) AS total, SUM(u) FROM ({rows})"
@@ -207,6 +221,14 @@ class AnalyticsStore:
             for table in _TABLES:
                 found[table] = await _all_rows(conn, f"SELECT * FROM {table}")
         return found
+
+
+def _which(codes: Codes) -> tuple[str, object]:
+    """The condition on ``slug`` that picks ``codes``, and its one parameter (several slugs
+    as one JSON array: no limit on bound variables to meet)."""
+    if isinstance(codes, str):
+        return "slug = ?", codes
+    return "slug IN (SELECT value FROM json_each(?))", encode_list(codes)
 
 
 async def _all_rows(conn: aiosqlite.Connection, sql: str) -> list[tuple[object, ...]]:

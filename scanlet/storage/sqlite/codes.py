@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
 from scanlet.storage.records import CodePage, CodeRow, NewEvent
 from scanlet.storage.rows import CODE_COLUMNS as _COLUMNS
 from scanlet.storage.rows import code_row as _row
-from scanlet.storage.rows import encode_list
+from scanlet.storage.rows import decode_list, encode_list
 from scanlet.storage.rows import format_optional as _fmt_opt
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
@@ -50,6 +50,31 @@ class CodeStore:
         ):
             row = await cur.fetchone()
         return _row(row) if row else None
+
+    async def tags_of(self, slugs: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """The tags of the codes ``slugs`` (deleted ones: the tags they had)."""
+        # One JSON parameter however many slugs: no limit on bound variables to meet.
+        sql = "SELECT slug, tags FROM codes WHERE slug IN (SELECT value FROM json_each(?))"
+        async with (
+            self._db.reader() as conn,
+            conn.execute(sql, (encode_list(tuple(slugs)),)) as cur,
+        ):
+            return {str(row[0]): decode_list(row[1]) for row in await cur.fetchall()}
+
+    async def slugs_within(self, tags: Collection[str]) -> list[str]:
+        """Every code carrying one of ``tags``, deleted ones by the tags they had, sorted."""
+        # Live codes through the tag index; tombstones keep their tags in the row only.
+        sql = (
+            "SELECT slug FROM code_tags WHERE tag IN (SELECT value FROM json_each(:tags))"
+            " UNION SELECT c.slug FROM codes c, json_each(c.tags) t"
+            " WHERE c.deleted_at IS NOT NULL AND t.value IN (SELECT value FROM json_each(:tags))"
+            " ORDER BY 1"
+        )
+        async with (
+            self._db.reader() as conn,
+            conn.execute(sql, {"tags": encode_list(tuple(tags))}) as cur,
+        ):
+            return [str(row[0]) for row in await cur.fetchall()]
 
     async def page(
         self,

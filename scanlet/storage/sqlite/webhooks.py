@@ -39,12 +39,13 @@ from scanlet.storage.timefmt import format_time
 __all__ = ("WebhookStore",)
 
 _ENDPOINT_COLUMNS = (
-    "id, url, event_types, secret, created_at, failures, disabled_at, disabled_reason, after_seq"
+    "id, url, event_types, secret, created_at, failures, disabled_at, disabled_reason, after_seq,"
+    " owner, tags"
 )
 
 
 def _endpoint(row: Any) -> EndpointRow:
-    return webhook_endpoint(row, int(row[8]))
+    return webhook_endpoint(row, int(row[8]), row[9], row[10])
 
 
 class WebhookStore:
@@ -208,8 +209,9 @@ class WebhookStore:
     def _insert_endpoint(conn: sqlite3.Connection, row: EndpointRow) -> None:
         """Store a new endpoint."""
         conn.execute(
-            "INSERT INTO webhook_endpoints (id, url, event_types, secret, created_at, after_seq)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO webhook_endpoints"
+            " (id, url, event_types, secret, created_at, after_seq, owner, tags)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.id,
                 row.url,
@@ -217,6 +219,8 @@ class WebhookStore:
                 row.secret,
                 format_time(row.created_at),
                 row.after_position,
+                row.owner,
+                None if row.tags is None else encode_list(row.tags),
             ),
         )
 
