@@ -259,8 +259,9 @@ def _load() -> Any:
                 },
                 {
                     # A deleted code's scans stay in the log (CONTRACT.md), so its raw scans
-                    # and stats stay readable: not a deleted resource still served.
-                    "include-path-regex": "^/api/v1/codes/\\{slug\\}/(scans|stats)$",
+                    # and stats stay readable, and so does its history, which ends with the
+                    # deletion (who deleted it, and when): not a deleted resource still served.
+                    "include-path-regex": "^/api/v1/codes/\\{slug\\}/(scans|stats|history)$",
                     "checks": {"use_after_free": {"enabled": False}},
                 },
                 {
