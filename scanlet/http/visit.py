@@ -139,6 +139,17 @@ class RequestVisit:
             found = self._context.countries.country(ip) if ip else None
         return found
 
+    def inputs(
+        self, agent: bool, language: bool, query: bool, country: bool
+    ) -> tuple[object, ...]:
+        """The raw values behind the facts asked for (None for those not asked)."""
+        return (
+            self.user_agent if agent else None,
+            self.header_languages if language else None,
+            self._raw_query if query else None,
+            (self.country_header, self.address) if country else None,
+        )
+
     def query(self) -> frozenset[tuple[str, str]]:
         """The URL's query parameters, decoded, as a set of (name, value) pairs (a rule's
         pairs are looked up in it, each in one step)."""

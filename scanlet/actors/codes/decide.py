@@ -81,6 +81,14 @@ class Visit(Protocol):
         """A number fixed for this visitor, this code and this UTC day."""
         ...
 
+    def inputs(
+        self, agent: bool, language: bool, query: bool, country: bool
+    ) -> tuple[object, ...] | None:
+        """The raw request values the asked-for facts are worked out from (the user agent,
+        Accept-Language, the query string, the country header and address), or None when
+        this visit cannot say (then nothing is remembered)."""
+        ...
+
 
 class Choice:
     """Where a scan goes: the target, its ``Location`` bytes and what chose it."""
@@ -101,6 +109,14 @@ def matches_language(wanted: str, tag: str) -> bool:
 
 
 UTC_ZONE = ZoneInfo("UTC")
+
+#: Rule decisions remembered across scans: (router, the raw inputs its rules read, and the
+#: minute when a schedule is among them) -> the index of the rule that held, or -1. Popular
+#: phones, languages and campaign links repeat, and ten rules cost ~10 us a scan while a
+#: remembered answer costs a tuple and a lookup. Bounded; emptied when full (a code's
+#: change makes a new router, so its old answers are never read again).
+_MEMO_LIMIT = 4096
+_memo: dict[tuple[object, ...], int] = {}
 
 
 def _zone(name: str) -> ZoneInfo | None:
@@ -188,6 +204,7 @@ class Router:
         "forward",
         "languages",
         "password_hash",
+        "reads",
         "rules",
         "split",
         "split_total",
@@ -209,6 +226,14 @@ class Router:
         self.rules = tuple(_Compiled(index, rule) for index, rule in enumerate(rules))
         #: Every language a rule names: the visitor's most preferred of these decides.
         self.languages = tuple(rule.language for rule in self.rules if rule.language)
+        #: Which of a visit's inputs the rules read (agent, language, query, country, clock).
+        self.reads = (
+            any(r.device is not None or r.os is not None for r in self.rules),
+            bool(self.languages),
+            any(r.query is not None for r in self.rules),
+            any(r.country is not None for r in self.rules),
+            any(r.zone is not None for r in self.rules),
+        )
         arms = []
         total = 0
         for index, arm in enumerate(split):
@@ -229,14 +254,37 @@ class Router:
                 return tag
         return None
 
+    def _first_holding(self, visit: Visit) -> int:
+        """The index of the first rule that holds for ``visit``, or -1."""
+        language = self._language(visit)
+        for index, rule in enumerate(self.rules):
+            if rule.holds(visit, language):
+                return index
+        return -1
+
+    def _remembered(self, visit: Visit) -> int:
+        """``_first_holding``, remembered by the inputs the rules read."""
+        agent, language, query, country, clock = self.reads
+        inputs = visit.inputs(agent, language, query, country)
+        if inputs is None:
+            return self._first_holding(visit)
+        # Offsets are whole minutes, so a UTC minute is one local minute in every zone.
+        key = (self, *inputs, int(visit.at.timestamp()) // 60 if clock else None)
+        index = _memo.get(key)
+        if index is None:
+            index = self._first_holding(visit)
+            if len(_memo) >= _MEMO_LIMIT:
+                _memo.clear()
+            _memo[key] = index
+        return index
+
     def choose(self, visit: Visit, slug: str) -> Choice:
         """The first rule that holds, else the split's arm for this visitor, else the
         code's target."""
         if self.rules:
-            language = self._language(visit)
-            for rule in self.rules:
-                if rule.holds(visit, language):
-                    return rule.choice
+            index = self._remembered(visit)
+            if index >= 0:
+                return self.rules[index].choice
         if self.split:
             point = visit.sticky(slug) % self.split_total
             for bound, choice in self.split:
