@@ -40,6 +40,7 @@ from scanlet.storage.records import (
     ScanCommit,
     ScanFact,
     StoredEvent,
+    StoredLogo,
     StoredSession,
     UserRow,
 )
@@ -121,7 +122,28 @@ class CodeRepository(Protocol):
         ...
 
     async def delete(self, slug: str, at: datetime, entry: NewEvent, recorded_at: datetime) -> int:
-        """Turn a code into a tombstone and append its event; the event's seq."""
+        """Turn a code into a tombstone (its logo goes) and append its event; the event's
+        seq."""
+        ...
+
+    async def set_logo(
+        self,
+        slug: str,
+        logo: StoredLogo | None,
+        at: datetime,
+        entry: NewEvent,
+        recorded_at: datetime,
+    ) -> int:
+        """Give the code ``slug`` ``logo`` (None: remove its logo), change its ``updated_at``
+        to ``at`` and append its event, in one transaction; the event's seq."""
+        ...
+
+    async def logo_digest(self, slug: str) -> str | None:
+        """The content hash of the live code ``slug``'s logo (None: none, or no such code)."""
+        ...
+
+    async def logo(self, slug: str) -> StoredLogo | None:
+        """The live code ``slug``'s logo, or None."""
         ...
 
 
