@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.logos import LOGO_TYPES, MAX_LOGO_BYTES
+from scanlet.actors.events import By
 from scanlet.adapters.qr_images import LogoRejected, load_logo
 from scanlet.http.codes_api import SLUG_PARAM, load_code
 from scanlet.http.endpoint import Endpoint, Reply
@@ -23,8 +24,9 @@ from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeResource, code_resource
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
+from scanlet.storage.records import CodeRow
 
-__all__ = ("logo_endpoints", "read_logo_body")
+__all__ = ("logo_endpoints", "store_uploaded_logo")
 
 #: A served SVG logo is sanitised already; this keeps a browser that opens it directly
 #: from running or loading anything even so (and sniffing is off for every format).
@@ -40,7 +42,7 @@ EXAMPLE_SVG = (
 )
 
 
-def _media_type(request: Request) -> str:
+def logo_media_type(request: Request) -> str:
     declared = request.headers.get("content-type", "")
     media = declared.split(";", 1)[0].strip().lower()
     if media not in LOGO_TYPES:
@@ -51,7 +53,7 @@ def _media_type(request: Request) -> str:
     return media
 
 
-async def read_logo_body(request: Request) -> bytes:
+async def _read_logo_body(request: Request) -> bytes:
     """The request's body, refused with 413 as soon as it passes ``MAX_LOGO_BYTES`` (by its
     Content-Length up front, or by counting as it arrives), 400 when empty."""
     too_large = Problem(413, f"A logo must be at most {MAX_LOGO_BYTES // 1024} KiB.")
@@ -72,18 +74,27 @@ async def read_logo_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def put_logo(request: Request) -> Response:
-    """Check (or sanitise) the uploaded image and make it the code's logo."""
+async def store_uploaded_logo(request: Request, by: By) -> CodeRow:
+    """Make the request's body the logo of the code in its path, on behalf of ``by``: the
+    API's and the dashboard's one upload. Raises Problem (415, 413, 404, 400; 422 naming
+    ``logo`` with the reason) or the codes actor's refusal."""
     svc = services(request)
     slug = request.path_params["slug"]
-    media_type = _media_type(request)
+    media_type = logo_media_type(request)
     await load_code(svc, slug)
-    data = await read_logo_body(request)
+    data = await _read_logo_body(request)
     try:
         logo = await anyio.to_thread.run_sync(load_logo, data, media_type)
     except LogoRejected as exc:
         raise code_problem(exc) from None
-    row = await svc.codes.set_logo(slug, logo.stored(), request.state.principal.author)
+    return await svc.codes.set_logo(slug, logo.stored(), by)
+
+
+async def put_logo(request: Request) -> Response:
+    """Check (or sanitise) the uploaded image and make it the code's logo."""
+    svc = services(request)
+    slug = request.path_params["slug"]
+    row = await store_uploaded_logo(request, request.state.principal.author)
     counts = await svc.storage.scans.counts_for([slug])
     return json_response(code_resource(row, svc.settings.public_base_url, counts.get(slug, 0)))
 
