@@ -89,7 +89,7 @@ INEXPRESSIBLE = [
     (("query", "shape"), "did not scan"),
     (("query", "scale"), "did not scan"),
     (("query", "size"), "did not scan"),
-    # A logo is drawn only for a code that has one (logo storage comes with #16's next part).
+    # A logo is drawn only for a code that has one (PUT /api/v1/codes/{slug}/logo).
     (("query", "logo"), "this code has no logo"),
     # valid_until comes after valid_from (on a PATCH, also after the stored one).
     (("body", "valid_until"), "must be later than valid_from"),
@@ -237,6 +237,17 @@ def _load() -> Any:
                     "request-timeout": 60,
                 },
                 {
+                    # A logo's body is an image of its Content-Type: whether its bytes decode
+                    # as that format, and its pixel counts, are beyond JSON Schema; a
+                    # schema-valid upload that is not a usable image is refused with 422.
+                    "include-name": ["PUT /api/v1/codes/{slug}/logo"],
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "401", "403", "404", "422", "5xx"]
+                        }
+                    },
+                },
+                {
                     # A stream never ends: what it sent in half a second is what is checked
                     # (schemathesis keeps the complete events when the deadline cuts it).
                     "include-path": "/api/v1/stream",
@@ -361,6 +372,8 @@ AIMED = {
     # The QR image has many parameters whose combinations the server may refuse (contrast,
     # label font, size or scale): it needs a real slug on the few requests that pass.
     "/api/v1/codes/{slug}/qr": ("code", "slug", _SLUG),
+    # A logo is read or removed only where one was uploaded (the example SVG, on a live code).
+    "/api/v1/codes/{slug}/logo": ("code", "slug", _SLUG),
     "/api/v1/webhooks/{id}/deliveries": ("webhook", "id", re.compile(r"[^/]+")),
     # One webhook or user by id (GET, PATCH, DELETE): a generated id names none.
     "/api/v1/webhooks/{id}": ("webhook", "id", re.compile(r"[^/]+")),
