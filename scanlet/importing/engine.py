@@ -28,6 +28,7 @@ from scanlet.importing.items import (
     SourceError,
     SourceFailure,
     SourceItem,
+    SourceLogo,
     SourceNote,
     SourceVisit,
 )
@@ -71,8 +72,9 @@ class ImportSink(Protocol):
         """The slugs earlier imports made of ``origins``."""
         ...
 
-    async def create(self, command: ImportCode) -> CodeRow:
-        """Create a code (``CodeError`` when refused); with ``dry_run``, only check it."""
+    async def create(self, command: ImportCode, logo: SourceLogo | None = None) -> CodeRow:
+        """Create a code, with ``logo`` if given (``CodeError`` when either is refused);
+        with ``dry_run``, only check them."""
         ...
 
     async def delete(self, slug: str) -> None:
@@ -182,7 +184,8 @@ class Importer:
                         enabled=item.enabled,
                         password_hash=item.password_hash,
                         dry_run=self._dry_run,
-                    )
+                    ),
+                    item.logo,
                 )
             except SlugTaken:
                 continue  # taken meanwhile (by a server on the same database): next one

@@ -106,10 +106,17 @@ class CodeRepository(Protocol):
         ...
 
     async def create(
-        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+        self,
+        row: CodeRow,
+        entry: NewEvent,
+        recorded_at: datetime,
+        *,
+        origin: str | None = None,
+        logo: StoredLogo | None = None,
     ) -> int:
         """Store a new code and its event; the event's seq. An imported code names the item
-        it was made of (``origin``), stored with it in the same transaction."""
+        it was made of (``origin``) and may come with its logo (whose hash ``row.logo`` is),
+        both stored with it in the same transaction."""
         ...
 
     async def origins(self, origins: Sequence[str]) -> dict[str, str]:

@@ -130,6 +130,7 @@ class CodesActor(Actor[CodesMessage]):
                 updated_at=message.updated_at,
                 enabled=message.enabled,
                 password_hash=message.password_hash,
+                logo=message.logo,
                 dry_run=message.dry_run,
             )
         if isinstance(message, UpdateCode):
@@ -168,9 +169,12 @@ class CodesActor(Actor[CodesMessage]):
         updated_at: datetime | None = None,
         enabled: bool = True,
         password_hash: str | None = None,
+        logo: StoredLogo | None = None,
         dry_run: bool = False,
     ) -> CodeRow:
         now = self._clock.now()
+        if logo is not None:
+            check_stored_logo(logo)
         if password_hash is not None and not is_password_hash(password_hash):
             raise InvalidField("password_hash", "must be an argon2id hash (PHC string)")
         if command.slug is None:
@@ -199,6 +203,7 @@ class CodesActor(Actor[CodesMessage]):
                 split=command.split,
                 forward_query=command.forward_query,
                 password_hash=password_hash or await _hashed(command.password),
+                logo=None if logo is None else logo.digest,
             ),
             self._own_origins,
             target_is_new=True,
@@ -208,7 +213,9 @@ class CodesActor(Actor[CodesMessage]):
             return row
         event = CodeCreated(id=new_event_id(), occurred_at=now, by=by, code=code.state())
         entry = log_entry(event, slug)
-        await self._stored(self._store.create(row, entry, self._clock.now(), origin=origin))
+        await self._stored(
+            self._store.create(row, entry, self._clock.now(), origin=origin, logo=logo)
+        )
         self._codes[slug] = code
         self._index.put(slug, route_of(code))
         log.info("code created", slug=slug)

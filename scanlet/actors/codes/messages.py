@@ -142,6 +142,8 @@ class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
     #: An archive's code keeps its password as the argon2id hash it was stored as (``code``
     #: then has no ``password``).
     password_hash: str | None = None
+    #: An archive's code keeps its logo (checked, or sanitised, by the importer's edge).
+    logo: StoredLogo | None = None
     #: Check every rule and answer the code that would be made, storing nothing.
     dry_run: bool = False
 

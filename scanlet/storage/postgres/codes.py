@@ -91,13 +91,21 @@ class CodeStore:
         return CodePage(rows, next_cursor)
 
     async def create(
-        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+        self,
+        row: CodeRow,
+        entry: NewEvent,
+        recorded_at: datetime,
+        *,
+        origin: str | None = None,
+        logo: StoredLogo | None = None,
     ) -> int:
-        """Store a new code and its event (and the import item it was made of) in one
-        transaction; the event's seq."""
+        """Store a new code and its event (and the import item it was made of, and its logo)
+        in one transaction; the event's seq."""
 
         async def insert(conn: Connection) -> None:
             await _insert(conn, row)
+            if logo is not None:
+                await _store_logo(conn, row.slug, logo)
             if origin is not None:
                 await conn.execute(
                     "INSERT INTO import_origins (origin, slug) VALUES ($1, $2)", origin, row.slug
@@ -143,16 +151,7 @@ class CodeStore:
             if logo is None:
                 await conn.execute("DELETE FROM code_logos WHERE slug = $1", slug)
             else:
-                await conn.execute(
-                    "INSERT INTO code_logos (slug, digest, media_type, data)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO UPDATE SET"
-                    " digest = excluded.digest, media_type = excluded.media_type,"
-                    " data = excluded.data",
-                    slug,
-                    logo.digest,
-                    logo.media_type,
-                    logo.data,
-                )
+                await _store_logo(conn, slug, logo)
 
         return await self._with_event(slug, entry, recorded_at, change)
 
@@ -209,6 +208,19 @@ async def _insert(conn: Connection, row: CodeRow) -> None:
         row.password_hash,
     )
     await _write_tags(conn, row)
+
+
+async def _store_logo(conn: Connection, slug: str, logo: StoredLogo) -> None:
+    await conn.execute("UPDATE codes SET logo = $2 WHERE slug = $1", slug, logo.digest)
+    await conn.execute(
+        "INSERT INTO code_logos (slug, digest, media_type, data) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (slug) DO UPDATE SET digest = excluded.digest,"
+        " media_type = excluded.media_type, data = excluded.data",
+        slug,
+        logo.digest,
+        logo.media_type,
+        logo.data,
+    )
 
 
 async def _update(conn: Connection, row: CodeRow) -> None:

@@ -99,13 +99,21 @@ class CodeStore:
         return CodePage(rows, next_cursor)
 
     async def create(
-        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+        self,
+        row: CodeRow,
+        entry: NewEvent,
+        recorded_at: datetime,
+        *,
+        origin: str | None = None,
+        logo: StoredLogo | None = None,
     ) -> int:
-        """Store a new code and its event (and the import item it was made of) in one
-        transaction; the event's seq."""
+        """Store a new code and its event (and the import item it was made of, and its logo)
+        in one transaction; the event's seq."""
 
         def insert(conn: sqlite3.Connection) -> None:
             self._insert(conn, row)
+            if logo is not None:
+                self._store_logo(conn, row.slug, logo)
             if origin is not None:
                 conn.execute(
                     "INSERT INTO import_origins (origin, slug) VALUES (?, ?)", (origin, row.slug)
@@ -148,12 +156,7 @@ class CodeStore:
             if logo is None:
                 conn.execute("DELETE FROM code_logos WHERE slug = ?", (slug,))
             else:
-                conn.execute(
-                    "INSERT INTO code_logos (slug, digest, media_type, data) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (slug) DO UPDATE SET digest = excluded.digest,"
-                    " media_type = excluded.media_type, data = excluded.data",
-                    (slug, logo.digest, logo.media_type, logo.data),
-                )
+                self._store_logo(conn, slug, logo)
 
         return await self._with_event(entry, recorded_at, change)
 
@@ -216,6 +219,17 @@ class CodeStore:
             ),
         )
         CodeStore._write_tags(conn, row)
+
+    @staticmethod
+    def _store_logo(conn: sqlite3.Connection, slug: str, logo: StoredLogo) -> None:
+        """Give a code ``logo`` within the caller's write transaction."""
+        conn.execute("UPDATE codes SET logo = ? WHERE slug = ?", (logo.digest, slug))
+        conn.execute(
+            "INSERT INTO code_logos (slug, digest, media_type, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (slug) DO UPDATE SET digest = excluded.digest,"
+            " media_type = excluded.media_type, data = excluded.data",
+            (slug, logo.digest, logo.media_type, logo.data),
+        )
 
     @staticmethod
     def _update(conn: sqlite3.Connection, row: CodeRow) -> None:
