@@ -42,7 +42,8 @@ EXAMPLE_SVG = (
 )
 
 
-def logo_media_type(request: Request) -> str:
+def _logo_media_type(request: Request) -> str:
+    """The upload's media type, one of ``LOGO_TYPES`` (parameters dropped), or 415."""
     declared = request.headers.get("content-type", "")
     media = declared.split(";", 1)[0].strip().lower()
     if media not in LOGO_TYPES:
@@ -80,7 +81,7 @@ async def store_uploaded_logo(request: Request, by: By) -> CodeRow:
     ``logo`` with the reason) or the codes actor's refusal."""
     svc = services(request)
     slug = request.path_params["slug"]
-    media_type = logo_media_type(request)
+    media_type = _logo_media_type(request)
     await load_code(svc, slug)
     data = await _read_logo_body(request)
     try:
