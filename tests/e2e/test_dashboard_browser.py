@@ -16,9 +16,13 @@ XSS_TITLE = "<script>alert(1)</script>"
 
 
 def _wait(driver: Any, condition: Any, timeout: float = 10.0) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    # An element found just before the page is replaced (a reload after an upload) goes
+    # stale: look again rather than fail.
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(condition)
 
 
 def _css(driver: Any, selector: str) -> Any:
@@ -208,6 +212,8 @@ def test_the_design_panel_uploads_a_logo_previews_options_and_downloads_a_pdf(
     _css(signed_in, "#logo-file").send_keys(str(_logo_png(site.folder / "logo.png")))
     _css(signed_in, "#logo-upload").click()
     # The page comes back with the logo ticked, and the preview draws it.
+    _wait(signed_in, lambda d: "logo=true" in d.current_url)
+    _wait(signed_in, lambda d: d.execute_script("return document.readyState") == "complete")
     _wait(signed_in, lambda d: "logo=true" in _css(d, "#qr-preview").get_attribute("src"))
     assert _css(signed_in, "input[name=logo]").is_selected()
     _wait(signed_in, _preview_loaded)
