@@ -5,7 +5,9 @@ the first tenth of them (a tag) is downloaded first, the baseline in the same ru
 archive of all of them. "Flat memory" means the server's resident set grows no more for
 ten times the codes: the figures printed are its RSS before and after each download and
 the peak (VmHWM), with the time per code of each.
-Run: python bench/qr_archive.py [--codes 1000] [--format pdf] [--size 30mm]
+With ``--logo`` every code gets the same PNG logo (PUT .../logo) and the archives are
+drawn with ``logo=true``: each code's image then carries the logo, checked by decoding.
+Run: python bench/qr_archive.py [--codes 1000] [--format pdf] [--size 30mm] [--logo]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from io import BytesIO
 from pathlib import Path
 
 import httpx
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,22 +55,42 @@ def download(instance: Served, token: str, query: str) -> tuple[float, int, int]
     return seconds, entries, body.tell()
 
 
+def logo_png() -> bytes:
+    """A 400 px round logo with a white square, as bench/qr.py draws one."""
+    image = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((0, 0, 399, 399), fill=(21, 101, 192, 255))
+    draw.rectangle((120, 120, 280, 280), fill=(255, 255, 255, 255))
+    out = BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--codes", type=int, default=1000)
     parser.add_argument("--format", default="pdf")
     parser.add_argument("--size", default="30mm")
+    parser.add_argument("--logo", action="store_true", help="every code with a logo")
     args = parser.parse_args()
+    logo = logo_png() if args.logo else None
     with tempfile.TemporaryDirectory() as tmp, served(Path(tmp)) as instance:
         token = instance.key("write", name="bench")
         with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
             for n in range(args.codes):
                 tags = ["tenth"] if n % 10 == 0 else []
-                client.post(
+                made = client.post(
                     f"{instance.base}/api/v1/codes",
                     json={"target": f"https://example.com/{n}", "tags": tags},
-                ).raise_for_status()
-        options = f"format={args.format}&size={args.size}"
+                )
+                made.raise_for_status()
+                if logo is not None:
+                    client.put(
+                        f"{instance.base}/api/v1/codes/{made.json()['slug']}/logo",
+                        content=logo,
+                        headers={"content-type": "image/png"},
+                    ).raise_for_status()
+        options = f"format={args.format}&size={args.size}" + ("&logo=true" if logo else "")
         for label, query in (("tenth", f"tag=tenth&{options}"), ("all", options)):
             rss_before, _ = memory_kib(instance)
             seconds, entries, size = download(instance, token, query)

@@ -96,6 +96,8 @@ class CodeState(msgspec.Struct, frozen=True, kw_only=True):
     forward_query: bool = False
     #: Whether scans must give a password (never the password or its hash).
     has_password: bool = False
+    #: The content hash (BLAKE2b-128, hex) of the code's logo, never its bytes; None: none.
+    logo: str | None = None
 
 
 class CodeCreated(DomainEvent, frozen=True, kw_only=True, tag="code.created"):

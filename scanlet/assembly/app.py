@@ -28,7 +28,7 @@ from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.adapters.geoip import open_countries
-from scanlet.adapters.qr_images import QrRenderer
+from scanlet.adapters.qr_images import QrRenderer, StoredLogos
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.assembly.cluster import (
@@ -50,6 +50,7 @@ from scanlet.http.errors import exception_handlers
 from scanlet.http.fastpath import ScanFastPath
 from scanlet.http.history_api import history_endpoints
 from scanlet.http.ingest_api import ingest_endpoints
+from scanlet.http.logo_api import logo_endpoints
 from scanlet.http.middleware import (
     BodyLimitMiddleware,
     HttpMetrics,
@@ -189,6 +190,7 @@ def create_app(
     endpoints.extend(code_endpoints())
     endpoints.extend(history_endpoints(SLUG_PARAM))
     endpoints.extend(qr_endpoints())
+    endpoints.extend(logo_endpoints())
     endpoints.extend(qr_archive_endpoints())
     endpoints.extend(ingest_endpoints())
     endpoints.extend(user_endpoints())
@@ -272,6 +274,7 @@ def create_app(
                 codes=CodesClient(codes_ref),
                 scans=scans,
                 qr=QrRenderer(),
+                logos=StoredLogos(storage.codes),
                 trusted_networks=settings.trusted_networks,
                 server_key=server_key,
                 leadership=leadership,

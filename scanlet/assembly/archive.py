@@ -30,7 +30,8 @@ async def export_archive(
     async with open_storage(settings, create=False) as storage:
         out.write(header_line(SystemClock().now()))
         for row in sorted(await storage.codes.all(), key=lambda r: (r.created_at, r.slug)):
-            out.write(code_line(row))
+            logo = await storage.codes.logo(row.slug) if row.logo and not row.deleted else None
+            out.write(code_line(row, logo))
         for endpoint in await storage.webhooks.endpoints():
             out.write(webhook_line(endpoint))
         for key in await storage.keys.list():

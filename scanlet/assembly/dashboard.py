@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.lockout import LOCKOUT_PURPOSE, SignInLockout
-from scanlet.http.dashboard import auth_views, code_views, exclude_views, live, overview
+from scanlet.http.dashboard import auth_views, code_views, design, exclude_views, live, overview
 from scanlet.http.dashboard.pages import Page, guarded, public
 from scanlet.http.dashboard.session import (
     SESSION_IDLE,
@@ -64,6 +64,13 @@ class DashboardFeature:
             _page("GET", f"{one}/delete", w(code_views.delete_form), "Confirm deletion"),
             _page("POST", f"{one}/delete", w(code_views.delete_code), "Delete a code"),
             _page("GET", f"{one}/qr", guarded(live.dashboard_qr, resource=True), "QR image"),
+            _page(
+                "POST",
+                f"{one}/logo",
+                guarded(design.upload_logo, write=True, raw_body=True),
+                "Upload a logo",
+            ),
+            _page("POST", f"{one}/logo/delete", w(design.remove_logo), "Remove the logo"),
             _page(
                 "GET", "/dashboard/stream", guarded(live.dashboard_stream, resource=True), "Live"
             ),

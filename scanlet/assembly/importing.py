@@ -14,6 +14,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 
+import anyio
+import msgspec
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
@@ -24,10 +26,12 @@ from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.actors.scans.metrics import ScanMetrics
+from scanlet.adapters.qr_images import load_logo
 from scanlet.assembly.app import CORE_SUPERVISOR, ROOT_SUPERVISOR
 from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
 from scanlet.importing import Conflict, Importer, ImportReport, SourceItem
+from scanlet.importing.items import SourceLogo
 from scanlet.runtime import ActorSystem, ChildSpec
 from scanlet.storage.opening import open_storage
 from scanlet.storage.ports import CodeRepository
@@ -63,7 +67,12 @@ class ContextSink:
     async def known(self, origins: Sequence[str]) -> dict[str, str]:
         return await self._repository.origins(origins)
 
-    async def create(self, command: ImportCode) -> CodeRow:
+    async def create(self, command: ImportCode, logo: SourceLogo | None = None) -> CodeRow:
+        if logo is not None:
+            # The API's check of an upload (PNG and JPEG decoded, SVG sanitised): an
+            # archive is a file anyone may have edited.
+            checked = await anyio.to_thread.run_sync(load_logo, logo.data, logo.media_type)
+            command = msgspec.structs.replace(command, logo=checked.stored())
         return await self._codes.import_code(command)
 
     async def delete(self, slug: str) -> None:

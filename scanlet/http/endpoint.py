@@ -91,6 +91,10 @@ class Endpoint:
     operation_id: str = ""
     include_in_schema: bool = True
     extra_problems: Sequence[int] = field(default=())
+    #: Media types of a body taken as raw bytes (an image upload), not decoded as JSON;
+    #: ``raw_body_example`` is one (media type, text) the document shows.
+    raw_body: Sequence[str] = ()
+    raw_body_example: tuple[str, str] | None = None
     #: The route is about more than codes (users) and has no view narrowed to some tags: a
     #: key or user limited to tags is refused (403).
     spans_all_codes: bool = False
@@ -101,7 +105,7 @@ class Endpoint:
         statuses = set(self.extra_problems) | {414, 431, 500}
         if self.scope is not None:
             statuses |= {401, 403}
-        if self.body is not None:
+        if self.body is not None or self.raw_body:
             statuses |= {400, 413, 415, 422}
         if any(p.where == "query" for p in self.params):
             statuses.add(422)

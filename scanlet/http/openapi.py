@@ -117,6 +117,15 @@ def _operation(
             "required": True,
             "content": {"application/json": {"schema": schema_of[endpoint.body]}},
         }
+    elif endpoint.raw_body:
+        raw: dict[str, Any] = {
+            media_type: {"schema": {"type": "string", "contentMediaType": media_type}}
+            for media_type in endpoint.raw_body
+        }
+        if endpoint.raw_body_example is not None:
+            media_type, example = endpoint.raw_body_example
+            raw[media_type]["example"] = example
+        operation["requestBody"] = {"required": True, "content": raw}
     responses: dict[str, Any] = {}
     for reply in endpoint.replies:
         entry: dict[str, Any] = {"description": reply.description}

@@ -143,7 +143,8 @@ def qr_option_params() -> list[Param]:
             "logo",
             "query",
             {"type": "boolean", "default": False},
-            "Put the code's logo in the middle (error correction H).",
+            "Put the code's logo (PUT /api/v1/codes/{slug}/logo) in the middle, error "
+            "correction H; 422 naming logo when the code has none.",
         ),
     ]
 

@@ -6,6 +6,8 @@ time is drawn (in a worker thread, checked by decoding like every image), writte
 and sent; the index waits in a temporary file (kept in memory only while small). The first
 code is drawn before the answer starts, so a combination that cannot scan is a 422, not a
 broken download. Archives are CPU work: only a few are built at once per instance.
+With ``logo=true`` a code with a logo gets it (each different logo is checked once, then
+kept by its hash) and a code without one is drawn plain, at the same error correction.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import partial
 from typing import IO
 
 import anyio
+import msgspec
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -25,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from scanlet.actors.access.keys import Scope as KeyScope
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH
-from scanlet.adapters.qr_images import QrOptions, QrRenderer, RenderedQr
+from scanlet.adapters.qr_images import NO_LOGOS, LogoSource, QrOptions, QrRenderer, RenderedQr
 from scanlet.http.codes_api import MAX_QUERY_LENGTH
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_str
@@ -104,8 +107,12 @@ class QrArchive:
         tag: str | None = None,
         q: str | None = None,
         within: tuple[str, ...] | None = None,
+        logos: LogoSource = NO_LOGOS,
     ) -> None:
         self._codes = codes
+        self._logos = logos
+        # Codes without a logo, in an archive asking for logos: drawn plain, alike otherwise.
+        self._plain = msgspec.structs.replace(options, logo=False)
         self._within = within
         self._renderer = renderer
         self._base = base_url
@@ -116,8 +123,6 @@ class QrArchive:
     async def open(self) -> AsyncIterator[bytes]:
         """The archive's bytes, in chunks. The first code is drawn before this returns, so
         options that cannot work raise InvalidField (naming the option) here, not midway."""
-        if self._options.logo:
-            raise InvalidField("logo", "archives are drawn without logos")
         first = await self._page(None)
         if not first.items:
             return self._chunks(first, None)
@@ -134,7 +139,12 @@ class QrArchive:
     async def _draw(self, row: CodeRow) -> RenderedQr | InvalidField:
         """The code's image (off the event loop), or why it cannot be drawn."""
         payload = qr_payload(self._base, row.slug)
-        render = partial(self._renderer.render, payload, self._options, None, remember=False)
+        options, logo = self._options, None
+        if options.logo:
+            logo = await self._logos.logo_for(row.slug) if row.logo is not None else None
+            if logo is None:
+                options = self._plain
+        render = partial(self._renderer.render, payload, options, logo, remember=False)
         try:
             return await anyio.to_thread.run_sync(render)
         except InvalidField as exc:
@@ -194,6 +204,7 @@ async def qr_archive(request: Request) -> StreamingResponse:
             q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
             # A key limited to tags gets the archive of its own codes, as its lists show.
             within=limited_tags(request.state.principal),
+            logos=svc.logos,
         )
         body = await archive.open()
     except InvalidField as exc:
@@ -234,13 +245,14 @@ def qr_archive_endpoints() -> list[Endpoint]:
                 "with the given options, one `SLUG.FORMAT` file each, and an `index.csv` "
                 "(slug, title, target, short_url, file, error). Streamed as it is built, "
                 "with memory flat however many codes. The first code is drawn before the "
-                "answer starts: a combination that would not scan is a 422. At most two "
+                "answer starts: a combination that would not scan is a 422. With `logo=true` "
+                "each code with a logo gets it and the others are drawn plain. At most two "
                 "archives are built at once per instance (429 with Retry-After beyond)."
             ),
             params=[
                 Param("tag", "query", {"type": "string"}, "Only codes with this tag."),
                 Param("q", "query", {"type": "string"}, "Only codes matching this text."),
-                *[param for param in qr_option_params() if param.name != "logo"],
+                *qr_option_params(),
             ],
             extra_problems=[429],
             replies=[Reply(200, "A ZIP file.", media_type="application/zip")],

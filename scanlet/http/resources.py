@@ -56,6 +56,13 @@ class CodeResource(msgspec.Struct, frozen=True):
     has_password: Annotated[
         bool, msgspec.Meta(description="Scans must give a password (set with password).")
     ]
+    has_logo: Annotated[
+        bool,
+        msgspec.Meta(
+            description="The code has a logo (PUT /api/v1/codes/{slug}/logo); logo=true on "
+            "its QR image draws it."
+        ),
+    ] = False
 
 
 class CodeList(msgspec.Struct, frozen=True):
@@ -104,4 +111,5 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         split=list(code.split),
         forward_query=code.forward_query,
         has_password=code.password_hash is not None,
+        has_logo=row.logo is not None,
     )

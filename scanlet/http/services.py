@@ -70,7 +70,7 @@ class Services:
     stream: StreamHub | None = None
     #: dashboard: sessions and form tokens.
     dashboard: DashboardAuth | None = None
-    #: Where the QR route finds a code's logo (``logo=true``); none until logos are stored.
+    #: Where the QR route finds a code's logo (``logo=true``): the codes' stored logos.
     logos: LogoSource = NO_LOGOS
     #: QR archives being built (CPU work any read key can start: a few at a time).
     qr_archives: BuildSlots = field(default_factory=lambda: BuildSlots("QR archives"))

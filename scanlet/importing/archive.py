@@ -27,16 +27,18 @@ from scanlet.importing.items import (
     SourceError,
     SourceFailure,
     SourceItem,
+    SourceLogo,
     SourceNote,
     SourceVisit,
 )
-from scanlet.storage.records import ApiKey, CodeRow, EndpointRow, StoredEvent
+from scanlet.storage.records import ApiKey, CodeRow, EndpointRow, StoredEvent, StoredLogo
 
 __all__ = ("FORMAT_VERSION", "archive_items", "code_line", "header_line", "scan_line")
 
 FORMAT_VERSION = 1
-#: Longest line read: a scan event is at most a few kilobytes (its device data 4 KiB).
-MAX_LINE = 64 * 1024
+#: Longest line read: a scan event is at most a few kilobytes (its device data 4 KiB); a
+#: code with a logo of 256 KiB (base64: 342 KiB) is the longest line there is.
+MAX_LINE = 512 * 1024
 
 
 class _Line(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", omit_defaults=True):
@@ -69,6 +71,15 @@ class Code(_Line, frozen=True, kw_only=True, tag="code"):
     #: The code's password as its argon2id hash (PHC string, salt and costs included): the
     #: password itself is never stored, and a code must not arrive unprotected.
     password_hash: str | None = None
+    #: The code's logo (#16), checked again on import as an upload is.
+    logo: Logo | None = None
+
+
+class Logo(msgspec.Struct, frozen=True):
+    """A code's logo: its media type and its bytes (base64 in JSON)."""
+
+    media_type: str
+    data: bytes
 
 
 class Webhook(_Line, frozen=True, kw_only=True, tag="webhook"):
@@ -106,7 +117,7 @@ def header_line(now: datetime) -> bytes:
     return _line(Header(version=FORMAT_VERSION, exported_at=now))
 
 
-def code_line(row: CodeRow) -> bytes:
+def code_line(row: CodeRow, logo: StoredLogo | None = None) -> bytes:
     code = LiveCode.from_row(row)
     return _line(
         Code(
@@ -127,6 +138,7 @@ def code_line(row: CodeRow) -> bytes:
             split=code.split,
             forward_query=code.forward_query,
             password_hash=code.password_hash,
+            logo=None if logo is None else Logo(logo.media_type, logo.data),
         )
     )
 
@@ -223,6 +235,7 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             enabled=line.enabled,
             deleted=line.deleted,
             password_hash=line.password_hash,
+            logo=None if line.logo is None else SourceLogo(line.logo.media_type, line.logo.data),
         )
     if isinstance(line, Webhook):
         return SourceNote(

@@ -38,6 +38,7 @@ from scanlet.importing.items import (
     SourceError,
     SourceFailure,
     SourceItem,
+    SourceLogo,
     SourceNote,
     SourceTotal,
     SourceVisit,
@@ -94,8 +95,9 @@ class ImportSink(Protocol):
         """The slugs earlier imports made of ``origins``."""
         ...
 
-    async def create(self, command: ImportCode) -> CodeRow:
-        """Create a code (``CodeError`` when refused); with ``dry_run``, only check it."""
+    async def create(self, command: ImportCode, logo: SourceLogo | None = None) -> CodeRow:
+        """Create a code, with ``logo`` if given (``CodeError`` when either is refused);
+        with ``dry_run``, only check them."""
         ...
 
     async def delete(self, slug: str) -> None:
@@ -263,7 +265,7 @@ class Importer:
                     password_hash=item.password_hash,
                     dry_run=self._dry_run,
                 )
-                return await _retrying_when_busy(partial(self._sink.create, order))
+                return await _retrying_when_busy(partial(self._sink.create, order, item.logo))
             except InvalidField as exc:
                 if not self._without_rule(item, fields, exc.field, str(exc)):
                     raise

@@ -15,6 +15,7 @@ __all__ = (
     "SourceError",
     "SourceFailure",
     "SourceItem",
+    "SourceLogo",
     "SourceNote",
     "SourceTotal",
     "SourceVisit",
@@ -36,6 +37,14 @@ def visit_id(key: str) -> str:
     return str(uuid.uuid5(_VISIT_NAMESPACE, key))
 
 
+class SourceLogo(msgspec.Struct, frozen=True):
+    """A code's logo as a source has it: not checked yet (the sink checks it as the API
+    checks an upload)."""
+
+    media_type: str
+    data: bytes
+
+
 class SourceCode(msgspec.Struct, frozen=True, kw_only=True):
     """A code as a source has it. ``origin`` names it in its source for good
     (``shlink:host/domain/code``); ``fields`` are those of ``POST /api/v1/codes``, checked
@@ -53,6 +62,8 @@ class SourceCode(msgspec.Struct, frozen=True, kw_only=True):
     #: A password kept as its argon2id hash (an archive's protected code); the plain
     #: ``password`` field, as the API takes it, would be hashed anew.
     password_hash: str | None = None
+    #: An archive's code's logo.
+    logo: SourceLogo | None = None
 
 
 class SourceVisit(msgspec.Struct, frozen=True):

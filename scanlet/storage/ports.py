@@ -40,6 +40,7 @@ from scanlet.storage.records import (
     ScanCommit,
     ScanFact,
     StoredEvent,
+    StoredLogo,
     StoredSession,
     UserRow,
 )
@@ -120,10 +121,17 @@ class CodeRepository(Protocol):
         ...
 
     async def create(
-        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+        self,
+        row: CodeRow,
+        entry: NewEvent,
+        recorded_at: datetime,
+        *,
+        origin: str | None = None,
+        logo: StoredLogo | None = None,
     ) -> int:
         """Store a new code and its event; the event's seq. An imported code names the item
-        it was made of (``origin``), stored with it in the same transaction."""
+        it was made of (``origin``) and may come with its logo (whose hash ``row.logo`` is),
+        both stored with it in the same transaction."""
         ...
 
     async def origins(self, origins: Sequence[str]) -> dict[str, str]:
@@ -136,7 +144,28 @@ class CodeRepository(Protocol):
         ...
 
     async def delete(self, slug: str, at: datetime, entry: NewEvent, recorded_at: datetime) -> int:
-        """Turn a code into a tombstone and append its event; the event's seq."""
+        """Turn a code into a tombstone (its logo goes) and append its event; the event's
+        seq."""
+        ...
+
+    async def set_logo(
+        self,
+        slug: str,
+        logo: StoredLogo | None,
+        at: datetime,
+        entry: NewEvent,
+        recorded_at: datetime,
+    ) -> int:
+        """Give the code ``slug`` ``logo`` (None: remove its logo), change its ``updated_at``
+        to ``at`` and append its event, in one transaction; the event's seq."""
+        ...
+
+    async def logo_digest(self, slug: str) -> str | None:
+        """The content hash of the live code ``slug``'s logo (None: none, or no such code)."""
+        ...
+
+    async def logo(self, slug: str) -> StoredLogo | None:
+        """The live code ``slug``'s logo, or None."""
         ...
 
 

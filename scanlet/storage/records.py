@@ -46,6 +46,7 @@ __all__ = (
     "ScanCommit",
     "ScanFact",
     "StoredEvent",
+    "StoredLogo",
     "StoredSession",
 )
 
@@ -177,6 +178,17 @@ class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
     routing: str | None = None
     #: The argon2id hash of the code's password (never the password); None: none.
     password_hash: str | None = None
+    #: The content hash of the code's logo (its bytes are a ``StoredLogo``); None: none.
+    logo: str | None = None
+
+
+class StoredLogo(msgspec.Struct, frozen=True):
+    """A code's logo as stored: checked (and for SVG sanitised) before it got here."""
+
+    media_type: str
+    #: BLAKE2b-128 of ``data``, hex: what the code's events and the QR image's ETag name.
+    digest: str
+    data: bytes
 
 
 class CodePage(msgspec.Struct, frozen=True):

@@ -93,7 +93,7 @@ INEXPRESSIBLE = [
     (("query", "shape"), "did not scan"),
     (("query", "scale"), "did not scan"),
     (("query", "size"), "did not scan"),
-    # A logo is drawn only for a code that has one (logo storage comes with #16's next part).
+    # A logo is drawn only for a code that has one (PUT /api/v1/codes/{slug}/logo).
     (("query", "logo"), "this code has no logo"),
     # valid_until comes after valid_from (on a PATCH, also after the stored one).
     (("body", "valid_until"), "must be later than valid_from"),
@@ -252,6 +252,23 @@ def _load() -> Any:
                     "request-timeout": 30,
                 },
                 {
+                    # A logo's body is an image of its Content-Type: whether its bytes decode
+                    # as that format, and its pixel counts, are beyond JSON Schema; a
+                    # schema-valid upload that is not a usable image is refused with 422.
+                    "include-name": ["PUT /api/v1/codes/{slug}/logo"],
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "401", "403", "404", "422", "5xx"]
+                        }
+                    },
+                },
+                {
+                    # A new code has no logo until one is uploaded: its logo routes answer
+                    # 404 "has no logo" right after the code is created, as documented.
+                    "include-path-regex": "^/api/v1/codes/\\{slug\\}/logo$",
+                    "checks": {"ensure_resource_availability": {"enabled": False}},
+                },
+                {
                     # A stream never ends: what it sent in half a second is what is checked
                     # (schemathesis keeps the complete events when the deadline cuts it).
                     "include-path": "/api/v1/stream",
@@ -324,7 +341,7 @@ def _aim_at_live_resources(context: Any, case: Any, **kwargs: Any) -> None:
     if not _live[kind] or not isinstance(current, str) or not valid.fullmatch(current):
         return  # a negative case stays negative
     _aimed[kind] += 1
-    if _aimed[kind] % 4 == 0:
+    if _aimed[kind] % 4 == 0 or case.operation.path in ALWAYS_AIMED:
         case.path_parameters = {**case.path_parameters, param: _live[kind][-1]}
 
 
@@ -396,11 +413,17 @@ AIMED = {
     # The QR image has many parameters whose combinations the server may refuse (contrast,
     # label font, size or scale): it needs a real slug on the few requests that pass.
     "/api/v1/codes/{slug}/qr": ("code", "slug", _SLUG),
+    # A logo is read or removed only where one was uploaded (the example SVG, on a live code).
+    "/api/v1/codes/{slug}/logo": ("code", "slug", _SLUG),
     "/api/v1/webhooks/{id}/deliveries": ("webhook", "id", re.compile(r"[^/]+")),
     # One webhook or user by id (GET, PATCH, DELETE): a generated id names none.
     "/api/v1/webhooks/{id}": ("webhook", "id", re.compile(r"[^/]+")),
     "/api/v1/users/{id}": ("user", "id", re.compile(r"[^/]+")),
 }
+#: Routes aimed at a live code on every well-formed call: the logo is uploaded (the
+#: document's example SVG, in the examples phase), read and removed on the same code, the
+#: last one created (these operations run after every code the run creates).
+ALWAYS_AIMED = {"/api/v1/codes/{slug}/logo"}
 schema = _load()
 
 

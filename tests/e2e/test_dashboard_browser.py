@@ -16,9 +16,13 @@ XSS_TITLE = "<script>alert(1)</script>"
 
 
 def _wait(driver: Any, condition: Any, timeout: float = 10.0) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    # An element found just before the page is replaced (a reload after an upload) goes
+    # stale: look again rather than fail.
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(condition)
 
 
 def _css(driver: Any, selector: str) -> Any:
@@ -179,6 +183,75 @@ def test_the_qr_preview_and_downloads_follow_the_options(signed_in: Any, site: S
     )
     assert png.headers["content-type"] == "image/png"
     assert _console_errors(signed_in) == []
+
+
+def _logo_png(path: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (120, 120), "white")
+    ImageDraw.Draw(image).ellipse((4, 4, 115, 115), fill="#c62828")
+    image.save(path, "PNG")
+    return path
+
+
+def _preview_loaded(driver: Any) -> bool:
+    return bool(
+        driver.execute_script(
+            "var i = document.getElementById('qr-preview');"
+            " return i.complete && i.naturalWidth > 0;"
+        )
+    )
+
+
+def test_the_design_panel_uploads_a_logo_previews_options_and_downloads_a_pdf(
+    signed_in: Any, site: Site, screenshots: Path
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    signed_in.get(f"{site.base}/dashboard/codes/poster")
+    _css(signed_in, "#logo-file").send_keys(str(_logo_png(site.folder / "logo.png")))
+    _css(signed_in, "#logo-upload").click()
+    # The page comes back with the logo ticked, and the preview draws it.
+    _wait(signed_in, lambda d: "logo=true" in d.current_url)
+    _wait(signed_in, lambda d: d.execute_script("return document.readyState") == "complete")
+    _wait(signed_in, lambda d: "logo=true" in _css(d, "#qr-preview").get_attribute("src"))
+    assert _css(signed_in, "input[name=logo]").is_selected()
+    _wait(signed_in, _preview_loaded)
+    with_logo = _css(signed_in, "#qr-preview").get_attribute("src")
+
+    Select(_css(signed_in, "select[name=shape]")).select_by_value("dots")
+    _wait(signed_in, lambda d: _css(d, "#qr-preview").get_attribute("src") != with_logo)
+    src = _css(signed_in, "#qr-preview").get_attribute("src")
+    assert "shape=dots" in src
+    assert "logo=true" in src
+    _wait(signed_in, _preview_loaded)
+
+    size = _css(signed_in, "input[name=size_value]")
+    size.clear()
+    size.send_keys("30")
+    Select(_css(signed_in, "select[name=format]")).select_by_value("pdf")
+    _wait(signed_in, lambda d: "size=30mm" in _css(d, "#download-pdf").get_attribute("href"))
+    assert "format=svg" in _css(signed_in, "#qr-preview").get_attribute("src")  # PDF: as SVG
+    _wait(signed_in, _preview_loaded)
+    signed_in.save_screenshot(str(screenshots / "design-panel.png"))
+
+    # The PDF download, fetched by the page itself with its session, is a PDF.
+    href = _css(signed_in, "#download-pdf").get_attribute("href")
+    head = signed_in.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        " fetch(arguments[0], {credentials: 'same-origin'}).then(function (r) {"
+        "   return r.arrayBuffer().then(function (b) {"
+        "     done([r.status, r.headers.get('content-type'),"
+        "           r.headers.get('content-disposition'),"
+        "           String.fromCharCode.apply(null, new Uint8Array(b.slice(0, 5)))]);"
+        "   });"
+        " });",
+        href,
+    )
+    assert head == [200, "application/pdf", 'attachment; filename="poster.pdf"', "%PDF-"]
+    assert _console_errors(signed_in) == []
+    # Back to no logo for the other tests of the module.
+    assert site.api("DELETE", "/api/v1/codes/poster/logo").status_code == 204
 
 
 def test_the_overview_shows_totals_chart_top_codes_and_orphans(

@@ -69,11 +69,13 @@ def test_creating_a_code_returns_the_whole_resource(
         "split",
         "forward_query",
         "has_password",
+        "has_logo",
     }
     assert code["target_lookalike"] is False
     assert (code["fallback_url"], code["rules"], code["split"]) == (None, [], [])
     assert code["forward_query"] is False
     assert code["has_password"] is False
+    assert code["has_logo"] is False
     assert client.get(f"/api/v1/codes/{slug}", headers=writer).json() == code
 
 

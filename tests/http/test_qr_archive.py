@@ -96,7 +96,6 @@ def test_no_matching_code_is_an_archive_with_only_the_index_header(
         ("dark=%23ffffff&light=%23ffffff", "dark"),
         ("format=gif", "format"),
         ("size=3mm", "size"),
-        ("logo=true", "logo"),
         ("tag=" + "x" * 300, "tag"),
     ],
 )
@@ -107,6 +106,33 @@ def test_options_that_cannot_work_are_a_422_before_any_byte_of_zip(
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["errors"][0]["loc"][-1] == field
+
+
+def test_with_logo_true_a_code_with_a_logo_gets_it_and_the_others_are_plain(
+    client: TestClient, reader: dict[str, str], mint_key: Callable[[Scope], str]
+) -> None:
+    writer = {"Authorization": f"Bearer {mint_key(Scope.WRITE)}"}
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4">'
+        b'<rect width="4" height="4" fill="#1565c0"/></svg>'
+    )
+    uploaded = client.put(
+        "/api/v1/codes/menu-a/logo",
+        content=svg,
+        headers={**writer, "content-type": "image/svg+xml"},
+    )
+    assert uploaded.status_code == 200
+    answer = client.get(f"{URL}?tag=menu&format=png&size=30mm&logo=true", headers=reader)
+    assert answer.status_code == 200, answer.text
+    archive = unzip(answer.content)
+    assert all(row["error"] == "" for row in index_of(archive))
+    centres = {}
+    for slug in ("menu-a", "menu-b"):
+        image = Image.open(io.BytesIO(archive.read(f"{slug}.png"))).convert("RGB")
+        assert [d.text for d in zxingcpp.read_barcodes(image)] == [f"http://qr.test/q/{slug}"]
+        centres[slug] = image.getpixel((image.width // 2, image.height // 2))
+    assert centres["menu-a"] == (0x15, 0x65, 0xC0)  # the logo
+    assert centres["menu-b"] in {(0, 0, 0), (255, 255, 255)}  # modules
 
 
 def test_an_archive_needs_a_key(client: TestClient) -> None:

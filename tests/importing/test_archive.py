@@ -3,12 +3,15 @@ database answers the API as the source did (codes, stats, raw scans)."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 
 from scanlet.cli import main
@@ -20,6 +23,10 @@ PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.
 BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
 SECRET = "open sesame"
 SPAN = "from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z&include_bots=true"
+LOGO_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4">'
+    b'<circle cx="2" cy="2" r="2" fill="#1565c0"/></svg>'
+)
 #: A header line and one code, for archives written by hand.
 HEADER = b'{"kind":"scanlet-archive","version":1,"exported_at":"2026-01-01T00:00:00Z"}\n'
 CODE = (
@@ -57,6 +64,17 @@ def _fill(client: TestClient, headers: dict[str, str]) -> None:
     ]
     for body in codes:
         assert client.post("/api/v1/codes", json=body, headers=headers).status_code == 201
+    # Logos (#16): an SVG and a PNG travel with their codes.
+    for slug, data, media_type in (
+        ("menu", LOGO_SVG, "image/svg+xml"),
+        ("lim", _png(), "image/png"),
+    ):
+        uploaded = client.put(
+            f"/api/v1/codes/{slug}/logo",
+            content=data,
+            headers={**headers, "content-type": media_type},
+        )
+        assert uploaded.status_code == 200, uploaded.text
     for agent, ref in [(PHONE, "https://www.google.com/"), (BOT, None), (PHONE, None)]:
         extra = {"user-agent": agent, **({"referer": ref} if ref else {})}
         assert client.get("/menu", headers=extra, follow_redirects=False).status_code == 302
@@ -98,6 +116,12 @@ def _fill(client: TestClient, headers: dict[str, str]) -> None:
     assert client.post("/api/v1/webhooks", json=hook, headers=headers).status_code == 201
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), "#c62828").save(out, "PNG")
+    return out.getvalue()
+
+
 def _answers(reader: ApiReader) -> dict[str, Any]:
     """What the API says about everything, minus log positions (a new log numbers anew)."""
 
@@ -117,6 +141,9 @@ def _answers(reader: ApiReader) -> dict[str, Any]:
         found["orphans"] = unseq(get("/api/v1/orphan-scans?limit=1000"))
         for code in found["codes"]:
             slug = code["slug"]
+            if code["has_logo"]:
+                logo = client.get(f"/api/v1/codes/{slug}/logo", headers=headers)
+                found[f"{slug}/logo"] = (logo.headers["content-type"], logo.content)
             found[f"{slug}/stats"] = get(f"/api/v1/codes/{slug}/stats?{SPAN}")
             found[f"{slug}/scans"] = unseq(get(f"/api/v1/codes/{slug}/scans?limit=1000"))
         found["gone"] = client.post(
@@ -169,6 +196,8 @@ def test_a_round_trip_into_an_empty_database_gives_the_same_answers(
     copied = _answers(target)
     assert copied == source
     assert copied["gone"] == 409
+    assert copied["menu/logo"] == ("image/svg+xml", LOGO_SVG)
+    assert copied["lim/logo"] == ("image/png", _png())
     routed = {c["slug"]: c for c in copied["codes"]}["routed"]
     assert routed["rules"][0]["when"] == {"device": "mobile"}
     assert [s["outcome"] for s in copied["routed/scans"]].count("fallback") == 1
@@ -285,3 +314,29 @@ def test_a_code_whose_password_hash_is_not_an_affordable_argon2id_one_is_refused
     out, err = capsys.readouterr()
     assert "codes: 2 failed" in out
     assert err.count("password_hash: must be an argon2id hash") == 2
+
+
+def test_a_logo_in_an_archive_is_checked_as_an_upload_is(
+    scanlet_db: str, api: ApiReader, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def code(slug: str, data: bytes, media_type: str) -> bytes:
+        line = json.loads(CODE)
+        logo = {"media_type": media_type, "data": base64.b64encode(data).decode()}
+        return json.dumps({**line, "slug": slug, "logo": logo}).encode() + b"\n"
+
+    hostile = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><script>x()</script></svg>'
+    )
+    path = tmp_path / "logos.jsonl"
+    path.write_bytes(
+        HEADER
+        + code("good", LOGO_SVG, "image/svg+xml")
+        + code("script", hostile, "image/svg+xml")
+        + code("forged", b"GIF89a....", "image/png")
+    )
+    assert main(["import", "archive", str(path), "--db", scanlet_db]) == 1
+    out, err = capsys.readouterr()
+    assert "codes: 1 created, 2 failed" in out
+    assert "logo: an SVG logo must not contain scripts (<script>)" in err
+    assert "logo: is not a readable PNG image" in err
+    assert api.get("/api/v1/codes/good")["has_logo"] is True

@@ -13,7 +13,7 @@ from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing import Importer, SourceCode, SourceItem, SourceVisit
 from scanlet.importing.engine import COMMIT_SECONDS, MIN_VISIT_BATCH, VISIT_BATCH
-from scanlet.importing.items import visit_id
+from scanlet.importing.items import SourceLogo, visit_id
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.records import CodeRow
 
@@ -38,7 +38,7 @@ class TimedSink:
     async def known(self, origins: Sequence[str]) -> dict[str, str]:
         return {}
 
-    async def create(self, command: ImportCode) -> CodeRow:
+    async def create(self, command: ImportCode, logo: SourceLogo | None = None) -> CodeRow:
         code = command.code
         return CodeRow(
             slug=code.slug or "generated",

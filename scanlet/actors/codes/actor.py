@@ -19,6 +19,7 @@ from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.decide import compile_router, location_of
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.codes.logos import check_stored_logo
 from scanlet.actors.codes.messages import (
     CodeChanges,
     CreateCode,
@@ -26,6 +27,7 @@ from scanlet.actors.codes.messages import (
     ImportCode,
     NewCode,
     RefreshCodes,
+    SetLogo,
     UpdateCode,
 )
 from scanlet.actors.codes.origins import OwnOrigins
@@ -46,7 +48,7 @@ from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef, ActorStopped, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.ports import CodeRepository
-from scanlet.storage.records import CodeRow
+from scanlet.storage.records import CodeRow, StoredLogo
 
 __all__ = ("CodesActor", "CodesClient", "route_of")
 
@@ -55,7 +57,7 @@ log = structlog.get_logger("scanlet.codes")
 #: The fields whose URLs are the code's routing (checked against own origins when set).
 _ROUTING_FIELDS = frozenset({"fallback_url", "rules", "split"})
 
-CodesMessage = CreateCode | NewCode | ImportCode | UpdateCode | DeleteCode | RefreshCodes
+CodesMessage = CreateCode | NewCode | ImportCode | UpdateCode | SetLogo | DeleteCode | RefreshCodes
 
 
 def route_of(code: Code) -> Route:
@@ -128,10 +130,13 @@ class CodesActor(Actor[CodesMessage]):
                 updated_at=message.updated_at,
                 enabled=message.enabled,
                 password_hash=message.password_hash,
+                logo=message.logo,
                 dry_run=message.dry_run,
             )
         if isinstance(message, UpdateCode):
             return await self._update(message.slug, message.changes, message.by)
+        if isinstance(message, SetLogo):
+            return await self._set_logo(message.slug, message.logo, message.by)
         if isinstance(message, RefreshCodes):
             await self._refresh(message.slugs)
             return None
@@ -164,9 +169,12 @@ class CodesActor(Actor[CodesMessage]):
         updated_at: datetime | None = None,
         enabled: bool = True,
         password_hash: str | None = None,
+        logo: StoredLogo | None = None,
         dry_run: bool = False,
     ) -> CodeRow:
         now = self._clock.now()
+        if logo is not None:
+            check_stored_logo(logo)
         if password_hash is not None and not is_password_hash(password_hash):
             raise InvalidField("password_hash", "must be an argon2id hash (PHC string)")
         if command.slug is None:
@@ -195,6 +203,7 @@ class CodesActor(Actor[CodesMessage]):
                 split=command.split,
                 forward_query=command.forward_query,
                 password_hash=password_hash or await _hashed(command.password),
+                logo=None if logo is None else logo.digest,
             ),
             self._own_origins,
             target_is_new=True,
@@ -204,7 +213,9 @@ class CodesActor(Actor[CodesMessage]):
             return row
         event = CodeCreated(id=new_event_id(), occurred_at=now, by=by, code=code.state())
         entry = log_entry(event, slug)
-        await self._stored(self._store.create(row, entry, self._clock.now(), origin=origin))
+        await self._stored(
+            self._store.create(row, entry, self._clock.now(), origin=origin, logo=logo)
+        )
         self._codes[slug] = code
         self._index.put(slug, route_of(code))
         log.info("code created", slug=slug)
@@ -246,6 +257,25 @@ class CodesActor(Actor[CodesMessage]):
         self._index.put(slug, route_of(code))
         log.info("code updated", slug=slug, changed=list(changed))
         return row
+
+    async def _set_logo(self, slug: str, logo: StoredLogo | None, by: By) -> CodeRow:
+        current = self._codes.get(slug)
+        if current is None:
+            raise CodeNotFound(slug)
+        digest = None if logo is None else check_stored_logo(logo).digest
+        if digest == current.logo:
+            return current.row()
+        now = self._clock.now()
+        code = msgspec.structs.replace(current, logo=digest, updated_at=now)
+        event = CodeUpdated(
+            id=new_event_id(), occurred_at=now, by=by, code=code.state(), changed=("logo",)
+        )
+        entry = log_entry(event, slug)
+        await self._stored(self._store.set_logo(slug, logo, now, entry, self._clock.now()))
+        # The redirect index holds nothing of a logo: only the code changes.
+        self._codes[slug] = code
+        log.info("code logo changed", slug=slug, logo=digest)
+        return code.row()
 
     async def _delete(self, slug: str, by: By) -> None:
         if slug not in self._codes:
@@ -289,6 +319,11 @@ class CodesClient:
     async def import_code(self, command: ImportCode) -> CodeRow:
         """Create an imported code (InvalidField, SlugTaken on refusal)."""
         return await self._ref.ask(command, wait=False)
+
+    async def set_logo(self, slug: str, logo: StoredLogo | None, by: By = SYSTEM_BY) -> CodeRow:
+        """Give a code a logo, or remove it (None), on behalf of ``by`` (CodeNotFound,
+        InvalidField on refusal)."""
+        return await self._ref.ask(SetLogo(slug, logo, by), wait=False)
 
     async def delete(self, slug: str, by: By = SYSTEM_BY) -> None:
         """Delete a code on behalf of ``by`` (CodeNotFound if there is none)."""

@@ -68,6 +68,8 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
     forward_query: bool = False
     #: The argon2id hash of the password scans must give; None: no password.
     password_hash: str | None = None
+    #: The content hash of the code's logo; None: no logo.
+    logo: str | None = None
 
     @classmethod
     def from_row(cls, row: CodeRow) -> Code:
@@ -92,6 +94,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             split=routing.split,
             forward_query=routing.forward_query,
             password_hash=row.password_hash,
+            logo=row.logo,
         )
 
     def _routing(self) -> _Routing:
@@ -119,6 +122,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             updated_at=self.updated_at,
             routing=None if routing == _NO_ROUTING else msgspec.json.encode(routing).decode(),
             password_hash=self.password_hash,
+            logo=self.logo,
         )
 
     def state(self) -> CodeState:
@@ -138,4 +142,5 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             split=self.split,
             forward_query=self.forward_query,
             has_password=self.password_hash is not None,
+            logo=self.logo,
         )

@@ -24,7 +24,7 @@ from scanlet.actors.codes.validation import (
 )
 from scanlet.actors.events import SYSTEM_BY, By, RedirectStatus
 from scanlet.runtime import Asks
-from scanlet.storage.records import CodeRow
+from scanlet.storage.records import CodeRow, StoredLogo
 from scanlet.timerange import ClientTime
 
 __all__ = (
@@ -35,6 +35,7 @@ __all__ = (
     "ImportCode",
     "NewCode",
     "RefreshCodes",
+    "SetLogo",
     "UpdateCode",
 )
 
@@ -141,6 +142,8 @@ class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
     #: An archive's code keeps its password as the argon2id hash it was stored as (``code``
     #: then has no ``password``).
     password_hash: str | None = None
+    #: An archive's code keeps its logo (checked, or sanitised, by the importer's edge).
+    logo: StoredLogo | None = None
     #: Check every rule and answer the code that would be made, storing nothing.
     dry_run: bool = False
 
@@ -176,6 +179,16 @@ class UpdateCode(msgspec.Struct, Asks[CodeRow], frozen=True):
 
     slug: str
     changes: CodeChanges
+    by: By = SYSTEM_BY
+
+
+class SetLogo(msgspec.Struct, Asks[CodeRow], frozen=True):
+    """Give the code ``slug`` ``logo`` (already checked or sanitised by the edge; None
+    removes its logo), on behalf of ``by``. The event records the logo's hash, not its
+    bytes."""
+
+    slug: str
+    logo: StoredLogo | None
     by: By = SYSTEM_BY
 
 

@@ -6,8 +6,9 @@ The pieces, each in its own module: ``_options`` (what a request may ask), ``_la
 drawing in module units), ``_raster`` and ``_vector`` (the formats), ``_font``, ``_logo``
 (validation and the SVG sanitiser), ``_codewords`` (how big a logo error correction can
 lose), ``_check`` (contrast and decoding), ``_renderer`` (cached, checked rendering) and
-``_facts`` (version and module count; a smaller alphanumeric payload) and ``_text`` (half
-blocks for a terminal).
+``_facts`` (version and module count; a smaller alphanumeric payload), ``_text`` (half
+blocks for a terminal), ``_source`` (the port the QR route finds a code's logo through) and
+``_stored`` (its adapter over the codes' stored logos).
 """
 
 from scanlet.adapters.qr_images._check import MIN_CONTRAST, Unscannable, contrast_ratio
@@ -19,6 +20,8 @@ from scanlet.adapters.qr_images._facts import (
 )
 from scanlet.adapters.qr_images._logo import (
     LOGO_TYPES,
+    MAX_LOGO_BYTES,
+    MAX_PIXELS,
     MAX_RASTER_BYTES,
     MAX_SVG_BYTES,
     Logo,
@@ -43,12 +46,15 @@ from scanlet.adapters.qr_images._renderer import (
     etag_for,
 )
 from scanlet.adapters.qr_images._source import NO_LOGOS, LogoSource, NoLogos
+from scanlet.adapters.qr_images._stored import StoredLogos
 from scanlet.adapters.qr_images._text import terminal_lines
 
 __all__ = (
     "FORMATS",
     "LOGO_TYPES",
     "MAX_LABEL",
+    "MAX_LOGO_BYTES",
+    "MAX_PIXELS",
     "MAX_RASTER_BYTES",
     "MAX_SVG_BYTES",
     "MEDIA_TYPES",
@@ -66,6 +72,7 @@ __all__ = (
     "QrOptions",
     "QrRenderer",
     "RenderedQr",
+    "StoredLogos",
     "Unscannable",
     "alphanumeric_payload",
     "compact_payload",

@@ -12,16 +12,19 @@ import hashlib
 import io
 import re
 import warnings
-from typing import Literal
 from xml.parsers import expat
 
 import resvg_py
 from PIL import Image
 
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.logos import LOGO_TYPES, MAX_LOGO_BYTES, LogoType
+from scanlet.storage.records import StoredLogo
 
 __all__ = (
     "LOGO_TYPES",
+    "MAX_LOGO_BYTES",
+    "MAX_PIXELS",
     "MAX_RASTER_BYTES",
     "MAX_SVG_BYTES",
     "Logo",
@@ -32,11 +35,12 @@ __all__ = (
     "validate_raster",
 )
 
-LogoType = Literal["image/png", "image/jpeg", "image/svg+xml"]
-LOGO_TYPES: tuple[LogoType, ...] = ("image/png", "image/jpeg", "image/svg+xml")
-MAX_SVG_BYTES = 256 * 1024
-MAX_RASTER_BYTES = 2 * 1024 * 1024
+MAX_SVG_BYTES = MAX_LOGO_BYTES
+MAX_RASTER_BYTES = MAX_LOGO_BYTES
 _RASTER_SIDES = (16, 4096)
+#: Pixels a PNG or JPEG may decode to: a 256 KiB PNG of one colour can claim 4096 x 4096
+#: pixels (64 MiB of RGBA) and more; this caps an upload's decoded size at 16 MiB.
+MAX_PIXELS = 2048 * 2048
 # Kept pixels: a logo covers at most a third of a code, so 1024 px is 600 dpi at 4 cm.
 _KEEP_SIDE = 1024
 _PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
@@ -65,6 +69,11 @@ _ATTRIBUTES = _PRESENTATION | frozenset({
     "maskContentUnits", "version", "style",
 })  # fmt: skip
 _LOCAL_URL = re.compile(r"url\(\s*#[A-Za-z_][\w.-]*\s*\)")
+# What makes an SVG hostile rather than merely unsupported: refused with the reason, so the
+# uploader learns why, instead of stored with parts silently missing.
+_SCRIPT_ELEMENTS = frozenset({"script", "handler"})
+_SCRIPT_VALUE = re.compile(r"(java|vb)script\s*:", re.IGNORECASE)
+_ANY_URL = re.compile(r"url\(|@import", re.IGNORECASE)
 _UNSAFE_VALUE = re.compile(r"url\(|[\\<>@]|expression|javascript:|data:", re.IGNORECASE)
 _FRAGMENT = re.compile(r"#[A-Za-z_][\w.-]*")
 _NUMBER = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(px)?\s*")
@@ -101,6 +110,10 @@ class Logo:
     def __repr__(self) -> str:
         return f"Logo({self.media_type}, {len(self.data)} bytes, {self.digest[:8]})"
 
+    def stored(self) -> StoredLogo:
+        """The logo as the codes context stores it."""
+        return StoredLogo(self.media_type, self.digest, self.data)
+
     def raster(self, width: int, height: int) -> Image.Image:
         """The logo as an RGBA image of ``width`` x ``height`` pixels."""
         if self._image is None:
@@ -127,7 +140,7 @@ def validate_raster(data: bytes, media_type: str) -> Image.Image:
     """Open a PNG or JPEG logo with Pillow, refusing what is not what it says, too large or
     too small, or broken; return it as RGBA, at most 1024 pixels on its longer side."""
     if len(data) > MAX_RASTER_BYTES:
-        raise LogoRejected(f"must be at most {MAX_RASTER_BYTES // 1024 // 1024} MiB")
+        raise LogoRejected(f"must be at most {MAX_RASTER_BYTES // 1024} KiB")
     expected = _PILLOW_FORMATS.get(media_type)
     if expected is None:
         raise LogoRejected("must be image/png or image/jpeg")
@@ -139,6 +152,14 @@ def validate_raster(data: bytes, media_type: str) -> Image.Image:
             # Opening reads only the header: refuse huge dimensions before decoding pixels.
             if not (low <= image.width <= high and low <= image.height <= high):
                 raise LogoRejected(f"must be from {low} to {high} pixels wide and high")
+            if image.width * image.height > MAX_PIXELS:
+                raise LogoRejected(
+                    f"must have at most {MAX_PIXELS} pixels (2048 x 2048), "
+                    f"not {image.width} x {image.height}"
+                )
+            if expected == "JPEG":
+                # Decode at the smallest scale (1/2 to 1/8) still covering what is kept.
+                image.draft("RGB", (_KEEP_SIDE, _KEEP_SIDE))
             image.load()
     except LogoRejected:
         raise
@@ -186,12 +207,15 @@ _Element = tuple[str, dict[str, str], list["_Element"]]
 def sanitize_svg(data: bytes) -> bytes:
     """Return an SVG logo with only shapes, groups, gradients, clips and masks left.
 
-    Dropped: scripts, event handlers (``on*``), ``style`` elements, ``foreignObject``,
-    images, links, animations, filters, text, every attribute not in a fixed list, every
-    reference that is not to an element of the same document (``href="#id"``,
-    ``url(#id)``), and ``use`` of anything that itself holds a ``use`` (no fan-out).
-    Refused (LogoRejected): more than 256 KiB, not XML, a DOCTYPE or entity, a root that
-    is not ``<svg>``, more than 5000 elements or 64 levels, no size to scale by.
+    Refused (LogoRejected, with the reason): what is hostile, namely scripts (``<script>``,
+    ``<handler>``, ``javascript:`` values), event-handler attributes (``on*``), references
+    outside the document (an ``href`` other than ``#id`` or ``data:``, ``url()`` other than
+    ``url(#id)``, ``@import``), a DOCTYPE or entity; and what cannot be used: more than
+    256 KiB, not XML, a root that is not ``<svg>``, more than 5000 elements or 64 levels,
+    no size to scale by.
+    Dropped: what is merely unsupported, namely ``style`` elements, ``foreignObject``,
+    images, links, animations, filters, text, every attribute not in a fixed list, and
+    ``use`` of anything that is not in the document or itself holds a ``use`` (no fan-out).
     """
     if len(data) > MAX_SVG_BYTES:
         raise LogoRejected(f"an SVG logo must be at most {MAX_SVG_BYTES // 1024} KiB")
@@ -212,11 +236,15 @@ def sanitize_svg(data: bytes) -> bytes:
 
 def _parse(data: bytes) -> _Element:
     parser = expat.ParserCreate(namespace_separator=" ")
+    # Expat fetches no external entity unless asked; refusing every DOCTYPE and entity
+    # declaration also leaves nothing to expand (no billion laughs), as defusedxml does.
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     stack: list[_Element] = []
     roots: list[_Element] = []
+    style_text: list[str] = []
     count = 0
 
-    def refuse(*_: object) -> None:
+    def refuse(*_: object) -> int:
         raise LogoRejected("an SVG logo must not have a DOCTYPE or entities")
 
     def start(name: str, attributes: dict[str, str]) -> None:
@@ -225,6 +253,7 @@ def _parse(data: bytes) -> _Element:
         if count > _MAX_ELEMENTS or len(stack) >= _MAX_DEPTH:
             raise LogoRejected(f"an SVG logo may have {_MAX_ELEMENTS} elements, {_MAX_DEPTH} deep")
         namespace, _, local = name.rpartition(" ")
+        _refuse_hostile(local, attributes)
         kept: dict[str, str] = {}
         for key, value in attributes.items():
             space, _, attr = key.rpartition(" ")
@@ -235,14 +264,22 @@ def _parse(data: bytes) -> _Element:
         element: _Element = (local if namespace == _SVG else "", kept, [])
         (stack[-1][2] if stack else roots).append(element)
         stack.append(element)
+        style_text.clear()
+
+    def text(chunk: str) -> None:
+        if stack and stack[-1][0] == "style":
+            style_text.append(chunk)
 
     def end(_: str) -> None:
-        stack.pop()
+        if stack.pop()[0] == "style" and _ANY_URL.search(_LOCAL_URL.sub("", "".join(style_text))):
+            raise LogoRejected("an SVG logo must not load anything by URL (url() or @import)")
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
     parser.StartElementHandler = start
     parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
@@ -250,6 +287,29 @@ def _parse(data: bytes) -> _Element:
     if len(roots) != 1 or roots[0][0] != "svg":
         raise LogoRejected("an SVG logo must have <svg> in the SVG namespace as its root")
     return roots[0]
+
+
+def _refuse_hostile(local: str, attributes: dict[str, str]) -> None:
+    """Refuse an element that runs code or reaches outside the document (in any namespace:
+    an XHTML ``<script>`` inside ``foreignObject`` runs as well as an SVG one)."""
+    if local in _SCRIPT_ELEMENTS:
+        raise LogoRejected(f"an SVG logo must not contain scripts (<{local}>)")
+    for key, value in attributes.items():
+        attr = key.rpartition(" ")[2]
+        if attr.lower().startswith("on"):
+            raise LogoRejected(f"an SVG logo must not have event-handler attributes ({attr})")
+        if _SCRIPT_VALUE.search(value):
+            raise LogoRejected(f"an SVG logo must not contain scripts ({attr}=javascript:)")
+        if attr == "href":
+            target = value.strip()
+            if not (_FRAGMENT.fullmatch(target) or target.lower().startswith("data:")):
+                raise LogoRejected(
+                    f"an SVG logo must not reference anything outside itself (href={target!r})"
+                )
+        elif _ANY_URL.search(_LOCAL_URL.sub("", value)):
+            raise LogoRejected(
+                f"an SVG logo must not load anything by URL ({attr} has url() or @import)"
+            )
 
 
 def _clean(element: _Element) -> _Element:

@@ -1,7 +1,8 @@
 """Where the QR route gets a code's logo: a port, and the default that has none.
 
-The logo store (uploads, per-code logos) implements ``LogoSource`` and is handed to the app
-in place of ``NO_LOGOS``; until then ``logo=true`` is refused with "this code has no logo".
+The app hands the QR route ``StoredLogos`` (the codes' stored logos); ``NO_LOGOS`` is for
+tests and tools that have no storage: there ``logo=true`` is refused with "this code has no
+logo".
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import CodeError, InvalidField
 from scanlet.actors.codes.messages import CodeChanges
-from scanlet.adapters.qr_images import QrOptions
 from scanlet.http.codes_api import load_code
 from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.dashboard.charts import series_chart
@@ -26,6 +25,7 @@ from scanlet.http.dashboard.code_forms import (
     field_errors,
     values_from,
 )
+from scanlet.http.dashboard.design import SHAPES, UNITS, design_of
 from scanlet.http.dashboard.figures import (
     BREAKDOWNS,
     INTERVAL_LABELS,
@@ -68,6 +68,7 @@ NOTICES = {
     "deleted": "The code was deleted.",
     "enabled": "The code is enabled: scans redirect again.",
     "disabled": "The code is disabled: scans answer 410 Gone.",
+    "logo-removed": "The logo was removed.",
 }
 
 
@@ -158,31 +159,6 @@ async def create_code(request: Request, user: User) -> Response:
     return redirect(f"/dashboard/codes/{row.slug}?done=created")
 
 
-def _qr_options(request: Request) -> tuple[dict[str, str], str | None]:
-    """The preview's options as query values, and an error when they are not drawable."""
-    wanted = {
-        "scale": request.query_params.get("scale", "8"),
-        "border": request.query_params.get("border", "4"),
-        "ecc": request.query_params.get("ecc", "M"),
-        "dark": request.query_params.get("dark", "#000000"),
-        "light": request.query_params.get("light", "#ffffff"),
-    }
-    try:
-        options = QrOptions.parse(wanted)
-    except InvalidField as exc:
-        return {"scale": "8", "border": "4", "ecc": "M", "dark": "#000000", "light": "#ffffff"}, (
-            f"{exc.field}: {exc.msg}"
-        )
-    light = options.light if options.light != "transparent" else "#ffffff"
-    return {
-        "scale": str(options.scale),
-        "border": str(options.border),
-        "ecc": options.ecc,
-        "dark": options.dark,
-        "light": light,
-    }, None
-
-
 async def code_page(request: Request, user: User) -> Response:
     """One code: QR image and downloads, short link, chart, breakdowns, latest scans."""
     svc = services(request)
@@ -193,7 +169,7 @@ async def code_page(request: Request, user: User) -> Response:
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
     history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)
-    qr, qr_error = _qr_options(request)
+    panel = design_of(request.query_params, has_logo=row.logo is not None)
     qr_base = f"/dashboard/codes/{row.slug}/qr"
     return render(
         request,
@@ -216,11 +192,13 @@ async def code_page(request: Request, user: User) -> Response:
         chosen=chosen,
         ranges=RANGES,
         intervals=INTERVAL_LABELS,
-        qr=qr,
-        qr_error=qr_error,
-        qr_preview=f"{qr_base}?{urlencode({**qr, 'format': 'svg'})}",
-        qr_svg=f"{qr_base}?{urlencode({**qr, 'format': 'svg'})}",
-        qr_png=f"{qr_base}?{urlencode({**qr, 'format': 'png'})}",
+        qr=panel.values,
+        qr_error=panel.error,
+        qr_base=qr_base,
+        qr_preview=panel.preview(qr_base),
+        qr_downloads=panel.downloads(qr_base),
+        units=UNITS,
+        shapes=SHAPES,
         notice=_notice(request),
     )
 

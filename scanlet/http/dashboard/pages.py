@@ -177,13 +177,15 @@ Page = Callable[[Request, User], Awaitable[Response]]
 
 
 def guarded(
-    handler: Page, *, write: bool = False, resource: bool = False
+    handler: Page, *, write: bool = False, resource: bool = False, raw_body: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a page: sign-in, scope and CSRF checks first, HTML error pages for failures.
 
     Without a session a page redirects to the sign-in form; a ``resource`` (image, stream)
     answers 401 instead. ``write`` pages need a write-scope key. Every POST needs the
     session's CSRF token in the ``csrf`` field; its form is left in ``request.state.form``.
+    A ``raw_body`` POST (a file the page's script sends as it is) carries the token in an
+    ``X-CSRF-Token`` header instead, and its body is left for the handler to read.
     """
 
     async def run(request: Request) -> Response:
@@ -209,8 +211,8 @@ def guarded(
                 # Outside a tag limit a code is as absent as one that never was.
                 await visible_slug(services(request), user.principal, slug)
             if request.method == "POST":
-                form = await read_form(request)
-                token = form.get("csrf")
+                form = {} if raw_body else await read_form(request)
+                token = request.headers.get("x-csrf-token") if raw_body else form.get("csrf")
                 if not same_origin(request) or not auth(request).forms.check(
                     user.session.id, token
                 ):

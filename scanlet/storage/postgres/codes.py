@@ -13,7 +13,7 @@ from datetime import datetime
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
 from scanlet.storage.postgres.database import Connection, PgDatabase
 from scanlet.storage.postgres.eventlog import EventLog
-from scanlet.storage.records import CodePage, CodeRow, NewEvent
+from scanlet.storage.records import CodePage, CodeRow, NewEvent, StoredLogo
 from scanlet.storage.rows import CODE_COLUMNS, code_row, decode_list, encode_list, format_optional
 from scanlet.storage.timefmt import format_time
 
@@ -109,13 +109,21 @@ class CodeStore:
         return CodePage(rows, next_cursor)
 
     async def create(
-        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+        self,
+        row: CodeRow,
+        entry: NewEvent,
+        recorded_at: datetime,
+        *,
+        origin: str | None = None,
+        logo: StoredLogo | None = None,
     ) -> int:
-        """Store a new code and its event (and the import item it was made of) in one
-        transaction; the event's seq."""
+        """Store a new code and its event (and the import item it was made of, and its logo)
+        in one transaction; the event's seq."""
 
         async def insert(conn: Connection) -> None:
             await _insert(conn, row)
+            if logo is not None:
+                await _store_logo(conn, row.slug, logo)
             if origin is not None:
                 await conn.execute(
                     "INSERT INTO import_origins (origin, slug) VALUES ($1, $2)", origin, row.slug
@@ -139,6 +147,48 @@ class CodeStore:
         """Turn a code into a tombstone and append its event; the event's seq."""
         return await self._with_event(slug, entry, recorded_at, lambda c: _delete(c, slug, at))
 
+    async def set_logo(
+        self,
+        slug: str,
+        logo: StoredLogo | None,
+        at: datetime,
+        entry: NewEvent,
+        recorded_at: datetime,
+    ) -> int:
+        """Give a code ``logo`` (None: take its logo away) and append its event; the
+        event's seq."""
+
+        async def change(conn: Connection) -> None:
+            digest = None if logo is None else logo.digest
+            await conn.execute(
+                "UPDATE codes SET logo = $2, updated_at = $3 WHERE slug = $1",
+                slug,
+                digest,
+                format_time(at),
+            )
+            if logo is None:
+                await conn.execute("DELETE FROM code_logos WHERE slug = $1", slug)
+            else:
+                await _store_logo(conn, slug, logo)
+
+        return await self._with_event(slug, entry, recorded_at, change)
+
+    async def logo_digest(self, slug: str) -> str | None:
+        """The content hash of the live code ``slug``'s logo, or None."""
+        digest: str | None = await self._db.fetchval(
+            "SELECT logo FROM codes WHERE slug = $1 AND deleted_at IS NULL", slug
+        )
+        return digest
+
+    async def logo(self, slug: str) -> StoredLogo | None:
+        """The live code ``slug``'s logo, or None."""
+        row = await self._db.fetchrow(
+            "SELECT l.media_type, l.digest, l.data FROM code_logos l"
+            " JOIN codes c ON c.slug = l.slug WHERE l.slug = $1 AND c.deleted_at IS NULL",
+            slug,
+        )
+        return None if row is None else StoredLogo(row[0], row[1], bytes(row[2]))
+
     async def _with_event(
         self,
         slug: str,
@@ -160,7 +210,7 @@ class CodeStore:
 async def _insert(conn: Connection, row: CodeRow) -> None:
     await conn.execute(
         f"INSERT INTO codes ({CODE_COLUMNS})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, NULL)",
         row.slug,
         row.target,
         row.title,
@@ -176,6 +226,19 @@ async def _insert(conn: Connection, row: CodeRow) -> None:
         row.password_hash,
     )
     await _write_tags(conn, row)
+
+
+async def _store_logo(conn: Connection, slug: str, logo: StoredLogo) -> None:
+    await conn.execute("UPDATE codes SET logo = $2 WHERE slug = $1", slug, logo.digest)
+    await conn.execute(
+        "INSERT INTO code_logos (slug, digest, media_type, data) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (slug) DO UPDATE SET digest = excluded.digest,"
+        " media_type = excluded.media_type, data = excluded.data",
+        slug,
+        logo.digest,
+        logo.media_type,
+        logo.data,
+    )
 
 
 async def _update(conn: Connection, row: CodeRow) -> None:
@@ -205,6 +268,7 @@ async def _delete(conn: Connection, slug: str, at: datetime) -> None:
         "UPDATE codes SET deleted_at = $2, updated_at = $2 WHERE slug = $1", slug, format_time(at)
     )
     await conn.execute("DELETE FROM code_tags WHERE slug = $1", slug)
+    await conn.execute("DELETE FROM code_logos WHERE slug = $1", slug)
 
 
 async def _write_tags(conn: Connection, row: CodeRow) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, time_part
-from scanlet.storage.records import CodePage, CodeRow, NewEvent
+from scanlet.storage.records import CodePage, CodeRow, NewEvent, StoredLogo
 from scanlet.storage.rows import CODE_COLUMNS as _COLUMNS
 from scanlet.storage.rows import code_row as _row
 from scanlet.storage.rows import decode_list, encode_list
@@ -124,13 +124,21 @@ class CodeStore:
         return CodePage(rows, next_cursor)
 
     async def create(
-        self, row: CodeRow, entry: NewEvent, recorded_at: datetime, *, origin: str | None = None
+        self,
+        row: CodeRow,
+        entry: NewEvent,
+        recorded_at: datetime,
+        *,
+        origin: str | None = None,
+        logo: StoredLogo | None = None,
     ) -> int:
-        """Store a new code and its event (and the import item it was made of) in one
-        transaction; the event's seq."""
+        """Store a new code and its event (and the import item it was made of, and its logo)
+        in one transaction; the event's seq."""
 
         def insert(conn: sqlite3.Connection) -> None:
             self._insert(conn, row)
+            if logo is not None:
+                self._store_logo(conn, row.slug, logo)
             if origin is not None:
                 conn.execute(
                     "INSERT INTO import_origins (origin, slug) VALUES (?, ?)", (origin, row.slug)
@@ -153,6 +161,54 @@ class CodeStore:
             entry, recorded_at, lambda conn: self._mark_deleted(conn, slug, at)
         )
 
+    async def set_logo(
+        self,
+        slug: str,
+        logo: StoredLogo | None,
+        at: datetime,
+        entry: NewEvent,
+        recorded_at: datetime,
+    ) -> int:
+        """Give a code ``logo`` (None: take its logo away) and append its event; the
+        event's seq."""
+
+        def change(conn: sqlite3.Connection) -> None:
+            digest = None if logo is None else logo.digest
+            conn.execute(
+                "UPDATE codes SET logo = ?, updated_at = ? WHERE slug = ?",
+                (digest, format_time(at), slug),
+            )
+            if logo is None:
+                conn.execute("DELETE FROM code_logos WHERE slug = ?", (slug,))
+            else:
+                self._store_logo(conn, slug, logo)
+
+        return await self._with_event(entry, recorded_at, change)
+
+    async def logo_digest(self, slug: str) -> str | None:
+        """The content hash of the live code ``slug``'s logo, or None."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute(
+                "SELECT logo FROM codes WHERE slug = ? AND deleted_at IS NULL", (slug,)
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return None if row is None else row[0]
+
+    async def logo(self, slug: str) -> StoredLogo | None:
+        """The live code ``slug``'s logo, or None."""
+        async with (
+            self._db.reader() as conn,
+            conn.execute(
+                "SELECT l.media_type, l.digest, l.data FROM code_logos l"
+                " JOIN codes c ON c.slug = l.slug WHERE l.slug = ? AND c.deleted_at IS NULL",
+                (slug,),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return None if row is None else StoredLogo(row[0], row[1], bytes(row[2]))
+
     async def _with_event(
         self, entry: NewEvent, recorded_at: datetime, change: Callable[[sqlite3.Connection], None]
     ) -> int:
@@ -169,7 +225,8 @@ class CodeStore:
     def _insert(conn: sqlite3.Connection, row: CodeRow) -> None:
         """Store a new code within the caller's write transaction."""
         conn.execute(
-            f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            f"INSERT INTO codes ({_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)",
             (
                 row.slug,
                 row.target,
@@ -187,6 +244,17 @@ class CodeStore:
             ),
         )
         CodeStore._write_tags(conn, row)
+
+    @staticmethod
+    def _store_logo(conn: sqlite3.Connection, slug: str, logo: StoredLogo) -> None:
+        """Give a code ``logo`` within the caller's write transaction."""
+        conn.execute("UPDATE codes SET logo = ? WHERE slug = ?", (logo.digest, slug))
+        conn.execute(
+            "INSERT INTO code_logos (slug, digest, media_type, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (slug) DO UPDATE SET digest = excluded.digest,"
+            " media_type = excluded.media_type, data = excluded.data",
+            (slug, logo.digest, logo.media_type, logo.data),
+        )
 
     @staticmethod
     def _update(conn: sqlite3.Connection, row: CodeRow) -> None:
@@ -221,6 +289,7 @@ class CodeStore:
             (format_time(at), format_time(at), slug),
         )
         conn.execute("DELETE FROM code_tags WHERE slug = ?", (slug,))
+        conn.execute("DELETE FROM code_logos WHERE slug = ?", (slug,))
 
     @staticmethod
     def _write_tags(conn: sqlite3.Connection, row: CodeRow) -> None:

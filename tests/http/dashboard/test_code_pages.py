@@ -262,7 +262,8 @@ def test_the_code_page_has_qr_downloads_short_link_chart_breakdowns_and_latest_s
     assert '<span data-testid="scan-count" id="scan-count" aria-live="polite">2</span>' in page
     assert 'download="menu.svg"' in page
     assert 'download="menu.png"' in page
-    assert "/dashboard/codes/menu/qr?scale=8&amp;border=4&amp;ecc=H&amp;dark=%23112233" in page
+    assert "/dashboard/codes/menu/qr?format=svg&amp;border=4&amp;ecc=H&amp;" in page
+    assert "dark=%23112233" in page
     assert 'value="http://qr.test/menu"' in page
     assert 'data-copy="#short-url"' in page
     assert 'role="img"' in page

@@ -43,25 +43,102 @@
     });
   }
 
-  // QR options: live preview and download links follow the form.
+  // The design panel: the preview and the download links follow the form. The query is
+  // built from the fields as the server builds it (scanlet/http/dashboard/design.py): a size
+  // is a number and a unit, DPI goes with a physical size, scale without one.
+  function qrQuery(form) {
+    var data = new FormData(form);
+    var params = new URLSearchParams();
+    ["format", "border", "ecc", "shape", "dark", "light", "finder"].forEach(function (name) {
+      params.set(name, data.get(name) || "");
+    });
+    var size = (data.get("size_value") || "").trim();
+    if (size) {
+      params.set("size", size + data.get("size_unit"));
+      if (data.get("size_unit") !== "px") params.set("dpi", data.get("dpi") || "300");
+    } else {
+      params.set("scale", data.get("scale") || "8");
+    }
+    var label = (data.get("label") || "").trim();
+    if (label) params.set("label", label);
+    if (data.get("logo")) params.set("logo", "true");
+    return params;
+  }
+
   function setUpQrOptions() {
     var form = document.getElementById("qr-options");
     var preview = document.getElementById("qr-preview");
+    var error = document.getElementById("qr-error");
     if (!form || !preview) return;
     var base = form.getAttribute("data-qr-base");
-    var svg = document.getElementById("download-svg");
-    var png = document.getElementById("download-png");
     var update = function () {
-      var params = new URLSearchParams(new FormData(form));
-      params.set("format", "svg");
+      var params = qrQuery(form);
+      var chosen = params.get("format");
+      params.set("format", chosen === "png" ? "png" : "svg");
       preview.src = base + "?" + params.toString();
-      svg.href = base + "?" + params.toString();
-      params.set("format", "png");
-      png.href = base + "?" + params.toString();
+      ["svg", "png", "pdf", "eps"].forEach(function (fmt) {
+        var link = document.getElementById("download-" + fmt);
+        if (!link) return;
+        params.set("format", fmt);
+        params.set("download", "true");
+        link.href = base + "?" + params.toString();
+        params.delete("download");
+      });
     };
+    // A refused combination (too little contrast, a label too long...) breaks the image:
+    // ask the server why and say it under the preview.
+    preview.addEventListener("error", function () {
+      if (!error || !window.fetch) return;
+      fetch(preview.src, { credentials: "same-origin" }).then(function (response) {
+        return response.ok ? null : response.json();
+      }).then(function (problem) {
+        if (!problem) return;
+        error.textContent = problem.detail || "This combination cannot be drawn.";
+        error.hidden = false;
+      }).catch(function () { /* the next change tries again */ });
+    });
+    preview.addEventListener("load", function () { if (error) error.hidden = true; });
     form.addEventListener("input", update);
     form.addEventListener("change", update);
     form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
+  }
+
+  // Logo upload: the file goes as the request body (its own Content-Type), the form token in
+  // a header; on success the page is drawn again with the logo ticked.
+  function setUpLogoUpload() {
+    var button = document.getElementById("logo-upload");
+    var input = document.getElementById("logo-file");
+    var error = document.getElementById("logo-error");
+    var form = document.getElementById("qr-options");
+    if (!button || !input || !window.fetch) return;
+    button.addEventListener("click", function () {
+      var file = input.files && input.files[0];
+      if (!file) { input.click(); return; }
+      button.disabled = true;
+      fetch(button.getAttribute("data-logo-url"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": file.type || "application/octet-stream",
+                   "X-CSRF-Token": button.getAttribute("data-csrf") },
+        body: file
+      }).then(function (response) {
+        if (response.ok) {
+          var params = new URLSearchParams(new FormData(form));
+          params.set("logo", "true");
+          window.location.assign(window.location.pathname + "?" + params.toString() + "#design");
+          return null;
+        }
+        return response.json().then(function (problem) {
+          error.textContent = problem.detail || ("Upload refused (" + response.status + ").");
+          error.hidden = false;
+          button.disabled = false;
+        });
+      }).catch(function () {
+        error.textContent = "The upload failed; try again.";
+        error.hidden = false;
+        button.disabled = false;
+      });
+    });
   }
 
   // The live scan count: the dashboard's event stream sends the code's total after each
@@ -92,6 +169,7 @@
     setUpCopy();
     setUpAutosubmit();
     setUpQrOptions();
+    setUpLogoUpload();
     setUpLiveCount();
   });
 })();
