@@ -37,6 +37,7 @@ from scanlet.runtime import ActorError, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 
 __all__ = (
+    "COMPACT_TEMPLATE",
     "EXCLUDE_COOKIE",
     "LINK_TEMPLATE",
     "QR_TEMPLATE",
@@ -50,6 +51,8 @@ __all__ = (
 log = structlog.get_logger("scanlet.http")
 
 LINK_TEMPLATE, QR_TEMPLATE = "/{slug}", "/q/{slug}"
+#: The compact QR payload's path (SCANLET_QR_COMPACT): the slug whatever its case.
+COMPACT_TEMPLATE = "/Q/{slug}"
 #: The cookie ``/dashboard/exclude-me`` sets: this browser's scans are the owner's own.
 EXCLUDE_COOKIE = "scanlet_exclude"
 _EXCLUDE_COOKIE = f"{EXCLUDE_COOKIE}=1".encode()
@@ -84,6 +87,7 @@ _PAGE_TITLES = {
     503: "Try again shortly",
 }
 _SLOW_DOWN = "Too many requests from your address; try again in a little while."
+_STATIC = "This code is not a link: its QR image holds its content."
 _encode = msgspec.json.Encoder().encode
 
 
@@ -217,6 +221,18 @@ def _password_form(status: int, error: str) -> ScanReply:
     return ScanReply(status, headers, body)
 
 
+def _card_reply(card: bytes, slug: str) -> ScanReply:
+    """A tracked vcard code's answer: its card as a .vcf download."""
+    headers = [
+        (b"content-type", b"text/vcard; charset=utf-8"),
+        (b"content-length", str(len(card)).encode()),
+        # Slugs are [A-Za-z0-9_-]: safe in a quoted file name as they are.
+        (b"content-disposition", f'attachment; filename="{slug}.vcf"'.encode()),
+        _NO_STORE,
+    ]
+    return ScanReply(200, headers, card)
+
+
 def _redirect_reply(status: int, location: bytes) -> ScanReply:
     headers = [(b"location", location), _NO_STORE, _EMPTY]
     return ScanReply(status, headers, b"")
@@ -309,18 +325,27 @@ class ScanPath:
         facts: ScanFacts | None = None,
         route: Route | None = None,
         password: str | None = None,
+        *,
+        fold: bool = False,
     ) -> ScanReply:
         """The reply to one scan request; never raises (failures become 5xx replies).
         ``facts`` and ``route`` when the caller has them already (the front has looked the
         slug up to choose its entrance); ``password`` as a protected code's form posted it
-        (POST: answered 405 for a code without one, 404 without recording for no code)."""
+        (POST: answered 405 for a code without one, 404 without recording for no code);
+        ``fold``: ``slug`` came by ``/Q/`` and names a slug ignoring case."""
         try:
             if facts is None:
                 facts = read_request(scope, self.trusted, self.country_header)
             method = scope["method"]
             if route is None:
+                found = self.index.canonical(slug) if fold else slug
+                slug = slug if found is None else found
                 route = self.index.resolve(slug)
                 if route is None:
+                    if self.index.is_static(slug):
+                        # Its image holds its content: nothing to redirect to, nothing to
+                        # count (not an orphan either: the code exists).
+                        return _refusal(facts, 404, _STATIC)
                     if method == "POST":
                         return _refusal(facts, 404, "There is no code with this address.")
                     return await self._unknown(facts, slug, source, method != "HEAD")
@@ -381,6 +406,8 @@ class ScanPath:
             if wait:
                 limits.refused_redirect.inc()
                 return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
+        # A tracked vcard answers with its card, unless a fallback took the scan.
+        card = route.card is not None and gone is None
         if record:
             fallback = gone is not None
             scan = RecordScan(
@@ -392,9 +419,11 @@ class ScanPath:
                 facts.referrer,
                 None if fallback else route.max_scans,
                 facts.country,
-                route.target if choice is None else choice.target,
+                None if card else (route.target if choice is None else choice.target),
                 None if choice is None or choice.rule == TARGET else choice.rule,
-                "fallback" if fallback else ("password" if password is not None else "redirect"),
+                "fallback"
+                if fallback
+                else ("card" if card else ("password" if password is not None else "redirect")),
                 facts.own or (bool(self.excluded) and in_networks(facts.address, self.excluded)),
             )
             try:
@@ -407,11 +436,14 @@ class ScanPath:
                     status = FALLBACK_STATUS
                     scan.max_scans = None
                     scan.target, scan.rule, scan.outcome = choice.target, choice.rule, "fallback"
+                    card = False
                     recorded = await self.scans.record(scan)
             except _STORE_FAILURES as exc:
                 return _not_stored(facts, exc)
             if not recorded:
                 return _refusal(facts, 410, "This code has reached its scan limit.")
+        if card and route.card is not None:
+            return _card_reply(route.card, slug)
         return _redirect_reply(status, location)
 
     async def _password_refusal(

@@ -177,6 +177,8 @@ class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
     routing: str | None = None
     #: The argon2id hash of the code's password (never the password); None: none.
     password_hash: str | None = None
+    #: The kind, content and tracking of a code that is not a link, as JSON; None: a url code.
+    content: str | None = None
 
 
 class CodePage(msgspec.Struct, frozen=True):

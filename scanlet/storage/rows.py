@@ -47,7 +47,7 @@ ATTEMPTS_KEPT = 1000
 
 CODE_COLUMNS = (
     "slug, target, title, tags, enabled, valid_from, valid_until, max_scans, redirect_status,"
-    " created_at, updated_at, deleted_at, routing, password_hash"
+    " created_at, updated_at, deleted_at, routing, password_hash, content"
 )
 KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags"
 USER_COLUMNS = "id, email, role, created_at, disabled_at, tags"
@@ -93,6 +93,7 @@ def code_row(row: Any) -> CodeRow:
         deleted=row[11] is not None,
         routing=row[12],
         password_hash=row[13],
+        content=row[14],
     )
 
 

@@ -39,7 +39,7 @@ from scanlet.http.dashboard.routing_form import CHOICES, form_rows, routing_chan
 from scanlet.http.dashboard.session import User
 from scanlet.http.history_api import code_history
 from scanlet.http.params import query_str
-from scanlet.http.resources import code_resource
+from scanlet.http.resources import code_resource, qr_links
 from scanlet.http.scans_api import raw_scans
 from scanlet.http.scoping import check_code_tags, limited_tags
 from scanlet.http.services import services
@@ -85,8 +85,8 @@ async def codes_list(request: Request, user: User) -> Response:
         limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q, within=limited_tags(user.principal)
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
-    base = svc.settings.public_base_url
-    codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
+    links = qr_links(svc)
+    codes = [code_resource(row, links, counts.get(row.slug, 0)) for row in page.items]
     filters = {k: v for k, v in (("q", q), ("tag", tag)) if v}
     next_url = (
         f"/dashboard/codes?{urlencode({**filters, 'cursor': page.next_cursor})}"
@@ -189,7 +189,7 @@ async def code_page(request: Request, user: User) -> Response:
     row = await load_code(svc, request.path_params["slug"])
     chosen = selection(request)
     counts = await svc.storage.scans.counts_for([row.slug])
-    code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+    code = code_resource(row, qr_links(svc), counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
     history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)

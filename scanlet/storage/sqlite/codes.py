@@ -144,7 +144,8 @@ class CodeStore:
     def _insert(conn: sqlite3.Connection, row: CodeRow) -> None:
         """Store a new code within the caller's write transaction."""
         conn.execute(
-            f"INSERT INTO codes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            f"INSERT INTO codes ({_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             (
                 row.slug,
                 row.target,
@@ -159,6 +160,7 @@ class CodeStore:
                 format_time(row.updated_at),
                 row.routing,
                 row.password_hash,
+                row.content,
             ),
         )
         CodeStore._write_tags(conn, row)
@@ -169,7 +171,7 @@ class CodeStore:
         conn.execute(
             "UPDATE codes SET target = ?, title = ?, tags = ?, enabled = ?, valid_from = ?,"
             " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?, routing = ?,"
-            " password_hash = ? WHERE slug = ?",
+            " password_hash = ?, content = ? WHERE slug = ?",
             (
                 row.target,
                 row.title,
@@ -182,6 +184,7 @@ class CodeStore:
                 format_time(row.updated_at),
                 row.routing,
                 row.password_hash,
+                row.content,
                 row.slug,
             ),
         )
