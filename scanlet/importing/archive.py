@@ -50,6 +50,7 @@ class Header(_Line, frozen=True, kw_only=True, tag="scanlet-archive"):
 
 class Code(_Line, frozen=True, kw_only=True, tag="code"):
     slug: str
+    #: "" for a code that is not a link (its ``kind`` and ``content`` instead).
     target: str
     title: str | None = None
     tags: tuple[str, ...] = ()
@@ -69,6 +70,11 @@ class Code(_Line, frozen=True, kw_only=True, tag="code"):
     #: The code's password as its argon2id hash (PHC string, salt and costs included): the
     #: password itself is never stored, and a code must not arrive unprotected.
     password_hash: str | None = None
+    # Codes that are not links (#16); left out for url codes, so their lines read as before.
+    # ("kind" names the line itself.)
+    code_kind: str = "url"
+    content: dict[str, Any] | None = None
+    tracked: bool = False
 
 
 class Webhook(_Line, frozen=True, kw_only=True, tag="webhook"):
@@ -127,6 +133,9 @@ def code_line(row: CodeRow) -> bytes:
             split=code.split,
             forward_query=code.forward_query,
             password_hash=code.password_hash,
+            code_kind=code.kind,
+            content=None if code.content is None else msgspec.to_builtins(code.content),
+            tracked=code.tracked and code.kind != "url",
         )
     )
 
@@ -214,6 +223,10 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             "split": msgspec.to_builtins(line.split),
             "forward_query": line.forward_query,
         }
+        if line.code_kind != "url":
+            # As the API takes them: no target, the kind's content (checked as created).
+            del fields["target"]
+            fields.update(kind=line.code_kind, content=line.content, tracked=line.tracked or None)
         return SourceCode(
             origin=_origin(line.slug),
             label=f"code {line.slug}",

@@ -15,6 +15,7 @@ a refusal is ``InvalidField`` naming the field by its path (``content.ssid``).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any, Literal, get_args
 
@@ -171,6 +172,7 @@ CONTENT_TYPES: dict[str, type[Content]] = {
 #: allowed there, every other control character nowhere.
 MULTI_LINE = frozenset({"body", "text"})
 _LINE_BREAKS = frozenset("\n\r\t")
+_NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `(\w{1,64})`")
 
 
 def content_of(kind: str, raw: Any) -> Content:
@@ -186,6 +188,10 @@ def content_of(kind: str, raw: Any) -> Content:
     except msgspec.ValidationError as exc:
         message, _, where = str(exc).partition(" - at `$")
         field = "content" + where.rstrip("`")
+        # A field missing or unknown is named in the message, not the path: name it there.
+        named = _NAMED_FIELD.fullmatch(message)
+        if named is not None:
+            field = f"{field}.{named.group(1)}"
         raise InvalidField(field, message) from None
     return check_content(content)
 
