@@ -339,16 +339,20 @@ class ScanPath:
             method = scope["method"]
             if route is None:
                 found = self.index.canonical(slug) if fold else slug
+                # By /Q/, a slug equal to no taken one ignoring case, or to several, names
+                # no code: never a guess (an exact match could be another's printed code).
                 slug = slug if found is None else found
-                route = self.index.resolve(slug)
+                route = None if found is None else self.index.resolve(found)
                 if route is None:
-                    if self.index.is_static(slug):
+                    if found is not None and self.index.is_static(found):
                         # Its image holds its content: nothing to redirect to, nothing to
                         # count (not an orphan either: the code exists).
                         return _refusal(facts, 404, _STATIC)
                     if method == "POST":
                         return _refusal(facts, 404, "There is no code with this address.")
-                    return await self._unknown(facts, slug, source, method != "HEAD")
+                    return await self._unknown(
+                        facts, slug, source, method != "HEAD", taken=found is not None
+                    )
             if method == "POST" and (route.router is None or not route.router.password_hash):
                 return _refusal(facts, 405, "This code takes no password.", {"Allow": "GET, HEAD"})
             return await self._redirect(
@@ -463,8 +467,9 @@ class ScanPath:
         return _password_form(403, _WRONG)
 
     async def _unknown(
-        self, facts: ScanFacts, slug: str, source: Source, record: bool
+        self, facts: ScanFacts, slug: str, source: Source, record: bool, *, taken: bool = True
     ) -> ScanReply:
+        """A slug with no live code; ``taken``: it may be a deleted one's (410)."""
         limits = self.limits
         # Checked before anything is recorded: an enumeration costs a dict lookup, not a write.
         wait = limits.notfound.take(limit_key(facts.address))
@@ -492,7 +497,7 @@ class ScanPath:
             # as orphans) go where the owner says.
             location = location_of(self.not_found_url.replace("{slug}", slug))
             return _redirect_reply(FALLBACK_STATUS, location)
-        if self.index.is_taken(slug):
+        if taken and self.index.is_taken(slug):
             return _refusal(facts, 410, "This code was deleted.")
         return _refusal(facts, 404, "There is no code with this address.")
 
