@@ -34,6 +34,7 @@ from scanlet.http.dashboard.figures import (
     load_stats,
     selection,
 )
+from scanlet.http.dashboard.kind_form import KIND_FIELDS
 from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.routing_form import CHOICES, form_rows, routing_changes, routing_values
 from scanlet.http.dashboard.session import User
@@ -138,6 +139,7 @@ def _form_page(
         arm_rows=range(arms),
         choices=CHOICES,
         has_password=has_password,
+        kinds=KIND_FIELDS,
     )
 
 
@@ -154,7 +156,8 @@ async def create_code(request: Request, user: User) -> Response:
         check_code_tags(user.principal, command.tags)
         row = await services(request).codes.create(command, user.principal.author)
     except CodeError as refusal:
-        return _form_page(request, user, values=values, errors=field_errors(refusal))
+        errors = field_errors(refusal, values["kind"])
+        return _form_page(request, user, values=values, errors=errors)
     return redirect(f"/dashboard/codes/{row.slug}?done=created")
 
 
