@@ -100,6 +100,12 @@ INEXPRESSIBLE = [
     (("body", "fallback_url"), "must not point at this server"),
     (("body", "rules", "target"), "must not point at this server"),
     (("body", "split", "target"), "must not point at this server"),
+    # A Wi-Fi network's name is at most 32 bytes (802.11): JSON Schema counts characters.
+    (("body", "content", "ssid"), "must be at most 32 bytes"),
+    (("body", "codes", "content", "ssid"), "must be at most 32 bytes"),
+    # The whole payload of a code that is not a link must fit a QR code, in UTF-8 bytes.
+    (("body", "content"), "is too long for a QR code"),
+    (("body", "codes", "content"), "is too long for a QR code"),
 ]
 # JSON Schema counts 10.0 as the integer 10; the API reads integers written as integers.
 WRITTEN_AS_A_FLOAT = "got `float`"

@@ -20,6 +20,21 @@ _schemas, _components = msgspec.json.schema_components(
 )
 #: Each kind's content schema, inline (they refer to nothing else).
 _CONTENT = {kind: _components[type_.__name__] for kind, type_ in CONTENT_TYPES.items()}
+# A Wi-Fi password goes with its security (``check_content``): none for an open network,
+# one for WPA (the default) and WEP.
+_CONTENT["wifi"] = {
+    **_CONTENT["wifi"],
+    "oneOf": [
+        {
+            "properties": {"security": {"const": "nopass"}, "password": {"type": "null"}},
+            "required": ["security"],
+        },
+        {
+            "properties": {"security": {"enum": ["WPA", "WEP"]}, "password": {"type": "string"}},
+            "required": ["password"],
+        },
+    ],
+}
 
 #: Whatever the kind: an object with the fields of one of them.
 CONTENT_BODY_SCHEMA: dict[str, Any] = {"anyOf": list(_CONTENT.values())}

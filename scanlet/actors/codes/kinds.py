@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.patterns import MULTI_LINE_PATTERN, TARGET_PATTERN, TITLE_PATTERN
 from scanlet.actors.codes.validation import UNPRINTABLE, validate_target
 
 __all__ = (
@@ -67,8 +68,12 @@ _PHONE = r"^\+?[0-9 ().-]*[0-9][0-9 ().-]*$"
 # common local-part characters and a host name. Deliberately narrower than RFC 5322.
 _EMAIL = r"^[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Line = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+# Printable text: the patterns describe it to clients; ``check_content`` enforces it and
+# says which character is wrong (a pattern's refusal would quote the pattern).
+_ONE_LINE = {"pattern": TITLE_PATTERN}
+_LINES = {"pattern": MULTI_LINE_PATTERN}
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, extra_json_schema=_ONE_LINE)]
+Line = Annotated[str, msgspec.Meta(min_length=1, max_length=100, extra_json_schema=_ONE_LINE)]
 Phone = Annotated[
     str,
     msgspec.Meta(
@@ -85,6 +90,7 @@ ContentUrl = Annotated[
     str,
     msgspec.Meta(
         max_length=512,
+        extra_json_schema={"pattern": TARGET_PATTERN},
         description="An absolute http(s) URL (the rules of a code's target).",
         examples=["https://example.com"],
     ),
@@ -97,10 +103,24 @@ class WifiContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     ssid: Annotated[
         str,
         msgspec.Meta(
-            min_length=1, max_length=32, description="The network's name (at most 32 bytes)."
+            min_length=1,
+            max_length=32,
+            description="The network's name (at most 32 bytes).",
+            extra_json_schema=_ONE_LINE,
         ),
     ]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=63)] | None = None
+    password: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=1,
+                max_length=63,
+                description="Required for WPA and WEP; left out for nopass.",
+                extra_json_schema=_ONE_LINE,
+            ),
+        ]
+        | None
+    ) = None
     security: Annotated[
         Literal["WPA", "WEP", "nopass"],
         msgspec.Meta(description="WPA (also WPA2/WPA3), WEP, or nopass for an open network."),
@@ -119,7 +139,10 @@ class VcardContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     phone: Phone | None = None
     email: Email | None = None
     url: ContentUrl | None = None
-    address: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    address: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=200, extra_json_schema=_ONE_LINE)]
+        | None
+    ) = None
 
 
 class GeoContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -133,15 +156,15 @@ class SmsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """A text message to write: ``SMSTO:number:body``."""
 
     number: Phone
-    body: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    body: Annotated[str, msgspec.Meta(max_length=500, extra_json_schema=_LINES)] | None = None
 
 
 class EmailContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An email to write: ``mailto:to?subject=...&body=...``."""
 
     to: Email
-    subject: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    body: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    subject: Annotated[str, msgspec.Meta(max_length=200, extra_json_schema=_ONE_LINE)] | None = None
+    body: Annotated[str, msgspec.Meta(max_length=1000, extra_json_schema=_LINES)] | None = None
 
 
 class TelContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -153,7 +176,7 @@ class TelContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 class TextContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Plain text, shown by the scanner as it is."""
 
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, extra_json_schema=_LINES)]
 
 
 Content = (
