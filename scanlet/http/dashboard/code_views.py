@@ -231,6 +231,9 @@ async def code_page(request: Request, user: User) -> Response:
 async def edit_form(request: Request, user: User) -> Response:
     """The edit form, filled with the code's current target, title and tags."""
     row = await load_code(services(request), request.path_params["slug"])
+    if row.content is not None:
+        # The form edits links; a code that is not one changes its content by the API.
+        return redirect(f"/dashboard/codes/{row.slug}")
     values = {
         "target": row.target,
         "title": row.title or "",
