@@ -38,6 +38,7 @@ from starlette.types import Receive, Scope, Send
 
 from scanlet.actors.access.keys import ApiKeys
 from scanlet.actors.access.keys import Scope as KeyScope
+from scanlet.actors.codes.kinds import CONTENT_TYPES, NO_REDIRECT_FIELDS, NO_SCAN_FIELDS
 from scanlet.actors.codes.validation import SLUG_PATTERN
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
@@ -50,6 +51,10 @@ from scanlet.storage.sqlite.keys import KeyStore
 from tests.actors.webhooks.harness import ScriptedSender
 
 SEED = 20260101
+#: Every field some kind's content has.
+CONTENT_FIELDS = sorted(
+    {name for type_ in CONTENT_TYPES.values() for name in type_.__struct_fields__}
+)
 MAX_EXAMPLES = 12
 STATEFUL_SCENARIOS = 30
 STATEFUL_STEPS = 10
@@ -106,6 +111,17 @@ INEXPRESSIBLE = [
     # The whole payload of a code that is not a link must fit a QR code, in UTF-8 bytes.
     (("body", "content"), "is too long for a QR code"),
     (("body", "codes", "content"), "is too long for a QR code"),
+    # A change fits the kind of the code it changes, which the server made (the create body
+    # chose it): content of another kind lacks a field of this one or has a field it has not;
+    # a url code has no content; no code changes kind; a code that is not a link has no
+    # target or routing, a static one no scans to limit and no switch.
+    *((("body", "content", name), "Object contains unknown field") for name in CONTENT_FIELDS),
+    *((("body", "content", name), "Object missing required field") for name in CONTENT_FIELDS),
+    (("body", "content"), "a url code has no content"),
+    (("body", "kind"), "cannot change"),
+    (("body", "tracked"), "cannot change"),
+    *((("body", name), "must be left out") for name in NO_REDIRECT_FIELDS + NO_SCAN_FIELDS),
+    (("body", "enabled"), "a static"),
 ]
 # JSON Schema counts 10.0 as the integer 10; the API reads integers written as integers.
 WRITTEN_AS_A_FLOAT = "got `float`"

@@ -68,6 +68,7 @@ def _variant(kind: str, *, tracked: bool = False) -> dict[str, Any]:
 
 _URL = {
     "properties": {
+        "target": {"type": "string"},
         "kind": {"const": "url"},
         "content": {"type": "null"},
         "tracked": {"const": True},

@@ -74,3 +74,12 @@ def test_the_byte_mode_table_agrees_with_segno_at_every_length() -> None:
         payload = payload[:length]
         expected = _facts._segno_facts(payload, "M")
         assert _facts.qr_facts(payload, "M") == expected, length
+
+
+def test_the_alphanumeric_table_agrees_with_segno_at_every_length() -> None:
+    from scanlet.adapters.qr_images import _facts
+
+    for length in range(1, 3392):
+        payload = ("HTTPS://Q.EXAMPLE/Q/" + "A" * length)[:length]
+        expected = _facts._segno_facts(payload, "M")
+        assert _facts.qr_facts(payload, "M") == expected, length
