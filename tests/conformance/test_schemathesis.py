@@ -265,14 +265,15 @@ def _load() -> Any:
                     "request-timeout": 0.5,
                 },
                 {
-                    # A deleted code's scans stay in the log (CONTRACT.md), so its raw scans
-                    # and stats stay readable: not a deleted resource still served.
-                    "include-path-regex": "^/api/v1/codes/\\{slug\\}/(scans|stats)$",
+                    # A deleted code's scans stay in the log (CONTRACT.md), so its raw scans,
+                    # stats and history (who deleted it) stay readable: not a deleted resource
+                    # still served.
+                    "include-path-regex": "^/api/v1/codes/\\{slug\\}/(scans|stats|history)$",
                     "checks": {"use_after_free": {"enabled": False}},
                 },
                 {
                     # The two scan entrances: a code that is gone answers 410 (SCAN_ANSWERS).
-                    "include-name": ["GET /{slug}", "GET /q/{slug}"],
+                    "include-name": ["GET /{slug}", "GET /q/{slug}", "GET /Q/{slug}"],
                     "checks": {"positive_data_acceptance": {"expected-statuses": SCAN_ANSWERS}},
                 },
                 {
@@ -280,7 +281,7 @@ def _load() -> Any:
                     # run aims every fourth scan at a code it made: none has a password).
                     # (Names: filters of one entry are alternatives, a method with a path
                     # would take every POST.)
-                    "include-name": ["POST /{slug}", "POST /q/{slug}"],
+                    "include-name": ["POST /{slug}", "POST /q/{slug}", "POST /Q/{slug}"],
                     "checks": {
                         "positive_data_acceptance": {"expected-statuses": [*SCAN_ANSWERS, "405"]}
                     },
@@ -380,6 +381,7 @@ _SLUG = re.compile(SLUG_PATTERN)
 AIMED = {
     "/{slug}": ("code", "slug", _SLUG),
     "/q/{slug}": ("code", "slug", _SLUG),
+    "/Q/{slug}": ("code", "slug", _SLUG),
     # The QR image has many parameters whose combinations the server may refuse (contrast,
     # label font, size or scale): it needs a real slug on the few requests that pass.
     "/api/v1/codes/{slug}/qr": ("code", "slug", _SLUG),
@@ -451,7 +453,7 @@ def test_every_operation_accepted_some_generated_request() -> None:
     # schemathesis reads the document from /openapi.json and leaves that route untested.
     # A protected code's password cannot be generated (that is its point): the right one is
     # tested in tests/http/routing/test_password.py.
-    unguessable = {"POST /{slug}", "POST /q/{slug}"}
+    unguessable = {"POST /{slug}", "POST /q/{slug}", "POST /Q/{slug}"}
     assert documented - _succeeded == {"GET /openapi.json", *unguessable}
 
 

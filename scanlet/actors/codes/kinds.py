@@ -89,7 +89,7 @@ Email = Annotated[str, msgspec.Meta(max_length=254, pattern=_EMAIL, examples=["h
 ContentUrl = Annotated[
     str,
     msgspec.Meta(
-        max_length=512,
+        max_length=300,
         extra_json_schema={"pattern": TARGET_PATTERN},
         description="An absolute http(s) URL (the rules of a code's target).",
         examples=["https://example.com"],
@@ -140,7 +140,7 @@ class VcardContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     email: Email | None = None
     url: ContentUrl | None = None
     address: (
-        Annotated[str, msgspec.Meta(min_length=1, max_length=200, extra_json_schema=_ONE_LINE)]
+        Annotated[str, msgspec.Meta(min_length=1, max_length=150, extra_json_schema=_ONE_LINE)]
         | None
     ) = None
 
@@ -156,15 +156,15 @@ class SmsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """A text message to write: ``SMSTO:number:body``."""
 
     number: Phone
-    body: Annotated[str, msgspec.Meta(max_length=500, extra_json_schema=_LINES)] | None = None
+    body: Annotated[str, msgspec.Meta(max_length=300, extra_json_schema=_LINES)] | None = None
 
 
 class EmailContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An email to write: ``mailto:to?subject=...&body=...``."""
 
     to: Email
-    subject: Annotated[str, msgspec.Meta(max_length=200, extra_json_schema=_ONE_LINE)] | None = None
-    body: Annotated[str, msgspec.Meta(max_length=1000, extra_json_schema=_LINES)] | None = None
+    subject: Annotated[str, msgspec.Meta(max_length=150, extra_json_schema=_ONE_LINE)] | None = None
+    body: Annotated[str, msgspec.Meta(max_length=300, extra_json_schema=_LINES)] | None = None
 
 
 class TelContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -176,7 +176,7 @@ class TelContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 class TextContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Plain text, shown by the scanner as it is."""
 
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, extra_json_schema=_LINES)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500, extra_json_schema=_LINES)]
 
 
 Content = (

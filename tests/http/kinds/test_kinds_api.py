@@ -111,8 +111,8 @@ BAD_CONTENT: list[tuple[str, Any, list[str | int]]] = [
     ("tel", {"number": "+" + "1" * 32}, ["content", "number"]),
     ("text", {"text": ""}, ["content", "text"]),
     ("text", {"text": "x" * 1001}, ["content", "text"]),
-    # 1000 characters of 3 bytes each: more than a QR code holds at M.
-    ("text", {"text": "€" * 1000}, ["content"]),
+    # 200 characters of 3 bytes each: more than a static code's payload may be (512 bytes).
+    ("text", {"text": "€" * 200}, ["content"]),
 ]
 
 
