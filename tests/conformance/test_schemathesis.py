@@ -303,11 +303,17 @@ def _note_success(context: Any, case: Any, response: Any) -> None:
         _succeeded.add(operation)
     if response.status_code == 201 and operation in CREATED:
         kind, field = CREATED[operation]
-        _live[kind].append(msgspec.json.decode(response.content)[field])
+        created = msgspec.json.decode(response.content)
+        _live[kind].append(created[field])
+        # Scans reach only links and tracked cards (a static code's slug answers 404): the
+        # scan entrances aim at those.
+        if kind == "code" and created.get("tracked"):
+            _live["link"].append(created[field])
     elif response.status_code == 204 and operation in DELETED:
         kind, param = DELETED[operation]
-        with contextlib.suppress(ValueError):
-            _live[kind].remove(case.path_parameters[param])
+        for listed in (kind, "link") if kind == "code" else (kind,):
+            with contextlib.suppress(ValueError):
+                _live[listed].remove(case.path_parameters[param])
 
 
 def _aim_at_live_resources(context: Any, case: Any, **kwargs: Any) -> None:
@@ -365,8 +371,8 @@ _succeeded: set[str] = set()
 #: Every failure of a check that the run kept (each fails its test).
 _kept_failures: list[str] = []
 #: Codes and webhooks created by the run and not deleted since (see _aim_at_live_resources).
-_live: dict[str, list[str]] = {"code": [], "webhook": [], "user": []}
-_aimed: dict[str, int] = {"code": 0, "webhook": 0, "user": 0}
+_live: dict[str, list[str]] = {"code": [], "link": [], "webhook": [], "user": []}
+_aimed: dict[str, int] = {"code": 0, "link": 0, "webhook": 0, "user": 0}
 CREATED = {
     "POST /api/v1/codes": ("code", "slug"),
     "POST /api/v1/webhooks": ("webhook", "id"),
@@ -379,9 +385,9 @@ DELETED = {
 }
 _SLUG = re.compile(SLUG_PATTERN)
 AIMED = {
-    "/{slug}": ("code", "slug", _SLUG),
-    "/q/{slug}": ("code", "slug", _SLUG),
-    "/Q/{slug}": ("code", "slug", _SLUG),
+    "/{slug}": ("link", "slug", _SLUG),
+    "/q/{slug}": ("link", "slug", _SLUG),
+    "/Q/{slug}": ("link", "slug", _SLUG),
     # The QR image has many parameters whose combinations the server may refuse (contrast,
     # label font, size or scale): it needs a real slug on the few requests that pass.
     "/api/v1/codes/{slug}/qr": ("code", "slug", _SLUG),
