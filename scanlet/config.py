@@ -81,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     not_found_url: str = ""
     #: Where ``GET /`` goes; "": 404.
     root_url: str = ""
+    #: QR images write short links in QR alphanumeric characters (``HTTPS://HOST/Q/SLUG``):
+    #: a smaller code, for slugs no other slug equals ignoring case.
+    qr_compact: bool = False
     anonymize_ip: bool = True
     webhook_allow_private: bool = False
     webhook_retry_base: float = 5.0
@@ -374,6 +377,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "EXCLUDE_FROM": ("exclude_from", _parse_networks),
     "NOT_FOUND_URL": ("not_found_url", _parse_redirect_url),
     "ROOT_URL": ("root_url", _parse_redirect_url),
+    "QR_COMPACT": ("qr_compact", _parse_bool),
     "ANONYMIZE_IP": ("anonymize_ip", _parse_bool),
     "WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _parse_bool),
     "WEBHOOK_RETRY_BASE": ("webhook_retry_base", _parse_seconds),

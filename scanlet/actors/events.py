@@ -45,8 +45,9 @@ Source = Literal["qr", "link", "device", "import"]
 Via = Literal["qr", "link"]
 #: What a scan led to: ``redirect`` to the code's target, a rule's or a split arm's;
 #: ``fallback`` to the fallback URL of a code that is disabled, expired, not yet valid or
-#: used up; ``password`` on to the chosen target after the right password.
-Outcome = Literal["redirect", "fallback", "password"]
+#: used up; ``password`` on to the chosen target after the right password; ``card`` the
+#: contact card of a tracked vcard code, served as a .vcf file.
+Outcome = Literal["redirect", "fallback", "password", "card"]
 RedirectStatus = Literal[301, 302, 307, 308]
 
 
@@ -98,6 +99,11 @@ class CodeState(msgspec.Struct, frozen=True, kw_only=True):
     has_password: bool = False
     #: The content hash (BLAKE2b-128, hex) of the code's logo, never its bytes; None: none.
     logo: str | None = None
+    #: ``url``, or the kind of a code that is not a link, with its content (as the API
+    #: shows it) and whether its scans are counted.
+    kind: str = "url"
+    content: dict[str, Any] | None = None
+    tracked: bool = True
 
 
 class CodeCreated(DomainEvent, frozen=True, kw_only=True, tag="code.created"):

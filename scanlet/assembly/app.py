@@ -235,7 +235,11 @@ def create_app(
                 ChildSpec(
                     name="codes",
                     factory=lambda: CodesActor(
-                        storage.codes, index, clock, own_origins=own_origins
+                        storage.codes,
+                        index,
+                        clock,
+                        own_origins=own_origins,
+                        compact=settings.qr_compact,
                     ),
                     mailbox_capacity=256,
                 )

@@ -26,7 +26,7 @@ from scanlet.actors.webhooks.worker import DeliveryDeps
 from scanlet.adapters.webhook_http import HttpxSender
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
-from scanlet.http.resources import CodeResource, code_resource
+from scanlet.http.resources import CodeResource, QrLinks, code_resource
 from scanlet.observability.logging import configure_logging
 from scanlet.runtime import ActorSystem, ChildSpec
 from scanlet.storage.opening import open_storage
@@ -66,13 +66,18 @@ class CodesContext:
     settings: Settings
     storage: Storage
     codes: CodesClient
+    #: The actor's index (loaded at its start): which slugs may have compact links.
+    index: CodeIndex
 
     async def resources(self, rows: Iterable[CodeRow]) -> list[CodeResource]:
         """The API's view of ``rows``, scan counters included."""
         listed = list(rows)
         counts = await self.storage.scans.counts_for(row.slug for row in listed)
-        base = self.settings.public_base_url
-        return [code_resource(row, base, counts.get(row.slug, 0)) for row in listed]
+        settings = self.settings
+        links = QrLinks(
+            settings.public_base_url, settings.qr_compact, self.index.unique_ignoring_case
+        )
+        return [code_resource(row, links, counts.get(row.slug, 0)) for row in listed]
 
 
 @asynccontextmanager
@@ -81,16 +86,21 @@ async def codes_context(settings: Settings) -> AsyncIterator[CodesContext]:
     there would loop), for the block."""
     async with running_system(settings) as (storage, system):
         own_origins = OwnOrigins(settings.own_origins)
+        index = CodeIndex()
         ref = await system.spawn(
             ChildSpec(
                 name="codes",
                 factory=lambda: CodesActor(
-                    storage.codes, CodeIndex(), SystemClock(), own_origins=own_origins
+                    storage.codes,
+                    index,
+                    SystemClock(),
+                    own_origins=own_origins,
+                    compact=settings.qr_compact,
                 ),
                 mailbox_capacity=16,
             )
         )
-        yield CodesContext(settings, storage, CodesClient(ref))
+        yield CodesContext(settings, storage, CodesClient(ref), index)
 
 
 @asynccontextmanager

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
+from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.index import CodeIndex
 from scanlet.adapters.qr_images import FORMATS, QrOptions, QrRenderer, terminal_lines
 from scanlet.cli.common import (
     EXIT_OK,
@@ -22,9 +24,11 @@ from scanlet.cli.common import (
     settings_from,
 )
 from scanlet.cli.progress import progress
+from scanlet.config import Settings
 from scanlet.http.qr_archive import QrArchive
-from scanlet.http.resources import qr_payload
+from scanlet.http.resources import QrLinks
 from scanlet.storage.opening import open_storage
+from scanlet.storage.ports import Storage
 
 __all__ = ("register",)
 
@@ -32,17 +36,31 @@ __all__ = ("register",)
 _PARAMS = ("format", "size", "dpi", "scale", "border", "ecc", "shape", "dark", "light", "finder")
 
 
+async def _links(settings: Settings, storage: Storage) -> QrLinks:
+    """How the server writes payloads; with compact links, which slugs may have one
+    (the index the codes actor would load)."""
+    index = CodeIndex()
+    if settings.qr_compact:
+        for row in await storage.codes.all():
+            index.reserve(row.slug)
+    return QrLinks(settings.public_base_url, settings.qr_compact, index.unique_ignoring_case)
+
+
 def _payload(args: argparse.Namespace) -> str:
     """The code's QR payload; the code must be live, as for ``GET .../qr`` (404 there)."""
     settings = settings_from(args)
 
-    async def find() -> bool:
+    async def find() -> str | None:
         async with open_storage(settings, create=False) as storage:
-            return await storage.codes.get(args.slug) is not None
+            row = await storage.codes.get(args.slug)
+            if row is None:
+                return None
+            return (await _links(settings, storage)).payload(Code.from_row(row))
 
-    if not run(find):
+    payload = run(find)
+    if payload is None:
         raise CommandFailed(f"no code with slug {args.slug!r}")
-    return qr_payload(settings.public_base_url, args.slug)
+    return payload
 
 
 def _options(args: argparse.Namespace) -> QrOptions:
@@ -94,7 +112,7 @@ def cmd_qr_archive(args: argparse.Namespace) -> int:
             archive = QrArchive(
                 storage.codes,
                 QrRenderer(max_entries=0),
-                settings.public_base_url,
+                await _links(settings, storage),
                 options,
                 tag=args.tag,
                 q=args.q,

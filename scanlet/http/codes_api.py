@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
-from scanlet.actors.codes.messages import CodeChanges, CreateCode
+from scanlet.actors.codes.messages import CodeChanges, CreateCode, CreateCodeBody
 from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
@@ -21,7 +21,7 @@ from scanlet.http.params import (
     query_str,
 )
 from scanlet.http.problems import Problem
-from scanlet.http.resources import CodeList, CodeResource, code_resource
+from scanlet.http.resources import CodeList, CodeResource, code_resource, qr_links
 from scanlet.http.responses import json_response
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
 from scanlet.http.scoping import check_code_tags, limited_tags
@@ -60,7 +60,7 @@ CODE_LINKS = tuple(
 
 async def _resource(svc: Services, row: CodeRow) -> CodeResource:
     counts = await svc.storage.scans.counts_for([row.slug])
-    return code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+    return code_resource(row, qr_links(svc), counts.get(row.slug, 0))
 
 
 async def load_code(svc: Services, slug: str) -> CodeRow:
@@ -93,8 +93,8 @@ async def list_codes(request: Request) -> Response:
         return codes_csv(svc, tag, q, within)
     page = await svc.storage.codes.page(limit=limit, cursor=cursor, tag=tag, q=q, within=within)
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
-    base = svc.settings.public_base_url
-    items = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
+    links = qr_links(svc)
+    items = [code_resource(row, links, counts.get(row.slug, 0)) for row in page.items]
     return json_response(CodeList(items, page.next_cursor))
 
 
@@ -136,7 +136,7 @@ def code_endpoints() -> list[Endpoint]:
             "Create a code",
             "codes",
             scope=Scope.WRITE,
-            body=CreateCode,
+            body=CreateCodeBody,
             extra_problems=[409, 503],
             replies=[
                 Reply(201, "The new code.", CodeResource, headers=("Location",), links=CODE_LINKS)

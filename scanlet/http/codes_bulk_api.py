@@ -26,12 +26,12 @@ from starlette.responses import Response, StreamingResponse
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.roles import Principal
 from scanlet.actors.codes.errors import CodeError
-from scanlet.actors.codes.messages import CreateCode
+from scanlet.actors.codes.messages import CreateCode, CreateCodeBody
 from scanlet.http.body import check_times, decode_body, validation_problem
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.errors import code_problem
 from scanlet.http.problems import FieldError, Problem, ProblemBody
-from scanlet.http.resources import CodeResource, code_resource
+from scanlet.http.resources import CodeResource, code_resource, qr_links
 from scanlet.http.responses import json_response
 from scanlet.http.scoping import check_code_tags
 from scanlet.http.services import Services, services
@@ -88,7 +88,7 @@ def codes_csv(
 class BatchRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Up to 1000 codes to create, each as ``POST /api/v1/codes`` takes it."""
 
-    codes: Annotated[list[CreateCode], msgspec.Meta(min_length=1, max_length=BATCH_LIMIT)]
+    codes: Annotated[list[CreateCodeBody], msgspec.Meta(min_length=1, max_length=BATCH_LIMIT)]
 
 
 class _RawBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -148,7 +148,7 @@ async def _create_one(
         refusal = code_problem(exc, loc)
         return BatchResult(index, refusal.status, problem=refusal.body())
     counts = await svc.storage.scans.counts_for([row.slug])
-    resource = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+    resource = code_resource(row, qr_links(svc), counts.get(row.slug, 0))
     return BatchResult(index, 201, code=resource)
 
 

@@ -68,7 +68,9 @@ def code_problem(exc: CodeError, loc: Sequence[str | int] = ("body",)) -> Proble
     if isinstance(exc, SlugTaken):
         return Problem(
             409,
-            f"The slug {exc.slug!r} is taken; choose another.",
+            f"The slug {exc.slug!r} is taken"
+            + (" (compared ignoring case: SCANLET_QR_COMPACT)" if exc.ignoring_case else "")
+            + "; choose another.",
             errors=[FieldError([*loc, "slug"], "already taken")],
         )
     if isinstance(exc, CodeNotFound):

@@ -18,7 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scanlet.actors.events import Source
 from scanlet.http.middleware import HttpMetrics, too_large, url_bytes
-from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE, ScanPath, read_request
+from scanlet.http.scan_path import (
+    COMPACT_TEMPLATE,
+    LINK_TEMPLATE,
+    QR_TEMPLATE,
+    ScanPath,
+    read_request,
+)
 from scanlet.observability.tracing import Tracing
 
 __all__ = ("ScanFastPath",)
@@ -58,11 +64,18 @@ class ScanFastPath:
         method = scope["method"]
         path: str = scope["path"]
         source: Source
+        scan_path = self.scan_path
         if path.startswith("/q/"):
             slug, template, source = path[3:], QR_TEMPLATE, "qr"
+        elif path.startswith("/Q/"):
+            # The compact payload: the slug in capitals, looked up ignoring case.
+            slug, template, source = (
+                scan_path.index.canonical(path[3:]) or "",
+                COMPACT_TEMPLATE,
+                "qr",
+            )
         else:
             slug, template, source = path[1:], LINK_TEMPLATE, "link"
-        scan_path = self.scan_path
         route = scan_path.index.resolve(slug) if slug else None
         if route is None or (method != "GET" and method != "HEAD"):
             await self.app(scope, receive, send)

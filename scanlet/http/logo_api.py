@@ -21,7 +21,7 @@ from scanlet.http.codes_api import SLUG_PARAM, load_code
 from scanlet.http.endpoint import Endpoint, Reply
 from scanlet.http.errors import code_problem
 from scanlet.http.problems import Problem
-from scanlet.http.resources import CodeResource, code_resource
+from scanlet.http.resources import CodeResource, code_resource, qr_links
 from scanlet.http.responses import json_response
 from scanlet.http.services import services
 from scanlet.storage.records import CodeRow
@@ -97,7 +97,7 @@ async def put_logo(request: Request) -> Response:
     slug = request.path_params["slug"]
     row = await store_uploaded_logo(request, request.state.principal.author)
     counts = await svc.storage.scans.counts_for([slug])
-    return json_response(code_resource(row, svc.settings.public_base_url, counts.get(slug, 0)))
+    return json_response(code_resource(row, qr_links(svc), counts.get(slug, 0)))
 
 
 async def get_logo(request: Request) -> Response:

@@ -8,13 +8,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.adapters.qr_images import FORMATS, MAX_LABEL, MEDIA_TYPES, QrOptions, etag_for
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_bool
 from scanlet.http.problems import Problem
-from scanlet.http.resources import qr_payload
+from scanlet.http.resources import qr_links
 from scanlet.http.services import services
 
 __all__ = ("qr_endpoints", "qr_option_params")
@@ -34,7 +35,8 @@ async def qr_image(request: Request) -> Response:
     """Render the code's ``qr_payload``; 304 when the client already has this image."""
     svc = services(request)
     slug = request.path_params["slug"]
-    if svc.index.resolve(slug) is None:
+    row = await svc.storage.codes.get(slug)
+    if row is None:
         raise Problem(404, f"There is no code with slug {slug!r}.")
     try:
         options = QrOptions.parse(request.query_params)
@@ -46,14 +48,16 @@ async def qr_image(request: Request) -> Response:
         logo = await svc.logos.logo_for(slug)
         if logo is None:
             raise invalid("logo", "this code has no logo")
-    payload = qr_payload(svc.settings.public_base_url, slug)
+    code = Code.from_row(row)
+    payload = qr_links(svc).payload(code)
     etag = etag_for(payload, options, logo)
-    # The image of a slug never changes (the payload is the slug's URL, not its target), so
-    # clients may keep it; "private" because the API needs a key.
+    # A link's image never changes (the payload is the slug's URL, not its target), so
+    # clients may keep it; a static code's changes with its content, so clients ask again
+    # (its ETag makes that cheap). "private" because the API needs a key.
     disposition = "attachment" if download else "inline"
     headers = {
         "ETag": etag,
-        "Cache-Control": "private, max-age=86400",
+        "Cache-Control": "private, max-age=86400" if code.tracked else "private, no-cache",
         # Slugs are [A-Za-z0-9_-]: safe in a quoted filename as they are.
         "Content-Disposition": f'{disposition}; filename="{slug}.{options.format}"',
     }

@@ -26,6 +26,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from scanlet.actors.access.keys import Scope as KeyScope
+from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH
 from scanlet.adapters.qr_images import NO_LOGOS, LogoSource, QrOptions, QrRenderer, RenderedQr
@@ -33,7 +34,7 @@ from scanlet.http.codes_api import MAX_QUERY_LENGTH
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_str
 from scanlet.http.qr_api import qr_option_params
-from scanlet.http.resources import qr_payload, short_url
+from scanlet.http.resources import QrLinks, qr_links, short_url
 from scanlet.http.scoping import limited_tags
 from scanlet.http.services import services
 from scanlet.storage.ports import CodeRepository
@@ -101,7 +102,7 @@ class QrArchive:
         self,
         codes: CodeRepository,
         renderer: QrRenderer,
-        base_url: str,
+        links: QrLinks,
         options: QrOptions,
         *,
         tag: str | None = None,
@@ -115,7 +116,7 @@ class QrArchive:
         self._plain = msgspec.structs.replace(options, logo=False)
         self._within = within
         self._renderer = renderer
-        self._base = base_url
+        self._links = links
         self._options = options
         self._tag = tag
         self._q = q
@@ -138,7 +139,7 @@ class QrArchive:
 
     async def _draw(self, row: CodeRow) -> RenderedQr | InvalidField:
         """The code's image (off the event loop), or why it cannot be drawn."""
-        payload = qr_payload(self._base, row.slug)
+        payload = self._links.payload(Code.from_row(row))
         options, logo = self._options, None
         if options.logo:
             logo = await self._logos.logo_for(row.slug) if row.logo is not None else None
@@ -185,7 +186,9 @@ class QrArchive:
             yield sink.take()
 
     def _index_row(self, row: CodeRow, file: str, error: str) -> tuple[str, ...]:
-        link = short_url(self._base, row.slug)
+        # A static code has neither a target nor a link: its image holds its content.
+        code = Code.from_row(row)
+        link = short_url(self._links.base_url, row.slug) if code.tracked else ""
         return (row.slug, row.title or "", row.target, link, file, error)
 
 
@@ -198,7 +201,7 @@ async def qr_archive(request: Request) -> StreamingResponse:
         archive = QrArchive(
             svc.storage.codes,
             svc.qr,
-            svc.settings.public_base_url,
+            qr_links(svc),
             options,
             tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
             q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),

@@ -15,7 +15,7 @@ from scanlet.actors.codes.validation import RESERVED_SLUGS
 from scanlet.actors.events import Source
 from scanlet.http.codes_api import SLUG_SCHEMA
 from scanlet.http.endpoint import Endpoint, Param, Reply
-from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE, ScanPath
+from scanlet.http.scan_path import COMPACT_TEMPLATE, LINK_TEMPLATE, QR_TEMPLATE, ScanPath
 
 __all__ = ("redirect_endpoints",)
 
@@ -44,7 +44,7 @@ def _taken_by_other_routes(request: Request) -> set[str]:
     for route in request.app.router.routes:
         if (
             isinstance(route, Route)
-            and route.path not in (LINK_TEMPLATE, QR_TEMPLATE)
+            and route.path not in (LINK_TEMPLATE, QR_TEMPLATE, COMPACT_TEMPLATE)
             and route.path_regex.match(path)
         ):
             methods |= route.methods or set()
@@ -54,7 +54,7 @@ def _taken_by_other_routes(request: Request) -> set[str]:
 def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
     """The scan routes; they must come after every other top-level route."""
 
-    async def scan(request: Request, source: Source) -> Response:
+    async def scan(request: Request, source: Source, fold: bool = False) -> Response:
         password = None
         if request.method == "POST":
             other = _taken_by_other_routes(request)
@@ -64,7 +64,7 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
                 raise HTTPException(405, headers={"Allow": ", ".join(sorted(other)) or "GET"})
             password = await _posted_password(request)
         reply = await scan_path.answer(
-            request.scope, request.path_params["slug"], source, password=password
+            request.scope, request.path_params["slug"], source, password=password, fold=fold
         )
         response = Response(status_code=reply.status)
         response.body = reply.body
@@ -88,6 +88,11 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
         """A visit through the QR payload: source ``qr``."""
         return await scan(request, "qr")
 
+    async def compact_scan(request: Request) -> Response:
+        """A visit through the compact QR payload (``/Q/SLUG``): source ``qr``, the slug
+        looked up ignoring case."""
+        return await scan(request, "qr", fold=True)
+
     slug = Param("slug", "path", SLUG_SCHEMA, "The code's slug.")
     replies = [
         Reply(301, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
@@ -100,7 +105,14 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
         Reply(307, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
         Reply(308, "Redirect (the code's redirect_status).", media_type="", headers=("Location",)),
     ]
-    form = Reply(200, "A protected code's password form (HTML).", media_type="text/html")
+    form = Reply(
+        200,
+        "A protected code's password form (HTML), or a tracked vcard code's card "
+        "(text/vcard, a .vcf attachment).",
+        media_type="text/html",
+        headers=("Content-Disposition",),
+        alternatives=("text/vcard",),
+    )
     posted = [
         Reply(302, "The right password: redirect, the scan is stored.", media_type=""),
         Reply(403, "A wrong password: the form again (HTML).", media_type="text/html"),
@@ -118,6 +130,7 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
         )
         for path, handler, name in (
             (QR_TEMPLATE, qr_scan, "QR image"),
+            (COMPACT_TEMPLATE, compact_scan, "compact QR image"),
             (LINK_TEMPLATE, link_scan, "short link"),
         )
     ]
@@ -141,6 +154,18 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
             qr_scan,
             "Scan through the QR image",
             "scan",
+            params=[slug],
+            replies=replies,
+            extra_problems=[404, 410, 422, 429, 503],
+        ),
+        Endpoint(
+            "GET",
+            COMPACT_TEMPLATE,
+            compact_scan,
+            "Scan through the compact QR image (SCANLET_QR_COMPACT)",
+            "scan",
+            description="The slug in any case: the code whose slug equals it ignoring case, "
+            "when exactly one slug ever taken does.",
             params=[slug],
             replies=replies,
             extra_problems=[404, 410, 422, 429, 503],

@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.kinds import Kind
 from scanlet.actors.codes.lookalike import target_is_lookalike
+from scanlet.actors.codes.payloads import content_payload
 from scanlet.actors.codes.routing import Rule, SplitArm
-from scanlet.adapters.qr_images import qr_facts
+from scanlet.adapters.qr_images import compact_payload, qr_facts
+from scanlet.http.services import Services
 from scanlet.storage.records import CodeRow
 
-__all__ = ("CodeList", "CodeResource", "code_resource", "qr_payload", "short_url")
+__all__ = (
+    "CodeList",
+    "CodeResource",
+    "QrLinks",
+    "code_resource",
+    "qr_links",
+    "qr_payload",
+    "short_url",
+)
 
 
 class CodeResource(msgspec.Struct, frozen=True):
     """A dynamic QR code as the API shows it."""
 
     slug: str
-    target: str
+    kind: Kind
+    target: Annotated[
+        str | None, msgspec.Meta(description="Where a url code leads; null for other kinds.")
+    ]
+    content: Annotated[
+        dict[str, Any] | None,
+        msgspec.Meta(description="What a code that is not a link holds; null for a url code."),
+    ]
+    tracked: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Scans reach the server and are counted (a url code, a tracked "
+            "vcard); false for a static code, whose image holds its content."
+        ),
+    ]
     title: str | None
     tags: list[str]
     enabled: bool
@@ -30,7 +57,9 @@ class CodeResource(msgspec.Struct, frozen=True):
     valid_until: datetime | None
     max_scans: int | None
     redirect_status: int
-    short_url: str
+    short_url: Annotated[
+        str | None, msgspec.Meta(description="The link people follow; null for a static code.")
+    ]
     qr_payload: str
     qr_version: Annotated[
         int,
@@ -40,6 +69,22 @@ class CodeResource(msgspec.Struct, frozen=True):
         ),
     ]
     qr_modules: int
+    qr_compact: Annotated[
+        bool,
+        msgspec.Meta(
+            description="qr_payload is the compact alphanumeric link (SCANLET_QR_COMPACT): "
+            "HTTPS://HOST/Q/SLUG."
+        ),
+    ]
+    qr_versions_saved: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="How many QR versions the compact link is smaller than the usual "
+            "one (whether or not SCANLET_QR_COMPACT is on); null when the code has none (a "
+            "static code, a slug with '_' or equal to another ignoring case, a base URL "
+            "with a path)."
+        ),
+    ]
     scans: int
     target_lookalike: Annotated[
         bool,
@@ -83,14 +128,65 @@ def qr_payload(base_url: str, slug: str) -> str:
     return f"{base_url}/q/{slug}"
 
 
-def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
+def _nobody(slug: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class QrLinks:
+    """What a code's QR image encodes: a static code's content, else its link, written
+    ``{base_url}/q/{slug}`` or, with ``compact`` (SCANLET_QR_COMPACT), in QR alphanumeric
+    characters (``HTTPS://HOST/Q/SLUG``) when the slug is the only one ``unique`` says has
+    its upper-case form (``CodeIndex.unique_ignoring_case``) and can be written so."""
+
+    base_url: str
+    compact: bool = False
+    unique: Callable[[str], bool] = _nobody
+
+    def compact_link(self, code: Code) -> str | None:
+        """The compact link this code may have, whether or not compact links are on."""
+        if not code.tracked or not self.unique(code.slug):
+            return None
+        found = compact_payload(self.base_url, code.slug)
+        return None if found is None else found.payload
+
+    def payload(self, code: Code) -> str:
+        """The exact text of the code's QR image."""
+        if not code.tracked and code.content is not None:
+            return content_payload(code.content)
+        if self.compact:
+            compact = self.compact_link(code)
+            if compact is not None:
+                return compact
+        return qr_payload(self.base_url, code.slug)
+
+    def versions_saved(self, code: Code) -> int | None:
+        """How many versions the compact link saves, or None when there is none."""
+        if not code.tracked or not self.unique(code.slug):
+            return None
+        found = compact_payload(self.base_url, code.slug)
+        return None if found is None else found.versions_saved
+
+
+def qr_links(svc: Services) -> QrLinks:
+    """How this server writes codes' QR payloads (its base URL, SCANLET_QR_COMPACT)."""
+    return QrLinks(
+        svc.settings.public_base_url, svc.settings.qr_compact, svc.index.unique_ignoring_case
+    )
+
+
+def code_resource(row: CodeRow, links: QrLinks, scans: int) -> CodeResource:
     """The API view of a stored code; ``qr_payload`` is the text the QR image encodes."""
     code = Code.from_row(row)
-    payload = qr_payload(base_url, row.slug)
+    base_url = links.base_url
+    payload = links.payload(code)
     version, modules = qr_facts(payload)
     return CodeResource(
         slug=row.slug,
-        target=row.target,
+        kind=code.kind,
+        target=row.target if code.kind == "url" else None,
+        content=None if code.content is None else msgspec.to_builtins(code.content),
+        tracked=code.tracked,
         title=row.title,
         tags=list(row.tags),
         enabled=row.enabled,
@@ -100,12 +196,14 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         valid_until=row.valid_until,
         max_scans=row.max_scans,
         redirect_status=row.redirect_status,
-        short_url=short_url(base_url, row.slug),
+        short_url=short_url(base_url, row.slug) if code.tracked else None,
         qr_payload=payload,
         qr_version=version,
         qr_modules=modules,
+        qr_compact=payload != qr_payload(base_url, row.slug) and code.tracked,
+        qr_versions_saved=links.versions_saved(code),
         scans=scans,
-        target_lookalike=target_is_lookalike(row.target),
+        target_lookalike=code.kind == "url" and target_is_lookalike(row.target),
         fallback_url=code.fallback_url,
         rules=list(code.rules),
         split=list(code.split),

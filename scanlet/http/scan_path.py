@@ -37,6 +37,7 @@ from scanlet.runtime import ActorError, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
 
 __all__ = (
+    "COMPACT_TEMPLATE",
     "EXCLUDE_COOKIE",
     "LINK_TEMPLATE",
     "QR_TEMPLATE",
@@ -50,6 +51,8 @@ __all__ = (
 log = structlog.get_logger("scanlet.http")
 
 LINK_TEMPLATE, QR_TEMPLATE = "/{slug}", "/q/{slug}"
+#: The compact QR payload's path (SCANLET_QR_COMPACT): the slug whatever its case.
+COMPACT_TEMPLATE = "/Q/{slug}"
 #: The cookie ``/dashboard/exclude-me`` sets: this browser's scans are the owner's own.
 EXCLUDE_COOKIE = "scanlet_exclude"
 _EXCLUDE_COOKIE = f"{EXCLUDE_COOKIE}=1".encode()
@@ -84,6 +87,7 @@ _PAGE_TITLES = {
     503: "Try again shortly",
 }
 _SLOW_DOWN = "Too many requests from your address; try again in a little while."
+_STATIC = "This code is not a link: its QR image holds its content."
 _encode = msgspec.json.Encoder().encode
 
 
@@ -217,6 +221,18 @@ def _password_form(status: int, error: str) -> ScanReply:
     return ScanReply(status, headers, body)
 
 
+def _card_reply(card: bytes, slug: str) -> ScanReply:
+    """A tracked vcard code's answer: its card as a .vcf download."""
+    headers = [
+        (b"content-type", b"text/vcard; charset=utf-8"),
+        (b"content-length", str(len(card)).encode()),
+        # Slugs are [A-Za-z0-9_-]: safe in a quoted file name as they are.
+        (b"content-disposition", f'attachment; filename="{slug}.vcf"'.encode()),
+        _NO_STORE,
+    ]
+    return ScanReply(200, headers, card)
+
+
 def _redirect_reply(status: int, location: bytes) -> ScanReply:
     headers = [(b"location", location), _NO_STORE, _EMPTY]
     return ScanReply(status, headers, b"")
@@ -309,21 +325,34 @@ class ScanPath:
         facts: ScanFacts | None = None,
         route: Route | None = None,
         password: str | None = None,
+        *,
+        fold: bool = False,
     ) -> ScanReply:
         """The reply to one scan request; never raises (failures become 5xx replies).
         ``facts`` and ``route`` when the caller has them already (the front has looked the
         slug up to choose its entrance); ``password`` as a protected code's form posted it
-        (POST: answered 405 for a code without one, 404 without recording for no code)."""
+        (POST: answered 405 for a code without one, 404 without recording for no code);
+        ``fold``: ``slug`` came by ``/Q/`` and names a slug ignoring case."""
         try:
             if facts is None:
                 facts = read_request(scope, self.trusted, self.country_header)
             method = scope["method"]
             if route is None:
-                route = self.index.resolve(slug)
+                found = self.index.canonical(slug) if fold else slug
+                # By /Q/, a slug equal to no taken one ignoring case, or to several, names
+                # no code: never a guess (an exact match could be another's printed code).
+                slug = slug if found is None else found
+                route = None if found is None else self.index.resolve(found)
                 if route is None:
+                    if found is not None and self.index.is_static(found):
+                        # Its image holds its content: nothing to redirect to, nothing to
+                        # count (not an orphan either: the code exists).
+                        return _refusal(facts, 404, _STATIC)
                     if method == "POST":
                         return _refusal(facts, 404, "There is no code with this address.")
-                    return await self._unknown(facts, slug, source, method != "HEAD")
+                    return await self._unknown(
+                        facts, slug, source, method != "HEAD", taken=found is not None
+                    )
             if method == "POST" and (route.router is None or not route.router.password_hash):
                 return _refusal(facts, 405, "This code takes no password.", {"Allow": "GET, HEAD"})
             return await self._redirect(
@@ -381,6 +410,8 @@ class ScanPath:
             if wait:
                 limits.refused_redirect.inc()
                 return _refusal(facts, 429, _SLOW_DOWN, {"Retry-After": retry_after(wait)})
+        # A tracked vcard answers with its card, unless a fallback took the scan.
+        card = route.card is not None and gone is None
         if record:
             fallback = gone is not None
             scan = RecordScan(
@@ -392,9 +423,11 @@ class ScanPath:
                 facts.referrer,
                 None if fallback else route.max_scans,
                 facts.country,
-                route.target if choice is None else choice.target,
+                None if card else (route.target if choice is None else choice.target),
                 None if choice is None or choice.rule == TARGET else choice.rule,
-                "fallback" if fallback else ("password" if password is not None else "redirect"),
+                "fallback"
+                if fallback
+                else ("card" if card else ("password" if password is not None else "redirect")),
                 facts.own or (bool(self.excluded) and in_networks(facts.address, self.excluded)),
             )
             try:
@@ -407,11 +440,14 @@ class ScanPath:
                     status = FALLBACK_STATUS
                     scan.max_scans = None
                     scan.target, scan.rule, scan.outcome = choice.target, choice.rule, "fallback"
+                    card = False
                     recorded = await self.scans.record(scan)
             except _STORE_FAILURES as exc:
                 return _not_stored(facts, exc)
             if not recorded:
                 return _refusal(facts, 410, "This code has reached its scan limit.")
+        if card and route.card is not None:
+            return _card_reply(route.card, slug)
         return _redirect_reply(status, location)
 
     async def _password_refusal(
@@ -431,8 +467,9 @@ class ScanPath:
         return _password_form(403, _WRONG)
 
     async def _unknown(
-        self, facts: ScanFacts, slug: str, source: Source, record: bool
+        self, facts: ScanFacts, slug: str, source: Source, record: bool, *, taken: bool = True
     ) -> ScanReply:
+        """A slug with no live code; ``taken``: it may be a deleted one's (410)."""
         limits = self.limits
         # Checked before anything is recorded: an enumeration costs a dict lookup, not a write.
         wait = limits.notfound.take(limit_key(facts.address))
@@ -460,7 +497,7 @@ class ScanPath:
             # as orphans) go where the owner says.
             location = location_of(self.not_found_url.replace("{slug}", slug))
             return _redirect_reply(FALLBACK_STATUS, location)
-        if self.index.is_taken(slug):
+        if taken and self.index.is_taken(slug):
             return _refusal(facts, 410, "This code was deleted.")
         return _refusal(facts, 404, "There is no code with this address.")
 

@@ -139,9 +139,7 @@ class RequestVisit:
             found = self._context.countries.country(ip) if ip else None
         return found
 
-    def inputs(
-        self, agent: bool, language: bool, query: bool, country: bool
-    ) -> tuple[object, ...]:
+    def inputs(self, agent: bool, language: bool, query: bool, country: bool) -> tuple[object, ...]:
         """The raw values behind the facts asked for (None for those not asked)."""
         return (
             self.user_agent if agent else None,

@@ -52,6 +52,7 @@ class Header(_Line, frozen=True, kw_only=True, tag="scanlet-archive"):
 
 class Code(_Line, frozen=True, kw_only=True, tag="code"):
     slug: str
+    #: "" for a code that is not a link (its ``kind`` and ``content`` instead).
     target: str
     title: str | None = None
     tags: tuple[str, ...] = ()
@@ -73,6 +74,11 @@ class Code(_Line, frozen=True, kw_only=True, tag="code"):
     password_hash: str | None = None
     #: The code's logo (#16), checked again on import as an upload is.
     logo: Logo | None = None
+    # Codes that are not links (#16); left out for url codes, so their lines read as before.
+    # ("kind" names the line itself.)
+    code_kind: str = "url"
+    content: dict[str, Any] | None = None
+    tracked: bool = False
 
 
 class Logo(msgspec.Struct, frozen=True):
@@ -139,6 +145,9 @@ def code_line(row: CodeRow, logo: StoredLogo | None = None) -> bytes:
             forward_query=code.forward_query,
             password_hash=code.password_hash,
             logo=None if logo is None else Logo(logo.media_type, logo.data),
+            code_kind=code.kind,
+            content=None if code.content is None else msgspec.to_builtins(code.content),
+            tracked=code.tracked and code.kind != "url",
         )
     )
 
@@ -226,6 +235,10 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             "split": msgspec.to_builtins(line.split),
             "forward_query": line.forward_query,
         }
+        if line.code_kind != "url":
+            # As the API takes them: no target, the kind's content (checked as created).
+            del fields["target"]
+            fields.update(kind=line.code_kind, content=line.content, tracked=line.tracked or None)
         return SourceCode(
             origin=_origin(line.slug),
             label=f"code {line.slug}",

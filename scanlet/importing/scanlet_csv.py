@@ -3,12 +3,15 @@ and read by ``scanlet import csv --format scanlet``. One module, so both sides a
 
 Columns (header row first): ``slug, target, title, tags, enabled, valid_from,
 valid_until, max_scans, redirect_status, created_at, scans, fallback_url, forward_query,
-rules, split, has_password``. Tags are joined with ``|`` (a ``|`` or ``\\`` inside a tag is
-escaped with ``\\``); times are RFC 3339 in UTC; ``rules`` and ``split`` are JSON lists as
-the API takes them; empty cells are absent values. ``scans`` is what the code counted:
-written for reading, ignored on import (a count cannot become visits). ``has_password``
-says a code asks for a password; only its hash is kept, and a CSV carries none, so such a
-row is refused on import rather than made into an open code (an archive moves it).
+rules, split, has_password, kind, content, tracked``. Tags are joined with ``|`` (a ``|``
+or ``\\`` inside a tag is escaped with ``\\``); times are RFC 3339 in UTC; ``rules`` and
+``split`` are JSON lists as the API takes them; empty cells are absent values. ``scans`` is
+what the code counted: written for reading, ignored on import (a count cannot become
+visits). ``has_password`` says a code asks for a password; only its hash is kept, and a
+CSV carries none, so such a row is refused on import rather than made into an open code
+(an archive moves it). ``kind`` is ``url`` (or empty: CSVs written before kinds) or the
+kind of a code that is not a link, whose ``content`` is its JSON object as the API takes
+it (``target`` empty); ``tracked`` is true for a tracked vcard.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ COLUMNS = (
     "rules",
     "split",
     "has_password",
+    "kind",
+    "content",
+    "tracked",
 )
 REQUIRED = ("target",)
 
@@ -126,6 +132,9 @@ def code_row(row: CodeRow, scans: int) -> list[str]:
         _json_cell(code.rules),
         _json_cell(code.split),
         "true" if code.password_hash else "false",
+        code.kind,
+        "" if code.content is None else msgspec.json.encode(code.content).decode(),
+        "true" if code.tracked else "false",
     ]
 
 
@@ -153,6 +162,16 @@ def code_fields(cells: dict[str, str]) -> tuple[dict[str, Any], bool, str | None
                 fields[name] = json.loads(cells[name])
             except ValueError:
                 raise ValueError(f"{name}: not a JSON list: {cells[name]!r}") from None
+    kind = cells.get("kind") or "url"
+    if kind != "url":
+        fields["kind"] = kind
+        if cells.get("content"):
+            try:
+                fields["content"] = json.loads(cells["content"])
+            except ValueError:
+                raise ValueError(f"content: not a JSON object: {cells['content']!r}") from None
+        if _flag(cells, "tracked"):
+            fields["tracked"] = True
     if _flag(cells, "has_password"):
         raise ValueError(
             "has_password: a CSV carries no password (only its hash is kept); import this "

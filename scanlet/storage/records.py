@@ -180,6 +180,8 @@ class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
     password_hash: str | None = None
     #: The content hash of the code's logo (its bytes are a ``StoredLogo``); None: none.
     logo: str | None = None
+    #: The kind, content and tracking of a code that is not a link, as JSON; None: a url code.
+    content: str | None = None
 
 
 class StoredLogo(msgspec.Struct, frozen=True):

@@ -48,7 +48,7 @@ ATTEMPTS_KEPT = 1000
 
 CODE_COLUMNS = (
     "slug, target, title, tags, enabled, valid_from, valid_until, max_scans, redirect_status,"
-    " created_at, updated_at, deleted_at, routing, password_hash, logo"
+    " created_at, updated_at, deleted_at, routing, password_hash, logo, content"
 )
 KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags"
 USER_COLUMNS = "id, email, role, created_at, disabled_at, tags"
@@ -100,6 +100,7 @@ def code_row(row: Any) -> CodeRow:
         routing=row[12],
         password_hash=row[13],
         logo=row[14],
+        content=row[15],
     )
 
 

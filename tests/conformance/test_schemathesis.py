@@ -41,6 +41,7 @@ from scanlet.actors.access.keys import ApiKeys
 from scanlet.actors.access.keys import Scope as KeyScope
 from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.codes import passwords as code_passwords
+from scanlet.actors.codes.kinds import CONTENT_TYPES, NO_REDIRECT_FIELDS, NO_SCAN_FIELDS
 from scanlet.actors.codes.validation import SLUG_PATTERN
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
@@ -54,6 +55,10 @@ from tests.actors.webhooks.harness import ScriptedSender
 
 CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID)
 SEED = 20260101
+#: Every field some kind's content has.
+CONTENT_FIELDS = sorted(
+    {name for type_ in CONTENT_TYPES.values() for name in type_.__struct_fields__}
+)
 MAX_EXAMPLES = 12
 STATEFUL_SCENARIOS = 30
 STATEFUL_STEPS = 10
@@ -104,6 +109,23 @@ INEXPRESSIBLE = [
     (("body", "fallback_url"), "must not point at this server"),
     (("body", "rules", "target"), "must not point at this server"),
     (("body", "split", "target"), "must not point at this server"),
+    # A Wi-Fi network's name is at most 32 bytes (802.11): JSON Schema counts characters.
+    (("body", "content", "ssid"), "must be at most 32 bytes"),
+    (("body", "codes", "content", "ssid"), "must be at most 32 bytes"),
+    # The whole payload of a code that is not a link must fit a QR code, in UTF-8 bytes.
+    (("body", "content"), "is too long for a QR code"),
+    (("body", "codes", "content"), "is too long for a QR code"),
+    # A change fits the kind of the code it changes, which the server made (the create body
+    # chose it): content of another kind lacks a field of this one or has a field it has not;
+    # a url code has no content; no code changes kind; a code that is not a link has no
+    # target or routing, a static one no scans to limit and no switch.
+    *((("body", "content", name), "Object contains unknown field") for name in CONTENT_FIELDS),
+    *((("body", "content", name), "Object missing required field") for name in CONTENT_FIELDS),
+    (("body", "content"), "a url code has no content"),
+    (("body", "kind"), "cannot change"),
+    (("body", "tracked"), "cannot change"),
+    *((("body", name), "must be left out") for name in NO_REDIRECT_FIELDS + NO_SCAN_FIELDS),
+    (("body", "enabled"), "a static"),
 ]
 # JSON Schema counts 10.0 as the integer 10; the API reads integers written as integers.
 WRITTEN_AS_A_FLOAT = "got `float`"
@@ -283,7 +305,7 @@ def _load() -> Any:
                 },
                 {
                     # The two scan entrances: a code that is gone answers 410 (SCAN_ANSWERS).
-                    "include-name": ["GET /{slug}", "GET /q/{slug}"],
+                    "include-name": ["GET /{slug}", "GET /q/{slug}", "GET /Q/{slug}"],
                     "checks": {"positive_data_acceptance": {"expected-statuses": SCAN_ANSWERS}},
                 },
                 {
@@ -291,7 +313,7 @@ def _load() -> Any:
                     # run aims every fourth scan at a code it made: none has a password).
                     # (Names: filters of one entry are alternatives, a method with a path
                     # would take every POST.)
-                    "include-name": ["POST /{slug}", "POST /q/{slug}"],
+                    "include-name": ["POST /{slug}", "POST /q/{slug}", "POST /Q/{slug}"],
                     "checks": {
                         "positive_data_acceptance": {"expected-statuses": [*SCAN_ANSWERS, "405"]}
                     },
@@ -313,11 +335,17 @@ def _note_success(context: Any, case: Any, response: Any) -> None:
         _succeeded.add(operation)
     if response.status_code == 201 and operation in CREATED:
         kind, field = CREATED[operation]
-        _live[kind].append(msgspec.json.decode(response.content)[field])
+        created = msgspec.json.decode(response.content)
+        _live[kind].append(created[field])
+        # Scans reach only links and tracked cards (a static code's slug answers 404): the
+        # scan entrances aim at those.
+        if kind == "code" and created.get("tracked"):
+            _live["link"].append(created[field])
     elif response.status_code == 204 and operation in DELETED:
         kind, param = DELETED[operation]
-        with contextlib.suppress(ValueError):
-            _live[kind].remove(case.path_parameters[param])
+        for listed in (kind, "link") if kind == "code" else (kind,):
+            with contextlib.suppress(ValueError):
+                _live[listed].remove(case.path_parameters[param])
 
 
 def _aim_at_live_resources(context: Any, case: Any, **kwargs: Any) -> None:
@@ -393,8 +421,8 @@ _succeeded: set[str] = set()
 #: Every failure of a check that the run kept (each fails its test).
 _kept_failures: list[str] = []
 #: Codes and webhooks created by the run and not deleted since (see _aim_at_live_resources).
-_live: dict[str, list[str]] = {"code": [], "webhook": [], "user": []}
-_aimed: dict[str, int] = {"code": 0, "webhook": 0, "user": 0}
+_live: dict[str, list[str]] = {"code": [], "link": [], "webhook": [], "user": []}
+_aimed: dict[str, int] = {"code": 0, "link": 0, "webhook": 0, "user": 0}
 CREATED = {
     "POST /api/v1/codes": ("code", "slug"),
     "POST /api/v1/webhooks": ("webhook", "id"),
@@ -408,8 +436,9 @@ DELETED = {
 _SLUG = re.compile(SLUG_PATTERN)
 ARCHIVE = "/api/v1/qr-archive"
 AIMED = {
-    "/{slug}": ("code", "slug", _SLUG),
-    "/q/{slug}": ("code", "slug", _SLUG),
+    "/{slug}": ("link", "slug", _SLUG),
+    "/q/{slug}": ("link", "slug", _SLUG),
+    "/Q/{slug}": ("link", "slug", _SLUG),
     # The QR image has many parameters whose combinations the server may refuse (contrast,
     # label font, size or scale): it needs a real slug on the few requests that pass.
     "/api/v1/codes/{slug}/qr": ("code", "slug", _SLUG),
@@ -495,7 +524,7 @@ def test_every_operation_accepted_some_generated_request() -> None:
     # schemathesis reads the document from /openapi.json and leaves that route untested.
     # A protected code's password cannot be generated (that is its point): the right one is
     # tested in tests/http/routing/test_password.py.
-    unguessable = {"POST /{slug}", "POST /q/{slug}"}
+    unguessable = {"POST /{slug}", "POST /q/{slug}", "POST /Q/{slug}"}
     assert documented - _succeeded == {"GET /openapi.json", *unguessable}
 
 

@@ -70,7 +70,15 @@ def test_creating_a_code_returns_the_whole_resource(
         "forward_query",
         "has_password",
         "has_logo",
+        "kind",
+        "content",
+        "tracked",
+        "qr_compact",
+        "qr_versions_saved",
     }
+    assert (code["kind"], code["content"], code["tracked"]) == ("url", None, True)
+    # Compact links are off: the usual payload, and what the compact one would save.
+    assert code["qr_compact"] is False
     assert code["target_lookalike"] is False
     assert (code["fallback_url"], code["rules"], code["split"]) == (None, [], [])
     assert code["forward_query"] is False
@@ -190,7 +198,7 @@ def test_a_target_on_the_servers_own_origin_is_refused_on_create_and_on_change(
         ({"target": 5}, ["body", "target"]),
         ({"target": "https://e.com", "redirect_status": 303}, ["body", "redirect_status"]),
         ({"target": "https://e.com", "bogus": 1}, ["body"]),
-        ({}, ["body"]),
+        ({}, ["body", "target"]),  # a url code needs its target
         ({"target": "https://e.com", "tags": [1]}, ["body", "tags", 0]),
     ],
 )

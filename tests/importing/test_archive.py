@@ -61,6 +61,9 @@ def _fill(client: TestClient, headers: dict[str, str]) -> None:
             "forward_query": True,
         },
         {"target": "https://example.com/secret", "slug": "secret", "password": SECRET},
+        # Codes that are not links (#16): a static one, and a tracked card with a scan.
+        {"kind": "wifi", "slug": "wifi", "content": {"ssid": "Home", "password": "pw1"}},
+        {"kind": "vcard", "slug": "card", "content": {"name": "Jane Doe"}, "tracked": True},
     ]
     for body in codes:
         assert client.post("/api/v1/codes", json=body, headers=headers).status_code == 201
@@ -86,6 +89,7 @@ def _fill(client: TestClient, headers: dict[str, str]) -> None:
     assert client.get("/q/routed", headers=own, follow_redirects=False).status_code == 302
     unlocked = client.post("/secret", data={"password": SECRET}, follow_redirects=False)
     assert unlocked.status_code == 302
+    assert client.get("/q/card", headers={"user-agent": PHONE}).status_code == 200
     client.get("/nothing-here", headers={"accept": "application/json"})
     events = [
         {
@@ -178,8 +182,8 @@ def test_a_round_trip_into_an_empty_database_gives_the_same_answers(
     lines = [json.loads(line) for line in archive.splitlines()]
     assert lines[0]["kind"] == "scanlet-archive"
     kinds = [line["kind"] for line in lines]
-    assert kinds.count("code") == 6
-    assert kinds.count("scan") == 17
+    assert kinds.count("code") == 8
+    assert kinds.count("scan") == 18
     assert "whsec_" not in archive.decode()
     assert all("secret" not in line for line in lines)
     assert SECRET not in archive.decode()
@@ -189,7 +193,7 @@ def test_a_round_trip_into_an_empty_database_gives_the_same_answers(
     assert main(["migrate", "--db", target_db]) == 0
     assert main(["import", "archive", str(path), "--db", target_db]) == 0
     report = capsysbinary.readouterr().out.decode()
-    assert "codes: 6 created; visits: 17 imported" in report
+    assert "codes: 8 created; visits: 18 imported" in report
     assert "note     webhook " in report
     assert "create it again for https://1.1.1.1/in" in report
     target = ApiReader(settings_for(target_db, tmp_path))
@@ -203,6 +207,10 @@ def test_a_round_trip_into_an_empty_database_gives_the_same_answers(
     assert [s["outcome"] for s in copied["routed/scans"]].count("fallback") == 1
     assert [s["excluded"] for s in copied["routed/scans"]].count(True) == 1
     assert [s["outcome"] for s in copied["secret/scans"]] == ["password"]
+    copied_codes = {c["slug"]: c for c in copied["codes"]}
+    assert copied_codes["wifi"]["qr_payload"] == "WIFI:T:WPA;S:Home;P:pw1;;"
+    assert (copied_codes["card"]["kind"], copied_codes["card"]["tracked"]) == ("vcard", True)
+    assert [s["outcome"] for s in copied["card/scans"]] == ["card"]
     # The copy still asks for the password, and still knows it.
     with target.session() as (client, _):
         assert "type=password" in client.get("/secret").text
@@ -210,7 +218,7 @@ def test_a_round_trip_into_an_empty_database_gives_the_same_answers(
         assert unlocked.headers["location"] == "https://example.com/secret"
     # Imported again: nothing doubles.
     assert main(["import", "archive", str(path), "--db", target_db]) == 0
-    assert "codes: 6 kept; visits: 0 imported; 17 already imported" in (
+    assert "codes: 8 kept; visits: 0 imported; 18 already imported" in (
         capsysbinary.readouterr().out.decode()
     )
 

@@ -42,7 +42,7 @@ class TimedSink:
         code = command.code
         return CodeRow(
             slug=code.slug or "generated",
-            target=code.target,
+            target=code.target or "",
             title=None,
             tags=(),
             enabled=True,

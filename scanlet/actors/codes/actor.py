@@ -19,6 +19,7 @@ from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.decide import compile_router, location_of
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.codes.kinds import VcardContent, content_of, is_tracked
 from scanlet.actors.codes.logos import check_stored_logo
 from scanlet.actors.codes.messages import (
     CodeChanges,
@@ -32,6 +33,7 @@ from scanlet.actors.codes.messages import (
 )
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.passwords import hash_password, is_password_hash
+from scanlet.actors.codes.payloads import vcard_text
 from scanlet.actors.codes.rules import check_code
 from scanlet.actors.codes.validation import RESERVED_SLUGS, generate_slug, validate_slug
 from scanlet.actors.events import (
@@ -60,8 +62,13 @@ _ROUTING_FIELDS = frozenset({"fallback_url", "rules", "split"})
 CodesMessage = CreateCode | NewCode | ImportCode | UpdateCode | SetLogo | DeleteCode | RefreshCodes
 
 
-def route_of(code: Code) -> Route:
-    """The index entry for a code."""
+def route_of(code: Code) -> Route | None:
+    """The index entry for a code; None for a static one (no scan reaches it)."""
+    if not code.tracked:
+        return None
+    card = None
+    if isinstance(code.content, VcardContent):
+        card = vcard_text(code.content).encode()
     return Route(
         target=code.target,
         # Location headers are ASCII: non-ASCII targets are percent-encoded once, here.
@@ -72,6 +79,7 @@ def route_of(code: Code) -> Route:
         max_scans=code.max_scans,
         redirect_status=code.redirect_status,
         router=compile_router(code),
+        card=card,
     )
 
 
@@ -83,9 +91,19 @@ class CodesActor(Actor[CodesMessage]):
     """Creates, changes and deletes codes; keeps ``index`` current after each commit."""
 
     def __init__(
-        self, codes: CodeRepository, index: CodeIndex, clock: Clock, *, own_origins: OwnOrigins
+        self,
+        codes: CodeRepository,
+        index: CodeIndex,
+        clock: Clock,
+        *,
+        own_origins: OwnOrigins,
+        compact: bool = False,
     ) -> None:
         self._store = codes
+        # SCANLET_QR_COMPACT: printed codes name slugs ignoring case (``/Q/SLUG``), so a new
+        # slug may not equal a taken one ignoring case, or an old printed code would change
+        # meaning (see ``CodeIndex.canonical``).
+        self._compact = compact
         self._index = index
         self._clock = clock
         # Where this server answers: no target may point there (a code would loop).
@@ -179,16 +197,34 @@ class CodesActor(Actor[CodesMessage]):
             raise InvalidField("password_hash", "must be an argon2id hash (PHC string)")
         if command.slug is None:
             slug = generate_slug()
-            while self._index.is_taken(slug):
+            # Generated slugs never equal a taken one ignoring case: they may all be compact.
+            while self._index.taken_ignoring_case(slug):
                 slug = generate_slug()
         else:
             slug = validate_slug(command.slug, RESERVED_SLUGS)
             if self._index.is_taken(slug):
                 raise SlugTaken(slug)
+            if self._compact and self._index.taken_ignoring_case(slug):
+                raise SlugTaken(slug, ignoring_case=True)
+        kind = command.kind
+        tracked = is_tracked(kind, command.tracked)
+        if kind == "url":
+            if command.target is None:
+                raise InvalidField("target", "is required for a url code")
+            if command.content is not None:
+                raise InvalidField("content", "must be left out: a url code leads to its target")
+            content = None
+        elif command.content is None:
+            raise InvalidField("content", f"is required for a {kind} code")
+        else:
+            content = content_of(kind, command.content)
         code = check_code(
             Code(
                 slug=slug,
-                target=command.target,
+                target="" if command.target is None else command.target,
+                kind=kind,
+                content=content,
+                tracked=tracked,
                 title=command.title,
                 tags=tuple(command.tags),
                 enabled=enabled,
@@ -233,6 +269,11 @@ class CodesActor(Actor[CodesMessage]):
         }
         if "tags" in fields:
             fields["tags"] = tuple(fields["tags"])
+        for name in ("kind", "tracked"):
+            if name in fields and fields.pop(name) != getattr(current, name):
+                raise InvalidField(name, "cannot change: create a new code instead")
+        if "content" in fields:
+            fields["content"] = content_of(current.kind, fields["content"])
         # Write-only: a password given is a new hash (the same password, a new salt), so
         # setting it is always a change; null removes it.
         password = fields.pop("password", msgspec.UNSET)

@@ -13,6 +13,7 @@ from typing import cast, get_args
 import msgspec
 import structlog
 
+from scanlet.actors.codes.kinds import CONTENT_TYPES, Content, Kind, TextContent
 from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.actors.events import CodeState, RedirectStatus
 from scanlet.storage.records import CodeRow
@@ -34,6 +35,33 @@ class _Routing(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 _NO_ROUTING = _Routing()
 _routing_json = msgspec.json.Decoder(_Routing)
 log = structlog.get_logger("scanlet.codes")
+
+
+class _Kind(msgspec.Struct, frozen=True, kw_only=True):
+    """A code that is not a link as the catalogue stores it (one JSON column; NULL: url)."""
+
+    kind: str
+    content: msgspec.Raw
+    tracked: bool = False
+
+
+_kind_json = msgspec.json.Decoder(_Kind)
+#: What a code whose stored content does not decode (a hand-edited database) encodes.
+_UNREADABLE = TextContent(text="(this code's content could not be read)")
+
+
+def _kind_of(row: CodeRow) -> tuple[Kind, Content | None, bool]:
+    """A row's kind, content and whether it is tracked; content that does not decode
+    serves as a text saying so, loudly, rather than keep every code from loading."""
+    if not row.content:
+        return "url", None, True
+    try:
+        stored = _kind_json.decode(row.content)
+        content = msgspec.json.decode(stored.content, type=CONTENT_TYPES[stored.kind])
+    except (msgspec.MsgspecError, KeyError) as exc:
+        log.error("code content unreadable, served as text", slug=row.slug, error=str(exc))
+        return "text", _UNREADABLE, False
+    return cast(Kind, stored.kind), content, stored.tracked
 
 
 def _routing_of(row: CodeRow) -> _Routing:
@@ -70,6 +98,11 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
     password_hash: str | None = None
     #: The content hash of the code's logo; None: no logo.
     logo: str | None = None
+    #: ``url``: a link to ``target``; any other kind holds ``content`` (``target`` is "").
+    kind: Kind = "url"
+    content: Content | None = None
+    #: Scans reach the server and are counted: a url code, a tracked vcard.
+    tracked: bool = True
 
     @classmethod
     def from_row(cls, row: CodeRow) -> Code:
@@ -77,6 +110,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
         an unknown one, from a hand-edited database, serves as the default 302)."""
         status = row.redirect_status if row.redirect_status in REDIRECT_STATUSES else 302
         routing = _routing_of(row)
+        kind, content, tracked = _kind_of(row)
         return cls(
             slug=row.slug,
             target=row.target,
@@ -95,6 +129,9 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             forward_query=routing.forward_query,
             password_hash=row.password_hash,
             logo=row.logo,
+            kind=kind,
+            content=content,
+            tracked=tracked,
         )
 
     def _routing(self) -> _Routing:
@@ -123,7 +160,15 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             routing=None if routing == _NO_ROUTING else msgspec.json.encode(routing).decode(),
             password_hash=self.password_hash,
             logo=self.logo,
+            content=self._stored_content(),
         )
+
+    def _stored_content(self) -> str | None:
+        if self.content is None:
+            return None
+        content = msgspec.Raw(msgspec.json.encode(self.content))
+        stored = _Kind(kind=self.kind, content=content, tracked=self.tracked)
+        return msgspec.json.encode(stored).decode()
 
     def state(self) -> CodeState:
         """What a ``code.created`` or ``code.updated`` event records of it."""
@@ -143,4 +188,7 @@ class Code(msgspec.Struct, frozen=True, kw_only=True):
             forward_query=self.forward_query,
             has_password=self.password_hash is not None,
             logo=self.logo,
+            kind=self.kind,
+            content=None if self.content is None else msgspec.to_builtins(self.content),
+            tracked=self.tracked,
         )

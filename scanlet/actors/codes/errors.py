@@ -28,12 +28,21 @@ class InvalidField(CodeError):
 class SlugTaken(CodeError):
     """Raised when a slug is, or once was, in use: slugs of deleted codes are never reused."""
 
-    def __init__(self, slug: str) -> None:
-        super().__init__(f"slug {slug!r} is already taken")
+    def __init__(self, slug: str, *, ignoring_case: bool = False) -> None:
+        if ignoring_case:
+            # SCANLET_QR_COMPACT: /Q/ links name slugs whatever their case.
+            super().__init__(f"slug {slug!r} is already taken (slugs are compared ignoring case)")
+        else:
+            super().__init__(f"slug {slug!r} is already taken")
         self.slug = slug
+        self.ignoring_case = ignoring_case
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.slug,))
+        return (_slug_taken, (self.slug, self.ignoring_case))
+
+
+def _slug_taken(slug: str, ignoring_case: bool) -> SlugTaken:
+    return SlugTaken(slug, ignoring_case=ignoring_case)
 
 
 class CodeNotFound(CodeError):

@@ -28,6 +28,8 @@ class Route:
     redirect_status: int
     #: Rules, split, fallback or query forwarding; None for a plain redirect to ``target``.
     router: Router | None = None
+    #: A tracked vcard code's card (vCard 3.0, UTF-8): served instead of a redirect.
+    card: bytes | None = None
 
     def gone_reason(self, now: datetime) -> str | None:
         """Why the code cannot redirect at ``now`` (max_scans is checked by the scans actor)."""
@@ -41,38 +43,79 @@ class Route:
 
 
 class CodeIndex:
-    """Live codes by slug, plus every slug ever used (deleted ones stay taken)."""
+    """Live codes by slug, plus every slug ever used (deleted ones stay taken).
+
+    Static codes (not links: their image holds their content) take a slug but have no
+    route. Slugs are also known by their upper-case form, for ``/Q/{slug}``: the compact
+    QR payload writes the slug in capitals, and the one slug ever taken with that form is
+    the one it means.
+    """
 
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
         self._taken: set[str] = set()
+        self._static: set[str] = set()
+        #: Upper-case form -> the one slug ever taken with it (None: two or more have).
+        self._folded: dict[str, str | None] = {}
 
     def resolve(self, slug: str) -> Route | None:
         """The live code for ``slug``, or None."""
         return self._routes.get(slug)
 
+    def canonical(self, slug: str) -> str | None:
+        """The slug ``slug`` names ignoring case: the one slug ever taken that equals it
+        so (``MENU`` -> ``menu``); None when there is none, or several (never a guess)."""
+        return self._folded.get(slug.upper())
+
+    def unique_ignoring_case(self, slug: str) -> bool:
+        """Whether ``slug`` is the only slug ever taken with its upper-case form."""
+        return self._folded.get(slug.upper()) == slug
+
+    def taken_ignoring_case(self, slug: str) -> bool:
+        """Whether a slug equal to ``slug`` ignoring case was ever taken."""
+        return slug.upper() in self._folded
+
+    def is_static(self, slug: str) -> bool:
+        """Whether ``slug`` is a live static code (no scans reach it)."""
+        return slug in self._static
+
+    def _take(self, slug: str) -> None:
+        if slug in self._taken:
+            return
+        self._taken.add(slug)
+        folded = slug.upper()
+        self._folded[folded] = slug if folded not in self._folded else None
+
     def is_taken(self, slug: str) -> bool:
         """Whether ``slug`` was ever used, including by a deleted code."""
         return slug in self._taken
 
-    def put(self, slug: str, route: Route) -> None:
-        """Add or replace a live code."""
-        self._routes[slug] = route
-        self._taken.add(slug)
+    def put(self, slug: str, route: Route | None) -> None:
+        """Add or replace a live code (``route`` None: a static code)."""
+        if route is None:
+            self._routes.pop(slug, None)
+            self._static.add(slug)
+        else:
+            self._routes[slug] = route
+            self._static.discard(slug)
+        self._take(slug)
 
     def remove(self, slug: str) -> None:
         """Delete a code; its slug stays taken."""
         self._routes.pop(slug, None)
-        self._taken.add(slug)
+        self._static.discard(slug)
+        self._take(slug)
 
     def reserve(self, slug: str) -> None:
         """Mark a slug as used without a live code (a tombstone loaded at start)."""
-        self._taken.add(slug)
+        self._take(slug)
 
     def clear(self) -> None:
         """Forget everything (before a rebuild from storage)."""
         self._routes.clear()
         self._taken.clear()
+        self._static.clear()
+        self._folded.clear()
 
     def __len__(self) -> int:
         return len(self._routes)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
+from scanlet.actors.codes.kind_schema import CONTENT_BODY_SCHEMA, KIND_VARIANTS
+from scanlet.actors.codes.kinds import Kind
 from scanlet.actors.codes.passwords import MAX_PASSWORD_LENGTH
 from scanlet.actors.codes.patterns import (
     RESERVED_SLUG_PATTERN,
@@ -31,6 +33,7 @@ __all__ = (
     "MAX_SCANS_LIMIT",
     "CodeChanges",
     "CreateCode",
+    "CreateCodeBody",
     "DeleteCode",
     "ImportCode",
     "NewCode",
@@ -99,6 +102,29 @@ Password = Annotated[
         examples=["open sesame"],
     ),
 ]
+CodeKind = Annotated[
+    Kind,
+    msgspec.Meta(
+        description="url: a short link that redirects to target (the default). wifi, vcard, "
+        "geo, sms, email, tel, text: a static code whose image holds content itself (no "
+        "target, no scans counted), except a vcard with tracked: true."
+    ),
+]
+ContentBody = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        description="The content of a code that is not a link, with the fields of its kind "
+        "(see the README, 'Codes that are not links').",
+        extra_json_schema=CONTENT_BODY_SCHEMA,
+    ),
+]
+Tracked = Annotated[
+    bool,
+    msgspec.Meta(
+        description="vcard only: a short link whose scans are counted and answered with the "
+        "card as a .vcf file. A url code is always tracked, the other kinds never."
+    ),
+]
 ForwardQuery = Annotated[
     bool,
     msgspec.Meta(
@@ -111,9 +137,13 @@ ForwardQuery = Annotated[
 class CreateCode(
     msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True, forbid_unknown_fields=True
 ):
-    """Create a code; without ``slug`` one is generated."""
+    """Create a code; without ``slug`` one is generated. A ``url`` code needs ``target``;
+    every other kind needs ``content`` instead."""
 
-    target: Target
+    target: Target | None = None
+    kind: CodeKind = "url"
+    content: ContentBody | None = None
+    tracked: Tracked | None = None
     slug: Slug | None = None
     title: Title | None = None
     tags: Tags = []
@@ -126,6 +156,11 @@ class CreateCode(
     split: Split = ()
     forward_query: ForwardQuery = False
     password: Password | None = None
+
+
+#: The create body as the API documents it: which fields go with which kind (one variant
+#: per kind), so generated requests that follow the schema are ones the server accepts.
+CreateCodeBody = Annotated[CreateCode, msgspec.Meta(extra_json_schema=KIND_VARIANTS)]
 
 
 class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
@@ -149,8 +184,12 @@ class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):
 
 
 class CodeChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A partial update: fields left out stay as they are; ``null`` clears optional ones."""
+    """A partial update: fields left out stay as they are; ``null`` clears optional ones.
+    A code's ``kind`` and ``tracked`` never change (given, they must be what they are)."""
 
+    kind: CodeKind | msgspec.UnsetType = msgspec.UNSET
+    content: ContentBody | msgspec.UnsetType = msgspec.UNSET
+    tracked: Tracked | msgspec.UnsetType = msgspec.UNSET
     target: Target | msgspec.UnsetType = msgspec.UNSET
     title: Title | msgspec.UnsetType | None = msgspec.UNSET
     tags: Tags | msgspec.UnsetType = msgspec.UNSET

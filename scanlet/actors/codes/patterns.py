@@ -14,7 +14,13 @@ from collections.abc import Iterable
 from scanlet.actors.codes.validation import REFUSED_IN_TARGET, RESERVED_SLUGS, UNPRINTABLE
 from scanlet.hosts import http_url_pattern
 
-__all__ = ("RESERVED_SLUG_PATTERN", "TAG_PATTERN", "TARGET_PATTERN", "TITLE_PATTERN")
+__all__ = (
+    "MULTI_LINE_PATTERN",
+    "RESERVED_SLUG_PATTERN",
+    "TAG_PATTERN",
+    "TARGET_PATTERN",
+    "TITLE_PATTERN",
+)
 
 # The characters of each refused Unicode category in the Basic Multilingual Plane (Unicode
 # 14, as Python 3.11's unicodedata has it; the test compares this table with unicodedata).
@@ -86,6 +92,8 @@ _INVISIBLE = _class_body(REFUSED_IN_TARGET)
 TARGET_PATTERN = http_url_pattern("\\\\" + _INVISIBLE)
 #: Printable text: no controls, format characters or line separators (spaces are fine).
 TITLE_PATTERN = f"^[^{_UNPRINTABLE}]*$"
+#: Printable text that may hold line breaks and tabs (a message's body, a text code).
+MULTI_LINE_PATTERN = f"^(?:[^{_UNPRINTABLE}]|[\\t\\n\\r])*$"
 #: Printable text with at least one character that is not a space (tags are trimmed).
 TAG_PATTERN = f"^[^{_UNPRINTABLE}]*[^{_INVISIBLE}][^{_UNPRINTABLE}]*$"
 #: The reserved names, in any case: a slug may not match this.

@@ -10,8 +10,10 @@ from msgspec.structs import replace
 
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.kinds import NO_REDIRECT_FIELDS, NO_SCAN_FIELDS
 from scanlet.actors.codes.messages import MAX_SCANS_LIMIT
 from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.codes.payloads import check_payload
 from scanlet.actors.codes.routing import check_routing
 from scanlet.actors.codes.validation import (
     MAX_TAG_LENGTH,
@@ -51,6 +53,37 @@ def normal_tags(raw: Iterable[str]) -> tuple[str, ...]:
     return tags
 
 
+#: What each field a code that is not a link leaves out is when it is left out.
+_LEFT_OUT: dict[str, object] = {
+    "target": "",
+    "redirect_status": 302,
+    "rules": (),
+    "split": (),
+    "forward_query": False,
+    "password_hash": None,
+    "fallback_url": None,
+    "max_scans": None,
+    "valid_from": None,
+    "valid_until": None,
+}
+
+
+def _check_not_a_link(code: Code) -> None:
+    """A code of another kind than url: content that fits a QR code, and none of the fields
+    of a redirect (nor, when static, of scans)."""
+    if code.content is None:
+        raise InvalidField("content", f"is required for a {code.kind} code")
+    check_payload(code.content)
+    unused = NO_REDIRECT_FIELDS if code.tracked else NO_REDIRECT_FIELDS + NO_SCAN_FIELDS
+    for name in unused:
+        attribute = "password_hash" if name == "password" else name
+        if getattr(code, attribute) != _LEFT_OUT[attribute]:
+            why = "has no target" if name in NO_REDIRECT_FIELDS else "is static (no scans)"
+            raise InvalidField(name, f"must be left out: a {code.kind} code {why}")
+    if not code.tracked and not code.enabled:
+        raise InvalidField("enabled", f"a static {code.kind} code cannot be disabled")
+
+
 def check_code(
     code: Code, own_origins: OwnOrigins, *, target_is_new: bool, routing_is_new: bool = True
 ) -> Code:
@@ -60,9 +93,12 @@ def check_code(
     (``target_is_new``): a code stored before its target became own (the server moved to
     that origin) must still be disabled, retitled or given a new target.
     """
-    validate_target(code.target)
-    if target_is_new:
-        own_origins.check_target(code.target)
+    if code.kind == "url":
+        validate_target(code.target)
+        if target_is_new:
+            own_origins.check_target(code.target)
+    else:
+        _check_not_a_link(code)
     if code.title is not None and (
         len(code.title) > MAX_TITLE_LENGTH or not _printable(code.title)
     ):

@@ -33,14 +33,35 @@ _BYTE_CAPACITY_M = (
 )  # fmt: skip
 
 
+#: How many characters an alphanumeric-mode QR code of each version holds at M (ISO/IEC
+#: 18004 table 7; a test checks every length against segno).
+_ALPHANUMERIC_CAPACITY_M = (
+    20, 38, 61, 90, 122, 154, 178, 221, 262, 311, 366, 419, 483, 528, 600, 656, 734, 816,
+    909, 970, 1035, 1134, 1248, 1326, 1451, 1542, 1637, 1732, 1839, 1994, 2113, 2238, 2369,
+    2506, 2632, 2780, 2894, 3054, 3220, 3391,
+)  # fmt: skip
+
+
+def _by_table(length: int, capacities: tuple[int, ...]) -> tuple[int, int] | None:
+    for version, capacity in enumerate(capacities, start=1):
+        if length <= capacity:
+            return version, 17 + 4 * version
+    return None
+
+
 def qr_facts(payload: str, ecc: Ecc = "M") -> tuple[int, int]:
     """(version, modules) of the QR code drawn for ``payload`` at ``ecc``. A code resource
-    asks this of every code it lists, on the event loop: the usual case (an ASCII link with a
-    lower-case letter, so byte mode, at M) is a table lookup; anything else asks segno."""
-    if ecc == "M" and payload.isascii() and not set(payload) <= _ALPHANUMERIC:
-        for version, capacity in enumerate(_BYTE_CAPACITY_M, start=1):
-            if len(payload) <= capacity:
-                return version, 17 + 4 * version
+    asks this of every code it lists, on the event loop: the usual cases at M (an ASCII link
+    with a lower-case letter, so byte mode; a compact link, all alphanumeric) are table
+    lookups; anything else asks segno."""
+    if ecc == "M" and payload.isascii():
+        alphanumeric = set(payload) <= _ALPHANUMERIC
+        # An all-digit payload is numeric mode, smaller still: segno knows it.
+        if not alphanumeric or not payload.isdigit():
+            table = _ALPHANUMERIC_CAPACITY_M if alphanumeric else _BYTE_CAPACITY_M
+            found = _by_table(len(payload), table)
+            if found is not None:
+                return found
     return _segno_facts(payload, ecc)
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scanlet.actors.codes.errors import CodeError, InvalidField, SlugTaken
+from scanlet.actors.codes.kinds import KINDS
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
+from scanlet.http.dashboard.kind_form import KIND_FIELDS, content_from, form_field
 
 __all__ = ("FIELDS", "changes_from", "create_from", "field_errors", "split_tags")
 
 FIELDS = ("target", "title", "tags", "slug")
 #: Fields a refusal may name that the edit form shows next to their input.
-SHOWN = (*FIELDS, "fallback_url", "password")
+SHOWN = (*FIELDS, "fallback_url", "password", "kind")
+_CONTENT_INPUTS = tuple(field.name for fields in KIND_FIELDS.values() for field in fields)
 
 
 def split_tags(text: str) -> list[str]:
@@ -25,8 +28,13 @@ def split_tags(text: str) -> list[str]:
 
 
 def values_from(form: Mapping[str, str]) -> dict[str, str]:
-    """The form's code fields, trimmed (absent ones empty)."""
-    return {name: form.get(name, "").strip() for name in FIELDS}
+    """The form's code fields, trimmed (absent ones empty), its kind (url when absent or
+    unknown) and the content inputs it sent, as sent."""
+    values = {name: form.get(name, "").strip() for name in FIELDS}
+    kind = form.get("kind", "url")
+    values["kind"] = kind if kind in KINDS else "url"
+    values.update({name: form[name] for name in _CONTENT_INPUTS if name in form})
+    return values
 
 
 def _target(values: Mapping[str, str]) -> str:
@@ -36,7 +44,17 @@ def _target(values: Mapping[str, str]) -> str:
 
 
 def create_from(values: Mapping[str, str]) -> CreateCode:
-    """The create command for the new-code form (InvalidField when the target is missing)."""
+    """The create command for the new-code form (InvalidField when the target of a url
+    code is missing); another kind takes its content inputs instead of a target."""
+    kind = values.get("kind", "url")
+    if kind != "url":
+        return CreateCode(
+            kind=kind,  # type: ignore[arg-type]  # one of KINDS (values_from)
+            content=content_from(kind, values),
+            slug=values["slug"] or None,
+            title=values["title"] or None,
+            tags=split_tags(values["tags"]),
+        )
     return CreateCode(
         target=_target(values),
         slug=values["slug"] or None,
@@ -54,10 +72,14 @@ def changes_from(values: Mapping[str, str]) -> CodeChanges:
     )
 
 
-def field_errors(refusal: CodeError) -> dict[str, str]:
-    """Messages by form field for a refusal (``_form`` for one that names no field)."""
+def field_errors(refusal: CodeError, kind: str = "url") -> dict[str, str]:
+    """Messages by form field for a refusal (``_form`` for one that names no field); a
+    refusal of ``content.FIELD`` is shown next to the ``kind``'s input for it."""
     if isinstance(refusal, SlugTaken):
         return {"slug": "is taken (slugs of deleted codes stay taken); choose another"}
+    if isinstance(refusal, InvalidField) and refusal.field.startswith("content"):
+        name = form_field(kind, refusal.field)
+        return {name if name in (*_CONTENT_INPUTS, "kind") else "kind": refusal.msg}
     if isinstance(refusal, InvalidField):
         field = refusal.field if refusal.field in SHOWN else "_form"
         message = refusal.msg if field != "_form" else f"{refusal.field}: {refusal.msg}"

@@ -34,12 +34,13 @@ from scanlet.http.dashboard.figures import (
     load_stats,
     selection,
 )
+from scanlet.http.dashboard.kind_form import KIND_FIELDS
 from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.routing_form import CHOICES, form_rows, routing_changes, routing_values
 from scanlet.http.dashboard.session import User
 from scanlet.http.history_api import code_history
 from scanlet.http.params import query_str
-from scanlet.http.resources import code_resource
+from scanlet.http.resources import code_resource, qr_links
 from scanlet.http.scans_api import raw_scans
 from scanlet.http.scoping import check_code_tags, limited_tags
 from scanlet.http.services import services
@@ -86,8 +87,8 @@ async def codes_list(request: Request, user: User) -> Response:
         limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q, within=limited_tags(user.principal)
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
-    base = svc.settings.public_base_url
-    codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
+    links = qr_links(svc)
+    codes = [code_resource(row, links, counts.get(row.slug, 0)) for row in page.items]
     filters = {k: v for k, v in (("q", q), ("tag", tag)) if v}
     next_url = (
         f"/dashboard/codes?{urlencode({**filters, 'cursor': page.next_cursor})}"
@@ -139,6 +140,7 @@ def _form_page(
         arm_rows=range(arms),
         choices=CHOICES,
         has_password=has_password,
+        kinds=KIND_FIELDS,
     )
 
 
@@ -155,7 +157,8 @@ async def create_code(request: Request, user: User) -> Response:
         check_code_tags(user.principal, command.tags)
         row = await services(request).codes.create(command, user.principal.author)
     except CodeError as refusal:
-        return _form_page(request, user, values=values, errors=field_errors(refusal))
+        errors = field_errors(refusal, values["kind"])
+        return _form_page(request, user, values=values, errors=errors)
     return redirect(f"/dashboard/codes/{row.slug}?done=created")
 
 
@@ -165,7 +168,7 @@ async def code_page(request: Request, user: User) -> Response:
     row = await load_code(svc, request.path_params["slug"])
     chosen = selection(request)
     counts = await svc.storage.scans.counts_for([row.slug])
-    code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+    code = code_resource(row, qr_links(svc), counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
     history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)
@@ -206,6 +209,9 @@ async def code_page(request: Request, user: User) -> Response:
 async def edit_form(request: Request, user: User) -> Response:
     """The edit form, filled with the code's current target, title and tags."""
     row = await load_code(services(request), request.path_params["slug"])
+    if row.content is not None:
+        # The form edits links; a code that is not one changes its content by the API.
+        return redirect(f"/dashboard/codes/{row.slug}")
     values = {
         "target": row.target,
         "title": row.title or "",

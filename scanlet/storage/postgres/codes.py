@@ -210,7 +210,7 @@ class CodeStore:
 async def _insert(conn: Connection, row: CodeRow) -> None:
     await conn.execute(
         f"INSERT INTO codes ({CODE_COLUMNS})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, NULL)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, NULL, $14)",
         row.slug,
         row.target,
         row.title,
@@ -224,6 +224,7 @@ async def _insert(conn: Connection, row: CodeRow) -> None:
         format_time(row.updated_at),
         row.routing,
         row.password_hash,
+        row.content,
     )
     await _write_tags(conn, row)
 
@@ -245,7 +246,7 @@ async def _update(conn: Connection, row: CodeRow) -> None:
     await conn.execute(
         "UPDATE codes SET target = $2, title = $3, tags = $4, enabled = $5, valid_from = $6,"
         " valid_until = $7, max_scans = $8, redirect_status = $9, updated_at = $10,"
-        " routing = $11, password_hash = $12 WHERE slug = $1",
+        " routing = $11, password_hash = $12, content = $13 WHERE slug = $1",
         row.slug,
         row.target,
         row.title,
@@ -258,6 +259,7 @@ async def _update(conn: Connection, row: CodeRow) -> None:
         format_time(row.updated_at),
         row.routing,
         row.password_hash,
+        row.content,
     )
     await conn.execute("DELETE FROM code_tags WHERE slug = $1", row.slug)
     await _write_tags(conn, row)

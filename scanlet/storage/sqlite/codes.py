@@ -226,7 +226,7 @@ class CodeStore:
         """Store a new code within the caller's write transaction."""
         conn.execute(
             f"INSERT INTO codes ({_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?)",
             (
                 row.slug,
                 row.target,
@@ -241,6 +241,7 @@ class CodeStore:
                 format_time(row.updated_at),
                 row.routing,
                 row.password_hash,
+                row.content,
             ),
         )
         CodeStore._write_tags(conn, row)
@@ -262,7 +263,7 @@ class CodeStore:
         conn.execute(
             "UPDATE codes SET target = ?, title = ?, tags = ?, enabled = ?, valid_from = ?,"
             " valid_until = ?, max_scans = ?, redirect_status = ?, updated_at = ?, routing = ?,"
-            " password_hash = ? WHERE slug = ?",
+            " password_hash = ?, content = ? WHERE slug = ?",
             (
                 row.target,
                 row.title,
@@ -275,6 +276,7 @@ class CodeStore:
                 format_time(row.updated_at),
                 row.routing,
                 row.password_hash,
+                row.content,
                 row.slug,
             ),
         )

@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.kinds import TextContent, check_content
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.codes.patterns import (
+    MULTI_LINE_PATTERN,
     RESERVED_SLUG_PATTERN,
     TAG_PATTERN,
     TARGET_PATTERN,
@@ -157,3 +159,19 @@ def test_every_reserved_name_in_any_case_matches_the_reserved_pattern(name: str)
     for spelling in (name, name.upper(), name.title()):
         assert re.search(RESERVED_SLUG_PATTERN, spelling)
     assert not re.search(RESERVED_SLUG_PATTERN, name + "x")
+
+
+@given(matching(MULTI_LINE_PATTERN).filter(lambda t: 1 <= len(t) <= 1000))
+def test_every_text_the_multi_line_pattern_matches_is_accepted(text: str) -> None:
+    assert check_content(TextContent(text=text)) == TextContent(text=text)
+
+
+def test_every_character_the_multi_line_pattern_refuses_is_refused() -> None:
+    for point in in_table(UNPRINTABLE):
+        text = f"a{chr(point)}b"
+        if chr(point) in "\t\n\r":
+            assert re.search(MULTI_LINE_PATTERN, text)
+            continue
+        assert not re.search(MULTI_LINE_PATTERN, text), hex(point)
+        with pytest.raises(InvalidField):
+            check_content(TextContent(text=text))

@@ -79,3 +79,17 @@ def test_the_byte_mode_table_agrees_with_segno_on_both_sides_of_every_step() -> 
         payload = ("https://q.example/" + "a" * length)[:length]
         expected = _facts._segno_facts(payload, "M")
         assert _facts.qr_facts(payload, "M") == expected, length
+
+
+def test_the_alphanumeric_table_agrees_with_segno_at_each_versions_edges() -> None:
+    from scanlet.adapters.qr_images import _facts
+
+    # The version grows with the length, so agreeing at the last length of each version and
+    # the first of the next is agreeing at every length (80 segno runs instead of 3391).
+    lengths = {1}
+    for capacity in _facts._ALPHANUMERIC_CAPACITY_M:
+        lengths |= {capacity, min(capacity + 1, 3391)}
+    for length in sorted(lengths):
+        payload = ("HTTPS://Q.EXAMPLE/Q/" + "A" * length)[:length]
+        expected = _facts._segno_facts(payload, "M")
+        assert _facts.qr_facts(payload, "M") == expected, length
