@@ -98,9 +98,16 @@
       }).catch(function () { /* the next change tries again */ });
     });
     preview.addEventListener("load", function () { if (error) error.hidden = true; });
-    form.addEventListener("input", update);
-    form.addEventListener("change", update);
-    form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
+    // While a value is being typed ("3" on the way to "30" mm) the preview waits for a
+    // pause, so half-typed values are not drawn (and refused); a choice is drawn at once.
+    var pending = null;
+    var now = function () { window.clearTimeout(pending); update(); };
+    form.addEventListener("input", function () {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(update, 400);
+    });
+    form.addEventListener("change", now);
+    form.addEventListener("submit", function (event) { event.preventDefault(); now(); });
   }
 
   // Logo upload: the file goes as the request body (its own Content-Type), the form token in
