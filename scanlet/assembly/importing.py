@@ -17,6 +17,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.codes.origins import OwnOrigins
@@ -91,12 +92,14 @@ async def open_sink(settings: Settings, clock: Clock | None = None) -> AsyncIter
             )
         )
         core = await system.spawn_supervisor("core", CORE_SUPERVISOR)
-        index = CodeIndex()
+        index = CodeIndex(DomainIndex(settings.public_base_url))
         own_origins = OwnOrigins(settings.own_origins)
         codes_ref = await core.spawn(
             ChildSpec(
                 name="codes",
-                factory=lambda: CodesActor(storage.codes, index, clock, own_origins=own_origins),
+                factory=lambda: CodesActor(
+                    storage.codes, index, clock, own_origins=own_origins, domains=storage.domains
+                ),
             )
         )
         metrics = ScanMetrics(CollectorRegistry())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.webhooks.metrics import WebhookMetrics
@@ -66,13 +67,14 @@ class CodesContext:
     settings: Settings
     storage: Storage
     codes: CodesClient
+    index: CodeIndex
 
     async def resources(self, rows: Iterable[CodeRow]) -> list[CodeResource]:
         """The API's view of ``rows``, scan counters included."""
         listed = list(rows)
         counts = await self.storage.scans.counts_for(row.slug for row in listed)
-        base = self.settings.public_base_url
-        return [code_resource(row, base, counts.get(row.slug, 0)) for row in listed]
+        domains = self.index.domains
+        return [code_resource(row, domains, counts.get(row.slug, 0)) for row in listed]
 
 
 @asynccontextmanager
@@ -81,16 +83,21 @@ async def codes_context(settings: Settings) -> AsyncIterator[CodesContext]:
     there would loop), for the block."""
     async with running_system(settings) as (storage, system):
         own_origins = OwnOrigins(settings.own_origins)
+        index = CodeIndex(DomainIndex(settings.public_base_url))
         ref = await system.spawn(
             ChildSpec(
                 name="codes",
                 factory=lambda: CodesActor(
-                    storage.codes, CodeIndex(), SystemClock(), own_origins=own_origins
+                    storage.codes,
+                    index,
+                    SystemClock(),
+                    own_origins=own_origins,
+                    domains=storage.domains,
                 ),
                 mailbox_capacity=16,
             )
         )
-        yield CodesContext(settings, storage, CodesClient(ref))
+        yield CodesContext(settings, storage, CodesClient(ref), index)
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.adapters.qr_images import FORMATS, QrOptions, QrRenderer, terminal_lines
 from scanlet.cli.common import (
     EXIT_OK,
@@ -36,13 +37,16 @@ def _payload(args: argparse.Namespace) -> str:
     """The code's QR payload; the code must be live, as for ``GET .../qr`` (404 there)."""
     settings = settings_from(args)
 
-    async def find() -> bool:
+    async def find() -> DomainIndex | None:
         async with open_storage(settings, create=False) as storage:
-            return await storage.codes.get(args.slug) is not None
+            if await storage.codes.get(args.slug) is None:
+                return None
+            return DomainIndex.of_rows(settings.public_base_url, await storage.domains.all())
 
-    if not run(find):
+    domains = run(find)
+    if domains is None:
         raise CommandFailed(f"no code with slug {args.slug!r}")
-    return qr_payload(settings.public_base_url, args.slug)
+    return qr_payload(domains, args.slug)
 
 
 def _options(args: argparse.Namespace) -> QrOptions:
@@ -91,10 +95,11 @@ def cmd_qr_archive(args: argparse.Namespace) -> int:
 
     async def write(out: BinaryIO) -> int:
         async with open_storage(settings, create=False) as storage:
+            domains = DomainIndex.of_rows(settings.public_base_url, await storage.domains.all())
             archive = QrArchive(
                 storage.codes,
                 QrRenderer(max_entries=0),
-                settings.public_base_url,
+                domains,
                 options,
                 tag=args.tag,
                 q=args.q,

@@ -7,10 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.codes.keys import split_key
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
+from scanlet.http.code_address import DOMAIN_SCHEMA, query_domain
 from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.endpoint import Endpoint, Link, Param, Reply
 from scanlet.http.params import (
@@ -60,11 +62,18 @@ CODE_LINKS = tuple(
 
 async def _resource(svc: Services, row: CodeRow) -> CodeResource:
     counts = await svc.storage.scans.counts_for([row.slug])
-    return code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+    return code_resource(row, svc.index.domains, counts.get(row.slug, 0))
+
+
+def code_location(key: str) -> str:
+    """The API URL of the code ``key`` (with ``?domain=`` on a domain other than the
+    default)."""
+    host, slug = split_key(key)
+    return f"/api/v1/codes/{slug}" if host is None else f"/api/v1/codes/{slug}?domain={host}"
 
 
 async def load_code(svc: Services, slug: str) -> CodeRow:
-    """The live code ``slug`` or a 404 problem."""
+    """The live code ``slug`` (its key) or a 404 problem."""
     row = await svc.storage.codes.get(slug)
     if row is None:
         raise Problem(404, f"There is no code with slug {slug!r}.")
@@ -78,7 +87,7 @@ async def create_code(request: Request) -> Response:
     check_code_tags(request.state.principal, command.tags)
     row = await svc.codes.create(command, request.state.principal.author)
     resource = await _resource(svc, row)
-    return json_response(resource, 201, {"Location": f"/api/v1/codes/{row.slug}"})
+    return json_response(resource, 201, {"Location": code_location(row.slug)})
 
 
 async def list_codes(request: Request) -> Response:
@@ -89,13 +98,24 @@ async def list_codes(request: Request) -> Response:
     q = query_str(request, "q", max_length=MAX_QUERY_LENGTH)
     cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     within = limited_tags(request.state.principal)
+    domain = _domain_filter(request)
     if query_choice(request, "format", ("json", "csv"), "json") == "csv":
-        return codes_csv(svc, tag, q, within)
-    page = await svc.storage.codes.page(limit=limit, cursor=cursor, tag=tag, q=q, within=within)
+        return codes_csv(svc, tag, q, within, domain)
+    page = await svc.storage.codes.page(
+        limit=limit, cursor=cursor, tag=tag, q=q, within=within, domain=domain
+    )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
-    base = svc.settings.public_base_url
-    items = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
+    domains = svc.index.domains
+    items = [code_resource(row, domains, counts.get(row.slug, 0)) for row in page.items]
     return json_response(CodeList(items, page.next_cursor))
+
+
+def _domain_filter(request: Request) -> str | None:
+    """``?domain=`` of a list: None (every domain) when absent, ``""`` for the default
+    domain, else the registered host."""
+    if "domain" not in request.query_params:
+        return None
+    return query_domain(request) or ""
 
 
 async def get_code(request: Request) -> Response:
@@ -168,6 +188,12 @@ def code_endpoints() -> list[Endpoint]:
                     "query",
                     {"type": "string", "maxLength": MAX_QUERY_LENGTH},
                     "Only codes whose slug, title or target contains this text.",
+                ),
+                Param(
+                    "domain",
+                    "query",
+                    DOMAIN_SCHEMA,
+                    "Only the codes of this domain (the default domain's by its host).",
                 ),
                 Param(
                     "format",

@@ -63,7 +63,11 @@ class ScanFastPath:
         else:
             slug, template, source = path[1:], LINK_TEMPLATE, "link"
         scan_path = self.scan_path
-        route = scan_path.index.resolve(slug) if slug else None
+        if not slug:
+            await self.app(scope, receive, send)
+            return
+        located = scan_path.locate(scope, slug)
+        route = scan_path.index.resolve(located[0])
         if route is None or (method != "GET" and method != "HEAD"):
             await self.app(scope, receive, send)
             return
@@ -74,7 +78,7 @@ class ScanFastPath:
             # full stack answers them.
             await self.app(scope, receive, send)
             return
-        reply = await scan_path.answer(scope, slug, source, facts, route)
+        reply = await scan_path.answer(scope, slug, source, facts, route, located=located)
         await send(
             {
                 "type": "http.response.start",

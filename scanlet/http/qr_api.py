@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.keys import slug_of_key
 from scanlet.adapters.qr_images import FORMATS, MAX_LABEL, MEDIA_TYPES, QrOptions, etag_for
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -46,7 +47,7 @@ async def qr_image(request: Request) -> Response:
         logo = await svc.logos.logo_for(slug)
         if logo is None:
             raise invalid("logo", "this code has no logo")
-    payload = qr_payload(svc.settings.public_base_url, slug)
+    payload = qr_payload(svc.index.domains, slug)
     etag = etag_for(payload, options, logo)
     # The image of a slug never changes (the payload is the slug's URL, not its target), so
     # clients may keep it; "private" because the API needs a key.
@@ -55,7 +56,7 @@ async def qr_image(request: Request) -> Response:
         "ETag": etag,
         "Cache-Control": "private, max-age=86400",
         # Slugs are [A-Za-z0-9_-]: safe in a quoted filename as they are.
-        "Content-Disposition": f'{disposition}; filename="{slug}.{options.format}"',
+        "Content-Disposition": f'{disposition}; filename="{slug_of_key(slug)}.{options.format}"',
     }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

@@ -23,6 +23,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from scanlet.actors.access.keys import Scope as KeyScope
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH
 from scanlet.adapters.qr_images import QrOptions, QrRenderer, RenderedQr
@@ -98,7 +99,7 @@ class QrArchive:
         self,
         codes: CodeRepository,
         renderer: QrRenderer,
-        base_url: str,
+        domains: DomainIndex,
         options: QrOptions,
         *,
         tag: str | None = None,
@@ -108,7 +109,7 @@ class QrArchive:
         self._codes = codes
         self._within = within
         self._renderer = renderer
-        self._base = base_url
+        self._domains = domains
         self._options = options
         self._tag = tag
         self._q = q
@@ -133,7 +134,7 @@ class QrArchive:
 
     async def _draw(self, row: CodeRow) -> RenderedQr | InvalidField:
         """The code's image (off the event loop), or why it cannot be drawn."""
-        payload = qr_payload(self._base, row.slug)
+        payload = qr_payload(self._domains, row.slug)
         render = partial(self._renderer.render, payload, self._options, None, remember=False)
         try:
             return await anyio.to_thread.run_sync(render)
@@ -175,7 +176,7 @@ class QrArchive:
             yield sink.take()
 
     def _index_row(self, row: CodeRow, file: str, error: str) -> tuple[str, ...]:
-        link = short_url(self._base, row.slug)
+        link = short_url(self._domains, row.slug)
         return (row.slug, row.title or "", row.target, link, file, error)
 
 
@@ -188,7 +189,7 @@ async def qr_archive(request: Request) -> StreamingResponse:
         archive = QrArchive(
             svc.storage.codes,
             svc.qr,
-            svc.settings.public_base_url,
+            svc.index.domains,
             options,
             tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
             q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),

@@ -8,6 +8,8 @@ from typing import Annotated
 import msgspec
 
 from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.domain_index import DomainIndex
+from scanlet.actors.codes.keys import slug_of_key
 from scanlet.actors.codes.lookalike import target_is_lookalike
 from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.adapters.qr_images import qr_facts
@@ -20,6 +22,13 @@ class CodeResource(msgspec.Struct, frozen=True):
     """A dynamic QR code as the API shows it."""
 
     slug: str
+    domain: Annotated[
+        str,
+        msgspec.Meta(
+            description="The host the code lives on (the default domain is the host of the "
+            "server's base URL). Address the code as /api/v1/codes/{slug}?domain=HOST."
+        ),
+    ]
     target: str
     title: str | None
     tags: list[str]
@@ -65,24 +74,27 @@ class CodeList(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-def short_url(base_url: str, slug: str) -> str:
-    """The link people follow (and type)."""
-    return f"{base_url}/{slug}"
+def short_url(domains: DomainIndex, key: str) -> str:
+    """The link people follow (and type) to the code ``key``, on its domain's base URL."""
+    return f"{domains.base_url_of(key)}/{slug_of_key(key)}"
 
 
-def qr_payload(base_url: str, slug: str) -> str:
+def qr_payload(domains: DomainIndex, key: str) -> str:
     """The text a code's QR image encodes: its own URL, never its target (so a printed code
-    stays valid when the target changes), on its own path (so scans are told from clicks)."""
-    return f"{base_url}/q/{slug}"
+    stays valid when the target changes), on its own path (so scans are told from clicks),
+    on its domain's base URL."""
+    return f"{domains.base_url_of(key)}/q/{slug_of_key(key)}"
 
 
-def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
-    """The API view of a stored code; ``qr_payload`` is the text the QR image encodes."""
+def code_resource(row: CodeRow, domains: DomainIndex, scans: int) -> CodeResource:
+    """The API view of a stored code (``row.slug`` is its key); ``qr_payload`` is the text
+    the QR image encodes."""
     code = Code.from_row(row)
-    payload = qr_payload(base_url, row.slug)
+    payload = qr_payload(domains, row.slug)
     version, modules = qr_facts(payload)
     return CodeResource(
-        slug=row.slug,
+        slug=slug_of_key(row.slug),
+        domain=domains.host_of(row.slug),
         target=row.target,
         title=row.title,
         tags=list(row.tags),
@@ -93,7 +105,7 @@ def code_resource(row: CodeRow, base_url: str, scans: int) -> CodeResource:
         valid_until=row.valid_until,
         max_scans=row.max_scans,
         redirect_status=row.redirect_status,
-        short_url=short_url(base_url, row.slug),
+        short_url=short_url(domains, row.slug),
         qr_payload=payload,
         qr_version=version,
         qr_modules=modules,

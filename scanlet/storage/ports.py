@@ -25,6 +25,7 @@ from scanlet.storage.records import (
     CodeRow,
     CodeTotal,
     DeliveryRow,
+    DomainRow,
     EndpointRow,
     HourRow,
     IdempotentReply,
@@ -51,6 +52,7 @@ __all__ = (
     "AnalyticsWriter",
     "ChangeFeed",
     "CodeRepository",
+    "DomainRepository",
     "EventLogReader",
     "EventLogStore",
     "EventLogWriter",
@@ -99,9 +101,10 @@ class CodeRepository(Protocol):
         tag: str | None,
         q: str | None,
         within: Sequence[str] | None = None,
+        domain: str | None = None,
     ) -> CodePage:
         """A page of live codes, newest first (``within``: only codes with one of those
-        tags)."""
+        tags; ``domain``: only the codes of that host, ``""`` the default domain's)."""
         ...
 
     async def create(
@@ -122,6 +125,30 @@ class CodeRepository(Protocol):
 
     async def delete(self, slug: str, at: datetime, entry: NewEvent, recorded_at: datetime) -> int:
         """Turn a code into a tombstone and append its event; the event's seq."""
+        ...
+
+
+class DomainRepository(Protocol):
+    """The registered domains (written by the codes context only)."""
+
+    async def all(self) -> list[DomainRow]:
+        """Every registered domain."""
+        ...
+
+    async def find(self, host: str) -> DomainRow | None:
+        """The domain ``host``, or None."""
+        ...
+
+    async def create(self, row: DomainRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Store a new domain and its event; the event's seq."""
+        ...
+
+    async def update(self, row: DomainRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Overwrite a domain's fields and append its event; the event's seq."""
+        ...
+
+    async def delete(self, host: str, entry: NewEvent, recorded_at: datetime) -> int:
+        """Remove a domain and append its event; the event's seq."""
         ...
 
 
@@ -574,6 +601,11 @@ class Storage(Protocol):
     @property
     def codes(self) -> CodeRepository:
         """The codes catalogue."""
+        ...
+
+    @property
+    def domains(self) -> DomainRepository:
+        """The registered domains."""
         ...
 
     @property

@@ -28,6 +28,7 @@ __all__ = (
     "CreatedKey",
     "DeliveryRow",
     "DeviceEntry",
+    "DomainRow",
     "EndpointDisable",
     "EndpointRow",
     "HourRow",
@@ -177,6 +178,17 @@ class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
     routing: str | None = None
     #: The argon2id hash of the code's password (never the password); None: none.
     password_hash: str | None = None
+
+
+class DomainRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One registered domain as stored (the default domain has no row)."""
+
+    host: str
+    base_url: str
+    not_found_url: str | None
+    root_url: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class CodePage(msgspec.Struct, frozen=True):

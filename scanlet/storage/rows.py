@@ -18,6 +18,7 @@ from scanlet.storage.records import (
     AuditEntry,
     CodeRow,
     DeliveryRow,
+    DomainRow,
     EndpointRow,
     UserRow,
 )
@@ -29,12 +30,14 @@ __all__ = (
     "AUDIT_COLUMNS",
     "CODE_COLUMNS",
     "DELIVERY_COLUMNS",
+    "DOMAIN_COLUMNS",
     "KEY_COLUMNS",
     "USER_COLUMNS",
     "attempt_row",
     "audit_row",
     "code_row",
     "delivery_row",
+    "domain_row",
     "encode_list",
     "format_optional",
     "key_row",
@@ -49,6 +52,7 @@ CODE_COLUMNS = (
     "slug, target, title, tags, enabled, valid_from, valid_until, max_scans, redirect_status,"
     " created_at, updated_at, deleted_at, routing, password_hash"
 )
+DOMAIN_COLUMNS = "host, base_url, not_found_url, root_url, created_at, updated_at"
 KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags"
 USER_COLUMNS = "id, email, role, created_at, disabled_at, tags"
 DELIVERY_COLUMNS = (
@@ -93,6 +97,18 @@ def code_row(row: Any) -> CodeRow:
         deleted=row[11] is not None,
         routing=row[12],
         password_hash=row[13],
+    )
+
+
+def domain_row(row: Any) -> DomainRow:
+    """A row of ``DOMAIN_COLUMNS``."""
+    return DomainRow(
+        host=row[0],
+        base_url=row[1],
+        not_found_url=row[2],
+        root_url=row[3],
+        created_at=parse_time(row[4]),
+        updated_at=parse_time(row[5]),
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scanlet.actors.codes.decide import Router
+from scanlet.actors.codes.domain_index import DomainIndex
 
 __all__ = ("CodeIndex", "Route")
 
@@ -41,11 +42,14 @@ class Route:
 
 
 class CodeIndex:
-    """Live codes by slug, plus every slug ever used (deleted ones stay taken)."""
+    """Live codes by key (``scanlet.actors.codes.keys``: the slug on the default domain,
+    ``host/slug`` on another), plus every key ever used (deleted ones stay taken), and the
+    registered domains (``domains``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, domains: DomainIndex | None = None) -> None:
         self._routes: dict[str, Route] = {}
         self._taken: set[str] = set()
+        self.domains = DomainIndex() if domains is None else domains
 
     def resolve(self, slug: str) -> Route | None:
         """The live code for ``slug``, or None."""
@@ -73,6 +77,11 @@ class CodeIndex:
         """Forget everything (before a rebuild from storage)."""
         self._routes.clear()
         self._taken.clear()
+
+    def live_on(self, host: str) -> int:
+        """How many live codes the domain ``host`` has."""
+        prefix = f"{host}/"
+        return sum(1 for key in self._routes if key.startswith(prefix))
 
     def __len__(self) -> int:
         return len(self._routes)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from scanlet.actors.codes.domains import MAX_HOST_LENGTH
 from scanlet.actors.codes.passwords import MAX_PASSWORD_LENGTH
 from scanlet.actors.codes.patterns import (
     RESERVED_SLUG_PATTERN,
@@ -98,6 +99,16 @@ Password = Annotated[
         examples=["open sesame"],
     ),
 ]
+CodeDomain = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_HOST_LENGTH + 1,
+        description="The host the code lives on: a registered domain (GET /api/v1/domains) "
+        "or the default one (the host of the server's base URL, also when left out). A slug "
+        "is unique per domain.",
+        examples=["links.example.com"],
+    ),
+]
 ForwardQuery = Annotated[
     bool,
     msgspec.Meta(
@@ -125,6 +136,7 @@ class CreateCode(
     split: Split = ()
     forward_query: ForwardQuery = False
     password: Password | None = None
+    domain: CodeDomain | None = None
 
 
 class ImportCode(msgspec.Struct, Asks[CodeRow], frozen=True, kw_only=True):

@@ -85,8 +85,8 @@ async def codes_list(request: Request, user: User) -> Response:
         limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q, within=limited_tags(user.principal)
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
-    base = svc.settings.public_base_url
-    codes = [code_resource(row, base, counts.get(row.slug, 0)) for row in page.items]
+    domains = svc.index.domains
+    codes = [code_resource(row, domains, counts.get(row.slug, 0)) for row in page.items]
     filters = {k: v for k, v in (("q", q), ("tag", tag)) if v}
     next_url = (
         f"/dashboard/codes?{urlencode({**filters, 'cursor': page.next_cursor})}"
@@ -189,7 +189,7 @@ async def code_page(request: Request, user: User) -> Response:
     row = await load_code(svc, request.path_params["slug"])
     chosen = selection(request)
     counts = await svc.storage.scans.counts_for([row.slug])
-    code = code_resource(row, svc.settings.public_base_url, counts.get(row.slug, 0))
+    code = code_resource(row, svc.index.domains, counts.get(row.slug, 0))
     stats = await load_stats(svc, row.slug, chosen)
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
     history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)

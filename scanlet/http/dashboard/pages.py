@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from scanlet.actors.codes.errors import CodeNotFound
 from scanlet.actors.codes.lookalike import shown_target, target_is_lookalike
+from scanlet.http.code_address import address_code
 from scanlet.http.dashboard.session import User, auth, current_user
 from scanlet.http.problems import Problem
 from scanlet.http.scoping import visible_slug
@@ -204,10 +205,11 @@ def guarded(
                     " it can look but not change.",
                     user=user,
                 )
-            slug = request.path_params.get("slug")
-            if slug is not None:
-                # Outside a tag limit a code is as absent as one that never was.
-                await visible_slug(services(request), user.principal, slug)
+            if "slug" in request.path_params:
+                # The code's key (its slug and ?domain=); outside a tag limit a code is as
+                # absent as one that never was.
+                key = address_code(request)
+                await visible_slug(services(request), user.principal, key)
             if request.method == "POST":
                 form = await read_form(request)
                 token = form.get("csrf")
