@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.domain_index import DomainIndex
+from scanlet.actors.codes.domain_messages import CreateDomain
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.codes.origins import OwnOrigins
@@ -69,6 +70,9 @@ class ContextSink:
 
     async def delete(self, slug: str) -> None:
         await self._codes.delete(slug)
+
+    async def create_domain(self, command: CreateDomain) -> None:
+        await self._codes.create_domain(command)
 
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
         return await self._scans.import_scans(scans)
