@@ -14,7 +14,7 @@ from scanlet.actors.codes.messages import CodeChanges, CreateCode
 
 __all__ = ("FIELDS", "changes_from", "create_from", "field_errors", "split_tags")
 
-FIELDS = ("target", "title", "tags", "slug")
+FIELDS = ("target", "title", "tags", "slug", "domain")
 #: Fields a refusal may name that the edit form shows next to their input.
 SHOWN = (*FIELDS, "fallback_url", "password")
 
@@ -42,6 +42,7 @@ def create_from(values: Mapping[str, str]) -> CreateCode:
         slug=values["slug"] or None,
         title=values["title"] or None,
         tags=split_tags(values["tags"]),
+        domain=values["domain"] or None,
     )
 
 

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from scanlet.actors.codes.errors import CodeNotFound
 from scanlet.actors.codes.lookalike import shown_target, target_is_lookalike
 from scanlet.http.code_address import address_code
+from scanlet.http.dashboard.links import code_url, key_url
 from scanlet.http.dashboard.session import User, auth, current_user
 from scanlet.http.problems import Problem
 from scanlet.http.scoping import visible_slug
@@ -83,6 +84,8 @@ _env = jinja2.Environment(
 )
 _env.globals["static"] = static_url
 _env.filters["urlpart"] = lambda value: quote(str(value), safe="")
+_env.globals["code_url"] = code_url
+_env.globals["key_url"] = key_url
 # Targets are shown by the codes context's rule: look-alike hosts in ASCII, with a warning.
 _env.filters["shown_target"] = shown_target
 _env.filters["lookalike"] = target_is_lookalike
@@ -178,13 +181,14 @@ Page = Callable[[Request, User], Awaitable[Response]]
 
 
 def guarded(
-    handler: Page, *, write: bool = False, resource: bool = False
+    handler: Page, *, write: bool = False, resource: bool = False, admin: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a page: sign-in, scope and CSRF checks first, HTML error pages for failures.
 
     Without a session a page redirects to the sign-in form; a ``resource`` (image, stream)
     answers 401 instead. ``write`` pages need a write-scope key. Every POST needs the
     session's CSRF token in the ``csrf`` field; its form is left in ``request.state.form``.
+    ``admin`` pages (domains) need the admin role or scope.
     """
 
     async def run(request: Request) -> Response:
@@ -197,6 +201,14 @@ def guarded(
                     return redirect("/dashboard/sign-in")
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return redirect(f"/dashboard/sign-in?next={quote(target, safe='')}")
+            if admin and not user.can_admin:
+                return error_page(
+                    request,
+                    403,
+                    f"{user.principal.name} acts as {user.principal.role.label}:"
+                    " only admins manage this.",
+                    user=user,
+                )
             if write and not user.can_write:
                 return error_page(
                     request,
