@@ -100,6 +100,12 @@ INEXPRESSIBLE = [
     (("body", "fallback_url"), "must not point at this server"),
     (("body", "rules", "target"), "must not point at this server"),
     (("body", "split", "target"), "must not point at this server"),
+    # A code's domain is one an admin registered (or the default one); ?domain= likewise.
+    (("body", "domain"), "no domain"),
+    (("query", "domain"), "no domain"),
+    # A domain's base URL is an origin on the domain's own host.
+    (("body", "base_url"), "must be on the domain's own host"),
+    (("body", "base_url"), "must be an origin"),
 ]
 # JSON Schema counts 10.0 as the integer 10; the API reads integers written as integers.
 WRITTEN_AS_A_FLOAT = "got `float`"

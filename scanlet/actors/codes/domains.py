@@ -38,8 +38,9 @@ __all__ = (
 #: The longest DNS name (RFC 1035: 255 octets on the wire, 253 characters written).
 MAX_HOST_LENGTH = 253
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-#: What a host looks like in the OpenAPI document: ASCII labels (names in other scripts are
-#: accepted too, stored in their IDNA form), the last one not a number.
+#: What a host looks like, in the OpenAPI document and to ``normal_host`` alike: ASCII
+#: labels (a name in another script in its IDNA ``xn--`` form, as DNS and the ``Host``
+#: header carry it), the last one starting with a letter (so it never reads as a number).
 HOST_NAME_PATTERN = (
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
     r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"
@@ -48,18 +49,18 @@ _NOT_A_NAME = "must be a host name alone (no scheme, port, path or user name)"
 
 
 def normal_host(value: str, field: str = "host") -> str:
-    """``value`` as the one spelling a domain is stored and looked up by: lower case, IDNA
-    ASCII form, no trailing dot. ``"Links.Example."`` -> ``"links.example"``; raise
-    InvalidField naming ``field`` for anything that is not a DNS name (a URL, a port, a
-    path, user info, an IP literal, a label over 63 or a name over 253 characters)."""
+    """``value`` as the one spelling a domain is stored and looked up by: lower case, no
+    trailing dot. ``"Links.Example."`` -> ``"links.example"``; raise InvalidField naming
+    ``field`` for anything that is not a DNS name (a URL, a port, a path, user info, an IP
+    literal, a label over 63 or a name over 253 characters, a name not in ASCII: its
+    ``xn--`` form is what requests carry in their ``Host``)."""
     if not value or len(value) > MAX_HOST_LENGTH + 1:
         raise InvalidField(field, f"must be 1 to {MAX_HOST_LENGTH} characters")
     if any(c in value for c in "/:@[]\\?#%") or any(c.isspace() for c in value):
         raise InvalidField(field, _NOT_A_NAME)
-    bare = value.removesuffix(".")
-    if not bare.isascii():
-        bare = canonical_host(bare)
-    host = bare.lower()
+    if not value.isascii():
+        raise InvalidField(field, "must be in ASCII (a name in another script in its xn-- form)")
+    host = value.removesuffix(".").lower()
     if len(host) > MAX_HOST_LENGTH:
         raise InvalidField(field, f"must be at most {MAX_HOST_LENGTH} characters")
     labels = host.split(".")
@@ -69,8 +70,10 @@ def normal_host(value: str, field: str = "host") -> str:
             "must be dot-separated labels of 1 to 63 letters, digits or '-' "
             "(not at either end of a label)",
         )
-    if ends_in_a_number(host):
-        raise InvalidField(field, "must be a DNS name, not an IP address")
+    if ends_in_a_number(host) or not labels[-1][0].isalpha():
+        raise InvalidField(
+            field, "must be a DNS name whose last label starts with a letter (not an IP address)"
+        )
     return host
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from scanlet.actors.codes.domains import MAX_HOST_LENGTH
+from scanlet.actors.codes.domains import HOST_NAME_PATTERN, MAX_HOST_LENGTH
 from scanlet.actors.codes.passwords import MAX_PASSWORD_LENGTH
 from scanlet.actors.codes.patterns import (
     RESERVED_SLUG_PATTERN,
@@ -102,7 +102,9 @@ Password = Annotated[
 CodeDomain = Annotated[
     str,
     msgspec.Meta(
+        min_length=1,
         max_length=MAX_HOST_LENGTH + 1,
+        extra_json_schema={"pattern": HOST_NAME_PATTERN},
         description="The host the code lives on: a registered domain (GET /api/v1/domains) "
         "or the default one (the host of the server's base URL, also when left out). A slug "
         "is unique per domain.",

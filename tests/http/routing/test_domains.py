@@ -203,6 +203,13 @@ def test_not_found_and_root_urls_without_server_wide_ones(domains: DomainsApi) -
     assert domains.scan("/nosuch", LINKS).status_code == 404
 
 
+def test_a_name_in_another_script_is_registered_in_its_ascii_form(domains: DomainsApi) -> None:
+    made = domains.register("XN--BCHER-KVA.example")
+    assert made["host"] == "xn--bcher-kva.example"
+    domains.api.code(slug="menu", target=A, domain="xn--bcher-kva.example")
+    assert domains.scan("/menu", "xn--bcher-kva.example").headers["location"] == A
+
+
 def test_domains_are_managed_by_admins(domains: DomainsApi) -> None:
     api, client, admin = domains.api, domains.api.client, domains.admin
     made = domains.register("Links.Example.", not_found_url="https://example.com/x/{slug}")
@@ -263,6 +270,8 @@ def test_domains_are_managed_by_admins(domains: DomainsApi) -> None:
         "[::1]",
         "::1",
         "links.example\u0000",
+        "bücher.example",  # its xn-- form is what requests carry
+        "links.1abc",  # a last label starting with a digit
     ],
 )
 def test_bad_hosts_are_refused_naming_the_field(domains: DomainsApi, host: str) -> None:
