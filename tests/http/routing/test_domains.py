@@ -85,7 +85,14 @@ def test_the_same_slug_on_two_domains_is_two_codes_routed_by_host(domains: Domai
     # The Host is compared in lower case, without its port or a trailing dot.
     assert domains.scan("/menu", "LINKS.Example.:8443").headers["location"] == B
     # Any host no domain is registered for is the default domain: an IP literal, garbage.
-    for other in ("elsewhere.example", "192.0.2.1:8000", "[2001:db8::1]:80", "%%%"):
+    for other in (
+        "elsewhere.example",
+        "192.0.2.1:8000",
+        "[2001:db8::1]:80",
+        "%%%",
+        "x" * 4000,
+        ":",
+    ):
         assert domains.scan("/menu", other).headers["location"] == A, other
     # A slug taken on one domain is free on the other, and taken again on its own.
     assert api.create(slug="menu", target=A, domain=LINKS).status_code == 409
@@ -93,7 +100,7 @@ def test_the_same_slug_on_two_domains_is_two_codes_routed_by_host(domains: Domai
     assert domains.scan("/only-there", "qr.test").status_code == 404
     assert domains.scan("/only-there", LINKS).headers["location"] == B
     # Each scan is the code's own.
-    assert [s["target"] for s in api.scans("menu", expect=5)] == [A] * 5
+    assert [s["target"] for s in api.scans("menu", expect=7)] == [A] * 7
     there_scans = domains.there("/api/v1/codes/menu/scans", expect=3, limit=1000)
     assert [s["target"] for s in there_scans["items"]] == [B] * 3
 
@@ -309,3 +316,22 @@ def test_bad_domain_bodies_are_refused(domains: DomainsApi) -> None:
     assert _field(patch) == [["body", "root_url"]]
     missing = client.patch("/api/v1/domains/nosuch.example", json={}, headers=admin)
     assert missing.status_code == 404
+
+
+def test_a_protected_code_on_a_domain_takes_its_password_there(domains: DomainsApi) -> None:
+    api = domains.api
+    domains.register()
+    api.code(slug="menu", target=A)
+    api.code(slug="menu", target=B, domain=LINKS, password="open sesame")
+    form = domains.scan("/menu", LINKS)
+    assert (form.status_code, "type=password" in form.text) == (200, True)
+    unlocked = api.client.post(
+        "/menu",
+        data={"password": "open sesame"},
+        headers={"host": LINKS},
+        follow_redirects=False,
+    )
+    assert (unlocked.status_code, unlocked.headers["location"]) == (302, B)
+    # The default domain's code of the same slug has no password: a POST there is a 405.
+    assert api.client.post("/menu", data={"password": "x"}).status_code == 405
+    assert domains.scan("/menu", "qr.test").headers["location"] == A
