@@ -267,7 +267,7 @@ def test_scan_lines_obey_the_rules_device_events_do(
     assert "data nests deeper than 8 levels" in err
     assert "id must be a UUID" in err
     assert "time is in the future" in err
-    assert "orphan visit's path must be 1-64 printable characters" in err
+    assert "orphan visit's path must be 1 to 318 printable characters" in err
     assert [s["data"] for s in api.get("/api/v1/codes/a/scans")["items"]] == [{"door": 3}]
 
 
