@@ -43,10 +43,12 @@ SLUG_PARAM = Param("slug", "path", SLUG_SCHEMA, "The code's slug.")
 MAX_QUERY_LENGTH = 256
 
 _SLUG_OF_CODE = {"slug": "$response.body#/slug"}
+#: The API names a code by its slug and its domain (the scan entrances by the Host header).
+_CODE = {**_SLUG_OF_CODE, "domain": "$response.body#/domain"}
 #: Where a new code's slug leads: the code itself, its image, figures and scans, and the
 #: two scan entrances.
 CODE_LINKS = tuple(
-    Link(name, method, path, _SLUG_OF_CODE, description)
+    Link(name, method, path, _CODE if path.startswith("/api/") else _SLUG_OF_CODE, description)
     for name, method, path, description in [
         ("GetCode", "GET", "/api/v1/codes/{slug}", "The code."),
         ("ChangeCode", "PATCH", "/api/v1/codes/{slug}", "Change the code."),

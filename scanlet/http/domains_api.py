@@ -19,7 +19,7 @@ from scanlet.actors.codes.domain_messages import CreateDomain, DomainChanges
 from scanlet.actors.codes.domains import HOST_NAME_PATTERN, MAX_HOST_LENGTH, normal_host
 from scanlet.actors.codes.errors import InvalidField
 from scanlet.http.body import decode_body
-from scanlet.http.endpoint import Endpoint, Param, Reply
+from scanlet.http.endpoint import Endpoint, Link, Param, Reply
 from scanlet.http.problems import FieldError, Problem
 from scanlet.http.responses import json_response
 from scanlet.http.services import Services, services
@@ -110,13 +110,30 @@ async def delete_domain(request: Request) -> Response:
     return Response(status_code=204)
 
 
+_HOST_OF_DOMAIN = {"host": "$response.body#/host"}
+#: Where a new domain leads: the domain itself, to read, change or remove.
+DOMAIN_LINKS = tuple(
+    Link(name, method, "/api/v1/domains/{host}", _HOST_OF_DOMAIN, description)
+    for name, method, description in [
+        ("GetDomain", "GET", "The domain."),
+        ("ChangeDomain", "PATCH", "Change the domain."),
+        ("RemoveDomain", "DELETE", "Remove the domain."),
+    ]
+)
+
+
 def domain_endpoints() -> list[Endpoint]:
     """The domains routes (admin keys and users only)."""
     one = [
         Param(
             "host",
             "path",
-            {"type": "string", "maxLength": MAX_HOST_LENGTH, "pattern": HOST_NAME_PATTERN},
+            {
+                "type": "string",
+                "maxLength": MAX_HOST_LENGTH,
+                "pattern": HOST_NAME_PATTERN,
+                "examples": ["links.example.com"],
+            },
             "The domain's host.",
             required=True,
         )
@@ -136,7 +153,15 @@ def domain_endpoints() -> list[Endpoint]:
                 "its `Host` header, and a slug is unique per domain. The default domain (the "
                 "host of the server's base URL) is not registered (409)."
             ),
-            replies=[Reply(201, "The new domain.", DomainResource, headers=("Location",))],
+            replies=[
+                Reply(
+                    201,
+                    "The new domain.",
+                    DomainResource,
+                    headers=("Location",),
+                    links=DOMAIN_LINKS,
+                )
+            ],
         ),
         Endpoint(
             "GET",

@@ -85,7 +85,7 @@ class DomainBook:
         domain = check_domain(
             Domain(
                 host=host,
-                base_url=command.base_url or f"https://{host}",
+                base_url=f"https://{host}" if command.base_url is None else command.base_url,
                 not_found_url=command.not_found_url,
                 root_url=command.root_url,
                 created_at=now,

@@ -108,7 +108,6 @@ CodeDomain = Annotated[
         description="The host the code lives on: a registered domain (GET /api/v1/domains) "
         "or the default one (the host of the server's base URL, also when left out). A slug "
         "is unique per domain.",
-        examples=["links.example.com"],
     ),
 ]
 ForwardQuery = Annotated[

@@ -294,6 +294,7 @@ def test_bad_domain_bodies_are_refused(domains: DomainsApi) -> None:
         return client.post("/api/v1/domains", json={"host": LINKS, **body}, headers=admin)
 
     assert _field(post(base_url="https://other.example")) == [["body", "base_url"]]
+    assert _field(post(base_url="")) == [["body", "base_url"]]
     assert _field(post(base_url="https://links.example/path")) == [["body", "base_url"]]
     assert _field(post(base_url="javascript:alert(1)")) == [["body", "base_url"]]
     assert _field(post(not_found_url="https://user@evil.example/")) == [["body", "not_found_url"]]
