@@ -313,6 +313,9 @@ def _aim_at_live_resources(context: Any, case: Any, **kwargs: Any) -> None:
     _aimed[kind] += 1
     if _aimed[kind] % 4 == 0:
         case.path_parameters = {**case.path_parameters, param: _live[kind][-1]}
+        if kind == "code" and case.query:
+            # The run's codes live on the default domain: a generated ?domain= names none.
+            case.query = {name: value for name, value in case.query.items() if name != "domain"}
 
 
 def _refused_for_an_inexpressible_rule(
@@ -348,15 +351,17 @@ _succeeded: set[str] = set()
 #: Every failure of a check that the run kept (each fails its test).
 _kept_failures: list[str] = []
 #: Codes and webhooks created by the run and not deleted since (see _aim_at_live_resources).
-_live: dict[str, list[str]] = {"code": [], "webhook": [], "user": []}
-_aimed: dict[str, int] = {"code": 0, "webhook": 0, "user": 0}
+_live: dict[str, list[str]] = {"code": [], "webhook": [], "user": [], "domain": []}
+_aimed: dict[str, int] = {"code": 0, "webhook": 0, "user": 0, "domain": 0}
 CREATED = {
     "POST /api/v1/codes": ("code", "slug"),
+    "POST /api/v1/domains": ("domain", "host"),
     "POST /api/v1/webhooks": ("webhook", "id"),
     "POST /api/v1/users": ("user", "id"),
 }
 DELETED = {
     "DELETE /api/v1/codes/{slug}": ("code", "slug"),
+    "DELETE /api/v1/domains/{host}": ("domain", "host"),
     "DELETE /api/v1/webhooks/{id}": ("webhook", "id"),
     "DELETE /api/v1/users/{id}": ("user", "id"),
 }
@@ -367,6 +372,9 @@ AIMED = {
     # The QR image has many parameters whose combinations the server may refuse (contrast,
     # label font, size or scale): it needs a real slug on the few requests that pass.
     "/api/v1/codes/{slug}/qr": ("code", "slug", _SLUG),
+    # One code (GET, PATCH, DELETE) and one domain: generated slugs and hosts name none.
+    "/api/v1/codes/{slug}": ("code", "slug", _SLUG),
+    "/api/v1/domains/{host}": ("domain", "host", re.compile(r"[^/]+")),
     "/api/v1/webhooks/{id}/deliveries": ("webhook", "id", re.compile(r"[^/]+")),
     # One webhook or user by id (GET, PATCH, DELETE): a generated id names none.
     "/api/v1/webhooks/{id}": ("webhook", "id", re.compile(r"[^/]+")),
