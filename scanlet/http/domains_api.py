@@ -123,7 +123,8 @@ DOMAIN_LINKS = tuple(
 
 
 def domain_endpoints() -> list[Endpoint]:
-    """The domains routes (admin keys and users only)."""
+    """The domains routes (admin keys and users only, not limited to tags: a domain and
+    its code counts span every code)."""
     one = [
         Param(
             "host",
@@ -146,6 +147,7 @@ def domain_endpoints() -> list[Endpoint]:
             "Register a domain",
             "domains",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             body=CreateDomain,
             extra_problems=[409, 503],
             description=(
@@ -170,6 +172,7 @@ def domain_endpoints() -> list[Endpoint]:
             "List domains",
             "domains",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             replies=[Reply(200, "Every registered domain.", DomainList)],
         ),
         Endpoint(
@@ -179,6 +182,7 @@ def domain_endpoints() -> list[Endpoint]:
             "Get a domain",
             "domains",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=one,
             extra_problems=[404, 422],
             replies=[Reply(200, "The domain.", DomainResource)],
@@ -190,6 +194,7 @@ def domain_endpoints() -> list[Endpoint]:
             "Change a domain",
             "domains",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=one,
             body=DomainChanges,
             extra_problems=[404, 503],
@@ -202,6 +207,7 @@ def domain_endpoints() -> list[Endpoint]:
             "Remove a domain",
             "domains",
             scope=Scope.ADMIN,
+            spans_all_codes=True,
             params=one,
             extra_problems=[404, 409, 422, 503],
             replies=[Reply(204, "Removed.", media_type="")],
