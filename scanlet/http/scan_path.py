@@ -227,8 +227,10 @@ def _password_form(status: int, error: str) -> ScanReply:
     return ScanReply(status, headers, body)
 
 
-def _card_reply(card: bytes, slug: str) -> ScanReply:
-    """A tracked vcard code's answer: its card as a .vcf download."""
+def _card_reply(card: bytes, key: str) -> ScanReply:
+    """A tracked vcard code's answer: its card as a .vcf download named by its slug (not
+    its key: a code on another domain is ``host/slug``)."""
+    slug = slug_of_key(key)
     headers = [
         (b"content-type", b"text/vcard; charset=utf-8"),
         (b"content-length", str(len(card)).encode()),
