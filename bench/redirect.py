@@ -2,8 +2,10 @@
 
 Three Scanlet servers are measured: "core" runs only the scan path (SCANLET_FEATURES=none),
 "full" the whole product, with analytics, webhooks and the dashboard following the log in the
-same process (the default), and "rules" the scan path alone with a code of 10 routing rules
-whose last one matches (issue #15), printed as a ratio to "core" of the same run.
+same process (the default), "rules" the scan path alone with a code of 10 routing rules
+whose last one matches (issue #15), and "domains" the scan path alone serving a code on a
+second domain, every request naming it in its Host header (issue #15); both printed as a
+ratio to "core" of the same run.
 
 All servers are pinned to one core and driven alternately by wrk from the other core; the
 bare app (a dict lookup and a 302, recording nothing) runs on granian, the fastest ASGI
@@ -47,20 +49,21 @@ SLUG = "bench"
 SCANS_SQL = "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = "
 
 
-def stored_scans(db: str) -> int:
-    """Scans of the benchmark slug committed to the database (a file or a URL)."""
+def stored_scans(db: str, key: str = SLUG) -> int:
+    """Scans of the benchmark code (its key: the slug, or ``host/slug`` on another domain)
+    committed to the database (a file or a URL)."""
     if db.startswith("postgresql://"):
 
         async def count() -> int:
             conn = await asyncpg.connect(db)
             try:
-                return int(await conn.fetchval(SCANS_SQL + "$1", SLUG))
+                return int(await conn.fetchval(SCANS_SQL + "$1", key))
             finally:
                 await conn.close()
 
         return run_async(count())
     with sqlite3.connect(db) as conn:
-        return int(conn.execute(SCANS_SQL + "?", (SLUG,)).fetchone()[0])
+        return int(conn.execute(SCANS_SQL + "?", (key,)).fetchone()[0])
 
 
 class PgServer:
@@ -115,15 +118,18 @@ class Run:
     pg_cpu: float
 
 
-def drive(urls: list[str], seconds: int, connections: int) -> WrkResult:
+def drive(
+    urls: list[str], seconds: int, connections: int, headers: tuple[str, ...] = ()
+) -> WrkResult:
     """wrk on each URL at once, the connections split between them; the figures summed
     (requests, rate, errors) or the worst (latencies)."""
     if len(urls) == 1:
-        return run_wrk(urls[0], seconds=seconds, connections=connections)
+        return run_wrk(urls[0], seconds=seconds, connections=connections, headers=headers)
     results: list[WrkResult] = []
 
     def one(url: str) -> None:
-        results.append(run_wrk(url, seconds=seconds, connections=connections // len(urls)))
+        share = connections // len(urls)
+        results.append(run_wrk(url, seconds=seconds, connections=share, headers=headers))
 
     threads = [threading.Thread(target=one, args=(url,)) for url in urls]
     for thread in threads:
@@ -153,11 +159,18 @@ def line(name: str, run: Run, on_postgres: bool) -> str:
 
 # The Scanlet servers measured: the scan path alone (SCANLET_FEATURES=none: codes, scans,
 # ops), the whole product with analytics, webhooks and the dashboard following the log in
-# the same process (the default), and the scan path alone serving a routed code.
-VARIANTS = {"core": "none", "full": "all", "rules": "none"}
+# the same process (the default), the scan path alone serving a routed code, and the scan
+# path alone serving a code on a second domain.
+VARIANTS = {"core": "none", "full": "all", "rules": "none", "domains": "none"}
+#: The second domain of "domains": every request names it in its Host header, so each scan
+#: is routed by domain (the code's key is decided from the header) before its slug.
+BENCH_DOMAIN = "links.bench"
+HEADERS = {"domains": (f"Host: {BENCH_DOMAIN}",)}
+#: The key its scans are stored under: all of them, or some went to the wrong code.
+KEYS = {"domains": f"{BENCH_DOMAIN}/{SLUG}"}
 #: The routed code: nine rules that miss (each a condition a scan is judged on: the query,
 #: the device and OS from the user agent, the language, a schedule) and a tenth that
-#: matches the benchmark's query string. Domains (a Host per request) are not built yet.
+#: matches the benchmark's query string.
 _MISSES = [
     {"query": {"campaign": "r0"}},
     {"device": "tablet"},
@@ -180,6 +193,7 @@ PATHS = {
     "core": f"/{SLUG}",
     "full": f"/{SLUG}",
     "rules": f"/{SLUG}?campaign=bench",
+    "domains": f"/{SLUG}",
     TWO_INSTANCES: f"/{SLUG}",
 }
 
@@ -253,18 +267,30 @@ def measure(
                 home.mkdir()
                 instances.append(servers.enter_context(served(home, env=env, core=SERVER_CORE)))
             urls[name] = [running.base + PATHS[name] for running in instances]
-            code = {"target": "https://example.com/landing", "slug": SLUG}
+            code: dict[str, object] = {"target": "https://example.com/landing", "slug": SLUG}
+            auth = {"Authorization": f"Bearer {instances[0].key('admin', name='bench')}"}
+            if name == "rules":
+                code["rules"] = RULES
+            if name == "domains":
+                httpx.post(
+                    f"{instances[0].base}/api/v1/domains", headers=auth, json={"host": BENCH_DOMAIN}
+                ).raise_for_status()
+                # The same slug on the default domain too: a scan that missed the domain
+                # would be a redirect to the wrong target, not an error wrk would count.
+                httpx.post(
+                    f"{instances[0].base}/api/v1/codes", headers=auth, json=code
+                ).raise_for_status()
+                code["domain"] = BENCH_DOMAIN
+                code["target"] = "https://example.com/domain"
             httpx.post(
-                f"{instances[0].base}/api/v1/codes",
-                headers={"Authorization": f"Bearer {instances[0].key(name='bench')}"},
-                json={**code, "rules": RULES} if name == "rules" else code,
+                f"{instances[0].base}/api/v1/codes", headers=auth, json=code
             ).raise_for_status()
         urls["bare"] = [f"{urls['bare'][0]}/{SLUG}"]
         results: dict[str, list[Run]] = {name: [] for name in urls}
         for _ in range(args.rounds):
             for name, targets in urls.items():
                 cpu_before = postgres_cpu_seconds()
-                result = drive(targets, args.seconds, args.connections)
+                result = drive(targets, args.seconds, args.connections, HEADERS.get(name, ()))
                 run = Run(result, (postgres_cpu_seconds() - cpu_before) / args.seconds)
                 results[name].append(run)
                 print(line(name, run, pg is not None and name != "bare"), flush=True)
@@ -272,7 +298,7 @@ def measure(
         durability = {
             name: (
                 sum(r.result.requests - r.result.errors for r in results[name]),
-                stored_scans(dbs[name]),
+                stored_scans(dbs[name], KEYS.get(name, SLUG)),
             )
             for name in variants
         }
@@ -299,6 +325,8 @@ def report(
         print(f"ratio {name}/bare: {median[name] / median['bare']:.2f}")
     # The issue's goal: 10 rules cost at most 5 % of the plain scan path's throughput.
     print(f"ratio rules/core: {median['rules'] / median['core']:.3f}")
+    # And so does a domain per request.
+    print(f"ratio domains/core: {median['domains'] / median['core']:.3f}")
     if on_postgres:
         for name in variants:
             share = statistics.median(r.pg_cpu for r in results[name])

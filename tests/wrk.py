@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ("LOAD_CORE", "SERVER_CORE", "WrkMissing", "WrkResult", "run_wrk")
@@ -53,15 +54,27 @@ def _count(pattern: str, text: str) -> str:
     return match.group(1)
 
 
-def run_wrk(url: str, *, seconds: int, connections: int = 64) -> WrkResult:
-    """Drive ``url`` with wrk (one thread, pinned to LOAD_CORE) and parse its report.
+def run_wrk(
+    url: str, *, seconds: int, connections: int = 64, headers: Sequence[str] = ()
+) -> WrkResult:
+    """Drive ``url`` with wrk (one thread, pinned to LOAD_CORE) and parse its report;
+    ``headers`` (``"Host: links.example"``) go with every request.
 
     ``errors`` adds the non-2xx/3xx answers and the socket errors wrk counted."""
     if shutil.which("wrk") is None:
         raise WrkMissing
     taskset = ["taskset", "-c", LOAD_CORE] if shutil.which("taskset") else []
     out = subprocess.run(
-        [*taskset, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [
+            *taskset,
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            *(flag for header in headers for flag in ("-H", header)),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -19,13 +19,18 @@ from scanlet.storage.timefmt import format_time
 
 __all__ = (
     "CODE_EVENT_TYPES",
+    "DOMAIN_EVENT_TYPES",
     "SYSTEM_BY",
     "By",
     "CodeCreated",
     "CodeDeleted",
     "CodeState",
     "CodeUpdated",
+    "DomainCreated",
+    "DomainDeleted",
     "DomainEvent",
+    "DomainState",
+    "DomainUpdated",
     "LogAppended",
     "Outcome",
     "RedirectStatus",
@@ -166,8 +171,39 @@ class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):
     via: Via | None = None
 
 
+class DomainState(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything an admin decides about a registered domain."""
+
+    host: str
+    base_url: str
+    not_found_url: str | None = None
+    root_url: str | None = None
+
+
+class DomainCreated(DomainEvent, frozen=True, kw_only=True, tag="domain.created"):
+    """A domain was registered: codes may live on it."""
+
+    domain: DomainState
+
+
+class DomainUpdated(DomainEvent, frozen=True, kw_only=True, tag="domain.updated"):
+    """A domain changed; ``domain`` is its whole state afterwards, ``changed`` names the
+    fields."""
+
+    domain: DomainState
+    changed: tuple[str, ...]
+
+
+class DomainDeleted(DomainEvent, frozen=True, kw_only=True, tag="domain.deleted"):
+    """A domain was removed (it had no live codes left)."""
+
+    host: str
+
+
 #: The events of the codes catalogue (what other instances reload a code on).
 CODE_EVENT_TYPES = ("code.created", "code.updated", "code.deleted")
+#: The events of the registered domains (what other instances reload a domain on).
+DOMAIN_EVENT_TYPES = ("domain.created", "domain.updated", "domain.deleted")
 
 
 class LogAppended(msgspec.Struct, frozen=True):
@@ -190,14 +226,34 @@ class WebhookDisabled(DomainEvent, frozen=True, kw_only=True, tag="webhook.disab
     reason: str
 
 
-AnyEvent = CodeCreated | CodeUpdated | CodeDeleted | ScanRecorded | ScanOrphaned | WebhookDisabled
+AnyEvent = (
+    CodeCreated
+    | CodeUpdated
+    | CodeDeleted
+    | ScanRecorded
+    | ScanOrphaned
+    | WebhookDisabled
+    | DomainCreated
+    | DomainUpdated
+    | DomainDeleted
+)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyEvent)
 #: Each event class's ``type`` tag, looked up once per class rather than per event.
 _TAGS: dict[type, str] = {
     cls: str(cls.__struct_config__.tag)
-    for cls in (CodeCreated, CodeUpdated, CodeDeleted, ScanRecorded, ScanOrphaned, WebhookDisabled)
+    for cls in (
+        CodeCreated,
+        CodeUpdated,
+        CodeDeleted,
+        ScanRecorded,
+        ScanOrphaned,
+        WebhookDisabled,
+        DomainCreated,
+        DomainUpdated,
+        DomainDeleted,
+    )
 }
 _COMMON = frozenset({"id", "type", "occurred_at", "by"})
 

@@ -22,6 +22,7 @@ from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.principals import Access
 from scanlet.actors.access.users import FIRST_OWNER_HINT, Users
 from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.scans.actor import ScansActor
@@ -45,6 +46,7 @@ from scanlet.config import Settings
 from scanlet.http.app import ScanletApp
 from scanlet.http.codes_api import SLUG_PARAM, code_endpoints
 from scanlet.http.codes_bulk_api import batch_endpoints
+from scanlet.http.domains_api import domain_endpoints
 from scanlet.http.endpoint import Endpoint, build_routes
 from scanlet.http.errors import exception_handlers
 from scanlet.http.fastpath import ScanFastPath
@@ -188,6 +190,7 @@ def create_app(
     # methods on /api/v1/codes/batch with its own Allow header.
     endpoints.extend(batch_endpoints())
     endpoints.extend(code_endpoints())
+    endpoints.extend(domain_endpoints())
     endpoints.extend(history_endpoints(SLUG_PARAM))
     endpoints.extend(qr_endpoints())
     endpoints.extend(logo_endpoints())
@@ -222,7 +225,7 @@ def create_app(
                     tracer_provider=tracing.provider if tracing.enabled else None,
                 )
             )
-            index = CodeIndex()
+            index = CodeIndex(DomainIndex(settings.public_base_url))
             own_origins = OwnOrigins(settings.own_origins)
             # The core (redirects, ingest) and each feature get supervisors of their own: a
             # feature that gives up waits under "features" for a long pause and is started
@@ -239,6 +242,7 @@ def create_app(
                         index,
                         clock,
                         own_origins=own_origins,
+                        domains=storage.domains,
                         compact=settings.qr_compact,
                     ),
                     mailbox_capacity=256,

@@ -12,7 +12,14 @@ import anyio
 from scanlet.actors.analytics.projection import SCAN_TYPES
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
-from scanlet.importing.archive import code_line, header_line, key_line, scan_line, webhook_line
+from scanlet.importing.archive import (
+    code_line,
+    domain_line,
+    header_line,
+    key_line,
+    scan_line,
+    webhook_line,
+)
 from scanlet.storage.opening import open_storage
 
 __all__ = ("export_archive",)
@@ -29,6 +36,9 @@ async def export_archive(
     """Write the archive of ``settings``' database to ``out``; the number of scans."""
     async with open_storage(settings, create=False) as storage:
         out.write(header_line(SystemClock().now()))
+        # Before the codes: an import registers each domain before the codes living on it.
+        for domain in await storage.domains.all():
+            out.write(domain_line(domain))
         for row in sorted(await storage.codes.all(), key=lambda r: (r.created_at, r.slug)):
             logo = await storage.codes.logo(row.slug) if row.logo and not row.deleted else None
             out.write(code_line(row, logo))

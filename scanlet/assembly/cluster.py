@@ -20,7 +20,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from scanlet.actors.events import CODE_EVENT_TYPES, LogAppended
+from scanlet.actors.events import CODE_EVENT_TYPES, DOMAIN_EVENT_TYPES, LogAppended
 from scanlet.runtime import ActorStopped, EventBus, SupervisorRef, SupervisorSpec
 from scanlet.storage.errors import StorageError
 from scanlet.storage.ports import ChangeFeed, EventLogReader, Leadership, Storage
@@ -119,19 +119,22 @@ async def resync_codes(
     """Every ``interval`` seconds until cancelled, hand ``codes_changed`` the codes whose
     events were committed since the last look (from ``start``, a log position taken before
     the codes were loaded): a notice that went unheard (or, on SQLite, a change from another
-    process) waits this long at most. The code events have a partial index of their own on
-    both backends, so a look costs an index probe however many scans lie between."""
-    position = start
+    process) waits this long at most. The code events and the domain events have a partial
+    index each on both backends, so a look costs two index probes however many scans lie
+    between. A domain's events name it by its key ``host/`` (``scanlet.actors.codes.keys``),
+    which ``codes_changed`` reloads as a domain."""
+    positions = dict.fromkeys((CODE_EVENT_TYPES, DOMAIN_EVENT_TYPES), start)
     while True:
         await anyio.sleep(interval)
-        try:
-            events = await log_reader.read_after(position, 1000, types=CODE_EVENT_TYPES)
-        except StorageError as exc:
-            log.warning("code resync failed", error=str(exc))
-            continue
-        if events:
-            codes_changed([e.slug for e in events if e.slug is not None])
-            position = events[-1].position
+        for types, position in positions.items():
+            try:
+                events = await log_reader.read_after(position, 1000, types=types)
+            except StorageError as exc:
+                log.warning("code resync failed", error=str(exc))
+                continue
+            if events:
+                codes_changed([e.slug for e in events if e.slug is not None])
+                positions[types] = events[-1].position
 
 
 class ClusterCollector(Collector):

@@ -10,7 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.lockout import LOCKOUT_PURPOSE, SignInLockout
-from scanlet.http.dashboard import auth_views, code_views, design, exclude_views, live, overview
+from scanlet.http.dashboard import (
+    auth_views,
+    code_views,
+    design,
+    domain_views,
+    exclude_views,
+    live,
+    overview,
+)
 from scanlet.http.dashboard.pages import Page, guarded, public
 from scanlet.http.dashboard.session import (
     SESSION_IDLE,
@@ -45,6 +53,9 @@ class DashboardFeature:
         def w(page: Page) -> Handler:
             return guarded(page, write=True)
 
+        def a(page: Page) -> Handler:
+            return guarded(page, admin=True)
+
         one = "/dashboard/codes/{slug}"
         return [
             _page("GET", "/dashboard", g(overview.overview), "Overview"),
@@ -64,6 +75,14 @@ class DashboardFeature:
             _page("GET", f"{one}/delete", w(code_views.delete_form), "Confirm deletion"),
             _page("POST", f"{one}/delete", w(code_views.delete_code), "Delete a code"),
             _page("GET", f"{one}/qr", guarded(live.dashboard_qr, resource=True), "QR image"),
+            _page("GET", "/dashboard/domains", a(domain_views.domains_page), "Domains"),
+            _page("POST", "/dashboard/domains", a(domain_views.add_domain), "Add a domain"),
+            _page(
+                "POST",
+                "/dashboard/domains/{host}/delete",
+                a(domain_views.remove_domain),
+                "Remove a domain",
+            ),
             _page(
                 "POST",
                 f"{one}/logo",

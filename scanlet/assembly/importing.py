@@ -19,6 +19,8 @@ import msgspec
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.domain_index import DomainIndex
+from scanlet.actors.codes.domain_messages import CreateDomain
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.codes.origins import OwnOrigins
@@ -78,6 +80,9 @@ class ContextSink:
     async def delete(self, slug: str) -> None:
         await self._codes.delete(slug)
 
+    async def create_domain(self, command: CreateDomain) -> None:
+        await self._codes.create_domain(command)
+
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
         return await self._scans.import_scans(scans)
 
@@ -100,12 +105,14 @@ async def open_sink(settings: Settings, clock: Clock | None = None) -> AsyncIter
             )
         )
         core = await system.spawn_supervisor("core", CORE_SUPERVISOR)
-        index = CodeIndex()
+        index = CodeIndex(DomainIndex(settings.public_base_url))
         own_origins = OwnOrigins(settings.own_origins)
         codes_ref = await core.spawn(
             ChildSpec(
                 name="codes",
-                factory=lambda: CodesActor(storage.codes, index, clock, own_origins=own_origins),
+                factory=lambda: CodesActor(
+                    storage.codes, index, clock, own_origins=own_origins, domains=storage.domains
+                ),
             )
         )
         metrics = ScanMetrics(CollectorRegistry())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
 from scanlet.actors.webhooks.metrics import WebhookMetrics
@@ -73,9 +74,8 @@ class CodesContext:
         """The API's view of ``rows``, scan counters included."""
         listed = list(rows)
         counts = await self.storage.scans.counts_for(row.slug for row in listed)
-        settings = self.settings
         links = QrLinks(
-            settings.public_base_url, settings.qr_compact, self.index.unique_ignoring_case
+            self.index.domains, self.settings.qr_compact, self.index.unique_ignoring_case
         )
         return [code_resource(row, links, counts.get(row.slug, 0)) for row in listed]
 
@@ -86,7 +86,7 @@ async def codes_context(settings: Settings) -> AsyncIterator[CodesContext]:
     there would loop), for the block."""
     async with running_system(settings) as (storage, system):
         own_origins = OwnOrigins(settings.own_origins)
-        index = CodeIndex()
+        index = CodeIndex(DomainIndex(settings.public_base_url))
         ref = await system.spawn(
             ChildSpec(
                 name="codes",
@@ -95,6 +95,7 @@ async def codes_context(settings: Settings) -> AsyncIterator[CodesContext]:
                     index,
                     SystemClock(),
                     own_origins=own_origins,
+                    domains=storage.domains,
                     compact=settings.qr_compact,
                 ),
                 mailbox_capacity=16,

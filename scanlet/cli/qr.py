@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.adapters.qr_images import FORMATS, QrOptions, QrRenderer, terminal_lines
 from scanlet.cli.common import (
@@ -39,11 +40,12 @@ _PARAMS = ("format", "size", "dpi", "scale", "border", "ecc", "shape", "dark", "
 async def _links(settings: Settings, storage: Storage) -> QrLinks:
     """How the server writes payloads; with compact links, which slugs may have one
     (the index the codes actor would load)."""
-    index = CodeIndex()
+    domains = DomainIndex.of_rows(settings.public_base_url, await storage.domains.all())
+    index = CodeIndex(domains)
     if settings.qr_compact:
         for row in await storage.codes.all():
             index.reserve(row.slug)
-    return QrLinks(settings.public_base_url, settings.qr_compact, index.unique_ignoring_case)
+    return QrLinks(domains, settings.qr_compact, index.unique_ignoring_case)
 
 
 def _payload(args: argparse.Namespace) -> str:

@@ -7,10 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.codes.keys import split_key
 from scanlet.actors.codes.messages import CodeChanges, CreateCode, CreateCodeBody
 from scanlet.actors.codes.patterns import RESERVED_SLUG_PATTERN
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH, SLUG_PATTERN
 from scanlet.http.body import decode_body
+from scanlet.http.code_address import DOMAIN_SCHEMA, query_domain
 from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.endpoint import Endpoint, Link, Param, Reply
 from scanlet.http.params import (
@@ -41,10 +43,12 @@ SLUG_PARAM = Param("slug", "path", SLUG_SCHEMA, "The code's slug.")
 MAX_QUERY_LENGTH = 256
 
 _SLUG_OF_CODE = {"slug": "$response.body#/slug"}
+#: The API names a code by its slug and its domain (the scan entrances by the Host header).
+_CODE = {**_SLUG_OF_CODE, "domain": "$response.body#/domain"}
 #: Where a new code's slug leads: the code itself, its image, figures and scans, and the
 #: two scan entrances.
 CODE_LINKS = tuple(
-    Link(name, method, path, _SLUG_OF_CODE, description)
+    Link(name, method, path, _CODE if path.startswith("/api/") else _SLUG_OF_CODE, description)
     for name, method, path, description in [
         ("GetCode", "GET", "/api/v1/codes/{slug}", "The code."),
         ("ChangeCode", "PATCH", "/api/v1/codes/{slug}", "Change the code."),
@@ -63,8 +67,15 @@ async def _resource(svc: Services, row: CodeRow) -> CodeResource:
     return code_resource(row, qr_links(svc), counts.get(row.slug, 0))
 
 
+def code_location(key: str) -> str:
+    """The API URL of the code ``key`` (with ``?domain=`` on a domain other than the
+    default)."""
+    host, slug = split_key(key)
+    return f"/api/v1/codes/{slug}" if host is None else f"/api/v1/codes/{slug}?domain={host}"
+
+
 async def load_code(svc: Services, slug: str) -> CodeRow:
-    """The live code ``slug`` or a 404 problem."""
+    """The live code ``slug`` (its key) or a 404 problem."""
     row = await svc.storage.codes.get(slug)
     if row is None:
         raise Problem(404, f"There is no code with slug {slug!r}.")
@@ -78,7 +89,7 @@ async def create_code(request: Request) -> Response:
     check_code_tags(request.state.principal, command.tags)
     row = await svc.codes.create(command, request.state.principal.author)
     resource = await _resource(svc, row)
-    return json_response(resource, 201, {"Location": f"/api/v1/codes/{row.slug}"})
+    return json_response(resource, 201, {"Location": code_location(row.slug)})
 
 
 async def list_codes(request: Request) -> Response:
@@ -89,13 +100,24 @@ async def list_codes(request: Request) -> Response:
     q = query_str(request, "q", max_length=MAX_QUERY_LENGTH)
     cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
     within = limited_tags(request.state.principal)
+    domain = _domain_filter(request)
     if query_choice(request, "format", ("json", "csv"), "json") == "csv":
-        return codes_csv(svc, tag, q, within)
-    page = await svc.storage.codes.page(limit=limit, cursor=cursor, tag=tag, q=q, within=within)
+        return codes_csv(svc, tag, q, within, domain)
+    page = await svc.storage.codes.page(
+        limit=limit, cursor=cursor, tag=tag, q=q, within=within, domain=domain
+    )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     links = qr_links(svc)
     items = [code_resource(row, links, counts.get(row.slug, 0)) for row in page.items]
     return json_response(CodeList(items, page.next_cursor))
+
+
+def _domain_filter(request: Request) -> str | None:
+    """``?domain=`` of a list: None (every domain) when absent, ``""`` for the default
+    domain, else the registered host."""
+    if "domain" not in request.query_params:
+        return None
+    return query_domain(request) or ""
 
 
 async def get_code(request: Request) -> Response:
@@ -168,6 +190,12 @@ def code_endpoints() -> list[Endpoint]:
                     "query",
                     {"type": "string", "maxLength": MAX_QUERY_LENGTH},
                     "Only codes whose slug, title or target contains this text.",
+                ),
+                Param(
+                    "domain",
+                    "query",
+                    DOMAIN_SCHEMA,
+                    "Only the codes of this domain (the default domain's by its host).",
                 ),
                 Param(
                     "format",

@@ -56,13 +56,16 @@ async def _csv_chunks(
     tag: str | None,
     q: str | None,
     within: tuple[str, ...] | None,
+    domain: str | None,
 ) -> AsyncIterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     cursor: str | None = None
     while True:
-        page = await codes.page(limit=_CSV_PAGE, cursor=cursor, tag=tag, q=q, within=within)
+        page = await codes.page(
+            limit=_CSV_PAGE, cursor=cursor, tag=tag, q=q, within=within, domain=domain
+        )
         counts = await scans.counts_for(row.slug for row in page.items)
         writer.writerows(code_row(row, counts.get(row.slug, 0)) for row in page.items)
         yield out.getvalue()
@@ -74,12 +77,16 @@ async def _csv_chunks(
 
 
 def codes_csv(
-    svc: Services, tag: str | None, q: str | None, within: tuple[str, ...] | None
+    svc: Services,
+    tag: str | None,
+    q: str | None,
+    within: tuple[str, ...] | None,
+    domain: str | None = None,
 ) -> Response:
     """Every live code matching ``tag`` and ``q`` (and among the tags ``within`` when the
-    caller is limited to them), newest first, as a CSV download."""
+    caller is limited to them; of ``domain`` when given), newest first, as a CSV download."""
     return StreamingResponse(
-        _csv_chunks(svc.storage.codes, svc.storage.scans, tag, q, within),
+        _csv_chunks(svc.storage.codes, svc.storage.scans, tag, q, within, domain),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="codes.csv"'},
     )

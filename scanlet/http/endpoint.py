@@ -99,6 +99,22 @@ class Endpoint:
     #: key or user limited to tags is refused (403).
     spans_all_codes: bool = False
 
+    def __post_init__(self) -> None:
+        # Every route that names a code by its slug takes ?domain= too (address_code),
+        # and documents it: declared here once rather than on each route.
+        if self.names_a_code and not any(p.name == "domain" for p in self.params):
+            # Imported here: code_address reads query parameters through ``params``, which
+            # imports ``Param`` from this module.
+            from scanlet.http.code_address import DOMAIN_DESCRIPTION, DOMAIN_SCHEMA
+
+            domain = Param("domain", "query", DOMAIN_SCHEMA, DOMAIN_DESCRIPTION)
+            object.__setattr__(self, "params", (*self.params, domain))
+
+    @property
+    def names_a_code(self) -> bool:
+        """An API route about one code (``{slug}`` in its path, behind a key)."""
+        return self.scope is not None and "{slug}" in self.path
+
     def problem_statuses(self) -> list[int]:
         """Every error status this endpoint can answer, for the schema."""
         # 414 and 431 come from the request limits in front of every route.
@@ -114,7 +130,8 @@ class Endpoint:
 
 def _wrap(endpoint: Endpoint) -> Handler:
     handler, scope, template = endpoint.handler, endpoint.scope, endpoint.path
-    spans_all = endpoint.spans_all_codes
+    spans_all, names_a_code = endpoint.spans_all_codes, endpoint.names_a_code
+    from scanlet.http.code_address import address_code  # see Endpoint.__post_init__
 
     async def run(request: Request) -> Response:
         request.scope["scanlet.route"] = template
@@ -124,9 +141,8 @@ def _wrap(endpoint: Endpoint) -> Handler:
             # route that names one; routes of no view narrowed to tags are refused.
             if spans_all:
                 refuse_if_limited(principal, "this route")
-            slug = request.path_params.get("slug")
-            if slug is not None:
-                await visible_slug(services(request), principal, slug)
+            if names_a_code:
+                await visible_slug(services(request), principal, address_code(request))
         return await handler(request)
 
     run.__name__ = getattr(handler, "__name__", "endpoint")

@@ -22,7 +22,15 @@ from scanlet.actors.access.errors import (
     LastOwnerLeft,
     NotAllowed,
 )
-from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
+from scanlet.actors.codes.errors import (
+    CodeError,
+    CodeNotFound,
+    DomainInUse,
+    DomainNotFound,
+    DomainTaken,
+    InvalidField,
+    SlugTaken,
+)
 from scanlet.actors.scans.messages import ScanRejected
 from scanlet.http.body import field_location
 from scanlet.http.problems import FieldError, Problem, problem_response
@@ -75,6 +83,20 @@ def code_problem(exc: CodeError, loc: Sequence[str | int] = ("body",)) -> Proble
         )
     if isinstance(exc, CodeNotFound):
         return Problem(404, f"There is no code with slug {exc.slug!r}.")
+    if isinstance(exc, DomainNotFound):
+        return Problem(404, f"There is no domain {exc.host!r}.")
+    if isinstance(exc, DomainTaken):
+        return Problem(
+            409,
+            f"The domain {exc.host!r} is already registered (or is the default domain).",
+            errors=[FieldError([*loc, "host"], "already registered")],
+        )
+    if isinstance(exc, DomainInUse):
+        return Problem(
+            409,
+            f"The domain {exc.host!r} still has {exc.codes} live code(s): delete or move "
+            "them first.",
+        )
     return Problem(422, str(exc))
 
 
@@ -151,6 +173,9 @@ def exception_handlers() -> dict[type[Exception], Handler]:
         InvalidCursor: _invalid_cursor,
         SlugTaken: _code_error,
         CodeNotFound: _code_error,
+        DomainNotFound: _code_error,
+        DomainTaken: _code_error,
+        DomainInUse: _code_error,
         ScanRejected: _scan_rejected,
         HTTPException: _http_exception,
         ClientDisconnect: _client_gone,

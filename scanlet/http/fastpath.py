@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scanlet.actors.codes.keys import slug_of_key
 from scanlet.actors.events import Source
 from scanlet.http.middleware import HttpMetrics, too_large, url_bytes
 from scanlet.http.scan_path import (
@@ -65,18 +66,26 @@ class ScanFastPath:
         path: str = scope["path"]
         source: Source
         scan_path = self.scan_path
+        fold = False
         if path.startswith("/q/"):
             slug, template, source = path[3:], QR_TEMPLATE, "qr"
         elif path.startswith("/Q/"):
             # The compact payload: the slug in capitals, looked up ignoring case.
-            slug, template, source = (
-                scan_path.index.canonical(path[3:]) or "",
-                COMPACT_TEMPLATE,
-                "qr",
-            )
+            slug, template, source, fold = path[3:], COMPACT_TEMPLATE, "qr", True
         else:
             slug, template, source = path[1:], LINK_TEMPLATE, "link"
-        route = scan_path.index.resolve(slug) if slug else None
+        if not slug:
+            await self.app(scope, receive, send)
+            return
+        key, domain = scan_path.locate(scope, slug)
+        if fold:
+            # Ignoring case within the Host's domain: the one key ever taken with that form.
+            found = scan_path.index.canonical(key)
+            if found is None:
+                await self.app(scope, receive, send)
+                return
+            key, slug = found, slug_of_key(found)
+        route = scan_path.index.resolve(key)
         if route is None or (method != "GET" and method != "HEAD"):
             await self.app(scope, receive, send)
             return
@@ -87,7 +96,7 @@ class ScanFastPath:
             # full stack answers them.
             await self.app(scope, receive, send)
             return
-        reply = await scan_path.answer(scope, slug, source, facts, route)
+        reply = await scan_path.answer(scope, slug, source, facts, route, located=(key, domain))
         await send(
             {
                 "type": "http.response.start",

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.errors import InvalidField
+from scanlet.actors.codes.keys import slug_of_key
 from scanlet.adapters.qr_images import FORMATS, MAX_LABEL, MEDIA_TYPES, QrOptions, etag_for
 from scanlet.http.codes_api import SLUG_PARAM
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -59,7 +60,7 @@ async def qr_image(request: Request) -> Response:
         "ETag": etag,
         "Cache-Control": "private, max-age=86400" if code.tracked else "private, no-cache",
         # Slugs are [A-Za-z0-9_-]: safe in a quoted filename as they are.
-        "Content-Disposition": f'{disposition}; filename="{slug}.{options.format}"',
+        "Content-Disposition": f'{disposition}; filename="{slug_of_key(slug)}.{options.format}"',
     }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

@@ -34,7 +34,7 @@ from scanlet.http.codes_api import MAX_QUERY_LENGTH
 from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_str
 from scanlet.http.qr_api import qr_option_params
-from scanlet.http.resources import QrLinks, qr_links, short_url
+from scanlet.http.resources import QrLinks, qr_links
 from scanlet.http.scoping import limited_tags
 from scanlet.http.services import services
 from scanlet.storage.ports import CodeRepository
@@ -187,8 +187,7 @@ class QrArchive:
 
     def _index_row(self, row: CodeRow, file: str, error: str) -> tuple[str, ...]:
         # A static code has neither a target nor a link: its image holds its content.
-        code = Code.from_row(row)
-        link = short_url(self._links.base_url, row.slug) if code.tracked else ""
+        link = self._links.short_url(Code.from_row(row)) or ""
         return (row.slug, row.title or "", row.target, link, file, error)
 
 

@@ -73,7 +73,7 @@ def redirect_endpoints(scan_path: ScanPath) -> list[Endpoint]:
 
     async def root(request: Request) -> Response:
         """``GET /``: SCANLET_ROOT_URL's redirect, else 404."""
-        reply = scan_path.root()
+        reply = scan_path.root(request.scope)
         if reply is None:
             raise HTTPException(404)
         response = Response(status_code=reply.status)

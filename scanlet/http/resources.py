@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import msgspec
 
 from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.domain_index import DomainIndex
+from scanlet.actors.codes.keys import slug_of_key
 from scanlet.actors.codes.kinds import Kind
 from scanlet.actors.codes.lookalike import target_is_lookalike
 from scanlet.actors.codes.payloads import content_payload
@@ -33,6 +35,13 @@ class CodeResource(msgspec.Struct, frozen=True):
     """A dynamic QR code as the API shows it."""
 
     slug: str
+    domain: Annotated[
+        str,
+        msgspec.Meta(
+            description="The host the code lives on (the default domain is the host of the "
+            "server's base URL). Address the code as /api/v1/codes/{slug}?domain=HOST."
+        ),
+    ]
     kind: Kind
     target: Annotated[
         str | None, msgspec.Meta(description="Where a url code leads; null for other kinds.")
@@ -117,37 +126,43 @@ class CodeList(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-def short_url(base_url: str, slug: str) -> str:
-    """The link people follow (and type)."""
-    return f"{base_url}/{slug}"
+def short_url(domains: DomainIndex, key: str) -> str:
+    """The link people follow (and type) to the code ``key``, on its domain's base URL."""
+    return f"{domains.base_url_of(key)}/{slug_of_key(key)}"
 
 
-def qr_payload(base_url: str, slug: str) -> str:
+def qr_payload(domains: DomainIndex, key: str) -> str:
     """The text a code's QR image encodes: its own URL, never its target (so a printed code
-    stays valid when the target changes), on its own path (so scans are told from clicks)."""
-    return f"{base_url}/q/{slug}"
+    stays valid when the target changes), on its own path (so scans are told from clicks),
+    on its domain's base URL."""
+    return f"{domains.base_url_of(key)}/q/{slug_of_key(key)}"
 
 
-def _nobody(slug: str) -> bool:
+def _nobody(key: str) -> bool:
     return False
 
 
 @dataclass(frozen=True, slots=True)
 class QrLinks:
-    """What a code's QR image encodes: a static code's content, else its link, written
-    ``{base_url}/q/{slug}`` or, with ``compact`` (SCANLET_QR_COMPACT), in QR alphanumeric
-    characters (``HTTPS://HOST/Q/SLUG``) when the slug is the only one ``unique`` says has
-    its upper-case form (``CodeIndex.unique_ignoring_case``) and can be written so."""
+    """What a code's QR image encodes: a static code's content, else its link on its
+    domain's base URL (``domains``), written ``{base_url}/q/{slug}`` or, with ``compact``
+    (SCANLET_QR_COMPACT), in QR alphanumeric characters (``HTTPS://HOST/Q/SLUG``) when the
+    code's key is the only one of its domain ``unique`` says has its upper-case form
+    (``CodeIndex.unique_ignoring_case``) and can be written so. ``code.slug`` is the key."""
 
-    base_url: str
+    domains: DomainIndex
     compact: bool = False
     unique: Callable[[str], bool] = _nobody
+
+    def base_url_of(self, code: Code) -> str:
+        """The base URL of the code's domain."""
+        return self.domains.base_url_of(code.slug)
 
     def compact_link(self, code: Code) -> str | None:
         """The compact link this code may have, whether or not compact links are on."""
         if not code.tracked or not self.unique(code.slug):
             return None
-        found = compact_payload(self.base_url, code.slug)
+        found = compact_payload(self.base_url_of(code), slug_of_key(code.slug))
         return None if found is None else found.payload
 
     def payload(self, code: Code) -> str:
@@ -158,31 +173,35 @@ class QrLinks:
             compact = self.compact_link(code)
             if compact is not None:
                 return compact
-        return qr_payload(self.base_url, code.slug)
+        return qr_payload(self.domains, code.slug)
+
+    def short_url(self, code: Code) -> str | None:
+        """The code's short link on its domain; None for a static code (no scan reaches it)."""
+        return short_url(self.domains, code.slug) if code.tracked else None
 
     def versions_saved(self, code: Code) -> int | None:
         """How many versions the compact link saves, or None when there is none."""
         if not code.tracked or not self.unique(code.slug):
             return None
-        found = compact_payload(self.base_url, code.slug)
+        found = compact_payload(self.base_url_of(code), slug_of_key(code.slug))
         return None if found is None else found.versions_saved
 
 
 def qr_links(svc: Services) -> QrLinks:
-    """How this server writes codes' QR payloads (its base URL, SCANLET_QR_COMPACT)."""
-    return QrLinks(
-        svc.settings.public_base_url, svc.settings.qr_compact, svc.index.unique_ignoring_case
-    )
+    """How this server writes codes' QR payloads (its domains' base URLs,
+    SCANLET_QR_COMPACT)."""
+    return QrLinks(svc.index.domains, svc.settings.qr_compact, svc.index.unique_ignoring_case)
 
 
 def code_resource(row: CodeRow, links: QrLinks, scans: int) -> CodeResource:
-    """The API view of a stored code; ``qr_payload`` is the text the QR image encodes."""
+    """The API view of a stored code (``row.slug`` is its key); ``qr_payload`` is the text
+    the QR image encodes."""
     code = Code.from_row(row)
-    base_url = links.base_url
     payload = links.payload(code)
     version, modules = qr_facts(payload)
     return CodeResource(
-        slug=row.slug,
+        slug=slug_of_key(row.slug),
+        domain=links.domains.host_of(row.slug),
         kind=code.kind,
         target=row.target if code.kind == "url" else None,
         content=None if code.content is None else msgspec.to_builtins(code.content),
@@ -196,11 +215,11 @@ def code_resource(row: CodeRow, links: QrLinks, scans: int) -> CodeResource:
         valid_until=row.valid_until,
         max_scans=row.max_scans,
         redirect_status=row.redirect_status,
-        short_url=short_url(base_url, row.slug) if code.tracked else None,
+        short_url=links.short_url(code),
         qr_payload=payload,
         qr_version=version,
         qr_modules=modules,
-        qr_compact=payload != qr_payload(base_url, row.slug) and code.tracked,
+        qr_compact=payload != qr_payload(links.domains, row.slug) and code.tracked,
         qr_versions_saved=links.versions_saved(code),
         scans=scans,
         target_lookalike=code.kind == "url" and target_is_lookalike(row.target),

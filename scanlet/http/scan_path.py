@@ -23,7 +23,9 @@ import structlog
 from starlette.types import Scope
 
 from scanlet.actors.codes.decide import FALLBACK_STATUS, TARGET, Choice, decide, location_of
+from scanlet.actors.codes.domain_index import DomainRoute
 from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.codes.keys import slug_of_key
 from scanlet.actors.codes.passwords import password_matches
 from scanlet.actors.events import Source
 from scanlet.actors.scans.client import ScansClient
@@ -41,6 +43,7 @@ __all__ = (
     "EXCLUDE_COOKIE",
     "LINK_TEMPLATE",
     "QR_TEMPLATE",
+    "Located",
     "ScanFacts",
     "ScanPath",
     "ScanReply",
@@ -88,6 +91,9 @@ _PAGE_TITLES = {
 }
 _SLOW_DOWN = "Too many requests from your address; try again in a little while."
 _STATIC = "This code is not a link: its QR image holds its content."
+#: A scan's code key (``scanlet.actors.codes.keys``) and its registered domain (None: the
+#: default domain), as ``ScanPath.locate`` reads them from the request.
+Located = tuple[str, DomainRoute | None]
 _encode = msgspec.json.Encoder().encode
 
 
@@ -221,8 +227,10 @@ def _password_form(status: int, error: str) -> ScanReply:
     return ScanReply(status, headers, body)
 
 
-def _card_reply(card: bytes, slug: str) -> ScanReply:
-    """A tracked vcard code's answer: its card as a .vcf download."""
+def _card_reply(card: bytes, key: str) -> ScanReply:
+    """A tracked vcard code's answer: its card as a .vcf download named by its slug (not
+    its key: a code on another domain is ``host/slug``)."""
+    slug = slug_of_key(key)
     headers = [
         (b"content-type", b"text/vcard; charset=utf-8"),
         (b"content-length", str(len(card)).encode()),
@@ -317,6 +325,20 @@ class ScanPath:
         self.country_header = country_header.encode() if country_header else None
         self.ready = True
 
+    def locate(self, scope: Scope, slug: str) -> Located:
+        """The code a request for ``slug`` means: its key on the domain the ``Host`` header
+        names (any other host: the default domain, whose keys are the bare slugs). The one
+        place a scan's domain is decided, from memory; with no domain registered it does
+        not even read the header."""
+        domains = self.index.domains
+        if not domains.hosts:
+            return slug, None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                domain = domains.of_host_header(value)
+                return (slug, None) if domain is None else (domain.prefix + slug, domain)
+        return slug, None
+
     async def answer(
         self,
         scope: Scope,
@@ -325,23 +347,29 @@ class ScanPath:
         facts: ScanFacts | None = None,
         route: Route | None = None,
         password: str | None = None,
+        located: Located | None = None,
         *,
         fold: bool = False,
     ) -> ScanReply:
         """The reply to one scan request; never raises (failures become 5xx replies).
-        ``facts`` and ``route`` when the caller has them already (the front has looked the
-        slug up to choose its entrance); ``password`` as a protected code's form posted it
-        (POST: answered 405 for a code without one, 404 without recording for no code);
-        ``fold``: ``slug`` came by ``/Q/`` and names a slug ignoring case."""
+        ``facts``, ``located`` and ``route`` when the caller has them already (the front
+        has looked the slug up to choose its entrance); ``password`` as a protected code's
+        form posted it (POST: answered 405 for a code without one, 404 without recording
+        for no code); ``fold``: ``slug`` came by ``/Q/`` and names a slug of its domain
+        ignoring case."""
         try:
             if facts is None:
                 facts = read_request(scope, self.trusted, self.country_header)
+            key, domain = self.locate(scope, slug) if located is None else located
             method = scope["method"]
             if route is None:
-                found = self.index.canonical(slug) if fold else slug
-                # By /Q/, a slug equal to no taken one ignoring case, or to several, names
-                # no code: never a guess (an exact match could be another's printed code).
-                slug = slug if found is None else found
+                found = self.index.canonical(key) if fold else key
+                # By /Q/, a slug equal to no taken one of its domain ignoring case, or to
+                # several, names no code: never a guess (an exact match could be another's
+                # printed code).
+                if found is not None:
+                    key = found
+                    slug = slug_of_key(found)
                 route = None if found is None else self.index.resolve(found)
                 if route is None:
                     if found is not None and self.index.is_static(found):
@@ -351,12 +379,12 @@ class ScanPath:
                     if method == "POST":
                         return _refusal(facts, 404, "There is no code with this address.")
                     return await self._unknown(
-                        facts, slug, source, method != "HEAD", taken=found is not None
+                        facts, slug, key, domain, source, method != "HEAD", taken=found is not None
                     )
             if method == "POST" and (route.router is None or not route.router.password_hash):
                 return _refusal(facts, 405, "This code takes no password.", {"Allow": "GET, HEAD"})
             return await self._redirect(
-                scope, facts, route, method != "HEAD", slug, source, password
+                scope, facts, route, method != "HEAD", key, source, password
             )
         except Exception:
             log.exception("unhandled error on the scan path", path=scope.get("path"))
@@ -467,7 +495,15 @@ class ScanPath:
         return _password_form(403, _WRONG)
 
     async def _unknown(
-        self, facts: ScanFacts, slug: str, source: Source, record: bool, *, taken: bool = True
+        self,
+        facts: ScanFacts,
+        slug: str,
+        key: str,
+        domain: DomainRoute | None,
+        source: Source,
+        record: bool,
+        *,
+        taken: bool = True,
     ) -> ScanReply:
         """A slug with no live code; ``taken``: it may be a deleted one's (410)."""
         limits = self.limits
@@ -480,7 +516,7 @@ class ScanPath:
             return _refusal(facts, 404, "There is no code here.")
         if record:
             orphan = RecordOrphan(
-                slug,
+                key,
                 source,
                 self.clock.now(),
                 facts.address,
@@ -492,17 +528,21 @@ class ScanPath:
                 await self.scans.record_orphan(orphan)
             except _STORE_FAILURES as exc:
                 return _not_stored(facts, exc)
-        if self.not_found_url:
+        not_found_url = (domain.not_found_url if domain else "") or self.not_found_url
+        if not_found_url:
             # A printed code never dead-ends: unknown and deleted slugs alike (recorded above
-            # as orphans) go where the owner says.
-            location = location_of(self.not_found_url.replace("{slug}", slug))
+            # as orphans) go where the owner says: the domain's own URL, else the server's.
+            location = location_of(not_found_url.replace("{slug}", slug))
             return _redirect_reply(FALLBACK_STATUS, location)
-        if taken and self.index.is_taken(slug):
+        if taken and self.index.is_taken(key):
             return _refusal(facts, 410, "This code was deleted.")
         return _refusal(facts, 404, "There is no code with this address.")
 
-    def root(self) -> ScanReply | None:
-        """``GET /``: a redirect to SCANLET_ROOT_URL, or None (then 404)."""
-        if not self.root_url:
+    def root(self, scope: Scope) -> ScanReply | None:
+        """``GET /``: a redirect to the root URL of the domain the ``Host`` names, else to
+        SCANLET_ROOT_URL, or None (then 404)."""
+        _, domain = self.locate(scope, "")
+        root_url = (domain.root_url if domain else "") or self.root_url
+        if not root_url:
             return None
-        return _redirect_reply(FALLBACK_STATUS, location_of(self.root_url))
+        return _redirect_reply(FALLBACK_STATUS, location_of(root_url))

@@ -1,8 +1,9 @@
 """The Scanlet archive: everything needed to move a Scanlet to another machine or backend,
 as JSON lines (``scanlet export archive``, ``scanlet import archive``).
 
-Line by line: a header (``{"kind": "scanlet-archive", "version": 1, ...}``), every code
-with all its settings (deleted ones too, so their slugs stay taken), every webhook endpoint
+Line by line: a header (``{"kind": "scanlet-archive", "version": 1, ...}``), every domain
+codes live on besides the default one, every code with all its settings and its ``domain``
+(deleted ones too, so their slugs stay taken), every webhook endpoint
 and API key without its secret (listed on import, to be made again: a secret that is not
 exported cannot be restored), then every scan and orphan scan in log order, as its event
 recorded it (ids, sources, anonymised addresses and visitor hashes kept), so the read
@@ -19,11 +20,13 @@ from typing import Any
 import msgspec
 
 from scanlet.actors.codes.code import Code as LiveCode
+from scanlet.actors.codes.keys import code_key, split_key
 from scanlet.actors.codes.routing import Rule, SplitArm
 from scanlet.actors.events import ScanOrphaned, ScanRecorded, decode_event
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
     SourceCode,
+    SourceDomain,
     SourceError,
     SourceFailure,
     SourceItem,
@@ -31,9 +34,23 @@ from scanlet.importing.items import (
     SourceNote,
     SourceVisit,
 )
-from scanlet.storage.records import ApiKey, CodeRow, EndpointRow, StoredEvent, StoredLogo
+from scanlet.storage.records import (
+    ApiKey,
+    CodeRow,
+    DomainRow,
+    EndpointRow,
+    StoredEvent,
+    StoredLogo,
+)
 
-__all__ = ("FORMAT_VERSION", "archive_items", "code_line", "header_line", "scan_line")
+__all__ = (
+    "FORMAT_VERSION",
+    "archive_items",
+    "code_line",
+    "domain_line",
+    "header_line",
+    "scan_line",
+)
 
 FORMAT_VERSION = 1
 #: Longest line read: a scan event is at most a few kilobytes (its device data 4 KiB); a
@@ -50,8 +67,18 @@ class Header(_Line, frozen=True, kw_only=True, tag="scanlet-archive"):
     exported_at: datetime
 
 
+class Domain(_Line, frozen=True, kw_only=True, tag="domain"):
+    host: str
+    base_url: str
+    not_found_url: str | None = None
+    root_url: str | None = None
+
+
 class Code(_Line, frozen=True, kw_only=True, tag="code"):
     slug: str
+    #: The registered domain the code lives on; left out on the default domain (whichever
+    #: host that is where the archive is imported).
+    domain: str | None = None
     #: "" for a code that is not a link (its ``kind`` and ``content`` instead).
     target: str
     title: str | None = None
@@ -112,7 +139,7 @@ class Scan(
 
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Header | Code | Webhook | Key | Scan)
+_decoder = msgspec.json.Decoder(Header | Domain | Code | Webhook | Key | Scan)
 
 
 def _line(item: _Line | Scan) -> bytes:
@@ -123,11 +150,24 @@ def header_line(now: datetime) -> bytes:
     return _line(Header(version=FORMAT_VERSION, exported_at=now))
 
 
+def domain_line(row: DomainRow) -> bytes:
+    return _line(
+        Domain(
+            host=row.host,
+            base_url=row.base_url,
+            not_found_url=row.not_found_url,
+            root_url=row.root_url,
+        )
+    )
+
+
 def code_line(row: CodeRow, logo: StoredLogo | None = None) -> bytes:
     code = LiveCode.from_row(row)
+    domain, slug = split_key(row.slug)
     return _line(
         Code(
-            slug=row.slug,
+            slug=slug,
+            domain=domain,
             target=row.target,
             title=row.title,
             tags=row.tags,
@@ -210,18 +250,32 @@ def scan_line(stored: StoredEvent) -> bytes | None:
     )
 
 
-def _origin(slug: str) -> str:
-    return f"archive:{slug}"
+def _origin(key: str) -> str:
+    """The origin of an archive's code: ``archive:KEY``, as scan lines name it (``slug``)."""
+    return f"archive:{key}"
 
 
-def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
+def _item(line: Header | Domain | Code | Webhook | Key | Scan) -> SourceItem | None:
     if isinstance(line, Header):
         if line.version != FORMAT_VERSION:
             raise SourceError(f"archive format version {line.version}; this Scanlet reads 1")
         return None
+    if isinstance(line, Domain):
+        domain = {
+            "host": line.host,
+            "base_url": line.base_url,
+            "not_found_url": line.not_found_url,
+            "root_url": line.root_url,
+        }
+        return SourceDomain(
+            label=f"domain {line.host}",
+            fields={k: v for k, v in domain.items() if v is not None},
+        )
     if isinstance(line, Code):
+        key = code_key(line.domain, line.slug)
         fields: dict[str, Any] = {
             "slug": line.slug,
+            "domain": line.domain,
             "target": line.target,
             "title": line.title,
             "tags": list(line.tags),
@@ -240,8 +294,8 @@ def _item(line: Header | Code | Webhook | Key | Scan) -> SourceItem | None:
             del fields["target"]
             fields.update(kind=line.code_kind, content=line.content, tracked=line.tracked or None)
         return SourceCode(
-            origin=_origin(line.slug),
-            label=f"code {line.slug}",
+            origin=_origin(key),
+            label=f"code {key}",
             fields={k: v for k, v in fields.items() if v is not None},
             created_at=line.created_at,
             updated_at=line.updated_at,

@@ -28,13 +28,17 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import msgspec
 
-from scanlet.actors.codes.errors import CodeError, InvalidField, SlugTaken
+from scanlet.actors.codes.domain_messages import CreateDomain
+from scanlet.actors.codes.domains import MAX_HOST_LENGTH
+from scanlet.actors.codes.errors import CodeError, DomainTaken, InvalidField, SlugTaken
+from scanlet.actors.codes.keys import code_key
 from scanlet.actors.codes.messages import CreateCode, ImportCode
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH, RESERVED_SLUGS
 from scanlet.actors.scans.limits import canonical_id, data_error
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
     SourceCode,
+    SourceDomain,
     SourceError,
     SourceFailure,
     SourceItem,
@@ -104,6 +108,11 @@ class ImportSink(Protocol):
         """Delete a code just imported (an archive's tombstone, whose slug stays taken)."""
         ...
 
+    async def create_domain(self, command: CreateDomain) -> None:
+        """Register a domain (``DomainTaken`` when it is already, ``CodeError`` when
+        refused)."""
+        ...
+
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
         """Store visits in one commit; per visit, whether it is new."""
         ...
@@ -164,6 +173,8 @@ class Importer:
                 elif isinstance(item, SourceCode):
                     await self._flush()
                     await self._code(item)
+                elif isinstance(item, SourceDomain):
+                    await self._domain(item)
                 elif isinstance(item, SourceNote):
                     self.report.notes.append((item.label, item.text))
                 elif isinstance(item, SourceTotal):
@@ -201,8 +212,31 @@ class Importer:
         if item.total_visits:
             self.report.visits_uncounted += item.total_visits
 
-    def _taken(self, slug: str) -> bool:
-        return slug.lower() in _RESERVED or self._sink.is_taken(slug) or slug in self._planned
+    def _taken(self, slug: str, domain: str | None = None) -> bool:
+        key = code_key(domain, slug)
+        return slug.lower() in _RESERVED or self._sink.is_taken(key) or key in self._planned
+
+    async def _domain(self, item: SourceDomain) -> None:
+        """Register an archive's domain, so its codes can live there again; one that is
+        registered already is kept as it is."""
+        try:
+            command = msgspec.convert(item.fields, CreateDomain)
+        except msgspec.ValidationError as exc:
+            self.report.items.append((item.label, "failed", str(exc)))
+            self.report.fail(item.label, str(exc))
+            return
+        if self._dry_run:
+            self.report.notes.append((item.label, "would be registered"))
+            return
+        try:
+            await self._sink.create_domain(command)
+        except DomainTaken:
+            self.report.items.append((item.label, "kept", command.host))
+        except CodeError as exc:
+            self.report.items.append((item.label, "failed", str(exc)))
+            self.report.fail(item.label, str(exc))
+        else:
+            self.report.items.append((item.label, "created", command.host))
 
     async def _code(self, item: SourceCode) -> None:
         known = (await self._sink.known([item.origin])).get(item.origin)
@@ -222,7 +256,7 @@ class Importer:
                 return
         wanted = command.slug
         for candidate in self._candidates(wanted):
-            if candidate is not None and self._taken(candidate):
+            if candidate is not None and self._taken(candidate, command.domain):
                 continue
             if candidate != wanted and self._on_conflict is not Conflict.RENAME:
                 self._clash(item, wanted or "")
@@ -326,9 +360,12 @@ class Importer:
                 return
             scan = msgspec.structs.replace(scan, slug=slug, orphan=False)
         else:
-            if not 1 <= len(scan.slug) <= MAX_SLUG_LENGTH or not scan.slug.isprintable():
+            # A path on another domain is named by its key, host/slug (an archive's).
+            longest = MAX_HOST_LENGTH + 1 + MAX_SLUG_LENGTH
+            if not 1 <= len(scan.slug) <= longest or not scan.slug.isprintable():
                 self.report.visits_failed += 1
-                self.report.fail(label, "an orphan visit's path must be 1-64 printable characters")
+                reason = f"an orphan visit's path must be 1 to {longest} printable characters"
+                self.report.fail(label, reason)
                 return
             scan = msgspec.structs.replace(scan, orphan=True)
         problem = self._problem(scan)

@@ -12,6 +12,7 @@ from scanlet.actors.scans.messages import ImportedScan
 
 __all__ = (
     "SourceCode",
+    "SourceDomain",
     "SourceError",
     "SourceFailure",
     "SourceItem",
@@ -66,6 +67,14 @@ class SourceCode(msgspec.Struct, frozen=True, kw_only=True):
     logo: SourceLogo | None = None
 
 
+class SourceDomain(msgspec.Struct, frozen=True, kw_only=True):
+    """A domain codes live on (an archive's): ``fields`` are those of
+    ``POST /api/v1/domains``, checked by the same rules. Registered before its codes."""
+
+    label: str
+    fields: dict[str, Any]
+
+
 class SourceVisit(msgspec.Struct, frozen=True):
     """One visit: of the code ``origin`` names (the engine fills in its slug), or, with no
     origin, an orphan visit of ``scan.slug``. ``scan.id`` is derived from the source and the
@@ -97,4 +106,6 @@ class SourceTotal(msgspec.Struct, frozen=True):
     codes: int
 
 
-SourceItem: TypeAlias = SourceCode | SourceVisit | SourceFailure | SourceNote | SourceTotal
+SourceItem: TypeAlias = (
+    SourceCode | SourceDomain | SourceVisit | SourceFailure | SourceNote | SourceTotal
+)

@@ -25,6 +25,7 @@ from scanlet.storage.records import (
     CodeRow,
     CodeTotal,
     DeliveryRow,
+    DomainRow,
     EndpointRow,
     HourRow,
     IdempotentReply,
@@ -53,6 +54,7 @@ __all__ = (
     "ChangeFeed",
     "CodeRepository",
     "Codes",
+    "DomainRepository",
     "EventLogReader",
     "EventLogStore",
     "EventLogWriter",
@@ -105,9 +107,10 @@ class CodeRepository(Protocol):
         tag: str | None,
         q: str | None,
         within: Sequence[str] | None = None,
+        domain: str | None = None,
     ) -> CodePage:
         """A page of live codes, newest first (``within``: only codes with one of those
-        tags)."""
+        tags; ``domain``: only the codes of that host, ``""`` the default domain's)."""
         ...
 
     async def tags_of(self, slugs: Collection[str]) -> dict[str, tuple[str, ...]]:
@@ -166,6 +169,30 @@ class CodeRepository(Protocol):
 
     async def logo(self, slug: str) -> StoredLogo | None:
         """The live code ``slug``'s logo, or None."""
+        ...
+
+
+class DomainRepository(Protocol):
+    """The registered domains (written by the codes context only)."""
+
+    async def all(self) -> list[DomainRow]:
+        """Every registered domain."""
+        ...
+
+    async def find(self, host: str) -> DomainRow | None:
+        """The domain ``host``, or None."""
+        ...
+
+    async def create(self, row: DomainRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Store a new domain and its event; the event's seq."""
+        ...
+
+    async def update(self, row: DomainRow, entry: NewEvent, recorded_at: datetime) -> int:
+        """Overwrite a domain's fields and append its event; the event's seq."""
+        ...
+
+    async def delete(self, host: str, entry: NewEvent, recorded_at: datetime) -> int:
+        """Remove a domain and append its event; the event's seq."""
         ...
 
 
@@ -626,6 +653,11 @@ class Storage(Protocol):
     @property
     def codes(self) -> CodeRepository:
         """The codes catalogue."""
+        ...
+
+    @property
+    def domains(self) -> DomainRepository:
+        """The registered domains."""
         ...
 
     @property

@@ -28,6 +28,7 @@ __all__ = (
     "CreatedKey",
     "DeliveryRow",
     "DeviceEntry",
+    "DomainRow",
     "EndpointDisable",
     "EndpointRow",
     "HourRow",
@@ -191,6 +192,17 @@ class StoredLogo(msgspec.Struct, frozen=True):
     #: BLAKE2b-128 of ``data``, hex: what the code's events and the QR image's ETag name.
     digest: str
     data: bytes
+
+
+class DomainRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One registered domain as stored (the default domain has no row)."""
+
+    host: str
+    base_url: str
+    not_found_url: str | None
+    root_url: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class CodePage(msgspec.Struct, frozen=True):

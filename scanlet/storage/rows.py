@@ -18,6 +18,7 @@ from scanlet.storage.records import (
     AuditEntry,
     CodeRow,
     DeliveryRow,
+    DomainRow,
     EndpointRow,
     UserRow,
 )
@@ -29,6 +30,7 @@ __all__ = (
     "AUDIT_COLUMNS",
     "CODE_COLUMNS",
     "DELIVERY_COLUMNS",
+    "DOMAIN_COLUMNS",
     "KEY_COLUMNS",
     "USER_COLUMNS",
     "attempt_row",
@@ -36,6 +38,7 @@ __all__ = (
     "code_row",
     "decode_list",
     "delivery_row",
+    "domain_row",
     "encode_list",
     "format_optional",
     "key_row",
@@ -50,6 +53,7 @@ CODE_COLUMNS = (
     "slug, target, title, tags, enabled, valid_from, valid_until, max_scans, redirect_status,"
     " created_at, updated_at, deleted_at, routing, password_hash, logo, content"
 )
+DOMAIN_COLUMNS = "host, base_url, not_found_url, root_url, created_at, updated_at"
 KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags"
 USER_COLUMNS = "id, email, role, created_at, disabled_at, tags"
 DELIVERY_COLUMNS = (
@@ -101,6 +105,18 @@ def code_row(row: Any) -> CodeRow:
         password_hash=row[13],
         logo=row[14],
         content=row[15],
+    )
+
+
+def domain_row(row: Any) -> DomainRow:
+    """A row of ``DOMAIN_COLUMNS``."""
+    return DomainRow(
+        host=row[0],
+        base_url=row[1],
+        not_found_url=row[2],
+        root_url=row[3],
+        created_at=parse_time(row[4]),
+        updated_at=parse_time(row[5]),
     )
 
 

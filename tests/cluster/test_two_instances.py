@@ -69,6 +69,68 @@ def test_a_change_on_one_instance_is_served_by_the_other(cluster: Cluster) -> No
     assert leaders <= {"a", "b"}
 
 
+def _location_on(instance: Served, slug: str, host: str) -> str:
+    """Where ``/slug`` on the domain ``host`` redirects to, or its status."""
+    answer = httpx.get(f"{instance.base}/{slug}", headers={"host": host}, timeout=5)
+    return str(answer.headers.get("location", answer.status_code))
+
+
+def test_a_domain_and_its_codes_reach_the_other_instance(cluster: Cluster) -> None:
+    a, b, _ = cluster
+    admin_a = {"Authorization": f"Bearer {a.key('admin')}"}
+    admin_b = {"Authorization": f"Bearer {b.key('admin')}"}
+    registered = httpx.post(
+        f"{a.base}/api/v1/domains",
+        headers=admin_a,
+        json={"host": "links.example", "not_found_url": "https://example.com/gone/{slug}"},
+        timeout=5,
+    )
+    assert registered.status_code == 201, registered.text
+    for body in (
+        {"target": "https://example.com/here", "slug": "menu"},
+        {"target": "https://example.com/there", "slug": "menu", "domain": "links.example"},
+    ):
+        made = httpx.post(f"{a.base}/api/v1/codes", headers=admin_a, json=body, timeout=5)
+        assert made.status_code == 201, made.text
+    wait_for(
+        lambda: _location_on(b, "menu", "links.example") == "https://example.com/there",
+        "B serves the code on the new domain",
+    )
+    assert location(b, "menu") == "https://example.com/here"
+    assert _location_on(b, "nosuch", "links.example") == "https://example.com/gone/nosuch"
+    # Changed on B (the code, then the domain): A follows both.
+    changed = httpx.patch(
+        f"{b.base}/api/v1/codes/menu?domain=links.example",
+        headers=admin_b,
+        json={"target": "https://example.com/moved"},
+        timeout=5,
+    )
+    assert changed.status_code == 200, changed.text
+    moved = httpx.patch(
+        f"{b.base}/api/v1/domains/links.example",
+        headers=admin_b,
+        json={"not_found_url": "https://example.com/lost/{slug}"},
+        timeout=5,
+    )
+    assert moved.status_code == 200, moved.text
+    wait_for(
+        lambda: _location_on(a, "nosuch", "links.example") == "https://example.com/lost/nosuch",
+        "A follows the domain's change",
+    )
+    assert _location_on(a, "menu", "links.example") == "https://example.com/moved"
+    # Removed on A: B serves that host as the default domain again.
+    gone = httpx.delete(
+        f"{a.base}/api/v1/codes/menu?domain=links.example", headers=admin_a, timeout=5
+    )
+    assert gone.status_code == 204
+    removed = httpx.delete(f"{a.base}/api/v1/domains/links.example", headers=admin_a, timeout=5)
+    assert removed.status_code == 204, removed.text
+    wait_for(
+        lambda: _location_on(b, "menu", "links.example") == "https://example.com/here",
+        "B serves the removed domain's host as the default domain",
+    )
+
+
 def test_a_stream_on_one_instance_carries_scans_made_on_the_other(cluster: Cluster) -> None:
     a, b, _ = cluster
     token = a.key("write")

@@ -48,6 +48,7 @@ def test_creating_a_code_returns_the_whole_resource(
     assert code["created_at"].endswith("Z")
     assert set(code) == {
         "slug",
+        "domain",
         "target",
         "title",
         "tags",

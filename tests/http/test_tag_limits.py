@@ -147,6 +147,29 @@ def test_users_are_refused_to_a_limited_key(
     assert "limited to tags" in answer.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/domains"),
+        ("POST", "/api/v1/domains"),
+        ("GET", "/api/v1/domains/links.example"),
+        ("PATCH", "/api/v1/domains/links.example"),
+        ("DELETE", "/api/v1/domains/links.example"),
+    ],
+)
+def test_domains_are_refused_to_a_limited_key(
+    client: TestClient, keys: Keys, method: str, path: str
+) -> None:
+    bodies = {"POST": {"host": "links.example"}, "PATCH": {"root_url": "https://example.com/"}}
+    # A domain spans every code (its counts, its not-found page): an admin limited to tags
+    # manages none, as with users.
+    answer = client.request(
+        method, path, json=bodies.get(method), headers=bearer(keys.agency_admin)
+    )
+    assert answer.status_code == 403, answer.text
+    assert "limited to tags" in answer.json()["detail"]
+
+
 def test_routing_changes_keep_to_the_limit_on_the_api_and_the_dashboard(
     client: TestClient, keys: Keys
 ) -> None:
@@ -370,6 +393,11 @@ NO_CODE_ROUTES = {
     "POST /api/v1/users": "refused (403)",
     "PATCH /api/v1/users/{id}": "refused (403)",
     "DELETE /api/v1/users/{id}": "refused (403)",
+    "POST /api/v1/domains": "refused (403)",
+    "GET /api/v1/domains": "refused (403)",
+    "GET /api/v1/domains/{host}": "refused (403)",
+    "PATCH /api/v1/domains/{host}": "refused (403)",
+    "DELETE /api/v1/domains/{host}": "refused (403)",
 }
 
 

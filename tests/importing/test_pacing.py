@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from scanlet.actors.codes.domain_messages import CreateDomain
 from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing import Importer, SourceCode, SourceItem, SourceVisit
@@ -53,6 +54,9 @@ class TimedSink:
             created_at=NOW,
             updated_at=NOW,
         )
+
+    async def create_domain(self, command: CreateDomain) -> None:
+        raise AssertionError("no domain is registered here")
 
     async def delete(self, slug: str) -> None:
         raise AssertionError("nothing is deleted here")

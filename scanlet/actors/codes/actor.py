@@ -17,8 +17,17 @@ import structlog
 
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.decide import compile_router, location_of
+from scanlet.actors.codes.domain_book import DomainBook
+from scanlet.actors.codes.domain_messages import (
+    CreateDomain,
+    DeleteDomain,
+    DomainChanges,
+    NewDomain,
+    UpdateDomain,
+)
 from scanlet.actors.codes.errors import CodeError, CodeNotFound, InvalidField, SlugTaken
 from scanlet.actors.codes.index import CodeIndex, Route
+from scanlet.actors.codes.keys import code_key, is_domain_key
 from scanlet.actors.codes.kinds import VcardContent, content_of, is_tracked
 from scanlet.actors.codes.logos import check_stored_logo
 from scanlet.actors.codes.messages import (
@@ -49,8 +58,8 @@ from scanlet.clock import Clock
 from scanlet.ids import new_event_id
 from scanlet.runtime import Actor, ActorRef, ActorStopped, MailboxFull
 from scanlet.storage.errors import StorageUnavailable
-from scanlet.storage.ports import CodeRepository
-from scanlet.storage.records import CodeRow, StoredLogo
+from scanlet.storage.ports import CodeRepository, DomainRepository
+from scanlet.storage.records import CodeRow, DomainRow, StoredLogo
 
 __all__ = ("CodesActor", "CodesClient", "route_of")
 
@@ -59,7 +68,18 @@ log = structlog.get_logger("scanlet.codes")
 #: The fields whose URLs are the code's routing (checked against own origins when set).
 _ROUTING_FIELDS = frozenset({"fallback_url", "rules", "split"})
 
-CodesMessage = CreateCode | NewCode | ImportCode | UpdateCode | SetLogo | DeleteCode | RefreshCodes
+CodesMessage = (
+    CreateCode
+    | NewCode
+    | ImportCode
+    | UpdateCode
+    | SetLogo
+    | DeleteCode
+    | RefreshCodes
+    | NewDomain
+    | UpdateDomain
+    | DeleteDomain
+)
 
 
 def route_of(code: Code) -> Route | None:
@@ -97,6 +117,7 @@ class CodesActor(Actor[CodesMessage]):
         clock: Clock,
         *,
         own_origins: OwnOrigins,
+        domains: DomainRepository,
         compact: bool = False,
     ) -> None:
         self._store = codes
@@ -109,12 +130,14 @@ class CodesActor(Actor[CodesMessage]):
         # Where this server answers: no target may point there (a code would loop).
         self._own_origins = own_origins
         self._codes: dict[str, Code] = {}
+        self._domains = DomainBook(domains, index, clock, own_origins, self._stored)
 
     async def on_start(self) -> None:
         """Rebuild the index from storage, so a restart serves exactly what was committed."""
         await self._load_all()
 
     async def _load_all(self) -> None:
+        await self._domains.load_all()
         rows = await self._store.all()
         # Swapped without an await in between: during a restart the redirect path keeps
         # resolving from the old index instead of answering 404 while the rows load.
@@ -133,8 +156,15 @@ class CodesActor(Actor[CodesMessage]):
     # changes in memory before a commit, so a refused command leaves no trace.
     refuses = (CodeError, StorageUnavailable)
 
-    async def on_message(self, message: CodesMessage) -> CodeRow | None:
+    async def on_message(self, message: CodesMessage) -> CodeRow | DomainRow | None:
         """Apply one command; a refusal raises ``CodeError`` or ``StorageUnavailable``."""
+        if isinstance(message, NewDomain):
+            return await self._domains.create(message.command, message.by)
+        if isinstance(message, UpdateDomain):
+            return await self._domains.update(message.host, message.changes, message.by)
+        if isinstance(message, DeleteDomain):
+            await self._domains.delete(message.host, message.by)
+            return None
         if isinstance(message, CreateCode):
             return await self._create(message, SYSTEM_BY)
         if isinstance(message, NewCode):
@@ -167,6 +197,9 @@ class CodesActor(Actor[CodesMessage]):
             await self._load_all()
             return
         for slug in dict.fromkeys(slugs):
+            if is_domain_key(slug):
+                await self._domains.refresh(slug.removesuffix("/"))
+                continue
             row = await self._store.find(slug)
             if row is None:
                 continue
@@ -195,17 +228,19 @@ class CodesActor(Actor[CodesMessage]):
             check_stored_logo(logo)
         if password_hash is not None and not is_password_hash(password_hash):
             raise InvalidField("password_hash", "must be an argon2id hash (PHC string)")
+        # A slug is unique per domain: the code's key is its domain and slug together.
+        host = self._index.domains.resolve(command.domain, "domain")
         if command.slug is None:
-            slug = generate_slug()
+            slug = code_key(host, generate_slug())
             # Generated slugs never equal a taken one ignoring case: they may all be compact.
             while self._index.taken_ignoring_case(slug):
-                slug = generate_slug()
+                slug = code_key(host, generate_slug())
         else:
-            slug = validate_slug(command.slug, RESERVED_SLUGS)
+            slug = code_key(host, validate_slug(command.slug, RESERVED_SLUGS))
             if self._index.is_taken(slug):
-                raise SlugTaken(slug)
+                raise SlugTaken(command.slug)
             if self._compact and self._index.taken_ignoring_case(slug):
-                raise SlugTaken(slug, ignoring_case=True)
+                raise SlugTaken(command.slug, ignoring_case=True)
         kind = command.kind
         tracked = is_tracked(kind, command.tracked)
         if kind == "url":
@@ -349,6 +384,20 @@ class CodesClient:
     async def update(self, slug: str, changes: CodeChanges, by: By = SYSTEM_BY) -> CodeRow:
         """Change a code on behalf of ``by`` (CodeNotFound, InvalidField on refusal)."""
         return await self._ref.ask(UpdateCode(slug, changes, by), wait=False)
+
+    async def create_domain(self, command: CreateDomain, by: By = SYSTEM_BY) -> DomainRow:
+        """Register a domain on behalf of ``by`` (InvalidField, DomainTaken on refusal)."""
+        return await self._ref.ask(NewDomain(command, by), wait=False)
+
+    async def update_domain(
+        self, host: str, changes: DomainChanges, by: By = SYSTEM_BY
+    ) -> DomainRow:
+        """Change a domain on behalf of ``by`` (DomainNotFound, InvalidField on refusal)."""
+        return await self._ref.ask(UpdateDomain(host, changes, by), wait=False)
+
+    async def delete_domain(self, host: str, by: By = SYSTEM_BY) -> None:
+        """Remove a domain on behalf of ``by`` (DomainNotFound, DomainInUse on refusal)."""
+        await self._ref.ask(DeleteDomain(host, by), wait=False)
 
     def refresh(self, slugs: Sequence[str]) -> None:
         """Have the codes ``slugs`` (all of them, if none) loaded again, without waiting;

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ("CodeError", "CodeNotFound", "InvalidField", "SlugTaken")
+__all__ = (
+    "CodeError",
+    "CodeNotFound",
+    "DomainInUse",
+    "DomainNotFound",
+    "DomainTaken",
+    "InvalidField",
+    "SlugTaken",
+)
 
 
 class CodeError(Exception):
@@ -54,3 +62,37 @@ class CodeNotFound(CodeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.slug,))
+
+
+class DomainNotFound(CodeError):
+    """Raised when no registered domain has the given host."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"no domain {host!r}")
+        self.host = host
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.host,))
+
+
+class DomainTaken(CodeError):
+    """Raised when a domain is registered twice, or the default domain is registered."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"domain {host!r} is already registered")
+        self.host = host
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.host,))
+
+
+class DomainInUse(CodeError):
+    """Raised when a domain to be removed still has live codes."""
+
+    def __init__(self, host: str, codes: int) -> None:
+        super().__init__(f"domain {host!r} still has {codes} code(s)")
+        self.host = host
+        self.codes = codes
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.host, self.codes))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scanlet.actors.codes.decide import Router
+from scanlet.actors.codes.domain_index import DomainIndex
 
 __all__ = ("CodeIndex", "Route")
 
@@ -43,20 +44,24 @@ class Route:
 
 
 class CodeIndex:
-    """Live codes by slug, plus every slug ever used (deleted ones stay taken).
+    """Live codes by key (``scanlet.actors.codes.keys``: the slug on the default domain,
+    ``host/slug`` on another), plus every key ever used (deleted ones stay taken), and the
+    registered domains (``domains``).
 
-    Static codes (not links: their image holds their content) take a slug but have no
-    route. Slugs are also known by their upper-case form, for ``/Q/{slug}``: the compact
-    QR payload writes the slug in capitals, and the one slug ever taken with that form is
-    the one it means.
+    Static codes (not links: their image holds their content) take a key but have no
+    route. Keys are also known by their upper-case form, for ``/Q/{slug}``: the compact
+    QR payload writes the slug in capitals, and the one key ever taken with that form is
+    the one it means. A host is lower case, so ``HOST/SLUG`` folds only keys of the same
+    domain: a slug is unique ignoring case within its domain, not across domains.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, domains: DomainIndex | None = None) -> None:
         self._routes: dict[str, Route] = {}
         self._taken: set[str] = set()
         self._static: set[str] = set()
-        #: Upper-case form -> the one slug ever taken with it (None: two or more have).
+        #: Upper-case form -> the one key ever taken with it (None: two or more have).
         self._folded: dict[str, str | None] = {}
+        self.domains = DomainIndex() if domains is None else domains
 
     def resolve(self, slug: str) -> Route | None:
         """The live code for ``slug``, or None."""
@@ -116,6 +121,13 @@ class CodeIndex:
         self._taken.clear()
         self._static.clear()
         self._folded.clear()
+
+    def live_on(self, host: str) -> int:
+        """How many live codes the domain ``host`` has."""
+        prefix = f"{host}/"
+        return sum(1 for key in self._routes if key.startswith(prefix)) + sum(
+            1 for key in self._static if key.startswith(prefix)
+        )
 
     def __len__(self) -> int:
         return len(self._routes)

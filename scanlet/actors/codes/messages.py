@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from scanlet.actors.codes.domains import HOST_NAME_PATTERN, MAX_HOST_LENGTH
 from scanlet.actors.codes.kind_schema import CONTENT_BODY_SCHEMA, KIND_VARIANTS
 from scanlet.actors.codes.kinds import Kind
 from scanlet.actors.codes.passwords import MAX_PASSWORD_LENGTH
@@ -125,6 +126,17 @@ Tracked = Annotated[
         "card as a .vcf file. A url code is always tracked, the other kinds never."
     ),
 ]
+CodeDomain = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_HOST_LENGTH + 1,
+        extra_json_schema={"pattern": HOST_NAME_PATTERN},
+        description="The host the code lives on: a registered domain (GET /api/v1/domains) "
+        "or the default one (the host of the server's base URL, also when left out). A slug "
+        "is unique per domain.",
+    ),
+]
 ForwardQuery = Annotated[
     bool,
     msgspec.Meta(
@@ -156,6 +168,7 @@ class CreateCode(
     split: Split = ()
     forward_query: ForwardQuery = False
     password: Password | None = None
+    domain: CodeDomain | None = None
 
 
 #: The create body as the API documents it: which fields go with which kind (one variant

@@ -45,16 +45,35 @@ class OwnOrigins:
     def __init__(self, urls: Iterable[str]) -> None:
         # Each own origin, and the configured URL to name in a refusal.
         self._named: dict[Origin, str] = {}
+        # The origins given at start (the public base URL): never discarded.
+        self._fixed: set[Origin] = set()
         for url in urls:
-            origin = _origin(url)
-            if origin is None:
-                raise ValueError(f"not an http(s) origin: {url!r}")
-            parts = urlsplit(url)
-            shown = f"{parts.scheme}://{parts.netloc}".lower()
+            self.add(url)
+        self._fixed = set(self._named)
+
+    @staticmethod
+    def _origins_of(url: str) -> list[Origin]:
+        origin = _origin(url)
+        if origin is None:
+            raise ValueError(f"not an http(s) origin: {url!r}")
+        scheme, host, port = origin
+        if scheme == "https" and port == 443:
+            return [origin, ("http", host, 80)]
+        return [origin]
+
+    def add(self, url: str) -> None:
+        """Count ``url``'s origin as own too (a registered domain's base URL)."""
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://{parts.netloc}".lower()
+        for origin in self._origins_of(url):
             self._named.setdefault(origin, shown)
-            scheme, host, port = origin
-            if scheme == "https" and port == 443:
-                self._named.setdefault(("http", host, 80), shown)
+
+    def discard(self, url: str) -> None:
+        """Stop counting ``url``'s origin as own (a domain removed or moved), unless it was
+        given at start."""
+        for origin in self._origins_of(url):
+            if origin not in self._fixed:
+                self._named.pop(origin, None)
 
     def holds(self, target: str) -> bool:
         """Whether ``target`` is a URL on one of the server's own origins."""

@@ -16,7 +16,7 @@ from scanlet.http.dashboard.kind_form import KIND_FIELDS, content_from, form_fie
 
 __all__ = ("FIELDS", "changes_from", "create_from", "field_errors", "split_tags")
 
-FIELDS = ("target", "title", "tags", "slug")
+FIELDS = ("target", "title", "tags", "slug", "domain")
 #: Fields a refusal may name that the edit form shows next to their input.
 SHOWN = (*FIELDS, "fallback_url", "password", "kind")
 _CONTENT_INPUTS = tuple(field.name for fields in KIND_FIELDS.values() for field in fields)
@@ -60,6 +60,7 @@ def create_from(values: Mapping[str, str]) -> CreateCode:
         slug=values["slug"] or None,
         title=values["title"] or None,
         tags=split_tags(values["tags"]),
+        domain=values["domain"] or None,
     )
 
 

@@ -7,6 +7,7 @@ dashboard and the API can never disagree about the rules.
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlencode
 
 import msgspec
@@ -14,8 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.domain_index import DomainIndex
+from scanlet.actors.codes.domains import MAX_HOST_LENGTH
 from scanlet.actors.codes.errors import CodeError, InvalidField
+from scanlet.actors.codes.keys import domain_of_key
 from scanlet.actors.codes.messages import CodeChanges
+from scanlet.http.code_address import query_domain
 from scanlet.http.codes_api import load_code
 from scanlet.http.codes_bulk_api import codes_csv
 from scanlet.http.dashboard.charts import series_chart
@@ -35,6 +40,7 @@ from scanlet.http.dashboard.figures import (
     selection,
 )
 from scanlet.http.dashboard.kind_form import KIND_FIELDS
+from scanlet.http.dashboard.links import code_url, key_url
 from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.routing_form import CHOICES, form_rows, routing_changes, routing_values
 from scanlet.http.dashboard.session import User
@@ -83,13 +89,22 @@ async def codes_list(request: Request, user: User) -> Response:
     q = query_str(request, "q", max_length=256) or None
     tag = query_str(request, "tag", max_length=64) or None
     cursor = query_str(request, "cursor", max_length=512) or None
+    # "" (the select's "any") is no filter; the default domain is filtered by its host.
+    domain = query_str(request, "domain", max_length=MAX_HOST_LENGTH + 1) or None
+    host = None if domain is None else (query_domain(request) or "")
     page = await svc.storage.codes.page(
-        limit=PAGE_SIZE, cursor=cursor, tag=tag, q=q, within=limited_tags(user.principal)
+        limit=PAGE_SIZE,
+        cursor=cursor,
+        tag=tag,
+        q=q,
+        within=limited_tags(user.principal),
+        domain=host,
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     links = qr_links(svc)
-    codes = [code_resource(row, links, counts.get(row.slug, 0)) for row in page.items]
-    filters = {k: v for k, v in (("q", q), ("tag", tag)) if v}
+    # Each with its key, which its links name it by (key_url: ?domain= off the default).
+    codes = [(code_resource(row, links, counts.get(row.slug, 0)), row.slug) for row in page.items]
+    filters = {k: v for k, v in (("q", q), ("tag", tag), ("domain", domain)) if v}
     next_url = (
         f"/dashboard/codes?{urlencode({**filters, 'cursor': page.next_cursor})}"
         if page.next_cursor
@@ -103,6 +118,8 @@ async def codes_list(request: Request, user: User) -> Response:
         codes=codes,
         q=q or "",
         tag=tag or "",
+        domain=domain or "",
+        domains=_domain_choices(svc.index.domains),
         next_url=next_url,
         first_url=f"/dashboard/codes?{urlencode(filters)}" if cursor else None,
         csv_url=f"/dashboard/codes.csv?{urlencode(filters)}" if filters else "/dashboard/codes.csv",
@@ -114,7 +131,14 @@ async def codes_csv_download(request: Request, user: User) -> Response:
     """Every code the list's filters match, as the API's ``scanlet`` CSV (a download)."""
     q = query_str(request, "q", max_length=256) or None
     tag = query_str(request, "tag", max_length=64) or None
-    return codes_csv(services(request), tag, q, limited_tags(user.principal))
+    domain = query_str(request, "domain", max_length=MAX_HOST_LENGTH + 1) or None
+    host = None if domain is None else (query_domain(request) or "")
+    return codes_csv(services(request), tag, q, limited_tags(user.principal), host)
+
+
+def _domain_choices(domains: DomainIndex) -> list[str]:
+    """The hosts a code may live on, the default first; none while only the default is."""
+    return [domains.default_host, *sorted(domains.hosts)] if domains.hosts else []
 
 
 def _form_page(
@@ -141,6 +165,7 @@ def _form_page(
         choices=CHOICES,
         has_password=has_password,
         kinds=KIND_FIELDS,
+        domains=_domain_choices(services(request).index.domains),
     )
 
 
@@ -159,7 +184,7 @@ async def create_code(request: Request, user: User) -> Response:
     except CodeError as refusal:
         errors = field_errors(refusal, values["kind"])
         return _form_page(request, user, values=values, errors=errors)
-    return redirect(f"/dashboard/codes/{row.slug}?done=created")
+    return redirect(key_url(row.slug, done="created"))
 
 
 async def code_page(request: Request, user: User) -> Response:
@@ -173,13 +198,18 @@ async def code_page(request: Request, user: User) -> Response:
     latest = await raw_scans(svc).page(RawScanQuery(slug=row.slug), limit=LATEST_SCANS)
     history = await code_history(svc, row.slug, limit=HISTORY_SHOWN)
     panel = design_of(request.query_params, has_logo=row.logo is not None)
-    qr_base = f"/dashboard/codes/{row.slug}/qr"
+    # The code's domain travels with the QR options (a hidden field of their form).
+    qr_base = code_url(code.slug, None, "/qr")
+    host = domain_of_key(row.slug)
+    if host:
+        panel = dataclasses.replace(panel, query={"domain": host, **panel.query})
     return render(
         request,
         "code.html",
         user=user,
         title=row.title or row.slug,
         code=code,
+        key=row.slug,
         stats=stats,
         chart=series_chart(
             stats.series,
@@ -211,7 +241,7 @@ async def edit_form(request: Request, user: User) -> Response:
     row = await load_code(services(request), request.path_params["slug"])
     if row.content is not None:
         # The form edits links; a code that is not one changes its content by the API.
-        return redirect(f"/dashboard/codes/{row.slug}")
+        return redirect(key_url(row.slug))
     values = {
         "target": row.target,
         "title": row.title or "",
@@ -250,7 +280,7 @@ async def edit_code(request: Request, user: User) -> Response:
             slug=slug,
             has_password=current.password_hash is not None,
         )
-    return redirect(f"/dashboard/codes/{slug}?done=updated")
+    return redirect(key_url(slug, done="updated"))
 
 
 async def set_enabled(request: Request, user: User) -> Response:
@@ -258,7 +288,7 @@ async def set_enabled(request: Request, user: User) -> Response:
     slug = request.path_params["slug"]
     enabled = request.state.form.get("enabled") == "true"
     await services(request).codes.update(slug, CodeChanges(enabled=enabled), user.principal.author)
-    return redirect(f"/dashboard/codes/{slug}?done={'enabled' if enabled else 'disabled'}")
+    return redirect(key_url(slug, done="enabled" if enabled else "disabled"))
 
 
 async def delete_form(request: Request, user: User) -> Response:

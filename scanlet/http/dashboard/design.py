@@ -20,6 +20,7 @@ from starlette.responses import Response
 from scanlet.actors.codes.errors import CodeError, InvalidField
 from scanlet.adapters.qr_images import FORMATS, QrOptions
 from scanlet.http.codes_api import load_code
+from scanlet.http.dashboard.links import key_url
 from scanlet.http.dashboard.pages import redirect
 from scanlet.http.dashboard.session import User
 from scanlet.http.errors import code_problem
@@ -131,4 +132,4 @@ async def remove_logo(request: Request, user: User) -> Response:
     row = await load_code(svc, request.path_params["slug"])
     if row.logo is not None:
         await svc.codes.set_logo(row.slug, None, user.principal.author)
-    return redirect(f"/dashboard/codes/{row.slug}?done=logo-removed#design")
+    return redirect(key_url(row.slug, done="logo-removed") + "#design")

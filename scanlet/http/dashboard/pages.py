@@ -20,6 +20,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from scanlet.actors.codes.errors import CodeNotFound
 from scanlet.actors.codes.lookalike import shown_target, target_is_lookalike
+from scanlet.http.code_address import address_code
+from scanlet.http.dashboard.links import code_url, key_url
 from scanlet.http.dashboard.session import User, auth, current_user
 from scanlet.http.problems import Problem
 from scanlet.http.scoping import visible_slug
@@ -82,6 +84,8 @@ _env = jinja2.Environment(
 )
 _env.globals["static"] = static_url
 _env.filters["urlpart"] = lambda value: quote(str(value), safe="")
+_env.globals["code_url"] = code_url
+_env.globals["key_url"] = key_url
 # Targets are shown by the codes context's rule: look-alike hosts in ASCII, with a warning.
 _env.filters["shown_target"] = shown_target
 _env.filters["lookalike"] = target_is_lookalike
@@ -177,7 +181,12 @@ Page = Callable[[Request, User], Awaitable[Response]]
 
 
 def guarded(
-    handler: Page, *, write: bool = False, resource: bool = False, raw_body: bool = False
+    handler: Page,
+    *,
+    write: bool = False,
+    resource: bool = False,
+    raw_body: bool = False,
+    admin: bool = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a page: sign-in, scope and CSRF checks first, HTML error pages for failures.
 
@@ -186,6 +195,7 @@ def guarded(
     session's CSRF token in the ``csrf`` field; its form is left in ``request.state.form``.
     A ``raw_body`` POST (a file the page's script sends as it is) carries the token in an
     ``X-CSRF-Token`` header instead, and its body is left for the handler to read.
+    ``admin`` pages (domains) need the admin role or scope.
     """
 
     async def run(request: Request) -> Response:
@@ -198,6 +208,14 @@ def guarded(
                     return redirect("/dashboard/sign-in")
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return redirect(f"/dashboard/sign-in?next={quote(target, safe='')}")
+            if admin and not user.can_admin:
+                return error_page(
+                    request,
+                    403,
+                    f"{user.principal.name} acts as {user.principal.role.label}:"
+                    " only admins manage this.",
+                    user=user,
+                )
             if write and not user.can_write:
                 return error_page(
                     request,
@@ -206,10 +224,11 @@ def guarded(
                     " it can look but not change.",
                     user=user,
                 )
-            slug = request.path_params.get("slug")
-            if slug is not None:
-                # Outside a tag limit a code is as absent as one that never was.
-                await visible_slug(services(request), user.principal, slug)
+            if "slug" in request.path_params:
+                # The code's key (its slug and ?domain=); outside a tag limit a code is as
+                # absent as one that never was.
+                key = address_code(request)
+                await visible_slug(services(request), user.principal, key)
             if request.method == "POST":
                 form = {} if raw_body else await read_form(request)
                 token = request.headers.get("x-csrf-token") if raw_body else form.get("csrf")

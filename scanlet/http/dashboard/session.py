@@ -65,6 +65,12 @@ class User:
         """Whether they may change codes (editor role, write scope, or above)."""
         return self.principal.may(Role.EDITOR)
 
+    @property
+    def can_admin(self) -> bool:
+        """Whether they may manage the server's settings, such as domains (admin role or
+        scope, or above, and not limited to tags: a domain spans every code)."""
+        return self.principal.may(Role.ADMIN) and self.principal.tags is None
+
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -71,11 +71,18 @@ class CodeStore:
         tag: str | None = None,
         q: str | None = None,
         within: Sequence[str] | None = None,
+        domain: str | None = None,
     ) -> CodePage:
         """Live codes, newest first, filtered by tag and by a substring of slug/title/target
-        (ASCII letters in either case, as SQLite's LIKE matches them)."""
+        (ASCII letters in either case, as SQLite's LIKE matches them), and by domain (the
+        key's host part, ``""`` for the default domain's bare slugs)."""
         where = ["c.deleted_at IS NULL"]
         args: list[object] = []
+        if domain == "":
+            where.append("strpos(c.slug, '/') = 0")
+        elif domain is not None:
+            args.append(f"{domain}/")
+            where.append(f"left(c.slug, {len(domain) + 1}) = ${len(args)}")
         if tag is not None:
             args.append(tag)
             where.append(f"c.slug IN (SELECT slug FROM code_tags WHERE tag = ${len(args)})")

@@ -110,8 +110,11 @@ class EventLog:
         sql = f"SELECT {_COLUMNS} FROM events WHERE (xid, seq) > ($1, $2) AND xid < {LOG_FENCE}"
         args: list[object] = [xid, seq]
         if types is not None:
-            if all(t.startswith("code.") for t in types):
-                sql += " AND type LIKE 'code.%'"  # lets the planner use the partial index
+            for family in ("code.", "domain."):
+                if all(t.startswith(family) for t in types):
+                    # Lets the planner use the family's partial index (events_code_changes,
+                    # events_domain_changes).
+                    sql += f" AND type LIKE '{family}%'"
             sql += " AND type = ANY($3::text[])"
             args.append(list(types))
         sql += f" ORDER BY xid, seq LIMIT ${len(args) + 1}"

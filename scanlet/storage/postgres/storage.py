@@ -11,6 +11,7 @@ from scanlet.storage.postgres.audit import AuditStore
 from scanlet.storage.postgres.cluster import PgChangeFeed, PgLeadership
 from scanlet.storage.postgres.codes import CodeStore
 from scanlet.storage.postgres.database import PgDatabase, open_pg_database
+from scanlet.storage.postgres.domains import DomainStore
 from scanlet.storage.postgres.eventlog import EventLog
 from scanlet.storage.postgres.idempotency import IdempotencyStore
 from scanlet.storage.postgres.keys import KeyStore
@@ -33,6 +34,7 @@ class PostgresStorage:
         self.events = EventLog(db)
         self.positions = PositionStore(db)
         self.codes = CodeStore(db)
+        self.domains = DomainStore(db)
         self.scans = ScanStore(db)
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)

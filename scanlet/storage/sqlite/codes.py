@@ -84,10 +84,17 @@ class CodeStore:
         tag: str | None = None,
         q: str | None = None,
         within: Sequence[str] | None = None,
+        domain: str | None = None,
     ) -> CodePage:
-        """Live codes, newest first, filtered by tag and by a substring of slug/title/target."""
+        """Live codes, newest first, filtered by tag, by a substring of slug/title/target
+        and by domain (the key's host part, ``""`` for the default domain's bare slugs)."""
         where = ["c.deleted_at IS NULL"]
         params: list[object] = []
+        if domain == "":
+            where.append("instr(c.slug, '/') = 0")
+        elif domain is not None:
+            where.append(f"substr(c.slug, 1, {len(domain) + 1}) = ?")
+            params.append(f"{domain}/")
         if tag is not None:
             where.append("c.slug IN (SELECT slug FROM code_tags WHERE tag = ?)")
             params.append(tag)

@@ -25,8 +25,8 @@ __all__ = ("EventLog",)
 
 _SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM events"
 _NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM events"
-_CODE_PREFIX = "code."
-_CODE_EVENTS = " AND type LIKE 'code.%'"
+#: The families of events with a partial index of their own (migrations 0011 and 0013).
+_INDEXED_FAMILIES = ("code.", "domain.")
 
 
 def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
@@ -75,10 +75,12 @@ class EventLog:
         sql = f"{_SELECT} WHERE seq > ?"
         params: list[object] = [seq]
         if types:
-            if all(t.startswith(_CODE_PREFIX) for t in types):
-                # The very predicate of the partial index events_code_changes: SQLite uses
-                # it only for a query that says so in literal text, not through parameters.
-                sql += _CODE_EVENTS
+            for family in _INDEXED_FAMILIES:
+                if all(t.startswith(family) for t in types):
+                    # The very predicate of the family's partial index (events_code_changes,
+                    # events_domain_changes): SQLite uses it only for a query that says so
+                    # in literal text, not through parameters.
+                    sql += f" AND type LIKE '{family}%'"
             sql += f" AND type IN ({','.join('?' * len(types))})"
             params.extend(types)
         sql += " ORDER BY seq LIMIT ?"

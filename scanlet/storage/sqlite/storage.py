@@ -14,6 +14,7 @@ from scanlet.storage.sqlite.analytics import AnalyticsStore
 from scanlet.storage.sqlite.audit import AuditStore
 from scanlet.storage.sqlite.codes import CodeStore
 from scanlet.storage.sqlite.database import Database, open_database
+from scanlet.storage.sqlite.domains import DomainStore
 from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.idempotency import IdempotencyStore
 from scanlet.storage.sqlite.keys import KeyStore
@@ -35,6 +36,7 @@ class SqliteStorage:
         self.events = EventLog(db)
         self.positions = PositionStore(db)
         self.codes = CodeStore(db)
+        self.domains = DomainStore(db)
         self.scans = ScanStore(db)
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)

@@ -49,6 +49,8 @@
   function qrQuery(form) {
     var data = new FormData(form);
     var params = new URLSearchParams();
+    // A code on another domain is named by its slug and ?domain= (a hidden field).
+    if (data.get("domain")) params.set("domain", data.get("domain"));
     ["format", "border", "ecc", "shape", "dark", "light", "finder"].forEach(function (name) {
       params.set(name, data.get(name) || "");
     });
