@@ -228,8 +228,12 @@ class WebhookStore:
 
 
 async def _enabled_endpoints(conn: Connection) -> list[EndpointRow]:
+    # FOR SHARE: an endpoint being disabled meanwhile (record_attempt locks it FOR UPDATE,
+    # then drops its outbox rows) either waits for these deliveries to commit and drops them
+    # too, or is seen disabled here; read plainly, deliveries could be queued for an endpoint
+    # whose outbox was just emptied, and stay there (and in the outbox gauge) for good.
     rows = await conn.fetch(
-        f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE disabled_at IS NULL"
+        f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE disabled_at IS NULL FOR SHARE"
     )
     return [_endpoint(row) for row in rows]
 
