@@ -17,7 +17,7 @@ from scanlet.storage.records import CodePage, CodeRow, NewEvent, StoredLogo
 from scanlet.storage.rows import CODE_COLUMNS, code_row, decode_list, encode_list, format_optional
 from scanlet.storage.timefmt import format_time
 
-__all__ = ("CODES_CHANNEL", "CodeStore")
+__all__ = ("CODES_CHANNEL", "CodeStore", "write_with_event")
 
 #: Notified with a slug whenever that code changes.
 CODES_CHANNEL = "scanlet_codes"
@@ -203,15 +203,28 @@ class CodeStore:
         recorded_at: datetime,
         change: Callable[[Connection], Awaitable[None]],
     ) -> int:
-        stamp = format_time(recorded_at)
+        return await write_with_event(self._db, slug, entry, recorded_at, change)
 
-        async def store(conn: Connection) -> int:
-            await change(conn)
-            seq = await EventLog.add(conn, [entry], stamp)
-            await conn.execute("SELECT pg_notify($1, $2)", CODES_CHANNEL, slug)
-            return seq
 
-        return await self._db.write(store)
+async def write_with_event(
+    db: PgDatabase,
+    key: str,
+    entry: NewEvent,
+    recorded_at: datetime,
+    change: Callable[[Connection], Awaitable[None]],
+) -> int:
+    """Make ``change`` to the codes context's tables, append ``entry`` and notify the other
+    instances of ``key`` (a code's key, or ``host/`` for a domain) in one transaction; the
+    event's seq."""
+    stamp = format_time(recorded_at)
+
+    async def store(conn: Connection) -> int:
+        await change(conn)
+        seq = await EventLog.add(conn, [entry], stamp)
+        await conn.execute("SELECT pg_notify($1, $2)", CODES_CHANNEL, key)
+        return seq
+
+    return await db.write(store)
 
 
 async def _insert(conn: Connection, row: CodeRow) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from scanlet.storage.postgres.codes import CODES_CHANNEL
+from scanlet.storage.postgres.codes import write_with_event
 from scanlet.storage.postgres.database import Connection, PgDatabase
-from scanlet.storage.postgres.eventlog import EventLog
 from scanlet.storage.records import DomainRow, NewEvent
 from scanlet.storage.rows import DOMAIN_COLUMNS, domain_row
 from scanlet.storage.timefmt import format_time
@@ -80,13 +79,5 @@ class DomainStore:
         recorded_at: datetime,
         change: Callable[[Connection], Awaitable[None]],
     ) -> int:
-        stamp = format_time(recorded_at)
-
-        async def store(conn: Connection) -> int:
-            await change(conn)
-            seq = await EventLog.add(conn, [entry], stamp)
-            # The domain's key (scanlet.actors.codes.keys): "host/", a code key with no slug.
-            await conn.execute("SELECT pg_notify($1, $2)", CODES_CHANNEL, f"{host}/")
-            return seq
-
-        return await self._db.write(store)
+        # The domain's key (scanlet.actors.codes.keys): "host/", a code key with no slug.
+        return await write_with_event(self._db, f"{host}/", entry, recorded_at, change)

@@ -17,7 +17,25 @@ from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.lookups import pairs_for
 from scanlet.storage.timefmt import format_time
 
-__all__ = ("CodeStore",)
+__all__ = ("CodeStore", "write_with_event")
+
+
+async def write_with_event(
+    db: Database,
+    entry: NewEvent,
+    recorded_at: datetime,
+    change: Callable[[sqlite3.Connection], object],
+) -> int:
+    """Append ``entry`` to the log and make ``change`` to the codes context's tables in one
+    write transaction (codes and domains alike); the event's seq."""
+    stamp = format_time(recorded_at)
+
+    def store(conn: sqlite3.Connection) -> int:
+        seq = EventLog.add(conn, [entry], stamp)
+        change(conn)
+        return seq
+
+    return await db.write(store)
 
 
 class CodeStore:
@@ -217,16 +235,9 @@ class CodeStore:
         return None if row is None else StoredLogo(row[0], row[1], bytes(row[2]))
 
     async def _with_event(
-        self, entry: NewEvent, recorded_at: datetime, change: Callable[[sqlite3.Connection], None]
+        self, entry: NewEvent, recorded_at: datetime, change: Callable[[sqlite3.Connection], object]
     ) -> int:
-        stamp = format_time(recorded_at)
-
-        def store(conn: sqlite3.Connection) -> int:
-            seq = EventLog.add(conn, [entry], stamp)
-            change(conn)
-            return seq
-
-        return await self._db.write(store)
+        return await write_with_event(self._db, entry, recorded_at, change)
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, row: CodeRow) -> None:

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from scanlet.storage.records import DomainRow, NewEvent
 from scanlet.storage.rows import DOMAIN_COLUMNS, domain_row
+from scanlet.storage.sqlite.codes import write_with_event
 from scanlet.storage.sqlite.database import Database
-from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("DomainStore",)
@@ -85,11 +85,4 @@ class DomainStore:
     async def _with_event(
         self, entry: NewEvent, recorded_at: datetime, change: Callable[[sqlite3.Connection], object]
     ) -> int:
-        stamp = format_time(recorded_at)
-
-        def store(conn: sqlite3.Connection) -> int:
-            seq = EventLog.add(conn, [entry], stamp)
-            change(conn)
-            return seq
-
-        return await self._db.write(store)
+        return await write_with_event(self._db, entry, recorded_at, change)
