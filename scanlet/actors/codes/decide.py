@@ -116,6 +116,9 @@ UTC_ZONE = ZoneInfo("UTC")
 #: remembered answer costs a tuple and a lookup. Bounded; emptied when full (a code's
 #: change makes a new router, so its old answers are never read again).
 _MEMO_LIMIT = 4096
+#: Inputs longer than this in all are worked out, never remembered: browsers send a few
+#: hundred bytes, and 4096 hostile 16 KiB headers would hold 64 MiB.
+_MEMO_INPUT_BYTES = 1024
 _memo: dict[tuple[object, ...], int] = {}
 
 
@@ -266,7 +269,7 @@ class Router:
         """``_first_holding``, remembered by the inputs the rules read."""
         agent, language, query, country, clock = self.reads
         inputs = visit.inputs(agent, language, query, country)
-        if inputs is None:
+        if inputs is None or _size(inputs) > _MEMO_INPUT_BYTES:
             return self._first_holding(visit)
         # Offsets are whole minutes, so a UTC minute is one local minute in every zone.
         key = (self, *inputs, int(visit.at.timestamp()) // 60 if clock else None)
@@ -291,6 +294,17 @@ class Router:
                 if point < bound:
                     return choice
         return self.target
+
+
+def _size(inputs: tuple[object, ...]) -> int:
+    """The length of the text and bytes among a visit's inputs (one level of tuples)."""
+    total = 0
+    for value in inputs:
+        if isinstance(value, str | bytes):
+            total += len(value)
+        elif isinstance(value, tuple):
+            total += sum(len(part) for part in value if isinstance(part, str | bytes))
+    return total
 
 
 def compile_router(code: Code) -> Router | None:

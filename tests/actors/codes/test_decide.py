@@ -196,3 +196,16 @@ def test_each_input_a_rule_reads_tells_remembered_decisions_apart() -> None:
             assert router is not None
             router.choose(_visit(*first), "s")
             assert router.choose(_visit(*then), "s").rule == expected
+
+
+def test_long_inputs_are_worked_out_but_never_remembered() -> None:
+    # A hostile 16 KiB user agent per scan must not fill memory with remembered keys.
+    router = compile_router(code(rules=_ROUTED[:2]))
+    assert router is not None
+    decide_module._memo.clear()
+    huge = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) " + "x" * 16_000
+    assert router.choose(_visit(AT, huge, None, b"", "198.51.100.7"), "s").rule == "rules[1]"
+    assert router.choose(_visit(AT, huge, None, b"c=a", "198.51.100.7"), "s").rule == "rules[0]"
+    assert decide_module._memo == {}
+    router.choose(_visit(AT, _AGENTS[4], None, b"", "198.51.100.7"), "s")
+    assert len(decide_module._memo) == 1
