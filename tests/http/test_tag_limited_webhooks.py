@@ -140,3 +140,33 @@ def test_a_limited_endpoint_is_sent_only_the_events_of_its_codes(team: Team) -> 
         ("scan.recorded", "ours"),
         ("code.updated", "ours"),
     ]
+
+
+def test_a_limited_endpoint_made_after_unlimited_traffic_still_gets_only_its_codes(
+    team: Team,
+) -> None:
+    # The outbox reads codes' tags only while a limited endpoint is enabled; one created
+    # after batches planned without them must still be judged with them.
+    everyone = team.hook(team.owner, "https://hooks.example/all")
+    client = team.client
+    for slug, tags in [("theirs", ["agency-y"]), ("ours", ["agency-x"])]:
+        made = client.post(
+            "/api/v1/codes",
+            json={"target": "https://example.com/", "slug": slug, "tags": tags},
+            headers=bearer(team.owner),
+        )
+        assert made.status_code == 201
+    team.served.sender.wait_for(2)  # both creations delivered: batches planned without tags
+    mine = team.hook(team.agency, "https://hooks.example/agency")
+    for path in ("/theirs", "/ours", "/theirs"):
+        client.get(path, follow_redirects=False)
+    team.served.sender.wait_for(2 + 3 + 1)
+    to_mine = [
+        msgspec.json.decode(o.body)["data"]["slug"]
+        for o in team.served.sender.sent
+        if o.url.endswith("/agency")
+    ]
+    to_everyone = [o for o in team.served.sender.sent if o.url.endswith("/all")]
+    assert to_mine == ["ours"]
+    assert len(to_everyone) == 5
+    assert everyone["id"] != mine["id"]

@@ -35,6 +35,10 @@ __all__ = ("CodeTags", "OutboxFollower")
 CodeTags = Callable[[Collection[str]], Awaitable[dict[str, tuple[str, ...]]]]
 
 
+class _TagsNeeded(Exception):
+    """An endpoint limited to tags is enabled, and the plan was made without codes' tags."""
+
+
 class OutboxFollower(LogFollower):
     """Fills the webhook outbox from the event log and wakes the workers concerned."""
 
@@ -58,6 +62,9 @@ class OutboxFollower(LogFollower):
         self._metrics = metrics
         self._added = 0
         self._woken: set[str] = set()
+        #: Whether the last transaction saw an enabled endpoint limited to tags. Starts True:
+        #: the first batch reads the tags once rather than planning twice.
+        self._limited = True
 
     async def may_skip(self) -> bool:
         """No endpoint is enabled: the log can be passed over without reading payloads
@@ -70,15 +77,31 @@ class OutboxFollower(LogFollower):
 
     async def commit(self, events: list[StoredEvent], last: int) -> None:
         """Enqueue a delivery per interested endpoint (the endpoints as the transaction that
-        stores the position reads them)."""
+        stores the position reads them).
+
+        The codes' tags are read only while an endpoint limited to tags is enabled (as the
+        last transaction saw them); one that appears meanwhile makes the transaction roll
+        back and run again with the tags, so no event is ever judged without them."""
+        try:
+            await self._enqueue(events, last, await self._tags(events) if self._limited else None)
+        except _TagsNeeded:
+            self._limited = True
+            await self._enqueue(events, last, await self._tags(events))
+
+    async def _enqueue(
+        self, events: list[StoredEvent], last: int, tags: dict[str, tuple[str, ...]] | None
+    ) -> None:
         woken: set[str] = set()
-        tags = await self._tags_for_limits(events)
 
         def plan(endpoints: list[EndpointRow]) -> list[NewDelivery]:
-            deliveries: list[NewDelivery] = []
             limits = {e.id: None if e.tags is None else frozenset(e.tags) for e in endpoints}
+            self._limited = any(limit is not None for limit in limits.values())
+            if self._limited and tags is None:
+                raise _TagsNeeded
+            known = tags or {}
+            deliveries: list[NewDelivery] = []
             for event in events:
-                code = None if event.slug is None else tags.get(event.slug)
+                code = None if event.slug is None else known.get(event.slug)
                 wanting = [
                     e
                     for e in endpoints
@@ -101,14 +124,8 @@ class OutboxFollower(LogFollower):
         )
         self._woken = woken
 
-    async def _tags_for_limits(self, events: list[StoredEvent]) -> dict[str, tuple[str, ...]]:
-        """The tags of the codes ``events`` are about, if an endpoint limited to tags is
-        enabled (else none are needed: one read of the endpoints, not of the catalogue).
-        An endpoint created after this read cannot want these events: they were committed
-        before it, and it receives only those committed after it."""
-        endpoints = await self._store.endpoints()
-        if all(e.tags is None or not e.enabled for e in endpoints):
-            return {}
+    async def _tags(self, events: list[StoredEvent]) -> dict[str, tuple[str, ...]]:
+        """The tags of the codes ``events`` are about (deleted codes': those they had)."""
         return await self._code_tags({e.slug for e in events if e.slug is not None})
 
     async def applied(self, events: list[StoredEvent]) -> None:
