@@ -5,6 +5,7 @@ service resumes by itself when the fault clears."""
 import errno
 import sqlite3
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import structlog
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scanlet.storage.sqlite import database as sqlite_database
 from tests.reliability.conftest import make_app, mint
 
 TARGET = "https://example.com/menu"
@@ -60,6 +62,13 @@ def integrity(db: Path) -> str:
     return result
 
 
+@pytest.fixture
+def short_busy_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes give up on a lock held elsewhere after 0.3 s instead of 5 s."""
+    monkeypatch.setattr(sqlite_database, "WRITE_BUSY_SECONDS", 0.3)
+
+
+@pytest.mark.usefixtures("short_busy_wait")
 def test_a_locked_database_answers_503_then_service_resumes_when_the_lock_goes(
     tmp_path: Path,
 ) -> None:
@@ -92,6 +101,41 @@ def test_a_locked_database_answers_503_then_service_resumes_when_the_lock_goes(
         assert [r["status"] for r in again.json()["results"]] == ["accepted"] * 5
         assert client.post("/api/v1/codes", headers=headers, json=code).status_code == 201
         assert client.get("/other").status_code == 302
+    assert integrity(db) == "ok"
+
+
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+def test_a_scan_waits_for_a_lock_another_process_holds_briefly_and_is_stored(
+    tmp_path: Path, synchronous: str
+) -> None:
+    """An import or a CLI command holds the write lock longer than the inline writer's own
+    10 ms wait: the scan is tried again meanwhile (the loop serving on) and redirected once
+    it is stored, not refused."""
+    db = tmp_path / "scanlet.db"
+    app = make_app(db, SCANLET_SYNCHRONOUS=synchronous)
+    with TestClient(app, base_url="http://qr.test", follow_redirects=False) as client:
+        key_and_menu(app, client)
+        blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")
+        # Released from another thread while the scan below waits (well past 10 ms and the
+        # 250 ms the writer used to wait before answering 503).
+        release = threading.Timer(0.6, lambda: blocker.execute("ROLLBACK"))
+        release.start()
+        try:
+            with structlog.testing.capture_logs() as logs:
+                scan = client.get("/menu")
+        finally:
+            release.join()
+            blocker.close()
+        assert scan.status_code == 302, scan.text
+        assert not [e for e in logs if e["event"] == "database write failed"]
+        assert client.get("/readyz").status_code == 200
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = 'menu'"
+        ).fetchone()[0]
+    conn.close()
+    assert stored == 1
     assert integrity(db) == "ok"
 
 

@@ -40,9 +40,16 @@ log = structlog.get_logger("scanlet.storage")
 
 READ_BUSY_TIMEOUT_MS = 5000
 # The inline writer blocks the event loop while it waits for a lock held by another process
-# (a CLI command, a backup): keep that wait short and let the write fail loudly instead.
-INLINE_WRITE_BUSY_TIMEOUT_MS = 250
+# (an import, a CLI command, a backup), so its own wait is short; the write is then tried
+# again after a pause in which the loop serves on, until WRITE_BUSY_SECONDS have passed.
+# (Failing at the first 250 ms wait answered redirects 503 during an import here, and the
+# loop stood still for those 250 ms.)
+INLINE_WRITE_BUSY_TIMEOUT_MS = 10
 THREAD_WRITE_BUSY_TIMEOUT_MS = 5000
+#: How long a write waits in all for a lock another process holds before it fails.
+WRITE_BUSY_SECONDS = THREAD_WRITE_BUSY_TIMEOUT_MS / 1000
+#: The first pause before a write is tried again, doubled up to the last.
+_BUSY_PAUSES = (0.002, 0.05)
 #: Seconds between checkpoints (each copies what the interval committed).
 CHECKPOINT_INTERVAL = 0.25
 #: WAL frames (pages) past which a checkpoint holds writes back to let the WAL start over:
@@ -59,6 +66,18 @@ _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
 def _unavailable(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in _UNAVAILABLE_CODES
+
+
+#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock.
+_LOCK_HELD_CODES = frozenset({5, 6})
+
+
+class _LockHeld(Exception):
+    """``BEGIN IMMEDIATE`` found the write lock taken: nothing ran, so trying again is safe."""
+
+    def __init__(self, error: sqlite3.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _writer_connection(path: Path, synchronous: str, busy_ms: int) -> sqlite3.Connection:
@@ -103,8 +122,10 @@ class Database:
         *,
         synchronous: Literal["normal", "full"] = "normal",
         readers: int = 2,
+        busy_seconds: float | None = None,
     ) -> None:
         self.path = path
+        self.busy_seconds = WRITE_BUSY_SECONDS if busy_seconds is None else busy_seconds
         self.synchronous = synchronous
         self.inline_writes = synchronous == "normal"
         self._reader_count = readers
@@ -179,10 +200,7 @@ class Database:
         """
         async with self._write_lock:
             try:
-                if self.inline_writes:
-                    result = self._run(transaction)
-                else:
-                    result = await anyio.to_thread.run_sync(self._run, transaction)
+                result = await self._run_when_unlocked(transaction)
             except sqlite3.Error as exc:
                 if not _unavailable(exc):
                     # No driver exception leaves the adapter: the contexts above know
@@ -196,6 +214,25 @@ class Database:
                 log.info("database writes resumed", db=str(self.path))
                 self.write_error = None
             return result
+
+    async def _run_when_unlocked(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
+        """``_run(transaction)`` inline or in a thread, tried again after growing pauses
+        while another process holds the write lock, for ``busy_seconds`` in all (then the
+        lock error is raised)."""
+        deadline: float | None = None
+        pause, longest = _BUSY_PAUSES
+        while True:
+            try:
+                if self.inline_writes:
+                    return self._run(transaction)
+                return await anyio.to_thread.run_sync(self._run, transaction)
+            except _LockHeld as held:
+                now = anyio.current_time()
+                deadline = now + self.busy_seconds if deadline is None else deadline
+                if now >= deadline:
+                    raise held.error from None
+                await anyio.sleep(min(pause, deadline - now))
+                pause = min(2 * pause, longest)
 
     async def probe_write(self) -> None:
         """Commit one tiny row (readiness, while writes fail): StorageUnavailable if it fails."""
@@ -212,7 +249,13 @@ class Database:
         conn = self._writer
         if conn is None:
             raise StorageUnavailable("the database is not open")
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _LOCK_HELD_CODES:
+                raise _LockHeld(exc) from exc
+            raise
         try:
             result = transaction(conn)
         except BaseException:
