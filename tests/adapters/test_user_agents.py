@@ -1,0 +1,39 @@
+"""User agents are described by their first AGENT_CHARS characters: a hostile header's
+length cannot turn into seconds of regex work on the event loop."""
+
+from scanlet.adapters.user_agents import AGENT_CHARS, describe_agent
+
+IPAD = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+FACEBOOK_IOS = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like"
+    " Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.37.109;FBBV/624498580;FBDV/iPhone14,5;"
+    "FBMD/iPhone;FBSN/iOS;FBSV/17.5;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5;FBRV/626167383;"
+    "FBCR/Vodafone;FBDM/{density=3.0,width=1170,height=2532}]"
+)
+GOOGLEBOT_PHONE = (
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML,"
+    " like Gecko) Chrome/126.0.6478.126 Mobile Safari/537.36 (compatible; Googlebot/2.1;"
+    " +http://www.google.com/bot.html)"
+)
+
+
+def test_a_huge_agent_is_described_by_its_prefix() -> None:
+    # 64 KiB: crawlerdetect alone would search it for minutes (38 s at 16 KiB here).
+    huge = IPAD + "x" * 65_536
+    described = describe_agent(huge)
+    assert described == describe_agent(huge[:AGENT_CHARS])
+    assert (described.device, described.os, described.bot) == ("tablet", "iOS", False)
+
+
+def test_real_long_agents_keep_their_meaning() -> None:
+    assert len(FACEBOOK_IOS) > AGENT_CHARS
+    in_app = describe_agent(FACEBOOK_IOS)
+    assert (in_app.device, in_app.os, in_app.bot) == ("mobile", "iOS", False)
+    crawler = describe_agent(GOOGLEBOT_PHONE)
+    assert crawler.bot
+    assert crawler.device == "bot"
+
+
+def test_missing_agents_keep_their_rule() -> None:
+    assert describe_agent(None).bot
+    assert not describe_agent("", expect_agent=False).bot
