@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import anyio
 import pytest
 import structlog
 from starlette.applications import Starlette
@@ -176,6 +177,19 @@ def fill(folder: Path) -> Path:
     return filler
 
 
+@pytest.fixture
+def no_background_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The WAL only grows: a checkpoint between a refused write and the readiness probe
+    could start the WAL over, and the probe's one row would then fit in the WAL file's own
+    space (readiness would rightly say writes work; seen once in a loaded run)."""
+
+    async def never(self: object, interval: float = 0.0) -> None:
+        await anyio.sleep_forever()
+
+    monkeypatch.setattr(sqlite_database.Database, "run_checkpoints", never)
+
+
+@pytest.mark.usefixtures("no_background_checkpoints")
 def test_a_full_disk_answers_503_writes_nothing_half_and_resumes_when_space_returns(
     small_disk: Path,
 ) -> None:
