@@ -17,6 +17,7 @@ from scanlet.importing.items import (
     SourceTotal,
     SourceVisit,
 )
+from scanlet.importing.pacing import Pacing
 from scanlet.importing.report import ImportReport
 
 __all__ = (
@@ -24,6 +25,7 @@ __all__ = (
     "ImportReport",
     "ImportSink",
     "Importer",
+    "Pacing",
     "SourceCode",
     "SourceError",
     "SourceFailure",

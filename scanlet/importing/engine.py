@@ -12,7 +12,8 @@ commits wait for the write lock an import's commit holds, and they wait on the e
 (SQLite's busy handler sleeps 1, 2, 5, 10 ms ... between tries), so every commit is kept
 short by rows and by time (``VISIT_BATCH`` visits, fewer when one commit took longer than
 ``COMMIT_SECONDS``) and followed by a pause as long as it took: the import holds the lock
-at most half the time, and a waiting writer gets it at its next try.
+at most half the time, and a waiting writer gets it at its next try. Only while a server is
+using the database, though (``Pacing`` asks): alone, the import commits back to back.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from scanlet.importing.items import (
     SourceTotal,
     SourceVisit,
 )
+from scanlet.importing.pacing import Pacing
 from scanlet.importing.report import ImportReport
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.records import CodeRow
@@ -137,7 +139,8 @@ class _Stop(Exception):
 
 class Importer:
     """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes,
-    ``total(codes)`` when the source says how many codes it holds."""
+    ``total(codes)`` when the source says how many codes it holds. ``pacing`` says whether
+    commits make room for a server (always, unless given)."""
 
     def __init__(
         self,
@@ -148,6 +151,7 @@ class Importer:
         batch: int = VISIT_BATCH,
         progress: Callable[[int, int], None] = lambda codes, visits: None,
         total: Callable[[int], None] = lambda codes: None,
+        pacing: Pacing | None = None,
     ) -> None:
         self._sink = sink
         self._on_conflict = on_conflict
@@ -155,6 +159,7 @@ class Importer:
         self._batch = batch
         self._progress = progress
         self._total = total
+        self._pacing = pacing or Pacing.always()
         self.report = ImportReport()
         # origin -> the slug its visits go to (None: the code was left out, so are they).
         self._slugs: dict[str, str | None] = {}
@@ -166,6 +171,14 @@ class Importer:
 
     async def run(self, items: AsyncIterable[SourceItem]) -> ImportReport:
         """Import every item; the report says what happened (never raises for an item)."""
+        started = time.monotonic()
+        try:
+            await self._run(items)
+        finally:
+            self.report.seconds = time.monotonic() - started
+        return self.report
+
+    async def _run(self, items: AsyncIterable[SourceItem]) -> None:
         try:
             async for item in items:
                 if isinstance(item, SourceVisit):
@@ -188,7 +201,6 @@ class Importer:
         except StorageUnavailable as exc:
             # What was committed stays (and is reported); running it again goes on.
             self.report.stopped = f"the database refused writes: {exc}"
-        return self.report
 
     async def _flush_after_stop(self) -> None:
         """Store what the source gave before it stopped."""
@@ -400,13 +412,19 @@ class Importer:
         self._progress(0, len(pending))
 
     async def _commit(self, visits: list[ImportedScan]) -> None:
-        """Store ``visits`` in one commit, then pause as long as it took (see above)."""
+        """Store ``visits`` in one commit; while a server uses the database, pause as long
+        as it took and fit the next one in ``COMMIT_SECONDS`` (see above)."""
         started = time.perf_counter()
         fresh = await _retrying_when_busy(partial(self._sink.store_visits, visits))
         took = time.perf_counter() - started
         new = sum(fresh)
         self.report.visits_imported += new
         self.report.visits_duplicate += len(fresh) - new
+        self.report.commits += 1
+        if not self._pacing.needed():
+            self._commit_size = self._batch
+            return
+        self.report.paced_commits += 1
         # As many as fit in COMMIT_SECONDS at this commit's pace, growing at most twofold.
         fitting = int(len(visits) * COMMIT_SECONDS / took) if took > 0 else self._batch
         self._commit_size = max(MIN_VISIT_BATCH, min(self._batch, 2 * self._commit_size, fitting))
