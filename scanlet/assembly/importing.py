@@ -159,6 +159,7 @@ async def run_import(
     dry_run: bool,
     progress: Callable[[int, int], None],
     total: Callable[[int], None] = lambda codes: None,
+    read: Callable[[int, int | None], None] = lambda done, size: None,
 ) -> ImportReport:
     """Import ``items`` into ``settings``' database; the report of what happened."""
     async with open_sink(settings) as sink:
@@ -168,6 +169,7 @@ async def run_import(
             dry_run=dry_run,
             progress=progress,
             total=total,
+            read=read,
             pacing=pacing_for(settings),
         )
         return await importer.run(items)

@@ -14,6 +14,7 @@ from scanlet.importing.items import (
     SourceFailure,
     SourceItem,
     SourceNote,
+    SourceRead,
     SourceTotal,
     SourceVisit,
 )
@@ -31,6 +32,7 @@ __all__ = (
     "SourceFailure",
     "SourceItem",
     "SourceNote",
+    "SourceRead",
     "SourceTotal",
     "SourceVisit",
 )

@@ -45,6 +45,7 @@ from scanlet.importing.items import (
     SourceItem,
     SourceLogo,
     SourceNote,
+    SourceRead,
     SourceTotal,
     SourceVisit,
 )
@@ -139,8 +140,9 @@ class _Stop(Exception):
 
 class Importer:
     """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes,
-    ``total(codes)`` when the source says how many codes it holds. ``pacing`` says whether
-    commits make room for a server (always, unless given)."""
+    ``total(codes)`` when the source says how many codes it holds, ``read(done, size)``
+    when a file source says how many bytes of its file it has read. ``pacing`` says
+    whether commits make room for a server (always, unless given)."""
 
     def __init__(
         self,
@@ -151,6 +153,7 @@ class Importer:
         batch: int = VISIT_BATCH,
         progress: Callable[[int, int], None] = lambda codes, visits: None,
         total: Callable[[int], None] = lambda codes: None,
+        read: Callable[[int, int | None], None] = lambda done, size: None,
         pacing: Pacing | None = None,
     ) -> None:
         self._sink = sink
@@ -159,6 +162,7 @@ class Importer:
         self._batch = batch
         self._progress = progress
         self._total = total
+        self._read = read
         self._pacing = pacing or Pacing.always()
         self.report = ImportReport()
         # origin -> the slug its visits go to (None: the code was left out, so are they).
@@ -192,6 +196,8 @@ class Importer:
                     self.report.notes.append((item.label, item.text))
                 elif isinstance(item, SourceTotal):
                     self._total(item.codes)
+                elif isinstance(item, SourceRead):
+                    self._read(item.done, item.size)
                 else:
                     self._failed_item(item)
             await self._flush()
