@@ -36,7 +36,7 @@ from scanlet.importing import Conflict, Importer, ImportReport, Pacing, SourceIt
 from scanlet.importing.items import SourceLogo
 from scanlet.runtime import ActorSystem, ChildSpec
 from scanlet.storage.opening import open_storage
-from scanlet.storage.ports import CodeRepository
+from scanlet.storage.ports import CodeRepository, ScanRepository
 from scanlet.storage.records import CodeRow
 from scanlet.storage.serve_lock import is_served
 from scanlet.storage.server_key import ensure_server_key
@@ -53,12 +53,14 @@ class ContextSink:
         scans: ScansClient,
         index: CodeIndex,
         repository: CodeRepository,
+        claims: ScanRepository,
         clock: Clock,
     ) -> None:
         self._codes = codes
         self._scans = scans
         self._index = index
         self._repository = repository
+        self._claims = claims
         self._clock = clock
 
     def is_taken(self, slug: str) -> bool:
@@ -86,6 +88,9 @@ class ContextSink:
 
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
         return await self._scans.import_scans(scans)
+
+    async def stored(self, ids: Sequence[str]) -> set[str]:
+        return await self._claims.claimed(ids)
 
 
 @asynccontextmanager
@@ -127,7 +132,12 @@ async def open_sink(settings: Settings, clock: Clock | None = None) -> AsyncIter
             )
         )
         yield ContextSink(
-            CodesClient(codes_ref), ScansClient(scans_ref), index, storage.codes, clock
+            CodesClient(codes_ref),
+            ScansClient(scans_ref),
+            index,
+            storage.codes,
+            storage.scans,
+            clock,
         )
         await system.shutdown(settings.shutdown_timeout)
 

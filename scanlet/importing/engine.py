@@ -120,6 +120,10 @@ class ImportSink(Protocol):
         """Store visits in one commit; per visit, whether it is new."""
         ...
 
+    async def stored(self, ids: Sequence[str]) -> set[str]:
+        """Those of the visit ids ``ids`` stored already (a dry run's duplicates)."""
+        ...
+
 
 async def _retrying_when_busy(write: Callable[[], Awaitable[T]]) -> T:
     """``write()``, tried again after each of ``BUSY_RETRIES`` while the database refuses it
@@ -257,7 +261,11 @@ class Importer:
             self.report.items.append((item.label, "created", command.host))
 
     async def _code(self, item: SourceCode) -> None:
-        known = (await self._sink.known([item.origin])).get(item.origin)
+        # A dry run remembers what it would have created, as a real run's database does: the
+        # same item again (a CSV row twice) is kept, not a clash with itself.
+        known = self._slugs.get(item.origin) if self._dry_run else None
+        if known is None:
+            known = (await self._sink.known([item.origin])).get(item.origin)
         if known is not None:
             self._slugs[item.origin] = known
             self._outcome(item, "kept", known)
@@ -411,11 +419,23 @@ class Importer:
         if not pending:
             return
         if self._dry_run:
-            self.report.visits_imported += len(pending)
+            await self._count_unstored(pending)
         else:
             for start in range(0, len(pending), self._commit_size):
                 await self._commit(pending[start : start + self._commit_size])
         self._progress(0, len(pending))
+
+    async def _count_unstored(self, visits: list[ImportedScan]) -> None:
+        """Count ``visits`` as a commit of them would: those stored already, or twice among
+        them, as duplicates. (Across two batches a dry run cannot tell: it would have to
+        keep every id of the source in memory.)"""
+        seen = await self._sink.stored([visit.id for visit in visits])
+        for visit in visits:
+            if visit.id in seen:
+                self.report.visits_duplicate += 1
+            else:
+                seen.add(visit.id)
+                self.report.visits_imported += 1
 
     async def _commit(self, visits: list[ImportedScan]) -> None:
         """Store ``visits`` in one commit; while a server uses the database, pause as long

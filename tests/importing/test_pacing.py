@@ -29,7 +29,7 @@ class TimedSink:
     def __init__(self, seconds_per_visit: float) -> None:
         self.seconds_per_visit = seconds_per_visit
         self.commits: list[tuple[int, float, float]] = []
-        self.stored: set[str] = set()
+        self.ids: set[str] = set()
 
     def is_taken(self, slug: str) -> bool:
         return False
@@ -66,10 +66,13 @@ class TimedSink:
         started = time.perf_counter()
         while time.perf_counter() - started < self.seconds_per_visit * len(scans):
             pass
-        fresh = [scan.id not in self.stored for scan in scans]
-        self.stored.update(scan.id for scan in scans)
+        fresh = [scan.id not in self.ids for scan in scans]
+        self.ids.update(scan.id for scan in scans)
         self.commits.append((len(scans), started, time.perf_counter()))
         return fresh
+
+    async def stored(self, ids: Sequence[str]) -> set[str]:
+        return self.ids.intersection(ids)
 
 
 async def items(visits: int) -> AsyncIterator[SourceItem]:
