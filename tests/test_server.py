@@ -14,7 +14,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from scanlet.serving.server import _claim
+from scanlet.storage.serve_lock import claim_serve_lock
 from tests.processes import Served, free_port, served
 
 
@@ -116,7 +116,7 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies_under_both_servers(
 
 @pytest.mark.usefixtures("loose_umask")
 def test_the_serve_lock_file_is_private(tmp_path: Path) -> None:
-    lock = _claim(tmp_path / "scanlet.db")
+    lock = claim_serve_lock(tmp_path / "scanlet.db")
     assert lock is not None
     try:
         assert stat.S_IMODE((tmp_path / "scanlet.db.serve.lock").stat().st_mode) == 0o600

@@ -32,15 +32,16 @@ from scanlet.adapters.qr_images import load_logo
 from scanlet.assembly.app import CORE_SUPERVISOR, ROOT_SUPERVISOR
 from scanlet.clock import Clock, SystemClock
 from scanlet.config import Settings
-from scanlet.importing import Conflict, Importer, ImportReport, SourceItem
+from scanlet.importing import Conflict, Importer, ImportReport, Pacing, SourceItem
 from scanlet.importing.items import SourceLogo
 from scanlet.runtime import ActorSystem, ChildSpec
 from scanlet.storage.opening import open_storage
-from scanlet.storage.ports import CodeRepository
+from scanlet.storage.ports import CodeRepository, ScanRepository
 from scanlet.storage.records import CodeRow
+from scanlet.storage.serve_lock import is_served
 from scanlet.storage.server_key import ensure_server_key
 
-__all__ = ("ContextSink", "open_sink", "run_import")
+__all__ = ("ContextSink", "open_sink", "pacing_for", "run_import")
 
 
 class ContextSink:
@@ -52,12 +53,14 @@ class ContextSink:
         scans: ScansClient,
         index: CodeIndex,
         repository: CodeRepository,
+        claims: ScanRepository,
         clock: Clock,
     ) -> None:
         self._codes = codes
         self._scans = scans
         self._index = index
         self._repository = repository
+        self._claims = claims
         self._clock = clock
 
     def is_taken(self, slug: str) -> bool:
@@ -85,6 +88,9 @@ class ContextSink:
 
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
         return await self._scans.import_scans(scans)
+
+    async def stored(self, ids: Sequence[str]) -> set[str]:
+        return await self._claims.claimed(ids)
 
 
 @asynccontextmanager
@@ -126,9 +132,33 @@ async def open_sink(settings: Settings, clock: Clock | None = None) -> AsyncIter
             )
         )
         yield ContextSink(
-            CodesClient(codes_ref), ScansClient(scans_ref), index, storage.codes, clock
+            CodesClient(codes_ref),
+            ScansClient(scans_ref),
+            index,
+            storage.codes,
+            storage.scans,
+            clock,
         )
         await system.shutdown(settings.shutdown_timeout)
+
+
+def pacing_for(settings: Settings) -> Pacing:
+    """When an import into ``settings``' database paces its commits.
+
+    SQLite: while a server holds the database's serve lock. Its group commits wait for the
+    one write lock an import's commit holds, and wait on its event loop, so its redirects
+    wait too; with no server, nobody waits and the pauses would only halve the import.
+
+    PostgreSQL: never. A commit there locks only the rows it writes (the import's own
+    device ids, its codes' counters, new log rows), and the instances' commits wait on
+    asyncpg without holding up their loops: they wait for an import's commit only on a
+    counter both write (a code scanned live while its visits are imported), for the few
+    milliseconds that commit lasts. Commits stay small all the same: the log's followers
+    read only up to the oldest transaction still running.
+    """
+    if settings.backend == "postgresql":
+        return Pacing.never()
+    return Pacing(lambda: is_served(settings.db))
 
 
 async def run_import(
@@ -139,10 +169,17 @@ async def run_import(
     dry_run: bool,
     progress: Callable[[int, int], None],
     total: Callable[[int], None] = lambda codes: None,
+    read: Callable[[int, int | None], None] = lambda done, size: None,
 ) -> ImportReport:
     """Import ``items`` into ``settings``' database; the report of what happened."""
     async with open_sink(settings) as sink:
         importer = Importer(
-            sink, on_conflict=on_conflict, dry_run=dry_run, progress=progress, total=total
+            sink,
+            on_conflict=on_conflict,
+            dry_run=dry_run,
+            progress=progress,
+            total=total,
+            read=read,
+            pacing=pacing_for(settings),
         )
         return await importer.run(items)

@@ -29,7 +29,7 @@ from scanlet.cli.common import (
     run,
     settings_from,
 )
-from scanlet.cli.progress import progress
+from scanlet.cli.progress import Progress, progress
 from scanlet.cli.users import with_storage
 from scanlet.http.scoping import refuse_if_limited
 from scanlet.importing import Conflict, ImportReport, SourceItem
@@ -80,33 +80,66 @@ async def importer(storage: Storage, args: argparse.Namespace) -> Principal:
     return principal
 
 
-def run_items(args: argparse.Namespace, items: Callable[[], AsyncIterable[SourceItem]]) -> int:
-    """Import what ``items`` yields with the flags every importer shares."""
+class _ImportBar:
+    """What the import reports, drawn on ``bar``: codes done of all the source holds, or
+    with ``by_bytes`` bytes of its file read of the file's size (an archive, whose visits
+    all come after its codes); the visits so far and their rate beside it."""
+
+    def __init__(self, bar: Progress, *, by_bytes: bool) -> None:
+        self._bar = bar
+        self._by_bytes = by_bytes
+        self._codes = 0
+        self._visits = 0
+        self._size: int | None = None
+        self._started = time.monotonic()
+
+    def advance(self, codes: int, visits: int) -> None:
+        self._codes += codes
+        self._visits += visits
+        if not self._by_bytes:
+            self._bar.advance(codes)
+        if not self._visits:
+            return
+        rate = self._visits / max(time.monotonic() - self._started, 1e-3)
+        counts = f"{self._visits} visits, {rate:.0f} visits/s"
+        self._bar.note(f"{self._codes} codes, {counts}" if self._by_bytes else counts)
+
+    def total(self, codes: int) -> None:
+        if not self._by_bytes:
+            self._bar.total(codes)
+
+    def read(self, done: int, size: int | None) -> None:
+        if size is not None and size != self._size:
+            self._size = size
+            self._bar.total(size)
+        self._bar.reach(done)
+
+
+def run_items(
+    args: argparse.Namespace,
+    items: Callable[[], AsyncIterable[SourceItem]],
+    *,
+    by_bytes: bool = False,
+) -> int:
+    """Import what ``items`` yields with the flags every importer shares; ``by_bytes``: the
+    progress bar counts the bytes of the source's file (see ``_ImportBar``)."""
     from scanlet.assembly.importing import run_import
 
     settings = settings_from(args)
     if acting_email(args) is not None:
         with_storage(settings, lambda storage: importer(storage, args))
-    with _warnings_only_on_stderr(), progress("import", unit="code", quiet=args.quiet) as bar:
-        visits = 0
-        started = time.monotonic()
-
-        def advance(codes: int, added: int) -> None:
-            nonlocal visits
-            bar.advance(codes)
-            if added:
-                visits += added
-                rate = visits / max(time.monotonic() - started, 1e-3)
-                bar.note(f"{visits} visits, {rate:.0f} visits/s")
-
+    unit = "B" if by_bytes else "code"
+    with _warnings_only_on_stderr(), progress("import", unit=unit, quiet=args.quiet) as bar:
+        shown = _ImportBar(bar, by_bytes=by_bytes)
         report = run(
             lambda: run_import(
                 settings,
                 items(),
                 on_conflict=Conflict(args.on_conflict),
                 dry_run=args.dry_run,
-                progress=advance,
-                total=bar.total,
+                progress=shown.advance,
+                total=shown.total,
+                read=shown.read,
             )
         )
     return _print_report(report, dry_run=args.dry_run)
@@ -156,7 +189,7 @@ def cmd_import_archive(args: argparse.Namespace) -> int:
     """Everything a ``scanlet export archive`` wrote."""
     from scanlet.importing.archive import archive_items
 
-    return run_items(args, lambda: archive_items(Path(args.file)))
+    return run_items(args, lambda: archive_items(Path(args.file)), by_bytes=True)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -33,6 +33,11 @@ class Progress:
         if self._bar is not None:
             self._bar.update(items)
 
+    def reach(self, done: int) -> None:
+        """Move on to ``done`` (a position, such as the bytes of a file read so far)."""
+        if self._bar is not None and done > self._bar.n:
+            self._bar.update(done - self._bar.n)
+
     def note(self, text: str) -> None:
         """A short status beside the bar (e.g. the visits of an import)."""
         if self._bar is not None:

@@ -14,9 +14,11 @@ from scanlet.importing.items import (
     SourceFailure,
     SourceItem,
     SourceNote,
+    SourceRead,
     SourceTotal,
     SourceVisit,
 )
+from scanlet.importing.pacing import Pacing
 from scanlet.importing.report import ImportReport
 
 __all__ = (
@@ -24,11 +26,13 @@ __all__ = (
     "ImportReport",
     "ImportSink",
     "Importer",
+    "Pacing",
     "SourceCode",
     "SourceError",
     "SourceFailure",
     "SourceItem",
     "SourceNote",
+    "SourceRead",
     "SourceTotal",
     "SourceVisit",
 )

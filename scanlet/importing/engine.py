@@ -12,7 +12,8 @@ commits wait for the write lock an import's commit holds, and they wait on the e
 (SQLite's busy handler sleeps 1, 2, 5, 10 ms ... between tries), so every commit is kept
 short by rows and by time (``VISIT_BATCH`` visits, fewer when one commit took longer than
 ``COMMIT_SECONDS``) and followed by a pause as long as it took: the import holds the lock
-at most half the time, and a waiting writer gets it at its next try.
+at most half the time, and a waiting writer gets it at its next try. Only while a server is
+using the database, though (``Pacing`` asks): alone, the import commits back to back.
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ from scanlet.importing.items import (
     SourceItem,
     SourceLogo,
     SourceNote,
+    SourceRead,
     SourceTotal,
     SourceVisit,
 )
+from scanlet.importing.pacing import Pacing
 from scanlet.importing.report import ImportReport
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.records import CodeRow
@@ -117,6 +120,10 @@ class ImportSink(Protocol):
         """Store visits in one commit; per visit, whether it is new."""
         ...
 
+    async def stored(self, ids: Sequence[str]) -> set[str]:
+        """Those of the visit ids ``ids`` stored already (a dry run's duplicates)."""
+        ...
+
 
 async def _retrying_when_busy(write: Callable[[], Awaitable[T]]) -> T:
     """``write()``, tried again after each of ``BUSY_RETRIES`` while the database refuses it
@@ -137,7 +144,9 @@ class _Stop(Exception):
 
 class Importer:
     """Runs one source through a sink; ``progress(codes, visits)`` is called as it goes,
-    ``total(codes)`` when the source says how many codes it holds."""
+    ``total(codes)`` when the source says how many codes it holds, ``read(done, size)``
+    when a file source says how many bytes of its file it has read. ``pacing`` says
+    whether commits make room for a server (always, unless given)."""
 
     def __init__(
         self,
@@ -148,6 +157,8 @@ class Importer:
         batch: int = VISIT_BATCH,
         progress: Callable[[int, int], None] = lambda codes, visits: None,
         total: Callable[[int], None] = lambda codes: None,
+        read: Callable[[int, int | None], None] = lambda done, size: None,
+        pacing: Pacing | None = None,
     ) -> None:
         self._sink = sink
         self._on_conflict = on_conflict
@@ -155,6 +166,8 @@ class Importer:
         self._batch = batch
         self._progress = progress
         self._total = total
+        self._read = read
+        self._pacing = pacing or Pacing.always()
         self.report = ImportReport()
         # origin -> the slug its visits go to (None: the code was left out, so are they).
         self._slugs: dict[str, str | None] = {}
@@ -166,6 +179,14 @@ class Importer:
 
     async def run(self, items: AsyncIterable[SourceItem]) -> ImportReport:
         """Import every item; the report says what happened (never raises for an item)."""
+        started = time.monotonic()
+        try:
+            await self._run(items)
+        finally:
+            self.report.seconds = time.monotonic() - started
+        return self.report
+
+    async def _run(self, items: AsyncIterable[SourceItem]) -> None:
         try:
             async for item in items:
                 if isinstance(item, SourceVisit):
@@ -179,6 +200,8 @@ class Importer:
                     self.report.notes.append((item.label, item.text))
                 elif isinstance(item, SourceTotal):
                     self._total(item.codes)
+                elif isinstance(item, SourceRead):
+                    self._read(item.done, item.size)
                 else:
                     self._failed_item(item)
             await self._flush()
@@ -188,7 +211,6 @@ class Importer:
         except StorageUnavailable as exc:
             # What was committed stays (and is reported); running it again goes on.
             self.report.stopped = f"the database refused writes: {exc}"
-        return self.report
 
     async def _flush_after_stop(self) -> None:
         """Store what the source gave before it stopped."""
@@ -239,7 +261,11 @@ class Importer:
             self.report.items.append((item.label, "created", command.host))
 
     async def _code(self, item: SourceCode) -> None:
-        known = (await self._sink.known([item.origin])).get(item.origin)
+        # A dry run remembers what it would have created, as a real run's database does: the
+        # same item again (a CSV row twice) is kept, not a clash with itself.
+        known = self._slugs.get(item.origin) if self._dry_run else None
+        if known is None:
+            known = (await self._sink.known([item.origin])).get(item.origin)
         if known is not None:
             self._slugs[item.origin] = known
             self._outcome(item, "kept", known)
@@ -393,20 +419,38 @@ class Importer:
         if not pending:
             return
         if self._dry_run:
-            self.report.visits_imported += len(pending)
+            await self._count_unstored(pending)
         else:
             for start in range(0, len(pending), self._commit_size):
                 await self._commit(pending[start : start + self._commit_size])
         self._progress(0, len(pending))
 
+    async def _count_unstored(self, visits: list[ImportedScan]) -> None:
+        """Count ``visits`` as a commit of them would: those stored already, or twice among
+        them, as duplicates. (Across two batches a dry run cannot tell: it would have to
+        keep every id of the source in memory.)"""
+        seen = await self._sink.stored([visit.id for visit in visits])
+        for visit in visits:
+            if visit.id in seen:
+                self.report.visits_duplicate += 1
+            else:
+                seen.add(visit.id)
+                self.report.visits_imported += 1
+
     async def _commit(self, visits: list[ImportedScan]) -> None:
-        """Store ``visits`` in one commit, then pause as long as it took (see above)."""
+        """Store ``visits`` in one commit; while a server uses the database, pause as long
+        as it took and fit the next one in ``COMMIT_SECONDS`` (see above)."""
         started = time.perf_counter()
         fresh = await _retrying_when_busy(partial(self._sink.store_visits, visits))
         took = time.perf_counter() - started
         new = sum(fresh)
         self.report.visits_imported += new
         self.report.visits_duplicate += len(fresh) - new
+        self.report.commits += 1
+        if not self._pacing.needed():
+            self._commit_size = self._batch
+            return
+        self.report.paced_commits += 1
         # As many as fit in COMMIT_SECONDS at this commit's pace, growing at most twofold.
         fitting = int(len(visits) * COMMIT_SECONDS / took) if took > 0 else self._batch
         self._commit_size = max(MIN_VISIT_BATCH, min(self._batch, 2 * self._commit_size, fitting))

@@ -18,6 +18,7 @@ __all__ = (
     "SourceItem",
     "SourceLogo",
     "SourceNote",
+    "SourceRead",
     "SourceTotal",
     "SourceVisit",
     "visit_id",
@@ -106,6 +107,15 @@ class SourceTotal(msgspec.Struct, frozen=True):
     codes: int
 
 
+class SourceRead(msgspec.Struct, frozen=True):
+    """How far a source that reads a file is: ``done`` bytes of its ``size`` (None when
+    the file has no size, a pipe): the progress bar's position and ETA where a count of
+    codes would stop at the first visit (an archive's codes all come before its visits)."""
+
+    done: int
+    size: int | None
+
+
 SourceItem: TypeAlias = (
-    SourceCode | SourceDomain | SourceVisit | SourceFailure | SourceNote | SourceTotal
+    SourceCode | SourceDomain | SourceVisit | SourceFailure | SourceNote | SourceTotal | SourceRead
 )

@@ -29,6 +29,11 @@ class ImportReport:
     #: What the source had that was not imported, and why: (label, text).
     notes: list[tuple[str, str]] = field(default_factory=list)
     stopped: str | None = None
+    #: How long the whole run took, and its commits of visits (those paced to make room
+    #: for a server using the database among them).
+    seconds: float = 0.0
+    commits: int = 0
+    paced_commits: int = 0
 
     @property
     def failed(self) -> bool:
@@ -37,8 +42,14 @@ class ImportReport:
     def fail(self, label: str, reason: str) -> None:
         self.failures.append((label, reason))
 
+    @property
+    def visits_per_second(self) -> float | None:
+        """Visits stored or found stored per second over the whole run (None before any)."""
+        visits = self.visits_imported + self.visits_duplicate
+        return visits / self.seconds if visits and self.seconds > 0 else None
+
     def summary(self, *, dry_run: bool) -> str:
-        """One line of totals."""
+        """One line of totals: ``codes: 3 created; visits: 4210 imported; 1316 visits/s``."""
         verb = "would import" if dry_run else "imported"
         order = ("created", "renamed", "kept", "skipped", "failed")
         codes = ", ".join(f"{self.codes[name]} {name}" for name in order if self.codes[name])
@@ -54,4 +65,12 @@ class ImportReport:
             parts.append(f"{self.visits_failed} failed")
         if self.visits_uncounted:
             parts.append(f"{self.visits_uncounted} counted by the source but not listed")
+        rate = self.visits_per_second
+        if rate is not None and not dry_run:
+            parts.append(f"{rate:.0f} visits/s")
+        if self.paced_commits:
+            parts.append(
+                f"paced {self.paced_commits} of {self.commits} commits: a server was using "
+                "the database"
+            )
         return "; ".join(parts)

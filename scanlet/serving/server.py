@@ -13,14 +13,10 @@ one setting away.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import signal
 import socket
 import sys
-import time
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import structlog
 
@@ -30,7 +26,7 @@ from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
 from scanlet.serving.gc import settle_garbage_collector
 from scanlet.serving.handover import inherited_socket
-from scanlet.storage.private_files import PRIVATE_MODE, tighten_modes
+from scanlet.storage.serve_lock import claim_serve_lock
 from scanlet.storage.server_key import read_server_key
 
 __all__ = ("serve",)
@@ -212,35 +208,6 @@ def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
     return bool(server.started) and _healthy(app)
 
 
-def _lock_path(db: Path) -> Path:
-    """The file whose lock says a server is using ``db``."""
-    return db.parent / f"{db.name}.serve.lock"
-
-
-def _claim(db: Path, wait: float = 0.0) -> IO[bytes] | None:
-    """Hold an exclusive lock beside the database for as long as this process serves it.
-
-    Two servers on one database would each keep their own slug index and scan counters (and
-    granian shares a port with SO_REUSEPORT, so the second would start without complaint):
-    max_scans and the redirect index would silently diverge. None if another server holds it.
-    """
-    db.parent.mkdir(parents=True, exist_ok=True)
-    path = _lock_path(db)
-    tighten_modes([path])
-    handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE_MODE), "ab")
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                handle.close()
-                return None
-            time.sleep(0.02)
-        else:
-            return handle
-
-
 def serve(settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM; 0 after a clean drain, 1 if start-up failed."""
     configure_logging(settings.log_format, settings.log_level)
@@ -260,7 +227,7 @@ def serve(settings: Settings) -> int:
     if settings.backend == "postgresql":
         # Any number of instances share a PostgreSQL database (they lead and listen there).
         return _run(settings, listener)
-    lock = _claim(settings.db, wait)
+    lock = claim_serve_lock(settings.db, wait)
     if lock is None:
         print(f"scanlet: another scanlet serve is already using {settings.db}", file=sys.stderr)
         return 1

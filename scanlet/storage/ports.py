@@ -217,6 +217,11 @@ class ScanRepository(Protocol):
         counters, all in one transaction."""
         ...
 
+    async def claimed(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` claimed already (stored by a device ingest or an import): what
+        an import's dry run reports as already imported."""
+        ...
+
 
 class EventLogReader(Protocol):
     """The event log as followers and streams read it, in order of ``position``.

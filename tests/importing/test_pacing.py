@@ -1,5 +1,6 @@
 """An import shares the write lock with a running server: its commits stay small by rows and
-by time, and each is followed by a pause as long as it took."""
+by time, and each is followed by a pause as long as it took, while a server is using the
+database (and only then: alone, commits follow each other at the row limit)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from scanlet.actors.codes.domain_messages import CreateDomain
 from scanlet.actors.codes.messages import ImportCode
 from scanlet.actors.scans.messages import ImportedScan
-from scanlet.importing import Importer, SourceCode, SourceItem, SourceVisit
+from scanlet.importing import Importer, Pacing, SourceCode, SourceItem, SourceVisit
 from scanlet.importing.engine import COMMIT_SECONDS, MIN_VISIT_BATCH, VISIT_BATCH
 from scanlet.importing.items import SourceLogo, visit_id
 from scanlet.storage.errors import StorageUnavailable
@@ -28,7 +29,7 @@ class TimedSink:
     def __init__(self, seconds_per_visit: float) -> None:
         self.seconds_per_visit = seconds_per_visit
         self.commits: list[tuple[int, float, float]] = []
-        self.stored: set[str] = set()
+        self.ids: set[str] = set()
 
     def is_taken(self, slug: str) -> bool:
         return False
@@ -65,10 +66,13 @@ class TimedSink:
         started = time.perf_counter()
         while time.perf_counter() - started < self.seconds_per_visit * len(scans):
             pass
-        fresh = [scan.id not in self.stored for scan in scans]
-        self.stored.update(scan.id for scan in scans)
+        fresh = [scan.id not in self.ids for scan in scans]
+        self.ids.update(scan.id for scan in scans)
         self.commits.append((len(scans), started, time.perf_counter()))
         return fresh
+
+    async def stored(self, ids: Sequence[str]) -> set[str]:
+        return self.ids.intersection(ids)
 
 
 async def items(visits: int) -> AsyncIterator[SourceItem]:
@@ -89,8 +93,9 @@ async def test_cheap_commits_take_at_most_the_row_limit() -> None:
 async def test_slow_commits_shrink_to_the_time_limit_and_each_is_followed_by_a_pause() -> None:
     # 0.5 ms a visit: 50 visits would hold the lock 25 ms; about 10 fit in 5 ms.
     sink = TimedSink(seconds_per_visit=0.0005)
-    report = await Importer(sink).run(items(200))
+    report = await Importer(sink, pacing=Pacing.always()).run(items(200))
     assert report.visits_imported == 200
+    assert report.paced_commits == report.commits == len(sink.commits)
     sizes = [size for size, _, _ in sink.commits]
     assert sizes[0] == VISIT_BATCH
     fitting = int(COMMIT_SECONDS / 0.0005)
@@ -145,3 +150,55 @@ async def test_a_database_that_stays_busy_stops_the_import_with_what_was_stored_
     sink.busy = 0
     last = await Importer(sink).run(items(130))
     assert (last.visits_imported, last.visits_duplicate, last.stopped) == (10, 120, None)
+
+
+async def test_without_a_server_slow_commits_are_neither_shrunk_nor_paced() -> None:
+    sink = TimedSink(seconds_per_visit=0.0005)
+    report = await Importer(sink, pacing=Pacing.never()).run(items(4 * VISIT_BATCH))
+    assert report.visits_imported == 4 * VISIT_BATCH
+    assert [size for size, _, _ in sink.commits] == [VISIT_BATCH] * 4
+    assert (report.commits, report.paced_commits) == (4, 0)
+    assert "paced" not in report.summary(dry_run=False)
+
+
+class Ticks:
+    """A clock that moves ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+class ServerStartingSink(TimedSink):
+    """A server starts on the database once ``before`` commits are done."""
+
+    def __init__(self, before: int) -> None:
+        super().__init__(seconds_per_visit=0.0)
+        self.before = before
+
+    def server_running(self) -> bool:
+        return len(self.commits) > self.before
+
+
+async def test_a_server_started_mid_import_paces_the_commits_after_it() -> None:
+    sink = ServerStartingSink(before=2)
+    # Each commit reads the clock once: with a step of a whole interval, each one asks.
+    pacing = Pacing(sink.server_running, every=1.0, clock=Ticks(1.0))
+    report = await Importer(sink, pacing=pacing).run(items(5 * VISIT_BATCH))
+    assert report.commits == 5
+    assert report.paced_commits == 3
+    assert "paced 3 of 5 commits: a server was using the database" in report.summary(dry_run=False)
+
+
+def test_pacing_asks_again_only_once_its_answer_is_an_interval_old() -> None:
+    answers = iter([False, True])
+    clock = Ticks(0.25)
+    pacing = Pacing(lambda: next(answers), every=1.0, clock=clock)
+    assert [pacing.needed() for _ in range(4)] == [False] * 4
+    assert pacing.checks == 1
+    assert pacing.needed() is True  # a whole interval after the first question
+    assert pacing.checks == 2

@@ -1,8 +1,10 @@
 """Importing into a database a server is using: the server keeps redirecting, and on
-PostgreSQL it serves the imported codes at once (the codes' notices reach it)."""
+PostgreSQL it serves the imported codes at once (the codes' notices reach it). On SQLite the
+import paces its commits meanwhile; on PostgreSQL it never needs to."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -16,7 +18,11 @@ from tests.processes import served
 
 
 def test_a_server_on_the_database_keeps_redirecting_through_an_import(
-    scanlet_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str,
+    scanlet_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     key_file = str(tmp_path / "server.key")
     monkeypatch.setenv("SCANLET_SECRET_FILE", key_file)
@@ -52,6 +58,15 @@ def test_a_server_on_the_database_keeps_redirecting_through_an_import(
         finally:
             stop.set()
             scanner.join()
+        summary = capsys.readouterr().out.splitlines()[-1]
+        assert "visits: 3000 imported" in summary
+        if backend == "sqlite":
+            # The server held the serve lock all along: every commit made room for it.
+            paced = re.search(r"paced (\d+) of (\d+) commits: a server was using", summary)
+            assert paced is not None, summary
+            assert paced[1] == paced[2]
+        else:
+            assert "paced" not in summary
         assert statuses
         assert set(statuses) == {302}
         # Imported codes are served without a restart: on PostgreSQL each one's notice reaches

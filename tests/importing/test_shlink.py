@@ -168,7 +168,10 @@ def test_a_dry_run_stores_nothing(
 ) -> None:
     fake = FakeShlink()
     fake.add("d1", "https://example.com/1", visits=4)
-    fake.add("d1", "https://example.com/dup", visits=4)  # (the fake has one list per code)
+    # The same short code on another domain: another code whose slug clashes. (The same
+    # code twice on one domain would be one origin, kept the second time, as a real run
+    # does.) The fake has one list of visits per short code: both get those 4.
+    fake.add("d1", "https://example.com/dup", visits=4, domain="s2.test")
     fake.add("bad", "ftp://example.com/")
     with serving(fake) as url:
         args = ["import", "shlink", "--url", url, "--api-key", "shlink-key", "--db", scanlet_db]

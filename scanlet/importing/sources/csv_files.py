@@ -2,7 +2,9 @@
 
 The header is checked before any row is read (the columns a format needs must be there;
 Scanlet's format refuses columns it does not know, so a typo is not silently ignored); then
-each row becomes a code, or a failure naming its row and reason while the rest go on.
+each row becomes a code, or a failure naming its row and reason while the rest go on. The
+rows are counted first, in a pass of their own over the file (the csv module's, streamed),
+so the progress bar has a total and an ETA as the API importers' have.
 
 - ``scanlet``: see ``scanlet.importing.scanlet_csv``.
 - ``shlink``: ``Long URL``, ``Short code``, ``Title``, ``Domain``, ``Tags`` (``|``-separated),
@@ -17,14 +19,23 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
+
 from scanlet.importing import scanlet_csv
-from scanlet.importing.items import SourceCode, SourceError, SourceFailure, SourceItem
+from scanlet.importing.items import (
+    SourceCode,
+    SourceError,
+    SourceFailure,
+    SourceItem,
+    SourceTotal,
+)
 
 __all__ = ("FORMATS", "csv_items")
 
@@ -107,6 +118,21 @@ def _rows(path: Path) -> Iterator[list[str]]:
         raise SourceError(f"{path} is not UTF-8 text") from None
 
 
+def _count_rows(path: Path) -> int:
+    """The rows after the header that are not blank: one code or failure each. A file that
+    breaks off (not CSV, not UTF-8) is counted up to there, as the import reads it."""
+    counted = 0
+    try:
+        for row in itertools.islice(_rows(path), 1, None):
+            if any(cell.strip() for cell in row):
+                counted += 1
+    except csv.Error:
+        counted += 1  # a failure of its own, and the reading ends there
+    except SourceError:
+        pass
+    return counted
+
+
 async def csv_items(path: Path, fmt: str) -> AsyncIterator[SourceItem]:
     """The codes of the CSV file ``path`` in format ``fmt``."""
     drop, required, known, convert = FORMATS[fmt]
@@ -123,6 +149,7 @@ async def csv_items(path: Path, fmt: str) -> AsyncIterator[SourceItem]:
     unknown = [name for name in header if known is not None and name not in known]
     if unknown:
         raise SourceError(f"{path}: unknown column(s) for the {fmt} format: {', '.join(unknown)}")
+    yield SourceTotal(await anyio.to_thread.run_sync(_count_rows, path))
     line = 1
     while True:
         line += 1

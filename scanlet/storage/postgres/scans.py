@@ -39,6 +39,14 @@ class ScanStore:
         )
         return {row[0]: int(row[1]) for row in rows}
 
+    async def claimed(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` claimed already (by a device ingest or an import, of any
+        instance)."""
+        rows = await self._db.fetch(
+            "SELECT id FROM device_event_ids WHERE id = ANY($1::text[])", list(dict.fromkeys(ids))
+        )
+        return {row[0] for row in rows}
+
     async def record(self, batch: ScanBatch, recorded_at: datetime) -> ScanCommit:
         """One group commit: claim the device ids, append every new event, add to the
         counters, in one transaction."""

@@ -38,6 +38,10 @@ class ScanStore:
         found = await pairs_for(self._db, "scan_counters", "slug", "scans", slugs)
         return {slug: int(scans) for slug, scans in found.items()}
 
+    async def claimed(self, ids: Iterable[str]) -> set[str]:
+        """Those of ``ids`` claimed already (by a device ingest or an import)."""
+        return set(await pairs_for(self._db, "device_event_ids", "id", "id", ids))
+
     async def record(self, batch: ScanBatch, recorded_at: datetime) -> ScanCommit:
         """One group commit: claim the device ids, append every new event, add to the
         counters, in one transaction."""
