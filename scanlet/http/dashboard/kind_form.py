@@ -21,7 +21,8 @@ __all__ = ("KIND_FIELDS", "KindField", "content_from", "content_values", "form_f
 
 @dataclass(frozen=True, slots=True)
 class KindField:
-    """One content input: its form name, label, input type and choices (for a select)."""
+    """One content input: its form name, label, input type and choices (for a select, the
+    field's default first: a browser sends the first choice when none is marked)."""
 
     name: str
     label: str
@@ -50,6 +51,9 @@ def _fields(kind: str) -> tuple[KindField, ...]:
     fields = []
     for field in info.fields:
         widget, choices = _input(field.type)
+        if field.default in choices:
+            # msgspec lists a Literal's values sorted (WEP before WPA): the default leads.
+            choices = (field.default, *(c for c in choices if c != field.default))
         if widget == "text" and field.name in MULTI_LINE:
             widget = "textarea"
         label = field.name.replace("_", " ").capitalize()

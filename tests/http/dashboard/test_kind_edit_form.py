@@ -185,3 +185,12 @@ def test_content_is_escaped_in_the_edit_form(client: TestClient, sign_in: SignIn
     html = client.get(EDIT.format("note")).text
     assert "<script>alert(1)" not in html
     assert "&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;&#34;</textarea>" in html
+
+
+def test_the_new_form_chooses_wpa_unless_told_otherwise(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    sign_in(Scope.WRITE)
+    page = client.get("/dashboard/new").text
+    # A browser sends the first option when none is marked: the API's default leads.
+    assert '<select id="f-wifi.security" name="wifi.security"><option>WPA</option>' in page
