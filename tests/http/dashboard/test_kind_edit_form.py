@@ -9,7 +9,7 @@ import re
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
-from tests.http.dashboard.conftest import SignIn, api_create, post_form
+from tests.http.dashboard.conftest import SignIn, api_code, api_create, post_form
 
 EDIT = "/dashboard/codes/{}/edit"
 
@@ -52,7 +52,7 @@ def test_saving_the_form_changes_the_content_and_the_qr_payload(
     )
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == "/dashboard/codes/guests?done=updated"
-    code = client.get("/api/v1/codes/guests", headers={"Authorization": f"Bearer {key}"}).json()
+    code = api_code(client, key, "guests")
     assert code["qr_payload"] == "WIFI:T:WPA;S:New\\; net;P:letmein1;;"
     assert (code["title"], code["tags"]) == ("Lobby", ["hotel", "print"])
     assert code["content"]["hidden"] is False  # the box was left unticked
@@ -82,7 +82,7 @@ def test_a_tracked_card_keeps_what_the_form_does_not_show(
         **{"vcard.name": "Jane Q. Doe", "vcard.email": "jane@example.com"},
     )
     assert answer.status_code == 303, answer.text
-    code = client.get("/api/v1/codes/jane", headers={"Authorization": f"Bearer {key}"}).json()
+    code = api_code(client, key, "jane")
     assert code["content"] == {
         "name": "Jane Q. Doe",
         "org": None,
@@ -120,7 +120,7 @@ def test_a_refused_content_input_is_shown_next_to_it_and_nothing_changes(
     missing = post_form(client, EDIT.format("spot"), EDIT.format("spot"), **{"geo.lng": "1"})
     assert missing.status_code == 422
     assert 'id="f-geo.lat-error"' in missing.text
-    code = client.get("/api/v1/codes/spot", headers={"Authorization": f"Bearer {key}"}).json()
+    code = api_code(client, key, "spot")
     assert code["qr_payload"] == "geo:52.5,13.4"
 
 
@@ -144,38 +144,22 @@ def test_a_read_key_cannot_change_content(client: TestClient, sign_in: SignIn) -
         client, EDIT.format("call"), "/dashboard/codes/call", **{"tel.number": "+1 666"}
     )
     assert answer.status_code == 403
-    code = client.get("/api/v1/codes/call", headers={"Authorization": f"Bearer {key}"}).json()
+    code = api_code(client, key, "call")
     assert code["qr_payload"] == "tel:+1555"
 
 
 def test_a_tracked_card_made_from_the_new_code_form(client: TestClient, sign_in: SignIn) -> None:
     key = sign_in(Scope.WRITE)
-    answer = post_form(
-        client,
-        "/dashboard/new",
-        "/dashboard/new",
-        kind="vcard",
-        slug="card",
-        tracked="on",
-        **{"vcard.name": "Jane Doe"},
-    )
-    assert answer.status_code == 303, answer.text
-    code = client.get("/api/v1/codes/card", headers={"Authorization": f"Bearer {key}"}).json()
-    assert code["tracked"] is True
-    assert code["short_url"] == "http://qr.test/card"
     # The box of another kind's fieldset is not read: a text code is never tracked.
-    text = post_form(
-        client,
-        "/dashboard/new",
-        "/dashboard/new",
-        kind="text",
-        slug="plain",
-        tracked="on",
-        **{"text.text": "hello"},
-    )
-    assert text.status_code == 303, text.text
-    plain = client.get("/api/v1/codes/plain", headers={"Authorization": f"Bearer {key}"}).json()
-    assert plain["tracked"] is False
+    for kind, slug, tracked in (("vcard", "card", True), ("text", "plain", False)):
+        inputs = {"vcard.name": "Jane Doe", "text.text": "hello"}
+        answer = post_form(
+            client, "/dashboard/new", "/dashboard/new", kind=kind, slug=slug, tracked="on", **inputs
+        )
+        assert answer.status_code == 303, answer.text
+        code = api_code(client, key, slug)
+        assert code["tracked"] is tracked
+        assert code["short_url"] == (f"http://qr.test/{slug}" if tracked else None)
 
 
 def test_content_is_escaped_in_the_edit_form(client: TestClient, sign_in: SignIn) -> None:
