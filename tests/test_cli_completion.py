@@ -48,11 +48,26 @@ def test_the_bash_script_loads_and_completes_commands_and_choices(tmp_path: Path
     assert set(COMMANDS) <= set(_completions(["scanlet", ""], tmp_path))
     assert _completions(["scanlet", "cod"], tmp_path) == ["codes"]
     assert set(_completions(["scanlet", "codes", ""], tmp_path)) >= {
-        "create", "list", "show", "set", "delete",
+        "create", "list", "show", "set", "delete", "logo",
     }  # fmt: skip
     assert _completions(["scanlet", "codes", "list", "--format", ""], tmp_path) == [
         "table", "json",
     ]  # fmt: skip
+    assert _completions(["scanlet", "codes", "create", "--kind", ""], tmp_path) == [
+        "url", "wifi", "vcard", "geo", "sms", "email", "tel", "text",
+    ]  # fmt: skip
+    assert {"--kind", "--content", "--tracked"} <= set(
+        _completions(["scanlet", "codes", "create", "--"], tmp_path)
+    )
+    assert "--content" in _completions(["scanlet", "codes", "set", "menu", "--"], tmp_path)
+    assert "--delete" in _completions(["scanlet", "codes", "logo", "menu", "--"], tmp_path)
+
+
+def test_bash_completes_the_file_of_codes_logo(tmp_path: Path) -> None:
+    (tmp_path / "brand.svg").write_text("<svg/>")
+    (tmp_path / "brand.png").write_bytes(b"")
+    offered = _completions(["scanlet", "codes", "logo", "menu", "bra"], tmp_path)
+    assert sorted(offered) == ["brand.png", "brand.svg"]
 
 
 def test_the_zsh_script_names_every_command(tmp_path: Path) -> None:
@@ -72,7 +87,11 @@ def test_the_fish_script_offers_every_command_and_nested_one() -> None:
         assert f"-n __fish_use_subcommand -a {command} " in script
     assert (
         "-n '__fish_seen_subcommand_from codes; and not __fish_seen_subcommand_from create list"
-        " show set delete' -a set "
+        " show set delete logo' -a set "
+    ) in script
+    assert (
+        "complete -c scanlet -n '__fish_seen_subcommand_from codes; and "
+        "__fish_seen_subcommand_from create' -l kind -x -a 'url wifi vcard geo sms email tel text'"
     ) in script
     assert (
         "complete -c scanlet -n '__fish_seen_subcommand_from codes; and "

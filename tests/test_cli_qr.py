@@ -113,7 +113,7 @@ def test_qr_archive_writes_the_zip_the_api_serves(folder: Path) -> None:
     assert sorted(archive.namelist()) == ["bar.png", "index.csv", "menu.png"]
     assert decoded(Image.open(io.BytesIO(archive.read("menu.png")))) == [PAYLOAD]
     index = archive.read("index.csv").decode().splitlines()
-    assert index[0] == "slug,title,target,short_url,file,error"
+    assert index[0] == "slug,title,target,short_url,file,error,kind"
     piped = subprocess.run(
         [SCANLET, "qr-archive", "--tag", "none"], cwd=folder, capture_output=True
     )

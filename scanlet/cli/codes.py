@@ -16,9 +16,11 @@ from typing import Any
 import msgspec
 
 from scanlet.actors.access.roles import Role
+from scanlet.actors.codes.kinds import KINDS
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH
 from scanlet.cli.acting import acting, as_flag
+from scanlet.cli.code_logos import register_logo
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -56,6 +58,8 @@ CLEARABLE = (
 _LISTS = ("tags", "rules", "split")
 #: The fields create and set take as they are, by their flags' names.
 _PLAIN = ("title", "valid_from", "valid_until", "max_scans", "redirect_status", "fallback_url")
+#: The flags that take JSON, and what the API takes there.
+_JSON = {"rules": "a list", "split": "a list", "content": "an object"}
 #: The listing's page size: the API's largest.
 PAGE = 1000
 
@@ -69,11 +73,18 @@ def _show(resource: CodeResource, fmt: str) -> None:
         print_json(resource)
         return
     fields = msgspec.structs.asdict(resource)
-    # Rules and split arms are nested: shown as the JSON --rules and --split take.
-    for name in ("rules", "split"):
+    # Rules, split arms and content are nested: shown as the JSON their flags take.
+    for name in _JSON:
         if fields[name]:
             fields[name] = msgspec.json.encode(fields[name]).decode()
+    # A card's or a text's payload has line breaks: shown escaped, one field a line.
+    fields["qr_payload"] = _one_line(fields["qr_payload"])
     print_fields(fields)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks and tabs written as backslash escapes (``\\r\\n``)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
 def _given(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
@@ -85,13 +96,13 @@ def _given(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[st
         fields["tags"] = args.tag
     if args.forward_query is not None:
         fields["forward_query"] = args.forward_query
-    for name in ("rules", "split"):
+    for name, what in _JSON.items():
         text = getattr(args, name)
         if text is not None:
             try:
                 fields[name] = json.loads(text)
             except ValueError:
-                parser.error(f"--{name}: not JSON (a list, as the API takes it)")
+                parser.error(f"--{name}: not JSON ({what}, as the API takes it)")
     if args.password_stdin:
         fields["password"] = read_password()
     return fields
@@ -99,9 +110,13 @@ def _given(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[st
 
 def cmd_codes_create(args: argparse.Namespace) -> int:
     """Create a code; prints it, its short link and QR payload first."""
-    fields: dict[str, Any] = {"target": args.target, **_given(args, args.parser)}
-    if args.slug is not None:
-        fields["slug"] = args.slug
+    fields: dict[str, Any] = _given(args, args.parser)
+    # Left out, the API's rules answer: a url code needs a target, another kind content.
+    for name in ("target", "kind", "slug"):
+        if getattr(args, name) is not None:
+            fields[name] = getattr(args, name)
+    if args.tracked:
+        fields["tracked"] = True
     command = decode_json(_document(fields), CreateCode)
 
     async def create() -> CodeResource:
@@ -259,6 +274,13 @@ def _code_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read a password scans must give from standard input",
     )
+    # A code that is not a link (see the README's "Codes that are not links").
+    parser.add_argument(
+        "--content",
+        metavar="JSON",
+        help='the content of a wifi, vcard, geo, sms, email, tel or text code, e.g. \'{"ssid": '
+        '"Guests", "password": "..."}\'',
+    )
     _format_flag(parser)
     as_flag(parser)
     db_flag(parser)
@@ -269,8 +291,23 @@ def register(sub: Subcommands) -> None:
     codes_sub = codes.add_subparsers(dest="codes_command", required=True, parser_class=Parser)
 
     create = codes_sub.add_parser("create", help="create a code and print its short link")
-    create.add_argument("target", metavar="TARGET", help="the absolute http(s) URL to go to")
+    create.add_argument(
+        "target",
+        metavar="TARGET",
+        nargs="?",
+        help="the absolute http(s) URL to go to (a url code; other kinds take --content)",
+    )
     create.add_argument("--slug", help="1-64 of A-Z a-z 0-9 _ - (default: 8 random characters)")
+    create.add_argument(
+        "--kind",
+        choices=KINDS,
+        help="url (the default: a link to TARGET) or a static code whose image holds --content",
+    )
+    create.add_argument(
+        "--tracked",
+        action="store_true",
+        help="a vcard code as a short link: scans are counted and get the card as a .vcf",
+    )
     _code_flags(create)
     create.set_defaults(func=cmd_codes_create, parser=create)
 
@@ -307,3 +344,5 @@ def register(sub: Subcommands) -> None:
     as_flag(delete)
     db_flag(delete)
     delete.set_defaults(func=cmd_codes_delete)
+
+    register_logo(codes_sub)

@@ -14,8 +14,16 @@ from typing import BinaryIO
 
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.domain_index import DomainIndex
+from scanlet.actors.codes.errors import InvalidField
 from scanlet.actors.codes.index import CodeIndex
-from scanlet.adapters.qr_images import FORMATS, QrOptions, QrRenderer, terminal_lines
+from scanlet.adapters.qr_images import (
+    FORMATS,
+    Logo,
+    QrOptions,
+    QrRenderer,
+    StoredLogos,
+    terminal_lines,
+)
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -48,27 +56,34 @@ async def _links(settings: Settings, storage: Storage) -> QrLinks:
     return QrLinks(domains, settings.qr_compact, index.unique_ignoring_case)
 
 
-def _payload(args: argparse.Namespace) -> str:
-    """The code's QR payload; the code must be live, as for ``GET .../qr`` (404 there)."""
+def _payload(args: argparse.Namespace, with_logo: bool) -> tuple[str, Logo | None]:
+    """The code's QR payload, and its logo (checked again as the server checks a stored
+    one) when asked for; the code must be live, as for ``GET .../qr`` (404 there), and have
+    a logo to draw (422 naming ``logo`` there)."""
     settings = settings_from(args)
 
-    async def find() -> str | None:
+    async def find() -> tuple[str, Logo | None]:
         async with open_storage(settings, create=False) as storage:
             row = await storage.codes.get(args.slug)
             if row is None:
-                return None
-            return (await _links(settings, storage)).payload(Code.from_row(row))
+                raise CommandFailed(f"no code with slug {args.slug!r}")
+            payload = (await _links(settings, storage)).payload(Code.from_row(row))
+            if not with_logo:
+                return payload, None
+            logo = await StoredLogos(storage.codes).logo_for(args.slug)
+            if logo is None:
+                raise InvalidField("logo", "this code has no logo")
+            return payload, logo
 
-    payload = run(find)
-    if payload is None:
-        raise CommandFailed(f"no code with slug {args.slug!r}")
-    return payload
+    return run(find)
 
 
 def _options(args: argparse.Namespace) -> QrOptions:
     params = {name: str(getattr(args, name)) for name in _PARAMS if getattr(args, name) is not None}
     if args.label is not None:
         params["label"] = args.label
+    if args.logo:
+        params["logo"] = "true"
     return QrOptions.parse(params)
 
 
@@ -87,14 +102,16 @@ def cmd_qr(args: argparse.Namespace) -> int:
     """Write the image to ``-o`` (``-`` for stdout); with no ``-o`` draw it on a terminal,
     or write it to stdout when that is a pipe."""
     options = _options(args)  # bad options fail before the database is opened
-    payload = _payload(args)
     output = args.output
-    if output is None and sys.stdout.isatty():
+    on_terminal = output is None and sys.stdout.isatty()
+    # The terminal's half blocks draw the modules alone: no logo, shape or colours.
+    payload, logo = _payload(args, options.logo and not on_terminal)
+    if on_terminal:
         for line in terminal_lines(payload, options.ecc, options.border):
             print(line)
         print(payload)
         return EXIT_OK
-    image = QrRenderer(max_entries=0).render(payload, options)
+    image = QrRenderer(max_entries=0).render(payload, options, logo)
     _write(output or "-", image.body)
     if output not in (None, "-"):
         print(f"wrote {output} ({options.format}, {len(image.body)} bytes) for {payload}")
@@ -118,6 +135,7 @@ def cmd_qr_archive(args: argparse.Namespace) -> int:
                 options,
                 tag=args.tag,
                 q=args.q,
+                logos=StoredLogos(storage.codes),
             )
             codes = 0
             with progress("qr-archive", unit="code", quiet=args.quiet) as bar:
@@ -154,6 +172,9 @@ def _option_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--light", help="hex background colour, or transparent (fff)")
     parser.add_argument("--finder", help="hex colour of the finder patterns")
     parser.add_argument("--label", help="text under the code, up to 40 characters")
+    parser.add_argument(
+        "--logo", action="store_true", help="the code's logo in the middle (error correction H)"
+    )
 
 
 def register(sub: Subcommands) -> None:

@@ -1,10 +1,10 @@
 """``GET /api/v1/qr-archive``: the QR images of many codes in one ZIP, streamed as it is built.
 
 One file per code (``SLUG.FORMAT``) and an ``index.csv`` (slug, title, target, short link,
-file, and why a code has no file). Memory stays flat however many codes: one image at a
-time is drawn (in a worker thread, checked by decoding like every image), written to the ZIP
-and sent; the index waits in a temporary file (kept in memory only while small). The first
-code is drawn before the answer starts, so a combination that cannot scan is a 422, not a
+file, why a code has no file, and its kind). Memory stays flat however many codes: one image
+at a time is drawn (in a worker thread, checked by decoding like every image), written to
+the ZIP and sent; the index waits in a temporary file (kept in memory only while small). The
+first code is drawn before the answer starts, so a combination that cannot scan is a 422, not a
 broken download. Archives are CPU work: only a few are built at once per instance.
 With ``logo=true`` a code with a logo gets it (each different logo is checked once, then
 kept by its hash) and a code without one is drawn plain, at the same error correction.
@@ -44,8 +44,8 @@ __all__ = ("QrArchive", "qr_archive_endpoints")
 
 #: Codes read from the database at a time.
 PAGE = 200
-#: The index's columns.
-INDEX_HEADER = ("slug", "title", "target", "short_url", "file", "error")
+#: The index's columns; ``kind`` came later and is last, so columns read by position stay.
+INDEX_HEADER = ("slug", "title", "target", "short_url", "file", "error", "kind")
 #: Formats already compressed: deflating them again costs CPU and saves nothing.
 _STORED = frozenset({"png", "pdf"})
 
@@ -187,8 +187,9 @@ class QrArchive:
 
     def _index_row(self, row: CodeRow, file: str, error: str) -> tuple[str, ...]:
         # A static code has neither a target nor a link: its image holds its content.
-        link = self._links.short_url(Code.from_row(row)) or ""
-        return (row.slug, row.title or "", row.target, link, file, error)
+        code = Code.from_row(row)
+        link = self._links.short_url(code) or ""
+        return (row.slug, row.title or "", row.target, link, file, error, code.kind)
 
 
 async def qr_archive(request: Request) -> StreamingResponse:
@@ -245,7 +246,8 @@ def qr_archive_endpoints() -> list[Endpoint]:
             description=(
                 "Every live code (only those with `tag`, or matching `q`) as a QR image drawn "
                 "with the given options, one `SLUG.FORMAT` file each, and an `index.csv` "
-                "(slug, title, target, short_url, file, error). Streamed as it is built, "
+                "(slug, title, target, short_url, file, error, kind; a static code has no target "
+                "or short_url). Streamed as it is built, "
                 "with memory flat however many codes. The first code is drawn before the "
                 "answer starts: a combination that would not scan is a 422. With `logo=true` "
                 "each code with a logo gets it and the others are drawn plain. At most two "

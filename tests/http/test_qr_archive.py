@@ -66,6 +66,7 @@ def test_a_tag_s_codes_as_pngs_that_scan_with_an_index(
             "short_url": f"http://qr.test/{slug}",
             "file": f"{slug}.png",
             "error": "",
+            "kind": "url",
         }
         for slug in ("menu-a", "menu-b")
     ]

@@ -19,6 +19,7 @@ from scanlet.actors.codes.kinds import (
     VcardContent,
     WifiContent,
 )
+from scanlet.actors.codes.vcard_folding import fold_vcard
 
 __all__ = ("MAX_PAYLOAD_BYTES", "check_payload", "content_payload", "vcard_text")
 
@@ -36,9 +37,10 @@ def _vcard_escape(text: str) -> str:
 
 
 def vcard_text(card: VcardContent) -> str:
-    """The card as a vCard 3.0 (CRLF lines): ``N`` from the name's last word (family name)
-    and the words before it (given names), ``FN`` the name as written, the address as the
-    street of ``ADR``."""
+    """The card as a vCard 3.0 (CRLF lines, folded at 75 octets): ``N`` from the name's last
+    word (family name) and the words before it (given names), ``FN`` the name as written,
+    the address as the street of ``ADR``. The static code's payload and the tracked code's
+    ``.vcf`` are both this text."""
     given, _, family = card.name.rpartition(" ")
     # N is structured (family;given): its parts are escaped here, segno writes it as given.
     name = ";".join(
@@ -48,7 +50,7 @@ def vcard_text(card: VcardContent) -> str:
     def escaped(value: str | None) -> str | None:
         return None if value is None else _vcard_escape(value)
 
-    return str(
+    card_text = str(
         helpers.make_vcard_data(
             name,
             _vcard_escape(card.name),
@@ -60,6 +62,7 @@ def vcard_text(card: VcardContent) -> str:
             street=escaped(card.address),
         )
     )
+    return fold_vcard(card_text)
 
 
 def _wifi(wifi: WifiContent) -> str:

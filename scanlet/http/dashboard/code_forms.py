@@ -29,11 +29,13 @@ def split_tags(text: str) -> list[str]:
 
 def values_from(form: Mapping[str, str]) -> dict[str, str]:
     """The form's code fields, trimmed (absent ones empty), its kind (url when absent or
-    unknown) and the content inputs it sent, as sent."""
+    unknown), the content inputs it sent, as sent, and whether a card is to be tracked."""
     values = {name: form.get(name, "").strip() for name in FIELDS}
     kind = form.get("kind", "url")
     values["kind"] = kind if kind in KINDS else "url"
     values.update({name: form[name] for name in _CONTENT_INPUTS if name in form})
+    if "tracked" in form:
+        values["tracked"] = "on"
     return values
 
 
@@ -51,6 +53,8 @@ def create_from(values: Mapping[str, str]) -> CreateCode:
         return CreateCode(
             kind=kind,  # type: ignore[arg-type]  # one of KINDS (values_from)
             content=content_from(kind, values),
+            # Only a card may be tracked; the box of another kind's fieldset is not read.
+            tracked=True if kind == "vcard" and "tracked" in values else None,
             slug=values["slug"] or None,
             title=values["title"] or None,
             tags=split_tags(values["tags"]),
@@ -65,7 +69,15 @@ def create_from(values: Mapping[str, str]) -> CreateCode:
 
 
 def changes_from(values: Mapping[str, str]) -> CodeChanges:
-    """The change command for the edit form: target, title (empty clears it) and tags."""
+    """The change command for the edit form: title (empty clears it) and tags, with the
+    target of a url code or the content inputs of another ``kind`` (the code's own)."""
+    kind = values.get("kind", "url")
+    if kind != "url":
+        return CodeChanges(
+            content=content_from(kind, values),
+            title=values["title"] or None,
+            tags=split_tags(values["tags"]),
+        )
     return CodeChanges(
         target=_target(values),
         title=values["title"] or None,

@@ -39,7 +39,7 @@ from scanlet.http.dashboard.figures import (
     load_stats,
     selection,
 )
-from scanlet.http.dashboard.kind_form import KIND_FIELDS
+from scanlet.http.dashboard.kind_form import KIND_FIELDS, content_values
 from scanlet.http.dashboard.links import code_url, key_url
 from scanlet.http.dashboard.pages import redirect, render
 from scanlet.http.dashboard.routing_form import CHOICES, form_rows, routing_changes, routing_values
@@ -237,46 +237,50 @@ async def code_page(request: Request, user: User) -> Response:
 
 
 async def edit_form(request: Request, user: User) -> Response:
-    """The edit form, filled with the code's current target, title and tags."""
+    """The edit form, filled with the code's current title and tags, and its target and
+    routing (a url code) or its content (every other kind)."""
     row = await load_code(services(request), request.path_params["slug"])
-    if row.content is not None:
-        # The form edits links; a code that is not one changes its content by the API.
-        return redirect(key_url(row.slug))
-    values = {
-        "target": row.target,
-        "title": row.title or "",
-        "tags": ", ".join(row.tags),
-        "slug": row.slug,
-        **routing_values(Code.from_row(row)),
-    }
+    code = Code.from_row(row)
+    values = {"title": row.title or "", "tags": ", ".join(row.tags), "slug": row.slug}
+    values["kind"] = code.kind
+    if code.content is None:
+        values.update(target=row.target, **routing_values(code))
+    else:
+        values.update(content_values(code.kind, code.content))
     return _form_page(
         request, user, values=values, slug=row.slug, has_password=row.password_hash is not None
     )
 
 
 async def edit_code(request: Request, user: User) -> Response:
-    """Save target, title, tags and routing, or show the form again with the errors."""
+    """Save title, tags and the target and routing of a url code or the content of another
+    kind, or show the form again with the errors."""
     slug = request.path_params["slug"]
     form: dict[str, str] = request.state.form
+    current = await load_code(services(request), slug)
+    # The code's own kind, whatever the form says: a kind never changes.
+    kind = Code.from_row(current).kind
     # The routing rows as posted (shown again on a refusal), never the password.
     routing = {
         name: value
         for name, value in form.items()
-        if name.startswith(("rule-", "arm-")) or name in ("fallback_url", "forward_query")
+        if kind == "url"
+        and (name.startswith(("rule-", "arm-")) or name in ("fallback_url", "forward_query"))
     }
-    values = {**values_from(form), "slug": slug, **routing}
+    values = {**values_from(form), "slug": slug, "kind": kind, **routing}
     try:
-        changes = msgspec.structs.replace(changes_from(values), **routing_changes(form))
+        changes = changes_from(values)
+        if kind == "url":
+            changes = msgspec.structs.replace(changes, **routing_changes(form))
         if not isinstance(changes.tags, msgspec.UnsetType):
             check_code_tags(user.principal, changes.tags)
         await services(request).codes.update(slug, changes, user.principal.author)
     except InvalidField as refusal:
-        current = await load_code(services(request), slug)
         return _form_page(
             request,
             user,
             values=values,
-            errors=field_errors(refusal),
+            errors=field_errors(refusal, kind),
             slug=slug,
             has_password=current.password_hash is not None,
         )

@@ -1,9 +1,9 @@
-"""The new-code form's kind and content fields, read from the content types themselves.
+"""The code form's kind and content fields, read from the content types themselves.
 
-Each kind's fields are inputs named ``KIND.FIELD`` (``wifi.ssid``), one fieldset per kind;
-the chosen kind's are sent as the ``content`` object the API takes, and the codes actor
-checks them as it checks the API's. A refusal names ``content.FIELD``, shown next to the
-input ``KIND.FIELD``.
+Each kind's fields are inputs named ``KIND.FIELD`` (``wifi.ssid``), one fieldset per kind
+in the new-code form, the code's own kind's alone in its edit form; the chosen kind's are
+sent as the ``content`` object the API takes, and the codes actor checks them as it checks
+the API's. A refusal names ``content.FIELD``, shown next to the input ``KIND.FIELD``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any, Literal
 
 import msgspec
 
-from scanlet.actors.codes.kinds import CONTENT_TYPES, MULTI_LINE
+from scanlet.actors.codes.kinds import CONTENT_TYPES, MULTI_LINE, Content
 
-__all__ = ("KIND_FIELDS", "KindField", "content_from", "form_field")
+__all__ = ("KIND_FIELDS", "KindField", "content_from", "content_values", "form_field")
 
 
 @dataclass(frozen=True, slots=True)
 class KindField:
-    """One content input: its form name, label, input type and choices (for a select)."""
+    """One content input: its form name, label, input type and choices (for a select, the
+    field's default first: a browser sends the first choice when none is marked)."""
 
     name: str
     label: str
@@ -50,6 +51,9 @@ def _fields(kind: str) -> tuple[KindField, ...]:
     fields = []
     for field in info.fields:
         widget, choices = _input(field.type)
+        if field.default in choices:
+            # msgspec lists a Literal's values sorted (WEP before WPA): the default leads.
+            choices = (field.default, *(c for c in choices if c != field.default))
         if widget == "text" and field.name in MULTI_LINE:
             widget = "textarea"
         label = field.name.replace("_", " ").capitalize()
@@ -84,6 +88,19 @@ def content_from(kind: str, form: Mapping[str, str]) -> dict[str, Any]:
         if value is not None and value is not False:
             content[field.name.partition(".")[2]] = value
     return content
+
+
+def content_values(kind: str, content: Content) -> dict[str, str]:
+    """The inputs of ``kind``'s fieldset as ``content`` fills them (the edit form's start):
+    ``{"geo.lat": "52.5", "geo.lng": "13.4"}``; an empty field and an unticked box are left
+    out, as ``content_from`` leaves them out."""
+    values: dict[str, str] = {}
+    for field in KIND_FIELDS[kind]:
+        value = getattr(content, field.name.partition(".")[2])
+        if value is None or value is False:
+            continue
+        values[field.name] = "on" if value is True else str(value)
+    return values
 
 
 def form_field(kind: str, refused: str) -> str:

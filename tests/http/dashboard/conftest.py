@@ -55,6 +55,14 @@ def api_create(client: TestClient, key: str, **body: Any) -> Any:
     return answer.json()
 
 
+def api_code(client: TestClient, key: str, slug: str) -> dict[str, Any]:
+    """The code ``slug`` as the API shows it (what the dashboard changed must show there)."""
+    answer = client.get(f"/api/v1/codes/{slug}", headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 200, answer.text
+    code: dict[str, Any] = answer.json()
+    return code
+
+
 def caught_up(client: TestClient) -> None:
     """Wait until the analytics follower has applied every committed scan."""
     services = client.app.state.services  # type: ignore[attr-defined]

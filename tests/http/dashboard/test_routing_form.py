@@ -8,7 +8,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
-from tests.http.dashboard.conftest import SignIn, api_create, post_form
+from tests.http.dashboard.conftest import SignIn, api_code, api_create, post_form
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
@@ -19,9 +19,7 @@ BASE = {"target": "https://example.com/", "title": "", "tags": ""}
 
 
 def code(client: TestClient, key: str) -> dict[str, Any]:
-    reply = client.get("/api/v1/codes/menu", headers={"Authorization": f"Bearer {key}"})
-    result: dict[str, Any] = reply.json()
-    return result
+    return api_code(client, key, "menu")
 
 
 def test_rules_split_fallback_forwarding_and_password_are_edited_in_the_form(

@@ -295,5 +295,17 @@ def test_lists_csv_batches_and_the_qr_archive_carry_kinds(api: Api) -> None:
         "spot.png": ["geo:1.5,2"],
         "menu.png": ["http://qr.test/q/menu"],
     }
-    # A static code has no short link in the index.
-    assert "call,,,,call.png," in index.replace("\r\n", "\n")
+    # A static code has its kind in the index, and neither a target nor a short link.
+    from csv import DictReader
+
+    indexed = {row["slug"]: row for row in DictReader(io.StringIO(index))}
+    assert {slug: row["kind"] for slug, row in indexed.items()} == {
+        "call": "tel",
+        "spot": "geo",
+        "menu": "url",
+    }
+    assert (indexed["call"]["target"], indexed["call"]["short_url"]) == ("", "")
+    assert indexed["menu"]["short_url"] == "http://qr.test/menu"
+    assert list(indexed["call"]) == [
+        "slug", "title", "target", "short_url", "file", "error", "kind",
+    ]  # fmt: skip
