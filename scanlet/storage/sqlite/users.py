@@ -34,9 +34,17 @@ class UserStore:
 
         def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "INSERT INTO users (id, email, role, password_hash, tags, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
-                (row.id, row.email, row.role, password_hash, encode_list(row.tags), row.created_at),
+                "INSERT INTO users (id, email, role, password_hash, tags, created_at, domains)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
+                (
+                    row.id,
+                    row.email,
+                    row.role,
+                    password_hash,
+                    encode_list(row.tags),
+                    row.created_at,
+                    encode_list(row.domains),
+                ),
             )
             if cur.rowcount == 0:
                 return False
@@ -72,7 +80,7 @@ class UserStore:
             ) as cur,
         ):
             row = await cur.fetchone()
-        return None if row is None else (user_row(row), row[6])
+        return None if row is None else (user_row(row), row[7])
 
     async def save(
         self,
@@ -83,18 +91,19 @@ class UserStore:
         end_sessions: bool = False,
         audit: AuditEntry | None = None,
     ) -> bool:
-        """Store role, tags, disabled state (and a new hash); see ``UserRepository.save``."""
+        """Store role, limits, disabled state (and a new hash); see ``UserRepository.save``."""
         disabled_at = format_time(now)
 
         def save(conn: sqlite3.Connection) -> bool:
             before = _owners(conn)
             cur = conn.execute(
-                "UPDATE users SET role = ?, tags = ?,"
+                "UPDATE users SET role = ?, tags = ?, domains = ?,"
                 " disabled_at = CASE WHEN ? THEN COALESCE(disabled_at, ?) END,"
                 " password_hash = COALESCE(?, password_hash) WHERE id = ?",
                 (
                     row.role,
                     encode_list(row.tags),
+                    encode_list(row.domains),
                     row.disabled,
                     disabled_at,
                     password_hash,
