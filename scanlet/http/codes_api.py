@@ -104,13 +104,7 @@ async def list_codes(request: Request) -> Response:
     if query_choice(request, "format", ("json", "csv"), "json") == "csv":
         return codes_csv(svc, tag, q, within, domain)
     page = await svc.storage.codes.page(
-        limit=limit,
-        cursor=cursor,
-        tag=tag,
-        q=q,
-        within=within.tags,
-        domain=domain,
-        domains=within.domains,
+        limit=limit, cursor=cursor, tag=tag, q=q, domain=domain, **within.page()
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     links = qr_links(svc)

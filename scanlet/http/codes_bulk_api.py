@@ -64,13 +64,7 @@ async def _csv_chunks(
     cursor: str | None = None
     while True:
         page = await codes.page(
-            limit=_CSV_PAGE,
-            cursor=cursor,
-            tag=tag,
-            q=q,
-            within=within.tags,
-            domain=domain,
-            domains=within.domains,
+            limit=_CSV_PAGE, cursor=cursor, tag=tag, q=q, domain=domain, **within.page()
         )
         counts = await scans.counts_for(row.slug for row in page.items)
         writer.writerows(code_row(row, counts.get(row.slug, 0)) for row in page.items)

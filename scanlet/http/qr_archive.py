@@ -134,12 +134,7 @@ class QrArchive:
 
     async def _page(self, cursor: str | None) -> CodePage:
         return await self._codes.page(
-            limit=PAGE,
-            cursor=cursor,
-            tag=self._tag,
-            q=self._q,
-            within=self._within.tags,
-            domains=self._within.domains,
+            limit=PAGE, cursor=cursor, tag=self._tag, q=self._q, **self._within.page()
         )
 
     async def _draw(self, row: CodeRow) -> RenderedQr | InvalidField:

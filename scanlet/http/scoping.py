@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from scanlet.actors.access.roles import DEFAULT_DOMAIN, Principal
 from scanlet.actors.codes.domain_index import DomainIndex
@@ -29,6 +30,7 @@ from scanlet.storage.records import EndpointRow
 __all__ = (
     "NO_LIMIT",
     "CodeLimit",
+    "PageLimit",
     "WebhookLimit",
     "check_code_tags",
     "check_new_code",
@@ -43,14 +45,24 @@ __all__ = (
 )
 
 
+class PageLimit(TypedDict):
+    """The keyword arguments of ``CodeRepository.page`` that carry a limit."""
+
+    within: tuple[str, ...] | None
+    domains: tuple[str, ...] | None
+
+
 @dataclass(frozen=True, slots=True)
 class CodeLimit:
-    """What a list of codes is limited to, as the codes catalogue's ``page`` takes it:
-    ``tags`` (its ``within``) and ``domains`` (``""`` the default domain); None: no limit.
-    Sorted, for a stable query."""
+    """What a list of codes is limited to: ``tags`` and ``domains`` (``""`` the default
+    domain); None: no limit. Sorted, for a stable query."""
 
     tags: tuple[str, ...] | None = None
     domains: tuple[str, ...] | None = None
+
+    def page(self) -> PageLimit:
+        """The limit as ``CodeRepository.page`` takes it (``**limit.page()``)."""
+        return {"within": self.tags, "domains": self.domains}
 
 
 #: No limit: every code.

@@ -33,6 +33,7 @@ __all__ = (
     "DOMAIN_COLUMNS",
     "KEY_COLUMNS",
     "USER_COLUMNS",
+    "USER_INSERT_COLUMNS",
     "attempt_row",
     "audit_row",
     "code_row",
@@ -43,6 +44,7 @@ __all__ = (
     "format_optional",
     "key_row",
     "user_row",
+    "user_values",
     "webhook_endpoint",
 )
 
@@ -56,6 +58,8 @@ CODE_COLUMNS = (
 DOMAIN_COLUMNS = "host, base_url, not_found_url, root_url, created_at, updated_at"
 KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags, domains"
 USER_COLUMNS = "id, email, role, created_at, disabled_at, tags, domains"
+#: The columns a new user is stored with, in ``user_values`` order.
+USER_INSERT_COLUMNS = "id, email, role, password_hash, tags, created_at, domains"
 DELIVERY_COLUMNS = (
     "id, endpoint_id, event_seq, event_id, event_type, body, created_at, attempts, next_attempt_at"
 )
@@ -149,6 +153,19 @@ def user_row(row: Any) -> UserRow:
     tags = _strings.decode(row[5]) if row[5] else ()
     domains = _strings.decode(row[6]) if row[6] else ()
     return UserRow(row[0], row[1], row[2], row[3], row[4] is not None, tags, domains)
+
+
+def user_values(row: UserRow, password_hash: str | None) -> tuple[object, ...]:
+    """A new user's values for ``USER_INSERT_COLUMNS``."""
+    return (
+        row.id,
+        row.email,
+        row.role,
+        password_hash,
+        encode_list(row.tags),
+        row.created_at,
+        encode_list(row.domains),
+    )
 
 
 def webhook_endpoint(

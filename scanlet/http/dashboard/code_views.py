@@ -93,15 +93,13 @@ async def codes_list(request: Request, user: User) -> Response:
     # "" (the select's "any") is no filter; the default domain is filtered by its host.
     domain = query_str(request, "domain", max_length=MAX_HOST_LENGTH + 1) or None
     host = None if domain is None else (query_domain(request) or "")
-    within = code_limit(user.principal)
     page = await svc.storage.codes.page(
         limit=PAGE_SIZE,
         cursor=cursor,
         tag=tag,
         q=q,
-        within=within.tags,
         domain=host,
-        domains=within.domains,
+        **code_limit(user.principal).page(),
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     links = qr_links(svc)

@@ -8,7 +8,13 @@ from scanlet.storage.ports import LastOwner
 from scanlet.storage.postgres.audit import write_audit
 from scanlet.storage.postgres.database import Connection, PgDatabase
 from scanlet.storage.records import AuditEntry, UserRow
-from scanlet.storage.rows import USER_COLUMNS, encode_list, user_row
+from scanlet.storage.rows import (
+    USER_COLUMNS,
+    USER_INSERT_COLUMNS,
+    encode_list,
+    user_row,
+    user_values,
+)
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("SignInFailureStore", "UserStore")
@@ -36,15 +42,9 @@ class UserStore:
 
         async def insert(conn: Connection) -> bool:
             status = await conn.execute(
-                "INSERT INTO users (id, email, role, password_hash, tags, created_at, domains)"
+                f"INSERT INTO users ({USER_INSERT_COLUMNS})"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
-                row.id,
-                row.email,
-                row.role,
-                password_hash,
-                encode_list(row.tags),
-                row.created_at,
-                encode_list(row.domains),
+                *user_values(row, password_hash),
             )
             if status == "INSERT 0 0":
                 return False

@@ -7,7 +7,13 @@ from datetime import datetime
 
 from scanlet.storage.ports import LastOwner
 from scanlet.storage.records import AuditEntry, UserRow
-from scanlet.storage.rows import USER_COLUMNS, encode_list, user_row
+from scanlet.storage.rows import (
+    USER_COLUMNS,
+    USER_INSERT_COLUMNS,
+    encode_list,
+    user_row,
+    user_values,
+)
 from scanlet.storage.sqlite.audit import write_audit
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time
@@ -34,17 +40,9 @@ class UserStore:
 
         def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "INSERT INTO users (id, email, role, password_hash, tags, created_at, domains)"
+                f"INSERT INTO users ({USER_INSERT_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
-                (
-                    row.id,
-                    row.email,
-                    row.role,
-                    password_hash,
-                    encode_list(row.tags),
-                    row.created_at,
-                    encode_list(row.domains),
-                ),
+                user_values(row, password_hash),
             )
             if cur.rowcount == 0:
                 return False
