@@ -18,7 +18,7 @@ from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from scanlet.actors.access.roles import Principal, Role
 from scanlet.actors.access.users import EMAIL_PATTERN, MAX_EMAIL_LENGTH
-from scanlet.actors.codes.domains import MAX_HOST_LENGTH
+from scanlet.actors.codes.domains import HOST_NAME_PATTERN, MAX_HOST_LENGTH
 from scanlet.actors.codes.messages import Tags
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -41,8 +41,17 @@ Email = Annotated[
         description="An email address; stored lower-cased, one account per address.",
     ),
 ]
+LimitHost = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_HOST_LENGTH + 1,
+        extra_json_schema={"pattern": HOST_NAME_PATTERN},
+        description="A registered domain's host, or the default domain's.",
+    ),
+]
 DomainLimit = Annotated[
-    list[Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_HOST_LENGTH + 1)]],
+    list[LimitHost],
     msgspec.Meta(
         max_length=MAX_LIMIT_DOMAINS,
         description="Only codes on these hosts: registered domains or the default one"

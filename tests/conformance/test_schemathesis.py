@@ -130,6 +130,8 @@ INEXPRESSIBLE = [
     # A code's domain is one an admin registered (or the default one); ?domain= likewise.
     (("body", "domain"), "no domain"),
     (("query", "domain"), "no domain"),
+    # So is each host of a user's domain limit.
+    (("body", "domains"), "no domain"),
     # A domain's base URL is an origin on the domain's own host.
     (("body", "base_url"), "must be on the domain's own host"),
     (("body", "base_url"), "must be an origin"),
