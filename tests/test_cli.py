@@ -48,6 +48,7 @@ def test_keys_create_prints_the_secret_alone_on_the_last_line(
         "revoked",
         "user_id",
         "tags",
+        "domains",
     }
     assert listed[0]["scope"] == "write"
     assert out[-1] not in json.dumps(listed)

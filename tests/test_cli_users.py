@@ -46,7 +46,8 @@ def test_users_are_created_listed_and_changed_without_a_password_ever_shown(
         ("owner@example.com", "owner", False, []),
         ("ed@example.com", "editor", False, ["agency-x"]),
     ]
-    assert all(set(u) == {"id", "email", "role", "created_at", "disabled", "tags"} for u in listed)
+    fields = {"id", "email", "role", "created_at", "disabled", "tags", "domains"}
+    assert all(set(u) == fields for u in listed)
     assert main(["users", "set-role", "ed@example.com", "viewer", "--db", scanlet_db]) == 0
     assert main(["users", "disable", "ED@example.com", "--db", scanlet_db]) == 0
     stdin(monkeypatch, "another long phrase\r\n")

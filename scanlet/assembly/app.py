@@ -273,7 +273,7 @@ def create_app(
                 storage=storage,
                 keys=keys,
                 users=Users(storage.users, passwords),
-                access=Access(keys, storage.users),
+                access=Access(keys, storage.users, index.domains.default_host),
                 system=system,
                 core=core,
                 core_actors=tuple(core.children),

@@ -3,7 +3,7 @@
 Without ``--as`` (or ``SCANLET_CLI_USER``) it is the machine's operator: the system, which may
 do anything, since whoever can run the command can open the database file anyway. With it,
 the command acts as that user, under the rules of the API and the dashboard: the same role
-check (``Principal.may``, through ``http.auth.require``), the same tag limits, and the
+check (``Principal.may``, through ``http.auth.require``), the same tag and domain limits, and the
 events and audit entries it causes name the user (``by``). That is no barrier against the
 machine's own users (they can leave the flag out), but it lets a team work from the shell
 under their own names and roles: a viewer's command changes nothing.
@@ -19,7 +19,8 @@ from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.principals import user_principal
 from scanlet.actors.access.roles import SYSTEM, Principal, Role
 from scanlet.actors.access.users import Users
-from scanlet.cli.common import CommandFailed
+from scanlet.actors.codes.domain_index import DomainIndex
+from scanlet.cli.common import CommandFailed, settings_from
 from scanlet.http.auth import require
 from scanlet.storage.ports import Storage
 
@@ -59,6 +60,7 @@ async def acting(storage: Storage, args: argparse.Namespace, needed: Role) -> Pr
         raise CommandFailed(f"--as: there is no user {email!r}") from None
     if user.disabled:
         raise CommandFailed(f"--as: {user.email} is disabled")
-    principal = user_principal(user)
+    default_host = DomainIndex(settings_from(args).public_base_url).default_host
+    principal = user_principal(user, default_host)
     require(principal, needed)
     return principal

@@ -17,6 +17,7 @@ from scanlet.actors.access.roles import Role
 from scanlet.actors.codes.logos import MAX_LOGO_BYTES, LogoType
 from scanlet.adapters.qr_images import load_logo
 from scanlet.cli.acting import acting, as_flag
+from scanlet.cli.code_domain import addressed_key, domain_flag
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -78,14 +79,15 @@ def cmd_codes_logo(args: argparse.Namespace) -> int:
     async def change() -> CodeResource:
         async with codes_context(settings_from(args)) as ctx:
             principal = await acting(ctx.storage, args, Role.EDITOR)
-            await visible_code(ctx.storage.codes, principal, args.slug)
-            row = await ctx.storage.codes.get(args.slug)
+            key = addressed_key(ctx.index.domains, args)
+            await visible_code(ctx.storage.codes, principal, key)
+            row = await ctx.storage.codes.get(key)
             if row is None:
                 raise CommandFailed(f"no code with slug {args.slug!r}")
             if logo is None and row.logo is None:
                 raise CommandFailed(f"code {args.slug!r} has no logo")
             stored = None if logo is None else logo.stored()
-            row = await ctx.codes.set_logo(args.slug, stored, principal.author)
+            row = await ctx.codes.set_logo(key, stored, principal.author)
             return (await ctx.resources([row]))[0]
 
     resource = run(change)
@@ -111,6 +113,7 @@ def register_logo(codes_sub: Subcommands) -> None:
     )
     file_arg.complete = shtab.FILE  # type: ignore[attr-defined]  # read by shtab only
     logo.add_argument("--delete", action="store_true", help="remove the code's logo")
+    domain_flag(logo, "the code of SLUG on this registered host (default: the default domain)")
     logo.add_argument("--format", choices=["table", "json"], default="table")
     as_flag(logo)
     db_flag(logo)

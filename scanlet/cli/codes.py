@@ -20,6 +20,7 @@ from scanlet.actors.codes.kinds import KINDS
 from scanlet.actors.codes.messages import CodeChanges, CreateCode
 from scanlet.actors.codes.validation import MAX_TAG_LENGTH
 from scanlet.cli.acting import acting, as_flag
+from scanlet.cli.code_domain import addressed_key, domain_flag
 from scanlet.cli.code_logos import register_logo
 from scanlet.cli.common import (
     EXIT_OK,
@@ -39,7 +40,7 @@ from scanlet.http.body import decode_json
 from scanlet.http.codes_api import MAX_QUERY_LENGTH
 from scanlet.http.params import query_str
 from scanlet.http.resources import CodeResource
-from scanlet.http.scoping import check_code_tags, visible_code
+from scanlet.http.scoping import check_code_tags, check_new_code, visible_code
 
 __all__ = ("register",)
 
@@ -62,6 +63,8 @@ _PLAIN = ("title", "valid_from", "valid_until", "max_scans", "redirect_status", 
 _JSON = {"rules": "a list", "split": "a list", "content": "an object"}
 #: The listing's page size: the API's largest.
 PAGE = 1000
+#: ``--domain``'s help where it names an existing code.
+_ON_DOMAIN = "the code's domain, a registered host (default: the default domain)"
 
 
 def _document(fields: dict[str, Any]) -> bytes:
@@ -112,7 +115,7 @@ def cmd_codes_create(args: argparse.Namespace) -> int:
     """Create a code; prints it, its short link and QR payload first."""
     fields: dict[str, Any] = _given(args, args.parser)
     # Left out, the API's rules answer: a url code needs a target, another kind content.
-    for name in ("target", "kind", "slug"):
+    for name in ("target", "kind", "slug", "domain"):
         if getattr(args, name) is not None:
             fields[name] = getattr(args, name)
     if args.tracked:
@@ -122,7 +125,7 @@ def cmd_codes_create(args: argparse.Namespace) -> int:
     async def create() -> CodeResource:
         async with codes_context(settings_from(args)) as ctx:
             principal = await acting(ctx.storage, args, Role.EDITOR)
-            check_code_tags(principal, command.tags)
+            check_new_code(principal, command, ctx.index.domains)
             row = await ctx.codes.create(command, principal.author)
             return (await ctx.resources([row]))[0]
 
@@ -165,7 +168,7 @@ def cmd_codes_show(args: argparse.Namespace) -> int:
 
     async def show() -> CodeResource:
         async with codes_context(settings_from(args)) as ctx:
-            row = await ctx.storage.codes.get(args.slug)
+            row = await ctx.storage.codes.get(addressed_key(ctx.index.domains, args))
             if row is None:
                 raise CommandFailed(f"no code with slug {args.slug!r}")
             return (await ctx.resources([row]))[0]
@@ -196,10 +199,11 @@ def cmd_codes_set(args: argparse.Namespace) -> int:
     async def change() -> CodeResource:
         async with codes_context(settings_from(args)) as ctx:
             principal = await acting(ctx.storage, args, Role.EDITOR)
-            await visible_code(ctx.storage.codes, principal, args.slug)
+            key = addressed_key(ctx.index.domains, args)
+            await visible_code(ctx.storage.codes, principal, key)
             if not isinstance(changes.tags, msgspec.UnsetType):
                 check_code_tags(principal, changes.tags)
-            row = await ctx.codes.update(args.slug, changes, principal.author)
+            row = await ctx.codes.update(key, changes, principal.author)
             return (await ctx.resources([row]))[0]
 
     _show(run(change), args.format)
@@ -228,8 +232,9 @@ def cmd_codes_delete(args: argparse.Namespace) -> int:
     async def delete() -> None:
         async with codes_context(settings) as ctx:
             principal = await acting(ctx.storage, args, Role.EDITOR)
-            await visible_code(ctx.storage.codes, principal, args.slug)
-            await ctx.codes.delete(args.slug, principal.author)
+            key = addressed_key(ctx.index.domains, args)
+            await visible_code(ctx.storage.codes, principal, key)
+            await ctx.codes.delete(key, principal.author)
 
     run(delete)
     print(f"deleted code {args.slug}")
@@ -309,6 +314,7 @@ def register(sub: Subcommands) -> None:
         help="a vcard code as a short link: scans are counted and get the card as a .vcf",
     )
     _code_flags(create)
+    domain_flag(create, "the registered host it lives on (default: the default domain)")
     create.set_defaults(func=cmd_codes_create, parser=create)
 
     listing = codes_sub.add_parser("list", help="list codes, newest first")
@@ -322,6 +328,7 @@ def register(sub: Subcommands) -> None:
 
     show = codes_sub.add_parser("show", help="show one code")
     show.add_argument("slug", metavar="SLUG")
+    domain_flag(show, _ON_DOMAIN)
     _format_flag(show)
     db_flag(show)
     show.set_defaults(func=cmd_codes_show)
@@ -336,11 +343,13 @@ def register(sub: Subcommands) -> None:
         "--clear", action="append", choices=CLEARABLE, help="empty a field (repeatable)"
     )
     _code_flags(change)
+    domain_flag(change, _ON_DOMAIN)
     change.set_defaults(func=cmd_codes_set, parser=change)
 
     delete = codes_sub.add_parser("delete", help="delete a code (asks first unless --yes)")
     delete.add_argument("slug", metavar="SLUG")
     delete.add_argument("--yes", action="store_true", help="do not ask")
+    domain_flag(delete, _ON_DOMAIN)
     as_flag(delete)
     db_flag(delete)
     delete.set_defaults(func=cmd_codes_delete)

@@ -25,7 +25,7 @@ from scanlet.cli.common import (
     print_listing,
     settings_from,
 )
-from scanlet.cli.users import tag_flag, with_storage
+from scanlet.cli.users import domains_flag, limit_domains, tag_flag, with_storage
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
 from scanlet.http.scoping import refuse_if_limited
@@ -82,6 +82,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             expires_days=args.expires_days,
             user=user,
             tags=args.tag or (),
+            domains=await limit_domains(storage, args),
             by=principal.author,
         )
 
@@ -90,6 +91,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     expiry = f", expires {key.expires_at}" if key.expires_at else ""
     owner = f", user {args.user.strip().lower()}" if args.user else ""
     limit = f", tags {', '.join(key.tags)}" if key.tags else ""
+    if key.domains:
+        limit += f", domains {', '.join(key.domains)}"
     print(
         f"created key {key.id} ({key.name}, scope {key.scope}{owner}{limit}{expiry}); "
         "the secret below is shown only once:"
@@ -104,7 +107,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     print_listing(
         args.format,
         keys,
-        ("id", "name", "scope", "created_at", "expires_at", "revoked", "user", "tags"),
+        ("id", "name", "scope", "created_at", "expires_at", "revoked", "user", "tags", "domains"),
         lambda k: (
             k.id,
             k.name,
@@ -114,6 +117,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             "yes" if k.revoked else "no",
             k.user_id or "-",
             ",".join(k.tags) or "-",
+            ",".join(k.domains) or "-",
         ),
     )
     return EXIT_OK
@@ -155,6 +159,9 @@ def register(sub: Subcommands) -> None:
         " when they are disabled (without: a key of nobody's, acting by its scope alone)",
     )
     tag_flag(create, "only codes with this tag (several allowed); within the user's own tags")
+    domains_flag(
+        create, "only codes on this registered host (several allowed); within the user's own"
+    )
     as_flag(create)
     db_flag(create)
     create.set_defaults(func=cmd_keys_create)

@@ -16,10 +16,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from scanlet.actors.access.domain_limits import normal_domains
 from scanlet.actors.access.errors import AccountError
 from scanlet.actors.access.passwords import Passwords
 from scanlet.actors.access.roles import Principal, Role
 from scanlet.actors.access.users import Users
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.cli.acting import acting, as_flag
 from scanlet.cli.common import (
     EXIT_OK,
@@ -36,8 +38,18 @@ from scanlet.config import Settings
 from scanlet.http.scoping import refuse_if_limited
 from scanlet.storage.opening import open_storage
 from scanlet.storage.ports import Storage
+from scanlet.storage.records import UserRow
 
-__all__ = ("ROLES", "read_password", "register", "tag_flag", "with_storage", "with_users")
+__all__ = (
+    "ROLES",
+    "domains_flag",
+    "limit_domains",
+    "read_password",
+    "register",
+    "tag_flag",
+    "with_storage",
+    "with_users",
+)
 
 T = TypeVar("T")
 ROLES = [role.label for role in Role]
@@ -82,17 +94,17 @@ def with_users(
 
 def managing_users(
     args: argparse.Namespace,
-    use: Callable[[Users, Principal], Awaitable[T]],
+    use: Callable[[Users, Principal, Storage], Awaitable[T]],
     *,
     create: bool = False,
 ) -> T:
-    """``use`` on the database's users, by whom the command acts as (``acting``): the
-    system, or an admin without a tag limit (as on the API)."""
+    """``use`` on the database's users (and the database), by whom the command acts as
+    (``acting``): the system, or an admin without a tag or domain limit (as on the API)."""
 
     async def manage(storage: Storage) -> T:
         principal = await acting(storage, args, Role.ADMIN)
         refuse_if_limited(principal, "users")
-        return await use(Users(storage.users, Passwords()), principal)
+        return await use(Users(storage.users, Passwords()), principal, storage)
 
     return with_storage(settings_from(args), manage, create=create)
 
@@ -102,22 +114,39 @@ def tag_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--tag", action="append", metavar="TAG", help=help_text)
 
 
+def domains_flag(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--domain HOST``, several allowed: a domain limit."""
+    parser.add_argument("--domain", action="append", metavar="HOST", help=help_text)
+
+
+async def limit_domains(storage: Storage, args: argparse.Namespace) -> tuple[str, ...]:
+    """The ``--domain`` limit, each a registered host or the default one (one line naming
+    ``domains`` for any other), as the API's ``domains`` field reads it."""
+    if not args.domain:
+        return ()
+    hosts = DomainIndex.of_rows(settings_from(args).public_base_url, await storage.domains.all())
+    return normal_domains(args.domain, hosts)
+
+
 def cmd_users_create(args: argparse.Namespace) -> int:
     """Create a user (without --password-stdin they cannot sign in until one is set)."""
     password = read_password() if args.password_stdin else None
-    row = managing_users(
-        args,
-        lambda users, by: users.create(
+
+    async def create(users: Users, by: Principal, storage: Storage) -> UserRow:
+        return await users.create(
             args.email,
             Role.parse(args.role),
             password,
             by=by,
             now=SystemClock().now(),
             tags=args.tag or (),
-        ),
-        create=True,
-    )
+            domains=await limit_domains(storage, args),
+        )
+
+    row = managing_users(args, create, create=True)
     limit = f", limited to tags {', '.join(row.tags)}" if row.tags else ""
+    if row.domains:
+        limit += f", limited to domains {', '.join(row.domains)}"
     print(f"created user {row.id} ({row.email}, role {row.role}{limit})")
     if password is None:
         print("no password yet: set one with `scanlet users set-password EMAIL --password-stdin`")
@@ -130,7 +159,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     print_listing(
         args.format,
         rows,
-        ("id", "email", "role", "created_at", "disabled", "tags"),
+        ("id", "email", "role", "created_at", "disabled", "tags", "domains"),
         lambda u: (
             u.id,
             u.email,
@@ -138,13 +167,14 @@ def cmd_users_list(args: argparse.Namespace) -> int:
             u.created_at,
             "yes" if u.disabled else "no",
             ",".join(u.tags) or "-",
+            ",".join(u.domains) or "-",
         ),
     )
     return EXIT_OK
 
 
 def _change(args: argparse.Namespace, done: str, **change: object) -> int:
-    async def apply(users: Users, by: Principal) -> str:
+    async def apply(users: Users, by: Principal, _storage: Storage) -> str:
         row = await users.by_email(args.email)
         changed = await users.change(row.id, by=by, now=SystemClock().now(), **change)  # type: ignore[arg-type]
         return changed.email
@@ -183,6 +213,7 @@ def register(sub: Subcommands) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     tag_flag(create, "only codes with this tag (several allowed; none: every code)")
+    domains_flag(create, "only codes on this registered host (several allowed; none: every one)")
     as_flag(create)
     db_flag(create)
     create.set_defaults(func=cmd_users_create)

@@ -15,6 +15,7 @@ import argparse
 import msgspec
 
 from scanlet.actors.access.roles import Role
+from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.webhooks.signing import EVENT_TYPES
 from scanlet.cli.acting import acting, as_flag
 from scanlet.cli.common import (
@@ -45,12 +46,18 @@ from scanlet.http.webhooks_api import (
 __all__ = ("register",)
 
 
+def _default_host(args: argparse.Namespace) -> str:
+    """How an endpoint's domain limit names the default domain (the base URL's host)."""
+    return DomainIndex(settings_from(args).public_base_url).default_host
+
+
 def cmd_webhooks_list(args: argparse.Namespace) -> int:
     """List endpoints, oldest first, never their secrets."""
 
     async def listing() -> list[WebhookResource]:
         async with webhooks_context(settings_from(args)) as (_, client):
-            return [webhook_resource(row) for row in await client.store.endpoints()]
+            host = _default_host(args)
+            return [webhook_resource(row, host) for row in await client.store.endpoints()]
 
     endpoints = run(listing)
     if args.format == "json":
@@ -82,11 +89,13 @@ def cmd_webhooks_add(args: argparse.Namespace) -> int:
     async def add() -> CreatedWebhook:
         async with webhooks_context(settings_from(args)) as (storage, client):
             principal = await acting(storage, args, Role.ADMIN)
-            owner, tags = webhook_limit(principal)
-            row = await client.create(body.url, body.events, owner=owner, tags=tags)
+            limit = webhook_limit(principal)
+            row = await client.create(
+                body.url, body.events, owner=limit.owner, tags=limit.tags, domains=limit.domains
+            )
             now = SystemClock().now()
             await storage.audit.record(webhook_created_entry(principal.author, now, row))
-            return created_webhook(row)
+            return created_webhook(row, _default_host(args))
 
     created = run(add)
     if args.format == "json":

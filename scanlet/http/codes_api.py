@@ -26,7 +26,7 @@ from scanlet.http.problems import Problem
 from scanlet.http.resources import CodeList, CodeResource, code_resource, qr_links
 from scanlet.http.responses import json_response
 from scanlet.http.scan_path import LINK_TEMPLATE, QR_TEMPLATE
-from scanlet.http.scoping import check_code_tags, limited_tags
+from scanlet.http.scoping import check_code_tags, check_new_code, code_limit
 from scanlet.http.services import Services, services
 from scanlet.storage.records import CodeRow
 
@@ -86,7 +86,7 @@ async def create_code(request: Request) -> Response:
     """Create a code."""
     svc = services(request)
     command = await decode_body(request, CreateCode)
-    check_code_tags(request.state.principal, command.tags)
+    check_new_code(request.state.principal, command, svc.index.domains)
     row = await svc.codes.create(command, request.state.principal.author)
     resource = await _resource(svc, row)
     return json_response(resource, 201, {"Location": code_location(row.slug)})
@@ -99,12 +99,12 @@ async def list_codes(request: Request) -> Response:
     tag = query_str(request, "tag", max_length=MAX_TAG_LENGTH)
     q = query_str(request, "q", max_length=MAX_QUERY_LENGTH)
     cursor = query_str(request, "cursor", max_length=MAX_CURSOR_LENGTH)
-    within = limited_tags(request.state.principal)
+    within = code_limit(request.state.principal)
     domain = _domain_filter(request)
     if query_choice(request, "format", ("json", "csv"), "json") == "csv":
         return codes_csv(svc, tag, q, within, domain)
     page = await svc.storage.codes.page(
-        limit=limit, cursor=cursor, tag=tag, q=q, within=within, domain=domain
+        limit=limit, cursor=cursor, tag=tag, q=q, domain=domain, **within.page()
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     links = qr_links(svc)

@@ -33,7 +33,7 @@ from scanlet.http.errors import code_problem
 from scanlet.http.problems import FieldError, Problem, ProblemBody
 from scanlet.http.resources import CodeResource, code_resource, qr_links
 from scanlet.http.responses import json_response
-from scanlet.http.scoping import check_code_tags
+from scanlet.http.scoping import CodeLimit, check_new_code
 from scanlet.http.services import Services, services
 from scanlet.importing.scanlet_csv import COLUMNS, code_row
 from scanlet.storage.ports import CodeRepository, ScanRepository
@@ -55,7 +55,7 @@ async def _csv_chunks(
     scans: ScanRepository,
     tag: str | None,
     q: str | None,
-    within: tuple[str, ...] | None,
+    within: CodeLimit,
     domain: str | None,
 ) -> AsyncIterator[str]:
     out = io.StringIO()
@@ -64,7 +64,7 @@ async def _csv_chunks(
     cursor: str | None = None
     while True:
         page = await codes.page(
-            limit=_CSV_PAGE, cursor=cursor, tag=tag, q=q, within=within, domain=domain
+            limit=_CSV_PAGE, cursor=cursor, tag=tag, q=q, domain=domain, **within.page()
         )
         counts = await scans.counts_for(row.slug for row in page.items)
         writer.writerows(code_row(row, counts.get(row.slug, 0)) for row in page.items)
@@ -80,11 +80,11 @@ def codes_csv(
     svc: Services,
     tag: str | None,
     q: str | None,
-    within: tuple[str, ...] | None,
+    within: CodeLimit,
     domain: str | None = None,
 ) -> Response:
-    """Every live code matching ``tag`` and ``q`` (and among the tags ``within`` when the
-    caller is limited to them; of ``domain`` when given), newest first, as a CSV download."""
+    """Every live code matching ``tag`` and ``q`` (and ``within`` the caller's limits; of
+    ``domain`` when given), newest first, as a CSV download."""
     return StreamingResponse(
         _csv_chunks(svc.storage.codes, svc.storage.scans, tag, q, within, domain),
         media_type="text/csv; charset=utf-8",
@@ -147,7 +147,7 @@ async def _create_one(
             errors = [FieldError([*loc, *e.loc[1:]], e.msg) for e in refused.errors or []]
             raise Problem(422, refused.detail, errors=errors) from None
         check_times(command, loc)
-        check_code_tags(principal, command.tags)
+        check_new_code(principal, command, svc.index.domains)
         row = await svc.codes.create(command, principal.author)
     except Problem as problem:
         return BatchResult(index, problem.status, problem=problem.body())

@@ -70,8 +70,8 @@ def _reject(raw: msgspec.Raw, error: str) -> IngestResult:
 
 def _known_slugs(svc: Services, principal: Principal) -> Callable[[str], Awaitable[bool]]:
     """Whether scans of a slug are taken: a code's, or a deleted code's (its slug stays
-    taken); for a tag-limited key only its own codes', the others answered as unknown."""
-    sees = None if principal.tags is None else sees_slug(svc, principal)
+    taken); for a limited key only its own codes', the others answered as unknown."""
+    sees = sees_slug(svc, principal) if principal.limited else None
     answers: dict[str, bool] = {}
 
     async def known(slug: str) -> bool:

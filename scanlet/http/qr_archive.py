@@ -35,7 +35,7 @@ from scanlet.http.endpoint import Endpoint, Param, Reply
 from scanlet.http.params import invalid, query_str
 from scanlet.http.qr_api import qr_option_params
 from scanlet.http.resources import QrLinks, qr_links
-from scanlet.http.scoping import limited_tags
+from scanlet.http.scoping import NO_LIMIT, CodeLimit, code_limit
 from scanlet.http.services import services
 from scanlet.storage.ports import CodeRepository
 from scanlet.storage.records import CodePage, CodeRow
@@ -107,7 +107,7 @@ class QrArchive:
         *,
         tag: str | None = None,
         q: str | None = None,
-        within: tuple[str, ...] | None = None,
+        within: CodeLimit = NO_LIMIT,
         logos: LogoSource = NO_LOGOS,
     ) -> None:
         self._codes = codes
@@ -134,7 +134,7 @@ class QrArchive:
 
     async def _page(self, cursor: str | None) -> CodePage:
         return await self._codes.page(
-            limit=PAGE, cursor=cursor, tag=self._tag, q=self._q, within=self._within
+            limit=PAGE, cursor=cursor, tag=self._tag, q=self._q, **self._within.page()
         )
 
     async def _draw(self, row: CodeRow) -> RenderedQr | InvalidField:
@@ -205,8 +205,8 @@ async def qr_archive(request: Request) -> StreamingResponse:
             options,
             tag=query_str(request, "tag", max_length=MAX_TAG_LENGTH),
             q=query_str(request, "q", max_length=MAX_QUERY_LENGTH),
-            # A key limited to tags gets the archive of its own codes, as its lists show.
-            within=limited_tags(request.state.principal),
+            # A limited key gets the archive of its own codes, as its lists show.
+            within=code_limit(request.state.principal),
             logos=svc.logos,
         )
         body = await archive.open()

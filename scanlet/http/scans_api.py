@@ -78,8 +78,8 @@ async def code_scans(request: Request) -> Response:
 
 async def orphan_scans(request: Request) -> Response:
     """Requests for slugs that did not exist, newest first; none for a key or user limited
-    to tags (an orphan scan is of no code, so of none of theirs)."""
-    limited = request.state.principal.tags is not None
+    to tags or domains (an orphan scan is of no code, so of none of theirs)."""
+    limited = request.state.principal.limited
     return await _answer(request, RawScanQuery(orphan=True), "orphan-scans", nothing=limited)
 
 
@@ -134,6 +134,7 @@ def scan_endpoints() -> list[Endpoint]:
             scope=Scope.READ,
             params=_params(),
             replies=replies,
-            description="A key or user limited to tags gets none: these scans are of no code.",
+            description="A key or user limited to tags or domains gets none: these scans are of"
+            " no code.",
         ),
     ]

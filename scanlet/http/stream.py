@@ -62,7 +62,7 @@ RECONNECT_MS = 1000
 
 #: Whether the credentials a stream was opened with still hold.
 StillAllowed = Callable[[], Awaitable[bool]]
-#: Whether the events of a slug may be shown (a tag-limited key sees only its codes').
+#: Whether the events of a slug may be shown (a limited key sees only its codes').
 SlugVisible = Callable[[str], Awaitable[bool]]
 
 _NAME = "(?:" + "|".join(re.escape(name) for name in EVENT_TYPES) + ")"
@@ -332,7 +332,7 @@ async def stream_events(request: Request) -> Response:
         slug=slug,
         config=hub.config,
         allowed=key_still_valid(svc, token),
-        visible=None if principal.tags is None else sees_slug(svc, principal),
+        visible=sees_slug(svc, principal) if principal.limited else None,
     )
     return EventStreamResponse(stream, hub.config.send_timeout, slot)
 

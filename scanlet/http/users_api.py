@@ -13,10 +13,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.domain_limits import MAX_LIMIT_DOMAINS, normal_domains
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from scanlet.actors.access.roles import Principal, Role
 from scanlet.actors.access.users import EMAIL_PATTERN, MAX_EMAIL_LENGTH
+from scanlet.actors.codes.domains import HOST_NAME_PATTERN, MAX_HOST_LENGTH
 from scanlet.actors.codes.messages import Tags
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Param, Reply
@@ -39,6 +41,23 @@ Email = Annotated[
         description="An email address; stored lower-cased, one account per address.",
     ),
 ]
+LimitHost = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_HOST_LENGTH + 1,
+        extra_json_schema={"pattern": HOST_NAME_PATTERN},
+        description="A registered domain's host, or the default domain's.",
+    ),
+]
+DomainLimit = Annotated[
+    list[LimitHost],
+    msgspec.Meta(
+        max_length=MAX_LIMIT_DOMAINS,
+        description="Only codes on these hosts: registered domains or the default one"
+        " (empty: every domain).",
+    ),
+]
 Password = Annotated[
     str,
     msgspec.Meta(
@@ -56,6 +75,7 @@ class NewUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     role: RoleName
     password: Password | None = None
     tags: Tags = []
+    domains: DomainLimit = []
 
 
 class UserChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -66,6 +86,7 @@ class UserChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     disabled: bool | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
     tags: Tags | msgspec.UnsetType = msgspec.UNSET
+    domains: DomainLimit | msgspec.UnsetType = msgspec.UNSET
 
 
 class UserList(msgspec.Struct, frozen=True):
@@ -91,6 +112,7 @@ async def create_user(request: Request) -> Response:
         by=principal,
         now=svc.clock.now(),
         tags=body.tags,
+        domains=normal_domains(body.domains, svc.index.domains),
     )
     return json_response(row, 201, {"Location": f"/api/v1/users/{row.id}"})
 
@@ -103,10 +125,11 @@ async def list_users(request: Request) -> Response:
 
 
 async def change_user(request: Request) -> Response:
-    """Change a user's role, disabled state, password or tag limit."""
+    """Change a user's role, disabled state, password, tag or domain limit."""
     svc = services(request)
     body = await decode_body(request, UserChanges)
     role = _unset_none(body.role)
+    domains = _unset_none(body.domains)
     row = await svc.users.change(
         request.path_params["id"],
         by=request.state.principal,
@@ -115,6 +138,7 @@ async def change_user(request: Request) -> Response:
         disabled=_unset_none(body.disabled),
         password=_unset_none(body.password),
         tags=_unset_none(body.tags),
+        domains=None if domains is None else normal_domains(domains, svc.index.domains),
     )
     return json_response(row)
 

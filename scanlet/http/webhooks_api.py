@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from scanlet.actors.access.audit import audit_entry
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.access.roles import DEFAULT_DOMAIN
 from scanlet.actors.events import By
 from scanlet.actors.webhooks.registry import MAX_EVENT_TYPES, InvalidWebhook, WebhooksClient
 from scanlet.actors.webhooks.signing import EVENT_TYPES
@@ -93,6 +94,14 @@ class WebhookResource(msgspec.Struct, frozen=True, kw_only=True):
             "with one of them are sent, and only its maker's account sees it. null: every event."
         ),
     ] = None
+    domains: Annotated[
+        list[str] | None,
+        msgspec.Meta(
+            description="Made by a key or user limited to these domains (hosts): only the events "
+            "of codes on one of them are sent, and only its maker's account sees it. null: "
+            "codes of every domain."
+        ),
+    ] = None
 
 
 class CreatedWebhook(WebhookResource, frozen=True, kw_only=True):
@@ -129,13 +138,18 @@ class AttemptList(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+def _default_host(request: Request) -> str:
+    return services(request).index.domains.default_host
+
+
 def webhooks_client(request: Request) -> WebhooksClient:
     """The webhooks context's client, installed by the integrations feature."""
     return installed(services(request).webhooks, "integrations")
 
 
-def webhook_resource(row: EndpointRow) -> WebhookResource:
-    """The API view of an endpoint: never its secret."""
+def webhook_resource(row: EndpointRow, default_host: str) -> WebhookResource:
+    """The API view of an endpoint: never its secret (``default_host``: how its domain limit
+    names the default domain)."""
     return WebhookResource(
         id=row.id,
         url=row.url,
@@ -145,12 +159,16 @@ def webhook_resource(row: EndpointRow) -> WebhookResource:
         disabled_at=row.disabled_at,
         disabled_reason=row.disabled_reason,
         tags=None if row.tags is None else list(row.tags),
+        domains=None
+        if row.domains is None
+        else sorted(default_host if d == DEFAULT_DOMAIN else d for d in row.domains),
     )
 
 
-def created_webhook(row: EndpointRow) -> CreatedWebhook:
+def created_webhook(row: EndpointRow, default_host: str) -> CreatedWebhook:
     """A new endpoint with its secret: what creating one answers, once."""
-    return CreatedWebhook(**msgspec.structs.asdict(webhook_resource(row)), secret=row.secret)
+    shown = webhook_resource(row, default_host)
+    return CreatedWebhook(**msgspec.structs.asdict(shown), secret=row.secret)
 
 
 def webhook_created_entry(by: By, now: datetime, row: EndpointRow) -> AuditEntry:
@@ -197,9 +215,11 @@ async def create_webhook(request: Request) -> Response:
     """Register an endpoint; the answer carries its secret, shown only this once."""
     client = webhooks_client(request)
     body = await decode_body(request, CreateWebhook)
-    owner, tags = webhook_limit(request.state.principal)
+    limit = webhook_limit(request.state.principal)
     try:
-        row = await client.create(body.url, body.events, owner=owner, tags=tags)
+        row = await client.create(
+            body.url, body.events, owner=limit.owner, tags=limit.tags, domains=limit.domains
+        )
     except InvalidWebhook as exc:
         raise Problem(
             422,
@@ -210,7 +230,7 @@ async def create_webhook(request: Request) -> Response:
     await svc.storage.audit.record(
         webhook_created_entry(request.state.principal.author, svc.clock.now(), row)
     )
-    created = created_webhook(row)
+    created = created_webhook(row, _default_host(request))
     return json_response(created, 201, {"Location": f"/api/v1/webhooks/{row.id}"})
 
 
@@ -220,19 +240,21 @@ async def list_webhooks(request: Request) -> Response:
     principal = request.state.principal
     rows = [row for row in await client.store.endpoints() if owns_webhook(principal, row)]
     page, next_cursor = page_in_memory(request, rows, lambda row: row.id)
-    return json_response(WebhookList([webhook_resource(row) for row in page], next_cursor))
+    host = _default_host(request)
+    return json_response(WebhookList([webhook_resource(row, host) for row in page], next_cursor))
 
 
 async def get_webhook(request: Request) -> Response:
     """One endpoint."""
-    return json_response(webhook_resource(await _load(request, request.path_params["id"])))
+    row = await _load(request, request.path_params["id"])
+    return json_response(webhook_resource(row, _default_host(request)))
 
 
 async def delete_webhook(request: Request) -> Response:
     """Remove an endpoint with its pending deliveries and its attempt log."""
     endpoint_id = request.path_params["id"]
-    if request.state.principal.tags is not None:
-        # Another's endpoint is as absent as one that never was; without a tag limit the
+    if request.state.principal.limited:
+        # Another's endpoint is as absent as one that never was; without a limit the
         # command goes straight to the webhooks context, which knows (or is unavailable).
         await _load(request, endpoint_id)
     if not await webhooks_client(request).delete(endpoint_id):

@@ -11,7 +11,9 @@ visits). ``has_password`` says a code asks for a password; only its hash is kept
 CSV carries none, so such a row is refused on import rather than made into an open code
 (an archive moves it). ``kind`` is ``url`` (or empty: CSVs written before kinds) or the
 kind of a code that is not a link, whose ``content`` is its JSON object as the API takes
-it (``target`` empty); ``tracked`` is true for a tracked vcard.
+it (``target`` empty); ``tracked`` is true for a tracked vcard. A code on a domain other
+than the default one has its key, ``HOST/SLUG``, as its ``slug``, and is made on that
+domain again (which must be registered).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import msgspec
 
 from scanlet.actors.analytics.export import runs_as_formula
 from scanlet.actors.codes.code import Code
+from scanlet.actors.codes.keys import split_key
 from scanlet.storage.records import CodeRow
 from scanlet.storage.timefmt import format_time
 
@@ -143,7 +146,12 @@ def code_fields(cells: dict[str, str]) -> tuple[dict[str, Any], bool, str | None
     ``created_at`` text; ValueError naming the column for a value that cannot be one."""
     cells = {name: unescape_cell(cell) for name, cell in cells.items()}
     fields: dict[str, Any] = {}
-    for name in ("slug", "target", "title", "valid_from", "valid_until", "fallback_url"):
+    if cells.get("slug"):
+        # A code of another domain is written by its key, HOST/SLUG: it goes back there.
+        host, fields["slug"] = split_key(cells["slug"])
+        if host is not None:
+            fields["domain"] = host
+    for name in ("target", "title", "valid_from", "valid_until", "fallback_url"):
         if cells.get(name):
             fields[name] = cells[name]
     if cells.get("tags"):

@@ -108,9 +108,11 @@ class CodeRepository(Protocol):
         q: str | None,
         within: Sequence[str] | None = None,
         domain: str | None = None,
+        domains: Sequence[str] | None = None,
     ) -> CodePage:
         """A page of live codes, newest first (``within``: only codes with one of those
-        tags; ``domain``: only the codes of that host, ``""`` the default domain's)."""
+        tags; ``domain``: only the codes of that host, ``""`` the default domain's;
+        ``domains``: only codes on one of those, a domain limit)."""
         ...
 
     async def tags_of(self, slugs: Collection[str]) -> dict[str, tuple[str, ...]]:
@@ -118,9 +120,12 @@ class CodeRepository(Protocol):
         code are absent."""
         ...
 
-    async def slugs_within(self, tags: Collection[str]) -> list[str]:
-        """Every code carrying one of ``tags``, deleted ones by the tags they had, sorted:
-        what a tag-limited view spans."""
+    async def slugs_within(
+        self, tags: Collection[str] | None, domains: Collection[str] | None = None
+    ) -> list[str]:
+        """Every code carrying one of ``tags`` (None: any) on one of ``domains`` (None: any;
+        ``""`` the default domain), deleted ones by the tags they had, sorted: what a
+        limited view spans."""
         ...
 
     async def create(

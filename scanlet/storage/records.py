@@ -228,6 +228,8 @@ class ApiKey(msgspec.Struct, frozen=True):
     user_id: str | None = None
     #: Only codes with one of these tags (empty: every code the user may see).
     tags: tuple[str, ...] = ()
+    #: Only codes on these hosts (empty: every domain the user may see).
+    domains: tuple[str, ...] = ()
 
 
 class CreatedKey(msgspec.Struct, frozen=True):
@@ -278,6 +280,8 @@ class UserRow(msgspec.Struct, frozen=True):
     disabled: bool
     #: Only codes with one of these tags (empty: every code).
     tags: tuple[str, ...] = ()
+    #: Only codes on these hosts (empty: every domain).
+    domains: tuple[str, ...] = ()
 
 
 # --- Analytics rollups ---------------------------------------------------------------------
@@ -450,6 +454,9 @@ class EndpointRow(msgspec.Struct, frozen=True, kw_only=True):
     #: Only events of codes carrying one of these tags are delivered (its maker's tag limit);
     #: None: every event it subscribed to.
     tags: tuple[str, ...] | None = None
+    #: Only events of codes on these domains (its maker's domain limit, the default domain
+    #: as ``""``); None: codes of every domain.
+    domains: tuple[str, ...] | None = None
 
     @property
     def enabled(self) -> bool:

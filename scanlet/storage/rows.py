@@ -33,6 +33,7 @@ __all__ = (
     "DOMAIN_COLUMNS",
     "KEY_COLUMNS",
     "USER_COLUMNS",
+    "USER_INSERT_COLUMNS",
     "attempt_row",
     "audit_row",
     "code_row",
@@ -43,6 +44,7 @@ __all__ = (
     "format_optional",
     "key_row",
     "user_row",
+    "user_values",
     "webhook_endpoint",
 )
 
@@ -54,8 +56,10 @@ CODE_COLUMNS = (
     " created_at, updated_at, deleted_at, routing, password_hash, logo, content"
 )
 DOMAIN_COLUMNS = "host, base_url, not_found_url, root_url, created_at, updated_at"
-KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags"
-USER_COLUMNS = "id, email, role, created_at, disabled_at, tags"
+KEY_COLUMNS = "id, name, scope, created_at, expires_at, revoked_at, user_id, tags, domains"
+USER_COLUMNS = "id, email, role, created_at, disabled_at, tags, domains"
+#: The columns a new user is stored with, in ``user_values`` order.
+USER_INSERT_COLUMNS = "id, email, role, password_hash, tags, created_at, domains"
 DELIVERY_COLUMNS = (
     "id, endpoint_id, event_seq, event_id, event_type, body, created_at, attempts, next_attempt_at"
 )
@@ -123,7 +127,8 @@ def domain_row(row: Any) -> DomainRow:
 def key_row(row: Any) -> ApiKey:
     """A row of ``KEY_COLUMNS``."""
     tags = _strings.decode(row[7]) if row[7] else ()
-    return ApiKey(row[0], row[1], row[2], row[3], row[4], row[5] is not None, row[6], tags)
+    domains = _strings.decode(row[8]) if row[8] else ()
+    return ApiKey(row[0], row[1], row[2], row[3], row[4], row[5] is not None, row[6], tags, domains)
 
 
 AUDIT_COLUMNS = "seq, at, by_kind, by_id, action, subject, detail"
@@ -146,15 +151,33 @@ def audit_row(row: Any) -> AuditEntry:
 def user_row(row: Any) -> UserRow:
     """A row of ``USER_COLUMNS``."""
     tags = _strings.decode(row[5]) if row[5] else ()
-    return UserRow(row[0], row[1], row[2], row[3], row[4] is not None, tags)
+    domains = _strings.decode(row[6]) if row[6] else ()
+    return UserRow(row[0], row[1], row[2], row[3], row[4] is not None, tags, domains)
+
+
+def user_values(row: UserRow, password_hash: str | None) -> tuple[object, ...]:
+    """A new user's values for ``USER_INSERT_COLUMNS``."""
+    return (
+        row.id,
+        row.email,
+        row.role,
+        password_hash,
+        encode_list(row.tags),
+        row.created_at,
+        encode_list(row.domains),
+    )
 
 
 def webhook_endpoint(
-    row: Any, after_position: int, owner: object = None, tags: object = None
+    row: Any,
+    after_position: int,
+    owner: object = None,
+    tags: object = None,
+    domains: object = None,
 ) -> EndpointRow:
     """A row of ``id, url, event_types, secret, created_at, failures, disabled_at,
     disabled_reason``, where in the log the endpoint starts (stored per adapter), and the
-    ``owner`` and ``tags`` (a JSON array, or NULL) of an endpoint limited to tags."""
+    ``owner``, ``tags`` and ``domains`` (JSON arrays, or NULL) of a limited endpoint."""
     disabled = row[6]
     return EndpointRow(
         id=str(row[0]),
@@ -168,6 +191,7 @@ def webhook_endpoint(
         disabled_reason=None if row[7] is None else str(row[7]),
         owner=None if owner is None else str(owner),
         tags=None if tags is None else _strings.decode(str(tags)),
+        domains=None if domains is None else _strings.decode(str(domains)),
     )
 
 

@@ -130,6 +130,8 @@ INEXPRESSIBLE = [
     # A code's domain is one an admin registered (or the default one); ?domain= likewise.
     (("body", "domain"), "no domain"),
     (("query", "domain"), "no domain"),
+    # So is each host of a user's domain limit.
+    (("body", "domains"), "no domain"),
     # A domain's base URL is an origin on the domain's own host.
     (("body", "base_url"), "must be on the domain's own host"),
     (("body", "base_url"), "must be an origin"),
@@ -504,7 +506,10 @@ def _cheap_code_passwords() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="module", autouse=True)
+# Session-scoped: under pytest-xdist a worker may finish its queue in the middle of this
+# module and tear module fixtures down before the rest arrives; the app (one lifespan per
+# process) must stay up until the whole run ends.
+@pytest.fixture(scope="session", autouse=True)
 def _stop_the_app() -> Iterator[None]:
     yield
     asgi.shutdown_lifespans()

@@ -24,23 +24,44 @@ def make_user(
     *,
     password: str | None = PASSWORD,
     tags: Sequence[str] = (),
+    domains: Sequence[str] = (),
 ) -> UserRow:
-    """Create a user as the system would (the CLI)."""
+    """Create a user as the system would (the CLI); ``domains`` are registered hosts."""
     users = app.state.services.users
     row: UserRow = client.portal.call(  # type: ignore[union-attr]
-        partial(users.create, email, role, password, by=SYSTEM, now=datetime.now(UTC), tags=tags)
+        partial(
+            users.create,
+            email,
+            role,
+            password,
+            by=SYSTEM,
+            now=datetime.now(UTC),
+            tags=tags,
+            domains=domains,
+        )
     )
     return row
 
 
 def user_key(
-    app: Starlette, client: TestClient, user: UserRow, scope: Scope, tags: Sequence[str] = ()
+    app: Starlette,
+    client: TestClient,
+    user: UserRow,
+    scope: Scope,
+    tags: Sequence[str] = (),
+    domains: Sequence[str] = (),
 ) -> str:
     """A key of ``user`` with ``scope``; its token."""
     keys = app.state.services.keys
     created = client.portal.call(  # type: ignore[union-attr]
         partial(
-            keys.create, f"key-{user.email}", scope, now=datetime.now(UTC), user=user, tags=tags
+            keys.create,
+            f"key-{user.email}",
+            scope,
+            now=datetime.now(UTC),
+            user=user,
+            tags=tags,
+            domains=domains,
         )
     )
     return str(created.token)

@@ -31,7 +31,7 @@ def test_an_admin_creates_lists_changes_and_deletes_users(
     assert made.status_code == 201, made.text
     user = made.json()
     assert user["email"] == "ed@example.com"
-    assert set(user) == {"id", "email", "role", "created_at", "disabled", "tags"}
+    assert set(user) == {"id", "email", "role", "created_at", "disabled", "tags", "domains"}
     assert PASSWORD not in made.text
     assert made.headers["location"] == f"/api/v1/users/{user['id']}"
     listed = client.get("/api/v1/users?limit=1", headers=bearer(owner_key)).json()

@@ -79,11 +79,13 @@ class ApiKeys:
         expires_days: int | None = None,
         user: UserRow | None = None,
         tags: Sequence[str] = (),
+        domains: Sequence[str] = (),
         by: By = SYSTEM_BY,
     ) -> CreatedKey:
-        """Create a key (for ``user``, limited to ``tags``) and return it with its one-time
-        token. A user's key never exceeds them: its scope is at most their role, and when the
-        user is limited to some tags the key is limited to some of those."""
+        """Create a key (for ``user``, limited to ``tags`` and to ``domains``, hosts as
+        ``domain_limits.normal_domains`` gives them) and return it with its one-time token. A
+        user's key never exceeds them: its scope is at most their role, and when the user is
+        limited to some tags or domains the key is limited to some of those."""
         key_tags = normal_tags(tags, "tag")
         if user is not None:
             if user.disabled:
@@ -96,7 +98,12 @@ class ApiKeys:
                 raise InvalidAccountField(
                     "tag", f"{user.email} is limited to the tags {', '.join(user.tags)}"
                 )
+            if user.domains and not set(domains) <= set(user.domains):
+                raise InvalidAccountField(
+                    "domains", f"{user.email} is limited to the domains {', '.join(user.domains)}"
+                )
             key_tags = key_tags or user.tags
+            domains = domains or user.domains
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         expires = now + timedelta(days=expires_days) if expires_days is not None else None
@@ -109,6 +116,7 @@ class ApiKeys:
             revoked=False,
             user_id=user.id if user is not None else None,
             tags=key_tags,
+            domains=tuple(domains),
         )
         audit = audit_entry(
             by,
@@ -119,6 +127,7 @@ class ApiKeys:
             scope=scope.label,
             user=row.user_id,
             tags=row.tags,
+            domains=row.domains,
             expires_at=row.expires_at,
         )
         await self._keys.insert(row, _hash(secret), audit=audit)

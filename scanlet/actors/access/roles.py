@@ -14,9 +14,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from scanlet.actors.codes.keys import domain_of_key
 from scanlet.actors.events import By
 
-__all__ = ("SYSTEM", "Principal", "Role", "effective_tags", "within_limit")
+__all__ = (
+    "DEFAULT_DOMAIN",
+    "SYSTEM",
+    "Principal",
+    "Role",
+    "effective_limit",
+    "on_domains",
+    "within_limit",
+    "within_limits",
+)
+
+#: How a domain limit names the default domain, whose codes' keys have no ``host/`` part
+#: (stored keys and users name it by its host; ``principals`` turns that into this).
+DEFAULT_DOMAIN = ""
 
 
 class Role(enum.IntEnum):
@@ -51,13 +65,16 @@ ActorKind = Literal["user", "key", "system"]
 class Principal:
     """Who is asking, with what they may do right now.
 
-    ``tags`` limits them to codes carrying one of those tags; None means every code.
+    ``tags`` limits them to codes carrying one of those tags, ``domains`` to codes on one of
+    those hosts (``DEFAULT_DOMAIN`` for the default domain); None means no such limit. A
+    code must be within both.
     """
 
     kind: ActorKind
     id: str
     role: Role
     tags: frozenset[str] | None = None
+    domains: frozenset[str] | None = None
     #: The account behind a key (the user's own id for a user; None for the system and for
     #: keys made before accounts).
     user_id: str | None = None
@@ -73,9 +90,14 @@ class Principal:
         """Whether this principal's role is ``needed`` or above."""
         return self.role >= needed
 
-    def sees(self, code_tags: Iterable[str]) -> bool:
-        """Whether a code with ``code_tags`` is within this principal's tag limit."""
-        return within_limit(self.tags, code_tags)
+    @property
+    def limited(self) -> bool:
+        """Whether a tag or a domain limit narrows what this principal sees."""
+        return self.tags is not None or self.domains is not None
+
+    def sees(self, code_tags: Iterable[str], key: str) -> bool:
+        """Whether the code ``key`` with ``code_tags`` is within this principal's limits."""
+        return within_limits(self.tags, self.domains, key, code_tags)
 
 
 def within_limit(limit: frozenset[str] | None, code_tags: Iterable[str] | None) -> bool:
@@ -90,14 +112,37 @@ def within_limit(limit: frozenset[str] | None, code_tags: Iterable[str] | None) 
     return code_tags is not None and not limit.isdisjoint(code_tags)
 
 
+def on_domains(limit: frozenset[str] | None, key: str) -> bool:
+    """Whether the code ``key`` (or what is about it) is on a domain of ``limit`` (None: no
+    limit). ``{""}, "menu"`` -> True; ``{"a.example"}, "a.example/menu"`` -> True."""
+    return limit is None or (domain_of_key(key) or DEFAULT_DOMAIN) in limit
+
+
+def within_limits(
+    tags: frozenset[str] | None,
+    domains: frozenset[str] | None,
+    key: str | None,
+    code_tags: Iterable[str] | None,
+) -> bool:
+    """Whether the code ``key`` with ``code_tags`` (or what is about it) is within a tag
+    limit and a domain limit (None: no such limit). ``key`` or ``code_tags`` None is no code
+    at all (an orphan scan, a webhook's event) or one unknown: only an unlimited view shows
+    those."""
+    if tags is None and domains is None:
+        return True
+    if key is None or code_tags is None:
+        return False
+    return within_limit(tags, code_tags) and on_domains(domains, key)
+
+
 #: The server itself and the command line (whoever can run it can open the database).
 SYSTEM = Principal(kind="system", id="system", role=Role.OWNER, name="system")
 
 
-def effective_tags(*limits: Iterable[str]) -> frozenset[str] | None:
-    """The tag limit of several limits that all apply (a user's and their key's): an empty
-    limit is no limit; otherwise only tags in every one. ``(), ("a", "b")`` -> ``{"a", "b"}``;
-    ``("a",), ("b",)`` -> ``set()`` (nothing at all)."""
+def effective_limit(*limits: Iterable[str]) -> frozenset[str] | None:
+    """The tag or domain limit of several limits that all apply (a user's and their key's):
+    an empty limit is no limit; otherwise only values in every one. ``(), ("a", "b")`` ->
+    ``{"a", "b"}``; ``("a",), ("b",)`` -> ``set()`` (nothing at all)."""
     result: frozenset[str] | None = None
     for limit in limits:
         tags = frozenset(limit)

@@ -111,8 +111,10 @@ class Users:
         by: Principal,
         now: datetime,
         tags: Sequence[str] = (),
+        domains: Sequence[str] = (),
     ) -> UserRow:
-        """Create a user (without a password they cannot sign in until one is set)."""
+        """Create a user (without a password they cannot sign in until one is set), limited
+        to ``tags`` and to ``domains`` (as ``domain_limits.normal_domains`` gives them)."""
         _may_manage(by, role)
         row = UserRow(
             id=secrets.token_hex(6),
@@ -121,12 +123,20 @@ class Users:
             created_at=format_time(now),
             disabled=False,
             tags=normal_tags(tags),
+            domains=tuple(domains),
         )
         if password is not None:
             _check_password(password)
         hashed = await self._hash(password) if password is not None else None
         audit = audit_entry(
-            by.author, now, "user.created", row.id, email=row.email, role=row.role, tags=row.tags
+            by.author,
+            now,
+            "user.created",
+            row.id,
+            email=row.email,
+            role=row.role,
+            tags=row.tags,
+            domains=row.domains,
         )
         if not await self._users.insert(row, hashed, audit=audit):
             raise EmailTaken(row.email)
@@ -168,8 +178,10 @@ class Users:
         disabled: bool | None = None,
         password: str | None = None,
         tags: Sequence[str] | None = None,
+        domains: Sequence[str] | None = None,
     ) -> UserRow:
-        """Change a user's role, disabled state, password or tag limit; fields left None stay.
+        """Change a user's role, disabled state, password, tag or domain limit (hosts as
+        ``domain_limits.normal_domains`` gives them); fields left None stay.
 
         A new password or disabling ends every session of theirs."""
         current = await self.get(user_id)
@@ -181,13 +193,14 @@ class Users:
             created_at=current.created_at,
             disabled=current.disabled if disabled is None else disabled,
             tags=current.tags if tags is None else normal_tags(tags),
+            domains=current.domains if domains is None else tuple(domains),
         )
         if password is not None:
             _check_password(password)
         hashed = await self._hash(password) if password is not None else None
         changed = [
             name
-            for name in ("role", "disabled", "tags")
+            for name in ("role", "disabled", "tags", "domains")
             if getattr(row, name) != getattr(current, name)
         ] + (["password"] if hashed is not None else [])
         # The new values, never the password: only that it changed.

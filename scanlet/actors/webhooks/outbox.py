@@ -11,14 +11,16 @@ least once. An endpoint only receives events committed after it was created.
 An endpoint made by a key or user limited to tags carries that limit: it receives only the
 events of codes carrying one of its tags, by the code's tags as the codes catalogue has them
 when the batch is planned (a deleted code's: those it had), never the events of no code
-(orphan scans, ``webhook.disabled``).
+(orphan scans, ``webhook.disabled``). One limited to domains likewise receives only the
+events of codes on those domains (by the code's key); it too needs the codes' tags, to tell
+a code's events from those of no code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 
-from scanlet.actors.access.roles import within_limit
+from scanlet.actors.access.roles import within_limits
 from scanlet.actors.follower import LogFollower
 from scanlet.actors.webhooks.metrics import WebhookMetrics
 from scanlet.actors.webhooks.signing import event_body
@@ -36,7 +38,7 @@ CodeTags = Callable[[Collection[str]], Awaitable[dict[str, tuple[str, ...]]]]
 
 
 class _TagsNeeded(Exception):
-    """An endpoint limited to tags is enabled, and the plan was made without codes' tags."""
+    """A limited endpoint is enabled, and the plan was made without codes' tags."""
 
 
 class OutboxFollower(LogFollower):
@@ -62,7 +64,7 @@ class OutboxFollower(LogFollower):
         self._metrics = metrics
         self._added = 0
         self._woken: set[str] = set()
-        #: Whether the last transaction saw an enabled endpoint limited to tags. Starts True:
+        #: Whether the last transaction saw an enabled limited endpoint. Starts True:
         #: the first batch reads the tags once rather than planning twice.
         self._limited = True
 
@@ -79,7 +81,7 @@ class OutboxFollower(LogFollower):
         """Enqueue a delivery per interested endpoint (the endpoints as the transaction that
         stores the position reads them).
 
-        The codes' tags are read only while an endpoint limited to tags is enabled (as the
+        The codes' tags are read only while a limited endpoint is enabled (as the
         last transaction saw them); one that appears meanwhile makes the transaction roll
         back and run again with the tags, so no event is ever judged without them."""
         try:
@@ -95,7 +97,8 @@ class OutboxFollower(LogFollower):
 
         def plan(endpoints: list[EndpointRow]) -> list[NewDelivery]:
             limits = {e.id: None if e.tags is None else frozenset(e.tags) for e in endpoints}
-            self._limited = any(limit is not None for limit in limits.values())
+            hosts = {e.id: None if e.domains is None else frozenset(e.domains) for e in endpoints}
+            self._limited = any(e.tags is not None or e.domains is not None for e in endpoints)
             if self._limited and tags is None:
                 raise _TagsNeeded
             known = tags or {}
@@ -107,7 +110,7 @@ class OutboxFollower(LogFollower):
                     for e in endpoints
                     if event.position > e.after_position
                     and e.wants(event.type)
-                    and within_limit(limits[e.id], code)
+                    and within_limits(limits[e.id], hosts[e.id], event.slug, code)
                 ]
                 if not wanting:
                     continue

@@ -54,13 +54,15 @@ class InvalidWebhook(ValueError):
 
 
 class CreateEndpoint(msgspec.Struct, Asks[EndpointRow], frozen=True):
-    """Register an endpoint (URL already vetted by the client); ``owner`` and ``tags`` for
-    one made by a principal limited to tags (see ``EndpointRow``)."""
+    """Register an endpoint (URL already vetted by the client); ``owner``, ``tags`` and
+    ``domains`` for one made by a principal limited to tags or domains (see
+    ``EndpointRow``)."""
 
     url: str
     event_types: tuple[str, ...]
     owner: str | None = None
     tags: tuple[str, ...] | None = None
+    domains: tuple[str, ...] | None = None
 
 
 class DeleteEndpoint(msgspec.Struct, Asks[bool], frozen=True):
@@ -119,6 +121,7 @@ class WebhooksActor(Actor[RegistryMessage]):
                 after_position=0,
                 owner=command.owner,
                 tags=command.tags,
+                domains=command.domains,
             )
         )
         log.info("webhook endpoint created", endpoint=row.id, events=list(row.event_types))
@@ -161,17 +164,21 @@ class WebhooksClient:
         *,
         owner: str | None = None,
         tags: Iterable[str] | None = None,
+        domains: Iterable[str] | None = None,
     ) -> EndpointRow:
         """Create an endpoint (InvalidWebhook on a refused URL or unknown event types);
-        with ``tags``, one that receives only events of codes carrying one of them, made by
-        ``owner``."""
+        with ``tags`` (``domains``), one that receives only events of codes carrying one of
+        them (on one of them), made by ``owner``."""
         types = check_event_types(event_types)
         try:
             await vet_url(url, allow_private=self._allow_private, resolver=self._resolver)
         except UnsafeUrl as exc:
             raise InvalidWebhook("url", exc.reason) from None
-        limit = None if tags is None else tuple(sorted(tags))
-        return await self._ref.ask(CreateEndpoint(url, types, owner, limit), wait=False)
+        tag_limit = None if tags is None else tuple(sorted(tags))
+        domain_limit = None if domains is None else tuple(sorted(domains))
+        return await self._ref.ask(
+            CreateEndpoint(url, types, owner, tag_limit, domain_limit), wait=False
+        )
 
     async def delete(self, endpoint_id: str) -> bool:
         """Remove an endpoint; False if there was none."""

@@ -14,6 +14,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scanlet.actors.access.roles import DEFAULT_DOMAIN, Principal
 from scanlet.actors.codes.code import Code
 from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.domains import MAX_HOST_LENGTH
@@ -48,7 +49,7 @@ from scanlet.http.history_api import code_history
 from scanlet.http.params import query_str
 from scanlet.http.resources import code_resource, qr_links
 from scanlet.http.scans_api import raw_scans
-from scanlet.http.scoping import check_code_tags, limited_tags
+from scanlet.http.scoping import check_code_tags, check_new_code, code_limit
 from scanlet.http.services import services
 from scanlet.storage.records import RawScanQuery
 
@@ -97,8 +98,8 @@ async def codes_list(request: Request, user: User) -> Response:
         cursor=cursor,
         tag=tag,
         q=q,
-        within=limited_tags(user.principal),
         domain=host,
+        **code_limit(user.principal).page(),
     )
     counts = await svc.storage.scans.counts_for(row.slug for row in page.items)
     links = qr_links(svc)
@@ -119,7 +120,7 @@ async def codes_list(request: Request, user: User) -> Response:
         q=q or "",
         tag=tag or "",
         domain=domain or "",
-        domains=_domain_choices(svc.index.domains),
+        domains=_domain_choices(svc.index.domains, user.principal),
         next_url=next_url,
         first_url=f"/dashboard/codes?{urlencode(filters)}" if cursor else None,
         csv_url=f"/dashboard/codes.csv?{urlencode(filters)}" if filters else "/dashboard/codes.csv",
@@ -133,12 +134,17 @@ async def codes_csv_download(request: Request, user: User) -> Response:
     tag = query_str(request, "tag", max_length=64) or None
     domain = query_str(request, "domain", max_length=MAX_HOST_LENGTH + 1) or None
     host = None if domain is None else (query_domain(request) or "")
-    return codes_csv(services(request), tag, q, limited_tags(user.principal), host)
+    return codes_csv(services(request), tag, q, code_limit(user.principal), host)
 
 
-def _domain_choices(domains: DomainIndex) -> list[str]:
-    """The hosts a code may live on, the default first; none while only the default is."""
-    return [domains.default_host, *sorted(domains.hosts)] if domains.hosts else []
+def _domain_choices(domains: DomainIndex, principal: Principal) -> list[str]:
+    """The hosts a code may live on, the default first; none while only the default is.
+    A principal limited to domains gets only theirs (still registered), whatever their
+    number: a form without the choice would make its codes on the default domain."""
+    if principal.domains is None:
+        return [domains.default_host, *sorted(domains.hosts)] if domains.hosts else []
+    hosts = sorted(host for host in principal.domains if host in domains.hosts)
+    return [domains.default_host, *hosts] if DEFAULT_DOMAIN in principal.domains else hosts
 
 
 def _form_page(
@@ -165,7 +171,7 @@ def _form_page(
         choices=CHOICES,
         has_password=has_password,
         kinds=KIND_FIELDS,
-        domains=_domain_choices(services(request).index.domains),
+        domains=_domain_choices(services(request).index.domains, user.principal),
     )
 
 
@@ -179,7 +185,7 @@ async def create_code(request: Request, user: User) -> Response:
     values = values_from(request.state.form)
     try:
         command = create_from(values)
-        check_code_tags(user.principal, command.tags)
+        check_new_code(user.principal, command, services(request).index.domains)
         row = await services(request).codes.create(command, user.principal.author)
     except CodeError as refusal:
         errors = field_errors(refusal, values["kind"])

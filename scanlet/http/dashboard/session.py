@@ -68,8 +68,8 @@ class User:
     @property
     def can_admin(self) -> bool:
         """Whether they may manage the server's settings, such as domains (admin role or
-        scope, or above, and not limited to tags: a domain spans every code)."""
-        return self.principal.may(Role.ADMIN) and self.principal.tags is None
+        scope, or above, and not limited to tags or domains: a domain spans every code)."""
+        return self.principal.may(Role.ADMIN) and not self.principal.limited
 
 
 def _b64(raw: bytes) -> str:

@@ -23,6 +23,15 @@ __all__ = ("CODES_CHANNEL", "CodeStore", "write_with_event")
 CODES_CHANNEL = "scanlet_codes"
 
 
+def _on_domains(key: str, param: int) -> str:
+    """Whether the code ``key`` is on one of the hosts of parameter ``param`` (``""``: the
+    default domain, whose keys have no ``host/`` part; a slug never contains ``/``)."""
+    return (
+        f"(CASE WHEN strpos({key}, '/') = 0 THEN '' ELSE split_part({key}, '/', 1) END)"
+        f" = ANY(${param}::text[])"
+    )
+
+
 class CodeStore:
     """The ``codes`` and ``code_tags`` tables."""
 
@@ -52,14 +61,28 @@ class CodeStore:
         )
         return {str(row[0]): decode_list(row[1]) for row in rows}
 
-    async def slugs_within(self, tags: Collection[str]) -> list[str]:
-        """Every code carrying one of ``tags``, deleted ones by the tags they had, sorted."""
-        # Live codes through the tag index; tombstones keep their tags in the row only.
+    async def slugs_within(
+        self, tags: Collection[str] | None, domains: Collection[str] | None = None
+    ) -> list[str]:
+        """Every code carrying one of ``tags`` (None: any) on one of ``domains`` (None: any;
+        ``""`` the default domain), deleted ones by the tags they had, sorted."""
+        args: list[object] = []
+        if tags is None:
+            source = "SELECT slug FROM codes"
+        else:
+            # Live codes through the tag index; tombstones keep their tags in the row only.
+            args.append(list(tags))
+            source = (
+                "SELECT slug FROM code_tags WHERE tag = ANY($1::text[])"
+                " UNION SELECT slug FROM codes"
+                " WHERE deleted_at IS NOT NULL AND tags::jsonb ?| $1::text[]"
+            )
+        where = ""
+        if domains is not None:
+            args.append(list(domains))
+            where = f" WHERE {_on_domains('slug', len(args))}"
         rows = await self._db.fetch(
-            "SELECT slug FROM code_tags WHERE tag = ANY($1::text[])"
-            " UNION SELECT slug FROM codes"
-            " WHERE deleted_at IS NOT NULL AND tags::jsonb ?| $1::text[] ORDER BY 1",
-            list(tags),
+            f"SELECT slug FROM ({source}) AS found{where} ORDER BY 1", *args
         )
         return [str(row[0]) for row in rows]
 
@@ -72,10 +95,12 @@ class CodeStore:
         q: str | None = None,
         within: Sequence[str] | None = None,
         domain: str | None = None,
+        domains: Sequence[str] | None = None,
     ) -> CodePage:
         """Live codes, newest first, filtered by tag and by a substring of slug/title/target
         (ASCII letters in either case, as SQLite's LIKE matches them), and by domain (the
-        key's host part, ``""`` for the default domain's bare slugs)."""
+        key's host part, ``""`` for the default domain's bare slugs); ``domains`` is a domain
+        limit (a key's or user's)."""
         where = ["c.deleted_at IS NULL"]
         args: list[object] = []
         if domain == "":
@@ -92,6 +117,9 @@ class CodeStore:
             where.append(
                 f"c.slug IN (SELECT slug FROM code_tags WHERE tag = ANY(${len(args)}::text[]))"
             )
+        if domains is not None:
+            args.append(list(domains))
+            where.append(_on_domains("c.slug", len(args)))
         if q:
             args.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
             n = len(args)

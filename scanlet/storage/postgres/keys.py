@@ -27,8 +27,8 @@ class KeyStore:
         async def insert(conn: Connection) -> None:
             await conn.execute(
                 "INSERT INTO api_keys"
-                " (id, name, scope, secret_hash, created_at, expires_at, user_id, tags)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                " (id, name, scope, secret_hash, created_at, expires_at, user_id, tags, domains)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 row.id,
                 row.name,
                 row.scope,
@@ -37,6 +37,7 @@ class KeyStore:
                 row.expires_at,
                 row.user_id,
                 encode_list(row.tags),
+                encode_list(row.domains),
             )
             await write_audit(conn, audit)
 
@@ -68,4 +69,4 @@ class KeyStore:
         row = await self._db.fetchrow(
             f"SELECT {KEY_COLUMNS}, secret_hash FROM api_keys WHERE id = $1", key_id
         )
-        return None if row is None else (key_row(row), bytes(row[8]))
+        return None if row is None else (key_row(row), bytes(row[9]))

@@ -8,7 +8,13 @@ from scanlet.storage.ports import LastOwner
 from scanlet.storage.postgres.audit import write_audit
 from scanlet.storage.postgres.database import Connection, PgDatabase
 from scanlet.storage.records import AuditEntry, UserRow
-from scanlet.storage.rows import USER_COLUMNS, encode_list, user_row
+from scanlet.storage.rows import (
+    USER_COLUMNS,
+    USER_INSERT_COLUMNS,
+    encode_list,
+    user_row,
+    user_values,
+)
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("SignInFailureStore", "UserStore")
@@ -36,14 +42,9 @@ class UserStore:
 
         async def insert(conn: Connection) -> bool:
             status = await conn.execute(
-                "INSERT INTO users (id, email, role, password_hash, tags, created_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
-                row.id,
-                row.email,
-                row.role,
-                password_hash,
-                encode_list(row.tags),
-                row.created_at,
+                f"INSERT INTO users ({USER_INSERT_COLUMNS})"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+                *user_values(row, password_hash),
             )
             if status == "INSERT 0 0":
                 return False
@@ -67,7 +68,7 @@ class UserStore:
         row = await self._db.fetchrow(
             f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1", email
         )
-        return None if row is None else (user_row(row), row[6])
+        return None if row is None else (user_row(row), row[7])
 
     async def save(
         self,
@@ -78,12 +79,12 @@ class UserStore:
         end_sessions: bool = False,
         audit: AuditEntry | None = None,
     ) -> bool:
-        """Store role, tags, disabled state (and a new hash); see ``UserRepository.save``."""
+        """Store role, limits, disabled state (and a new hash); see ``UserRepository.save``."""
 
         async def save(conn: Connection) -> bool:
             before = await _owners_locked(conn)
             status = await conn.execute(
-                "UPDATE users SET role = $2, tags = $3,"
+                "UPDATE users SET role = $2, tags = $3, domains = $7,"
                 " disabled_at = CASE WHEN $4 THEN COALESCE(disabled_at, $5) END,"
                 " password_hash = COALESCE($6, password_hash) WHERE id = $1",
                 row.id,
@@ -92,6 +93,7 @@ class UserStore:
                 row.disabled,
                 format_time(now),
                 password_hash,
+                encode_list(row.domains),
             )
             if status == "UPDATE 0":
                 return False

@@ -41,12 +41,12 @@ __all__ = ("WebhookStore",)
 
 _ENDPOINT_COLUMNS = (
     "id, url, event_types, secret, created_at, failures, disabled_at, disabled_reason,"
-    " after_xid, after_seq, owner, tags"
+    " after_xid, after_seq, owner, tags, domains"
 )
 
 
 def _endpoint(row: Any) -> EndpointRow:
-    return webhook_endpoint(row, join_position(row[8], row[9]), row[10], row[11])
+    return webhook_endpoint(row, join_position(row[8], row[9]), row[10], row[11], row[12])
 
 
 class WebhookStore:
@@ -115,8 +115,8 @@ class WebhookStore:
             stored = msgspec.structs.replace(row, after_position=join_position(fence, 0))
             await conn.execute(
                 "INSERT INTO webhook_endpoints"
-                " (id, url, event_types, secret, created_at, after_xid, after_seq, owner, tags)"
-                " VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+                " (id, url, event_types, secret, created_at, after_xid, after_seq, owner, tags,"
+                " domains) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
                 row.id,
                 row.url,
                 encode_list(row.event_types),
@@ -125,6 +125,7 @@ class WebhookStore:
                 fence,
                 row.owner,
                 None if row.tags is None else encode_list(row.tags),
+                None if row.domains is None else encode_list(row.domains),
             )
             return stored
 

@@ -19,6 +19,13 @@ from scanlet.storage.timefmt import format_time
 
 __all__ = ("CodeStore", "write_with_event")
 
+#: Whether the code ``{key}`` is on one of the hosts of the JSON array ``{hosts}`` (``""``:
+#: the default domain, whose keys have no ``host/`` part; a slug never contains ``/``).
+_ON_DOMAINS = (
+    "(CASE WHEN instr({key}, '/') = 0 THEN '' ELSE substr({key}, 1, instr({key}, '/') - 1) END)"
+    " IN (SELECT value FROM json_each({hosts}))"
+)
+
 
 async def write_with_event(
     db: Database,
@@ -79,19 +86,30 @@ class CodeStore:
         ):
             return {str(row[0]): decode_list(row[1]) for row in await cur.fetchall()}
 
-    async def slugs_within(self, tags: Collection[str]) -> list[str]:
-        """Every code carrying one of ``tags``, deleted ones by the tags they had, sorted."""
+    async def slugs_within(
+        self, tags: Collection[str] | None, domains: Collection[str] | None = None
+    ) -> list[str]:
+        """Every code carrying one of ``tags`` (None: any) on one of ``domains`` (None: any;
+        ``""`` the default domain), deleted ones by the tags they had, sorted."""
         # Live codes through the tag index; tombstones keep their tags in the row only.
-        sql = (
-            "SELECT slug FROM code_tags WHERE tag IN (SELECT value FROM json_each(:tags))"
-            " UNION SELECT c.slug FROM codes c, json_each(c.tags) t"
-            " WHERE c.deleted_at IS NOT NULL AND t.value IN (SELECT value FROM json_each(:tags))"
-            " ORDER BY 1"
+        if tags is None:
+            source = "SELECT slug FROM codes"
+        else:
+            source = (
+                "SELECT slug FROM code_tags WHERE tag IN (SELECT value FROM json_each(:tags))"
+                " UNION SELECT c.slug FROM codes c, json_each(c.tags) t"
+                " WHERE c.deleted_at IS NOT NULL"
+                " AND t.value IN (SELECT value FROM json_each(:tags))"
+            )
+        where = (
+            "" if domains is None else f" WHERE {_ON_DOMAINS.format(key='slug', hosts=':domains')}"
         )
-        async with (
-            self._db.reader() as conn,
-            conn.execute(sql, {"tags": encode_list(tuple(tags))}) as cur,
-        ):
+        sql = f"SELECT slug FROM ({source}){where} ORDER BY 1"
+        params = {
+            "tags": encode_list(tuple(tags or ())),
+            "domains": encode_list(tuple(domains or ())),
+        }
+        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
             return [str(row[0]) for row in await cur.fetchall()]
 
     async def page(
@@ -103,9 +121,11 @@ class CodeStore:
         q: str | None = None,
         within: Sequence[str] | None = None,
         domain: str | None = None,
+        domains: Sequence[str] | None = None,
     ) -> CodePage:
         """Live codes, newest first, filtered by tag, by a substring of slug/title/target
-        and by domain (the key's host part, ``""`` for the default domain's bare slugs)."""
+        and by domain (the key's host part, ``""`` for the default domain's bare slugs);
+        ``domains`` is a domain limit (a key's or user's)."""
         where = ["c.deleted_at IS NULL"]
         params: list[object] = []
         if domain == "":
@@ -121,6 +141,9 @@ class CodeStore:
             marks = ", ".join("?" * len(within)) or "NULL"
             where.append(f"c.slug IN (SELECT slug FROM code_tags WHERE tag IN ({marks}))")
             params.extend(within)
+        if domains is not None:
+            where.append(_ON_DOMAINS.format(key="c.slug", hosts="?"))
+            params.append(encode_list(tuple(domains)))
         if q:
             pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(

@@ -35,13 +35,14 @@ class KeyStore:
             row.expires_at,
             row.user_id,
             encode_list(row.tags),
+            encode_list(row.domains),
         )
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO api_keys"
-                " (id, name, scope, secret_hash, created_at, expires_at, user_id, tags)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " (id, name, scope, secret_hash, created_at, expires_at, user_id, tags, domains)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
             write_audit(conn, audit)
@@ -81,4 +82,4 @@ class KeyStore:
             ) as cur,
         ):
             row = await cur.fetchone()
-        return None if row is None else (_key(row), bytes(row[8]))
+        return None if row is None else (_key(row), bytes(row[9]))

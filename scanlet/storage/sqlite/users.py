@@ -7,7 +7,13 @@ from datetime import datetime
 
 from scanlet.storage.ports import LastOwner
 from scanlet.storage.records import AuditEntry, UserRow
-from scanlet.storage.rows import USER_COLUMNS, encode_list, user_row
+from scanlet.storage.rows import (
+    USER_COLUMNS,
+    USER_INSERT_COLUMNS,
+    encode_list,
+    user_row,
+    user_values,
+)
 from scanlet.storage.sqlite.audit import write_audit
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time
@@ -34,9 +40,9 @@ class UserStore:
 
         def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "INSERT INTO users (id, email, role, password_hash, tags, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
-                (row.id, row.email, row.role, password_hash, encode_list(row.tags), row.created_at),
+                f"INSERT INTO users ({USER_INSERT_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
+                user_values(row, password_hash),
             )
             if cur.rowcount == 0:
                 return False
@@ -72,7 +78,7 @@ class UserStore:
             ) as cur,
         ):
             row = await cur.fetchone()
-        return None if row is None else (user_row(row), row[6])
+        return None if row is None else (user_row(row), row[7])
 
     async def save(
         self,
@@ -83,18 +89,19 @@ class UserStore:
         end_sessions: bool = False,
         audit: AuditEntry | None = None,
     ) -> bool:
-        """Store role, tags, disabled state (and a new hash); see ``UserRepository.save``."""
+        """Store role, limits, disabled state (and a new hash); see ``UserRepository.save``."""
         disabled_at = format_time(now)
 
         def save(conn: sqlite3.Connection) -> bool:
             before = _owners(conn)
             cur = conn.execute(
-                "UPDATE users SET role = ?, tags = ?,"
+                "UPDATE users SET role = ?, tags = ?, domains = ?,"
                 " disabled_at = CASE WHEN ? THEN COALESCE(disabled_at, ?) END,"
                 " password_hash = COALESCE(?, password_hash) WHERE id = ?",
                 (
                     row.role,
                     encode_list(row.tags),
+                    encode_list(row.domains),
                     row.disabled,
                     disabled_at,
                     password_hash,

@@ -40,12 +40,12 @@ __all__ = ("WebhookStore",)
 
 _ENDPOINT_COLUMNS = (
     "id, url, event_types, secret, created_at, failures, disabled_at, disabled_reason, after_seq,"
-    " owner, tags"
+    " owner, tags, domains"
 )
 
 
 def _endpoint(row: Any) -> EndpointRow:
-    return webhook_endpoint(row, int(row[8]), row[9], row[10])
+    return webhook_endpoint(row, int(row[8]), row[9], row[10], row[11])
 
 
 class WebhookStore:
@@ -210,8 +210,8 @@ class WebhookStore:
         """Store a new endpoint."""
         conn.execute(
             "INSERT INTO webhook_endpoints"
-            " (id, url, event_types, secret, created_at, after_seq, owner, tags)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " (id, url, event_types, secret, created_at, after_seq, owner, tags, domains)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.id,
                 row.url,
@@ -221,6 +221,7 @@ class WebhookStore:
                 row.after_position,
                 row.owner,
                 None if row.tags is None else encode_list(row.tags),
+                None if row.domains is None else encode_list(row.domains),
             ),
         )
 

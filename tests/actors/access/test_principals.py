@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scanlet.actors.access.principals import key_principal, user_principal
-from scanlet.actors.access.roles import Role, effective_tags
+from scanlet.actors.access.roles import Role, effective_limit
 from scanlet.storage.records import ApiKey, UserRow
 
 
@@ -52,13 +52,38 @@ def test_tag_limits_of_a_user_and_their_key_both_apply() -> None:
     # Nothing in common: the key sees no code at all, never every code.
     limited = key_principal(key("read", ("c",)), user("viewer", ("a",)))
     assert limited.tags == frozenset()
-    assert not limited.sees(["a", "c"])
+    assert not limited.sees(["a", "c"], "menu")
 
 
 def test_sees_means_one_shared_tag() -> None:
     principal = user_principal(user("viewer", ("agency-x",)))
-    assert principal.sees(["agency-x", "print"])
-    assert not principal.sees(["agency-y"])
-    assert not principal.sees([])
-    assert user_principal(user("viewer")).sees([])
-    assert effective_tags((), ()) is None
+    assert principal.sees(["agency-x", "print"], "menu")
+    assert not principal.sees(["agency-y"], "menu")
+    assert not principal.sees([], "menu")
+    assert user_principal(user("viewer")).sees([], "menu")
+    assert effective_limit((), ()) is None
+
+
+def test_domain_limits_of_a_user_and_their_key_both_apply_the_default_by_its_host() -> None:
+    ana = UserRow("u1", "ana@example.com", "editor", "t", False, (), ("a.test", "qr.test"))
+    both = key_principal(key("write"), ana, "qr.test")
+    assert both.domains == frozenset({"a.test", ""})
+    assert both.sees([], "menu")  # the default domain's code: a bare slug
+    assert both.sees([], "a.test/menu")
+    assert not both.sees([], "b.test/menu")
+    narrow = ApiKey("k1", "ci", "write", "t", None, False, "u1", (), ("a.test",))
+    only_a = key_principal(narrow, ana, "qr.test")
+    assert only_a.domains == frozenset({"a.test"})
+    assert not only_a.sees([], "menu")
+    unlimited = key_principal(key("write"), user("editor"), "qr.test")
+    assert unlimited.domains is None
+    assert not unlimited.limited
+
+
+def test_tag_and_domain_limits_together_need_a_code_within_both() -> None:
+    row = UserRow("u1", "ana@example.com", "viewer", "t", False, ("agency-x",), ("a.test",))
+    principal = user_principal(row, "qr.test")
+    assert principal.sees(["agency-x"], "a.test/menu")
+    assert not principal.sees(["agency-y"], "a.test/menu")
+    assert not principal.sees(["agency-x"], "b.test/menu")
+    assert not principal.sees(["agency-x"], "menu")
