@@ -78,6 +78,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", chosen, scope="function")
 
 
+#: Files that take longest, by path prefix, slowest kinds first: pytest-xdist's loadfile
+#: hands files to its processes in collection order, and these (the real executable per
+#: command, browsers, clusters, fault scripts) collected last left the run's final minutes
+#: to one or two processes while the others stood idle.
+_SLOW_FIRST = (
+    "tests/test_cli",
+    "tests/e2e/",
+    "tests/cluster/",
+    "tests/faults/",
+    "tests/reliability/",
+    "tests/importing/",
+    "tests/conformance/",
+    "tests/test_",
+)
+
+
+def _slowness(item: pytest.Item) -> int:
+    for rank, prefix in enumerate(_SLOW_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(_SLOW_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: each file's tests keep their order, and so do files of one rank.
+    items.sort(key=_slowness)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

@@ -48,6 +48,7 @@ def test_keys_create_list_and_revoke_on_postgresql(
         "revoked",
         "user_id",
         "tags",
+        "domains",
     }
     assert token not in json.dumps(listed)
 
