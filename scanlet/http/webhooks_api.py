@@ -180,6 +180,8 @@ def webhook_created_entry(by: By, now: datetime, row: EndpointRow) -> AuditEntry
     }
     if row.tags is not None:
         detail["tags"] = list(row.tags)
+    if row.domains is not None:
+        detail["domains"] = list(row.domains)
     return audit_entry(by, now, "webhook.created", row.id, **detail)
 
 

@@ -137,6 +137,9 @@ class Key(_Line, frozen=True, kw_only=True, tag="key"):
     created_at: str
     expires_at: str | None = None
     revoked: bool = False
+    #: The key's limits, so that the note on import names the key to make again exactly.
+    tags: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
 
 
 class Scan(
@@ -222,6 +225,8 @@ def key_line(key: ApiKey) -> bytes:
             created_at=key.created_at,
             expires_at=key.expires_at,
             revoked=key.revoked,
+            tags=key.tags,
+            domains=key.domains,
         )
     )
 
@@ -320,9 +325,16 @@ def _item(line: Header | Domain | Code | Webhook | Key | Scan) -> SourceItem | N
         return SourceNote(
             f"key {line.id}",
             f"not imported (its secret is not exported): create a {line.scope} key "
-            f"named {line.name!r} again",
+            f"named {line.name!r} again{_limits(line)}",
         )
     return SourceVisit(None if line.orphan else _origin(line.slug), line)
+
+
+def _limits(line: Key) -> str:
+    """The options that limit a key as its line lists them (the CLI's own spelling)."""
+    options = [f" --tag {tag}" for tag in line.tags]
+    options += [f" --domain {host}" for host in line.domains]
+    return f", with{''.join(options)}" if options else ""
 
 
 def _lines(path: Path) -> Iterator[tuple[bytes, int | None]]:

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import cast
 
 import msgspec
+import pytest
 from starlette.applications import Starlette
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.roles import Role
+from scanlet.cli import main
 from tests.actors.webhooks.harness import ScriptedSender, serve
 from tests.http.accounts import bearer, make_user, user_key
 
@@ -19,7 +21,7 @@ A, B = "a.test", "b.test"
 
 
 def test_an_endpoint_limited_to_a_domain_is_sent_only_its_codes_events(
-    scanlet_db: str, tmp_path: Path
+    scanlet_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sender = ScriptedSender()
     with serve(scanlet_db, tmp_path, sender) as served:
@@ -65,3 +67,12 @@ def test_an_endpoint_limited_to_a_domain_is_sent_only_its_codes_events(
         text = msgspec.json.encode(body).decode()
         assert A in text
         assert B not in text
+    # The audit trail names the limit the endpoint was made with.
+    capsys.readouterr()
+    assert main(["audit", "--format", "json", "--db", scanlet_db]) == 0
+    created = [
+        entry["detail"]
+        for entry in msgspec.json.decode(capsys.readouterr().out)
+        if entry["action"] == "webhook.created"
+    ]
+    assert [detail.get("domains") for detail in created] == [None, [A]]

@@ -394,11 +394,15 @@ def test_an_archive_carries_domains_and_each_code_s_domain(
     source = _domain_answers(api)
     assert source["links.example/menu"] == [there, there]
     assert source["orphans"] == ["links.example/nosuch"]
+    limited = ["--domain", "links.example", "--tag", "print"]
+    assert main(["keys", "create", "--name", "printer", "--db", scanlet_db, *limited]) == 0
     capsysbinary.readouterr()
     assert main(["export", "archive", "--db", scanlet_db]) == 0
     archive = capsysbinary.readouterr().out
     lines = [json.loads(line) for line in archive.splitlines()]
     assert [line["kind"] for line in lines[:2]] == ["scanlet-archive", "domain"]
+    [key] = [x for x in lines if x["kind"] == "key" and x["name"] == "printer"]
+    assert (key["domains"], key["tags"]) == (["links.example"], ["print"])
     codes = [(x["slug"], x.get("domain")) for x in lines if x["kind"] == "code"]
     assert sorted(codes, key=str) == [("menu", "links.example"), ("menu", None)]
     path = tmp_path / "scanlet.jsonl"
@@ -407,6 +411,8 @@ def test_an_archive_carries_domains_and_each_code_s_domain(
     assert main(["import", "archive", str(path), "--db", target_db]) == 0
     report = capsysbinary.readouterr().out.decode()
     assert "codes: 2 created; visits: 4 imported" in report
+    # The key is not made again (its secret is not exported), but the note names its limits.
+    assert "key named 'printer' again, with --tag print --domain links.example" in report
     copied = _domain_answers(ApiReader(settings_for(target_db, tmp_path)))
     assert copied == source
     # Imported again: the domain is kept, nothing doubles.
