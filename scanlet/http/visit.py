@@ -139,14 +139,21 @@ class RequestVisit:
             found = self._context.countries.country(ip) if ip else None
         return found
 
-    def inputs(self, agent: bool, language: bool, query: bool, country: bool) -> tuple[object, ...]:
-        """The raw values behind the facts asked for (None for those not asked)."""
-        return (
-            self.user_agent if agent else None,
-            self.header_languages if language else None,
-            self._raw_query if query else None,
-            (self.country_header, self.address) if country else None,
-        )
+    def inputs(
+        self, agent: bool, language: bool, query: bool, country: bool, limit: int
+    ) -> tuple[object, ...] | None:
+        """The raw values behind the facts asked for (None for those not asked), or None
+        when they are longer than ``limit`` characters in all."""
+        user_agent = self.user_agent if agent else None
+        languages = self.header_languages if language else None
+        raw_query = self._raw_query if query else None
+        size = len(user_agent or "") + len(languages or "") + len(raw_query or b"")
+        if country:
+            place = (self.country_header, self.address)
+            size += len(self.country_header or "") + len(self.address)
+        else:
+            place = None
+        return None if size > limit else (user_agent, languages, raw_query, place)
 
     def query(self) -> frozenset[tuple[str, str]]:
         """The URL's query parameters, decoded, as a set of (name, value) pairs (a rule's

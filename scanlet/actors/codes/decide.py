@@ -82,11 +82,12 @@ class Visit(Protocol):
         ...
 
     def inputs(
-        self, agent: bool, language: bool, query: bool, country: bool
+        self, agent: bool, language: bool, query: bool, country: bool, limit: int
     ) -> tuple[object, ...] | None:
         """The raw request values the asked-for facts are worked out from (the user agent,
         Accept-Language, the query string, the country header and address), or None when
-        this visit cannot say (then nothing is remembered)."""
+        this visit cannot say or they are longer than ``limit`` characters in all (then
+        nothing is remembered)."""
         ...
 
 
@@ -268,8 +269,8 @@ class Router:
     def _remembered(self, visit: Visit) -> int:
         """``_first_holding``, remembered by the inputs the rules read."""
         agent, language, query, country, clock = self.reads
-        inputs = visit.inputs(agent, language, query, country)
-        if inputs is None or _size(inputs) > _MEMO_INPUT_BYTES:
+        inputs = visit.inputs(agent, language, query, country, _MEMO_INPUT_BYTES)
+        if inputs is None:
             return self._first_holding(visit)
         # Offsets are whole minutes, so a UTC minute is one local minute in every zone.
         key = (self, *inputs, int(visit.at.timestamp()) // 60 if clock else None)
@@ -294,17 +295,6 @@ class Router:
                 if point < bound:
                     return choice
         return self.target
-
-
-def _size(inputs: tuple[object, ...]) -> int:
-    """The length of the text and bytes among a visit's inputs (one level of tuples)."""
-    total = 0
-    for value in inputs:
-        if isinstance(value, str | bytes):
-            total += len(value)
-        elif isinstance(value, tuple):
-            total += sum(len(part) for part in value if isinstance(part, str | bytes))
-    return total
 
 
 def compile_router(code: Code) -> Router | None:

@@ -17,6 +17,11 @@ from scanlet.storage.records import DomainRow
 
 __all__ = ("DomainIndex", "DomainRoute")
 
+#: Host header spellings remembered, and the longest one remembered (a host name is at most
+#: 253 characters; a port and a trailing dot add a few).
+_HEADER_MEMO_LIMIT = 1024
+_HEADER_MEMO_BYTES = 270
+
 
 @dataclass(frozen=True, slots=True)
 class DomainRoute:
@@ -42,6 +47,10 @@ class DomainRoute:
         )
 
 
+#: What the Host memo answers for a header it has not read yet.
+_UNREAD = DomainRoute("", "", "", "", "")
+
+
 class DomainIndex:
     """Registered domains by host, and the default domain (the public base URL's host)."""
 
@@ -49,11 +58,26 @@ class DomainIndex:
         self.default_base_url = default_base_url.rstrip("/")
         self.default_host = (origin_host(default_base_url) or "") if default_base_url else ""
         self.hosts: dict[str, DomainRoute] = {}
+        # Host headers as sent -> their domain: a server sees a handful of spellings, and
+        # the scan path then pays one lookup for its Host. Emptied when full (a client may
+        # send any number of made-up hosts) and whenever a domain changes.
+        self._by_header: dict[bytes, DomainRoute | None] = {}
 
     def of_host_header(self, value: bytes) -> DomainRoute | None:
         """The registered domain a ``Host`` header names, or None (the default domain):
         compared in lower case, without a port or a trailing dot. Anything that names no
         registered domain (an IP literal, garbage) is the default domain's."""
+        found = self._by_header.get(value, _UNREAD)
+        if found is not _UNREAD:
+            return found
+        found = self._read_host_header(value)
+        if len(value) <= _HEADER_MEMO_BYTES:
+            if len(self._by_header) >= _HEADER_MEMO_LIMIT:
+                self._by_header.clear()
+            self._by_header[value] = found
+        return found
+
+    def _read_host_header(self, value: bytes) -> DomainRoute | None:
         host = value.decode("latin-1").lower()
         if host.startswith("["):
             return None  # an IPv6 literal: never a registered domain
@@ -86,14 +110,17 @@ class DomainIndex:
     def put(self, domain: Domain) -> None:
         """Add or replace a domain."""
         self.hosts[domain.host] = DomainRoute.of(domain)
+        self._by_header = {}
 
     def remove(self, host: str) -> None:
         """Forget a domain."""
         self.hosts.pop(host, None)
+        self._by_header = {}
 
     def replace_all(self, domains: list[Domain]) -> None:
         """Serve exactly ``domains`` (after loading them from storage), in one swap."""
         self.hosts = {domain.host: DomainRoute.of(domain) for domain in domains}
+        self._by_header = {}
 
     @classmethod
     def of_rows(cls, default_base_url: str, rows: list[DomainRow]) -> DomainIndex:

@@ -46,7 +46,7 @@ class Visit:
         return 0
 
     def inputs(
-        self, agent: bool, language: bool, query: bool, country: bool
+        self, agent: bool, language: bool, query: bool, country: bool, limit: int
     ) -> tuple[object, ...] | None:
         return None  # nothing remembered: every rule is worked out
 
@@ -206,6 +206,8 @@ def test_long_inputs_are_worked_out_but_never_remembered() -> None:
     huge = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) " + "x" * 16_000
     assert router.choose(_visit(AT, huge, None, b"", "198.51.100.7"), "s").rule == "rules[1]"
     assert router.choose(_visit(AT, huge, None, b"c=a", "198.51.100.7"), "s").rule == "rules[0]"
+    long_query = b"c=a&" + b"x" * 2_000
+    assert router.choose(_visit(AT, None, None, long_query, "198.51.100.7"), "s").rule == "rules[0]"
     assert decide_module._memo == {}
     router.choose(_visit(AT, _AGENTS[4], None, b"", "198.51.100.7"), "s")
     assert len(decide_module._memo) == 1
