@@ -14,6 +14,7 @@ Run: python bench/import.py [--visits 100000] [--codes 100] [--import-core load|
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
@@ -61,50 +63,66 @@ def fake_shlink(codes: int, visits: int) -> FakeShlink:
 
 
 class Redirects:
-    """Client threads scanning ``/live`` until stopped; latencies kept per phase."""
+    """Client threads scanning ``/live`` until stopped, in a process of their own (sharing
+    the benchmark's interpreter, the fake Shlink's and the ingest client's turns at its GIL
+    would show up as redirect latency); latencies are kept per phase."""
 
     def __init__(self, base: str) -> None:
-        self._base = base
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self.latencies: list[float] = []
-        self.errors = 0
-        #: The statuses of the answers that were not redirects, since the last take.
-        self.other_statuses: Counter[int] = Counter()
-        self._threads = [threading.Thread(target=self._run) for _ in range(REDIRECT_CLIENTS)]
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self._base, timeout=30) as client:
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                status = client.get("/live", follow_redirects=False).status_code
-                took = time.perf_counter() - started
-                with self._lock:
-                    self.latencies.append(took)
-                    if status != 302:
-                        self.errors += 1
-                        self.other_statuses[status] += 1
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_scan_until_stopped, args=(base, child))
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        self._process.start()
 
     def take(self) -> tuple[float, int, str]:
         """p99 in ms, count, and the answers other than 302 (how many, of which status)
         since the last take."""
-        with self._lock:
-            taken, self.latencies = self.latencies, []
-            errors, self.errors = self.errors, 0
-            statuses, self.other_statuses = self.other_statuses, Counter()
+        self._pipe.send("take")
+        taken, statuses = self._pipe.recv()
+        errors = sum(statuses.values())
         others = f"{errors} not 302" + (f" {dict(statuses)}" if statuses else "")
         if len(taken) < 2:
             return 0.0, len(taken), others
         return statistics.quantiles(taken, n=100)[98] * 1000, len(taken), others
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
+        self._pipe.send("stop")
+        self._process.join(timeout=60)
+
+
+def _scan_until_stopped(base: str, pipe: Connection) -> None:
+    """The redirect clients' process: scans until told to stop, answering each ``take``
+    with the latencies and the other statuses seen since the last one."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(LOAD_CORE)})
+    stop = threading.Event()
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+
+    def scan() -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while not stop.is_set():
+                started = time.perf_counter()
+                status = client.get("/live", follow_redirects=False).status_code
+                took = time.perf_counter() - started
+                with lock:
+                    latencies.append(took)
+                    if status != 302:
+                        statuses[status] += 1
+
+    threads = [threading.Thread(target=scan) for _ in range(REDIRECT_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    while pipe.recv() == "take":
+        with lock:
+            pipe.send((latencies.copy(), statuses.copy()))
+            latencies.clear()
+            statuses.clear()
+    stop.set()
+    for thread in threads:
+        thread.join()
 
 
 @contextmanager
