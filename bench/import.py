@@ -9,6 +9,7 @@ second, and the same visits as device events into the third, in batches of 1000 
 connections (the ingest benchmark's client). The ratios compare each import with the
 ingest of the same visits in the same run.
 Run: python bench/import.py [--visits 100000] [--codes 100] [--import-core load|server]
+[--phases shlink,archive,ingest]
 """
 
 from __future__ import annotations
@@ -201,12 +202,25 @@ def ingest(base: str, token: str, fake: FakeShlink, codes: list[str]) -> None:
             list(pool.map(send, bodies))
 
 
+#: The phases, in the order they run.
+PHASES = ("shlink", "archive", "ingest")
+INGEST = "POST /api/v1/events"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=100_000)
     parser.add_argument("--codes", type=int, default=100)
     parser.add_argument("--import-core", choices=sorted(_IMPORT_CORE), default="load")
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="the phases to run, comma-separated (the ratios need ingest; archive needs shlink)",
+    )
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
+    if phases - set(PHASES) or ("archive" in phases and "shlink" not in phases):
+        parser.error(f"phases are some of {', '.join(PHASES)}; archive needs shlink")
     _placement[0] = args.import_core
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(LOAD_CORE)})
@@ -216,44 +230,50 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, serving(fake) as shlink:
         folder = Path(tmp)
         results: list[tuple[str, float, float, int, str]] = []
-        with server(folder / "shlink") as (running, _, redirects):
-            time.sleep(2)
-            alone = redirects.take()
-            print(f"redirects alone: p99 {alone[0]:.1f} ms over {alone[1]} requests", flush=True)
-            took = timed(
-                lambda: scanlet(
-                    running.folder,
-                    "import",
-                    "shlink",
-                    "--url",
-                    shlink,
-                    "--api-key",
-                    fake.key,
-                    "--quiet",
+        if "shlink" in phases:
+            with server(folder / "shlink") as (running, _, redirects):
+                time.sleep(2)
+                alone = redirects.take()
+                print(f"redirects alone: p99 {alone[0]:.1f} ms over {alone[1]} requests")
+                took = timed(
+                    lambda: scanlet(
+                        running.folder,
+                        "import",
+                        "shlink",
+                        "--url",
+                        shlink,
+                        "--api-key",
+                        fake.key,
+                        "--quiet",
+                    )
                 )
-            )
-            results.append(("shlink import", visits / took, *redirects.take()))
-            archive = folder / "scanlet.jsonl"
-            archive.write_bytes(scanlet(running.folder, "export", "archive", "--quiet").stdout)
-        with server(folder / "archive") as (running, _, redirects):
-            took = timed(
-                lambda: scanlet(running.folder, "import", "archive", str(archive), "--quiet")
-            )
-            results.append(("archive import", visits / took, *redirects.take()))
-        with server(folder / "ingest") as (running, token, redirects):
-            for slug in slugs:
-                httpx.post(
-                    f"{running.base}/api/v1/codes",
-                    headers={"Authorization": f"Bearer {token}"},
-                    json={"target": "https://example.com/", "slug": slug},
-                ).raise_for_status()
-            redirects.take()
-            took = timed(lambda: ingest(running.base, token, fake, slugs))
-            results.append(("POST /api/v1/events", visits / took, *redirects.take()))
-    baseline = results[-1][1]
+                results.append(("shlink import", visits / took, *redirects.take()))
+                archive = folder / "scanlet.jsonl"
+                if "archive" in phases:
+                    exported = scanlet(running.folder, "export", "archive", "--quiet").stdout
+                    archive.write_bytes(exported)
+        if "archive" in phases:
+            with server(folder / "archive") as (running, _, redirects):
+                took = timed(
+                    lambda: scanlet(running.folder, "import", "archive", str(archive), "--quiet")
+                )
+                results.append(("archive import", visits / took, *redirects.take()))
+        if "ingest" in phases:
+            with server(folder / "ingest") as (running, token, redirects):
+                for slug in slugs:
+                    httpx.post(
+                        f"{running.base}/api/v1/codes",
+                        headers={"Authorization": f"Bearer {token}"},
+                        json={"target": "https://example.com/", "slug": slug},
+                    ).raise_for_status()
+                redirects.take()
+                took = timed(lambda: ingest(running.base, token, fake, slugs))
+                results.append((INGEST, visits / took, *redirects.take()))
+    baseline = {name: rate for name, rate, *_ in results}.get(INGEST)
     for name, rate, p99, count, errors in results:
+        ratio = f"x{rate / baseline:.2f} of ingest" if baseline else ""
         print(
-            f"{name:20} {rate:9.0f} visits/s  x{rate / baseline:.2f} of ingest   "
+            f"{name:20} {rate:9.0f} visits/s  {ratio:16} "
             f"redirects meanwhile: p99 {p99:.1f} ms over {count}, {errors}",
             flush=True,
         )
