@@ -153,8 +153,7 @@ class AnalyticsStore:
             f" SUM(own_uniques) FROM analytics_hours WHERE {which} AND hour >= ? AND hour < ?"
             " GROUP BY hour ORDER BY hour"
         )
-        async with self._db.reader() as conn, conn.execute(sql, (code, start, end)) as cur:
-            return [HourRow(*row) for row in await cur.fetchall()]
+        return [HourRow(*row) for row in await self._db.fetch_all(sql, (code, start, end))]
 
     async def breakdowns(
         self,
@@ -180,9 +179,8 @@ class AnalyticsStore:
             " GROUP BY dim, value HAVING total > 0 ORDER BY dim, total DESC, value"
         )
         found: dict[str, dict[str, int]] = {dim: {} for dim in DIMENSIONS}
-        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
-            for dim, value, total in await cur.fetchall():
-                found.setdefault(dim, {})[value] = int(total)
+        for dim, value, total in await self._db.fetch_all(sql, params):
+            found.setdefault(dim, {})[value] = int(total)
         return found
 
     async def top_codes(
@@ -211,8 +209,8 @@ class AnalyticsStore:
             " GROUP BY slug HAVING total > 0 ORDER BY total DESC, slug LIMIT ?"
         )
         params.append(limit)
-        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
-            return [CodeTotal(row[0], int(row[1]), int(row[2])) for row in await cur.fetchall()]
+        found = await self._db.fetch_all(sql, params)
+        return [CodeTotal(row[0], int(row[1]), int(row[2])) for row in found]
 
     async def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every rollup row, sorted (for tests comparing a rebuild with the incremental path)."""

@@ -75,11 +75,6 @@ class KeyStore:
 
     async def find(self, key_id: str) -> tuple[ApiKey, bytes] | None:
         """A key and its secret's hash, or None."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                f"SELECT {_COLUMNS}, secret_hash FROM api_keys WHERE id = ?", (key_id,)
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        sql = f"SELECT {_COLUMNS}, secret_hash FROM api_keys WHERE id = ?"
+        row = await self._db.fetch_one(sql, (key_id,))
         return None if row is None else (_key(row), bytes(row[9]))

@@ -62,11 +62,8 @@ class UserStore:
 
     async def get(self, user_id: str) -> UserRow | None:
         """A user by id, or None."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur,
-        ):
-            row = await cur.fetchone()
+        sql = f"SELECT {USER_COLUMNS} FROM users WHERE id = ?"
+        row = await self._db.fetch_one(sql, (user_id,))
         return None if row is None else user_row(row)
 
     async def find_by_email(self, email: str) -> tuple[UserRow, str | None] | None:
