@@ -23,10 +23,12 @@ def format_time(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     # This runs for every stored scan: msgspec writes a UTC time as RFC 3339 in C (0.17 us
     # here against 1.1 us for isoformat), with all six fraction digits unless they are all
-    # zero; that case (and any other width) takes the slow path.
+    # zero (then none: devices' whole-second times); any other width takes the slow path.
     text = _encode(moment)
     if len(text) == 29:  # the quoted "YYYY-MM-DDTHH:MM:SS.ffffffZ"
         return text[1:-1].decode()
+    if len(text) == 22:  # the quoted "YYYY-MM-DDTHH:MM:SSZ"
+        return f"{text[1:20].decode()}.000000Z"
     return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 

@@ -3,6 +3,7 @@ rules device ingest and imports share, so neither can store what the other refus
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -15,6 +16,8 @@ __all__ = ("MAX_DATA_BYTES", "MAX_DATA_DEPTH", "canonical_id", "data_error")
 #: scan's event is read back by every follower, so it stays small and shallow.
 MAX_DATA_BYTES = 4096
 MAX_DATA_DEPTH = 8
+#: A UUID as ``str(uuid.UUID(...))`` writes it.
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _depth(value: object, limit: int) -> int:
@@ -44,6 +47,10 @@ def data_error(data: dict[str, Any] | None) -> str | None:
 def canonical_id(raw: str) -> str | None:
     """A scan id from outside in its canonical UUID form, or None if it is not a UUID (the
     ids claimed against duplicates must be spelled one way)."""
+    if _CANONICAL.fullmatch(raw):
+        # Already spelled that way (devices send what uuid4() prints): parsing and printing
+        # it again, 3 us, was a tenth of ingesting an event.
+        return raw
     try:
         return str(uuid.UUID(raw))
     except ValueError:
