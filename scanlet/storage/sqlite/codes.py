@@ -53,8 +53,7 @@ class CodeStore:
 
     async def all(self) -> list[CodeRow]:
         """Every code, deleted ones included (to rebuild the in-memory index on start)."""
-        async with self._db.reader() as conn, conn.execute(f"SELECT {_COLUMNS} FROM codes") as cur:
-            return [_row(row) for row in await cur.fetchall()]
+        return [_row(row) for row in await self._db.fetch_all(f"SELECT {_COLUMNS} FROM codes")]
 
     async def get(self, slug: str) -> CodeRow | None:
         """One live code, or None (also for deleted ones)."""
@@ -69,22 +68,17 @@ class CodeStore:
 
     async def find(self, slug: str) -> CodeRow | None:
         """The code ``slug`` as stored, a deleted one too (its tombstone), or None."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT {_COLUMNS} FROM codes WHERE slug = ?", (slug,)) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM codes WHERE slug = ?", (slug,))
         return _row(row) if row else None
 
     async def tags_of(self, slugs: Collection[str]) -> dict[str, tuple[str, ...]]:
         """The tags of the codes ``slugs`` (deleted ones: the tags they had)."""
         # One JSON parameter however many slugs: no limit on bound variables to meet.
         sql = "SELECT slug, tags FROM codes WHERE slug IN (SELECT value FROM json_each(?))"
-        async with (
-            self._db.reader() as conn,
-            conn.execute(sql, (encode_list(tuple(slugs)),)) as cur,
-        ):
-            return {str(row[0]): decode_list(row[1]) for row in await cur.fetchall()}
+        return {
+            str(row[0]): decode_list(row[1])
+            for row in await self._db.fetch_all(sql, (encode_list(tuple(slugs)),))
+        }
 
     async def slugs_within(
         self, tags: Collection[str] | None, domains: Collection[str] | None = None
@@ -109,8 +103,7 @@ class CodeStore:
             "tags": encode_list(tuple(tags or ())),
             "domains": encode_list(tuple(domains or ())),
         }
-        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
-            return [str(row[0]) for row in await cur.fetchall()]
+        return [str(row[0]) for row in await self._db.fetch_all(sql, params)]
 
     async def page(
         self,
@@ -162,8 +155,7 @@ class CodeStore:
             " ORDER BY c.created_at DESC, c.slug DESC LIMIT ?"
         )
         params.append(limit + 1)
-        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
-            rows = [_row(row) for row in await cur.fetchall()]
+        rows = [_row(row) for row in await self._db.fetch_all(sql, params)]
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = (

@@ -20,7 +20,7 @@ starts over.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -36,6 +36,8 @@ from scanlet.storage.sqlite.migrations import apply_migrations
 __all__ = ("Database", "open_database", "require_database")
 
 T = TypeVar("T")
+#: A statement's parameters: by position, or by name.
+Params = Sequence[object] | Mapping[str, object]
 log = structlog.get_logger("scanlet.storage")
 
 READ_BUSY_TIMEOUT_MS = 5000
@@ -354,7 +356,7 @@ class Database:
             finally:
                 self._free_readers.append(conn)
 
-    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Every row of one query, on a reader, in one trip to its thread.
 
         ``execute``, ``fetchall`` and closing the cursor are a trip each, and every trip
@@ -363,7 +365,7 @@ class Database:
         async with self.reader() as conn:
             return list(await conn.execute_fetchall(sql, params))
 
-    async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row of one query (None: no row), in one trip as ``fetch_all``."""
         found = await self.fetch_all(sql, params)
         return found[0] if found else None

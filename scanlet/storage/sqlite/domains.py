@@ -23,19 +23,18 @@ class DomainStore:
 
     async def all(self) -> list[DomainRow]:
         """Every registered domain."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY host") as cur,
-        ):
-            return [domain_row(row) for row in await cur.fetchall()]
+        return [
+            domain_row(row)
+            for row in await self._db.fetch_all(
+                f"SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY host"
+            )
+        ]
 
     async def find(self, host: str) -> DomainRow | None:
         """The domain ``host``, or None."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT {DOMAIN_COLUMNS} FROM domains WHERE host = ?", (host,)) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            f"SELECT {DOMAIN_COLUMNS} FROM domains WHERE host = ?", (host,)
+        )
         return domain_row(row) if row else None
 
     async def create(self, row: DomainRow, entry: NewEvent, recorded_at: datetime) -> int:

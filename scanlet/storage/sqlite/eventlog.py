@@ -108,8 +108,7 @@ class EventLog:
             " ORDER BY seq DESC LIMIT ?"
         )
         params = (slug, before if before is not None else 2**63 - 1, limit)
-        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
-            return [_stored(row) for row in await cur.fetchall()]
+        return [_stored(row) for row in await self._db.fetch_all(sql, params)]
 
     def seq_at(self, position: int) -> int:
         """The seq itself: positions are seqs here."""

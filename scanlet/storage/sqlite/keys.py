@@ -51,11 +51,7 @@ class KeyStore:
 
     async def list(self) -> list[ApiKey]:
         """Every key, oldest first."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, id") as cur,
-        ):
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, id")
         return [_key(row) for row in rows]
 
     async def revoke(self, key_id: str, *, now: datetime, audit: AuditEntry | None = None) -> bool:

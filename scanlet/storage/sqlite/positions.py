@@ -17,11 +17,7 @@ class PositionStore:
 
     async def load(self, name: str) -> int:
         """The last applied seq of follower ``name`` (0 when it has never run)."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute("SELECT seq FROM follower_positions WHERE name = ?", (name,)) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one("SELECT seq FROM follower_positions WHERE name = ?", (name,))
         return int(row[0]) if row else 0
 
     @staticmethod

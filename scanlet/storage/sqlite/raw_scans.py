@@ -81,11 +81,7 @@ class RawScanStore:
         """How many scans match, counted on raw_scans' own indexes."""
         where, params = _where(query)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT count(*) FROM raw_scans{clause}", params) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(f"SELECT count(*) FROM raw_scans{clause}", params)
         return int(row[0]) if row else 0
 
     async def stream(
@@ -118,8 +114,7 @@ class RawScanStore:
             f" ORDER BY occurred_at {order}, seq {order} LIMIT ?) AS r"
             f" JOIN events AS e ON e.seq = r.seq ORDER BY r.occurred_at {order}, r.seq {order}"
         )
-        async with self._db.reader() as conn, conn.execute(sql, [*params, limit]) as cur:
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(sql, [*params, limit])
         describe = self._describe
         return [describe(seq, occurred_at, payload) for seq, occurred_at, payload in rows]
 
@@ -137,8 +132,9 @@ class RawScanStore:
 
     async def dump(self) -> list[tuple[object, ...]]:
         """Every row, by seq (for tests comparing a rebuild with the incremental path)."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT {_KEY_COLUMNS} FROM raw_scans ORDER BY seq") as cur,
-        ):
-            return [tuple(row) for row in await cur.fetchall()]
+        return [
+            tuple(row)
+            for row in await self._db.fetch_all(
+                f"SELECT {_KEY_COLUMNS} FROM raw_scans ORDER BY seq"
+            )
+        ]

@@ -27,11 +27,10 @@ class ScanStore:
 
     async def load_counters(self) -> dict[str, int]:
         """Every code's scan count."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute("SELECT slug, scans FROM scan_counters") as cur,
-        ):
-            return {row[0]: int(row[1]) for row in await cur.fetchall()}
+        return {
+            row[0]: int(row[1])
+            for row in await self._db.fetch_all("SELECT slug, scans FROM scan_counters")
+        }
 
     async def counts_for(self, slugs: Iterable[str]) -> dict[str, int]:
         """Scan counts for ``slugs`` (missing ones have no scans yet)."""

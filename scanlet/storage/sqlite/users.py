@@ -53,11 +53,7 @@ class UserStore:
 
     async def list(self) -> list[UserRow]:
         """Every user, oldest first."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id") as cur,
-        ):
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(f"SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id")
         return [user_row(row) for row in rows]
 
     async def get(self, user_id: str) -> UserRow | None:

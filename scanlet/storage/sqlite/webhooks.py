@@ -59,14 +59,12 @@ class WebhookStore:
     async def endpoints(self) -> list[EndpointRow]:
         """Every endpoint, oldest first."""
         sql = f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, id"
-        async with self._db.reader() as conn, conn.execute(sql) as cur:
-            return [_endpoint(row) for row in await cur.fetchall()]
+        return [_endpoint(row) for row in await self._db.fetch_all(sql)]
 
     async def endpoint(self, endpoint_id: str) -> EndpointRow | None:
         """One endpoint, or None."""
         sql = f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?"
-        async with self._db.reader() as conn, conn.execute(sql, (endpoint_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(sql, (endpoint_id,))
         return _endpoint(row) if row else None
 
     async def next_delivery(self, endpoint_id: str) -> DeliveryRow | None:
@@ -75,17 +73,12 @@ class WebhookStore:
             f"SELECT {_DELIVERY_COLUMNS} FROM webhook_outbox WHERE endpoint_id = ?"
             " ORDER BY id LIMIT 1"
         )
-        async with self._db.reader() as conn, conn.execute(sql, (endpoint_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(sql, (endpoint_id,))
         return _delivery(row) if row else None
 
     async def outbox_depth(self) -> int:
         """Pending deliveries across all endpoints."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute("SELECT COUNT(*) FROM webhook_outbox") as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM webhook_outbox")
         return int(row[0]) if row else 0
 
     async def attempts(
@@ -100,8 +93,7 @@ class WebhookStore:
             params.append(seq_part(attempt))
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit + 1)
-        async with self._db.reader() as conn, conn.execute(sql, params) as cur:
-            rows = [_attempt(row) for row in await cur.fetchall()]
+        rows = [_attempt(row) for row in await self._db.fetch_all(sql, params)]
         more = len(rows) > limit
         rows = rows[:limit]
         return AttemptPage(rows, encode_cursor(rows[-1].id) if more else None)
