@@ -22,7 +22,7 @@ import httpx
 
 from tests.wrk import SERVER_CORE
 
-__all__ = ("pinned_server", "require_wrk", "wait_http")
+__all__ = ("pinned_server", "require_wrk", "settle", "wait_http")
 
 
 def require_wrk() -> None:
@@ -43,6 +43,33 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process ``pid`` has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pids: Sequence[int], *, idle_share: float = 0.05, timeout: float = 20.0) -> float:
+    """Wait until the processes ``pids`` together use under ``idle_share`` of a core over a
+    quarter second (at most ``timeout`` seconds); returns the seconds waited.
+
+    The servers of a benchmark share one pinned core: one that is still busy after its
+    load stopped (a projection catching up, a checkpoint) would slow the next one's run,
+    and always the same next one, since the runs alternate in a fixed order. Without /proc
+    (not Linux) it waits a second instead."""
+    started = time.monotonic()
+    if not Path("/proc/self/stat").exists():
+        time.sleep(1.0)
+        return time.monotonic() - started
+    step = 0.25
+    while time.monotonic() - started < timeout:
+        before = sum(_cpu_seconds(pid) for pid in pids)
+        time.sleep(step)
+        if sum(_cpu_seconds(pid) for pid in pids) - before < idle_share * step:
+            break
+    return time.monotonic() - started
 
 
 @contextmanager

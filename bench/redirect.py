@@ -10,8 +10,10 @@ product with SCANLET_SYNCHRONOUS=full (every commit fsynced).
 
 All servers are pinned to one core and driven alternately by wrk from the other core; the
 bare app (a dict lookup and a 302, recording nothing) runs on granian, the fastest ASGI
-server measured for it (bench/servers.py). Afterwards every redirect wrk counted as answered
-must be in Scanlet's event log. Run: python bench/redirect.py [--seconds 10] [--rounds 3]
+server measured for it (bench/servers.py). Each run starts once every server is idle (the
+next one would pay for a projection still catching up). Afterwards every redirect wrk
+counted as answered must be in Scanlet's event log.
+Run: python bench/redirect.py [--seconds 10] [--rounds 3]
 
 With ``--db postgresql://user@host/db`` (an admin URL: each Scanlet gets a new database on
 that server, dropped afterwards) the Scanlets run on PostgreSQL, and another one, "full2",
@@ -40,7 +42,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import pinned_server, require_wrk
+from harness import pinned_server, require_wrk, settle
 
 from tests.pg import run_async
 from tests.processes import free_port, served
@@ -263,9 +265,11 @@ def measure(
         ]
         urls = {"bare": [f"http://127.0.0.1:{bare_port}"]}
         dbs: dict[str, str] = {}
-        servers.enter_context(
+        bare = servers.enter_context(
             pinned_server(bare_argv, cwd=here, ready_url=f"{urls['bare'][0]}/{SLUG}")
         )
+        # Every server's process, to wait for all of them to be idle before each run.
+        pids = [bare.pid]
         for name, features in variants.items():
             (folder / name).mkdir()
             dbs[name] = pg.create(name) if pg else str(folder / name / "scanlet.db")
@@ -281,6 +285,7 @@ def measure(
                 home = folder / name / str(index)
                 home.mkdir()
                 instances.append(servers.enter_context(served(home, env=env, core=SERVER_CORE)))
+                pids.append(instances[-1].proc.pid)
             urls[name] = [running.base + PATHS[name] for running in instances]
             code: dict[str, object] = {"target": "https://example.com/landing", "slug": SLUG}
             auth = {"Authorization": f"Bearer {instances[0].key('admin', name='bench')}"}
@@ -304,6 +309,7 @@ def measure(
         results: dict[str, list[Run]] = {name: [] for name in urls}
         for _ in range(args.rounds):
             for name, targets in urls.items():
+                settle(pids)
                 cpu_before = postgres_cpu_seconds()
                 result = drive(targets, args.seconds, args.connections, HEADERS.get(name, ()))
                 run = Run(result, (postgres_cpu_seconds() - cpu_before) / args.seconds)
@@ -340,9 +346,18 @@ def report(
         print(f"ratio {name}/bare: {median[name] / median['bare']:.2f}")
     # The routing issue's goal: 10 rules, or a domain per request, cost at most 5 % of the
     # plain scan path's throughput.
+    # Also paired: each round's run against core's run of the same round, minutes apart at
+    # most, so drift of the machine between rounds (here up to 2x) cancels out.
     for name in ("rules", "domains"):
         if name in median:
-            print(f"ratio {name}/core: {median[name] / median['core']:.3f}")
+            paired = statistics.median(
+                run.result.rps / plain.result.rps
+                for run, plain in zip(results[name], results["core"], strict=True)
+            )
+            print(
+                f"ratio {name}/core: {median[name] / median['core']:.3f}"
+                f" (median of each round's ratio: {paired:.3f})"
+            )
     if on_postgres:
         for name in variants:
             share = statistics.median(r.pg_cpu for r in results[name])
