@@ -39,9 +39,10 @@ from scanlet.http.app import ScanletApp
 
 SLUG = "bench"
 AGENT = b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
-#: What each app's requests carry beyond the path: the routed one matches its last rule by
-#: the query, the domain one names its host.
-QUERIES = {"core": b"", "rules": b"campaign=bench", "domains": b""}
+#: What each app's requests carry beyond the path: the same query for all (the routed one
+#: matches its last rule by it, the others ignore it, as in bench/redirect.py); the domain
+#: one names its host.
+QUERIES = {"core": b"campaign=bench", "rules": b"campaign=bench", "domains": b"campaign=bench"}
 HOSTS = {"core": b"qr.bench", "rules": b"qr.bench", "domains": BENCH_DOMAIN.encode()}
 
 
