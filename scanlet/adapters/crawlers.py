@@ -43,8 +43,8 @@ _fallback = CrawlerDetect()
 def _compile() -> tuple[Any, re.Pattern[str] | None]:
     """RE2 for the patterns it runs, ``re`` for the rest (None where there are none);
     (None, None) when RE2 refuses the alternation (crawlerdetect answers then)."""
-    plain = [p for p in crawler_patterns if not _LOOK_AROUND.search(p)]
     looking = [p for p in crawler_patterns if _LOOK_AROUND.search(p)]
+    plain = [p for p in crawler_patterns if p not in looking]
     options = re2.Options()
     options.case_sensitive = False
     options.max_mem = _RE2_MEMORY

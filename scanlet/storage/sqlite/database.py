@@ -373,8 +373,7 @@ class Database:
     async def ping(self) -> None:
         """Check that the database answers a trivial query (for readiness)."""
         try:
-            async with self.reader() as conn:
-                await conn.execute("SELECT 1")
+            await self.fetch_one("SELECT 1")
         except sqlite3.Error as exc:
             raise StorageUnavailable(str(exc)) from exc
 
