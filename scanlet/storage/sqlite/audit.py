@@ -43,12 +43,7 @@ class AuditStore:
 
     async def entries(self, *, since: str | None = None) -> list[AuditEntry]:
         """Every entry at or after ``since``, oldest first."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at >= ? ORDER BY seq",
-                (since or "",),
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(
+            f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at >= ? ORDER BY seq", (since or "",)
+        )
         return [audit_row(row) for row in rows]

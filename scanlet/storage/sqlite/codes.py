@@ -57,13 +57,9 @@ class CodeStore:
 
     async def get(self, slug: str) -> CodeRow | None:
         """One live code, or None (also for deleted ones)."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                f"SELECT {_COLUMNS} FROM codes WHERE slug = ? AND deleted_at IS NULL", (slug,)
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM codes WHERE slug = ? AND deleted_at IS NULL", (slug,)
+        )
         return _row(row) if row else None
 
     async def find(self, slug: str) -> CodeRow | None:
@@ -227,26 +223,18 @@ class CodeStore:
 
     async def logo_digest(self, slug: str) -> str | None:
         """The content hash of the live code ``slug``'s logo, or None."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                "SELECT logo FROM codes WHERE slug = ? AND deleted_at IS NULL", (slug,)
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            "SELECT logo FROM codes WHERE slug = ? AND deleted_at IS NULL", (slug,)
+        )
         return None if row is None else row[0]
 
     async def logo(self, slug: str) -> StoredLogo | None:
         """The live code ``slug``'s logo, or None."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                "SELECT l.media_type, l.digest, l.data FROM code_logos l"
-                " JOIN codes c ON c.slug = l.slug WHERE l.slug = ? AND c.deleted_at IS NULL",
-                (slug,),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            "SELECT l.media_type, l.digest, l.data FROM code_logos l"
+            " JOIN codes c ON c.slug = l.slug WHERE l.slug = ? AND c.deleted_at IS NULL",
+            (slug,),
+        )
         return None if row is None else StoredLogo(row[0], row[1], bytes(row[2]))
 
     async def _with_event(

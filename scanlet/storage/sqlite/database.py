@@ -20,6 +20,7 @@ starts over.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,6 +70,18 @@ def _unavailable(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in _UNAVAILABLE_CODES
 
+
+#: How long a read may hold the event loop (``Database.fetch_all``) before it is
+#: interrupted and handed to a reader's thread: well under a redirect's p99, and longer
+#: than nearly every point lookup and short range the API asks for.
+LOOP_READ_BUDGET = 0.001
+#: SQLite VM steps between looks at the clock while a loop read runs (tens of microseconds).
+_BUDGET_STEPS = 1000
+#: A loop read that ends with these goes to a thread: interrupted at the budget, or busy
+#: (the loop reader's wait for a lock is short; a thread's may be long).
+_MOVE_TO_THREAD_CODES = frozenset(
+    {sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+)
 
 #: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock.
 _LOCK_HELD_CODES = frozenset({5, 6})
@@ -357,13 +370,42 @@ class Database:
                 self._free_readers.append(conn)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """Every row of one query, on a reader, in one trip to its thread.
+        """Every row of one query: on the loop when it is done within ``LOOP_READ_BUDGET``,
+        else on a reader, in one trip to its thread.
 
-        ``execute``, ``fetchall`` and closing the cursor are a trip each, and every trip
-        back waits for the loop: behind a saturating stream of redirects that is a few
-        milliseconds a trip, so a stats answer of three queries took nine of them."""
+        Every trip to a reader's thread and back waits for the loop: behind a saturating
+        stream of redirects that is a few milliseconds a trip (``execute``, ``fetchall`` and
+        closing the cursor were a trip each, so a stats answer of three queries took nine).
+        Most reads (a key, a user, a day of stats) take tens of microseconds, less than one
+        trip costs the loop; the few that run longer are interrupted at the budget and
+        asked again on a thread, so no read holds the loop for more than about that long.
+        """
+        rows = self._fetch_on_loop(sql, params)
+        if rows is not None:
+            return rows
         async with self.reader() as conn:
             return list(await conn.execute_fetchall(sql, params))
+
+    def _fetch_on_loop(self, sql: str, params: Params) -> list[sqlite3.Row] | None:
+        """The rows, read on the loop's own reader; None when the budget ran out (or the
+        file was busy) first, and the query should go to a thread instead."""
+        conn = self._loop_reader
+        if conn is None:
+            return None
+        deadline = time.perf_counter() + LOOP_READ_BUDGET
+        conn.set_progress_handler(lambda: time.perf_counter() > deadline, _BUDGET_STEPS)
+        cursor = conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        try:
+            return cursor.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _MOVE_TO_THREAD_CODES:
+                return None
+            raise
+        finally:
+            cursor.close()
+            conn.set_progress_handler(None, 0)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row of one query (None: no row), in one trip as ``fetch_all``."""

@@ -21,11 +21,9 @@ async def pairs_for(
     come from the adapter's own code, never from input)."""
     wanted = list(dict.fromkeys(keys))
     found: dict[str, Any] = {}
-    async with db.reader() as conn:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {key}, {value} FROM {table} WHERE {key} IN ({marks})"
-            async with conn.execute(sql, chunk) as cur:
-                found.update({row[0]: row[1] for row in await cur.fetchall()})
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT {key}, {value} FROM {table} WHERE {key} IN ({marks})"
+        found.update({row[0]: row[1] for row in await db.fetch_all(sql, chunk)})
     return found

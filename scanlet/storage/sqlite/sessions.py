@@ -34,16 +34,11 @@ class SessionStore(SessionRules):
         await self._db.write(insert)
 
     async def _select(self, digest: bytes) -> SessionRow | None:
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                "SELECT key_id, user_id, created_at, last_seen_at, expires_at"
-                " FROM dashboard_sessions"
-                " WHERE token_hash = ?",
-                (digest,),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            "SELECT key_id, user_id, created_at, last_seen_at, expires_at"
+            " FROM dashboard_sessions WHERE token_hash = ?",
+            (digest,),
+        )
         return None if row is None else SessionRow(*row)
 
     async def _touch(self, digest: bytes, seen: str) -> None:

@@ -104,11 +104,7 @@ class SqliteStorage:
 
     async def schema_version(self) -> int:
         """The number of the newest migration applied."""
-        async with (
-            self.db.reader() as conn,
-            conn.execute("SELECT MAX(version) FROM schema_version") as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self.db.fetch_one("SELECT MAX(version) FROM schema_version")
         return int(row[0]) if row and row[0] is not None else 0
 
 

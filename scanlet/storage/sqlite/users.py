@@ -64,13 +64,9 @@ class UserStore:
 
     async def find_by_email(self, email: str) -> tuple[UserRow, str | None] | None:
         """A user by (lower-case) email with their password hash, or None."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?", (email,)
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?", (email,)
+        )
         return None if row is None else (user_row(row), row[7])
 
     async def save(
@@ -142,15 +138,11 @@ class SignInFailureStore:
 
     async def count(self, account: bytes, address: bytes, since: str) -> tuple[int, int]:
         """Failures since ``since`` for the account and for the address."""
-        async with (
-            self._db.reader() as conn,
-            conn.execute(
-                "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE account = ? AND at > ?),"
-                " (SELECT COUNT(*) FROM sign_in_failures WHERE address = ? AND at > ?)",
-                (account, since, address, since),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE account = ? AND at > ?),"
+            " (SELECT COUNT(*) FROM sign_in_failures WHERE address = ? AND at > ?)",
+            (account, since, address, since),
+        )
         assert row is not None
         return int(row[0]), int(row[1])
 
