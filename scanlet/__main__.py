@@ -2,6 +2,6 @@
 
 import sys
 
-from scanlet.cli import main
+from scanlet.launch import main
 
 sys.exit(main())
