@@ -1,7 +1,10 @@
 """User agents are described by their first AGENT_CHARS characters: a hostile header's
 length cannot turn into seconds of regex work on the event loop."""
 
-from scanlet.adapters.user_agents import AGENT_CHARS, describe_agent
+import pytest
+import ua_parser
+
+from scanlet.adapters.user_agents import AGENT_CHARS, _parser, describe_agent
 
 IPAD = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
 FACEBOOK_IOS = (
@@ -37,3 +40,20 @@ def test_real_long_agents_keep_their_meaning() -> None:
 def test_missing_agents_keep_their_rule() -> None:
     assert describe_agent(None).bot
     assert not describe_agent("", expect_agent=False).bot
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+        " (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/124.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+        "Googlebot/2.1 (+http://www.google.com/bot.html)",
+        "Mozilla/5.0 (bench 17-42)",
+    ],
+)
+def test_the_uncached_parser_reads_agents_as_ua_parsers_default_does(agent: str) -> None:
+    assert _parser().parse(agent) == ua_parser.parse(agent)
