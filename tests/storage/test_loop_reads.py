@@ -33,6 +33,15 @@ def _count_thread_reads(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[s
     return borrowed
 
 
+@pytest.fixture
+async def opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Database, list[str]]]:
+    """An open database, and the list of its readers' threads borrowed so far."""
+    async with open_database(tmp_path / "scanlet.db") as db:
+        yield db, _count_thread_reads(db, monkeypatch)
+
+
 def _squares(below: int) -> str:
     return (
         f"WITH RECURSIVE n(id) AS (SELECT 0 UNION ALL SELECT id + 1 FROM n WHERE id < {below - 1})"
@@ -40,13 +49,10 @@ def _squares(below: int) -> str:
     )
 
 
-async def test_a_short_read_is_answered_on_the_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with open_database(tmp_path / "scanlet.db") as db:
-        borrowed = _count_thread_reads(db, monkeypatch)
-        rows = await db.fetch_all(f"SELECT * FROM ({_squares(50)}) WHERE id < ?", (3,))
-        one = await db.fetch_one(f"SELECT n FROM ({_squares(50)}) WHERE id = ?", (7,))
+async def test_a_short_read_is_answered_on_the_loop(opened: tuple[Database, list[str]]) -> None:
+    db, borrowed = opened
+    rows = await db.fetch_all(f"SELECT * FROM ({_squares(50)}) WHERE id < ?", (3,))
+    one = await db.fetch_one(f"SELECT n FROM ({_squares(50)}) WHERE id = ?", (7,))
     assert [tuple(row) for row in rows] == [(0, 0), (1, 1), (2, 4)]
     assert rows[2]["n"] == 4, "rows are addressable by name, as a reader's are"
     assert one is not None
@@ -55,41 +61,38 @@ async def test_a_short_read_is_answered_on_the_loop(
 
 
 async def test_a_read_past_the_budget_is_asked_again_on_a_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    opened: tuple[Database, list[str]],
 ) -> None:
-    async with open_database(tmp_path / "scanlet.db") as db:
-        borrowed = _count_thread_reads(db, monkeypatch)
-        rows = await db.fetch_all(_LONG)
+    db, borrowed = opened
+    rows = await db.fetch_all(_LONG)
     assert [tuple(row) for row in rows] == [(1000000, 500000500000)]
     assert borrowed == ["reader"]
 
 
 async def test_a_busy_file_moves_the_read_to_a_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    opened: tuple[Database, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with open_database(tmp_path / "scanlet.db") as db:
-        borrowed = _count_thread_reads(db, monkeypatch)
-        busy = sqlite3.OperationalError("database is locked")
-        busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
-        _fail_loop_reads(db, monkeypatch, busy)
-        row = await db.fetch_one("SELECT 41 + 1 AS answer")
+    db, borrowed = opened
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    _fail_loop_reads(db, monkeypatch, busy)
+    row = await db.fetch_one("SELECT 41 + 1 AS answer")
     assert row is not None
     assert row["answer"] == 42
     assert borrowed == ["reader"]
 
 
 async def test_a_broken_query_fails_on_the_loop_as_it_would_on_a_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    opened: tuple[Database, list[str]],
 ) -> None:
-    async with open_database(tmp_path / "scanlet.db") as db:
-        borrowed = _count_thread_reads(db, monkeypatch)
-        with pytest.raises(sqlite3.OperationalError, match="no such table"):
-            await db.fetch_all("SELECT * FROM no_such_table")
-        # The connection is left without a handler: the next read (and read_now) is whole.
-        assert db.read_now(lambda conn: conn.execute(_LONG).fetchone()) == (
-            1000000,
-            500000500000,
-        )
+    db, borrowed = opened
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        await db.fetch_all("SELECT * FROM no_such_table")
+    # The connection is left without a handler: the next read (and read_now) is whole.
+    assert db.read_now(lambda conn: conn.execute(_LONG).fetchone()) == (
+        1000000,
+        500000500000,
+    )
     assert borrowed == []
 
 
