@@ -89,3 +89,46 @@ def test_when_re2_refuses_the_patterns_crawlerdetect_answers(
     monkeypatch.setattr(crawlers, "_slow", None)
     for agent in AGENTS:
         assert is_crawler(agent) == _reference.isCrawler(agent), agent
+
+
+_PLAIN_EXCLUSIONS = re.compile(f"({'|'.join(exclusion_patterns)})", re.IGNORECASE)
+#: Characters whose case folding is special (the Kelvin sign, the long s, dotted I ...).
+_FOLDING = st.sampled_from(["\u212a", "\u017f", "\u0130", "\u0131", "K", "k", "S", "s", "I", "i"])
+
+
+def test_the_exclusions_are_searched_behind_a_look_ahead_on_their_first_characters() -> None:
+    assert crawlers._exclusions.pattern.startswith("(?=["), "the speed-up is in place"
+    firsts = crawlers._first_characters(list(exclusion_patterns))
+    assert firsts is not None
+    assert {"S", "F", " ", "M", "l", "G"} <= firsts  # Safari, Firefox, " Chrome", (like )?Gecko
+
+
+@pytest.mark.parametrize(
+    ("patterns", "expected"),
+    [
+        (["abc", "x?yz"], {"a", "x", "y"}),
+        (["(like )?Gecko", "[ ]Intel"], {"l", "G", " "}),
+        (["^Opera", "(?:Win|Mac)"], {"O", "W", "M"}),
+        (["[a-c]d"], {"a", "b", "c"}),
+        ([".NET"], None),  # any character
+        (["a?"], None),  # the empty string
+        ([r"\d+x"], None),  # a category
+        (["(?=a)b"], None),  # a look-ahead
+        (["[^a]b"], None),  # a negated class
+    ],
+)
+def test_first_characters_are_known_only_when_a_small_set_covers_them(
+    patterns: list[str], expected: set[str] | None
+) -> None:
+    assert crawlers._first_characters(patterns) == expected
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_real_agents_lose_the_same_exclusions_with_the_look_ahead(agent: str) -> None:
+    assert crawlers._exclusions.sub("", agent) == _PLAIN_EXCLUSIONS.sub("", agent)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_TOKENS, _FOLDING), max_size=10).map("".join))
+def test_made_up_agents_lose_the_same_exclusions_with_the_look_ahead(agent: str) -> None:
+    assert crawlers._exclusions.sub("", agent) == _PLAIN_EXCLUSIONS.sub("", agent)
