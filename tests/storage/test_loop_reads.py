@@ -2,14 +2,17 @@
 reader's thread, with the same rows either way."""
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiosqlite
 import pytest
 
-from scanlet.storage.sqlite.database import Database, open_database
+from scanlet.storage.sqlite import database
+from scanlet.storage.sqlite.database import Database, Params, open_database
 
 #: A query whose answer takes far longer than the loop's budget (a million-row join).
 _LONG = (
@@ -122,3 +125,32 @@ def _fail_loop_reads(db: Database, monkeypatch: pytest.MonkeyPatch, error: sqlit
             real.close()
 
     monkeypatch.setattr(db, "_loop_reader", Wrapper())
+
+
+async def test_a_query_that_ran_past_the_budget_skips_the_loop_for_a_while(
+    opened: tuple[Database, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, borrowed = opened
+    tried: list[str] = []
+    on_loop = db._fetch_on_loop
+
+    def counting(sql: str, params: Params) -> list[sqlite3.Row] | None:
+        tried.append(sql)
+        return on_loop(sql, params)
+
+    monkeypatch.setattr(db, "_fetch_on_loop", counting)
+    now = [1000.0]
+    # The module's clock only: the event loop keeps the real one.
+    clock = SimpleNamespace(perf_counter=time.perf_counter, monotonic=lambda: now[0])
+    monkeypatch.setattr("scanlet.storage.sqlite.database.time", clock)
+    for _ in range(3):  # asked over and over: the loop pays for the first one only
+        await db.fetch_all(_LONG)
+    assert tried == [_LONG]
+    assert borrowed == ["reader"] * 3
+    # Other queries still run on the loop meanwhile; and once the while has passed, the
+    # long one is tried there again.
+    await db.fetch_one("SELECT 1")
+    now[0] += database.OVERRAN_SECONDS
+    await db.fetch_all(_LONG)
+    assert tried == [_LONG, "SELECT 1", _LONG]
+    assert borrowed == ["reader"] * 4

@@ -77,14 +77,16 @@ def _unavailable(exc: sqlite3.Error) -> bool:
 LOOP_READ_BUDGET = 0.001
 #: SQLite VM steps between looks at the clock while a loop read runs (tens of microseconds).
 _BUDGET_STEPS = 1000
-#: A loop read that ends with these goes to a thread: interrupted at the budget, or busy
-#: (the loop reader's wait for a lock is short; a thread's may be long).
-_MOVE_TO_THREAD_CODES = frozenset(
-    {sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
-)
-
+#: Seconds a query text that ran past the budget goes straight to a thread, so that the
+#: same long read asked over and over (a client polling a year of stats) costs the loop one
+#: wasted budget a second, not one a request; and how many such texts are remembered.
+OVERRAN_SECONDS = 1.0
+_OVERRAN_LIMIT = 256
 #: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock.
 _LOCK_HELD_CODES = frozenset({5, 6})
+#: A loop read that ends with these goes to a thread: interrupted at the budget, or the lock
+#: held (the loop reader's wait for a lock is short; a thread's may be long).
+_MOVE_TO_THREAD_CODES = _LOCK_HELD_CODES | {sqlite3.SQLITE_INTERRUPT}
 
 
 class _LockHeld(Exception):
@@ -146,6 +148,8 @@ class Database:
         self._reader_count = readers
         self._writer: sqlite3.Connection | None = None
         self._loop_reader: sqlite3.Connection | None = None
+        #: Query texts that ran past LOOP_READ_BUDGET, with when they may try the loop again.
+        self._overran: dict[str, float] = {}
         self._checkpointer: sqlite3.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
         self._free_readers: list[aiosqlite.Connection] = []
@@ -380,9 +384,10 @@ class Database:
         trip costs the loop; the few that run longer are interrupted at the budget and
         asked again on a thread, so no read holds the loop for more than about that long.
         """
-        rows = self._fetch_on_loop(sql, params)
-        if rows is not None:
-            return rows
+        if self._overran.get(sql, 0.0) <= time.monotonic():
+            rows = self._fetch_on_loop(sql, params)
+            if rows is not None:
+                return rows
         async with self.reader() as conn:
             return list(await conn.execute_fetchall(sql, params))
 
@@ -400,9 +405,13 @@ class Database:
             return cursor.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             code = getattr(exc, "sqlite_errorcode", None)
-            if code is not None and code & 0xFF in _MOVE_TO_THREAD_CODES:
-                return None
-            raise
+            if code is None or code & 0xFF not in _MOVE_TO_THREAD_CODES:
+                raise
+            if code == sqlite3.SQLITE_INTERRUPT:
+                if len(self._overran) >= _OVERRAN_LIMIT:
+                    self._overran.clear()
+                self._overran[sql] = time.monotonic() + OVERRAN_SECONDS
+            return None
         finally:
             cursor.close()
             conn.set_progress_handler(None, 0)
