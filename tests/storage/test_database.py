@@ -127,11 +127,12 @@ async def test_a_failing_checkpoint_is_logged_once_until_it_works_again(
 
 
 @pytest.mark.parametrize("synchronous", ["normal", "full"])
-async def test_read_now_never_sees_a_write_that_has_not_committed(
+async def test_loop_reads_never_see_a_write_that_has_not_committed(
     tmp_path: Path, synchronous: str
 ) -> None:
     """Under ``full`` the write runs in a worker thread while the loop goes on: a follower's
-    ``read_now`` in between must not see its rows, which are then rolled back."""
+    ``read_now`` or an API's ``fetch_one`` in between (both on the loop's own reader) must
+    not see its rows, which are then rolled back."""
     async with open_database(tmp_path / "s.db", synchronous=synchronous) as db:  # type: ignore[arg-type]
         inside = anyio.Event()
         release = threading.Event()
@@ -158,6 +159,9 @@ async def test_read_now_never_sees_a_write_that_has_not_committed(
             if not db.inline_writes:
                 await inside.wait()
                 seen.append(db.read_now(EventLog.newest_seq))
+                row = await db.fetch_one("SELECT COUNT(*) FROM events")
+                assert row is not None
+                seen.append(row[0])
                 release.set()
-        assert seen == [0]
+        assert seen == [0] if db.inline_writes else [0, 0]
         assert db.read_now(EventLog.newest_seq) == 0
