@@ -105,6 +105,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     geoip_db: Path | None = None
     country_header: str = ""
     raw_retention_days: int | None = None
+    #: Parse never-seen user agents in a worker process (``scanlet.adapters.agent_worker``).
+    agent_worker: bool = True
     features: tuple[str, ...] = ("analytics", "integrations", "dashboard")
 
     @property
@@ -398,6 +400,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "GEOIP_DB": ("geoip_db", _parse_geoip_db),
     "COUNTRY_HEADER": ("country_header", _parse_header_name),
     "RAW_RETENTION_DAYS": ("raw_retention_days", _parse_retention_days),
+    "AGENT_WORKER": ("agent_worker", _parse_bool),
     "FEATURES": ("features", _parse_features),
     "POOL_SIZE": ("pool_size", _parse_positive_int),
     "INSTANCE": ("instance", _parse_instance),

@@ -1,6 +1,6 @@
 """User agents described with ua-parser and crawlerdetect (the analytics user-agent port).
 
-Results are cached per agent string in a bounded LRU cache: QR traffic repeats the same few
+Verdicts are cached per agent string in a bounded LRU cache: QR traffic repeats the same few
 hundred user agents, and the parsers are the expensive part (measured here: ua-parser 17 us
 with its native ``ua-parser-rs`` resolver against 510 us with the pure-Python one;
 crawlerdetect's patterns 3 us with RE2 against 500 us with Python's ``re``, see
@@ -10,14 +10,15 @@ crawlerdetect's patterns 3 us with RE2 against 500 us with Python's ``re``, see
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from collections.abc import Iterable
+from functools import cache
 
 import ua_parser
 
 from scanlet.actors.analytics.facts import CACHE_SIZE, Agent
 from scanlet.adapters.crawlers import is_crawler
 
-__all__ = ("AGENT_CHARS", "describe_agent")
+__all__ = ("AGENT_CHARS", "AgentKey", "describe_agent", "remember", "undescribed")
 
 #: The characters of a user agent the parsers read. crawlerdetect's own search (Python's
 #: ``re``, one alternation of ~1,500 patterns tried at every position) took 38 s for a 16 KiB
@@ -43,7 +44,7 @@ _SCRIPTED = re.compile(
 def _parser() -> ua_parser.Parser:
     """ua-parser's best resolver without the cache its default parser keeps in front of it.
 
-    ``_describe`` caches whole verdicts, so that cache of 2,000 agents only cost every
+    ``describe_agent`` caches whole verdicts, so that cache of 2,000 agents only cost every
     agent never seen (every one an import brings) a second miss and an eviction: 30 us a
     new iPhone agent with it, 24 us without (timeit, here). Built on first use, as
     ua-parser's own: its matchers take 0.15 s, which no command that never parses should
@@ -72,15 +73,49 @@ def _device_type(user_agent: str, os: str, device_family: str, device_brand: str
     return "other"
 
 
+#: An agent as the parsers read it (cut to ``AGENT_CHARS``) and whether one was expected.
+AgentKey = tuple[str, bool]
+
+# Keyed by the cut text: a hostile agent's megabyte never sits in the cache. A dict kept in
+# use order (a hit moves its key to the end, the first key is the least recently used)
+# rather than ``functools.lru_cache``, which cannot say whether it holds a key or take a
+# verdict worked out elsewhere (``remember``).
+_verdicts: dict[AgentKey, Agent] = {}
+
+
+def _key(user_agent: str | None, expect_agent: bool) -> AgentKey:
+    return ((user_agent or "")[:AGENT_CHARS], expect_agent)
+
+
 def describe_agent(user_agent: str | None, *, expect_agent: bool = True) -> Agent:
     """Classify a user agent by its first ``AGENT_CHARS`` characters. A missing or empty one
     is a bot when ``expect_agent`` (a browser always sends one); scanner devices send none
     and are not bots."""
-    return _describe((user_agent or "")[:AGENT_CHARS], expect_agent)
+    key = _key(user_agent, expect_agent)
+    found = _verdicts.pop(key, None)
+    if found is None:
+        found = _describe(*key)
+        if len(_verdicts) >= CACHE_SIZE:
+            del _verdicts[next(iter(_verdicts))]
+    _verdicts[key] = found
+    return found
 
 
-# Keyed by the cut text: a hostile agent's megabyte never sits in the cache.
-@lru_cache(maxsize=CACHE_SIZE)
+def undescribed(agents: Iterable[tuple[str | None, bool]]) -> list[AgentKey]:
+    """The distinct agents among ``agents`` (text, expected) whose verdicts are not cached,
+    as ``describe_agent`` keys them."""
+    missing = {_key(agent, expect) for agent, expect in agents}
+    return [key for key in missing if key not in _verdicts]
+
+
+def remember(key: AgentKey, verdict: Agent) -> None:
+    """Cache a verdict ``describe_agent`` would give for ``key``, worked out elsewhere (the
+    agent worker process, ``scanlet.adapters.agent_worker``)."""
+    if key not in _verdicts and len(_verdicts) >= CACHE_SIZE:
+        del _verdicts[next(iter(_verdicts))]
+    _verdicts[key] = verdict
+
+
 def _describe(user_agent: str, expect_agent: bool) -> Agent:
     text = user_agent.strip()
     if not text:

@@ -10,6 +10,7 @@ from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
 from scanlet.actors.follower import start_doorbell
+from scanlet.adapters.agent_worker import AgentWorker
 from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.assembly.cluster import lead
@@ -50,13 +51,23 @@ class AnalyticsFeature:
         projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
         raw_scans = services.raw_scans = storage.raw_scans(projection.raw_scan)
         gauge = lag_gauge(services.registry)
+        prefetch = None
+        if services.settings.agent_worker:
+            worker = AgentWorker(registry=services.registry)
+            stack.push_async_callback(worker.aclose)
+            prefetch = worker.prefetch
 
         async def duty(leading: SupervisorRef, duty_tasks: TaskGroup) -> None:
             ref = await leading.spawn(
                 ChildSpec(
                     "analytics",
                     lambda: AnalyticsFollower(
-                        storage.events, storage.positions, storage.analytics, projection, gauge
+                        storage.events,
+                        storage.positions,
+                        storage.analytics,
+                        projection,
+                        gauge,
+                        prefetch,
                     ),
                     mailbox_capacity=2,
                 )

@@ -20,6 +20,7 @@ from scanlet.actors.access.keys import Scope
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.config import load_settings
+from tests.actors.analytics.conftest import append, scan
 from tests.conftest import caught_up
 
 PHONE = (
@@ -291,3 +292,27 @@ def test_many_referrer_hosts_give_the_top_ones_and_other(api: Api) -> None:
     assert len(narrow) == 6
     assert sum(narrow.values()) == 30
     assert api.get("/api/v1/codes/menu/stats", top=0).status_code == 422
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
+    scanlet_db: str, tmp_path: Path, enabled: bool
+) -> None:
+    # Visits written to the log in one go, as an import does, with agents never seen.
+    tag = uuid.uuid4().hex
+    visits = [
+        scan("menu", datetime(2026, 3, 10, tzinfo=UTC), visitor=f"v{i}", agent=f"{PHONE} {tag}/{i}")
+        for i in range(40)
+    ]
+    with serve(scanlet_db, tmp_path, SCANLET_AGENT_WORKER=str(enabled).lower()) as api:
+        api.create("menu")
+        api.client.portal.call(append, api.app.state.services.storage, visits)  # type: ignore[union-attr]
+        api.caught_up()
+        period = {"from": "2026-03-10T00:00:00Z", "to": "2026-03-11T00:00:00Z"}
+        stats = api.get("/api/v1/codes/menu/stats", **period).json()
+        metrics = api.client.get("/metrics").text
+    assert stats["by_device"] == {"mobile": 40}
+    if enabled:
+        assert "scanlet_agent_worker_described_total 40.0" in metrics
+    else:
+        assert "scanlet_agent_worker" not in metrics

@@ -8,6 +8,7 @@ parser tomorrow means a new adapter and ``scanlet rebuild``, not a change to thi
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ import msgspec
 __all__ = (
     "Agent",
     "AgentDescriber",
+    "AgentPrefetch",
     "CountryLookup",
     "NoCountries",
     "normalize_country",
@@ -70,6 +72,11 @@ class AgentDescriber(Protocol):
         """A missing or empty agent is a bot when ``expect_agent`` (a browser always sends
         one); scanner devices send none and are not bots."""
         ...
+
+
+#: Describes those of a batch's agents (text, whether one is expected) not cached yet away
+#: from the loop and caches the verdicts where the ``AgentDescriber`` finds them; how many.
+AgentPrefetch = Callable[[Iterable[tuple[str | None, bool]]], Awaitable[int]]
 
 
 class CountryLookup(Protocol):

@@ -29,7 +29,14 @@ from scanlet.actors.events import ScanOrphaned, ScanRecorded
 from scanlet.storage.records import Profile, RawScan, RawScanKey, ScanFact, StoredEvent
 from scanlet.storage.timefmt import parse_time
 
-__all__ = ("PROFILE_CACHE_SIZE", "SCAN_TYPES", "AnalyticsProjection")
+__all__ = (
+    "PROFILE_CACHE_SIZE",
+    "SCAN_TYPES",
+    "AnalyticsProjection",
+    "DecodedScan",
+    "decode_scans",
+    "scan_agents",
+)
 
 SCAN_TYPES = ("scan.recorded", "scan.orphaned")
 #: Distinct (source, agent, referrer, country) combinations kept; the cache is emptied when
@@ -56,6 +63,22 @@ class _ScanView(msgspec.Struct):
 
 
 _view = msgspec.json.Decoder(_ScanView).decode
+#: A scan event with the fields the rollups read.
+DecodedScan = tuple[StoredEvent, _ScanView]
+
+
+def decode_scans(events: Sequence[StoredEvent]) -> list[DecodedScan]:
+    """The scans among ``events``, decoded for ``fold_decoded``."""
+    return [(stored, _view(stored.payload)) for stored in events if stored.type in SCAN_TYPES]
+
+
+def scan_agents(scans: Sequence[DecodedScan]) -> set[tuple[str | None, bool]]:
+    """The user agents the fold of ``scans`` describes (text, whether one is expected)."""
+    return {
+        (event.user_agent, _expects_agent(event.source))
+        for stored, event in scans
+        if stored.type == "scan.recorded"
+    }
 
 
 def _expects_agent(source: str) -> bool:
@@ -134,16 +157,17 @@ class AnalyticsProjection:
     def fold(self, events: Sequence[StoredEvent]) -> tuple[list[ScanFact], list[RawScanKey]]:
         """What ``events`` (scans among them; others are skipped) add to the read models:
         one fact per recorded scan for the rollups, one key per scan kept raw."""
+        return self.fold_decoded(decode_scans(events))
+
+    def fold_decoded(self, scans: Sequence[DecodedScan]) -> tuple[list[ScanFact], list[RawScanKey]]:
+        """``fold`` of scans decoded already (``decode_scans``)."""
         facts: list[ScanFact] = []
         keys: list[RawScanKey] = []
         cutoff = self.raw_cutoff()
         profiles = self._profiles
         hours: dict[str, int] = {}
-        for stored in events:
+        for stored, event in scans:
             kind = stored.type
-            if kind not in SCAN_TYPES:
-                continue
-            event = _view(stored.payload)
             occurred_at = stored.occurred_at
             if cutoff is None or occurred_at >= cutoff:
                 keys.append(

@@ -1,17 +1,19 @@
 """The analytics follower: exactly once, resumable, rebuildable beside a running follower."""
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import anyio
 import anyio.lowlevel
 from prometheus_client import CollectorRegistry
 
-from scanlet.actors.analytics.actor import FOLD_STEP, lag_gauge
+from scanlet.actors.analytics.actor import FOLD_STEP, AnalyticsFollower, lag_gauge
 from scanlet.actors.analytics.facts import Agent
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, purge_once
 from scanlet.actors.follower import CatchUp
+from scanlet.adapters.agent_worker import AgentWorker
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
@@ -141,3 +143,43 @@ async def test_a_batch_of_costly_scans_lets_other_tasks_run_while_it_is_folded(
     # One batch (192 < batch_size), folded in steps of FOLD_STEP scans (each at least 8 ms here),
     # with the ticker let in between them.
     assert len(set(seen)) >= 192 // FOLD_STEP - 1, seen
+
+
+async def test_agents_parsed_by_the_worker_process_give_the_same_read_models(
+    storage: AnyStorage,
+) -> None:
+    # An import's visits: agents never seen, a few of them bots. Followed with the agent
+    # worker, then rebuilt without it: the same rollups and raw rows.
+    tag = uuid.uuid4().hex
+    agents = [f"Mozilla/5.0 (iPhone; CPU iPhone OS 17_{i} like Mac OS X) {tag}" for i in range(40)]
+    agents += [f"Googlebot/2.{i} (+http://www.google.com/bot.html) {tag}" for i in range(8)]
+    await append(
+        storage, [scan("menu", NOW, visitor=f"v{i}", agent=a) for i, a in enumerate(agents)]
+    )
+    registry = CollectorRegistry()
+    worker = AgentWorker(registry=registry)
+    try:
+        async with running_system() as system:
+            ref: ActorRef[CatchUp] = await system.spawn(
+                ChildSpec(
+                    "analytics",
+                    lambda: AnalyticsFollower(
+                        storage.events,
+                        storage.positions,
+                        storage.analytics,
+                        AnalyticsProjection(describe_agent),
+                        prefetch=worker.prefetch,
+                    ),
+                )
+            )
+            await caught_up(ref, storage, len(agents))
+    finally:
+        await worker.aclose()
+    assert registry.get_sample_value("scanlet_agent_worker_described_total") == len(agents)
+    followed = await storage.analytics.dump()
+    raw = await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump()
+    rows = await storage.analytics.hours("menu", 0, 10**7)
+    assert [(r.humans, r.bots) for r in rows] == [(40, 8)]
+    await rebuild_all(storage, AnalyticsProjection(describe_agent))
+    assert await storage.analytics.dump() == followed
+    assert await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump() == raw

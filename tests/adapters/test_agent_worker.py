@@ -1,0 +1,199 @@
+"""The agent worker process: the parsers' own verdicts, off the loop, and never a reason for
+the projection to stop (a worker that dies, hangs or talks nonsense leaves the agents to the
+loop)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import anyio
+from prometheus_client import CollectorRegistry
+
+from scanlet.adapters import user_agents
+from scanlet.adapters.agent_worker import MIN_AGENTS, AgentWorker
+from scanlet.adapters.user_agents import AGENT_CHARS, undescribed
+
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{n} like Mac OS X) AppleWebKit/605.1.15 Mobile"
+
+
+def fresh_agents(count: int) -> list[tuple[str | None, bool]]:
+    """Agents no test has described before, of several kinds, each expected and not."""
+    tag = uuid.uuid4().hex
+    kinds = [
+        IPHONE,
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36 {n}",
+        "Googlebot/2.1 (+http://www.google.com/bot.html) {n}",
+        "curl/8.{n}",
+        "Mozilla/5.0 (Linux; Android 14; Pixel {n}) Mobile ünï☃",
+        "{n}" + "x" * 5000,
+        "   {n}   ",
+    ]
+    texts = [kinds[i % len(kinds)].format(n=f"{i}-{tag}") for i in range(count)]
+    return [(text, expect) for text in texts for expect in (True, False)]
+
+
+def sample(registry: CollectorRegistry, name: str) -> float:
+    return registry.get_sample_value(name) or 0.0
+
+
+def metric(registry: CollectorRegistry) -> tuple[float, float]:
+    return (
+        sample(registry, "scanlet_agent_worker_described_total"),
+        sample(registry, "scanlet_agent_worker_failures_total"),
+    )
+
+
+def python(code: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code), *args]
+
+
+async def test_the_worker_gives_the_parsers_verdicts_and_the_loop_finds_them_cached() -> None:
+    agents = [*fresh_agents(24), (None, True), ("", False)]
+    missing = undescribed(agents)
+    registry = CollectorRegistry()
+    worker = AgentWorker(registry=registry)
+    try:
+        assert await worker.prefetch(agents) == len(missing)
+    finally:
+        await worker.aclose()
+    assert undescribed(agents) == []
+    assert metric(registry) == (len(missing), 0)
+    for text, expect in agents:
+        # What the loop now finds is what its own parser says of the same cut text.
+        parsed_here = user_agents._describe((text or "")[:AGENT_CHARS], expect)
+        assert user_agents.describe_agent(text, expect_agent=expect) == parsed_here
+    assert {user_agents.describe_agent(t, expect_agent=e).device for t, e in agents} >= {
+        "mobile",
+        "desktop",
+        "bot",
+        "other",
+    }
+
+
+async def test_a_few_new_agents_are_left_to_the_loop() -> None:
+    registry = CollectorRegistry()
+    # A worker that could not start: were it asked, the failure would be counted.
+    worker = AgentWorker(registry=registry, command=["/nonexistent/agent-worker"])
+    few = fresh_agents(MIN_AGENTS // 2 - 1)
+    assert len(undescribed(few)) < MIN_AGENTS
+    assert await worker.prefetch(few) == 0
+    assert metric(registry) == (0, 0)
+    assert len(undescribed(few)) == len(few)
+    await worker.aclose()
+
+
+async def test_a_worker_that_cannot_start_or_dies_leaves_the_agents_to_the_loop() -> None:
+    for command in (["/nonexistent/agent-worker"], python("import sys; sys.exit(3)")):
+        registry = CollectorRegistry()
+        worker = AgentWorker(registry=registry, command=command)
+        agents = fresh_agents(MIN_AGENTS)
+        assert await worker.prefetch(agents) == 0
+        assert metric(registry) == (0, 1)
+        # Not started again at once: the next batch is described on the loop.
+        assert await worker.prefetch(agents) == 0
+        assert metric(registry) == (0, 1)
+        assert len(undescribed(agents)) == len(agents)
+        assert user_agents.describe_agent(agents[0][0]).device == "mobile"
+        await worker.aclose()
+
+
+async def test_a_worker_that_hangs_is_killed_and_one_that_talks_nonsense_is_stopped(
+    tmp_path: Path,
+) -> None:
+    pid_file = tmp_path / "pid"
+    hanging = python(
+        """
+        import os, sys, time
+        open(sys.argv[1], "w").write(str(os.getpid()))
+        time.sleep(60)
+        """,
+        str(pid_file),
+    )
+    # Answers every frame with one verdict, whatever it was asked.
+    wrong_count = python(
+        """
+        import sys
+        body = b"\\x91\\x94\\xa6mobile\\xa3iOS\\xa6Safari\\xc2"
+        while (header := sys.stdin.buffer.read(4)):
+            sys.stdin.buffer.read(int.from_bytes(header, "big"))
+            sys.stdout.buffer.write(len(body).to_bytes(4, "big") + body)
+            sys.stdout.buffer.flush()
+        """
+    )
+    for command in (hanging, wrong_count):
+        registry = CollectorRegistry()
+        worker = AgentWorker(registry=registry, command=command, answer_seconds=1.0)
+        agents = fresh_agents(MIN_AGENTS)
+        with anyio.fail_after(10):
+            assert await worker.prefetch(agents) == 0
+        assert metric(registry) == (0, 1)
+        assert len(undescribed(agents)) == len(agents)
+        await worker.aclose()
+    hung = int(pid_file.read_text())
+    assert not _alive(hung)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not reaped by its new parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+async def test_after_close_every_agent_is_left_to_the_loop() -> None:
+    registry = CollectorRegistry()
+    worker = AgentWorker(registry=registry)
+    assert await worker.prefetch(fresh_agents(MIN_AGENTS)) > 0
+    await worker.aclose()
+    agents = fresh_agents(MIN_AGENTS)
+    assert await worker.prefetch(agents) == 0
+    assert len(undescribed(agents)) == len(agents)
+
+
+def test_the_worker_ends_when_its_server_is_killed() -> None:
+    server = subprocess.Popen(
+        python(
+            """
+            import anyio, uuid
+            from scanlet.adapters.agent_worker import AgentWorker
+
+            async def main():
+                worker = AgentWorker()
+                tag = uuid.uuid4().hex
+                await worker.prefetch([(f"agent {i} {tag}", True) for i in range(32)])
+                print("worker", worker._process.pid, flush=True)
+                await anyio.sleep(120)
+
+            anyio.run(main)
+            """
+        ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        # structlog's default output shares stdout.
+        line = ""
+        while not line.startswith("worker "):
+            line = server.stdout.readline()
+            assert line, "the server ended before its worker started"
+        worker_pid = int(line.split()[1])
+        assert _alive(worker_pid)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(worker_pid)
+    finally:
+        server.kill()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
