@@ -9,7 +9,7 @@ second, and the same visits as device events into the third, in batches of 1000 
 connections (the ingest benchmark's client). The ratios compare each import with the
 ingest of the same visits in the same run.
 Run: python bench/import.py [--visits 100000] [--codes 100] [--import-core load|server]
-[--phases shlink,archive,ingest]
+[--phases shlink,archive,ingest] [--control]
 """
 
 from __future__ import annotations
@@ -175,6 +175,24 @@ def scanlet(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return done
 
 
+#: How long the control phase keeps the import's core busy.
+CONTROL_SECONDS = 10.0
+
+
+def busy_import_core(redirects: Redirects) -> tuple[float, int, str]:
+    """Redirects' p99 while a busy loop holds the import's core and nothing is imported:
+    what the import's mere use of its core does to the measurement (the redirect clients
+    run on the load core, as does the import unless ``--import-core server``)."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=_pin)
+    try:
+        redirects.take()
+        time.sleep(CONTROL_SECONDS)
+        return redirects.take()
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def timed(what: Callable[[], object]) -> float:
     started = time.perf_counter()
     what()
@@ -213,6 +231,11 @@ def main() -> None:
     parser.add_argument("--codes", type=int, default=100)
     parser.add_argument("--import-core", choices=sorted(_IMPORT_CORE), default="load")
     parser.add_argument(
+        "--control",
+        action="store_true",
+        help="also measure redirects beside a busy loop on the import's core, no import",
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help="the phases to run, comma-separated (the ratios need ingest; archive needs shlink)",
@@ -235,6 +258,12 @@ def main() -> None:
                 time.sleep(2)
                 alone = redirects.take()
                 print(f"redirects alone: p99 {alone[0]:.1f} ms over {alone[1]} requests")
+                if args.control:
+                    busy = busy_import_core(redirects)
+                    print(
+                        f"redirects beside a busy loop on the import's core: p99 {busy[0]:.1f}"
+                        f" ms over {busy[1]} requests"
+                    )
                 took = timed(
                     lambda: scanlet(
                         running.folder,
