@@ -18,7 +18,14 @@ import ua_parser
 from scanlet.actors.analytics.facts import CACHE_SIZE, Agent
 from scanlet.adapters.crawlers import is_crawler
 
-__all__ = ("AGENT_CHARS", "AgentKey", "describe_agent", "remember", "undescribed")
+__all__ = (
+    "AGENT_CHARS",
+    "AgentKey",
+    "describe_agent",
+    "prepare_parsers",
+    "remember",
+    "undescribed",
+)
 
 #: The characters of a user agent the parsers read. crawlerdetect's own search (Python's
 #: ``re``, one alternation of ~1,500 patterns tried at every position) took 38 s for a 16 KiB
@@ -114,6 +121,13 @@ def remember(key: AgentKey, verdict: Agent) -> None:
     if key not in _verdicts and len(_verdicts) >= CACHE_SIZE:
         del _verdicts[next(iter(_verdicts))]
     _verdicts[key] = verdict
+
+
+def prepare_parsers() -> None:
+    """Build the parsers now rather than on the first agent described: ua-parser's
+    matchers take about 0.1 s to build, all of it holding the GIL (a thread would not
+    help), and on a server's first scan that was a 105 ms stall of the event loop."""
+    _describe("Mozilla/5.0", True)
 
 
 def _describe(user_agent: str, expect_agent: bool) -> Agent:

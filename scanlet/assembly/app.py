@@ -30,7 +30,7 @@ from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.qr_images import QrRenderer, StoredLogos
-from scanlet.adapters.user_agents import describe_agent
+from scanlet.adapters.user_agents import describe_agent, prepare_parsers
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.assembly.cluster import (
     ClusterCollector,
@@ -303,6 +303,9 @@ def create_app(
                 not_found_url=settings.not_found_url,
                 root_url=settings.root_url,
             )
+            # Before the first request, which would wait for it (the scan path's rules and
+            # the analytics projection both describe agents).
+            prepare_parsers()
             background = await stack.enter_async_context(anyio.create_task_group())
             background.start_soon(storage.run_maintenance)
             background.start_soon(_stop_on_failure, system, app)

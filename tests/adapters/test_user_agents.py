@@ -1,6 +1,10 @@
 """User agents are described by their first AGENT_CHARS characters: a hostile header's
 length cannot turn into seconds of regex work on the event loop."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import ua_parser
 
@@ -57,3 +61,25 @@ def test_missing_agents_keep_their_rule() -> None:
 )
 def test_the_uncached_parser_reads_agents_as_ua_parsers_default_does(agent: str) -> None:
     assert _parser().parse(agent) == ua_parser.parse(agent)
+
+
+def test_a_server_builds_the_parsers_before_its_first_request(tmp_path: Path) -> None:
+    # In a process of its own: this one's parsers may be built already by other tests.
+    script = f"""
+from prometheus_client import CollectorRegistry
+from starlette.testclient import TestClient
+from scanlet.adapters.user_agents import _parser
+from scanlet.assembly import create_app
+from scanlet.config import load_settings
+
+settings = load_settings({{"SCANLET_DB": {str(tmp_path / "s.db")!r}}}, isatty=False)
+app = create_app(settings, registry=CollectorRegistry(), features=[])
+assert _parser.cache_info().currsize == 0
+with TestClient(app):
+    print("built", _parser.cache_info().currsize)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "built 1" in done.stdout
