@@ -182,8 +182,10 @@ CONTROL_SECONDS = 10.0
 def busy_import_core(redirects: Redirects) -> tuple[float, int, str]:
     """Redirects' p99 while a busy loop holds the import's core and nothing is imported:
     what the import's mere use of its core does to the measurement (the redirect clients
-    run on the load core, as does the import unless ``--import-core server``)."""
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=_pin)
+    run on the load core, as does the import unless ``--import-core server``). The loop
+    runs at the import's own lowered priority (``scanlet.priority``)."""
+    spin = "from scanlet.priority import lower_priority\nlower_priority()\nwhile True: pass"
+    hog = subprocess.Popen([sys.executable, "-c", spin], preexec_fn=_pin)
     try:
         redirects.take()
         time.sleep(CONTROL_SECONDS)

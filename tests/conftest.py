@@ -8,6 +8,7 @@ import anyio
 import pytest
 from hypothesis import HealthCheck, settings
 
+from scanlet import priority
 from scanlet.actors.follower import CATCH_UP, CatchUp
 from scanlet.config import Settings, load_settings
 from scanlet.runtime import ActorRef
@@ -42,6 +43,15 @@ settings.load_profile("scanlet-ci" if os.environ.get("CI") == "true" else "scanl
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _priority_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in-process (``scanlet.cli.main``) keep the test worker's priority: an
+    import would lower it for good (raising it again takes privileges), and every later
+    test, and every server it starts, would run below the others. The executable's own
+    priority is tested through the executable."""
+    monkeypatch.setattr(priority, "lower_priority", lambda: None)
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from scanlet.actors.analytics.facts import Agent
 from scanlet.adapters.user_agents import AgentKey, describe_agent, remember, undescribed
+from scanlet.priority import lower_priority
 
 __all__ = ("MIN_AGENTS", "AgentWorker", "main")
 
@@ -75,6 +76,8 @@ def main() -> None:
     # Ctrl-C reaches the whole process group: the server stops, closing our stdin, and that
     # is how the worker ends (without a traceback of its own).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Parsing waits for the server, not the server for parsing (see scanlet.priority).
+    lower_priority()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         header = stdin.read(_HEADER)

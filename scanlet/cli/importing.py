@@ -29,6 +29,7 @@ from scanlet.cli.common import (
     run,
     settings_from,
 )
+from scanlet import priority
 from scanlet.cli.progress import Progress, progress
 from scanlet.cli.users import with_storage
 from scanlet.http.scoping import refuse_if_limited
@@ -125,6 +126,8 @@ def run_items(
     progress bar counts the bytes of the source's file (see ``_ImportBar``)."""
     from scanlet.assembly.importing import run_import
 
+    # An import is bulk work beside a server's redirects (see scanlet.priority).
+    priority.lower_priority()
     settings = settings_from(args)
     if acting_email(args) is not None:
         with_storage(settings, lambda storage: importer(storage, args))

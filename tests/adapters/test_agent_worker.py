@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from scanlet.adapters import user_agents
 from scanlet.adapters.agent_worker import MIN_AGENTS, AgentWorker
 from scanlet.adapters.user_agents import AGENT_CHARS, undescribed
+from scanlet.priority import BACKGROUND_NICENESS
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{n} like Mac OS X) AppleWebKit/605.1.15 Mobile"
 
@@ -59,6 +60,9 @@ async def test_the_worker_gives_the_parsers_verdicts_and_the_loop_finds_them_cac
     worker = AgentWorker(registry=registry)
     try:
         assert await worker.prefetch(agents) == len(missing)
+        assert worker._process is not None
+        # It runs below the server's priority: parsing waits for redirects.
+        assert niceness(worker._process.pid) == min(19, os.nice(0) + BACKGROUND_NICENESS)
     finally:
         await worker.aclose()
     assert undescribed(agents) == []
@@ -136,6 +140,11 @@ async def test_a_worker_that_hangs_is_killed_and_one_that_talks_nonsense_is_stop
         await worker.aclose()
     hung = int(pid_file.read_text())
     assert not _alive(hung)
+
+
+def niceness(pid: int) -> int:
+    """A running process's niceness (the 19th field of its ``stat``)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _alive(pid: int) -> bool:
