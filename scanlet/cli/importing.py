@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from scanlet import priority
 from scanlet.actors.access.roles import Principal, Role
 from scanlet.cli.acting import acting, acting_email, as_flag
 from scanlet.cli.common import (
@@ -29,7 +30,6 @@ from scanlet.cli.common import (
     run,
     settings_from,
 )
-from scanlet import priority
 from scanlet.cli.progress import Progress, progress
 from scanlet.cli.users import with_storage
 from scanlet.http.scoping import refuse_if_limited
@@ -127,7 +127,8 @@ def run_items(
     from scanlet.assembly.importing import run_import
 
     # An import is bulk work beside a server's redirects (see scanlet.priority).
-    priority.lower_priority()
+    if not args.full_priority:
+        priority.lower_priority()
     settings = settings_from(args)
     if acting_email(args) is not None:
         with_storage(settings, lambda storage: importer(storage, args))
@@ -205,6 +206,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="check everything, store nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--full-priority",
+        action="store_true",
+        help="run at this shell's CPU priority (default: 10 steps lower, so that a server on "
+        "the same machine answers first)",
+    )
     as_flag(parser)
     db_flag(parser)
 
