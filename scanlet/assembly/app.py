@@ -70,6 +70,7 @@ from scanlet.http.scan_path import ScanPath
 from scanlet.http.services import Services
 from scanlet.http.users_api import user_endpoints
 from scanlet.http.visit import SPLIT_KEY_PURPOSE, VisitContext
+from scanlet.observability.loop_lag import loop_lag_histogram, watch_loop_lag
 from scanlet.observability.tracing import Tracing
 from scanlet.runtime import (
     ActorSystem,
@@ -175,6 +176,7 @@ def create_app(
     ProcessCollector(namespace="scanlet", registry=registry)
     _build_info(registry)
     http_metrics = HttpMetrics(registry)
+    loop_lag = loop_lag_histogram(registry)
     scan_metrics = ScanMetrics(registry)
     limits = ScanLimits.from_settings(settings, registry)
     security = security_headers(settings.public_base_url)
@@ -307,6 +309,7 @@ def create_app(
             # the analytics projection both describe agents).
             prepare_parsers()
             background = await stack.enter_async_context(anyio.create_task_group())
+            background.start_soon(watch_loop_lag, loop_lag.observer())
             background.start_soon(storage.run_maintenance)
             background.start_soon(_stop_on_failure, system, app)
             collector = ClusterCollector(leadership, storage)
