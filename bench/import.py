@@ -73,19 +73,23 @@ class Redirects:
 
     def __init__(self, base: str) -> None:
         context = multiprocessing.get_context("spawn")
+        self._base = base
         self._pipe, child = context.Pipe()
         self._process = context.Process(target=_scan_until_stopped, args=(base, child, _boost[0]))
+        self._lag = lag_buckets(base)
 
     def start(self) -> None:
         self._process.start()
 
     def take(self) -> tuple[float, int, str]:
         """p99 in ms, count, and the answers other than 302 (how many, of which status)
-        since the last take."""
+        since the last take, and the server's loop lag p99 meanwhile."""
         self._pipe.send("take")
         taken, statuses = self._pipe.recv()
+        lag, self._lag = self._lag, lag_buckets(self._base)
         errors = sum(statuses.values())
         others = f"{errors} not 302" + (f" {dict(statuses)}" if statuses else "")
+        others += f"; server loop lag p99 {lag_p99(lag, self._lag)}"
         if len(taken) < 2:
             return 0.0, len(taken), others
         return statistics.quantiles(taken, n=100)[98] * 1000, len(taken), others
@@ -93,6 +97,32 @@ class Redirects:
     def stop(self) -> None:
         self._pipe.send("stop")
         self._process.join(timeout=60)
+
+
+LAG = "scanlet_event_loop_lag_seconds_bucket{"
+
+
+def lag_buckets(base: str) -> dict[float, float]:
+    """The server's cumulative loop-lag histogram: probes at or under each bound."""
+    found: dict[float, float] = {}
+    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
+        if line.startswith(LAG):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            found[float(bound)] = float(line.rsplit(" ", 1)[1])
+    return found
+
+
+def lag_p99(before: dict[float, float], after: dict[float, float]) -> str:
+    """The bucket the 99th percentile of the probes between two scrapes fell in."""
+    counts = sorted((bound, after[bound] - before.get(bound, 0.0)) for bound in after)
+    if not counts or counts[-1][1] <= 0:
+        return "unknown"
+    lower = 0.0
+    for bound, count in counts:
+        if count >= 0.99 * counts[-1][1]:
+            return f"in ({lower * 1000:g}, {bound * 1000:g}] ms"
+        lower = bound
+    return "unknown"
 
 
 def _scan_until_stopped(base: str, pipe: Connection, boost: bool) -> None:
@@ -273,12 +303,14 @@ def main() -> None:
             with server(folder / "shlink") as (running, _, redirects):
                 time.sleep(2)
                 alone = redirects.take()
-                print(f"redirects alone: p99 {alone[0]:.1f} ms over {alone[1]} requests")
+                print(
+                    f"redirects alone: p99 {alone[0]:.1f} ms over {alone[1]} requests; {alone[2]}"
+                )
                 if args.control:
                     busy = busy_import_core(redirects)
                     print(
                         f"redirects beside a busy loop on the import's core: p99 {busy[0]:.1f}"
-                        f" ms over {busy[1]} requests"
+                        f" ms over {busy[1]} requests; {busy[2]}"
                     )
                 took = timed(
                     lambda: scanlet(
