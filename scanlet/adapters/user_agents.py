@@ -131,7 +131,9 @@ def prepare_parsers() -> None:
 
 
 def _describe(user_agent: str, expect_agent: bool) -> Agent:
-    text = user_agent.strip()
+    # A lone surrogate (no request header or stored event carries one, but a str may) has
+    # no UTF-8, and ua-parser's native resolver raised on it: parse it as the U+FFFD it is.
+    text = user_agent.strip().encode("utf-8", "replace").decode("utf-8")
     if not text:
         return Agent("bot" if expect_agent else "other", "Other", "Other", expect_agent)
     parsed = _parser().parse(text)

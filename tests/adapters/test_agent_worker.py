@@ -206,3 +206,16 @@ def test_the_worker_ends_when_its_server_is_killed() -> None:
         server.wait()
         if server.stdout is not None:
             server.stdout.close()
+
+
+async def test_agents_that_cannot_be_sent_are_left_to_the_loop() -> None:
+    registry = CollectorRegistry()
+    worker = AgentWorker(registry=registry)
+    agents = [(f"{text}\ud800", expect) for text, expect in fresh_agents(MIN_AGENTS)]
+    try:
+        assert await worker.prefetch(agents) == 0
+    finally:
+        await worker.aclose()
+    assert metric(registry) == (0, 1)
+    # ... and the loop's parser reads the surrogate as a replacement character.
+    assert user_agents.describe_agent(agents[0][0]).device == "mobile"
