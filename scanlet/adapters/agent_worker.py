@@ -153,10 +153,7 @@ class AgentWorker:
             verdicts = await self._exchange(keys)
             answered = True
         except _WORKER_FAILURES as exc:
-            self._failures.inc()
-            log.warning("agent worker failed; describing on the loop", error=repr(exc))
-            self._next_start = anyio.current_time() + self._pause
-            self._pause = min(2 * self._pause, RESTART_PAUSES[1])
+            self._failed("agent worker failed; describing on the loop", repr(exc))
             return None
         finally:
             # Failed, or cancelled half-way through a frame: the pipe cannot be trusted.
@@ -187,15 +184,19 @@ class AgentWorker:
                 self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
             )
         except OSError as exc:
-            self._failures.inc()
-            log.warning("agent worker did not start", error=str(exc))
-            self._next_start = anyio.current_time() + self._pause
-            self._pause = min(2 * self._pause, RESTART_PAUSES[1])
+            self._failed("agent worker did not start", str(exc))
             return False
         assert self._process.stdout is not None
         self._replies = BufferedByteReceiveStream(self._process.stdout)
         log.info("agent worker started", pid=self._process.pid)
         return True
+
+    def _failed(self, what: str, error: str) -> None:
+        """Count and log a failure, and start no worker for a pause that doubles each time."""
+        self._failures.inc()
+        log.warning(what, error=error)
+        self._next_start = anyio.current_time() + self._pause
+        self._pause = min(2 * self._pause, RESTART_PAUSES[1])
 
     async def _stop(self) -> None:
         process, self._process, self._replies = self._process, None, None

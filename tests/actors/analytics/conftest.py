@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from prometheus_client import Gauge
 
 from scanlet.actors.analytics.actor import AnalyticsFollower, rebuild
+from scanlet.actors.analytics.facts import AgentPrefetch
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.events import DomainEvent, ScanOrphaned, ScanRecorded, encode_event
 from scanlet.storage.ports import Storage
@@ -24,10 +25,15 @@ BOT = "curl/8.4.0"
 
 
 def follower(
-    storage: Storage, projection: AnalyticsProjection, lag: Gauge | None = None
+    storage: Storage,
+    projection: AnalyticsProjection,
+    lag: Gauge | None = None,
+    prefetch: AgentPrefetch | None = None,
 ) -> AnalyticsFollower:
     """The analytics follower on ``storage``'s ports."""
-    return AnalyticsFollower(storage.events, storage.positions, storage.analytics, projection, lag)
+    return AnalyticsFollower(
+        storage.events, storage.positions, storage.analytics, projection, lag, prefetch
+    )
 
 
 async def rebuild_all(storage: Storage, projection: AnalyticsProjection) -> int:

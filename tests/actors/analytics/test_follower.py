@@ -8,7 +8,7 @@ import anyio
 import anyio.lowlevel
 from prometheus_client import CollectorRegistry
 
-from scanlet.actors.analytics.actor import FOLD_STEP, AnalyticsFollower, lag_gauge
+from scanlet.actors.analytics.actor import FOLD_STEP, lag_gauge
 from scanlet.actors.analytics.facts import Agent
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, purge_once
@@ -163,12 +163,8 @@ async def test_agents_parsed_by_the_worker_process_give_the_same_read_models(
             ref: ActorRef[CatchUp] = await system.spawn(
                 ChildSpec(
                     "analytics",
-                    lambda: AnalyticsFollower(
-                        storage.events,
-                        storage.positions,
-                        storage.analytics,
-                        AnalyticsProjection(describe_agent),
-                        prefetch=worker.prefetch,
+                    lambda: follower(
+                        storage, AnalyticsProjection(describe_agent), prefetch=worker.prefetch
                     ),
                 )
             )
