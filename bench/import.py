@@ -113,15 +113,22 @@ def lag_buckets(base: str) -> dict[float, float]:
 
 
 def lag_p99(before: dict[float, float], after: dict[float, float]) -> str:
-    """The bucket the 99th percentile of the probes between two scrapes fell in."""
+    """The bucket the 99th percentile of the probes between two scrapes fell in, and an
+    estimate within it (linear between the bucket's bounds, as Prometheus'
+    ``histogram_quantile`` does)."""
     counts = sorted((bound, after[bound] - before.get(bound, 0.0)) for bound in after)
     if not counts or counts[-1][1] <= 0:
         return "unknown"
-    lower = 0.0
+    target = 0.99 * counts[-1][1]
+    lower, below = 0.0, 0.0
     for bound, count in counts:
-        if count >= 0.99 * counts[-1][1]:
-            return f"in ({lower * 1000:g}, {bound * 1000:g}] ms"
-        lower = bound
+        if count >= target:
+            if bound == float("inf"):
+                return f"over {lower * 1000:g} ms"
+            share = (target - below) / (count - below) if count > below else 1.0
+            estimate = lower + share * (bound - lower)
+            return f"~{estimate * 1000:.2f} ms, in ({lower * 1000:g}, {bound * 1000:g}]"
+        lower, below = bound, count
     return "unknown"
 
 
