@@ -91,14 +91,14 @@ async def test_cheap_commits_take_at_most_the_row_limit() -> None:
 
 
 async def test_slow_commits_shrink_to_the_time_limit_and_each_is_followed_by_a_pause() -> None:
-    # 0.5 ms a visit: 50 visits would hold the lock 25 ms; about 10 fit in 5 ms.
-    sink = TimedSink(seconds_per_visit=0.0005)
+    # 0.2 ms a visit: 50 visits would hold the lock 10 ms; about 10 fit in 2 ms.
+    sink = TimedSink(seconds_per_visit=0.0002)
     report = await Importer(sink, pacing=Pacing.always()).run(items(200))
     assert report.visits_imported == 200
     assert report.paced_commits == report.commits == len(sink.commits)
     sizes = [size for size, _, _ in sink.commits]
     assert sizes[0] == VISIT_BATCH
-    fitting = int(COMMIT_SECONDS / 0.0005)
+    fitting = int(COMMIT_SECONDS / 0.0002)
     assert all(MIN_VISIT_BATCH <= size <= fitting for size in sizes[1:-1]), sizes
     for (_, started, ended), (_, next_started, _) in zip(
         sink.commits, sink.commits[1:], strict=False
