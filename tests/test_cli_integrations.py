@@ -2,7 +2,9 @@
 registry and checks, deliveries by a running server to an endpoint the command line added,
 and a tail of a running server's scans that ends cleanly on Ctrl-C."""
 
+import contextlib
 import json
+import queue
 import selectors
 import signal
 import subprocess
@@ -141,6 +143,71 @@ def test_scans_tail_prints_each_scan_and_ends_with_0_on_ctrl_c(tmp_path: Path) -
     assert err == ""
 
 
+def test_scans_tail_follows_a_restarted_server_without_missing_or_repeating(
+    tmp_path: Path,
+) -> None:
+    tail: subprocess.Popen[str] | None = None
+    reader: threading.Thread | None = None
+    printed: queue.Queue[str] = queue.Queue()
+
+    def scan_until_printed(base: str, agent: str) -> str:
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            assert httpx.get(f"{base}/q/menu", headers={"User-Agent": agent}).status_code == 302
+            with contextlib.suppress(queue.Empty):
+                return printed.get(timeout=0.5)
+        raise AssertionError("the tail printed nothing")
+
+    try:
+        with served(tmp_path) as server:
+            env = {"SCANLET_PORT": str(server.port)}
+            create_code(tmp_path, "menu", "https://example.com", env)
+            port = server.port
+            tail = subprocess.Popen(
+                [SCANLET, "scans", "tail", "menu", "--server", server.base],
+                cwd=tmp_path,
+                env={"PATH": "/usr/bin:/bin", "SCANLET_KEY": server.key("read")},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            out = tail.stdout
+            assert out is not None
+
+            def read_lines() -> None:
+                with out:
+                    for line in out:
+                        printed.put(line)
+
+            reader = threading.Thread(target=read_lines, daemon=True)
+            reader.start()
+            first = scan_until_printed(server.base, "before/1")
+        # The server is gone and the tail waits for it. Scans the next server records before
+        # the tail is back are replayed from the log: none missed, none twice.
+        with served(tmp_path, port=port) as again:
+            for n in range(3):
+                scanned = httpx.get(f"{again.base}/q/menu", headers={"User-Agent": f"gap/{n}"})
+                assert scanned.status_code == 302
+            lines = [printed.get(timeout=30) for _ in range(3)]
+            after = scan_until_printed(again.base, "after/1")
+    finally:
+        if tail is not None:
+            tail.send_signal(signal.SIGINT)
+            code = tail.wait(timeout=30)
+            assert tail.stderr is not None
+            err = tail.stderr.read()
+            tail.stderr.close()
+        if reader is not None:
+            reader.join(timeout=30)
+    assert first.split("  ")[4].rstrip("\n") == "before/1"
+    assert [line.split("  ")[4].rstrip("\n") for line in lines] == ["gap/0", "gap/1", "gap/2"]
+    assert after.split("  ")[4].rstrip("\n") == "after/1"
+    assert printed.empty()
+    assert code == 0
+    assert "trying again in" in err
+    assert "following again" in err
+
+
 def _first_line_while_scanning(tail: subprocess.Popen[str], url: str) -> str:
     """Scan until the tail prints (the stream starts at its connection, which we cannot
     see from here), with a generous limit."""
@@ -181,8 +248,8 @@ def test_stream_messages_become_scan_lines() -> None:
         '"data":{"slug":"typo","source":"link","user_agent":"a\\tb"}}',
         "",
     ]
-    [(event, data)] = list(sse_messages(iter(raw)))
-    assert event == "scan.orphaned"
+    [(event, data, event_id)] = list(sse_messages(iter(raw)))
+    assert (event, event_id) == ("scan.orphaned", "7")
     assert scan_line(data) == "2026-12-01T00:00:00Z  typo?  link  -  a b"
 
 

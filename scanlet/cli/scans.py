@@ -2,13 +2,19 @@
 
 It reads ``GET /api/v1/stream`` (Server-Sent Events) with a key, so it sees what the server
 records as it records it, on any machine that can reach the server. One line per scan;
-Ctrl-C ends it with exit code 0.
+Ctrl-C ends it with exit code 0. When a stream it had drops (the server restarted, the
+network went away), it says so on stderr and connects again, after pauses that double up
+to ``RECONNECT_PAUSES[1]``, sending ``Last-Event-ID``: the server replays what was
+recorded meanwhile, so no scan is missed or shown twice. A refusal (a revoked key, say)
+ends it, as at the start.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +37,10 @@ __all__ = ("register", "scan_line", "sse_messages")
 SCAN_TYPES = ("scan.recorded", "scan.orphaned")
 #: Seconds to connect; reading waits for as long as the stream is quiet (heartbeats come).
 CONNECT_TIMEOUT = 10.0
+#: Seconds before connecting again after a drop, doubled up to the last.
+RECONNECT_PAUSES = (0.5, 10.0)
+#: Answers to a reconnect that mean "not now" rather than "no": try again after a pause.
+_TRY_AGAIN = frozenset({429, 502, 503, 504})
 
 
 class _Body(msgspec.Struct):
@@ -41,16 +51,18 @@ class _Body(msgspec.Struct):
     data: dict[str, Any]
 
 
-def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
-    """``(event, data)`` for each message of a Server-Sent Events stream (comments and
-    heartbeats skipped; several ``data:`` lines joined by newlines, as the format says)."""
+def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, str, str | None]]:
+    """``(event, data, id)`` for each message of a Server-Sent Events stream (comments and
+    heartbeats skipped; several ``data:`` lines joined by newlines, as the format says; the
+    id is the last one the stream set, as a client's ``Last-Event-ID``)."""
     event = "message"
     data: list[str] = []
+    last_id: str | None = None
     for raw in lines:
         line = raw.rstrip("\r")
         if not line:
             if data:
-                yield event, "\n".join(data)
+                yield event, "\n".join(data), last_id
             event, data = "message", []
         elif line.startswith(":"):
             continue
@@ -61,6 +73,8 @@ def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
                 event = value
             elif name == "data":
                 data.append(value)
+            elif name == "id" and "\0" not in value:
+                last_id = value
 
 
 def scan_line(data: str) -> str:
@@ -102,6 +116,25 @@ def _refusal(response: httpx.Response) -> str:
     return f"the server answered {response.status_code}: {detail}"
 
 
+class _Place:
+    """Where a tail stands in the stream: the last event id the server set (it survives a
+    stream that breaks off, and a reconnect resumes after it)."""
+
+    __slots__ = ("last_id",)
+
+    def __init__(self) -> None:
+        self.last_id: str | None = None
+
+
+def _print_scans(answer: httpx.Response, fmt: str, place: _Place) -> None:
+    """Print the scans of an open stream until it ends, keeping ``place`` up to date."""
+    for event, data, event_id in sse_messages(answer.iter_lines()):
+        if event_id is not None:
+            place.last_id = event_id
+        if event in SCAN_TYPES:
+            print(data if fmt == "json" else scan_line(data), flush=True)
+
+
 def cmd_scans_tail(args: argparse.Namespace) -> int:
     """Print each scan the server records from now on, until Ctrl-C."""
     key = args.key or os.environ.get("SCANLET_KEY")
@@ -113,18 +146,35 @@ def cmd_scans_tail(args: argparse.Namespace) -> int:
     url = f"{_server(args)}/api/v1/stream"
     timeout = httpx.Timeout(CONNECT_TIMEOUT, read=None)
     headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
+    place = _Place()
+    followed = False  # whether a stream was ever open: only then is a drop worth a retry
+    pause = RECONNECT_PAUSES[0]
     try:
-        with httpx.stream("GET", url, params=params, headers=headers, timeout=timeout) as answer:
-            if answer.status_code != 200:
-                raise CommandFailed(_refusal(answer))
-            for event, data in sse_messages(answer.iter_lines()):
-                if event in SCAN_TYPES:
-                    print(data if args.format == "json" else scan_line(data), flush=True)
+        while True:
+            resume = {} if place.last_id is None else {"Last-Event-ID": place.last_id}
+            try:
+                with httpx.stream(
+                    "GET", url, params=params, headers={**headers, **resume}, timeout=timeout
+                ) as answer:
+                    if answer.status_code != 200:
+                        if not (followed and answer.status_code in _TRY_AGAIN):
+                            raise CommandFailed(_refusal(answer))
+                        why = f"the server answered {answer.status_code}"
+                    else:
+                        if followed:
+                            print("scanlet: following again", file=sys.stderr, flush=True)
+                        followed, pause = True, RECONNECT_PAUSES[0]
+                        _print_scans(answer, args.format, place)
+                        why = "the server closed the stream"
+            except httpx.HTTPError as exc:
+                if not followed:
+                    raise CommandFailed(f"cannot follow {url}: {exc}") from None
+                why = f"lost {url}: {exc}"
+            print(f"scanlet: {why}; trying again in {pause:g} s", file=sys.stderr, flush=True)
+            time.sleep(pause)
+            pause = min(2 * pause, RECONNECT_PAUSES[1])
     except KeyboardInterrupt:
         return EXIT_OK
-    except httpx.HTTPError as exc:
-        raise CommandFailed(f"cannot follow {url}: {exc}") from None
-    raise CommandFailed(f"the server closed the stream ({url})")
 
 
 def register(sub: Subcommands) -> None:
