@@ -54,12 +54,12 @@ _HEADER = 4
 _agents = msgspec.msgpack.Decoder(list[tuple[str, bool]])
 _verdicts = msgspec.msgpack.Decoder(list[Agent])
 _encode = msgspec.msgpack.Encoder().encode
-#: What a worker that died, hung or spoke nonsense raises on the server's side (and an
-#: agent that cannot be sent: a lone surrogate has no UTF-8; the log's JSON holds none).
+#: What a worker that died, hung or spoke nonsense raises on the server's side: OSError
+#: covers TimeoutError (no answer in time), and ValueError a wrong reply and an agent that
+#: cannot be sent (UnicodeEncodeError: a lone surrogate has no UTF-8; the log's JSON holds
+#: none).
 _WORKER_FAILURES = (
-    UnicodeError,
     OSError,
-    TimeoutError,
     ValueError,
     msgspec.DecodeError,
     anyio.EndOfStream,
