@@ -253,6 +253,12 @@ def test_stream_messages_become_scan_lines() -> None:
     assert scan_line(data) == "2026-12-01T00:00:00Z  typo?  link  -  a b"
 
 
+def test_an_id_that_cannot_be_sent_back_keeps_the_last_good_one() -> None:
+    # The id goes back as Last-Event-ID: one with a NUL or beyond ASCII is not kept.
+    raw = ["id: 8", "data: a", "", "id: 9\0", "data: b", "", "id: 1é", "data: c", ""]
+    assert [event_id for _, _, event_id in sse_messages(iter(raw))] == ["8", "8", "8"]
+
+
 def test_what_visitors_sent_cannot_drive_the_terminal() -> None:
     # A user agent (and an unknown slug) is whatever a client sent: escape sequences in it
     # would clear or rewrite the screen of whoever tails the scans.

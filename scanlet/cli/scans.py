@@ -73,7 +73,8 @@ def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, str, str | None]]:
                 event = value
             elif name == "data":
                 data.append(value)
-            elif name == "id" and "\0" not in value:
+            elif name == "id" and "\0" not in value and value.isascii():
+                # Sent back as a header: ASCII only (this server's ids are digits).
                 last_id = value
 
 
