@@ -107,6 +107,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     raw_retention_days: int | None = None
     #: Parse never-seen user agents in a worker process (``scanlet.adapters.agent_worker``).
     agent_worker: bool = True
+    #: Fold the analytics follower's backlogs in a worker process
+    #: (``scanlet.assembly.projection_worker``).
+    projection_worker: bool = True
     features: tuple[str, ...] = ("analytics", "integrations", "dashboard")
 
     @property
@@ -401,6 +404,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COUNTRY_HEADER": ("country_header", _parse_header_name),
     "RAW_RETENTION_DAYS": ("raw_retention_days", _parse_retention_days),
     "AGENT_WORKER": ("agent_worker", _parse_bool),
+    "PROJECTION_WORKER": ("projection_worker", _parse_bool),
     "FEATURES": ("features", _parse_features),
     "POOL_SIZE": ("pool_size", _parse_positive_int),
     "INSTANCE": ("instance", _parse_instance),

@@ -110,6 +110,8 @@ def test_analytics_settings_parse_and_default_to_off(tmp_path: Path) -> None:
     assert defaults.raw_retention_days is None
     assert defaults.agent_worker
     assert not load_settings({"SCANLET_AGENT_WORKER": "off"}, isatty=False).agent_worker
+    assert defaults.projection_worker
+    assert not load_settings({"SCANLET_PROJECTION_WORKER": "off"}, isatty=False).projection_worker
     geo = tmp_path / "country.mmdb"
     geo.write_bytes(b"")
     settings = load_settings(
@@ -137,6 +139,7 @@ def test_analytics_settings_parse_and_default_to_off(tmp_path: Path) -> None:
         ("SCANLET_RAW_RETENTION_DAYS", "0", "positive"),
         ("SCANLET_SERVER", "gunicorn", "granian, uvicorn"),
         ("SCANLET_AGENT_WORKER", "sometimes", "sometimes"),
+        ("SCANLET_PROJECTION_WORKER", "maybe", "maybe"),
     ],
 )
 def test_bad_feature_settings_name_their_variable(variable: str, value: str, fragment: str) -> None:

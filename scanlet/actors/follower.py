@@ -119,15 +119,19 @@ class LogFollower(Actor[CatchUp]):
             # Each batch runs inline on the loop: let waiting requests (redirects) in
             # between batches, so a catch-up stalls them for one batch, not for a slice.
             await anyio.lowlevel.checkpoint()
-        # More to apply: queue the next slice behind whatever else arrived (a stop, during
-        # shutdown, comes first; a full mailbox already holds a catch-up). Used outside a
-        # system (``scanlet rebuild``), the caller loops while ``more`` instead.
+        self.more_to_apply()
+        return self.position
+
+    def more_to_apply(self) -> None:
+        """A slice stopped with more to apply: set ``more`` and queue the next slice behind
+        whatever else arrived (a stop, during shutdown, comes first; a full mailbox already
+        holds a catch-up). Used outside a system (``scanlet rebuild``), the caller loops
+        while ``more`` instead."""
         self.more = True
         system = getattr(self, "system", None)
         if system is not None and not system.shutting_down:
             with contextlib.suppress(MailboxFull, ActorStopped):
                 self.ref.tell_nowait(CATCH_UP)
-        return self.position
 
     async def _skip_to_end(self) -> bool:
         """Move the position to the log's end without reading the events, if ``skip``

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+import anyio
 from anyio.abc import TaskGroup
 
 from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
@@ -14,6 +15,7 @@ from scanlet.adapters.agent_worker import AgentWorker
 from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.assembly.cluster import lead
+from scanlet.assembly.projection_worker import ProjectionWorker
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.scans_api import scan_endpoints
 from scanlet.http.services import Services
@@ -21,6 +23,9 @@ from scanlet.http.stats_api import stats_endpoints
 from scanlet.runtime import ChildSpec, SupervisorRef
 
 __all__ = ("AnalyticsFeature",)
+
+#: How long a lost lead waits for the projection worker to finish its slice and stop.
+STOP_SECONDS = 10.0
 
 
 class AnalyticsFeature:
@@ -56,8 +61,17 @@ class AnalyticsFeature:
             worker = AgentWorker(registry=services.registry)
             stack.push_async_callback(worker.aclose)
             prefetch = worker.prefetch
+        projector = None
+        if services.settings.projection_worker:
+            projector = ProjectionWorker(
+                services.settings, policy.cutoff, registry=services.registry
+            )
+            stack.push_async_callback(projector.aclose)
 
         async def duty(leading: SupervisorRef, duty_tasks: TaskGroup) -> None:
+            if projector is not None:
+                # A worker serves one term of leadership: a lost lead stops it.
+                duty_tasks.start_soon(_stop_at_end, projector)
             ref = await leading.spawn(
                 ChildSpec(
                     "analytics",
@@ -68,6 +82,7 @@ class AnalyticsFeature:
                         projection,
                         gauge,
                         prefetch,
+                        None if projector is None else projector.catch_up,
                     ),
                     mailbox_capacity=2,
                 )
@@ -79,3 +94,12 @@ class AnalyticsFeature:
                 )
 
         await tasks.start(lead, services.leadership, supervisor, "analytics-leader", duty)
+
+
+async def _stop_at_end(worker: ProjectionWorker) -> None:
+    try:
+        await anyio.sleep_forever()
+    finally:
+        # A slice it is applying is let finish (it commits batch by batch either way).
+        with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_SECONDS):
+            await worker.stop()

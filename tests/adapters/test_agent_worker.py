@@ -60,9 +60,9 @@ async def test_the_worker_gives_the_parsers_verdicts_and_the_loop_finds_them_cac
     worker = AgentWorker(registry=registry)
     try:
         assert await worker.prefetch(agents) == len(missing)
-        assert worker._process is not None
+        assert worker.pid is not None
         # It runs below the server's priority: parsing waits for redirects.
-        assert niceness(worker._process.pid) == min(19, os.nice(0) + BACKGROUND_NICENESS)
+        assert niceness(worker.pid) == min(19, os.nice(0) + BACKGROUND_NICENESS)
     finally:
         await worker.aclose()
     assert undescribed(agents) == []
@@ -177,7 +177,7 @@ def test_the_worker_ends_when_its_server_is_killed() -> None:
                 worker = AgentWorker()
                 tag = uuid.uuid4().hex
                 await worker.prefetch([(f"agent {i} {tag}", True) for i in range(32)])
-                print("worker", worker._process.pid, flush=True)
+                print("worker", worker.pid, flush=True)
                 await anyio.sleep(120)
 
             anyio.run(main)

@@ -304,7 +304,13 @@ def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
         scan("menu", datetime(2026, 3, 10, tzinfo=UTC), visitor=f"v{i}", agent=f"{PHONE} {tag}/{i}")
         for i in range(40)
     ]
-    with serve(scanlet_db, tmp_path, SCANLET_AGENT_WORKER=str(enabled).lower()) as api:
+    # (Without the projection worker, which parses a backlog's agents itself.)
+    with serve(
+        scanlet_db,
+        tmp_path,
+        SCANLET_AGENT_WORKER=str(enabled).lower(),
+        SCANLET_PROJECTION_WORKER="off",
+    ) as api:
         api.create("menu")
         api.client.portal.call(append, api.app.state.services.storage, visits)  # type: ignore[union-attr]
         api.caught_up()
@@ -316,3 +322,36 @@ def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
         assert "scanlet_agent_worker_described_total 40.0" in metrics
     else:
         assert "scanlet_agent_worker" not in metrics
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_backlog_is_folded_in_the_projection_worker_process(
+    scanlet_db: str, tmp_path: Path, enabled: bool
+) -> None:
+    tag = uuid.uuid4().hex
+    visits = [
+        scan("menu", datetime(2026, 3, 10, tzinfo=UTC), visitor=f"v{i}", agent=f"{PHONE} {tag}/{i}")
+        for i in range(40)
+    ]
+    with serve(scanlet_db, tmp_path, SCANLET_PROJECTION_WORKER=str(enabled).lower()) as api:
+        api.create("menu")
+        # A few scans are folded on the loop ...
+        api.device_scans("menu", "2026-03-10T01:00:00Z", "2026-03-10T02:00:00Z")
+        api.caught_up()
+        before = api.client.get("/metrics").text
+        # ... a backlog in the worker.
+        api.client.portal.call(append, api.app.state.services.storage, visits)  # type: ignore[union-attr]
+        api.caught_up()
+        period = {"from": "2026-03-10T00:00:00Z", "to": "2026-03-11T00:00:00Z"}
+        stats = api.get("/api/v1/codes/menu/stats", **period).json()
+        listed = api.get("/api/v1/codes/menu/scans", **period, limit=100).json()
+        after = api.client.get("/metrics").text
+    assert stats["total"] == 42
+    assert stats["by_device"] == {"mobile": 40, "other": 2}
+    assert len(listed["items"]) == 42
+    if enabled:
+        assert "scanlet_projection_worker_slices_total 0.0" in before
+        assert "scanlet_projection_worker_slices_total 1.0" in after
+        assert "scanlet_projection_worker_failures_total 0.0" in after
+    else:
+        assert "scanlet_projection_worker" not in after

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Gauge
 
-from scanlet.actors.analytics.actor import AnalyticsFollower, rebuild
+from scanlet.actors.analytics.actor import AnalyticsFollower, RemoteCatchUp, rebuild
 from scanlet.actors.analytics.facts import AgentPrefetch
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.events import DomainEvent, ScanOrphaned, ScanRecorded, encode_event
@@ -29,10 +29,11 @@ def follower(
     projection: AnalyticsProjection,
     lag: Gauge | None = None,
     prefetch: AgentPrefetch | None = None,
+    remote: RemoteCatchUp | None = None,
 ) -> AnalyticsFollower:
     """The analytics follower on ``storage``'s ports."""
     return AnalyticsFollower(
-        storage.events, storage.positions, storage.analytics, projection, lag, prefetch
+        storage.events, storage.positions, storage.analytics, projection, lag, prefetch, remote
     )
 
 
