@@ -22,7 +22,7 @@ import httpx
 
 from tests.wrk import SERVER_CORE
 
-__all__ = ("pinned_server", "require_wrk", "settle", "wait_http")
+__all__ = ("cpu_seconds", "pinned_server", "require_wrk", "settle", "wait_http")
 
 
 def require_wrk() -> None:
@@ -45,7 +45,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) process ``pid`` has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -65,9 +65,9 @@ def settle(pids: Sequence[int], *, idle_share: float = 0.05, timeout: float = 20
         return time.monotonic() - started
     step = 0.25
     while time.monotonic() - started < timeout:
-        before = sum(_cpu_seconds(pid) for pid in pids)
+        before = sum(cpu_seconds(pid) for pid in pids)
         time.sleep(step)
-        if sum(_cpu_seconds(pid) for pid in pids) - before < idle_share * step:
+        if sum(cpu_seconds(pid) for pid in pids) - before < idle_share * step:
             break
     return time.monotonic() - started
 
