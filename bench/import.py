@@ -176,12 +176,7 @@ def server(folder: Path) -> Iterator[tuple[Served, str, Redirects]]:
     folder.mkdir()
     env = {"SCANLET_LOG_LEVEL": "warning"}
     with served(folder, env=env, core=SERVER_CORE) as running:
-        token = running.key(name="bench")
-        httpx.post(
-            f"{running.base}/api/v1/codes",
-            headers={"Authorization": f"Bearer {token}"},
-            json={"target": "https://example.com/", "slug": "live"},
-        ).raise_for_status()
+        token = running.create_code("live")
         redirects = Redirects(running.base)
         redirects.start()
         try:

@@ -122,12 +122,7 @@ def main() -> None:
             folder.mkdir()
             env = {"SCANLET_LOG_LEVEL": "warning", "SCANLET_PROJECTION_WORKER": mode}
             running = servers[mode] = stack.enter_context(served(folder, env=env, core=SERVER_CORE))
-            token = running.key(name="bench")
-            httpx.post(
-                f"{running.base}/api/v1/codes",
-                headers={"Authorization": f"Bearer {token}"},
-                json={"target": "https://example.com/", "slug": "live"},
-            ).raise_for_status()
+            running.create_code("live")
         for running in servers.values():
             # Not recorded: starts the workers, so that every recorded run has them.
             run_wrk(f"{running.base}/live", seconds=2, connections=args.connections)

@@ -92,6 +92,16 @@ class Served:
         """A new API key on the served database."""
         return create_key(self.folder, scope, self.env, name)
 
+    def create_code(self, slug: str, target: str = "https://example.com/") -> str:
+        """Create the code ``slug`` with a new write key; the key."""
+        token = self.key(name="bench")
+        httpx.post(
+            f"{self.base}/api/v1/codes",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"target": target, "slug": slug},
+        ).raise_for_status()
+        return token
+
     @property
     def log(self) -> str:
         """What the server wrote to stdout and stderr so far."""
@@ -171,3 +181,45 @@ def served(
     finally:
         if proc.poll() is None:
             running.terminate(stop_timeout)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not reaped by its new parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+def niceness(pid: int) -> int:
+    """A running process's niceness (the 19th field of its ``stat``)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def assert_child_ends_with_its_parent(
+    argv: list[str], env: Mapping[str, str] | None = None
+) -> None:
+    """Run ``argv``, a program that starts a child process and prints ``worker PID`` once it
+    runs; kill it with SIGKILL and check that the child ends within 10 s (orphaned, it must
+    notice its parent's end by itself)."""
+    parent = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert parent.stdout is not None
+        line = ""
+        while not line.startswith("worker "):
+            line = parent.stdout.readline()  # structlog's default output shares stdout
+            assert line, "the parent ended before its worker started"
+        child = int(line.split()[1])
+        assert alive(child)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child)
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()

@@ -3,11 +3,8 @@ the projection to stop (a worker that dies, hangs or talks nonsense leaves the a
 loop)."""
 
 import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from scanlet.adapters import user_agents
 from scanlet.adapters.agent_worker import MIN_AGENTS, AgentWorker
 from scanlet.adapters.user_agents import AGENT_CHARS, undescribed
 from scanlet.priority import BACKGROUND_NICENESS
+from tests.processes import alive, assert_child_ends_with_its_parent, niceness
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_{n} like Mac OS X) AppleWebKit/605.1.15 Mobile"
 
@@ -139,21 +137,7 @@ async def test_a_worker_that_hangs_is_killed_and_one_that_talks_nonsense_is_stop
         assert len(undescribed(agents)) == len(agents)
         await worker.aclose()
     hung = int(pid_file.read_text())
-    assert not _alive(hung)
-
-
-def niceness(pid: int) -> int:
-    """A running process's niceness (the 19th field of its ``stat``)."""
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, ended but not reaped by its new parent, does not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state != "Z"
+    assert not alive(hung)
 
 
 async def test_after_close_every_agent_is_left_to_the_loop() -> None:
@@ -167,7 +151,7 @@ async def test_after_close_every_agent_is_left_to_the_loop() -> None:
 
 
 def test_the_worker_ends_when_its_server_is_killed() -> None:
-    server = subprocess.Popen(
+    assert_child_ends_with_its_parent(
         python(
             """
             import anyio, uuid
@@ -182,30 +166,8 @@ def test_the_worker_ends_when_its_server_is_killed() -> None:
 
             anyio.run(main)
             """
-        ),
-        stdout=subprocess.PIPE,
-        text=True,
+        )
     )
-    try:
-        assert server.stdout is not None
-        # structlog's default output shares stdout.
-        line = ""
-        while not line.startswith("worker "):
-            line = server.stdout.readline()
-            assert line, "the server ended before its worker started"
-        worker_pid = int(line.split()[1])
-        assert _alive(worker_pid)
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while _alive(worker_pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(worker_pid)
-    finally:
-        server.kill()
-        server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
 
 
 async def test_agents_that_cannot_be_sent_are_left_to_the_loop() -> None:

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.events import ScanRecorded
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.config import load_settings
@@ -294,16 +295,21 @@ def test_many_referrer_hosts_give_the_top_ones_and_other(api: Api) -> None:
     assert api.get("/api/v1/codes/menu/stats", top=0).status_code == 422
 
 
+def imported_visits(count: int) -> list[ScanRecorded]:
+    """Visits of ``menu`` to write to the log in one go, as an import does, with agents
+    never seen."""
+    tag = uuid.uuid4().hex
+    return [
+        scan("menu", datetime(2026, 3, 10, tzinfo=UTC), visitor=f"v{i}", agent=f"{PHONE} {tag}/{i}")
+        for i in range(count)
+    ]
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
     scanlet_db: str, tmp_path: Path, enabled: bool
 ) -> None:
-    # Visits written to the log in one go, as an import does, with agents never seen.
-    tag = uuid.uuid4().hex
-    visits = [
-        scan("menu", datetime(2026, 3, 10, tzinfo=UTC), visitor=f"v{i}", agent=f"{PHONE} {tag}/{i}")
-        for i in range(40)
-    ]
+    visits = imported_visits(40)
     # (Without the projection worker, which parses a backlog's agents itself.)
     with serve(
         scanlet_db,
@@ -328,11 +334,7 @@ def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
 def test_a_backlog_is_folded_in_the_projection_worker_process(
     scanlet_db: str, tmp_path: Path, enabled: bool
 ) -> None:
-    tag = uuid.uuid4().hex
-    visits = [
-        scan("menu", datetime(2026, 3, 10, tzinfo=UTC), visitor=f"v{i}", agent=f"{PHONE} {tag}/{i}")
-        for i in range(40)
-    ]
+    visits = imported_visits(40)
     with serve(scanlet_db, tmp_path, SCANLET_PROJECTION_WORKER=str(enabled).lower()) as api:
         api.create("menu")
         # A few scans are folded on the loop ...

@@ -13,11 +13,7 @@ import pytest
 from scanlet.priority import BACKGROUND_NICENESS
 from tests.clirun import SCANLET, scanlet
 from tests.importing.fakes import Answer, FakeShlink, serving
-
-
-def niceness(pid: int) -> int:
-    """A running process's niceness (the 19th field of its ``stat``)."""
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+from tests.processes import niceness
 
 
 @pytest.mark.parametrize("full", [False, True])

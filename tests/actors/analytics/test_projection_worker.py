@@ -3,10 +3,8 @@ exactly once, whichever side applies a batch and whenever the worker dies."""
 
 import os
 import signal
-import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,8 +23,8 @@ from scanlet.priority import BACKGROUND_NICENESS
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
 from scanlet.storage.timefmt import format_time
-from tests.adapters.test_agent_worker import _alive, niceness
 from tests.conftest import AnyStorage, caught_up, nth_position
+from tests.processes import assert_child_ends_with_its_parent, niceness
 
 from .conftest import append, follower, rebuild_all, scan
 
@@ -227,11 +225,11 @@ async def test_the_worker_reloads_a_position_somebody_else_moved(
 
 def test_the_worker_ends_when_its_server_is_killed(db_settings: Settings) -> None:
     env = {**os.environ, "SCANLET_DB": db_settings.postgres_url or str(db_settings.db)}
-    server = subprocess.Popen(
+    assert_child_ends_with_its_parent(
         python(
             """
             import anyio
-            from scanlet.assembly.projection_worker import WORKER_BATCHES, ProjectionWorker
+            from scanlet.assembly.projection_worker import ProjectionWorker
             from scanlet.config import load_settings
             from scanlet.storage.opening import open_storage
 
@@ -247,26 +245,5 @@ def test_the_worker_ends_when_its_server_is_killed(db_settings: Settings) -> Non
             anyio.run(main)
             """
         ),
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
+        env,
     )
-    try:
-        assert server.stdout is not None
-        line = ""
-        while not line.startswith("worker "):
-            line = server.stdout.readline()
-            assert line, "the server ended before its worker answered"
-        worker_pid = int(line.split()[1])
-        assert _alive(worker_pid)
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while _alive(worker_pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(worker_pid)
-    finally:
-        server.kill()
-        server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
