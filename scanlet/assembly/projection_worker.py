@@ -46,6 +46,7 @@ from scanlet.adapters.user_agents import describe_agent, prepare_parsers
 from scanlet.config import Settings
 from scanlet.observability.logging import configure_logging
 from scanlet.priority import lower_priority
+from scanlet.storage.errors import StorageError
 from scanlet.storage.opening import open_storage
 
 __all__ = ("ANSWER_SECONDS", "ProjectionWorker", "WorkerConfig", "main")
@@ -118,7 +119,11 @@ def main() -> None:
         return
     config = _config.decode(greeting)
     configure_logging(config.log_format, config.log_level)
-    anyio.run(_serve, config, frames)
+    try:
+        anyio.run(_serve, config, frames)
+    except StorageError as exc:
+        # Its server folds on the loop meanwhile and starts it again later.
+        sys.exit(f"projection worker: {exc}")
 
 
 async def _serve(config: WorkerConfig, frames: BinaryIO) -> None:

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from scanlet.config import Settings
 from scanlet.storage.ports import Storage
-from scanlet.storage.postgres.storage import open_postgres
 from scanlet.storage.sqlite.storage import open_sqlite
 
 __all__ = ("open_storage",)
@@ -18,6 +17,10 @@ async def open_storage(settings: Settings, *, create: bool = True) -> AsyncItera
     """The storage ``settings`` name, migrated and open for the block; with
     ``create=False`` a missing database is refused (``DatabaseMissing``) instead of made."""
     if settings.postgres_url:
+        # Imported here: asyncpg and the adapter cost every SQLite process (each CLI
+        # command, the projection worker) about 0.1 s of start-up.
+        from scanlet.storage.postgres.storage import open_postgres
+
         async with open_postgres(
             settings.postgres_url, pool_size=settings.pool_size, create=create
         ) as pg:

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from scanlet.actors.access.keys import Scope
+from scanlet.actors.analytics.actor import REMOTE_MIN_EVENTS
 from scanlet.actors.events import ScanRecorded
 from scanlet.assembly import create_app
 from scanlet.assembly.analytics import AnalyticsFeature
@@ -334,7 +335,7 @@ def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
 def test_a_backlog_is_folded_in_the_projection_worker_process(
     scanlet_db: str, tmp_path: Path, enabled: bool
 ) -> None:
-    visits = imported_visits(40)
+    visits = imported_visits(REMOTE_MIN_EVENTS)
     with serve(scanlet_db, tmp_path, SCANLET_PROJECTION_WORKER=str(enabled).lower()) as api:
         api.create("menu")
         # A few scans are folded on the loop ...
@@ -346,11 +347,11 @@ def test_a_backlog_is_folded_in_the_projection_worker_process(
         api.caught_up()
         period = {"from": "2026-03-10T00:00:00Z", "to": "2026-03-11T00:00:00Z"}
         stats = api.get("/api/v1/codes/menu/stats", **period).json()
-        listed = api.get("/api/v1/codes/menu/scans", **period, limit=100).json()
+        listed = api.get("/api/v1/codes/menu/scans", **period, limit=1000).json()
         after = api.client.get("/metrics").text
-    assert stats["total"] == 42
-    assert stats["by_device"] == {"mobile": 40, "other": 2}
-    assert len(listed["items"]) == 42
+    assert stats["total"] == REMOTE_MIN_EVENTS + 2
+    assert stats["by_device"] == {"mobile": REMOTE_MIN_EVENTS, "other": 2}
+    assert len(listed["items"]) == REMOTE_MIN_EVENTS + 2
     if enabled:
         assert "scanlet_projection_worker_slices_total 0.0" in before
         assert "scanlet_projection_worker_slices_total 1.0" in after

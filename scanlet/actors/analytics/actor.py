@@ -55,8 +55,10 @@ FOLD_STEP = 8
 #: product's redirect rate under wrk stayed 0.54 of bare either way.
 FOLD_SLICE_SECONDS = 0.001
 #: Events past the position from which a catch-up is handed to the projection worker, when
-#: there is one; fewer are folded here, where a scan or two costs less than the round trip.
-REMOTE_MIN_EVENTS = 32
+#: there is one: a batch. Fewer are folded here (a few ms at most, in 1 ms slices), so a
+#: quiet server never starts the worker, and a busy one (catch-ups of hundreds of scans,
+#: rung every 50 ms) or an import hands it nearly everything.
+REMOTE_MIN_EVENTS = 256
 
 #: Applies one slice of the log in another process (the projection worker, through the
 #: same ``AnalyticsWriter`` transactions) and answers the position it reached and whether

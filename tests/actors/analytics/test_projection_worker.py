@@ -8,8 +8,11 @@ import textwrap
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import anyio
+import msgspec
+import pytest
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.analytics.actor import POSITION_NAME, REMOTE_MIN_EVENTS, AnalyticsFollower
@@ -96,14 +99,18 @@ def worker_for(
     return ProjectionWorker(settings, cutoff, registry=registry, **options)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
 async def test_a_backlog_folded_by_the_worker_gives_the_read_models_of_a_rebuild(
-    storage: AnyStorage, db_settings: Settings
+    storage: AnyStorage, db_settings: Settings, synchronous: Literal["normal", "full"]
 ) -> None:
+    if synchronous == "full" and db_settings.postgres_url:
+        pytest.skip("a SQLite setting")
     # More than one slice: the follower asks again while more is left.
     events = visits(WORKER_BATCHES * AnalyticsFollower.batch_size + REMOTE_MIN_EVENTS + 1)
     await append(storage, events)
     registry = CollectorRegistry()
-    worker = worker_for(db_settings, registry)
+    # With synchronous=full (on SQLite) the worker's commits run in its writer's thread.
+    worker = worker_for(msgspec.structs.replace(db_settings, synchronous=synchronous), registry)
     try:
         await follow(storage, worker, len(events))
         assert worker.pid is not None
@@ -151,12 +158,20 @@ async def test_a_worker_that_cannot_start_or_dies_leaves_the_backlog_to_the_loop
     storage: AnyStorage, db_settings: Settings
 ) -> None:
     count = 0
-    for command in (["/nonexistent/projection-worker"], python("import sys; sys.exit(3)")):
+    # The real worker, told of a database that does not exist, exits with a message.
+    missing = msgspec.structs.replace(
+        db_settings, db=db_settings.db.with_name("missing.db"), postgres_url=None
+    )
+    for settings, command in (
+        (db_settings, ["/nonexistent/projection-worker"]),
+        (db_settings, python("import sys; sys.exit(3)")),
+        (missing, None),
+    ):
         events = visits(2 * REMOTE_MIN_EVENTS)
         await append(storage, events)
         count += len(events)
         registry = CollectorRegistry()
-        worker = worker_for(db_settings, registry, command=command)
+        worker = worker_for(settings, registry, command=command)
         try:
             await follow(storage, worker, count)
         finally:
@@ -168,7 +183,7 @@ async def test_a_worker_that_cannot_start_or_dies_leaves_the_backlog_to_the_loop
 async def test_a_worker_killed_mid_slice_loses_and_doubles_nothing(
     storage: AnyStorage, db_settings: Settings
 ) -> None:
-    events = visits(6_000)
+    events = visits(3_000)
     await append(storage, events)
     registry = CollectorRegistry()
     worker = worker_for(db_settings, registry)
@@ -210,12 +225,12 @@ async def test_the_worker_reloads_a_position_somebody_else_moved(
         return events
 
     try:
-        await add(40)
+        await add(REMOTE_MIN_EVENTS)
         await follow(storage, worker, count)
         # Folded on the loop meanwhile: the worker's own idea of the position is stale.
         await add(REMOTE_MIN_EVENTS - 1)
         await follow(storage, None, count)
-        await add(40)
+        await add(REMOTE_MIN_EVENTS)
         await follow(storage, worker, count)
     finally:
         await worker.aclose()
