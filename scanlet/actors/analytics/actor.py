@@ -24,6 +24,7 @@ from scanlet.actors.analytics.projection import (
 )
 from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower
 from scanlet.runtime import StopReason
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.ports import (
     AnalyticsWriter,
     EventLogReader,
@@ -157,8 +158,13 @@ class AnalyticsFollower(LogFollower):
         the worker's batches commits with its position (``PositionMoved`` when the position
         was not where it expected): so every event is applied exactly once, whichever
         side applies it and whenever either of them dies."""
-        if self.remote is None or await self.log_reader.lag(self.position) < REMOTE_MIN_EVENTS:
+        if self.remote is None:
             return None
+        try:
+            if await self.log_reader.lag(self.position) < REMOTE_MIN_EVENTS:
+                return None
+        except StorageUnavailable:
+            return None  # the fold here meets the same outage, and waits it out
         self.more = False
         answer = await self.remote()
         if answer is None:

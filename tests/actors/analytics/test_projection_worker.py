@@ -25,6 +25,7 @@ from scanlet.config import Settings
 from scanlet.priority import BACKGROUND_NICENESS
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
+from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.timefmt import format_time
 from tests.conftest import AnyStorage, caught_up, nth_position
 from tests.processes import assert_child_ends_with_its_parent, niceness
@@ -262,3 +263,37 @@ def test_the_worker_ends_when_its_server_is_killed(db_settings: Settings) -> Non
         ),
         env,
     )
+
+
+async def test_an_outage_while_weighing_the_backlog_leaves_the_catch_up_to_the_loop(
+    storage: AnyStorage,
+) -> None:
+    asked: list[int] = []
+
+    async def remote() -> tuple[int, bool] | None:
+        asked.append(1)
+        return None
+
+    class Unavailable:
+        """The log, but its lag cannot be read (a database that went away for a moment)."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(storage.events, name)
+
+        async def lag(self, position: int) -> int:
+            raise StorageUnavailable("down for a moment")
+
+    events = visits(REMOTE_MIN_EVENTS)
+    await append(storage, events)
+    analytics = AnalyticsFollower(
+        Unavailable(),  # type: ignore[arg-type]
+        storage.positions,
+        storage.analytics,
+        projection(),
+        remote=remote,
+    )
+    target = await nth_position(storage, len(events))
+    # Outside a system, as ``scanlet rebuild`` drives it: one slice per call.
+    assert await analytics.on_message(CATCH_UP) == target
+    assert asked == []
+    await same_as_a_rebuild(storage)
