@@ -194,6 +194,13 @@ async def readable(storage: Storage) -> None:
             await anyio.sleep(0.01)
 
 
+#: How long one catch-up of a follower may take in a test. The analytics follower hands a
+#: backlog to the projection worker, whose first slice includes starting it, 10 steps below
+#: the tests' priority: on a CI machine saturated by the suite, that took more than the
+#: 5 s an ask waits by default.
+CATCH_UP_SECONDS = 60.0
+
+
 async def caught_up(ref: ActorRef[CatchUp], storage: Storage, n: int | None = None) -> int:
     """Ask the follower ``ref`` to catch up until it stands just after the ``n``-th event
     (default: the last one appended); its position then. One ask does it on SQLite; on
@@ -203,9 +210,9 @@ async def caught_up(ref: ActorRef[CatchUp], storage: Storage, n: int | None = No
         target = await nth_position(storage, n)
     else:
         target = await last_appended(storage)
-    with anyio.fail_after(10):
-        position: int = await ref.ask(CATCH_UP)
+    with anyio.fail_after(2 * CATCH_UP_SECONDS):
+        position: int = await ref.ask(CATCH_UP, timeout=CATCH_UP_SECONDS)
         while position < target:
             await anyio.sleep(0.01)
-            position = await ref.ask(CATCH_UP)
+            position = await ref.ask(CATCH_UP, timeout=CATCH_UP_SECONDS)
     return position

@@ -17,6 +17,7 @@ from scanlet.actors.access.keys import Scope
 from scanlet.actors.follower import CATCH_UP
 from scanlet.assembly import create_app
 from scanlet.config import Settings, load_settings
+from tests.conftest import CATCH_UP_SECONDS
 
 __all__ = ("ApiReader", "settings_for")
 
@@ -54,7 +55,8 @@ class ApiReader:
                 # On PostgreSQL the log reads only up to the oldest transaction running on
                 # the server (other tests' too): catch up until nothing is left behind.
                 while True:
-                    if not await events.lag(await analytics.ask(CATCH_UP)):
+                    position = await analytics.ask(CATCH_UP, timeout=CATCH_UP_SECONDS)
+                    if not await events.lag(position):
                         return
                     await anyio.sleep(0.05)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.clock import FixedClock
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
+from tests.conftest import CATCH_UP_SECONDS
 
 #: A Tuesday, 12:00 UTC (13:00 in Berlin).
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -100,7 +102,7 @@ class Api:
 
     def caught_up(self) -> None:
         ref = self.app.state.services.system.lookup("analytics")
-        self.client.portal.call(ref.ask, CATCH_UP)  # type: ignore[union-attr]
+        self.client.portal.call(partial(ref.ask, CATCH_UP, timeout=CATCH_UP_SECONDS))  # type: ignore[union-attr]
 
     def scans(self, slug: str, expect: int | None = None) -> list[dict[str, Any]]:
         """The code's raw scans, oldest first; with ``expect``, once that many are listed."""
