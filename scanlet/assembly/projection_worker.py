@@ -14,8 +14,9 @@ reloads it, and a stale position is refused (``PositionMoved``).
 
 Measured with bench/projection_worker.py (2026-12-02, a noisy machine): the worker takes
 17-26 us a redirect off the server's loop under wrk and spends about as much itself. With a
-second core for it, the whole product answered 1.23-1.32x the redirects; on the server's
-own core (it inherits a pinning) no gain stood out of the noise.
+second core for it, the whole product answered 1.19-1.32x the redirects (two runs, median
+and paired ratios); on the server's own core (it inherits a pinning) no gain stood out of
+the noise.
 
 The worker is a ``FramedChild``: started on first need with the storage settings as its
 greeting, each request carrying the retention cutoff as the server's clock sees it, each
