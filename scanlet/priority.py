@@ -1,7 +1,7 @@
 """Background work yields the CPU to the server: a lower scheduling priority (``nice``).
 
-An import beside a running server, and the server's own agent worker, are bulk work nobody
-waits for by the millisecond; redirects are. On one machine they share the
+An import beside a running server, and the server's own agent and projection workers, are
+bulk work nobody waits for by the millisecond; redirects are. On one machine they share the
 cores, and at equal priority the kernel shares them out evenly, so a redirect waited for its
 turn behind them. Ten steps lower, the kernel gives a waiting server the core almost at once
 and the background work what is left (with nothing else to run, it runs as fast as before).
