@@ -76,20 +76,21 @@ class Redirects:
         self._base = base
         self._pipe, child = context.Pipe()
         self._process = context.Process(target=_scan_until_stopped, args=(base, child, _boost[0]))
-        self._lag = lag_buckets(base)
+        self._seen = server_histograms(base)
 
     def start(self) -> None:
         self._process.start()
 
     def take(self) -> tuple[float, int, str]:
         """p99 in ms, count, and the answers other than 302 (how many, of which status)
-        since the last take, and the server's loop lag p99 meanwhile."""
+        since the last take, and the server's loop lag and scan commit p99 meanwhile."""
         self._pipe.send("take")
         taken, statuses = self._pipe.recv()
-        lag, self._lag = self._lag, lag_buckets(self._base)
+        seen, self._seen = self._seen, server_histograms(self._base)
         errors = sum(statuses.values())
         others = f"{errors} not 302" + (f" {dict(statuses)}" if statuses else "")
-        others += f"; server loop lag p99 {lag_p99(lag, self._lag)}"
+        for label in HISTOGRAMS:
+            others += f"; server {label} p99 {histogram_p99(seen[label], self._seen[label])}"
         if len(taken) < 2:
             return 0.0, len(taken), others
         return statistics.quantiles(taken, n=100)[98] * 1000, len(taken), others
@@ -99,20 +100,31 @@ class Redirects:
         self._process.join(timeout=60)
 
 
-LAG = "scanlet_event_loop_lag_seconds_bucket{"
+#: The server's histograms reported for each phase, by what the report calls them, each
+#: with the text its series must hold: its loop's lag, the redirects as the server timed
+#: them (none of the clients' own waits for their core), and its group commits of scans
+#: (which wait for a lock the import holds).
+HISTOGRAMS = {
+    "loop lag": ("scanlet_event_loop_lag_seconds", ""),
+    "redirect": ("scanlet_http_request_duration_seconds", 'status="302"'),
+    "scan commit": ("scanlet_scan_commit_seconds", ""),
+}
 
 
-def lag_buckets(base: str) -> dict[float, float]:
-    """The server's cumulative loop-lag histogram: probes at or under each bound."""
-    found: dict[float, float] = {}
-    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
-        if line.startswith(LAG):
-            bound = line.split('le="', 1)[1].split('"', 1)[0]
-            found[float(bound)] = float(line.rsplit(" ", 1)[1])
+def server_histograms(base: str) -> dict[str, dict[float, float]]:
+    """The server's cumulative histograms named in HISTOGRAMS: observations at or under
+    each bound."""
+    found: dict[str, dict[float, float]] = {label: {} for label in HISTOGRAMS}
+    lines = httpx.get(f"{base}/metrics", timeout=30).text.splitlines()
+    for label, (name, holding) in HISTOGRAMS.items():
+        for line in lines:
+            if line.startswith(f"{name}_bucket{{") and holding in line:
+                bound = float(line.split('le="', 1)[1].split('"', 1)[0])
+                found[label][bound] = found[label].get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
     return found
 
 
-def lag_p99(before: dict[float, float], after: dict[float, float]) -> str:
+def histogram_p99(before: dict[float, float], after: dict[float, float]) -> str:
     """The bucket the 99th percentile of the probes between two scrapes fell in, and an
     estimate within it (linear between the bucket's bounds, as Prometheus'
     ``histogram_quantile`` does)."""
