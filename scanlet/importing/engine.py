@@ -8,9 +8,9 @@ visit stored once is a duplicate on every later run: an interrupted import is re
 running it again.
 
 A server on the same database must keep answering redirects meanwhile. On SQLite its group
-commits wait for the write lock an import's commit holds, and they wait on the event loop
-(SQLite's busy handler sleeps 1, 2, 5, 10 ms ... between tries), so every commit is kept
-short by rows and by time (``VISIT_BATCH`` visits, fewer when one commit took longer than
+commits wait for the write lock an import's commit holds (trying again every millisecond or
+two, while its loop serves on), and its redirects wait for those commits, so every commit is
+kept short by rows and by time (``VISIT_BATCH`` visits, fewer when one commit took longer than
 ``COMMIT_SECONDS``) and followed by a pause as long as it took: the import holds the lock
 at most half the time, and a waiting writer gets it at its next try. Only while a server is
 using the database, though (``Pacing`` asks): alone, the import commits back to back.

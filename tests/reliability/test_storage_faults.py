@@ -109,17 +109,16 @@ def test_a_locked_database_answers_503_then_service_resumes_when_the_lock_goes(
 def test_a_scan_waits_for_a_lock_another_process_holds_briefly_and_is_stored(
     tmp_path: Path, synchronous: str
 ) -> None:
-    """An import or a CLI command holds the write lock longer than the inline writer's own
-    10 ms wait: the scan is tried again meanwhile (the loop serving on) and redirected once
-    it is stored, not refused."""
+    """An import or a CLI command holds the write lock for a while: the scan is tried again
+    meanwhile (the loop serving on) and redirected once it is stored, not refused."""
     db = tmp_path / "scanlet.db"
     app = make_app(db, SCANLET_SYNCHRONOUS=synchronous)
     with TestClient(app, base_url="http://qr.test", follow_redirects=False) as client:
         key_and_menu(app, client)
         blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
         blocker.execute("BEGIN IMMEDIATE")
-        # Released from another thread while the scan below waits (well past 10 ms and the
-        # 250 ms the writer used to wait before answering 503).
+        # Released from another thread while the scan below waits (well past the 250 ms
+        # the writer used to wait before answering 503).
         release = threading.Timer(0.6, lambda: blocker.execute("ROLLBACK"))
         release.start()
         try:

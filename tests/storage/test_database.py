@@ -4,6 +4,7 @@ import sqlite3
 import stat
 import threading
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import anyio.from_thread
@@ -71,6 +72,45 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
             row = await cur.fetchone()
         assert row is not None
         assert row[0] == 0
+
+
+@pytest.mark.parametrize(("synchronous", "sqlite_wait_ms"), [("normal", 0), ("full", 5000)])
+async def test_a_write_on_the_loop_never_sleeps_in_sqlite_for_a_lock_another_process_holds(
+    tmp_path: Path, synchronous: Literal["normal", "full"], sqlite_wait_ms: int
+) -> None:
+    """SQLite's busy handler sleeps with its thread standing still: for the inline writer
+    (``synchronous=normal``) that thread is the event loop's, so its own wait is none and
+    the write is begun again after pauses in which the loop serves; a writer in a thread
+    (``full``) waits inside SQLite. Either way the write is stored once the lock goes."""
+    path = tmp_path / "scanlet.db"
+    async with open_database(path, synchronous=synchronous) as db:
+        # White-box: the wait is a setting of the writer's own connection.
+        writer = db._writer
+        assert writer is not None
+        assert writer.execute("PRAGMA busy_timeout").fetchone()[0] == sqlite_wait_ms
+        begun: list[str] = []
+
+        def note_begin(sql: str) -> None:
+            if sql.startswith("BEGIN"):
+                begun.append(sql)
+
+        writer.set_trace_callback(note_begin)
+        blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(db.probe_write)
+                await anyio.sleep(0.2)
+                blocker.execute("ROLLBACK")
+        finally:
+            blocker.close()
+        writer.set_trace_callback(None)
+        assert db.write_error is None
+        assert db.read_now(lambda conn: conn.execute("SELECT n FROM write_probe").fetchall()) == [
+            (1,)
+        ]
+        # Begun again while the lock was held (normal), or once, waiting inside SQLite (full).
+        assert (len(begun) > 1) == (synchronous == "normal"), begun
 
 
 def test_migration_files_are_numbered_uniquely_in_order() -> None:

@@ -42,17 +42,22 @@ Params = Sequence[object] | Mapping[str, object]
 log = structlog.get_logger("scanlet.storage")
 
 READ_BUSY_TIMEOUT_MS = 5000
-# The inline writer blocks the event loop while it waits for a lock held by another process
-# (an import, a CLI command, a backup), so its own wait is short; the write is then tried
+# The inline writer runs on the event loop, so it never waits in SQLite's busy handler (which
+# sleeps 1, 2, 5 ms ... with the loop standing still) for a lock another process holds (an
+# import, a CLI command, a backup): BEGIN IMMEDIATE fails at once, and the write is tried
 # again after a pause in which the loop serves on, until WRITE_BUSY_SECONDS have passed.
-# (Failing at the first 250 ms wait answered redirects 503 during an import here, and the
-# loop stood still for those 250 ms.)
-INLINE_WRITE_BUSY_TIMEOUT_MS = 10
+# (Failing for good at the first 250 ms wait answered redirects 503 during an import here.
+# With a 10 ms wait, py-spy put a tenth of the server's main thread in that sleep during
+# bench/import.py's Shlink import, and its loop lag p99 was 4.0-4.5 ms in four alternating
+# runs against 2.7-3.0 ms without the wait.)
+INLINE_WRITE_BUSY_TIMEOUT_MS = 0
 THREAD_WRITE_BUSY_TIMEOUT_MS = 5000
 #: How long a write waits in all for a lock another process holds before it fails.
 WRITE_BUSY_SECONDS = THREAD_WRITE_BUSY_TIMEOUT_MS / 1000
-#: The first pause before a write is tried again, doubled up to the last.
-_BUSY_PAUSES = (0.002, 0.05)
+#: The first pause before a write is tried again, doubled up to the last: an import holds
+#: the lock about 2 ms at a time, so the next try comes soon after it lets go (a failed
+#: BEGIN costs microseconds).
+_BUSY_PAUSES = (0.001, 0.002)
 #: Seconds between checkpoints (each copies what the interval committed).
 CHECKPOINT_INTERVAL = 0.25
 #: WAL frames (pages) past which a checkpoint holds writes back to let the WAL start over:
