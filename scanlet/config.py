@@ -108,8 +108,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Parse never-seen user agents in a worker process (``scanlet.adapters.agent_worker``).
     agent_worker: bool = True
     #: Fold the analytics follower's backlogs in a worker process
-    #: (``scanlet.assembly.projection_worker``).
-    projection_worker: bool = True
+    #: (``scanlet.assembly.projection_worker``); ``auto``: where the server may use two
+    #: CPUs or more.
+    projection_worker: Literal["auto", "on", "off"] = "auto"
     features: tuple[str, ...] = ("analytics", "integrations", "dashboard")
 
     @property
@@ -195,6 +196,15 @@ def _parse_bool(raw: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_auto_switch(raw: str) -> Literal["auto", "on", "off"]:
+    if raw.strip().lower() == "auto":
+        return "auto"
+    try:
+        return "on" if _parse_bool(raw) else "off"
+    except ValueError:
+        raise ValueError(f"expected auto, on or off, got {raw!r}") from None
 
 
 def _parse_port(raw: str) -> int:
@@ -404,7 +414,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COUNTRY_HEADER": ("country_header", _parse_header_name),
     "RAW_RETENTION_DAYS": ("raw_retention_days", _parse_retention_days),
     "AGENT_WORKER": ("agent_worker", _parse_bool),
-    "PROJECTION_WORKER": ("projection_worker", _parse_bool),
+    "PROJECTION_WORKER": ("projection_worker", _parse_auto_switch),
     "FEATURES": ("features", _parse_features),
     "POOL_SIZE": ("pool_size", _parse_positive_int),
     "INSTANCE": ("instance", _parse_instance),

@@ -110,8 +110,18 @@ def test_analytics_settings_parse_and_default_to_off(tmp_path: Path) -> None:
     assert defaults.raw_retention_days is None
     assert defaults.agent_worker
     assert not load_settings({"SCANLET_AGENT_WORKER": "off"}, isatty=False).agent_worker
-    assert defaults.projection_worker
-    assert not load_settings({"SCANLET_PROJECTION_WORKER": "off"}, isatty=False).projection_worker
+    assert defaults.projection_worker == "auto"
+    for raw, parsed in {
+        "off": "off",
+        "false": "off",
+        "ON": "on",
+        "1": "on",
+        " auto ": "auto",
+    }.items():
+        found = load_settings({"SCANLET_PROJECTION_WORKER": raw}, isatty=False)
+        assert found.projection_worker == parsed, raw
+    with pytest.raises(ConfigError, match=r"SCANLET_PROJECTION_WORKER.*auto, on or off"):
+        load_settings({"SCANLET_PROJECTION_WORKER": "sometimes"}, isatty=False)
     geo = tmp_path / "country.mmdb"
     geo.write_bytes(b"")
     settings = load_settings(

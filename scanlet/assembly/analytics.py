@@ -15,7 +15,7 @@ from scanlet.adapters.agent_worker import AgentWorker
 from scanlet.adapters.geoip import open_countries
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.assembly.cluster import lead
-from scanlet.assembly.projection_worker import ProjectionWorker
+from scanlet.assembly.projection_worker import ProjectionWorker, worker_wanted
 from scanlet.http.endpoint import Endpoint
 from scanlet.http.scans_api import scan_endpoints
 from scanlet.http.services import Services
@@ -62,7 +62,7 @@ class AnalyticsFeature:
             stack.push_async_callback(worker.aclose)
             prefetch = worker.prefetch
         projector = None
-        if services.settings.projection_worker:
+        if worker_wanted(services.settings.projection_worker):
             projector = ProjectionWorker(
                 services.settings, policy.cutoff, registry=services.registry
             )

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.analytics.actor import REMOTE_MIN_EVENTS
 from scanlet.actors.events import ScanRecorded
-from scanlet.assembly import create_app
+from scanlet.assembly import create_app, projection_worker
 from scanlet.assembly.analytics import AnalyticsFeature
 from scanlet.config import load_settings
 from tests.actors.analytics.conftest import append, scan
@@ -331,12 +331,22 @@ def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
         assert "scanlet_agent_worker" not in metrics
 
 
-@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize(
+    ("setting", "cpus", "enabled"),
+    [("on", 1, True), ("off", 2, False), ("auto", 2, True), ("auto", 1, False)],
+)
 def test_a_backlog_is_folded_in_the_projection_worker_process(
-    scanlet_db: str, tmp_path: Path, enabled: bool
+    scanlet_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    cpus: int,
+    enabled: bool,
 ) -> None:
+    """``on`` and ``off`` whatever the CPUs; ``auto`` only where the server may use two."""
+    monkeypatch.setattr(projection_worker, "usable_cpus", lambda: cpus)
     visits = imported_visits(REMOTE_MIN_EVENTS)
-    with serve(scanlet_db, tmp_path, SCANLET_PROJECTION_WORKER=str(enabled).lower()) as api:
+    with serve(scanlet_db, tmp_path, SCANLET_PROJECTION_WORKER=setting) as api:
         api.create("menu")
         # A few scans are folded on the loop ...
         api.device_scans("menu", "2026-03-10T01:00:00Z", "2026-03-10T02:00:00Z")
