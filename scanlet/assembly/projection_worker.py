@@ -17,7 +17,7 @@ Measured with bench/projection_worker.py (2026-12-02, a noisy machine): the work
 second core for it, the whole product answered 1.19-1.32x the redirects (two runs, median
 and paired ratios); on the server's own core (it inherits a pinning) no gain stood out of
 the noise, and redirects waited longer: p99 13.5 ms against 11.6 ms (5 alternating rounds,
-later than every round of it off; 2026-12-02 20:0x UTC), the worker's commits holding the
+higher in each; 2026-12-02 19:5x UTC), the worker's commits holding the
 write lock the server's group commits wait for, and its folding taking the server's core
 whenever the loop idles. Hence ``SCANLET_PROJECTION_WORKER=auto`` (the default) starts it
 only where the server may use two CPUs or more (``scanlet.cpus``); there, in the same
