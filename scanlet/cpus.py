@@ -1,45 +1,93 @@
-"""How many CPUs this process may use: its affinity mask, capped by a cgroup v2 quota.
+"""How many CPUs this process may use: its affinity mask, capped by a cgroup CPU quota.
 
 ``os.cpu_count()`` counts the machine's CPUs, not the ones a process may run on: a server
-pinned with ``taskset`` or started in a container limited to one CPU (``docker run
---cpus 1``, a systemd ``CPUQuota=100%``) sees every core of the host there.
+pinned with ``taskset``, started in a container limited to one CPU (``docker run --cpus
+1``) or in a systemd unit with ``CPUQuota=100%`` sees every core of the host there. The
+quota is the smallest one on the way from the process's cgroup up to the root, in cgroup v2
+(``cpu.max``) or in v1's ``cpu`` hierarchy (``cpu.cfs_quota_us`` and ``cpu.cfs_period_us``).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
-__all__ = ("CGROUP_CPU_MAX", "usable_cpus")
+__all__ = ("CGROUP_ROOT", "PROC_CGROUP", "usable_cpus")
 
-#: The cgroup v2 quota of the cgroup a process in a container or a systemd unit runs in:
-#: ``max 100000`` (none) or ``QUOTA PERIOD`` in microseconds.
-CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+#: Where the cgroup file systems are mounted.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: Which cgroup this process is in, per hierarchy: ``ID:CONTROLLERS:PATH`` lines.
+PROC_CGROUP = Path("/proc/self/cgroup")
 
 
-def usable_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+def usable_cpus(root: Path = CGROUP_ROOT, membership: Path = PROC_CGROUP) -> int:
     """The CPUs this process may run on, at least 1: the affinity mask where the platform
-    has one (else every CPU), fewer when the cgroup quota in ``cpu_max`` allows less CPU
-    time than that (whole CPUs, rounded down: a quota of 1.5 is one CPU and a share)."""
+    has one (else every CPU), fewer when a cgroup quota allows less CPU time than that
+    (whole CPUs, rounded down: a quota of 1.5 is one CPU and a share)."""
     has_mask = hasattr(os, "sched_getaffinity")
     cpus = len(os.sched_getaffinity(0)) if has_mask else os.cpu_count() or 1
-    quota = _quota(cpu_max)
-    if quota is not None:
-        cpus = min(cpus, math.floor(quota))
+    quotas = [quota for quota in _quotas(root, membership) if quota is not None]
+    if quotas:
+        cpus = min(cpus, math.floor(min(quotas)))
     return max(1, cpus)
 
 
-def _quota(cpu_max: Path) -> float | None:
-    """The CPUs' worth of time the cgroup quota allows; None without one (or unreadable)."""
+def _quotas(root: Path, membership: Path) -> Iterator[float | None]:
+    """The quota (in CPUs) of each cgroup from this process's up to the root, in every
+    hierarchy that limits CPU; None where one sets none or cannot be read."""
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        ident, controllers, path = fields
+        if ident == "0" and not controllers:
+            for folder in _up_from(root, path):
+                yield _v2_quota(folder / "cpu.max")
+        elif "cpu" in controllers.split(","):
+            for folder in _up_from(root / "cpu", path):
+                yield _v1_quota(folder)
+
+
+def _up_from(mount: Path, path: str) -> Iterator[Path]:
+    """``mount/path``, then each of its parents up to ``mount`` itself."""
+    relative = PurePosixPath(path.strip() or "/").relative_to("/")
+    while True:
+        yield mount / relative
+        if relative == relative.parent:
+            return
+        relative = relative.parent
+
+
+def _v2_quota(cpu_max: Path) -> float | None:
+    """``cpu.max``: ``max PERIOD`` (none) or ``QUOTA PERIOD``, in microseconds."""
     try:
         fields = cpu_max.read_text().split()
     except OSError:
         return None
     if len(fields) != 2 or fields[0] == "max":
         return None
+    return _ratio(fields[0], fields[1])
+
+
+def _v1_quota(folder: Path) -> float | None:
+    """``cpu.cfs_quota_us`` (-1: none) over ``cpu.cfs_period_us``."""
     try:
-        quota, period = int(fields[0]), int(fields[1])
+        quota = (folder / "cpu.cfs_quota_us").read_text()
+        period = (folder / "cpu.cfs_period_us").read_text()
+    except OSError:
+        return None
+    return _ratio(quota, period)
+
+
+def _ratio(quota: str, period: str) -> float | None:
+    try:
+        over, under = int(quota), int(period)
     except ValueError:
         return None
-    return quota / period if quota > 0 and period > 0 else None
+    return over / under if over > 0 and under > 0 else None
