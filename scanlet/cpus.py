@@ -56,7 +56,8 @@ def _quotas(root: Path, membership: Path) -> Iterator[float | None]:
 
 def _up_from(mount: Path, path: str) -> Iterator[Path]:
     """``mount/path``, then each of its parents up to ``mount`` itself."""
-    relative = PurePosixPath(path.strip() or "/").relative_to("/")
+    # Paths in /proc/self/cgroup are absolute; anything else is read as if it were.
+    relative = PurePosixPath("/", path.strip()).relative_to("/")
     while True:
         yield mount / relative
         if relative == relative.parent:

@@ -41,6 +41,9 @@ def test_without_a_quota_the_affinity_mask_counts(tmp_path: Path, affinity: int)
         assert usable_cpus(root, proc) == affinity, odd
     write(proc, "no colons here\n")
     assert usable_cpus(root, proc) == affinity
+    write(root / "cpu.max", "100000 100000")
+    write(proc, "0::not/absolute\n")
+    assert usable_cpus(root, proc) == 1
 
 
 def test_a_v2_quota_caps_the_count_in_whole_cpus(tmp_path: Path, affinity: int) -> None:
