@@ -1,6 +1,7 @@
 """Import speed: visits per second from a fake Shlink over loopback and from an archive,
 against POST /api/v1/events of the same visits, each while a server takes redirects on the
-same database (their p99 is reported for each phase, and for redirects alone first).
+same database (their p99 is reported for each phase, and for redirects alone first, beside
+the server's own p99 of its loop lag, its redirects and its scan commits, from /metrics).
 
 Three ``scanlet serve`` processes, each on its own SQLite database with a live code ``live``
 that a few client threads keep scanning: the Shlink import runs into the first (``scanlet
