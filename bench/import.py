@@ -84,7 +84,7 @@ class Redirects:
 
     def take(self) -> tuple[float, int, str]:
         """p99 in ms, count, and the answers other than 302 (how many, of which status)
-        since the last take, and the server's loop lag and scan commit p99 meanwhile."""
+        since the last take, and the server's own p99s meanwhile (HISTOGRAMS)."""
         self._pipe.send("take")
         taken, statuses = self._pipe.recv()
         seen, self._seen = self._seen, server_histograms(self._base)

@@ -28,15 +28,15 @@ def usable_cpus(root: Path = CGROUP_ROOT, membership: Path = PROC_CGROUP) -> int
     (whole CPUs, rounded down: a quota of 1.5 is one CPU and a share)."""
     has_mask = hasattr(os, "sched_getaffinity")
     cpus = len(os.sched_getaffinity(0)) if has_mask else os.cpu_count() or 1
-    quotas = [quota for quota in _quotas(root, membership) if quota is not None]
+    quotas = list(_quotas(root, membership))
     if quotas:
         cpus = min(cpus, math.floor(min(quotas)))
     return max(1, cpus)
 
 
-def _quotas(root: Path, membership: Path) -> Iterator[float | None]:
-    """The quota (in CPUs) of each cgroup from this process's up to the root, in every
-    hierarchy that limits CPU; None where one sets none or cannot be read."""
+def _quotas(root: Path, membership: Path) -> Iterator[float]:
+    """The quotas (in CPUs) set by the cgroups from this process's up to the root, in every
+    hierarchy that limits CPU (one that sets none or cannot be read adds nothing)."""
     try:
         lines = membership.read_text().splitlines()
     except OSError:
@@ -47,11 +47,12 @@ def _quotas(root: Path, membership: Path) -> Iterator[float | None]:
             continue
         ident, controllers, path = fields
         if ident == "0" and not controllers:
-            for folder in _up_from(root, path):
-                yield _v2_quota(folder / "cpu.max")
+            found = (_v2_quota(folder / "cpu.max") for folder in _up_from(root, path))
         elif "cpu" in controllers.split(","):
-            for folder in _up_from(root / "cpu", path):
-                yield _v1_quota(folder)
+            found = (_v1_quota(folder) for folder in _up_from(root / "cpu", path))
+        else:
+            continue
+        yield from (quota for quota in found if quota is not None)
 
 
 def _up_from(mount: Path, path: str) -> Iterator[Path]:
