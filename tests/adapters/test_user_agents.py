@@ -3,11 +3,14 @@ length cannot turn into seconds of regex work on the event loop."""
 
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 import ua_parser
 
+from scanlet.actors.analytics.facts import Agent
+from scanlet.adapters import user_agents
 from scanlet.adapters.user_agents import AGENT_CHARS, _parser, describe_agent
 
 IPAD = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -83,3 +86,25 @@ with TestClient(app):
     )
     assert done.returncode == 0, done.stderr
     assert "built 1" in done.stdout
+
+
+def test_the_verdict_cache_evicts_the_least_recently_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(user_agents, "CACHE_SIZE", 3)
+    monkeypatch.setattr(user_agents, "_verdicts", OrderedDict())
+    for n in range(3):
+        describe_agent(f"Mozilla/5.0 (cache {n})")
+    describe_agent("Mozilla/5.0 (cache 0)")  # a hit: now the most recently used
+    worked_out = Agent("mobile", "iOS", "Mobile Safari", False)
+    user_agents.remember(("Mozilla/5.0 (cache 3)", True), worked_out)
+    assert list(user_agents._verdicts) == [
+        ("Mozilla/5.0 (cache 2)", True),
+        ("Mozilla/5.0 (cache 0)", True),
+        ("Mozilla/5.0 (cache 3)", True),
+    ]
+    # A remembered verdict is what describing the agent answers, without parsing it.
+    assert describe_agent("Mozilla/5.0 (cache 3)") is worked_out
+    describe_agent("Mozilla/5.0 (cache 4)")
+    assert ("Mozilla/5.0 (cache 2)", True) not in user_agents._verdicts
+    assert len(user_agents._verdicts) == 3
