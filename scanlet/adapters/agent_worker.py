@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry, Counter
 from scanlet.actors.analytics.facts import Agent
 from scanlet.adapters.framed_child import FramedChild, read_frame, write_frame
 from scanlet.adapters.user_agents import AgentKey, describe_agent, remember, undescribed
-from scanlet.priority import lower_priority
+from scanlet.priority import idle_priority
 
 __all__ = ("MIN_AGENTS", "AgentWorker", "main")
 
@@ -53,7 +53,7 @@ def main() -> None:
     # is how the worker ends (without a traceback of its own).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Parsing waits for the server, not the server for parsing (see scanlet.priority).
-    lower_priority()
+    idle_priority()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while (request := read_frame(stdin)) is not None:
         pairs = _agents.decode(request)

@@ -61,6 +61,9 @@ async def test_the_worker_gives_the_parsers_verdicts_and_the_loop_finds_them_cac
         assert worker.pid is not None
         # It runs below the server's priority: parsing waits for redirects.
         assert niceness(worker.pid) == min(19, os.nice(0) + BACKGROUND_NICENESS)
+        if sys.platform == "linux":
+            # ... and never takes the core from the server on waking.
+            assert os.sched_getscheduler(worker.pid) == os.SCHED_IDLE
     finally:
         await worker.aclose()
     assert undescribed(agents) == []
