@@ -10,13 +10,15 @@ Shlink import 13.4-14.0 ms at equal priority; 10.4 ms with the agent worker lowe
 with the import lowered, 8.0-8.4 with both (3.2 ms without an import).
 
 A helper that holds no lock the server waits for (the agent worker) goes further, to Linux's
-``SCHED_IDLE`` class: a nice process woken by the server's own request still took the core
-from it (on this kernel's EEVDF scheduler), and the server's write of a batch of agents to
-the worker's pipe took 0.15-1.5 ms at the median and up to 7.6 ms (py-spy: 3 % of the loop
-during a Shlink import in that ``write``). A ``SCHED_IDLE`` process never preempts a normal
-one on waking: the server's own redirect p99 during that import was about 4.9-5.8 ms against
-5.7-6.7 ms merely nice (alternating runs, four undisturbed each). A lock holder must not
-(the import, the projection worker): the server would wait for its commit while starving it.
+``SCHED_IDLE`` class. Merely nice, the server's write of a batch of agents to the worker's
+pipe took 0.15-1.5 ms at the median and up to 7.6 ms (py-spy: 3 % of the loop during a
+Shlink import in that ``write``), as if the woken worker took the core from it. A
+``SCHED_IDLE`` process never preempts a normal one on waking: the server's own redirect p99
+during that import was about 4.9-5.8 ms against 5.7-6.7 ms merely nice (alternating runs,
+four undisturbed ones against five). Under a server that keeps its core busy, the worker
+may answer late; past its deadline the loop parses the agents itself, as without a worker.
+A lock holder must not (the import, the projection worker): the server would wait for its
+commit while starving it.
 """
 
 from __future__ import annotations
