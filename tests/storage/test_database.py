@@ -1,5 +1,6 @@
 """The database opens in WAL mode, migrates once, and serialises write transactions."""
 
+import itertools
 import sqlite3
 import stat
 import threading
@@ -111,6 +112,43 @@ async def test_a_write_on_the_loop_never_sleeps_in_sqlite_for_a_lock_another_pro
         ]
         # Begun again while the lock was held (normal), or once, waiting inside SQLite (full).
         assert (len(begun) > 1) == (synchronous == "normal"), begun
+
+
+async def test_the_inline_writer_tries_again_at_every_turn_of_the_loop_at_first(
+    tmp_path: Path,
+) -> None:
+    """An import holds the lock for about 2 ms: the inline writer begins again at each turn
+    of the loop (other tasks running in between), not after a timer's pause, which would
+    keep its scans waiting past the lock's release."""
+    path = tmp_path / "scanlet.db"
+    turns = 0
+    turns_at_begin: list[int] = []
+    async with open_database(path) as db:
+        writer = db._writer  # white-box, as above
+        assert writer is not None
+        writer.set_trace_callback(
+            lambda sql: turns_at_begin.append(turns) if sql.startswith("BEGIN") else None
+        )
+        blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(db.probe_write)
+                with anyio.fail_after(5):
+                    while len(turns_at_begin) < 4:
+                        turns += 1
+                        await anyio.lowlevel.checkpoint()
+                blocker.execute("ROLLBACK")
+        finally:
+            blocker.close()
+        writer.set_trace_callback(None)
+        assert db.read_now(lambda conn: conn.execute("SELECT n FROM write_probe").fetchall()) == [
+            (1,)
+        ]
+    # The first tries came one turn of this task apart (a pause would let it turn for a
+    # millisecond between them).
+    first = turns_at_begin[:4]
+    assert [b - a for a, b in itertools.pairwise(first)] == [1, 1, 1], turns_at_begin
 
 
 def test_migration_files_are_numbered_uniquely_in_order() -> None:
