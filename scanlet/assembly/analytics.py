@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 import anyio
 from anyio.abc import TaskGroup
 
-from scanlet.actors.analytics.actor import DOORBELL_DEBOUNCE, AnalyticsFollower, lag_gauge
+from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
 from scanlet.actors.follower import start_doorbell
@@ -87,13 +87,7 @@ class AnalyticsFeature:
                     mailbox_capacity=2,
                 )
             )
-            start_doorbell(
-                duty_tasks,
-                ref,
-                services.system.bus,
-                interval=self.doorbell_interval,
-                debounce=DOORBELL_DEBOUNCE,
-            )
+            start_doorbell(duty_tasks, ref, services.system.bus, interval=self.doorbell_interval)
             if policy.days is not None:
                 duty_tasks.start_soon(
                     lambda: run_retention(raw_scans, policy, interval=self.retention_interval)

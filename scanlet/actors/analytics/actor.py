@@ -33,7 +33,6 @@ from scanlet.storage.ports import (
 from scanlet.storage.records import RawScanKey, ScanFact, StoredEvent
 
 __all__ = (
-    "DOORBELL_DEBOUNCE",
     "POSITION_NAME",
     "REMOTE_MIN_EVENTS",
     "AnalyticsFollower",
@@ -56,14 +55,6 @@ FOLD_STEP = 8
 #: against 3.6 at 5 (five alternating pairs, one the other way round), while the whole
 #: product's redirect rate under wrk stayed 0.54 of bare either way.
 FOLD_SLICE_SECONDS = 0.001
-#: The analytics follower's doorbell rings at most this often (the other followers keep the
-#: doorbell's default, 50 ms): under a saturating load each catch-up then folds and commits
-#: about 100 scans rather than 500 in one burst of loop time, which smooths the redirects'
-#: tail. bench/redirect.py, the whole product, alternating runs: every follower at 10 ms,
-#: p99 11.62, 10.99, 11.31 ms against 16.35, 12.31, 14.50 ms at 50 ms (its rate against the
-#: scan path alone 0.85, 0.87, 0.81 against 0.86, 0.88, 0.85; at 2 ms it fell to
-#: 0.65-0.74); this one alone at 10 ms, p99 10.59 and 11.73 against 14.22 and 16.19 ms.
-DOORBELL_DEBOUNCE = 0.01
 #: Events past the position from which a catch-up is handed to the projection worker, when
 #: there is one: a batch. Fewer are folded here (a few ms at most, in 1 ms slices), so a
 #: quiet server never starts the worker, and a busy one (catch-ups of hundreds of scans,
