@@ -1,6 +1,7 @@
 """Shared fixtures: every async test runs on asyncio through anyio's pytest plugin."""
 
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from scanlet import priority
 from scanlet.actors.follower import CATCH_UP, CatchUp
+from scanlet.adapters import agent_worker
 from scanlet.config import Settings, load_settings
 from scanlet.runtime import ActorRef
 from scanlet.storage.opening import open_storage
@@ -52,6 +54,20 @@ def _priority_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     test, and every server it starts, would run below the others. The executable's own
     priority is tested through the executable."""
     monkeypatch.setattr(priority, "lower_priority", lambda: None)
+
+
+#: The agent worker as the server starts it, but at the test's own priority: in the idle
+#: scheduling class, on a machine whose cores the other tests keep busy, its first answer
+#: (parsing compiles its patterns) once took longer than its 10 s deadline. Its class is
+#: tested apart, on the worker as the server starts it.
+AWAKE_AGENT_WORKER = (sys.executable, "-c", "import scanlet.adapters.agent_worker as w; w.serve()")
+
+
+@pytest.fixture
+def awake_agent_worker(monkeypatch: pytest.MonkeyPatch) -> tuple[str, ...]:
+    """Servers started by the test start the agent worker awake (``AWAKE_AGENT_WORKER``)."""
+    monkeypatch.setattr(agent_worker, "COMMAND", AWAKE_AGENT_WORKER)
+    return AWAKE_AGENT_WORKER
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from scanlet.adapters.framed_child import FramedChild, read_frame, write_frame
 from scanlet.adapters.user_agents import AgentKey, describe_agent, remember, undescribed
 from scanlet.priority import idle_priority
 
-__all__ = ("MIN_AGENTS", "AgentWorker", "main")
+__all__ = ("COMMAND", "MIN_AGENTS", "AgentWorker", "main", "serve")
 
 log = structlog.get_logger("scanlet.agent_worker")
 
@@ -41,6 +41,8 @@ log = structlog.get_logger("scanlet.agent_worker")
 MIN_AGENTS = 16
 #: The longest a batch's verdicts may take (a few hundred agents take tens of ms).
 ANSWER_SECONDS = 10.0
+#: How the server starts the worker: ``main``, in the idle scheduling class.
+COMMAND = (sys.executable, "-m", "scanlet.adapters.agent_worker")
 
 _agents = msgspec.msgpack.Decoder(list[tuple[str, bool]])
 _verdicts = msgspec.msgpack.Decoder(list[Agent])
@@ -54,6 +56,13 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Parsing waits for the server, not the server for parsing (see scanlet.priority).
     idle_priority()
+    serve()
+
+
+def serve() -> None:
+    """Verdicts for each frame of agents on stdin, until it closes, at the priority the
+    process has (``main`` lowers it first; a test on a busy machine may not, as an idle-class
+    process there can wait longer than any deadline for its first turn)."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while (request := read_frame(stdin)) is not None:
         pairs = _agents.decode(request)
@@ -88,7 +97,7 @@ class AgentWorker:
         self.min_agents = min_agents
         self._described, failures = _counters(registry)
         self._child = FramedChild(
-            command or [sys.executable, "-m", "scanlet.adapters.agent_worker"],
+            command or COMMAND,
             name="agent worker",
             failures=failures,
             answer_seconds=answer_seconds,

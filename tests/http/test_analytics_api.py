@@ -307,6 +307,7 @@ def imported_visits(count: int) -> list[ScanRecorded]:
 
 
 @pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.usefixtures("awake_agent_worker")
 def test_the_new_agents_of_an_import_are_parsed_in_the_worker_process(
     scanlet_db: str, tmp_path: Path, enabled: bool
 ) -> None:

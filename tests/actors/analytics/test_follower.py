@@ -17,7 +17,7 @@ from scanlet.adapters.agent_worker import AgentWorker
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
-from tests.conftest import AnyStorage, caught_up, nth_position
+from tests.conftest import AWAKE_AGENT_WORKER, AnyStorage, caught_up, nth_position
 
 from .conftest import append, follower, rebuild_all, scan
 
@@ -157,7 +157,7 @@ async def test_agents_parsed_by_the_worker_process_give_the_same_read_models(
         storage, [scan("menu", NOW, visitor=f"v{i}", agent=a) for i, a in enumerate(agents)]
     )
     registry = CollectorRegistry()
-    worker = AgentWorker(registry=registry)
+    worker = AgentWorker(registry=registry, command=AWAKE_AGENT_WORKER)
     try:
         async with running_system() as system:
             ref: ActorRef[CatchUp] = await system.spawn(
