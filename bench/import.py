@@ -8,9 +8,10 @@ that a few client threads keep scanning: the Shlink import runs into the first (
 import shlink`` as a process, as users run it), the archive exported from it into the
 second, and the same visits as device events into the third, in batches of 1000 over four
 connections (the ingest benchmark's client). The ratios compare each import with the
-ingest of the same visits in the same run.
+ingest of the same visits in the same run. With ``--db`` (a ``postgresql://`` admin URL) each
+server gets a new PostgreSQL database there instead, dropped at the end.
 Run: python bench/import.py [--visits 100000] [--codes 100] [--import-core load|server]
-[--phases shlink,archive,ingest] [--control] [--boost-clients]
+[--phases shlink,archive,ingest] [--control] [--boost-clients] [--db URL]
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from redirect import PgServer
 
 from tests.importing.fakes import FakeShlink, serving
 from tests.processes import Served, served
@@ -183,11 +186,18 @@ def _scan_until_stopped(base: str, pipe: Connection, boost: bool) -> None:
         thread.join()
 
 
+#: Where the servers' databases are made with --db (None: a SQLite file in each folder).
+_postgres: list[PgServer | None] = [None]
+
+
 @contextmanager
 def server(folder: Path) -> Iterator[tuple[Served, str, Redirects]]:
     """A server with a live code and redirects running against it."""
     folder.mkdir()
     env = {"SCANLET_LOG_LEVEL": "warning"}
+    if (pg := _postgres[0]) is not None:
+        env["SCANLET_DB"] = pg.create(folder.name)
+        env["SCANLET_SECRET_FILE"] = str(folder / "scanlet.key")
     with served(folder, env=env, core=SERVER_CORE) as running:
         token = running.create_code("live")
         redirects = Redirects(running.base)
@@ -210,12 +220,13 @@ def _pin() -> None:
         os.sched_setaffinity(0, {int(_IMPORT_CORE[_placement[0]])})
 
 
-def scanlet(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """``scanlet ARGS`` run in ``folder`` (its database), output captured; a failure stops
-    the benchmark with what the command said."""
+def scanlet(running: Served, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``scanlet ARGS`` run on ``running``'s database, output captured; a failure stops the
+    benchmark with what the command said."""
+    db = running.env.get("SCANLET_DB", str(running.folder / "scanlet.db"))
     done = subprocess.run(
-        [sys.executable, "-m", "scanlet", *args, "--db", str(folder / "scanlet.db")],
-        cwd=folder,
+        [sys.executable, "-m", "scanlet", *args, "--db", db],
+        cwd=running.folder,
         capture_output=True,
         check=False,
         timeout=3600,
@@ -300,12 +311,27 @@ def main() -> None:
         default=",".join(PHASES),
         help="the phases to run, comma-separated (the ratios need ingest; archive needs shlink)",
     )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="a postgresql:// admin URL: each server on a new PostgreSQL database there",
+    )
     args = parser.parse_args()
     phases = set(args.phases.split(","))
     if phases - set(PHASES) or ("archive" in phases and "shlink" not in phases):
         parser.error(f"phases are some of {', '.join(PHASES)}; archive needs shlink")
     _placement[0] = args.import_core
     _boost[0] = args.boost_clients
+    _postgres[0] = PgServer(args.db) if args.db else None
+    try:
+        run(args, phases)
+    finally:
+        if _postgres[0] is not None:
+            _postgres[0].drop_all()
+
+
+def run(args: argparse.Namespace, phases: set[str]) -> None:
+    """The phases asked for, and their report."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(LOAD_CORE)})
     fake = fake_shlink(args.codes, args.visits)
@@ -329,7 +355,7 @@ def main() -> None:
                     )
                 took = timed(
                     lambda: scanlet(
-                        running.folder,
+                        running,
                         "import",
                         "shlink",
                         "--url",
@@ -342,13 +368,11 @@ def main() -> None:
                 results.append(("shlink import", visits / took, *redirects.take()))
                 archive = folder / "scanlet.jsonl"
                 if "archive" in phases:
-                    exported = scanlet(running.folder, "export", "archive", "--quiet").stdout
+                    exported = scanlet(running, "export", "archive", "--quiet").stdout
                     archive.write_bytes(exported)
         if "archive" in phases:
             with server(folder / "archive") as (running, _, redirects):
-                took = timed(
-                    lambda: scanlet(running.folder, "import", "archive", str(archive), "--quiet")
-                )
+                took = timed(lambda: scanlet(running, "import", "archive", str(archive), "--quiet"))
                 results.append(("archive import", visits / took, *redirects.take()))
         if "ingest" in phases:
             with server(folder / "ingest") as (running, token, redirects):
