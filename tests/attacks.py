@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
-__all__ = ("open_streams", "redirect_seconds", "stalled_bodies")
+__all__ = ("open_stream", "open_streams", "redirect_seconds", "stalled_bodies")
 
 
 def _connect(base: str) -> socket.socket:
@@ -56,21 +56,30 @@ def _read_status(sock: socket.socket) -> int:
     return int(received.split(b" ", 2)[1])
 
 
+def open_stream(base: str, token: str) -> tuple[socket.socket, int]:
+    """One event stream opened with ``token``, read up to its status line: the socket and
+    the status (200, or 429 over a cap)."""
+    sock = _connect(base)
+    try:
+        request = f"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+        sock.sendall(request.encode())
+        return sock, _read_status(sock)
+    except BaseException:
+        sock.close()
+        raise
+
+
 @contextmanager
 def open_streams(base: str, token: str, count: int) -> Iterator[list[int]]:
     """``count`` event streams opened with ``token`` and never read after the status line;
     yields each one's status (200, or 429 over a cap)."""
     sockets: list[socket.socket] = []
-    request = (
-        f"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
-    ).encode()
     statuses: list[int] = []
     try:
         for _ in range(count):
-            sock = _connect(base)
-            sock.sendall(request)
+            sock, status = open_stream(base, token)
             sockets.append(sock)
-            statuses.append(_read_status(sock))
+            statuses.append(status)
         yield statuses
     finally:
         _close_all(sockets)
