@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import msgspec
 import pytest
@@ -20,7 +21,7 @@ from scanlet.actors.events import CodeDeleted, LogAppended, ScanRecorded, encode
 from scanlet.assembly import create_app
 from scanlet.assembly.integrations import IntegrationsFeature
 from scanlet.config import Settings, load_settings
-from scanlet.http.log_tail import LogTail
+from scanlet.http.log_tail import WAKE_CHUNK, LogTail
 from scanlet.http.stream import EventStream, EventStreamResponse, StreamConfig, sse_frame
 from scanlet.runtime import EventBus
 from scanlet.storage.opening import open_storage
@@ -181,6 +182,82 @@ async def test_a_quiet_stream_sends_heartbeat_comments(storage: AnyStorage) -> N
         tasks.start_soon(reader.run)
         await reader.wait_for(0, comment="heartbeat")
         bus.close()
+
+
+async def test_streams_are_woken_a_chunk_at_each_turn_of_the_loop(storage: AnyStorage) -> None:
+    # Woken all at once, every open stream sends before a waiting redirect gets the loop.
+    db = storage
+    bus = EventBus()
+    count = 3 * WAKE_CHUNK + 1
+    woken: list[int] = []
+    seen_at_turns: list[int] = []
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        tail.followers = count  # as each stream's frames() counts itself in
+
+        async def stream(n: int) -> None:
+            assert await tail.wait_past(tail.head, 60)
+            woken.append(n)
+
+        for n in range(count):
+            tasks.start_soon(stream, n)
+        # One more that stops waiting (its stream closed): waking it must not fail.
+        with anyio.move_on_after(0.01):
+            await tail.wait_past(tail.head, 60)
+        await anyio.wait_all_tasks_blocked()
+        assert woken == []
+        await append(db, bus, "a")
+        with anyio.fail_after(5):
+            while len(woken) < count:
+                await anyio.lowlevel.checkpoint()
+                seen_at_turns.append(len(woken))
+        bus.close()
+    steps = [b - a for a, b in zip([0, *seen_at_turns], seen_at_turns, strict=False)]
+    assert max(steps) == WAKE_CHUNK
+    assert sum(steps) == count
+    assert sorted(woken) == list(range(count))
+
+
+async def test_a_wait_ends_after_its_seconds_without_events(storage: AnyStorage) -> None:
+    bus = EventBus()
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(storage, bus, tasks)
+        started = time.monotonic()
+        with anyio.fail_after(5):
+            assert await tail.wait_past(tail.head, 0.05)
+        assert time.monotonic() - started >= 0.04
+        bus.close()
+    # Closed, it says so at once.
+    assert not await tail.wait_past(0, 60)
+
+
+async def test_a_stream_quiet_for_longer_than_the_send_timeout_is_kept(
+    storage: AnyStorage,
+) -> None:
+    # The watchdog times sends, not the silences between them.
+    db = storage
+    bus = EventBus()
+    sent: list[MutableMapping[str, Any]] = []
+    arrived = anyio.Event()
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        stream = EventStream(db.events, tail, after=await db.events.last_position())
+        response = EventStreamResponse(stream, send_timeout=0.05)
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+            if b"late" in message.get("body", b""):
+                arrived.set()
+
+        tasks.start_soon(response.stream_response, send)
+        await anyio.sleep(0.3)
+        await append(db, bus, "late")
+        with anyio.fail_after(5):
+            await arrived.wait()
+        bus.close()
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    # retry:, the event, then the end once the tail closed: never cut off as too slow.
+    assert bodies[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 async def test_a_client_too_slow_to_take_a_message_is_disconnected(storage: AnyStorage) -> None:
