@@ -15,6 +15,7 @@ each re-checks its credentials every ``recheck`` seconds, closing when they no l
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -239,57 +240,71 @@ class EventStreamResponse(StreamingResponse):
                 self.slot.release()
 
     async def stream_response(self, send: Send) -> None:
-        """Send each chunk within ``send_timeout`` seconds, else end the response.
-
-        One watchdog task for the whole stream times the sends, rather than a cancel scope
-        around each: entering and leaving one for every message of every open stream was
-        about a third of what a stream cost the loop (py-spy, 300 streams)."""
+        """Send each chunk within ``send_timeout`` seconds, else end the response."""
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
         iterator = self.body_iterator
-        sending = _Sending()
+        watchdog = _SendWatchdog(self.send_timeout)
         try:
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(self._watch, sending, tasks.cancel_scope)
+            with anyio.CancelScope() as stream:
+                watchdog.watch(stream)
                 async for chunk in iterator:
                     assert isinstance(chunk, bytes)
-                    sending.since = time.monotonic()
+                    watchdog.since = time.monotonic()
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    sending.since = None
-                tasks.cancel_scope.cancel()  # the watchdog
+                    watchdog.since = None
         finally:
+            watchdog.stop()
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 with anyio.CancelScope(shield=True):
                     await aclose()
-        if sending.too_slow:
+        if watchdog.too_slow:
             log.warning("stream client too slow; disconnected")
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _watch(self, sending: _Sending, stream: anyio.CancelScope) -> None:
-        """Cancel ``stream`` once a send has taken ``send_timeout`` seconds."""
-        while True:
-            since = sending.since
-            left = self.send_timeout if since is None else since + self.send_timeout
-            if since is not None:
-                left -= time.monotonic()
-                if left <= 0:
-                    sending.too_slow = True
-                    stream.cancel()
-                    return
-            await anyio.sleep(left)
 
+class _SendWatchdog:
+    """Cancels a stream's scope once one of its sends has taken ``seconds``.
 
-class _Sending:
-    """When the message being sent began (None: none is), and whether one took too long."""
+    A loop timer that looks again as each send's deadline comes, rather than a cancel scope
+    around each send: entering and leaving one (which also looks the running async library
+    up) for every message of every open stream was about a third of what a stream cost the
+    loop (py-spy, 300 streams). Not a task either: a task group would wrap the send's own
+    errors (a client gone) in an exception group, which Starlette no longer recognises.
+    """
 
-    __slots__ = ("since", "too_slow")
+    __slots__ = ("_scope", "_timer", "seconds", "since", "too_slow")
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        #: When the send under way began (``time.monotonic``); None: none is.
         self.since: float | None = None
         self.too_slow = False
+        self._scope: anyio.CancelScope | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def watch(self, scope: anyio.CancelScope) -> None:
+        self._scope = scope
+        self._timer = asyncio.get_running_loop().call_later(self.seconds, self._look)
+
+    def _look(self) -> None:
+        since, now = self.since, time.monotonic()
+        if since is not None and now - since >= self.seconds:
+            self.too_slow = True
+            self._timer = None
+            assert self._scope is not None
+            self._scope.cancel()
+            return
+        wait = self.seconds if since is None else since + self.seconds - now
+        self._timer = asyncio.get_running_loop().call_later(wait, self._look)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 def _types(request: Request) -> frozenset[str] | None:

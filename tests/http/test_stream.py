@@ -260,6 +260,24 @@ async def test_a_stream_quiet_for_longer_than_the_send_timeout_is_kept(
     assert bodies[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
 
 
+async def test_a_client_gone_mid_send_is_the_servers_own_error(storage: AnyStorage) -> None:
+    # Starlette turns an OSError from send into a client disconnect: it must come out as
+    # itself, not wrapped in an exception group.
+    db = storage
+    bus = EventBus()
+    await append(db, bus, "a")
+    await nth_position(db, 1)
+    tail = LogTail(db.events, bus, sse_frame)
+    response = EventStreamResponse(EventStream(db.events, tail, after=0), send_timeout=5)
+
+    async def gone(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            raise OSError("connection reset")
+
+    with anyio.fail_after(5), pytest.raises(OSError, match="connection reset"):
+        await response.stream_response(gone)
+
+
 async def test_a_client_too_slow_to_take_a_message_is_disconnected(storage: AnyStorage) -> None:
     db = storage
     bus = EventBus()
