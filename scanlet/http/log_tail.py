@@ -119,10 +119,15 @@ class LogTail:
     async def _wake(self) -> None:
         """Wake every waiting stream, ``WAKE_CHUNK`` at each turn of the loop."""
         waiting, self._waiting = self._waiting, []
-        for start in range(0, len(waiting), WAKE_CHUNK):
-            if start:
-                await anyio.lowlevel.checkpoint()
-            for woken in waiting[start : start + WAKE_CHUNK]:
+        try:
+            for start in range(0, len(waiting), WAKE_CHUNK):
+                if start:
+                    await anyio.lowlevel.checkpoint()
+                for woken in waiting[start : start + WAKE_CHUNK]:
+                    _resolve(woken)
+        finally:
+            # Cancelled between two chunks (the server stopping): the rest, at once.
+            for woken in waiting:
                 _resolve(woken)
 
     def _wake_all(self) -> None:

@@ -218,6 +218,40 @@ async def test_streams_are_woken_a_chunk_at_each_turn_of_the_loop(storage: AnySt
     assert sorted(woken) == list(range(count))
 
 
+async def test_streams_not_yet_woken_when_the_tail_stops_are_woken_at_once(
+    storage: AnyStorage,
+) -> None:
+    db = storage
+    bus = EventBus()
+    count = 4 * WAKE_CHUNK
+    woken: list[int] = []
+    async with anyio.create_task_group() as tasks:
+        tail = LogTail(db.events, bus, sse_frame, debounce=0)
+        async with anyio.create_task_group() as tail_group:
+            await tail_group.start(tail.run)
+            tail.followers = count
+
+            async def stream(n: int) -> None:
+                # Woken by the tail: its deadline is far away.
+                await tail.wait_past(tail.head, 60)
+                woken.append(n)
+
+            for n in range(count):
+                tasks.start_soon(stream, n)
+            await anyio.wait_all_tasks_blocked()
+            await append(db, bus, "a")
+            with anyio.fail_after(5):
+                while not woken:
+                    await anyio.lowlevel.checkpoint()
+            assert len(woken) < count  # stopped half-way through its chunks
+            tail_group.cancel_scope.cancel()
+        with anyio.fail_after(2):
+            while len(woken) < count:
+                await anyio.lowlevel.checkpoint()
+        bus.close()
+    assert sorted(woken) == list(range(count))
+
+
 async def test_a_wait_ends_after_its_seconds_without_events(storage: AnyStorage) -> None:
     bus = EventBus()
     async with anyio.create_task_group() as tasks:
