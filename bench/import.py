@@ -106,12 +106,14 @@ class Redirects:
 
 #: The server's histograms reported for each phase, by what the report calls them, each
 #: with the text its series must hold: its loop's lag, the redirects as the server timed
-#: them (none of the clients' own waits for their core), and its group commits of scans
-#: (which wait for a lock the import holds).
+#: them (none of the clients' own waits for their core), its group commits of scans
+#: (which wait for a lock the import holds) and its analytics follower's batch transactions
+#: (which the scans' commits wait behind).
 HISTOGRAMS = {
     "loop lag": ("scanlet_event_loop_lag_seconds", ""),
     "redirect": ("scanlet_http_request_duration_seconds", 'status="302"'),
     "scan commit": ("scanlet_scan_commit_seconds", ""),
+    "analytics apply": ("scanlet_projection_apply_seconds", 'projection="analytics"'),
 }
 
 

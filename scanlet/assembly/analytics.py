@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 import anyio
 from anyio.abc import TaskGroup
 
-from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
+from scanlet.actors.analytics.actor import AnalyticsFollower, apply_histogram, lag_gauge
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, run_retention
 from scanlet.actors.follower import start_doorbell
@@ -56,6 +56,7 @@ class AnalyticsFeature:
         projection = AnalyticsProjection(describe_agent, countries, policy.cutoff)
         raw_scans = services.raw_scans = storage.raw_scans(projection.raw_scan)
         gauge = lag_gauge(services.registry)
+        applies = apply_histogram(services.registry)
         prefetch = None
         if services.settings.agent_worker:
             worker = AgentWorker(registry=services.registry)
@@ -83,6 +84,7 @@ class AnalyticsFeature:
                         gauge,
                         prefetch,
                         None if projector is None else projector.catch_up,
+                        applies,
                     ),
                     mailbox_capacity=2,
                 )

@@ -264,6 +264,21 @@ def test_the_lag_gauge_is_exported(api: Api) -> None:
     )
 
 
+def test_each_applied_batch_is_timed(api: Api) -> None:
+    api.create("timed")
+    for _ in range(3):
+        api.client.get("/timed", follow_redirects=False)
+    api.caught_up()
+    samples = {
+        line.split(" ")[0]: float(line.rsplit(" ", 1)[1])
+        for line in api.client.get("/metrics").text.splitlines()
+        if line.startswith("scanlet_projection_apply_seconds_")
+    }
+    count = samples['scanlet_projection_apply_seconds_count{projection="analytics"}']
+    assert count >= 1  # the scans (and the code's creation), in a batch or more
+    assert samples['scanlet_projection_apply_seconds_sum{projection="analytics"}'] > 0
+
+
 def test_a_breakdown_lists_the_top_values_and_sums_the_rest_as_other() -> None:
     from scanlet.actors.analytics.stats import top_values
 
