@@ -16,7 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import HistogramMetricFamily, Metric
 
-__all__ = ("LoopHistogram",)
+__all__ = ("TRANSACTION_BUCKETS", "LoopHistogram")
+
+#: Bucket bounds (seconds) for a database transaction: the scans' group commits and the
+#: projections' batches, so that their p99s fall in the same buckets and read alike.
+TRANSACTION_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 Observe = Callable[[float], None]
 

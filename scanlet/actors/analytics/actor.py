@@ -23,6 +23,7 @@ from scanlet.actors.analytics.projection import (
     scan_agents,
 )
 from scanlet.actors.follower import CATCH_UP, CatchUp, LogFollower
+from scanlet.observability.histogram import TRANSACTION_BUCKETS
 from scanlet.runtime import StopReason
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.ports import (
@@ -87,7 +88,7 @@ def apply_histogram(registry: CollectorRegistry | None) -> Histogram:
         "scanlet_projection_apply_seconds",
         "Time to store one batch of a read model with its position (lock waits included).",
         ["projection"],
-        buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        buckets=TRANSACTION_BUCKETS,
         registry=registry,
     )
 

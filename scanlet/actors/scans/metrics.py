@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from scanlet.observability.histogram import TRANSACTION_BUCKETS
+
 __all__ = ("ScanMetrics",)
 
 
@@ -20,7 +22,7 @@ class ScanMetrics:
         self.commit_seconds = Histogram(
             "scanlet_scan_commit_seconds",
             "Time to build and commit one group of scans.",
-            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            buckets=TRANSACTION_BUCKETS,
             registry=registry,
         )
         self.events = Counter(
