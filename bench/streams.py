@@ -68,7 +68,7 @@ class Readers:
                     continue
                 text = self._tails[n] + data
                 self.scans[n] += text.count(SCAN_MARK)
-                self._tails[n] = text[-keep:] if not text.endswith(SCAN_MARK) else b""
+                self._tails[n] = text[-keep:]
 
     def stop(self) -> None:
         self._stop.set()
