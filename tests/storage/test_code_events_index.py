@@ -3,12 +3,13 @@ a server looks for codes changed by another process twice a second, and each loo
 an index probe however many scans lie between."""
 
 import sqlite3
+import typing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scanlet.actors.events import CODE_EVENT_TYPES
+from scanlet.actors.events import CODE_EVENT_TYPES, AnyEvent
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.eventlog import EventLog
+from scanlet.storage.sqlite.eventlog import _HISTORY, EventLog
 from scanlet.storage.sqlite.migrations import available_migrations
 from tests.conftest import AnyStorage
 
@@ -35,10 +36,15 @@ async def test_code_events_come_back_past_any_number_of_scans(storage: AnyStorag
     assert len(scans) == 2000
 
 
-def test_sqlite_reads_code_events_by_the_partial_index(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "plan.db")
+def _migrated(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
     for migration in available_migrations():
         conn.executescript(migration.sql)
+    return conn
+
+
+def test_sqlite_reads_code_events_by_the_partial_index(tmp_path: Path) -> None:
+    conn = _migrated(tmp_path / "plan.db")
     sql, params = EventLog._query(0, 1000, CODE_EVENT_TYPES)
     plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
     assert "USING INDEX events_code_changes" in plan
@@ -46,3 +52,31 @@ def test_sqlite_reads_code_events_by_the_partial_index(tmp_path: Path) -> None:
     sql, params = EventLog._query(0, 1000, ["scan.recorded"])
     plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
     assert "events_code_changes" not in plan
+
+
+def test_sqlite_reads_a_code_history_by_its_partial_index(tmp_path: Path) -> None:
+    conn = _migrated(tmp_path / "plan.db")
+    plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + _HISTORY, ("m", 9, 5)))
+    assert "USING INDEX events_code_history" in plan
+
+
+def test_no_partial_index_of_the_log_lists_types_in_an_in_clause(tmp_path: Path) -> None:
+    # SQLite works out a partial index's predicate for every appended row, and an IN list
+    # of constants builds a temporary table each time: several microseconds a scan.
+    conn = _migrated(tmp_path / "schema.db")
+    predicates = [
+        sql.upper().split(" WHERE ", 1)[1]
+        for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+            " AND sql LIKE '% WHERE %'"
+        )
+    ]
+    assert len(predicates) == 3
+    assert not [p for p in predicates if " IN " in f" {p} " or " IN(" in p]
+
+
+def test_the_code_family_is_exactly_the_code_event_types() -> None:
+    # events_code_history and events_code_changes hold "type LIKE 'code.%'": the history
+    # must find only code events, and every one of them.
+    tags = {str(cls.__struct_config__.tag) for cls in typing.get_args(AnyEvent)}
+    assert {tag for tag in tags if tag.startswith("code.")} == set(CODE_EVENT_TYPES)

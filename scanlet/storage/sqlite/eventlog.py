@@ -17,7 +17,7 @@ from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.timefmt import format_time
 
-#: The code events' types as the history's partial index names them (migration 0010).
+#: The code events' types, as SQL.
 CODE_TYPES_SQL = "('code.created', 'code.updated', 'code.deleted')"
 
 __all__ = ("EventLog",)
@@ -27,6 +27,12 @@ _SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM ev
 _NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM events"
 #: The families of events with a partial index of their own (migrations 0011 and 0013).
 _INDEXED_FAMILIES = ("code.", "domain.")
+#: A code's history, newest first, through its partial index (events_code_history, whose
+#: predicate the query repeats in literal text, the only way SQLite will use it).
+_HISTORY = (
+    f"{_SELECT} WHERE slug = ? AND type LIKE 'code.%' AND type IN {CODE_TYPES_SQL} AND seq < ?"
+    " ORDER BY seq DESC LIMIT ?"
+)
 
 
 def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
@@ -103,12 +109,8 @@ class EventLog:
         self, slug: str, *, limit: int, before: int | None = None
     ) -> list[StoredEvent]:
         """The code events of ``slug``, newest first, with seqs below ``before``."""
-        sql = (
-            f"{_SELECT} WHERE slug = ? AND type IN {CODE_TYPES_SQL} AND seq < ?"
-            " ORDER BY seq DESC LIMIT ?"
-        )
         params = (slug, before if before is not None else 2**63 - 1, limit)
-        return [_stored(row) for row in await self._db.fetch_all(sql, params)]
+        return [_stored(row) for row in await self._db.fetch_all(_HISTORY, params)]
 
     def seq_at(self, position: int) -> int:
         """The seq itself: positions are seqs here."""
