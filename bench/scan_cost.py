@@ -46,15 +46,22 @@ QUERIES = {"core": b"campaign=bench", "rules": b"campaign=bench", "domains": b"c
 HOSTS = {"core": b"qr.bench", "rules": b"qr.bench", "domains": BENCH_DOMAIN.encode()}
 
 
-async def start(stack: AsyncExitStack, folder: Path, name: str) -> ScanletApp:
-    """An app of the scan path alone, running, with the variant's code."""
+async def start(
+    stack: AsyncExitStack, folder: Path, name: str, *, features: str = "none"
+) -> ScanletApp:
+    """An app of the scan path alone (or of ``features``), running, with the variant's code.
+
+    Everything in this process: no worker process parses agents or folds the projection,
+    so the process's CPU (or instructions) is all the work."""
     (folder / name).mkdir()
     settings = load_settings(
         {
             "SCANLET_DB": str(folder / name / "scanlet.db"),
             "SCANLET_BASE_URL": "http://qr.bench",
             "SCANLET_SECRET_FILE": str(folder / name / "scanlet.key"),
-            "SCANLET_FEATURES": "none",
+            "SCANLET_FEATURES": features,
+            "SCANLET_AGENT_WORKER": "false",
+            "SCANLET_PROJECTION_WORKER": "off",
             "SCANLET_LOG_LEVEL": "warning",
         },
         isatty=False,
@@ -78,8 +85,12 @@ async def start(stack: AsyncExitStack, folder: Path, name: str) -> ScanletApp:
     return app
 
 
-def scan_request(name: str) -> Callable[[], Awaitable[int]]:
-    """One scan of the variant's code straight into its app: the status it answered."""
+def block_of(
+    app: Callable[..., Awaitable[None]], slug: str, host: bytes, query: bytes = b"campaign=bench"
+) -> Callable[[int, int], Awaitable[float]]:
+    """``send(scans, concurrency)``: that many scans of ``slug`` straight into ``app``,
+    ``concurrency`` at a time; the process's CPU seconds a scan (SystemExit unless every
+    answer is a 302)."""
 
     def scope() -> dict[str, Any]:
         return {
@@ -88,52 +99,55 @@ def scan_request(name: str) -> Callable[[], Awaitable[int]]:
             "http_version": "1.1",
             "method": "GET",
             "scheme": "http",
-            "path": f"/{SLUG}",
-            "raw_path": f"/{SLUG}".encode(),
-            "query_string": QUERIES[name],
+            "path": f"/{slug}",
+            "raw_path": f"/{slug}".encode(),
+            "query_string": query,
             "root_path": "",
-            "headers": [(b"host", HOSTS[name]), (b"user-agent", AGENT)],
+            "headers": [(b"host", host), (b"user-agent", AGENT)],
             "client": ("127.0.0.1", 50000),
             "server": ("127.0.0.1", 8000),
         }
 
-    return lambda: _one(_APPS[name], scope())
+    async def one() -> int:
+        status = 0
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope(), receive, send)
+        return status
+
+    async def send_scans(scans: int, concurrency: int) -> float:
+        each = scans // concurrency
+        statuses: list[int] = []
+
+        async def client(count: int) -> None:
+            statuses.extend([await one() for _ in range(count)])
+
+        # The first client takes the remainder, so exactly ``scans`` are sent.
+        counts = [each + scans % concurrency] + [each] * (concurrency - 1)
+        started = time.process_time()
+        await asyncio.gather(*(client(count) for count in counts if count))
+        took = time.process_time() - started
+        wrong = [s for s in statuses if s != 302]
+        if wrong:
+            raise SystemExit(f"{slug}: {len(wrong)} answers were not 302 (first {wrong[0]})")
+        return took / len(statuses)
+
+    return send_scans
 
 
-_APPS: dict[str, ScanletApp] = {}
-
-
-async def _one(app: ScanletApp, scope: dict[str, Any]) -> int:
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
+_APPS: dict[str, Callable[[int, int], Awaitable[float]]] = {}
 
 
 async def block(name: str, scans: int, concurrency: int) -> float:
     """CPU seconds per scan over ``scans`` scans, ``concurrency`` at a time."""
-    request = scan_request(name)
-    each = scans // concurrency
-    statuses: list[int] = []
-
-    async def client() -> None:
-        statuses.extend([await request() for _ in range(each)])
-
-    started = time.process_time()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    took = time.process_time() - started
-    wrong = [s for s in statuses if s != 302]
-    if wrong:
-        raise SystemExit(f"{name}: {len(wrong)} answers were not 302 (first {wrong[0]})")
-    return took / len(statuses)
+    return await _APPS[name](scans, concurrency)
 
 
 async def main() -> None:
@@ -145,7 +159,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with AsyncExitStack() as stack:
             for name in QUERIES:
-                _APPS[name] = await start(stack, Path(tmp), name)
+                app = await start(stack, Path(tmp), name)
+                _APPS[name] = block_of(app, SLUG, HOSTS[name], QUERIES[name])
             for name in QUERIES:  # warm-up: caches, the memo, the first commits
                 await block(name, args.scans, args.concurrency)
             best = {name: float("inf") for name in QUERIES}
