@@ -74,7 +74,7 @@ async def child(variant: str, scans: int, concurrency: int) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         async with AsyncExitStack() as stack:
-            app = await start(stack, Path(tmp), "core", features=FEATURES[variant])
+            app = await start(stack, Path(tmp), variant, features=FEATURES[variant])
             send = block_of(app, SLUG, b"qr.bench")
             await send(WARM_UP, concurrency)
             await _caught_up(app)
