@@ -11,6 +11,7 @@ import pytest
 from scanlet.config import load_settings
 from scanlet.storage.migration_files import migrations_in
 from scanlet.storage.opening import open_storage
+from scanlet.storage.sqlite.eventlog import _HISTORY
 from scanlet.storage.sqlite.migrations import _statements, apply_migrations, available_migrations
 from tests.dbquery import query
 from tests.pg import PgDatabases
@@ -95,6 +96,36 @@ def test_narrowing_raw_scans_keeps_every_row_and_its_listing_keys() -> None:
     ]
     indexes = {row[1] for row in conn.execute("PRAGMA index_list(raw_scans)")}
     assert {"raw_scans_by_code", "raw_scans_orphans"} <= indexes
+
+
+def test_the_history_index_rebuilt_by_0018_still_holds_every_code_event_and_no_scan() -> None:
+    conn = migrated_to(17)
+    rows = [
+        (1, "code.created", "menu"),
+        (2, "scan.recorded", "menu"),
+        (3, "code.updated", "menu"),
+        (4, "code.created", "other"),
+        (5, "code.deleted", "menu"),
+    ]
+    conn.executemany(
+        "INSERT INTO events (seq, id, type, slug, occurred_at, recorded_at, payload)"
+        " VALUES (?, ?, ?, ?, 't', 't', x'7b7d')",
+        [(seq, f"e{seq}", kind, slug) for seq, kind, slug in rows],
+    )
+    applied = apply_migrations(conn)
+    assert [m.name for m in applied] == ["code_history_predicate"]
+    history = conn.execute(_HISTORY, ("menu", 2**63 - 1, 10)).fetchall()
+    assert [(row[0], row[2]) for row in history] == [
+        (5, "code.deleted"),
+        (3, "code.updated"),
+        (1, "code.created"),
+    ]
+    # Read through the rebuilt index itself, not the table.
+    held = conn.execute(
+        "SELECT slug, seq FROM events INDEXED BY events_code_history"
+        " WHERE type LIKE 'code.%' ORDER BY slug, seq"
+    ).fetchall()
+    assert held == [("menu", 1), ("menu", 3), ("menu", 5), ("other", 4)]
 
 
 def test_the_dashboard_signing_key_is_deleted_and_the_salts_kept() -> None:
