@@ -17,9 +17,9 @@ What is left out is the same for all: the ASGI server's own work (granian's, in 
 the kernel's (callgrind counts user-space instructions only; a commit's WAL writes are
 system calls).
 
-Both children of a variant run at once, one a core: instruction counts do not depend on
-what the other core does. Ids and times differ from run to run, so counts move by a
-fraction of a per cent (PYTHONHASHSEED is fixed for the children).
+Both children of a variant run at once (not pinned): instruction counts do not depend on
+what else runs. Ids and times differ from run to run, so counts move a little (two runs of
+the same code agreed within 1.5 %; PYTHONHASHSEED is fixed for the children).
 For an A/B, run each checkout's own copy of this script.
 Run: python bench/instructions.py [--scans 3000] [--variants bare,core,full]
 """
