@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 
 import httpx
 
-__all__ = ("SLUG", "Pace", "Tally", "clients", "create_code", "resend_duplicates")
+__all__ = (
+    "SLUG",
+    "Pace",
+    "Tally",
+    "await_answers",
+    "clients",
+    "create_code",
+    "resend_duplicates",
+)
 
 SLUG = "poster"
 MAX_REQUESTS_PER_CLIENT = 200_000  # a bound on every client loop, besides its deadline
@@ -48,6 +56,21 @@ class Tally:
     unanswered_scans: set[str] = field(default_factory=set)
     unanswered_events: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def await_answers(tally: Tally, count: int, timeout: float) -> None:
+    """Wait until the clients have had ``count`` answers: on a busy machine, threads and their
+    HTTP clients may take longer to start than a scenario's wait, which would then measure no
+    load at all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with tally.lock:
+            answered = sum(tally.statuses.values())
+        if answered >= count:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the clients had {answered} of {count} answers in {timeout} s")
+        time.sleep(0.01)
 
 
 def _events(count: int) -> list[dict[str, str]]:

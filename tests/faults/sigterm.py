@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.faults._clients import Tally, clients, create_code
+from tests.faults._clients import Tally, await_answers, clients, create_code
 from tests.faults._database import follower_lag, stored
 from tests.faults._server import database, make_key, start
 
@@ -24,7 +24,8 @@ class SigtermPlan:
     """How much load, for how long before the SIGTERM, and the drain allowed."""
 
     clients: int = 8
-    #: Seconds of load before the SIGTERM, drawn uniformly between the two.
+    #: Seconds of load before the SIGTERM, drawn uniformly between the two; they count from
+    #: the clients' first answers (as many as there are clients).
     min_wait: float = 1.0
     max_wait: float = 2.0
     #: SCANLET_SHUTDOWN_TIMEOUT, the graceful timeout.
@@ -105,7 +106,8 @@ def run_sigterm(
                 "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{".encode()
             )
             wait = random.Random(seed).uniform(plan.min_wait, plan.max_wait)
-            with clients(running.base, token, server, tally, plan.clients, wait + 30) as stop:
+            with clients(running.base, token, server, tally, plan.clients, wait + 60) as stop:
+                await_answers(tally, plan.clients, timeout=30)
                 time.sleep(wait)
                 began = time.monotonic()
                 code = running.terminate(timeout=plan.timeout + 30)
