@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Literal
 
-__all__ = ("SCANLET", "create_code", "on_terminal", "scanlet")
+__all__ = ("SCANLET", "create_code", "database_content", "on_terminal", "scanlet")
 
 #: The console script installed beside this interpreter (``pip install -e .``).
 SCANLET = str(Path(sys.executable).with_name("scanlet"))
@@ -37,6 +38,17 @@ def scanlet(
         timeout=timeout,
         check=False,
     )
+
+
+def database_content(db: Path) -> list[str]:
+    """Every row of every table of the SQLite database ``db``, as SQL: what a command that
+    "changes nothing" must leave as it was (read in this process, not by another command,
+    which costs a second of start-up on a busy machine)."""
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
 
 
 def create_code(folder: Path, slug: str, target: str, env: dict[str, str] | None = None) -> None:
