@@ -29,6 +29,7 @@ from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.adapters.geoip import open_countries
+from scanlet.adapters.import_door import DoorMetrics, door_address, serve_door
 from scanlet.adapters.qr_images import QrRenderer, StoredLogos
 from scanlet.adapters.user_agents import describe_agent, prepare_parsers
 from scanlet.assembly.analytics import AnalyticsFeature
@@ -178,6 +179,7 @@ def create_app(
     http_metrics = HttpMetrics(registry)
     loop_lag = loop_lag_histogram(registry)
     scan_metrics = ScanMetrics(registry)
+    door_metrics = DoorMetrics(registry)
     limits = ScanLimits.from_settings(settings, registry)
     security = security_headers(settings.public_base_url)
 
@@ -312,6 +314,12 @@ def create_app(
             background.start_soon(watch_loop_lag, loop_lag.observer())
             background.start_soon(storage.run_maintenance)
             background.start_soon(_stop_on_failure, system, app)
+            door = door_address(settings.db) if settings.backend == "sqlite" else None
+            if door is not None:
+                # An import beside this server sends its visits in here (see the module).
+                await background.start(
+                    serve_door, door, scans.import_scans, clock.now, door_metrics
+                )
             collector = ClusterCollector(leadership, storage)
             registry.register(collector)
             stack.callback(registry.unregister, collector)

@@ -10,12 +10,15 @@ of new codes only when it reloads its index (see the README's "Importing").
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
 import anyio
 import msgspec
+import structlog
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.codes.actor import CodesActor, CodesClient
@@ -28,6 +31,7 @@ from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.actors.scans.metrics import ScanMetrics
+from scanlet.adapters.import_door import DoorClient, DoorClosed
 from scanlet.adapters.qr_images import load_logo
 from scanlet.assembly.app import CORE_SUPERVISOR, ROOT_SUPERVISOR
 from scanlet.clock import Clock, SystemClock
@@ -41,11 +45,64 @@ from scanlet.storage.records import CodeRow
 from scanlet.storage.serve_lock import is_served
 from scanlet.storage.server_key import ensure_server_key
 
-__all__ = ("ContextSink", "open_sink", "pacing_for", "run_import")
+__all__ = ("ContextSink", "ServerDoor", "open_sink", "pacing_for", "run_import")
+
+log = structlog.get_logger("scanlet.import")
+
+
+class ServerDoor:
+    """The import door of a server running on the same SQLite database (see
+    ``scanlet.adapters.import_door``), while one is open: visits sent through it are
+    committed by that server among its own scans. Looked for again at most every
+    ``REOPEN_SECONDS`` while there is none (a server may start in the middle of an import);
+    ``store`` answers None when the visits must be committed here instead."""
+
+    REOPEN_SECONDS = 1.0
+
+    def __init__(self, db: Path | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._db = db
+        self._clock = clock
+        self._client: DoorClient | None = None
+        self._looked_at: float | None = None
+        #: Requests the server answered.
+        self.commits = 0
+
+    @property
+    def open(self) -> bool:
+        return self._client is not None
+
+    async def store(self, scans: Sequence[ImportedScan]) -> list[bool] | None:
+        if self._db is None:
+            return None
+        if self._client is None:
+            now = self._clock()
+            if self._looked_at is not None and now - self._looked_at < self.REOPEN_SECONDS:
+                return None
+            self._looked_at = now
+            self._client = await DoorClient.open(self._db)
+            if self._client is None:
+                return None
+        try:
+            fresh = await self._client.store(scans)
+        except DoorClosed as exc:
+            # Nothing lost: visits ids are claimed, so those the server did store are
+            # duplicates when committed here.
+            log.info("committing the import's visits here", reason=str(exc))
+            await self.close()
+            return None
+        self.commits += 1
+        return fresh
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
 
 
 class ContextSink:
-    """The ``ImportSink`` on the codes and scans actors of this process."""
+    """The ``ImportSink`` on the codes and scans actors of this process; visits go through
+    a running server's ``door`` while it is open."""
 
     def __init__(
         self,
@@ -55,6 +112,7 @@ class ContextSink:
         repository: CodeRepository,
         claims: ScanRepository,
         clock: Clock,
+        door: ServerDoor | None = None,
     ) -> None:
         self._codes = codes
         self._scans = scans
@@ -62,6 +120,7 @@ class ContextSink:
         self._repository = repository
         self._claims = claims
         self._clock = clock
+        self.door = door or ServerDoor(None)
 
     def is_taken(self, slug: str) -> bool:
         return self._index.is_taken(slug)
@@ -87,6 +146,9 @@ class ContextSink:
         await self._codes.create_domain(command)
 
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        through_server = await self.door.store(scans)
+        if through_server is not None:
+            return through_server
         return await self._scans.import_scans(scans)
 
     async def stored(self, ids: Sequence[str]) -> set[str]:
@@ -131,6 +193,8 @@ async def open_sink(settings: Settings, clock: Clock | None = None) -> AsyncIter
                 max_attempts=1,
             )
         )
+        door = ServerDoor(settings.db if settings.backend == "sqlite" else None)
+        stack.push_async_callback(door.close)
         yield ContextSink(
             CodesClient(codes_ref),
             ScansClient(scans_ref),
@@ -138,15 +202,17 @@ async def open_sink(settings: Settings, clock: Clock | None = None) -> AsyncIter
             storage.codes,
             storage.scans,
             clock,
+            door,
         )
         await system.shutdown(settings.shutdown_timeout)
 
 
-def pacing_for(settings: Settings) -> Pacing:
+def pacing_for(settings: Settings, door: ServerDoor | None = None) -> Pacing:
     """When an import into ``settings``' database paces its commits.
 
-    SQLite: while a server holds the database's serve lock. Its group commits wait for the
-    one write lock an import's commit holds, and wait on its event loop, so its redirects
+    SQLite: while a server holds the database's serve lock and its ``door`` is not open
+    (through the door, the server makes the commits). Its group commits wait for the one
+    write lock an import's commit holds, and wait on its event loop, so its redirects
     wait too; with no server, nobody waits and the pauses would only halve the import.
 
     PostgreSQL: never. A commit there locks only the rows it writes (the import's own
@@ -158,7 +224,9 @@ def pacing_for(settings: Settings) -> Pacing:
     """
     if settings.backend == "postgresql":
         return Pacing.never()
-    return Pacing(lambda: is_served(settings.db))
+    if door is None:
+        return Pacing(lambda: is_served(settings.db))
+    return Pacing(lambda: not door.open and is_served(settings.db))
 
 
 async def run_import(
@@ -180,6 +248,8 @@ async def run_import(
             progress=progress,
             total=total,
             read=read,
-            pacing=pacing_for(settings),
+            pacing=pacing_for(settings, sink.door),
         )
-        return await importer.run(items)
+        report = await importer.run(items)
+        report.server_commits = sink.door.commits
+        return report

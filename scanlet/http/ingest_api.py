@@ -8,7 +8,6 @@ response, and an id seen before (in this batch or ever) is a ``duplicate``, neve
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Annotated
 
 import msgspec
@@ -17,7 +16,7 @@ from starlette.responses import Response
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.roles import Principal
-from scanlet.actors.scans.limits import canonical_id, data_error
+from scanlet.actors.scans.limits import MAX_CLOCK_SKEW, canonical_id, data_error
 from scanlet.actors.scans.messages import DeviceScan, IngestResult
 from scanlet.http.body import decode_body
 from scanlet.http.endpoint import Endpoint, Reply
@@ -30,9 +29,6 @@ from scanlet.timerange import time_error
 __all__ = ("IngestRequest", "IngestResponse", "ingest_endpoints")
 
 MAX_BATCH = 1000
-# Devices replay offline scans later, so old times are fine; a time far in the future is a
-# broken clock, and storing it would put a scan in a bucket that has not happened yet.
-MAX_CLOCK_SKEW = timedelta(hours=1)
 
 
 class IngestRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

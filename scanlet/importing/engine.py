@@ -22,7 +22,7 @@ import enum
 import re
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -30,12 +30,11 @@ import anyio
 import msgspec
 
 from scanlet.actors.codes.domain_messages import CreateDomain
-from scanlet.actors.codes.domains import MAX_HOST_LENGTH
 from scanlet.actors.codes.errors import CodeError, DomainTaken, InvalidField, SlugTaken
 from scanlet.actors.codes.keys import code_key
 from scanlet.actors.codes.messages import CreateCode, ImportCode
 from scanlet.actors.codes.validation import MAX_SLUG_LENGTH, RESERVED_SLUGS
-from scanlet.actors.scans.limits import canonical_id, data_error
+from scanlet.actors.scans.limits import canonical_id, imported_visit_error
 from scanlet.actors.scans.messages import ImportedScan
 from scanlet.importing.items import (
     SourceCode,
@@ -75,8 +74,6 @@ BUSY_RETRIES = (0.05, 0.2, 0.5, 1.0, 2.0)
 T = TypeVar("T")
 #: Renamed slugs tried (``menu-2`` ... ``menu-100``) before giving up on an item.
 MAX_RENAMES = 99
-# As for device scans: a visit far in the future is a broken clock, not a visit.
-MAX_CLOCK_SKEW = timedelta(hours=1)
 _RESERVED = frozenset(name.lower() for name in RESERVED_SLUGS)
 #: Where an error names a rule: the codes context's ``rules[2].target``, msgspec's
 #: ``- at `$.rules[2].when.language```.
@@ -383,7 +380,6 @@ class Importer:
 
     async def _visit(self, visit: SourceVisit) -> None:
         scan = visit.scan
-        label = f"visit {scan.id}"
         if visit.origin is not None:
             slug = self._slugs.get(visit.origin)
             if slug is None:
@@ -391,33 +387,15 @@ class Importer:
                 return
             scan = msgspec.structs.replace(scan, slug=slug, orphan=False)
         else:
-            # A path on another domain is named by its key, host/slug (an archive's).
-            longest = MAX_HOST_LENGTH + 1 + MAX_SLUG_LENGTH
-            if not 1 <= len(scan.slug) <= longest or not scan.slug.isprintable():
-                self.report.visits_failed += 1
-                reason = f"an orphan visit's path must be 1 to {longest} printable characters"
-                self.report.fail(label, reason)
-                return
             scan = msgspec.structs.replace(scan, orphan=True)
-        problem = self._problem(scan)
+        problem = imported_visit_error(scan, self._sink.now())
         if problem is not None:
             self.report.visits_failed += 1
-            self.report.fail(label, problem)
+            self.report.fail(f"visit {scan.id}", problem)
             return
         self._pending.append(msgspec.structs.replace(scan, id=canonical_id(scan.id) or ""))
         if len(self._pending) >= self._commit_size:
             await self._flush()
-
-    def _problem(self, scan: ImportedScan) -> str | None:
-        """Why a visit cannot be stored (the rules device ingest applies), or None."""
-        problem = time_error(scan.occurred_at)
-        if problem is None and scan.occurred_at > self._sink.now() + MAX_CLOCK_SKEW:
-            problem = "is in the future"
-        if problem is not None:
-            return f"time {problem}"
-        if canonical_id(scan.id) is None:
-            return "id must be a UUID"
-        return data_error(scan.data)
 
     async def _flush(self) -> None:
         pending, self._pending = self._pending, []

@@ -34,6 +34,8 @@ class ImportReport:
     seconds: float = 0.0
     commits: int = 0
     paced_commits: int = 0
+    #: Commits sent to a server running on the database, which made them among its own.
+    server_commits: int = 0
 
     @property
     def failed(self) -> bool:
@@ -68,6 +70,10 @@ class ImportReport:
         rate = self.visits_per_second
         if rate is not None and not dry_run:
             parts.append(f"{rate:.0f} visits/s")
+        if self.server_commits:
+            parts.append(
+                f"{self.server_commits} of {self.commits} commits made by the running server"
+            )
         if self.paced_commits:
             parts.append(
                 f"paced {self.paced_commits} of {self.commits} commits: a server was using "

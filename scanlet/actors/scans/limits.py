@@ -6,11 +6,33 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
-__all__ = ("MAX_DATA_BYTES", "MAX_DATA_DEPTH", "canonical_id", "data_error")
+from scanlet.actors.codes.domains import MAX_HOST_LENGTH
+from scanlet.actors.codes.validation import MAX_SLUG_LENGTH
+from scanlet.actors.scans.messages import ImportedScan
+from scanlet.timerange import time_error
+
+__all__ = (
+    "MAX_CLOCK_SKEW",
+    "MAX_DATA_BYTES",
+    "MAX_DATA_DEPTH",
+    "MAX_VISIT_PATH",
+    "canonical_id",
+    "data_error",
+    "imported_visit_error",
+)
+
+#: How far ahead of this server's clock a scan's time may be. Devices replay offline scans
+#: later, so old times are fine; a time far in the future is a broken clock, and storing it
+#: would put a scan in a bucket that has not happened yet.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+#: The longest path an imported visit may name: an orphan visit's path on another domain
+#: is named by its key, ``host/slug``.
+MAX_VISIT_PATH = MAX_HOST_LENGTH + 1 + MAX_SLUG_LENGTH
 
 #: What a device may attach to one scan (``data``), encoded, and how deeply it may nest: a
 #: scan's event is read back by every follower, so it stays small and shallow.
@@ -55,3 +77,19 @@ def canonical_id(raw: str) -> str | None:
         return str(uuid.UUID(raw))
     except ValueError:
         return None
+
+
+def imported_visit_error(scan: ImportedScan, now: datetime) -> str | None:
+    """Why an imported visit cannot be stored (the rules device ingest applies, and the
+    path's), or None: the one check every way an import reaches the scans context makes."""
+    if not 1 <= len(scan.slug) <= MAX_VISIT_PATH or not scan.slug.isprintable():
+        which = "an orphan visit's" if scan.orphan else "a visit's"
+        return f"{which} path must be 1 to {MAX_VISIT_PATH} printable characters"
+    problem = time_error(scan.occurred_at)
+    if problem is None and scan.occurred_at > now + MAX_CLOCK_SKEW:
+        problem = "is in the future"
+    if problem is not None:
+        return f"time {problem}"
+    if canonical_id(scan.id) is None:
+        return "id must be a UUID"
+    return data_error(scan.data)
