@@ -12,7 +12,9 @@ The door is a Unix socket in Linux's abstract namespace, named after the databas
 path (a path of the file system would be bound by its 108-byte limit, and leave a file
 behind after ``kill -9``). An abstract socket has no file permissions, so the server
 admits only a peer of its own user id (``SO_PEERCRED``): the one who may write the
-database anyway. Elsewhere than on Linux there is no door, and imports commit themselves.
+database anyway; the import, likewise, talks only to a server of its own user (another
+user may bind the name first: then there is no door for this database, and the import
+commits itself). Elsewhere than on Linux there is no door, and imports commit themselves.
 
 A request is a frame (a 4-byte big-endian length, then msgpack) holding at most
 ``MAX_VISITS`` visits; the answer says per visit whether it was new, or why the request
@@ -158,9 +160,13 @@ async def _bind(address: str) -> anyio.abc.SocketListener:
 
 
 def _own_user(stream: anyio.abc.SocketStream) -> bool:
-    raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+    return _peer_is_own_user(stream.extra(anyio.abc.SocketAttribute.raw_socket))
+
+
+def _peer_is_own_user(sock: socket.socket) -> bool:
+    """Whether the process at the other end runs as this one's user."""
     _pid, uid, _gid = _PEERCRED.unpack(
-        raw.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
     )
     return bool(uid == os.getuid())
 
@@ -240,6 +246,12 @@ class DoorClient:
             # A local socket connects at once or not at all.
             sock.connect(address)
         except OSError:
+            sock.close()
+            return None
+        if not _peer_is_own_user(sock):
+            # Anyone may bind an abstract name first: visits (addresses among them) go
+            # only to a server of this user, and answers come only from one.
+            log.warning("import door held by another user; committing here")
             sock.close()
             return None
         return cls(await anyio.abc.SocketStream.from_socket(sock))

@@ -232,9 +232,11 @@ async def test_another_user_is_not_admitted(tmp_path: Path) -> None:
         "import socket, sys\n"
         "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(10)\n"
         "s.connect(sys.argv[1].encode('latin-1').replace(b'@', b'\\0', 1))\n"
-        "s.sendall(bytes.fromhex(sys.argv[2])); s.shutdown(socket.SHUT_WR)\n"
-        "try:\n    answer = s.recv(65536)\n"
-        "except ConnectionResetError:\n    answer = b''\n"
+        "try:\n"
+        "    s.sendall(bytes.fromhex(sys.argv[2])); s.shutdown(socket.SHUT_WR)\n"
+        "    answer = s.recv(65536)\n"
+        "except (BrokenPipeError, ConnectionResetError):  # closed on it, as it should\n"
+        "    answer = b''\n"
         "sys.stdout.write(answer.hex())\n"
     )
     async with door(db, store, metrics) as address:
@@ -251,3 +253,36 @@ async def test_another_user_is_not_admitted(tmp_path: Path) -> None:
     assert msgspec.msgpack.decode(own[4:])["fresh"] == [True]
     assert metrics.refused._value.get() == 1
     assert len(store.slices) == 1
+
+
+@pytest.mark.skipif(
+    os.getuid() != 0 or not os.access(SYSTEM_PYTHON, os.X_OK),
+    reason="becoming another user takes root, and a system Python",
+)
+async def test_a_door_another_user_holds_is_no_door(tmp_path: Path) -> None:
+    """Another user binds the database's door first: the import does not talk to it."""
+    db = tmp_path / "scanlet.db"
+    address = door_address(db)
+    assert address is not None
+    squatter = (
+        "import socket, sys, time\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "s.bind(sys.argv[1].encode('latin-1').replace(b'@', b'\\0', 1)); s.listen(8)\n"
+        "print('bound', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    process = await anyio.open_process(
+        [SYSTEM_PYTHON, "-I", "-c", squatter, "@" + address[1:]], user=65534, cwd="/"
+    )
+    async with process:
+        try:
+            assert process.stdout is not None
+            with anyio.fail_after(10):
+                assert (await process.stdout.receive()).startswith(b"bound")
+            # Someone listens there (a plain connection gets in)...
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.connect(address)
+            # ...but not a server of this user.
+            assert await DoorClient.open(db) is None
+        finally:
+            process.kill()
