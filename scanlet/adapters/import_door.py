@@ -79,6 +79,8 @@ class _Request(msgspec.Struct, frozen=True):
 
 
 class _Reply(msgspec.Struct, frozen=True):
+    #: Per visit, in order, whether it was new: every visit's, or with ``error`` those of
+    #: the slices stored before the server could store no more (it is stopping).
     fresh: list[bool] | None = None
     error: str | None = None
 
@@ -89,7 +91,13 @@ _reply_decoder = msgspec.msgpack.Decoder(_Reply)
 
 
 class DoorClosed(Exception):
-    """The server's door went away (it stopped, or refused a request): commit elsewhere."""
+    """The server's door went away (it stopped, or refused a request): commit elsewhere
+    what it did not answer. ``answered`` says for the request's first visits whether each
+    was new: the server stored those before it stopped."""
+
+    def __init__(self, message: str, answered: Sequence[bool] = ()) -> None:
+        super().__init__(message)
+        self.answered = list(answered)
 
 
 class DoorMetrics:
@@ -199,8 +207,9 @@ async def _serve_one(
             for start in range(0, len(request.visits), SLICE):
                 fresh.extend(await store(request.visits[start : start + SLICE]))
         except Exception as exc:  # the scans context unavailable, stopping or failing
-            log.warning("import door request failed", error=repr(exc))
-            await _refuse(stream, metrics, f"not stored: {exc!r}")
+            log.warning("import door request failed", error=repr(exc), stored=len(fresh))
+            metrics.visits.inc(len(fresh))
+            await _refuse(stream, metrics, f"not stored: {exc!r}", stored=fresh)
             return
         metrics.visits.inc(len(fresh))
         try:
@@ -221,11 +230,17 @@ def _problem(visits: Sequence[ImportedScan], now: datetime) -> str | None:
     return None
 
 
-async def _refuse(stream: anyio.abc.SocketStream, metrics: DoorMetrics, why: str) -> None:
+async def _refuse(
+    stream: anyio.abc.SocketStream,
+    metrics: DoorMetrics,
+    why: str,
+    stored: list[bool] | None = None,
+) -> None:
+    """Answer ``why`` the request (the rest of it, past what was ``stored``) was refused."""
     metrics.refused.inc()
     log.warning("import door refused a request", reason=why)
     with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-        await stream.send(frame(_encode(_Reply(error=why))))
+        await stream.send(frame(_encode(_Reply(fresh=stored, error=why))))
 
 
 class DoorClient:
@@ -258,8 +273,9 @@ class DoorClient:
 
     async def store(self, visits: Sequence[ImportedScan]) -> list[bool]:
         """Per visit whether it was new; ``DoorClosed`` if the server did not store them
-        (it may have stored some: their ids are claimed, so sending them again elsewhere
-        stores nothing twice)."""
+        all, with what it answered for the first ones. Without an answer, it may have
+        stored some: their ids are claimed, so sending them again elsewhere stores nothing
+        twice (they count as already imported)."""
         try:
             await self._stream.send(frame(_encode(_Request(list(visits)))))
             size = int.from_bytes(await self._receive.receive_exactly(_HEADER), "big")
@@ -275,8 +291,14 @@ class DoorClient:
             anyio.ClosedResourceError,
         ) as exc:
             raise DoorClosed(f"the server's import door closed: {exc!r}") from exc
+        if reply.error is not None:
+            answered = reply.fresh or []
+            raise DoorClosed(
+                f"the server refused the visits: {reply.error}",
+                answered if len(answered) < len(visits) else [],
+            )
         if reply.fresh is None or len(reply.fresh) != len(visits):
-            raise DoorClosed(f"the server refused the visits: {reply.error}")
+            raise DoorClosed(f"the server answered {len(reply.fresh or [])} of {len(visits)}")
         return reply.fresh
 
     async def aclose(self) -> None:

@@ -55,7 +55,7 @@ class ServerDoor:
     ``scanlet.adapters.import_door``), while one is open: visits sent through it are
     committed by that server among its own scans. Looked for again at most every
     ``REOPEN_SECONDS`` while there is none (a server may start in the middle of an import);
-    ``store`` answers None when the visits must be committed here instead."""
+    what ``store`` does not answer for is to be committed here instead."""
 
     REOPEN_SECONDS = 1.0
 
@@ -71,25 +71,27 @@ class ServerDoor:
     def open(self) -> bool:
         return self._client is not None
 
-    async def store(self, scans: Sequence[ImportedScan]) -> list[bool] | None:
+    async def store(self, scans: Sequence[ImportedScan]) -> list[bool]:
+        """Per visit of the first ``scans`` the server stored, whether it was new: all of
+        them, or fewer (none) when they are to be committed here."""
         if self._db is None:
-            return None
+            return []
         if self._client is None:
             now = self._clock()
             if self._looked_at is not None and now - self._looked_at < self.REOPEN_SECONDS:
-                return None
+                return []
             self._looked_at = now
             self._client = await DoorClient.open(self._db)
             if self._client is None:
-                return None
+                return []
         try:
             fresh = await self._client.store(scans)
         except DoorClosed as exc:
-            # Nothing lost: visits ids are claimed, so those the server did store are
-            # duplicates when committed here.
+            # Nothing lost: visit ids are claimed, so any the server stored without saying
+            # are duplicates when committed here.
             log.info("committing the import's visits here", reason=str(exc))
             await self.close()
-            return None
+            return exc.answered
         self.commits += 1
         return fresh
 
@@ -146,10 +148,10 @@ class ContextSink:
         await self._codes.create_domain(command)
 
     async def store_visits(self, scans: Sequence[ImportedScan]) -> list[bool]:
-        through_server = await self.door.store(scans)
-        if through_server is not None:
-            return through_server
-        return await self._scans.import_scans(scans)
+        answered = await self.door.store(scans)
+        if len(answered) == len(scans):
+            return answered
+        return answered + await self._scans.import_scans(scans[len(answered) :])
 
     async def stored(self, ids: Sequence[str]) -> set[str]:
         return await self._claims.claimed(ids)

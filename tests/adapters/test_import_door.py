@@ -49,14 +49,19 @@ def visit(**fields: object) -> ImportedScan:
 
 
 class Store:
-    """Records the slices the door hands on; fails while ``failing`` is set."""
+    """Records the slices the door hands on; fails while ``failing`` is set, or once it
+    has stored ``slices_left`` more slices."""
 
     def __init__(self) -> None:
         self.slices: list[list[str]] = []
         self.seen: set[str] = set()
         self.failing = False
+        self.slices_left: int | None = None
 
     async def __call__(self, visits: Sequence[ImportedScan]) -> list[bool]:
+        if self.slices_left is not None:
+            self.failing = self.slices_left == 0
+            self.slices_left -= 1
         if self.failing:
             raise RuntimeError("the scans context stopped")
         self.slices.append([v.id for v in visits])
@@ -194,6 +199,25 @@ async def test_a_store_that_fails_is_a_refusal_the_import_can_commit_around(
                 await client.store([visit()])
         store.failing = False
         await stores_one(db)
+
+
+async def test_a_server_stopping_mid_request_answers_what_it_stored(tmp_path: Path) -> None:
+    store, metrics = Store(), DoorMetrics(CollectorRegistry())
+    db = tmp_path / "scanlet.db"
+    async with door(db, store, metrics):
+        client = await DoorClient.open(db)
+        assert client is not None
+        known = visit()
+        await stores_one(db)  # (a visit of its own)
+        store.seen.add(known.id)
+        store.slices_left = 2
+        visits = [known, *(visit() for _ in range(3 * SLICE))]
+        async with client:
+            with pytest.raises(DoorClosed, match="not stored: RuntimeError") as closed:
+                await client.store(visits)
+    # The first two slices were stored, and answered: the import commits only the rest.
+    assert closed.value.answered == [False] + [True] * (2 * SLICE - 1)
+    assert [i for s in store.slices[1:] for i in s] == [v.id for v in visits[: 2 * SLICE]]
 
 
 async def test_no_door_no_client_and_a_closed_door_is_door_closed(tmp_path: Path) -> None:
