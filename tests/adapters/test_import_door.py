@@ -85,6 +85,16 @@ async def door(db: Path, store: Store, metrics: DoorMetrics) -> AsyncIterator[st
         tasks.cancel_scope.cancel()
 
 
+async def refused(db: Path, visits: list[ImportedScan], reason: str) -> DoorClosed:
+    """A new connection's request of ``visits`` is refused for ``reason``."""
+    client = await DoorClient.open(db)
+    assert client is not None
+    async with client:
+        with pytest.raises(DoorClosed, match=reason) as closed:
+            await client.store(visits)
+    return closed.value
+
+
 async def stores_one(db: Path) -> None:
     """A new connection's request is stored."""
     client = await DoorClient.open(db)
@@ -154,11 +164,7 @@ async def test_a_visit_the_rules_refuse_is_refused_with_the_whole_request(
     store, metrics = Store(), DoorMetrics(CollectorRegistry())
     db = tmp_path / "scanlet.db"
     async with door(db, store, metrics):
-        client = await DoorClient.open(db)
-        assert client is not None
-        async with client:
-            with pytest.raises(DoorClosed, match=reason):
-                await client.store([visit(), *visits])
+        await refused(db, [visit(), *visits], reason)
         await stores_one(db)  # the door stays open for the next request
     assert len(store.slices) == 1  # nothing of the refused request was stored
     assert metrics.refused._value.get() == 1
@@ -191,12 +197,8 @@ async def test_a_store_that_fails_is_a_refusal_the_import_can_commit_around(
     store, metrics = Store(), DoorMetrics(CollectorRegistry())
     db = tmp_path / "scanlet.db"
     async with door(db, store, metrics):
-        client = await DoorClient.open(db)
-        assert client is not None
         store.failing = True
-        async with client:
-            with pytest.raises(DoorClosed, match="not stored: RuntimeError"):
-                await client.store([visit()])
+        await refused(db, [visit()], "not stored: RuntimeError")
         store.failing = False
         await stores_one(db)
 
@@ -205,18 +207,14 @@ async def test_a_server_stopping_mid_request_answers_what_it_stored(tmp_path: Pa
     store, metrics = Store(), DoorMetrics(CollectorRegistry())
     db = tmp_path / "scanlet.db"
     async with door(db, store, metrics):
-        client = await DoorClient.open(db)
-        assert client is not None
         known = visit()
         await stores_one(db)  # (a visit of its own)
         store.seen.add(known.id)
         store.slices_left = 2
         visits = [known, *(visit() for _ in range(3 * SLICE))]
-        async with client:
-            with pytest.raises(DoorClosed, match="not stored: RuntimeError") as closed:
-                await client.store(visits)
+        closed = await refused(db, visits, "not stored: RuntimeError")
     # The first two slices were stored, and answered: the import commits only the rest.
-    assert closed.value.answered == [False] + [True] * (2 * SLICE - 1)
+    assert closed.answered == [False] + [True] * (2 * SLICE - 1)
     assert [i for s in store.slices[1:] for i in s] == [v.id for v in visits[: 2 * SLICE]]
 
 
