@@ -25,11 +25,12 @@ from scanlet.actors.codes.actor import CodesActor, CodesClient
 from scanlet.actors.codes.domain_index import DomainIndex
 from scanlet.actors.codes.index import CodeIndex
 from scanlet.actors.codes.origins import OwnOrigins
+from scanlet.actors.scans.activity import LiveScans
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.client import ScansClient
 from scanlet.actors.scans.metrics import ScanMetrics
 from scanlet.adapters.geoip import open_countries
-from scanlet.adapters.import_door import DoorMetrics, door_address, serve_door
+from scanlet.adapters.import_door import BUSY_SECONDS, DoorMetrics, door_address, serve_door
 from scanlet.adapters.qr_images import QrRenderer, StoredLogos
 from scanlet.adapters.user_agents import describe_agent, prepare_parsers
 from scanlet.assembly.analytics import AnalyticsFeature
@@ -180,6 +181,7 @@ def create_app(
     loop_lag = loop_lag_histogram(registry)
     scan_metrics = ScanMetrics(registry)
     door_metrics = DoorMetrics(registry)
+    live_scans = LiveScans()
     limits = ScanLimits.from_settings(settings, registry)
     security = security_headers(settings.public_base_url)
 
@@ -261,6 +263,7 @@ def create_app(
                         scan_metrics,
                         server_key,
                         anonymize=settings.anonymize_ip,
+                        live=live_scans,
                     ),
                     mailbox_capacity=settings.scan_queue,
                     # A failed batch is answered with the error, never retried behind the
@@ -318,7 +321,12 @@ def create_app(
             if door is not None:
                 # An import beside this server sends its visits in here (see the module).
                 await background.start(
-                    serve_door, door, scans.import_scans, clock.now, door_metrics
+                    serve_door,
+                    door,
+                    scans.import_scans,
+                    clock.now,
+                    door_metrics,
+                    functools.partial(live_scans.within, BUSY_SECONDS),
                 )
             collector = ClusterCollector(leadership, storage)
             registry.register(collector)

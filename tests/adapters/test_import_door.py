@@ -18,6 +18,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.scans.messages import ImportedScan
+from scanlet.adapters import import_door
 from scanlet.adapters.framed_child import frame
 from scanlet.adapters.import_door import (
     MAX_FRAME,
@@ -71,11 +72,13 @@ class Store:
 
 
 @asynccontextmanager
-async def door(db: Path, store: Store, metrics: DoorMetrics) -> AsyncIterator[str]:
+async def door(
+    db: Path, store: Store, metrics: DoorMetrics, busy: bool = False
+) -> AsyncIterator[str]:
     address = door_address(db)
     assert address is not None
     async with anyio.create_task_group() as tasks:
-        await tasks.start(serve_door, address, store, lambda: NOW, metrics)
+        await tasks.start(serve_door, address, store, lambda: NOW, metrics, lambda: busy)
         # Open once a client gets in (it binds in the background).
         with anyio.fail_after(10):
             while (client := await DoorClient.open(db)) is None:  # noqa: ASYNC110
@@ -143,6 +146,30 @@ async def test_visits_go_in_by_slices_and_each_is_answered(tmp_path: Path) -> No
         v.id for v in visits
     ]
     assert metrics.visits._value.get() == len(visits) + 5
+
+
+@pytest.mark.parametrize("busy", [False, True])
+async def test_while_visitors_are_served_the_door_rests_after_each_slice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy: bool
+) -> None:
+    rests: list[float] = []
+
+    async def rest(seconds: float) -> None:
+        rests.append(seconds)
+
+    monkeypatch.setattr(import_door, "_rest", rest)
+    store, metrics = Store(), DoorMetrics(CollectorRegistry())
+    async with door(tmp_path / "scanlet.db", store, metrics, busy=busy):
+        await stores_one(tmp_path / "scanlet.db")
+        client = await DoorClient.open(tmp_path / "scanlet.db")
+        assert client is not None
+        async with client:
+            await client.store([visit() for _ in range(3 * SLICE)])
+    if busy:
+        assert len(rests) == 1 + 3  # after every slice
+        assert all(seconds > 0 for seconds in rests)
+    else:
+        assert rests == []
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from scanlet.actors.events import (
     ScanRecorded,
     log_entry,
 )
+from scanlet.actors.scans.activity import LiveScans
 from scanlet.actors.scans.messages import (
     MAX_COUNTRY,
     MAX_REFERRER,
@@ -93,8 +94,10 @@ class ScansActor(Actor[ScansMessage]):
         *,
         anonymize: bool = True,
         max_batch: int = 1024,
+        live: LiveScans | None = None,
     ) -> None:
         self._metrics = metrics
+        self._live = live
         self._store = scans
         self._clock = clock
         self._anonymize = anonymize
@@ -168,6 +171,8 @@ class ScansActor(Actor[ScansMessage]):
                 log.exception("scan rejected", message=type(message).__name__)
                 replies[index] = ScanRejected(f"the scan cannot be recorded: {exc!r}")
         commit = await self._store.record(batch, now)
+        if batch.entries and self._live is not None:
+            self._live.recorded()
         for (index, message), fresh in zip(devices, commit.fresh, strict=True):
             if isinstance(message, ImportScans):
                 replies[index] = fresh

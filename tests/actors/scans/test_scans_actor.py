@@ -8,9 +8,12 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from scanlet.actors.events import LogAppended
+from scanlet.actors.scans.activity import LiveScans
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.messages import (
     DeviceScan,
+    ImportedScan,
+    ImportScans,
     IngestEvents,
     IngestResult,
     RecordScan,
@@ -170,3 +173,22 @@ async def test_each_commit_rings_the_log_doorbell_with_its_last_seq(
                 assert await ref.ask(scan()) is True
             rung = [ring.last_seq for ring in await rings.wait_for(3)]
     assert rung == [seq for (seq,) in query(db_settings, "SELECT seq FROM events ORDER BY seq")]
+
+
+async def test_live_scans_are_marked_and_imported_visits_are_not(storage: AnyStorage) -> None:
+    """``LiveScans`` learns of commits holding a redirect's or an orphan's scan; a commit
+    of imported visits alone (an import through the server's door) leaves it as it was."""
+    ticks = iter(range(1, 1000))
+    live = LiveScans(clock=lambda: float(next(ticks)))
+    spec = ChildSpec(
+        "scans",
+        lambda: ScansActor(storage.scans, FixedClock(NOW), ScanMetrics(None), KEY, live=live),
+    )
+    async with running_system() as system:
+        ref: ActorRef[ScansMessage] = await system.spawn(spec)
+        visit = ImportedScan(id=str(uuid.uuid4()), slug="s", occurred_at=NOW - timedelta(days=1))
+        assert await ref.ask(ImportScans([visit])) == [True]
+        assert not live.within(1000.0)  # never marked
+        assert await ref.ask(scan()) is True
+        assert live.within(1.5)  # marked at tick 1, asked at tick 2
+        assert not live.within(1.0)
