@@ -275,8 +275,10 @@ class DoorClient:
         if address is None:
             return None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # A local socket connects at once, or (its backlog full: EAGAIN) not at all; never
+        # wait here.
+        sock.setblocking(False)
         try:
-            # A local socket connects at once or not at all.
             sock.connect(address)
         except OSError:
             sock.close()

@@ -335,3 +335,28 @@ async def test_a_door_another_user_holds_is_no_door(tmp_path: Path) -> None:
             assert await DoorClient.open(db) is None
         finally:
             process.kill()
+
+
+async def test_a_door_that_accepts_nobody_is_no_door(tmp_path: Path) -> None:
+    """A listener whose backlog is full (it never accepts): the import does not wait."""
+    db = tmp_path / "scanlet.db"
+    address = door_address(db)
+    assert address is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(address)
+        listener.listen(0)
+        waiting = []
+        try:
+            while True:  # fill the backlog
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                waiting.append(sock)
+                sock.connect(address)
+        except BlockingIOError:
+            pass
+        try:
+            with anyio.fail_after(5):
+                assert await DoorClient.open(db) is None
+        finally:
+            for sock in waiting:
+                sock.close()
