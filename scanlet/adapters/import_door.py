@@ -161,7 +161,13 @@ async def serve_door(
                 metrics.refused.inc()
                 return
             async with limit:
-                await _serve_one(stream, store, now, metrics, busy)
+                try:
+                    await _serve_one(stream, store, now, metrics, busy)
+                except Exception:
+                    # An entrance: whatever a connection brings ends that connection only,
+                    # never the task group the server's lifespan runs in.
+                    log.exception("import door connection failed")
+                    metrics.refused.inc()
 
     async with listener:
         log.info("import door open")
@@ -169,12 +175,16 @@ async def serve_door(
 
 
 async def _bind(address: str) -> anyio.abc.SocketListener:
+    said = False
     while True:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.bind(address)
-        except OSError:
+        except OSError as exc:
             sock.close()
+            if not said:
+                log.info("import door taken; trying again until it is free", error=str(exc))
+                said = True
             await anyio.sleep(BIND_RETRY)
             continue
         sock.listen(MAX_CONNECTIONS)

@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,12 +73,16 @@ class Store:
 
 @asynccontextmanager
 async def door(
-    db: Path, store: Store, metrics: DoorMetrics, busy: bool = False
+    db: Path,
+    store: Store,
+    metrics: DoorMetrics,
+    busy: bool = False,
+    now: Callable[[], datetime] = lambda: NOW,
 ) -> AsyncIterator[str]:
     address = door_address(db)
     assert address is not None
     async with anyio.create_task_group() as tasks:
-        await tasks.start(serve_door, address, store, lambda: NOW, metrics, lambda: busy)
+        await tasks.start(serve_door, address, store, now, metrics, lambda: busy)
         # Open once a client gets in (it binds in the background).
         with anyio.fail_after(10):
             while (client := await DoorClient.open(db)) is None:  # noqa: ASYNC110
@@ -360,3 +364,23 @@ async def test_a_door_that_accepts_nobody_is_no_door(tmp_path: Path) -> None:
         finally:
             for sock in waiting:
                 sock.close()
+
+
+async def test_what_escapes_a_connection_ends_that_connection_only(tmp_path: Path) -> None:
+    """Whatever escapes a connection's handling (here: the clock failing once) ends that
+    connection; the door, and the server's task group around it, go on."""
+    db = tmp_path / "scanlet.db"
+    failures: list[Exception] = []
+
+    def now() -> datetime:
+        if failures:
+            raise failures.pop()
+        return NOW
+
+    store, metrics = Store(), DoorMetrics(CollectorRegistry())
+    async with door(db, store, metrics, now=now):
+        await stores_one(db)
+        failures.append(RuntimeError("the clock failed"))
+        await refused(db, [visit()], "closed")
+        await stores_one(db)
+    assert metrics.refused._value.get() == 1
