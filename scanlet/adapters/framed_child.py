@@ -27,7 +27,16 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 from prometheus_client import Counter
 
-__all__ = ("MAX_FRAME", "RESTART_PAUSES", "FramedChild", "frame", "read_frame", "write_frame")
+__all__ = (
+    "FRAME_FAILURES",
+    "MAX_FRAME",
+    "RESTART_PAUSES",
+    "FramedChild",
+    "frame",
+    "read_frame",
+    "receive_frame",
+    "write_frame",
+)
 
 log = structlog.get_logger("scanlet.child")
 
@@ -38,10 +47,10 @@ RESTART_PAUSES = (1.0, 60.0)
 MAX_FRAME = 16 * 1024 * 1024
 _HEADER = 4
 _encode = msgspec.msgpack.Encoder().encode
-#: What a child that died, hung or spoke nonsense raises on the caller's side: OSError
+#: What a peer that died, hung or spoke nonsense raises on the caller's side: OSError
 #: covers TimeoutError (no answer in time), and ValueError a refused reply and a request
 #: that cannot be encoded (UnicodeEncodeError: a lone surrogate has no UTF-8).
-_FAILURES = (
+FRAME_FAILURES = (
     OSError,
     ValueError,
     msgspec.DecodeError,
@@ -55,6 +64,15 @@ _FAILURES = (
 def frame(body: bytes) -> bytes:
     """``body`` with its length in front."""
     return len(body).to_bytes(_HEADER, "big") + body
+
+
+async def receive_frame(stream: BufferedByteReceiveStream, limit: int = MAX_FRAME) -> bytes:
+    """The next frame's body from ``stream``; ValueError for one larger than ``limit``
+    (the stream then cannot be trusted), anyio's end-of-stream errors when it ends."""
+    size = int.from_bytes(await stream.receive_exactly(_HEADER), "big")
+    if size > limit:
+        raise ValueError(f"a frame of {size} bytes is over {limit}")
+    return await stream.receive_exactly(size)
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
@@ -123,7 +141,7 @@ class FramedChild:
             try:
                 answer = decode(await self._exchange(request))
                 answered = True
-            except _FAILURES as exc:
+            except FRAME_FAILURES as exc:
                 self._failed(f"{self.name} failed; doing its work here", repr(exc))
                 return None
             finally:
@@ -139,10 +157,7 @@ class FramedChild:
         assert self._replies is not None
         with anyio.fail_after(self.answer_seconds):
             await self._process.stdin.send(frame(_encode(request)))
-            size = int.from_bytes(await self._replies.receive_exactly(_HEADER), "big")
-            if size > MAX_FRAME:
-                raise ValueError(f"a reply of {size} bytes")
-            return await self._replies.receive_exactly(size)
+            return await receive_frame(self._replies)
 
     async def _start(self) -> bool:
         if anyio.current_time() < self._next_start:

@@ -44,7 +44,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from scanlet.actors.scans.limits import canonical_id, imported_visit_error
 from scanlet.actors.scans.messages import ImportedScan
-from scanlet.adapters.framed_child import frame
+from scanlet.adapters.framed_child import FRAME_FAILURES, frame, receive_frame
 
 __all__ = (
     "MAX_FRAME",
@@ -80,7 +80,6 @@ BUSY_SECONDS = 1.0
 MAX_CONNECTIONS = 8
 #: Seconds between tries to bind the door while another server (one being replaced) holds it.
 BIND_RETRY = 0.5
-_HEADER = 4
 #: How the door rests (a test may count the rests instead).
 _rest = anyio.sleep
 _PEERCRED = struct.Struct("3i")
@@ -214,10 +213,7 @@ async def _serve_one(
     receive = BufferedByteReceiveStream(stream)
     while True:
         try:
-            size = int.from_bytes(await receive.receive_exactly(_HEADER), "big")
-            if size > MAX_FRAME:
-                raise ValueError(f"a frame of {size} bytes is over {MAX_FRAME}")
-            request = _request_decoder.decode(await receive.receive_exactly(size))
+            request = _request_decoder.decode(await receive_frame(receive, MAX_FRAME))
         except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError):
             return
         except (ValueError, msgspec.DecodeError) as exc:
@@ -308,18 +304,8 @@ class DoorClient:
         twice (they count as already imported)."""
         try:
             await self._stream.send(frame(_encode(_Request(list(visits)))))
-            size = int.from_bytes(await self._receive.receive_exactly(_HEADER), "big")
-            if size > MAX_FRAME:
-                raise DoorClosed(f"an answer of {size} bytes")
-            reply = _reply_decoder.decode(await self._receive.receive_exactly(size))
-        except (
-            OSError,
-            msgspec.DecodeError,
-            anyio.EndOfStream,
-            anyio.IncompleteRead,
-            anyio.BrokenResourceError,
-            anyio.ClosedResourceError,
-        ) as exc:
+            reply = _reply_decoder.decode(await receive_frame(self._receive, MAX_FRAME))
+        except FRAME_FAILURES as exc:
             raise DoorClosed(f"the server's import door closed: {exc!r}") from exc
         if reply.error is not None:
             answered = reply.fresh or []
