@@ -97,16 +97,21 @@ def test_a_server_on_the_database_keeps_redirecting_through_an_import(
         assert imported == 150
 
 
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
 @pytest.mark.parametrize("stop", ["kill", "terminate"])
-def test_an_import_outlives_the_server_it_went_through(tmp_path: Path, stop: str) -> None:
+def test_an_import_outlives_the_server_it_went_through(
+    tmp_path: Path, stop: str, synchronous: str
+) -> None:
     """The server is killed (-9) or stopped (SIGTERM, drained) while the import sends it
-    visits: the import commits the rest itself, and every visit is stored once."""
+    visits: the import commits the rest itself, and every visit is stored once, in either
+    of SQLite's durability modes."""
     archive = write_archive(tmp_path / "big.jsonl", "big", 20_000)
-    with served(tmp_path) as running:
+    mode = {"SCANLET_SYNCHRONOUS": synchronous}
+    with served(tmp_path, env=mode) as running:
         importing = subprocess.Popen(
             [SCANLET, "import", "archive", str(archive)],
             cwd=tmp_path,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **mode},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
