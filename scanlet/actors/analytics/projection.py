@@ -120,6 +120,11 @@ class AnalyticsProjection:
         self.raw_cutoff = raw_cutoff
         self._geolocate = not isinstance(self.countries, NoCountries)
         self._profiles: dict[_ProfileKey, Profile] = {}
+        # One object per distinct profile: the rollups count a batch per (code, hour,
+        # profile object), so agents that differ only in their text (an import's visits,
+        # phones a version apart) share their counters instead of each expanding into a
+        # breakdown row per dimension.
+        self._shared: dict[tuple[int, tuple[tuple[str, str], ...]], Profile] = {}
 
     def _country(self, country: str | None, ip: str | None) -> str | None:
         """The proxy's country header if it named one, else the geolocation of the address."""
@@ -151,6 +156,8 @@ class AnalyticsProjection:
             )
             if len(self._profiles) >= PROFILE_CACHE_SIZE:
                 self._profiles.clear()
+                self._shared.clear()
+            found = self._shared.setdefault((found.bot, found.dimensions), found)
             self._profiles[key] = found
         return found
 

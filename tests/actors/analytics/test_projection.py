@@ -225,3 +225,27 @@ async def test_countries_come_from_the_header_else_the_address_per_scan(
     assert stats.by_country == {"DE": 1, "FR": 1, "JP": 1, "unknown": 1}
     listed = await storage.raw_scans(projection.raw_scan).page(RawScanQuery(slug="menu"), limit=10)
     assert sorted(str(item.country) for item in listed.items) == ["DE", "FR", "JP", "None"]
+
+
+def test_agents_whose_facts_are_the_same_share_one_profile() -> None:
+    # Two phones a patch version apart are the same device, system and browser: one profile,
+    # so a batch of them is counted under one key. A desktop, or the same phone from a link,
+    # is another profile.
+    at = DAY + timedelta(hours=9)
+    patched = PHONE.replace("17_2", "17_2_1")
+    events: list[DomainEvent] = [
+        scan("menu", at, agent=PHONE),
+        scan("menu", at, agent=patched),
+        scan("menu", at, agent=DESKTOP),
+        scan("menu", at, agent=PHONE, source="link"),
+    ]
+    stored = [
+        StoredEvent(seq, row.id, row.type, row.slug, row.occurred_at, "t", row.payload, seq)
+        for seq, row in enumerate(map(new_event, events), start=1)
+    ]
+    facts, _ = AnalyticsProjection(describe_agent).fold(stored)
+    phone, patched_phone, desktop, linked = (profile for _, _, _, profile in facts)
+    assert describe_agent(patched, expect_agent=True) == describe_agent(PHONE, expect_agent=True)
+    assert phone is patched_phone
+    assert desktop.dimensions != phone.dimensions
+    assert linked.dimensions != phone.dimensions
