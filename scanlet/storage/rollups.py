@@ -21,6 +21,7 @@ __all__ = (
     "VISITOR_WINDOW_DAYS",
     "Increments",
     "Rollup",
+    "RollupRows",
     "add_up",
     "counted",
     "days_and_ragged_hours",
@@ -127,6 +128,31 @@ class Rollup:
             hour, kind = self._firsts[key]
             hours[(key[0], hour)][_UNIQUES[kind]] += 1
         return Increments(dict(hours), dict(parts))
+
+
+class RollupRows:
+    """Counts the rollup rows that facts added up together would touch: an hourly row and
+    a breakdown row per dimension value, each for the code and for all codes, hourly and
+    daily (the daily rows counted as if no two hours shared a day: an upper bound)."""
+
+    __slots__ = ("_profiles", "_rows")
+
+    def __init__(self) -> None:
+        self._profiles: set[tuple[str, int, Profile]] = set()
+        self._rows: set[tuple[str, int] | tuple[str, int, tuple[str, str]]] = set()
+
+    def add(self, facts: Iterable[ScanFact]) -> int:
+        """Count ``facts`` in too; the rows touched so far."""
+        for slug, hour, _visitor, profile in facts:
+            key = (slug, hour, profile)
+            if key in self._profiles:
+                continue
+            self._profiles.add(key)
+            self._rows.add((slug, hour))
+            for part in profile.dimensions:
+                self._rows.add((slug, hour, part))
+        # Each row is counted for the code itself and for all codes, hourly and daily.
+        return 4 * len(self._rows)
 
 
 def add_up(facts: Sequence[ScanFact], horizon: int | None) -> Rollup:
