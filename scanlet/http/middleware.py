@@ -24,6 +24,7 @@ __all__ = (
     "MAX_HEADERS",
     "MAX_HEADER_BYTES",
     "MAX_URL_BYTES",
+    "REQUEST_BUCKETS",
     "BodyLimitMiddleware",
     "BodyTimeout",
     "BodyTooLarge",
@@ -81,6 +82,30 @@ def sending_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
     return send_with_headers
 
 
+#: Fine between 1 and 5 ms, where a redirect's p99 lives (its figure read from the buckets
+#: is only as good as they are), then coarser up to the slowest pages.
+REQUEST_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0015,
+    0.002,
+    0.0025,
+    0.003,
+    0.004,
+    0.005,
+    0.0075,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+)
+
+
 class HttpMetrics:
     """The HTTP request histogram, labelled by route template, never by a concrete path."""
 
@@ -89,7 +114,7 @@ class HttpMetrics:
             "scanlet_http_request_duration_seconds",
             "Time from request start to the end of the response body.",
             ["route", "method", "status"],
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            buckets=REQUEST_BUCKETS,
             registry=registry,
         )
 
