@@ -1,7 +1,8 @@
 """Import speed: visits per second from a fake Shlink over loopback and from an archive,
 against POST /api/v1/events of the same visits, each while a server takes redirects on the
 same database (their p99 is reported for each phase, and for redirects alone first, beside
-the server's own p99 of its loop lag, its redirects and its scan commits, from /metrics).
+the server's own p99 of its loop lag, its redirects and its scan commits, and how long its
+checkpoints held writes back, from /metrics).
 
 Three ``scanlet serve`` processes, each on its own SQLite database with a live code ``live``
 that a few client threads keep scanning: the Shlink import runs into the first (``scanlet
@@ -81,6 +82,7 @@ class Redirects:
         self._pipe, child = context.Pipe()
         self._process = context.Process(target=_scan_until_stopped, args=(base, child, _boost[0]))
         self._seen = server_histograms(base)
+        self._held = (time.monotonic(), server_counter(base, WRITE_HOLD_SECONDS))
 
     def start(self) -> None:
         self._process.start()
@@ -95,6 +97,16 @@ class Redirects:
         others = f"{errors} not 302" + (f" {dict(statuses)}" if statuses else "")
         for label in HISTOGRAMS:
             others += f"; server {label} p99 {histogram_p99(seen[label], self._seen[label])}"
+        (since, held_before), self._held = (
+            self._held,
+            (
+                time.monotonic(),
+                server_counter(self._base, WRITE_HOLD_SECONDS),
+            ),
+        )
+        if held_before is not None and self._held[1] is not None:
+            share = (self._held[1] - held_before) / (self._held[0] - since)
+            others += f"; server writes held {share * 1000:.1f} ms a second"
         if len(taken) < 2:
             return 0.0, len(taken), others
         return statistics.quantiles(taken, n=100)[98] * 1000, len(taken), others
@@ -115,6 +127,19 @@ HISTOGRAMS = {
     "scan commit": ("scanlet_scan_commit_seconds", ""),
     "analytics apply": ("scanlet_projection_apply_seconds", 'projection="analytics"'),
 }
+
+
+#: Seconds in all that the server's checkpoints held its writes back to let the WAL start
+#: over (SQLite only): every scan commit waits meanwhile.
+WRITE_HOLD_SECONDS = "scanlet_db_write_hold_seconds_total"
+
+
+def server_counter(base: str, name: str) -> float | None:
+    """The server's counter ``name`` (None when it exports none)."""
+    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 def server_histograms(base: str) -> dict[str, dict[float, float]]:

@@ -168,6 +168,19 @@ class ClusterCollector(Collector):
         for state, count in self._storage.pool_state().items():
             pool.add_metric([state], float(count))
         yield pool
+        holds = self._storage.write_holds()
+        if holds is not None:
+            count, seconds = holds
+            yield CounterMetricFamily(
+                "scanlet_db_write_holds",
+                "Checkpoints that held this instance's writes back to let the WAL start over.",
+                value=float(count),
+            )
+            yield CounterMetricFamily(
+                "scanlet_db_write_hold_seconds",
+                "Seconds in all that checkpoints held writes back (every scan commit waits).",
+                value=seconds,
+            )
         statements = self._storage.statements_run()
         if statements is not None:
             yield CounterMetricFamily(

@@ -650,6 +650,12 @@ class Storage(Protocol):
         """Statements sent to a database server since opening (None: not counted)."""
         ...
 
+    def write_holds(self) -> tuple[int, float] | None:
+        """How many times this instance held its own writes back for the database's upkeep
+        (SQLite: a checkpoint letting the WAL start over), and for how many seconds in all;
+        None where it never does."""
+        ...
+
     @property
     def events(self) -> EventLogStore:
         """The event log."""

@@ -52,6 +52,25 @@ def test_metrics_are_prometheus_text_and_all_prefixed(client: TestClient) -> Non
     assert "scanlet_build_info" in response.text
 
 
+def test_writes_held_for_the_wal_are_on_metrics_where_the_database_holds_them(
+    client: TestClient, backend: str
+) -> None:
+    text = client.get("/metrics").text
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith("scanlet_db_write_hold")
+    }
+    if backend == "sqlite":
+        assert set(samples) == {
+            "scanlet_db_write_holds_total",
+            "scanlet_db_write_hold_seconds_total",
+        }
+        assert all(value >= 0 for value in samples.values())
+    else:
+        assert samples == {}
+
+
 def test_request_durations_are_told_apart_between_one_and_five_milliseconds(
     client: TestClient,
 ) -> None:

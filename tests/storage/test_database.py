@@ -177,6 +177,19 @@ async def test_checkpoints_amid_constant_writes_let_the_wal_start_over(tmp_path:
         assert await db.checkpoint() <= 4
 
 
+async def test_writes_held_back_for_the_wal_are_counted_with_their_time(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "scanlet.db") as db:
+        await db.probe_write()
+        # Under the threshold: the checkpoint runs beside the writes, holding nothing.
+        await db.checkpoint()
+        assert (db.write_holds, db.write_hold_seconds) == (0, 0.0)
+        for held in (1, 2):
+            await db.probe_write()
+            await db.checkpoint(restart_at=1)
+            assert db.write_holds == held
+        assert db.write_hold_seconds > 0.0
+
+
 async def test_a_failing_checkpoint_is_logged_once_until_it_works_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

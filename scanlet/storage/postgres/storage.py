@@ -78,6 +78,10 @@ class PostgresStorage:
         """Statements sent to the database server since opening."""
         return self.db.statements
 
+    def write_holds(self) -> tuple[int, float] | None:
+        """None: PostgreSQL never holds this instance's writes back for its own WAL."""
+        return None
+
     def raw_scans(self, describe: RawScanDescriber) -> RawScanStore:
         """Raw scans listed as ``describe`` derives them from the stored events."""
         return RawScanStore(self.db, describe)

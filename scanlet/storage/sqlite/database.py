@@ -164,6 +164,10 @@ class Database:
         self._loop_reader: sqlite3.Connection | None = None
         #: Query texts that ran past LOOP_READ_BUDGET, with when they may try the loop again.
         self._overran: dict[str, float] = {}
+        #: Times checkpoints held writes back to let the WAL start over, and for how long in
+        #: all: every scan commit waits meanwhile (``/metrics``).
+        self.write_holds = 0
+        self.write_hold_seconds = 0.0
         self._checkpointer: sqlite3.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
         self._free_readers: list[aiosqlite.Connection] = []
@@ -347,7 +351,12 @@ class Database:
         if frames < restart_at:
             return frames
         async with self._write_lock:
-            return await anyio.to_thread.run_sync(self._checkpoint_now)
+            started = time.perf_counter()
+            try:
+                return await anyio.to_thread.run_sync(self._checkpoint_now)
+            finally:
+                self.write_holds += 1
+                self.write_hold_seconds += time.perf_counter() - started
 
     def _checkpoint_now(self) -> int:
         conn = self._checkpointer

@@ -77,6 +77,10 @@ class SqliteStorage:
         """Not counted: SQLite runs in the process, a statement costs no round trip."""
         return None
 
+    def write_holds(self) -> tuple[int, float] | None:
+        """Checkpoints that held writes back to let the WAL start over, and their seconds."""
+        return self.db.write_holds, self.db.write_hold_seconds
+
     def raw_scans(self, describe: RawScanDescriber) -> RawScanStore:
         """Raw scans listed as ``describe`` derives them from the stored events."""
         return RawScanStore(self.db, describe)
