@@ -139,7 +139,8 @@ async def resync_codes(
 
 class ClusterCollector(Collector):
     """``scanlet_leader`` (1 while this instance leads the followers), the count of times it
-    took the lead, and the database connections (``open``, ``idle``, ``max``)."""
+    took the lead, the database connections (``open``, ``idle``, ``max``), and the database's
+    own counts: statements sent (PostgreSQL), writes held back for the WAL (SQLite)."""
 
     def __init__(self, leadership: Leadership, storage: Storage) -> None:
         self._leadership = leadership
