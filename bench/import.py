@@ -81,8 +81,8 @@ class Redirects:
         self._base = base
         self._pipe, child = context.Pipe()
         self._process = context.Process(target=_scan_until_stopped, args=(base, child, _boost[0]))
-        self._seen = server_histograms(base)
-        self._held = (time.monotonic(), server_counter(base, WRITE_HOLD_SECONDS))
+        self._seen, self._held = server_metrics(base)
+        self._taken_at = time.monotonic()
 
     def start(self) -> None:
         self._process.start()
@@ -92,20 +92,15 @@ class Redirects:
         since the last take, and the server's own p99s meanwhile (HISTOGRAMS)."""
         self._pipe.send("take")
         taken, statuses = self._pipe.recv()
-        seen, self._seen = self._seen, server_histograms(self._base)
+        seen, held = self._seen, self._held
+        since, self._taken_at = self._taken_at, time.monotonic()
+        self._seen, self._held = server_metrics(self._base)
         errors = sum(statuses.values())
         others = f"{errors} not 302" + (f" {dict(statuses)}" if statuses else "")
         for label in HISTOGRAMS:
             others += f"; server {label} p99 {histogram_p99(seen[label], self._seen[label])}"
-        (since, held_before), self._held = (
-            self._held,
-            (
-                time.monotonic(),
-                server_counter(self._base, WRITE_HOLD_SECONDS),
-            ),
-        )
-        if held_before is not None and self._held[1] is not None:
-            share = (self._held[1] - held_before) / (self._held[0] - since)
+        if held is not None and self._held is not None:
+            share = (self._held - held) / (self._taken_at - since)
             others += f"; server writes held {share * 1000:.1f} ms a second"
         if len(taken) < 2:
             return 0.0, len(taken), others
@@ -134,19 +129,20 @@ HISTOGRAMS = {
 WRITE_HOLD_SECONDS = "scanlet_db_write_hold_seconds_total"
 
 
-def server_counter(base: str, name: str) -> float | None:
-    """The server's counter ``name`` (None when it exports none)."""
-    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
-        if line.startswith(f"{name} "):
-            return float(line.rsplit(" ", 1)[1])
-    return None
-
-
-def server_histograms(base: str) -> dict[str, dict[float, float]]:
-    """The server's cumulative histograms named in HISTOGRAMS: observations at or under
-    each bound."""
-    found: dict[str, dict[float, float]] = {label: {} for label in HISTOGRAMS}
+def server_metrics(base: str) -> tuple[dict[str, dict[float, float]], float | None]:
+    """From one scrape of the server's /metrics: its cumulative histograms named in
+    HISTOGRAMS (observations at or under each bound), and the seconds its writes were held
+    back (None where it exports none)."""
     lines = httpx.get(f"{base}/metrics", timeout=30).text.splitlines()
+    prefix = f"{WRITE_HOLD_SECONDS} "
+    held = next((float(line[len(prefix) :]) for line in lines if line.startswith(prefix)), None)
+    return server_histograms(lines), held
+
+
+def server_histograms(lines: list[str]) -> dict[str, dict[float, float]]:
+    """The cumulative histograms named in HISTOGRAMS among a scrape's ``lines``:
+    observations at or under each bound."""
+    found: dict[str, dict[float, float]] = {label: {} for label in HISTOGRAMS}
     for label, (name, holding) in HISTOGRAMS.items():
         for line in lines:
             if line.startswith(f"{name}_bucket{{") and holding in line:
