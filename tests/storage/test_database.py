@@ -1,6 +1,7 @@
 """The database opens in WAL mode, migrates once, and serialises write transactions."""
 
 import itertools
+import os
 import sqlite3
 import stat
 import threading
@@ -16,6 +17,7 @@ from structlog.testing import capture_logs
 from scanlet.storage.errors import StorageError
 from scanlet.storage.private_files import database_files
 from scanlet.storage.records import NewEvent
+from scanlet.storage.sqlite import database
 from scanlet.storage.sqlite.database import open_database
 from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.migrations import available_migrations, current_version
@@ -188,6 +190,31 @@ async def test_writes_held_back_for_the_wal_are_counted_with_their_time(tmp_path
             await db.checkpoint(restart_at=1)
             assert db.write_holds == held
         assert db.write_hold_seconds > 0.0
+
+
+async def test_the_database_file_is_flushed_before_writes_are_held_not_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite syncs the database file only in the checkpoint that reaches the WAL's end, the
+    held one: flushed beforehand, that one waits only for the pages it copies itself."""
+    path = tmp_path / "scanlet.db"
+    flushes: list[tuple[str, bool]] = []
+    real_sync = database._sync_data
+
+    async with open_database(path) as db:
+
+        def recording_sync(fd: int) -> None:
+            flushes.append((os.readlink(f"/proc/self/fd/{fd}"), db._write_lock.locked()))
+            real_sync(fd)
+
+        monkeypatch.setattr(database, "_sync_data", recording_sync)
+        await db.probe_write()
+        await db.checkpoint()  # under the threshold: nothing held, nothing flushed
+        assert flushes == []
+        await db.probe_write()
+        await db.checkpoint(restart_at=1)
+        assert flushes == [(str(path.resolve()), False)]
+        assert db.write_holds == 1
 
 
 async def test_a_failing_checkpoint_is_logged_once_until_it_works_again(

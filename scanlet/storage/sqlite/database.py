@@ -14,11 +14,12 @@ transaction at a time (``Database.write``). A transaction is a plain function of
 Automatic checkpoints are off on the writer (they would fsync inside a commit); a background
 task checkpoints from a connection of its own in a thread instead, four times a second, and
 holds writes back to complete one whenever the WAL has grown past 16 MB, so that the WAL
-starts over.
+starts over (the database file flushed first, so that the held part syncs little).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -78,6 +79,10 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # locked by another process, read-only, full, an I/O error), as opposed to a bug in a
 # statement: these become StorageUnavailable (503 upstream) and mark writes unhealthy.
 _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+#: fdatasync where the platform has it (not macOS), else fsync.
+_sync_data = getattr(os, "fdatasync", os.fsync)
 
 
 def _unavailable(exc: sqlite3.Error) -> bool:
@@ -350,6 +355,12 @@ class Database:
         frames = await anyio.to_thread.run_sync(self._checkpoint_now)
         if frames < restart_at:
             return frames
+        # SQLite syncs the database file only in a checkpoint that reaches the WAL's end: the
+        # held one, which then waited for every page the passes before it had copied (a
+        # held median of 6.6-7.5 ms during bench/import.py's Shlink import). Flushed first,
+        # with writes going on, the held one syncs only what it copies itself: a median of
+        # 1.9-2.1 ms, writes held 2.4-2.8 ms a second instead of 8.5-8.9 (two runs each).
+        await anyio.to_thread.run_sync(self._flush_then_checkpoint)
         async with self._write_lock:
             started = time.perf_counter()
             try:
@@ -357,6 +368,14 @@ class Database:
             finally:
                 self.write_holds += 1
                 self.write_hold_seconds += time.perf_counter() - started
+
+    def _flush_then_checkpoint(self) -> int:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            _sync_data(fd)
+        finally:
+            os.close(fd)
+        return self._checkpoint_now()
 
     def _checkpoint_now(self) -> int:
         conn = self._checkpointer
