@@ -14,7 +14,7 @@ import anyio.lowlevel
 import pytest
 from structlog.testing import capture_logs
 
-from scanlet.storage.errors import StorageError
+from scanlet.storage.errors import StorageError, StorageUnavailable
 from scanlet.storage.private_files import database_files
 from scanlet.storage.records import NewEvent
 from scanlet.storage.sqlite import database
@@ -215,6 +215,22 @@ async def test_the_database_file_is_flushed_before_writes_are_held_not_while(
         await db.checkpoint(restart_at=1)
         assert flushes == [(str(path.resolve()), False)]
         assert db.write_holds == 1
+
+
+async def test_a_failing_flush_fails_the_checkpoint_cleanly_and_holds_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_sync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    async with open_database(tmp_path / "scanlet.db") as db:
+        monkeypatch.setattr(database, "_sync_data", failing_sync)
+        await db.probe_write()
+        with pytest.raises(StorageUnavailable, match="cannot flush"):
+            await db.checkpoint(restart_at=1)
+        assert not db._write_lock.locked()
+        assert db.write_holds == 0
+        await db.probe_write()  # writes go on
 
 
 async def test_a_failing_checkpoint_is_logged_once_until_it_works_again(

@@ -370,11 +370,14 @@ class Database:
                 self.write_hold_seconds += time.perf_counter() - started
 
     def _flush_then_checkpoint(self) -> int:
-        fd = os.open(self.path, os.O_RDONLY)
         try:
-            _sync_data(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                _sync_data(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:  # a failing disk: logged by run_checkpoints, never raised on
+            raise StorageUnavailable(f"cannot flush {self.path.name}: {exc}") from exc
         return self._checkpoint_now()
 
     def _checkpoint_now(self) -> int:
