@@ -356,10 +356,11 @@ class Database:
         if frames < restart_at:
             return frames
         # SQLite syncs the database file only in a checkpoint that reaches the WAL's end: the
-        # held one, which then waited for every page the passes before it had copied (a
-        # held median of 6.6-7.5 ms during bench/import.py's Shlink import). Flushed first,
-        # with writes going on, the held one syncs only what it copies itself: a median of
-        # 1.9-2.1 ms, writes held 2.4-2.8 ms a second instead of 8.5-8.9 (two runs each).
+        # held one, which then waited for every page the passes before it had copied.
+        # Flushed first, with writes going on, the held one syncs only what it copies
+        # itself. bench/import.py's Shlink import, two alternating runs: writes held 3.1,
+        # 2.3 ms a second instead of 10.9, 11.8 (a probe of each hold: median 1.9-2.1 ms
+        # against 6.6-7.5).
         await anyio.to_thread.run_sync(self._flush_then_checkpoint)
         async with self._write_lock:
             started = time.perf_counter()
