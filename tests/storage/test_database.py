@@ -192,8 +192,9 @@ async def test_writes_held_back_for_the_wal_are_counted_with_their_time(tmp_path
         assert db.write_hold_seconds > 0.0
 
 
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
 async def test_the_database_file_is_flushed_before_writes_are_held_not_while(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, synchronous: Literal["normal", "full"]
 ) -> None:
     """SQLite syncs the database file only in the checkpoint that reaches the WAL's end, the
     held one: flushed beforehand, that one waits only for the pages it copies itself."""
@@ -201,7 +202,7 @@ async def test_the_database_file_is_flushed_before_writes_are_held_not_while(
     flushes: list[tuple[str, bool]] = []
     real_sync = database._sync_data
 
-    async with open_database(path) as db:
+    async with open_database(path, synchronous=synchronous) as db:
 
         def recording_sync(fd: int) -> None:
             flushes.append((os.readlink(f"/proc/self/fd/{fd}"), db._write_lock.locked()))
@@ -217,13 +218,14 @@ async def test_the_database_file_is_flushed_before_writes_are_held_not_while(
         assert db.write_holds == 1
 
 
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
 async def test_a_failing_flush_fails_the_checkpoint_cleanly_and_holds_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, synchronous: Literal["normal", "full"]
 ) -> None:
     def failing_sync(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
-    async with open_database(tmp_path / "scanlet.db") as db:
+    async with open_database(tmp_path / "scanlet.db", synchronous=synchronous) as db:
         monkeypatch.setattr(database, "_sync_data", failing_sync)
         await db.probe_write()
         with pytest.raises(StorageUnavailable, match="cannot flush"):
