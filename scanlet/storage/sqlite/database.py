@@ -14,12 +14,11 @@ transaction at a time (``Database.write``). A transaction is a plain function of
 Automatic checkpoints are off on the writer (they would fsync inside a commit); a background
 task checkpoints from a connection of its own in a thread instead, four times a second, and
 holds writes back to complete one whenever the WAL has grown past 16 MB, so that the WAL
-starts over (the database file flushed first, so that the held part syncs little).
+starts over.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -79,10 +78,6 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # locked by another process, read-only, full, an I/O error), as opposed to a bug in a
 # statement: these become StorageUnavailable (503 upstream) and mark writes unhealthy.
 _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
-
-
-#: fdatasync where the platform has it (not macOS), else fsync.
-_sync_data = getattr(os, "fdatasync", os.fsync)
 
 
 def _unavailable(exc: sqlite3.Error) -> bool:
@@ -355,13 +350,13 @@ class Database:
         frames = await anyio.to_thread.run_sync(self._checkpoint_now)
         if frames < restart_at:
             return frames
-        # SQLite syncs the database file only in a checkpoint that reaches the WAL's end: the
-        # held one, which then waited for every page the passes before it had copied.
-        # Flushed first, with writes going on, the held one syncs only what it copies
-        # itself. bench/import.py's Shlink import, two alternating runs: writes held 3.1,
-        # 2.3 ms a second instead of 10.9, 11.8 (a probe of each hold: median 1.9-2.1 ms
-        # against 6.6-7.5).
-        await anyio.to_thread.run_sync(self._flush_then_checkpoint)
+        # The held part waits for SQLite's sync of the database file, which it makes only in
+        # a checkpoint reaching the WAL's end. Flushing the file beforehand from a descriptor
+        # of our own cut that wait to about a third, and was a bug: POSIX locks belong to
+        # the process, and closing any descriptor of the file dropped the shared lock SQLite
+        # holds on it, so the next process to close its connection (an export, an import)
+        # took itself for the last user and deleted the WAL this server was still committing
+        # to. Never open the database file outside SQLite in a process that has it open.
         async with self._write_lock:
             started = time.perf_counter()
             try:
@@ -369,17 +364,6 @@ class Database:
             finally:
                 self.write_holds += 1
                 self.write_hold_seconds += time.perf_counter() - started
-
-    def _flush_then_checkpoint(self) -> int:
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                _sync_data(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:  # a failing disk: logged by run_checkpoints, never raised on
-            raise StorageUnavailable(f"cannot flush {self.path.name}: {exc}") from exc
-        return self._checkpoint_now()
 
     def _checkpoint_now(self) -> int:
         conn = self._checkpointer
