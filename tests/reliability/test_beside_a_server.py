@@ -87,7 +87,9 @@ def test_backups_and_exports_beside_a_busy_server_never_take_its_wal(
                 assert done.returncode == 0, done.stderr.decode(errors="replace")
                 (tmp_path / "copy.db").unlink(missing_ok=True)
             answered_then = len(statuses)
+            deadline = time.monotonic() + 60
             while len(statuses) < answered_then + 200:
+                assert time.monotonic() < deadline, "scans stopped after the exports"
                 time.sleep(0.05)
         finally:
             stop.set()
