@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ("Served", "create_key", "free_port", "served", "wait_ready")
+__all__ = ("Served", "create_key", "free_port", "scanning", "served", "wait_ready")
 
 # Plays systemd's part for socket activation: the listening socket, inherited under its own
 # number, becomes fd 3 with LISTEN_FDS=1 and LISTEN_PID the pid that then runs ``scanlet
@@ -223,3 +224,29 @@ def assert_child_ends_with_its_parent(
         parent.wait()
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+@contextmanager
+def scanning(running: Served, slug: str = "live") -> Iterator[list[int]]:
+    """A code ``slug`` on ``running``, scanned by a thread one request after another until
+    the block ends; yields the statuses answered so far (the list grows meanwhile)."""
+    httpx.post(
+        f"{running.base}/api/v1/codes",
+        headers={"Authorization": f"Bearer {running.key()}"},
+        json={"target": "https://example.com/", "slug": slug},
+    ).raise_for_status()
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def scan() -> None:
+        with httpx.Client(base_url=running.base, timeout=30) as client:
+            while not stop.is_set():
+                statuses.append(client.get(f"/{slug}", follow_redirects=False).status_code)
+
+    scanner = threading.Thread(target=scan)
+    scanner.start()
+    try:
+        yield statuses
+    finally:
+        stop.set()
+        scanner.join(60)

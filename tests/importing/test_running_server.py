@@ -9,7 +9,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from scanlet.cli import main
 from tests.clirun import SCANLET
 from tests.importing.archives import write_archive
 from tests.importing.fakes import FakeShlink, serving
-from tests.processes import served
+from tests.processes import scanning, served
 
 
 def test_a_server_on_the_database_keeps_redirecting_through_an_import(
@@ -40,30 +39,11 @@ def test_a_server_on_the_database_keeps_redirecting_through_an_import(
     fake = FakeShlink()
     for n in range(20):
         fake.add(f"imp{n}", f"https://example.com/{n}", visits=150)
-    statuses: list[int] = []
-    stop = threading.Event()
     with served(tmp_path, env=env) as running:
         token = running.key()
-        httpx.post(
-            f"{running.base}/api/v1/codes",
-            headers={"Authorization": f"Bearer {token}"},
-            json={"target": "https://example.com/", "slug": "live"},
-        ).raise_for_status()
-
-        def scan() -> None:
-            with httpx.Client(base_url=running.base, timeout=30) as client:
-                while not stop.is_set():
-                    statuses.append(client.get("/live", follow_redirects=False).status_code)
-
-        scanner = threading.Thread(target=scan)
-        scanner.start()
-        try:
-            with serving(fake) as url:
-                args = ["import", "shlink", "--url", url, "--api-key", fake.key, "--quiet"]
-                assert main([*args, "--db", scanlet_db]) == 0
-        finally:
-            stop.set()
-            scanner.join()
+        with scanning(running) as statuses, serving(fake) as url:
+            args = ["import", "shlink", "--url", url, "--api-key", fake.key, "--quiet"]
+            assert main([*args, "--db", scanlet_db]) == 0
         summary = capsys.readouterr().out.splitlines()[-1]
         assert "visits: 3000 imported" in summary
         assert "paced" not in summary

@@ -15,14 +15,13 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.processes import Served, served
+from tests.processes import Served, scanning, served
 
 #: Times the server held its writes back to let the WAL start over.
 WRITE_HOLDS = "scanlet_db_write_holds_total "
@@ -49,23 +48,8 @@ def _scans_seen_from_here(db: Path) -> int:
 def test_backups_and_exports_beside_a_busy_server_never_take_its_wal(
     tmp_path: Path, synchronous: str
 ) -> None:
-    statuses: list[int] = []
-    stop = threading.Event()
     with served(tmp_path, env={"SCANLET_SYNCHRONOUS": synchronous}) as running:
-        httpx.post(
-            f"{running.base}/api/v1/codes",
-            headers={"Authorization": f"Bearer {running.key()}"},
-            json={"target": "https://example.com/", "slug": "live"},
-        ).raise_for_status()
-
-        def scan() -> None:
-            with httpx.Client(base_url=running.base, timeout=30) as client:
-                while not stop.is_set():
-                    statuses.append(client.get("/live", follow_redirects=False).status_code)
-
-        scanner = threading.Thread(target=scan)
-        scanner.start()
-        try:
+        with scanning(running) as statuses:
             # Each backup and export opens and closes the database while scans go on being
             # committed, after a checkpoint has held writes back to let the WAL start over
             # (under synchronous=normal). Under full each commit waits for its fsync and the
@@ -91,9 +75,6 @@ def test_backups_and_exports_beside_a_busy_server_never_take_its_wal(
             while len(statuses) < answered_then + 200:
                 assert time.monotonic() < deadline, "scans stopped after the exports"
                 time.sleep(0.05)
-        finally:
-            stop.set()
-            scanner.join(60)
         assert set(statuses) == {302}
         # Read by another process while the server still runs: its WAL is where it was, and
         # every answered scan, those after the backups and exports included, is in it.
