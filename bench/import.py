@@ -9,8 +9,10 @@ that a few client threads keep scanning: the Shlink import runs into the first (
 import shlink`` as a process, as users run it), the archive exported from it into the
 second, and the same visits as device events into the third, in batches of 1000 over four
 connections (the ingest benchmark's client). The ratios compare each import with the
-ingest of the same visits in the same run. With ``--db`` (a ``postgresql://`` admin URL) each
-server gets a new PostgreSQL database there instead, dropped at the end.
+ingest of the same visits in the same run. After each import into SQLite the benchmark
+reads the log itself while the server runs: every imported visit must be there. With
+``--db`` (a ``postgresql://`` admin URL) each server gets a new PostgreSQL database there
+instead, dropped at the end.
 Run: python bench/import.py [--visits 100000] [--codes 100] [--import-core load|server]
 [--phases shlink,archive,ingest] [--control] [--boost-clients] [--db URL]
 """
@@ -18,8 +20,10 @@ Run: python bench/import.py [--visits 100000] [--codes 100] [--import-core load|
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -281,6 +285,21 @@ def busy_import_core(redirects: Redirects) -> tuple[float, int, str]:
         hog.wait()
 
 
+def check_visible(running: Served, visits: int) -> None:
+    """Stop the benchmark unless another process (this one) sees every imported visit in
+    the log while the server still runs (SQLite). A server that lost its lock on the file
+    once let an export delete the WAL under it: its later commits were visible to nobody
+    else, and this benchmark's own export failed on it."""
+    if _postgres[0] is not None:
+        return
+    with contextlib.closing(sqlite3.connect(running.folder / "scanlet.db")) as conn:
+        (seen,) = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug != 'live'"
+        ).fetchone()
+    if seen != visits:
+        raise SystemExit(f"another process sees {seen} of the {visits} imported visits")
+
+
 def timed(what: Callable[[], object]) -> float:
     started = time.perf_counter()
     what()
@@ -389,6 +408,7 @@ def run(args: argparse.Namespace, phases: set[str]) -> None:
                     )
                 )
                 results.append(("shlink import", visits / took, *redirects.take()))
+                check_visible(running, visits)
                 archive = folder / "scanlet.jsonl"
                 if "archive" in phases:
                     exported = scanlet(running, "export", "archive", "--quiet").stdout
@@ -397,6 +417,7 @@ def run(args: argparse.Namespace, phases: set[str]) -> None:
             with server(folder / "archive") as (running, _, redirects):
                 took = timed(lambda: scanlet(running, "import", "archive", str(archive), "--quiet"))
                 results.append(("archive import", visits / took, *redirects.take()))
+                check_visible(running, visits)
         if "ingest" in phases:
             with server(folder / "ingest") as (running, token, redirects):
                 for slug in slugs:

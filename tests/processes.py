@@ -230,11 +230,7 @@ def assert_child_ends_with_its_parent(
 def scanning(running: Served, slug: str = "live") -> Iterator[list[int]]:
     """A code ``slug`` on ``running``, scanned by a thread one request after another until
     the block ends; yields the statuses answered so far (the list grows meanwhile)."""
-    httpx.post(
-        f"{running.base}/api/v1/codes",
-        headers={"Authorization": f"Bearer {running.key()}"},
-        json={"target": "https://example.com/", "slug": slug},
-    ).raise_for_status()
+    running.create_code(slug)
     statuses: list[int] = []
     stop = threading.Event()
 
