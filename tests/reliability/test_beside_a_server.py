@@ -12,6 +12,7 @@ read a malformed database, and the server's later scans were visible to nobody e
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -36,11 +37,10 @@ def _write_holds(running: Served) -> float:
 
 def _scans_seen_from_here(db: Path) -> int:
     """Scans of ``live`` in the log, read by this process (not the server)."""
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         (count,) = conn.execute(
             "SELECT COUNT(*) FROM events WHERE type = 'scan.recorded' AND slug = 'live'"
         ).fetchone()
-    conn.close()
     return int(count)
 
 
