@@ -307,7 +307,7 @@ class Profile:
     sums land in the same rows.
     """
 
-    __slots__ = ("bot", "dimensions")
+    __slots__ = ("bot", "dimensions", "imported")
 
     def __init__(
         self, bot: bool, dimensions: tuple[tuple[str, str], ...], own: bool = False
@@ -317,6 +317,9 @@ class Profile:
         #: (dimension, value) pairs in ``DIMENSIONS`` order, values cut to 128 characters
         #: (targets to 512); ``target`` and ``rule`` only for scans that were sent somewhere.
         self.dimensions = dimensions
+        #: Whether the scan came in by ``scanlet import`` (whose visits arrive out of time
+        #: order, so the visitor sets of their days are kept longer: see ``rollups``).
+        self.imported = bool(dimensions) and dimensions[0] == ("source", "import")
 
     @classmethod
     def of(

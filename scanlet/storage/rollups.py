@@ -11,26 +11,38 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 
 from scanlet.storage.ports import ALL_CODES
 from scanlet.storage.records import BOT, HUMAN, OWN, Profile, ScanFact
 
 __all__ = (
     "COUNTERS",
+    "KEPT_SCANS",
     "PARTS",
     "VISITOR_WINDOW_DAYS",
     "Increments",
     "Rollup",
     "RollupRows",
+    "VisitorDays",
     "add_up",
     "counted",
     "days_and_ragged_hours",
     "split_hours",
+    "visitor_days",
 )
 
 #: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an
 #: older day cannot recur (its salt is deleted after two days), so nothing is lost.
 VISITOR_WINDOW_DAYS = 3
+
+#: A day's visitor set outlives the window while visits for it still arrive: an import
+#: brings a code's years of visits and then the next code's, each older than the newest day
+#: seen. So a day that got a late or imported scan keeps its set until this many scans have
+#: been added up after the last such scan (counting scans, not time, so a rebuild in any
+#: batch size decides alike). A million scans' sets is at most two million rows, and only
+#: an import or a late replay keeps them that long.
+KEPT_SCANS = 1_000_000
 
 VisitorKey = tuple[str, int, str]
 
@@ -86,21 +98,42 @@ class Increments:
         self.day_parts = dict(day_parts)
 
 
+class VisitorDays:
+    """What the visitor sets hold before a batch: ``scans``, how many scans were added up
+    so far (the clock that ``KEPT_SCANS`` counts in); ``newest``, the newest day with a set
+    (None before the first); ``known``, for each day among the batch's that ever had a set,
+    the clock at its last late or imported scan (None: none came)."""
+
+    __slots__ = ("known", "newest", "scans")
+
+    def __init__(self, scans: int, newest: int | None, known: dict[int, int | None]) -> None:
+        self.scans = scans
+        self.newest = newest
+        self.known = known
+
+
 class Rollup:
     """A batch added up, waiting for the first sightings among its visitor keys."""
 
-    __slots__ = ("_counts", "_firsts", "horizon")
+    __slots__ = ("_counts", "_firsts", "days", "horizon", "scans")
 
     def __init__(
         self,
         counts: dict[tuple[str, int, Profile], int],
         firsts: dict[VisitorKey, tuple[int, int]],
-        horizon: int,
+        horizon: int | None,
+        scans: int,
+        days: dict[int, int | None],
     ) -> None:
         self._counts = counts
         self._firsts = firsts
-        #: The newest day in the visitor sets after this batch.
+        #: The newest day in the visitor sets after this batch (None: there are none).
         self.horizon = horizon
+        #: The clock after this batch.
+        self.scans = scans
+        #: The days whose record to store (new ones, and those whose last late or imported
+        #: scan moved), as in ``VisitorDays.known``.
+        self.days = days
 
     @property
     def visitor_keys(self) -> list[VisitorKey]:
@@ -109,9 +142,13 @@ class Rollup:
         return list(self._firsts)
 
     @property
-    def prune_before(self) -> int:
-        """Visitor sets of this day and older are no longer needed."""
-        return self.horizon - VISITOR_WINDOW_DAYS
+    def gone(self) -> tuple[int, int] | None:
+        """Visitor sets no longer needed: those of days up to the first number whose last
+        late or imported scan is older than the second (or never came); None when there
+        are no sets."""
+        if self.horizon is None:
+            return None
+        return self.horizon - VISITOR_WINDOW_DAYS, self.scans - KEPT_SCANS
 
     def increments(self, first_sightings: Iterable[VisitorKey]) -> Increments:
         """The counters to add, given which visitor keys were new."""
@@ -155,15 +192,22 @@ class RollupRows:
         return 4 * len(self._rows)
 
 
-def add_up(facts: Sequence[ScanFact], horizon: int | None) -> Rollup:
-    """Add up ``facts`` (in log order); ``horizon`` is the newest day in the stored visitor
-    sets (None when they are empty)."""
-    newest = horizon if horizon is not None else -(10**9)
+def visitor_days(facts: Iterable[ScanFact]) -> list[int]:
+    """The days ``facts`` fall on: the ``VisitorDays.known`` to look up (a few for live
+    scans, so the hours are gathered first, at C speed)."""
+    return list({hour // 24 for hour in set(map(itemgetter(1), facts))})
+
+
+def add_up(facts: Sequence[ScanFact], before: VisitorDays) -> Rollup:
+    """Add up ``facts`` (in log order) onto the visitor sets as ``before`` describes them."""
+    newest = before.newest if before.newest is not None else -(10**9)
+    known = dict(before.known)
+    changed: dict[int, int | None] = {}
     counts: dict[tuple[str, int, Profile], int] = {}
     # The (hour, bot) of the first scan in this batch of each (code, day, visitor) key that
     # could be a first sighting, for the code itself and for all codes.
     firsts: dict[VisitorKey, tuple[int, int]] = {}
-    for slug, hour, visitor, profile in facts:
+    for clock, (slug, hour, visitor, profile) in enumerate(facts, before.scans):
         key = (slug, hour, profile)
         counts[key] = counts.get(key, 0) + 1
         if visitor is None:
@@ -171,16 +215,27 @@ def add_up(facts: Sequence[ScanFact], horizon: int | None) -> Rollup:
         day = hour // 24
         if day > newest:
             newest = day
-        # A visitor counts once per code and UTC day, in the hour of its first scan. A scan
-        # more than the window behind the newest day seen cannot be checked (that day's set
-        # is pruned), so it never counts as a new visitor: the rule depends only on the order
-        # of the log, so a rebuild in any batch size gives the same figures.
-        if day <= newest - VISITOR_WINDOW_DAYS:
-            continue
+        # A visitor counts once per code and UTC day, in the hour of its first scan. A day
+        # more than the window behind the newest day seen has its set only while late or
+        # imported scans keep coming for it (``KEPT_SCANS``); once that set is gone, a
+        # scan of that day cannot be checked, so it never counts as a new visitor. A day
+        # never seen before has nothing to check against: its set starts now. Each rule
+        # depends only on the order of the log, so a rebuild in any batch size gives the
+        # same figures.
+        late = day <= newest - VISITOR_WINDOW_DAYS
+        if day in known:
+            last = known[day]
+            if late and (last is None or last < clock - KEPT_SCANS):
+                continue
+        else:
+            known[day] = changed[day] = None
+        if late or profile.imported:
+            known[day] = changed[day] = clock
         first = (hour, profile.bot)
         firsts.setdefault((slug, day, visitor), first)
         firsts.setdefault((ALL_CODES, day, visitor), first)
-    return Rollup(counts, firsts, newest)
+    horizon = newest if firsts or before.newest is not None else None
+    return Rollup(counts, firsts, horizon, before.scans + len(facts), changed)
 
 
 def split_hours(start: int, end: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:

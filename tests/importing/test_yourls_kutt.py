@@ -72,6 +72,34 @@ def test_yourls_links_and_clicks_come_over_with_addresses_anonymised_as_live_sca
     assert b"2001:db8:abcd:12::9" not in payloads
 
 
+def test_every_imported_days_visitors_count_whichever_code_brought_them_first(
+    scanlet_db: str, api: ApiReader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two links, each clicked on ten days by a visitor of its own and one of both: the
+    # second link's days are long behind the newest day the first one brought.
+    fake = FakeYourls()
+    for name in ("first", "second"):
+        fake.add(
+            name,
+            f"https://example.com/{name}",
+            [
+                _click(ip, at=f"2019-06-{day:02} 10:00:00")
+                for day in range(1, 11)
+                for ip in ("203.0.113.1", "198.51.100.2" if name == "first" else "192.0.2.3")
+            ],
+        )
+    with serving(fake) as url:
+        args = ["import", "yourls", "--url", url, "--signature", "sig", "--db", scanlet_db]
+        assert main(args) == 0
+        assert "visits: 40 imported" in capsys.readouterr().out
+    window = "from=2019-06-01T00:00:00Z&to=2019-06-11T00:00:00Z"
+    for name in ("first", "second"):
+        stats = api.get(f"/api/v1/codes/{name}/stats?{window}")
+        assert (stats["total"], stats["unique_visitors"]) == (20, 20)
+    every = api.get(f"/api/v1/stats?{window}")
+    assert (every["total"], every["unique_visitors"]) == (40, 30)
+
+
 def test_yourls_without_the_plugin_or_the_right_token_says_so(
     scanlet_db: str, api: ApiReader, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,9 +18,12 @@ from scanlet.storage.rollups import (
     COUNTERS,
     PARTS,
     Increments,
+    Rollup,
+    VisitorDays,
     add_up,
     counted,
     days_and_ragged_hours,
+    visitor_days,
 )
 
 __all__ = ("AnalyticsStore",)
@@ -31,6 +34,8 @@ _TABLES = (
     "analytics_breakdown_hours",
     "analytics_breakdown_days",
     "analytics_visitors",
+    "analytics_visitor_days",
+    "analytics_visitor_clock",
 )
 _COUNTERS = (
     "INSERT INTO {table} (slug, {unit}, humans, bots, uniques, bot_uniques, own, own_uniques)"
@@ -184,8 +189,7 @@ def _which(codes: Codes) -> tuple[str, object]:
 
 async def _add(conn: Connection, facts: Sequence[ScanFact]) -> None:
     """Add ``facts`` (in log order) within the caller's transaction."""
-    horizon = await conn.fetchval("SELECT MAX(day) FROM analytics_visitors")
-    rollup = add_up(facts, horizon)
+    rollup = add_up(facts, await _visitor_days(conn, facts))
     keys = rollup.visitor_keys
     new = await conn.fetch(
         "INSERT INTO analytics_visitors (slug, day, visitor)"
@@ -194,7 +198,49 @@ async def _add(conn: Connection, facts: Sequence[ScanFact]) -> None:
         *_columns(keys, 3),
     )
     await _upsert(conn, rollup.increments([(r[0], r[1], r[2]) for r in new]))
-    await conn.execute("DELETE FROM analytics_visitors WHERE day <= $1", rollup.prune_before)
+    await _keep_visitor_days(conn, rollup)
+
+
+async def _visitor_days(conn: Connection, facts: Sequence[ScanFact]) -> VisitorDays:
+    # A SELECT without FROM always gives its one row.
+    state = await conn.fetchrow(
+        "SELECT (SELECT scans FROM analytics_visitor_clock),"
+        " (SELECT MAX(day) FROM analytics_visitor_days)"
+    )
+    scans, newest = (state[0], state[1]) if state is not None else (0, None)
+    known = await conn.fetch(
+        "SELECT day, last FROM analytics_visitor_days WHERE day = ANY($1::int[])",
+        visitor_days(facts),
+    )
+    return VisitorDays(scans or 0, newest, {row[0]: row[1] for row in known})
+
+
+async def _keep_visitor_days(conn: Connection, rollup: Rollup) -> None:
+    """Store the clock and the days' records; drop the sets no longer needed."""
+    await conn.execute(
+        "INSERT INTO analytics_visitor_clock (id, scans) VALUES (1, $1)"
+        " ON CONFLICT (id) DO UPDATE SET scans = excluded.scans",
+        rollup.scans,
+    )
+    if rollup.days:
+        await conn.execute(
+            "INSERT INTO analytics_visitor_days (day, last)"
+            " SELECT * FROM unnest($1::int[], $2::bigint[])"
+            " ON CONFLICT (day) DO UPDATE SET last = excluded.last",
+            *_columns(list(rollup.days.items()), 2),
+        )
+    gone = rollup.gone
+    if gone is None:
+        return
+    days = await conn.fetch(
+        "UPDATE analytics_visitor_days SET pruned = TRUE WHERE NOT pruned AND day <= $1"
+        " AND (last IS NULL OR last < $2) RETURNING day",
+        *gone,
+    )
+    if days:
+        await conn.execute(
+            "DELETE FROM analytics_visitors WHERE day = ANY($1::int[])", [row[0] for row in days]
+        )
 
 
 async def _upsert(conn: Connection, added: Increments) -> None:

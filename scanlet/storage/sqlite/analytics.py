@@ -13,10 +13,19 @@ import sqlite3
 from collections.abc import Sequence
 
 import aiosqlite
+import msgspec
 
 from scanlet.storage.ports import ALL_CODES, Codes, PositionMoved
 from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
-from scanlet.storage.rollups import Increments, add_up, counted, days_and_ragged_hours
+from scanlet.storage.rollups import (
+    Increments,
+    Rollup,
+    VisitorDays,
+    add_up,
+    counted,
+    days_and_ragged_hours,
+    visitor_days,
+)
 from scanlet.storage.rows import encode_list
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.positions import PositionStore
@@ -30,6 +39,8 @@ _TABLES = (
     "analytics_breakdown_hours",
     "analytics_breakdown_days",
     "analytics_visitors",
+    "analytics_visitor_days",
+    "analytics_visitor_clock",
 )
 
 
@@ -83,11 +94,51 @@ class AnalyticsStore:
     @staticmethod
     def add(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
         """Add ``facts`` (in seq order) within the caller's transaction."""
-        row = conn.execute("SELECT MAX(day) FROM analytics_visitors").fetchone()
-        rollup = add_up(facts, row[0] if row else None)
+        rollup = add_up(facts, AnalyticsStore._visitor_days(conn, facts))
         first_sightings = AnalyticsStore._store_new_visitors(conn, rollup.visitor_keys)
         AnalyticsStore._upsert(conn, rollup.increments(first_sightings))
-        conn.execute("DELETE FROM analytics_visitors WHERE day <= ?", (rollup.prune_before,))
+        AnalyticsStore._keep_visitor_days(conn, rollup)
+
+    @staticmethod
+    def _visitor_days(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> VisitorDays:
+        scans, newest = conn.execute(
+            "SELECT (SELECT scans FROM analytics_visitor_clock),"
+            " (SELECT MAX(day) FROM analytics_visitor_days)"
+        ).fetchone()
+        known = conn.execute(
+            "SELECT day, last FROM analytics_visitor_days"
+            " WHERE day IN (SELECT value FROM json_each(?))",
+            (msgspec.json.encode(visitor_days(facts)).decode(),),
+        )
+        return VisitorDays(scans or 0, newest, dict(known))
+
+    @staticmethod
+    def _keep_visitor_days(conn: sqlite3.Connection, rollup: Rollup) -> None:
+        """Store the clock and the days' records; drop the sets no longer needed."""
+        conn.execute(
+            "INSERT INTO analytics_visitor_clock (id, scans) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET scans = excluded.scans",
+            (rollup.scans,),
+        )
+        if rollup.days:
+            conn.executemany(
+                "INSERT INTO analytics_visitor_days (day, last) VALUES (?, ?)"
+                " ON CONFLICT (day) DO UPDATE SET last = excluded.last",
+                list(rollup.days.items()),
+            )
+        gone = rollup.gone
+        if gone is None:
+            return
+        days = conn.execute(
+            "UPDATE analytics_visitor_days SET pruned = 1 WHERE pruned = 0 AND day <= ?"
+            " AND (last IS NULL OR last < ?) RETURNING day",
+            gone,
+        ).fetchall()
+        if days:
+            conn.execute(
+                "DELETE FROM analytics_visitors WHERE day IN (SELECT value FROM json_each(?))",
+                (msgspec.json.encode([day for (day,) in days]).decode(),),
+            )
 
     @staticmethod
     def _store_new_visitors(
