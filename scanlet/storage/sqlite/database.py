@@ -33,6 +33,7 @@ import structlog
 
 from scanlet.storage.errors import DatabaseMissing, StorageError, StorageUnavailable
 from scanlet.storage.private_files import create_private_file
+from scanlet.storage.sqlite.flush import flush_elsewhere
 from scanlet.storage.sqlite.migrations import apply_migrations
 
 __all__ = ("Database", "open_database", "require_database")
@@ -351,12 +352,14 @@ class Database:
         if frames < restart_at:
             return frames
         # The held part waits for SQLite's sync of the database file, which it makes only in
-        # a checkpoint reaching the WAL's end. Flushing the file beforehand from a descriptor
-        # of our own cut that wait to about a third, and was a bug: POSIX locks belong to
-        # the process, and closing any descriptor of the file dropped the shared lock SQLite
-        # holds on it, so the next process to close its connection (an export, an import)
-        # took itself for the last user and deleted the WAL this server was still committing
-        # to. Never open the database file outside SQLite in a process that has it open.
+        # a checkpoint reaching the WAL's end, so the files are flushed first, while writes
+        # go on. From a child process: flushing from a descriptor of our own cut the wait
+        # to about a third, and was a bug: POSIX locks belong to the process, and closing
+        # any descriptor of the file dropped the shared lock SQLite holds on it, so the next
+        # process to close its connection (an export, an import) took itself for the last
+        # user and deleted the WAL this server was still committing to. Never open the
+        # database file outside SQLite in a process that has it open.
+        await anyio.to_thread.run_sync(flush_elsewhere, self._files())
         async with self._write_lock:
             started = time.perf_counter()
             try:
@@ -364,6 +367,10 @@ class Database:
             finally:
                 self.write_holds += 1
                 self.write_hold_seconds += time.perf_counter() - started
+
+    def _files(self) -> list[Path]:
+        """The database file and its WAL."""
+        return [self.path, self.path.with_name(self.path.name + "-wal")]
 
     def _checkpoint_now(self) -> int:
         conn = self._checkpointer
