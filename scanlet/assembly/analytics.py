@@ -27,6 +27,13 @@ __all__ = ("AnalyticsFeature",)
 #: How long a lost lead waits for the projection worker to finish its slice and stop.
 STOP_SECONDS = 10.0
 
+#: At most one catch-up of the projection per this many seconds. Each catch-up folds and
+#: applies what came in since the last one on the loop, and redirects wait meanwhile: at
+#: 50 ms (the followers' default) the whole product's p99 under saturation was 7.98-9.23 ms,
+#: at 10 ms 5.21-7.45 ms (eight alternating runs each of bench/redirect.py), for slightly
+#: smaller batches' overhead: a median 0.615 of the bare app against 0.635.
+CATCH_UP_DEBOUNCE = 0.01
+
 
 class AnalyticsFeature:
     """Installs the analytics read side into the app."""
@@ -89,7 +96,13 @@ class AnalyticsFeature:
                     mailbox_capacity=2,
                 )
             )
-            start_doorbell(duty_tasks, ref, services.system.bus, interval=self.doorbell_interval)
+            start_doorbell(
+                duty_tasks,
+                ref,
+                services.system.bus,
+                interval=self.doorbell_interval,
+                debounce=CATCH_UP_DEBOUNCE,
+            )
             if policy.days is not None:
                 duty_tasks.start_soon(
                     lambda: run_retention(raw_scans, policy, interval=self.retention_interval)
