@@ -430,11 +430,13 @@ class Importer:
         self.report.visits_imported += new
         self.report.visits_duplicate += len(fresh) - new
         self.report.commits += 1
-        if not self._pacing.needed():
+        if not await self._pacing.needed():
             self._commit_size = self._batch
             return
         self.report.paced_commits += 1
         # As many as fit in COMMIT_SECONDS at this commit's pace, growing at most twofold.
-        fitting = int(len(visits) * COMMIT_SECONDS / took) if took > 0 else self._batch
+        fitting = self._batch
+        if self._pacing.fit_commits and took > 0:
+            fitting = int(len(visits) * COMMIT_SECONDS / took)
         self._commit_size = max(MIN_VISIT_BATCH, min(self._batch, 2 * self._commit_size, fitting))
         await anyio.sleep(took)

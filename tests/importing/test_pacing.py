@@ -183,7 +183,7 @@ class ServerStartingSink(TimedSink):
         super().__init__(seconds_per_visit=0.0)
         self.before = before
 
-    def server_running(self) -> bool:
+    async def server_running(self) -> bool:
         return len(self.commits) > self.before
 
 
@@ -197,11 +197,31 @@ async def test_a_server_started_mid_import_paces_the_commits_after_it() -> None:
     assert "paced 3 of 5 commits: a server was using the database" in report.summary(dry_run=False)
 
 
-def test_pacing_asks_again_only_once_its_answer_is_an_interval_old() -> None:
+async def test_pacing_asks_again_only_once_its_answer_is_an_interval_old() -> None:
     answers = iter([False, True])
-    clock = Ticks(0.25)
-    pacing = Pacing(lambda: next(answers), every=1.0, clock=clock)
-    assert [pacing.needed() for _ in range(4)] == [False] * 4
+
+    async def answer() -> bool:
+        return next(answers)
+
+    pacing = Pacing(answer, every=1.0, clock=Ticks(0.25))
+    assert [await pacing.needed() for _ in range(4)] == [False] * 4
     assert pacing.checks == 1
-    assert pacing.needed() is True  # a whole interval after the first question
+    assert await pacing.needed() is True  # a whole interval after the first question
     assert pacing.checks == 2
+
+
+async def test_commits_paced_without_fitting_keep_their_size_and_still_pause() -> None:
+    # PostgreSQL's way: a slow commit is mostly the wait for the WAL's flush, which holds
+    # nobody up, so it is not shrunk; the pause after it still leaves the server room.
+    sink = TimedSink(seconds_per_visit=0.0005)
+
+    async def running() -> bool:
+        return True
+
+    pacing = Pacing(running, fit_commits=False)
+    report = await Importer(sink, pacing=pacing).run(items(3 * VISIT_BATCH))
+    assert [size for size, _, _ in sink.commits] == [VISIT_BATCH] * 3
+    assert (report.commits, report.paced_commits) == (3, 3)
+    # Each pause lasts as long as the commit before it.
+    for (_, _, ended), (_, started, _) in zip(sink.commits, sink.commits[1:], strict=False):
+        assert started - ended >= VISIT_BATCH * 0.0005 * 0.9
