@@ -234,13 +234,9 @@ def pacing_for(
     """
     if settings.backend == "postgresql":
         if leadership is None:
-            return Pacing(_always, fit_commits=False)
+            return Pacing.always(fit_commits=False)
         return Pacing(partial(_led, leadership), fit_commits=False)
     return Pacing(partial(_served, door, settings.db))
-
-
-async def _always() -> bool:
-    return True
 
 
 async def _led(leadership: Leadership) -> bool:

@@ -47,9 +47,9 @@ class Pacing:
         self.checks = 0
 
     @classmethod
-    def always(cls) -> Pacing:
+    def always(cls, *, fit_commits: bool = True) -> Pacing:
         """Paced whatever runs (the safe default where nobody said)."""
-        return cls(_answer(True))
+        return cls(_answer(True), fit_commits=fit_commits)
 
     @classmethod
     def never(cls) -> Pacing:
