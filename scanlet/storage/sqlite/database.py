@@ -32,7 +32,7 @@ import anyio.lowlevel
 import structlog
 
 from scanlet.storage.errors import DatabaseMissing, StorageError, StorageUnavailable
-from scanlet.storage.private_files import create_private_file
+from scanlet.storage.private_files import create_private_file, database_files
 from scanlet.storage.sqlite.flush import flush_elsewhere
 from scanlet.storage.sqlite.migrations import apply_migrations
 
@@ -359,7 +359,8 @@ class Database:
         # process to close its connection (an export, an import) took itself for the last
         # user and deleted the WAL this server was still committing to. Never open the
         # database file outside SQLite in a process that has it open.
-        await anyio.to_thread.run_sync(flush_elsewhere, self._files())
+        database, wal, _shm = database_files(self.path)
+        await anyio.to_thread.run_sync(flush_elsewhere, [database, wal])
         async with self._write_lock:
             started = time.perf_counter()
             try:
@@ -367,10 +368,6 @@ class Database:
             finally:
                 self.write_holds += 1
                 self.write_hold_seconds += time.perf_counter() - started
-
-    def _files(self) -> list[Path]:
-        """The database file and its WAL."""
-        return [self.path, self.path.with_name(self.path.name + "-wal")]
 
     def _checkpoint_now(self) -> int:
         conn = self._checkpointer
