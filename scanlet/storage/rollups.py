@@ -45,6 +45,8 @@ VISITOR_WINDOW_DAYS = 3
 KEPT_SCANS = 1_000_000
 
 VisitorKey = tuple[str, int, str]
+#: Before any day: the newest day seen while no scan with a visitor has been added up.
+_NO_DAY = -(10**9)
 
 # Where each class of scan is counted: hourly and daily rows hold [humans, bots, uniques,
 # bot_uniques, own, own_uniques] (the order of their columns), breakdown rows [humans, bots,
@@ -200,7 +202,7 @@ def visitor_days(facts: Iterable[ScanFact]) -> list[int]:
 
 def add_up(facts: Sequence[ScanFact], before: VisitorDays) -> Rollup:
     """Add up ``facts`` (in log order) onto the visitor sets as ``before`` describes them."""
-    newest = before.newest if before.newest is not None else -(10**9)
+    newest = before.newest if before.newest is not None else _NO_DAY
     known = dict(before.known)
     changed: dict[int, int | None] = {}
     counts: dict[tuple[str, int, Profile], int] = {}
@@ -234,7 +236,7 @@ def add_up(facts: Sequence[ScanFact], before: VisitorDays) -> Rollup:
         first = (hour, profile.bot)
         firsts.setdefault((slug, day, visitor), first)
         firsts.setdefault((ALL_CODES, day, visitor), first)
-    horizon = newest if firsts or before.newest is not None else None
+    horizon = None if newest == _NO_DAY else newest
     return Rollup(counts, firsts, horizon, before.scans + len(facts), changed)
 
 
