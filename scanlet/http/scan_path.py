@@ -97,53 +97,28 @@ Located = tuple[str, DomainRoute | None]
 _encode = msgspec.json.Encoder().encode
 
 
-class ScanFacts:
+class ScanFacts(msgspec.Struct, gc=False):
     """What a scan request says about its client, read from the ASGI scope once.
 
     Repeated headers: the first ``User-Agent``, ``Referer`` and country header count (as
     Starlette's ``headers.get`` reads them); repeated ``X-Forwarded-For`` headers are joined
-    in order, as HTTP defines a repeated list header.
+    in order, as HTTP defines a repeated list header. A Struct: one is built per scan, and
+    msgspec builds it in C.
     """
 
-    __slots__ = (
-        "address",
-        "country",
-        "header_bytes",
-        "html",
-        "languages",
-        "own",
-        "peer",
-        "referrer",
-        "traced",
-        "user_agent",
-    )
-
-    def __init__(
-        self,
-        peer: str | None,
-        address: str,
-        user_agent: str | None,
-        referrer: str | None,
-        country: str | None,
-        html: bool,
-        traced: bool,
-        header_bytes: int = 0,
-        languages: str | None = None,
-        own: bool = False,
-    ) -> None:
-        self.peer = peer
-        self.address = address
-        self.user_agent = user_agent
-        self.referrer = referrer
-        self.country = country
-        self.html = html
-        self.traced = traced
-        #: The size of every header name and value, as the request limits count it.
-        self.header_bytes = header_bytes
-        #: Accept-Language as sent (parsed only for a code with a language rule).
-        self.languages = languages
-        #: The browser carries the exclude-me cookie.
-        self.own = own
+    peer: str | None
+    address: str
+    user_agent: str | None
+    referrer: str | None
+    country: str | None
+    html: bool
+    traced: bool
+    #: The size of every header name and value, as the request limits count it.
+    header_bytes: int = 0
+    #: Accept-Language as sent (parsed only for a code with a language rule).
+    languages: str | None = None
+    #: The browser carries the exclude-me cookie.
+    own: bool = False
 
 
 def read_request(
@@ -449,14 +424,15 @@ class ScanPath:
                 facts.address,
                 facts.user_agent,
                 facts.referrer,
-                None if fallback else route.max_scans,
                 facts.country,
-                None if card else (route.target if choice is None else choice.target),
-                None if choice is None or choice.rule == TARGET else choice.rule,
-                "fallback"
+                max_scans=None if fallback else route.max_scans,
+                target=None if card else (route.target if choice is None else choice.target),
+                rule=None if choice is None or choice.rule == TARGET else choice.rule,
+                outcome="fallback"
                 if fallback
                 else ("card" if card else ("password" if password is not None else "redirect")),
-                facts.own or (bool(self.excluded) and in_networks(facts.address, self.excluded)),
+                excluded=facts.own
+                or (bool(self.excluded) and in_networks(facts.address, self.excluded)),
             )
             try:
                 recorded = await self.scans.record(scan)

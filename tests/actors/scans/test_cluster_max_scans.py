@@ -21,7 +21,7 @@ LIMIT = 5
 
 
 def scan() -> RecordScan:
-    return RecordScan("menu", "qr", NOW, "203.0.113.5", "UA", None, LIMIT)
+    return RecordScan("menu", "qr", NOW, "203.0.113.5", "UA", None, max_scans=LIMIT)
 
 
 def actor_on(storage: PostgresStorage) -> Callable[[], ScansActor]:

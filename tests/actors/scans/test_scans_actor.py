@@ -35,7 +35,7 @@ KEY = ServerKey(b"s" * 32)
 
 
 def scan(slug: str = "s", max_scans: int | None = None) -> RecordScan:
-    return RecordScan(slug, "link", NOW, "203.0.113.5", "UA", None, max_scans)
+    return RecordScan(slug, "link", NOW, "203.0.113.5", "UA", None, max_scans=max_scans)
 
 
 def scans_spec(storage: AnyStorage, metrics: ScanMetrics | None = None) -> ChildSpec:
@@ -147,7 +147,9 @@ async def test_a_scan_that_cannot_become_an_event_fails_alone(
         async with anyio.create_task_group() as tg:
             for round_ in range(5):
                 tg.start_soon(ask, f"good{round_}", scan())
-                bad = RecordScan("s", "link", BEFORE_YEAR_ONE, "203.0.113.5", "UA", None, None)
+                bad = RecordScan(
+                    "s", "link", BEFORE_YEAR_ONE, "203.0.113.5", "UA", None, max_scans=None
+                )
                 tg.start_soon(ask, f"bad{round_}", bad)
             tg.start_soon(ask, "bad-batch", IngestEvents([good_device, bad_device]))
             tg.start_soon(ask, "good-batch", IngestEvents([good_device]))
