@@ -24,6 +24,7 @@ from scanlet.http.scan_path import (
     LINK_TEMPLATE,
     QR_TEMPLATE,
     ScanPath,
+    peer_of,
     read_request,
 )
 from scanlet.observability.tracing import Tracing
@@ -90,7 +91,9 @@ class ScanFastPath:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        facts = read_request(scope, scan_path.trusted, scan_path.country_header)
+        facts = read_request(
+            scope["headers"], peer_of(scope), scan_path.trusted, scan_path.header_kinds
+        )
         if facts.traced or too_large(url_bytes(scope), len(scope["headers"]), facts.header_bytes):
             # Traced requests, and oversized ones (414/431 from the limits middleware): the
             # full stack answers them.

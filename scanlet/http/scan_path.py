@@ -14,6 +14,7 @@ previews are not scans).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from html import escape
 from ipaddress import ip_address
@@ -43,11 +44,15 @@ __all__ = (
     "EXCLUDE_COOKIE",
     "LINK_TEMPLATE",
     "QR_TEMPLATE",
+    "HeaderFields",
+    "HeaderKinds",
     "Located",
     "ScanFacts",
     "ScanPath",
     "ScanReply",
+    "header_kinds",
     "in_networks",
+    "peer_of",
     "read_request",
 )
 
@@ -58,7 +63,7 @@ LINK_TEMPLATE, QR_TEMPLATE = "/{slug}", "/q/{slug}"
 COMPACT_TEMPLATE = "/Q/{slug}"
 #: The cookie ``/dashboard/exclude-me`` sets: this browser's scans are the owner's own.
 EXCLUDE_COOKIE = "scanlet_exclude"
-_EXCLUDE_COOKIE = f"{EXCLUDE_COOKIE}=1".encode()
+_EXCLUDE_COOKIE = f"{EXCLUDE_COOKIE}=1"
 _SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NO_STORE = (b"cache-control", b"private, max-age=0")
 _EMPTY = (b"content-length", b"0")
@@ -121,37 +126,74 @@ class ScanFacts(msgspec.Struct, gc=False):
     own: bool = False
 
 
+#: What ``read_request`` does with a header, by its name.
+_USER_AGENT, _REFERER, _FORWARDED, _ACCEPT, _TRACEPARENT, _COOKIE, _LANGUAGES, _COUNTRY = range(8)
+_KINDS = {
+    "user-agent": _USER_AGENT,
+    "referer": _REFERER,
+    "x-forwarded-for": _FORWARDED,
+    "accept": _ACCEPT,
+    "traceparent": _TRACEPARENT,
+    "cookie": _COOKIE,
+    "accept-language": _LANGUAGES,
+}
+#: Header fields as a server hands them in: ASGI's bytes, or RSGI's text.
+HeaderFields = Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]]
+#: The header names ``read_request`` reads (``header_kinds``), as bytes and as text.
+HeaderKinds = dict[bytes | str, int]
+
+
+def header_kinds(country_header: str = "") -> HeaderKinds:
+    """The names ``read_request`` reads, the configured country header's among them (it
+    never takes a name read for something else), in both forms a server may use."""
+    kinds: dict[str, int] = dict(_KINDS)
+    if country_header:
+        kinds.setdefault(country_header, _COUNTRY)
+    both: HeaderKinds = {name.encode("latin-1"): kind for name, kind in kinds.items()}
+    both.update(kinds)
+    return both
+
+
 def read_request(
-    scope: Scope, trusted: tuple[Network, ...], country_header: bytes | None
+    headers: HeaderFields,
+    peer: str | None,
+    trusted: tuple[Network, ...],
+    kinds: HeaderKinds,
 ) -> ScanFacts:
-    """The facts of one scan request (the only place that reads a scan's headers)."""
+    """The facts of one scan request (the only place that reads a scan's headers), from its
+    header fields as bytes (ASGI) or text (RSGI) and its peer's address."""
     user_agent = referrer = forwarded = country = languages = None
     html = traced = own = False
     size = 0
-    for name, value in scope["headers"]:
+    kind_of = kinds.get
+    for name, value in headers:
         size += len(name) + len(value)
-        if name == b"user-agent":
-            if user_agent is None:
-                user_agent = value.decode("latin-1")
-        elif name == b"referer":
-            if referrer is None:
-                referrer = value.decode("latin-1")
-        elif name == b"x-forwarded-for":
-            text = value.decode("latin-1")
-            forwarded = text if forwarded is None else f"{forwarded},{text}"
-        elif name == b"accept":
-            html = html or b"text/html" in value
-        elif name == b"traceparent":
+        # One lookup for each field: most of a browser's (Host, Accept-Encoding, the
+        # Sec-Fetch-* family) are none of these.
+        kind = kind_of(name)
+        if kind is None:
+            continue
+        if kind == _TRACEPARENT:
             traced = True
-        elif name == b"cookie":
-            own = own or _EXCLUDE_COOKIE in value
-        elif name == b"accept-language":
+            continue
+        text = value if isinstance(value, str) else value.decode("latin-1")
+        if kind == _USER_AGENT:
+            if user_agent is None:
+                user_agent = text
+        elif kind == _REFERER:
+            if referrer is None:
+                referrer = text
+        elif kind == _FORWARDED:
+            forwarded = text if forwarded is None else f"{forwarded},{text}"
+        elif kind == _ACCEPT:
+            html = html or "text/html" in text
+        elif kind == _COOKIE:
+            own = own or _EXCLUDE_COOKIE in text
+        elif kind == _LANGUAGES:
             if languages is None:
-                languages = value.decode("latin-1")
-        elif name == country_header and country is None:
-            country = value.decode("latin-1")
-    client = scope.get("client")
-    peer = client[0] if client else None
+                languages = text
+        elif country is None:
+            country = text
     if peer is not None and not trusted and "." in peer and ":" not in peer:
         # A server names an IPv4 peer in dotted-quad form already: the common case needs
         # no parsing (client_address would say the same, after a regex).
@@ -164,6 +206,12 @@ def read_request(
     return ScanFacts(
         peer, address, user_agent, referrer, country, html, traced, size, languages, own
     )
+
+
+def peer_of(scope: Scope) -> str | None:
+    """The address of the request's peer, as the ASGI server names it (None: unknown)."""
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 def in_networks(address: str | None, networks: tuple[Network, ...]) -> bool:
@@ -264,7 +312,7 @@ class ScanPath:
     scans: ScansClient
     clock: Clock
     trusted: tuple[Network, ...] = ()
-    country_header: bytes | None = None
+    header_kinds: HeaderKinds = header_kinds()
     visits: VisitContext
     excluded: tuple[Network, ...] = ()
     #: SCANLET_NOT_FOUND_URL and SCANLET_ROOT_URL ("": none).
@@ -297,22 +345,28 @@ class ScanPath:
         self.scans = scans
         self.clock = clock
         self.trusted = trusted
-        self.country_header = country_header.encode() if country_header else None
+        self.header_kinds = header_kinds(country_header)
         self.ready = True
 
     def locate(self, scope: Scope, slug: str) -> Located:
         """The code a request for ``slug`` means: its key on the domain the ``Host`` header
-        names (any other host: the default domain, whose keys are the bare slugs). The one
-        place a scan's domain is decided, from memory; with no domain registered it does
-        not even read the header."""
-        domains = self.index.domains
-        if not domains.hosts:
+        names (any other host: the default domain, whose keys are the bare slugs). With no
+        domain registered it does not even read the header."""
+        if not self.index.domains.hosts:
             return slug, None
         for name, value in scope["headers"]:
             if name == b"host":
-                domain = domains.of_host_header(value)
-                return (slug, None) if domain is None else (domain.prefix + slug, domain)
+                return self.locate_host(value, slug)
         return slug, None
+
+    def locate_host(self, host: bytes | None, slug: str) -> Located:
+        """``locate`` for a ``Host`` header already read (None: none): the one place a
+        scan's domain is decided, from memory."""
+        domains = self.index.domains
+        if host is None or not domains.hosts:
+            return slug, None
+        domain = domains.of_host_header(host)
+        return (slug, None) if domain is None else (domain.prefix + slug, domain)
 
     async def answer(
         self,
@@ -334,7 +388,9 @@ class ScanPath:
         ignoring case."""
         try:
             if facts is None:
-                facts = read_request(scope, self.trusted, self.country_header)
+                facts = read_request(
+                    scope["headers"], peer_of(scope), self.trusted, self.header_kinds
+                )
             key, domain = self.locate(scope, slug) if located is None else located
             method = scope["method"]
             if route is None:
