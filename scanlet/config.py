@@ -116,7 +116,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def public_base_url(self) -> str:
         """The origin used in short links and QR payloads, without a trailing slash."""
-        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+        # An IPv6 listening address (SCANLET_HOST=::1) goes in brackets, as URLs write one.
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return (self.base_url or f"http://{host}:{self.port}").rstrip("/")
 
     @property
     def own_origins(self) -> tuple[str, ...]:

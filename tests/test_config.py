@@ -7,6 +7,11 @@ import pytest
 from scanlet.config import ConfigError, RateLimit, load_settings
 
 
+def test_an_ipv6_listening_address_makes_a_bracketed_base_url() -> None:
+    settings = load_settings({"SCANLET_HOST": "::1", "SCANLET_PORT": "8123"}, isatty=False)
+    assert settings.public_base_url == "http://[::1]:8123"
+
+
 def test_defaults_follow_the_contract() -> None:
     settings = load_settings({}, isatty=False)
     assert settings.db == Path("scanlet.db")
