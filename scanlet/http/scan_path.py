@@ -350,14 +350,18 @@ class ScanPath:
 
     def locate(self, scope: Scope, slug: str) -> Located:
         """The code a request for ``slug`` means: its key on the domain the ``Host`` header
-        names (any other host: the default domain, whose keys are the bare slugs). With no
-        domain registered it does not even read the header."""
+        names (any other host: the default domain, whose keys are the bare slugs)."""
+        return self.locate_host(self.host_of(scope), slug)
+
+    def host_of(self, scope: Scope) -> bytes | None:
+        """The request's ``Host`` header, read only while some domain is registered (None
+        otherwise, or without one)."""
         if not self.index.domains.hosts:
-            return slug, None
+            return None
         for name, value in scope["headers"]:
             if name == b"host":
-                return self.locate_host(value, slug)
-        return slug, None
+                return bytes(value)
+        return None
 
     def locate_host(self, host: bytes | None, slug: str) -> Located:
         """``locate`` for a ``Host`` header already read (None: none): the one place a

@@ -7,7 +7,8 @@ Why granian: on the same trivial Starlette route, pinned to one core and driven 
 the other, granian served 1.40x the requests of uvicorn (uvloop + httptools) here
 (``bench/servers.py``), and the redirect benchmark gained about as much. Its embedded mode
 is marked experimental upstream, so ``SCANLET_SERVER=uvicorn`` keeps the well-trodden path
-one setting away.
+one setting away. Granian serves over RSGI, its own interface (``scanlet.http.rsgi``): live
+-code scans are answered natively, everything else reaches the ASGI app through a bridge.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import structlog
 
 from scanlet.assembly import create_app
 from scanlet.config import ConfigError, Settings
+from scanlet.http.rsgi import RsgiEntrance
 from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
 from scanlet.serving.gc import settle_garbage_collector
@@ -87,6 +89,7 @@ _GRANIAN_MAX_BUFFER = 64 * 1024
 
 async def _serve_granian(settings: Settings, listener: socket.socket | None) -> bool:
     from granian._granian import SocketHolder
+    from granian.asgi import LifespanProtocol
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
     from granian.server.embed import Server
@@ -108,11 +111,14 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
     # only the requests that can hang (bodies, streams) need tracking.
     in_flight = _InFlight(app.full_stack)
     app.send_slow_requests_through(in_flight)
+    # Granian serves RSGI (scanlet.http.rsgi), so the ASGI lifespan is run here, by
+    # granian's own runner of it, as its ASGI interface would.
+    lifespan = LifespanProtocol(app)  # type: ignore[no-untyped-call]
     server = (InheritedServer if listener is not None else Server)(
-        app,
+        RsgiEntrance(app, lifespan.state),
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,
         http=HTTPModes.http1,
         websockets=False,
         # Granian's defaults (a backlog of 128 and as many requests at once) let 128 clients
@@ -131,15 +137,26 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
         ),
     )
     loop = asyncio.get_running_loop()
+    stopping = False
 
     def stop() -> None:
+        nonlocal stopping
+        stopping = True
         server.stop()  # type: ignore[no-untyped-call]
         loop.call_later(settings.shutdown_timeout, in_flight.cancel_all)
 
     app.state.stop_server = stop
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
-    await server.serve()
+    await lifespan.startup()  # type: ignore[no-untyped-call]
+    if lifespan.interrupt:
+        log.error("start-up failed", error=repr(lifespan.exc))
+        return False
+    try:
+        if not stopping:  # a signal during start-up: nothing to serve
+            await server.serve()
+    finally:
+        await lifespan.shutdown()  # type: ignore[no-untyped-call]
     return _healthy(app)
 
 
