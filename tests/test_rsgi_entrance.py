@@ -198,3 +198,23 @@ def test_a_scan_on_a_registered_domain_goes_where_its_host_says(
             assert b"\r\nlocation: " + target + b"\r\n" in answer.lower(), name
         keys = [scan["slug"] for scan in scans(server.folder)]
         assert keys == ["qr.example.com/menu", "menu"], name
+
+
+def test_clients_gone_before_their_answer_leave_no_error(tmp_path: Path) -> None:
+    """Scans whose clients reset the connection at once, and bodies cut short: the server
+    answers the next client and logs no error."""
+    with served(folder(tmp_path, "g"), server="granian") as server:
+        server.create_code("menu")
+        reset = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # SO_LINGER on, 0 s: close is a RST
+        for n in range(200):
+            with socket.create_connection(("127.0.0.1", server.port)) as conn:
+                if n % 2:
+                    conn.sendall(b"GET /menu HTTP/1.1\r\nHost: a\r\n\r\n")
+                else:
+                    conn.sendall(b"POST /api/v1/codes HTTP/1.1\r\nHost: a\r\n")
+                    conn.sendall(b'Content-Length: 100\r\n\r\n{"slug"')
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, reset)
+        assert httpx.get(f"{server.base}/menu").status_code == 302
+        log = server.log
+        assert "Traceback" not in log
+        assert '"level": "error"' not in log

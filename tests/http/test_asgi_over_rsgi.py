@@ -52,8 +52,14 @@ class Stream:
 class Protocol:
     """Records what granian would send; its body arrives in ``chunks``."""
 
-    def __init__(self, chunks: list[bytes] | None = None, closed_after: int | None = None):
+    def __init__(
+        self,
+        chunks: list[bytes] | None = None,
+        closed_after: int | None = None,
+        body_cut: bool = False,
+    ):
         self.chunks = chunks or []
+        self.body_cut = body_cut
         self.closed_after = closed_after
         self.answers: list[tuple[str, int, list[tuple[str, str]], bytes | None]] = []
         self.sent: list[bytes] = []
@@ -63,6 +69,8 @@ class Protocol:
         async def chunks() -> AsyncIterator[bytes]:
             for chunk in self.chunks:
                 yield chunk
+            if self.body_cut:
+                raise RSGIProtocolClosed("RSGI transport is closed")
 
         return chunks()
 
@@ -121,6 +129,21 @@ async def test_after_the_body_receive_waits_for_the_disconnect() -> None:
     protocol = Protocol()
     await serve(app, protocol)
     assert protocol.answers == [("bytes", 204, [], b"")]
+
+
+async def test_a_body_cut_short_is_a_disconnect() -> None:
+    received: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        received.extend([await receive(), await receive()])
+
+    protocol = Protocol([b"par"], body_cut=True)
+    await serve(app, protocol)
+    assert received == [
+        {"type": "http.request", "body": b"par", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    assert protocol.answers == [("empty", 500, [], None)]  # the app answered nothing
 
 
 async def test_a_streamed_response_to_a_client_gone_ends_quietly() -> None:
