@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from granian._granian import RSGIProtocolClosed as ProtocolClosed
+from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]  # public, re-exported
 from starlette.types import ASGIApp, Message
 
 if TYPE_CHECKING:
