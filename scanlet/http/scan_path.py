@@ -103,7 +103,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 class ScanFacts(msgspec.Struct, gc=False):
-    """What a scan request says about its client, read from the ASGI scope once.
+    """What a scan request says about its client, read from the request once.
 
     Repeated headers: the first ``User-Agent``, ``Referer`` and country header count (as
     Starlette's ``headers.get`` reads them); repeated ``X-Forwarded-For`` headers are joined
