@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scanlet.actors.codes.keys import slug_of_key
 from scanlet.actors.events import Source
 from scanlet.http.middleware import HttpMetrics, too_large, url_bytes
-from scanlet.http.rsgi import as_bytes
+from scanlet.http.rsgi import as_bytes, rsgi_address
 from scanlet.http.scan_path import (
     COMPACT_TEMPLATE,
     LINK_TEMPLATE,
@@ -117,6 +117,7 @@ class ScanFastPath:
             host = None if text is None else as_bytes(text)
         path = scope.path
         query = scope.query_string
+        client = rsgi_address(scope.client)
         asgi_like = {"method": method, "path": path, "query_string": as_bytes(query)}
         taken = await self._scan(
             asgi_like,
@@ -125,7 +126,7 @@ class ScanFastPath:
             host,
             fields,
             len(fields),
-            _rsgi_peer(scope.client),
+            None if client is None else client[0],
             len(path) + len(query),
         )
         if taken is None:
@@ -182,11 +183,3 @@ class ScanFastPath:
             return None
         reply = await scan_path.answer(scope, slug, source, facts, route, located=(key, domain))
         return reply, template, started
-
-
-def _rsgi_peer(client: str) -> str | None:
-    """The peer's address in RSGI's ``host:port`` (``[v6]:port`` for IPv6) form."""
-    host, _, _ = client.rpartition(":")
-    if host.startswith("["):
-        host = host[1:-1]
-    return host or None
