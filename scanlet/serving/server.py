@@ -137,11 +137,8 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
         ),
     )
     loop = asyncio.get_running_loop()
-    stopping = False
 
     def stop() -> None:
-        nonlocal stopping
-        stopping = True
         server.stop()  # type: ignore[no-untyped-call]
         loop.call_later(settings.shutdown_timeout, in_flight.cancel_all)
 
@@ -153,8 +150,8 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
         log.error("start-up failed", error=repr(lifespan.exc))
         return False
     try:
-        if not stopping:  # a signal during start-up: nothing to serve
-            await server.serve()
+        # A signal during start-up has stopped it already: it then returns at once.
+        await server.serve()
     finally:
         await lifespan.shutdown()  # type: ignore[no-untyped-call]
     return _healthy(app)
