@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import anyio
@@ -9,6 +10,8 @@ import pytest
 from anyio import wait_all_tasks_blocked
 
 from scanlet.runtime import Actor, ChildSpec, Envelope, MailboxFull
+from scanlet.runtime._deadletters import DeadLetters
+from scanlet.runtime._mailbox import Mailbox
 from scanlet.runtime.testing import running_system, spawn_probe
 
 
@@ -200,3 +203,20 @@ async def test_a_busy_actor_does_not_starve_the_others() -> None:
         assert await probe.ref.ask(21) == 42
         await spinner.stop()
         assert spinner.statistics().messages_handled > 0
+
+
+async def test_take_skips_given_up_asks_without_counting_them_towards_the_limit() -> None:
+    loop = asyncio.get_running_loop()
+    mailbox = Mailbox("m", 100, DeadLetters(), ask_timeout=60, otel=False)
+    futures = [loop.create_future() for _ in range(9)]
+    for index, future in enumerate(futures):
+        mailbox.push(Envelope(index, None, future, 0.0))
+    mailbox.push(Envelope("tell", None, None, 0.0))
+    for given_up in (0, 1, 3, 4, 5):
+        futures[given_up].cancel()
+    first = mailbox.take(3)
+    assert [env.message for env in first] == [2, 6, 7]
+    rest = mailbox.take(10)
+    assert [env.message for env in rest] == [8, "tell"]
+    assert not mailbox.queue
+    assert mailbox.take(5) == []

@@ -221,10 +221,20 @@ class ScansActor(Actor[ScansMessage]):
             if used >= message.max_scans:
                 self._metrics.refused.inc()
                 return False
-        event = self._event(
-            ScanRecorded,
-            message,
-            day,
+        ip, visitor = self._who(message, day)
+        # Keywords spelled out, as in _add_orphan, never a ** mapping: msgspec takes a call's
+        # keywords fast and a mapping slowly (0.43 against 2.15 us with a helper forwarding
+        # **routing; 174.1k against 163.9k instructions a scan by bench/instructions.py).
+        event = ScanRecorded(
+            id=new_event_id(),
+            occurred_at=message.at,
+            slug=slug,
+            source=message.source,
+            ip=ip,
+            visitor=visitor,
+            user_agent=message.user_agent,
+            referrer=message.referrer,
+            country=message.country,
             target=message.target,
             rule=message.rule,
             outcome=message.outcome,
@@ -237,19 +247,10 @@ class ScansActor(Actor[ScansMessage]):
         return True
 
     def _add_orphan(self, batch: ScanBatch, message: RecordOrphan, day: date) -> None:
-        self._append(batch, self._event(ScanOrphaned, message, day), message.slug)
-
-    def _event(
-        self,
-        kind: type[ScanRecorded] | type[ScanOrphaned],
-        message: ScanRequest,
-        day: date,
-        **routing: Any,
-    ) -> ScanRecorded | ScanOrphaned:
-        """The event a request's scan becomes: the same facts whether its code exists, and
-        for a recorded scan where it was sent (``routing``)."""
+        # The facts of a recorded scan (_add_scan) without where it was sent: a test holds
+        # the two to the same facts of the same request.
         ip, visitor = self._who(message, day)
-        return kind(
+        event = ScanOrphaned(
             id=new_event_id(),
             occurred_at=message.at,
             slug=message.slug,
@@ -259,8 +260,8 @@ class ScansActor(Actor[ScansMessage]):
             user_agent=message.user_agent,
             referrer=message.referrer,
             country=message.country,
-            **routing,
         )
+        self._append(batch, event, message.slug)
 
     @staticmethod
     def _device_entry(scan: DeviceScan, by: By | None) -> DeviceEntry:

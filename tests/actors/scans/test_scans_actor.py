@@ -7,7 +7,7 @@ import anyio
 import pytest
 from prometheus_client import CollectorRegistry
 
-from scanlet.actors.events import LogAppended
+from scanlet.actors.events import LogAppended, ScanOrphaned, ScanRecorded, decode_event
 from scanlet.actors.scans.activity import LiveScans
 from scanlet.actors.scans.actor import ScansActor
 from scanlet.actors.scans.messages import (
@@ -16,6 +16,7 @@ from scanlet.actors.scans.messages import (
     ImportScans,
     IngestEvents,
     IngestResult,
+    RecordOrphan,
     RecordScan,
     ScanRejected,
     ScansMessage,
@@ -194,3 +195,27 @@ async def test_live_scans_are_marked_and_imported_visits_are_not(storage: AnySto
         assert await ref.ask(scan()) is True
         assert live.within(1.5)  # marked at tick 1, asked at tick 2
         assert not live.within(1.0)
+
+
+async def test_an_orphan_keeps_the_facts_a_recorded_scan_of_the_same_request_keeps(
+    storage: AnyStorage,
+) -> None:
+    request = ("203.0.113.5", "Mozilla/5.0 (Linux)", "https://ref.example/p", "DE")
+    async with running_system() as system:
+        ref: ActorRef[ScansMessage] = await system.spawn(scans_spec(storage))
+        assert await ref.ask(RecordScan("known", "qr", NOW, *request, max_scans=None)) is True
+        await ref.ask(RecordOrphan("unknown", "qr", NOW, *request))
+    recorded, orphaned = [
+        decode_event(stored.payload) for stored in await storage.events.read_after(0, 10)
+    ]
+    assert isinstance(recorded, ScanRecorded)
+    assert isinstance(orphaned, ScanOrphaned)
+    shared = set(ScanOrphaned.__struct_fields__) - {"id", "slug"}
+    assert {name: getattr(orphaned, name) for name in shared} == {
+        name: getattr(recorded, name) for name in shared
+    }
+    # Every fact was kept, and the address anonymised as for any scan.
+    assert (orphaned.user_agent, orphaned.referrer, orphaned.country) == request[1:]
+    assert orphaned.ip == "203.0.113.0"
+    assert orphaned.visitor is not None
+    assert (orphaned.source, orphaned.occurred_at) == ("qr", NOW)
