@@ -15,6 +15,7 @@ import aiosqlite
 
 from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.recent import RecentAppends
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("EventLog",)
@@ -36,10 +37,11 @@ def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
 
 
 class EventLog:
-    """The ``events`` table."""
+    """The ``events`` table; reads past a position that ``recent`` holds start from memory."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, recent: RecentAppends | None = None) -> None:
         self._db = db
+        self._recent = recent if recent is not None else RecentAppends()
 
     async def append(self, entries: Sequence[NewEvent], recorded_at: datetime) -> int:
         """Append ``entries`` in a transaction of their own; the last one's seq."""
@@ -65,8 +67,20 @@ class EventLog:
         Read on the event loop (``Database.read_now``): the newest rows are in SQLite's
         cache, so this takes microseconds, while a reader thread would cost a hop that waits
         for the GIL whenever the loop is busy (a fifth of the server's time under redirect
-        load, when the followers read that way)."""
-        sql, params = self._query(position, limit, types)
+        load, when the followers read that way). The newest scans come from memory
+        (``RecentAppends``) before that."""
+        if types is None:
+            # The newest commits are in memory (recent.py); the log gives what they lack.
+            found = self._recent.after(position, limit)
+            if found:
+                if len(found) < limit:
+                    found += self._read(found[-1].seq, limit - len(found), None)
+                return found
+        return self._read(position, limit, types)
+
+    def _read(self, seq: int, limit: int, types: Sequence[str] | None) -> list[StoredEvent]:
+        """``read_after`` from the table itself."""
+        sql, params = self._query(seq, limit, types)
         return self._db.read_now(
             lambda conn: [_stored(row) for row in conn.execute(sql, params).fetchall()]
         )

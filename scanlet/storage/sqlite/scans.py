@@ -7,10 +7,11 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
-from scanlet.storage.records import ScanBatch, ScanCommit
+from scanlet.storage.records import NewEvent, ScanBatch, ScanCommit
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.lookups import pairs_for
+from scanlet.storage.sqlite.recent import RecentAppends
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("ScanStore",)
@@ -22,8 +23,10 @@ class ScanStore:
     """``scan_counters``, ``device_event_ids`` and the visitor-hash salts kept in
     ``server_secrets``: the scans context's tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, recent: RecentAppends | None = None) -> None:
         self._db = db
+        #: Where committed appends go for the log's readers (``EventLog``'s memory).
+        self._recent = recent
 
     async def load_counters(self) -> dict[str, int]:
         """Every code's scan count."""
@@ -45,10 +48,12 @@ class ScanStore:
         """One group commit: claim the device ids, append every new event, add to the
         counters, in one transaction."""
         stamp = format_time(recorded_at)
+        appended: list[NewEvent] = []
 
         def store(conn: sqlite3.Connection) -> ScanCommit:
+            nonlocal appended
             # Copies: the batch is the caller's, and a failed transaction must leave it as it was.
-            events = list(batch.entries)
+            events = appended = list(batch.entries)
             counts = dict(batch.counts)
             fresh: list[list[bool]] = []
             for device in batch.devices:
@@ -65,7 +70,10 @@ class ScanStore:
             ScanStore._add_to_counters(conn, counts)
             return ScanCommit(last_seq, fresh, counts)
 
-        return await self._db.write(store)
+        commit = await self._db.write(store)
+        if commit.last_seq is not None and self._recent is not None:
+            self._recent.add(commit.last_seq, appended, stamp)
+        return commit
 
     @staticmethod
     def _claim_device_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[bool]:

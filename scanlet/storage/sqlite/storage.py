@@ -20,6 +20,7 @@ from scanlet.storage.sqlite.idempotency import IdempotencyStore
 from scanlet.storage.sqlite.keys import KeyStore
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
+from scanlet.storage.sqlite.recent import RecentAppends
 from scanlet.storage.sqlite.scans import ScanStore
 from scanlet.storage.sqlite.sessions import SessionStore
 from scanlet.storage.sqlite.users import SignInFailureStore, UserStore
@@ -33,11 +34,13 @@ class SqliteStorage:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.events = EventLog(db)
+        # The scans' commits, kept for the followers reading the log's end (recent.py).
+        recent = RecentAppends()
+        self.events = EventLog(db, recent)
         self.positions = PositionStore(db)
         self.codes = CodeStore(db)
         self.domains = DomainStore(db)
-        self.scans = ScanStore(db)
+        self.scans = ScanStore(db, recent)
         self.analytics = AnalyticsStore(db)
         self.webhooks = WebhookStore(db)
         self.keys = KeyStore(db)

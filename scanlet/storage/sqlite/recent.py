@@ -1,0 +1,80 @@
+"""The newest events this process appended, kept in memory for the followers at the log's end.
+
+Every follower (the analytics projection, the live tail, streams) reads back what the scans
+actor has just committed. Read from SQLite, each event cost its statement step and seven
+column conversions (about 3.1 us under redirect load here, against 0.5 us to build the same
+``StoredEvent`` from memory). So a group commit hands its entries over once it has
+committed (one append per commit, nothing per scan), and a read past a position the memory
+holds takes them from here.
+
+The memory only ever holds committed events with their true seqs: a commit's ``n`` entries
+are its transaction's ``n`` inserts, which SQLite numbers ``last - n + 1`` to ``last`` (one
+writer at a time, rowids one past the largest). Events appended elsewhere (another store,
+another process) are not here, so a read stops at the first seq the memory lacks and the
+log itself gives the rest: what a reader gets is what the log holds, read either way.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from scanlet.storage.records import NewEvent, StoredEvent
+
+__all__ = ("RECENT_EVENTS", "RecentAppends")
+
+#: Events kept (the oldest commits leave first): a few batches of every follower.
+RECENT_EVENTS = 4096
+
+
+class RecentAppends:
+    """Committed appends, newest last, as (first seq, entries, recorded-at text)."""
+
+    __slots__ = ("_capacity", "_held", "_segments")
+
+    def __init__(self, capacity: int = RECENT_EVENTS) -> None:
+        self._capacity = capacity
+        self._held = 0
+        self._segments: deque[tuple[int, Sequence[NewEvent], str]] = deque()
+
+    def add(self, last_seq: int, entries: Sequence[NewEvent], recorded_at: str) -> None:
+        """Remember a commit's ``entries``, the last of which got ``last_seq``; call it only
+        once the transaction that appended them (and nothing else) has committed."""
+        if not entries:
+            return
+        segments = self._segments
+        segments.append((last_seq - len(entries) + 1, entries, recorded_at))
+        self._held += len(entries)
+        while self._held > self._capacity and len(segments) > 1:
+            self._held -= len(segments.popleft()[1])
+
+    def after(self, position: int, limit: int) -> list[StoredEvent]:
+        """Up to ``limit`` events from seq ``position + 1`` on, as long as each next seq is
+        here; empty when the memory does not hold ``position + 1``."""
+        segments = self._segments
+        wanted = position + 1
+        # Followers read near the end: look for the segment from the newest one back.
+        start = len(segments)
+        for first, _, _ in reversed(segments):
+            start -= 1
+            if first <= wanted:
+                break
+        else:
+            return []
+        found: list[StoredEvent] = []
+        for index in range(start, len(segments)):
+            first, entries, stamp = segments[index]
+            if first > wanted or wanted >= first + len(entries):
+                if found or first > wanted:
+                    break  # a seq not here (another writer's), or past the newest
+                continue
+            offset = wanted - first
+            taken = entries[offset : offset + limit - len(found)]
+            found += [
+                StoredEvent(seq, e.id, e.type, e.slug, e.occurred_at, stamp, e.payload, seq)
+                for seq, e in enumerate(taken, wanted)
+            ]
+            wanted += len(taken)
+            if len(found) >= limit:
+                break
+        return found
