@@ -130,7 +130,10 @@ BEFORE_YEAR_ONE = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
 async def test_a_scan_that_cannot_become_an_event_fails_alone(
     storage: AnyStorage, db_settings: Settings
 ) -> None:
-    async with running_system() as system:
+    # Each rejection is logged with its traceback, which structlog renders with rich (a test
+    # dependency) and its locals: seconds for the six on a loaded machine, past the default
+    # 5 s ask timeout. The timeout is not what this test is about.
+    async with running_system(ask_timeout=60) as system:
         ref: ActorRef[ScansMessage] = await system.spawn(scans_spec(storage))
         bad_device = DeviceScan(
             type="scan", id=str(uuid.uuid4()), slug="s", occurred_at=BEFORE_YEAR_ONE
