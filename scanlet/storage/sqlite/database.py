@@ -113,7 +113,11 @@ class _LockHeld(Exception):
 
 
 def _writer_connection(path: Path, synchronous: str, busy_ms: int) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Room in the statement cache for the multi-row inserts (rows_insert.py: one statement
+    # per number of rows, for the log and the raw scans) beside every other statement.
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, cached_statements=512
+    )
     conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")

@@ -16,12 +16,16 @@ import aiosqlite
 from scanlet.storage.records import NewEvent, StoredEvent
 from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.recent import RecentAppends
+from scanlet.storage.sqlite.rows_insert import RowsInsert
 from scanlet.storage.timefmt import format_time
 
 __all__ = ("EventLog",)
 
 
 _SELECT = "SELECT seq, id, type, slug, occurred_at, recorded_at, payload FROM events"
+_insert_events = RowsInsert(
+    "INSERT INTO events (id, type, slug, occurred_at, recorded_at, payload) VALUES", 6
+)
 _NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM events"
 #: The families of events with a partial index of their own (migrations 0011 and 0013).
 _INDEXED_FAMILIES = ("code.", "domain.")
@@ -51,10 +55,16 @@ class EventLog:
     @staticmethod
     def add(conn: sqlite3.Connection, events: Sequence[NewEvent], recorded_at: str) -> int:
         """Append ``events`` within the caller's write transaction; returns the last seq."""
-        conn.executemany(
-            "INSERT INTO events (id, type, slug, occurred_at, recorded_at, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(e.id, e.type, e.slug, e.occurred_at, recorded_at, e.payload) for e in events],
+        # The payload as a bytearray: CPython 3.11's sqlite3 binds str, int, float and
+        # bytearray parameters as they are, but looks bytes up among its adapters first, and
+        # the miss raises and clears an AttributeError (a row with a bytes and a None
+        # parameter, 4.9 us; with a bytearray and a str, 2.9-3.1 us). Stored as the same BLOB.
+        _insert_events(
+            conn,
+            [
+                (e.id, e.type, e.slug, e.occurred_at, recorded_at, bytearray(e.payload))
+                for e in events
+            ],
         )
         row = conn.execute("SELECT last_insert_rowid()").fetchone()
         return int(row[0])

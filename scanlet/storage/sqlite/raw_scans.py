@@ -19,10 +19,12 @@ from collections.abc import AsyncIterator, Sequence
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
 from scanlet.storage.records import RawScan, RawScanDescriber, RawScanKey, RawScanPage, RawScanQuery
 from scanlet.storage.sqlite.database import Database
+from scanlet.storage.sqlite.rows_insert import RowsInsert
 
 __all__ = "RawScanStore"
 
 _KEY_COLUMNS = "seq, slug, orphan, occurred_at"
+_insert_keys = RowsInsert(f"INSERT OR REPLACE INTO raw_scans ({_KEY_COLUMNS}) VALUES", 4)
 
 
 def _where(query: RawScanQuery) -> tuple[list[str], list[object]]:
@@ -52,10 +54,7 @@ class RawScanStore:
     @staticmethod
     def insert(conn: sqlite3.Connection, keys: Sequence[RawScanKey]) -> None:
         """Store ``keys`` within the caller's write transaction (a replay replaces rows)."""
-        conn.executemany(
-            f"INSERT OR REPLACE INTO raw_scans ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?)",
-            keys,
-        )
+        _insert_keys(conn, keys)
 
     @staticmethod
     def reset(conn: sqlite3.Connection) -> None:
