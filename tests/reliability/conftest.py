@@ -51,11 +51,13 @@ class Crash:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, cls: type, method: str) -> None:
         self.remaining = 0
         self.raised = 0
+        self.only: type | None = None
         original: Callable[..., Any] = getattr(cls, method)
         crash = self
 
         async def failing(instance: object, *args: object, **kwargs: object) -> Any:
-            if crash.remaining > 0:
+            wanted = crash.only is None or (bool(args) and isinstance(args[0], crash.only))
+            if crash.remaining > 0 and wanted:
                 crash.remaining -= 1
                 crash.raised += 1
                 raise RuntimeError(f"injected failure in {cls.__name__}.{method}")
@@ -63,9 +65,11 @@ class Crash:
 
         monkeypatch.setattr(cls, method, failing)
 
-    def arm(self, times: int = 1) -> None:
-        """Fail the next ``times`` calls."""
+    def arm(self, times: int = 1, *, only: type | None = None) -> None:
+        """Fail the next ``times`` calls (those whose first argument is an ``only``, if
+        given: an actor's own background messages then cannot take the failure)."""
         self.remaining = times
+        self.only = only
 
 
 @pytest.fixture
