@@ -64,11 +64,9 @@ class RecentAppends:
         found: list[StoredEvent] = []
         for index in range(start, len(segments)):
             first, entries, stamp = segments[index]
-            if first > wanted or wanted >= first + len(entries):
-                if found or first > wanted:
-                    break  # a seq not here (another writer's), or past the newest
-                continue
             offset = wanted - first
+            if not 0 <= offset < len(entries):
+                break  # past the newest, or a seq not here (another writer's)
             taken = entries[offset : offset + limit - len(found)]
             found += [
                 StoredEvent(seq, e.id, e.type, e.slug, e.occurred_at, stamp, e.payload, seq)
