@@ -28,6 +28,7 @@ from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
 from scanlet.serving.gc import settle_garbage_collector
 from scanlet.serving.handover import inherited_socket
+from scanlet.serving.threads import keep_other_threads_batched
 from scanlet.storage.serve_lock import claim_serve_lock
 from scanlet.storage.server_key import read_server_key
 
@@ -149,10 +150,13 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
     if lifespan.interrupt:
         log.error("start-up failed", error=repr(lifespan.exc))
         return False
+    # Granian's threads (and ours) never preempt the loop's: see scanlet.serving.threads.
+    batching = asyncio.create_task(keep_other_threads_batched())
     try:
         # A signal during start-up has stopped it already: it then returns at once.
         await server.serve()
     finally:
+        batching.cancel()
         await lifespan.shutdown()  # type: ignore[no-untyped-call]
     return _healthy(app)
 
