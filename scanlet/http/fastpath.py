@@ -132,9 +132,11 @@ class ScanFastPath:
         if taken is None:
             return False
         reply, template, started = taken
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in reply.headers
-        ]
+        headers = reply.text_headers
+        if headers is None:
+            headers = reply.text_headers = [
+                (name.decode("latin-1"), value.decode("latin-1")) for name, value in reply.headers
+            ]
         protocol.response_bytes(reply.status, [*headers, *self._security_text], reply.body)
         self._observe(template, method, reply.status, time.perf_counter() - started)
         return True

@@ -231,12 +231,15 @@ class ScanReply:
     own (``ScanletApp.full_stack`` adds them to every response of the full app).
     """
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "status", "text_headers")
 
     def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        #: The headers as text (RSGI), made by the entrance on first use: a reply made once
+        #: and sent again (``ScanPath.plain_redirect``) decodes them once.
+        self.text_headers: list[tuple[str, str]] | None = None
 
 
 def _password_form(status: int, error: str) -> ScanReply:
@@ -304,6 +307,10 @@ def _not_stored(facts: ScanFacts, exc: Exception) -> ScanReply:
     return _refusal(facts, 503, "The service is temporarily unavailable.", {"Retry-After": "1"})
 
 
+#: Plain redirect replies kept for reuse (``ScanPath.plain_redirect``).
+PLAIN_REDIRECTS = 1024
+
+
 class ScanPath:
     """Judges a scan request and records it. Built with the app; ``bind`` hands in what the
     lifespan builds later, and no request is answered before that."""
@@ -322,6 +329,7 @@ class ScanPath:
     def __init__(self, limits: ScanLimits) -> None:
         self.limits = limits
         self.ready = False
+        self._plain_redirects: dict[tuple[int, bytes], ScanReply] = {}
 
     def bind(
         self,
@@ -512,7 +520,21 @@ class ScanPath:
                 return _refusal(facts, 410, "This code has reached its scan limit.")
         if card and route.card is not None:
             return _card_reply(route.card, slug)
+        if router is None:
+            return self.plain_redirect(status, location)
         return _redirect_reply(status, location)
+
+    def plain_redirect(self, status: int, location: bytes) -> ScanReply:
+        """A code's redirect without rules: the same reply for every scan of it, made once
+        (the entrances only read a reply). At most ``PLAIN_REDIRECTS`` are kept: a code's
+        target is bounded, and rules' locations, which a request may shape, are never kept."""
+        key = (status, location)
+        reply = self._plain_redirects.get(key)
+        if reply is None:
+            if len(self._plain_redirects) >= PLAIN_REDIRECTS:
+                self._plain_redirects.clear()
+            reply = self._plain_redirects[key] = _redirect_reply(status, location)
+        return reply
 
     async def _password_refusal(
         self, facts: ScanFacts, stored: str, attempt: str | None

@@ -18,6 +18,7 @@ from scanlet.assembly import create_app
 from scanlet.clock import FixedClock
 from scanlet.config import load_settings
 from scanlet.http.app import ScanletApp
+from scanlet.http.scan_path import PLAIN_REDIRECTS
 from tests.dbquery import query
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -175,3 +176,42 @@ def test_orphans_and_head_requests_answer_alike_on_both_entrances(
     orphans = stored(app, "scan.orphaned")
     assert len(orphans) == 2
     assert orphans[0] == orphans[1]
+
+
+def test_a_plain_code_answers_with_one_reply_and_a_code_with_rules_keeps_none(
+    app: ScanletApp, client: TestClient, mint_key: Callable[[Scope], str]
+) -> None:
+    headers = {"Authorization": f"Bearer {mint_key(Scope.WRITE)}"}
+    plain = {"target": "https://example.com/", "slug": "menu"}
+    ruled = {
+        "target": "https://example.com/",
+        "slug": "ruled",
+        "rules": [{"when": {"language": "de"}, "target": "https://example.com/de"}],
+    }
+    for body in (plain, ruled):
+        assert client.post("/api/v1/codes", json=body, headers=headers).status_code == 201
+    assert app.fast_path is not None
+    scan_path = app.fast_path.scan_path
+    kept = scan_path._plain_redirects
+    for _ in range(3):
+        assert (
+            call(client, app, "/menu", [], "203.0.113.7")[1][b"location"]
+            == plain["target"].encode()
+        )
+    assert list(kept) == [(302, b"https://example.com/")]
+    german = [(b"accept-language", b"de")]
+    assert (
+        call(client, app, "/ruled", german, "203.0.113.7")[1][b"location"]
+        == b"https://example.com/de"
+    )
+    assert call(client, app, "/ruled", [], "203.0.113.7")[1][b"location"] == b"https://example.com/"
+    assert list(kept) == [(302, b"https://example.com/")]
+    # Bounded: past PLAIN_REDIRECTS the replies kept start afresh.
+    first = scan_path.plain_redirect(301, b"https://example.com/0")
+    assert scan_path.plain_redirect(301, b"https://example.com/0") is first
+    for n in range(1, PLAIN_REDIRECTS + 1):
+        scan_path.plain_redirect(301, f"https://example.com/{n}".encode())
+    assert len(kept) <= PLAIN_REDIRECTS
+    again = scan_path.plain_redirect(301, b"https://example.com/0")
+    assert again is not first
+    assert again.headers == first.headers
