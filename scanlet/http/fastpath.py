@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scanlet.actors.codes.keys import slug_of_key
 from scanlet.actors.events import Source
 from scanlet.http.middleware import HttpMetrics, too_large, url_bytes
-from scanlet.http.rsgi import as_bytes, rsgi_address
+from scanlet.http.rsgi import as_bytes, rsgi_host
 from scanlet.http.scan_path import (
     COMPACT_TEMPLATE,
     LINK_TEMPLATE,
@@ -117,8 +117,11 @@ class ScanFastPath:
             host = None if text is None else as_bytes(text)
         path = scope.path
         query = scope.query_string
-        client = rsgi_address(scope.client)
-        asgi_like = {"method": method, "path": path, "query_string": as_bytes(query)}
+        asgi_like = {
+            "method": method,
+            "path": path,
+            "query_string": as_bytes(query) if query else b"",
+        }
         taken = await self._scan(
             asgi_like,
             method,
@@ -126,7 +129,7 @@ class ScanFastPath:
             host,
             fields,
             len(fields),
-            None if client is None else client[0],
+            rsgi_host(scope.client),
             len(path) + len(query),
         )
         if taken is None:
@@ -134,10 +137,16 @@ class ScanFastPath:
         reply, template, started = taken
         headers = reply.text_headers
         if headers is None:
+            # With the security headers: a reply is only ever sent by its own ScanPath's
+            # entrances, and the app builds one of each.
             headers = reply.text_headers = [
-                (name.decode("latin-1"), value.decode("latin-1")) for name, value in reply.headers
+                *(
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in reply.headers
+                ),
+                *self._security_text,
             ]
-        protocol.response_bytes(reply.status, [*headers, *self._security_text], reply.body)
+        protocol.response_bytes(reply.status, headers, reply.body)
         self._observe(template, method, reply.status, time.perf_counter() - started)
         return True
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from scanlet.http.app import ScanletApp
 
-__all__ = ("AsgiOverRsgi", "RsgiEntrance", "as_bytes", "rsgi_address")
+__all__ = ("AsgiOverRsgi", "RsgiEntrance", "as_bytes", "rsgi_address", "rsgi_host")
 
 log = structlog.get_logger("scanlet.http")
 
@@ -112,6 +112,16 @@ def rsgi_address(text: str) -> tuple[str, int] | None:
     if not host or not port.isdigit():
         return None
     return host, int(port)
+
+
+def rsgi_host(text: str) -> str | None:
+    """The host of RSGI's ``host:port``, as ``rsgi_address`` reads it (None where that is
+    None), for the scan front, which needs no port: an IPv4 peer takes one partition."""
+    host, _, port = text.rpartition(":")
+    if "[" not in host and "." in host and port.isdigit():
+        return host
+    found = rsgi_address(text)
+    return None if found is None else found[0]
 
 
 class _Exchange:

@@ -237,8 +237,9 @@ class ScanReply:
         self.status = status
         self.headers = headers
         self.body = body
-        #: The headers as text (RSGI), made by the entrance on first use: a reply made once
-        #: and sent again (``ScanPath.plain_redirect``) decodes them once.
+        #: The headers as text with the security headers (RSGI), made by the entrance on
+        #: first use: a reply made once and sent again (``ScanPath.plain_redirect``) decodes
+        #: them once.
         self.text_headers: list[tuple[str, str]] | None = None
 
 

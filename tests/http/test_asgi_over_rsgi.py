@@ -11,7 +11,7 @@ import pytest
 from granian._granian import RSGIProtocolClosed
 from starlette.types import Message, Receive, Scope, Send
 
-from scanlet.http.rsgi import AsgiOverRsgi
+from scanlet.http.rsgi import AsgiOverRsgi, rsgi_address, rsgi_host
 
 pytestmark = pytest.mark.anyio
 
@@ -186,3 +186,25 @@ async def test_an_app_that_fails_mid_stream_sends_nothing_more() -> None:
     await serve(app, protocol)
     assert protocol.answers == [("stream", 200, [], None)]
     assert protocol.sent == [b"part"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "127.0.0.1:50000",
+        "203.0.113.7:1",
+        "[::1]:8080",
+        "[2001:db8::7]:443",
+        "[::ffff:203.0.113.7]:40000",
+        "10.0.0.1:",
+        "10.0.0.1:x",
+        ":80",
+        "",
+        "no-port",
+        "host.example:80",
+        "[]:80",
+    ],
+)
+def test_the_fronts_peer_host_is_the_host_of_its_address(text: str) -> None:
+    address = rsgi_address(text)
+    assert rsgi_host(text) == (None if address is None else address[0])
