@@ -150,7 +150,7 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
     if lifespan.interrupt:
         log.error("start-up failed", error=repr(lifespan.exc))
         return False
-    # Granian's threads (and ours) never preempt the loop's: see scanlet.serving.threads.
+    # Granian's threads never preempt the loop's: see scanlet.serving.threads.
     batching = asyncio.create_task(keep_other_threads_batched())
     try:
         # A signal during start-up has stopped it already: it then returns at once.

@@ -1,5 +1,5 @@
-"""The event loop's thread comes first on the server's CPU: the process's other threads run
-as ``SCHED_BATCH``.
+"""The event loop's thread comes first on the server's CPU: granian's threads run as
+``SCHED_BATCH``.
 
 Granian's Rust threads read requests and write responses; each response the loop hands
 over wakes one of them, and Linux lets a woken thread preempt the one running. On a busy
@@ -7,9 +7,15 @@ core that preempted the loop every few requests (0.18 involuntary switches a req
 the loop's thread under wrk, the server pinned to one core), each switch costing the loop
 its caches. A ``SCHED_BATCH`` thread never preempts on waking: it runs when the loop waits
 for work, at the end of the loop's time slice, or on another idle CPU at once, so on a
-machine with CPUs to spare nothing changes. Python's own worker threads (database readers,
-checkpoints) gain nothing by preempting the loop either: they would wait for the GIL it
-holds.
+machine with CPUs to spare nothing changes.
+
+Python's own threads (database readers, checkpoints) keep the default policy: much of their
+work runs in C without the GIL, and a checkpoint that writes are held for should not wait
+for a busy loop's time slices. (Measured, it made no difference either way beyond the
+noise: ``bench/import.py``'s ingest phase held writes 10.6-17.0 ms a second with every
+thread but the loop's batched, with only granian's, and with none, two runs each.) Every
+thread of the process that Python did not start is granian's (or another library's native
+pool).
 
 Linux only, and only for ``scanlet serve``: threads are found in ``/proc/self/task``, and
 looked for again every few seconds, since the servers' pools start threads when they need
@@ -33,8 +39,9 @@ _TASKS = "/proc/self/task"
 
 
 def batch_other_threads(keep: int, done: set[int]) -> set[int]:
-    """Make every thread of this process but ``keep`` (a native thread id) and those in
-    ``done`` run as SCHED_BATCH; the threads alive now, ``keep`` aside (the next ``done``).
+    """Make every thread of this process that Python did not start, but ``keep`` (a native
+    thread id) and those in ``done``, run as SCHED_BATCH; the threads alive now, ``keep``
+    and Python's aside (the next ``done``).
 
     A thread that ended meanwhile, or that the kernel will not change, is left as it is."""
     policy = getattr(os, "SCHED_BATCH", None)
@@ -45,6 +52,7 @@ def batch_other_threads(keep: int, done: set[int]) -> set[int]:
     except OSError:
         return done
     alive.discard(keep)
+    alive -= {thread.native_id for thread in threading.enumerate()}
     for tid in alive - done:
         # One that ended since the listing, or that may not be changed, keeps its policy.
         with contextlib.suppress(OSError):
