@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from itertools import chain
+from typing import Any
 
 __all__ = ("CHUNK_ROWS", "RowsInsert")
 
@@ -23,21 +24,39 @@ CHUNK_ROWS = 64
 
 class RowsInsert:
     """``head`` (``INSERT INTO t (a, b) VALUES``, or with ``OR REPLACE``) for rows of
-    ``width`` values, and the statement texts made from it, one per number of rows."""
+    ``width`` values, then ``tail`` (an ``ON CONFLICT`` or ``RETURNING`` clause), up to
+    ``chunk`` rows a statement; the statement texts made from it, one per number of rows."""
 
-    __slots__ = ("_head", "_row", "_texts")
+    __slots__ = ("_chunk", "_head", "_row", "_tail", "_texts")
 
-    def __init__(self, head: str, width: int) -> None:
+    def __init__(self, head: str, width: int, tail: str = "", chunk: int = CHUNK_ROWS) -> None:
         self._head = head
         self._row = "(" + ", ".join("?" * width) + ")"
+        self._tail = f" {tail}" if tail else ""
+        self._chunk = chunk
         self._texts: dict[int, str] = {}
+
+    def _text(self, rows: int) -> str:
+        text = self._texts.get(rows)
+        if text is None:
+            values = ", ".join([self._row] * rows)
+            text = self._texts[rows] = f"{self._head} {values}{self._tail}"
+        return text
 
     def __call__(self, conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
         """Insert ``rows``, in order, within the caller's transaction."""
-        for start in range(0, len(rows), CHUNK_ROWS):
-            chunk = rows[start : start + CHUNK_ROWS]
-            text = self._texts.get(len(chunk))
-            if text is None:
-                values = ", ".join([self._row] * len(chunk))
-                text = self._texts[len(chunk)] = f"{self._head} {values}"
-            conn.execute(text, list(chain.from_iterable(chunk)))
+        size = self._chunk
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            conn.execute(self._text(len(chunk)), list(chain.from_iterable(chunk)))
+
+    def returning(
+        self, conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]
+    ) -> list[tuple[Any, ...]]:
+        """``self(conn, rows)`` for a ``tail`` with ``RETURNING``: the rows it returned."""
+        found: list[tuple[Any, ...]] = []
+        size = self._chunk
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            found.extend(conn.execute(self._text(len(chunk)), list(chain.from_iterable(chunk))))
+        return found
