@@ -45,15 +45,13 @@ class RowsInsert:
 
     def __call__(self, conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
         """Insert ``rows``, in order, within the caller's transaction."""
-        size = self._chunk
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            conn.execute(self._text(len(chunk)), list(chain.from_iterable(chunk)))
+        self.returning(conn, rows)
 
     def returning(
         self, conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]
     ) -> list[tuple[Any, ...]]:
-        """``self(conn, rows)`` for a ``tail`` with ``RETURNING``: the rows it returned."""
+        """Insert ``rows`` as ``self(conn, rows)`` does; the rows a ``RETURNING`` tail
+        returned (none without one)."""
         found: list[tuple[Any, ...]] = []
         size = self._chunk
         for start in range(0, len(rows), size):
