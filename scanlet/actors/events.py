@@ -266,7 +266,12 @@ def encode_event(event: DomainEvent) -> bytes:
 def log_entry(event: DomainEvent, slug: str | None = None) -> NewEvent:
     """The event as the log stores it: the one place a domain event becomes a log entry."""
     return NewEvent(
-        event.id, _TAGS[type(event)], slug, format_time(event.occurred_at), _encoder.encode(event)
+        event.id,
+        _TAGS[type(event)],
+        slug,
+        format_time(event.occurred_at),
+        _encoder.encode(event),
+        event,
     )
 
 

@@ -63,6 +63,9 @@ class NewEvent(msgspec.Struct, frozen=True):
     slug: str | None
     occurred_at: str
     payload: bytes
+    #: The domain event ``payload`` encodes, when the appender has it: kept in memory with
+    #: the commit (``RecentAppends``), so this process's followers need not decode it again.
+    event: Any = None
 
 
 class StoredEvent(msgspec.Struct, frozen=True):
@@ -82,6 +85,9 @@ class StoredEvent(msgspec.Struct, frozen=True):
     recorded_at: str
     payload: bytes
     position: int
+    #: The decoded ``payload`` when it was read from this process's memory (None from the
+    #: database): what ``NewEvent.event`` held.
+    event: Any = None
 
 
 #: Where a reader of the log has got to: an opaque integer that only grows in the order the

@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from scanlet.actors.events import ScanRecorded, log_entry
+from scanlet.actors.events import ScanRecorded, decode_event, log_entry
 from scanlet.config import load_settings
 from scanlet.storage.errors import StorageError
 from scanlet.storage.opening import open_storage
@@ -118,11 +119,18 @@ async def test_reads_from_memory_are_the_logs_own_events(tmp_path: Path, synchro
         assert last == 5 + 1 + 3 + 2 + 1 + 4 + 1 + 2 + 150
         served = 0
         for position in range(last + 2):
-            if storage.events._recent.after(position, 1):
+            remembered = storage.events._recent.after(position, 1)
+            if remembered:
                 served += 1
+                # Handed over decoded: the followers of this process need not decode it.
+                assert isinstance(remembered[0].event, ScanRecorded)
             for limit in (1, 2, 3, 7, 256):
                 from_log = storage.events._read(position, limit, None)
-                assert await storage.events.read_after(position, limit) == from_log
+                read = await storage.events.read_after(position, limit)
+                assert [msgspec.structs.replace(e, event=None) for e in read] == from_log
+                # What memory hands over decoded is what the log's payload decodes to.
+                for event in read:
+                    assert event.event is None or decode_event(event.payload) == event.event
         # Every seq the scans committed (1-5, 7-11, 13-169) came from memory; 6 (another
         # store's) and 12 (another process's) from the log.
         assert served == last - 2

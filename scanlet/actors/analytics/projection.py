@@ -63,13 +63,22 @@ class _ScanView(msgspec.Struct):
 
 
 _view = msgspec.json.Decoder(_ScanView).decode
-#: A scan event with the fields the rollups read.
-DecodedScan = tuple[StoredEvent, _ScanView]
+#: A scan event with the fields the rollups read: decoded into a view, or a recorded scan
+#: itself when the log's reader had it in memory (it has every field the view has).
+DecodedScan = tuple[StoredEvent, _ScanView | ScanRecorded]
 
 
 def decode_scans(events: Sequence[StoredEvent]) -> list[DecodedScan]:
-    """The scans among ``events``, decoded for ``fold_decoded``."""
-    return [(stored, _view(stored.payload)) for stored in events if stored.type in SCAN_TYPES]
+    """The scans among ``events``, decoded for ``fold_decoded`` unless they come decoded
+    (recorded scans read from memory: decoding the payload again cost 0.7 us a scan)."""
+    return [
+        (
+            stored,
+            event if isinstance(event := stored.event, ScanRecorded) else _view(stored.payload),
+        )
+        for stored in events
+        if stored.type in SCAN_TYPES
+    ]
 
 
 def scan_agents(scans: Sequence[DecodedScan]) -> set[tuple[str | None, bool]]:

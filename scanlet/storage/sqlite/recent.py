@@ -69,7 +69,9 @@ class RecentAppends:
                 break  # past the newest, or a seq not here (another writer's)
             taken = entries[offset : offset + limit - len(found)]
             found += [
-                StoredEvent(seq, e.id, e.type, e.slug, e.occurred_at, stamp, e.payload, seq)
+                StoredEvent(
+                    seq, e.id, e.type, e.slug, e.occurred_at, stamp, e.payload, seq, e.event
+                )
                 for seq, e in enumerate(taken, wanted)
             ]
             wanted += len(taken)
