@@ -10,8 +10,10 @@ start a SQLite store and a follower and warm them up; two then commit ``--rounds
 ``--scans`` scans (group commits of 54, as the scans actor made them under wrk), and one of
 them has the follower catch up after each round. The differences, divided by the scans,
 are a scan's recording and its catch-up, in one run. The scans are alike (one agent, one
-visitor, one hour), as in bench/redirect.py.
-Run: python bench/catch_up.py [--rounds 60] [--scans 228]
+visitor, one hour), as in bench/redirect.py, or with ``--varied`` as a crowd's: each from a
+visitor of its own, on one of 16 phones, from one of 4 referrers and 5 countries (more
+rollup rows a catch-up, and first sightings).
+Run: python bench/catch_up.py [--rounds 60] [--scans 228] [--varied]
 """
 
 from __future__ import annotations
@@ -43,15 +45,28 @@ from scanlet.storage.opening import open_storage
 from scanlet.storage.records import ScanBatch
 
 AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148"
+#: The crowd of ``--varied``.
+PHONES = [
+    f"Mozilla/5.0 (iPhone; CPU iPhone OS 17_{i} like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+    for i in range(8)
+] + [
+    f"Mozilla/5.0 (Linux; Android 14; Pixel {i}) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36"
+    for i in range(8)
+]
+REFERRERS = [None, "https://www.google.com/", "https://t.co/x", "https://www.facebook.com/"]
+COUNTRIES = ["DE", "FR", "US", "GB", "ES"]
 #: Scans a group commit held under wrk (scanlet_scan_batch_messages: 54 on average).
 COMMIT = 54
 WARM_UP = 5
 STEPS = ("none", "record", "catch-up")
 
 
-async def child(step: str, rounds: int, scans: int) -> None:
+async def child(step: str, rounds: int, scans: int, *, varied: bool) -> None:
     """Warm up, then ``rounds`` rounds: record ``scans`` scans (unless ``step`` is none)
     and fold them (if it is catch-up)."""
+    made = 0
     with tempfile.TemporaryDirectory() as tmp:
         async with AsyncExitStack() as stack:
             settings = load_settings({"SCANLET_DB": f"{tmp}/scanlet.db"}, isatty=False)
@@ -64,25 +79,27 @@ async def child(step: str, rounds: int, scans: int) -> None:
             )
             follower.position = await storage.positions.load(follower.position_name)
 
+            def scan(now: datetime) -> ScanRecorded:
+                nonlocal made
+                made += 1
+                n = made if varied else 0
+                # A new agent string each scan, as each request's header is.
+                return ScanRecorded(
+                    id=new_event_id(),
+                    occurred_at=now,
+                    slug="bench",
+                    source="qr",
+                    ip="127.0.0.0",
+                    visitor=f"{n:022x}",
+                    user_agent="".join(PHONES[n % len(PHONES)] if varied else AGENT),
+                    referrer=REFERRERS[n % len(REFERRERS)] if varied else None,
+                    country=COUNTRIES[n % len(COUNTRIES)] if varied else None,
+                    target="https://example.com/landing",
+                )
+
             async def record() -> None:
                 now = datetime.now(UTC)
-                # A new agent string each scan, as each request's header is.
-                entries = [
-                    log_entry(
-                        ScanRecorded(
-                            id=new_event_id(),
-                            occurred_at=now,
-                            slug="bench",
-                            source="qr",
-                            ip="127.0.0.0",
-                            visitor="00112233445566778899aa",
-                            user_agent="".join(AGENT),
-                            target="https://example.com/landing",
-                        ),
-                        "bench",
-                    )
-                    for _ in range(scans)
-                ]
+                entries = [log_entry(scan(now), "bench") for _ in range(scans)]
                 for start in range(0, scans, COMMIT):
                     batch = ScanBatch()
                     batch.entries.extend(entries[start : start + COMMIT])
@@ -99,7 +116,7 @@ async def child(step: str, rounds: int, scans: int) -> None:
             print(f"log {await storage.events.last_seq()} folded {follower.position}", flush=True)
 
 
-def _count(step: str, rounds: int, scans: int) -> subprocess.Popen[str]:
+def _count(step: str, rounds: int, scans: int, varied: bool) -> subprocess.Popen[str]:
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -112,6 +129,7 @@ def _count(step: str, rounds: int, scans: int) -> subprocess.Popen[str]:
         str(rounds),
         "--scans",
         str(scans),
+        *(["--varied"] if varied else []),
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.Popen(
@@ -124,16 +142,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--scans", type=int, default=228)
+    parser.add_argument("--varied", action="store_true", help="a crowd's scans, not alike")
     parser.add_argument("--child", choices=STEPS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.child, args.rounds, args.scans))
+        asyncio.run(child(args.child, args.rounds, args.scans, varied=args.varied))
         return
     if args.rounds < 1 or args.scans < 1:
         parser.error("--rounds and --scans must be at least 1")
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
-    running = {step: _count(step, args.rounds, args.scans) for step in STEPS}
+    running = {step: _count(step, args.rounds, args.scans, args.varied) for step in STEPS}
     counts = {step: _collected(process, step) for step, process in running.items()}
     total = args.rounds * args.scans
     recording = (counts["record"] - counts["none"]) / total

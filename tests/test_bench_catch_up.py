@@ -13,14 +13,20 @@ WARM_UP = 5
 
 
 @pytest.mark.parametrize(
-    ("step", "rounds_recorded", "rounds_folded"),
-    [("none", 0, 0), ("record", 3, 0), ("catch-up", 3, 3)],
+    ("step", "rounds_recorded", "rounds_folded", "varied"),
+    [
+        ("none", 0, 0, False),
+        ("record", 3, 0, False),
+        ("catch-up", 3, 3, False),
+        ("catch-up", 3, 3, True),
+    ],
 )
 def test_a_child_records_and_folds_what_its_step_says(
-    step: str, rounds_recorded: int, rounds_folded: int
+    step: str, rounds_recorded: int, rounds_folded: int, varied: bool
 ) -> None:
+    crowd = ["--varied"] if varied else []
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--child", step, "--rounds", "3", "--scans", "60"],
+        [sys.executable, str(SCRIPT), "--child", step, "--rounds", "3", "--scans", "60", *crowd],
         capture_output=True,
         text=True,
         timeout=120,
