@@ -114,9 +114,10 @@ class _LockHeld(Exception):
 
 def _writer_connection(path: Path, synchronous: str, busy_ms: int) -> sqlite3.Connection:
     # Room in the statement cache for the multi-row inserts (rows_insert.py: one statement
-    # per number of rows, for the log and the raw scans) beside every other statement.
+    # per number of rows, for the log, the raw scans, the visitors and the four rollup
+    # tables' upserts) beside every other statement.
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, cached_statements=512
+        path, isolation_level=None, check_same_thread=False, cached_statements=1024
     )
     conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")

@@ -17,6 +17,7 @@ from scanlet.adapters.agent_worker import AgentWorker
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
+from scanlet.storage.ports import ALL_CODES
 from tests.conftest import AWAKE_AGENT_WORKER, AnyStorage, caught_up, nth_position
 
 from .conftest import append, follower, rebuild_all, scan
@@ -179,3 +180,30 @@ async def test_agents_parsed_by_the_worker_process_give_the_same_read_models(
     await rebuild_all(storage, AnalyticsProjection(describe_agent))
     assert await storage.analytics.dump() == followed
     assert await storage.raw_scans(AnalyticsProjection(describe_agent).raw_scan).dump() == raw
+
+
+async def test_rollups_of_more_rows_than_one_statement_holds_add_up(
+    storage: AnyStorage,
+) -> None:
+    # 80 referrers in one hour: 160 breakdown rows an hour (the code's and all codes'), more
+    # than one multi-row upsert takes (64), in both batches, the second adding onto the first.
+    referrers = [f"https://site{i}.example/" for i in range(80)]
+    analytics = follower(storage, AnalyticsProjection(describe_agent))
+    for round_ in range(2):
+        await append(
+            storage,
+            [
+                scan("menu", NOW, visitor=f"v{round_}-{i}", referrer=r)
+                for i, r in enumerate(referrers)
+            ],
+        )
+        await analytics.on_message(CatchUp())
+    assert analytics.position == await nth_position(storage, 160)
+    hours = await storage.analytics.hours("menu", 0, 10**7)
+    assert [(r.humans, r.uniques) for r in hours] == [(160, 160)]
+    everything = await storage.analytics.hours(ALL_CODES, 0, 10**7)
+    assert [(r.humans, r.uniques) for r in everything] == [(160, 160)]
+    hour = int(NOW.timestamp()) // 3600
+    for start, end in ((hour, hour + 1), (hour - hour % 24, hour - hour % 24 + 24)):
+        found = await storage.analytics.breakdowns("menu", start, end, include_bots=True)
+        assert found["referrer"] == {f"site{i}.example": 2 for i in range(80)}
