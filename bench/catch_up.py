@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from instructions import _collected
+# The crowd of --varied: the phones, referrers and countries of apply_parts.py's visits.
+from apply_parts import COUNTRIES, PHONES, REFERRERS
+from counting import collected, counted_child
 
 from scanlet.actors.analytics.actor import AnalyticsFollower
 from scanlet.actors.analytics.projection import AnalyticsProjection
@@ -45,18 +46,6 @@ from scanlet.storage.opening import open_storage
 from scanlet.storage.records import ScanBatch
 
 AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148"
-#: The crowd of ``--varied``.
-PHONES = [
-    f"Mozilla/5.0 (iPhone; CPU iPhone OS 17_{i} like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
-    for i in range(8)
-] + [
-    f"Mozilla/5.0 (Linux; Android 14; Pixel {i}) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Mobile Safari/537.36"
-    for i in range(8)
-]
-REFERRERS = [None, "https://www.google.com/", "https://t.co/x", "https://www.facebook.com/"]
-COUNTRIES = ["DE", "FR", "US", "GB", "ES"]
 #: Scans a group commit held under wrk (scanlet_scan_batch_messages: 54 on average).
 COMMIT = 54
 WARM_UP = 5
@@ -119,23 +108,9 @@ async def child(step: str, rounds: int, scans: int, *, varied: bool) -> None:
 
 
 def _count(step: str, rounds: int, scans: int, varied: bool) -> subprocess.Popen[str]:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--child",
-        step,
-        "--rounds",
-        str(rounds),
-        "--scans",
-        str(scans),
-        *(["--varied"] if varied else []),
-    ]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    crowd = ["--varied"] if varied else []
+    return counted_child(
+        __file__, "--child", step, "--rounds", str(rounds), "--scans", str(scans), *crowd
     )
 
 
@@ -155,7 +130,7 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
     running = {step: _count(step, args.rounds, args.scans, args.varied) for step in STEPS}
-    counts = {step: _collected(process, step) for step, process in running.items()}
+    counts = {step: collected(process, step) for step, process in running.items()}
     total = args.rounds * args.scans
     recording = (counts["record"] - counts["none"]) / total
     catching_up = (counts["catch-up"] - counts["record"]) / total

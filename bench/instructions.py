@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from counting import collected, counted_child
 from scan_cost import SLUG, block_of, start
 
 from scanlet.actors.analytics.actor import POSITION_NAME
@@ -47,7 +46,6 @@ from scanlet.http.app import ScanletApp
 VARIANTS = ("bare", "core", "full")
 FEATURES = {"core": "none", "full": "all"}
 WARM_UP = 1000
-_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
 async def _caught_up(app: ScanletApp) -> int:
@@ -89,40 +87,17 @@ async def child(variant: str, scans: int, concurrency: int) -> None:
 
 
 def _count(variant: str, scans: int, concurrency: int) -> subprocess.Popen[str]:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--child",
-        variant,
-        "--scans",
-        str(scans),
-        "--concurrency",
-        str(concurrency),
-    ]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    return counted_child(
+        __file__, "--child", variant, "--scans", str(scans), "--concurrency", str(concurrency)
     )
-
-
-def _collected(process: subprocess.Popen[str], what: str) -> int:
-    _, errors = process.communicate()
-    found = _COLLECTED.findall(errors)
-    if process.returncode != 0 or not found:
-        tail = "\n".join(errors.strip().splitlines()[-5:])
-        sys.exit(f"{what}: callgrind gave no count (exit {process.returncode}):\n{tail}")
-    return int(found[-1])
 
 
 def per_scan(variant: str, scans: int, concurrency: int) -> float:
     """Instructions one scan of ``variant`` costs: the two children's difference."""
     without = _count(variant, 0, concurrency)
     with_scans = _count(variant, scans, concurrency)
-    base = _collected(without, f"{variant}, warm-up only")
-    total = _collected(with_scans, f"{variant}, {scans} scans")
+    base = collected(without, f"{variant}, warm-up only")
+    total = collected(with_scans, f"{variant}, {scans} scans")
     return (total - base) / scans
 
 
