@@ -7,7 +7,8 @@ column conversions (3.1 us an event read 256 at a time, against 0.5 us to build 
 entries over once it has committed (one append per commit, nothing per scan), and a read
 past a position the memory holds takes them from here, each with the domain event its
 payload encodes (``StoredEvent.event``): the analytics fold then skips decoding it. That
-keeps each of the 4096 events' objects alive beside its payload, a few hundred bytes each.
+keeps each of the 4096 events' objects alive beside its payload: about 580 bytes each
+(tracemalloc, a scan with an agent and a referrer), some 2.4 MB in all.
 
 The memory only ever holds committed events with their true seqs: a commit's ``n`` entries
 are its transaction's ``n`` inserts, which SQLite numbers ``last - n + 1`` to ``last`` (one
