@@ -60,10 +60,13 @@ FOLD_STEP = 8
 #: product's redirect rate under wrk stayed 0.54 of bare either way.
 FOLD_SLICE_SECONDS = 0.001
 #: Events past the position from which a catch-up is handed to the projection worker, when
-#: there is one: a batch. Fewer are folded here (a few ms at most, in 1 ms slices), so a
-#: quiet server never starts the worker, and a busy one (catch-ups of hundreds of scans,
-#: rung every 50 ms) or an import hands it nearly everything.
-REMOTE_MIN_EVENTS = 256
+#: there is one. Fewer are folded here (well under a millisecond), so a quiet server never
+#: starts the worker, and a busy one or an import hands it nearly everything. At 256 (a
+#: batch) a busy server, rung every 10 ms, caught up about 230 scans at a time and handed
+#: the worker little: bench/projection_worker.py --worker-core load gave on/off 1.003 and
+#: 1.044 in redirects/s, the server's CPU a redirect 0.992 and 0.954. At 32, three runs:
+#: 1.209, 1.114, 1.065 (paired 1.127, 1.141, 1.269), the server's CPU 0.818, 0.896, 0.906.
+REMOTE_MIN_EVENTS = 32
 
 #: Rollup rows (hourly, daily, breakdowns) one apply transaction touches, about, at most.
 #: Live scans share their hour, so a batch of them stays under it; imported visits spread
