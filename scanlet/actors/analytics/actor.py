@@ -60,8 +60,8 @@ FOLD_STEP = 8
 #: product's redirect rate under wrk stayed 0.54 of bare either way.
 FOLD_SLICE_SECONDS = 0.001
 #: Events past the position from which a catch-up is handed to the projection worker, when
-#: there is one. Fewer are folded here (well under a millisecond), so a quiet server never
-#: starts the worker, and a busy one or an import hands it nearly everything. At 256 (a
+#: there is one. Fewer (31 scans at most) are folded here, so a quiet server never starts
+#: the worker, and a busy one or an import hands it nearly everything. At 256 (a
 #: batch) a busy server, rung every 10 ms, caught up about 230 scans at a time and handed
 #: the worker little: bench/projection_worker.py --worker-core load gave on/off 1.003 and
 #: 1.044 in redirects/s, the server's CPU a redirect 0.992 and 0.954. At 32, three runs:
