@@ -6,6 +6,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,45 @@ def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(server: Se
 
 def test_sigterm_drains_and_exits_zero(server: Served) -> None:
     assert server.terminate() == 0
+    assert "Traceback" not in server.log
+
+
+@pytest.mark.parametrize("name", ["granian", "uvicorn"])
+def test_sigterm_ends_open_event_streams_and_exits_zero(tmp_path: Path, name: str) -> None:
+    # A drain timeout longer than terminate's wait: a stream held open until it ran out
+    # would end in SIGKILL (-9). Granian, cancelling such a stream at the timeout, took
+    # minutes more to exit.
+    env = {"SCANLET_SHUTDOWN_TIMEOUT": "120"}
+    errors: list[BaseException] = []
+    lines: list[str] = []
+    ended = threading.Event()
+    with served(tmp_path, server=name, env=env) as server:
+        server.create_code("menu")
+        headers = {"Authorization": f"Bearer {server.key('read')}"}
+
+        def follow() -> None:
+            try:
+                timeout = httpx.Timeout(10, read=None)
+                url = f"{server.base}/api/v1/stream"
+                with httpx.stream("GET", url, headers=headers, timeout=timeout) as answer:
+                    lines.extend(answer.iter_lines())
+                ended.set()
+            except BaseException as exc:  # handed to the test, which asserts there is none
+                errors.append(exc)
+
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        # The stream starts at its connection, which cannot be seen from here: scan until
+        # a scan shows in it.
+        while "event: scan.recorded" not in lines[:] and time.monotonic() < deadline:
+            assert httpx.get(f"{server.base}/q/menu").status_code == 302
+            time.sleep(0.2)
+        assert "event: scan.recorded" in lines
+        assert server.terminate(timeout=60) == 0
+        thread.join(timeout=30)
+    assert errors == []
+    assert ended.is_set()  # the response ended as a response does, not cut off
     assert "Traceback" not in server.log
 
 

@@ -35,6 +35,17 @@ class ScanletApp(Starlette):
             send = sending_headers(send, self.security_headers)
         await super().__call__(scope, receive, send)
 
+    def close_streams(self) -> None:
+        """End the open event streams (the API's and the dashboard's) once each has sent
+        what the log holds, and those opened from now on likewise: the server's drain calls
+        it first, since a stream lasts as long as its client and held the drain until its
+        timeout (then cut off mid-response; under granian the process took minutes more
+        to exit). Their clients reconnect after ``retry`` with ``Last-Event-ID``."""
+        services = getattr(self.state, "services", None)
+        hub = getattr(services, "stream", None)
+        if hub is not None:
+            hub.tail.close()
+
     def send_slow_requests_through(self, wrapper: ASGIApp) -> None:
         """Route every request the fast path does not answer through ``wrapper`` (which
         calls ``full_stack``): drain tracking then costs live-code scans nothing."""

@@ -135,6 +135,15 @@ class LogTail:
         for woken in waiting:
             _resolve(woken)
 
+    def close(self) -> None:
+        """End every stream following the tail once it has caught up (``wait_past`` says
+        False from now on), and any stream opened later as soon as it has. The server calls
+        it when its drain starts: a stream otherwise lasts as long as its client, and held
+        the drain until its timeout. Clients come back with ``Last-Event-ID`` and miss
+        nothing."""
+        self._closed = True
+        self._wake_all()
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Follow the doorbell (and poll, for commits of other processes) until the bus closes."""
         doorbell = self._bus.subscribe(LogAppended, capacity=1, policy=SlowPolicy.DROP, name="tail")
@@ -157,8 +166,7 @@ class LogTail:
                     self._stale = True
         finally:
             doorbell.close()
-            self._closed = True
-            self._wake_all()
+            self.close()
 
     async def _read(self) -> None:
         if self._stale:

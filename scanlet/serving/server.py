@@ -140,6 +140,7 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
+        app.close_streams()
         server.stop()  # type: ignore[no-untyped-call]
         loop.call_later(settings.shutdown_timeout, in_flight.cancel_all)
 
@@ -210,6 +211,7 @@ def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
         have served it. Stop accepting first, and give those connections a moment."""
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            app.close_streams()
             for listening in self.servers:
                 listening.close()
             await asyncio.sleep(_UVICORN_ACCEPT_GRACE)

@@ -265,6 +265,36 @@ async def test_a_wait_ends_after_its_seconds_without_events(storage: AnyStorage)
     assert not await tail.wait_past(0, 60)
 
 
+async def test_a_closed_tail_ends_its_streams_once_they_have_sent_the_log(
+    storage: AnyStorage,
+) -> None:
+    # The server's drain closes the tail while the bus still runs: a stream sends what it
+    # has not sent yet and ends, and one opened afterwards replays the log and ends too.
+    db = storage
+    bus = EventBus()
+    ended = anyio.Event()
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        reader = Reader(EventStream(db.events, tail, after=await db.events.last_position()))
+
+        async def follow() -> None:
+            await reader.run()
+            ended.set()
+
+        tasks.start_soon(follow)
+        await append(db, bus, "a")
+        await reader.wait_for(1)
+        tail.close()
+        with anyio.fail_after(5):
+            await ended.wait()
+        late = Reader(EventStream(db.events, tail, after=0))
+        with anyio.fail_after(5):
+            await late.run()
+        bus.close()
+    assert [m["data"]["data"]["slug"] for m in reader.events()] == ["a"]
+    assert [m["data"]["data"]["slug"] for m in late.events()] == ["a"]
+
+
 async def test_a_stream_quiet_for_longer_than_the_send_timeout_is_kept(
     storage: AnyStorage,
 ) -> None:
