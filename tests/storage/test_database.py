@@ -116,6 +116,40 @@ async def test_a_write_on_the_loop_never_sleeps_in_sqlite_for_a_lock_another_pro
         assert (len(begun) > 1) == (synchronous == "normal"), begun
 
 
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+async def test_a_derived_write_commits_on_the_loop_without_an_fsync_of_its_own(
+    tmp_path: Path, synchronous: Literal["normal", "full"]
+) -> None:
+    """A projection's batch (``derived``) commits on the loop with ``synchronous=normal``
+    in either mode: under ``full`` the next durable commit's fsync covers its WAL frames.
+    A durable write under ``full`` still runs in a thread, fsynced, and waits for another
+    process's lock inside SQLite; the writer switches back and forth as the writes come."""
+    loop_thread = threading.get_ident()
+
+    def seen(conn: sqlite3.Connection) -> tuple[bool, int, int]:
+        conn.execute(
+            "INSERT INTO write_probe (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1"
+        )
+        return (
+            threading.get_ident() == loop_thread,
+            conn.execute("PRAGMA synchronous").fetchone()[0],
+            conn.execute("PRAGMA busy_timeout").fetchone()[0],
+        )
+
+    async with open_database(tmp_path / "scanlet.db", synchronous=synchronous) as db:
+        got = [
+            await db.write(seen, derived=True),
+            await db.write(seen),
+            await db.write(seen, derived=True),
+            await db.write(seen),
+        ]
+        rows = db.read_now(lambda conn: conn.execute("SELECT n FROM write_probe").fetchone())
+    on_loop, fsynced = (True, 1, 0), (False, 2, 5000)
+    durable = on_loop if synchronous == "normal" else fsynced
+    assert got == [on_loop, durable, on_loop, durable]
+    assert rows == (4,)
+
+
 async def test_the_inline_writer_tries_again_at_every_turn_of_the_loop_at_first(
     tmp_path: Path,
 ) -> None:

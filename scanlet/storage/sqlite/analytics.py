@@ -118,7 +118,7 @@ class AnalyticsStore:
                 RawScanStore.insert(conn, keys)
             PositionStore.save(conn, name, position)
 
-        await self._db.write(commit)
+        await self._db.write(commit, derived=True)
 
     async def reset(self, name: str) -> None:
         """Empty every analytics read model and the follower's position (a rebuild)."""

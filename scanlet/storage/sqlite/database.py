@@ -9,7 +9,9 @@ transaction at a time (``Database.write``). A transaction is a plain function of
   thread costs a GIL hand-over: up to the interpreter's 5 ms switch interval per hop while
   the loop is busy, which measured as the redirect path's main bottleneck.
 - with ``synchronous=full`` every commit waits for fsync, so it runs in a worker thread and
-  the loop keeps serving meanwhile.
+  the loop keeps serving meanwhile; but a projection's batch (``write(..., derived=True)``),
+  which the log can always give again, commits inline with no fsync of its own, as under
+  ``normal``: the next durable commit's fsync covers it.
 
 Automatic checkpoints are off on the writer (they would fsync inside a commit); a background
 task checkpoints from a connection of its own in a thread instead, four times a second, and
@@ -24,7 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 import aiosqlite
 import anyio
@@ -150,6 +152,20 @@ async def _reader_connection(path: Path) -> aiosqlite.Connection:
     return conn
 
 
+class _WriterMode(NamedTuple):
+    """How the writer commits: its ``PRAGMA synchronous`` and busy timeout."""
+
+    synchronous: str
+    busy_ms: int
+
+
+#: On the loop: no fsync, and never a wait for another process's lock inside SQLite (the
+#: loop would wait with it; ``_run_when_unlocked`` tries again between its turns instead).
+_INLINE = _WriterMode("NORMAL", INLINE_WRITE_BUSY_TIMEOUT_MS)
+#: In a worker thread, each commit fsynced (``synchronous=full``).
+_FSYNCED = _WriterMode("FULL", THREAD_WRITE_BUSY_TIMEOUT_MS)
+
+
 class Database:
     """A writer connection and a pool of reader connections onto one SQLite file."""
 
@@ -165,6 +181,8 @@ class Database:
         self.busy_seconds = WRITE_BUSY_SECONDS if busy_seconds is None else busy_seconds
         self.synchronous = synchronous
         self.inline_writes = synchronous == "normal"
+        #: What the writer connection is set to now.
+        self._mode = _INLINE if self.inline_writes else _FSYNCED
         self._reader_count = readers
         self._writer: sqlite3.Connection | None = None
         self._loop_reader: sqlite3.Connection | None = None
@@ -186,7 +204,8 @@ class Database:
 
     async def open(self) -> None:
         """Open the connections and bring the schema up to date."""
-        busy = INLINE_WRITE_BUSY_TIMEOUT_MS if self.inline_writes else THREAD_WRITE_BUSY_TIMEOUT_MS
+        self._mode = _INLINE if self.inline_writes else _FSYNCED
+        busy = self._mode.busy_ms
         try:
             self.created = not self.path.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -233,8 +252,17 @@ class Database:
                     log.warning("final checkpoint failed", error=str(exc))
                 writer.close()
 
-    async def write(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(
+        self, transaction: Callable[[sqlite3.Connection], T], *, derived: bool = False
+    ) -> T:
         """Run ``transaction(conn)`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``, one at a time.
+
+        ``derived``: the transaction writes only what the log determines (a projection and
+        its position), so with ``synchronous=full`` its commit need not wait for an fsync
+        of its own: it runs inline as under ``normal``, and the next durable commit's fsync
+        covers its WAL frames too (the WAL is one file, written in order). A power cut
+        before that loses the batch and its position together; the follower then applies it
+        again from the log, exactly once.
 
         Raises whatever the function raises (after a rollback), but a ``sqlite3.Error``
         becomes ``StorageUnavailable`` when the database is closed or cannot be written
@@ -243,7 +271,7 @@ class Database:
         """
         async with self._write_lock:
             try:
-                result = await self._run_when_unlocked(transaction)
+                result = await self._run_when_unlocked(transaction, derived)
             except sqlite3.Error as exc:
                 if not _unavailable(exc):
                     # No driver exception leaves the adapter: the contexts above know
@@ -258,17 +286,22 @@ class Database:
                 self.write_error = None
             return result
 
-    async def _run_when_unlocked(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run_when_unlocked(
+        self, transaction: Callable[[sqlite3.Connection], T], derived: bool
+    ) -> T:
         """``_run(transaction)`` inline or in a thread, tried again while another process
         holds the write lock (at each turn of the loop for ``SPIN_SECONDS``, then after
         growing pauses), for ``busy_seconds`` in all (then the lock error is raised)."""
         deadline: float | None = None
         spin_until = 0.0
         pause, longest = _BUSY_PAUSES
+        inline = self.inline_writes or derived
         while True:
             try:
-                if self.inline_writes:
+                if inline:
+                    self._writer_mode(_INLINE)
                     return self._run(transaction)
+                self._writer_mode(_FSYNCED)
                 return await anyio.to_thread.run_sync(self._run, transaction)
             except _LockHeld as held:
                 now = anyio.current_time()
@@ -293,6 +326,16 @@ class Database:
             )
 
         await self.write(touch)
+
+    def _writer_mode(self, mode: _WriterMode) -> None:
+        """Set the writer's sync and busy timeout for its next transaction (a statement
+        each, only when they change: with ``synchronous=normal`` they never do)."""
+        conn = self._writer
+        if conn is None or mode is self._mode:
+            return
+        conn.execute(f"PRAGMA synchronous = {mode.synchronous}")
+        conn.execute(f"PRAGMA busy_timeout = {mode.busy_ms}")
+        self._mode = mode
 
     def _run(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._writer
