@@ -114,17 +114,31 @@ class _LockHeld(Exception):
         self.error = error
 
 
-def _writer_connection(path: Path, synchronous: str, busy_ms: int) -> sqlite3.Connection:
+class _WriterMode(NamedTuple):
+    """How the writer commits: its ``PRAGMA synchronous`` and busy timeout."""
+
+    synchronous: str
+    busy_ms: int
+
+
+#: On the loop: no fsync, and never a wait for another process's lock inside SQLite (the
+#: loop would wait with it; ``_run_when_unlocked`` tries again between its turns instead).
+_INLINE = _WriterMode("NORMAL", INLINE_WRITE_BUSY_TIMEOUT_MS)
+#: In a worker thread, each commit fsynced (``synchronous=full``).
+_FSYNCED = _WriterMode("FULL", THREAD_WRITE_BUSY_TIMEOUT_MS)
+
+
+def _writer_connection(path: Path, mode: _WriterMode) -> sqlite3.Connection:
     # Room in the statement cache for the multi-row inserts (rows_insert.py: one statement
     # per number of rows, for the log, the raw scans, the visitors and the four rollup
     # tables' upserts) beside every other statement.
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, cached_statements=1024
     )
-    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    conn.execute(f"PRAGMA busy_timeout = {mode.busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    conn.execute(f"PRAGMA synchronous = {mode.synchronous}")
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     return conn
@@ -150,20 +164,6 @@ async def _reader_connection(path: Path) -> aiosqlite.Connection:
     await conn.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
     await conn.execute("PRAGMA query_only = ON")
     return conn
-
-
-class _WriterMode(NamedTuple):
-    """How the writer commits: its ``PRAGMA synchronous`` and busy timeout."""
-
-    synchronous: str
-    busy_ms: int
-
-
-#: On the loop: no fsync, and never a wait for another process's lock inside SQLite (the
-#: loop would wait with it; ``_run_when_unlocked`` tries again between its turns instead).
-_INLINE = _WriterMode("NORMAL", INLINE_WRITE_BUSY_TIMEOUT_MS)
-#: In a worker thread, each commit fsynced (``synchronous=full``).
-_FSYNCED = _WriterMode("FULL", THREAD_WRITE_BUSY_TIMEOUT_MS)
 
 
 class Database:
@@ -204,14 +204,14 @@ class Database:
 
     async def open(self) -> None:
         """Open the connections and bring the schema up to date."""
+        # A new writer connection starts in the mode of the durable writes.
         self._mode = _INLINE if self.inline_writes else _FSYNCED
-        busy = self._mode.busy_ms
         try:
             self.created = not self.path.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Before SQLite creates it with the umask's mode: its -wal and -shm copy this one.
             create_private_file(self.path)
-            self._writer = _writer_connection(self.path, self.synchronous, busy)
+            self._writer = _writer_connection(self.path, self._mode)
             # Migrations may take a while and wait for other processes: never on the loop.
             await anyio.to_thread.run_sync(self._migrate)
             self._checkpointer = _checkpoint_connection(self.path)
@@ -228,8 +228,7 @@ class Database:
         assert self._writer is not None
         self._writer.execute(f"PRAGMA busy_timeout = {THREAD_WRITE_BUSY_TIMEOUT_MS}")
         apply_migrations(self._writer)
-        busy = INLINE_WRITE_BUSY_TIMEOUT_MS if self.inline_writes else THREAD_WRITE_BUSY_TIMEOUT_MS
-        self._writer.execute(f"PRAGMA busy_timeout = {busy}")
+        self._writer.execute(f"PRAGMA busy_timeout = {self._mode.busy_ms}")
 
     async def close(self) -> None:
         """Checkpoint, then close every connection; safe to call twice."""
