@@ -16,9 +16,20 @@ from urllib.parse import urlsplit
 __all__ = ("open_stream", "open_streams", "redirect_seconds", "stalled_bodies")
 
 
-def _connect(base: str) -> socket.socket:
+def _connect(base: str, receive_buffer: int | None = None) -> socket.socket:
+    """A connection to ``base``; with ``receive_buffer``, one whose kernel buffer takes
+    little of what the server sends (set before connecting, so the window stays small)."""
     parts = urlsplit(base)
-    return socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10)
+    sock = socket.socket()
+    sock.settimeout(10)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    try:
+        sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _close_all(sockets: list[socket.socket]) -> None:
@@ -56,10 +67,12 @@ def _read_status(sock: socket.socket) -> int:
     return int(received.split(b" ", 2)[1])
 
 
-def open_stream(base: str, token: str) -> tuple[socket.socket, int]:
+def open_stream(
+    base: str, token: str, *, receive_buffer: int | None = None
+) -> tuple[socket.socket, int]:
     """One event stream opened with ``token``, read up to its status line: the socket and
     the status (200, or 429 over a cap)."""
-    sock = _connect(base)
+    sock = _connect(base, receive_buffer)
     try:
         request = f"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
         sock.sendall(request.encode())

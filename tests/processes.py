@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,6 +103,35 @@ class Served:
             json={"target": target, "slug": slug},
         ).raise_for_status()
         return token
+
+    def ingest(self, token: str, slug: str, count: int, note: int = 100) -> None:
+        """``count`` device scans of ``slug``, 1000 a request, each with ``note`` characters
+        of data (so that listings and exports of them weigh something)."""
+        with httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {token}"}) as api:
+            for start in range(0, count, 1000):
+                events = [
+                    {
+                        "type": "scan",
+                        "id": str(uuid.uuid4()),
+                        "slug": slug,
+                        "occurred_at": f"2026-11-30T10:{n // 1000 % 60:02d}:00Z",
+                        "device_id": "gate-7",
+                        "data": {"note": "x" * note},
+                    }
+                    for n in range(start, min(start + 1000, count))
+                ]
+                answer = api.post("/api/v1/events", json={"events": events}, timeout=30)
+                assert answer.status_code == 200, answer.text
+
+    def wait_projected(self, timeout: float = 60.0) -> None:
+        """Until the analytics projection has caught up with the log (its lag gauge is 0)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            metrics = httpx.get(f"{self.base}/metrics").text
+            if 'scanlet_projection_lag_events{projection="analytics"} 0.0' in metrics:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the analytics projection did not catch up in {timeout} s")
 
     @property
     def log(self) -> str:

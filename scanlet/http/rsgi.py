@@ -6,7 +6,8 @@ bench/served_instructions.py, granian included: 3.9 % fewer instructions a scan)
 -code scans, most of what a QR server answers, take the scan front's RSGI entrance
 (``ScanFastPath.rsgi``, the same rules as its ASGI one). Every other request goes to the
 ASGI app through ``AsgiOverRsgi``, which translates one request: its body as it arrives,
-the disconnect after it, the response whole or streamed.
+the disconnect after it, the response whole, or streamed through a pipe that granian reads
+as the client takes it (``rsgi_pipe``).
 
 Granian hands RSGI apps only header fields whose values are visible ASCII (it leaves out a
 field holding other bytes, which RFC 9110 tells senders not to send); under ASGI the same
@@ -15,11 +16,14 @@ fields arrive as bytes. ``SCANLET_SERVER=uvicorn`` serves ASGI.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]  # public, re-exported
 from starlette.types import ASGIApp, Message
+
+from scanlet.http.rsgi_pipe import PipedBody
 
 if TYPE_CHECKING:
     from granian._granian import RSGIHTTPProtocol, RSGIHTTPStreamTransport
@@ -67,6 +71,10 @@ class AsgiOverRsgi:
         exchange = _Exchange(protocol)
         try:
             await self.app(_asgi_scope(scope, self.state), exchange.receive, exchange.send)
+        except asyncio.CancelledError:
+            # The drain's timeout cut the request off (scanlet.serving): it ends here, as
+            # it would have under uvicorn, instead of granian logging it as the app's error.
+            return
         except Exception:
             # Starlette's own error middleware answers the app's errors: this is one in the
             # glue. A 500 when nothing was sent yet, as granian's ASGI interface does.
@@ -74,6 +82,9 @@ class AsgiOverRsgi:
             if exchange.status is None:
                 protocol.response_empty(500, [])
             return
+        finally:
+            # A body left open would keep its connection (and a granian thread) waiting.
+            exchange.close()
         if exchange.status is None:
             # The app ended without an answer: ASGI servers say 500.
             protocol.response_empty(500, [])
@@ -124,17 +135,35 @@ def rsgi_host(text: str) -> str | None:
     return None if found is None else found[0]
 
 
+def _is_event_stream(headers: list[tuple[str, str]]) -> bool:
+    """Whether a response is Server-Sent Events (its content type says so)."""
+    return any(
+        name.lower() == "content-type" and value.lower().startswith("text/event-stream")
+        for name, value in headers
+    )
+
+
 class _Exchange:
     """ASGI's ``receive`` and ``send`` for one RSGI request."""
 
-    __slots__ = ("_body", "_chunks", "_gone", "_protocol", "_stream", "headers", "status")
+    __slots__ = (
+        "_body",
+        "_chunks",
+        "_ended",
+        "_events",
+        "_protocol",
+        "_stream",
+        "headers",
+        "status",
+    )
 
     def __init__(self, protocol: RSGIHTTPProtocol) -> None:
         self._protocol = protocol
         self._chunks: Any = None
         self._body = True  # the body is still being read
-        self._stream: RSGIHTTPStreamTransport | None = None
-        self._gone = False  # the client closed the connection during a streamed response
+        self._stream: PipedBody | None = None
+        self._events: RSGIHTTPStreamTransport | None = None
+        self._ended = False  # the response is complete, or its client has gone
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
 
@@ -168,15 +197,52 @@ class _Exchange:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
         body: bytes = message.get("body", b"")
         more = message.get("more_body", False)
-        stream = self._stream
-        if stream is None:
+        if self._stream is None and self._events is None:
+            if self._ended:
+                return  # dropped, as ASGI 2.3 servers do: the body ended or the client left
             if not more:
+                self._ended = True
                 self._protocol.response_bytes(self.status, self.headers, body)
                 return
-            stream = self._stream = self._protocol.response_stream(self.status, self.headers)
-        if body and not self._gone:
+            if _is_event_stream(self.headers):
+                # An event stream idles between events, and granian notices a client gone
+                # from a piped body only when a write to it fails, which on an idle stream
+                # it never did (300 closed streams stayed open 10 s with events flowing):
+                # its own stream says so at once, but keeps what the client has not read.
+                self._events = self._protocol.response_stream(self.status, self.headers)
+            else:
+                # Through a pipe, which the client drains as it reads (see rsgi_pipe).
+                self._stream = await PipedBody.open(self._protocol, self.status, self.headers)
+                if self._stream is None:
+                    self._ended = True
+                    return
+        if self._events is not None:
+            await self._send_event_frames(body, more)
+            return
+        stream = self._stream
+        assert stream is not None
+        if (body and not await stream.write(body)) or not more:
+            # The end, or the client has gone (``receive`` says so).
+            self.close()
+
+    async def _send_event_frames(self, body: bytes, more: bool) -> None:
+        events = self._events
+        assert events is not None
+        if body:
             try:
-                await stream.send_bytes(body)
+                await events.send_bytes(body)
             except ProtocolClosed:
-                # Dropped, as ASGI 2.3 servers do; ``receive`` says the client is gone.
-                self._gone = True
+                # Dropped from now on, as ASGI 2.3 servers do; ``receive`` says so too.
+                self._events = None
+                self._ended = True
+                return
+        if not more:
+            self._events = None
+            self._ended = True
+
+    def close(self) -> None:
+        """End a streamed body still open (the app finished, failed or was cancelled)."""
+        self._ended = True
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None

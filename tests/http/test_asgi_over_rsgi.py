@@ -3,6 +3,7 @@ protocol object (the served tests in tests/test_rsgi_entrance.py use the real on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,14 +40,45 @@ class RsgiScope:
 
 
 class Stream:
+    """Granian's own streamed body, taken by event streams: what is sent is kept."""
+
     def __init__(self, protocol: Protocol, closed_after: int | None) -> None:
         self.protocol = protocol
         self.closed_after = closed_after
 
     async def send_bytes(self, data: bytes) -> None:
-        if self.closed_after is not None and len(self.protocol.sent) >= self.closed_after:
+        if self.closed_after is not None and len(self.protocol.frames) >= self.closed_after:
             raise RSGIProtocolClosed("RSGI transport is closed")
-        self.protocol.sent.append(data)
+        self.protocol.frames.append(data)
+
+
+class PipeReader:
+    """Granian's side of a piped body: reads the file it was given, on a thread of its own,
+    as a client would take it; after ``closed_after`` bytes it closes (the client left)."""
+
+    def __init__(self, path: str, closed_after: int | None) -> None:
+        self.received = bytearray()
+        self.closed_after = closed_after
+        self.closed = threading.Event()
+        self.reading = threading.Event()
+        self.reading.set()
+        self._thread = threading.Thread(target=self._read, args=(path,))
+        self._thread.start()
+
+    def _read(self, path: str) -> None:
+        with open(path, "rb", buffering=0) as pipe:
+            while self.closed_after is None or len(self.received) < self.closed_after:
+                self.reading.wait()
+                size = 1 if self.closed_after is not None else 65536
+                chunk = pipe.read(size)
+                if not chunk:
+                    break
+                self.received += chunk
+        self.closed.set()
+
+    def join(self) -> None:
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the body never ended"
 
 
 class Protocol:
@@ -62,8 +94,16 @@ class Protocol:
         self.body_cut = body_cut
         self.closed_after = closed_after
         self.answers: list[tuple[str, int, list[tuple[str, str]], bytes | None]] = []
-        self.sent: list[bytes] = []
+        self.reader: PipeReader | None = None
+        self.frames: list[bytes] = []
         self.disconnected = anyio.Event()
+
+    @property
+    def sent(self) -> bytes:
+        """The streamed body as the client got it, once it has ended."""
+        assert self.reader is not None
+        self.reader.join()
+        return bytes(self.reader.received)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         async def chunks() -> AsyncIterator[bytes]:
@@ -86,6 +126,10 @@ class Protocol:
     def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Stream:
         self.answers.append(("stream", status, headers, None))
         return Stream(self, self.closed_after)
+
+    def response_file(self, status: int, headers: list[tuple[str, str]], path: str) -> None:
+        self.answers.append(("file", status, headers, None))
+        self.reader = PipeReader(path, self.closed_after)
 
 
 async def serve(app: Any, protocol: Protocol, scope: RsgiScope | None = None) -> None:
@@ -148,6 +192,7 @@ async def test_a_body_cut_short_is_a_disconnect() -> None:
 
 async def test_a_streamed_response_to_a_client_gone_ends_quietly() -> None:
     sends = 0
+    protocol = Protocol(closed_after=2)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         nonlocal sends
@@ -155,13 +200,65 @@ async def test_a_streamed_response_to_a_client_gone_ends_quietly() -> None:
         for n in range(5):
             await send({"type": "http.response.body", "body": b"%d" % n, "more_body": True})
             sends += 1
+            if n == 1:
+                assert protocol.reader is not None
+                await anyio.to_thread.run_sync(protocol.reader.closed.wait)
+        await send({"type": "http.response.body", "body": b""})
+
+    await serve(app, protocol)
+    assert protocol.sent == b"01"
+    assert sends == 5  # the sends after the client left were dropped, not raised
+    assert [answer[0] for answer in protocol.answers] == ["file"]
+
+
+async def test_an_event_stream_is_granians_own_stream_and_a_client_gone_ends_it() -> None:
+    """Event streams idle between events; granian notices a client gone only from its own
+    stream, not from a piped body (see rsgi.py)."""
+    sends = 0
+    events = [("Content-Type", "text/event-stream; charset=utf-8")]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal sends
+        headers = [(name.lower().encode(), value.encode()) for name, value in events]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for n in range(5):
+            await send({"type": "http.response.body", "body": b"%d" % n, "more_body": True})
+            sends += 1
         await send({"type": "http.response.body", "body": b""})
 
     protocol = Protocol(closed_after=2)
     await serve(app, protocol)
-    assert protocol.sent == [b"0", b"1"]
+    assert protocol.frames == [b"0", b"1"]
     assert sends == 5  # the sends after the client left were dropped, not raised
-    assert [answer[0] for answer in protocol.answers] == ["stream"]
+    assert protocol.answers == [("stream", 200, [("content-type", events[0][1])], None)]
+    assert protocol.reader is None
+
+
+async def test_a_streamed_body_waits_while_the_client_does_not_read() -> None:
+    body = b"x" * 4_000_000
+    protocol = Protocol()
+    written = anyio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        assert not protocol.answers  # the first part of the body starts the response
+        await send({"type": "http.response.body", "body": b"", "more_body": True})
+        assert protocol.reader is not None
+        protocol.reader.reading.clear()  # the client stops reading
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        written.set()
+        await send({"type": "http.response.body", "body": b""})
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(serve, app, protocol)
+        with anyio.move_on_after(0.5):
+            await written.wait()
+        # Nothing read, so the body cannot all have been taken: it waits in the app.
+        assert not written.is_set()
+        assert protocol.reader is not None
+        protocol.reader.reading.set()
+    assert written.is_set()
+    assert protocol.sent == body
 
 
 @pytest.mark.parametrize("failure", ["raises", "answers nothing"])
@@ -184,8 +281,8 @@ async def test_an_app_that_fails_mid_stream_sends_nothing_more() -> None:
 
     protocol = Protocol()
     await serve(app, protocol)
-    assert protocol.answers == [("stream", 200, [], None)]
-    assert protocol.sent == [b"part"]
+    assert protocol.answers == [("file", 200, [], None)]
+    assert protocol.sent == b"part"  # and the body ended: the reader saw its end
 
 
 @pytest.mark.parametrize(
