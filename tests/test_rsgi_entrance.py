@@ -237,7 +237,7 @@ def test_a_streamed_export_arrives_whole_under_both_servers(tmp_path: Path) -> N
         with served(folder(tmp_path, name), server=name) as server:
             writer = server.create_code("menu")
             server.ingest(writer, "menu", 6000, note=400)
-            server.wait_projected()
+            server.wait_projected(writer, "menu", 6000)
             reader = server.key("read")
             url = f"{server.base}/api/v1/codes/menu/scans?format=csv"
             auth = {"Authorization": f"Bearer {reader}"}
