@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message
 from scanlet.http.rsgi_pipe import PipedBody
 
 if TYPE_CHECKING:
-    from granian._granian import RSGIHTTPProtocol, RSGIHTTPStreamTransport
+    from granian._granian import RSGIHTTPProtocol
     from granian.rsgi import Scope as RsgiScope
 
     from scanlet.http.app import ScanletApp
@@ -135,14 +135,6 @@ def rsgi_host(text: str) -> str | None:
     return None if found is None else found[0]
 
 
-def _is_event_stream(headers: list[tuple[str, str]]) -> bool:
-    """Whether a response is Server-Sent Events (its content type says so)."""
-    return any(
-        name.lower() == "content-type" and value.lower().startswith("text/event-stream")
-        for name, value in headers
-    )
-
-
 class _Exchange:
     """ASGI's ``receive`` and ``send`` for one RSGI request."""
 
@@ -150,7 +142,8 @@ class _Exchange:
         "_body",
         "_chunks",
         "_ended",
-        "_events",
+        "_gone",
+        "_left",
         "_protocol",
         "_stream",
         "headers",
@@ -162,8 +155,9 @@ class _Exchange:
         self._chunks: Any = None
         self._body = True  # the body is still being read
         self._stream: PipedBody | None = None
-        self._events: RSGIHTTPStreamTransport | None = None
         self._ended = False  # the response is complete, or its client has gone
+        self._gone = False  # a write found the client gone
+        self._left: asyncio.Future[None] | None = None  # what ``receive`` waits on besides
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
 
@@ -181,8 +175,24 @@ class _Exchange:
                 self._body = False
                 return _DISCONNECT
             return {"type": "http.request", "body": chunk, "more_body": True}
-        await self._protocol.client_disconnect()
+        if not self._gone:
+            # Granian says when the client has gone, except from a piped body: there a
+            # failed write says it (``_client_gone``), and the app learns of it here all
+            # the same, so that it stops making a response nobody takes.
+            self._left = asyncio.get_running_loop().create_future()
+            said = asyncio.ensure_future(self._protocol.client_disconnect())
+            try:
+                await asyncio.wait((said, self._left), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                said.cancel()
+                self._left = None
         return _DISCONNECT
+
+    def _client_gone(self) -> None:
+        """A write found the client gone: ``receive`` says so from now on."""
+        self._gone = True
+        if self._left is not None and not self._left.done():
+            self._left.set_result(None)
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -197,48 +207,29 @@ class _Exchange:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
         body: bytes = message.get("body", b"")
         more = message.get("more_body", False)
-        if self._stream is None and self._events is None:
+        if self._stream is None:
             if self._ended:
-                return  # dropped, as ASGI 2.3 servers do: the body ended or the client left
+                # Dropped, as ASGI 2.3 servers do: the body ended or the client left. Still
+                # a turn of the loop, so that an app sending in a loop lets ``receive`` say so.
+                await asyncio.sleep(0)
+                return
             if not more:
                 self._ended = True
                 self._protocol.response_bytes(self.status, self.headers, body)
                 return
-            if _is_event_stream(self.headers):
-                # An event stream idles between events, and granian notices a client gone
-                # from a piped body only when a write to it fails, which on an idle stream
-                # it never did (300 closed streams stayed open 10 s with events flowing):
-                # its own stream says so at once, but keeps what the client has not read.
-                self._events = self._protocol.response_stream(self.status, self.headers)
-            else:
-                # Through a pipe, which the client drains as it reads (see rsgi_pipe).
-                self._stream = await PipedBody.open(self._protocol, self.status, self.headers)
-                if self._stream is None:
-                    self._ended = True
-                    return
-        if self._events is not None:
-            await self._send_event_frames(body, more)
-            return
-        stream = self._stream
-        assert stream is not None
-        if (body and not await stream.write(body)) or not more:
-            # The end, or the client has gone (``receive`` says so).
-            self.close()
-
-    async def _send_event_frames(self, body: bytes, more: bool) -> None:
-        events = self._events
-        assert events is not None
-        if body:
-            try:
-                await events.send_bytes(body)
-            except ProtocolClosed:
-                # Dropped from now on, as ASGI 2.3 servers do; ``receive`` says so too.
-                self._events = None
+            # Through a pipe, which the client drains as it reads (see rsgi_pipe): granian's
+            # own stream keeps all that a slow client has not read yet.
+            self._stream = await PipedBody.open(self._protocol, self.status, self.headers)
+            if self._stream is None:
                 self._ended = True
                 return
-        if not more:
-            self._events = None
-            self._ended = True
+        stream = self._stream
+        assert stream is not None
+        if body and not await stream.write(body):
+            self._client_gone()
+            self.close()
+        elif not more:
+            self.close()
 
     def close(self) -> None:
         """End a streamed body still open (the app finished, failed or was cancelled)."""
