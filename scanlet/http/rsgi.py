@@ -135,6 +135,12 @@ def rsgi_host(text: str) -> str | None:
     return None if found is None else found[0]
 
 
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Take a finished wait's outcome, whatever it was: it only ever meant "gone"."""
+    if not task.cancelled():
+        task.exception()
+
+
 class _Exchange:
     """ASGI's ``receive`` and ``send`` for one RSGI request."""
 
@@ -181,6 +187,7 @@ class _Exchange:
             # the same, so that it stops making a response nobody takes.
             self._left = asyncio.get_running_loop().create_future()
             said = asyncio.ensure_future(self._protocol.client_disconnect())
+            said.add_done_callback(_retrieved)
             try:
                 await asyncio.wait((said, self._left), return_when=asyncio.FIRST_COMPLETED)
             finally:
