@@ -121,11 +121,8 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(LOAD_CORE)})
     env = {
-        # Room for the three phases' streams: under granian a stream whose client has closed
-        # it while no event came is let go at its second heartbeat (its body is a pipe,
-        # scanlet.http.rsgi_pipe), and the phases follow each other at once.
-        "SCANLET_STREAM_LIMIT": str(3 * args.streams + 10),
-        "SCANLET_STREAM_LIMIT_PER_KEY": str(3 * args.streams + 10),
+        "SCANLET_STREAM_LIMIT": str(args.streams + 10),
+        "SCANLET_STREAM_LIMIT_PER_KEY": str(args.streams + 10),
         "SCANLET_LOG_LEVEL": "warning",
     }
     with (

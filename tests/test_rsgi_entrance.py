@@ -229,9 +229,9 @@ def test_clients_gone_before_their_answer_leave_no_error(tmp_path: Path) -> None
 
 
 def test_a_streamed_export_arrives_whole_under_both_servers(tmp_path: Path) -> None:
-    """A CSV export larger than every buffer between the app and the client (its pipe under
-    granian, scanlet.http.rsgi_pipe) arrives whole, and alike from either server; a client
-    that reads part of one and leaves costs the server no error."""
+    """A CSV export larger than the socket buffers between the app and the client arrives
+    whole, and alike from either server; a client that reads part of one and leaves costs
+    the server no error."""
     bodies: dict[str, bytes] = {}
     for name in ("granian", "uvicorn"):
         with served(folder(tmp_path, name), server=name) as server:

@@ -6,8 +6,7 @@ bench/served_instructions.py, granian included: 3.9 % fewer instructions a scan)
 -code scans, most of what a QR server answers, take the scan front's RSGI entrance
 (``ScanFastPath.rsgi``, the same rules as its ASGI one). Every other request goes to the
 ASGI app through ``AsgiOverRsgi``, which translates one request: its body as it arrives,
-the disconnect after it, the response whole, or streamed through a pipe that granian reads
-as the client takes it (``rsgi_pipe``).
+the disconnect after it, the response whole or streamed.
 
 Granian hands RSGI apps only header fields whose values are visible ASCII (it leaves out a
 field holding other bytes, which RFC 9110 tells senders not to send); under ASGI the same
@@ -23,10 +22,8 @@ import structlog
 from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]  # public, re-exported
 from starlette.types import ASGIApp, Message
 
-from scanlet.http.rsgi_pipe import PipedBody
-
 if TYPE_CHECKING:
-    from granian._granian import RSGIHTTPProtocol
+    from granian._granian import RSGIHTTPProtocol, RSGIHTTPStreamTransport
     from granian.rsgi import Scope as RsgiScope
 
     from scanlet.http.app import ScanletApp
@@ -82,9 +79,6 @@ class AsgiOverRsgi:
             if exchange.status is None:
                 protocol.response_empty(500, [])
             return
-        finally:
-            # A body left open would keep its connection (and a granian thread) waiting.
-            exchange.close()
         if exchange.status is None:
             # The app ended without an answer: ASGI servers say 500.
             protocol.response_empty(500, [])
@@ -135,35 +129,17 @@ def rsgi_host(text: str) -> str | None:
     return None if found is None else found[0]
 
 
-def _retrieved(task: asyncio.Future[Any]) -> None:
-    """Take a finished wait's outcome, whatever it was: it only ever meant "gone"."""
-    if not task.cancelled():
-        task.exception()
-
-
 class _Exchange:
     """ASGI's ``receive`` and ``send`` for one RSGI request."""
 
-    __slots__ = (
-        "_body",
-        "_chunks",
-        "_ended",
-        "_gone",
-        "_left",
-        "_protocol",
-        "_stream",
-        "headers",
-        "status",
-    )
+    __slots__ = ("_body", "_chunks", "_gone", "_protocol", "_stream", "headers", "status")
 
     def __init__(self, protocol: RSGIHTTPProtocol) -> None:
         self._protocol = protocol
         self._chunks: Any = None
         self._body = True  # the body is still being read
-        self._stream: PipedBody | None = None
-        self._ended = False  # the response is complete, or its client has gone
-        self._gone = False  # a write found the client gone
-        self._left: asyncio.Future[None] | None = None  # what ``receive`` waits on besides
+        self._stream: RSGIHTTPStreamTransport | None = None
+        self._gone = False  # the client closed the connection during a streamed response
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
 
@@ -181,25 +157,8 @@ class _Exchange:
                 self._body = False
                 return _DISCONNECT
             return {"type": "http.request", "body": chunk, "more_body": True}
-        if not self._gone:
-            # Granian says when the client has gone, except from a piped body: there a
-            # failed write says it (``_client_gone``), and the app learns of it here all
-            # the same, so that it stops making a response nobody takes.
-            self._left = asyncio.get_running_loop().create_future()
-            said = asyncio.ensure_future(self._protocol.client_disconnect())
-            said.add_done_callback(_retrieved)
-            try:
-                await asyncio.wait((said, self._left), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                said.cancel()
-                self._left = None
+        await self._protocol.client_disconnect()
         return _DISCONNECT
-
-    def _client_gone(self) -> None:
-        """A write found the client gone: ``receive`` says so from now on."""
-        self._gone = True
-        if self._left is not None and not self._left.done():
-            self._left.set_result(None)
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -214,33 +173,15 @@ class _Exchange:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
         body: bytes = message.get("body", b"")
         more = message.get("more_body", False)
-        if self._stream is None:
-            if self._ended:
-                # Dropped, as ASGI 2.3 servers do: the body ended or the client left. Still
-                # a turn of the loop, so that an app sending in a loop lets ``receive`` say so.
-                await asyncio.sleep(0)
-                return
+        stream = self._stream
+        if stream is None:
             if not more:
-                self._ended = True
                 self._protocol.response_bytes(self.status, self.headers, body)
                 return
-            # Through a pipe, which the client drains as it reads (see rsgi_pipe): granian's
-            # own stream keeps all that a slow client has not read yet.
-            self._stream = await PipedBody.open(self._protocol, self.status, self.headers)
-            if self._stream is None:
-                self._ended = True
-                return
-        stream = self._stream
-        assert stream is not None
-        if body and not await stream.write(body):
-            self._client_gone()
-            self.close()
-        elif not more:
-            self.close()
-
-    def close(self) -> None:
-        """End a streamed body still open (the app finished, failed or was cancelled)."""
-        self._ended = True
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+            stream = self._stream = self._protocol.response_stream(self.status, self.headers)
+        if body and not self._gone:
+            try:
+                await stream.send_bytes(body)
+            except ProtocolClosed:
+                # Dropped, as ASGI 2.3 servers do; ``receive`` says the client is gone.
+                self._gone = True

@@ -128,11 +128,6 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
         # let the deadlines (body, idle, stream caps) bound what each may hold.
         backlog=_BACKLOG,
         backpressure=settings.max_connections,
-        # A streamed body keeps one of granian's blocking threads reading its pipe while it
-        # waits for the app (scanlet.http.rsgi_pipe), an event stream nearly always: room
-        # for every stream the limit allows besides granian's default 512 (with 600 streams
-        # open the next one waited for a thread, and its client for a status line).
-        runtime_blocking_threads=settings.stream_limit + 512,
         log_enabled=True,
         log_dictconfig=_GRANIAN_LOGGING,
         # header_read_timeout: how long a connection may take to send a request's headers,

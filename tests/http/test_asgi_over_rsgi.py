@@ -3,14 +3,12 @@ protocol object (the served tests in tests/test_rsgi_entrance.py use the real on
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import pytest
 from granian._granian import RSGIProtocolClosed
-from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from scanlet.http.rsgi import AsgiOverRsgi, rsgi_address, rsgi_host
@@ -40,33 +38,15 @@ class RsgiScope:
         self.headers = Headers([("host", "a"), ("x-name", "caf\u00e9")])
 
 
-class PipeReader:
-    """Granian's side of a piped body: reads the file it was given, on a thread of its own,
-    as a client would take it; after ``closed_after`` bytes it closes (the client left)."""
-
-    def __init__(self, path: str, closed_after: int | None) -> None:
-        self.received = bytearray()
+class Stream:
+    def __init__(self, protocol: Protocol, closed_after: int | None) -> None:
+        self.protocol = protocol
         self.closed_after = closed_after
-        self.closed = threading.Event()
-        self.reading = threading.Event()
-        self.reading.set()
-        self._thread = threading.Thread(target=self._read, args=(path,))
-        self._thread.start()
 
-    def _read(self, path: str) -> None:
-        with open(path, "rb", buffering=0) as pipe:
-            while self.closed_after is None or len(self.received) < self.closed_after:
-                self.reading.wait()
-                size = 1 if self.closed_after is not None else 65536
-                chunk = pipe.read(size)
-                if not chunk:
-                    break
-                self.received += chunk
-        self.closed.set()
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
-        assert not self._thread.is_alive(), "the body never ended"
+    async def send_bytes(self, data: bytes) -> None:
+        if self.closed_after is not None and len(self.protocol.sent) >= self.closed_after:
+            raise RSGIProtocolClosed("RSGI transport is closed")
+        self.protocol.sent.append(data)
 
 
 class Protocol:
@@ -82,15 +62,8 @@ class Protocol:
         self.body_cut = body_cut
         self.closed_after = closed_after
         self.answers: list[tuple[str, int, list[tuple[str, str]], bytes | None]] = []
-        self.reader: PipeReader | None = None
+        self.sent: list[bytes] = []
         self.disconnected = anyio.Event()
-
-    @property
-    def sent(self) -> bytes:
-        """The streamed body as the client got it, once it has ended."""
-        assert self.reader is not None
-        self.reader.join()
-        return bytes(self.reader.received)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         async def chunks() -> AsyncIterator[bytes]:
@@ -110,9 +83,9 @@ class Protocol:
     def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.answers.append(("bytes", status, headers, body))
 
-    def response_file(self, status: int, headers: list[tuple[str, str]], path: str) -> None:
-        self.answers.append(("file", status, headers, None))
-        self.reader = PipeReader(path, self.closed_after)
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Stream:
+        self.answers.append(("stream", status, headers, None))
+        return Stream(self, self.closed_after)
 
 
 async def serve(app: Any, protocol: Protocol, scope: RsgiScope | None = None) -> None:
@@ -175,7 +148,6 @@ async def test_a_body_cut_short_is_a_disconnect() -> None:
 
 async def test_a_streamed_response_to_a_client_gone_ends_quietly() -> None:
     sends = 0
-    protocol = Protocol(closed_after=2)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         nonlocal sends
@@ -183,60 +155,13 @@ async def test_a_streamed_response_to_a_client_gone_ends_quietly() -> None:
         for n in range(5):
             await send({"type": "http.response.body", "body": b"%d" % n, "more_body": True})
             sends += 1
-            if n == 1:
-                assert protocol.reader is not None
-                await anyio.to_thread.run_sync(protocol.reader.closed.wait)
         await send({"type": "http.response.body", "body": b""})
 
+    protocol = Protocol(closed_after=2)
     await serve(app, protocol)
-    assert protocol.sent == b"01"
+    assert protocol.sent == [b"0", b"1"]
     assert sends == 5  # the sends after the client left were dropped, not raised
-    assert [answer[0] for answer in protocol.answers] == ["file"]
-
-
-async def test_a_piped_body_whose_client_left_stops_the_app_making_it() -> None:
-    """Granian does not say that a client left a piped body; the failed write does, and
-    ``receive`` passes it on, so an endless response stops instead of running for nobody."""
-    made = 0
-
-    async def endless() -> AsyncIterator[bytes]:
-        nonlocal made
-        while True:
-            made += 1
-            yield b"x" * 1000
-
-    protocol = Protocol(closed_after=5)
-    with anyio.fail_after(10):
-        await serve(StreamingResponse(endless()), protocol)
-    assert protocol.sent == b"xxxxx"
-    assert made < 1000  # a pipe's worth and a little more, not forever
-
-
-async def test_a_streamed_body_waits_while_the_client_does_not_read() -> None:
-    body = b"x" * 4_000_000
-    protocol = Protocol()
-    written = anyio.Event()
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        assert not protocol.answers  # the first part of the body starts the response
-        await send({"type": "http.response.body", "body": b"", "more_body": True})
-        assert protocol.reader is not None
-        protocol.reader.reading.clear()  # the client stops reading
-        await send({"type": "http.response.body", "body": body, "more_body": True})
-        written.set()
-        await send({"type": "http.response.body", "body": b""})
-
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(serve, app, protocol)
-        with anyio.move_on_after(0.5):
-            await written.wait()
-        # Nothing read, so the body cannot all have been taken: it waits in the app.
-        assert not written.is_set()
-        assert protocol.reader is not None
-        protocol.reader.reading.set()
-    assert written.is_set()
-    assert protocol.sent == body
+    assert [answer[0] for answer in protocol.answers] == ["stream"]
 
 
 @pytest.mark.parametrize("failure", ["raises", "answers nothing"])
@@ -259,8 +184,8 @@ async def test_an_app_that_fails_mid_stream_sends_nothing_more() -> None:
 
     protocol = Protocol()
     await serve(app, protocol)
-    assert protocol.answers == [("file", 200, [], None)]
-    assert protocol.sent == b"part"  # and the body ended: the reader saw its end
+    assert protocol.answers == [("stream", 200, [], None)]
+    assert protocol.sent == [b"part"]
 
 
 @pytest.mark.parametrize(
