@@ -1,0 +1,261 @@
+"""How much of a response the kernel has taken: flow control for streamed RSGI bodies.
+
+Granian's RSGI ``response_stream`` queues whatever the app sends, without bound (granian
+2.8.9), and its ``send_bytes`` never waits: a client that reads slowly, or not at all, makes
+the server keep every byte meant for it. ASGI servers make ``send`` wait instead (uvicorn
+above 64 KiB unwritten). This module gives the RSGI glue the same wait, from the one place
+that knows how far a connection has got: the kernel. Linux's ``sock_diag`` netlink interface
+(what ``ss`` reads) answers, for one TCP connection, how many bytes its peer acknowledged
+(``tcp_info.tcpi_bytes_acked``) and how many wait in its send queue (``idiag_wqueue``); their
+sum is everything granian has written to the socket. What the app sent less that is what
+still sits in granian's queue.
+
+No privilege is needed. Where netlink is unavailable (not Linux, a sandbox without it, a
+Unix-socket listener) ``ConnectionProbe.open`` returns None and bodies stream unpaced, as
+before.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+from typing import Final
+
+import structlog
+
+__all__ = ("ConnectionProbe", "SentBytes")
+
+log = structlog.get_logger("scanlet.http")
+
+_NETLINK_SOCK_DIAG: Final = 4
+_SOCK_DIAG_BY_FAMILY: Final = 20
+_NLM_F_REQUEST: Final = 0x1
+_NLM_F_DUMP: Final = 0x300
+_NLMSG_ERROR: Final = 2
+_NLMSG_DONE: Final = 3
+_INET_DIAG_REQ_BYTECODE: Final = 1
+_INET_DIAG_INFO: Final = 2
+_INET_DIAG_BC_S_COND: Final = 7
+_INET_DIAG_BC_D_COND: Final = 8
+_NO_COOKIE: Final = 0xFFFFFFFF
+_ALL_STATES: Final = 0xFFFFFFFF
+
+_HEADER = struct.Struct("=IHHII")  # nlmsghdr
+_REQUEST = struct.Struct("=BBBxI")  # inet_diag_req_v2 up to its socket id
+_ATTR = struct.Struct("=HH")  # rtattr
+_OP = struct.Struct("=BBH")  # inet_diag_bc_op
+_HOSTCOND = struct.Struct("=BBxxi")  # inet_diag_hostcond before its address
+_QUEUES = struct.Struct("=II")  # inet_diag_msg's idiag_rqueue, idiag_wqueue
+_U64 = struct.Struct("=Q")
+_ERRNO = struct.Struct("=i")  # nlmsgerr's error, negative
+_PORTS = struct.Struct("!HH")
+_ANY_SOCKET: Final = struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)  # any interface, no cookie
+_WILDCARDS: Final = frozenset(("0.0.0.0", "::"))
+_SOCKID_AT: Final = 4  # in inet_diag_msg: after family, state, timer, retrans
+_SOCKID_SIZE: Final = 48  # ports, two 16-byte addresses, interface, cookie
+_QUEUES_AT: Final = _SOCKID_AT + _SOCKID_SIZE + 4  # after idiag_expires
+_MSG_SIZE: Final = 72
+_BYTES_ACKED_AT: Final = 120  # tcp_info.tcpi_bytes_acked (Linux 4.1 and later)
+
+
+class SentBytes:
+    """One TCP connection, as the kernel knows it: ``written()`` is every byte the server
+    has written to it since it opened (acknowledged or still queued)."""
+
+    __slots__ = ("_family", "_probe", "_sockid")
+
+    def __init__(self, probe: ConnectionProbe, family: int, sockid: bytes) -> None:
+        self._probe = probe
+        self._family = family
+        # Kept whole, cookie included: a later connection on the same four addresses is
+        # another socket, and the kernel answers "not found" for it.
+        self._sockid = sockid
+
+    def written(self) -> int | None:
+        """Bytes written to the connection so far; None once it is gone. Raises OSError if
+        the kernel could not say."""
+        return self._probe.written(self._family, self._sockid)
+
+
+class ConnectionProbe:
+    """A ``sock_diag`` netlink socket of this process, used from the event loop's thread
+    (each question is one ``send`` and one ``recv`` that the kernel answers at once)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._seq = 0
+
+    @classmethod
+    def open(cls) -> ConnectionProbe | None:
+        """The probe, or None where this kernel does not answer (logged once by the caller)."""
+        family = getattr(socket, "AF_NETLINK", None)
+        if family is None:
+            return None
+        try:
+            sock = socket.socket(family, socket.SOCK_RAW, _NETLINK_SOCK_DIAG)
+        except OSError:
+            return None
+        # The kernel answers during ``send``; the timeout only bounds a kernel that does not.
+        sock.settimeout(1.0)
+        return cls(sock)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def connection(self, local: tuple[str, int], peer: tuple[str, int]) -> SentBytes | None:
+        """The connection from ``peer`` to ``local``, or None if there is none (or an
+        address is not an IP address).
+
+        The listener's address is only a first guess at the connection's own: granian names
+        ``0.0.0.0`` for a wildcard. The next is the address this host would send from to
+        the peer; the last, a dump of every socket with that peer and local port, filtered
+        in the kernel, but which walks the kernel's whole table (about 2 ms).
+        """
+        try:
+            return self._find(local, peer)
+        except OSError:
+            return None
+
+    def _find(self, local: tuple[str, int], peer: tuple[str, int]) -> SentBytes | None:
+        host, port = peer
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            address = socket.inet_pton(family, host)
+        except OSError:
+            return None
+        for guess in (local[0], _source_for(family, host)):
+            if not guess or guess in _WILDCARDS:
+                continue
+            try:
+                own = socket.inet_pton(family, guess)
+            except OSError:
+                continue
+            sockid = (
+                _PORTS.pack(local[1], port)
+                + own.ljust(16, b"\0")
+                + address.ljust(16, b"\0")
+                + _ANY_SOCKET
+            )
+            found = self._exact(family, sockid)
+            if found is not None:
+                return found
+        filter_ = _bytecode(family, address, port, local[1])
+        # An IPv4 peer of a dual-stack listener has an IPv6 socket (a mapped address),
+        # which the kernel's filter matches by the IPv4 condition.
+        kinds = (family,) if family == socket.AF_INET6 else (family, socket.AF_INET6)
+        for dumped in kinds:
+            found = self._first(dumped, filter_)
+            if found is not None:
+                return found
+        return None
+
+    def _exact(self, family: int, sockid: bytes) -> SentBytes | None:
+        request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, _ALL_STATES)
+        for kind, body in self._ask(request + sockid, _NLM_F_REQUEST):
+            # The kernel's lookup falls back to a listening socket, which has no peer.
+            found = body[_SOCKID_AT : _SOCKID_AT + _SOCKID_SIZE]
+            if (
+                kind == _SOCK_DIAG_BY_FAMILY
+                and len(body) >= _MSG_SIZE
+                and found[2:4] == sockid[2:4]
+            ):
+                return SentBytes(self, body[0], found)
+        return None
+
+    def _first(self, family: int, filter_: bytes) -> SentBytes | None:
+        request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, _ALL_STATES) + bytes(_SOCKID_SIZE)
+        attr = _ATTR.pack(_ATTR.size + len(filter_), _INET_DIAG_REQ_BYTECODE) + filter_
+        found: SentBytes | None = None
+        for kind, body in self._ask(request + attr, _NLM_F_REQUEST | _NLM_F_DUMP):
+            if kind == _SOCK_DIAG_BY_FAMILY and found is None and len(body) >= _MSG_SIZE:
+                sockid = body[_SOCKID_AT : _SOCKID_AT + _SOCKID_SIZE]
+                found = SentBytes(self, body[0], sockid)
+        return found
+
+    def written(self, family: int, sockid: bytes) -> int | None:
+        """Acknowledged plus queued bytes of one socket, by its exact id; None if the kernel
+        has no such socket. Raises OSError if it could not say."""
+        request = _REQUEST.pack(family, socket.IPPROTO_TCP, 1 << (_INET_DIAG_INFO - 1), _ALL_STATES)
+        for kind, body in self._ask(request + sockid, _NLM_F_REQUEST):
+            if kind == _NLMSG_ERROR and len(body) >= _ERRNO.size:
+                error = -_ERRNO.unpack_from(body)[0]
+                if error in (errno.ENOENT, errno.ESTALE):
+                    return None
+                raise OSError(error, os.strerror(error))
+            if kind == _SOCK_DIAG_BY_FAMILY and len(body) >= _MSG_SIZE:
+                acked = _bytes_acked(body)
+                if acked is not None:
+                    queued: int = _QUEUES.unpack_from(body, _QUEUES_AT)[1]
+                    return acked + queued
+            break
+        raise OSError(errno.EPROTO, "unexpected sock_diag reply")
+
+    def _ask(self, payload: bytes, flags: int) -> list[tuple[int, bytes]]:
+        """Send one request; its replies as (message type, body), up to the dump's end.
+        Raises OSError if the socket fails or the kernel does not answer within its timeout."""
+        self._seq = seq = (self._seq + 1) & 0xFFFFFFFF
+        self._sock.send(
+            _HEADER.pack(_HEADER.size + len(payload), _SOCK_DIAG_BY_FAMILY, flags, seq, 0) + payload
+        )
+        replies: list[tuple[int, bytes]] = []
+        while True:
+            data = self._sock.recv(65536)
+            at = 0
+            while at + _HEADER.size <= len(data):
+                length, kind, _flags, got_seq, _pid = _HEADER.unpack_from(data, at)
+                if length < _HEADER.size:
+                    return replies
+                if got_seq == seq:
+                    if kind == _NLMSG_DONE:
+                        return replies
+                    replies.append((kind, data[at + _HEADER.size : at + length]))
+                    if kind == _NLMSG_ERROR or not flags & _NLM_F_DUMP:
+                        return replies
+                at += (length + 3) & ~3
+            if not data:
+                return replies
+
+
+def _source_for(family: int, host: str) -> str | None:
+    """The address this host sends from to ``host`` (a UDP socket's connect sends nothing)."""
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, 9))
+            own: str = probe.getsockname()[0]
+    except OSError:
+        return None
+    return own
+
+
+def _bytecode(family: int, address: bytes, port: int, local_port: int) -> bytes:
+    """A filter that keeps sockets whose peer is ``address``:``port`` and whose local port
+    is ``local_port`` (inet_diag's bytecode: each condition jumps past the end when false)."""
+    peer = _HOSTCOND.pack(family, len(address) * 8, port) + address
+    local = _HOSTCOND.pack(family, 0, local_port) + bytes(len(address))
+    first = _OP.size + len(peer)
+    second = _OP.size + len(local)
+    total = first + second
+    return (
+        _OP.pack(_INET_DIAG_BC_D_COND, first, total + 4)
+        + peer
+        + _OP.pack(_INET_DIAG_BC_S_COND, second, second + 4)
+        + local
+    )
+
+
+def _bytes_acked(body: bytes) -> int | None:
+    """``tcpi_bytes_acked`` from the ``INET_DIAG_INFO`` attribute after the message."""
+    at = _MSG_SIZE
+    while at + _ATTR.size <= len(body):
+        length, kind = _ATTR.unpack_from(body, at)
+        if length < _ATTR.size:
+            return None
+        if kind == _INET_DIAG_INFO:
+            if length < _ATTR.size + _BYTES_ACKED_AT + _U64.size:
+                return None  # a kernel older than 4.1
+            acked: int = _U64.unpack_from(body, at + _ATTR.size + _BYTES_ACKED_AT)[0]
+            return acked
+        at += (length + 3) & ~3
+    return None

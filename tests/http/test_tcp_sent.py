@@ -1,0 +1,136 @@
+"""``ConnectionProbe``: what the kernel says a TCP connection has been written, on real
+loopback connections (Linux's sock_diag; the suite's machines have it)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from scanlet.http.tcp_sent import ConnectionProbe
+
+
+@pytest.fixture
+def probe() -> Iterator[ConnectionProbe]:
+    opened = ConnectionProbe.open()
+    assert opened is not None, "this Linux answers sock_diag (ss reads it)"
+    yield opened
+    opened.close()
+
+
+@contextmanager
+def connected(
+    host: str = "127.0.0.1", family: int = socket.AF_INET, dual_stack: bool = False
+) -> Iterator[tuple[socket.socket, socket.socket, socket.socket]]:
+    """A listener, a client with a small receive buffer, and the accepted socket."""
+    with socket.socket(family) as listener:
+        if dual_stack:
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        listener.bind((host, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        target = "127.0.0.1" if dual_stack else host
+        with socket.socket(socket.AF_INET if dual_stack else family) as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.connect((target, port))
+            accepted, _ = listener.accept()
+            with accepted:
+                yield listener, client, accepted
+
+
+def read_exactly(sock: socket.socket, size: int) -> bytes:
+    got = bytearray()
+    while len(got) < size:
+        chunk = sock.recv(size - len(got))
+        assert chunk
+        got += chunk
+    return bytes(got)
+
+
+def fill(sock: socket.socket) -> int:
+    """Write until the kernel takes no more (the peer reads nothing): bytes written."""
+    sock.setblocking(False)
+    written = 0
+    try:
+        while True:
+            written += sock.send(b"y" * 65536)
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+    return written
+
+
+def test_it_counts_every_byte_written_read_or_not(probe: ConnectionProbe) -> None:
+    with connected() as (_, client, accepted):
+        connection = probe.connection(accepted.getsockname(), client.getsockname())
+        assert connection is not None
+        assert connection.written() == 0
+        accepted.sendall(b"x" * 100_000)
+        assert read_exactly(client, 100_000) == b"x" * 100_000
+        assert connection.written() == 100_000
+        # Unread: acknowledged or still in the send queue, every byte is counted.
+        stuck = fill(accepted)
+        assert stuck > 0
+        assert connection.written() == 100_000 + stuck
+
+
+def test_a_wildcard_listener_still_finds_the_connection(probe: ConnectionProbe) -> None:
+    with connected() as (listener, client, accepted):
+        port = listener.getsockname()[1]
+        connection = probe.connection(("0.0.0.0", port), client.getsockname())
+        assert connection is not None
+        accepted.sendall(b"z" * 10)
+        assert connection.written() == 10
+
+
+def test_ipv6_and_an_ipv4_peer_of_a_dual_stack_listener(probe: ConnectionProbe) -> None:
+    with connected("::1", socket.AF_INET6) as (_, client, accepted):
+        connection = probe.connection(accepted.getsockname()[:2], client.getsockname()[:2])
+        assert connection is not None
+        accepted.sendall(b"6" * 7)
+        assert connection.written() == 7
+    with connected("::", socket.AF_INET6, dual_stack=True) as (listener, client, accepted):
+        port = listener.getsockname()[1]
+        # Granian may name the peer either way.
+        for peer in (
+            client.getsockname(),
+            ("::ffff:" + client.getsockname()[0], client.getsockname()[1]),
+        ):
+            connection = probe.connection(("::", port), peer)
+            assert connection is not None, peer
+        accepted.sendall(b"4" * 5)
+        assert connection.written() == 5
+
+
+def test_no_connection_is_none_and_never_the_listener(probe: ConnectionProbe) -> None:
+    with connected() as (listener, client, accepted):
+        # The kernel's exact lookup falls back to the listening socket: not a connection.
+        assert probe.connection(listener.getsockname(), ("127.0.0.1", 1)) is None
+        assert probe.connection(listener.getsockname(), ("not an address", 1)) is None
+        connection = probe.connection(accepted.getsockname(), client.getsockname())
+        assert connection is not None
+        client.close()
+        accepted.close()
+    assert connection.written() is None
+
+
+def test_a_later_connection_on_the_same_addresses_is_another(probe: ConnectionProbe) -> None:
+    with connected() as (listener, client, accepted):
+        local, peer = accepted.getsockname(), client.getsockname()
+        connection = probe.connection(local, peer)
+        assert connection is not None
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        client.close()  # a reset: the four addresses are free at once
+        accepted.close()
+        with socket.socket() as again:
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(peer)
+            again.connect(local)
+            second, _ = listener.accept()
+            with second:
+                second.sendall(b"new")
+                assert probe.connection(local, peer) is not None
+                assert connection.written() is None
