@@ -6,7 +6,8 @@ bench/served_instructions.py, granian included: 3.9 % fewer instructions a scan)
 -code scans, most of what a QR server answers, take the scan front's RSGI entrance
 (``ScanFastPath.rsgi``, the same rules as its ASGI one). Every other request goes to the
 ASGI app through ``AsgiOverRsgi``, which translates one request: its body as it arrives,
-the disconnect after it, the response whole or streamed.
+the disconnect after it, the response whole or streamed (a streamed one's sends paced by the
+client's reading, ``scanlet.http.send_pacing``).
 
 Granian hands RSGI apps only header fields whose values are visible ASCII (it leaves out a
 field holding other bytes, which RFC 9110 tells senders not to send); under ASGI the same
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from granian.rsgi import ProtocolClosed  # type: ignore[attr-defined]  # public, re-exported
 from starlette.types import ASGIApp, Message
+
+from scanlet.http.send_pacing import SendPacing
 
 if TYPE_CHECKING:
     from granian._granian import RSGIHTTPProtocol, RSGIHTTPStreamTransport
@@ -65,7 +68,7 @@ class AsgiOverRsgi:
         self.state = state
 
     async def __call__(self, scope: RsgiScope, protocol: RSGIHTTPProtocol) -> None:
-        exchange = _Exchange(protocol)
+        exchange = _Exchange(protocol, scope)
         try:
             await self.app(_asgi_scope(scope, self.state), exchange.receive, exchange.send)
         except asyncio.CancelledError:
@@ -132,10 +135,22 @@ def rsgi_host(text: str) -> str | None:
 class _Exchange:
     """ASGI's ``receive`` and ``send`` for one RSGI request."""
 
-    __slots__ = ("_body", "_chunks", "_gone", "_protocol", "_stream", "headers", "status")
+    __slots__ = (
+        "_body",
+        "_chunks",
+        "_gone",
+        "_pacing",
+        "_protocol",
+        "_scope",
+        "_stream",
+        "headers",
+        "status",
+    )
 
-    def __init__(self, protocol: RSGIHTTPProtocol) -> None:
+    def __init__(self, protocol: RSGIHTTPProtocol, scope: RsgiScope) -> None:
         self._protocol = protocol
+        self._scope = scope
+        self._pacing: SendPacing | None = None
         self._chunks: Any = None
         self._body = True  # the body is still being read
         self._stream: RSGIHTTPStreamTransport | None = None
@@ -178,10 +193,20 @@ class _Exchange:
             if not more:
                 self._protocol.response_bytes(self.status, self.headers, body)
                 return
+            scope = self._scope
+            self._pacing = SendPacing.start(rsgi_address(scope.server), rsgi_address(scope.client))
             stream = self._stream = self._protocol.response_stream(self.status, self.headers)
-        if body and not self._gone:
+        if self._gone:
+            # Dropped, as ASGI 2.3 servers do; ``receive`` says the client is gone. The
+            # turn given up lets the app's disconnect listener run: a stream with events
+            # to catch up on would otherwise send them all first, every send dropped.
+            await asyncio.sleep(0)
+            return
+        if body:
             try:
                 await stream.send_bytes(body)
             except ProtocolClosed:
-                # Dropped, as ASGI 2.3 servers do; ``receive`` says the client is gone.
+                self._gone = True
+                return
+            if self._pacing is not None and not await self._pacing.sent(len(body)):
                 self._gone = True

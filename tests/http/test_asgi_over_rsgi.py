@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from granian._granian import RSGIProtocolClosed
 from starlette.types import Message, Receive, Scope, Send
@@ -162,6 +163,38 @@ async def test_a_streamed_response_to_a_client_gone_ends_quietly() -> None:
     assert protocol.sent == [b"0", b"1"]
     assert sends == 5  # the sends after the client left were dropped, not raised
     assert [answer[0] for answer in protocol.answers] == ["stream"]
+
+
+async def test_sends_dropped_after_the_client_left_let_a_disconnect_listener_run() -> None:
+    """An app with sends always ready (a stream catching up on a backlog) still hears of
+    the disconnect: each dropped send gives up the loop's turn."""
+    dropped = 0
+    heard: list[bool] = []
+    SENDS = 10_000
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal dropped
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        async with anyio.create_task_group() as group:
+
+            async def listen() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass  # the (empty) body first, as Starlette's listener reads it
+                heard.append(True)
+                group.cancel_scope.cancel()
+
+            group.start_soon(listen)
+            await anyio.lowlevel.checkpoint()  # the listener waits for the disconnect
+            protocol.disconnected.set()
+            for _ in range(SENDS):
+                await send({"type": "http.response.body", "body": b"x", "more_body": True})
+                dropped += 1
+
+    protocol = Protocol(closed_after=2)
+    await serve(app, protocol)
+    assert protocol.sent == [b"x", b"x"]
+    assert heard == [True]
+    assert 2 <= dropped < SENDS
 
 
 @pytest.mark.parametrize("failure", ["raises", "answers nothing"])

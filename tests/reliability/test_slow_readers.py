@@ -1,9 +1,13 @@
-"""A client that stops reading an export does not hold the server's stop (both servers).
+"""Clients that stop reading a streamed response hold neither the server's stop nor more
+than a little of its memory (both servers).
 
 Granian's stop waited for every connection to finish: a client reading a 29 MB CSV export
-at 20 KB/s held a SIGTERM for 210 s past a 2 s drain. Here CSV exports of 40,000 scans
-(about 20 MB each, far more than the kernel's socket buffers take) are asked for on sockets
-that never read a byte of the body, then the server is stopped.
+at 20 KB/s held a SIGTERM for 210 s past a 2 s drain. And granian queues a streamed body
+without bound: 20 event streams that never read grew the server by 3.4 GB in 30 s of
+redirects, until its sends were paced by the kernel's counts (scanlet.http.send_pacing).
+Here CSV exports of 40,000 scans (about 20 MB each, far more than the kernel's socket
+buffers take) and event streams are asked for on sockets that never read a byte of the
+body.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.attacks import open_stream
 from tests.processes import Served, served
 
 EXPORTS = 6
+STREAMS = 10
 EVENTS = 40_000
+#: What the server's memory may grow by. Unpaced, the unread responses alone held 340 MB
+#: (each export 20 MB, each stream's 40,000 events about 14 MB), paced 256 KiB each; the
+#: rest, about 40 MiB under either server, is the projection's and the database's.
+GROWTH_LIMIT_MIB = 100
 DRAIN_SECONDS = 2
 
 
@@ -61,3 +71,57 @@ def test_readers_that_stop_reading_do_not_hold_the_stop(server: tuple[str, Serve
     if name == "granian":
         # uvicorn logs its own cancel of the export at the drain's end as the app's error.
         assert "Traceback" not in served_.log
+
+
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _settled_rss_mib(pid: int, ceiling: float) -> float:
+    """The server's RSS once it has stopped growing (ten looks 0.2 s apart within 1 MiB),
+    or as soon as it passes ``ceiling``."""
+    last, same = _rss_mib(pid), 0
+    while same < 10 and last <= ceiling:
+        time.sleep(0.2)
+        now = _rss_mib(pid)
+        same = same + 1 if abs(now - last) < 1 else 0
+        last = now
+    return last
+
+
+def test_clients_that_stop_reading_hold_little_of_the_servers_memory(
+    server: tuple[str, Served],
+) -> None:
+    _, served_ = server
+    writer = served_.create_code("menu")
+    reader = served_.key("read")
+    served_.ingest(writer, "menu", 2_000, note=400)
+    served_.wait_projected(writer, "menu", 2_000)
+    pid = served_.proc.pid
+    before = _settled_rss_mib(pid, ceiling=float("inf"))
+    with ExitStack() as sockets:
+        for _ in range(STREAMS):
+            sock, status = open_stream(served_.base, reader, receive_buffer=4096)
+            sockets.callback(sock.close)
+            assert status == 200
+        served_.ingest(writer, "menu", EVENTS, note=400)
+        served_.wait_projected(writer, "menu", EVENTS + 2_000)
+        for _ in range(EXPORTS):
+            sockets.callback(_unread_export(served_.base, reader).close)
+        growth = _settled_rss_mib(pid, ceiling=before + GROWTH_LIMIT_MIB) - before
+        assert growth <= GROWTH_LIMIT_MIB
+        # A client that reads gets every row (and a header), the unread ones still waiting.
+        export = httpx.get(
+            f"{served_.base}/api/v1/codes/menu/scans?format=csv",
+            headers={"Authorization": f"Bearer {reader}"},
+            timeout=120,
+        )
+        assert export.status_code == 200
+        assert export.content.count(b"\n") == EVENTS + 2_000 + 1
+        assert httpx.get(f"{served_.base}/menu").status_code == 302
+    assert served_.terminate(timeout=60) == 0
+    assert "drain timed out" not in served_.log
