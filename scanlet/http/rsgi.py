@@ -74,6 +74,7 @@ class AsgiOverRsgi:
         except asyncio.CancelledError:
             # The drain's timeout cut the request off (scanlet.serving): it ends here, as
             # it would have under uvicorn, instead of granian logging it as the app's error.
+            exchange.cut_short()
             return
         except Exception:
             # Starlette's own error middleware answers the app's errors: this is one in the
@@ -81,6 +82,7 @@ class AsgiOverRsgi:
             log.exception("unhandled error serving a request", path=scope.path)
             if exchange.status is None:
                 protocol.response_empty(500, [])
+            exchange.cut_short()
             return
         if exchange.status is None:
             # The app ended without an answer: ASGI servers say 500.
@@ -138,6 +140,7 @@ class _Exchange:
     __slots__ = (
         "_body",
         "_chunks",
+        "_complete",
         "_gone",
         "_pacing",
         "_protocol",
@@ -155,6 +158,7 @@ class _Exchange:
         self._body = True  # the body is still being read
         self._stream: RSGIHTTPStreamTransport | None = None
         self._gone = False  # the client closed the connection during a streamed response
+        self._complete = False  # the streamed response's last part was sent
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
 
@@ -188,6 +192,7 @@ class _Exchange:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
         body: bytes = message.get("body", b"")
         more = message.get("more_body", False)
+        self._complete = not more
         stream = self._stream
         if stream is None:
             if not more:
@@ -210,3 +215,13 @@ class _Exchange:
                 return
             if self._pacing is not None and not await self._pacing.sent(len(body)):
                 self._gone = True
+
+    def cut_short(self) -> None:
+        """End a streamed response that the app did not finish by closing its connection,
+        as ASGI servers do: granian would end the body as if complete (its last chunk), and
+        a client would take a truncated export for a whole one."""
+        if self._stream is None or self._complete or self._gone:
+            return
+        connection = None if self._pacing is None else self._pacing.connection
+        if connection is None or not connection.cut():
+            log.warning("a streamed response ended early may look complete to its client")

@@ -64,6 +64,10 @@ class SendPacing:
             return None
         return None if base is None else cls(connection, base)
 
+    @property
+    def connection(self) -> SentBytes:
+        return self._connection
+
     async def sent(self, size: int) -> bool:
         """Count ``size`` bytes handed to granian; wait while too many of them are queued.
         False once the kernel has no such connection: the client is gone."""

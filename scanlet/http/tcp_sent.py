@@ -56,6 +56,8 @@ _WILDCARDS: Final = frozenset(("0.0.0.0", "::"))
 _SOCKID_AT: Final = 4  # in inet_diag_msg: after family, state, timer, retrans
 _SOCKID_SIZE: Final = 48  # ports, two 16-byte addresses, interface, cookie
 _QUEUES_AT: Final = _SOCKID_AT + _SOCKID_SIZE + 4  # after idiag_expires
+_INODE = struct.Struct("=I")
+_INODE_AT: Final = _QUEUES_AT + 12  # after the queues and idiag_uid
 _MSG_SIZE: Final = 72
 _BYTES_ACKED_AT: Final = 120  # tcp_info.tcpi_bytes_acked (Linux 4.1 and later)
 
@@ -64,19 +66,51 @@ class SentBytes:
     """One TCP connection, as the kernel knows it: ``written()`` is every byte the server
     has written to it since it opened (acknowledged or still queued)."""
 
-    __slots__ = ("_family", "_probe", "_sockid")
+    __slots__ = ("_family", "_inode", "_probe", "_sockid")
 
-    def __init__(self, probe: ConnectionProbe, family: int, sockid: bytes) -> None:
+    def __init__(self, probe: ConnectionProbe, family: int, sockid: bytes, inode: int) -> None:
         self._probe = probe
         self._family = family
         # Kept whole, cookie included: a later connection on the same four addresses is
         # another socket, and the kernel answers "not found" for it.
         self._sockid = sockid
+        self._inode = inode
 
     def written(self) -> int | None:
         """Bytes written to the connection so far; None once it is gone. Raises OSError if
         the kernel could not say."""
         return self._probe.written(self._family, self._sockid)
+
+    def cut(self) -> bool:
+        """Shut the connection down (both ways) from this process, under the server that
+        holds it, so that its client sees the response end early rather than complete.
+        False if this process holds no such socket any more."""
+        for name in _open_descriptors():
+            try:
+                if os.readlink(f"/proc/self/fd/{name}") != f"socket:[{self._inode}]":
+                    continue
+                copy = os.dup(int(name))
+            except OSError:
+                continue  # closed meanwhile
+            try:
+                # The number may have been reused between the look and the copy.
+                if os.fstat(copy).st_ino != self._inode:
+                    continue
+                with socket.socket(fileno=os.dup(copy)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+                return True
+            except OSError:
+                return False
+            finally:
+                os.close(copy)
+        return False
+
+
+def _open_descriptors() -> list[str]:
+    try:
+        return os.listdir("/proc/self/fd")
+    except OSError:
+        return []
 
 
 class ConnectionProbe:
@@ -161,7 +195,7 @@ class ConnectionProbe:
                 and len(body) >= _MSG_SIZE
                 and found[2:4] == sockid[2:4]
             ):
-                return SentBytes(self, body[0], found)
+                return _connection(self, body)
         return None
 
     def _first(self, family: int, filter_: bytes) -> SentBytes | None:
@@ -170,8 +204,7 @@ class ConnectionProbe:
         found: SentBytes | None = None
         for kind, body in self._ask(request + attr, _NLM_F_REQUEST | _NLM_F_DUMP):
             if kind == _SOCK_DIAG_BY_FAMILY and found is None and len(body) >= _MSG_SIZE:
-                sockid = body[_SOCKID_AT : _SOCKID_AT + _SOCKID_SIZE]
-                found = SentBytes(self, body[0], sockid)
+                found = _connection(self, body)
         return found
 
     def written(self, family: int, sockid: bytes) -> int | None:
@@ -216,6 +249,13 @@ class ConnectionProbe:
                 at += (length + 3) & ~3
             if not data:
                 return replies
+
+
+def _connection(probe: ConnectionProbe, body: bytes) -> SentBytes:
+    """The connection an ``inet_diag_msg`` describes."""
+    sockid = body[_SOCKID_AT : _SOCKID_AT + _SOCKID_SIZE]
+    inode: int = _INODE.unpack_from(body, _INODE_AT)[0]
+    return SentBytes(probe, body[0], sockid, inode)
 
 
 def _source_for(family: int, host: str) -> str | None:

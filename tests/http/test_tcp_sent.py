@@ -134,3 +134,16 @@ def test_a_later_connection_on_the_same_addresses_is_another(probe: ConnectionPr
                 second.sendall(b"new")
                 assert probe.connection(local, peer) is not None
                 assert connection.written() is None
+
+
+def test_cut_ends_the_connection_under_whoever_holds_it(probe: ConnectionProbe) -> None:
+    with connected() as (_, client, accepted):
+        connection = probe.connection(accepted.getsockname(), client.getsockname())
+        assert connection is not None
+        accepted.sendall(b"part")
+        assert connection.cut()
+        assert read_exactly(client, 4) == b"part"
+        assert client.recv(10) == b""  # the end, early: no more of the response comes
+        with pytest.raises(BrokenPipeError):
+            accepted.sendall(b"more")
+    assert not connection.cut()  # this process holds no such socket any more
