@@ -28,6 +28,7 @@ from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
 from scanlet.serving.gc import settle_garbage_collector
 from scanlet.serving.handover import inherited_socket
+from scanlet.serving.open_files import open_files_for
 from scanlet.serving.threads import keep_other_threads_batched
 from scanlet.storage.serve_lock import claim_serve_lock
 from scanlet.storage.server_key import read_server_key
@@ -274,6 +275,7 @@ def serve(settings: Settings) -> int:
 
 def _run(settings: Settings, listener: socket.socket | None = None) -> int:
     settle_garbage_collector()
+    open_files_for(settings.max_connections)
     try:
         if settings.server == "uvicorn":
             started = _serve_uvicorn(settings, listener)
