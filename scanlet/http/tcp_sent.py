@@ -21,13 +21,10 @@ import errno
 import os
 import socket
 import struct
+from collections import deque
 from typing import Final
 
-import structlog
-
 __all__ = ("ConnectionProbe", "SentBytes")
-
-log = structlog.get_logger("scanlet.http")
 
 _NETLINK_SOCK_DIAG: Final = 4
 _SOCK_DIAG_BY_FAMILY: Final = 20
@@ -53,6 +50,7 @@ _ERRNO = struct.Struct("=i")  # nlmsgerr's error, negative
 _PORTS = struct.Struct("!HH")
 _ANY_SOCKET: Final = struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)  # any interface, no cookie
 _WILDCARDS: Final = frozenset(("0.0.0.0", "::"))
+_SEEN_ADDRESSES: Final = 8
 _SOCKID_AT: Final = 4  # in inet_diag_msg: after family, state, timer, retrans
 _SOCKID_SIZE: Final = 48  # ports, two 16-byte addresses, interface, cookie
 _QUEUES_AT: Final = _SOCKID_AT + _SOCKID_SIZE + 4  # after idiag_expires
@@ -80,6 +78,13 @@ class SentBytes:
         """Bytes written to the connection so far; None once it is gone. Raises OSError if
         the kernel could not say."""
         return self._probe.written(self._family, self._sockid)
+
+    def local_address(self, family: int) -> bytes:
+        """This end's address, packed as ``family`` packs it (an IPv4-mapped one as IPv4)."""
+        own = self._sockid[4:20]
+        if family == socket.AF_INET:
+            return own[12:16] if self._family == socket.AF_INET6 else own[:4]
+        return own
 
     def cut(self) -> bool:
         """Shut the connection down (both ways) from this process, under the server that
@@ -120,6 +125,8 @@ class ConnectionProbe:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._seq = 0
+        #: This host's addresses that connections were found on by a dump, by family.
+        self._seen: dict[int, deque[bytes]] = {}
 
     @classmethod
     def open(cls) -> ConnectionProbe | None:
@@ -159,13 +166,8 @@ class ConnectionProbe:
             address = socket.inet_pton(family, host)
         except OSError:
             return None
-        for guess in (local[0], _source_for(family, host)):
-            if not guess or guess in _WILDCARDS:
-                continue
-            try:
-                own = socket.inet_pton(family, guess)
-            except OSError:
-                continue
+        seen = self._seen.setdefault(family, deque(maxlen=_SEEN_ADDRESSES))
+        for own in (*_addresses(family, local[0], _source_for(family, host)), *seen):
             sockid = (
                 _PORTS.pack(local[1], port)
                 + own.ljust(16, b"\0")
@@ -182,6 +184,9 @@ class ConnectionProbe:
         for dumped in kinds:
             found = self._first(dumped, filter_)
             if found is not None:
+                # Where the guesses missed (a second address of this host), the next
+                # connection to the same address is found without a dump.
+                seen.append(found.local_address(family))
                 return found
         return None
 
@@ -256,6 +261,18 @@ def _connection(probe: ConnectionProbe, body: bytes) -> SentBytes:
     sockid = body[_SOCKID_AT : _SOCKID_AT + _SOCKID_SIZE]
     inode: int = _INODE.unpack_from(body, _INODE_AT)[0]
     return SentBytes(probe, body[0], sockid, inode)
+
+
+def _addresses(family: int, *hosts: str | None) -> list[bytes]:
+    """``hosts`` packed, leaving out wildcards and what is not an address of ``family``."""
+    packed = []
+    for host in hosts:
+        if host and host not in _WILDCARDS:
+            try:
+                packed.append(socket.inet_pton(family, host))
+            except OSError:
+                continue
+    return packed
 
 
 def _source_for(family: int, host: str) -> str | None:

@@ -147,3 +147,29 @@ def test_cut_ends_the_connection_under_whoever_holds_it(probe: ConnectionProbe) 
         with pytest.raises(BrokenPipeError):
             accepted.sendall(b"more")
     assert not connection.cut()  # this process holds no such socket any more
+
+
+def test_a_second_address_of_this_host_costs_one_dump(
+    probe: ConnectionProbe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that reached a wildcard listener on 127.0.0.2 is found by a dump, which
+    walks the kernel's whole table; the next connection there is found without one."""
+    dumps: list[int] = []
+    dump = probe._first
+
+    def counted(family: int, filter_: bytes) -> object:
+        dumps.append(family)
+        return dump(family, filter_)
+
+    monkeypatch.setattr(probe, "_first", counted)
+    with socket.create_server(("0.0.0.0", 0)) as listener:
+        port = listener.getsockname()[1]
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.2", port)) as client:
+                accepted, _ = listener.accept()
+                with accepted:
+                    connection = probe.connection(("0.0.0.0", port), client.getsockname())
+                    assert connection is not None
+                    accepted.sendall(b"abc")
+                    assert connection.written() == 3
+    assert dumps == [socket.AF_INET]
