@@ -21,6 +21,7 @@ import errno
 import os
 import socket
 import struct
+import time
 from collections import deque
 from typing import Final
 
@@ -90,15 +91,16 @@ class SentBytes:
         """Shut the connection down (both ways) from this process, under the server that
         holds it, so that its client sees the response end early rather than complete.
         False if this process holds no such socket any more."""
-        for name in _open_descriptors():
+        for fresh in (False, True):
+            descriptor = _SOCKETS.find(self._inode, fresh=fresh)
+            if descriptor is None:
+                continue
             try:
-                if os.readlink(f"/proc/self/fd/{name}") != f"socket:[{self._inode}]":
-                    continue
-                copy = os.dup(int(name))
+                copy = os.dup(descriptor)
             except OSError:
-                continue  # closed meanwhile
+                continue  # closed since the listing
             try:
-                # The number may have been reused between the look and the copy.
+                # The number may have been reused since the listing.
                 if os.fstat(copy).st_ino != self._inode:
                     continue
                 with socket.socket(fileno=os.dup(copy)) as sock:
@@ -111,11 +113,42 @@ class SentBytes:
         return False
 
 
-def _open_descriptors() -> list[str]:
+class _SocketDescriptors:
+    """This process's socket descriptors by inode, listed from ``/proc/self/fd``: a
+    readlink each, so one listing serves the cuts of a burst (a drain that cancels many
+    streamed responses at once) for ``_LISTING_LIFETIME`` seconds."""
+
+    def __init__(self) -> None:
+        self._by_inode: dict[int, int] = {}
+        self._listed_at = -_LISTING_LIFETIME
+
+    def find(self, inode: int, *, fresh: bool) -> int | None:
+        """The descriptor of the socket ``inode``, listing again if ``fresh`` or old."""
+        now = time.monotonic()
+        if fresh or now - self._listed_at > _LISTING_LIFETIME:
+            self._by_inode = _list_sockets()
+            self._listed_at = now
+        return self._by_inode.get(inode)
+
+
+def _list_sockets() -> dict[int, int]:
+    found: dict[int, int] = {}
     try:
-        return os.listdir("/proc/self/fd")
+        names = os.listdir("/proc/self/fd")
     except OSError:
-        return []
+        return found
+    for name in names:
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            found[int(target[8:-1])] = int(name)
+    return found
+
+
+_LISTING_LIFETIME: Final = 1.0
+_SOCKETS = _SocketDescriptors()
 
 
 class ConnectionProbe:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
+from scanlet.http import tcp_sent
 from scanlet.http.tcp_sent import ConnectionProbe
 
 
@@ -173,3 +174,33 @@ def test_a_second_address_of_this_host_costs_one_dump(
                     accepted.sendall(b"abc")
                     assert connection.written() == 3
     assert dumps == [socket.AF_INET]
+
+
+def test_a_burst_of_cuts_lists_the_descriptors_once(
+    probe: ConnectionProbe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drain may cut hundreds of responses at once: one listing of /proc/self/fd (a
+    readlink a descriptor) serves them all."""
+    listings: list[int] = []
+    list_sockets = tcp_sent._list_sockets
+
+    def counted() -> dict[int, int]:
+        found = list_sockets()
+        listings.append(len(found))
+        return found
+
+    monkeypatch.setattr(tcp_sent, "_list_sockets", counted)
+    monkeypatch.setattr(tcp_sent, "_SOCKETS", tcp_sent._SocketDescriptors())
+    with socket.create_server(("127.0.0.1", 0)) as listener, ExitStack() as stack:
+        pairs = []
+        for _ in range(50):
+            client = stack.enter_context(socket.create_connection(listener.getsockname()))
+            accepted = stack.enter_context(listener.accept()[0])
+            pairs.append((client, accepted))
+        connections = [
+            probe.connection(accepted.getsockname(), client.getsockname())
+            for client, accepted in pairs
+        ]
+        assert all(connection is not None and connection.cut() for connection in connections)
+        assert all(client.recv(1) == b"" for client, _ in pairs)
+    assert len(listings) == 1
