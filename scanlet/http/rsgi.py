@@ -87,6 +87,10 @@ class AsgiOverRsgi:
         if exchange.status is None:
             # The app ended without an answer: ASGI servers say 500.
             protocol.response_empty(500, [])
+        else:
+            # Nor its last part (an event stream ending for a client too slow to read):
+            # ASGI servers close the connection.
+            exchange.cut_short()
 
 
 def _asgi_scope(scope: RsgiScope, state: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@ protocol object (the served tests in tests/test_rsgi_entrance.py use the real on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -241,3 +243,56 @@ async def test_an_app_that_fails_mid_stream_sends_nothing_more() -> None:
 def test_the_fronts_peer_host_is_the_host_of_its_address(text: str) -> None:
     address = rsgi_address(text)
     assert rsgi_host(text) == (None if address is None else address[0])
+
+
+@pytest.fixture
+def connection() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A real loopback connection (client, accepted) for the glue to pace and cut."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        with client, accepted:
+            client.settimeout(0.5)
+            yield client, accepted
+
+
+def scope_of(client: socket.socket, accepted: socket.socket) -> RsgiScope:
+    """A request's scope naming the real connection's two ends."""
+    scope = RsgiScope()
+    scope.server = "{}:{}".format(*accepted.getsockname())
+    scope.client = "{}:{}".format(*client.getsockname())
+    return scope
+
+
+@pytest.mark.parametrize("ending", ["returns", "raises", "is cancelled"])
+async def test_a_streamed_response_left_unfinished_closes_its_connection(
+    connection: tuple[socket.socket, socket.socket], ending: str
+) -> None:
+    """Granian would end the body as if whole: the client must see it end early."""
+    client, accepted = connection
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        if ending == "raises":
+            raise RuntimeError("failed part-way")
+        if ending == "is cancelled":
+            raise asyncio.CancelledError
+
+    await serve(app, Protocol(), scope_of(client, accepted))
+    assert client.recv(10) == b""  # the end, before any last chunk
+
+
+async def test_a_finished_streamed_response_keeps_its_connection(
+    connection: tuple[socket.socket, socket.socket],
+) -> None:
+    client, accepted = connection
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    await serve(app, Protocol(), scope_of(client, accepted))
+    with pytest.raises(TimeoutError):
+        client.recv(10)  # open: nothing came, and no end
