@@ -82,6 +82,9 @@ class LogTail:
         self.head = 0
         self._stale = True
         self._closed = False
+        #: Called once when the tail closes (a stream's send watchdog, to stop waiting on
+        #: a client too slow to read).
+        self._on_close: set[Callable[[], None]] = set()
         #: One future for each stream waiting, resolved when it is woken (each its own, so
         #: that they can be woken a chunk at a time).
         self._waiting: list[asyncio.Future[None]] = []
@@ -143,6 +146,20 @@ class LogTail:
         nothing."""
         self._closed = True
         self._wake_all()
+        for callback in list(self._on_close):
+            callback()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def on_close(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the tail closes (at once if it has); returns what
+        forgets it."""
+        if self._closed:
+            callback()
+        self._on_close.add(callback)
+        return lambda: self._on_close.discard(callback)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Follow the doorbell (and poll, for commits of other processes) until the bus closes."""

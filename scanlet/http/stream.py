@@ -84,6 +84,10 @@ class StreamConfig:
     send_timeout: float = 30.0
     recheck: float = 5.0
     batch: int = 200
+    #: Once the server stops, a send may wait this long before its client is dropped: a
+    #: client that does not read would otherwise hold the drain (and a restart's handover)
+    #: for ``send_timeout`` or to the drain's own deadline.
+    closing_send_timeout: float = 1.0
 
 
 def sse_frame(event: StoredEvent) -> bytes:
@@ -149,6 +153,10 @@ class EventStream:
         # Each slug's answer, asked once; a code event may change the code's tags, so it
         # asks again for that slug.
         self._seen: dict[str, bool] = {}
+
+    @property
+    def tail(self) -> LogTail:
+        return self._tail
 
     def _wanted(self, entry: TailEntry) -> bool:
         if self._types is not None and entry.type not in self._types:
@@ -221,14 +229,15 @@ class EventStreamResponse(StreamingResponse):
     gives its ``slot`` under the stream caps back when it ends, however it ends."""
 
     def __init__(
-        self, stream: EventStream, send_timeout: float, slot: StreamSlot | None = None
+        self, stream: EventStream, config: StreamConfig, slot: StreamSlot | None = None
     ) -> None:
         super().__init__(
             stream.frames(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-        self.send_timeout = send_timeout
+        self.config = config
+        self.tail = stream.tail
         self.slot = slot
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
@@ -240,15 +249,17 @@ class EventStreamResponse(StreamingResponse):
                 self.slot.release()
 
     async def stream_response(self, send: Send) -> None:
-        """Send each chunk within ``send_timeout`` seconds, else end the response."""
+        """Send each chunk within ``send_timeout`` seconds (``closing_send_timeout`` once
+        the server stops), else end the response."""
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
         iterator = self.body_iterator
-        watchdog = _SendWatchdog(self.send_timeout)
+        watchdog = _SendWatchdog(self.config.send_timeout)
         try:
             with anyio.CancelScope() as stream:
                 watchdog.watch(stream)
+                watchdog.shorten_on(self.tail, self.config.closing_send_timeout)
                 async for chunk in iterator:
                     assert isinstance(chunk, bytes)
                     watchdog.since = time.monotonic()
@@ -276,7 +287,7 @@ class _SendWatchdog:
     errors (a client gone) in an exception group, which Starlette no longer recognises.
     """
 
-    __slots__ = ("_scope", "_timer", "seconds", "since", "too_slow")
+    __slots__ = ("_forget", "_scope", "_timer", "seconds", "since", "too_slow")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -284,11 +295,23 @@ class _SendWatchdog:
         self.since: float | None = None
         self.too_slow = False
         self._scope: anyio.CancelScope | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._forget: Callable[[], None] | None = None
 
     def watch(self, scope: anyio.CancelScope) -> None:
         self._scope = scope
         self._timer = asyncio.get_running_loop().call_later(self.seconds, self._look)
+
+    def shorten_on(self, tail: LogTail, seconds: float) -> None:
+        """Allow a send only ``seconds`` once ``tail`` closes (the server stopping)."""
+
+        def shorten() -> None:
+            self.seconds = min(self.seconds, seconds)
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = asyncio.get_running_loop().call_soon(self._look)
+
+        self._forget = tail.on_close(shorten)
 
     def _look(self) -> None:
         since, now = self.since, time.monotonic()
@@ -305,6 +328,9 @@ class _SendWatchdog:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._forget is not None:
+            self._forget()
+            self._forget = None
 
 
 def _types(request: Request) -> frozenset[str] | None:
@@ -378,7 +404,7 @@ async def stream_events(request: Request) -> Response:
         allowed=key_still_valid(svc, token),
         visible=sees_slug(svc, principal) if principal.limited else None,
     )
-    return EventStreamResponse(stream, hub.config.send_timeout, slot)
+    return EventStreamResponse(stream, hub.config, slot)
 
 
 def stream_endpoints() -> list[Endpoint]:

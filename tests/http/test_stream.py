@@ -306,7 +306,7 @@ async def test_a_stream_quiet_for_longer_than_the_send_timeout_is_kept(
     async with anyio.create_task_group() as tasks:
         tail = await tail_of(db, bus, tasks)
         stream = EventStream(db.events, tail, after=await db.events.last_position())
-        response = EventStreamResponse(stream, send_timeout=0.05)
+        response = EventStreamResponse(stream, StreamConfig(send_timeout=0.05))
 
         async def send(message: MutableMapping[str, Any]) -> None:
             sent.append(message)
@@ -332,7 +332,9 @@ async def test_a_client_gone_mid_send_is_the_servers_own_error(storage: AnyStora
     await append(db, bus, "a")
     await nth_position(db, 1)
     tail = LogTail(db.events, bus, sse_frame)
-    response = EventStreamResponse(EventStream(db.events, tail, after=0), send_timeout=5)
+    response = EventStreamResponse(
+        EventStream(db.events, tail, after=0), StreamConfig(send_timeout=5)
+    )
 
     async def gone(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.body":
@@ -348,7 +350,9 @@ async def test_a_client_too_slow_to_take_a_message_is_disconnected(storage: AnyS
     await append(db, bus, "a")
     await nth_position(db, 1)  # past PostgreSQL's fence, so the stream has it to send
     tail = LogTail(db.events, bus, sse_frame)
-    response = EventStreamResponse(EventStream(db.events, tail, after=0), send_timeout=0.05)
+    response = EventStreamResponse(
+        EventStream(db.events, tail, after=0), StreamConfig(send_timeout=0.05)
+    )
     sent: list[MutableMapping[str, Any]] = []
 
     async def stuck_send(message: MutableMapping[str, Any]) -> None:
@@ -361,6 +365,33 @@ async def test_a_client_too_slow_to_take_a_message_is_disconnected(storage: AnyS
     assert sent[0]["type"] == "http.response.start"
     assert len(sent) == 2  # the start and the one message it never took
     assert bus.dropped_by_subscriber() == {}
+
+
+async def test_once_the_server_stops_a_stuck_send_is_dropped_soon(storage: AnyStorage) -> None:
+    """A client that does not read held the drain (and a restart's handover) to its
+    deadline: once the tail closes, a send may take ``closing_send_timeout`` only."""
+    db = storage
+    bus = EventBus()
+    await append(db, bus, "a")
+    await nth_position(db, 1)
+    tail = LogTail(db.events, bus, sse_frame)
+    config = StreamConfig(send_timeout=60, closing_send_timeout=0.05)
+    response = EventStreamResponse(EventStream(db.events, tail, after=0), config)
+    sent: list[MutableMapping[str, Any]] = []
+    stuck = anyio.Event()
+
+    async def stuck_send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            stuck.set()
+            await anyio.sleep_forever()
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(response.stream_response, stuck_send)
+            await stuck.wait()
+            tail.close()
+    assert len(sent) == 2  # the start and the one message it never took: no end sent
 
 
 # --- over HTTP -------------------------------------------------------------------------

@@ -101,7 +101,7 @@ async def dashboard_stream(request: Request, user: User) -> Response:
         config=hub.config,
         allowed=signed_in,
     )
-    response = EventStreamResponse(stream, hub.config.send_timeout, slot)
+    response = EventStreamResponse(stream, hub.config, slot)
     response.headers.update(SECURITY_HEADERS)
     return response
 
