@@ -149,10 +149,6 @@ class LogTail:
         for callback in list(self._on_close):
             callback()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def on_close(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` when the tail closes (at once if it has); returns what
         forgets it."""

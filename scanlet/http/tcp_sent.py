@@ -11,8 +11,8 @@ sum is everything granian has written to the socket. What the app sent less that
 still sits in granian's queue.
 
 No privilege is needed. Where netlink is unavailable (not Linux, a sandbox without it, a
-Unix-socket listener) ``ConnectionProbe.open`` returns None and bodies stream unpaced, as
-before.
+Unix-socket listener, whose peer is no IP address) no connection is found and bodies stream
+unpaced, as before.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import socket
 import struct
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Final
 
 __all__ = ("ConnectionProbe", "SentBytes")
@@ -200,7 +201,7 @@ class ConnectionProbe:
         except OSError:
             return None
         seen = self._seen.setdefault(family, deque(maxlen=_SEEN_ADDRESSES))
-        for own in (*_addresses(family, local[0], _source_for(family, host)), *seen):
+        for own in _guesses(family, local[0], host, seen):
             sockid = (
                 _PORTS.pack(local[1], port)
                 + own.ljust(16, b"\0")
@@ -296,16 +297,27 @@ def _connection(probe: ConnectionProbe, body: bytes) -> SentBytes:
     return SentBytes(probe, body[0], sockid, inode)
 
 
-def _addresses(family: int, *hosts: str | None) -> list[bytes]:
-    """``hosts`` packed, leaving out wildcards and what is not an address of ``family``."""
-    packed = []
-    for host in hosts:
-        if host and host not in _WILDCARDS:
-            try:
-                packed.append(socket.inet_pton(family, host))
-            except OSError:
-                continue
-    return packed
+def _guesses(family: int, listener: str, peer: str, seen: deque[bytes]) -> Iterator[bytes]:
+    """This end's address as packed guesses, each made only if the one before missed: the
+    listener's own (unless a wildcard), the one this host sends from to ``peer``, then
+    those dumps found before."""
+    own = _packed(family, listener)
+    if own is not None:
+        yield own
+    own = _packed(family, _source_for(family, peer))
+    if own is not None:
+        yield own
+    yield from list(seen)
+
+
+def _packed(family: int, host: str | None) -> bytes | None:
+    """``host`` packed; None for a wildcard or what is not an address of ``family``."""
+    if not host or host in _WILDCARDS:
+        return None
+    try:
+        return socket.inet_pton(family, host)
+    except OSError:
+        return None
 
 
 def _source_for(family: int, host: str) -> str | None:

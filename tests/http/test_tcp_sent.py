@@ -204,3 +204,23 @@ def test_a_burst_of_cuts_lists_the_descriptors_once(
         assert all(connection is not None and connection.cut() for connection in connections)
         assert all(client.recv(1) == b"" for client, _ in pairs)
     assert len(listings) == 1
+
+
+def test_a_listener_on_its_own_address_needs_no_further_guess(
+    probe: ConnectionProbe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route's source address costs a socket of its own: asked only when the
+    listener's address (a wildcard) cannot be the connection's."""
+    asked: list[str] = []
+
+    def source_for(family: int, host: str) -> str | None:
+        asked.append(host)
+        return "127.0.0.1"
+
+    monkeypatch.setattr(tcp_sent, "_source_for", source_for)
+    with connected() as (listener, client, _):
+        assert probe.connection(listener.getsockname(), client.getsockname()) is not None
+        assert asked == []
+        port = listener.getsockname()[1]
+        assert probe.connection(("0.0.0.0", port), client.getsockname()) is not None
+        assert asked == ["127.0.0.1"]
