@@ -2,6 +2,8 @@
 
 import sqlite3
 
+import pytest
+
 from scanlet.storage.sqlite.rows_insert import CHUNK_ROWS, RowsInsert
 
 
@@ -42,3 +44,35 @@ def test_a_tail_and_chunk_of_its_own_and_the_rows_returned_from_every_statement(
     assert insert.returning(conn, keys) == []
     assert sorted(insert._texts) == [6, 7]
     assert conn.execute("SELECT count(*) FROM v").fetchone() == (len(keys),)
+
+
+def test_a_shared_column_is_bound_once_and_named_by_every_row() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, a TEXT, stamp TEXT, b INTEGER)")
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    insert = RowsInsert("INSERT INTO t (a, stamp, b) VALUES", 3, chunk=4, shared=(1,))
+    rows = [(f"row {i}", i) for i in range(10)]
+    insert(conn, rows, ("T1",))
+    insert(conn, rows[:2], ("T2",))
+    stored = conn.execute("SELECT a, stamp, b FROM t ORDER BY seq").fetchall()
+    assert stored == [(a, "T1", b) for a, b in rows] + [(a, "T2", b) for a, b in rows[:2]]
+    assert insert._texts[2] == "INSERT INTO t (a, stamp, b) VALUES (?2, ?1, ?3), (?4, ?1, ?5)"
+    assert len([s for s in statements if "INSERT" in s]) == 4  # 4, 4, 2 rows, then 2
+
+
+def test_shared_columns_are_checked() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("CREATE TABLE t (a TEXT, b TEXT)")
+    with pytest.raises(ValueError, match="not distinct columns"):
+        RowsInsert("INSERT INTO t (a, b) VALUES", 2, shared=(2,))
+    with pytest.raises(ValueError, match="not distinct columns"):
+        RowsInsert("INSERT INTO t (a, b) VALUES", 2, shared=(0, 0))
+    insert = RowsInsert("INSERT INTO t (a, b) VALUES", 2, shared=(0,))
+    with pytest.raises(ValueError, match="1 shared values wanted, 0 given"):
+        insert(conn, [("x",)])
+    with pytest.raises(ValueError, match="3 values are no whole number of rows of 2"):
+        RowsInsert("INSERT INTO t (a, b) VALUES", 2).flat(conn, ["x", "y", "z"])
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    insert.flat(conn, ["y", "z"], ("x",))
+    assert conn.execute("SELECT a, b FROM t").fetchall() == [("x", "y"), ("x", "z")]
