@@ -34,7 +34,7 @@ from scanlet.adapters.user_agents import describe_agent
 from scanlet.config import load_settings
 from scanlet.storage.opening import open_storage
 from scanlet.storage.ports import AnalyticsWriter, Storage
-from scanlet.storage.records import NewEvent, RawScanKey, ScanFact
+from scanlet.storage.records import NewEvent, ScanFact
 from scanlet.storage.timefmt import format_time
 
 BATCH = AnalyticsFollower.batch_size
@@ -65,10 +65,10 @@ class TimedWriter:
         expected: int,
         position: int,
         facts: Sequence[ScanFact],
-        keys: Sequence[RawScanKey],
+        raw_cutoff: str | None,
     ) -> None:
         started = time.perf_counter()
-        await self.writer.apply(name, expected, position, facts, keys)
+        await self.writer.apply(name, expected, position, facts, raw_cutoff)
         self.batch.append(time.perf_counter() - started)
 
     async def reset(self, name: str) -> None:

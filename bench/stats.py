@@ -106,8 +106,8 @@ async def load(db: Database, count: int) -> None:
     position = 0
     analytics = AnalyticsStore(db)
     while batch := await log.read_after(position, BATCH):
-        facts, keys = projection.fold(batch)
-        await analytics.apply("bench", position, batch[-1].seq, facts, keys)
+        facts = projection.fold(batch)
+        await analytics.apply("bench", position, batch[-1].seq, facts, None)
         position = batch[-1].seq
         if position % CHUNK < BATCH:
             await db.checkpoint()

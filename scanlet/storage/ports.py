@@ -34,7 +34,6 @@ from scanlet.storage.records import (
     NewEvent,
     RawScan,
     RawScanDescriber,
-    RawScanKey,
     RawScanPage,
     RawScanQuery,
     ScanBatch,
@@ -301,11 +300,13 @@ class AnalyticsWriter(Protocol):
         expected: int,
         position: int,
         facts: Sequence[ScanFact],
-        keys: Sequence[RawScanKey],
+        raw_cutoff: str | None,
     ) -> None:
-        """Add ``facts`` to the rollups and ``keys`` to the raw scans, and move the follower
-        ``name`` from ``expected`` to ``position``, in one transaction; ``PositionMoved``
-        (nothing applied) when the stored position is not ``expected``."""
+        """Add ``facts`` to the rollups and the log's scans past ``expected`` up to
+        ``position`` to the raw scans (those stored at or after ``raw_cutoff``, the
+        retention horizon; None for all), and move the follower ``name`` from ``expected``
+        to ``position``, in one transaction; ``PositionMoved`` (nothing applied) when the
+        stored position is not ``expected``."""
         ...
 
     async def reset(self, name: str) -> None:

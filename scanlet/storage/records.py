@@ -40,7 +40,6 @@ __all__ = (
     "Profile",
     "RawScan",
     "RawScanDescriber",
-    "RawScanKey",
     "RawScanPage",
     "RawScanQuery",
     "ScanBatch",
@@ -385,10 +384,6 @@ class CodeTotal(msgspec.Struct, frozen=True):
 
 
 # --- Raw scans -----------------------------------------------------------------------------
-
-#: What the projection stores per scan: (seq, slug, orphan 0/1, occurred_at).
-RawScanKey = tuple[int, str, int, str]
-
 
 #: Turns a stored scan event (seq, occurred_at, payload) into the scan a listing shows.
 RawScanDescriber = Callable[[int, str, bytes], "RawScan"]

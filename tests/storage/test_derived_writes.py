@@ -31,6 +31,6 @@ async def test_the_analytics_batch_is_a_derived_write(
             return await write(transaction, derived=derived)
 
         monkeypatch.setattr(storage.db, "write", spy)
-        await storage.analytics.apply("analytics", 0, 7, [], [])
+        await storage.analytics.apply("analytics", 0, 7, [], None)
         assert await storage.positions.load("analytics") == 7
     assert kinds == [True]

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 from scanlet.actors.analytics.facts import AgentPrefetch
 from scanlet.actors.analytics.projection import (
-    SCAN_TYPES,
+    FOLDED_TYPES,
     AnalyticsProjection,
     decode_scans,
     scan_agents,
@@ -31,7 +31,7 @@ from scanlet.storage.ports import (
     EventLogReader,
     FollowerPositions,
 )
-from scanlet.storage.records import RawScanKey, ScanFact, StoredEvent
+from scanlet.storage.records import ScanFact, StoredEvent
 from scanlet.storage.rollups import RollupRows
 
 __all__ = (
@@ -75,8 +75,8 @@ REMOTE_MIN_EVENTS = 32
 #: all its parts 1.21-1.27 times as long (bench/apply_parts.py); at 1000 rows, 0.25 and 1.12.
 ROWS_PER_APPLY = 500
 
-#: One part of a batch: its rollup facts, raw-scan keys, and the position it ends at.
-_Part = tuple[list[ScanFact], list[RawScanKey], int]
+#: One part of a batch: its rollup facts and the position it ends at.
+_Part = tuple[list[ScanFact], int]
 
 #: Applies one slice of the log in another process (the projection worker, through the
 #: same ``AnalyticsWriter`` transactions) and answers the position it reached and whether
@@ -112,7 +112,8 @@ class AnalyticsFollower(LogFollower):
     """Applies scan events to the analytics read models, in batches, exactly once."""
 
     position_name = POSITION_NAME
-    types = SCAN_TYPES
+    # The rollups fold recorded scans; the writer copies every scan's raw row from the log.
+    types = FOLDED_TYPES
     # About 8 ms of projection work per batch (30 us a scan): the longest a redirect waits
     # behind a catch-up, since the follower yields to requests between batches.
     batch_size = 256
@@ -140,19 +141,21 @@ class AnalyticsFollower(LogFollower):
         self._apply = apply_seconds.labels(POSITION_NAME) if apply_seconds is not None else None
 
     async def commit(self, events: list[StoredEvent], last: int) -> None:
-        """Fold the batch into rollup facts and raw-scan keys; the writer stores them with
-        the position, unless somebody else moved it (``PositionMoved``).
+        """Fold the batch into rollup facts; the writer stores them, and copies the raw
+        scans of the log's stretch they came from, with the position, unless somebody else
+        moved it (``PositionMoved``).
 
         A batch whose rollups touch more than ``rows_per_apply`` rows is stored in several
         transactions, each moving the position to its last event, with waiting requests
         let in between them. Exactly once still holds: a failure between two leaves the
         position where the next catch-up starts."""
         parts = await self._fold(events, last)
-        for number, (facts, keys, position) in enumerate(parts):
+        raw_cutoff = self.projection.raw_cutoff()
+        for number, (facts, position) in enumerate(parts):
             if number:
                 await anyio.lowlevel.checkpoint()
             started = time.perf_counter()
-            await self.writer.apply(POSITION_NAME, self.position, position, facts, keys)
+            await self.writer.apply(POSITION_NAME, self.position, position, facts, raw_cutoff)
             if self._apply is not None:
                 self._apply.observe(time.perf_counter() - started)
             self.position = position
@@ -166,7 +169,7 @@ class AnalyticsFollower(LogFollower):
         scan). An import brings thousands never seen (about 0.35 ms each, a parse), and a
         256-scan batch of them held the loop for 100-390 ms: a server's redirect p99 rose
         from 12 ms to 0.8-1.5 s while an import ran into it (measured here, loaded machine).
-        The fold makes one fact and at most one key per scan, so slices just add up. With
+        The fold makes one fact per scan, so slices just add up. With
         ``prefetch`` (the agent worker process), the agents never seen are parsed away from
         the loop first, and the slices find them described.
         """
@@ -175,7 +178,6 @@ class AnalyticsFollower(LogFollower):
             await self.prefetch(scan_agents(scans))
         parts: list[_Part] = []
         facts: list[ScanFact] = []
-        keys: list[RawScanKey] = []
         rows = RollupRows()
         started = time.perf_counter()
         for start in range(0, len(scans), FOLD_STEP):
@@ -183,14 +185,13 @@ class AnalyticsFollower(LogFollower):
                 await anyio.lowlevel.checkpoint()
                 started = time.perf_counter()
             step = scans[start : start + FOLD_STEP]
-            more_facts, more_keys = self.projection.fold_decoded(step)
+            more_facts = self.projection.fold_decoded(step)
             facts += more_facts
-            keys += more_keys
             full = self.rows_per_apply is not None and rows.add(more_facts) >= self.rows_per_apply
             if full and start + FOLD_STEP < len(scans):
-                parts.append((facts, keys, step[-1][0].position))
-                facts, keys, rows = [], [], RollupRows()
-        parts.append((facts, keys, last))
+                parts.append((facts, step[-1][0].position))
+                facts, rows = [], RollupRows()
+        parts.append((facts, last))
         return parts
 
     async def on_stop(self, reason: StopReason) -> None:

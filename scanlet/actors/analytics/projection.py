@@ -26,10 +26,11 @@ from scanlet.actors.analytics.facts import (
     referrer_host,
 )
 from scanlet.actors.events import ScanOrphaned, ScanRecorded
-from scanlet.storage.records import Profile, RawScan, RawScanKey, ScanFact, StoredEvent
+from scanlet.storage.records import Profile, RawScan, ScanFact, StoredEvent
 from scanlet.storage.timefmt import parse_time
 
 __all__ = (
+    "FOLDED_TYPES",
     "PROFILE_CACHE_SIZE",
     "SCAN_TYPES",
     "AnalyticsProjection",
@@ -39,6 +40,9 @@ __all__ = (
 )
 
 SCAN_TYPES = ("scan.recorded", "scan.orphaned")
+#: The events the rollups count. Orphan scans have raw rows only, which the writer copies
+#: from the log itself.
+FOLDED_TYPES = ("scan.recorded",)
 #: Distinct (source, agent, referrer, country) combinations kept; the cache is emptied when
 #: full (cheaper on every hit than an LRU's bookkeeping, and refilled within a batch).
 PROFILE_CACHE_SIZE = 8192
@@ -69,25 +73,21 @@ DecodedScan = tuple[StoredEvent, _ScanView | ScanRecorded]
 
 
 def decode_scans(events: Sequence[StoredEvent]) -> list[DecodedScan]:
-    """The scans among ``events``, decoded for ``fold_decoded`` unless they come decoded
-    (recorded scans read from memory: decoding the payload again cost 0.7 us a scan)."""
+    """The recorded scans among ``events``, decoded for ``fold_decoded`` unless they come
+    decoded (read from memory: decoding the payload again cost 0.7 us a scan)."""
     return [
         (
             stored,
             event if isinstance(event := stored.event, ScanRecorded) else _view(stored.payload),
         )
         for stored in events
-        if stored.type in SCAN_TYPES
+        if stored.type == "scan.recorded"
     ]
 
 
 def scan_agents(scans: Sequence[DecodedScan]) -> set[tuple[str | None, bool]]:
     """The user agents the fold of ``scans`` describes (text, whether one is expected)."""
-    return {
-        (event.user_agent, _expects_agent(event.source))
-        for stored, event in scans
-        if stored.type == "scan.recorded"
-    }
+    return {(event.user_agent, _expects_agent(event.source)) for _, event in scans}
 
 
 def _expects_agent(source: str) -> bool:
@@ -110,12 +110,13 @@ _ProfileKey = tuple[
 
 
 class AnalyticsProjection:
-    """Turns stored scan events into rollups and raw-scan keys, and raw-scan keys back into
-    the scans the API lists.
+    """Turns stored scan events into rollup facts, and raw scans back into the scans the API
+    lists.
 
     ``raw_cutoff`` returns the stored-time text before which raw rows are not kept (the
     retention horizon; None keeps everything), so a rebuild does not bring back rows that
-    retention deleted. Rollups always take every event.
+    retention deleted: the follower hands it to the writer with each batch. Rollups always
+    take every event.
     """
 
     def __init__(
@@ -170,27 +171,19 @@ class AnalyticsProjection:
             self._profiles[key] = found
         return found
 
-    def fold(self, events: Sequence[StoredEvent]) -> tuple[list[ScanFact], list[RawScanKey]]:
-        """What ``events`` (scans among them; others are skipped) add to the read models:
-        one fact per recorded scan for the rollups, one key per scan kept raw."""
+    def fold(self, events: Sequence[StoredEvent]) -> list[ScanFact]:
+        """What ``events`` (recorded scans among them; others are skipped) add to the
+        rollups: one fact per recorded scan. The raw scans are no part of it: the writer
+        copies them from the log (``AnalyticsWriter.apply``)."""
         return self.fold_decoded(decode_scans(events))
 
-    def fold_decoded(self, scans: Sequence[DecodedScan]) -> tuple[list[ScanFact], list[RawScanKey]]:
-        """``fold`` of scans decoded already (``decode_scans``)."""
+    def fold_decoded(self, scans: Sequence[DecodedScan]) -> list[ScanFact]:
+        """``fold`` of recorded scans decoded already (``decode_scans``)."""
         facts: list[ScanFact] = []
-        keys: list[RawScanKey] = []
-        cutoff = self.raw_cutoff()
         profiles = self._profiles
         hours: dict[str, int] = {}
         for stored, event in scans:
-            kind = stored.type
             occurred_at = stored.occurred_at
-            if cutoff is None or occurred_at >= cutoff:
-                keys.append(
-                    (stored.seq, event.slug, 0 if kind == "scan.recorded" else 1, occurred_at)
-                )
-            if kind != "scan.recorded":
-                continue
             # Without geolocation the country is the header's, so the raw header can key the
             # cache (it is normalised when the profile is made); with it, resolve it first.
             country = self._country(event.country, event.ip) if self._geolocate else event.country
@@ -212,7 +205,7 @@ class AnalyticsProjection:
             if hour is None:
                 hour = hours[occurred_at[:13]] = _hour_of(occurred_at)
             facts.append((event.slug, hour, event.visitor, profile))
-        return facts, keys
+        return facts
 
     def raw_scan(self, seq: int, occurred_at: str, payload: bytes) -> RawScan:
         """A stored scan event as the raw-scan listing shows it, derived facts included."""

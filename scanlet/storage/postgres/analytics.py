@@ -13,7 +13,7 @@ from scanlet.storage.ports import ALL_CODES, Codes
 from scanlet.storage.postgres.database import Connection, PgDatabase, numbered
 from scanlet.storage.postgres.positions import PositionStore
 from scanlet.storage.postgres.raw_scans import RawScanStore
-from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
+from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, ScanFact
 from scanlet.storage.rollups import (
     COUNTERS,
     PARTS,
@@ -73,17 +73,18 @@ class AnalyticsStore:
         expected: int,
         position: int,
         facts: Sequence[ScanFact],
-        keys: Sequence[RawScanKey],
+        raw_cutoff: str | None,
     ) -> None:
-        """Add ``facts`` and ``keys`` and move the follower ``name`` from ``expected`` to
-        ``position`` in one transaction; ``PositionMoved`` (nothing applied) otherwise."""
+        """Add ``facts`` and the log's scans past ``expected`` up to ``position`` (those
+        stored at or after ``raw_cutoff``; None: all) and move the follower ``name`` from
+        ``expected`` to ``position`` in one transaction; ``PositionMoved`` (nothing
+        applied) otherwise."""
 
         async def commit(conn: Connection) -> None:
             await PositionStore.claim(conn, name, expected)
             if facts:
                 await _add(conn, facts)
-            if keys:
-                await RawScanStore.insert(conn, keys)
+            await RawScanStore.copy_from_log(conn, expected, position, raw_cutoff)
             await PositionStore.save(conn, name, position)
 
         await self._db.write(commit)

@@ -1,13 +1,15 @@
 """Raw scans on PostgreSQL: keys for listing, export and retention (see the SQLite adapter
-for the design: a narrow row per scan, the event read from the log when listed)."""
+for the design: a narrow row per scan, copied from the log in the projection's transaction,
+the event read from the log when listed)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
 from scanlet.storage.postgres.database import Connection, PgDatabase, numbered
-from scanlet.storage.records import RawScan, RawScanDescriber, RawScanKey, RawScanPage, RawScanQuery
+from scanlet.storage.postgres.eventlog import split_position
+from scanlet.storage.records import RawScan, RawScanDescriber, RawScanPage, RawScanQuery
 
 __all__ = ("RawScanStore",)
 
@@ -37,18 +39,22 @@ class RawScanStore:
         self._describe = describe
 
     @staticmethod
-    async def insert(conn: Connection, keys: Sequence[RawScanKey]) -> None:
-        """Store ``keys`` within the caller's transaction (a replay replaces rows)."""
-        seqs, slugs, orphans, times = zip(*keys, strict=True)
+    async def copy_from_log(conn: Connection, after: int, upto: int, cutoff: str | None) -> None:
+        """Store the log's scans at positions past ``after`` up to ``upto`` (stored at or
+        after ``cutoff``, unless None), within the caller's transaction (a replay replaces
+        rows)."""
+        # (xid, seq) pairs compared as rows: the log's commit-order index serves the range.
         await conn.execute(
             "INSERT INTO raw_scans (seq, slug, orphan, occurred_at)"
-            " SELECT * FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::text[])"
+            " SELECT seq, slug, type = 'scan.orphaned', occurred_at FROM events"
+            " WHERE (xid, seq) > ($1, $2) AND (xid, seq) <= ($3, $4)"
+            " AND type IN ('scan.recorded', 'scan.orphaned')"
+            " AND ($5::text IS NULL OR occurred_at >= $5)"
             " ON CONFLICT (occurred_at, seq) DO UPDATE SET slug = excluded.slug,"
             " orphan = excluded.orphan",
-            list(seqs),
-            list(slugs),
-            [bool(o) for o in orphans],
-            list(times),
+            *split_position(after),
+            *split_position(upto),
+            cutoff,
         )
 
     async def page(

@@ -17,7 +17,7 @@ import aiosqlite
 import msgspec
 
 from scanlet.storage.ports import ALL_CODES, Codes, PositionMoved
-from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, RawScanKey, ScanFact
+from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, ScanFact
 from scanlet.storage.rollups import (
     Increments,
     Rollup,
@@ -103,19 +103,20 @@ class AnalyticsStore:
         expected: int,
         position: int,
         facts: Sequence[ScanFact],
-        keys: Sequence[RawScanKey],
+        raw_cutoff: str | None,
     ) -> None:
-        """Add ``facts`` to the rollups and ``keys`` to the raw scans, and move the follower
-        ``name`` from ``expected`` to ``position``, in one transaction; ``PositionMoved``
-        (nothing applied) when the stored position is not ``expected``."""
+        """Add ``facts`` to the rollups and the log's scans past ``expected`` up to
+        ``position`` (positions are seqs here) to the raw scans, those stored at or after
+        ``raw_cutoff`` (None: all), and move the follower ``name`` from ``expected`` to
+        ``position``, in one transaction; ``PositionMoved`` (nothing applied) when the
+        stored position is not ``expected``."""
 
         def commit(conn: sqlite3.Connection) -> None:
             if PositionStore.stored(conn, name) != expected:
                 raise PositionMoved()
             if facts:
                 AnalyticsStore.add(conn, facts)
-            if keys:
-                RawScanStore.insert(conn, keys)
+            RawScanStore.copy_from_log(conn, expected, position, raw_cutoff)
             PositionStore.save(conn, name, position)
 
         await self._db.write(commit, derived=True)

@@ -11,7 +11,7 @@ from scanlet.actors.follower import CATCH_UP
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.storage.errors import StorageUnavailable
 from scanlet.storage.ports import AnalyticsWriter
-from scanlet.storage.records import RawScanKey, ScanFact
+from scanlet.storage.records import ScanFact
 from scanlet.storage.rollups import RollupRows
 from tests.conftest import AnyStorage
 
@@ -37,12 +37,12 @@ class RecordingWriter:
         expected: int,
         position: int,
         facts: Sequence[ScanFact],
-        keys: Sequence[RawScanKey],
+        raw_cutoff: str | None,
     ) -> None:
         self.calls += 1
         if self.calls == self.fail_at:
             raise StorageUnavailable("the disk is full (a test)")
-        await self.writer.apply(name, expected, position, facts, keys)
+        await self.writer.apply(name, expected, position, facts, raw_cutoff)
         self.applied.append((expected, position, RollupRows().add(facts)))
 
     async def reset(self, name: str) -> None:

@@ -13,8 +13,9 @@ from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import DomainEvent
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.storage import rollups
-from scanlet.storage.records import RawScanQuery, StoredEvent
+from scanlet.storage.records import NewEvent, RawScanQuery, StoredEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
+from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.migrations import apply_migrations
 from scanlet.storage.sqlite.raw_scans import RawScanStore
 from tests.conftest import AnyStorage, readable
@@ -163,13 +164,16 @@ def apply_in_chunks(
     events: list[StoredEvent], cuts: list[int]
 ) -> dict[str, list[tuple[object, ...]]]:
     conn = memory_db()
+    # The log holds the events (seqs 1 to n), where the raw scans are copied from.
+    entries = [NewEvent(e.id, e.type, e.slug, e.occurred_at, e.payload) for e in events]
+    EventLog.add(conn, entries, "t")
     projection = AnalyticsProjection(describe_agent)
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
     for a, b in pairwise(bounds):
-        facts, keys = projection.fold(events[a:b])
+        facts = projection.fold(events[a:b])
         conn.execute("BEGIN IMMEDIATE")
         AnalyticsStore.add(conn, facts)
-        RawScanStore.insert(conn, keys)
+        RawScanStore.copy_from_log(conn, a, b, None)
         conn.execute("COMMIT")
     tables = [
         "analytics_hours",
@@ -205,6 +209,12 @@ def test_applying_the_log_in_any_batches_equals_a_rebuild_in_one(
         incremental = apply_in_chunks(stored, cuts)
         rebuilt = apply_in_chunks(stored, [])
     assert incremental == rebuilt
+    # One raw row per scan of either kind, as the log has it.
+    assert rebuilt["raw_scans"] == sorted(
+        (e.occurred_at, e.seq, e.slug, int(e.type == "scan.orphaned"))
+        for e in stored
+        if e.type in ("scan.recorded", "scan.orphaned")
+    )
     totals = [row for row in rebuilt["analytics_hours"] if row[0] == "*"]
     humans = sum(int(str(row[2])) for row in totals)
     bots = sum(int(str(row[3])) for row in totals)
@@ -254,7 +264,7 @@ def test_agents_whose_facts_are_the_same_share_one_profile() -> None:
         StoredEvent(seq, row.id, row.type, row.slug, row.occurred_at, "t", row.payload, seq)
         for seq, row in enumerate(map(new_event, events), start=1)
     ]
-    facts, _ = AnalyticsProjection(describe_agent).fold(stored)
+    facts = AnalyticsProjection(describe_agent).fold(stored)
     phone, patched_phone, desktop, linked = (profile for _, _, _, profile in facts)
     assert describe_agent(patched, expect_agent=True) == describe_agent(PHONE, expect_agent=True)
     assert phone is patched_phone
