@@ -8,7 +8,8 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanlet.actors.analytics.projection import AnalyticsProjection
+from scanlet.actors.analytics import projection as projection_module
+from scanlet.actors.analytics.projection import HOUR_CACHE_SIZE, AnalyticsProjection
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import DomainEvent
 from scanlet.adapters.user_agents import describe_agent
@@ -270,3 +271,28 @@ def test_agents_whose_facts_are_the_same_share_one_profile() -> None:
     assert phone is patched_phone
     assert desktop.dimensions != phone.dimensions
     assert linked.dimensions != phone.dimensions
+
+
+def test_the_hours_a_fold_works_out_are_remembered_across_calls_and_bounded() -> None:
+    """The follower folds a batch in steps of a few scans: the hour of a stored time is kept
+    between calls, and the memory is emptied once it holds HOUR_CACHE_SIZE hours."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    hours = [start + timedelta(hours=n, minutes=n % 60) for n in range(HOUR_CACHE_SIZE + 10)]
+    stored = [
+        StoredEvent(seq, row.id, row.type, row.slug, row.occurred_at, "t", row.payload, seq)
+        for seq, row in enumerate((new_event(scan("menu", at)) for at in hours), start=1)
+    ]
+    projection = AnalyticsProjection(describe_agent)
+    folded: list[int] = []
+    with mock.patch(
+        "scanlet.actors.analytics.projection._hour_of", wraps=projection_module._hour_of
+    ) as worked_out:
+        for step in range(0, len(stored), 8):
+            folded += [hour for _, hour, _, _ in projection.fold(stored[step : step + 8])]
+            # The same hours again: remembered, not worked out again.
+            projection.fold(stored[step : step + 8])
+        # Each hour once, but the step that filled the memory: its second fold found it
+        # emptied (HOUR_CACHE_SIZE is a multiple of the step).
+        assert worked_out.call_count == len(hours) + 8
+    assert folded == [int(at.timestamp()) // 3600 for at in hours]
+    assert len(projection._hours) <= HOUR_CACHE_SIZE
