@@ -20,7 +20,7 @@ from scanlet.runtime.testing import running_system
 from scanlet.storage.ports import ALL_CODES
 from tests.conftest import AWAKE_AGENT_WORKER, AnyStorage, caught_up, nth_position
 
-from .conftest import append, follower, rebuild_all, scan
+from .conftest import append, follower, orphan, rebuild_all, scan
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
@@ -207,3 +207,46 @@ async def test_rollups_of_more_rows_than_one_statement_holds_add_up(
     for start, end in ((hour, hour + 1), (hour - hour % 24, hour - hour % 24 + 24)):
         found = await storage.analytics.breakdowns("menu", start, end, include_bots=True)
         assert found["referrer"] == {f"site{i}.example": 2 for i in range(80)}
+
+
+async def test_raw_scans_come_from_the_log_one_row_a_scan_of_either_kind_in_any_batches(
+    storage: AnyStorage,
+) -> None:
+    """The writer copies each batch's stretch of the log into the raw scans: batches of 3
+    events here, so every stretch begins and ends at a scan of either kind, and a scan
+    stored before the retention cutoff gets no row."""
+    events = [
+        scan("menu", NOW),
+        orphan("nope", NOW + timedelta(seconds=1)),
+        scan("poster", NOW - timedelta(days=40)),
+        scan("menu", NOW + timedelta(seconds=2)),
+        orphan("gone", NOW + timedelta(seconds=3)),
+        orphan("gone", NOW + timedelta(seconds=4)),
+        scan("poster", NOW + timedelta(seconds=5)),
+    ]
+    await append(storage, events)
+    await nth_position(storage, len(events))  # past the fence: every event is readable
+    projection = AnalyticsProjection(
+        describe_agent, raw_cutoff=RetentionPolicy(30, lambda: NOW).cutoff
+    )
+    folding = follower(storage, projection)
+    folding.batch_size = 3
+    folding.batches_per_message = 1
+    slices = 0
+    while True:
+        slices += 1
+        await folding.on_message(CatchUp())
+        if not folding.more:
+            break
+    assert slices == 3
+    rows = await storage.raw_scans(projection.raw_scan).dump()
+    assert [(slug, orphaned) for _, slug, orphaned, _ in rows] == [
+        ("menu", 0),
+        ("nope", 1),
+        ("menu", 0),
+        ("gone", 1),
+        ("gone", 1),
+        ("poster", 0),
+    ]
+    # The rollups count the recorded scans only, the one before the cutoff included.
+    assert sum(r.humans for r in await storage.analytics.hours(ALL_CODES, 0, 10**7)) == 4
