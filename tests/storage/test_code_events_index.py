@@ -7,9 +7,11 @@ import typing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from scanlet.actors.events import CODE_EVENT_TYPES, AnyEvent
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.eventlog import _HISTORY, EventLog
+from scanlet.storage.sqlite.eventlog import _HISTORY, EventLog, _family
 from scanlet.storage.sqlite.migrations import available_migrations
 from tests.conftest import AnyStorage
 
@@ -93,7 +95,33 @@ def test_no_insert_made_for_every_scan_builds_a_temporary_table(tmp_path: Path) 
 
 
 def test_the_code_family_is_exactly_the_code_event_types() -> None:
-    # events_code_history and events_code_changes hold "type LIKE 'code.%'": the history
+    # events_code_history and events_code_changes hold the types from "code." up to "code/"
+    # (those beginning with "code."): the history
     # must find only code events, and every one of them.
     tags = {str(cls.__struct_config__.tag) for cls in typing.get_args(AnyEvent)}
     assert {tag for tag in tags if tag.startswith("code.")} == set(CODE_EVENT_TYPES)
+
+
+@pytest.mark.parametrize("prefix", ["code.", "domain."])
+def test_a_family_predicate_holds_exactly_the_types_that_begin_with_its_prefix(
+    prefix: str,
+) -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (type TEXT NOT NULL)")
+    stem = prefix[:-1]
+    types = [
+        stem,
+        prefix,
+        f"{prefix}created",
+        f"{prefix}\U0001f600",
+        f"{stem}/",
+        f"{stem}x",
+        f"{stem}-",
+        stem.upper() + ".created",
+        "scan.recorded",
+        f"a{prefix}b",
+        "",
+    ]
+    conn.executemany("INSERT INTO t (type) VALUES (?)", [(t,) for t in types])
+    held = {row[0] for row in conn.execute(f"SELECT type FROM t WHERE {_family(prefix)}")}
+    assert held == {t for t in types if t.startswith(prefix)}

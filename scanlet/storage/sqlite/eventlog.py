@@ -30,12 +30,24 @@ _insert_events = RowsInsert(
     shared=(4,),
 )
 _NEWEST = "SELECT COALESCE(MAX(seq), 0) FROM events"
-#: The families of events with a partial index of their own (migrations 0011 and 0013).
-_INDEXED_FAMILIES = ("code.", "domain.")
-#: A code's history, newest first, through its partial index (events_code_history, whose
-#: predicate the query repeats in literal text, the only way SQLite will use it). The code
+
+
+def _family(prefix: str) -> str:
+    """The predicate of the partial index of the events whose type begins with ``prefix``
+    (a family ending in '.'; migration 0020): every type from the prefix up to, not
+    including, the prefix with its '.' made '/', the next byte."""
+    return f"type >= '{prefix}' AND type < '{prefix[:-1]}/'"
+
+
+#: The families of events with a partial index of their own (migrations 0011, 0013, 0020),
+#: and its predicate, which a query repeats in literal text: the only way SQLite uses it.
+_INDEXED_FAMILIES = {prefix: _family(prefix) for prefix in ("code.", "domain.")}
+#: A code's history, newest first, through its partial index (events_code_history). The code
 #: family is exactly the code event types (a test keeps it so).
-_HISTORY = f"{_SELECT} WHERE slug = ? AND type LIKE 'code.%' AND seq < ? ORDER BY seq DESC LIMIT ?"
+_HISTORY = (
+    f"{_SELECT} WHERE slug = ? AND {_INDEXED_FAMILIES['code.']} AND seq < ?"
+    " ORDER BY seq DESC LIMIT ?"
+)
 
 
 def _stored(row: aiosqlite.Row | tuple[Any, ...]) -> StoredEvent:
@@ -100,12 +112,12 @@ class EventLog:
         sql = f"{_SELECT} WHERE seq > ?"
         params: list[object] = [seq]
         if types:
-            for family in _INDEXED_FAMILIES:
+            for family, predicate in _INDEXED_FAMILIES.items():
                 if all(t.startswith(family) for t in types):
                     # The very predicate of the family's partial index (events_code_changes,
                     # events_domain_changes): SQLite uses it only for a query that says so
                     # in literal text, not through parameters.
-                    sql += f" AND type LIKE '{family}%'"
+                    sql += f" AND {predicate}"
             sql += f" AND type IN ({','.join('?' * len(types))})"
             params.extend(types)
         sql += " ORDER BY seq LIMIT ?"
