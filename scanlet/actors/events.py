@@ -20,6 +20,7 @@ from scanlet.storage.timefmt import format_time
 __all__ = (
     "CODE_EVENT_TYPES",
     "DOMAIN_EVENT_TYPES",
+    "SCAN_EVENT_TYPES",
     "SYSTEM_BY",
     "By",
     "CodeCreated",
@@ -202,6 +203,8 @@ class DomainDeleted(DomainEvent, frozen=True, kw_only=True, tag="domain.deleted"
 
 #: The events of the codes catalogue (what other instances reload a code on).
 CODE_EVENT_TYPES = ("code.created", "code.updated", "code.deleted")
+#: The scans: of known codes, and of unknown slugs (orphans).
+SCAN_EVENT_TYPES = ("scan.recorded", "scan.orphaned")
 #: The events of the registered domains (what other instances reload a domain on).
 DOMAIN_EVENT_TYPES = ("domain.created", "domain.updated", "domain.deleted")
 

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import anyio
 
-from scanlet.actors.analytics.projection import SCAN_TYPES
+from scanlet.actors.events import SCAN_EVENT_TYPES
 from scanlet.clock import SystemClock
 from scanlet.config import Settings
 from scanlet.importing.archive import (
@@ -60,7 +60,7 @@ async def export_archive(
             seen = max(seen, max(event.seq for event in events))
             lines = [
                 line
-                for line in (scan_line(e) for e in events if e.type in SCAN_TYPES)
+                for line in (scan_line(e) for e in events if e.type in SCAN_EVENT_TYPES)
                 if line is not None
             ]
             out.write(b"".join(lines))

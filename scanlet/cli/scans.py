@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 
+from scanlet.actors.events import SCAN_EVENT_TYPES
 from scanlet.cli.common import (
     EXIT_OK,
     CommandFailed,
@@ -33,8 +34,6 @@ from scanlet.cli.common import (
 
 __all__ = ("register", "scan_line", "sse_messages")
 
-#: The scans a tail shows: of known codes, and of unknown slugs.
-SCAN_TYPES = ("scan.recorded", "scan.orphaned")
 #: Seconds to connect; reading waits for as long as the stream is quiet (heartbeats come).
 CONNECT_TIMEOUT = 10.0
 #: Seconds before connecting again after a drop, doubled up to the last.
@@ -132,7 +131,7 @@ def _print_scans(answer: httpx.Response, fmt: str, place: _Place) -> None:
     for event, data, event_id in sse_messages(answer.iter_lines()):
         if event_id is not None:
             place.last_id = event_id
-        if event in SCAN_TYPES:
+        if event in SCAN_EVENT_TYPES:
             print(data if fmt == "json" else scan_line(data), flush=True)
 
 
@@ -141,7 +140,7 @@ def cmd_scans_tail(args: argparse.Namespace) -> int:
     key = args.key or os.environ.get("SCANLET_KEY")
     if not key:
         args.parser.error("an API key is needed: --key KEY or SCANLET_KEY")
-    params = {"types": ",".join(SCAN_TYPES)}
+    params = {"types": ",".join(SCAN_EVENT_TYPES)}
     if args.slug is not None:
         params["slug"] = args.slug
     url = f"{_server(args)}/api/v1/stream"

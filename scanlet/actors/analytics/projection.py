@@ -33,14 +33,12 @@ __all__ = (
     "FOLDED_TYPES",
     "HOUR_CACHE_SIZE",
     "PROFILE_CACHE_SIZE",
-    "SCAN_TYPES",
     "AnalyticsProjection",
     "DecodedScan",
     "decode_scans",
     "scan_agents",
 )
 
-SCAN_TYPES = ("scan.recorded", "scan.orphaned")
 #: The events the rollups count. Orphan scans have raw rows only, which the writer copies
 #: from the log itself.
 FOLDED_TYPES = ("scan.recorded",)
