@@ -11,7 +11,7 @@ import pytest
 from scanlet.config import load_settings
 from scanlet.storage.migration_files import migrations_in
 from scanlet.storage.opening import open_storage
-from scanlet.storage.sqlite.eventlog import _HISTORY
+from scanlet.storage.sqlite.eventlog import _HISTORY, _family
 from scanlet.storage.sqlite.migrations import _statements, apply_migrations, available_migrations
 from tests.dbquery import query
 from tests.pg import PgDatabases
@@ -120,12 +120,51 @@ def test_the_history_index_rebuilt_by_0018_still_holds_every_code_event_and_no_s
         (3, "code.updated"),
         (1, "code.created"),
     ]
-    # Read through the rebuilt index itself, not the table.
+    # Read through the rebuilt index itself, not the table (its predicate as 0020 wrote it).
     held = conn.execute(
         "SELECT slug, seq FROM events INDEXED BY events_code_history"
-        " WHERE type LIKE 'code.%' ORDER BY slug, seq"
+        f" WHERE {_family('code.')} ORDER BY slug, seq"
     ).fetchall()
     assert held == [("menu", 1), ("menu", 3), ("menu", 5), ("other", 4)]
+
+
+def test_0020s_partial_indexes_hold_exactly_their_familys_events() -> None:
+    conn = migrated_to(19)
+    kinds = [
+        "code.created",
+        "scan.recorded",
+        "domain.created",
+        "scan.orphaned",
+        "code.deleted",
+        "domain.deleted",
+        "webhook.disabled",
+        "code.updated",
+    ]
+    conn.executemany(
+        "INSERT INTO events (seq, id, type, slug, occurred_at, recorded_at, payload)"
+        " VALUES (?, ?, ?, 'menu', 't', 't', x'7b7d')",
+        [(seq, f"e{seq}", kind) for seq, kind in enumerate(kinds, start=1)],
+    )
+    applied = apply_migrations(conn)
+    assert [m.name for m in applied][:1] == ["family_range_predicates"]
+    held = {
+        index: [
+            row[0]
+            for row in conn.execute(
+                f"SELECT seq FROM events INDEXED BY {index} WHERE {_family(family)} ORDER BY seq"
+            )
+        ]
+        for index, family in [
+            ("events_code_history", "code."),
+            ("events_code_changes", "code."),
+            ("events_domain_changes", "domain."),
+        ]
+    }
+    assert held == {
+        "events_code_history": [1, 5, 8],
+        "events_code_changes": [1, 5, 8],
+        "events_domain_changes": [3, 6],
+    }
 
 
 def test_days_that_counted_unique_visitors_are_recorded_as_having_had_visitor_sets() -> None:
@@ -137,7 +176,7 @@ def test_days_that_counted_unique_visitors_are_recorded_as_having_had_visitor_se
         [("*", 100, 1, 1, 0), ("*", 101, 0, 0, 1), ("*", 102, 2, 0, 0), ("menu", 103, 1, 1, 0)],
     )
     applied = apply_migrations(conn)
-    assert [m.name for m in applied] == ["visitor_days"]
+    assert [m.name for m in applied][:1] == ["visitor_days"]
     days = conn.execute("SELECT day, last, pruned FROM analytics_visitor_days ORDER BY day")
     assert days.fetchall() == [(100, None, 0), (101, None, 0)]
 
