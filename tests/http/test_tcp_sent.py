@@ -118,14 +118,27 @@ def test_no_connection_is_none_and_never_the_listener(probe: ConnectionProbe) ->
     assert connection.written() is None
 
 
+#: A loopback address of this test's own for the client's end: an ephemeral port freed on
+#: 127.0.0.1 may be taken by any other test's connection before it is bound again (seen in
+#: CI: EADDRINUSE), while on this address only a wildcard listener on that port could be.
+_OWN_CLIENT_HOST = "127.31.41.59"
+
+
 def test_a_later_connection_on_the_same_addresses_is_another(probe: ConnectionProbe) -> None:
-    with connected() as (listener, client, accepted):
-        local, peer = accepted.getsockname(), client.getsockname()
-        connection = probe.connection(local, peer)
-        assert connection is not None
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        client.close()  # a reset: the four addresses are free at once
-        accepted.close()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        local = listener.getsockname()
+        with socket.socket() as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            client.bind((_OWN_CLIENT_HOST, 0))
+            client.connect(local)
+            peer = client.getsockname()
+            accepted, _ = listener.accept()
+            with accepted:
+                connection = probe.connection(local, peer)
+                assert connection is not None
+                linger = b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                client.close()  # a reset: the four addresses are free at once
         with socket.socket() as again:
             again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             again.bind(peer)
