@@ -110,5 +110,6 @@ class RowsInsert:
         step = self._chunk * own
         for start in range(0, len(values), step):
             chunk = values[start : start + step]
-            found.extend(conn.execute(self._text(len(chunk) // own), [*shared, *chunk]))
+            params = [*shared, *chunk] if shared else chunk
+            found.extend(conn.execute(self._text(len(chunk) // own), params))
         return found
