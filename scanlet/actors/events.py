@@ -14,7 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from scanlet.actors.codes.routing import Rule, SplitArm
-from scanlet.storage.records import NewEvent
+from scanlet.storage.records import SCAN_ORPHANED, SCAN_RECORDED, NewEvent
 from scanlet.storage.timefmt import format_time
 
 __all__ = (
@@ -131,7 +131,7 @@ class CodeDeleted(DomainEvent, frozen=True, kw_only=True, tag="code.deleted"):
     slug: str
 
 
-class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag="scan.recorded"):
+class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag=SCAN_RECORDED):
     """Somebody (or some device) scanned a known code."""
 
     slug: str
@@ -158,7 +158,7 @@ class ScanRecorded(DomainEvent, frozen=True, kw_only=True, tag="scan.recorded"):
     excluded: bool = False
 
 
-class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag="scan.orphaned"):
+class ScanOrphaned(DomainEvent, frozen=True, kw_only=True, tag=SCAN_ORPHANED):
     """A request asked for a slug that does not exist."""
 
     slug: str
@@ -204,7 +204,7 @@ class DomainDeleted(DomainEvent, frozen=True, kw_only=True, tag="domain.deleted"
 #: The events of the codes catalogue (what other instances reload a code on).
 CODE_EVENT_TYPES = ("code.created", "code.updated", "code.deleted")
 #: The scans: of known codes, and of unknown slugs (orphans).
-SCAN_EVENT_TYPES = ("scan.recorded", "scan.orphaned")
+SCAN_EVENT_TYPES = (SCAN_RECORDED, SCAN_ORPHANED)
 #: The events of the registered domains (what other instances reload a domain on).
 DOMAIN_EVENT_TYPES = ("domain.created", "domain.updated", "domain.deleted")
 

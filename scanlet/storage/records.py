@@ -17,6 +17,8 @@ __all__ = (
     "DIMENSIONS",
     "HUMAN",
     "OWN",
+    "SCAN_ORPHANED",
+    "SCAN_RECORDED",
     "ApiKey",
     "AttemptOutcome",
     "AttemptPage",
@@ -384,6 +386,11 @@ class CodeTotal(msgspec.Struct, frozen=True):
 
 
 # --- Raw scans -----------------------------------------------------------------------------
+
+#: The log's types of the scan events (the ``tag`` of ``ScanRecorded`` and ``ScanOrphaned``):
+#: a raw scan row is made from either, straight from the log's columns, by each adapter.
+SCAN_RECORDED = "scan.recorded"
+SCAN_ORPHANED = "scan.orphaned"
 
 #: Turns a stored scan event (seq, occurred_at, payload) into the scan a listing shows.
 RawScanDescriber = Callable[[int, str, bytes], "RawScan"]

@@ -26,7 +26,7 @@ from scanlet.actors.analytics.facts import (
     referrer_host,
 )
 from scanlet.actors.events import ScanOrphaned, ScanRecorded
-from scanlet.storage.records import Profile, RawScan, ScanFact, StoredEvent
+from scanlet.storage.records import SCAN_RECORDED, Profile, RawScan, ScanFact, StoredEvent
 from scanlet.storage.timefmt import parse_time
 
 __all__ = (
@@ -41,7 +41,7 @@ __all__ = (
 
 #: The events the rollups count. Orphan scans have raw rows only, which the writer copies
 #: from the log itself.
-FOLDED_TYPES = ("scan.recorded",)
+FOLDED_TYPES = (SCAN_RECORDED,)
 #: Distinct (source, agent, referrer, country) combinations kept; the cache is emptied when
 #: full (cheaper on every hit than an LRU's bookkeeping, and refilled within a batch).
 PROFILE_CACHE_SIZE = 8192
@@ -83,7 +83,7 @@ def decode_scans(events: Sequence[StoredEvent]) -> list[DecodedScan]:
             event if isinstance(event := stored.event, ScanRecorded) else _view(stored.payload),
         )
         for stored in events
-        if stored.type == "scan.recorded"
+        if stored.type == SCAN_RECORDED
     ]
 
 

@@ -9,7 +9,14 @@ from collections.abc import AsyncIterator
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
 from scanlet.storage.postgres.database import Connection, PgDatabase, numbered
 from scanlet.storage.postgres.eventlog import split_position
-from scanlet.storage.records import RawScan, RawScanDescriber, RawScanPage, RawScanQuery
+from scanlet.storage.records import (
+    SCAN_ORPHANED,
+    SCAN_RECORDED,
+    RawScan,
+    RawScanDescriber,
+    RawScanPage,
+    RawScanQuery,
+)
 
 __all__ = ("RawScanStore",)
 
@@ -46,9 +53,9 @@ class RawScanStore:
         # (xid, seq) pairs compared as rows: the log's commit-order index serves the range.
         await conn.execute(
             "INSERT INTO raw_scans (seq, slug, orphan, occurred_at)"
-            " SELECT seq, slug, type = 'scan.orphaned', occurred_at FROM events"
+            f" SELECT seq, slug, type = '{SCAN_ORPHANED}', occurred_at FROM events"
             " WHERE (xid, seq) > ($1, $2) AND (xid, seq) <= ($3, $4)"
-            " AND type IN ('scan.recorded', 'scan.orphaned')"
+            f" AND type IN ('{SCAN_RECORDED}', '{SCAN_ORPHANED}')"
             " AND ($5::text IS NULL OR occurred_at >= $5)"
             " ON CONFLICT (occurred_at, seq) DO UPDATE SET slug = excluded.slug,"
             " orphan = excluded.orphan",

@@ -25,7 +25,14 @@ import sqlite3
 from collections.abc import AsyncIterator
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part, time_part
-from scanlet.storage.records import RawScan, RawScanDescriber, RawScanPage, RawScanQuery
+from scanlet.storage.records import (
+    SCAN_ORPHANED,
+    SCAN_RECORDED,
+    RawScan,
+    RawScanDescriber,
+    RawScanPage,
+    RawScanQuery,
+)
 from scanlet.storage.sqlite.database import Database
 
 __all__ = "RawScanStore"
@@ -34,8 +41,8 @@ __all__ = "RawScanStore"
 #: spelled out as two comparisons: an IN list costs SQLite a table built for each run.
 _COPY_FROM_LOG = (
     "INSERT OR REPLACE INTO raw_scans (seq, slug, orphan, occurred_at)"
-    " SELECT seq, slug, type = 'scan.orphaned', occurred_at FROM events"
-    " WHERE seq > ? AND seq <= ? AND (type = 'scan.recorded' OR type = 'scan.orphaned')"
+    f" SELECT seq, slug, type = '{SCAN_ORPHANED}', occurred_at FROM events"
+    f" WHERE seq > ? AND seq <= ? AND (type = '{SCAN_RECORDED}' OR type = '{SCAN_ORPHANED}')"
 )
 
 
