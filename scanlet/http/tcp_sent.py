@@ -22,6 +22,7 @@ import os
 import socket
 import struct
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from typing import Final
@@ -158,6 +159,9 @@ class ConnectionProbe:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        # A probe lives in a thread's locals and goes with the thread: its socket is closed
+        # then, not left to the collector (which warns of an unclosed socket).
+        self._closing = weakref.finalize(self, sock.close)
         self._seq = 0
         #: This host's addresses that connections were found on by a dump, by family.
         self._seen: dict[int, deque[bytes]] = {}
@@ -177,7 +181,7 @@ class ConnectionProbe:
         return cls(sock)
 
     def close(self) -> None:
-        self._sock.close()
+        self._closing()
 
     def connection(self, local: tuple[str, int], peer: tuple[str, int]) -> SentBytes | None:
         """The connection from ``peer`` to ``local``, or None if there is none (or an

@@ -3,7 +3,9 @@ loopback connections (Linux's sock_diag; the suite's machines have it)."""
 
 from __future__ import annotations
 
+import gc
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -237,3 +239,29 @@ def test_a_listener_on_its_own_address_needs_no_further_guess(
         port = listener.getsockname()[1]
         assert probe.connection(("0.0.0.0", port), client.getsockname()) is not None
         assert asked == ["127.0.0.1"]
+
+
+def test_a_threads_probe_is_closed_when_the_thread_ends() -> None:
+    # Send pacing keeps a probe in each loop thread's locals; a test's or a portal's thread
+    # that ends must not leave its netlink socket to the collector.
+    from scanlet.http import send_pacing
+
+    opened: list[socket.socket] = []
+
+    def loop_thread() -> None:
+        probe = send_pacing._probe()
+        assert probe is not None
+        opened.append(probe._sock)
+
+    thread = threading.Thread(target=loop_thread)
+    thread.start()
+    thread.join()
+    gc.collect()
+    [sock] = opened
+    assert sock.fileno() == -1
+
+
+def test_closing_a_probe_twice_is_harmless(probe: ConnectionProbe) -> None:
+    probe.close()
+    probe.close()
+    assert probe._sock.fileno() == -1
