@@ -9,9 +9,10 @@ engine's own statements differ.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
+from typing import Any, cast
 
 from scanlet.storage.ports import ALL_CODES
 from scanlet.storage.records import BOT, HUMAN, OWN, Profile, ScanFact
@@ -47,6 +48,8 @@ KEPT_SCANS = 1_000_000
 VisitorKey = tuple[str, int, str]
 #: Before any day: the newest day seen while no scan with a visitor has been added up.
 _NO_DAY = -(10**9)
+#: A fact's rollup key: its code, hour and profile.
+_COUNTED_BY = itemgetter(0, 1, 3)
 
 # Where each class of scan is counted: hourly and daily rows hold [humans, bots, uniques,
 # bot_uniques, own, own_uniques] (the order of their columns), breakdown rows [humans, bots,
@@ -84,20 +87,22 @@ class Increments:
     ) -> None:
         self.hours = hours
         self.parts = parts
-        days: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * COUNTERS)
-        for (slug, hour), counters in hours.items():
-            total = days[(slug, hour // 24)]
-            for i, n in enumerate(counters):
-                total[i] += n
-        day_parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(
-            lambda: [0] * PARTS
-        )
-        for (slug, hour, dim, value), counts in parts.items():
-            total = day_parts[(slug, hour // 24, dim, value)]
-            for i, n in enumerate(counts):
-                total[i] += n
-        self.days = dict(days)
-        self.day_parts = dict(day_parts)
+        self.days: dict[tuple[str, int], list[int]] = _by_day(hours)
+        self.day_parts: dict[tuple[str, int, str, str], list[int]] = _by_day(parts)
+
+
+def _by_day(rows: dict[Any, list[int]]) -> dict[Any, list[int]]:
+    """Hourly counter rows summed into daily ones (the hour, second in each key, becomes
+    its day). Live scans bring one hour a day: most days are that hour's copy."""
+    days: dict[Any, list[int]] = {}
+    for key, counters in rows.items():
+        day = (key[0], key[1] // 24, *key[2:])
+        total = days.get(day)
+        if total is None:
+            days[day] = counters.copy()
+        else:
+            days[day] = [a + b for a, b in zip(total, counters, strict=True)]
+    return days
 
 
 class VisitorDays:
@@ -154,19 +159,41 @@ class Rollup:
 
     def increments(self, first_sightings: Iterable[VisitorKey]) -> Increments:
         """The counters to add, given which visitor keys were new."""
-        hours: defaultdict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * COUNTERS)
-        parts: defaultdict[tuple[str, int, str, str], list[int]] = defaultdict(lambda: [0] * PARTS)
-        for (slug, hour, profile), n in self._counts.items():
-            kind = profile.bot
-            scans = _SCANS[kind]
-            for code in (slug, ALL_CODES):
-                hours[(code, hour)][scans] += n
-                for dim, value in profile.dimensions:
-                    parts[(code, hour, dim, value)][kind] += n
+        hours: dict[tuple[str, int], list[int]] = {}
+        parts: dict[tuple[str, int, str, str], list[int]] = {}
+        # All codes' rows are counted once per (hour, profile), whichever codes it came in.
+        everywhere: dict[tuple[str, int, Profile], int] = {}
+        for (_, hour, profile), n in self._counts.items():
+            counted = (ALL_CODES, hour, profile)
+            everywhere[counted] = everywhere.get(counted, 0) + n
+        _count(hours, parts, self._counts)
+        _count(hours, parts, everywhere)
+        # A first sighting's hour is its first scan's, counted above.
         for key in first_sightings:
             hour, kind = self._firsts[key]
             hours[(key[0], hour)][_UNIQUES[kind]] += 1
-        return Increments(dict(hours), dict(parts))
+        return Increments(hours, parts)
+
+
+def _count(
+    hours: dict[tuple[str, int], list[int]],
+    parts: dict[tuple[str, int, str, str], list[int]],
+    counts: dict[tuple[str, int, Profile], int],
+) -> None:
+    """Add the scans ``counts`` holds by (code, hour, profile) to their counters and to
+    their breakdown rows."""
+    for (code, hour, profile), n in counts.items():
+        kind = profile.bot
+        counters = hours.get((code, hour))
+        if counters is None:
+            counters = hours[(code, hour)] = [0] * COUNTERS
+        counters[_SCANS[kind]] += n
+        for dim, value in profile.dimensions:
+            key = (code, hour, dim, value)
+            found = parts.get(key)
+            if found is None:
+                found = parts[key] = [0] * PARTS
+            found[kind] += n
 
 
 class RollupRows:
@@ -202,16 +229,44 @@ def visitor_days(facts: Iterable[ScanFact]) -> list[int]:
 
 def add_up(facts: Sequence[ScanFact], before: VisitorDays) -> Rollup:
     """Add up ``facts`` (in log order) onto the visitor sets as ``before`` describes them."""
+    counts = Counter(map(_COUNTED_BY, facts))
+    # Live scans are never late, nor imported: their batch is added up without the clock of
+    # each scan (no day's record moves), at C speed where it can be. ``_in_log_order``
+    # decides every batch alike; this is the same answer for batches it does not need.
+    with_visitors = cast(
+        "list[tuple[str, int, str, Profile]]", [fact for fact in facts if fact[2] is not None]
+    )
+    if not with_visitors:
+        newest = before.newest
+        return Rollup(counts, {}, newest, before.scans + len(facts), {})
+    days = {hour // 24 for hour in set(map(itemgetter(1), with_visitors))}
+    newest = max(days) if before.newest is None else max(before.newest, *days)
+    if min(days) <= newest - VISITOR_WINDOW_DAYS or any(
+        profile.imported for _, _, profile in counts
+    ):
+        return _in_log_order(facts, before, counts)
+    firsts: dict[VisitorKey, tuple[int, int]] = {}
+    # The first scan of each key is the last one written going backwards.
+    for slug, hour, visitor, profile in reversed(with_visitors):
+        day = hour // 24
+        first = (hour, profile.bot)
+        firsts[(slug, day, visitor)] = first
+        firsts[(ALL_CODES, day, visitor)] = first
+    changed: dict[int, int | None] = {day: None for day in days if day not in before.known}
+    return Rollup(counts, firsts, newest, before.scans + len(facts), changed)
+
+
+def _in_log_order(
+    facts: Sequence[ScanFact], before: VisitorDays, counts: dict[tuple[str, int, Profile], int]
+) -> Rollup:
+    """``add_up`` scan by scan, each at its place on the clock (``counts`` made already)."""
     newest = before.newest if before.newest is not None else _NO_DAY
     known = dict(before.known)
     changed: dict[int, int | None] = {}
-    counts: dict[tuple[str, int, Profile], int] = {}
     # The (hour, bot) of the first scan in this batch of each (code, day, visitor) key that
     # could be a first sighting, for the code itself and for all codes.
     firsts: dict[VisitorKey, tuple[int, int]] = {}
     for clock, (slug, hour, visitor, profile) in enumerate(facts, before.scans):
-        key = (slug, hour, profile)
-        counts[key] = counts.get(key, 0) + 1
         if visitor is None:
             continue
         day = hour // 24
