@@ -209,16 +209,38 @@ class RollupRows:
 
     def add(self, facts: Iterable[ScanFact]) -> int:
         """Count ``facts`` in too; the rows touched so far."""
-        for slug, hour, _visitor, profile in facts:
-            key = (slug, hour, profile)
+        return self.add_keys(map(_COUNTED_BY, facts))
+
+    def add_keys(self, keys: Iterable[tuple[str, int, Profile]]) -> int:
+        """Count facts in by their (code, hour, profile) keys; the rows touched so far."""
+        for key in keys:
             if key in self._profiles:
                 continue
             self._profiles.add(key)
+            slug, hour, profile = key
             self._rows.add((slug, hour))
             for part in profile.dimensions:
                 self._rows.add((slug, hour, part))
         # Each row is counted for the code itself and for all codes, hourly and daily.
         return 4 * len(self._rows)
+
+
+def ends_by_rows(facts: Sequence[ScanFact], limit: int) -> list[int]:
+    """Where to cut ``facts`` (in log order) into parts whose rollups touch fewer than about
+    ``limit`` rows each: every part but the last ends at the first fact that brings it to
+    ``limit``; each part's end (an index past its last fact), the last ``len(facts)``."""
+    # Live scans share a few (code, hour, profile) keys a batch: gathered at C speed, they
+    # mostly show at once that the batch stays one part.
+    if RollupRows().add_keys(set(map(_COUNTED_BY, facts))) < limit:
+        return [len(facts)]
+    ends: list[int] = []
+    rows = RollupRows()
+    for end, key in enumerate(map(_COUNTED_BY, facts), 1):
+        if rows.add_keys((key,)) >= limit and end < len(facts):
+            ends.append(end)
+            rows = RollupRows()
+    ends.append(len(facts))
+    return ends
 
 
 def visitor_days(facts: Iterable[ScanFact]) -> list[int]:

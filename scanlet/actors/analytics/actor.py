@@ -32,7 +32,7 @@ from scanlet.storage.ports import (
     FollowerPositions,
 )
 from scanlet.storage.records import ScanFact, StoredEvent
-from scanlet.storage.rollups import RollupRows
+from scanlet.storage.rollups import ends_by_rows
 
 __all__ = (
     "POSITION_NAME",
@@ -48,16 +48,13 @@ __all__ = (
 log = structlog.get_logger("scanlet.analytics")
 
 POSITION_NAME = "analytics"
-#: Events folded between looks at the clock: a few ms even when none of their agents was
-#: parsed before (catching up on 20k such visits on a loaded machine here, the loop's
-#: longest wait was 443 ms unsliced, 143 ms with steps of 32, 121 ms with 8; p99 of its
-#: waits 443, 126 and 50 ms).
-FOLD_STEP = 8
-#: The longest the fold of a batch runs on the loop before letting requests in. With new
-#: agents parsed by the agent worker, a step takes tens of microseconds, so the slice can
-#: be short: during bench/import.py the server's loop lag p99 was about 3.3 ms at 1 ms
-#: against 3.6 at 5 (five alternating pairs, one the other way round), while the whole
-#: product's redirect rate under wrk stayed 0.54 of bare either way.
+#: The longest the fold of a batch runs on the loop before letting requests in, give or
+#: take one scan whose agent or hour was not cached (the fold looks at the clock only after
+#: those: a cached scan costs well under a microsecond, a new agent 0.35 ms to parse). With
+#: new agents parsed by the agent worker the slice can be short: during bench/import.py the
+#: server's loop lag p99 was about 3.3 ms at 1 ms against 3.6 at 5 (five alternating
+#: pairs, one the other way round), while the whole product's redirect rate under wrk
+#: stayed 0.54 of bare either way.
 FOLD_SLICE_SECONDS = 0.001
 #: Events past the position from which a catch-up is handed to the projection worker, when
 #: there is one. Fewer (31 scans at most) are folded here, so a quiet server never starts
@@ -165,33 +162,32 @@ class AnalyticsFollower(LogFollower):
         letting waiting requests (redirects) in between, cut into parts of about
         ``rows_per_apply`` rollup rows at most (the last part ends at ``last``).
 
-        The batch size assumes scans whose user agents were seen before (cached: 30 us a
-        scan). An import brings thousands never seen (about 0.35 ms each, a parse), and a
-        256-scan batch of them held the loop for 100-390 ms: a server's redirect p99 rose
-        from 12 ms to 0.8-1.5 s while an import ran into it (measured here, loaded machine).
-        The fold makes one fact per scan, so slices just add up. With
+        An import brings thousands of agents never seen (about 0.35 ms each, a parse), and a
+        256-scan batch of them held the loop for 100-390 ms unsliced: a server's redirect
+        p99 rose from 12 ms to 0.8-1.5 s while an import ran into it (measured here, loaded
+        machine). The fold makes one fact per scan, so slices just add up. With
         ``prefetch`` (the agent worker process), the agents never seen are parsed away from
-        the loop first, and the slices find them described.
+        the loop first, and the slices find them described. Live scans' agents are cached,
+        and a batch of them folds in one slice: folded in steps of 8 scans between looks at
+        the clock, as before, the steps cost more than the fold.
         """
         scans = decode_scans(events)
         if self.prefetch is not None:
             await self.prefetch(scan_agents(scans))
-        parts: list[_Part] = []
         facts: list[ScanFact] = []
-        rows = RollupRows()
-        started = time.perf_counter()
-        for start in range(0, len(scans), FOLD_STEP):
-            if time.perf_counter() - started > FOLD_SLICE_SECONDS:
+        while len(facts) < len(scans):
+            if facts:
                 await anyio.lowlevel.checkpoint()
-                started = time.perf_counter()
-            step = scans[start : start + FOLD_STEP]
-            more_facts = self.projection.fold_decoded(step)
-            facts += more_facts
-            full = self.rows_per_apply is not None and rows.add(more_facts) >= self.rows_per_apply
-            if full and start + FOLD_STEP < len(scans):
-                parts.append((facts, step[-1][0].position))
-                facts, rows = [], RollupRows()
-        parts.append((facts, last))
+            until = time.perf_counter() + FOLD_SLICE_SECONDS
+            facts += self.projection.fold_decoded(scans[len(facts) :], until)
+        if self.rows_per_apply is None:
+            return [(facts, last)]
+        parts: list[_Part] = []
+        start = 0
+        for end in ends_by_rows(facts, self.rows_per_apply):
+            position = last if end == len(facts) else scans[end - 1][0].position
+            parts.append((facts[start:end], position))
+            start = end
         return parts
 
     async def on_stop(self, reason: StopReason) -> None:

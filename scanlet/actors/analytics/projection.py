@@ -13,6 +13,7 @@ its facts then (``raw_scan``), so the log is not copied row by row into a second
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -183,18 +184,24 @@ class AnalyticsProjection:
         copies them from the log (``AnalyticsWriter.apply``)."""
         return self.fold_decoded(decode_scans(events))
 
-    def fold_decoded(self, scans: Sequence[DecodedScan]) -> list[ScanFact]:
-        """``fold`` of recorded scans decoded already (``decode_scans``)."""
+    def fold_decoded(
+        self, scans: Sequence[DecodedScan], until: float | None = None
+    ) -> list[ScanFact]:
+        """``fold`` of recorded scans decoded already (``decode_scans``), one fact a scan in
+        their order. With ``until`` (a ``time.perf_counter()`` value), it stops early at
+        the first scan that took a profile or an hour not cached (an agent's parse, a time's)
+        once that time has passed: the facts of the scans folded so far."""
         facts: list[ScanFact] = []
         profiles = self._profiles
         hours = self._hours
         if len(hours) >= HOUR_CACHE_SIZE:
             hours.clear()
+        geolocate = self._geolocate
         for stored, event in scans:
             occurred_at = stored.occurred_at
             # Without geolocation the country is the header's, so the raw header can key the
             # cache (it is normalised when the profile is made); with it, resolve it first.
-            country = self._country(event.country, event.ip) if self._geolocate else event.country
+            country = self._country(event.country, event.ip) if geolocate else event.country
             key = (
                 event.source,
                 event.user_agent,
@@ -206,13 +213,17 @@ class AnalyticsProjection:
                 event.excluded,
             )
             profile = profiles.get(key)
+            missed = profile is None
             if profile is None:
                 profile = self._profile(key)
             # The stored time is UTC text, so its first 13 characters name the hour.
             hour = hours.get(occurred_at[:13])
             if hour is None:
+                missed = True
                 hour = hours[occurred_at[:13]] = _hour_of(occurred_at)
             facts.append((event.slug, hour, event.visitor, profile))
+            if missed and until is not None and time.perf_counter() > until:
+                break
         return facts
 
     def raw_scan(self, seq: int, occurred_at: str, payload: bytes) -> RawScan:

@@ -9,7 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanlet.actors.analytics import projection as projection_module
-from scanlet.actors.analytics.projection import HOUR_CACHE_SIZE, AnalyticsProjection
+from scanlet.actors.analytics.projection import (
+    HOUR_CACHE_SIZE,
+    AnalyticsProjection,
+    decode_scans,
+)
 from scanlet.actors.analytics.stats import StatsQuery, compute_stats
 from scanlet.actors.events import DomainEvent
 from scanlet.adapters.user_agents import describe_agent
@@ -296,3 +300,28 @@ def test_the_hours_a_fold_works_out_are_remembered_across_calls_and_bounded() ->
         assert worked_out.call_count == len(hours) + 8
     assert folded == [int(at.timestamp()) // 3600 for at in hours]
     assert len(projection._hours) <= HOUR_CACHE_SIZE
+
+
+def test_a_fold_given_a_deadline_stops_only_after_a_scan_not_cached() -> None:
+    # Past its deadline, a fold ends at the first scan whose profile or hour it had to work
+    # out (a parse can take a third of a millisecond), and not before: cached scans cost
+    # well under a microsecond each.
+    at = DAY + timedelta(hours=9)
+    events: list[DomainEvent] = [
+        *(scan("menu", at, visitor=f"v{i}") for i in range(3)),
+        scan("menu", at, agent=DESKTOP),
+        *(scan("menu", at, visitor=f"w{i}") for i in range(3)),
+    ]
+    stored = [
+        StoredEvent(seq, row.id, row.type, row.slug, row.occurred_at, "t", row.payload, seq)
+        for seq, row in enumerate(map(new_event, events), start=1)
+    ]
+    scans = decode_scans(stored)
+    projection = AnalyticsProjection(describe_agent)
+    # The first scan works out its profile and hour: the fold stops right after it.
+    assert len(projection.fold_decoded(scans, until=0.0)) == 1
+    # The next two are cached, the desktop is not: it ends the fold.
+    assert len(projection.fold_decoded(scans[1:], until=0.0)) == 3
+    # With everything cached, the deadline never stops it; without one, nothing does.
+    assert len(projection.fold_decoded(scans, until=0.0)) == len(scans)
+    assert projection.fold_decoded(scans) == projection.fold_decoded(scans, until=0.0)
