@@ -139,8 +139,9 @@ class AnalyticsProjection:
         # breakdown row per dimension.
         self._shared: dict[tuple[int, tuple[tuple[str, str], ...]], Profile] = {}
         # Hours since the epoch by their stored text's first 13 characters, kept across
-        # calls: the follower folds a batch in steps of 8 scans, and an hour worked out
-        # again for each step (a parse and a timestamp) cost as much as 60 us a catch-up.
+        # calls: live scans share an hour over many catch-ups (and slices of one), and an
+        # hour worked out again for each step of 8 scans (a parse and a timestamp), as the
+        # fold once went, cost as much as 60 us a catch-up.
         self._hours: dict[str, int] = {}
 
     def _country(self, country: str | None, ip: str | None) -> str | None:

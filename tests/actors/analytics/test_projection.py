@@ -278,8 +278,8 @@ def test_agents_whose_facts_are_the_same_share_one_profile() -> None:
 
 
 def test_the_hours_a_fold_works_out_are_remembered_across_calls_and_bounded() -> None:
-    """The follower folds a batch in steps of a few scans: the hour of a stored time is kept
-    between calls, and the memory is emptied once it holds HOUR_CACHE_SIZE hours."""
+    """A batch may fold in several calls (slices, catch-ups): the hour of a stored time is
+    kept between calls, and the memory is emptied once it holds HOUR_CACHE_SIZE hours."""
     start = datetime(2026, 3, 1, tzinfo=UTC)
     hours = [start + timedelta(hours=n, minutes=n % 60) for n in range(HOUR_CACHE_SIZE + 10)]
     stored = [
