@@ -35,7 +35,7 @@ from scanlet.storage.records import (
 )
 from scanlet.storage.sqlite.database import Database
 
-__all__ = "RawScanStore"
+__all__ = ("RawScanStore",)
 
 #: The scans of a stretch of the log as raw rows (a replay replaces them). The type test is
 #: spelled out as two comparisons: an IN list costs SQLite a table built for each run.
