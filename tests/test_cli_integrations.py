@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from scanlet.cli.scans import scan_line, sse_messages
-from tests.clirun import SCANLET, create_code, scanlet
+from tests.clirun import SCANLET, scanlet
 from tests.processes import served
 
 PRIVATE = {"SCANLET_WEBHOOK_ALLOW_PRIVATE": "true"}
@@ -117,7 +117,8 @@ def test_a_running_server_delivers_to_an_endpoint_the_command_line_added(
 
 def test_scans_tail_prints_each_scan_and_ends_with_0_on_ctrl_c(tmp_path: Path) -> None:
     with served(tmp_path) as server:
-        create_code(tmp_path, "menu", "https://example.com", {"SCANLET_PORT": str(server.port)})
+        # Through the server, which serves a code the command line made only after a resync.
+        server.create_code("menu", "https://example.com")
         key = server.key("read")
         tail = subprocess.Popen(
             [SCANLET, "scans", "tail", "menu", "--server", server.base],
@@ -160,8 +161,7 @@ def test_scans_tail_follows_a_restarted_server_without_missing_or_repeating(
 
     try:
         with served(tmp_path) as server:
-            env = {"SCANLET_PORT": str(server.port)}
-            create_code(tmp_path, "menu", "https://example.com", env)
+            server.create_code("menu", "https://example.com")
             port = server.port
             tail = subprocess.Popen(
                 [SCANLET, "scans", "tail", "menu", "--server", server.base],

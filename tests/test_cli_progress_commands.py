@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.clirun import create_code, on_terminal, scanlet
+from tests.clirun import on_terminal, scanlet
 from tests.processes import served
 
 SCANS = 300
@@ -21,8 +21,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database with a code and ``SCANS`` ingested scans, applied to the read models."""
     folder = tmp_path_factory.mktemp("progress")
     with served(folder) as server:
-        create_code(folder, "menu", "https://example.com", {"SCANLET_PORT": str(server.port)})
-        key = server.key("write")
+        # Through the server: a code the command line made is served after a resync (up to
+        # a second), and scans of it before that are refused as of an unknown slug.
+        key = server.create_code("menu", "https://example.com")
         events = [
             {"type": "scan", "id": str(uuid.uuid4()), "slug": "menu",
              "occurred_at": "2026-11-30T12:00:00Z"}
