@@ -19,12 +19,12 @@ from scanlet.storage.rollups import (
     PARTS,
     Increments,
     Rollup,
-    VisitorDays,
     add_up,
     counted,
     days_and_ragged_hours,
     visitor_days,
 )
+from scanlet.storage.visitor_state import VisitorState
 
 __all__ = ("AnalyticsStore",)
 
@@ -66,6 +66,8 @@ class AnalyticsStore:
 
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
+        #: The visitor sets' state this store's last apply left (None: read it first).
+        self._visitors: VisitorState | None = None
 
     async def apply(
         self,
@@ -79,18 +81,28 @@ class AnalyticsStore:
         stored at or after ``raw_cutoff``; None: all) and move the follower ``name`` from
         ``expected`` to ``position`` in one transaction; ``PositionMoved`` (nothing
         applied) otherwise."""
+        # Held again only once this commit has succeeded (see ``VisitorState``).
+        held, self._visitors = self._visitors, None
 
-        async def commit(conn: Connection) -> None:
+        async def commit(conn: Connection) -> VisitorState:
             await PositionStore.claim(conn, name, expected)
+            state = held if held is not None and held.position == expected else None
+            if state is None:
+                state = await _visitor_state(conn, expected)
             if facts:
-                await _add(conn, facts)
+                state = await _add(conn, facts, state, position)
+            else:
+                state = state.after(position, None, ())
             await RawScanStore.copy_from_log(conn, expected, position, raw_cutoff)
             await PositionStore.save(conn, name, position)
+            return state
 
-        await self._db.write(commit)
+        self._visitors = await self._db.write(commit)
 
     async def reset(self, name: str) -> None:
         """Empty every analytics read model and the follower's position (a rebuild)."""
+
+        self._visitors = None
 
         async def reset(conn: Connection) -> None:
             await conn.execute(f"TRUNCATE {', '.join(_TABLES)}, raw_scans")
@@ -188,9 +200,13 @@ def _which(codes: Codes) -> tuple[str, object]:
     return "slug = ANY(?::text[])", list(codes)
 
 
-async def _add(conn: Connection, facts: Sequence[ScanFact]) -> None:
-    """Add ``facts`` (in log order) within the caller's transaction."""
-    rollup = add_up(facts, await _visitor_days(conn, facts))
+async def _add(
+    conn: Connection, facts: Sequence[ScanFact], state: VisitorState, position: int
+) -> VisitorState:
+    """Add ``facts`` (in log order) within the caller's transaction onto the visitor sets as
+    ``state`` holds them; their state after, at ``position``."""
+    days = visitor_days(facts)
+    rollup = add_up(facts, state.before(days, await _days(conn, state.unknown(days))))
     keys = rollup.visitor_keys
     new = await conn.fetch(
         "INSERT INTO analytics_visitors (slug, day, visitor)"
@@ -199,25 +215,35 @@ async def _add(conn: Connection, facts: Sequence[ScanFact]) -> None:
         *_columns(keys, 3),
     )
     await _upsert(conn, rollup.increments([(r[0], r[1], r[2]) for r in new]))
-    await _keep_visitor_days(conn, rollup)
+    pruned = await _keep_visitor_days(conn, rollup, state.prunable(rollup))
+    return state.after(position, rollup, pruned)
 
 
-async def _visitor_days(conn: Connection, facts: Sequence[ScanFact]) -> VisitorDays:
+async def _visitor_state(conn: Connection, position: int) -> VisitorState:
+    """The visitor sets' state as the tables hold it (at ``position``)."""
     # A SELECT without FROM always gives its one row.
     state = await conn.fetchrow(
         "SELECT (SELECT scans FROM analytics_visitor_clock),"
         " (SELECT MAX(day) FROM analytics_visitor_days)"
     )
     scans, newest = (state[0], state[1]) if state is not None else (0, None)
-    known = await conn.fetch(
-        "SELECT day, last FROM analytics_visitor_days WHERE day = ANY($1::int[])",
-        visitor_days(facts),
+    kept = await conn.fetch("SELECT day, last FROM analytics_visitor_days WHERE NOT pruned")
+    return VisitorState(position, scans or 0, newest, {row[0]: row[1] for row in kept})
+
+
+async def _days(conn: Connection, days: list[int]) -> dict[int, int | None]:
+    """The records of ``days`` (pruned ones: the kept are in the state)."""
+    if not days:
+        return {}
+    found = await conn.fetch(
+        "SELECT day, last FROM analytics_visitor_days WHERE day = ANY($1::int[])", days
     )
-    return VisitorDays(scans or 0, newest, {row[0]: row[1] for row in known})
+    return {row[0]: row[1] for row in found}
 
 
-async def _keep_visitor_days(conn: Connection, rollup: Rollup) -> None:
-    """Store the clock and the days' records; drop the sets no longer needed."""
+async def _keep_visitor_days(conn: Connection, rollup: Rollup, prunable: list[int]) -> list[int]:
+    """Store the clock and the days' records; drop the sets no longer needed (none unless
+    ``prunable`` names some); the days pruned."""
     await conn.execute(
         "INSERT INTO analytics_visitor_clock (id, scans) VALUES (1, $1)"
         " ON CONFLICT (id) DO UPDATE SET scans = excluded.scans",
@@ -231,17 +257,19 @@ async def _keep_visitor_days(conn: Connection, rollup: Rollup) -> None:
             *_columns(list(rollup.days.items()), 2),
         )
     gone = rollup.gone
-    if gone is None:
-        return
-    days = await conn.fetch(
-        "UPDATE analytics_visitor_days SET pruned = TRUE WHERE NOT pruned AND day <= $1"
-        " AND (last IS NULL OR last < $2) RETURNING day",
-        *gone,
-    )
-    if days:
-        await conn.execute(
-            "DELETE FROM analytics_visitors WHERE day = ANY($1::int[])", [row[0] for row in days]
+    if gone is None or not prunable:
+        return []
+    days = [
+        row[0]
+        for row in await conn.fetch(
+            "UPDATE analytics_visitor_days SET pruned = TRUE WHERE NOT pruned AND day <= $1"
+            " AND (last IS NULL OR last < $2) RETURNING day",
+            *gone,
         )
+    ]
+    if days:
+        await conn.execute("DELETE FROM analytics_visitors WHERE day = ANY($1::int[])", days)
+    return days
 
 
 async def _upsert(conn: Connection, added: Increments) -> None:

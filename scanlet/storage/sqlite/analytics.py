@@ -16,12 +16,11 @@ from typing import TypeVar
 import aiosqlite
 import msgspec
 
-from scanlet.storage.ports import ALL_CODES, Codes, PositionMoved
+from scanlet.storage.ports import ALL_CODES, Codes
 from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, ScanFact
 from scanlet.storage.rollups import (
     Increments,
     Rollup,
-    VisitorDays,
     add_up,
     counted,
     days_and_ragged_hours,
@@ -32,6 +31,7 @@ from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.positions import PositionStore
 from scanlet.storage.sqlite.raw_scans import RawScanStore
 from scanlet.storage.sqlite.rows_insert import RowsInsert
+from scanlet.storage.visitor_state import VisitorState
 
 __all__ = ("AnalyticsStore",)
 
@@ -88,6 +88,8 @@ class AnalyticsStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        #: The visitor sets' state this store's last apply left (None: read it first).
+        self._visitors: VisitorState | None = None
 
     # -- write side -------------------------------------------------------------------------
 
@@ -110,19 +112,26 @@ class AnalyticsStore:
         ``raw_cutoff`` (None: all), and move the follower ``name`` from ``expected`` to
         ``position``, in one transaction; ``PositionMoved`` (nothing applied) when the
         stored position is not ``expected``."""
+        # Held again only once this commit has succeeded (see ``VisitorState``).
+        held, self._visitors = self._visitors, None
 
-        def commit(conn: sqlite3.Connection) -> None:
-            if PositionStore.stored(conn, name) != expected:
-                raise PositionMoved()
+        def commit(conn: sqlite3.Connection) -> VisitorState:
+            PositionStore.move(conn, name, expected, position)
+            state = held if held is not None and held.position == expected else None
+            if state is None:
+                state = AnalyticsStore._visitor_state(conn, expected)
             if facts:
-                AnalyticsStore.add(conn, facts)
+                state = AnalyticsStore._add(conn, facts, state, position)
+            else:
+                state = state.after(position, None, ())
             RawScanStore.copy_from_log(conn, expected, position, raw_cutoff)
-            PositionStore.save(conn, name, position)
+            return state
 
-        await self._db.write(commit, derived=True)
+        self._visitors = await self._db.write(commit, derived=True)
 
     async def reset(self, name: str) -> None:
         """Empty every analytics read model and the follower's position (a rebuild)."""
+        self._visitors = None
 
         def reset(conn: sqlite3.Connection) -> None:
             AnalyticsStore._reset(conn)
@@ -133,28 +142,52 @@ class AnalyticsStore:
 
     @staticmethod
     def add(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
-        """Add ``facts`` (in seq order) within the caller's transaction."""
-        rollup = add_up(facts, AnalyticsStore._visitor_days(conn, facts))
-        first_sightings = AnalyticsStore._store_new_visitors(conn, rollup.visitor_keys)
-        AnalyticsStore._upsert(conn, rollup.increments(first_sightings))
-        AnalyticsStore._keep_visitor_days(conn, rollup)
+        """Add ``facts`` (in seq order) within the caller's transaction, the visitor sets'
+        state read from the tables (nothing at all for no facts, as in ``apply``)."""
+        if facts:
+            AnalyticsStore._add(conn, facts, AnalyticsStore._visitor_state(conn, 0), 0)
 
     @staticmethod
-    def _visitor_days(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> VisitorDays:
+    def _add(
+        conn: sqlite3.Connection, facts: Sequence[ScanFact], state: VisitorState, position: int
+    ) -> VisitorState:
+        """``add`` onto the visitor sets as ``state`` holds them; their state after, at
+        ``position``."""
+        days = visitor_days(facts)
+        rollup = add_up(facts, state.before(days, AnalyticsStore._days(conn, state.unknown(days))))
+        first_sightings = AnalyticsStore._store_new_visitors(conn, rollup.visitor_keys)
+        AnalyticsStore._upsert(conn, rollup.increments(first_sightings))
+        pruned = AnalyticsStore._keep_visitor_days(conn, rollup, state.prunable(rollup))
+        return state.after(position, rollup, pruned)
+
+    @staticmethod
+    def _visitor_state(conn: sqlite3.Connection, position: int) -> VisitorState:
+        """The visitor sets' state as the tables hold it (at ``position``)."""
         scans, newest = conn.execute(
             "SELECT (SELECT scans FROM analytics_visitor_clock),"
             " (SELECT MAX(day) FROM analytics_visitor_days)"
         ).fetchone()
-        known = conn.execute(
-            "SELECT day, last FROM analytics_visitor_days"
-            " WHERE day IN (SELECT value FROM json_each(?))",
-            (msgspec.json.encode(visitor_days(facts)).decode(),),
-        )
-        return VisitorDays(scans or 0, newest, dict(known))
+        kept = conn.execute("SELECT day, last FROM analytics_visitor_days WHERE pruned = 0")
+        return VisitorState(position, scans or 0, newest, dict(kept))
 
     @staticmethod
-    def _keep_visitor_days(conn: sqlite3.Connection, rollup: Rollup) -> None:
-        """Store the clock and the days' records; drop the sets no longer needed."""
+    def _days(conn: sqlite3.Connection, days: list[int]) -> dict[int, int | None]:
+        """The records of ``days`` (pruned ones: the kept are in the state)."""
+        if not days:
+            return {}
+        found = conn.execute(
+            "SELECT day, last FROM analytics_visitor_days"
+            " WHERE day IN (SELECT value FROM json_each(?))",
+            (msgspec.json.encode(days).decode(),),
+        )
+        return dict(found)
+
+    @staticmethod
+    def _keep_visitor_days(
+        conn: sqlite3.Connection, rollup: Rollup, prunable: list[int]
+    ) -> list[int]:
+        """Store the clock and the days' records; drop the sets no longer needed (none
+        unless ``prunable`` names some); the days pruned."""
         conn.execute(
             "INSERT INTO analytics_visitor_clock (id, scans) VALUES (1, ?)"
             " ON CONFLICT (id) DO UPDATE SET scans = excluded.scans",
@@ -167,18 +200,22 @@ class AnalyticsStore:
                 list(rollup.days.items()),
             )
         gone = rollup.gone
-        if gone is None:
-            return
-        days = conn.execute(
-            "UPDATE analytics_visitor_days SET pruned = 1 WHERE pruned = 0 AND day <= ?"
-            " AND (last IS NULL OR last < ?) RETURNING day",
-            gone,
-        ).fetchall()
+        if gone is None or not prunable:
+            return []
+        days = [
+            day
+            for (day,) in conn.execute(
+                "UPDATE analytics_visitor_days SET pruned = 1 WHERE pruned = 0 AND day <= ?"
+                " AND (last IS NULL OR last < ?) RETURNING day",
+                gone,
+            ).fetchall()
+        ]
         if days:
             conn.execute(
                 "DELETE FROM analytics_visitors WHERE day IN (SELECT value FROM json_each(?))",
-                (msgspec.json.encode([day for (day,) in days]).decode(),),
+                (msgspec.json.encode(days).decode(),),
             )
+        return days
 
     @staticmethod
     def _store_new_visitors(

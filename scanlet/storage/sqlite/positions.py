@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from scanlet.storage.ports import PositionMoved
 from scanlet.storage.sqlite.database import Database
 
 __all__ = ("PositionStore",)
@@ -34,6 +35,22 @@ class PositionStore:
             " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
             (name, seq),
         )
+
+    @staticmethod
+    def move(conn: sqlite3.Connection, name: str, expected: int, seq: int) -> None:
+        """Move ``name`` from ``expected`` to ``seq`` within the caller's write transaction;
+        ``PositionMoved`` (nothing changed) if it is elsewhere.
+
+        One statement where the row is there (every batch but a follower's first): the check
+        and the save as two cost a catch-up a statement more."""
+        if conn.execute(
+            "UPDATE follower_positions SET seq = ? WHERE name = ? AND seq = ?",
+            (seq, name, expected),
+        ).rowcount:
+            return
+        if PositionStore.stored(conn, name) != expected:
+            raise PositionMoved()
+        PositionStore.save(conn, name, seq)
 
     @staticmethod
     def reset(conn: sqlite3.Connection, name: str) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
-from scanlet.storage.ports import PositionMoved
 from scanlet.storage.records import (
     AttemptOutcome,
     AttemptPage,
@@ -133,28 +132,25 @@ class WebhookStore:
         many were added (``PositionMoved``, nothing done, if it was not at ``expected``)."""
 
         def commit(conn: sqlite3.Connection) -> int:
-            if PositionStore.stored(conn, name) != expected:
-                raise PositionMoved()
+            PositionStore.move(conn, name, expected, position)
             endpoints = WebhookStore._enabled_endpoints(conn)
             deliveries = plan(endpoints) if endpoints else []
             if deliveries:
                 WebhookStore._enqueue(conn, deliveries, now)
-            PositionStore.save(conn, name, position)
             return len(deliveries)
 
         return await self._db.write(commit)
 
     async def skip_unless_endpoints(self, name: str, expected: int, position: int) -> bool:
         """Move the follower ``name`` from ``expected`` to ``position`` if, in that same
-        transaction, no endpoint is enabled; whether it did. (An endpoint created later
-        starts after the log's end at its creation, so it misses nothing.)"""
+        transaction, no endpoint is enabled; whether it did (``PositionMoved`` if it was to
+        move but was not at ``expected``). (An endpoint created later starts after the log's
+        end at its creation, so it misses nothing.)"""
 
         def skip(conn: sqlite3.Connection) -> bool:
-            if PositionStore.stored(conn, name) != expected:
-                raise PositionMoved()
             if WebhookStore._enabled_endpoints(conn):
                 return False
-            PositionStore.save(conn, name, position)
+            PositionStore.move(conn, name, expected, position)
             return True
 
         return await self._db.write(skip)

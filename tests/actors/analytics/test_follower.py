@@ -3,12 +3,13 @@
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import anyio
 import anyio.lowlevel
 from prometheus_client import CollectorRegistry
 
-from scanlet.actors.analytics.actor import lag_gauge
+from scanlet.actors.analytics.actor import AnalyticsFollower, lag_gauge
 from scanlet.actors.analytics.facts import Agent
 from scanlet.actors.analytics.projection import AnalyticsProjection
 from scanlet.actors.analytics.retention import RetentionPolicy, purge_once
@@ -17,6 +18,7 @@ from scanlet.adapters.agent_worker import AgentWorker
 from scanlet.adapters.user_agents import describe_agent
 from scanlet.runtime import ActorRef, ChildSpec
 from scanlet.runtime.testing import running_system
+from scanlet.storage import rollups
 from scanlet.storage.ports import ALL_CODES
 from tests.conftest import AWAKE_AGENT_WORKER, AnyStorage, caught_up, nth_position
 
@@ -209,6 +211,18 @@ async def test_rollups_of_more_rows_than_one_statement_holds_add_up(
         assert found["referrer"] == {f"site{i}.example": 2 for i in range(80)}
 
 
+async def in_slices(folding: AnalyticsFollower, *, batch_size: int) -> int:
+    """Catch ``folding`` up one batch of ``batch_size`` events a message; how many it took."""
+    folding.batch_size = batch_size
+    folding.batches_per_message = 1
+    slices = 0
+    while True:
+        slices += 1
+        await folding.on_message(CatchUp())
+        if not folding.more:
+            return slices
+
+
 async def test_raw_scans_come_from_the_log_one_row_a_scan_of_either_kind_in_any_batches(
     storage: AnyStorage,
 ) -> None:
@@ -229,16 +243,7 @@ async def test_raw_scans_come_from_the_log_one_row_a_scan_of_either_kind_in_any_
     projection = AnalyticsProjection(
         describe_agent, raw_cutoff=RetentionPolicy(30, lambda: NOW).cutoff
     )
-    folding = follower(storage, projection)
-    folding.batch_size = 3
-    folding.batches_per_message = 1
-    slices = 0
-    while True:
-        slices += 1
-        await folding.on_message(CatchUp())
-        if not folding.more:
-            break
-    assert slices == 3
+    assert await in_slices(follower(storage, projection), batch_size=3) == 3
     rows = await storage.raw_scans(projection.raw_scan).dump()
     assert [(slug, orphaned) for _, slug, orphaned, _ in rows] == [
         ("menu", 0),
@@ -250,3 +255,57 @@ async def test_raw_scans_come_from_the_log_one_row_a_scan_of_either_kind_in_any_
     ]
     # The rollups count the recorded scans only, the one before the cutoff included.
     assert sum(r.humans for r in await storage.analytics.hours(ALL_CODES, 0, 10**7)) == 4
+
+
+async def test_batches_on_the_visitor_sets_the_store_holds_equal_a_rebuild(
+    storage: AnyStorage,
+) -> None:
+    """The store keeps the visitor sets' clock and days between batches instead of reading
+    them: batches of two, with live, late and imported scans whose days' sets are kept and
+    pruned between them (three scans kept), leave the tables as a rebuild in one does."""
+    day = timedelta(days=1)
+    events = [
+        scan("menu", NOW - 6 * day, visitor="a"),
+        scan("menu", NOW - 5 * day, visitor="a"),
+        scan("menu", NOW, visitor="a"),
+        # A day never seen before gets a set, kept while its imports keep coming.
+        scan("menu", NOW - 4 * day, visitor="b", source="import"),
+        scan("poster", NOW, visitor="b"),
+        orphan("gone", NOW),
+        scan("menu", NOW - 4 * day, visitor="c", source="import"),
+        scan("menu", NOW - 5 * day, visitor="c"),  # late, its set gone: not a new visitor
+        scan("menu", NOW + day, visitor="a"),
+        scan("poster", NOW + day, visitor="a"),
+        scan("poster", NOW + day, visitor="c"),
+        scan("menu", NOW - 4 * day, visitor="d", source="import"),  # three scans on: gone
+        scan("menu", NOW + 2 * day, visitor="b"),
+    ]
+    await append(storage, events)
+    await nth_position(storage, len(events))
+    projection = AnalyticsProjection(describe_agent)
+    with mock.patch.object(rollups, "KEPT_SCANS", 3):
+        slices = await in_slices(follower(storage, projection), batch_size=2)
+        batched = await storage.analytics.dump()
+        await rebuild_all(storage, projection)
+        rebuilt = await storage.analytics.dump()
+    assert slices == 7
+    assert batched == rebuilt
+    first = int(NOW.timestamp()) // 86400 - 6
+    by_day = {
+        r.hour // 24 - first: (r.humans, r.uniques)
+        for r in await storage.analytics.hours("menu", 0, 10**7)
+    }
+    assert by_day == {0: (1, 1), 1: (2, 1), 2: (3, 2), 6: (1, 1), 7: (1, 1), 8: (1, 1)}
+    # Every day out of the window had its set pruned, the imported one at its last import.
+    days = {
+        int(str(row[0])) - first: (row[1], bool(row[2]))
+        for row in rebuilt["analytics_visitor_days"]
+    }
+    assert days == {
+        0: (None, True),
+        1: (None, True),
+        2: (5, True),
+        6: (None, False),
+        7: (None, False),
+        8: (None, False),
+    }

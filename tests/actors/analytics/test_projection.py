@@ -1,8 +1,11 @@
 """The analytics projection: rollups, uniques, bots, breakdowns, and rebuild equality."""
 
+import asyncio
 import sqlite3
+import tempfile
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +23,7 @@ from scanlet.adapters.user_agents import describe_agent
 from scanlet.storage import rollups
 from scanlet.storage.records import NewEvent, RawScanQuery, StoredEvent
 from scanlet.storage.sqlite.analytics import AnalyticsStore
+from scanlet.storage.sqlite.database import Database
 from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.migrations import apply_migrations
 from scanlet.storage.sqlite.raw_scans import RawScanStore
@@ -165,6 +169,18 @@ def memory_db() -> sqlite3.Connection:
     return conn
 
 
+TABLES = (
+    "analytics_hours",
+    "analytics_days",
+    "analytics_breakdown_hours",
+    "analytics_breakdown_days",
+    "analytics_visitors",
+    "analytics_visitor_days",
+    "analytics_visitor_clock",
+    "raw_scans",
+)
+
+
 def apply_in_chunks(
     events: list[StoredEvent], cuts: list[int]
 ) -> dict[str, list[tuple[object, ...]]]:
@@ -180,17 +196,33 @@ def apply_in_chunks(
         AnalyticsStore.add(conn, facts)
         RawScanStore.copy_from_log(conn, a, b, None)
         conn.execute("COMMIT")
-    tables = [
-        "analytics_hours",
-        "analytics_days",
-        "analytics_breakdown_hours",
-        "analytics_breakdown_days",
-        "analytics_visitors",
-        "analytics_visitor_days",
-        "analytics_visitor_clock",
-        "raw_scans",
-    ]
-    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
+    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in TABLES}
+
+
+async def apply_through_stores(
+    events: list[StoredEvent], cuts: list[int], turns: list[int]
+) -> dict[str, list[tuple[object, ...]]]:
+    """``apply_in_chunks`` as the follower stores its batches (``AnalyticsStore.apply``,
+    which holds the visitor sets' state between them), two stores on one database taking
+    turns as ``turns`` says (as the server and the projection worker do)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "scanlet.db")
+        await db.open()
+        try:
+            entries = [NewEvent(e.id, e.type, e.slug, e.occurred_at, e.payload) for e in events]
+            await db.write(lambda conn: EventLog.add(conn, entries, "t"))
+            stores = (AnalyticsStore(db), AnalyticsStore(db))
+            projection = AnalyticsProjection(describe_agent)
+            bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
+            for n, (a, b) in enumerate(pairwise(bounds)):
+                store = stores[turns[n % len(turns)] if turns else 0]
+                await store.apply("analytics", a, b, projection.fold(events[a:b]), None)
+            return {
+                t: sorted(tuple(row) for row in await db.fetch_all(f"SELECT * FROM {t}"))
+                for t in TABLES
+            }
+        finally:
+            await db.close()
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -198,9 +230,10 @@ def apply_in_chunks(
     st.lists(scan_events(), max_size=60),
     st.lists(st.integers(0, 100), max_size=8),
     st.sampled_from([1, 5, 20, rollups.KEPT_SCANS]),
+    st.lists(st.integers(0, 1), max_size=4),
 )
 def test_applying_the_log_in_any_batches_equals_a_rebuild_in_one(
-    events: list[DomainEvent], cuts: list[int], kept_scans: int
+    events: list[DomainEvent], cuts: list[int], kept_scans: int, turns: list[int]
 ) -> None:
     stored = []
     for seq, event in enumerate(events, start=1):
@@ -213,7 +246,11 @@ def test_applying_the_log_in_any_batches_equals_a_rebuild_in_one(
     with mock.patch.object(rollups, "KEPT_SCANS", kept_scans):
         incremental = apply_in_chunks(stored, cuts)
         rebuilt = apply_in_chunks(stored, [])
+        # And through the store, whose memory of the visitor sets stands in for reading
+        # them: the same tables whichever of two stores applied each batch.
+        applied = asyncio.run(apply_through_stores(stored, cuts, turns))
     assert incremental == rebuilt
+    assert applied == rebuilt
     # One raw row per scan of either kind, as the log has it.
     assert rebuilt["raw_scans"] == sorted(
         (e.occurred_at, e.seq, e.slug, int(e.type == "scan.orphaned"))
