@@ -196,7 +196,7 @@ class Database:
         self._readers: list[aiosqlite.Connection] = []
         self._free_readers: list[aiosqlite.Connection] = []
         self._reader_slots = anyio.Semaphore(readers)
-        self._write_lock = anyio.Lock()
+        self._write_lock = anyio.Lock(fast_acquire=True)
         #: Why the last write failed (None after a successful one): readiness reports it.
         self.write_error: str | None = None
         #: Whether ``open`` made the file (a new database).
