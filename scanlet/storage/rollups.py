@@ -21,6 +21,7 @@ __all__ = (
     "COUNTERS",
     "KEPT_SCANS",
     "PARTS",
+    "TABLES",
     "VISITOR_WINDOW_DAYS",
     "Increments",
     "Rollup",
@@ -31,6 +32,17 @@ __all__ = (
     "days_and_ragged_hours",
     "split_hours",
     "visitor_days",
+)
+
+#: The rollup tables, alike on both engines (a rebuild empties them; tests compare them).
+TABLES = (
+    "analytics_hours",
+    "analytics_days",
+    "analytics_breakdown_hours",
+    "analytics_breakdown_days",
+    "analytics_visitors",
+    "analytics_visitor_days",
+    "analytics_visitor_clock",
 )
 
 #: Visitor sets are kept for the newest day seen and the two before it. A visitor hash of an

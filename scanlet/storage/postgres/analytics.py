@@ -17,6 +17,7 @@ from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, ScanFact
 from scanlet.storage.rollups import (
     COUNTERS,
     PARTS,
+    TABLES,
     Increments,
     Rollup,
     add_up,
@@ -28,15 +29,6 @@ from scanlet.storage.visitor_state import VisitorState
 
 __all__ = ("AnalyticsStore",)
 
-_TABLES = (
-    "analytics_hours",
-    "analytics_days",
-    "analytics_breakdown_hours",
-    "analytics_breakdown_days",
-    "analytics_visitors",
-    "analytics_visitor_days",
-    "analytics_visitor_clock",
-)
 _COUNTERS = (
     "INSERT INTO {table} (slug, {unit}, humans, bots, uniques, bot_uniques, own, own_uniques)"
     " SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[],"
@@ -105,7 +97,7 @@ class AnalyticsStore:
         self._visitors = None
 
         async def reset(conn: Connection) -> None:
-            await conn.execute(f"TRUNCATE {', '.join(_TABLES)}, raw_scans")
+            await conn.execute(f"TRUNCATE {', '.join(TABLES)}, raw_scans")
             await PositionStore.reset(conn, name)
 
         await self._db.write(reset)
@@ -187,7 +179,7 @@ class AnalyticsStore:
     async def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every rollup row, sorted (tests compare a rebuild with the incremental path)."""
         found: dict[str, list[tuple[object, ...]]] = {}
-        for table in _TABLES:
+        for table in TABLES:
             rows = await self._db.fetch(f"SELECT * FROM {table}")
             found[table] = sorted(tuple(row.values()) for row in rows)
         return found

@@ -19,6 +19,7 @@ import msgspec
 from scanlet.storage.ports import ALL_CODES, Codes
 from scanlet.storage.records import DIMENSIONS, CodeTotal, HourRow, ScanFact
 from scanlet.storage.rollups import (
+    TABLES,
     Increments,
     Rollup,
     add_up,
@@ -72,17 +73,6 @@ def _rows(added: Mapping[_Key, list[int]]) -> list[tuple[object, ...]]:
     return [(*key, *counts) for key, counts in added.items()]
 
 
-_TABLES = (
-    "analytics_hours",
-    "analytics_days",
-    "analytics_breakdown_hours",
-    "analytics_breakdown_days",
-    "analytics_visitors",
-    "analytics_visitor_days",
-    "analytics_visitor_clock",
-)
-
-
 class AnalyticsStore:
     """The rollup tables: ``apply`` in the follower's transaction, queries on readers."""
 
@@ -96,7 +86,7 @@ class AnalyticsStore:
     @staticmethod
     def _reset(conn: sqlite3.Connection) -> None:
         """Empty every rollup table (before a rebuild), within the caller's transaction."""
-        for table in _TABLES:
+        for table in TABLES:
             conn.execute(f"DELETE FROM {table}")
 
     async def apply(
@@ -311,7 +301,7 @@ class AnalyticsStore:
         """Every rollup row, sorted (for tests comparing a rebuild with the incremental path)."""
         found: dict[str, list[tuple[object, ...]]] = {}
         async with self._db.reader() as conn:
-            for table in _TABLES:
+            for table in TABLES:
                 found[table] = await _all_rows(conn, f"SELECT * FROM {table}")
         return found
 

@@ -169,16 +169,7 @@ def memory_db() -> sqlite3.Connection:
     return conn
 
 
-TABLES = (
-    "analytics_hours",
-    "analytics_days",
-    "analytics_breakdown_hours",
-    "analytics_breakdown_days",
-    "analytics_visitors",
-    "analytics_visitor_days",
-    "analytics_visitor_clock",
-    "raw_scans",
-)
+TABLES = (*rollups.TABLES, "raw_scans")
 
 
 def apply_in_chunks(
