@@ -31,12 +31,13 @@ class VisitorState:
     __slots__ = ("kept", "newest", "position", "scans")
 
     def __init__(
-        self, position: int, scans: int, newest: int | None, kept: Mapping[int, int | None]
+        self, position: int, scans: int, newest: int | None, kept: dict[int, int | None]
     ) -> None:
         self.position = position
         self.scans = scans
         self.newest = newest
-        self.kept = dict(kept)
+        #: Never changed in place (a state may share it with the one it came from).
+        self.kept = kept
 
     def unknown(self, days: Iterable[int]) -> list[int]:
         """Those of ``days`` whose record only the table has (pruned, or none)."""

@@ -93,7 +93,6 @@ class AnalyticsStore:
 
     async def reset(self, name: str) -> None:
         """Empty every analytics read model and the follower's position (a rebuild)."""
-
         self._visitors = None
 
         async def reset(conn: Connection) -> None:

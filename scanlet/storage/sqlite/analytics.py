@@ -131,18 +131,11 @@ class AnalyticsStore:
         await self._db.write(reset)
 
     @staticmethod
-    def add(conn: sqlite3.Connection, facts: Sequence[ScanFact]) -> None:
-        """Add ``facts`` (in seq order) within the caller's transaction, the visitor sets'
-        state read from the tables (nothing at all for no facts, as in ``apply``)."""
-        if facts:
-            AnalyticsStore._add(conn, facts, AnalyticsStore._visitor_state(conn, 0), 0)
-
-    @staticmethod
     def _add(
         conn: sqlite3.Connection, facts: Sequence[ScanFact], state: VisitorState, position: int
     ) -> VisitorState:
-        """``add`` onto the visitor sets as ``state`` holds them; their state after, at
-        ``position``."""
+        """Add ``facts`` (in seq order) within the caller's transaction onto the visitor sets
+        as ``state`` holds them; their state after, at ``position``."""
         days = visitor_days(facts)
         rollup = add_up(facts, state.before(days, AnalyticsStore._days(conn, state.unknown(days))))
         first_sightings = AnalyticsStore._store_new_visitors(conn, rollup.visitor_keys)
