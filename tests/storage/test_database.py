@@ -77,13 +77,14 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
         assert row[0] == 0
 
 
-async def test_a_write_nobody_else_waits_for_commits_before_other_tasks_run(
-    tmp_path: Path,
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+async def test_a_write_on_the_loop_nobody_else_waits_for_commits_before_other_tasks_run(
+    tmp_path: Path, synchronous: Literal["normal", "full"]
 ) -> None:
     # The scans' group commits and the catch-ups take the write lock hundreds of times a
     # second: a turn of the loop for each uncontended one cost a served redirect about 2 %
-    # of its instructions. A write that waits behind another still queues for its turn.
-    async with open_database(tmp_path / "scanlet.db") as db:
+    # of its instructions. Under ``full`` a projection's (derived) write runs on the loop.
+    async with open_database(tmp_path / "scanlet.db", synchronous=synchronous) as db:
         order: list[str] = []
 
         async def other() -> None:
@@ -91,19 +92,26 @@ async def test_a_write_nobody_else_waits_for_commits_before_other_tasks_run(
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(other)
-            await db.write(lambda conn: order.append("write"))
+            await db.write(lambda conn: order.append("write"), derived=synchronous == "full")
         assert order == ["write", "other task"]
+
+
+@pytest.mark.parametrize("synchronous", ["normal", "full"])
+async def test_writes_waiting_for_the_lock_take_it_in_turn(
+    tmp_path: Path, synchronous: Literal["normal", "full"]
+) -> None:
+    async with open_database(tmp_path / "scanlet.db", synchronous=synchronous) as db:
+        order: list[str] = []
 
         async def writer(name: str) -> None:
             await db.write(lambda conn: order.append(name))
 
-        order.clear()
         async with anyio.create_task_group() as tasks, db._write_lock:
-            for name in ("first", "second"):
+            for name in ("first", "second", "third"):
                 tasks.start_soon(writer, name)
                 await anyio.wait_all_tasks_blocked()
             order.append("released")
-        assert order == ["released", "first", "second"]
+        assert order == ["released", "first", "second", "third"]
 
 
 @pytest.mark.parametrize(("synchronous", "sqlite_wait_ms"), [("normal", 0), ("full", 5000)])
