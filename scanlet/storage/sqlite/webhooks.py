@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from scanlet.storage.cursors import decode_cursor, encode_cursor, seq_part
+from scanlet.storage.ports import PositionMoved
 from scanlet.storage.records import (
     AttemptOutcome,
     AttemptPage,
@@ -143,12 +144,14 @@ class WebhookStore:
 
     async def skip_unless_endpoints(self, name: str, expected: int, position: int) -> bool:
         """Move the follower ``name`` from ``expected`` to ``position`` if, in that same
-        transaction, no endpoint is enabled; whether it did (``PositionMoved`` if it was to
-        move but was not at ``expected``). (An endpoint created later starts after the log's
-        end at its creation, so it misses nothing.)"""
+        transaction, no endpoint is enabled; whether it did (``PositionMoved`` if it was not
+        at ``expected``). (An endpoint created later starts after the log's end at its
+        creation, so it misses nothing.)"""
 
         def skip(conn: sqlite3.Connection) -> bool:
             if WebhookStore._enabled_endpoints(conn):
+                if PositionStore.stored(conn, name) != expected:
+                    raise PositionMoved()
                 return False
             PositionStore.move(conn, name, expected, position)
             return True
