@@ -59,9 +59,9 @@ from scanlet.storage.opening import open_storage
 
 __all__ = ("ANSWER_SECONDS", "ProjectionWorker", "WorkerConfig", "main", "worker_wanted")
 
-#: Batches of the follower's size (256 events) the worker applies before it answers: the
+#: Batches of the follower's size (512 events) the worker applies before it answers: the
 #: follower then hears of progress (its lag gauge, a stop) every few hundred ms at worst.
-WORKER_BATCHES = 4
+WORKER_BATCHES = 2
 #: The longest one slice may take: seconds of parsing new agents on a starved core, far
 #: below a minute.
 ANSWER_SECONDS = 60.0

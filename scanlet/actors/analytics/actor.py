@@ -111,9 +111,13 @@ class AnalyticsFollower(LogFollower):
     position_name = POSITION_NAME
     # The rollups fold recorded scans; the writer copies every scan's raw row from the log.
     types = FOLDED_TYPES
-    # About 8 ms of projection work per batch (30 us a scan): the longest a redirect waits
-    # behind a catch-up, since the follower yields to requests between batches.
-    batch_size = 256
+    # More than a catch-up gathers at saturation (10 ms of redirects, CATCH_UP_DEBOUNCE: 360
+    # at the bare app's 36k a second here), so that one is one transaction: at 256, a
+    # saturated server's catch-ups of about 270 scans each paid a second apply's fixed cost
+    # for the few past 256 (bench/catch_up.py --scans 270: 31.7k against 25.5k instructions a
+    # scan). A batch of live scans applies in about 0.7 ms; the fold is sliced by time and
+    # the apply cut into parts by rollup rows (``rows_per_apply``), whatever the batch size.
+    batch_size = 512
     #: Rollup rows one transaction may touch (None: a batch is one transaction, whatever
     #: it touches, as in a rebuild, which nothing waits for).
     rows_per_apply: int | None = ROWS_PER_APPLY
