@@ -54,7 +54,7 @@ class LogTail:
     """Keeps the newest ``keep`` events of the log in memory while streams are open.
 
     ``frame`` turns a stored event into its SSE message (built once, shared by every stream).
-    With no stream open it reads nothing: the scan path's commits then cost it one ring each.
+    With no stream open it reads nothing, and wakes at most once a ``debounce``.
     """
 
     def __init__(
@@ -171,12 +171,15 @@ class LogTail:
                 if self.followers:
                     await self._read()
                     await self._wake()
-                    await anyio.sleep(self._debounce)
                 else:
                     # Nobody follows: forget rather than fall behind. The next follower makes
                     # the tail start again from the log's end, and reads anything older from
                     # the log itself.
                     self._stale = True
+                # At most one read a ``debounce``, and with nobody following, one wake-up:
+                # every group commit rings, about 500 a second under load, and each ring
+                # that woke the tail to do nothing cost 6.6 us.
+                await anyio.sleep(self._debounce)
         finally:
             doorbell.close()
             self.close()
