@@ -149,7 +149,7 @@ def main() -> None:
                     api = through_api(base, token, events, batch)
                     print(
                         f"{variant} batch {batch:5}: raw sqlite3 {raw:10.0f} events/s   "
-                        f"API {api:9.0f} events/s   ratio {api / raw:.2f}",
+                        f"API {api:9.0f} events/s   ratio {api / raw:.3f}",
                         flush=True,
                     )
                 if raw_conn is not None:

@@ -338,8 +338,10 @@ def report(
             for name, runs in results.items()
         )
         print(f"median {label}  {figures}")
+    # Three decimals: #19's goals are round figures (0.75), and two decimals showed a run at
+    # 0.748 as meeting one.
     for name in variants:
-        print(f"ratio {name}/bare: {median[name] / median['bare']:.2f}")
+        print(f"ratio {name}/bare: {median[name] / median['bare']:.3f}")
     # The routing issue's goal: 10 rules, or a domain per request, cost at most 5 % of the
     # plain scan path's throughput.
     # Also paired: each round's run against core's run of the same round, minutes apart at
