@@ -9,7 +9,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from scanlet.actors.analytics.actor import AnalyticsFollower
 from scanlet.actors.events import ScanRecorded, decode_event, log_entry
+from scanlet.assembly.analytics import CATCH_UP_DEBOUNCE
 from scanlet.config import load_settings
 from scanlet.storage.errors import StorageError
 from scanlet.storage.opening import open_storage
@@ -61,6 +63,26 @@ def test_memory_keeps_the_newest_commits_within_its_capacity() -> None:
     recent.add(30, [entry() for _ in range(20)], "t")
     assert seqs(recent.after(10, 100)) == list(range(11, 31))
 
+
+
+def test_memory_holds_what_a_saturated_server_appends_between_two_catch_ups() -> None:
+    # 10 ms of redirects at 40k a second, in group commits of 64 (a commit takes at most as
+    # many scans as there are connections waiting, 64 under bench/redirect.py): the analytics
+    # follower's next read finds all of them decoded in memory, none read back from the log.
+    gathered = round(CATCH_UP_DEBOUNCE * 40_000)
+    recent = RecentAppends()
+    before = 1000
+    last = before
+    for _ in range(0, gathered + 64 * 4, 64):  # a few commits more, still unread
+        last += 64
+        recent.add(last, [entry() for _ in range(64)], "t")
+    oldest_unread = recent.after(last - gathered, AnalyticsFollower.batch_size)
+    assert seqs(oldest_unread) == list(range(last - gathered + 1, last + 1))
+    assert all(isinstance(event.event, ScanRecorded) for event in oldest_unread)
+    # And no more than one of the follower's batches and a commit: every object kept is
+    # memory the next scans' objects wait for to come back into the cache.
+    oldest_held = next(seq for seq in range(before + 1, last + 1) if recent.after(seq - 1, 1))
+    assert last - oldest_held + 1 <= AnalyticsFollower.batch_size + 64
 
 def _external_append(path: Path, new: NewEvent) -> None:
     """Another process's append (an import, say): straight into the file."""
