@@ -64,7 +64,6 @@ def test_memory_keeps_the_newest_commits_within_its_capacity() -> None:
     assert seqs(recent.after(10, 100)) == list(range(11, 31))
 
 
-
 def test_memory_holds_what_a_saturated_server_appends_between_two_catch_ups() -> None:
     # 10 ms of redirects at 40k a second, in group commits of 64 (a commit takes at most as
     # many scans as there are connections waiting, 64 under bench/redirect.py): the analytics
@@ -83,6 +82,7 @@ def test_memory_holds_what_a_saturated_server_appends_between_two_catch_ups() ->
     # memory the next scans' objects wait for to come back into the cache.
     oldest_held = next(seq for seq in range(before + 1, last + 1) if recent.after(seq - 1, 1))
     assert last - oldest_held + 1 <= AnalyticsFollower.batch_size + 64
+
 
 def _external_append(path: Path, new: NewEvent) -> None:
     """Another process's append (an import, say): straight into the file."""
