@@ -26,16 +26,18 @@ from scanlet.storage.records import NewEvent, StoredEvent
 
 __all__ = ("RECENT_EVENTS", "RecentAppends")
 
-#: Events kept (the oldest commits leave first, so up to a commit more are held): one batch
-#: of the analytics follower, more than a saturated server appends between its catch-ups
-#: (about 330 here: 10 ms at 33k redirects a second; the follower read 1,111 times from
-#: memory and twice from the log in 8 s of wrk). Every object a scan makes is freed once its
-#: commit leaves, and freed this soon its memory is still in the core's cache when the next
-#: scans' objects take it: with 4,096 kept (2.4 MB, more than this machine's 2 MB L2), the
-#: whole product served 0.93 as many redirects (median of 6 alternating pairs under wrk),
-#: and CPython's allocator stalled on cold blocks (its share of the CPU samples under perf
-#: 4.4 % against 3.0 %). A read past what is kept is still right: the log itself gives it.
-RECENT_EVENTS = 512
+#: Events kept (the oldest commits leave first, so up to a commit more are held): what the
+#: followers let gather between two reads at saturation, and little more. The analytics
+#: follower reads every 10 ms (about 330 scans here, at 33k redirects a second) and the live
+#: tail, while a stream is open, every 20 ms (about 660). Every object a scan makes is freed
+#: once its commit leaves, and freed this soon its memory is still in the core's cache when
+#: the next scans' objects take it: with 4,096 kept (2.4 MB, more than this machine's 2 MB
+#: L2), the whole product served 0.93 as many redirects as with 512 (median of 6 alternating
+#: pairs under wrk), CPython's allocator stalling on cold blocks (its share of the CPU
+#: samples under perf 4.4 % against 3.0 %). 512 was too few for the tail: with a stream open
+#: it read the log itself 412 times in 8 s of wrk, against twice with 1,024. A read past
+#: what is kept is still right: the log itself gives it.
+RECENT_EVENTS = 1024
 
 
 class RecentAppends:
