@@ -32,11 +32,12 @@ __all__ = ("RECENT_EVENTS", "RecentAppends")
 #: tail, while a stream is open, every 20 ms (about 660). Every object a scan makes is freed
 #: once its commit leaves, and freed this soon its memory is still in the core's cache when
 #: the next scans' objects take it: with 4,096 kept (2.4 MB, more than this machine's 2 MB
-#: L2), the whole product served 0.93 as many redirects as with 512 (median of 6 alternating
-#: pairs under wrk), CPython's allocator stalling on cold blocks (its share of the CPU
-#: samples under perf 4.4 % against 3.0 %). 512 was too few for the tail: with a stream open
-#: it read the log itself 412 times in 8 s of wrk, against twice with 1,024. A read past
-#: what is kept is still right: the log itself gives it.
+#: L2), the whole product served 0.93 as many redirects as with 512 and 0.97 as many as
+#: with 1,024 (medians of 6 alternating pairs under wrk, two sittings), CPython's allocator
+#: stalling on cold blocks (its share of the CPU samples under perf 4.4 % against 3.0 % with
+#: 512). 512 was too few for the tail: with a stream open it read the log itself 412 times
+#: in 8 s of wrk, against twice with 1,024. A read past what is kept is still right: the
+#: log itself gives it.
 RECENT_EVENTS = 1024
 
 
