@@ -18,7 +18,8 @@ from structlog.testing import capture_logs
 from scanlet.storage.errors import StorageError
 from scanlet.storage.private_files import database_files
 from scanlet.storage.records import NewEvent
-from scanlet.storage.sqlite.database import open_database
+from scanlet.storage.sqlite.commit_placement import CommitPlacement
+from scanlet.storage.sqlite.database import Database, open_database
 from scanlet.storage.sqlite.eventlog import EventLog
 from scanlet.storage.sqlite.migrations import available_migrations, current_version
 
@@ -114,16 +115,45 @@ async def test_writes_waiting_for_the_lock_take_it_in_turn(
         assert order == ["released", "first", "second", "third"]
 
 
-@pytest.mark.parametrize(("synchronous", "sqlite_wait_ms"), [("normal", 0), ("full", 5000)])
+class _PinnedPlacement(CommitPlacement):
+    """Durable commits always on the loop, or always in the thread, whatever this shared
+    machine's fsyncs take meanwhile (``CommitPlacement`` itself: test_commit_placement.py)."""
+
+    def __init__(self, on_loop: bool) -> None:
+        super().__init__()
+        self.on_loop = on_loop
+
+    def inline(self) -> bool:
+        return self.on_loop
+
+    def timed(self, seconds: float) -> None:
+        pass
+
+
+def _disk(db: Database, disk: Literal["quick", "slow"]) -> None:
+    """Have ``db`` place its durable commits as for a quick disk (on the loop) or a slow
+    one (in a worker thread)."""
+    db.placement = _PinnedPlacement(on_loop=disk == "quick")
+
+
+@pytest.mark.parametrize(
+    ("synchronous", "disk", "sqlite_wait_ms"),
+    [("normal", "quick", 0), ("full", "quick", 5000), ("full", "slow", 5000)],
+)
 async def test_a_write_on_the_loop_never_sleeps_in_sqlite_for_a_lock_another_process_holds(
-    tmp_path: Path, synchronous: Literal["normal", "full"], sqlite_wait_ms: int
+    tmp_path: Path,
+    synchronous: Literal["normal", "full"],
+    disk: Literal["quick", "slow"],
+    sqlite_wait_ms: int,
 ) -> None:
     """SQLite's busy handler sleeps with its thread standing still: for the inline writer
-    (``synchronous=normal``) that thread is the event loop's, so its own wait is none and
-    the write is begun again after pauses in which the loop serves; a writer in a thread
-    (``full``) waits inside SQLite. Either way the write is stored once the lock goes."""
+    (``synchronous=normal``, or ``full`` while the disk syncs quickly) that thread is the
+    event loop's, so its own wait is none and the write is begun again after pauses in which
+    the loop serves; a writer in a thread (``full`` on a slow disk) waits inside SQLite.
+    Either way the write is stored once the lock goes."""
     path = tmp_path / "scanlet.db"
     async with open_database(path, synchronous=synchronous) as db:
+        _disk(db, disk)
         # White-box: the wait is a setting of the writer's own connection.
         writer = db._writer
         assert writer is not None
@@ -149,18 +179,22 @@ async def test_a_write_on_the_loop_never_sleeps_in_sqlite_for_a_lock_another_pro
         assert db.read_now(lambda conn: conn.execute("SELECT n FROM write_probe").fetchall()) == [
             (1,)
         ]
-        # Begun again while the lock was held (normal), or once, waiting inside SQLite (full).
-        assert (len(begun) > 1) == (synchronous == "normal"), begun
+        # Begun again while the lock was held (on the loop), or once, waiting inside SQLite
+        # (in a thread).
+        assert (len(begun) > 1) == (disk == "quick"), begun
 
 
-@pytest.mark.parametrize("synchronous", ["normal", "full"])
+@pytest.mark.parametrize(
+    ("synchronous", "disk"), [("normal", "quick"), ("full", "quick"), ("full", "slow")]
+)
 async def test_a_derived_write_commits_on_the_loop_without_an_fsync_of_its_own(
-    tmp_path: Path, synchronous: Literal["normal", "full"]
+    tmp_path: Path, synchronous: Literal["normal", "full"], disk: Literal["quick", "slow"]
 ) -> None:
     """A projection's batch (``derived``) commits on the loop with ``synchronous=normal``
     in either mode: under ``full`` the next durable commit's fsync covers its WAL frames.
-    A durable write under ``full`` still runs in a thread, fsynced, and waits for another
-    process's lock inside SQLite; the writer switches back and forth as the writes come."""
+    A durable write under ``full`` is fsynced: on the loop while the disk syncs quickly;
+    on a slow disk in a thread, waiting for another process's lock inside SQLite. The
+    writer switches back and forth as the writes come."""
     loop_thread = threading.get_ident()
 
     def seen(conn: sqlite3.Connection) -> tuple[bool, int, int]:
@@ -174,6 +208,7 @@ async def test_a_derived_write_commits_on_the_loop_without_an_fsync_of_its_own(
         )
 
     async with open_database(tmp_path / "scanlet.db", synchronous=synchronous) as db:
+        _disk(db, disk)
         got = [
             await db.write(seen, derived=True),
             await db.write(seen),
@@ -181,8 +216,12 @@ async def test_a_derived_write_commits_on_the_loop_without_an_fsync_of_its_own(
             await db.write(seen),
         ]
         rows = db.read_now(lambda conn: conn.execute("SELECT n FROM write_probe").fetchone())
-    on_loop, fsynced = (True, 1, 0), (False, 2, 5000)
-    durable = on_loop if synchronous == "normal" else fsynced
+    on_loop = (True, 1, 0)
+    durable = {
+        ("normal", "quick"): on_loop,
+        ("full", "quick"): (True, 2, 0),
+        ("full", "slow"): (False, 2, 5000),
+    }[(synchronous, disk)]
     assert got == [on_loop, durable, on_loop, durable]
     assert rows == (4,)
 
@@ -327,14 +366,18 @@ async def test_a_failing_checkpoint_is_logged_once_until_it_works_again(
         assert events == ["checkpoint failed", "checkpoints resumed"]
 
 
-@pytest.mark.parametrize("synchronous", ["normal", "full"])
+@pytest.mark.parametrize(
+    ("synchronous", "disk"), [("normal", "quick"), ("full", "quick"), ("full", "slow")]
+)
 async def test_loop_reads_never_see_a_write_that_has_not_committed(
-    tmp_path: Path, synchronous: str
+    tmp_path: Path, synchronous: Literal["normal", "full"], disk: Literal["quick", "slow"]
 ) -> None:
-    """Under ``full`` the write runs in a worker thread while the loop goes on: a follower's
-    ``read_now`` or an API's ``fetch_one`` in between (both on the loop's own reader) must
-    not see its rows, which are then rolled back."""
-    async with open_database(tmp_path / "s.db", synchronous=synchronous) as db:  # type: ignore[arg-type]
+    """Under ``full`` on a slow disk the write runs in a worker thread while the loop goes
+    on: a follower's ``read_now`` or an API's ``fetch_one`` in between (both on the loop's
+    own reader) must not see its rows, which are then rolled back."""
+    async with open_database(tmp_path / "s.db", synchronous=synchronous) as db:
+        _disk(db, disk)
+        in_thread = disk == "slow"
         inside = anyio.Event()
         release = threading.Event()
         seen: list[int] = []
@@ -342,7 +385,7 @@ async def test_loop_reads_never_see_a_write_that_has_not_committed(
         def doomed(conn: sqlite3.Connection) -> None:
             entry = NewEvent("x", "scan.recorded", "s", "2026-01-01T00:00:00.000000Z", b"{}")
             EventLog.add(conn, [entry], "2026-01-01T00:00:00.000000Z")
-            if db.inline_writes:
+            if not in_thread:
                 # Inline writes block the loop: nothing else can read in between. Record
                 # what a second connection sees, as the loop's reader would.
                 seen.append(db.read_now(EventLog.newest_seq))
@@ -357,12 +400,12 @@ async def test_loop_reads_never_see_a_write_that_has_not_committed(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(write)
-            if not db.inline_writes:
+            if in_thread:
                 await inside.wait()
                 seen.append(db.read_now(EventLog.newest_seq))
                 row = await db.fetch_one("SELECT COUNT(*) FROM events")
                 assert row is not None
                 seen.append(row[0])
                 release.set()
-        assert seen == [0] if db.inline_writes else [0, 0]
+        assert seen == ([0, 0] if in_thread else [0])
         assert db.read_now(EventLog.newest_seq) == 0

@@ -8,9 +8,10 @@ transaction at a time (``Database.write``). A transaction is a plain function of
   fsync (a group of 64 scans commits in well under a millisecond), while handing it to a
   thread costs a GIL hand-over: up to the interpreter's 5 ms switch interval per hop while
   the loop is busy, which measured as the redirect path's main bottleneck.
-- with ``synchronous=full`` every commit waits for fsync, so it runs in a worker thread and
-  the loop keeps serving meanwhile; but a projection's batch (``write(..., derived=True)``),
-  which the log can always give again, commits inline with no fsync of its own, as under
+- with ``synchronous=full`` every commit waits for fsync. It runs inline too while the disk
+  syncs quickly, and in a worker thread (the loop serving meanwhile) while it does not
+  (``commit_placement.py``). A projection's batch (``write(..., derived=True)``), which
+  the log can always give again, always commits inline with no fsync of its own, as under
   ``normal``: the next durable commit's fsync covers it.
 
 Automatic checkpoints are off on the writer (they would fsync inside a commit); a background
@@ -35,6 +36,7 @@ import structlog
 
 from scanlet.storage.errors import DatabaseMissing, StorageError, StorageUnavailable
 from scanlet.storage.private_files import create_private_file, database_files
+from scanlet.storage.sqlite.commit_placement import CommitPlacement
 from scanlet.storage.sqlite.flush import flush_elsewhere
 from scanlet.storage.sqlite.migrations import apply_migrations
 
@@ -126,6 +128,8 @@ class _WriterMode(NamedTuple):
 _INLINE = _WriterMode("NORMAL", INLINE_WRITE_BUSY_TIMEOUT_MS)
 #: In a worker thread, each commit fsynced (``synchronous=full``).
 _FSYNCED = _WriterMode("FULL", THREAD_WRITE_BUSY_TIMEOUT_MS)
+#: On the loop, each commit fsynced (``synchronous=full`` while the disk syncs quickly).
+_FSYNCED_INLINE = _WriterMode("FULL", INLINE_WRITE_BUSY_TIMEOUT_MS)
 
 
 def _writer_connection(path: Path, mode: _WriterMode) -> sqlite3.Connection:
@@ -197,6 +201,8 @@ class Database:
         self._free_readers: list[aiosqlite.Connection] = []
         self._reader_slots = anyio.Semaphore(readers)
         self._write_lock = anyio.Lock(fast_acquire=True)
+        #: Where the durable commits of ``synchronous=full`` run, by how quickly they commit.
+        self.placement = CommitPlacement()
         #: Why the last write failed (None after a successful one): readiness reports it.
         self.write_error: str | None = None
         #: Whether ``open`` made the file (a new database).
@@ -300,6 +306,9 @@ class Database:
                 if inline:
                     self._writer_mode(_INLINE)
                     return self._run(transaction)
+                if self.placement.inline():
+                    self._writer_mode(_FSYNCED_INLINE)
+                    return self._run(transaction, self.placement.timed)
                 self._writer_mode(_FSYNCED)
                 return await anyio.to_thread.run_sync(self._run, transaction)
             except _LockHeld as held:
@@ -336,7 +345,13 @@ class Database:
         conn.execute(f"PRAGMA busy_timeout = {mode.busy_ms}")
         self._mode = mode
 
-    def _run(self, transaction: Callable[[sqlite3.Connection], T]) -> T:
+    def _run(
+        self,
+        transaction: Callable[[sqlite3.Connection], T],
+        timed: Callable[[float], None] | None = None,
+    ) -> T:
+        """The transaction between ``BEGIN IMMEDIATE`` and ``COMMIT``; ``timed`` is told how
+        long the ``COMMIT`` took."""
         conn = self._writer
         if conn is None:
             raise StorageUnavailable("the database is not open")
@@ -354,12 +369,15 @@ class Database:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        started = time.perf_counter()
         try:
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if timed is not None:
+            timed(time.perf_counter() - started)
         return result
 
     def read_now(self, query: Callable[[sqlite3.Connection], T]) -> T:
@@ -368,11 +386,11 @@ class Database:
         For followers reading the log's newest rows (in SQLite's cache, microseconds): an
         aiosqlite reader would cost a thread hop that waits for the GIL while the loop is
         busy, which profiled as a fifth of the server's time under redirect load. It used to
-        run on the writer connection; with ``synchronous=full`` a write runs on that
-        connection in a worker thread meanwhile, so a follower could see rows of a
-        transaction that then rolled back. A connection of its own reads committed rows
-        only (each statement outside a transaction sees the latest commit). Keep it short:
-        the loop waits for it.
+        run on the writer connection; with ``synchronous=full`` a write may run on that
+        connection in a worker thread meanwhile (while the disk syncs slowly), so a
+        follower could see rows of a transaction that then rolled back. A connection of
+        its own reads committed rows only (each statement outside a transaction sees the
+        latest commit). Keep it short: the loop waits for it.
         """
         conn = self._loop_reader
         if conn is None:
