@@ -4,15 +4,16 @@ syncs quickly, in a worker thread while it does not.
 In a thread, the loop serves on during the fsync, but the thread then waits for the GIL to
 finish the statement and hand the result back, for as long as the loop keeps it busy.
 Measured here (fdatasync 0.11 ms median on this disk), the whole product under wrk with
-``SCANLET_SYNCHRONOUS=full``: a group commit of about 32 scans took 1.43-1.54 ms in a
-thread and 0.84-0.89 ms on the loop (its ``COMMIT`` 0.48 ms by the median, 0.84 at the
-90th percentile), and the loop served 1.11-1.17 times the redirects (alternating runs). A
-slow disk (an fsync of milliseconds, as on some network volumes) would instead stall every
-request behind each commit. So every commit made on the loop times its ``COMMIT`` (the WAL
-write and its fsync) into a running mean: while that stays under ``INLINE_COMMIT_SECONDS``
-commits stay on the loop; past it they go to the thread, and one in ``PROBE_EVERY`` runs on
-the loop again to time the disk anew. One stall of 16 times the limit moves them at once;
-the occasional slow commit among quick ones does not.
+``SCANLET_SYNCHRONOUS=full``: a group commit of about 32 scans took 1.43-1.59 ms in a
+thread, and one of about 36 took 0.90-0.99 ms on the loop (its ``COMMIT`` 0.50-0.52 ms by
+the median, 0.81-0.83 at the 90th percentile); the server answered 1.121-1.134 times the
+redirects (three alternating pairs). A slow disk (an fsync of milliseconds, as on some
+network volumes) would instead stall every request behind each commit. So every commit
+made on the loop times its ``COMMIT`` (the WAL write and its fsync) into a running mean:
+while that stays under ``INLINE_COMMIT_SECONDS`` commits stay on the loop; past it they go
+to the thread, and one in ``PROBE_EVERY`` runs on the loop again to time the disk anew. One
+stall of 16 times the limit moves them at once; the occasional slow commit among quick
+ones does not.
 """
 
 from __future__ import annotations
