@@ -4,6 +4,7 @@ process dies by SIGKILL right after its last answer; what it answered must be st
 
 from __future__ import annotations
 
+import os
 import signal
 import uuid
 from pathlib import Path
@@ -52,14 +53,46 @@ def answer_then_die(folder: Path, server: str, env: dict[str, str]) -> tuple[int
     return answered, accepted
 
 
+def _pinned_placement(folder: Path, on_loop: bool) -> tuple[dict[str, str], Path]:
+    """Environment for a served process whose durable commits (``synchronous=full``) all run
+    on the loop, or all in a worker thread, whatever this machine's disk syncs in: a
+    ``sitecustomize`` that pins ``CommitPlacement`` before the server starts; and the file
+    that counts the commits it placed (one line each)."""
+    hook = folder / "placement-hook"
+    hook.mkdir()
+    placed = folder / "placed"
+    (hook / "sitecustomize.py").write_text(
+        "from scanlet.storage.sqlite.commit_placement import CommitPlacement\n"
+        "def inline(self):\n"
+        f"    with open({str(placed)!r}, 'a') as placed:\n"
+        f"        placed.write('{on_loop}\\n')\n"
+        f"    return {on_loop}\n"
+        "CommitPlacement.inline = inline\n"
+    )
+    paths = [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(paths)}, placed
+
+
 @pytest.mark.backends("sqlite")
-@pytest.mark.parametrize("synchronous", ["normal", "full"])
+@pytest.mark.parametrize(
+    ("synchronous", "commits"), [("normal", "loop"), ("full", "loop"), ("full", "thread")]
+)
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_answered_scans_and_events_survive_kill_9_on_sqlite(
-    tmp_path: Path, db_settings: Settings, server: str, synchronous: str
+    tmp_path: Path, db_settings: Settings, server: str, synchronous: str, commits: str
 ) -> None:
+    # Under ``full`` a durable commit runs on the loop or in a worker thread, by how quickly
+    # the disk syncs (commit_placement.py): both are held to the guarantee.
     env = {"SCANLET_DB": str(db_settings.db), "SCANLET_SYNCHRONOUS": synchronous}
+    placed = None
+    if synchronous == "full":
+        pinned, placed = _pinned_placement(tmp_path, on_loop=commits == "loop")
+        env.update(pinned)
     answered, accepted = answer_then_die(tmp_path, server, env)
+    if placed is not None:
+        # Every redirect's and every batch's commit was placed as pinned (and some others).
+        assert set(placed.read_text().split()) == {str(commits == "loop")}
+        assert len(placed.read_text().split()) >= 20
     assert (answered, accepted) == (10, 50)
     assert query(db_settings, STORED) == [(answered + accepted,)]
     assert query(db_settings, "PRAGMA integrity_check") == [("ok",)]
