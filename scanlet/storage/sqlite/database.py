@@ -337,12 +337,16 @@ class Database:
 
     def _writer_mode(self, mode: _WriterMode) -> None:
         """Set the writer's sync and busy timeout for its next transaction (a statement
-        each, only when they change: with ``synchronous=normal`` they never do)."""
+        each, only when it changes: with ``synchronous=normal`` neither ever does; under
+        ``full`` on a quick disk only the sync, between a projection's batch and a scan
+        commit, both on the loop)."""
         conn = self._writer
         if conn is None or mode is self._mode:
             return
-        conn.execute(f"PRAGMA synchronous = {mode.synchronous}")
-        conn.execute(f"PRAGMA busy_timeout = {mode.busy_ms}")
+        if mode.synchronous != self._mode.synchronous:
+            conn.execute(f"PRAGMA synchronous = {mode.synchronous}")
+        if mode.busy_ms != self._mode.busy_ms:
+            conn.execute(f"PRAGMA busy_timeout = {mode.busy_ms}")
         self._mode = mode
 
     def _run(
@@ -369,7 +373,7 @@ class Database:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        started = time.perf_counter()
+        started = time.perf_counter() if timed is not None else 0.0
         try:
             conn.execute("COMMIT")
         except BaseException:
