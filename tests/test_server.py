@@ -1,7 +1,9 @@
 """``scanlet serve`` as a real process: serves in an empty folder, drains and exits 0."""
 
+import json
 import math
 import signal
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -55,6 +57,21 @@ def test_serve_in_an_empty_folder_creates_the_database_and_serves_ops(server: Se
 def test_sigterm_drains_and_exits_zero(server: Served) -> None:
     assert server.terminate() == 0
     assert "Traceback" not in server.log
+
+
+def test_every_line_of_a_json_log_is_one_json_record(server: Served) -> None:
+    # uvicorn warns of a request it cannot parse through the standard library's logging,
+    # which wrote plain text among the JSON lines.
+    host, port = server.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        assert sock.recv(1024)
+    assert server.terminate() == 0
+    records = [json.loads(line) for line in server.log.splitlines() if line]
+    assert records
+    assert all(isinstance(r, dict) and {"event", "level", "timestamp"} <= r.keys() for r in records)
+    if server.env["SCANLET_SERVER"] == "uvicorn":
+        assert any(r.get("logger") == "uvicorn.error" and r["level"] == "warning" for r in records)
 
 
 @pytest.mark.parametrize("name", ["granian", "uvicorn"])

@@ -47,9 +47,30 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    # uvicorn and aiosqlite log through the standard library: keep them quiet but visible.
-    logging.basicConfig(
-        level=max(_LEVELS[level], logging.WARNING),
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
+    _route_standard_logging(shared, renderer, max(_LEVELS[level], logging.WARNING))
+
+
+#: The root logger's handler this module installed (replaced when configured again).
+_handler: logging.Handler | None = None
+
+
+def _route_standard_logging(
+    shared: list[structlog.typing.Processor], renderer: structlog.typing.Processor, level: int
+) -> None:
+    """Render the standard library's records (uvicorn, granian, aiosqlite, asyncio) with
+    structlog's processors: under json, one object a line like every other, a traceback in
+    its ``exception`` field rather than on lines of its own that a log pipeline would take
+    for records. Kept at ``level``: quiet, but visible."""
+    global _handler
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    if _handler is not None:
+        root.removeHandler(_handler)
+    root.addHandler(handler)
+    root.setLevel(level)
+    _handler = handler

@@ -37,11 +37,14 @@ __all__ = ("serve",)
 
 log = structlog.get_logger("scanlet.serving")
 
+#: Granian's own logger (its Rust side's too) handed on to the root logger, which renders
+#: it as every other line (scanlet.observability.logging); granian's default writes plain
+#: text to stdout.
 _GRANIAN_LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
-    "loggers": {"_granian": {"handlers": ["stderr"], "level": "WARNING", "propagate": False}},
+    "handlers": {},
+    "loggers": {"_granian": {"level": "WARNING", "propagate": True}},
 }
 
 
