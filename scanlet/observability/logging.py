@@ -66,7 +66,7 @@ def _route_standard_logging(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _PrintHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     if _handler is not None:
@@ -74,3 +74,19 @@ def _route_standard_logging(
     root.addHandler(handler)
     root.setLevel(level)
     _handler = handler
+
+
+class _PrintHandler(logging.Handler):
+    """Writes each record through a structlog ``PrintLogger`` on stderr, which takes the
+    same lock as structlog's own lines: a handler's lock of its own let a line written from
+    another thread (granian's) land in the middle of one of ours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._printer = structlog.PrintLogger(file=sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._printer.msg(self.format(record))
+        except Exception:  # logging's own convention: report, never raise
+            self.handleError(record)
