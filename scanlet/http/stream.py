@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
+import anyio.lowlevel
 import msgspec
 import structlog
 from starlette.requests import Request
@@ -185,6 +186,10 @@ class EventStream:
         if entries is None:
             events = await self._log.read_after(self.position, self._config.batch)
             entries = [_entry(event) for event in events]
+            # Behind the tail's memory: SQLite's reads run on the loop and a send to a client
+            # that is gone returns at once under uvicorn, so a turn a batch is what lets the
+            # loop serve (and deliver the cancel that ends the stream) through a backlog.
+            await anyio.lowlevel.checkpoint()
         return entries[: self._config.batch]
 
     async def frames(self) -> AsyncIterator[bytes]:

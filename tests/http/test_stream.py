@@ -1,11 +1,12 @@
 """The live stream: log events as SSE, filtered, with heartbeats, resumable by Last-Event-ID."""
 
+import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.lowlevel
@@ -312,6 +313,49 @@ async def test_a_closed_tail_ends_its_streams_once_they_have_sent_the_log(
         bus.close()
     assert [m["data"]["data"]["slug"] for m in reader.events()] == ["a"]
     assert [m["data"]["data"]["slug"] for m in late.events()] == ["a"]
+
+
+async def test_a_stream_catching_up_through_the_log_gives_the_loop_a_turn_each_batch(
+    storage: AnyStorage,
+) -> None:
+    # A stream far behind reads the log on the loop (SQLite's reads are synchronous there),
+    # and a send to a client that is gone returns at once under uvicorn: without a turn
+    # each batch, such a stream held the loop (every redirect, and the cancel that would
+    # end it) through the whole backlog.
+    db = storage
+    bus = EventBus()
+    batch, batches = 50, 6
+    for start in range(0, batch * batches, 100):
+        await append(db, bus, *(f"s{i}" for i in range(start, start + 100)))
+    ticks = 0
+    turns_per_batch: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tasks:
+        tail = await tail_of(db, bus, tasks)
+        tasks.start_soon(ticker)
+        stream = EventStream(db.events, tail, after=0, config=StreamConfig(batch=batch))
+        received = 0
+        frames = cast(AsyncGenerator[bytes, None], stream.frames())  # an async generator
+        async for chunk in frames:  # a consumer that never waits, as a gone client's sends
+            received += chunk.count(b"\nevent: ")
+            turns_per_batch.append(ticks)
+            if received >= batch * batches:
+                break
+        await frames.aclose()
+        bus.close()
+        tasks.cancel_scope.cancel()
+    assert received == batch * batches
+    # The ticker ran between every two of the log's batches (the first chunk is the retry
+    # line, the next six one batch each).
+    progress = turns_per_batch[1:]
+    assert len(progress) == batches
+    assert all(later > earlier for earlier, later in itertools.pairwise(progress))
 
 
 async def test_a_stream_quiet_for_longer_than_the_send_timeout_is_kept(
