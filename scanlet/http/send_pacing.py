@@ -21,7 +21,7 @@ import structlog
 
 from scanlet.http.tcp_sent import ConnectionProbe, SentBytes
 
-__all__ = ("HIGH_WATER", "SendPacing")
+__all__ = ("HIGH_WATER", "SendPacing", "connection_of")
 
 log = structlog.get_logger("scanlet.http")
 
@@ -51,12 +51,7 @@ class SendPacing:
     ) -> SendPacing | None:
         """Pacing for the response about to stream on the connection ``peer`` → ``local``,
         called before its first byte; None where the kernel cannot say (unpaced)."""
-        if local is None or peer is None:
-            return None
-        probe = _probe()
-        if probe is None:
-            return None
-        connection = probe.connection(local, peer)
+        connection = connection_of(local, peer)
         if connection is None:
             return None
         try:
@@ -94,6 +89,15 @@ class SendPacing:
             limit = HIGH_WATER // 2
             await asyncio.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)
+
+
+def connection_of(local: tuple[str, int] | None, peer: tuple[str, int] | None) -> SentBytes | None:
+    """The TCP connection ``peer`` → ``local`` as the kernel knows it (asked from this
+    thread); None where the kernel cannot say or has no such connection."""
+    if local is None or peer is None:
+        return None
+    probe = _probe()
+    return None if probe is None else probe.connection(local, peer)
 
 
 _local = threading.local()

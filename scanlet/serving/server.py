@@ -14,6 +14,7 @@ one setting away. Granian serves over RSGI, its own interface (``scanlet.http.rs
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import socket
 import sys
@@ -23,6 +24,7 @@ import structlog
 
 from scanlet.assembly import create_app
 from scanlet.config import ConfigError, Settings
+from scanlet.http.asgi_cut import CutShortResponses, cut_connection
 from scanlet.http.rsgi import RsgiEntrance
 from scanlet.observability.logging import configure_logging
 from scanlet.observability.tracing import configure_otel_from_env
@@ -49,35 +51,61 @@ _GRANIAN_LOGGING: dict[str, Any] = {
 
 
 class _InFlight:
-    """Tracks the tasks serving HTTP requests, so a drain that overruns can end them.
+    """Tracks the requests being served, so a drain that overruns can end them.
 
     Granian's embedded server waits for every open request before it runs the lifespan
     shutdown, with no deadline: one client that stops sending its body, or an open event
-    stream, kept SIGTERM from ever finishing (measured: no exit after 20 s). uvicorn cancels
-    what is left after its graceful timeout; this gives granian the same bound.
+    stream, kept SIGTERM from ever finishing (measured: no exit after 20 s); ``cancel_all``
+    gives it a bound. uvicorn cancels what is left after its graceful timeout itself, but
+    logs each cancel as the app's error with its traceback: ``cut_all`` shuts their
+    connections down first, so that uvicorn sees the clients gone and each request ends as
+    one whose client left.
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.requests: dict[asyncio.Task[Any], Any] = {}  # each task's scope
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         task = asyncio.current_task() if scope["type"] == "http" else None
         if task is None:
             await self.app(scope, receive, send)
             return
-        self.tasks.add(task)
+        self.requests[task] = scope
         try:
             await self.app(scope, receive, send)
         finally:
-            self.tasks.discard(task)
+            self.requests.pop(task, None)
 
     def cancel_all(self) -> None:
         """Cancel every request still open (after the graceful timeout)."""
-        if self.tasks:
-            log.warning("drain timed out; cancelling open requests", requests=len(self.tasks))
-        for task in list(self.tasks):
+        if self.requests:
+            log.warning("drain timed out; cancelling open requests", requests=len(self.requests))
+        for task in list(self.requests):
             task.cancel()
+
+    def cut_all(self) -> None:
+        """Shut down the connection of every request still open (after the graceful
+        timeout); a connection the kernel cannot name is left to the server's own cancel."""
+        if not self.requests:
+            return
+        cut = sum(cut_connection(scope) for scope in list(self.requests.values()))
+        log.warning(
+            "drain timed out; closing open requests' connections",
+            requests=len(self.requests),
+            closed=cut,
+            paths=sorted({str(scope.get("path")) for scope in self.requests.values()}),
+        )
+
+
+def _track_slow_requests(app: Any, *, asgi_server: bool) -> _InFlight:
+    """Track the requests of ``app`` that can hang (bodies, streams): live-code scans finish
+    within the ask timeout and are answered by the actors' drain. Under an ASGI server,
+    their streamed responses left unfinished are cut short too (the RSGI glue does that
+    under granian)."""
+    in_flight = _InFlight(CutShortResponses(app.full_stack) if asgi_server else app.full_stack)
+    app.send_slow_requests_through(in_flight)
+    return in_flight
 
 
 def _ignore(signum: int, frame: Any) -> None:
@@ -112,10 +140,7 @@ async def _serve_granian(settings: Settings, listener: socket.socket | None) -> 
             self._ssp = None
 
     app = create_app(settings)
-    # Live-code scans finish within the ask timeout and are answered by the actors' drain;
-    # only the requests that can hang (bodies, streams) need tracking.
-    in_flight = _InFlight(app.full_stack)
-    app.send_slow_requests_through(in_flight)
+    in_flight = _track_slow_requests(app, asgi_server=False)
     # Granian serves RSGI (scanlet.http.rsgi), so the ASGI lifespan is run here, by
     # granian's own runner of it, as its ASGI interface would.
     lifespan = LifespanProtocol(app)  # type: ignore[no-untyped-call]
@@ -199,6 +224,7 @@ def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
     import uvicorn
 
     app = create_app(settings)
+    in_flight = _track_slow_requests(app, asgi_server=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -219,7 +245,9 @@ def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
         access_log=False,
         server_header=False,
         log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+        # Past the drain's deadline ``cut_all`` ends what is left; uvicorn's own cancel (a
+        # traceback each) is only for a connection that could not be cut.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout) + 1,
     )
 
     class DrainingServer(uvicorn.Server):
@@ -231,6 +259,7 @@ def _serve_uvicorn(settings: Settings, listener: socket.socket | None) -> bool:
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             app.close_streams()
+            asyncio.get_running_loop().call_later(settings.shutdown_timeout, in_flight.cut_all)
             for listening in self.servers:
                 listening.close()
             await asyncio.sleep(_UVICORN_ACCEPT_GRACE)

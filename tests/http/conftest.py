@@ -1,5 +1,7 @@
-"""An app on a temporary database, served in-process by Starlette's TestClient."""
+"""An app on a temporary database, served in-process by Starlette's TestClient; a real
+loopback connection for the server glues' tests."""
 
+import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -57,3 +59,14 @@ def mint_key(app: Starlette, client: TestClient) -> MintKey:
         return str(created.token)
 
     return mint
+
+
+@pytest.fixture
+def connection() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A real loopback connection (client, accepted) for the server glue to pace and cut."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        with client, accepted:
+            client.settimeout(0.5)
+            yield client, accepted

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -243,17 +243,6 @@ async def test_an_app_that_fails_mid_stream_sends_nothing_more() -> None:
 def test_the_fronts_peer_host_is_the_host_of_its_address(text: str) -> None:
     address = rsgi_address(text)
     assert rsgi_host(text) == (None if address is None else address[0])
-
-
-@pytest.fixture
-def connection() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """A real loopback connection (client, accepted) for the glue to pace and cut."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname())
-        accepted, _ = listener.accept()
-        with client, accepted:
-            client.settimeout(0.5)
-            yield client, accepted
 
 
 def scope_of(client: socket.socket, accepted: socket.socket) -> RsgiScope:
