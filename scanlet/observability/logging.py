@@ -57,10 +57,10 @@ _handler: logging.Handler | None = None
 def _route_standard_logging(
     shared: list[structlog.typing.Processor], renderer: structlog.typing.Processor, level: int
 ) -> None:
-    """Render the standard library's records (uvicorn, granian, aiosqlite, asyncio) with
-    structlog's processors: under json, one object a line like every other, a traceback in
-    its ``exception`` field rather than on lines of its own that a log pipeline would take
-    for records. Kept at ``level``: quiet, but visible."""
+    """Render the standard library's records (uvicorn, granian, aiosqlite, asyncio, Python's
+    warnings) with structlog's processors: under json, one object a line like every other, a
+    traceback in its ``exception`` field rather than on lines of its own that a log pipeline
+    would take for records. Kept at ``level``: quiet, but visible."""
     global _handler
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
@@ -74,6 +74,8 @@ def _route_standard_logging(
     root.addHandler(handler)
     root.setLevel(level)
     _handler = handler
+    # Python's warnings too (a library's deprecation at run time), as ``py.warnings``.
+    logging.captureWarnings(True)
 
 
 class _PrintHandler(logging.Handler):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +21,7 @@ def restored() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.captureWarnings(False)
     structlog.reset_defaults()
 
 
@@ -68,3 +70,17 @@ def test_the_standard_librarys_info_stays_quiet_and_console_lines_are_not_json(
     assert "_granian" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def test_a_python_warning_is_a_json_line_too(
+    capsys: pytest.CaptureFixture[str], restored: None
+) -> None:
+    configure_logging("json", "info")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)
+    [line] = _lines(capsys.readouterr().err)
+    record = json.loads(line)
+    assert record["logger"] == "py.warnings"
+    assert record["level"] == "warning"
+    assert "DeprecationWarning: old API" in record["event"]
