@@ -50,6 +50,28 @@ async def test_the_database_and_its_wal_and_shm_are_private_whatever_the_umask(
         }
 
 
+async def test_opening_waits_for_a_lock_another_process_holds_briefly(tmp_path: Path) -> None:
+    # As when the last other process closing the database checkpoints it under an exclusive
+    # lock: the writer that writes on the loop, whose busy timeout is none, failed to open.
+    path = tmp_path / "scanlet.db"
+    async with open_database(path):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE held (x)")
+    holder.execute("COMMIT")  # the exclusive lock stays until the connection closes
+    releasing = threading.Timer(0.3, holder.close)
+    releasing.start()
+    try:
+        async with open_database(path) as db:
+            assert db.inline_writes
+            await db.probe_write()
+            # Its writes on the loop still never wait inside SQLite: the test below.
+    finally:
+        releasing.join()
+
+
 async def test_migrations_apply_once(tmp_path: Path) -> None:
     path = tmp_path / "scanlet.db"
     async with open_database(path):

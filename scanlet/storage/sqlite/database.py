@@ -139,7 +139,11 @@ def _writer_connection(path: Path, mode: _WriterMode) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, cached_statements=1024
     )
-    conn.execute(f"PRAGMA busy_timeout = {mode.busy_ms}")
+    # Opening may wait for another process: one closing the database last checkpoints it
+    # under an exclusive lock, and the loop's writer (no busy timeout) failed to open then
+    # ("database is locked", a CLI command started beside others). The mode's own timeout
+    # is set once the schema is up to date (``Database._migrate``).
+    conn.execute(f"PRAGMA busy_timeout = {THREAD_WRITE_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {mode.synchronous}")
@@ -217,8 +221,8 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Before SQLite creates it with the umask's mode: its -wal and -shm copy this one.
             create_private_file(self.path)
-            self._writer = _writer_connection(self.path, self._mode)
-            # Migrations may take a while and wait for other processes: never on the loop.
+            # Opening and migrating may wait for other processes: never on the loop.
+            self._writer = await anyio.to_thread.run_sync(_writer_connection, self.path, self._mode)
             await anyio.to_thread.run_sync(self._migrate)
             self._checkpointer = _checkpoint_connection(self.path)
             self._loop_reader = _loop_reader_connection(self.path)
@@ -232,7 +236,6 @@ class Database:
 
     def _migrate(self) -> None:
         assert self._writer is not None
-        self._writer.execute(f"PRAGMA busy_timeout = {THREAD_WRITE_BUSY_TIMEOUT_MS}")
         apply_migrations(self._writer)
         self._writer.execute(f"PRAGMA busy_timeout = {self._mode.busy_ms}")
 
