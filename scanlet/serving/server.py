@@ -94,7 +94,6 @@ class _InFlight:
             "drain timed out; closing open requests' connections",
             requests=len(self.requests),
             closed=cut,
-            paths=sorted({str(scope.get("path")) for scope in self.requests.values()}),
         )
 
 
