@@ -1,6 +1,7 @@
 """An app on a temporary database, served in-process by Starlette's TestClient; a real
 loopback connection for the server glues' tests."""
 
+import asyncio
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -11,6 +12,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from scanlet.actors.access.keys import Scope
 from scanlet.actors.access.passwords import Passwords
@@ -70,3 +73,24 @@ def connection() -> Iterator[tuple[socket.socket, socket.socket]]:
         with client, accepted:
             client.settimeout(0.5)
             yield client, accepted
+
+
+#: How a streamed response may be left unfinished: the app returns, raises or is cancelled.
+UNFINISHED = ("returns", "raises", "is cancelled")
+
+
+def streamed_app(ending: str) -> ASGIApp:
+    """An app that streams one part with more to come, then ends as ``ending`` says: one of
+    ``UNFINISHED``, or "finishes" (a last, empty part)."""
+
+    async def app(scope: AsgiScope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        if ending == "finishes":
+            await send({"type": "http.response.body", "body": b""})
+        elif ending == "raises":
+            raise RuntimeError("failed part-way")
+        elif ending == "is cancelled":
+            raise asyncio.CancelledError
+
+    return app

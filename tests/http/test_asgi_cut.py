@@ -13,6 +13,7 @@ import pytest
 
 from scanlet.http.asgi_cut import CutShortResponses, cut_connection
 from scanlet.http.send_pacing import connection_of
+from tests.http.conftest import UNFINISHED, streamed_app
 
 Message = dict[str, Any]
 
@@ -37,24 +38,12 @@ class _Server:
         self.sent.append(dict(message))
 
 
-def _part(more: bool) -> Message:
-    return {"type": "http.response.body", "body": b"x", "more_body": more}
+async def _whole_body(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"all of it"})
 
 
-def _app(*parts: Message, ending: str = "returns") -> Any:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        for part in parts:
-            await send(part)
-        if ending == "raises":
-            raise RuntimeError("failed part-way")
-        if ending == "is cancelled":
-            raise asyncio.CancelledError
-
-    return app
-
-
-@pytest.mark.parametrize("ending", ["returns", "raises", "is cancelled"])
+@pytest.mark.parametrize("ending", UNFINISHED)
 async def test_a_streamed_response_left_unfinished_closes_its_connection(
     connection: tuple[socket.socket, socket.socket], ending: str
 ) -> None:
@@ -62,7 +51,7 @@ async def test_a_streamed_response_left_unfinished_closes_its_connection(
     if connection_of(accepted.getsockname(), client.getsockname()) is None:
         pytest.skip("the kernel's socket diagnostics are unavailable here")
     server = _Server()
-    app = CutShortResponses(_app(_part(True), ending=ending))
+    app = CutShortResponses(streamed_app(ending))
     if ending == "returns":
         await app(_scope(client, accepted), server.receive, server.send)
         assert server.receives == 1  # it waited for the server to see the client gone
@@ -77,7 +66,7 @@ async def test_a_finished_stream_and_a_whole_body_keep_their_connection(
     connection: tuple[socket.socket, socket.socket],
 ) -> None:
     client, accepted = connection
-    for app in (_app(_part(True), _part(False)), _app(_part(False))):
+    for app in (streamed_app("finishes"), _whole_body):
         server = _Server()
         await CutShortResponses(app)(_scope(client, accepted), server.receive, server.send)
         assert server.receives == 0
@@ -88,6 +77,6 @@ async def test_a_finished_stream_and_a_whole_body_keep_their_connection(
 async def test_without_a_tcp_address_nothing_is_cut_and_nothing_waits() -> None:
     server = _Server()
     scope = {"type": "http", "server": ("/run/scanlet.sock", None), "client": None}
-    await CutShortResponses(_app(_part(True)))(scope, server.receive, server.send)
+    await CutShortResponses(streamed_app("returns"))(scope, server.receive, server.send)
     assert server.receives == 0
     assert cut_connection(scope) is False

@@ -3,7 +3,6 @@ protocol object (the served tests in tests/test_rsgi_entrance.py use the real on
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +14,7 @@ from granian._granian import RSGIProtocolClosed
 from starlette.types import Message, Receive, Scope, Send
 
 from scanlet.http.rsgi import AsgiOverRsgi, rsgi_address, rsgi_host
+from tests.http.conftest import UNFINISHED, streamed_app
 
 pytestmark = pytest.mark.anyio
 
@@ -253,22 +253,13 @@ def scope_of(client: socket.socket, accepted: socket.socket) -> RsgiScope:
     return scope
 
 
-@pytest.mark.parametrize("ending", ["returns", "raises", "is cancelled"])
+@pytest.mark.parametrize("ending", UNFINISHED)
 async def test_a_streamed_response_left_unfinished_closes_its_connection(
     connection: tuple[socket.socket, socket.socket], ending: str
 ) -> None:
     """Granian would end the body as if whole: the client must see it end early."""
     client, accepted = connection
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"part", "more_body": True})
-        if ending == "raises":
-            raise RuntimeError("failed part-way")
-        if ending == "is cancelled":
-            raise asyncio.CancelledError
-
-    await serve(app, Protocol(), scope_of(client, accepted))
+    await serve(streamed_app(ending), Protocol(), scope_of(client, accepted))
     assert client.recv(10) == b""  # the end, before any last chunk
 
 
@@ -276,12 +267,6 @@ async def test_a_finished_streamed_response_keeps_its_connection(
     connection: tuple[socket.socket, socket.socket],
 ) -> None:
     client, accepted = connection
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"part", "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-
-    await serve(app, Protocol(), scope_of(client, accepted))
+    await serve(streamed_app("finishes"), Protocol(), scope_of(client, accepted))
     with pytest.raises(TimeoutError):
         client.recv(10)  # open: nothing came, and no end
